@@ -1,0 +1,246 @@
+//! Blocks: the header, its hash and proof of work, and the transaction Merkle root.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use bincode::{Decode, Encode};
+use bitverse_primitives::{AccountId, ChainId, Hash, codec};
+use rs_merkle::{Hasher, MerkleProof, MerkleTree};
+
+use crate::error::BlockError;
+use crate::tx::{TX_SIZE_BYTES_MAX, Transaction};
+
+/// Most transactions one block may hold.
+pub const BLOCK_TXS_MAX: usize = 10_000;
+/// Largest encoded block.
+pub const BLOCK_SIZE_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Largest encoded header.
+pub const HEADER_SIZE_BYTES_MAX: usize = 512;
+
+/// A block header: everything proof of work and light clients need.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct BlockHeader {
+    /// The chain this block extends.
+    pub chain: ChainId,
+    /// The parent's header hash; for genesis, a hash of the network's parameters.
+    pub parent: Hash,
+    /// Blocks since genesis.
+    pub height: u64,
+    /// Milliseconds since the Unix epoch, as the miner claims it.
+    pub time_ms: u64,
+    /// Expected number of hashes to find this block's proof of work.
+    pub difficulty: u64,
+    /// Varied by the miner to meet the difficulty.
+    pub nonce: u64,
+    /// Paid the subsidy and the fees.
+    pub miner: AccountId,
+    /// Merkle root of the transactions' hashes (rs_merkle, BLAKE3); zero when there are none.
+    pub tx_root: Hash,
+    /// Root of the state after this block (jmt, BLAKE3), at version `height`.
+    pub state_root: Hash,
+}
+
+/// A header and its transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Block {
+    /// The header.
+    pub header: BlockHeader,
+    /// The transactions, applied in order.
+    pub transactions: Vec<Transaction>,
+}
+
+impl BlockHeader {
+    /// The block's id.
+    pub fn hash(&self) -> Hash {
+        Hash::tagged("bitverse block header v1", &[&codec::encode(self)])
+    }
+
+    /// Whether the hash meets the difficulty: read as a number, the hash's top 128 bits are at
+    /// most `u128::MAX / difficulty`, which a random hash is with probability `1/difficulty`.
+    pub fn meets_difficulty(&self) -> bool {
+        pow_meets(&self.hash(), self.difficulty)
+    }
+
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes a header from exactly `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<BlockHeader, BlockError> {
+        codec::decode_with_limit::<BlockHeader, HEADER_SIZE_BYTES_MAX>(bytes)
+            .map_err(|e| BlockError::Malformed(e.to_string()))
+    }
+}
+
+/// Whether `hash` meets `difficulty` (see [`BlockHeader::meets_difficulty`]).
+pub fn pow_meets(hash: &Hash, difficulty: u64) -> bool {
+    let (high, _) = hash.0.split_at(16);
+    let mut top = [0u8; 16];
+    top.copy_from_slice(high);
+    let target = u128::MAX.checked_div(u128::from(difficulty)).unwrap_or(u128::MAX);
+    u128::from_be_bytes(top) <= target
+}
+
+impl Block {
+    /// The block's id: its header's hash.
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes a block from exactly `bytes`, refusing more than [`BLOCK_SIZE_BYTES_MAX`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Block, BlockError> {
+        codec::decode_with_limit::<Block, BLOCK_SIZE_BYTES_MAX>(bytes)
+            .map_err(|e| BlockError::Malformed(e.to_string()))
+    }
+
+    /// Checks sizes and the transaction root: everything about the body that needs neither the
+    /// parent nor state.
+    pub fn check_body(&self) -> Result<(), BlockError> {
+        if self.transactions.len() > BLOCK_TXS_MAX {
+            return Err(BlockError::TooLarge(format!(
+                "{} transactions, the maximum is {BLOCK_TXS_MAX}",
+                self.transactions.len()
+            )));
+        }
+        let mut size_bytes = 0usize;
+        for tx in &self.transactions {
+            let tx_size = tx.to_bytes().len();
+            if tx_size > TX_SIZE_BYTES_MAX {
+                return Err(BlockError::TooLarge(format!("a transaction of {tx_size} bytes")));
+            }
+            size_bytes = size_bytes.saturating_add(tx_size);
+        }
+        if size_bytes > BLOCK_SIZE_BYTES_MAX {
+            return Err(BlockError::TooLarge(format!("{size_bytes} bytes of transactions")));
+        }
+        let hashes: Vec<Hash> = self.transactions.iter().map(Transaction::hash).collect();
+        if tx_root(&hashes) != self.header.tx_root {
+            return Err(BlockError::TxRootMismatch);
+        }
+        Ok(())
+    }
+}
+
+/// rs_merkle's hasher over BLAKE3, with distinct tags for leaves' parents so that an inner node
+/// can never pass for a leaf.
+#[derive(Clone)]
+pub struct Blake3MerkleHasher;
+
+impl Hasher for Blake3MerkleHasher {
+    type Hash = [u8; 32];
+
+    fn hash(data: &[u8]) -> [u8; 32] {
+        Hash::tagged("bitverse tx merkle node v1", &[data]).0
+    }
+}
+
+/// Merkle root of transaction hashes; [`Hash::ZERO`] for none.
+pub fn tx_root(tx_hashes: &[Hash]) -> Hash {
+    let leaves: Vec<[u8; 32]> = tx_hashes.iter().map(|h| h.0).collect();
+    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves).root().map(Hash).unwrap_or(Hash::ZERO)
+}
+
+/// A proof that a transaction hash is the `index`-th leaf of a block's transaction root.
+pub fn tx_inclusion_proof(tx_hashes: &[Hash], index: usize) -> Vec<u8> {
+    let leaves: Vec<[u8; 32]> = tx_hashes.iter().map(|h| h.0).collect();
+    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves).proof(&[index]).to_bytes()
+}
+
+/// Checks a proof made by [`tx_inclusion_proof`].
+pub fn verify_tx_inclusion(
+    root: &Hash,
+    tx_hash: &Hash,
+    index: usize,
+    tx_count: usize,
+    proof: &[u8],
+) -> bool {
+    match MerkleProof::<Blake3MerkleHasher>::try_from(proof) {
+        Ok(proof) => proof.verify(root.0, &[index], &[tx_hash.0], tx_count),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> impl Strategy<Value = BlockHeader> {
+        (any::<[u8; 32]>(), any::<u64>(), any::<u64>(), 1u64.., any::<u64>(), any::<[u8; 32]>())
+            .prop_map(|(parent, height, time_ms, difficulty, nonce, root)| BlockHeader {
+                chain: ChainId::ROOT,
+                parent: Hash(parent),
+                height,
+                time_ms,
+                difficulty,
+                nonce,
+                miner: AccountId(root),
+                tx_root: Hash(root),
+                state_root: Hash::digest(&root),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn header_codec_round_trips(h in header()) {
+            prop_assert_eq!(BlockHeader::from_bytes(&h.to_bytes()).unwrap(), h);
+        }
+
+        #[test]
+        fn header_codec_rejects_trailing_bytes(h in header()) {
+            let mut bytes = h.to_bytes();
+            bytes.push(0);
+            prop_assert!(BlockHeader::from_bytes(&bytes).is_err());
+        }
+
+        #[test]
+        fn block_codec_round_trips(h in header()) {
+            let block = Block { header: h, transactions: vec![] };
+            prop_assert_eq!(Block::from_bytes(&block.to_bytes()).unwrap(), block);
+        }
+
+        #[test]
+        fn tx_proofs_verify_and_tampering_fails(
+            leaves in proptest::collection::vec(any::<[u8; 32]>(), 1..40),
+            pick in any::<prop::sample::Index>(),
+            flip in 0usize..32,
+        ) {
+            let hashes: Vec<Hash> = leaves.into_iter().map(Hash).collect();
+            let index = pick.index(hashes.len());
+            let root = tx_root(&hashes);
+            let proof = tx_inclusion_proof(&hashes, index);
+            prop_assert!(verify_tx_inclusion(&root, &hashes[index], index, hashes.len(), &proof));
+            let mut tampered = hashes[index];
+            tampered.0[flip] ^= 1;
+            prop_assert!(!verify_tx_inclusion(&root, &tampered, index, hashes.len(), &proof));
+            let mut bad_root = root;
+            bad_root.0[flip] ^= 1;
+            prop_assert!(!verify_tx_inclusion(&bad_root, &hashes[index], index, hashes.len(), &proof));
+        }
+    }
+
+    #[test]
+    fn oversize_block_bytes_are_refused() {
+        assert!(Block::from_bytes(&vec![0u8; BLOCK_SIZE_BYTES_MAX + 1]).is_err());
+    }
+
+    #[test]
+    fn difficulty_one_accepts_every_hash() {
+        assert!(pow_meets(&Hash([0xff; 32]), 1));
+        assert!(!pow_meets(&Hash([0xff; 32]), 2));
+        assert!(pow_meets(&Hash([0; 32]), u64::MAX));
+    }
+}

@@ -1,0 +1,886 @@
+//! A chain of the blocktree: importing blocks, fork choice by most work, reorgs that roll state
+//! back through jmt versions, the mempool in front of it, and the queries a node answers.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+
+use bincode::{Decode, Encode};
+use bitverse_keyspace::home_candidates;
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
+use jmt::storage::TreeUpdateBatch;
+use jmt::{JellyfishMerkleTree, KeyHash};
+use serde::Serialize;
+
+use crate::block::{BLOCK_TXS_MAX, Block, BlockHeader, tx_root};
+use crate::error::{BlockError, ChainError, StoreError, TxError};
+use crate::mempool::Mempool;
+use crate::params::ChainParams;
+use crate::pow::{median_time_ms, next_difficulty};
+use crate::proof::{KeyspaceProof, ValueProof, encode_proof};
+use crate::state::{
+    AccountState, ApplyError, Blake3Jmt, KeyspaceRecord, StateView, StoreTreeReader,
+    encode_value_version, keyspace_key, node_key_bytes, value_key, value_version_key,
+    version_start,
+};
+use crate::store::{Column, KvStore, MemoryStore, RocksStore, WriteBatch};
+use crate::tx::Transaction;
+
+/// How many refused-at-block-building transactions the node remembers, so that a client
+/// waiting on one learns why it was dropped.
+pub const DROPPED_TXS_REMEMBERED_MAX: usize = 10_000;
+
+const META_TIP: &[u8] = b"tip";
+const META_GENESIS: &[u8] = b"genesis";
+
+/// The best chain's tip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TipInfo {
+    /// Height of the tip.
+    pub height: u64,
+    /// Hash of the tip.
+    pub hash: Hash,
+    /// State root after the tip.
+    pub state_root: Hash,
+    /// The tip's time.
+    pub time_ms: u64,
+    /// The tip's difficulty.
+    pub difficulty: u64,
+    /// Total work of the best chain.
+    pub cumulative_work: u128,
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Never seen, or forgotten.
+    Unknown,
+    /// In the mempool.
+    Pending,
+    /// In the best chain.
+    Included {
+        /// Height of the block.
+        height: u64,
+        /// Hash of the block.
+        block: Hash,
+        /// Position in the block.
+        index: u32,
+    },
+    /// Refused when a block was built: it can never be included as it is.
+    Dropped {
+        /// Why.
+        error: TxError,
+    },
+}
+
+/// What importing a block did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The block extends the best chain, after rolling back `reorged_blocks` blocks.
+    NewTip {
+        /// Its height.
+        height: u64,
+        /// Blocks of the previous best chain that were rolled back.
+        reorged_blocks: u64,
+    },
+    /// Stored on a side branch with less work than the best chain.
+    SideChain,
+}
+
+/// Whether a stored block has been checked against state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+enum BlockStatus {
+    /// Header and body checks passed; state not yet checked.
+    HeaderValid,
+    /// Connected to the best chain at least once: fully valid.
+    Valid,
+    /// Failed a check against state, or descends from a block that did.
+    Invalid,
+}
+
+#[derive(Clone, Debug, Encode, Decode)]
+struct BlockMeta {
+    cumulative_work: u128,
+    status: BlockStatus,
+}
+
+struct IndexEntry {
+    header: BlockHeader,
+    meta: BlockMeta,
+}
+
+/// Where an included transaction sits.
+#[derive(Encode, Decode)]
+struct TxLocation {
+    block: Hash,
+    height: u64,
+    index: u32,
+}
+
+/// What connecting a block writes to state, computed once whether the block was built here or
+/// received.
+struct StateUpdate {
+    root: Hash,
+    tree: TreeUpdateBatch,
+    changed: Vec<KeyHash>,
+}
+
+/// One chain with its storage and mempool. Not thread-safe by itself: a node serialises access.
+pub struct Chain {
+    store: Box<dyn KvStore>,
+    params: ChainParams,
+    chain_id: ChainId,
+    genesis: Hash,
+    index: HashMap<Hash, IndexEntry>,
+    /// The best chain's block hashes by height.
+    best: Vec<Hash>,
+    mempool: Mempool,
+    dropped: HashMap<Hash, TxError>,
+    dropped_order: VecDeque<Hash>,
+    /// A block this node built, with its state update, so connecting it does not compute twice.
+    prepared: Option<(Hash, StateUpdate)>,
+}
+
+/// The genesis block of a network: computable by anyone from the parameters alone, which is
+/// what lets a light client check a header chain without trusting a node.
+pub fn genesis_block(params: &ChainParams) -> Result<Block, ChainError> {
+    let store = MemoryStore::default();
+    let (header, _) = genesis_state(&store, params)?;
+    Ok(Block { header, transactions: Vec::new() })
+}
+
+/// The hash of [`genesis_block`].
+pub fn genesis_hash_of(params: &ChainParams) -> Result<Hash, ChainError> {
+    Ok(genesis_block(params)?.hash())
+}
+
+fn genesis_state(
+    store: &dyn KvStore,
+    params: &ChainParams,
+) -> Result<(BlockHeader, StateUpdate), ChainError> {
+    let mut view = StateView::new(store, None);
+    for (account, amount) in &params.genesis_allocations {
+        view.credit_now(account, *amount).map_err(apply_to_chain_error)?;
+    }
+    let update = compute_state_update(store, view.into_changes(), 0)?;
+    let header = BlockHeader {
+        chain: ChainId::ROOT,
+        parent: Hash::tagged("bitverse genesis v1", &[&codec::encode(params)]),
+        height: 0,
+        time_ms: params.genesis_time_ms,
+        difficulty: params.difficulty_initial,
+        nonce: 0,
+        miner: AccountId::default(),
+        tx_root: Hash::ZERO,
+        state_root: update.root,
+    };
+    Ok((header, update))
+}
+
+fn apply_to_chain_error(e: ApplyError) -> ChainError {
+    match e {
+        ApplyError::Tx(e) => ChainError::Tx(e),
+        ApplyError::Store(e) => ChainError::Store(e),
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn compute_state_update(
+    store: &dyn KvStore,
+    changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
+    version: u64,
+) -> Result<StateUpdate, StoreError> {
+    let changed: Vec<KeyHash> = changes.keys().copied().collect();
+    let reader = StoreTreeReader { store };
+    let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+    let (root, update) =
+        tree.put_value_set(changes, version).map_err(|e| corrupt(format!("state tree: {e}")))?;
+    Ok(StateUpdate { root: Hash(root.0), tree: update, changed })
+}
+
+fn write_state_update(batch: &mut WriteBatch, update: &StateUpdate) -> Result<(), StoreError> {
+    for (node_key, node) in update.tree.node_batch.nodes() {
+        let bytes = borsh::to_vec(node).map_err(|e| corrupt(format!("state node: {e}")))?;
+        batch.put(Column::StateNodes, node_key_bytes(node_key)?, bytes);
+    }
+    for ((version, key_hash), value) in update.tree.node_batch.values() {
+        batch.put(
+            Column::StateValues,
+            value_version_key(key_hash, *version),
+            encode_value_version(value.as_deref()),
+        );
+    }
+    Ok(())
+}
+
+impl Chain {
+    /// Opens the chain stored in `data_dir` (RocksDB), creating it at genesis if it is new,
+    /// and resumes at the stored tip.
+    pub fn open(data_dir: &Path, params: ChainParams) -> Result<Chain, ChainError> {
+        let store = RocksStore::open(data_dir)?;
+        Chain::with_store(Box::new(store), params)
+    }
+
+    /// A chain held in memory only: for tests and replays.
+    pub fn in_memory(params: ChainParams) -> Result<Chain, ChainError> {
+        Chain::with_store(Box::new(MemoryStore::default()), params)
+    }
+
+    /// A chain over any store.
+    pub fn with_store(store: Box<dyn KvStore>, params: ChainParams) -> Result<Chain, ChainError> {
+        let expected_genesis = genesis_hash_of(&params)?;
+        let mut chain = Chain {
+            store,
+            params,
+            chain_id: ChainId::ROOT,
+            genesis: expected_genesis,
+            index: HashMap::new(),
+            best: Vec::new(),
+            mempool: Mempool::default(),
+            dropped: HashMap::new(),
+            dropped_order: VecDeque::new(),
+            prepared: None,
+        };
+        match chain.store.get(Column::Meta, META_GENESIS)? {
+            None => chain.write_genesis()?,
+            Some(bytes) => {
+                let found: Hash = codec::decode(&bytes).map_err(corrupt)?;
+                if found != expected_genesis {
+                    return Err(ChainError::WrongNetwork {
+                        expected: chain.params.network.clone(),
+                        found: "another network".into(),
+                        found_genesis: found,
+                    });
+                }
+                chain.load()?;
+            }
+        }
+        Ok(chain)
+    }
+
+    fn write_genesis(&mut self) -> Result<(), ChainError> {
+        let (header, update) = genesis_state(self.store.as_ref(), &self.params)?;
+        let hash = header.hash();
+        let meta = BlockMeta { cumulative_work: 0, status: BlockStatus::Valid };
+        let mut batch = WriteBatch::default();
+        write_state_update(&mut batch, &update)?;
+        batch.put(Column::Headers, hash.0, header.to_bytes());
+        batch.put(Column::Bodies, hash.0, codec::encode(&Vec::<Transaction>::new()));
+        batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
+        batch.put(Column::BestChain, 0u64.to_be_bytes(), hash.0);
+        batch.put(Column::Meta, META_TIP, hash.0);
+        batch.put(Column::Meta, META_GENESIS, codec::encode(&hash));
+        self.store.write(batch)?;
+        self.index.insert(hash, IndexEntry { header, meta });
+        self.best = vec![hash];
+        Ok(())
+    }
+
+    /// Loads the block index and the best chain, checking every header against its hash.
+    fn load(&mut self) -> Result<(), ChainError> {
+        for (key, value) in self.store.scan(Column::BlockMeta)? {
+            let hash = Hash(key.as_slice().try_into().map_err(|_| corrupt("block meta key"))?);
+            let meta: BlockMeta = codec::decode(&value).map_err(corrupt)?;
+            let header = self.read_header(&hash)?;
+            self.index.insert(hash, IndexEntry { header, meta });
+        }
+        let mut best = Vec::new();
+        for (key, value) in self.store.scan(Column::BestChain)? {
+            let height = u64::from_be_bytes(key.as_slice().try_into().map_err(|_| corrupt("height key"))?);
+            if height != best.len() as u64 {
+                return Err(corrupt(format!("best chain has a gap at height {height}")).into());
+            }
+            best.push(Hash(value.as_slice().try_into().map_err(|_| corrupt("best chain hash"))?));
+        }
+        let tip_bytes = self.store.get(Column::Meta, META_TIP)?.ok_or_else(|| corrupt("no tip"))?;
+        let tip = Hash(tip_bytes.as_slice().try_into().map_err(|_| corrupt("tip hash"))?);
+        if best.last() != Some(&tip) {
+            return Err(corrupt("tip does not match the best chain").into());
+        }
+        self.best = best;
+        Ok(())
+    }
+
+    /// Reads a header back and checks that it hashes to its key: a damaged database is reported,
+    /// never served.
+    fn read_header(&self, hash: &Hash) -> Result<BlockHeader, StoreError> {
+        let bytes = self.store.get(Column::Headers, &hash.0)?.ok_or_else(|| corrupt(format!("missing header {hash}")))?;
+        let header = BlockHeader::from_bytes(&bytes).map_err(corrupt)?;
+        if header.hash() != *hash {
+            return Err(corrupt(format!("header stored under {hash} hashes to {}", header.hash())));
+        }
+        Ok(header)
+    }
+
+    fn read_block(&self, hash: &Hash) -> Result<Block, StoreError> {
+        let header = self.read_header(hash)?;
+        let bytes = self.store.get(Column::Bodies, &hash.0)?.ok_or_else(|| corrupt(format!("missing body {hash}")))?;
+        let transactions: Vec<Transaction> = codec::decode(&bytes).map_err(corrupt)?;
+        let block = Block { header, transactions };
+        block.check_body().map_err(|e| corrupt(format!("body of {hash}: {e}")))?;
+        Ok(block)
+    }
+
+    /// The network's parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The genesis block's hash.
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis
+    }
+
+    fn tip_hash(&self) -> Hash {
+        self.best.last().copied().unwrap_or(self.genesis)
+    }
+
+    fn tip_entry(&self) -> Result<&IndexEntry, StoreError> {
+        self.index.get(&self.tip_hash()).ok_or_else(|| corrupt("tip not in the block index"))
+    }
+
+    fn tip_height(&self) -> u64 {
+        (self.best.len() as u64).saturating_sub(1)
+    }
+
+    /// The best chain's tip.
+    pub fn tip(&self) -> TipInfo {
+        let hash = self.tip_hash();
+        match self.index.get(&hash) {
+            Some(entry) => TipInfo {
+                height: entry.header.height,
+                hash,
+                state_root: entry.header.state_root,
+                time_ms: entry.header.time_ms,
+                difficulty: entry.header.difficulty,
+                cumulative_work: entry.meta.cumulative_work,
+            },
+            None => TipInfo {
+                height: 0,
+                hash,
+                state_root: Hash::ZERO,
+                time_ms: 0,
+                difficulty: 0,
+                cumulative_work: 0,
+            },
+        }
+    }
+
+    fn tip_view(&self) -> StateView<'_> {
+        StateView::new(self.store.as_ref(), Some(self.tip_height()))
+    }
+
+    /// An account's state at the tip.
+    pub fn account(&self, account: &AccountId) -> Result<AccountState, ChainError> {
+        Ok(self.tip_view().account(account)?)
+    }
+
+    /// The next nonce `account` may use, counting its transactions in the mempool.
+    pub fn pending_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
+        let state_nonce = self.account(account)?.nonce;
+        Ok(self.mempool.pending_nonce(account, state_nonce))
+    }
+
+    /// A keyspace's record at the tip.
+    pub fn keyspace(&self, name: &str) -> Result<Option<KeyspaceRecord>, ChainError> {
+        Ok(self.tip_view().keyspace(name)?)
+    }
+
+    /// A key's value at the tip.
+    pub fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ChainError> {
+        self.tip_view().value(key).map_err(apply_to_chain_error)
+    }
+
+    /// A key's value at the tip with the proof that it is there (or is not), against the tip's
+    /// header: inclusion of the home keyspace's record, non-inclusion of every longer candidate
+    /// keyspace, and inclusion (or non-inclusion) of the value at the key's address.
+    pub fn value_proof(&self, key: &str) -> Result<ValueProof, ChainError> {
+        let version = self.tip_height();
+        let header = self.tip_entry()?.header.clone();
+        let reader = StoreTreeReader { store: self.store.as_ref() };
+        let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+        let prove = |key_hash: KeyHash| -> Result<(Option<Vec<u8>>, Vec<u8>), ChainError> {
+            let (value, proof) = tree
+                .get_with_proof(key_hash, version)
+                .map_err(|e| corrupt(format!("state proof: {e}")))?;
+            Ok((value, encode_proof(&proof)?))
+        };
+        let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+        let mut keyspaces = Vec::new();
+        let mut home = None;
+        for name in candidates {
+            let (record, proof) = prove(keyspace_key(name.as_str()))?;
+            let found = record.is_some();
+            keyspaces.push(KeyspaceProof { name: name.to_string(), record, proof });
+            if found {
+                home = Some(name);
+                break;
+            }
+        }
+        let Some(home) = home else {
+            return Err(TxError::UnknownKeyspace(key.to_owned()).into());
+        };
+        let (value, value_proof) = prove(value_key(&home, key))?;
+        Ok(ValueProof { key: key.to_owned(), value, header, keyspaces, value_proof })
+    }
+
+    /// The best chain's header at `height`.
+    pub fn header_at(&self, height: u64) -> Result<Option<BlockHeader>, ChainError> {
+        let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) else {
+            return Ok(None);
+        };
+        Ok(self.index.get(hash).map(|e| e.header.clone()))
+    }
+
+    /// The best chain's block at `height`, read back from storage and checked.
+    pub fn block_at(&self, height: u64) -> Result<Option<Block>, ChainError> {
+        let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) else {
+            return Ok(None);
+        };
+        Ok(Some(self.read_block(hash)?))
+    }
+
+    /// Transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.len()
+    }
+
+    /// Where a transaction stands.
+    pub fn tx_status(&self, hash: &Hash) -> Result<TxStatus, ChainError> {
+        if self.mempool.contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(bytes) = self.store.get(Column::TxIndex, &hash.0)? {
+            let at: TxLocation = codec::decode(&bytes).map_err(corrupt)?;
+            return Ok(TxStatus::Included { height: at.height, block: at.block, index: at.index });
+        }
+        if let Some(error) = self.dropped.get(hash) {
+            return Ok(TxStatus::Dropped { error: error.clone() });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn remember_dropped(&mut self, hash: Hash, error: TxError) {
+        if self.dropped.insert(hash, error).is_none() {
+            self.dropped_order.push_back(hash);
+        }
+        while self.dropped_order.len() > DROPPED_TXS_REMEMBERED_MAX {
+            if let Some(old) = self.dropped_order.pop_front() {
+                self.dropped.remove(&old);
+            }
+        }
+    }
+
+    /// Admits a transaction to the mempool after every check that can be made now: syntax,
+    /// signature, nonce, and a dry run against the tip's state. Returns its hash.
+    pub fn submit_transaction(&mut self, tx: Transaction) -> Result<Hash, ChainError> {
+        tx.check_stateless(self.chain_id)?;
+        let hash = tx.hash();
+        if self.mempool.contains(&hash) {
+            return Err(TxError::AlreadyKnown(hash).into());
+        }
+        if self.store.get(Column::TxIndex, &hash.0)?.is_some() {
+            return Err(TxError::AlreadyKnown(hash).into());
+        }
+        tx.verify_signature()?;
+        let state_nonce = self.account(&tx.body.sender)?.nonce;
+        if tx.body.nonce < state_nonce {
+            return Err(TxError::BadNonce { expected: state_nonce, got: tx.body.nonce }.into());
+        }
+        // The dry run is exact for the sender's next transaction; for later ones it checks
+        // everything but the nonce against the tip, and block building has the last word.
+        let mut view = self.tip_view();
+        view.dry_run(&tx, &self.params).map_err(apply_to_chain_error)?;
+        for evicted in self.mempool.insert(tx, state_nonce)? {
+            self.remember_dropped(evicted, TxError::MempoolFull { fee: Amount::ZERO });
+        }
+        self.dropped.remove(&hash);
+        Ok(hash)
+    }
+
+    /// The difficulty and minimum time (exclusive) of the block after `parent`.
+    fn rules_after(&self, parent: &Hash) -> Result<(u64, u64), StoreError> {
+        let entry = self.index.get(parent).ok_or_else(|| corrupt("parent not indexed"))?;
+        let mut times = Vec::new();
+        let mut window_start = (entry.header.height, entry.header.time_ms);
+        let mut cursor = Some(entry);
+        let mut steps = 0u64;
+        let span = self.params.retarget_window_blocks.max(self.params.median_time_blocks);
+        while let Some(e) = cursor {
+            if steps < self.params.median_time_blocks {
+                times.push(e.header.time_ms);
+            }
+            if steps <= self.params.retarget_window_blocks {
+                window_start = (e.header.height, e.header.time_ms);
+            }
+            steps = steps.saturating_add(1);
+            if steps > span || e.header.height == 0 {
+                break;
+            }
+            cursor = self.index.get(&e.header.parent);
+        }
+        let difficulty = next_difficulty(
+            &self.params,
+            entry.header.height,
+            entry.header.time_ms,
+            entry.header.difficulty,
+            window_start,
+        );
+        Ok((difficulty, median_time_ms(times)))
+    }
+
+    fn check_header(&self, header: &BlockHeader, now_ms: u64) -> Result<u128, ChainError> {
+        if header.chain != self.chain_id {
+            return Err(BlockError::WrongChain { expected: self.chain_id, got: header.chain }.into());
+        }
+        let parent = self.index.get(&header.parent).ok_or(BlockError::UnknownParent(header.parent))?;
+        if parent.meta.status == BlockStatus::Invalid {
+            return Err(BlockError::KnownInvalid(header.parent).into());
+        }
+        let expected_height = parent.header.height.saturating_add(1);
+        if header.height != expected_height {
+            return Err(BlockError::BadHeight { expected: expected_height, got: header.height }.into());
+        }
+        let (difficulty, median_ms) = self.rules_after(&header.parent)?;
+        if header.difficulty != difficulty {
+            return Err(BlockError::BadDifficulty { expected: difficulty, got: header.difficulty }.into());
+        }
+        if !header.meets_difficulty() {
+            return Err(BlockError::InsufficientWork.into());
+        }
+        if header.time_ms <= median_ms {
+            return Err(BlockError::TimeTooOld { time_ms: header.time_ms, median_ms }.into());
+        }
+        if header.time_ms > now_ms.saturating_add(self.params.future_time_ms_max) {
+            return Err(BlockError::TimeTooNew {
+                time_ms: header.time_ms,
+                now_ms,
+                future_time_ms_max: self.params.future_time_ms_max,
+            }
+            .into());
+        }
+        Ok(parent.meta.cumulative_work.saturating_add(u128::from(header.difficulty)))
+    }
+
+    /// Imports a block received from anywhere. `now_ms` is the local clock, used only for the
+    /// maximum-future-time rule.
+    pub fn import_block(&mut self, block: Block, now_ms: u64) -> Result<ImportOutcome, ChainError> {
+        let hash = block.hash();
+        if let Some(entry) = self.index.get(&hash) {
+            return Err(if entry.meta.status == BlockStatus::Invalid {
+                BlockError::KnownInvalid(hash)
+            } else {
+                BlockError::AlreadyKnown(hash)
+            }
+            .into());
+        }
+        let cumulative_work = self.check_header(&block.header, now_ms)?;
+        block.check_body()?;
+        // A block built here holds only mempool transactions, whose signatures were checked on
+        // admission: checking them again would halve a node's write throughput.
+        let built_here = matches!(&self.prepared, Some((h, _)) if *h == hash);
+        for (index, tx) in block.transactions.iter().enumerate().filter(|_| !built_here) {
+            tx.check_stateless(self.chain_id)
+                .and_then(|()| tx.verify_signature())
+                .map_err(|error| BlockError::InvalidTransaction { index, hash: tx.hash(), error })?;
+        }
+        // Stored before it is connected, so that a reorg can reach it; not yet trusted.
+        let meta = BlockMeta { cumulative_work, status: BlockStatus::HeaderValid };
+        let mut batch = WriteBatch::default();
+        batch.put(Column::Headers, hash.0, block.header.to_bytes());
+        batch.put(Column::Bodies, hash.0, codec::encode(&block.transactions));
+        batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
+        let parent = block.header.parent;
+        let height = block.header.height;
+        if parent == self.tip_hash() {
+            // The common case: connect in the same batch as the store.
+            self.connect(&block, batch)?;
+            self.index.insert(hash, IndexEntry {
+                header: block.header,
+                meta: BlockMeta { cumulative_work, status: BlockStatus::Valid },
+            });
+            return Ok(ImportOutcome::NewTip { height, reorged_blocks: 0 });
+        }
+        self.store.write(batch)?;
+        self.index.insert(hash, IndexEntry { header: block.header, meta });
+        if cumulative_work > self.tip().cumulative_work {
+            let reorged_blocks = self.reorg_to(hash)?;
+            return Ok(ImportOutcome::NewTip { height, reorged_blocks });
+        }
+        Ok(ImportOutcome::SideChain)
+    }
+
+    /// Applies `block`'s transactions to the tip's state and returns the state update. The
+    /// signatures have been checked by the caller.
+    fn apply_block(&self, block: &Block) -> Result<StateUpdate, ChainError> {
+        let mut view = self.tip_view();
+        let mut fees = Amount::ZERO;
+        for (index, tx) in block.transactions.iter().enumerate() {
+            let fee = view.try_apply_transaction(tx, &self.params).map_err(|e| match e {
+                ApplyError::Tx(error) => {
+                    ChainError::Block(BlockError::InvalidTransaction { index, hash: tx.hash(), error })
+                }
+                ApplyError::Store(e) => ChainError::Store(e),
+            })?;
+            fees = fees.checked_add(fee).map_err(|_| BlockError::Overflow)?;
+        }
+        let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
+        view.credit_now(&block.header.miner, reward).map_err(|e| match e {
+            ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
+            ApplyError::Store(e) => ChainError::Store(e),
+        })?;
+        Ok(compute_state_update(self.store.as_ref(), view.into_changes(), block.header.height)?)
+    }
+
+    /// Connects `block`, a child of the tip, writing `batch` with it in one atomic write.
+    fn connect(&mut self, block: &Block, mut batch: WriteBatch) -> Result<(), ChainError> {
+        let hash = block.hash();
+        let update = match self.prepared.take() {
+            Some((prepared_hash, update)) if prepared_hash == hash => update,
+            _ => self.apply_block(block)?,
+        };
+        if update.root != block.header.state_root {
+            return Err(BlockError::StateRootMismatch {
+                header: block.header.state_root,
+                computed: update.root,
+            }
+            .into());
+        }
+        let height = block.header.height;
+        write_state_update(&mut batch, &update)?;
+        let undo: Vec<[u8; 32]> = update.changed.iter().map(|k| k.0).collect();
+        batch.put(Column::Undo, hash.0, codec::encode(&undo));
+        for (index, tx) in block.transactions.iter().enumerate() {
+            let at = TxLocation { block: hash, height, index: u32::try_from(index).unwrap_or(u32::MAX) };
+            batch.put(Column::TxIndex, tx.hash().0, codec::encode(&at));
+        }
+        let cumulative_work = self
+            .index
+            .get(&block.header.parent)
+            .map(|p| p.meta.cumulative_work.saturating_add(u128::from(block.header.difficulty)))
+            .unwrap_or(0);
+        let meta = BlockMeta { cumulative_work, status: BlockStatus::Valid };
+        batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
+        batch.put(Column::BestChain, height.to_be_bytes(), hash.0);
+        batch.put(Column::Meta, META_TIP, hash.0);
+        self.store.write(batch)?;
+        self.best.push(hash);
+        if let Some(entry) = self.index.get_mut(&hash) {
+            entry.meta.status = BlockStatus::Valid;
+        }
+        let view = self.tip_view();
+        let mut senders: Vec<AccountId> = block.transactions.iter().map(|t| t.body.sender).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        for sender in senders {
+            let nonce = view.account(&sender)?.nonce;
+            self.mempool.prune_sender(&sender, nonce);
+        }
+        Ok(())
+    }
+
+    /// Rolls the tip back to its parent: deletes the state versions and indexes it wrote.
+    fn disconnect_tip(&mut self) -> Result<Block, ChainError> {
+        let hash = self.tip_hash();
+        let block = self.read_block(&hash)?;
+        let height = block.header.height;
+        if height == 0 {
+            return Err(corrupt("cannot roll back genesis").into());
+        }
+        let undo_bytes = self.store.get(Column::Undo, &hash.0)?.ok_or_else(|| corrupt("missing undo"))?;
+        let undo: Vec<[u8; 32]> = codec::decode(&undo_bytes).map_err(corrupt)?;
+        let mut batch = WriteBatch::default();
+        batch.delete_range(Column::StateNodes, version_start(height), version_start(height.saturating_add(1)));
+        for key in undo {
+            batch.delete(Column::StateValues, value_version_key(&KeyHash(key), height));
+        }
+        batch.delete(Column::Undo, hash.0);
+        for tx in &block.transactions {
+            batch.delete(Column::TxIndex, tx.hash().0);
+        }
+        batch.delete(Column::BestChain, height.to_be_bytes());
+        batch.put(Column::Meta, META_TIP, block.header.parent.0);
+        self.store.write(batch)?;
+        self.best.pop();
+        Ok(block)
+    }
+
+    /// Makes `new_tip` the tip: rolls back to the fork point and connects its branch. If a
+    /// block of the branch turns out invalid, the branch from it on is marked invalid and the
+    /// previous best chain is restored. Returns how many blocks were rolled back.
+    fn reorg_to(&mut self, new_tip: Hash) -> Result<u64, ChainError> {
+        let mut branch = Vec::new();
+        let mut cursor = new_tip;
+        loop {
+            let entry = self.index.get(&cursor).ok_or_else(|| corrupt("branch not indexed"))?;
+            let h = usize::try_from(entry.header.height).map_err(|_| corrupt("height"))?;
+            if self.best.get(h) == Some(&cursor) {
+                break;
+            }
+            branch.push(cursor);
+            cursor = entry.header.parent;
+        }
+        branch.reverse();
+        let fork = cursor;
+        let mut rolled_back = Vec::new();
+        while self.tip_hash() != fork {
+            rolled_back.push(self.disconnect_tip()?);
+        }
+        let mut failure = None;
+        for hash in &branch {
+            let block = self.read_block(hash)?;
+            match self.connect(&block, WriteBatch::default()) {
+                Ok(()) => {}
+                Err(ChainError::Block(e)) => {
+                    failure = Some((*hash, e));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((bad, error)) = failure {
+            self.mark_invalid_from(bad)?;
+            while self.tip_hash() != fork {
+                self.disconnect_tip()?;
+            }
+            for block in rolled_back.iter().rev() {
+                self.connect(block, WriteBatch::default())?;
+            }
+            return Err(error.into());
+        }
+        let count = rolled_back.len() as u64;
+        // Transactions of the abandoned branch go back to the mempool if still valid there.
+        for block in rolled_back {
+            for tx in block.transactions {
+                let _ = self.submit_transaction(tx);
+            }
+        }
+        Ok(count)
+    }
+
+    /// Marks `bad` and every indexed descendant invalid, in memory and on disk.
+    fn mark_invalid_from(&mut self, bad: Hash) -> Result<(), ChainError> {
+        let mut doomed = vec![bad];
+        let mut frontier = vec![bad];
+        while let Some(parent) = frontier.pop() {
+            let mut children: Vec<Hash> = self
+                .index
+                .iter()
+                .filter(|(_, e)| e.header.parent == parent)
+                .map(|(h, _)| *h)
+                .collect();
+            children.sort_unstable();
+            frontier.extend(&children);
+            doomed.extend(children);
+        }
+        let mut batch = WriteBatch::default();
+        for hash in doomed {
+            if let Some(entry) = self.index.get_mut(&hash) {
+                entry.meta.status = BlockStatus::Invalid;
+                batch.put(Column::BlockMeta, hash.0, codec::encode(&entry.meta));
+            }
+        }
+        self.store.write(batch)?;
+        Ok(())
+    }
+
+    /// Builds a block on the tip from the mempool, mines it and imports it. Transactions that
+    /// fail against state are dropped from the mempool and remembered as dropped. With
+    /// `allow_empty` false, returns `None` when no transaction could be included; it also
+    /// returns `None` when no nonce within `nonce_attempts_max` meets the difficulty.
+    pub fn produce_block(
+        &mut self,
+        miner: AccountId,
+        now_ms: u64,
+        allow_empty: bool,
+        nonce_attempts_max: u64,
+    ) -> Result<Option<Block>, ChainError> {
+        if self.mempool.is_empty() && !allow_empty {
+            return Ok(None);
+        }
+        let tip = self.tip_hash();
+        let (difficulty, median_ms) = self.rules_after(&tip)?;
+        let height = self.tip_height().saturating_add(1);
+        let candidates = {
+            let view = self.tip_view();
+            self.mempool.select(BLOCK_TXS_MAX, |sender| view.account(sender).map(|a| a.nonce).unwrap_or(u64::MAX))
+        };
+        let mut view = self.tip_view();
+        let mut included = Vec::new();
+        let mut refused = Vec::new();
+        let mut fees = Amount::ZERO;
+        for tx in candidates {
+            match view.try_apply_transaction(&tx, &self.params) {
+                Ok(fee) => match fees.checked_add(fee) {
+                    Ok(total) => {
+                        fees = total;
+                        included.push(tx);
+                    }
+                    Err(_) => refused.push((tx.hash(), TxError::Overflow)),
+                },
+                Err(ApplyError::Tx(error)) => refused.push((tx.hash(), error)),
+                Err(ApplyError::Store(e)) => return Err(e.into()),
+            }
+        }
+        for (hash, error) in refused {
+            let mut gone = self.mempool.remove_with_successors(&hash).into_iter();
+            let Some(first) = gone.next() else { continue };
+            // Its successors can never be mined: the nonce they wait for will not come.
+            for later in gone {
+                let why = TxError::BadNonce { expected: first.body.nonce, got: later.body.nonce };
+                self.remember_dropped(later.hash(), why);
+            }
+            self.remember_dropped(first.hash(), error);
+        }
+        if included.is_empty() && !allow_empty {
+            return Ok(None);
+        }
+        let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
+        view.credit_now(&miner, reward).map_err(apply_to_chain_error)?;
+        let update = compute_state_update(self.store.as_ref(), view.into_changes(), height)?;
+        let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
+        let mut header = BlockHeader {
+            chain: self.chain_id,
+            parent: tip,
+            height,
+            time_ms: now_ms.max(median_ms.saturating_add(1)),
+            difficulty,
+            nonce: 0,
+            miner,
+            tx_root: tx_root(&hashes),
+            state_root: update.root,
+        };
+        let mut attempts = 0u64;
+        while !header.meets_difficulty() {
+            attempts = attempts.saturating_add(1);
+            if attempts >= nonce_attempts_max {
+                return Ok(None);
+            }
+            header.nonce = header.nonce.wrapping_add(1);
+        }
+        let block = Block { header, transactions: included };
+        self.prepared = Some((block.hash(), update));
+        // Our own block goes through the same import path as any other (header rules, body
+        // checks); only the state update is reused.
+        self.import_block(block.clone(), now_ms)?;
+        Ok(Some(block))
+    }
+
+    /// Dev mode: seals a block at minimum difficulty as soon as the mempool holds a
+    /// transaction. Returns the block, or `None` if there was nothing to include.
+    pub fn seal_dev_block(&mut self, miner: AccountId, now_ms: u64) -> Result<Option<Block>, ChainError> {
+        self.produce_block(miner, now_ms, false, u64::MAX)
+    }
+}

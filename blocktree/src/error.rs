@@ -1,0 +1,269 @@
+//! The errors of the blocktree's boundary: why a transaction, a block or a storage operation
+//! was refused, with variants a caller can act on.
+
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
+
+/// Why a transaction was refused, by the mempool or by a block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The bytes do not decode to a transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// The signature does not verify for the sender.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed for another chain.
+    #[error("transaction is for chain {got}, not {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The chain it names.
+        got: ChainId,
+    },
+    /// The nonce is not the sender's next one.
+    #[error("bad nonce: expected {expected}, got {got}")]
+    BadNonce {
+        /// The next nonce the sender may use.
+        expected: u64,
+        /// The nonce the transaction carries.
+        got: u64,
+    },
+    /// The nonce is too far ahead of the sender's next one for the mempool to hold.
+    #[error("nonce {got} is too far ahead of the next nonce {expected}")]
+    NonceTooFarAhead {
+        /// The next nonce the sender may use.
+        expected: u64,
+        /// The nonce the transaction carries.
+        got: u64,
+    },
+    /// The sender cannot pay.
+    #[error("insufficient balance: {account} has {available}, needs {needed}")]
+    InsufficientBalance {
+        /// The sender.
+        account: AccountId,
+        /// What the sender has.
+        available: Amount,
+        /// What the transaction costs.
+        needed: Amount,
+    },
+    /// No registered keyspace prefixes the key.
+    #[error("unknown keyspace: no registered keyspace holds {0:?}")]
+    UnknownKeyspace(String),
+    /// The keyspace is registered already.
+    #[error("keyspace {0:?} is already taken")]
+    KeyspaceTaken(String),
+    /// The sender may not write in the keyspace.
+    #[error("not the owner of keyspace {keyspace:?}")]
+    NotOwner {
+        /// The keyspace.
+        keyspace: String,
+    },
+    /// The write would take the keyspace past its quota.
+    #[error("quota exceeded in keyspace {keyspace:?}: {used_bytes} of {quota_bytes} bytes used, write needs {needed_bytes}")]
+    QuotaExceeded {
+        /// The keyspace.
+        keyspace: String,
+        /// Its quota.
+        quota_bytes: u64,
+        /// Bytes it holds now.
+        used_bytes: u64,
+        /// Bytes it would hold after the write.
+        needed_bytes: u64,
+    },
+    /// The value is above the on-chain limit.
+    #[error("value too large: {size_bytes} bytes, the maximum is {size_bytes_max}")]
+    ValueTooLarge {
+        /// The value's size.
+        size_bytes: usize,
+        /// The limit.
+        size_bytes_max: usize,
+    },
+    /// The key does not follow the key syntax.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    /// The keyspace name does not follow the name syntax.
+    #[error("invalid keyspace name: {0}")]
+    InvalidKeyspaceName(String),
+    /// A keyspace needs a quota of at least one byte.
+    #[error("a keyspace needs a quota of at least one byte")]
+    ZeroQuota,
+    /// The prepaid endowment does not cover the quota at the storage price.
+    #[error("prepaid amount {prepaid} does not cover the quota: {needed} needed")]
+    PrepaidTooLow {
+        /// What was offered.
+        prepaid: Amount,
+        /// What the quota costs.
+        needed: Amount,
+    },
+    /// Deleting a key that holds no value.
+    #[error("key {0:?} holds no value")]
+    NoSuchKey(String),
+    /// Amounts overflowed.
+    #[error("amount overflow")]
+    Overflow,
+    /// The mempool already holds this transaction.
+    #[error("transaction {0} is already known")]
+    AlreadyKnown(Hash),
+    /// The mempool is full of transactions paying at least as much.
+    #[error("mempool full: fee {fee} is too low to replace any pending transaction")]
+    MempoolFull {
+        /// The refused transaction's fee.
+        fee: Amount,
+    },
+    /// A pending transaction with the same sender and nonce pays at least as much.
+    #[error("a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it")]
+    ReplacementUnderpriced {
+        /// The contested nonce.
+        nonce: u64,
+    },
+}
+
+impl TxError {
+    /// A stable code for the RPC and the CLI, documented in `docs/RPC.md`.
+    pub fn code(&self) -> i32 {
+        match self {
+            TxError::UnknownKeyspace(_) => -32001,
+            TxError::NotOwner { .. } => -32002,
+            TxError::InsufficientBalance { .. } => -32003,
+            TxError::QuotaExceeded { .. } => -32004,
+            TxError::ValueTooLarge { .. } => -32005,
+            TxError::BadNonce { .. } | TxError::NonceTooFarAhead { .. } => -32006,
+            TxError::BadSignature => -32007,
+            TxError::MempoolFull { .. } | TxError::ReplacementUnderpriced { .. } => -32008,
+            TxError::KeyspaceTaken(_) => -32011,
+            TxError::AlreadyKnown(_) => -32012,
+            TxError::Malformed(_)
+            | TxError::WrongChain { .. }
+            | TxError::InvalidKey(_)
+            | TxError::InvalidKeyspaceName(_)
+            | TxError::ZeroQuota
+            | TxError::PrepaidTooLow { .. }
+            | TxError::NoSuchKey(_)
+            | TxError::Overflow => -32009,
+        }
+    }
+}
+
+/// Why a block was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// The bytes do not decode to a block.
+    #[error("malformed block: {0}")]
+    Malformed(String),
+    /// The parent is not known.
+    #[error("unknown parent {0}")]
+    UnknownParent(Hash),
+    /// The block is known already.
+    #[error("block {0} is already known")]
+    AlreadyKnown(Hash),
+    /// The block, or an ancestor, failed validation before.
+    #[error("block {0} is known to be invalid")]
+    KnownInvalid(Hash),
+    /// Header says another chain.
+    #[error("block is for chain {got}, not {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The chain it names.
+        got: ChainId,
+    },
+    /// Height is not the parent's plus one.
+    #[error("bad height {got}, expected {expected}")]
+    BadHeight {
+        /// Parent height plus one.
+        expected: u64,
+        /// The header's height.
+        got: u64,
+    },
+    /// Difficulty is not what retargeting gives.
+    #[error("bad difficulty {got}, expected {expected}")]
+    BadDifficulty {
+        /// What retargeting gives.
+        expected: u64,
+        /// The header's difficulty.
+        got: u64,
+    },
+    /// The hash does not meet the difficulty.
+    #[error("insufficient proof of work")]
+    InsufficientWork,
+    /// Time is not after the median of the previous blocks.
+    #[error("time {time_ms} is not after the median time past {median_ms}")]
+    TimeTooOld {
+        /// The header's time.
+        time_ms: u64,
+        /// The median time past.
+        median_ms: u64,
+    },
+    /// Time is too far ahead of the local clock.
+    #[error("time {time_ms} is more than {future_time_ms_max} ms ahead of now ({now_ms})")]
+    TimeTooNew {
+        /// The header's time.
+        time_ms: u64,
+        /// The local clock.
+        now_ms: u64,
+        /// The allowed drift.
+        future_time_ms_max: u64,
+    },
+    /// The transaction root does not match the transactions.
+    #[error("transaction root mismatch")]
+    TxRootMismatch,
+    /// The state root does not match the state after the transactions.
+    #[error("state root mismatch: header says {header}, transactions give {computed}")]
+    StateRootMismatch {
+        /// The header's root.
+        header: Hash,
+        /// The root computed by applying the block.
+        computed: Hash,
+    },
+    /// Too many transactions or bytes.
+    #[error("block too large: {0}")]
+    TooLarge(String),
+    /// A transaction is invalid.
+    #[error("transaction {index} ({hash}) is invalid: {error}")]
+    InvalidTransaction {
+        /// Position in the block.
+        index: usize,
+        /// Its hash.
+        hash: Hash,
+        /// Why.
+        error: TxError,
+    },
+    /// Supply accounting overflowed.
+    #[error("supply overflow")]
+    Overflow,
+}
+
+/// A failure of the storage underneath the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// Stored bytes do not decode or do not hash to their key: the database is damaged.
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+}
+
+/// Errors of chain operations that touch storage.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The block was refused.
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    /// The transaction was refused.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The data directory holds a chain of another network.
+    #[error("data directory holds network {found:?} (genesis {found_genesis}), not {expected:?}")]
+    WrongNetwork {
+        /// The network asked for.
+        expected: String,
+        /// The network found.
+        found: String,
+        /// The genesis found.
+        found_genesis: Hash,
+    },
+}

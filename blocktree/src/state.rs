@@ -1,0 +1,418 @@
+//! The state of a chain: what it holds (accounts, keyspaces, values), how those live in the
+//! Jellyfish Merkle Tree, and how a transaction changes them.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use std::collections::BTreeMap;
+
+use bincode::{Decode, Encode};
+use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
+use bitverse_primitives::{AccountId, Amount, Hash, codec};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
+use serde::Serialize;
+
+use crate::error::{StoreError, TxError};
+use crate::params::ChainParams;
+use crate::store::{Column, KvStore};
+use crate::tx::{Transaction, TxPayload};
+
+/// An account's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct AccountState {
+    /// Spendable balance.
+    pub balance: Amount,
+    /// Transactions sent so far; the next transaction carries this nonce.
+    pub nonce: u64,
+}
+
+/// A registered keyspace.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct KeyspaceRecord {
+    /// Its name.
+    pub name: String,
+    /// Who may write in it.
+    pub owner: AccountId,
+    /// Bytes of keys and values it may hold.
+    pub quota_bytes: u64,
+    /// Bytes of keys and values it holds.
+    pub used_bytes: u64,
+    /// Prepaid currency held for the miners that keep it (escrow: counted in the supply).
+    pub endowment: Amount,
+}
+
+/// BLAKE3 for the Jellyfish Merkle Tree.
+pub struct Blake3Jmt(blake3::Hasher);
+
+impl SimpleHasher for Blake3Jmt {
+    fn new() -> Self {
+        Blake3Jmt(blake3::Hasher::new())
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// Where an account lives in the state tree.
+pub fn account_key(account: &AccountId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state account v1", &[&account.0]).0)
+}
+
+/// Where a keyspace's record lives in the state tree.
+pub fn keyspace_key(name: &str) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state keyspace v1", &[name.as_bytes()]).0)
+}
+
+/// Where a key's value lives in the state tree: the key's address (§3).
+pub fn value_key(home: &KeyspaceName, key: &str) -> KeyHash {
+    KeyHash(key_address(home, key))
+}
+
+/// jmt node keys are stored as version (big-endian) ‖ borsh(nibble path), so that every node of
+/// one version sits in one range, which a rollback deletes at once.
+pub(crate) fn node_key_bytes(node_key: &NodeKey) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = node_key.version().to_be_bytes().to_vec();
+    let path = borsh::to_vec(node_key.nibble_path())
+        .map_err(|e| StoreError::Corrupt(format!("node key: {e}")))?;
+    bytes.extend_from_slice(&path);
+    Ok(bytes)
+}
+
+/// The first node key of `version` in [`Column::StateNodes`].
+pub(crate) fn version_start(version: Version) -> Vec<u8> {
+    version.to_be_bytes().to_vec()
+}
+
+/// Key of a value version in [`Column::StateValues`].
+pub(crate) fn value_version_key(key_hash: &KeyHash, version: Version) -> Vec<u8> {
+    let mut bytes = key_hash.0.to_vec();
+    bytes.extend_from_slice(&version.to_be_bytes());
+    bytes
+}
+
+/// Encoding of a value version: a tag byte (0 deleted, 1 present) and the bytes.
+pub(crate) fn encode_value_version(value: Option<&[u8]>) -> Vec<u8> {
+    match value {
+        None => vec![0],
+        Some(v) => {
+            let mut bytes = Vec::with_capacity(v.len().saturating_add(1));
+            bytes.push(1);
+            bytes.extend_from_slice(v);
+            bytes
+        }
+    }
+}
+
+/// Reads the state tree out of a [`KvStore`]; jmt's interface to our storage.
+pub(crate) struct StoreTreeReader<'a> {
+    pub(crate) store: &'a dyn KvStore,
+}
+
+impl TreeReader for StoreTreeReader<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let Some(bytes) = self.store.get(Column::StateNodes, &node_key_bytes(node_key)?)? else {
+            return Ok(None);
+        };
+        Ok(Some(borsh::from_slice(&bytes)?))
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(read_value(self.store, max_version, &key_hash)?)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only jmt's state-restoration path asks for this; Bitverse syncs by replaying blocks.
+        Ok(None)
+    }
+}
+
+/// The newest value of `key_hash` at a version of at most `max_version`.
+pub(crate) fn read_value(
+    store: &dyn KvStore,
+    max_version: Version,
+    key_hash: &KeyHash,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let probe = value_version_key(key_hash, max_version);
+    let Some((key, value)) = store.get_at_or_before(Column::StateValues, &probe)? else {
+        return Ok(None);
+    };
+    if key.get(..32) != Some(&key_hash.0[..]) {
+        return Ok(None);
+    }
+    match value.split_first() {
+        Some((0, _)) => Ok(None),
+        Some((1, rest)) => Ok(Some(rest.to_vec())),
+        _ => Err(StoreError::Corrupt("state value without a valid tag".into())),
+    }
+}
+
+/// State as of a version, with uncommitted changes on top: what a block or a transaction is
+/// applied to.
+pub(crate) struct StateView<'a> {
+    store: &'a dyn KvStore,
+    /// The committed version reads fall through to; `None` before genesis.
+    version: Option<Version>,
+    changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
+    /// Writes of the transaction being applied, not yet part of `changes`.
+    pending: BTreeMap<KeyHash, Option<Vec<u8>>>,
+}
+
+/// A failure while applying a transaction: either the transaction's fault or the store's.
+#[derive(Debug)]
+pub(crate) enum ApplyError {
+    Tx(TxError),
+    Store(StoreError),
+}
+
+impl From<TxError> for ApplyError {
+    fn from(e: TxError) -> Self {
+        ApplyError::Tx(e)
+    }
+}
+
+impl From<StoreError> for ApplyError {
+    fn from(e: StoreError) -> Self {
+        ApplyError::Store(e)
+    }
+}
+
+fn overflow<E>(_: E) -> TxError {
+    TxError::Overflow
+}
+
+impl<'a> StateView<'a> {
+    pub(crate) fn new(store: &'a dyn KvStore, version: Option<Version>) -> StateView<'a> {
+        StateView { store, version, changes: BTreeMap::new(), pending: BTreeMap::new() }
+    }
+
+    pub(crate) fn into_changes(self) -> BTreeMap<KeyHash, Option<Vec<u8>>> {
+        self.changes
+    }
+
+    fn get_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(change) = self.pending.get(key).or_else(|| self.changes.get(key)) {
+            return Ok(change.clone());
+        }
+        match self.version {
+            Some(version) => read_value(self.store, version, key),
+            None => Ok(None),
+        }
+    }
+
+    fn get_decoded<T: Decode<()>>(&self, key: &KeyHash) -> Result<Option<T>, StoreError> {
+        self.get_raw(key)?
+            .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    pub(crate) fn account(&self, account: &AccountId) -> Result<AccountState, StoreError> {
+        Ok(self.get_decoded(&account_key(account))?.unwrap_or_default())
+    }
+
+    pub(crate) fn set_account(&mut self, account: &AccountId, state: &AccountState) {
+        self.pending.insert(account_key(account), Some(codec::encode(state)));
+    }
+
+    pub(crate) fn keyspace(&self, name: &str) -> Result<Option<KeyspaceRecord>, StoreError> {
+        self.get_decoded(&keyspace_key(name))
+    }
+
+    fn set_keyspace(&mut self, record: &KeyspaceRecord) {
+        self.pending.insert(keyspace_key(&record.name), Some(codec::encode(record)));
+    }
+
+    /// The registered keyspace that is home to `key`: the longest registered prefix.
+    pub(crate) fn home_of(&self, key: &str) -> Result<(KeyspaceName, KeyspaceRecord), ApplyError> {
+        let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+        for name in candidates {
+            if let Some(record) = self.keyspace(name.as_str())? {
+                return Ok((name, record));
+            }
+        }
+        Err(ApplyError::Tx(TxError::UnknownKeyspace(key.to_owned())))
+    }
+
+    pub(crate) fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ApplyError> {
+        let (home, _) = self.home_of(key)?;
+        Ok(self.get_raw(&value_key(&home, key))?)
+    }
+
+    /// Credits `amount` to `account`, outside any transaction (the miner's reward).
+    pub(crate) fn credit_now(&mut self, account: &AccountId, amount: Amount) -> Result<(), ApplyError> {
+        self.credit(account, amount)?;
+        let pending = std::mem::take(&mut self.pending);
+        self.changes.extend(pending);
+        Ok(())
+    }
+
+    fn credit(&mut self, account: &AccountId, amount: Amount) -> Result<(), ApplyError> {
+        let mut state = self.account(account)?;
+        state.balance = state.balance.checked_add(amount).map_err(overflow)?;
+        self.set_account(account, &state);
+        Ok(())
+    }
+
+    /// Applies one transaction whose signature has been checked, into the pending journal.
+    /// Returns the fee, which the block pays to its miner.
+    fn apply_transaction(
+        &mut self,
+        tx: &Transaction,
+        params: &ChainParams,
+        check_nonce: bool,
+    ) -> Result<Amount, ApplyError> {
+        let body = &tx.body;
+        let mut sender = self.account(&body.sender)?;
+        if check_nonce && body.nonce != sender.nonce {
+            return Err(TxError::BadNonce { expected: sender.nonce, got: body.nonce }.into());
+        }
+        let spend = match &body.payload {
+            TxPayload::Transfer { amount, .. } => *amount,
+            TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
+            TxPayload::Put { .. } | TxPayload::Delete { .. } => Amount::ZERO,
+        };
+        let needed = spend.checked_add(body.fee).map_err(overflow)?;
+        if sender.balance < needed {
+            return Err(TxError::InsufficientBalance {
+                account: body.sender,
+                available: sender.balance,
+                needed,
+            }
+            .into());
+        }
+        sender.balance = sender.balance.checked_sub(needed).map_err(overflow)?;
+        sender.nonce = sender.nonce.checked_add(1).ok_or(TxError::Overflow)?;
+
+        match &body.payload {
+            TxPayload::Transfer { to, amount } => {
+                self.set_account(&body.sender, &sender);
+                self.credit(to, *amount)?;
+            }
+            TxPayload::BuyKeyspace { name, owner, quota_bytes, prepaid } => {
+                let name = KeyspaceName::new(name)
+                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+                if self.keyspace(name.as_str())?.is_some() {
+                    return Err(TxError::KeyspaceTaken(name.to_string()).into());
+                }
+                // A sub-keyspace is bought inside its parent, by the parent's owner.
+                if let Some(parent) = name.parent() {
+                    let Some(parent_record) = self.keyspace(parent.as_str())? else {
+                        return Err(TxError::UnknownKeyspace(parent.to_string()).into());
+                    };
+                    if parent_record.owner != body.sender {
+                        return Err(TxError::NotOwner { keyspace: parent.to_string() }.into());
+                    }
+                }
+                let price = params
+                    .storage_price_per_byte
+                    .checked_mul(u128::from(*quota_bytes))
+                    .map_err(overflow)?;
+                if *prepaid < price {
+                    return Err(TxError::PrepaidTooLow { prepaid: *prepaid, needed: price }.into());
+                }
+                self.set_account(&body.sender, &sender);
+                self.set_keyspace(&KeyspaceRecord {
+                    name: name.to_string(),
+                    owner: *owner,
+                    quota_bytes: *quota_bytes,
+                    used_bytes: 0,
+                    endowment: *prepaid,
+                });
+            }
+            TxPayload::Put { key, value } => {
+                let (home, mut record) = self.home_of(key)?;
+                if record.owner != body.sender {
+                    return Err(TxError::NotOwner { keyspace: home.to_string() }.into());
+                }
+                let slot = value_key(&home, key);
+                let old_size = entry_size(key, self.get_raw(&slot)?.as_deref());
+                let new_size = entry_size(key, Some(value));
+                let used = record
+                    .used_bytes
+                    .checked_sub(old_size)
+                    .and_then(|u| u.checked_add(new_size))
+                    .ok_or(TxError::Overflow)?;
+                if used > record.quota_bytes {
+                    return Err(TxError::QuotaExceeded {
+                        keyspace: home.to_string(),
+                        quota_bytes: record.quota_bytes,
+                        used_bytes: record.used_bytes,
+                        needed_bytes: used,
+                    }
+                    .into());
+                }
+                record.used_bytes = used;
+                self.set_account(&body.sender, &sender);
+                self.set_keyspace(&record);
+                self.pending.insert(slot, Some(value.clone()));
+            }
+            TxPayload::Delete { key } => {
+                let (home, mut record) = self.home_of(key)?;
+                if record.owner != body.sender {
+                    return Err(TxError::NotOwner { keyspace: home.to_string() }.into());
+                }
+                let slot = value_key(&home, key);
+                let Some(old) = self.get_raw(&slot)? else {
+                    return Err(TxError::NoSuchKey(key.clone()).into());
+                };
+                let old_size = entry_size(key, Some(&old));
+                record.used_bytes = record.used_bytes.checked_sub(old_size).ok_or(TxError::Overflow)?;
+                self.set_account(&body.sender, &sender);
+                self.set_keyspace(&record);
+                self.pending.insert(slot, None);
+            }
+        }
+        Ok(body.fee)
+    }
+
+    /// Applies `tx` only if it is valid: on a refusal the view is left as it was. The
+    /// transaction's writes go to a journal of their own first, merged only on success.
+    pub(crate) fn try_apply_transaction(
+        &mut self,
+        tx: &Transaction,
+        params: &ChainParams,
+    ) -> Result<Amount, ApplyError> {
+        self.pending.clear();
+        let result = self.apply_transaction(tx, params, true);
+        let pending = std::mem::take(&mut self.pending);
+        if result.is_ok() {
+            self.changes.extend(pending);
+        }
+        result
+    }
+}
+
+impl StateView<'_> {
+    /// Checks `tx` against this state as if it were the sender's next transaction, changing
+    /// nothing: the mempool's admission check, which a later nonce cannot make exact.
+    pub(crate) fn dry_run(&mut self, tx: &Transaction, params: &ChainParams) -> Result<(), ApplyError> {
+        self.pending.clear();
+        let result = self.apply_transaction(tx, params, false);
+        self.pending.clear();
+        result.map(|_| ())
+    }
+}
+
+/// Bytes a key and its value count against a keyspace's quota.
+fn entry_size(key: &str, value: Option<&[u8]>) -> u64 {
+    match value {
+        None => 0,
+        Some(v) => (key.len() as u64).saturating_add(v.len() as u64),
+    }
+}

@@ -1,0 +1,242 @@
+//! Transactions: what a signed transaction says, its canonical bytes, hash and signature, and
+//! the checks that need no state.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use bincode::{Decode, Encode};
+use bitverse_keyspace::{KeyspaceName, check_key};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature, codec};
+
+use crate::error::TxError;
+
+/// Largest value a Put may carry on chain. Larger values are for off-chain chunk storage (§6).
+pub const VALUE_SIZE_BYTES_MAX: usize = 64 * 1024;
+/// Largest encoded transaction: a maximal Put and room for everything around it.
+pub const TX_SIZE_BYTES_MAX: usize = VALUE_SIZE_BYTES_MAX + 4 * 1024;
+
+/// What a transaction does.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum TxPayload {
+    /// Moves `amount` from the sender to `to`.
+    Transfer {
+        /// Recipient.
+        to: AccountId,
+        /// Amount moved, besides the fee.
+        amount: Amount,
+    },
+    /// Registers keyspace `name` for `owner`, paying `prepaid` into its endowment. The
+    /// endowment must cover `quota_bytes` at the network's storage price.
+    BuyKeyspace {
+        /// The keyspace name (`erik`).
+        name: String,
+        /// Who may write in it.
+        owner: AccountId,
+        /// Bytes of keys and values it may hold.
+        quota_bytes: u64,
+        /// Amount moved from the sender into the keyspace's endowment.
+        prepaid: Amount,
+    },
+    /// Sets `key` to `value`.
+    Put {
+        /// Full key, keyspace included (`erik/photos/1`).
+        key: String,
+        /// The value's bytes.
+        value: Vec<u8>,
+    },
+    /// Removes `key`.
+    Delete {
+        /// Full key, keyspace included.
+        key: String,
+    },
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct UnsignedTx {
+    /// The chain this transaction is for, so that it cannot be replayed on another.
+    pub chain: ChainId,
+    /// The account that signs and pays.
+    pub sender: AccountId,
+    /// The sender's transaction count before this one.
+    pub nonce: u64,
+    /// Paid to the block's miner.
+    pub fee: Amount,
+    /// What it does.
+    pub payload: TxPayload,
+}
+
+/// A signed transaction, as it travels and as blocks hold it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Transaction {
+    /// What is signed.
+    pub body: UnsignedTx,
+    /// BIP-340 signature of [`Transaction::signing_hash`] by `body.sender`.
+    pub signature: Signature,
+}
+
+impl UnsignedTx {
+    /// The digest a sender signs: the canonical bytes of the body under a domain tag.
+    pub fn signing_hash(&self) -> Hash {
+        Hash::tagged("bitverse transaction signing v1", &[&codec::encode(self)])
+    }
+
+    /// Signs the body with `key`. The key should be the sender's; if it is not, the
+    /// transaction is still built, and refused as badly signed wherever it is checked.
+    pub fn sign(self, key: &SecretKey) -> Transaction {
+        let signature = key.sign(&self.signing_hash());
+        Transaction { body: self, signature }
+    }
+}
+
+impl Transaction {
+    /// The transaction's id: the hash of its canonical bytes, signature included.
+    pub fn hash(&self) -> Hash {
+        Hash::tagged("bitverse transaction id v1", &[&codec::encode(self)])
+    }
+
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes a transaction from exactly `bytes`, refusing more than [`TX_SIZE_BYTES_MAX`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Transaction, TxError> {
+        codec::decode_with_limit::<Transaction, TX_SIZE_BYTES_MAX>(bytes)
+            .map_err(|e| TxError::Malformed(e.to_string()))
+    }
+
+    /// Checks the signature against the sender.
+    pub fn verify_signature(&self) -> Result<(), TxError> {
+        self.body
+            .sender
+            .verify(&self.body.signing_hash(), &self.signature)
+            .map_err(|_| TxError::BadSignature)
+    }
+
+    /// Every check that needs no state: the chain, sizes and syntax. The signature is checked
+    /// apart, by [`Transaction::verify_signature`], because it is the costly part.
+    pub fn check_stateless(&self, chain: ChainId) -> Result<(), TxError> {
+        if self.body.chain != chain {
+            return Err(TxError::WrongChain { expected: chain, got: self.body.chain });
+        }
+        match &self.body.payload {
+            TxPayload::Transfer { .. } => {}
+            TxPayload::BuyKeyspace { name, quota_bytes, .. } => {
+                KeyspaceName::new(name).map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+                if *quota_bytes == 0 {
+                    return Err(TxError::ZeroQuota);
+                }
+            }
+            TxPayload::Put { key, value } => {
+                check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+                if value.len() > VALUE_SIZE_BYTES_MAX {
+                    return Err(TxError::ValueTooLarge {
+                        size_bytes: value.len(),
+                        size_bytes_max: VALUE_SIZE_BYTES_MAX,
+                    });
+                }
+            }
+            TxPayload::Delete { key } => {
+                check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn payload() -> impl Strategy<Value = TxPayload> {
+        prop_oneof![
+            (any::<[u8; 32]>(), any::<u128>())
+                .prop_map(|(to, a)| TxPayload::Transfer { to: AccountId(to), amount: Amount(a) }),
+            ("[a-z]{1,12}", any::<[u8; 32]>(), any::<u64>(), any::<u128>()).prop_map(
+                |(name, owner, quota_bytes, p)| TxPayload::BuyKeyspace {
+                    name,
+                    owner: AccountId(owner),
+                    quota_bytes,
+                    prepaid: Amount(p)
+                }
+            ),
+            ("[a-z]{1,8}/[a-z0-9/]{1,20}", proptest::collection::vec(any::<u8>(), 0..256))
+                .prop_map(|(key, value)| TxPayload::Put { key, value }),
+            "[a-z]{1,8}/[a-z0-9]{1,20}".prop_map(|key| TxPayload::Delete { key }),
+        ]
+    }
+
+    fn transaction() -> impl Strategy<Value = Transaction> {
+        (any::<[u8; 32]>(), any::<u64>(), any::<u128>(), payload()).prop_map(
+            |(seed, nonce, fee, payload)| {
+                let key = SecretKey::from_seed(&seed);
+                UnsignedTx {
+                    chain: ChainId::ROOT,
+                    sender: key.account(),
+                    nonce,
+                    fee: Amount(fee),
+                    payload,
+                }
+                .sign(&key)
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn codec_round_trips_and_signature_holds(tx in transaction()) {
+            let bytes = tx.to_bytes();
+            let back = Transaction::from_bytes(&bytes).unwrap();
+            prop_assert_eq!(&back, &tx);
+            prop_assert_eq!(back.hash(), tx.hash());
+            prop_assert!(back.verify_signature().is_ok());
+        }
+
+        #[test]
+        fn codec_rejects_trailing_bytes(tx in transaction(), extra in 1usize..8) {
+            let mut bytes = tx.to_bytes();
+            bytes.extend(std::iter::repeat_n(0u8, extra));
+            prop_assert!(Transaction::from_bytes(&bytes).is_err());
+        }
+
+        #[test]
+        fn any_changed_field_breaks_the_signature(tx in transaction(), bump in 1u64..1000) {
+            let mut changed = tx.clone();
+            changed.body.nonce = changed.body.nonce.wrapping_add(bump);
+            prop_assert_eq!(changed.verify_signature(), Err(TxError::BadSignature));
+        }
+    }
+
+    #[test]
+    fn oversized_transactions_are_refused_before_decoding() {
+        let bytes = vec![0u8; TX_SIZE_BYTES_MAX + 1];
+        assert!(matches!(Transaction::from_bytes(&bytes), Err(TxError::Malformed(_))));
+    }
+
+    #[test]
+    fn stateless_checks_refuse_bad_input() {
+        let key = SecretKey::dev("alice");
+        let tx = |payload| {
+            UnsignedTx { chain: ChainId::ROOT, sender: key.account(), nonce: 0, fee: Amount(1), payload }
+                .sign(&key)
+        };
+        let big = tx(TxPayload::Put { key: "a/b".into(), value: vec![0; VALUE_SIZE_BYTES_MAX + 1] });
+        assert!(matches!(big.check_stateless(ChainId::ROOT), Err(TxError::ValueTooLarge { .. })));
+        let nokey = tx(TxPayload::Put { key: "nokeyspace".into(), value: vec![] });
+        assert!(matches!(nokey.check_stateless(ChainId::ROOT), Err(TxError::InvalidKey(_))));
+        let other = ChainId::new(1, 1).unwrap();
+        assert!(matches!(
+            tx(TxPayload::Delete { key: "a/b".into() }).check_stateless(other),
+            Err(TxError::WrongChain { .. })
+        ));
+    }
+}

@@ -1,0 +1,17 @@
+//! Bitverse primitives: the hash, keys and signatures, accounts, amounts, chain ids and the
+//! canonical codec that every other crate builds on.
+//!
+//! Invariant: this crate is the bottom of the dependency graph. It knows nothing of blocks,
+//! keyspaces, scripts, storage, networks or RPC, and depends on no other Bitverse crate.
+
+mod amount;
+mod chain_id;
+pub mod codec;
+mod hash;
+mod keys;
+
+pub use amount::{Amount, AmountError};
+pub use chain_id::{ChainId, ChainIdError, DEPTH_MAX};
+pub use codec::{CodecError, decode, decode_with_limit, encode};
+pub use hash::{Hash, HashParseError};
+pub use keys::{AccountId, AccountParseError, KeyError, SecretKey, Signature};
