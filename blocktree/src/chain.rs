@@ -680,12 +680,15 @@ impl Chain {
         if let Some(entry) = self.index.get_mut(&hash) {
             entry.meta.status = BlockStatus::Valid;
         }
-        let view = self.tip_view();
         let mut senders: Vec<AccountId> = block.transactions.iter().map(|t| t.body.sender).collect();
         senders.sort_unstable();
         senders.dedup();
+        let mut nonces = Vec::with_capacity(senders.len());
+        let view = self.tip_view();
         for sender in senders {
-            let nonce = view.account(&sender)?.nonce;
+            nonces.push((sender, view.account(&sender)?.nonce));
+        }
+        for (sender, nonce) in nonces {
             self.mempool.prune_sender(&sender, nonce);
         }
         Ok(())
@@ -817,7 +820,7 @@ impl Chain {
             let view = self.tip_view();
             self.mempool.select(BLOCK_TXS_MAX, |sender| view.account(sender).map(|a| a.nonce).unwrap_or(u64::MAX))
         };
-        let mut view = self.tip_view();
+        let mut view = StateView::new(self.store.as_ref(), Some(self.tip_height()));
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;
@@ -834,6 +837,13 @@ impl Chain {
                 Err(ApplyError::Store(e)) => return Err(e.into()),
             }
         }
+        let update = if included.is_empty() && !allow_empty {
+            None
+        } else {
+            let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
+            view.credit_now(&miner, reward).map_err(apply_to_chain_error)?;
+            Some(compute_state_update(self.store.as_ref(), view.into_changes(), height)?)
+        };
         for (hash, error) in refused {
             let mut gone = self.mempool.remove_with_successors(&hash).into_iter();
             let Some(first) = gone.next() else { continue };
@@ -844,12 +854,7 @@ impl Chain {
             }
             self.remember_dropped(first.hash(), error);
         }
-        if included.is_empty() && !allow_empty {
-            return Ok(None);
-        }
-        let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
-        view.credit_now(&miner, reward).map_err(apply_to_chain_error)?;
-        let update = compute_state_update(self.store.as_ref(), view.into_changes(), height)?;
+        let Some(update) = update else { return Ok(None) };
         let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             chain: self.chain_id,
