@@ -1,0 +1,275 @@
+//! The command line: every command, flag and help text of the `bitverse` program (clap derive).
+//! Parsing only; the commands live in `node.rs`, `commands.rs` and `bench.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bitverse_primitives::Amount;
+use clap::{Args, Parser, Subcommand};
+
+/// Where client commands find a node unless told otherwise.
+pub(crate) const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8645";
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  the node refused the request (unknown keyspace, not the owner, insufficient balance, quota
+     exceeded, value too large, bad nonce, bad signature, …), a key is absent, or a proof does
+     not verify
+  2  usage error (unknown command or flag, bad argument)
+  3  the node cannot be reached
+
+Every refusal is one line on stderr, starting with `error:`.";
+
+/// Bitverse: a trustless key/value store on a proof-of-work blocktree.
+///
+/// One program is the node (`bitverse node`) and its command-line client (every other
+/// command), which talks to a node over JSON-RPC 2.0 on HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "bitverse", version, after_long_help = EXIT_CODES_HELP)]
+pub(crate) struct Cli {
+    /// Log level for messages on stderr: error, warn, info, debug or trace, or a tracing filter
+    /// such as `bitverse=debug`. Overrides RUST_LOG. Default: info for `node`, warn otherwise.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub(crate) log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a node: open (or create) the chain in the data directory and serve JSON-RPC.
+    ///
+    /// The node binds the RPC address, then writes the address it actually bound, as
+    /// `http://IP:PORT`, to DATA_DIR/rpc.addr (so `--rpc-addr 127.0.0.1:0` picks a free port).
+    /// With --dev it seals a block as soon as the mempool holds a transaction. Ctrl-C or SIGTERM
+    /// stops it cleanly; a crash at any point loses no block it reported as imported.
+    Node(NodeArgs),
+    /// Create and inspect key files.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// Print the balance of an account (`bv1…` or `dev:NAME`).
+    Balance {
+        /// The account: a `bv1…` address or `dev:NAME`.
+        address: String,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Transfer AMOUNT base units to TO.
+    Send {
+        /// Recipient: a `bv1…` address or `dev:NAME`.
+        to: String,
+        /// Base units to transfer, besides the fee.
+        amount: Amount,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Buy and inspect keyspaces.
+    #[command(subcommand)]
+    Keyspace(KeyspaceCommand),
+    /// Set KEY (`KEYSPACE/PATH`) to a value, in a keyspace you own.
+    Put {
+        /// The key, keyspace first: `alice/photos/1`.
+        #[arg(value_name = "KEY")]
+        target: String,
+        /// The value, as text (stored as its UTF-8 bytes).
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        value: Option<String>,
+        /// Read the value's bytes from this file.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Remove KEY's value, in a keyspace you own.
+    Delete {
+        /// The key, keyspace first: `alice/photos/1`.
+        #[arg(value_name = "KEY")]
+        target: String,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print KEY's value: its raw bytes on stdout (exit 1 if the key holds no value).
+    ///
+    /// With --verify, the value is checked locally, trusting no node: the node's Merkle proof
+    /// must lead from the value (or, for an absent key, from its absence) to the state root of
+    /// a header, and that header must be linked by proof of work to the genesis of the network,
+    /// which the client computes itself for networks it knows.
+    Get {
+        /// The key, keyspace first: `alice/photos/1`.
+        key: String,
+        /// Write the value to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Verify the value against a proof and the header chain from genesis; says so on stderr.
+        #[arg(long)]
+        verify: bool,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print the node's network and the root chain's tip.
+    Status {
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// List the chains of the blocktree the node follows (for now, the root chain).
+    Chains {
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Measure the node's throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `bitverse node` flags.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Development mode: seal a block as soon as the mempool holds a transaction, at minimum
+    /// difficulty. The dev accounts alice, bob, carol and dave are funded at genesis.
+    #[arg(long)]
+    pub(crate) dev: bool,
+    /// Network parameters to run: `dev` or `local`. Default `dev` with --dev; required
+    /// without it.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) network: Option<String>,
+    /// Directory holding the node's database and its rpc.addr file; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// Address to serve JSON-RPC on. Loopback by default: anyone who can reach the RPC can
+    /// submit transactions and read everything.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8645")]
+    pub(crate) rpc_addr: SocketAddr,
+    /// Mine blocks on a non-dev network: a simple single-threaded proof-of-work loop over
+    /// templates built from the mempool. Needs --miner.
+    #[arg(long)]
+    pub(crate) mine: bool,
+    /// Account paid the subsidy and fees of blocks this node produces (`bv1…` or `dev:NAME`).
+    /// Default with --dev: dev:miner.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) miner: Option<String>,
+}
+
+/// The RPC endpoint of client commands.
+#[derive(Debug, Args)]
+pub(crate) struct RpcArgs {
+    /// URL of the node's JSON-RPC endpoint.
+    #[arg(long = "rpc", value_name = "URL", env = "BITVERSE_RPC", default_value = DEFAULT_RPC_URL)]
+    pub(crate) url: String,
+}
+
+/// Flags of every command that signs and sends a transaction.
+#[derive(Debug, Args)]
+pub(crate) struct WriteArgs {
+    /// Signing key: a key file path (see `wallet new`) or `dev:NAME` for a development key.
+    #[arg(long, value_name = "KEYSPEC")]
+    pub(crate) key: String,
+    /// Fee paid to the block's miner, in base units.
+    #[arg(long, value_name = "AMOUNT", default_value = "1")]
+    pub(crate) fee: Amount,
+    /// Return as soon as the node accepted the transaction, without waiting for a block.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// How long to wait for the transaction to be in a block before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) wait_timeout_secs: u64,
+}
+
+/// `bitverse wallet …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum WalletCommand {
+    /// Create a new random key, write it to FILE (mode 0600, never overwriting) and print its
+    /// address.
+    New {
+        /// Where to write the key file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the address of a key.
+    Address {
+        /// A key file path or `dev:NAME`.
+        #[arg(long, value_name = "KEYSPEC")]
+        key: String,
+    },
+}
+
+/// `bitverse keyspace …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyspaceCommand {
+    /// Buy keyspace NAME: only its owner may write keys `NAME/…`.
+    Buy {
+        /// The keyspace name: segments of a-z, 0-9, '-', '_', '.', separated by '/'.
+        name: String,
+        /// Bytes of keys and values the keyspace may hold.
+        #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+        quota: u64,
+        /// Amount paid into the keyspace's endowment. Default: the quota at the network's
+        /// storage price per byte.
+        #[arg(long, value_name = "AMOUNT")]
+        prepaid: Option<Amount>,
+        /// Owner of the keyspace (`bv1…` or `dev:NAME`). Default: the signer.
+        #[arg(long, value_name = "ADDRESS")]
+        owner: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print a keyspace's owner, quota, usage and endowment.
+    Show {
+        /// The keyspace name.
+        name: String,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+}
+
+/// `bitverse bench …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Signed Puts imported per second, end to end, on a running dev node.
+    ///
+    /// Buys a keyspace for each dev sender, pre-signs COUNT puts, sends them over JSON-RPC in
+    /// batches (one stream per sender, so nonces arrive in order) and measures from the first
+    /// send until the last put is in a block: RPC in → mempool → block → state root → RocksDB
+    /// commit. Signing is not measured.
+    Puts {
+        /// Number of puts.
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// Number of dev senders, 1 to 4: alice, bob, carol and dave, funded at genesis.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=4))]
+        senders: u8,
+        /// Bytes of each value.
+        #[arg(long, default_value_t = 32)]
+        value_bytes: usize,
+        /// Transactions per JSON-RPC batch request.
+        #[arg(long, default_value_t = 250)]
+        batch: usize,
+        /// Print the result as one line of JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when it is parsed; this checks all of them.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,168 @@
+//! The JSON-RPC wire format shared by the node's server and the CLI client: method names, the
+//! JSON shapes of results, error codes that are not transaction errors, and the size limits both
+//! sides enforce. Documented for outside callers in `docs/RPC.md`; a change here is a change of
+//! the public API.
+
+use bitverse_blocktree::{TX_SIZE_BYTES_MAX, block::BLOCK_SIZE_BYTES_MAX};
+use bitverse_primitives::{AccountId, Amount, Hash};
+use serde::{Deserialize, Serialize};
+
+/// `bv_status` → [`StatusResult`].
+pub(crate) const METHOD_STATUS: &str = "bv_status";
+/// `bv_getAccount(address)` → [`AccountResult`].
+pub(crate) const METHOD_GET_ACCOUNT: &str = "bv_getAccount";
+/// `bv_sendTransaction(tx_hex)` → transaction hash.
+pub(crate) const METHOD_SEND_TRANSACTION: &str = "bv_sendTransaction";
+/// `bv_getTransaction(hash)` → [`TransactionResult`].
+pub(crate) const METHOD_GET_TRANSACTION: &str = "bv_getTransaction";
+/// `bv_getKeyspace(name)` → [`KeyspaceResult`] or null.
+pub(crate) const METHOD_GET_KEYSPACE: &str = "bv_getKeyspace";
+/// `bv_getValue(key)` → [`ValueResult`].
+pub(crate) const METHOD_GET_VALUE: &str = "bv_getValue";
+/// `bv_getProof(key)` → [`ProofResult`].
+pub(crate) const METHOD_GET_PROOF: &str = "bv_getProof";
+/// `bv_getHeaders(from_height, count)` → array of header hex.
+pub(crate) const METHOD_GET_HEADERS: &str = "bv_getHeaders";
+/// `bv_getBlock(height)` → block hex or null.
+pub(crate) const METHOD_GET_BLOCK: &str = "bv_getBlock";
+/// `bv_chains` → array of [`ChainResult`].
+pub(crate) const METHOD_CHAINS: &str = "bv_chains";
+
+/// JSON-RPC 2.0 "invalid params".
+pub(crate) const CODE_INVALID_PARAMS: i32 = -32602;
+/// JSON-RPC 2.0 "internal error": the node failed, not the caller.
+pub(crate) const CODE_INTERNAL_ERROR: i32 = -32603;
+
+/// Most headers one `bv_getHeaders` call returns: a page of 1000 headers is about 400 KB of
+/// JSON, well under [`RESPONSE_BODY_BYTES_MAX`], and a light client pages through longer chains.
+pub(crate) const HEADERS_PER_CALL_MAX: u64 = 1000;
+
+/// Largest HTTP request body the server reads. The largest legitimate request is one
+/// transaction as hex (2 × [`TX_SIZE_BYTES_MAX`], about 140 KB) plus the JSON around it; 1 MiB
+/// leaves room for batches of small transactions while bounding what a caller can make the
+/// node buffer.
+pub(crate) const REQUEST_BODY_BYTES_MAX: u32 = 1024 * 1024;
+/// Largest HTTP response body: one maximal block as hex (2 × `BLOCK_SIZE_BYTES_MAX`) plus the
+/// JSON around it, so that `bv_getBlock` can always answer.
+pub(crate) const RESPONSE_BODY_BYTES_MAX: u32 = (2 * BLOCK_SIZE_BYTES_MAX + 64 * 1024) as u32;
+
+// The request limit must admit the largest transaction, or some valid writes could never be sent.
+const _: () = assert!(2 * TX_SIZE_BYTES_MAX + 1024 < REQUEST_BODY_BYTES_MAX as usize);
+
+/// What `bv_status` answers: the node's network and the root chain's tip.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StatusResult {
+    /// Network name (`dev`, `local`).
+    pub(crate) network: String,
+    /// Hash of the genesis block the node runs.
+    pub(crate) genesis_hash: Hash,
+    /// Whether the node seals blocks in dev mode.
+    pub(crate) dev: bool,
+    /// Height of the best block.
+    pub(crate) height: u64,
+    /// Hash of the best block.
+    pub(crate) tip: Hash,
+    /// State root after the best block.
+    pub(crate) state_root: Hash,
+    /// The best block's time, ms since the Unix epoch.
+    pub(crate) time_ms: u64,
+    /// The best block's difficulty.
+    pub(crate) difficulty: u64,
+    /// Transactions waiting in the mempool.
+    pub(crate) mempool_size: usize,
+    /// Connected peers (no networking yet: always 0).
+    pub(crate) peers: usize,
+    /// Price of one byte of keyspace quota.
+    pub(crate) storage_price_per_byte: Amount,
+}
+
+/// What `bv_getAccount` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AccountResult {
+    /// Balance at the tip.
+    pub(crate) balance: Amount,
+    /// Transactions of this sender included in the best chain.
+    pub(crate) nonce: u64,
+    /// The nonce the sender's next transaction should carry, counting the mempool.
+    pub(crate) pending_nonce: u64,
+}
+
+/// Where a transaction is, as `bv_getTransaction` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TxStatusName {
+    /// The node has never seen it, or forgot it (the mempool does not survive a restart).
+    Unknown,
+    /// In the mempool.
+    Pending,
+    /// In a block of the best chain.
+    Included,
+    /// Refused after admission, e.g. when a reorg made it invalid.
+    Dropped,
+}
+
+/// What `bv_getTransaction` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct TransactionResult {
+    /// Where the transaction is.
+    pub(crate) status: TxStatusName,
+    /// Height of the including block, when included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) height: Option<u64>,
+    /// Hash of the including block, when included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) block: Option<Hash>,
+    /// Position in the including block, when included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) index: Option<u32>,
+    /// Why it was dropped, when dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// The stable code of the reason it was dropped, when dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error_code: Option<i32>,
+}
+
+/// What `bv_getKeyspace` answers for a registered keyspace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeyspaceResult {
+    /// The keyspace's name.
+    pub(crate) name: String,
+    /// Who may write in it.
+    pub(crate) owner: AccountId,
+    /// Bytes of keys and values it may hold.
+    pub(crate) quota_bytes: u64,
+    /// Bytes it holds.
+    pub(crate) used_bytes: u64,
+    /// Its prepaid endowment.
+    pub(crate) endowment: Amount,
+}
+
+/// What `bv_getValue` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ValueResult {
+    /// The value's bytes as hex, or null when the key holds no value.
+    pub(crate) value_hex: Option<String>,
+    /// The height of the state the value was read from.
+    pub(crate) height: u64,
+}
+
+/// What `bv_getProof` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ProofResult {
+    /// The canonical bytes of a `ValueProof`, as hex.
+    pub(crate) proof_hex: String,
+}
+
+/// One chain of the blocktree, as `bv_chains` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ChainResult {
+    /// The chain id: `root`, or a bit string such as `0110`.
+    pub(crate) chain: String,
+    /// Depth in the tree; 0 for the root.
+    pub(crate) depth: u8,
+    /// Height of its best block.
+    pub(crate) height: u64,
+    /// Hash of its best block.
+    pub(crate) tip: Hash,
+}

@@ -1,0 +1,382 @@
+//! The scenario-test rig, in one place: starts the real `bitverse` binary on loopback (port 0,
+//! address read back from DATA_DIR/rpc.addr), kills every node it started when dropped, runs
+//! CLI commands with a timeout, and speaks JSON-RPC over plain HTTP with std sockets so tests
+//! can also send malformed bytes.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bitverse_blocktree::{Transaction, TxPayload, UnsignedTx};
+use bitverse_primitives::{Amount, ChainId, SecretKey};
+use serde_json::{Value, json};
+
+/// How long a node may take to bind its RPC after start (RocksDB open and index load).
+const NODE_START_TIMEOUT_MS: u64 = 30_000;
+/// How long one CLI command may run.
+const COMMAND_TIMEOUT_MS: u64 = 60_000;
+/// How long one raw RPC call may take.
+const RPC_TIMEOUT_MS: u64 = 30_000;
+/// How long a test waits for a transaction to be in a block.
+pub(crate) const INCLUSION_TIMEOUT_MS: u64 = 30_000;
+/// Largest HTTP response a test reads: a few blocks' worth.
+const RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+/// Path of the binary under test.
+pub(crate) fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_bitverse")
+}
+
+/// One `bitverse node --dev` process on a data directory. Killed (SIGKILL) when dropped.
+pub(crate) struct TestNode {
+    child: Option<Child>,
+    /// The node's data directory.
+    pub(crate) data_dir: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) url: String,
+}
+
+impl TestNode {
+    /// Starts a dev node on `data_dir` and waits until it serves RPC.
+    pub(crate) fn start(data_dir: &Path) -> TestNode {
+        let addr_file = data_dir.join("rpc.addr");
+        // The node removes a stale address itself; removing it here too means the rig can never
+        // read the previous run's port before the new node wrote its own.
+        let _ = fs::remove_file(&addr_file);
+        fs::create_dir_all(data_dir).expect("create data dir");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("node.log"))
+            .expect("open node log");
+        let child = Command::new(binary())
+            .args(["node", "--dev", "--data-dir"])
+            .arg(data_dir)
+            .args(["--rpc-addr", "127.0.0.1:0", "--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn bitverse node");
+        let mut node = TestNode {
+            child: Some(child),
+            data_dir: data_dir.to_owned(),
+            url: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_millis(NODE_START_TIMEOUT_MS);
+        loop {
+            if let Ok(text) = fs::read_to_string(&addr_file)
+                && text.ends_with('\n')
+            {
+                node.url = text.trim().to_owned();
+                return node;
+            }
+            if let Some(child) = node.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "node exited with {status} before serving RPC; log:\n{}",
+                    node.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node did not write rpc.addr in time; log:\n{}",
+                node.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The node's log so far, for failure messages.
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(self.data_dir.join("node.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL: the node gets no chance to flush or clean up.
+    pub(crate) fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Runs a client command against this node.
+    pub(crate) fn cli(&self, args: &[&str]) -> CliOutput {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--rpc", &self.url]);
+        run_cli(&all)
+    }
+
+    /// One JSON-RPC call; panics if the node does not answer over HTTP.
+    pub(crate) fn rpc(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        rpc_call(&self.url, method, params)
+            .unwrap_or_else(|e| panic!("{method}: {e}; log:\n{}", self.log()))
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// What a CLI command did.
+pub(crate) struct CliOutput {
+    /// Exit code (-1 if killed by a signal).
+    pub(crate) code: i32,
+    /// Raw stdout.
+    pub(crate) stdout: Vec<u8>,
+    /// Stderr as text.
+    pub(crate) stderr: String,
+}
+
+impl CliOutput {
+    /// Stdout as text.
+    pub(crate) fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Panics with everything the command said unless it succeeded.
+    pub(crate) fn assert_ok(&self, what: &str) -> &CliOutput {
+        assert_eq!(
+            self.code,
+            0,
+            "{what} failed: stdout {:?} stderr {:?}",
+            self.stdout_text(),
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `bitverse ARGS…` with a timeout.
+pub(crate) fn run_cli(args: &[&str]) -> CliOutput {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bitverse");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    // Pipes are drained on threads so a chatty command cannot block on a full pipe.
+    let out_reader = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err_reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_millis(COMMAND_TIMEOUT_MS);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for bitverse") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`bitverse {}` timed out", args.join(" "));
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    CliOutput {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone)]
+pub(crate) struct RpcError {
+    /// Its code.
+    pub(crate) code: i64,
+    /// Its message.
+    pub(crate) message: String,
+}
+
+/// An HTTP exchange: status code and body.
+pub(crate) fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let host_port = url.strip_prefix("http://").unwrap_or(url);
+    let mut stream = TcpStream::connect(host_port)?;
+    stream.set_read_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))?;
+    stream.set_write_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))?;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut response = Vec::new();
+    stream.take(RESPONSE_BYTES_MAX).read_to_end(&mut response)?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP header end"))?;
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no HTTP status"))?;
+    let raw = &response[split + 4..];
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(raw)
+    } else {
+        raw.to_vec()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&raw[..line_end]).to_string();
+        let size = usize::from_str_radix(size_text.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..(start + size).min(raw.len())]);
+        raw = &raw[(start + size + 2).min(raw.len())..];
+    }
+    body
+}
+
+/// Sends only the head of a POST that declares a `content_length`-byte body, and returns the
+/// HTTP status. A server that enforces its body limit answers from the head alone; not sending
+/// the body avoids a reset that could swallow that answer.
+pub(crate) fn http_post_head_only(url: &str, content_length: usize) -> std::io::Result<u16> {
+    let host_port = url.strip_prefix("http://").unwrap_or(url);
+    let mut stream = TcpStream::connect(host_port)?;
+    stream.set_read_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))?;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    let mut response = [0u8; 1024];
+    let read = stream.read(&mut response)?;
+    let text = String::from_utf8_lossy(&response[..read]).to_string();
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP status in {text:?}")))
+}
+
+/// Posts raw bytes and parses the JSON answer.
+pub(crate) fn post_json(url: &str, body: &[u8]) -> std::io::Result<Value> {
+    let (status, body) = http_post(url, body)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        std::io::Error::other(format!(
+            "HTTP {status}, body not JSON ({e}): {}",
+            String::from_utf8_lossy(&body)
+        ))
+    })
+}
+
+fn rpc_outcome(answer: &Value) -> Result<Value, RpcError> {
+    if let Some(error) = answer.get("error") {
+        return Err(RpcError {
+            code: error["code"].as_i64().unwrap_or(0),
+            message: error["message"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(answer["result"].clone())
+}
+
+/// One JSON-RPC call. The outer error is transport (node unreachable), the inner the node's.
+pub(crate) fn rpc_call(
+    url: &str,
+    method: &str,
+    params: Value,
+) -> std::io::Result<Result<Value, RpcError>> {
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let answer = post_json(url, request.to_string().as_bytes())?;
+    Ok(rpc_outcome(&answer))
+}
+
+/// A JSON-RPC batch of calls to one method, answered in order.
+pub(crate) fn rpc_batch(
+    url: &str,
+    method: &str,
+    params: &[Value],
+) -> std::io::Result<Vec<Result<Value, RpcError>>> {
+    let requests: Vec<Value> = params
+        .iter()
+        .enumerate()
+        .map(|(id, p)| json!({"jsonrpc": "2.0", "id": id, "method": method, "params": p}))
+        .collect();
+    let answer = post_json(url, Value::Array(requests).to_string().as_bytes())?;
+    let mut answers = answer
+        .as_array()
+        .cloned()
+        .ok_or_else(|| std::io::Error::other(format!("not a batch answer: {answer}")))?;
+    // The specification lets a server answer a batch in any order; ids put it back.
+    answers.sort_by_key(|a| a["id"].as_u64().unwrap_or(u64::MAX));
+    if answers.len() != params.len() {
+        return Err(std::io::Error::other(format!(
+            "{} answers to {} calls",
+            answers.len(),
+            params.len()
+        )));
+    }
+    Ok(answers.iter().map(rpc_outcome).collect())
+}
+
+/// A signed root-chain transaction from a dev key.
+pub(crate) fn signed(key: &SecretKey, nonce: u64, payload: TxPayload) -> Transaction {
+    UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: key.account(),
+        nonce,
+        fee: Amount(1),
+        payload,
+    }
+    .sign(key)
+}
+
+/// The hex a `bv_sendTransaction` takes.
+pub(crate) fn tx_hex(tx: &Transaction) -> String {
+    hex::encode(tx.to_bytes())
+}
+
+/// The next nonce of a dev account, counting its pending transactions.
+pub(crate) fn pending_nonce(node: &TestNode, key: &SecretKey) -> u64 {
+    let account = node
+        .rpc("bv_getAccount", json!([key.account().to_string()]))
+        .expect("bv_getAccount");
+    account["pending_nonce"].as_u64().expect("pending_nonce")
+}
+
+/// Waits until a transaction is in a block; returns its height. Panics if dropped or late.
+pub(crate) fn wait_included(url: &str, hash: &str) -> std::io::Result<u64> {
+    let deadline = Instant::now() + Duration::from_millis(INCLUSION_TIMEOUT_MS);
+    loop {
+        let status = rpc_call(url, "bv_getTransaction", json!([hash]))?
+            .map_err(|e| std::io::Error::other(format!("bv_getTransaction: {e:?}")))?;
+        match status["status"].as_str() {
+            Some("included") => return Ok(status["height"].as_u64().unwrap_or(0)),
+            Some("dropped") => {
+                return Err(std::io::Error::other(format!(
+                    "tx {hash} dropped: {status}"
+                )));
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(std::io::Error::other(format!(
+                "tx {hash} not included in time: {status}"
+            )));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,499 @@
+//! Scenario tests of the real `bitverse` binary on loopback: the CLI round trip with local
+//! proof verification, crash safety under SIGKILL during a stream of writes, and refusal of bad
+//! input while the node keeps serving. One test binary, so the rig compiles and links once.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use bitverse_blocktree::{Block, Chain, ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX};
+use bitverse_primitives::{Amount, ChainId, SecretKey};
+use common::{
+    TestNode, http_post_head_only, pending_nonce, post_json, rpc_batch, rpc_call, run_cli, signed,
+    tx_hex, wait_included,
+};
+use serde_json::{Value, json};
+
+/// Asserts a refusal is exactly one `error: …` line containing `needle`.
+fn assert_refused(out: &common::CliOutput, needle: &str) {
+    assert_eq!(
+        out.code, 1,
+        "expected exit 1, got {}; stderr {:?}",
+        out.code, out.stderr
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "a refusal is one line, got {:?}",
+        out.stderr
+    );
+    assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "{:?} should say {needle:?}",
+        lines[0]
+    );
+}
+
+#[test]
+fn put_get_verify_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+
+    let bought = node.cli(&[
+        "keyspace",
+        "buy",
+        "alice",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ]);
+    assert!(
+        bought
+            .assert_ok("keyspace buy")
+            .stdout_text()
+            .contains("included at height")
+    );
+    let alice = SecretKey::dev("alice").account().to_string();
+    let shown = node.cli(&["keyspace", "show", "alice"]);
+    assert!(
+        shown
+            .assert_ok("keyspace show")
+            .stdout_text()
+            .contains(&alice)
+    );
+
+    // A text value, and a binary one through --file / --out.
+    node.cli(&[
+        "put",
+        "alice/greeting",
+        "--key",
+        "dev:alice",
+        "--value",
+        "hello, bitverse",
+    ])
+    .assert_ok("put --value");
+    let binary: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let input = dir.path().join("in.bin");
+    std::fs::write(&input, &binary).unwrap();
+    node.cli(&[
+        "put",
+        "alice/blob",
+        "--key",
+        "dev:alice",
+        "--file",
+        input.to_str().unwrap(),
+    ])
+    .assert_ok("put --file");
+
+    let got = node.cli(&["get", "alice/greeting"]);
+    assert_eq!(got.assert_ok("get").stdout, b"hello, bitverse");
+    let verified = node.cli(&["get", "alice/greeting", "--verify"]);
+    assert_eq!(
+        verified.assert_ok("get --verify").stdout,
+        b"hello, bitverse"
+    );
+    assert!(verified.stderr.contains("verified:"), "{}", verified.stderr);
+    let output = dir.path().join("out.bin");
+    node.cli(&[
+        "get",
+        "alice/blob",
+        "--verify",
+        "--out",
+        output.to_str().unwrap(),
+    ])
+    .assert_ok("get --verify --out");
+    assert_eq!(std::fs::read(&output).unwrap(), binary);
+
+    let absent = node.cli(&["get", "alice/missing"]);
+    assert_eq!(absent.code, 1);
+    assert!(
+        absent.stdout.is_empty() && absent.stderr.contains("absent"),
+        "{}",
+        absent.stderr
+    );
+    let absent = node.cli(&["get", "alice/missing", "--verify"]);
+    assert_eq!(absent.code, 1);
+    assert!(
+        absent.stderr.contains("absent (verified)"),
+        "{}",
+        absent.stderr
+    );
+
+    assert_refused(
+        &node.cli(&["put", "alice/x", "--key", "dev:bob", "--value", "hi"]),
+        "not the owner",
+    );
+    assert_refused(
+        &node.cli(&["put", "nobody/x", "--key", "dev:bob", "--value", "hi"]),
+        "unknown keyspace",
+    );
+
+    // A fresh wallet: funded by a transfer, then too poor for a keyspace.
+    let key_file = dir.path().join("wallet.json");
+    let key_path = key_file.to_str().unwrap();
+    let created = run_cli(&["wallet", "new", "--out", key_path]);
+    let address = created
+        .assert_ok("wallet new")
+        .stdout_text()
+        .trim()
+        .to_owned();
+    assert!(address.starts_with("bv1"), "{address}");
+    assert_eq!(
+        run_cli(&["wallet", "address", "--key", key_path])
+            .stdout_text()
+            .trim(),
+        address
+    );
+    assert_eq!(
+        run_cli(&["wallet", "new", "--out", key_path]).code,
+        1,
+        "wallet new must not overwrite"
+    );
+    node.cli(&["send", "--key", "dev:alice", &address, "1234"])
+        .assert_ok("send");
+    assert_eq!(
+        node.cli(&["balance", &address])
+            .assert_ok("balance")
+            .stdout_text()
+            .trim(),
+        "1234"
+    );
+    assert_refused(
+        &node.cli(&["keyspace", "buy", "poor", "--key", key_path]),
+        "insufficient balance",
+    );
+
+    node.cli(&["delete", "alice/greeting", "--key", "dev:alice"])
+        .assert_ok("delete");
+    assert_eq!(node.cli(&["get", "alice/greeting"]).code, 1);
+
+    let status = node.cli(&["status"]);
+    assert!(status.assert_ok("status").stdout_text().contains("dev"));
+    assert!(
+        node.cli(&["chains"])
+            .assert_ok("chains")
+            .stdout_text()
+            .contains("root")
+    );
+
+    drop(node);
+    let unreachable = run_cli(&["status", "--rpc", "http://127.0.0.1:1"]);
+    assert_eq!(unreachable.code, 3, "{}", unreachable.stderr);
+    assert!(
+        unreachable
+            .stderr
+            .starts_with("error: cannot reach node at http://127.0.0.1:1")
+    );
+}
+
+/// Writes acknowledged (in a block per `bv_getTransaction`) as (key, value).
+type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// Streams puts to the node, a few in flight at a time, recording each once it is in a block,
+/// until the node dies. An error before `killed` is set is a real failure.
+fn stream_writes(
+    url: String,
+    round: usize,
+    start_nonce: u64,
+    acked: Acked,
+    killed: Arc<AtomicBool>,
+) -> Result<(), String> {
+    /// Puts in flight at once: enough to land several per block, as real clients do.
+    const IN_FLIGHT: usize = 4;
+    let alice = SecretKey::dev("alice");
+    let mut nonce = start_nonce;
+    let mut index = 0usize;
+    let fail = |what: String| {
+        if killed.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(what)
+        }
+    };
+    loop {
+        let mut sent = Vec::new();
+        for _ in 0..IN_FLIGHT {
+            let key = format!("alice/r{round}/w{index}");
+            let value = format!("value {round}.{index}").into_bytes();
+            let tx = signed(
+                &alice,
+                nonce,
+                TxPayload::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+            );
+            match rpc_call(&url, "bv_sendTransaction", json!([tx_hex(&tx)])) {
+                Ok(Ok(_)) => sent.push((tx.hash().to_hex(), key, value)),
+                Ok(Err(e)) => return Err(format!("put {key} refused: {e:?}")),
+                Err(e) => return fail(format!("send failed while the node was alive: {e}")),
+            }
+            nonce += 1;
+            index += 1;
+        }
+        for (hash, key, value) in sent {
+            match wait_included(&url, &hash) {
+                Ok(_) => acked.lock().unwrap().push((key, value)),
+                Err(e) => return fail(format!("waiting for {key}: {e}")),
+            }
+        }
+    }
+}
+
+/// Every acknowledged write must read back with its value.
+fn assert_all_readable(node: &TestNode, acked: &[(String, Vec<u8>)]) {
+    for chunk in acked.chunks(500) {
+        let params: Vec<Value> = chunk.iter().map(|(key, _)| json!([key])).collect();
+        let answers = rpc_batch(&node.url, "bv_getValue", &params).expect("bv_getValue batch");
+        for ((key, value), answer) in chunk.iter().zip(answers) {
+            let answer = answer.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+            assert_eq!(
+                answer["value_hex"].as_str(),
+                Some(hex::encode(value).as_str()),
+                "acknowledged {key} lost"
+            );
+        }
+    }
+}
+
+#[test]
+fn kill_9_during_writes_loses_no_acknowledged_write() {
+    const ROUNDS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("node");
+    let acked: Acked = Arc::new(Mutex::new(Vec::new()));
+    {
+        let node = TestNode::start(&data_dir);
+        let alice = SecretKey::dev("alice");
+        let buy = signed(
+            &alice,
+            0,
+            TxPayload::BuyKeyspace {
+                name: "alice".into(),
+                owner: alice.account(),
+                quota_bytes: 10_000_000,
+                prepaid: Amount(10_000_000),
+            },
+        );
+        let hash = node
+            .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
+            .expect("buy keyspace");
+        wait_included(&node.url, hash.as_str().unwrap()).expect("keyspace bought");
+    }
+    for round in 0..ROUNDS {
+        let mut node = TestNode::start(&data_dir);
+        let before = acked.lock().unwrap().clone();
+        assert_all_readable(&node, &before);
+
+        let start_nonce = pending_nonce(&node, &SecretKey::dev("alice"));
+        let killed = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (url, acked, killed) = (node.url.clone(), acked.clone(), killed.clone());
+            thread::spawn(move || stream_writes(url, round, start_nonce, acked, killed))
+        };
+        // A different moment each round, deterministic: 300 to 900 ms into the stream.
+        thread::sleep(Duration::from_millis(300 + (round as u64 * 211) % 600));
+        killed.store(true, Ordering::SeqCst);
+        node.kill_9();
+        writer
+            .join()
+            .expect("writer thread")
+            .unwrap_or_else(|e| panic!("round {round}: {e}\nlog:\n{}", node.log()));
+        let acked_now = acked.lock().unwrap().len();
+        assert!(
+            acked_now > before.len(),
+            "round {round} acknowledged no write"
+        );
+    }
+
+    let node = TestNode::start(&data_dir);
+    let acked = acked.lock().unwrap().clone();
+    assert_all_readable(&node, &acked);
+
+    // Replaying the node's blocks into a fresh chain must give the node's state root.
+    let status = node.rpc("bv_status", json!([])).expect("bv_status");
+    let tip_height = status["height"].as_u64().unwrap();
+    let mut replay = Chain::in_memory(ChainParams::dev()).unwrap();
+    let heights: Vec<u64> = (1..=tip_height).collect();
+    for chunk in heights.chunks(100) {
+        let params: Vec<Value> = chunk.iter().map(|h| json!([h])).collect();
+        for (height, answer) in chunk
+            .iter()
+            .zip(rpc_batch(&node.url, "bv_getBlock", &params).expect("blocks"))
+        {
+            let block_hex = answer.unwrap_or_else(|e| panic!("block {height}: {e:?}"));
+            let bytes = hex::decode(block_hex.as_str().expect("block present")).unwrap();
+            let block = Block::from_bytes(&bytes).unwrap();
+            let time_ms = block.header.time_ms;
+            replay
+                .import_block(block, time_ms)
+                .unwrap_or_else(|e| panic!("replaying block {height}: {e}"));
+        }
+    }
+    assert_eq!(replay.tip().height, tip_height);
+    assert_eq!(replay.tip().hash.to_hex(), status["tip"].as_str().unwrap());
+    assert_eq!(
+        replay.tip().state_root.to_hex(),
+        status["state_root"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn bad_input_is_refused_clearly_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let alice = SecretKey::dev("alice");
+    let bob = SecretKey::dev("bob");
+    let send =
+        |tx: &bitverse_blocktree::Transaction| node.rpc("bv_sendTransaction", json!([tx_hex(tx)]));
+    let buy = |name: &str, quota_bytes: u64| {
+        let nonce = pending_nonce(&node, &alice);
+        let payload = TxPayload::BuyKeyspace {
+            name: name.into(),
+            owner: alice.account(),
+            quota_bytes,
+            prepaid: Amount(u128::from(quota_bytes)),
+        };
+        let hash = send(&signed(&alice, nonce, payload)).expect("buy");
+        wait_included(&node.url, hash.as_str().unwrap()).expect("bought");
+    };
+    buy("alice", 1_000_000);
+    buy("tiny", 16);
+    let mut good_count = 0;
+    // After every refusal, the node still takes and includes a good write.
+    let mut good_put = || {
+        let nonce = pending_nonce(&node, &alice);
+        let tx = signed(
+            &alice,
+            nonce,
+            TxPayload::Put {
+                key: format!("alice/good{good_count}"),
+                value: b"ok".to_vec(),
+            },
+        );
+        good_count += 1;
+        let hash = send(&tx).expect("good put");
+        wait_included(&node.url, hash.as_str().unwrap()).expect("good put included");
+        tx
+    };
+    let expect_code = |outcome: Result<Value, common::RpcError>, code: i64, needle: &str| {
+        let error = outcome.expect_err("must be refused");
+        assert_eq!(error.code, code, "{error:?}");
+        assert!(
+            error.message.contains(needle),
+            "{:?} should say {needle:?}",
+            error.message
+        );
+    };
+
+    let answer = post_json(&node.url, b"{\"jsonrpc\":\"2.0\",\"method\":")
+        .expect("answer to malformed JSON");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    good_put();
+
+    let status = http_post_head_only(&node.url, 2 * 1024 * 1024).expect("answer to oversized body");
+    assert_eq!(
+        status, 413,
+        "a body above the limit is refused before it is read"
+    );
+    good_put();
+
+    let nonce = pending_nonce(&node, &alice);
+    let big = TxPayload::Put {
+        key: "alice/big".into(),
+        value: vec![7; VALUE_SIZE_BYTES_MAX + 1],
+    };
+    expect_code(send(&signed(&alice, nonce, big)), -32005, "value too large");
+    good_put();
+
+    let payload = TxPayload::Put {
+        key: "alice/forged".into(),
+        value: b"x".to_vec(),
+    };
+    let forged = UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: alice.account(),
+        nonce,
+        fee: Amount(1),
+        payload,
+    }
+    .sign(&bob);
+    expect_code(send(&forged), -32007, "bad signature");
+    good_put();
+
+    let included = good_put();
+    expect_code(send(&included), -32012, "already known");
+    let reused = signed(
+        &alice,
+        included.body.nonce,
+        TxPayload::Put {
+            key: "alice/again".into(),
+            value: b"y".to_vec(),
+        },
+    );
+    expect_code(send(&reused), -32006, "bad nonce");
+    good_put();
+
+    expect_code(
+        node.rpc("bv_sendTransaction", json!(["zz"])),
+        -32602,
+        "not hexadecimal",
+    );
+    expect_code(
+        node.rpc("bv_sendTransaction", json!(["deadbeef"])),
+        -32009,
+        "malformed transaction",
+    );
+    good_put();
+
+    let nonce = pending_nonce(&node, &alice);
+    let put = |key: &str, size: usize| TxPayload::Put {
+        key: key.into(),
+        value: vec![1; size],
+    };
+    expect_code(
+        send(&signed(&alice, nonce, put("nobody/x", 1))),
+        -32001,
+        "unknown keyspace",
+    );
+    expect_code(
+        send(&signed(&bob, pending_nonce(&node, &bob), put("alice/x", 1))),
+        -32002,
+        "not the owner",
+    );
+    let pauper = SecretKey::from_seed(b"no funds");
+    let transfer = TxPayload::Transfer {
+        to: alice.account(),
+        amount: Amount(1),
+    };
+    expect_code(
+        send(&signed(&pauper, 0, transfer)),
+        -32003,
+        "insufficient balance",
+    );
+    expect_code(
+        send(&signed(&alice, nonce, put("tiny/x", 100))),
+        -32004,
+        "quota exceeded",
+    );
+    good_put();
+
+    expect_code(
+        node.rpc("bv_getHeaders", json!([0, 5000])),
+        -32602,
+        "exceeds the maximum",
+    );
+    expect_code(
+        node.rpc("bv_getAccount", json!(["bv1nonsense"])),
+        -32602,
+        "invalid address",
+    );
+    expect_code(node.rpc("bv_noSuchMethod", json!([])), -32601, "");
+    good_put();
+}
