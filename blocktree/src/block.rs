@@ -85,7 +85,9 @@ pub fn pow_meets(hash: &Hash, difficulty: u64) -> bool {
     let (high, _) = hash.0.split_at(16);
     let mut top = [0u8; 16];
     top.copy_from_slice(high);
-    let target = u128::MAX.checked_div(u128::from(difficulty)).unwrap_or(u128::MAX);
+    let target = u128::MAX
+        .checked_div(u128::from(difficulty))
+        .unwrap_or(u128::MAX);
     u128::from_be_bytes(top) <= target
 }
 
@@ -119,12 +121,16 @@ impl Block {
         for tx in &self.transactions {
             let tx_size = tx.to_bytes().len();
             if tx_size > TX_SIZE_BYTES_MAX {
-                return Err(BlockError::TooLarge(format!("a transaction of {tx_size} bytes")));
+                return Err(BlockError::TooLarge(format!(
+                    "a transaction of {tx_size} bytes"
+                )));
             }
             size_bytes = size_bytes.saturating_add(tx_size);
         }
         if size_bytes > BLOCK_SIZE_BYTES_MAX {
-            return Err(BlockError::TooLarge(format!("{size_bytes} bytes of transactions")));
+            return Err(BlockError::TooLarge(format!(
+                "{size_bytes} bytes of transactions"
+            )));
         }
         let hashes: Vec<Hash> = self.transactions.iter().map(Transaction::hash).collect();
         if tx_root(&hashes) != self.header.tx_root {
@@ -150,13 +156,18 @@ impl Hasher for Blake3MerkleHasher {
 /// Merkle root of transaction hashes; [`Hash::ZERO`] for none.
 pub fn tx_root(tx_hashes: &[Hash]) -> Hash {
     let leaves: Vec<[u8; 32]> = tx_hashes.iter().map(|h| h.0).collect();
-    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves).root().map(Hash).unwrap_or(Hash::ZERO)
+    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves)
+        .root()
+        .map(Hash)
+        .unwrap_or(Hash::ZERO)
 }
 
 /// A proof that a transaction hash is the `index`-th leaf of a block's transaction root.
 pub fn tx_inclusion_proof(tx_hashes: &[Hash], index: usize) -> Vec<u8> {
     let leaves: Vec<[u8; 32]> = tx_hashes.iter().map(|h| h.0).collect();
-    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves).proof(&[index]).to_bytes()
+    MerkleTree::<Blake3MerkleHasher>::from_leaves(&leaves)
+        .proof(&[index])
+        .to_bytes()
 }
 
 /// Checks a proof made by [`tx_inclusion_proof`].
@@ -179,18 +190,27 @@ mod tests {
     use proptest::prelude::*;
 
     fn header() -> impl Strategy<Value = BlockHeader> {
-        (any::<[u8; 32]>(), any::<u64>(), any::<u64>(), 1u64.., any::<u64>(), any::<[u8; 32]>())
-            .prop_map(|(parent, height, time_ms, difficulty, nonce, root)| BlockHeader {
-                chain: ChainId::ROOT,
-                parent: Hash(parent),
-                height,
-                time_ms,
-                difficulty,
-                nonce,
-                miner: AccountId(root),
-                tx_root: Hash(root),
-                state_root: Hash::digest(&root),
-            })
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u64>(),
+            1u64..,
+            any::<u64>(),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(
+                |(parent, height, time_ms, difficulty, nonce, root)| BlockHeader {
+                    chain: ChainId::ROOT,
+                    parent: Hash(parent),
+                    height,
+                    time_ms,
+                    difficulty,
+                    nonce,
+                    miner: AccountId(root),
+                    tx_root: Hash(root),
+                    state_root: Hash::digest(&root),
+                },
+            )
     }
 
     proptest! {

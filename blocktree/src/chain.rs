@@ -155,7 +155,10 @@ pub struct Chain {
 pub fn genesis_block(params: &ChainParams) -> Result<Block, ChainError> {
     let store = MemoryStore::default();
     let (header, _) = genesis_state(&store, params)?;
-    Ok(Block { header, transactions: Vec::new() })
+    Ok(Block {
+        header,
+        transactions: Vec::new(),
+    })
 }
 
 /// The hash of [`genesis_block`].
@@ -169,7 +172,8 @@ fn genesis_state(
 ) -> Result<(BlockHeader, StateUpdate), ChainError> {
     let mut view = StateView::new(store, None);
     for (account, amount) in &params.genesis_allocations {
-        view.credit_now(account, *amount).map_err(apply_to_chain_error)?;
+        view.credit_now(account, *amount)
+            .map_err(apply_to_chain_error)?;
     }
     let update = compute_state_update(store, view.into_changes(), 0)?;
     let header = BlockHeader {
@@ -205,9 +209,14 @@ fn compute_state_update(
     let changed: Vec<KeyHash> = changes.keys().copied().collect();
     let reader = StoreTreeReader { store };
     let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
-    let (root, update) =
-        tree.put_value_set(changes, version).map_err(|e| corrupt(format!("state tree: {e}")))?;
-    Ok(StateUpdate { root: Hash(root.0), tree: update, changed })
+    let (root, update) = tree
+        .put_value_set(changes, version)
+        .map_err(|e| corrupt(format!("state tree: {e}")))?;
+    Ok(StateUpdate {
+        root: Hash(root.0),
+        tree: update,
+        changed,
+    })
 }
 
 fn write_state_update(batch: &mut WriteBatch, update: &StateUpdate) -> Result<(), StoreError> {
@@ -273,11 +282,18 @@ impl Chain {
     fn write_genesis(&mut self) -> Result<(), ChainError> {
         let (header, update) = genesis_state(self.store.as_ref(), &self.params)?;
         let hash = header.hash();
-        let meta = BlockMeta { cumulative_work: 0, status: BlockStatus::Valid };
+        let meta = BlockMeta {
+            cumulative_work: 0,
+            status: BlockStatus::Valid,
+        };
         let mut batch = WriteBatch::default();
         write_state_update(&mut batch, &update)?;
         batch.put(Column::Headers, hash.0, header.to_bytes());
-        batch.put(Column::Bodies, hash.0, codec::encode(&Vec::<Transaction>::new()));
+        batch.put(
+            Column::Bodies,
+            hash.0,
+            codec::encode(&Vec::<Transaction>::new()),
+        );
         batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
         batch.put(Column::BestChain, 0u64.to_be_bytes(), hash.0);
         batch.put(Column::Meta, META_TIP, hash.0);
@@ -291,21 +307,42 @@ impl Chain {
     /// Loads the block index and the best chain, checking every header against its hash.
     fn load(&mut self) -> Result<(), ChainError> {
         for (key, value) in self.store.scan(Column::BlockMeta)? {
-            let hash = Hash(key.as_slice().try_into().map_err(|_| corrupt("block meta key"))?);
+            let hash = Hash(
+                key.as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("block meta key"))?,
+            );
             let meta: BlockMeta = codec::decode(&value).map_err(corrupt)?;
             let header = self.read_header(&hash)?;
             self.index.insert(hash, IndexEntry { header, meta });
         }
         let mut best = Vec::new();
         for (key, value) in self.store.scan(Column::BestChain)? {
-            let height = u64::from_be_bytes(key.as_slice().try_into().map_err(|_| corrupt("height key"))?);
+            let height = u64::from_be_bytes(
+                key.as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("height key"))?,
+            );
             if height != best.len() as u64 {
                 return Err(corrupt(format!("best chain has a gap at height {height}")).into());
             }
-            best.push(Hash(value.as_slice().try_into().map_err(|_| corrupt("best chain hash"))?));
+            best.push(Hash(
+                value
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("best chain hash"))?,
+            ));
         }
-        let tip_bytes = self.store.get(Column::Meta, META_TIP)?.ok_or_else(|| corrupt("no tip"))?;
-        let tip = Hash(tip_bytes.as_slice().try_into().map_err(|_| corrupt("tip hash"))?);
+        let tip_bytes = self
+            .store
+            .get(Column::Meta, META_TIP)?
+            .ok_or_else(|| corrupt("no tip"))?;
+        let tip = Hash(
+            tip_bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt("tip hash"))?,
+        );
         if best.last() != Some(&tip) {
             return Err(corrupt("tip does not match the best chain").into());
         }
@@ -316,20 +353,34 @@ impl Chain {
     /// Reads a header back and checks that it hashes to its key: a damaged database is reported,
     /// never served.
     fn read_header(&self, hash: &Hash) -> Result<BlockHeader, StoreError> {
-        let bytes = self.store.get(Column::Headers, &hash.0)?.ok_or_else(|| corrupt(format!("missing header {hash}")))?;
+        let bytes = self
+            .store
+            .get(Column::Headers, &hash.0)?
+            .ok_or_else(|| corrupt(format!("missing header {hash}")))?;
         let header = BlockHeader::from_bytes(&bytes).map_err(corrupt)?;
         if header.hash() != *hash {
-            return Err(corrupt(format!("header stored under {hash} hashes to {}", header.hash())));
+            return Err(corrupt(format!(
+                "header stored under {hash} hashes to {}",
+                header.hash()
+            )));
         }
         Ok(header)
     }
 
     fn read_block(&self, hash: &Hash) -> Result<Block, StoreError> {
         let header = self.read_header(hash)?;
-        let bytes = self.store.get(Column::Bodies, &hash.0)?.ok_or_else(|| corrupt(format!("missing body {hash}")))?;
+        let bytes = self
+            .store
+            .get(Column::Bodies, &hash.0)?
+            .ok_or_else(|| corrupt(format!("missing body {hash}")))?;
         let transactions: Vec<Transaction> = codec::decode(&bytes).map_err(corrupt)?;
-        let block = Block { header, transactions };
-        block.check_body().map_err(|e| corrupt(format!("body of {hash}: {e}")))?;
+        let block = Block {
+            header,
+            transactions,
+        };
+        block
+            .check_body()
+            .map_err(|e| corrupt(format!("body of {hash}: {e}")))?;
         Ok(block)
     }
 
@@ -348,7 +399,9 @@ impl Chain {
     }
 
     fn tip_entry(&self) -> Result<&IndexEntry, StoreError> {
-        self.index.get(&self.tip_hash()).ok_or_else(|| corrupt("tip not in the block index"))
+        self.index
+            .get(&self.tip_hash())
+            .ok_or_else(|| corrupt("tip not in the block index"))
     }
 
     fn tip_height(&self) -> u64 {
@@ -409,7 +462,9 @@ impl Chain {
     pub fn value_proof(&self, key: &str) -> Result<ValueProof, ChainError> {
         let version = self.tip_height();
         let header = self.tip_entry()?.header.clone();
-        let reader = StoreTreeReader { store: self.store.as_ref() };
+        let reader = StoreTreeReader {
+            store: self.store.as_ref(),
+        };
         let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
         let prove = |key_hash: KeyHash| -> Result<(Option<Vec<u8>>, Vec<u8>), ChainError> {
             let (value, proof) = tree
@@ -423,7 +478,11 @@ impl Chain {
         for name in candidates {
             let (record, proof) = prove(keyspace_key(name.as_str()))?;
             let found = record.is_some();
-            keyspaces.push(KeyspaceProof { name: name.to_string(), record, proof });
+            keyspaces.push(KeyspaceProof {
+                name: name.to_string(),
+                record,
+                proof,
+            });
             if found {
                 home = Some(name);
                 break;
@@ -433,7 +492,13 @@ impl Chain {
             return Err(TxError::UnknownKeyspace(key.to_owned()).into());
         };
         let (value, value_proof) = prove(value_key(&home, key))?;
-        Ok(ValueProof { key: key.to_owned(), value, header, keyspaces, value_proof })
+        Ok(ValueProof {
+            key: key.to_owned(),
+            value,
+            header,
+            keyspaces,
+            value_proof,
+        })
     }
 
     /// The best chain's header at `height`.
@@ -464,10 +529,16 @@ impl Chain {
         }
         if let Some(bytes) = self.store.get(Column::TxIndex, &hash.0)? {
             let at: TxLocation = codec::decode(&bytes).map_err(corrupt)?;
-            return Ok(TxStatus::Included { height: at.height, block: at.block, index: at.index });
+            return Ok(TxStatus::Included {
+                height: at.height,
+                block: at.block,
+                index: at.index,
+            });
         }
         if let Some(error) = self.dropped.get(hash) {
-            return Ok(TxStatus::Dropped { error: error.clone() });
+            return Ok(TxStatus::Dropped {
+                error: error.clone(),
+            });
         }
         Ok(TxStatus::Unknown)
     }
@@ -497,12 +568,17 @@ impl Chain {
         tx.verify_signature()?;
         let state_nonce = self.account(&tx.body.sender)?.nonce;
         if tx.body.nonce < state_nonce {
-            return Err(TxError::BadNonce { expected: state_nonce, got: tx.body.nonce }.into());
+            return Err(TxError::BadNonce {
+                expected: state_nonce,
+                got: tx.body.nonce,
+            }
+            .into());
         }
         // The dry run is exact for the sender's next transaction; for later ones it checks
         // everything but the nonce against the tip, and block building has the last word.
         let mut view = self.tip_view();
-        view.dry_run(&tx, &self.params).map_err(apply_to_chain_error)?;
+        view.dry_run(&tx, &self.params)
+            .map_err(apply_to_chain_error)?;
         for evicted in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, TxError::MempoolFull { fee: Amount::ZERO });
         }
@@ -512,12 +588,18 @@ impl Chain {
 
     /// The difficulty and minimum time (exclusive) of the block after `parent`.
     fn rules_after(&self, parent: &Hash) -> Result<(u64, u64), StoreError> {
-        let entry = self.index.get(parent).ok_or_else(|| corrupt("parent not indexed"))?;
+        let entry = self
+            .index
+            .get(parent)
+            .ok_or_else(|| corrupt("parent not indexed"))?;
         let mut times = Vec::new();
         let mut window_start = (entry.header.height, entry.header.time_ms);
         let mut cursor = Some(entry);
         let mut steps = 0u64;
-        let span = self.params.retarget_window_blocks.max(self.params.median_time_blocks);
+        let span = self
+            .params
+            .retarget_window_blocks
+            .max(self.params.median_time_blocks);
         while let Some(e) = cursor {
             if steps < self.params.median_time_blocks {
                 times.push(e.header.time_ms);
@@ -543,25 +625,44 @@ impl Chain {
 
     fn check_header(&self, header: &BlockHeader, now_ms: u64) -> Result<u128, ChainError> {
         if header.chain != self.chain_id {
-            return Err(BlockError::WrongChain { expected: self.chain_id, got: header.chain }.into());
+            return Err(BlockError::WrongChain {
+                expected: self.chain_id,
+                got: header.chain,
+            }
+            .into());
         }
-        let parent = self.index.get(&header.parent).ok_or(BlockError::UnknownParent(header.parent))?;
+        let parent = self
+            .index
+            .get(&header.parent)
+            .ok_or(BlockError::UnknownParent(header.parent))?;
         if parent.meta.status == BlockStatus::Invalid {
             return Err(BlockError::KnownInvalid(header.parent).into());
         }
         let expected_height = parent.header.height.saturating_add(1);
         if header.height != expected_height {
-            return Err(BlockError::BadHeight { expected: expected_height, got: header.height }.into());
+            return Err(BlockError::BadHeight {
+                expected: expected_height,
+                got: header.height,
+            }
+            .into());
         }
         let (difficulty, median_ms) = self.rules_after(&header.parent)?;
         if header.difficulty != difficulty {
-            return Err(BlockError::BadDifficulty { expected: difficulty, got: header.difficulty }.into());
+            return Err(BlockError::BadDifficulty {
+                expected: difficulty,
+                got: header.difficulty,
+            }
+            .into());
         }
         if !header.meets_difficulty() {
             return Err(BlockError::InsufficientWork.into());
         }
         if header.time_ms <= median_ms {
-            return Err(BlockError::TimeTooOld { time_ms: header.time_ms, median_ms }.into());
+            return Err(BlockError::TimeTooOld {
+                time_ms: header.time_ms,
+                median_ms,
+            }
+            .into());
         }
         if header.time_ms > now_ms.saturating_add(self.params.future_time_ms_max) {
             return Err(BlockError::TimeTooNew {
@@ -571,7 +672,10 @@ impl Chain {
             }
             .into());
         }
-        Ok(parent.meta.cumulative_work.saturating_add(u128::from(header.difficulty)))
+        Ok(parent
+            .meta
+            .cumulative_work
+            .saturating_add(u128::from(header.difficulty)))
     }
 
     /// Imports a block received from anywhere. `now_ms` is the local clock, used only for the
@@ -591,13 +695,25 @@ impl Chain {
         // A block built here holds only mempool transactions, whose signatures were checked on
         // admission: checking them again would halve a node's write throughput.
         let built_here = matches!(&self.prepared, Some((h, _)) if *h == hash);
-        for (index, tx) in block.transactions.iter().enumerate().filter(|_| !built_here) {
+        for (index, tx) in block
+            .transactions
+            .iter()
+            .enumerate()
+            .filter(|_| !built_here)
+        {
             tx.check_stateless(self.chain_id)
                 .and_then(|()| tx.verify_signature())
-                .map_err(|error| BlockError::InvalidTransaction { index, hash: tx.hash(), error })?;
+                .map_err(|error| BlockError::InvalidTransaction {
+                    index,
+                    hash: tx.hash(),
+                    error: Box::new(error),
+                })?;
         }
         // Stored before it is connected, so that a reorg can reach it; not yet trusted.
-        let meta = BlockMeta { cumulative_work, status: BlockStatus::HeaderValid };
+        let meta = BlockMeta {
+            cumulative_work,
+            status: BlockStatus::HeaderValid,
+        };
         let mut batch = WriteBatch::default();
         batch.put(Column::Headers, hash.0, block.header.to_bytes());
         batch.put(Column::Bodies, hash.0, codec::encode(&block.transactions));
@@ -607,17 +723,35 @@ impl Chain {
         if parent == self.tip_hash() {
             // The common case: connect in the same batch as the store.
             self.connect(&block, batch)?;
-            self.index.insert(hash, IndexEntry {
-                header: block.header,
-                meta: BlockMeta { cumulative_work, status: BlockStatus::Valid },
+            self.index.insert(
+                hash,
+                IndexEntry {
+                    header: block.header,
+                    meta: BlockMeta {
+                        cumulative_work,
+                        status: BlockStatus::Valid,
+                    },
+                },
+            );
+            return Ok(ImportOutcome::NewTip {
+                height,
+                reorged_blocks: 0,
             });
-            return Ok(ImportOutcome::NewTip { height, reorged_blocks: 0 });
         }
         self.store.write(batch)?;
-        self.index.insert(hash, IndexEntry { header: block.header, meta });
+        self.index.insert(
+            hash,
+            IndexEntry {
+                header: block.header,
+                meta,
+            },
+        );
         if cumulative_work > self.tip().cumulative_work {
             let reorged_blocks = self.reorg_to(hash)?;
-            return Ok(ImportOutcome::NewTip { height, reorged_blocks });
+            return Ok(ImportOutcome::NewTip {
+                height,
+                reorged_blocks,
+            });
         }
         Ok(ImportOutcome::SideChain)
     }
@@ -628,20 +762,31 @@ impl Chain {
         let mut view = self.tip_view();
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
-            let fee = view.try_apply_transaction(tx, &self.params).map_err(|e| match e {
-                ApplyError::Tx(error) => {
-                    ChainError::Block(BlockError::InvalidTransaction { index, hash: tx.hash(), error })
-                }
-                ApplyError::Store(e) => ChainError::Store(e),
-            })?;
+            let fee = view
+                .try_apply_transaction(tx, &self.params)
+                .map_err(|e| match e {
+                    ApplyError::Tx(error) => ChainError::Block(BlockError::InvalidTransaction {
+                        index,
+                        hash: tx.hash(),
+                        error: Box::new(error),
+                    }),
+                    ApplyError::Store(e) => ChainError::Store(e),
+                })?;
             fees = fees.checked_add(fee).map_err(|_| BlockError::Overflow)?;
         }
-        let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
-        view.credit_now(&block.header.miner, reward).map_err(|e| match e {
-            ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
-            ApplyError::Store(e) => ChainError::Store(e),
-        })?;
-        Ok(compute_state_update(self.store.as_ref(), view.into_changes(), block.header.height)?)
+        let reward = fees
+            .checked_add(self.params.block_subsidy)
+            .map_err(|_| BlockError::Overflow)?;
+        view.credit_now(&block.header.miner, reward)
+            .map_err(|e| match e {
+                ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
+                ApplyError::Store(e) => ChainError::Store(e),
+            })?;
+        Ok(compute_state_update(
+            self.store.as_ref(),
+            view.into_changes(),
+            block.header.height,
+        )?)
     }
 
     /// Connects `block`, a child of the tip, writing `batch` with it in one atomic write.
@@ -663,15 +808,26 @@ impl Chain {
         let undo: Vec<[u8; 32]> = update.changed.iter().map(|k| k.0).collect();
         batch.put(Column::Undo, hash.0, codec::encode(&undo));
         for (index, tx) in block.transactions.iter().enumerate() {
-            let at = TxLocation { block: hash, height, index: u32::try_from(index).unwrap_or(u32::MAX) };
+            let at = TxLocation {
+                block: hash,
+                height,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+            };
             batch.put(Column::TxIndex, tx.hash().0, codec::encode(&at));
         }
         let cumulative_work = self
             .index
             .get(&block.header.parent)
-            .map(|p| p.meta.cumulative_work.saturating_add(u128::from(block.header.difficulty)))
+            .map(|p| {
+                p.meta
+                    .cumulative_work
+                    .saturating_add(u128::from(block.header.difficulty))
+            })
             .unwrap_or(0);
-        let meta = BlockMeta { cumulative_work, status: BlockStatus::Valid };
+        let meta = BlockMeta {
+            cumulative_work,
+            status: BlockStatus::Valid,
+        };
         batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
         batch.put(Column::BestChain, height.to_be_bytes(), hash.0);
         batch.put(Column::Meta, META_TIP, hash.0);
@@ -680,7 +836,8 @@ impl Chain {
         if let Some(entry) = self.index.get_mut(&hash) {
             entry.meta.status = BlockStatus::Valid;
         }
-        let mut senders: Vec<AccountId> = block.transactions.iter().map(|t| t.body.sender).collect();
+        let mut senders: Vec<AccountId> =
+            block.transactions.iter().map(|t| t.body.sender).collect();
         senders.sort_unstable();
         senders.dedup();
         let mut nonces = Vec::with_capacity(senders.len());
@@ -702,12 +859,22 @@ impl Chain {
         if height == 0 {
             return Err(corrupt("cannot roll back genesis").into());
         }
-        let undo_bytes = self.store.get(Column::Undo, &hash.0)?.ok_or_else(|| corrupt("missing undo"))?;
+        let undo_bytes = self
+            .store
+            .get(Column::Undo, &hash.0)?
+            .ok_or_else(|| corrupt("missing undo"))?;
         let undo: Vec<[u8; 32]> = codec::decode(&undo_bytes).map_err(corrupt)?;
         let mut batch = WriteBatch::default();
-        batch.delete_range(Column::StateNodes, version_start(height), version_start(height.saturating_add(1)));
+        batch.delete_range(
+            Column::StateNodes,
+            version_start(height),
+            version_start(height.saturating_add(1)),
+        );
         for key in undo {
-            batch.delete(Column::StateValues, value_version_key(&KeyHash(key), height));
+            batch.delete(
+                Column::StateValues,
+                value_version_key(&KeyHash(key), height),
+            );
         }
         batch.delete(Column::Undo, hash.0);
         for tx in &block.transactions {
@@ -727,7 +894,10 @@ impl Chain {
         let mut branch = Vec::new();
         let mut cursor = new_tip;
         loop {
-            let entry = self.index.get(&cursor).ok_or_else(|| corrupt("branch not indexed"))?;
+            let entry = self
+                .index
+                .get(&cursor)
+                .ok_or_else(|| corrupt("branch not indexed"))?;
             let h = usize::try_from(entry.header.height).map_err(|_| corrupt("height"))?;
             if self.best.get(h) == Some(&cursor) {
                 break;
@@ -818,7 +988,9 @@ impl Chain {
         let height = self.tip_height().saturating_add(1);
         let candidates = {
             let view = self.tip_view();
-            self.mempool.select(BLOCK_TXS_MAX, |sender| view.account(sender).map(|a| a.nonce).unwrap_or(u64::MAX))
+            self.mempool.select(BLOCK_TXS_MAX, |sender| {
+                view.account(sender).map(|a| a.nonce).unwrap_or(u64::MAX)
+            })
         };
         let mut view = StateView::new(self.store.as_ref(), Some(self.tip_height()));
         let mut included = Vec::new();
@@ -840,21 +1012,33 @@ impl Chain {
         let update = if included.is_empty() && !allow_empty {
             None
         } else {
-            let reward = fees.checked_add(self.params.block_subsidy).map_err(|_| BlockError::Overflow)?;
-            view.credit_now(&miner, reward).map_err(apply_to_chain_error)?;
-            Some(compute_state_update(self.store.as_ref(), view.into_changes(), height)?)
+            let reward = fees
+                .checked_add(self.params.block_subsidy)
+                .map_err(|_| BlockError::Overflow)?;
+            view.credit_now(&miner, reward)
+                .map_err(apply_to_chain_error)?;
+            Some(compute_state_update(
+                self.store.as_ref(),
+                view.into_changes(),
+                height,
+            )?)
         };
         for (hash, error) in refused {
             let mut gone = self.mempool.remove_with_successors(&hash).into_iter();
             let Some(first) = gone.next() else { continue };
             // Its successors can never be mined: the nonce they wait for will not come.
             for later in gone {
-                let why = TxError::BadNonce { expected: first.body.nonce, got: later.body.nonce };
+                let why = TxError::BadNonce {
+                    expected: first.body.nonce,
+                    got: later.body.nonce,
+                };
                 self.remember_dropped(later.hash(), why);
             }
             self.remember_dropped(first.hash(), error);
         }
-        let Some(update) = update else { return Ok(None) };
+        let Some(update) = update else {
+            return Ok(None);
+        };
         let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             chain: self.chain_id,
@@ -875,7 +1059,10 @@ impl Chain {
             }
             header.nonce = header.nonce.wrapping_add(1);
         }
-        let block = Block { header, transactions: included };
+        let block = Block {
+            header,
+            transactions: included,
+        };
         self.prepared = Some((block.hash(), update));
         // Our own block goes through the same import path as any other (header rules, body
         // checks); only the state update is reused.
@@ -885,7 +1072,11 @@ impl Chain {
 
     /// Dev mode: seals a block at minimum difficulty as soon as the mempool holds a
     /// transaction. Returns the block, or `None` if there was nothing to include.
-    pub fn seal_dev_block(&mut self, miner: AccountId, now_ms: u64) -> Result<Option<Block>, ChainError> {
+    pub fn seal_dev_block(
+        &mut self,
+        miner: AccountId,
+        now_ms: u64,
+    ) -> Result<Option<Block>, ChainError> {
         self.produce_block(miner, now_ms, false, u64::MAX)
     }
 }

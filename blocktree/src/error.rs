@@ -59,7 +59,9 @@ pub enum TxError {
         keyspace: String,
     },
     /// The write would take the keyspace past its quota.
-    #[error("quota exceeded in keyspace {keyspace:?}: {used_bytes} of {quota_bytes} bytes used, write needs {needed_bytes}")]
+    #[error(
+        "quota exceeded in keyspace {keyspace:?}: {used_bytes} of {quota_bytes} bytes used, write needs {needed_bytes}"
+    )]
     QuotaExceeded {
         /// The keyspace.
         keyspace: String,
@@ -111,7 +113,9 @@ pub enum TxError {
         fee: Amount,
     },
     /// A pending transaction with the same sender and nonce pays at least as much.
-    #[error("a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it")]
+    #[error(
+        "a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it"
+    )]
     ReplacementUnderpriced {
         /// The contested nonce.
         nonce: u64,
@@ -225,8 +229,8 @@ pub enum BlockError {
         index: usize,
         /// Its hash.
         hash: Hash,
-        /// Why.
-        error: TxError,
+        /// Why (boxed: it would make every block and chain result large).
+        error: Box<TxError>,
     },
     /// Supply accounting overflowed.
     #[error("supply overflow")]

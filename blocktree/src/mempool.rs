@@ -67,14 +67,29 @@ impl Mempool {
             return Err(TxError::AlreadyKnown(hash));
         }
         if nonce < state_nonce {
-            return Err(TxError::BadNonce { expected: state_nonce, got: nonce });
+            return Err(TxError::BadNonce {
+                expected: state_nonce,
+                got: nonce,
+            });
         }
         if nonce >= state_nonce.saturating_add(MEMPOOL_SENDER_TXS_MAX) {
-            return Err(TxError::NonceTooFarAhead { expected: state_nonce, got: nonce });
+            return Err(TxError::NonceTooFarAhead {
+                expected: state_nonce,
+                got: nonce,
+            });
         }
         let mut evicted = Vec::new();
-        if let Some(existing) = self.by_sender.get(&sender).and_then(|n| n.get(&nonce)).copied() {
-            let existing_fee = self.by_hash.get(&existing).map(|t| t.body.fee).unwrap_or_default();
+        if let Some(existing) = self
+            .by_sender
+            .get(&sender)
+            .and_then(|n| n.get(&nonce))
+            .copied()
+        {
+            let existing_fee = self
+                .by_hash
+                .get(&existing)
+                .map(|t| t.body.fee)
+                .unwrap_or_default();
             if fee <= existing_fee {
                 return Err(TxError::ReplacementUnderpriced { nonce });
             }
@@ -87,9 +102,16 @@ impl Mempool {
             if fee <= cheapest_fee {
                 return Err(TxError::MempoolFull { fee });
             }
-            evicted.extend(self.remove_with_successors(&cheapest).iter().map(Transaction::hash));
+            evicted.extend(
+                self.remove_with_successors(&cheapest)
+                    .iter()
+                    .map(Transaction::hash),
+            );
         }
-        self.by_sender.entry(sender).or_default().insert(nonce, hash);
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .insert(nonce, hash);
         self.by_fee.insert((fee, hash));
         self.by_hash.insert(hash, tx);
         Ok(evicted)
@@ -111,7 +133,9 @@ impl Mempool {
     /// Removes `hash` and every later-nonce transaction of its sender, which could no longer
     /// be mined. Returns what was removed, `hash` first.
     pub fn remove_with_successors(&mut self, hash: &Hash) -> Vec<Transaction> {
-        let Some(tx) = self.by_hash.get(hash) else { return Vec::new() };
+        let Some(tx) = self.by_hash.get(hash) else {
+            return Vec::new();
+        };
         let sender = tx.body.sender;
         let nonce = tx.body.nonce;
         let doomed: Vec<Hash> = self
@@ -144,27 +168,35 @@ impl Mempool {
         mut state_nonce: impl FnMut(&AccountId) -> u64,
     ) -> Vec<Transaction> {
         // Ready heads: (fee, sender order, sender) — a sender's next transaction competes on fee.
-        let mut heads: BTreeSet<(Amount, std::cmp::Reverse<Hash>, AccountId, u64)> = BTreeSet::new();
+        let mut heads: BTreeSet<(Amount, std::cmp::Reverse<Hash>, AccountId, u64)> =
+            BTreeSet::new();
         for (sender, nonces) in &self.by_sender {
             let next = state_nonce(sender);
-            if let Some(hash) = nonces.get(&next) {
-                if let Some(tx) = self.by_hash.get(hash) {
-                    heads.insert((tx.body.fee, std::cmp::Reverse(*hash), *sender, next));
-                }
+            if let Some(hash) = nonces.get(&next)
+                && let Some(tx) = self.by_hash.get(hash)
+            {
+                heads.insert((tx.body.fee, std::cmp::Reverse(*hash), *sender, next));
             }
         }
         let mut picked = Vec::new();
         while picked.len() < count {
-            let Some((_, _, sender, nonce)) = heads.pop_last() else { break };
-            let Some(tx) = self.by_sender.get(&sender).and_then(|n| n.get(&nonce)).and_then(|h| self.by_hash.get(h)) else {
+            let Some((_, _, sender, nonce)) = heads.pop_last() else {
+                break;
+            };
+            let Some(tx) = self
+                .by_sender
+                .get(&sender)
+                .and_then(|n| n.get(&nonce))
+                .and_then(|h| self.by_hash.get(h))
+            else {
                 continue;
             };
             picked.push(tx.clone());
             let next = nonce.saturating_add(1);
-            if let Some(hash) = self.by_sender.get(&sender).and_then(|n| n.get(&next)) {
-                if let Some(next_tx) = self.by_hash.get(hash) {
-                    heads.insert((next_tx.body.fee, std::cmp::Reverse(*hash), sender, next));
-                }
+            if let Some(hash) = self.by_sender.get(&sender).and_then(|n| n.get(&next))
+                && let Some(next_tx) = self.by_hash.get(hash)
+            {
+                heads.insert((next_tx.body.fee, std::cmp::Reverse(*hash), sender, next));
             }
         }
         picked
@@ -191,7 +223,10 @@ mod tests {
             sender: key.account(),
             nonce,
             fee: Amount(fee),
-            payload: TxPayload::Transfer { to: AccountId([1; 32]), amount: Amount(1) },
+            payload: TxPayload::Transfer {
+                to: AccountId([1; 32]),
+                amount: Amount(1),
+            },
         }
         .sign(&key)
     }
@@ -202,8 +237,11 @@ mod tests {
         pool.insert(tx("alice", 0, 1), 0).unwrap();
         pool.insert(tx("alice", 1, 100), 0).unwrap();
         pool.insert(tx("bob", 0, 10), 0).unwrap();
-        let picked: Vec<(u128, u64)> =
-            pool.select(10, |_| 0).iter().map(|t| (t.body.fee.0, t.body.nonce)).collect();
+        let picked: Vec<(u128, u64)> = pool
+            .select(10, |_| 0)
+            .iter()
+            .map(|t| (t.body.fee.0, t.body.nonce))
+            .collect();
         // bob's 10 beats alice's head (1); alice's nonce 1 (fee 100) must wait for nonce 0.
         assert_eq!(picked, vec![(10, 0), (1, 0), (100, 1)]);
         assert_eq!(pool.pending_nonce(&SecretKey::dev("alice").account(), 0), 2);
@@ -212,14 +250,23 @@ mod tests {
     #[test]
     fn refuses_stale_and_far_nonces_and_underpriced_replacements() {
         let mut pool = Mempool::default();
-        assert!(matches!(pool.insert(tx("alice", 0, 1), 1), Err(TxError::BadNonce { .. })));
+        assert!(matches!(
+            pool.insert(tx("alice", 0, 1), 1),
+            Err(TxError::BadNonce { .. })
+        ));
         assert!(matches!(
             pool.insert(tx("alice", MEMPOOL_SENDER_TXS_MAX + 1, 1), 1),
             Err(TxError::NonceTooFarAhead { .. })
         ));
         pool.insert(tx("alice", 1, 5), 1).unwrap();
-        assert!(matches!(pool.insert(tx("alice", 1, 5), 1), Err(TxError::AlreadyKnown(_))));
-        assert!(matches!(pool.insert(tx("alice", 1, 4), 1), Err(TxError::ReplacementUnderpriced { .. })));
+        assert!(matches!(
+            pool.insert(tx("alice", 1, 5), 1),
+            Err(TxError::AlreadyKnown(_))
+        ));
+        assert!(matches!(
+            pool.insert(tx("alice", 1, 4), 1),
+            Err(TxError::ReplacementUnderpriced { .. })
+        ));
         assert_eq!(pool.insert(tx("alice", 1, 6), 1).unwrap().len(), 1);
         assert_eq!(pool.len(), 1);
     }
@@ -239,7 +286,10 @@ mod tests {
             .sign(&key);
             pool.insert(t, 0).unwrap();
         }
-        assert!(matches!(pool.insert(tx("alice", 0, 2), 0), Err(TxError::MempoolFull { .. })));
+        assert!(matches!(
+            pool.insert(tx("alice", 0, 2), 0),
+            Err(TxError::MempoolFull { .. })
+        ));
         assert_eq!(pool.insert(tx("alice", 0, 3), 0).unwrap().len(), 1);
         assert_eq!(pool.len(), MEMPOOL_TXS_MAX);
     }

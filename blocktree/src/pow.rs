@@ -37,15 +37,23 @@ pub fn next_difficulty(
     if blocks == 0 {
         return params.difficulty_initial.max(params.difficulty_min);
     }
-    let expected_ms = u128::from(params.block_interval_target_ms).saturating_mul(u128::from(blocks));
+    let expected_ms =
+        u128::from(params.block_interval_target_ms).saturating_mul(u128::from(blocks));
     let expected_ms = expected_ms.max(1);
     let actual_ms = u128::from(parent_time_ms.saturating_sub(start_time_ms)).clamp(
-        expected_ms / u128::from(RETARGET_FACTOR_MAX),
+        expected_ms
+            .checked_div(u128::from(RETARGET_FACTOR_MAX))
+            .unwrap_or(0),
         expected_ms.saturating_mul(u128::from(RETARGET_FACTOR_MAX)),
     );
     let actual_ms = actual_ms.max(1);
-    let scaled = u128::from(parent_difficulty).saturating_mul(expected_ms) / actual_ms;
-    u64::try_from(scaled).unwrap_or(u64::MAX).max(params.difficulty_min)
+    let scaled = u128::from(parent_difficulty)
+        .saturating_mul(expected_ms)
+        .checked_div(actual_ms)
+        .unwrap_or(u128::MAX);
+    u64::try_from(scaled)
+        .unwrap_or(u64::MAX)
+        .max(params.difficulty_min)
 }
 
 /// The median of block times (the lower median for an even count); 0 for none.
@@ -72,16 +80,25 @@ mod tests {
         assert_eq!(slow, 500);
         // Absurdly fast: clamped to 4x. Absurdly slow: clamped to 1/4, never below the minimum.
         assert_eq!(next_difficulty(&params, window, 1, 1000, (0, 0)), 4000);
-        assert_eq!(next_difficulty(&params, window, u64::MAX, 1000, (0, 0)), 250);
+        assert_eq!(
+            next_difficulty(&params, window, u64::MAX, 1000, (0, 0)),
+            250
+        );
         assert_eq!(next_difficulty(&params, window, u64::MAX, 1, (0, 0)), 1);
         // On target: unchanged.
-        assert_eq!(next_difficulty(&params, window, window * interval, 1000, (0, 0)), 1000);
+        assert_eq!(
+            next_difficulty(&params, window, window * interval, 1000, (0, 0)),
+            1000
+        );
     }
 
     #[test]
     fn dev_difficulty_is_fixed_at_the_minimum() {
         let params = ChainParams::dev();
-        assert_eq!(next_difficulty(&params, 100, 1, 77, (0, 0)), params.difficulty_min);
+        assert_eq!(
+            next_difficulty(&params, 100, 1, 77, (0, 0)),
+            params.difficulty_min
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, home_candidates};
 use bitverse_primitives::{Hash, codec};
-use jmt::proof::SparseMerkleProof;
 use jmt::RootHash;
+use jmt::proof::SparseMerkleProof;
 
 use crate::block::BlockHeader;
 use crate::error::StoreError;
@@ -89,7 +89,10 @@ pub(crate) fn encode_proof(proof: &SparseMerkleProof<Blake3Jmt>) -> Result<Vec<u
 
 fn decode_proof(bytes: &[u8]) -> Result<SparseMerkleProof<Blake3Jmt>, ProofError> {
     if bytes.len() > SPARSE_PROOF_SIZE_BYTES_MAX {
-        return Err(ProofError::Malformed(format!("sparse proof of {} bytes", bytes.len())));
+        return Err(ProofError::Malformed(format!(
+            "sparse proof of {} bytes",
+            bytes.len()
+        )));
     }
     borsh::from_slice(bytes).map_err(|e| ProofError::Malformed(e.to_string()))
 }
@@ -103,7 +106,10 @@ fn check(
 ) -> Result<(), ProofError> {
     decode_proof(proof)?
         .verify(RootHash(root.0), key, value)
-        .map_err(|_| ProofError::Mismatch { what: what(), root: *root })
+        .map_err(|_| ProofError::Mismatch {
+            what: what(),
+            root: *root,
+        })
 }
 
 impl ValueProof {
@@ -130,7 +136,9 @@ impl ValueProof {
         let mut proofs = self.keyspaces.iter();
         for candidate in candidates {
             let Some(proof) = proofs.next() else {
-                return Err(ProofError::Home(format!("no proof for candidate {candidate}")));
+                return Err(ProofError::Home(format!(
+                    "no proof for candidate {candidate}"
+                )));
             };
             if proof.name != candidate.as_str() {
                 return Err(ProofError::Home(format!(
@@ -138,9 +146,13 @@ impl ValueProof {
                     proof.name
                 )));
             }
-            check(&root, keyspace_key(&proof.name), proof.record.as_ref(), &proof.proof, || {
-                format!("keyspace {:?}", proof.name)
-            })?;
+            check(
+                &root,
+                keyspace_key(&proof.name),
+                proof.record.as_ref(),
+                &proof.proof,
+                || format!("keyspace {:?}", proof.name),
+            )?;
             if proof.record.is_some() {
                 home = Some(candidate);
                 break;
@@ -149,10 +161,15 @@ impl ValueProof {
         if proofs.next().is_some() {
             return Err(ProofError::Home("proofs beyond the home keyspace".into()));
         }
-        let home = home.ok_or_else(|| ProofError::Home("no candidate keyspace is registered".into()))?;
-        check(&root, value_key(&home, &self.key), self.value.as_ref(), &self.value_proof, || {
-            format!("value of {:?}", self.key)
-        })
+        let home =
+            home.ok_or_else(|| ProofError::Home("no candidate keyspace is registered".into()))?;
+        check(
+            &root,
+            value_key(&home, &self.key),
+            self.value.as_ref(),
+            &self.value_proof,
+            || format!("value of {:?}", self.key),
+        )
     }
 }
 
@@ -161,7 +178,10 @@ impl ValueProof {
 /// (Whether each difficulty is the one retargeting demands is left to full nodes.)
 pub fn verify_header_chain(genesis: &Hash, headers: &[BlockHeader]) -> Result<(), ProofError> {
     let Some(first) = headers.first() else {
-        return Err(ProofError::HeaderChain { height: 0, reason: "no headers".into() });
+        return Err(ProofError::HeaderChain {
+            height: 0,
+            reason: "no headers".into(),
+        });
     };
     if first.hash() != *genesis || first.height != 0 {
         return Err(ProofError::HeaderChain {
@@ -171,7 +191,10 @@ pub fn verify_header_chain(genesis: &Hash, headers: &[BlockHeader]) -> Result<()
     }
     for pair in headers.windows(2) {
         let [previous, header] = pair else { continue };
-        let fail = |reason: &str| ProofError::HeaderChain { height: header.height, reason: reason.into() };
+        let fail = |reason: &str| ProofError::HeaderChain {
+            height: header.height,
+            reason: reason.into(),
+        };
         if header.parent != previous.hash() {
             return Err(fail("parent hash does not match the previous header"));
         }

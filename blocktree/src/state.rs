@@ -123,7 +123,10 @@ pub(crate) struct StoreTreeReader<'a> {
 
 impl TreeReader for StoreTreeReader<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let Some(bytes) = self.store.get(Column::StateNodes, &node_key_bytes(node_key)?)? else {
+        let Some(bytes) = self
+            .store
+            .get(Column::StateNodes, &node_key_bytes(node_key)?)?
+        else {
             return Ok(None);
         };
         Ok(Some(borsh::from_slice(&bytes)?))
@@ -159,7 +162,9 @@ pub(crate) fn read_value(
     match value.split_first() {
         Some((0, _)) => Ok(None),
         Some((1, rest)) => Ok(Some(rest.to_vec())),
-        _ => Err(StoreError::Corrupt("state value without a valid tag".into())),
+        _ => Err(StoreError::Corrupt(
+            "state value without a valid tag".into(),
+        )),
     }
 }
 
@@ -199,7 +204,12 @@ fn overflow<E>(_: E) -> TxError {
 
 impl<'a> StateView<'a> {
     pub(crate) fn new(store: &'a dyn KvStore, version: Option<Version>) -> StateView<'a> {
-        StateView { store, version, changes: BTreeMap::new(), pending: BTreeMap::new() }
+        StateView {
+            store,
+            version,
+            changes: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
     }
 
     pub(crate) fn into_changes(self) -> BTreeMap<KeyHash, Option<Vec<u8>>> {
@@ -227,7 +237,8 @@ impl<'a> StateView<'a> {
     }
 
     pub(crate) fn set_account(&mut self, account: &AccountId, state: &AccountState) {
-        self.pending.insert(account_key(account), Some(codec::encode(state)));
+        self.pending
+            .insert(account_key(account), Some(codec::encode(state)));
     }
 
     pub(crate) fn keyspace(&self, name: &str) -> Result<Option<KeyspaceRecord>, StoreError> {
@@ -235,7 +246,8 @@ impl<'a> StateView<'a> {
     }
 
     fn set_keyspace(&mut self, record: &KeyspaceRecord) {
-        self.pending.insert(keyspace_key(&record.name), Some(codec::encode(record)));
+        self.pending
+            .insert(keyspace_key(&record.name), Some(codec::encode(record)));
     }
 
     /// The registered keyspace that is home to `key`: the longest registered prefix.
@@ -255,7 +267,11 @@ impl<'a> StateView<'a> {
     }
 
     /// Credits `amount` to `account`, outside any transaction (the miner's reward).
-    pub(crate) fn credit_now(&mut self, account: &AccountId, amount: Amount) -> Result<(), ApplyError> {
+    pub(crate) fn credit_now(
+        &mut self,
+        account: &AccountId,
+        amount: Amount,
+    ) -> Result<(), ApplyError> {
         self.credit(account, amount)?;
         let pending = std::mem::take(&mut self.pending);
         self.changes.extend(pending);
@@ -280,7 +296,11 @@ impl<'a> StateView<'a> {
         let body = &tx.body;
         let mut sender = self.account(&body.sender)?;
         if check_nonce && body.nonce != sender.nonce {
-            return Err(TxError::BadNonce { expected: sender.nonce, got: body.nonce }.into());
+            return Err(TxError::BadNonce {
+                expected: sender.nonce,
+                got: body.nonce,
+            }
+            .into());
         }
         let spend = match &body.payload {
             TxPayload::Transfer { amount, .. } => *amount,
@@ -304,7 +324,12 @@ impl<'a> StateView<'a> {
                 self.set_account(&body.sender, &sender);
                 self.credit(to, *amount)?;
             }
-            TxPayload::BuyKeyspace { name, owner, quota_bytes, prepaid } => {
+            TxPayload::BuyKeyspace {
+                name,
+                owner,
+                quota_bytes,
+                prepaid,
+            } => {
                 let name = KeyspaceName::new(name)
                     .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
                 if self.keyspace(name.as_str())?.is_some() {
@@ -316,7 +341,10 @@ impl<'a> StateView<'a> {
                         return Err(TxError::UnknownKeyspace(parent.to_string()).into());
                     };
                     if parent_record.owner != body.sender {
-                        return Err(TxError::NotOwner { keyspace: parent.to_string() }.into());
+                        return Err(TxError::NotOwner {
+                            keyspace: parent.to_string(),
+                        }
+                        .into());
                     }
                 }
                 let price = params
@@ -324,7 +352,11 @@ impl<'a> StateView<'a> {
                     .checked_mul(u128::from(*quota_bytes))
                     .map_err(overflow)?;
                 if *prepaid < price {
-                    return Err(TxError::PrepaidTooLow { prepaid: *prepaid, needed: price }.into());
+                    return Err(TxError::PrepaidTooLow {
+                        prepaid: *prepaid,
+                        needed: price,
+                    }
+                    .into());
                 }
                 self.set_account(&body.sender, &sender);
                 self.set_keyspace(&KeyspaceRecord {
@@ -338,7 +370,10 @@ impl<'a> StateView<'a> {
             TxPayload::Put { key, value } => {
                 let (home, mut record) = self.home_of(key)?;
                 if record.owner != body.sender {
-                    return Err(TxError::NotOwner { keyspace: home.to_string() }.into());
+                    return Err(TxError::NotOwner {
+                        keyspace: home.to_string(),
+                    }
+                    .into());
                 }
                 let slot = value_key(&home, key);
                 let old_size = entry_size(key, self.get_raw(&slot)?.as_deref());
@@ -365,14 +400,20 @@ impl<'a> StateView<'a> {
             TxPayload::Delete { key } => {
                 let (home, mut record) = self.home_of(key)?;
                 if record.owner != body.sender {
-                    return Err(TxError::NotOwner { keyspace: home.to_string() }.into());
+                    return Err(TxError::NotOwner {
+                        keyspace: home.to_string(),
+                    }
+                    .into());
                 }
                 let slot = value_key(&home, key);
                 let Some(old) = self.get_raw(&slot)? else {
                     return Err(TxError::NoSuchKey(key.clone()).into());
                 };
                 let old_size = entry_size(key, Some(&old));
-                record.used_bytes = record.used_bytes.checked_sub(old_size).ok_or(TxError::Overflow)?;
+                record.used_bytes = record
+                    .used_bytes
+                    .checked_sub(old_size)
+                    .ok_or(TxError::Overflow)?;
                 self.set_account(&body.sender, &sender);
                 self.set_keyspace(&record);
                 self.pending.insert(slot, None);
@@ -401,7 +442,11 @@ impl<'a> StateView<'a> {
 impl StateView<'_> {
     /// Checks `tx` against this state as if it were the sender's next transaction, changing
     /// nothing: the mempool's admission check, which a later nonce cannot make exact.
-    pub(crate) fn dry_run(&mut self, tx: &Transaction, params: &ChainParams) -> Result<(), ApplyError> {
+    pub(crate) fn dry_run(
+        &mut self,
+        tx: &Transaction,
+        params: &ChainParams,
+    ) -> Result<(), ApplyError> {
         self.pending.clear();
         let result = self.apply_transaction(tx, params, false);
         self.pending.clear();

@@ -92,7 +92,10 @@ impl UnsignedTx {
     /// transaction is still built, and refused as badly signed wherever it is checked.
     pub fn sign(self, key: &SecretKey) -> Transaction {
         let signature = key.sign(&self.signing_hash());
-        Transaction { body: self, signature }
+        Transaction {
+            body: self,
+            signature,
+        }
     }
 }
 
@@ -125,11 +128,16 @@ impl Transaction {
     /// apart, by [`Transaction::verify_signature`], because it is the costly part.
     pub fn check_stateless(&self, chain: ChainId) -> Result<(), TxError> {
         if self.body.chain != chain {
-            return Err(TxError::WrongChain { expected: chain, got: self.body.chain });
+            return Err(TxError::WrongChain {
+                expected: chain,
+                got: self.body.chain,
+            });
         }
         match &self.body.payload {
             TxPayload::Transfer { .. } => {}
-            TxPayload::BuyKeyspace { name, quota_bytes, .. } => {
+            TxPayload::BuyKeyspace {
+                name, quota_bytes, ..
+            } => {
                 KeyspaceName::new(name).map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
                 if *quota_bytes == 0 {
                     return Err(TxError::ZeroQuota);
@@ -159,17 +167,26 @@ mod tests {
 
     fn payload() -> impl Strategy<Value = TxPayload> {
         prop_oneof![
-            (any::<[u8; 32]>(), any::<u128>())
-                .prop_map(|(to, a)| TxPayload::Transfer { to: AccountId(to), amount: Amount(a) }),
-            ("[a-z]{1,12}", any::<[u8; 32]>(), any::<u64>(), any::<u128>()).prop_map(
-                |(name, owner, quota_bytes, p)| TxPayload::BuyKeyspace {
+            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(to, a)| TxPayload::Transfer {
+                to: AccountId(to),
+                amount: Amount(a)
+            }),
+            (
+                "[a-z]{1,12}",
+                any::<[u8; 32]>(),
+                any::<u64>(),
+                any::<u128>()
+            )
+                .prop_map(|(name, owner, quota_bytes, p)| TxPayload::BuyKeyspace {
                     name,
                     owner: AccountId(owner),
                     quota_bytes,
                     prepaid: Amount(p)
-                }
-            ),
-            ("[a-z]{1,8}/[a-z0-9/]{1,20}", proptest::collection::vec(any::<u8>(), 0..256))
+                }),
+            (
+                "[a-z]{1,8}/[a-z0-9/]{1,20}",
+                proptest::collection::vec(any::<u8>(), 0..256)
+            )
                 .prop_map(|(key, value)| TxPayload::Put { key, value }),
             "[a-z]{1,8}/[a-z0-9]{1,20}".prop_map(|key| TxPayload::Delete { key }),
         ]
@@ -219,20 +236,41 @@ mod tests {
     #[test]
     fn oversized_transactions_are_refused_before_decoding() {
         let bytes = vec![0u8; TX_SIZE_BYTES_MAX + 1];
-        assert!(matches!(Transaction::from_bytes(&bytes), Err(TxError::Malformed(_))));
+        assert!(matches!(
+            Transaction::from_bytes(&bytes),
+            Err(TxError::Malformed(_))
+        ));
     }
 
     #[test]
     fn stateless_checks_refuse_bad_input() {
         let key = SecretKey::dev("alice");
         let tx = |payload| {
-            UnsignedTx { chain: ChainId::ROOT, sender: key.account(), nonce: 0, fee: Amount(1), payload }
-                .sign(&key)
+            UnsignedTx {
+                chain: ChainId::ROOT,
+                sender: key.account(),
+                nonce: 0,
+                fee: Amount(1),
+                payload,
+            }
+            .sign(&key)
         };
-        let big = tx(TxPayload::Put { key: "a/b".into(), value: vec![0; VALUE_SIZE_BYTES_MAX + 1] });
-        assert!(matches!(big.check_stateless(ChainId::ROOT), Err(TxError::ValueTooLarge { .. })));
-        let nokey = tx(TxPayload::Put { key: "nokeyspace".into(), value: vec![] });
-        assert!(matches!(nokey.check_stateless(ChainId::ROOT), Err(TxError::InvalidKey(_))));
+        let big = tx(TxPayload::Put {
+            key: "a/b".into(),
+            value: vec![0; VALUE_SIZE_BYTES_MAX + 1],
+        });
+        assert!(matches!(
+            big.check_stateless(ChainId::ROOT),
+            Err(TxError::ValueTooLarge { .. })
+        ));
+        let nokey = tx(TxPayload::Put {
+            key: "nokeyspace".into(),
+            value: vec![],
+        });
+        assert!(matches!(
+            nokey.check_stateless(ChainId::ROOT),
+            Err(TxError::InvalidKey(_))
+        ));
         let other = ChainId::new(1, 1).unwrap();
         assert!(matches!(
             tx(TxPayload::Delete { key: "a/b".into() }).check_stateless(other),

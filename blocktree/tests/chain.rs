@@ -17,21 +17,54 @@ fn key(name: &str) -> SecretKey {
 fn tx(chain: &Chain, who: &str, fee: u128, payload: TxPayload) -> Transaction {
     let k = key(who);
     let nonce = chain.pending_nonce(&k.account()).unwrap();
-    UnsignedTx { chain: ChainId::ROOT, sender: k.account(), nonce, fee: Amount(fee), payload }.sign(&k)
+    UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: k.account(),
+        nonce,
+        fee: Amount(fee),
+        payload,
+    }
+    .sign(&k)
 }
 
 fn buy(chain: &Chain, who: &str, name: &str, quota_bytes: u64) -> Transaction {
     let owner = key(who).account();
     let prepaid = Amount(u128::from(quota_bytes) * chain.params().storage_price_per_byte.0);
-    tx(chain, who, 1, TxPayload::BuyKeyspace { name: name.into(), owner, quota_bytes, prepaid })
+    tx(
+        chain,
+        who,
+        1,
+        TxPayload::BuyKeyspace {
+            name: name.into(),
+            owner,
+            quota_bytes,
+            prepaid,
+        },
+    )
 }
 
 fn put(chain: &Chain, who: &str, k: &str, v: &[u8]) -> Transaction {
-    tx(chain, who, 1, TxPayload::Put { key: k.into(), value: v.to_vec() })
+    tx(
+        chain,
+        who,
+        1,
+        TxPayload::Put {
+            key: k.into(),
+            value: v.to_vec(),
+        },
+    )
 }
 
 fn transfer(chain: &Chain, who: &str, to: AccountId, amount: u128) -> Transaction {
-    tx(chain, who, 2, TxPayload::Transfer { to, amount: Amount(amount) })
+    tx(
+        chain,
+        who,
+        2,
+        TxPayload::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    )
 }
 
 /// Submits `txs` and produces one block with them, as miner `miner`, at `time_ms`.
@@ -75,13 +108,26 @@ fn reorg_restores_state_root_of_winning_branch() {
         outcomes.push(a.import_block(block, time(10)).unwrap());
     }
     assert_eq!(outcomes[0], ImportOutcome::SideChain);
-    assert_eq!(outcomes[1], ImportOutcome::SideChain, "equal work keeps the first-seen tip");
-    assert_eq!(outcomes[2], ImportOutcome::NewTip { height: 3, reorged_blocks: 2 });
+    assert_eq!(
+        outcomes[1],
+        ImportOutcome::SideChain,
+        "equal work keeps the first-seen tip"
+    );
+    assert_eq!(
+        outcomes[2],
+        ImportOutcome::NewTip {
+            height: 3,
+            reorged_blocks: 2
+        }
+    );
     assert_eq!(a.tip().hash, b3.hash());
     assert_eq!(a.tip().state_root, b.tip().state_root);
     assert_eq!(a.tip().state_root, replica.tip().state_root);
     assert_eq!(a.value("shared/x").unwrap(), Some(b"from b".to_vec()));
-    assert_eq!(a.keyspace("shared").unwrap().unwrap().owner, key("bob").account());
+    assert_eq!(
+        a.keyspace("shared").unwrap().unwrap().owner,
+        key("bob").account()
+    );
     assert_eq!(a.account(&dave).unwrap(), replica.account(&dave).unwrap());
     // Alice's abandoned transactions went back to the mempool; her purchase now fails there
     // (the name is taken on the winning branch), so it is refused, not re-admitted.
@@ -102,13 +148,20 @@ fn invalid_branch_is_refused_and_the_previous_chain_restored() {
     let t = transfer(&b, "bob", key("carol").account(), 6);
     let mut bad = block_with(&mut b, vec![t], "bob", time(2));
     bad.header.state_root.0[0] ^= 1;
-    a.import_block(b.block_at(1).unwrap().unwrap(), time(5)).unwrap();
+    a.import_block(b.block_at(1).unwrap().unwrap(), time(5))
+        .unwrap();
     let err = a.import_block(bad.clone(), time(5)).unwrap_err();
-    assert!(matches!(err, ChainError::Block(BlockError::StateRootMismatch { .. })), "{err}");
+    assert!(
+        matches!(err, ChainError::Block(BlockError::StateRootMismatch { .. })),
+        "{err}"
+    );
     assert_eq!(a.tip().state_root, root_before);
     assert_eq!(a.tip().height, 1);
     let again = a.import_block(bad, time(5)).unwrap_err();
-    assert!(matches!(again, ChainError::Block(BlockError::KnownInvalid(_))), "{again}");
+    assert!(
+        matches!(again, ChainError::Block(BlockError::KnownInvalid(_))),
+        "{again}"
+    );
 }
 
 #[test]
@@ -117,7 +170,8 @@ fn headers_breaking_the_rules_are_refused() {
     let mut b = Chain::in_memory(ChainParams::dev()).unwrap();
     let t = transfer(&b, "bob", key("carol").account(), 5);
     let good = block_with(&mut b, vec![t], "bob", time(1));
-    let check = |a: &mut Chain, block: Block| a.import_block(block, time(1)).unwrap_err().to_string();
+    let check =
+        |a: &mut Chain, block: Block| a.import_block(block, time(1)).unwrap_err().to_string();
 
     let mut future = good.clone();
     future.header.time_ms = time(1) + a.params().future_time_ms_max + 1;
@@ -153,7 +207,12 @@ fn proof_of_work_is_enforced_at_real_difficulty() {
     let mut miner = Chain::in_memory(params.clone()).unwrap();
     let mut follower = Chain::in_memory(params.clone()).unwrap();
     let block = miner
-        .produce_block(key("alice").account(), params.genesis_time_ms + 3_000, true, u64::MAX)
+        .produce_block(
+            key("alice").account(),
+            params.genesis_time_ms + 3_000,
+            true,
+            u64::MAX,
+        )
         .unwrap()
         .unwrap();
     assert_eq!(block.header.difficulty, params.difficulty_initial);
@@ -163,16 +222,29 @@ fn proof_of_work_is_enforced_at_real_difficulty() {
     while weak.header.meets_difficulty() {
         weak.header.nonce = weak.header.nonce.wrapping_add(1);
     }
-    let err = follower.import_block(weak, params.genesis_time_ms + 3_000).unwrap_err();
-    assert!(matches!(err, ChainError::Block(BlockError::InsufficientWork)), "{err}");
-    follower.import_block(block, params.genesis_time_ms + 3_000).unwrap();
+    let err = follower
+        .import_block(weak, params.genesis_time_ms + 3_000)
+        .unwrap_err();
+    assert!(
+        matches!(err, ChainError::Block(BlockError::InsufficientWork)),
+        "{err}"
+    );
+    follower
+        .import_block(block, params.genesis_time_ms + 3_000)
+        .unwrap();
 }
 
 /// Sum of every balance and endowment the test knows of.
 fn supply(chain: &Chain, accounts: &[AccountId], keyspaces: &[&str]) -> u128 {
-    let balances: u128 = accounts.iter().map(|a| chain.account(a).unwrap().balance.0).sum();
-    let endowments: u128 =
-        keyspaces.iter().filter_map(|k| chain.keyspace(k).unwrap()).map(|r| r.endowment.0).sum();
+    let balances: u128 = accounts
+        .iter()
+        .map(|a| chain.account(a).unwrap().balance.0)
+        .sum();
+    let endowments: u128 = keyspaces
+        .iter()
+        .filter_map(|k| chain.keyspace(k).unwrap())
+        .map(|r| r.endowment.0)
+        .sum();
     balances + endowments
 }
 
@@ -181,24 +253,48 @@ fn balances_and_endowments_are_conserved_in_every_block() {
     let params = ChainParams::local();
     let mut chain = Chain::in_memory(params.clone()).unwrap();
     let outsider = SecretKey::from_seed(b"outsider").account();
-    let mut accounts: Vec<AccountId> = ["alice", "bob", "carol", "dave"].iter().map(|n| key(n).account()).collect();
+    let mut accounts: Vec<AccountId> = ["alice", "bob", "carol", "dave"]
+        .iter()
+        .map(|n| key(n).account())
+        .collect();
     accounts.push(outsider);
     let keyspaces = ["conserve", "conserve/sub", "other"];
     let genesis_supply: u128 = params.genesis_allocations.iter().map(|(_, a)| a.0).sum();
     assert_eq!(supply(&chain, &accounts, &keyspaces), genesis_supply);
     for round in 1..=8u64 {
-        let mut txs = vec![transfer(&chain, "alice", outsider, 1_000 + u128::from(round))];
+        let mut txs = vec![transfer(
+            &chain,
+            "alice",
+            outsider,
+            1_000 + u128::from(round),
+        )];
         match round {
             1 => txs.push(buy(&chain, "bob", "conserve", 500)),
             2 => txs.push(put(&chain, "bob", "conserve/a", b"value")),
             3 => txs.push(buy(&chain, "bob", "conserve/sub", 100)),
-            4 => txs.push(tx(&chain, "bob", 3, TxPayload::Delete { key: "conserve/a".into() })),
+            4 => txs.push(tx(
+                &chain,
+                "bob",
+                3,
+                TxPayload::Delete {
+                    key: "conserve/a".into(),
+                },
+            )),
             5 => txs.push(buy(&chain, "carol", "other", 10)),
             _ => txs.push(transfer(&chain, "dave", key("carol").account(), 5)),
         }
-        block_with(&mut chain, txs, "dave", params.genesis_time_ms + round * 3_000);
+        block_with(
+            &mut chain,
+            txs,
+            "dave",
+            params.genesis_time_ms + round * 3_000,
+        );
         let expected = genesis_supply + u128::from(round) * params.block_subsidy.0;
-        assert_eq!(supply(&chain, &accounts, &keyspaces), expected, "after block {round}");
+        assert_eq!(
+            supply(&chain, &accounts, &keyspaces),
+            expected,
+            "after block {round}"
+        );
     }
 }
 
@@ -216,17 +312,26 @@ fn refused_transactions_say_why() {
     let t = put(&chain, "bob", "alice/x", b"v");
     assert!(matches!(refuse(&mut chain, t), TxError::NotOwner { .. }));
     let t = put(&chain, "alice", "alice/x", &[0; 64]);
-    assert!(matches!(refuse(&mut chain, t), TxError::QuotaExceeded { .. }));
+    assert!(matches!(
+        refuse(&mut chain, t),
+        TxError::QuotaExceeded { .. }
+    ));
     let broke = SecretKey::from_seed(b"broke");
     let t = UnsignedTx {
         chain: ChainId::ROOT,
         sender: broke.account(),
         nonce: 0,
         fee: Amount(1),
-        payload: TxPayload::Transfer { to: key("bob").account(), amount: Amount(1) },
+        payload: TxPayload::Transfer {
+            to: key("bob").account(),
+            amount: Amount(1),
+        },
     }
     .sign(&broke);
-    assert!(matches!(refuse(&mut chain, t), TxError::InsufficientBalance { .. }));
+    assert!(matches!(
+        refuse(&mut chain, t),
+        TxError::InsufficientBalance { .. }
+    ));
     let mut forged = put(&chain, "alice", "alice/x", b"v");
     forged.body.sender = key("bob").account();
     assert_eq!(refuse(&mut chain, forged), TxError::BadSignature);
@@ -235,10 +340,19 @@ fn refused_transactions_say_why() {
         sender: key("alice").account(),
         nonce: 0,
         fee: Amount(5),
-        payload: TxPayload::Put { key: "alice/x".into(), value: b"v".to_vec() },
+        payload: TxPayload::Put {
+            key: "alice/x".into(),
+            value: b"v".to_vec(),
+        },
     }
     .sign(&key("alice"));
-    assert!(matches!(refuse(&mut chain, used), TxError::BadNonce { expected: 1, got: 0 }));
+    assert!(matches!(
+        refuse(&mut chain, used),
+        TxError::BadNonce {
+            expected: 1,
+            got: 0
+        }
+    ));
     let t = buy(&chain, "bob", "alice", 5);
     assert!(matches!(refuse(&mut chain, t), TxError::KeyspaceTaken(_)));
     // A later-nonce write that turns out invalid at block building is dropped with its reason.
@@ -246,11 +360,19 @@ fn refused_transactions_say_why() {
     chain.submit_transaction(ok.clone()).unwrap();
     let too_much = put(&chain, "alice", "alice/b", b"1234567");
     chain.submit_transaction(too_much.clone()).unwrap();
-    chain.seal_dev_block(key("alice").account(), time(2)).unwrap().unwrap();
-    assert!(matches!(chain.tx_status(&ok.hash()).unwrap(), TxStatus::Included { height: 2, .. }));
+    chain
+        .seal_dev_block(key("alice").account(), time(2))
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        chain.tx_status(&ok.hash()).unwrap(),
+        TxStatus::Included { height: 2, .. }
+    ));
     assert!(matches!(
         chain.tx_status(&too_much.hash()).unwrap(),
-        TxStatus::Dropped { error: TxError::QuotaExceeded { .. } }
+        TxStatus::Dropped {
+            error: TxError::QuotaExceeded { .. }
+        }
     ));
 }
 
@@ -311,15 +433,22 @@ fn light_client_checks_values_absences_and_headers() {
     wrong_home.keyspaces.remove(0);
     assert!(wrong_home.verify().is_err());
 
-    let headers: Vec<_> = (0..=chain.tip().height).map(|h| chain.header_at(h).unwrap().unwrap()).collect();
+    let headers: Vec<_> = (0..=chain.tip().height)
+        .map(|h| chain.header_at(h).unwrap().unwrap())
+        .collect();
     let genesis = genesis_hash_of(&ChainParams::dev()).unwrap();
     assert_eq!(genesis, chain.genesis_hash());
-    assert_eq!(genesis_block(&ChainParams::dev()).unwrap().header, headers[0]);
+    assert_eq!(
+        genesis_block(&ChainParams::dev()).unwrap().header,
+        headers[0]
+    );
     verify_header_chain(&genesis, &headers).unwrap();
     let mut broken = headers.clone();
     broken[2].time_ms += 1;
     assert!(verify_header_chain(&genesis, &broken).is_err());
-    assert!(verify_header_chain(&genesis_hash_of(&ChainParams::local()).unwrap(), &headers).is_err());
+    assert!(
+        verify_header_chain(&genesis_hash_of(&ChainParams::local()).unwrap(), &headers).is_err()
+    );
 }
 
 proptest! {

@@ -8,7 +8,6 @@ mod name;
 pub mod script;
 
 pub use name::{
-    check_key,
-    KEY_SIZE_BYTES_MAX, KEYSPACE_NAME_BYTES_MAX, KeyError, KeyspaceName, home_candidates,
-    key_address,
+    KEY_SIZE_BYTES_MAX, KEYSPACE_NAME_BYTES_MAX, KeyError, KeyspaceName, check_key,
+    home_candidates, key_address,
 };

@@ -25,7 +25,9 @@ pub enum KeyError {
         size_bytes_max: usize,
     },
     /// A segment holds a character outside `a-z 0-9 - _ .`.
-    #[error("invalid character {0:?}: names use a-z, 0-9, '-', '_' and '.' in '/'-separated segments")]
+    #[error(
+        "invalid character {0:?}: names use a-z, 0-9, '-', '_' and '.' in '/'-separated segments"
+    )]
     InvalidCharacter(char),
     /// Two slashes in a row, or a slash at either end.
     #[error("empty segment: names are '/'-separated segments, none of them empty")]
@@ -54,7 +56,9 @@ impl KeyspaceName {
 
     /// The parent keyspace of a sub-keyspace (`twitter` for `twitter/erik`), if any.
     pub fn parent(&self) -> Option<KeyspaceName> {
-        self.0.rsplit_once('/').map(|(parent, _)| KeyspaceName(parent.to_owned()))
+        self.0
+            .rsplit_once('/')
+            .map(|(parent, _)| KeyspaceName(parent.to_owned()))
     }
 }
 
@@ -75,16 +79,18 @@ fn check_segments(text: &str, size_bytes_max: usize) -> Result<(), KeyError> {
         return Err(KeyError::Empty);
     }
     if text.len() > size_bytes_max {
-        return Err(KeyError::TooLong { size_bytes: text.len(), size_bytes_max });
+        return Err(KeyError::TooLong {
+            size_bytes: text.len(),
+            size_bytes_max,
+        });
     }
     for segment in text.split('/') {
         if segment.is_empty() {
             return Err(KeyError::EmptySegment);
         }
-        if let Some(c) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
-        {
+        if let Some(c) = segment.chars().find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        }) {
             return Err(KeyError::InvalidCharacter(c));
         }
     }
@@ -135,16 +141,25 @@ mod tests {
         assert!(KeyspaceName::new("erik").is_ok());
         assert!(KeyspaceName::new("twitter/erik").is_ok());
         assert_eq!(KeyspaceName::new(""), Err(KeyError::Empty));
-        assert_eq!(KeyspaceName::new("Erik"), Err(KeyError::InvalidCharacter('E')));
+        assert_eq!(
+            KeyspaceName::new("Erik"),
+            Err(KeyError::InvalidCharacter('E'))
+        );
         assert_eq!(KeyspaceName::new("a//b"), Err(KeyError::EmptySegment));
         assert_eq!(KeyspaceName::new("a/"), Err(KeyError::EmptySegment));
-        assert!(matches!(KeyspaceName::new(&"a".repeat(129)), Err(KeyError::TooLong { .. })));
+        assert!(matches!(
+            KeyspaceName::new(&"a".repeat(129)),
+            Err(KeyError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn home_candidates_are_longest_first() {
-        let names: Vec<String> =
-            home_candidates("a/b/c").unwrap().iter().map(|n| n.to_string()).collect();
+        let names: Vec<String> = home_candidates("a/b/c")
+            .unwrap()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
         assert_eq!(names, ["a/b", "a"]);
         assert_eq!(home_candidates("a"), Err(KeyError::NoKeyspace));
     }
@@ -156,6 +171,9 @@ mod tests {
         let b = key_address(&erik, "erik/photos/2");
         assert_eq!(a[..16], b[..16]);
         assert_ne!(a[16..], b[16..]);
-        assert_eq!(KeyspaceName::new("twitter/erik").unwrap().parent(), KeyspaceName::new("twitter").ok());
+        assert_eq!(
+            KeyspaceName::new("twitter/erik").unwrap().parent(),
+            KeyspaceName::new("twitter").ok()
+        );
     }
 }

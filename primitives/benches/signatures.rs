@@ -6,7 +6,9 @@ use criterion::{Criterion, Throughput, criterion_main};
 fn verify(c: &mut Criterion) {
     let key = SecretKey::dev("alice");
     let account = key.account();
-    let messages: Vec<Hash> = (0u32..256).map(|i| Hash::digest(&i.to_le_bytes())).collect();
+    let messages: Vec<Hash> = (0u32..256)
+        .map(|i| Hash::digest(&i.to_le_bytes()))
+        .collect();
     let signatures: Vec<_> = messages.iter().map(|m| key.sign(m)).collect();
     let mut group = c.benchmark_group("bip340");
     group.throughput(Throughput::Elements(1));

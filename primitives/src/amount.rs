@@ -30,17 +30,26 @@ impl Amount {
 
     /// `self + other`, or an error on overflow.
     pub fn checked_add(self, other: Amount) -> Result<Amount, AmountError> {
-        self.0.checked_add(other.0).map(Amount).ok_or(AmountError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Amount)
+            .ok_or(AmountError::Overflow)
     }
 
     /// `self - other`, or an error if `other` is larger.
     pub fn checked_sub(self, other: Amount) -> Result<Amount, AmountError> {
-        self.0.checked_sub(other.0).map(Amount).ok_or(AmountError::Underflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Amount)
+            .ok_or(AmountError::Underflow)
     }
 
     /// `self * factor`, or an error on overflow.
     pub fn checked_mul(self, factor: u128) -> Result<Amount, AmountError> {
-        self.0.checked_mul(factor).map(Amount).ok_or(AmountError::Overflow)
+        self.0
+            .checked_mul(factor)
+            .map(Amount)
+            .ok_or(AmountError::Overflow)
     }
 }
 
@@ -58,7 +67,9 @@ impl FromStr for Amount {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AmountError::Parse);
         }
-        s.parse::<u128>().map(Amount).map_err(|_| AmountError::Parse)
+        s.parse::<u128>()
+            .map(Amount)
+            .map_err(|_| AmountError::Parse)
     }
 }
 
@@ -82,8 +93,14 @@ mod tests {
 
     #[test]
     fn arithmetic_is_checked() {
-        assert_eq!(Amount(u128::MAX).checked_add(Amount(1)), Err(AmountError::Overflow));
-        assert_eq!(Amount(1).checked_sub(Amount(2)), Err(AmountError::Underflow));
+        assert_eq!(
+            Amount(u128::MAX).checked_add(Amount(1)),
+            Err(AmountError::Overflow)
+        );
+        assert_eq!(
+            Amount(1).checked_sub(Amount(2)),
+            Err(AmountError::Underflow)
+        );
         assert_eq!(Amount(u128::MAX).checked_mul(2), Err(AmountError::Overflow));
         assert_eq!(Amount(2).checked_add(Amount(3)), Ok(Amount(5)));
     }
@@ -94,6 +111,10 @@ mod tests {
         assert!("-1".parse::<Amount>().is_err());
         assert!("1.5".parse::<Amount>().is_err());
         assert!("".parse::<Amount>().is_err());
-        assert!("340282366920938463463374607431768211456".parse::<Amount>().is_err());
+        assert!(
+            "340282366920938463463374607431768211456"
+                .parse::<Amount>()
+                .is_err()
+        );
     }
 }

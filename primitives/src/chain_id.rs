@@ -37,7 +37,10 @@ pub enum ChainIdError {
 
 impl ChainId {
     /// The root chain: the settlement layer, depth 0.
-    pub const ROOT: ChainId = ChainId { depth: 0, prefix: 0 };
+    pub const ROOT: ChainId = ChainId {
+        depth: 0,
+        prefix: 0,
+    };
 
     /// The chain at `depth` whose prefix is the low `depth` bits of `prefix`.
     pub fn new(depth: u8, prefix: u64) -> Result<ChainId, ChainIdError> {
@@ -81,7 +84,11 @@ impl fmt::Display for ChainId {
             return f.write_str("root");
         }
         for bit in (0..self.depth).rev() {
-            f.write_str(if (self.prefix >> bit) & 1 == 1 { "1" } else { "0" })?;
+            f.write_str(if (self.prefix >> bit) & 1 == 1 {
+                "1"
+            } else {
+                "0"
+            })?;
         }
         Ok(())
     }
@@ -107,7 +114,9 @@ impl FromStr for ChainId {
         if depth > DEPTH_MAX {
             return Err(ChainIdError::TooDeep(s.len()));
         }
-        let prefix = s.bytes().fold(0u64, |acc, b| (acc << 1) | u64::from(b - b'0'));
+        let prefix = s
+            .bytes()
+            .fold(0u64, |acc, b| (acc << 1) | u64::from(b - b'0'));
         ChainId::new(depth, prefix)
     }
 }

@@ -1,7 +1,7 @@
 //! The canonical codec: bincode 2 with fixed-width little-endian integers, so every value has
 //! exactly one encoding, decoded under a size limit and refusing trailing bytes.
 
-use bincode::config::{self, Configuration, Fixint, LittleEndian, Limit};
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
 use bincode::{Decode, Encode};
 
 /// The largest message the codec will ever decode, and so the most a single decode can be
@@ -52,7 +52,10 @@ pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
 /// Decodes a `T` from exactly `bytes`, refusing inputs, and claims on memory, above `LIMIT`.
 pub fn decode_with_limit<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > LIMIT {
-        return Err(CodecError::TooLarge { size_bytes: bytes.len(), size_bytes_max: LIMIT });
+        return Err(CodecError::TooLarge {
+            size_bytes: bytes.len(),
+            size_bytes_max: LIMIT,
+        });
     }
     let (value, read) = bincode::decode_from_slice::<T, _>(bytes, canonical::<LIMIT>())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
@@ -94,22 +97,28 @@ mod tests {
             any::<bool>(),
             any::<Option<u64>>(),
         )
-            .prop_map(|((depth, bits), hash, account, amount, sig, bytes, text, flag, option)| {
-                let prefix = if depth == 64 { bits } else { bits & ((1u64 << depth) - 1) };
-                let mut signature = [0u8; 64];
-                signature.copy_from_slice(&sig);
-                Sample {
-                    chain: ChainId::new(depth, prefix).unwrap(),
-                    hash: Hash(hash),
-                    account: AccountId(account),
-                    amount: Amount(amount),
-                    signature: Signature(signature),
-                    bytes,
-                    text,
-                    flag,
-                    option,
-                }
-            })
+            .prop_map(
+                |((depth, bits), hash, account, amount, sig, bytes, text, flag, option)| {
+                    let prefix = if depth == 64 {
+                        bits
+                    } else {
+                        bits & ((1u64 << depth) - 1)
+                    };
+                    let mut signature = [0u8; 64];
+                    signature.copy_from_slice(&sig);
+                    Sample {
+                        chain: ChainId::new(depth, prefix).unwrap(),
+                        hash: Hash(hash),
+                        account: AccountId(account),
+                        amount: Amount(amount),
+                        signature: Signature(signature),
+                        bytes,
+                        text,
+                        flag,
+                        option,
+                    }
+                },
+            )
     }
 
     proptest! {
@@ -150,7 +159,10 @@ mod tests {
     fn huge_length_prefix_is_refused_without_allocating() {
         // A Vec<u8> claiming u64::MAX / 2 elements in 8 bytes.
         let bytes = (u64::MAX / 2).to_le_bytes();
-        assert!(matches!(decode::<Vec<u8>>(&bytes), Err(CodecError::Malformed(_))));
+        assert!(matches!(
+            decode::<Vec<u8>>(&bytes),
+            Err(CodecError::Malformed(_))
+        ));
     }
 
     #[test]

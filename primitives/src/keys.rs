@@ -50,7 +50,9 @@ pub struct AccountParseError {
 impl SecretKey {
     /// A key from its 32 secret bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<SecretKey, KeyError> {
-        SigningKey::from_bytes(bytes).map(SecretKey).map_err(|_| KeyError::InvalidSecret)
+        SigningKey::from_bytes(bytes)
+            .map(SecretKey)
+            .map_err(|_| KeyError::InvalidSecret)
     }
 
     /// A key from a 32-byte seed; the seed is rehashed until it is a valid scalar, which for a
@@ -105,7 +107,8 @@ impl AccountId {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| KeyError::InvalidPublicKey)?;
         let sig = k256::schnorr::Signature::try_from(&signature.0[..])
             .map_err(|_| KeyError::BadSignature)?;
-        key.verify_raw(&message.0, &sig).map_err(|_| KeyError::BadSignature)
+        key.verify_raw(&message.0, &sig)
+            .map_err(|_| KeyError::BadSignature)
     }
 
     /// The account as `bv1…` bech32m text.
@@ -134,14 +137,19 @@ impl FromStr for AccountId {
     type Err = AccountParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let fail = |reason| AccountParseError { text: s.to_owned(), reason };
+        let fail = |reason| AccountParseError {
+            text: s.to_owned(),
+            reason,
+        };
         let checked = CheckedHrpstring::new::<Bech32m>(s)
             .map_err(|_| fail("not bech32m text with a valid checksum"))?;
         if checked.hrp().as_str() != ACCOUNT_HRP {
             return Err(fail("prefix is not `bv`"));
         }
         let bytes: Vec<u8> = checked.byte_iter().collect();
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| fail("payload is not 32 bytes"))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| fail("payload is not 32 bytes"))?;
         Ok(AccountId(bytes))
     }
 }
@@ -172,8 +180,14 @@ mod tests {
 
     #[test]
     fn dev_keys_are_stable_and_distinct() {
-        assert_eq!(SecretKey::dev("alice").account(), SecretKey::dev("alice").account());
-        assert_ne!(SecretKey::dev("alice").account(), SecretKey::dev("bob").account());
+        assert_eq!(
+            SecretKey::dev("alice").account(),
+            SecretKey::dev("alice").account()
+        );
+        assert_ne!(
+            SecretKey::dev("alice").account(),
+            SecretKey::dev("bob").account()
+        );
     }
 
     #[test]
@@ -182,7 +196,11 @@ mod tests {
         let text = account.to_string();
         assert!(text.starts_with("bv1"), "{text}");
         assert_eq!(text.parse::<AccountId>(), Ok(account));
-        assert!("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4".parse::<AccountId>().is_err());
+        assert!(
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+                .parse::<AccountId>()
+                .is_err()
+        );
         let mut broken = text.clone();
         broken.pop();
         broken.push(if text.ends_with('q') { 'p' } else { 'q' });

@@ -5,25 +5,28 @@ use std::ops::Bound;
 
 use parking_lot::RwLock;
 
-use super::{Column, KvStore, WriteBatch, WriteOp};
+use super::{Column, Entry, KvStore, WriteBatch, WriteOp};
+
+/// Each column's ordered map.
+type Columns = BTreeMap<Column, BTreeMap<Vec<u8>, Vec<u8>>>;
 use crate::error::StoreError;
 
 /// A [`KvStore`] that lives and dies with the process.
 #[derive(Default)]
 pub struct MemoryStore {
-    columns: RwLock<BTreeMap<Column, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    columns: RwLock<Columns>,
 }
 
 impl KvStore for MemoryStore {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.columns.read().get(&column).and_then(|c| c.get(key).cloned()))
+        Ok(self
+            .columns
+            .read()
+            .get(&column)
+            .and_then(|c| c.get(key).cloned()))
     }
 
-    fn get_at_or_before(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn get_at_or_before(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StoreError> {
         let columns = self.columns.read();
         Ok(columns.get(&column).and_then(|c| {
             c.range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
@@ -32,7 +35,7 @@ impl KvStore for MemoryStore {
         }))
     }
 
-    fn scan(&self, column: Column) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError> {
         let columns = self.columns.read();
         Ok(columns
             .get(&column)
@@ -52,8 +55,7 @@ impl KvStore for MemoryStore {
                 }
                 WriteOp::DeleteRange(column, from, to) => {
                     let c = columns.entry(column).or_default();
-                    let doomed: Vec<Vec<u8>> =
-                        c.range(from..to).map(|(k, _)| k.clone()).collect();
+                    let doomed: Vec<Vec<u8>> = c.range(from..to).map(|(k, _)| k.clone()).collect();
                     for key in doomed {
                         c.remove(&key);
                     }

@@ -82,7 +82,8 @@ pub struct WriteBatch {
 impl WriteBatch {
     /// Adds a put.
     pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.ops.push(WriteOp::Put(column, key.into(), value.into()));
+        self.ops
+            .push(WriteOp::Put(column, key.into(), value.into()));
     }
 
     /// Adds a delete.
@@ -91,8 +92,14 @@ impl WriteBatch {
     }
 
     /// Adds a range delete of `[from, to)`.
-    pub fn delete_range(&mut self, column: Column, from: impl Into<Vec<u8>>, to: impl Into<Vec<u8>>) {
-        self.ops.push(WriteOp::DeleteRange(column, from.into(), to.into()));
+    pub fn delete_range(
+        &mut self,
+        column: Column,
+        from: impl Into<Vec<u8>>,
+        to: impl Into<Vec<u8>>,
+    ) {
+        self.ops
+            .push(WriteOp::DeleteRange(column, from.into(), to.into()));
     }
 
     /// The changes, in order.
@@ -106,20 +113,19 @@ impl WriteBatch {
     }
 }
 
+/// A stored key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A key/value store with column families and atomic batches.
 pub trait KvStore: Send + Sync {
     /// The value at `key`.
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// The entry with the greatest key that is at most `key`, if any.
-    fn get_at_or_before(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn get_at_or_before(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StoreError>;
 
     /// Every entry of a column, in key order. For the block index at start-up.
-    fn scan(&self, column: Column) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError>;
 
     /// Applies `batch` atomically and durably: after a crash, all of it or none of it is there.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteOptions};
 
-use super::{Column, KvStore, WriteBatch, WriteOp};
+use super::{Column, Entry, KvStore, WriteBatch, WriteOp};
 use crate::error::StoreError;
 
 /// A RocksDB database holding one node's chain.
@@ -45,11 +45,7 @@ impl KvStore for RocksStore {
         self.db.get_cf(self.family(column)?, key).map_err(db_error)
     }
 
-    fn get_at_or_before(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn get_at_or_before(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StoreError> {
         let mut iter = self.db.raw_iterator_cf(self.family(column)?);
         iter.seek_for_prev(key);
         if !iter.valid() {
@@ -62,10 +58,16 @@ impl KvStore for RocksStore {
         }
     }
 
-    fn scan(&self, column: Column) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError> {
         self.db
-            .iterator_cf(self.family(column)?, IteratorMode::From(&[], Direction::Forward))
-            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(db_error))
+            .iterator_cf(
+                self.family(column)?,
+                IteratorMode::From(&[], Direction::Forward),
+            )
+            .map(|item| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(db_error)
+            })
             .collect()
     }
 
@@ -73,7 +75,9 @@ impl KvStore for RocksStore {
         let mut rocks_batch = rocksdb::WriteBatch::default();
         for op in batch.ops {
             match op {
-                WriteOp::Put(column, key, value) => rocks_batch.put_cf(self.family(column)?, key, value),
+                WriteOp::Put(column, key, value) => {
+                    rocks_batch.put_cf(self.family(column)?, key, value)
+                }
                 WriteOp::Delete(column, key) => rocks_batch.delete_cf(self.family(column)?, key),
                 WriteOp::DeleteRange(column, from, to) => {
                     rocks_batch.delete_range_cf(self.family(column)?, from, to)
