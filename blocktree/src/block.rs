@@ -109,8 +109,9 @@ impl Block {
     }
 
     /// Checks sizes and the transaction root: everything about the body that needs neither the
-    /// parent nor state.
-    pub fn check_body(&self) -> Result<(), BlockError> {
+    /// parent nor state. Returns the transactions' hashes, which the checks compute anyway and
+    /// the chain needs for its index.
+    pub fn check_body(&self) -> Result<Vec<Hash>, BlockError> {
         if self.transactions.len() > BLOCK_TXS_MAX {
             return Err(BlockError::TooLarge(format!(
                 "{} transactions, the maximum is {BLOCK_TXS_MAX}",
@@ -118,25 +119,27 @@ impl Block {
             )));
         }
         let mut size_bytes = 0usize;
+        let mut hashes = Vec::with_capacity(self.transactions.len());
         for tx in &self.transactions {
-            let tx_size = tx.to_bytes().len();
+            let bytes = tx.to_bytes();
+            let tx_size = bytes.len();
             if tx_size > TX_SIZE_BYTES_MAX {
                 return Err(BlockError::TooLarge(format!(
                     "a transaction of {tx_size} bytes"
                 )));
             }
             size_bytes = size_bytes.saturating_add(tx_size);
+            hashes.push(Transaction::id_of_bytes(&bytes));
         }
         if size_bytes > BLOCK_SIZE_BYTES_MAX {
             return Err(BlockError::TooLarge(format!(
                 "{size_bytes} bytes of transactions"
             )));
         }
-        let hashes: Vec<Hash> = self.transactions.iter().map(Transaction::hash).collect();
         if tx_root(&hashes) != self.header.tx_root {
             return Err(BlockError::TxRootMismatch);
         }
-        Ok(())
+        Ok(hashes)
     }
 }
 

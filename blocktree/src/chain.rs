@@ -367,7 +367,8 @@ impl Chain {
         Ok(header)
     }
 
-    fn read_block(&self, hash: &Hash) -> Result<Block, StoreError> {
+    /// Reads a block back, checks its body, and returns it with its transactions' hashes.
+    fn read_block(&self, hash: &Hash) -> Result<(Block, Vec<Hash>), StoreError> {
         let header = self.read_header(hash)?;
         let bytes = self
             .store
@@ -378,10 +379,10 @@ impl Chain {
             header,
             transactions,
         };
-        block
+        let tx_hashes = block
             .check_body()
             .map_err(|e| corrupt(format!("body of {hash}: {e}")))?;
-        Ok(block)
+        Ok((block, tx_hashes))
     }
 
     /// The network's parameters.
@@ -514,7 +515,7 @@ impl Chain {
         let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) else {
             return Ok(None);
         };
-        Ok(Some(self.read_block(hash)?))
+        Ok(Some(self.read_block(hash)?.0))
     }
 
     /// Transactions waiting in the mempool.
@@ -579,8 +580,8 @@ impl Chain {
         let mut view = self.tip_view();
         view.dry_run(&tx, &self.params)
             .map_err(apply_to_chain_error)?;
-        for evicted in self.mempool.insert(tx, state_nonce)? {
-            self.remember_dropped(evicted, TxError::MempoolFull { fee: Amount::ZERO });
+        for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
+            self.remember_dropped(evicted, why);
         }
         self.dropped.remove(&hash);
         Ok(hash)
@@ -691,13 +692,14 @@ impl Chain {
             .into());
         }
         let cumulative_work = self.check_header(&block.header, now_ms)?;
-        block.check_body()?;
+        let tx_hashes = block.check_body()?;
         // A block built here holds only mempool transactions, whose signatures were checked on
         // admission: checking them again would halve a node's write throughput.
         let built_here = matches!(&self.prepared, Some((h, _)) if *h == hash);
-        for (index, tx) in block
+        for (index, (tx, tx_hash)) in block
             .transactions
             .iter()
+            .zip(&tx_hashes)
             .enumerate()
             .filter(|_| !built_here)
         {
@@ -705,7 +707,7 @@ impl Chain {
                 .and_then(|()| tx.verify_signature())
                 .map_err(|error| BlockError::InvalidTransaction {
                     index,
-                    hash: tx.hash(),
+                    hash: *tx_hash,
                     error: Box::new(error),
                 })?;
         }
@@ -722,7 +724,7 @@ impl Chain {
         let height = block.header.height;
         if parent == self.tip_hash() {
             // The common case: connect in the same batch as the store.
-            self.connect(&block, batch)?;
+            self.connect(&block, &tx_hashes, batch)?;
             self.index.insert(
                 hash,
                 IndexEntry {
@@ -790,7 +792,12 @@ impl Chain {
     }
 
     /// Connects `block`, a child of the tip, writing `batch` with it in one atomic write.
-    fn connect(&mut self, block: &Block, mut batch: WriteBatch) -> Result<(), ChainError> {
+    fn connect(
+        &mut self,
+        block: &Block,
+        tx_hashes: &[Hash],
+        mut batch: WriteBatch,
+    ) -> Result<(), ChainError> {
         let hash = block.hash();
         let update = match self.prepared.take() {
             Some((prepared_hash, update)) if prepared_hash == hash => update,
@@ -807,13 +814,13 @@ impl Chain {
         write_state_update(&mut batch, &update)?;
         let undo: Vec<[u8; 32]> = update.changed.iter().map(|k| k.0).collect();
         batch.put(Column::Undo, hash.0, codec::encode(&undo));
-        for (index, tx) in block.transactions.iter().enumerate() {
+        for (index, tx_hash) in tx_hashes.iter().enumerate() {
             let at = TxLocation {
                 block: hash,
                 height,
                 index: u32::try_from(index).unwrap_or(u32::MAX),
             };
-            batch.put(Column::TxIndex, tx.hash().0, codec::encode(&at));
+            batch.put(Column::TxIndex, tx_hash.0, codec::encode(&at));
         }
         let cumulative_work = self
             .index
@@ -852,9 +859,10 @@ impl Chain {
     }
 
     /// Rolls the tip back to its parent: deletes the state versions and indexes it wrote.
-    fn disconnect_tip(&mut self) -> Result<Block, ChainError> {
+    /// Returns the block with its transactions' hashes, for reconnecting it.
+    fn disconnect_tip(&mut self) -> Result<(Block, Vec<Hash>), ChainError> {
         let hash = self.tip_hash();
-        let block = self.read_block(&hash)?;
+        let (block, tx_hashes) = self.read_block(&hash)?;
         let height = block.header.height;
         if height == 0 {
             return Err(corrupt("cannot roll back genesis").into());
@@ -877,14 +885,14 @@ impl Chain {
             );
         }
         batch.delete(Column::Undo, hash.0);
-        for tx in &block.transactions {
-            batch.delete(Column::TxIndex, tx.hash().0);
+        for tx_hash in &tx_hashes {
+            batch.delete(Column::TxIndex, tx_hash.0);
         }
         batch.delete(Column::BestChain, height.to_be_bytes());
         batch.put(Column::Meta, META_TIP, block.header.parent.0);
         self.store.write(batch)?;
         self.best.pop();
-        Ok(block)
+        Ok((block, tx_hashes))
     }
 
     /// Makes `new_tip` the tip: rolls back to the fork point and connects its branch. If a
@@ -913,8 +921,8 @@ impl Chain {
         }
         let mut failure = None;
         for hash in &branch {
-            let block = self.read_block(hash)?;
-            match self.connect(&block, WriteBatch::default()) {
+            let (block, tx_hashes) = self.read_block(hash)?;
+            match self.connect(&block, &tx_hashes, WriteBatch::default()) {
                 Ok(()) => {}
                 Err(ChainError::Block(e)) => {
                     failure = Some((*hash, e));
@@ -928,14 +936,14 @@ impl Chain {
             while self.tip_hash() != fork {
                 self.disconnect_tip()?;
             }
-            for block in rolled_back.iter().rev() {
-                self.connect(block, WriteBatch::default())?;
+            for (block, tx_hashes) in rolled_back.iter().rev() {
+                self.connect(block, tx_hashes, WriteBatch::default())?;
             }
             return Err(error.into());
         }
         let count = rolled_back.len() as u64;
         // Transactions of the abandoned branch go back to the mempool if still valid there.
-        for block in rolled_back {
+        for (block, _) in rolled_back {
             for tx in block.transactions {
                 let _ = self.submit_transaction(tx);
             }

@@ -57,8 +57,13 @@ impl Mempool {
     /// Admits `tx`, whose signature and state checks have passed, for a sender whose next
     /// nonce at the tip is `state_nonce`. A transaction with the same sender and nonce is
     /// replaced only by a higher fee; a full pool evicts its cheapest transaction for a dearer
-    /// one.
-    pub fn insert(&mut self, tx: Transaction, state_nonce: u64) -> Result<Vec<Hash>, TxError> {
+    /// one. Returns the transactions this pushed out, each with the reason a client waiting on
+    /// it should be given.
+    pub fn insert(
+        &mut self,
+        tx: Transaction,
+        state_nonce: u64,
+    ) -> Result<Vec<(Hash, TxError)>, TxError> {
         let hash = tx.hash();
         let sender = tx.body.sender;
         let nonce = tx.body.nonce;
@@ -94,7 +99,7 @@ impl Mempool {
                 return Err(TxError::ReplacementUnderpriced { nonce });
             }
             self.remove(&existing);
-            evicted.push(existing);
+            evicted.push((existing, TxError::ReplacementUnderpriced { nonce }));
         } else if self.by_hash.len() >= MEMPOOL_TXS_MAX {
             let Some(&(cheapest_fee, cheapest)) = self.by_fee.first() else {
                 return Err(TxError::MempoolFull { fee });
@@ -102,11 +107,23 @@ impl Mempool {
             if fee <= cheapest_fee {
                 return Err(TxError::MempoolFull { fee });
             }
-            evicted.extend(
-                self.remove_with_successors(&cheapest)
-                    .iter()
-                    .map(Transaction::hash),
-            );
+            let mut gone = self.remove_with_successors(&cheapest).into_iter();
+            if let Some(first) = gone.next() {
+                evicted.push((
+                    first.hash(),
+                    TxError::MempoolFull {
+                        fee: first.body.fee,
+                    },
+                ));
+                // The nonce its successors wait for will not come.
+                for later in gone {
+                    let why = TxError::BadNonce {
+                        expected: first.body.nonce,
+                        got: later.body.nonce,
+                    };
+                    evicted.push((later.hash(), why));
+                }
+            }
         }
         self.by_sender
             .entry(sender)
@@ -267,7 +284,14 @@ mod tests {
             pool.insert(tx("alice", 1, 4), 1),
             Err(TxError::ReplacementUnderpriced { .. })
         ));
-        assert_eq!(pool.insert(tx("alice", 1, 6), 1).unwrap().len(), 1);
+        let replaced = pool.insert(tx("alice", 1, 6), 1).unwrap();
+        assert_eq!(
+            replaced,
+            vec![(
+                tx("alice", 1, 5).hash(),
+                TxError::ReplacementUnderpriced { nonce: 1 }
+            )]
+        );
         assert_eq!(pool.len(), 1);
     }
 
@@ -290,7 +314,12 @@ mod tests {
             pool.insert(tx("alice", 0, 2), 0),
             Err(TxError::MempoolFull { .. })
         ));
-        assert_eq!(pool.insert(tx("alice", 0, 3), 0).unwrap().len(), 1);
+        let evicted = pool.insert(tx("alice", 0, 3), 0).unwrap();
+        assert_eq!(evicted.len(), 1);
+        assert!(
+            matches!(evicted[0].1, TxError::MempoolFull { fee: Amount(2) }),
+            "{evicted:?}"
+        );
         assert_eq!(pool.len(), MEMPOOL_TXS_MAX);
     }
 }

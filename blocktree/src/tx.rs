@@ -102,7 +102,13 @@ impl UnsignedTx {
 impl Transaction {
     /// The transaction's id: the hash of its canonical bytes, signature included.
     pub fn hash(&self) -> Hash {
-        Hash::tagged("bitverse transaction id v1", &[&codec::encode(self)])
+        Transaction::id_of_bytes(&self.to_bytes())
+    }
+
+    /// The id of the transaction whose canonical bytes are `bytes`: lets a caller that already
+    /// holds the encoding (to measure it) skip encoding it again.
+    pub fn id_of_bytes(bytes: &[u8]) -> Hash {
+        Hash::tagged("bitverse transaction id v1", &[bytes])
     }
 
     /// The canonical bytes.
