@@ -3,8 +3,9 @@
 ;; Install it on the top keyspace (`twitter`) and give each handle's sub-keyspace the same
 ;; script when buying it. The script then sees two kinds of keyspace:
 ;;   * the top keyspace (its name has no `/`): anyone may buy the sub-keyspace
-;;     `<keyspace>/<handle>` while the handle is free (the chain passes the registration of a
-;;     taken handle as the existing value); handles are 1 to 32 bytes of `a-z`, `0-9`, `_`.
+;;     `<keyspace>/<handle>` while the handle is free (the chain refuses a taken name before the
+;;     script runs, and the script refuses one it sees as existing); handles are 1 to 32 bytes
+;;     of `a-z`, `0-9`, `_`.
 ;;     Nothing else is accepted there, except from the keyspace owner.
 ;;   * a handle keyspace (`twitter/erik`): only its owner, the buyer of the handle, may put or
 ;;     delete, and a post is at most 140 UTF-8 characters (not bytes) of well-formed UTF-8.

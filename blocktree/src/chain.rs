@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 
 use bincode::{Decode, Encode};
 use bitverse_keyspace::home_candidates;
@@ -27,6 +28,7 @@ use crate::mempool::Mempool;
 use crate::params::ChainParams;
 use crate::pow::{median_time_ms, next_difficulty};
 use crate::proof::{KeyspaceProof, ValueProof, encode_proof};
+use crate::scripts::{BlockContext, LazyScriptRunner, StorePayments};
 use crate::state::{
     AccountState, ApplyError, Blake3Jmt, KeyspaceRecord, StateView, StoreTreeReader,
     encode_value_version, keyspace_key, node_key_bytes, value_key, value_version_key,
@@ -136,8 +138,10 @@ struct StateUpdate {
 
 /// One chain with its storage and mempool. Not thread-safe by itself: a node serialises access.
 pub struct Chain {
-    store: Box<dyn KvStore>,
+    /// Shared with the payments ledger validation scripts read while a block is applied.
+    store: Arc<dyn KvStore>,
     params: ChainParams,
+    scripts: LazyScriptRunner,
     chain_id: ChainId,
     genesis: Hash,
     index: HashMap<Hash, IndexEntry>,
@@ -194,6 +198,7 @@ fn apply_to_chain_error(e: ApplyError) -> ChainError {
     match e {
         ApplyError::Tx(e) => ChainError::Tx(e),
         ApplyError::Store(e) => ChainError::Store(e),
+        ApplyError::Sandbox(e) => ChainError::Sandbox(e),
     }
 }
 
@@ -251,8 +256,9 @@ impl Chain {
     pub fn with_store(store: Box<dyn KvStore>, params: ChainParams) -> Result<Chain, ChainError> {
         let expected_genesis = genesis_hash_of(&params)?;
         let mut chain = Chain {
-            store,
+            store: Arc::from(store),
             params,
+            scripts: LazyScriptRunner::default(),
             chain_id: ChainId::ROOT,
             genesis: expected_genesis,
             index: HashMap::new(),
@@ -436,6 +442,21 @@ impl Chain {
         StateView::new(self.store.as_ref(), Some(self.tip_height()))
     }
 
+    /// What transactions on top of the tip are applied in: the next block, at `time_ms`, with
+    /// scripts reading payments as of the tip.
+    fn context_on_tip(&self, time_ms: u64) -> BlockContext<'_> {
+        BlockContext {
+            params: &self.params,
+            height: self.tip_height().saturating_add(1),
+            time_ms,
+            scripts: &self.scripts,
+            payments: Arc::new(StorePayments::new(
+                self.store.clone(),
+                Some(self.tip_height()),
+            )),
+        }
+    }
+
     /// An account's state at the tip.
     pub fn account(&self, account: &AccountId) -> Result<AccountState, ChainError> {
         Ok(self.tip_view().account(account)?)
@@ -577,9 +598,11 @@ impl Chain {
         }
         // The dry run is exact for the sender's next transaction; for later ones it checks
         // everything but the nonce against the tip, and block building has the last word.
+        // Scripts see the tip's time: admission must not read the clock, and the block that
+        // includes the transaction judges it again at its own time.
+        let context = self.context_on_tip(self.tip().time_ms);
         let mut view = self.tip_view();
-        view.dry_run(&tx, &self.params)
-            .map_err(apply_to_chain_error)?;
+        view.dry_run(&tx, &context).map_err(apply_to_chain_error)?;
         for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, why);
         }
@@ -761,11 +784,12 @@ impl Chain {
     /// Applies `block`'s transactions to the tip's state and returns the state update. The
     /// signatures have been checked by the caller.
     fn apply_block(&self, block: &Block) -> Result<StateUpdate, ChainError> {
+        let context = self.context_on_tip(block.header.time_ms);
         let mut view = self.tip_view();
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
             let fee = view
-                .try_apply_transaction(tx, &self.params)
+                .try_apply_transaction(tx, &context)
                 .map_err(|e| match e {
                     ApplyError::Tx(error) => ChainError::Block(BlockError::InvalidTransaction {
                         index,
@@ -773,6 +797,7 @@ impl Chain {
                         error: Box::new(error),
                     }),
                     ApplyError::Store(e) => ChainError::Store(e),
+                    ApplyError::Sandbox(e) => ChainError::Sandbox(e),
                 })?;
             fees = fees.checked_add(fee).map_err(|_| BlockError::Overflow)?;
         }
@@ -783,6 +808,7 @@ impl Chain {
             .map_err(|e| match e {
                 ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
                 ApplyError::Store(e) => ChainError::Store(e),
+                ApplyError::Sandbox(e) => ChainError::Sandbox(e),
             })?;
         Ok(compute_state_update(
             self.store.as_ref(),
@@ -1000,12 +1026,14 @@ impl Chain {
                 view.account(sender).map(|a| a.nonce).unwrap_or(u64::MAX)
             })
         };
-        let mut view = StateView::new(self.store.as_ref(), Some(self.tip_height()));
+        let time_ms = now_ms.max(median_ms.saturating_add(1));
+        let context = self.context_on_tip(time_ms);
+        let mut view = self.tip_view();
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;
         for tx in candidates {
-            match view.try_apply_transaction(&tx, &self.params) {
+            match view.try_apply_transaction(&tx, &context) {
                 Ok(fee) => match fees.checked_add(fee) {
                     Ok(total) => {
                         fees = total;
@@ -1015,6 +1043,7 @@ impl Chain {
                 },
                 Err(ApplyError::Tx(error)) => refused.push((tx.hash(), error)),
                 Err(ApplyError::Store(e)) => return Err(e.into()),
+                Err(ApplyError::Sandbox(e)) => return Err(ChainError::Sandbox(e)),
             }
         }
         let update = if included.is_empty() && !allow_empty {
@@ -1052,7 +1081,7 @@ impl Chain {
             chain: self.chain_id,
             parent: tip,
             height,
-            time_ms: now_ms.max(median_ms.saturating_add(1)),
+            time_ms,
             difficulty,
             nonce: 0,
             miner,

@@ -112,6 +112,29 @@ pub enum TxError {
         /// The refused transaction's fee.
         fee: Amount,
     },
+    /// The validation script of the keyspace judging the write rejected it.
+    #[error("{}", script_rejection_text(keyspace, *reason_code, reason_text.as_deref()))]
+    ScriptRejected {
+        /// The keyspace whose script ran (for a sub-keyspace purchase, the parent).
+        keyspace: String,
+        /// The script's reason code; codes from `0xFFFF_FF00` up are the sandbox's own
+        /// (out of fuel, trap, ...), see `docs/SCRIPTS.md`.
+        reason_code: u32,
+        /// Text the script attached, or the sandbox's description of the fault.
+        reason_text: Option<String>,
+    },
+    /// A script offered with BuyKeyspace or SetScript is not an acceptable module (not
+    /// WebAssembly, forbidden import, float opcode, missing export, ...).
+    #[error("script refused: {0}")]
+    ScriptRefused(String),
+    /// A script is above the size a transaction may carry.
+    #[error("script too large: {size_bytes} bytes, the maximum is {size_bytes_max}")]
+    ScriptTooLarge {
+        /// The script's size.
+        size_bytes: usize,
+        /// The limit.
+        size_bytes_max: usize,
+    },
     /// A pending transaction with the same sender and nonce pays at least as much.
     #[error(
         "a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it"
@@ -136,6 +159,8 @@ impl TxError {
             TxError::MempoolFull { .. } | TxError::ReplacementUnderpriced { .. } => -32008,
             TxError::KeyspaceTaken(_) => -32011,
             TxError::AlreadyKnown(_) => -32012,
+            TxError::ScriptRejected { .. } => -32013,
+            TxError::ScriptRefused(_) | TxError::ScriptTooLarge { .. } => -32014,
             TxError::Malformed(_)
             | TxError::WrongChain { .. }
             | TxError::InvalidKey(_)
@@ -144,6 +169,17 @@ impl TxError {
             | TxError::PrepaidTooLow { .. }
             | TxError::NoSuchKey(_)
             | TxError::Overflow => -32009,
+        }
+    }
+}
+
+fn script_rejection_text(keyspace: &str, reason_code: u32, reason_text: Option<&str>) -> String {
+    match reason_text {
+        Some(text) => format!(
+            "the script of keyspace {keyspace:?} rejected the write: reason {reason_code} ({text})"
+        ),
+        None => {
+            format!("the script of keyspace {keyspace:?} rejected the write: reason {reason_code}")
         }
     }
 }
@@ -260,6 +296,10 @@ pub enum ChainError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The node could not run a validation script (its sandbox failed, not the script): no
+    /// verdict was reached, so neither the transaction nor the block is judged by it.
+    #[error("the node could not run a validation script: {0}")]
+    Sandbox(String),
     /// The data directory holds a chain of another network.
     #[error("data directory holds network {found:?} (genesis {found_genesis}), not {expected:?}")]
     WrongNetwork {

@@ -15,6 +15,7 @@ pub mod mempool;
 pub mod params;
 pub mod pow;
 pub mod proof;
+mod scripts;
 pub mod state;
 pub mod store;
 pub mod tx;
@@ -28,4 +29,7 @@ pub use error::{BlockError, ChainError, StoreError, TxError};
 pub use params::{ChainParams, DEV_ACCOUNT_NAMES};
 pub use proof::{KeyspaceProof, ProofError, ValueProof, verify_header_chain};
 pub use state::{AccountState, KeyspaceRecord};
-pub use tx::{TX_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX};
+pub use tx::{
+    SCRIPT_SIZE_BYTES_MAX, TX_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx,
+    VALUE_SIZE_BYTES_MAX,
+};

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use bincode::{Decode, Encode};
+use bitverse_keyspace::script::{Payments, ScriptError, ValidationContext, Verdict, WriteOp};
 use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
 use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
@@ -21,7 +22,7 @@ use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
 use serde::Serialize;
 
 use crate::error::{StoreError, TxError};
-use crate::params::ChainParams;
+use crate::scripts::BlockContext;
 use crate::store::{Column, KvStore};
 use crate::tx::{Transaction, TxPayload};
 
@@ -47,6 +48,9 @@ pub struct KeyspaceRecord {
     pub used_bytes: u64,
     /// Prepaid currency held for the miners that keep it (escrow: counted in the supply).
     pub endowment: Amount,
+    /// Hash of the validation script judging every write in it (the script's bytes live in
+    /// state under [`script_key`]); `None` is owner-only.
+    pub script_hash: Option<Hash>,
 }
 
 /// BLAKE3 for the Jellyfish Merkle Tree.
@@ -74,6 +78,18 @@ pub fn account_key(account: &AccountId) -> KeyHash {
 /// Where a keyspace's record lives in the state tree.
 pub fn keyspace_key(name: &str) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state keyspace v1", &[name.as_bytes()]).0)
+}
+
+/// Where a validation script's bytes live in the state tree, by the script's hash: keyspaces
+/// that share a script store it once.
+pub fn script_key(script_hash: &Hash) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state script v1", &[&script_hash.0]).0)
+}
+
+/// Where the total `from` has paid to `to` by Transfer lives in the state tree: what
+/// validation scripts read through `paid` (`docs/SCRIPTS.md`).
+pub fn payment_key(from: &AccountId, to: &AccountId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state payment v1", &[&from.0, &to.0]).0)
 }
 
 /// Where a key's value lives in the state tree: the key's address (§3).
@@ -184,6 +200,8 @@ pub(crate) struct StateView<'a> {
 pub(crate) enum ApplyError {
     Tx(TxError),
     Store(StoreError),
+    /// The node could not run a script: no verdict, see `ChainError::Sandbox`.
+    Sandbox(String),
 }
 
 impl From<TxError> for ApplyError {
@@ -200,6 +218,18 @@ impl From<StoreError> for ApplyError {
 
 fn overflow<E>(_: E) -> TxError {
     TxError::Overflow
+}
+
+/// One write a keyspace's script (or, without one, its owner rule) must allow.
+struct Write<'w> {
+    /// The keyspace whose rule decides.
+    keyspace: &'w str,
+    record: &'w KeyspaceRecord,
+    op: WriteOp,
+    key: &'w str,
+    value: &'w [u8],
+    existing: Option<&'w [u8]>,
+    writer: AccountId,
 }
 
 impl<'a> StateView<'a> {
@@ -290,7 +320,7 @@ impl<'a> StateView<'a> {
     fn apply_transaction(
         &mut self,
         tx: &Transaction,
-        params: &ChainParams,
+        ctx: &BlockContext<'_>,
         check_nonce: bool,
     ) -> Result<Amount, ApplyError> {
         let body = &tx.body;
@@ -305,7 +335,9 @@ impl<'a> StateView<'a> {
         let spend = match &body.payload {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
-            TxPayload::Put { .. } | TxPayload::Delete { .. } => Amount::ZERO,
+            TxPayload::SetScript { .. } | TxPayload::Put { .. } | TxPayload::Delete { .. } => {
+                Amount::ZERO
+            }
         };
         let needed = spend.checked_add(body.fee).map_err(overflow)?;
         if sender.balance < needed {
@@ -323,31 +355,22 @@ impl<'a> StateView<'a> {
             TxPayload::Transfer { to, amount } => {
                 self.set_account(&body.sender, &sender);
                 self.credit(to, *amount)?;
+                self.record_payment(&body.sender, to, *amount)?;
             }
             TxPayload::BuyKeyspace {
                 name,
                 owner,
                 quota_bytes,
                 prepaid,
+                script,
             } => {
                 let name = KeyspaceName::new(name)
                     .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
                 if self.keyspace(name.as_str())?.is_some() {
                     return Err(TxError::KeyspaceTaken(name.to_string()).into());
                 }
-                // A sub-keyspace is bought inside its parent, by the parent's owner.
-                if let Some(parent) = name.parent() {
-                    let Some(parent_record) = self.keyspace(parent.as_str())? else {
-                        return Err(TxError::UnknownKeyspace(parent.to_string()).into());
-                    };
-                    if parent_record.owner != body.sender {
-                        return Err(TxError::NotOwner {
-                            keyspace: parent.to_string(),
-                        }
-                        .into());
-                    }
-                }
-                let price = params
+                let price = ctx
+                    .params
                     .storage_price_per_byte
                     .checked_mul(u128::from(*quota_bytes))
                     .map_err(overflow)?;
@@ -358,6 +381,24 @@ impl<'a> StateView<'a> {
                     }
                     .into());
                 }
+                // A sub-keyspace is bought inside its parent, the longest registered keyspace
+                // prefixing it, when the parent's rule allows the purchase.
+                if name.parent().is_some() {
+                    let (parent, parent_record) = self.home_of(name.as_str())?;
+                    self.authorize(
+                        ctx,
+                        &Write {
+                            keyspace: parent.as_str(),
+                            record: &parent_record,
+                            op: WriteOp::BuySubKeyspace,
+                            key: name.as_str(),
+                            value: &[],
+                            existing: None,
+                            writer: body.sender,
+                        },
+                    )?;
+                }
+                let script_hash = self.upload_script(ctx, script.as_deref())?;
                 self.set_account(&body.sender, &sender);
                 self.set_keyspace(&KeyspaceRecord {
                     name: name.to_string(),
@@ -365,18 +406,51 @@ impl<'a> StateView<'a> {
                     quota_bytes: *quota_bytes,
                     used_bytes: 0,
                     endowment: *prepaid,
+                    script_hash,
                 });
+            }
+            TxPayload::SetScript { keyspace, script } => {
+                let name = KeyspaceName::new(keyspace)
+                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+                let Some(mut record) = self.keyspace(name.as_str())? else {
+                    return Err(TxError::UnknownKeyspace(name.to_string()).into());
+                };
+                let script_hash = self.upload_script(ctx, script.as_deref())?;
+                let new_hash = script_hash.map(|h| h.0.to_vec()).unwrap_or_default();
+                let old_hash = record.script_hash.map(|h| h.0.to_vec());
+                self.authorize(
+                    ctx,
+                    &Write {
+                        keyspace: name.as_str(),
+                        record: &record,
+                        op: WriteOp::SetScript,
+                        key: name.as_str(),
+                        value: &new_hash,
+                        existing: old_hash.as_deref(),
+                        writer: body.sender,
+                    },
+                )?;
+                record.script_hash = script_hash;
+                self.set_account(&body.sender, &sender);
+                self.set_keyspace(&record);
             }
             TxPayload::Put { key, value } => {
                 let (home, mut record) = self.home_of(key)?;
-                if record.owner != body.sender {
-                    return Err(TxError::NotOwner {
-                        keyspace: home.to_string(),
-                    }
-                    .into());
-                }
                 let slot = value_key(&home, key);
-                let old_size = entry_size(key, self.get_raw(&slot)?.as_deref());
+                let existing = self.get_raw(&slot)?;
+                self.authorize(
+                    ctx,
+                    &Write {
+                        keyspace: home.as_str(),
+                        record: &record,
+                        op: WriteOp::Put,
+                        key,
+                        value,
+                        existing: existing.as_deref(),
+                        writer: body.sender,
+                    },
+                )?;
+                let old_size = entry_size(key, existing.as_deref());
                 let new_size = entry_size(key, Some(value));
                 let used = record
                     .used_bytes
@@ -399,16 +473,22 @@ impl<'a> StateView<'a> {
             }
             TxPayload::Delete { key } => {
                 let (home, mut record) = self.home_of(key)?;
-                if record.owner != body.sender {
-                    return Err(TxError::NotOwner {
-                        keyspace: home.to_string(),
-                    }
-                    .into());
-                }
                 let slot = value_key(&home, key);
                 let Some(old) = self.get_raw(&slot)? else {
                     return Err(TxError::NoSuchKey(key.clone()).into());
                 };
+                self.authorize(
+                    ctx,
+                    &Write {
+                        keyspace: home.as_str(),
+                        record: &record,
+                        op: WriteOp::Delete,
+                        key,
+                        value: &[],
+                        existing: Some(&old),
+                        writer: body.sender,
+                    },
+                )?;
                 let old_size = entry_size(key, Some(&old));
                 record.used_bytes = record
                     .used_bytes
@@ -422,15 +502,94 @@ impl<'a> StateView<'a> {
         Ok(body.fee)
     }
 
+    /// Adds `amount` to the total `from` has paid `to`, which scripts read.
+    fn record_payment(
+        &mut self,
+        from: &AccountId,
+        to: &AccountId,
+        amount: Amount,
+    ) -> Result<(), ApplyError> {
+        let key = payment_key(from, to);
+        let paid: Amount = self.get_decoded(&key)?.unwrap_or(Amount::ZERO);
+        let paid = paid.checked_add(amount).map_err(overflow)?;
+        self.pending.insert(key, Some(codec::encode(&paid)));
+        Ok(())
+    }
+
+    /// Checks a script offered by BuyKeyspace or SetScript as at upload, and stores it by its
+    /// hash. Returns the hash (`None` without a script: owner-only).
+    fn upload_script(
+        &mut self,
+        ctx: &BlockContext<'_>,
+        script: Option<&[u8]>,
+    ) -> Result<Option<Hash>, ApplyError> {
+        let Some(wasm) = script else {
+            return Ok(None);
+        };
+        let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
+        let hash = runner.check_upload(wasm).map_err(script_error)?;
+        self.pending.insert(script_key(&hash), Some(wasm.to_vec()));
+        Ok(Some(hash))
+    }
+
+    /// Whether the keyspace's rule allows `write`: its script's verdict, or without a script,
+    /// whether the writer is its owner (the same rule as `sandbox-scripts/owner-only.wat`,
+    /// natively, since most keyspaces have no script and it is the hot path).
+    fn authorize(&self, ctx: &BlockContext<'_>, write: &Write<'_>) -> Result<(), ApplyError> {
+        let Some(script_hash) = write.record.script_hash else {
+            if write.writer == write.record.owner {
+                return Ok(());
+            }
+            return Err(TxError::NotOwner {
+                keyspace: write.keyspace.to_owned(),
+            }
+            .into());
+        };
+        let wasm = self.get_raw(&script_key(&script_hash))?.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "script {script_hash} of keyspace {:?} is missing",
+                write.keyspace
+            ))
+        })?;
+        let context = ValidationContext {
+            op: write.op,
+            keyspace: write.keyspace.as_bytes().to_vec(),
+            key: write.key.as_bytes().to_vec(),
+            value: write.value.to_vec(),
+            writer: write.writer,
+            keyspace_owner: write.record.owner,
+            existing_value: write.existing.map(<[u8]>::to_vec),
+            block_height: ctx.height,
+            block_time_unix_s: ctx.time_unix_s(),
+        };
+        let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
+        let payments: std::sync::Arc<dyn Payments> = ctx.payments.clone();
+        let outcome = runner
+            .validate_by_hash(&script_hash, &wasm, &context, payments)
+            .map_err(script_error)?;
+        ctx.payments.take_failure()?;
+        match outcome.verdict {
+            Verdict::Accept => Ok(()),
+            Verdict::Reject { reason_code } => Err(TxError::ScriptRejected {
+                keyspace: write.keyspace.to_owned(),
+                reason_code,
+                reason_text: outcome
+                    .reason_text
+                    .or_else(|| outcome.fault.map(|fault| fault.to_string())),
+            }
+            .into()),
+        }
+    }
+
     /// Applies `tx` only if it is valid: on a refusal the view is left as it was. The
     /// transaction's writes go to a journal of their own first, merged only on success.
     pub(crate) fn try_apply_transaction(
         &mut self,
         tx: &Transaction,
-        params: &ChainParams,
+        ctx: &BlockContext<'_>,
     ) -> Result<Amount, ApplyError> {
         self.pending.clear();
-        let result = self.apply_transaction(tx, params, true);
+        let result = self.apply_transaction(tx, ctx, true);
         let pending = std::mem::take(&mut self.pending);
         if result.is_ok() {
             self.changes.extend(pending);
@@ -445,12 +604,21 @@ impl StateView<'_> {
     pub(crate) fn dry_run(
         &mut self,
         tx: &Transaction,
-        params: &ChainParams,
+        ctx: &BlockContext<'_>,
     ) -> Result<(), ApplyError> {
         self.pending.clear();
-        let result = self.apply_transaction(tx, params, false);
+        let result = self.apply_transaction(tx, ctx, false);
         self.pending.clear();
         result.map(|_| ())
+    }
+}
+
+/// A script that cannot be stored is the transaction's fault; a sandbox that cannot run is the
+/// node's.
+fn script_error(e: ScriptError) -> ApplyError {
+    match e {
+        ScriptError::Upload(e) => ApplyError::Tx(TxError::ScriptRefused(e.to_string())),
+        ScriptError::Node(e) => ApplyError::Sandbox(e.to_string()),
     }
 }
 

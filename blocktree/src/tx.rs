@@ -19,8 +19,17 @@ use crate::error::TxError;
 
 /// Largest value a Put may carry on chain. Larger values are for off-chain chunk storage (§6).
 pub const VALUE_SIZE_BYTES_MAX: usize = 64 * 1024;
-/// Largest encoded transaction: a maximal Put and room for everything around it.
-pub const TX_SIZE_BYTES_MAX: usize = VALUE_SIZE_BYTES_MAX + 4 * 1024;
+/// Largest validation script a BuyKeyspace or SetScript may carry. Below the sandbox's module
+/// cap (`bitverse_compute::MODULE_SIZE_BYTES_MAX`, 256 KiB) so that a script transaction is no
+/// larger than a maximal Put: an optimised AssemblyScript validator is a few KiB.
+pub const SCRIPT_SIZE_BYTES_MAX: usize = 64 * 1024;
+/// Largest encoded transaction: a maximal Put (or script) and room for everything around it.
+pub const TX_SIZE_BYTES_MAX: usize =
+    max_usize(VALUE_SIZE_BYTES_MAX, SCRIPT_SIZE_BYTES_MAX) + 4 * 1024;
+
+const fn max_usize(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
 
 /// What a transaction does.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -33,16 +42,30 @@ pub enum TxPayload {
         amount: Amount,
     },
     /// Registers keyspace `name` for `owner`, paying `prepaid` into its endowment. The
-    /// endowment must cover `quota_bytes` at the network's storage price.
+    /// endowment must cover `quota_bytes` at the network's storage price. A sub-keyspace
+    /// (`twitter/erik`) is bought inside its parent, the longest registered keyspace prefixing
+    /// it, when the parent's script accepts the purchase.
     BuyKeyspace {
         /// The keyspace name (`erik`).
         name: String,
-        /// Who may write in it.
+        /// The account the keyspace's script sees as its owner; without a script, the only
+        /// account that may write in it.
         owner: AccountId,
         /// Bytes of keys and values it may hold.
         quota_bytes: u64,
         /// Amount moved from the sender into the keyspace's endowment.
         prepaid: Amount,
+        /// The WebAssembly validation script judging every write in it (`docs/SCRIPTS.md`);
+        /// `None` gives owner-only.
+        script: Option<Vec<u8>>,
+    },
+    /// Replaces the validation script of `keyspace`, when its current script accepts that
+    /// (without a script: when the sender is its owner). `None` returns it to owner-only.
+    SetScript {
+        /// The keyspace (or sub-keyspace) name.
+        keyspace: String,
+        /// The new script.
+        script: Option<Vec<u8>>,
     },
     /// Sets `key` to `value`.
     Put {
@@ -142,12 +165,21 @@ impl Transaction {
         match &self.body.payload {
             TxPayload::Transfer { .. } => {}
             TxPayload::BuyKeyspace {
-                name, quota_bytes, ..
+                name,
+                quota_bytes,
+                script,
+                ..
             } => {
                 KeyspaceName::new(name).map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
                 if *quota_bytes == 0 {
                     return Err(TxError::ZeroQuota);
                 }
+                check_script_size(script.as_deref())?;
+            }
+            TxPayload::SetScript { keyspace, script } => {
+                KeyspaceName::new(keyspace)
+                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+                check_script_size(script.as_deref())?;
             }
             TxPayload::Put { key, value } => {
                 check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
@@ -166,6 +198,16 @@ impl Transaction {
     }
 }
 
+fn check_script_size(script: Option<&[u8]>) -> Result<(), TxError> {
+    match script {
+        Some(wasm) if wasm.len() > SCRIPT_SIZE_BYTES_MAX => Err(TxError::ScriptTooLarge {
+            size_bytes: wasm.len(),
+            size_bytes_max: SCRIPT_SIZE_BYTES_MAX,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,14 +223,23 @@ mod tests {
                 "[a-z]{1,12}",
                 any::<[u8; 32]>(),
                 any::<u64>(),
-                any::<u128>()
+                any::<u128>(),
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256))
             )
-                .prop_map(|(name, owner, quota_bytes, p)| TxPayload::BuyKeyspace {
-                    name,
-                    owner: AccountId(owner),
-                    quota_bytes,
-                    prepaid: Amount(p)
+                .prop_map(|(name, owner, quota_bytes, p, script)| {
+                    TxPayload::BuyKeyspace {
+                        name,
+                        owner: AccountId(owner),
+                        quota_bytes,
+                        prepaid: Amount(p),
+                        script,
+                    }
                 }),
+            (
+                "[a-z]{1,8}(/[a-z]{1,8})?",
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256))
+            )
+                .prop_map(|(keyspace, script)| TxPayload::SetScript { keyspace, script }),
             (
                 "[a-z]{1,8}/[a-z0-9/]{1,20}",
                 proptest::collection::vec(any::<u8>(), 0..256)
@@ -276,6 +327,26 @@ mod tests {
         assert!(matches!(
             nokey.check_stateless(ChainId::ROOT),
             Err(TxError::InvalidKey(_))
+        ));
+        let script = Some(vec![0; SCRIPT_SIZE_BYTES_MAX + 1]);
+        assert!(matches!(
+            tx(TxPayload::SetScript {
+                keyspace: "a".into(),
+                script: script.clone()
+            })
+            .check_stateless(ChainId::ROOT),
+            Err(TxError::ScriptTooLarge { .. })
+        ));
+        assert!(matches!(
+            tx(TxPayload::BuyKeyspace {
+                name: "a".into(),
+                owner: key.account(),
+                quota_bytes: 1,
+                prepaid: Amount(1),
+                script,
+            })
+            .check_stateless(ChainId::ROOT),
+            Err(TxError::ScriptTooLarge { .. })
         ));
         let other = ChainId::new(1, 1).unwrap();
         assert!(matches!(

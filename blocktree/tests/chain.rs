@@ -39,6 +39,7 @@ fn buy(chain: &Chain, who: &str, name: &str, quota_bytes: u64) -> Transaction {
             owner,
             quota_bytes,
             prepaid,
+            script: None,
         },
     )
 }

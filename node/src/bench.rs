@@ -103,6 +103,7 @@ pub(crate) async fn puts(client: &NodeClient, options: &PutsBenchOptions) -> Res
                 owner: key.account(),
                 quota_bytes,
                 prepaid,
+                script: None,
             },
         }
         .sign(&key);

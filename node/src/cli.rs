@@ -204,10 +204,18 @@ pub(crate) enum WalletCommand {
 /// `bitverse keyspace …`
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyspaceCommand {
-    /// Buy keyspace NAME: only its owner may write keys `NAME/…`.
+    /// Buy keyspace NAME, guarded by a validation script, or owner-only without one.
+    ///
+    /// A sub-keyspace (`twitter/erik`) is bought inside its parent, the longest registered
+    /// keyspace prefixing it, and only if the parent's script accepts the purchase (without a
+    /// script: if you own the parent). Every later write in NAME is judged by NAME's script.
     Buy {
         /// The keyspace name: segments of a-z, 0-9, '-', '_', '.', separated by '/'.
         name: String,
+        /// The validation script: a `.wasm` module, or a `.wat` text module compiled here.
+        /// Without it only the owner may write. See docs/SCRIPTS.md for the host API.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
         /// Bytes of keys and values the keyspace may hold.
         #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
         quota: u64,
@@ -223,7 +231,23 @@ pub(crate) enum KeyspaceCommand {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Print a keyspace's owner, quota, usage and endowment.
+    /// Replace keyspace NAME's validation script, if its current script accepts that
+    /// (without a script: if you are its owner).
+    SetScript {
+        /// The keyspace name.
+        name: String,
+        /// The new script: a `.wasm` module, or a `.wat` text module compiled here.
+        #[arg(long, value_name = "FILE", required_unless_present = "owner_only")]
+        script: Option<PathBuf>,
+        /// Remove the script instead: only the owner may write from then on.
+        #[arg(long, conflicts_with = "script")]
+        owner_only: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print a keyspace's owner, script, quota, usage and endowment.
     Show {
         /// The keyspace name.
         name: String,

@@ -1,11 +1,12 @@
 //! The client commands: each builds a request from its flags, talks to the node through
 //! [`NodeClient`], and prints its answer (data on stdout, diagnostics on stderr).
 
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{TxPayload, UnsignedTx};
+use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 
 use crate::cli::{KeyspaceCommand, WalletCommand, WriteArgs};
@@ -19,6 +20,9 @@ const TX_POLL_INTERVAL_MS: u64 = 50;
 /// Largest file `put --file` reads before the node would refuse it anyway. Values above the
 /// chain's limit are refused by the node with its own message; this only bounds memory.
 const PUT_FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
+/// Largest script file read: WAT text is several times its binary, which the chain caps at
+/// `SCRIPT_SIZE_BYTES_MAX`.
+const SCRIPT_FILE_BYTES_MAX: u64 = 4 * 1024 * 1024;
 
 fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())
@@ -41,7 +45,7 @@ pub(crate) fn wallet(command: WalletCommand) -> Result<(), CliError> {
 fn fresh_seed() -> Result<[u8; 32], CliError> {
     use std::io::Read;
     let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
+    fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut seed))
         .map_err(|e| failed(format!("cannot read /dev/urandom for a new key: {e}")))?;
     Ok(seed)
@@ -74,12 +78,14 @@ pub(crate) async fn keyspace(
     match command {
         KeyspaceCommand::Buy {
             name,
+            script,
             quota,
             prepaid,
             owner,
             write,
             ..
         } => {
+            let script = script.as_deref().map(read_script).transpose()?;
             let owner = match owner {
                 Some(text) => parse_address(&text)?,
                 None => load_key(&write.key)?.account(),
@@ -100,6 +106,21 @@ pub(crate) async fn keyspace(
                 owner,
                 quota_bytes: quota,
                 prepaid,
+                script,
+            };
+            submit(client, &write, payload).await
+        }
+        KeyspaceCommand::SetScript {
+            name,
+            script,
+            write,
+            ..
+        } => {
+            // clap makes --script and --owner-only exclusive, and one of them required.
+            let script = script.as_deref().map(read_script).transpose()?;
+            let payload = TxPayload::SetScript {
+                keyspace: name,
+                script,
             };
             submit(client, &write, payload).await
         }
@@ -109,6 +130,10 @@ pub(crate) async fn keyspace(
             };
             println!("name:       {}", record.name);
             println!("owner:      {}", record.owner);
+            match record.script_hash {
+                Some(hash) => println!("script:     {hash}"),
+                None => println!("script:     none (owner-only)"),
+            }
             println!("quota:      {} bytes", record.quota_bytes);
             println!("used:       {} bytes", record.used_bytes);
             println!("endowment:  {}", record.endowment);
@@ -127,25 +152,25 @@ pub(crate) async fn put(
 ) -> Result<(), CliError> {
     let value = match (value, file) {
         (Some(text), _) => text.into_bytes(),
-        (None, Some(path)) => read_value_file(path)?,
+        (None, Some(path)) => read_file_bounded(path, PUT_FILE_BYTES_MAX, "a value file")?,
         // clap requires one of them; kept total rather than trusting that from afar.
         (None, None) => return Err(failed("put needs --value TEXT or --file PATH")),
     };
     submit(client, write, TxPayload::Put { key, value }).await
 }
 
-fn read_value_file(path: &Path) -> Result<Vec<u8>, CliError> {
+/// Reads a whole file of at most `size_bytes_max` bytes; `what` names it in the error.
+fn read_file_bounded(path: &Path, size_bytes_max: u64, what: &str) -> Result<Vec<u8>, CliError> {
     let shown = path.display();
-    let size_bytes = std::fs::metadata(path)
+    let size_bytes = fs::metadata(path)
         .map_err(|e| failed(format!("cannot read {shown}: {e}")))?
         .len();
-    if size_bytes > PUT_FILE_BYTES_MAX {
+    if size_bytes > size_bytes_max {
         return Err(failed(format!(
-            "value too large: {shown} holds {size_bytes} bytes, far above the on-chain limit of {} bytes",
-            bitverse_blocktree::VALUE_SIZE_BYTES_MAX
+            "{shown} holds {size_bytes} bytes; {what} may be at most {size_bytes_max}"
         )));
     }
-    std::fs::read(path).map_err(|e| failed(format!("cannot read {shown}: {e}")))
+    fs::read(path).map_err(|e| failed(format!("cannot read {shown}: {e}")))
 }
 
 /// `delete KEY`.
@@ -155,6 +180,36 @@ pub(crate) async fn delete(
     write: &WriteArgs,
 ) -> Result<(), CliError> {
     submit(client, write, TxPayload::Delete { key }).await
+}
+
+/// Reads a validation script: a `.wasm` module as it is, or a `.wat` text module compiled to
+/// WebAssembly here, so script authors need no other tool. The node checks it again.
+fn read_script(path: &Path) -> Result<Vec<u8>, CliError> {
+    let shown = path.display();
+    let is_text = match path.extension().and_then(|e| e.to_str()) {
+        Some("wasm") => false,
+        Some("wat") => true,
+        _ => {
+            return Err(failed(format!(
+                "script {shown} must be a .wasm module or a .wat text module"
+            )));
+        }
+    };
+    let bytes = read_file_bounded(path, SCRIPT_FILE_BYTES_MAX, "a script file")?;
+    let wasm = if is_text {
+        wat::parse_bytes(&bytes)
+            .map_err(|e| failed(format!("cannot compile script {shown}: {e}")))?
+            .into_owned()
+    } else {
+        bytes
+    };
+    if wasm.len() > SCRIPT_SIZE_BYTES_MAX {
+        return Err(failed(format!(
+            "script {shown} is {} bytes of WebAssembly; a keyspace script may be at most {SCRIPT_SIZE_BYTES_MAX}",
+            wasm.len()
+        )));
+    }
+    Ok(wasm)
 }
 
 /// Signs `payload` with the next nonce, sends it, and (unless `--no-wait`) waits until it is in

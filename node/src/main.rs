@@ -77,9 +77,9 @@ async fn run(command: Command) -> Result<(), CliError> {
         } => commands::send(&NodeClient::new(&rpc.url)?, &to, amount, &write).await,
         Command::Keyspace(command) => {
             let url = match &command {
-                cli::KeyspaceCommand::Buy { rpc, .. } | cli::KeyspaceCommand::Show { rpc, .. } => {
-                    rpc.url.clone()
-                }
+                cli::KeyspaceCommand::Buy { rpc, .. }
+                | cli::KeyspaceCommand::SetScript { rpc, .. }
+                | cli::KeyspaceCommand::Show { rpc, .. } => rpc.url.clone(),
             };
             commands::keyspace(&NodeClient::new(&url)?, command).await
         }

@@ -121,6 +121,18 @@ pub(crate) struct TransactionResult {
     /// The stable code of the reason it was dropped, when dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error_code: Option<i32>,
+    /// The script's reason code, when a validation script rejected it (error code -32013).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) script_reason_code: Option<u32>,
+}
+
+/// The `data` of a -32013 error: which script rejected the write, and its reason code.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ScriptRejectionData {
+    /// The keyspace whose script ran.
+    pub(crate) keyspace: String,
+    /// The script's reason code.
+    pub(crate) reason_code: u32,
 }
 
 /// What `bv_getKeyspace` answers for a registered keyspace.
@@ -136,6 +148,8 @@ pub(crate) struct KeyspaceResult {
     pub(crate) used_bytes: u64,
     /// Its prepaid endowment.
     pub(crate) endowment: Amount,
+    /// Hash of its validation script; null when owner-only.
+    pub(crate) script_hash: Option<Hash>,
 }
 
 /// What `bv_getValue` answers.

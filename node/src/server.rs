@@ -17,7 +17,8 @@ use crate::rpc_api::{
     KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK, METHOD_GET_HEADERS,
     METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
     METHOD_SEND_TRANSACTION, METHOD_STATUS, ProofResult, REQUEST_BODY_BYTES_MAX,
-    RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, TxStatusName, ValueResult,
+    RESPONSE_BODY_BYTES_MAX, ScriptRejectionData, StatusResult, TransactionResult, TxStatusName,
+    ValueResult,
 };
 
 /// Most simultaneous RPC connections. Each may hold a blocking thread while it waits for the
@@ -94,7 +95,22 @@ fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
 }
 
 fn tx_error(e: &TxError) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(e.code(), e.to_string(), None::<()>)
+    match e {
+        // The reason code is in the message too; `data` is for programs.
+        TxError::ScriptRejected {
+            keyspace,
+            reason_code,
+            ..
+        } => ErrorObjectOwned::owned(
+            e.code(),
+            e.to_string(),
+            Some(ScriptRejectionData {
+                keyspace: keyspace.clone(),
+                reason_code: *reason_code,
+            }),
+        ),
+        _ => ErrorObjectOwned::owned(e.code(), e.to_string(), None::<()>),
+    }
 }
 
 /// A transaction error is the caller's and keeps its stable code; anything else is the node's.
@@ -169,6 +185,7 @@ fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Transacti
         index: None,
         error: None,
         error_code: None,
+        script_reason_code: None,
     };
     match status {
         TxStatus::Unknown => {}
@@ -186,6 +203,9 @@ fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Transacti
         TxStatus::Dropped { error } => {
             result.status = TxStatusName::Dropped;
             result.error_code = Some(error.code());
+            if let TxError::ScriptRejected { reason_code, .. } = &error {
+                result.script_reason_code = Some(*reason_code);
+            }
             result.error = Some(error.to_string());
         }
     }
@@ -201,6 +221,7 @@ fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<Keysp
         quota_bytes: r.quota_bytes,
         used_bytes: r.used_bytes,
         endowment: r.endowment,
+        script_hash: r.script_hash,
     }))
 }
 

@@ -279,6 +279,7 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
                 owner: alice.account(),
                 quota_bytes: 10_000_000,
                 prepaid: Amount(10_000_000),
+                script: None,
             },
         );
         let hash = node
@@ -359,6 +360,7 @@ fn bad_input_is_refused_clearly_while_serving() {
             owner: alice.account(),
             quota_bytes,
             prepaid: Amount(u128::from(quota_bytes)),
+            script: None,
         };
         let hash = send(&signed(&alice, nonce, payload)).expect("buy");
         wait_included(&node.url, hash.as_str().unwrap()).expect("bought");
@@ -496,4 +498,135 @@ fn bad_input_is_refused_clearly_while_serving() {
     );
     expect_code(node.rpc("bv_noSuchMethod", json!([])), -32601, "");
     good_put();
+}
+
+#[test]
+fn keyspace_scripts_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let posts = format!(
+        "{}/../sandbox-scripts/posts.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+
+    let buy = |who: &str, name: &str| {
+        let key = format!("dev:{who}");
+        node.cli(&["keyspace", "buy", name, "--key", &key, "--script", &posts])
+    };
+    buy("alice", "twitter").assert_ok("buy twitter with posts.wat");
+    let shown = node.cli(&["keyspace", "show", "twitter"]);
+    let shown = shown.assert_ok("keyspace show").stdout_text();
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("script:") && l.len() > 70),
+        "{shown}"
+    );
+
+    // Anyone buys a handle inside `twitter`, as its script allows; a bad handle is refused by
+    // the script, with its reason code in the one-line error.
+    buy("bob", "twitter/bob").assert_ok("bob buys his handle");
+    assert_refused(
+        &buy("carol", "twitter/no-dashes"),
+        "the script of keyspace \"twitter\" rejected the write: reason 3",
+    );
+
+    let post = |who: &str, key: &str, text: &str| {
+        let signer = format!("dev:{who}");
+        node.cli(&["put", key, "--key", &signer, "--value", text])
+    };
+    post("bob", "twitter/bob/1", &"ü".repeat(140)).assert_ok("a 140-character post");
+    assert_refused(
+        &post("bob", "twitter/bob/2", &"ü".repeat(141)),
+        "rejected the write: reason 4",
+    );
+    assert_refused(
+        &post("carol", "twitter/bob/3", "not my handle"),
+        "the script of keyspace \"twitter/bob\" rejected the write: reason 1",
+    );
+    let verified = node.cli(&["get", "twitter/bob/1", "--verify"]);
+    assert_eq!(
+        verified
+            .assert_ok("get --verify under a sub-keyspace")
+            .stdout,
+        "ü".repeat(140).as_bytes()
+    );
+
+    // The error's data carries the reason code for programs.
+    let carol = SecretKey::dev("carol");
+    let nonce = pending_nonce(&node, &carol);
+    let write = signed(
+        &carol,
+        nonce,
+        TxPayload::Put {
+            key: "twitter/bob/4".into(),
+            value: b"x".to_vec(),
+        },
+    );
+    let answer = post_json(
+        &node.url,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "bv_sendTransaction", "params": [tx_hex(&write)]})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(answer["error"]["code"], -32013, "{answer}");
+    assert_eq!(answer["error"]["data"]["reason_code"], 1, "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["keyspace"], "twitter/bob",
+        "{answer}"
+    );
+
+    // Scripts that are not acceptable never reach the chain.
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm but not really").unwrap();
+    let junk = junk.to_str().unwrap();
+    assert_refused(
+        &node.cli(&[
+            "keyspace",
+            "buy",
+            "junk",
+            "--key",
+            "dev:carol",
+            "--script",
+            junk,
+        ]),
+        "script refused",
+    );
+    let text = dir.path().join("script.txt");
+    std::fs::write(&text, "(module)").unwrap();
+    assert_refused(
+        &node.cli(&[
+            "keyspace",
+            "buy",
+            "txt",
+            "--key",
+            "dev:carol",
+            "--script",
+            text.to_str().unwrap(),
+        ]),
+        "must be a .wasm module or a .wat text module",
+    );
+
+    // Only the current script may let the script go: posts.wat refuses carol, the owner may.
+    let drop_script = |who: &str| {
+        let key = format!("dev:{who}");
+        node.cli(&[
+            "keyspace",
+            "set-script",
+            "twitter",
+            "--key",
+            &key,
+            "--owner-only",
+        ])
+    };
+    assert_refused(&drop_script("carol"), "rejected the write");
+    drop_script("alice").assert_ok("the owner drops the script");
+    let shown = node.cli(&["keyspace", "show", "twitter"]);
+    assert!(
+        shown
+            .assert_ok("keyspace show")
+            .stdout_text()
+            .contains("script:     none (owner-only)")
+    );
 }

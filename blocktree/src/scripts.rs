@@ -1,0 +1,117 @@
+//! What a transaction is applied in: the block it belongs to (height, time), the validation
+//! scripts' runner, and the payments ledger scripts read, as of the block's parent.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use std::sync::{Arc, OnceLock};
+
+use bitverse_keyspace::script::{Payments, ScriptRunner};
+use bitverse_primitives::{AccountId, Amount, codec};
+use jmt::Version;
+use parking_lot::Mutex;
+
+use crate::error::StoreError;
+use crate::params::ChainParams;
+use crate::state::{payment_key, read_value};
+use crate::store::KvStore;
+
+/// The chain's script runner, created the first time a script is uploaded or run: the engine
+/// and its pooling allocator reserve address space, which a chain without scripts never needs.
+#[derive(Default)]
+pub(crate) struct LazyScriptRunner {
+    cell: OnceLock<ScriptRunner>,
+}
+
+impl LazyScriptRunner {
+    /// The runner, created now if it does not exist yet. Failing to create it is the node's
+    /// failure, never a verdict on a transaction.
+    pub(crate) fn get(&self) -> Result<&ScriptRunner, String> {
+        if let Some(runner) = self.cell.get() {
+            return Ok(runner);
+        }
+        let runner = ScriptRunner::new().map_err(|e| e.to_string())?;
+        // A concurrent first call may have won the race; either runner is as good.
+        let _ = self.cell.set(runner);
+        self.cell
+            .get()
+            .ok_or_else(|| "script runner vanished after creation".to_owned())
+    }
+}
+
+/// Cumulative payments between accounts, read from committed state as of one version (the
+/// parent of the block being validated), which is what makes them the same on every node
+/// whatever the order of transactions inside the block.
+///
+/// [`Payments`] cannot fail, so a storage failure is kept here and checked after the script
+/// ran ([`StorePayments::take_failure`]): a verdict reached on a failed read is discarded.
+pub(crate) struct StorePayments {
+    store: Arc<dyn KvStore>,
+    version: Option<Version>,
+    failure: Mutex<Option<StoreError>>,
+}
+
+impl StorePayments {
+    pub(crate) fn new(store: Arc<dyn KvStore>, version: Option<Version>) -> StorePayments {
+        StorePayments {
+            store,
+            version,
+            failure: Mutex::new(None),
+        }
+    }
+
+    /// The first storage failure since the last call, if any.
+    pub(crate) fn take_failure(&self) -> Result<(), StoreError> {
+        match self.failure.lock().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn read(&self, from: AccountId, to: AccountId) -> Result<Amount, StoreError> {
+        let Some(version) = self.version else {
+            return Ok(Amount::ZERO);
+        };
+        match read_value(self.store.as_ref(), version, &payment_key(&from, &to))? {
+            None => Ok(Amount::ZERO),
+            Some(bytes) => codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+}
+
+impl Payments for StorePayments {
+    fn paid(&self, from: AccountId, to: AccountId) -> Amount {
+        match self.read(from, to) {
+            Ok(amount) => amount,
+            Err(e) => {
+                self.failure.lock().get_or_insert(e);
+                Amount::ZERO
+            }
+        }
+    }
+}
+
+/// The block a transaction is applied in, and what its validation scripts may see of it.
+pub(crate) struct BlockContext<'a> {
+    pub(crate) params: &'a ChainParams,
+    /// Height of the block being built, validated or (for mempool admission) the next one.
+    pub(crate) height: u64,
+    /// The block's time; scripts see it in whole Unix seconds.
+    pub(crate) time_ms: u64,
+    pub(crate) scripts: &'a LazyScriptRunner,
+    pub(crate) payments: Arc<StorePayments>,
+}
+
+impl BlockContext<'_> {
+    /// The block's time in whole Unix seconds, as scripts read it.
+    pub(crate) fn time_unix_s(&self) -> u64 {
+        self.time_ms.checked_div(1_000).unwrap_or(0)
+    }
+}
