@@ -40,12 +40,20 @@ pub(crate) struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run a node: open (or create) the chain in the data directory and serve JSON-RPC.
+    /// Run a node: open (or create) the chain in the data directory, serve JSON-RPC, and with
+    /// --p2p-addr join the peer-to-peer network.
     ///
     /// The node binds the RPC address, then writes the address it actually bound, as
     /// `http://IP:PORT`, to DATA_DIR/rpc.addr (so `--rpc-addr 127.0.0.1:0` picks a free port).
-    /// With --dev it seals a block as soon as the mempool holds a transaction. Ctrl-C or SIGTERM
-    /// stops it cleanly; a crash at any point loses no block it reported as imported.
+    /// With --p2p-addr it first binds that address and writes the one actually bound, ending in
+    /// `/p2p/PEER_ID`, to DATA_DIR/p2p.addr; other nodes pass it to --bootstrap. The node
+    /// catches up from its peers (headers first, replaying every block), relays valid blocks
+    /// and transactions, and bans peers that send invalid ones.
+    ///
+    /// Without --dev the network is `local`: dev accounts funded, low difficulty, a few seconds
+    /// per block; use --mine on at least one node. With --dev it seals a block as soon as the
+    /// mempool holds a transaction. Ctrl-C or SIGTERM stops it cleanly; a crash at any point
+    /// loses no block it reported as imported.
     Node(NodeArgs),
     /// Create and inspect key files.
     #[command(subcommand)]
@@ -115,7 +123,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Print the node's network and the root chain's tip.
+    /// Print the node's network, the root chain's tip, its peers and sync progress.
     Status {
         #[command(flatten)]
         rpc: RpcArgs,
@@ -137,8 +145,9 @@ pub(crate) struct NodeArgs {
     /// difficulty. The dev accounts alice, bob, carol and dave are funded at genesis.
     #[arg(long)]
     pub(crate) dev: bool,
-    /// Network parameters to run: `dev` or `local`. Default `dev` with --dev; required
-    /// without it.
+    /// Network parameters to run: `dev` or `local`. Default `dev` with --dev, `local`
+    /// without it. Every node of a network must run the same parameters: they fix its genesis,
+    /// and nodes of different networks never talk to each other.
     #[arg(long, value_name = "NAME")]
     pub(crate) network: Option<String>,
     /// Directory holding the node's database and its rpc.addr file; created if missing.
@@ -149,13 +158,26 @@ pub(crate) struct NodeArgs {
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8645")]
     pub(crate) rpc_addr: SocketAddr,
     /// Mine blocks on a non-dev network: a simple single-threaded proof-of-work loop over
-    /// templates built from the mempool. Needs --miner.
+    /// templates built from the mempool. Mined blocks are published to peers.
     #[arg(long)]
     pub(crate) mine: bool,
     /// Account paid the subsidy and fees of blocks this node produces (`bv1…` or `dev:NAME`).
-    /// Default with --dev: dev:miner.
+    /// Default: dev:miner, a well-known development key (anyone can spend what it earns).
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) miner: Option<String>,
+    /// Join the peer-to-peer network, listening on this libp2p address, e.g.
+    /// `/ip4/0.0.0.0/tcp/8646`, or `/ip4/127.0.0.1/tcp/0` for a free port on loopback. The
+    /// address actually bound, with `/p2p/PEER_ID`, is written to DATA_DIR/p2p.addr; the
+    /// node's identity key is kept in DATA_DIR/p2p.key so its peer id survives restarts.
+    /// Without this flag the node runs alone, without networking.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub(crate) p2p_addr: Option<libp2p::Multiaddr>,
+    /// A peer to connect to at start (repeatable), e.g. the contents of another node's
+    /// p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked; without it the
+    /// address is dialed as it is and the peer id learnt from the connection. More peers are
+    /// found through Kademlia. Bootstrap peers are dialed again while the node has no peer.
+    #[arg(long, value_name = "MULTIADDR", requires = "p2p_addr")]
+    pub(crate) bootstrap: Vec<libp2p::Multiaddr>,
 }
 
 /// The RPC endpoint of client commands.

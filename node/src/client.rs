@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use crate::rpc_api::{
     AccountResult, ChainResult, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT,
     METHOD_GET_HEADERS, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
-    METHOD_GET_VALUE, METHOD_SEND_TRANSACTION, METHOD_STATUS, ProofResult, REQUEST_BODY_BYTES_MAX,
-    RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, ValueResult,
+    METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
+    NetworkStatusResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX,
+    StatusResult, TransactionResult, ValueResult,
 };
 
 /// How long one RPC call may take before the node counts as unreachable. Generous: a node
@@ -198,6 +199,11 @@ impl NodeClient {
     /// `bv_chains`.
     pub(crate) async fn chains(&self) -> Result<Vec<ChainResult>, CliError> {
         self.call(METHOD_CHAINS, rpc_params![]).await
+    }
+
+    /// `bv_networkStatus`.
+    pub(crate) async fn network_status(&self) -> Result<NetworkStatusResult, CliError> {
+        self.call(METHOD_NETWORK_STATUS, rpc_params![]).await
     }
 }
 

@@ -335,7 +335,52 @@ pub(crate) async fn status(client: &NodeClient) -> Result<(), CliError> {
     println!("time:        {} ms", s.time_ms);
     println!("difficulty:  {}", s.difficulty);
     println!("mempool:     {} transactions", s.mempool_size);
-    println!("peers:       {}", s.peers);
+    let net = client.network_status().await?;
+    if !net.enabled {
+        println!("network:     off (started without --p2p-addr)");
+        return Ok(());
+    }
+    if let Some(peer_id) = &net.peer_id {
+        println!("peer id:     {peer_id}");
+    }
+    for addr in &net.listen_addrs {
+        println!("listening:   {addr}");
+    }
+    let sync = match (net.syncing, net.best_peer_height) {
+        (true, Some(best)) => format!("syncing: height {} of {best}", net.height),
+        (true, None) => format!("syncing: height {}", net.height),
+        (false, Some(best)) if best > net.height => {
+            format!("behind: height {} of {best}, sync pending", net.height)
+        }
+        (false, Some(_)) => format!("in sync at height {}", net.height),
+        (false, None) => format!("height {}, no peer has announced a tip", net.height),
+    };
+    println!(
+        "sync:        {sync} ({} blocks synced since start)",
+        net.synced_blocks
+    );
+    println!("peers:       {}", net.peer_count);
+    for peer in &net.peers {
+        let height = peer
+            .height
+            .map_or_else(|| "?".to_owned(), |h| h.to_string());
+        println!(
+            "  {} height {height} at {}",
+            peer.peer_id,
+            peer.addr.as_deref().unwrap_or("?")
+        );
+    }
+    if !net.banned_peers.is_empty() {
+        println!("banned:      {}", net.banned_peers.len());
+        for ban in &net.banned_peers {
+            println!(
+                "  {} for {} s more: {}",
+                ban.peer_id,
+                ban.remaining_ms / 1000,
+                ban.reason
+            );
+        }
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod client;
 mod commands;
 mod keys;
 mod node;
+mod p2p;
 mod rpc_api;
 mod server;
 mod verify;

@@ -1,5 +1,6 @@
-//! `bitverse node`: opens the chain in the data directory, serves JSON-RPC, produces blocks
-//! (a dev sealer, or a simple miner with `--mine`), and stops cleanly on Ctrl-C or SIGTERM.
+//! `bitverse node`: opens the chain in the data directory, joins the peer-to-peer network
+//! (with `--p2p-addr`), serves JSON-RPC, produces blocks (a dev sealer, or a simple miner with
+//! `--mine`) and publishes them, and stops cleanly on Ctrl-C or SIGTERM.
 
 use std::fs;
 use std::path::Path;
@@ -14,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::cli::NodeArgs;
 use crate::keys::parse_address;
+use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
@@ -33,8 +35,12 @@ const MINE_NONCE_ATTEMPTS_PER_ROUND: u64 = 200_000;
 /// Name of the dev key whose account is paid the fees when no `--miner` is given.
 const DEFAULT_MINER_DEV_NAME: &str = "miner";
 
+/// Network run without --dev when none is named: the local multi-node test network, the
+/// default until a public network exists.
+const DEFAULT_NETWORK: &str = "local";
+
 /// Milliseconds since the Unix epoch, as the block rules want the clock.
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -46,7 +52,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let network = match (&args.network, args.dev) {
         (Some(name), _) => name.clone(),
         (None, true) => "dev".to_owned(),
-        (None, false) => bail!("--network NAME is required without --dev (known: dev, local)"),
+        (None, false) => DEFAULT_NETWORK.to_owned(),
     };
     let params = ChainParams::named(&network)
         .with_context(|| format!("unknown network {network:?} (known: dev, local)"))?;
@@ -59,7 +65,6 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let miner: AccountId = match &args.miner {
         Some(text) => parse_address(text)?,
         None if args.dev => SecretKey::dev(DEFAULT_MINER_DEV_NAME).account(),
-        None if args.mine => bail!("--mine needs --miner ADDRESS to be paid"),
         None => SecretKey::dev(DEFAULT_MINER_DEV_NAME).account(),
     };
 
@@ -90,31 +95,54 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     );
     let chain = Arc::new(Mutex::new(chain));
     let tx_admitted = Arc::new(Notify::new());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    // The network comes up before RPC, so that when rpc.addr appears p2p.addr is there too.
+    let network = match &args.p2p_addr {
+        Some(listen) => {
+            let config = P2pConfig {
+                listen: listen.clone(),
+                bootstrap: args.bootstrap.clone(),
+                data_dir: args.data_dir.clone(),
+            };
+            Some(p2p::start(config, chain.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
+        }
+        None => None,
+    };
+    let p2p_handle: Option<P2pHandle> = network.as_ref().map(|(handle, _)| handle.clone());
 
     let context = RpcContext {
         chain: chain.clone(),
         tx_admitted: tx_admitted.clone(),
         dev: args.dev,
+        p2p: p2p_handle.clone(),
     };
     let (bound, rpc) = server::start(args.rpc_addr, context).await?;
     let url = format!("http://{bound}");
     write_addr_file(&addr_file, &url)?;
     tracing::info!(rpc = %url, "serving JSON-RPC");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let producer = if args.dev {
         tracing::info!(%miner, "dev mode: sealing a block whenever the mempool holds a transaction");
         Some(tokio::spawn(dev_sealer(
             chain.clone(),
             miner,
             tx_admitted,
+            p2p_handle,
             stop_rx,
         )))
     } else if args.mine {
         tracing::info!(%miner, "mining");
-        Some(tokio::spawn(miner_loop(chain.clone(), miner, stop_rx)))
+        Some(tokio::spawn(miner_loop(
+            chain.clone(),
+            miner,
+            p2p_handle,
+            stop_rx,
+        )))
     } else {
-        tracing::warn!("not producing blocks: no --dev, no --mine, and no peers yet");
+        if network.is_none() {
+            tracing::warn!("not producing blocks: no --dev, no --mine, and no --p2p-addr");
+        }
         None
     };
 
@@ -128,6 +156,10 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     if let Some(producer) = producer {
         producer.await?;
     }
+    if let Some((_, task)) = network {
+        task.await?;
+        let _ = fs::remove_file(args.data_dir.join(P2P_ADDR_FILE));
+    }
     let _ = fs::remove_file(&addr_file);
     drop(chain);
     tracing::info!("stopped");
@@ -135,7 +167,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 /// Writes the address through a temporary file and a rename, so a reader never sees half.
-fn write_addr_file(path: &Path, url: &str) -> anyhow::Result<()> {
+pub(crate) fn write_addr_file(path: &Path, url: &str) -> anyhow::Result<()> {
     let temporary = path.with_extension("addr.tmp");
     fs::write(&temporary, format!("{url}\n"))
         .and_then(|()| fs::rename(&temporary, path))
@@ -162,7 +194,16 @@ struct ProducedBlock {
 
 /// Reduces a production result to what is logged, on the blocking thread: the block itself
 /// need not cross back to the async side, and a failure is only logged, so its text suffices.
-fn summarize(produced: Result<Option<Block>, ChainError>) -> Result<Option<ProducedBlock>, String> {
+/// A produced block is handed to the network here, while the chain is still locked, so the tip
+/// announced with it is the block's own.
+fn summarize(
+    produced: Result<Option<Block>, ChainError>,
+    chain: &Chain,
+    p2p: Option<&P2pHandle>,
+) -> Result<Option<ProducedBlock>, String> {
+    if let (Ok(Some(block)), Some(p2p)) = (&produced, p2p) {
+        p2p.publish_block(block, chain);
+    }
     match produced {
         Ok(block) => Ok(block.map(|b| ProducedBlock {
             height: b.header.height,
@@ -179,12 +220,16 @@ async fn dev_sealer(
     chain: Arc<Mutex<Chain>>,
     miner: AccountId,
     tx_admitted: Arc<Notify>,
+    p2p: Option<P2pHandle>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         let sealing_chain = chain.clone();
+        let p2p = p2p.clone();
         let sealed = tokio::task::spawn_blocking(move || {
-            summarize(sealing_chain.lock().seal_dev_block(miner, now_ms()))
+            let mut chain = sealing_chain.lock();
+            let produced = chain.seal_dev_block(miner, now_ms());
+            summarize(produced, &chain, p2p.as_ref())
         })
         .await;
         match sealed {
@@ -222,16 +267,20 @@ async fn dev_sealer(
 /// Non-dev mining, kept simple: build a template from the mempool and try a bounded run of
 /// nonces under the chain lock, again and again. Empty blocks are mined too, as on any
 /// proof-of-work chain.
-async fn miner_loop(chain: Arc<Mutex<Chain>>, miner: AccountId, stop: watch::Receiver<bool>) {
+async fn miner_loop(
+    chain: Arc<Mutex<Chain>>,
+    miner: AccountId,
+    p2p: Option<P2pHandle>,
+    stop: watch::Receiver<bool>,
+) {
     while !*stop.borrow() {
         let mining_chain = chain.clone();
+        let p2p = p2p.clone();
         let mined = tokio::task::spawn_blocking(move || {
-            summarize(mining_chain.lock().produce_block(
-                miner,
-                now_ms(),
-                true,
-                MINE_NONCE_ATTEMPTS_PER_ROUND,
-            ))
+            let mut chain = mining_chain.lock();
+            let produced =
+                chain.produce_block(miner, now_ms(), true, MINE_NONCE_ATTEMPTS_PER_ROUND);
+            summarize(produced, &chain, p2p.as_ref())
         })
         .await;
         match mined {

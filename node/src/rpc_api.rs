@@ -27,6 +27,8 @@ pub(crate) const METHOD_GET_HEADERS: &str = "bv_getHeaders";
 pub(crate) const METHOD_GET_BLOCK: &str = "bv_getBlock";
 /// `bv_chains` → array of [`ChainResult`].
 pub(crate) const METHOD_CHAINS: &str = "bv_chains";
+/// `bv_networkStatus` → [`NetworkStatusResult`].
+pub(crate) const METHOD_NETWORK_STATUS: &str = "bv_networkStatus";
 
 /// JSON-RPC 2.0 "invalid params".
 pub(crate) const CODE_INVALID_PARAMS: i32 = -32602;
@@ -70,7 +72,7 @@ pub(crate) struct StatusResult {
     pub(crate) difficulty: u64,
     /// Transactions waiting in the mempool.
     pub(crate) mempool_size: usize,
-    /// Connected peers (no networking yet: always 0).
+    /// Connected peers (0 for a node run without --p2p-addr).
     pub(crate) peers: usize,
     /// Price of one byte of keyspace quota.
     pub(crate) storage_price_per_byte: Amount,
@@ -179,4 +181,63 @@ pub(crate) struct ChainResult {
     pub(crate) height: u64,
     /// Hash of its best block.
     pub(crate) tip: Hash,
+}
+
+/// One connected peer, as `bv_networkStatus` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct PeerResult {
+    /// Its libp2p peer id.
+    pub(crate) peer_id: String,
+    /// The remote address of the connection.
+    pub(crate) addr: Option<String>,
+    /// The height of the tip it announced, once it has.
+    pub(crate) height: Option<u64>,
+    /// The tip it announced.
+    pub(crate) tip: Option<Hash>,
+    /// The cumulative work it announced, as a decimal string (a `u128`).
+    pub(crate) cumulative_work: Option<String>,
+    /// Invalid messages it sent so far.
+    pub(crate) rejected_messages: u32,
+    /// Its gossipsub score, when gossipsub tracks it.
+    pub(crate) gossip_score: Option<f64>,
+}
+
+/// One banned peer, as `bv_networkStatus` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BannedPeerResult {
+    /// Its libp2p peer id.
+    pub(crate) peer_id: String,
+    /// Why it was banned.
+    pub(crate) reason: String,
+    /// Invalid messages it had sent.
+    pub(crate) rejected_messages: u32,
+    /// Milliseconds until the ban is lifted.
+    pub(crate) remaining_ms: u64,
+}
+
+/// What `bv_networkStatus` answers: peers and sync progress.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct NetworkStatusResult {
+    /// Whether the node runs the peer-to-peer network (`--p2p-addr`).
+    pub(crate) enabled: bool,
+    /// This node's peer id, when enabled.
+    pub(crate) peer_id: Option<String>,
+    /// Addresses it listens on, each ending in `/p2p/PEER_ID`.
+    pub(crate) listen_addrs: Vec<String>,
+    /// Connected peers.
+    pub(crate) peer_count: usize,
+    /// The connected peers, by peer id.
+    pub(crate) peers: Vec<PeerResult>,
+    /// Peers banned for sending invalid data.
+    pub(crate) banned_peers: Vec<BannedPeerResult>,
+    /// Height of this node's best block.
+    pub(crate) height: u64,
+    /// The highest tip a connected peer announced.
+    pub(crate) best_peer_height: Option<u64>,
+    /// Whether the node is fetching blocks from a peer now.
+    pub(crate) syncing: bool,
+    /// The peer it syncs from.
+    pub(crate) sync_peer: Option<String>,
+    /// Blocks imported through sync since the node started.
+    pub(crate) synced_blocks: u64,
 }

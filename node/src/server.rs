@@ -12,13 +12,14 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::p2p::P2pHandle;
 use crate::rpc_api::{
-    AccountResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, ChainResult, HEADERS_PER_CALL_MAX,
-    KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK, METHOD_GET_HEADERS,
-    METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
-    METHOD_SEND_TRANSACTION, METHOD_STATUS, ProofResult, REQUEST_BODY_BYTES_MAX,
-    RESPONSE_BODY_BYTES_MAX, ScriptRejectionData, StatusResult, TransactionResult, TxStatusName,
-    ValueResult,
+    AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, ChainResult,
+    HEADERS_PER_CALL_MAX, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
+    METHOD_GET_HEADERS, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
+    METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
+    NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, ScriptRejectionData,
+    StatusResult, TransactionResult, TxStatusName, ValueResult,
 };
 
 /// Most simultaneous RPC connections. Each may hold a blocking thread while it waits for the
@@ -36,6 +37,8 @@ pub(crate) struct RpcContext {
     pub(crate) tx_admitted: Arc<Notify>,
     /// Whether the node runs in dev mode.
     pub(crate) dev: bool,
+    /// The network, when the node runs one: admitted transactions are published to it.
+    pub(crate) p2p: Option<P2pHandle>,
 }
 
 /// Binds `addr` and serves the RPC methods until the handle is stopped. Returns the address
@@ -85,6 +88,7 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     })?;
     module.register_blocking_method(METHOD_GET_BLOCK, |params, ctx, _| get_block(&params, &ctx))?;
     module.register_blocking_method(METHOD_CHAINS, |_, ctx, _| chains(&ctx))?;
+    module.register_blocking_method(METHOD_NETWORK_STATUS, |_, ctx, _| network_status(&ctx))?;
     Ok(module)
 }
 
@@ -137,7 +141,7 @@ fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {
         time_ms: tip.time_ms,
         difficulty: tip.difficulty,
         mempool_size: chain.mempool_len(),
-        peers: 0,
+        peers: ctx.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
         storage_price_per_byte: chain.params().storage_price_per_byte,
     })
 }
@@ -170,6 +174,9 @@ fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
         .submit_transaction(tx)
         .map_err(chain_error)?;
     ctx.tx_admitted.notify_one();
+    if let Some(p2p) = &ctx.p2p {
+        p2p.publish_transaction(bytes);
+    }
     tracing::debug!(%hash, "transaction admitted");
     Ok(hash)
 }
@@ -280,4 +287,58 @@ fn chains(ctx: &RpcContext) -> RpcResult<Vec<ChainResult>> {
         height: tip.height,
         tip: tip.hash,
     }])
+}
+
+fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {
+    let height = ctx.chain.lock().tip().height;
+    let Some(p2p) = &ctx.p2p else {
+        return Ok(NetworkStatusResult {
+            enabled: false,
+            peer_id: None,
+            listen_addrs: Vec::new(),
+            peer_count: 0,
+            peers: Vec::new(),
+            banned_peers: Vec::new(),
+            height,
+            best_peer_height: None,
+            syncing: false,
+            sync_peer: None,
+            synced_blocks: 0,
+        });
+    };
+    let snapshot = p2p.snapshot();
+    Ok(NetworkStatusResult {
+        enabled: true,
+        peer_id: Some(snapshot.peer_id),
+        listen_addrs: snapshot.listen_addrs,
+        peer_count: snapshot.peers.len(),
+        peers: snapshot
+            .peers
+            .into_iter()
+            .map(|p| PeerResult {
+                peer_id: p.peer_id,
+                addr: p.addr,
+                height: p.height,
+                tip: p.tip,
+                cumulative_work: p.cumulative_work.map(|w| w.to_string()),
+                rejected_messages: p.rejected_messages,
+                gossip_score: p.gossip_score,
+            })
+            .collect(),
+        banned_peers: snapshot
+            .banned
+            .into_iter()
+            .map(|b| BannedPeerResult {
+                peer_id: b.peer_id,
+                reason: b.reason,
+                rejected_messages: b.rejected_messages,
+                remaining_ms: b.remaining_ms,
+            })
+            .collect(),
+        height,
+        best_peer_height: snapshot.best_peer_height,
+        syncing: snapshot.syncing,
+        sync_peer: snapshot.sync_peer,
+        synced_blocks: snapshot.synced_blocks,
+    })
 }

@@ -1,7 +1,9 @@
 //! The scenario-test rig, in one place: starts the real `bitverse` binary on loopback (port 0,
-//! address read back from DATA_DIR/rpc.addr), kills every node it started when dropped, runs
-//! CLI commands with a timeout, and speaks JSON-RPC over plain HTTP with std sockets so tests
-//! can also send malformed bytes.
+//! address read back from DATA_DIR/rpc.addr, and from DATA_DIR/p2p.addr for networked nodes),
+//! kills every node it started when dropped, runs CLI commands with a timeout, and speaks
+//! JSON-RPC over plain HTTP with std sockets so tests can also send malformed bytes.
+// Each test binary (scenarios, network) uses its own part of the rig.
+#![allow(dead_code)]
 
 use std::fs;
 use std::io::{Read, Write};
@@ -31,22 +33,52 @@ pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_bitverse")
 }
 
-/// One `bitverse node --dev` process on a data directory. Killed (SIGKILL) when dropped.
+/// One `bitverse node` process on a data directory. Killed (SIGKILL) when dropped.
 pub(crate) struct TestNode {
     child: Option<Child>,
     /// The node's data directory.
     pub(crate) data_dir: PathBuf,
     /// `http://127.0.0.1:PORT`.
     pub(crate) url: String,
+    /// `/ip4/127.0.0.1/tcp/PORT/p2p/PEER_ID` for a node that runs the network.
+    pub(crate) p2p_addr: Option<String>,
 }
 
 impl TestNode {
     /// Starts a dev node on `data_dir` and waits until it serves RPC.
     pub(crate) fn start(data_dir: &Path) -> TestNode {
+        TestNode::launch(data_dir, &["--dev"])
+    }
+
+    /// Starts a node of the `local` network on `data_dir` that joins the peer-to-peer network
+    /// on a loopback port chosen by the system, dials `bootstrap`, and mines if `mine`. Waits
+    /// until it serves RPC; its p2p address is then in [`TestNode::p2p_addr`].
+    pub(crate) fn start_networked(data_dir: &Path, mine: bool, bootstrap: &[&str]) -> TestNode {
+        let mut args = vec!["--network", "local", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"];
+        if mine {
+            args.extend(["--mine", "--miner", "dev:miner"]);
+        }
+        for addr in bootstrap {
+            args.extend(["--bootstrap", addr]);
+        }
+        let node = TestNode::launch(data_dir, &args);
+        assert!(
+            node.p2p_addr.is_some(),
+            "networked node wrote no p2p.addr; log:\n{}",
+            node.log()
+        );
+        node
+    }
+
+    /// Starts `bitverse node ARGS… --data-dir DIR --rpc-addr 127.0.0.1:0` and waits until it
+    /// serves RPC (and, when it runs the network, until its p2p address is written).
+    fn launch(data_dir: &Path, args: &[&str]) -> TestNode {
         let addr_file = data_dir.join("rpc.addr");
+        let p2p_addr_file = data_dir.join("p2p.addr");
         // The node removes a stale address itself; removing it here too means the rig can never
         // read the previous run's port before the new node wrote its own.
         let _ = fs::remove_file(&addr_file);
+        let _ = fs::remove_file(&p2p_addr_file);
         fs::create_dir_all(data_dir).expect("create data dir");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -54,7 +86,9 @@ impl TestNode {
             .open(data_dir.join("node.log"))
             .expect("open node log");
         let child = Command::new(binary())
-            .args(["node", "--dev", "--data-dir"])
+            .arg("node")
+            .args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .args(["--rpc-addr", "127.0.0.1:0", "--log-level", "info"])
             .stdin(Stdio::null())
@@ -66,6 +100,7 @@ impl TestNode {
             child: Some(child),
             data_dir: data_dir.to_owned(),
             url: String::new(),
+            p2p_addr: None,
         };
         let deadline = Instant::now() + Duration::from_millis(NODE_START_TIMEOUT_MS);
         loop {
@@ -73,6 +108,10 @@ impl TestNode {
                 && text.ends_with('\n')
             {
                 node.url = text.trim().to_owned();
+                // The node binds its p2p address before its RPC one, so it is there by now.
+                node.p2p_addr = fs::read_to_string(&p2p_addr_file)
+                    .ok()
+                    .and_then(|t| t.lines().next().map(str::to_owned));
                 return node;
             }
             if let Some(child) = node.child.as_mut()
@@ -90,6 +129,34 @@ impl TestNode {
             );
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The node's p2p address with `/p2p/PEER_ID`; panics for a node without networking.
+    pub(crate) fn p2p(&self) -> &str {
+        self.p2p_addr.as_deref().expect("node runs without p2p")
+    }
+
+    /// The node's p2p address without its `/p2p/PEER_ID` suffix.
+    pub(crate) fn p2p_plain(&self) -> &str {
+        let full = self.p2p();
+        full.find("/p2p/").map_or(full, |at| &full[..at])
+    }
+
+    /// The node's libp2p peer id.
+    pub(crate) fn peer_id(&self) -> &str {
+        let full = self.p2p();
+        full.rsplit('/').next().unwrap_or(full)
+    }
+
+    /// `bv_status` as JSON.
+    pub(crate) fn status(&self) -> Value {
+        self.rpc("bv_status", json!([])).expect("bv_status")
+    }
+
+    /// `bv_networkStatus` as JSON.
+    pub(crate) fn network_status(&self) -> Value {
+        self.rpc("bv_networkStatus", json!([]))
+            .expect("bv_networkStatus")
     }
 
     /// The node's log so far, for failure messages.
@@ -378,5 +445,27 @@ pub(crate) fn wait_included(url: &str, hash: &str) -> std::io::Result<u64> {
             )));
         }
         thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls `probe` until it returns `Some`, every 50 ms, and panics with `what` and `context()`
+/// (e.g. the nodes' logs) after `timeout_ms`.
+pub(crate) fn wait_for<T>(
+    timeout_ms: u64,
+    what: &str,
+    mut probe: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout_ms} ms waiting for {what}; {}",
+            context()
+        );
+        thread::sleep(Duration::from_millis(50));
     }
 }

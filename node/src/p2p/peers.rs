@@ -1,0 +1,248 @@
+//! The node's book of peers: who is connected, what tip each announced, how many invalid
+//! messages each sent, and which peers are banned and until when. Every table is bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use libp2p::{Multiaddr, PeerId};
+
+use super::protocol::PeerStatus;
+
+/// Most peers connected at once; the swarm's connection limit enforces it, and the book refuses
+/// more as a second line.
+pub(crate) const PEERS_MAX: usize = 64;
+/// Most banned peers remembered; when full, the oldest ban is lifted early.
+pub(crate) const BANNED_PEERS_MAX: usize = 1024;
+/// Invalid messages (rejected gossip, bad sync answers) after which a peer is banned. Three,
+/// so that one bad message from an honest peer with a bug is not fatal, but a peer that keeps
+/// sending garbage is gone at once, whatever its gossip score.
+pub(crate) const REJECTED_MESSAGES_BEFORE_BAN: u32 = 3;
+/// How long a ban lasts.
+pub(crate) const BAN_DURATION_MS: u64 = 10 * 60 * 1000;
+
+/// What the node knows of one connected peer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PeerInfo {
+    /// The address of the connection, as the swarm reported it.
+    pub(crate) addr: Option<Multiaddr>,
+    /// The tip it last announced.
+    pub(crate) status: Option<PeerStatus>,
+    /// Invalid messages it sent.
+    pub(crate) rejected_messages: u32,
+    /// Why its last message was rejected.
+    pub(crate) last_rejection: Option<String>,
+    /// When the node last asked it for its status.
+    pub(crate) status_asked_at: Option<Instant>,
+}
+
+/// A banned peer.
+#[derive(Clone, Debug)]
+pub(crate) struct Ban {
+    /// When the ban ends.
+    pub(crate) until: Instant,
+    /// Why it was banned.
+    pub(crate) reason: String,
+    /// Invalid messages it had sent.
+    pub(crate) rejected_messages: u32,
+}
+
+/// Connected peers and bans.
+#[derive(Debug, Default)]
+pub(crate) struct PeerBook {
+    peers: HashMap<PeerId, PeerInfo>,
+    bans: HashMap<PeerId, Ban>,
+    /// Bans in the order they were made, for lifting the oldest when the table is full.
+    ban_order: VecDeque<PeerId>,
+}
+
+impl PeerBook {
+    /// Records a connection; `false` if the book is full and the peer should be dropped.
+    pub(crate) fn connected(&mut self, peer: PeerId, addr: Multiaddr) -> bool {
+        if let Some(info) = self.peers.get_mut(&peer) {
+            info.addr.get_or_insert(addr);
+            return true;
+        }
+        if self.peers.len() >= PEERS_MAX {
+            return false;
+        }
+        self.peers.insert(
+            peer,
+            PeerInfo {
+                addr: Some(addr),
+                ..PeerInfo::default()
+            },
+        );
+        true
+    }
+
+    /// Forgets a peer whose last connection closed.
+    pub(crate) fn disconnected(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
+
+    /// The connected peers.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = (&PeerId, &PeerInfo)> {
+        self.peers.iter()
+    }
+
+    /// How many peers are connected.
+    pub(crate) fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// One connected peer.
+    pub(crate) fn get_mut(&mut self, peer: &PeerId) -> Option<&mut PeerInfo> {
+        self.peers.get_mut(peer)
+    }
+
+    /// Records a peer's announced tip.
+    pub(crate) fn set_status(&mut self, peer: &PeerId, status: PeerStatus) {
+        if let Some(info) = self.peers.get_mut(peer) {
+            info.status = Some(status);
+        }
+    }
+
+    /// Counts an invalid message; `true` when the peer has now earned a ban.
+    pub(crate) fn record_rejection(&mut self, peer: &PeerId, reason: &str) -> bool {
+        match self.peers.get_mut(peer) {
+            Some(info) => {
+                info.rejected_messages = info.rejected_messages.saturating_add(1);
+                info.last_rejection = Some(reason.to_owned());
+                info.rejected_messages >= REJECTED_MESSAGES_BEFORE_BAN
+            }
+            None => false,
+        }
+    }
+
+    /// Bans `peer` until `now + BAN_DURATION_MS`. Returns a peer whose ban was lifted early to
+    /// keep the table within [`BANNED_PEERS_MAX`]; the caller unblocks it.
+    pub(crate) fn ban(&mut self, peer: PeerId, reason: String, now: Instant) -> Option<PeerId> {
+        let rejected_messages = self.peers.get(&peer).map_or(0, |p| p.rejected_messages);
+        self.peers.remove(&peer);
+        let ban = Ban {
+            until: now + Duration::from_millis(BAN_DURATION_MS),
+            reason,
+            rejected_messages,
+        };
+        if self.bans.insert(peer, ban).is_some() {
+            self.ban_order.retain(|p| *p != peer);
+        }
+        self.ban_order.push_back(peer);
+        if self.bans.len() > BANNED_PEERS_MAX {
+            let oldest = self.ban_order.pop_front()?;
+            self.bans.remove(&oldest);
+            return Some(oldest);
+        }
+        None
+    }
+
+    /// Lifts the bans that ended by `now`; returns the peers to unblock.
+    pub(crate) fn lift_expired_bans(&mut self, now: Instant) -> Vec<PeerId> {
+        let mut lifted = Vec::new();
+        while let Some(peer) = self.ban_order.front().copied() {
+            match self.bans.get(&peer) {
+                Some(ban) if ban.until > now => break,
+                _ => {
+                    self.ban_order.pop_front();
+                    self.bans.remove(&peer);
+                    lifted.push(peer);
+                }
+            }
+        }
+        lifted
+    }
+
+    /// Whether `peer` is banned.
+    pub(crate) fn is_banned(&self, peer: &PeerId) -> bool {
+        self.bans.contains_key(peer)
+    }
+
+    /// The banned peers.
+    pub(crate) fn bans(&self) -> impl Iterator<Item = (&PeerId, &Ban)> {
+        self.bans.iter()
+    }
+
+    /// The connected peer with the most work above `work`, if any.
+    pub(crate) fn best_peer_above(&self, work: u128) -> Option<(PeerId, PeerStatus)> {
+        self.peers
+            .iter()
+            .filter_map(|(peer, info)| info.status.map(|s| (*peer, s)))
+            .filter(|(_, status)| status.cumulative_work > work)
+            // Ties broken by peer id, so the choice does not depend on map order.
+            .max_by_key(|(peer, status)| (status.cumulative_work, *peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_primitives::Hash;
+
+    fn addr() -> Multiaddr {
+        "/ip4/127.0.0.1/tcp/1".parse().unwrap()
+    }
+
+    fn status(work: u128) -> PeerStatus {
+        PeerStatus {
+            genesis: Hash::ZERO,
+            height: 1,
+            tip: Hash::digest(&work.to_le_bytes()),
+            cumulative_work: work,
+        }
+    }
+
+    #[test]
+    fn the_book_holds_at_most_its_maximum_of_peers() {
+        let mut book = PeerBook::default();
+        for _ in 0..PEERS_MAX {
+            assert!(book.connected(PeerId::random(), addr()));
+        }
+        assert!(!book.connected(PeerId::random(), addr()));
+        assert_eq!(book.len(), PEERS_MAX);
+    }
+
+    #[test]
+    fn a_peer_is_banned_after_its_maximum_of_rejected_messages() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        book.connected(peer, addr());
+        for _ in 1..REJECTED_MESSAGES_BEFORE_BAN {
+            assert!(!book.record_rejection(&peer, "garbage"));
+        }
+        assert!(book.record_rejection(&peer, "garbage"));
+        let now = Instant::now();
+        assert_eq!(book.ban(peer, "garbage".into(), now), None);
+        assert!(book.is_banned(&peer));
+        assert_eq!(book.len(), 0);
+        assert!(book.lift_expired_bans(now).is_empty());
+        let later = now + Duration::from_millis(BAN_DURATION_MS + 1);
+        assert_eq!(book.lift_expired_bans(later), vec![peer]);
+        assert!(!book.is_banned(&peer));
+    }
+
+    #[test]
+    fn the_ban_table_is_bounded_by_lifting_the_oldest_ban() {
+        let mut book = PeerBook::default();
+        let now = Instant::now();
+        let first = PeerId::random();
+        assert_eq!(book.ban(first, "x".into(), now), None);
+        for _ in 1..BANNED_PEERS_MAX {
+            assert_eq!(book.ban(PeerId::random(), "x".into(), now), None);
+        }
+        assert_eq!(book.ban(PeerId::random(), "x".into(), now), Some(first));
+        assert_eq!(book.bans().count(), BANNED_PEERS_MAX);
+        assert!(!book.is_banned(&first));
+    }
+
+    #[test]
+    fn the_best_peer_is_the_one_with_most_work_above_ours() {
+        let mut book = PeerBook::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        book.connected(a, addr());
+        book.connected(b, addr());
+        book.set_status(&a, status(10));
+        book.set_status(&b, status(20));
+        assert_eq!(book.best_peer_above(5).map(|(p, _)| p), Some(b));
+        assert_eq!(book.best_peer_above(20), None);
+    }
+}

@@ -1,0 +1,996 @@
+//! The swarm and its loop: one `#[derive(NetworkBehaviour)]` (connection limits, a block
+//! list, gossipsub, the sync request-response protocol, identify, Kademlia) driven from one
+//! `select!` loop that hands gossip and sync work to the chain worker, keeps the peer book,
+//! bans misbehaving peers, and runs headers-first sync against the peer with the most work.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bitverse_primitives::Hash;
+use libp2p::core::ConnectedPoint;
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams,
+    PeerScoreThresholds, TopicScoreParams, ValidationMode,
+};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, allow_block_list, connection_limits, identify, identity, kad, noise,
+    tcp, yamux,
+};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
+
+use super::peers::{PEERS_MAX, PeerBook};
+use super::protocol::{
+    BLOCKS_PER_REQUEST_MAX, GOSSIP_MESSAGE_BYTES_MAX, HEADERS_PER_RESPONSE_MAX, NetworkNames,
+    PeerStatus, SyncCodec, SyncRequest, SyncResponse,
+};
+use super::worker::{
+    GossipJob, ImportFailure, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult,
+};
+use super::{BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
+
+/// Connections one peer may hold (two covers simultaneous dials from both sides).
+const CONNECTIONS_PER_PEER_MAX: u32 = 2;
+/// Connections being set up at once, each way.
+const PENDING_CONNECTIONS_MAX: u32 = 16;
+/// Peers the node dials on its own once discovery finds them; inbound peers may fill the
+/// rest up to [`PEERS_MAX`].
+const OUTBOUND_PEERS_TARGET: usize = 8;
+/// A connection with no protocol in use is closed after this long.
+const IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
+/// How long a sync request may go unanswered.
+const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// Sync streams open on one connection at once, each way.
+const SYNC_STREAMS_MAX: usize = 16;
+/// Sync requests of ours in flight at once: a status request per peer and one sync step.
+const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + 2;
+/// How often the loop does its housekeeping (bans, scores, status, sync, redials).
+const TICK_MS: u64 = 1_000;
+/// How often the node asks each peer for its tip.
+const STATUS_INTERVAL_MS: u64 = 3_000;
+/// Least time between two status requests to one peer, whatever prompts them (orphans).
+const STATUS_MIN_INTERVAL_MS: u64 = 500;
+/// How long a sync step may take before sync gives up on the peer and starts over.
+const SYNC_STEP_TIMEOUT_MS: u64 = 45_000;
+/// Least time between two refreshes of what `bv_networkStatus` reports.
+const SNAPSHOT_REFRESH_MS: u64 = 200;
+/// How often the bootstrap addresses are dialed again while the node has no peer.
+const BOOTSTRAP_REDIAL_INTERVAL_MS: u64 = 3_000;
+/// How often Kademlia looks for more peers.
+const KAD_BOOTSTRAP_INTERVAL_MS: u64 = 30_000;
+/// Listen addresses taken from one identify message.
+const IDENTIFY_ADDRS_MAX: usize = 8;
+/// Gossipsub heartbeat: how often meshes are repaired and gossip emitted.
+const GOSSIP_HEARTBEAT_MS: u64 = 500;
+/// Messages gossipsub queues per connection before it drops them.
+const GOSSIP_CONNECTION_QUEUE_MAX: usize = 1_000;
+/// Weight of one invalid message in a topic's score, applied squared: one costs 10, two 40,
+/// three 90, which is below the graylist threshold (-80): the third invalid message in quick
+/// succession makes a peer graylisted and then banned, in line with
+/// [`super::peers::REJECTED_MESSAGES_BEFORE_BAN`].
+const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
+
+/// The node's protocols.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    limits: connection_limits::Behaviour,
+    blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+    identify: identify::Behaviour,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
+}
+
+fn topic_score_params() -> TopicScoreParams {
+    TopicScoreParams {
+        topic_weight: 1.0,
+        // A little credit for staying in the mesh, capped low so it cannot hide misbehaviour.
+        time_in_mesh_weight: 0.01,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: 100.0,
+        first_message_deliveries_weight: 1.0,
+        first_message_deliveries_decay: 0.9,
+        first_message_deliveries_cap: 20.0,
+        // Off: blocks come every few seconds and a quiet topic must not punish honest peers.
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
+        invalid_message_deliveries_decay: 0.9,
+        ..TopicScoreParams::default()
+    }
+}
+
+/// Builds the swarm: TCP with Noise and Yamux, and the node's protocols.
+pub(crate) fn build_swarm(
+    keypair: identity::Keypair,
+    names: &NetworkNames,
+    topics: &[IdentTopic],
+) -> anyhow::Result<Swarm<Behaviour>> {
+    let peer_id = keypair.public().to_peer_id();
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validate_messages()
+        .validation_mode(ValidationMode::Strict)
+        .max_transmit_size(GOSSIP_MESSAGE_BYTES_MAX)
+        .heartbeat_interval(Duration::from_millis(GOSSIP_HEARTBEAT_MS))
+        .connection_handler_queue_len(GOSSIP_CONNECTION_QUEUE_MAX)
+        // The same block or transaction from two peers is one message.
+        .message_id_fn(|message: &gossipsub::Message| {
+            MessageId::new(&Hash::tagged("bitverse gossip id v1", &[&message.data]).0)
+        })
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossipsub configuration: {e}"))?;
+    let mut gossipsub =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), gossip_config)
+            .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?;
+    let mut score_params = PeerScoreParams {
+        topic_score_cap: 50.0,
+        ..PeerScoreParams::default()
+    };
+    // A devnet runs every node on loopback: sharing an address is not a Sybil sign there.
+    score_params
+        .ip_colocation_factor_whitelist
+        .insert(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    for topic in topics {
+        score_params
+            .topics
+            .insert(topic.hash(), topic_score_params());
+    }
+    gossipsub
+        .with_peer_score(score_params, PeerScoreThresholds::default())
+        .map_err(|e| anyhow::anyhow!("gossipsub peer scoring: {e}"))?;
+
+    let sync = request_response::Behaviour::with_codec(
+        SyncCodec,
+        [(names.sync_protocol.clone(), ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS))
+            .with_max_concurrent_streams(SYNC_STREAMS_MAX),
+    );
+    let identify = identify::Behaviour::new(
+        identify::Config::new(names.identify_version.clone(), keypair.public())
+            .with_agent_version(format!("bitverse/{}", env!("CARGO_PKG_VERSION"))),
+    );
+    let mut kad_config = kad::Config::new(names.kad_protocol.clone());
+    kad_config
+        .set_periodic_bootstrap_interval(Some(Duration::from_millis(KAD_BOOTSTRAP_INTERVAL_MS)));
+    let mut kad =
+        kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+    // Serve the DHT even without a confirmed public address: on a devnet every address is
+    // loopback, and client mode would leave the routing tables empty.
+    kad.set_mode(Some(kad::Mode::Server));
+    let peers_max = u32::try_from(PEERS_MAX).unwrap_or(u32::MAX);
+    let limits = connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(peers_max.saturating_mul(CONNECTIONS_PER_PEER_MAX)))
+            .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX))
+            .with_max_pending_incoming(Some(PENDING_CONNECTIONS_MAX))
+            .with_max_pending_outgoing(Some(PENDING_CONNECTIONS_MAX)),
+    );
+    let behaviour = Behaviour {
+        limits,
+        blocked: allow_block_list::Behaviour::default(),
+        gossipsub,
+        sync,
+        identify,
+        kad,
+    };
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .context("cannot set up the TCP transport")?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| anyhow::anyhow!("cannot set up the network behaviour: {e}"))?
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(Duration::from_millis(IDLE_CONNECTION_TIMEOUT_MS))
+        })
+        .build();
+    Ok(swarm)
+}
+
+/// Our own outstanding requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    Status,
+    Headers,
+    Blocks,
+}
+
+/// Where headers-first sync stands.
+#[derive(Debug)]
+enum Phase {
+    /// The worker is building our locator.
+    Preparing,
+    /// Headers asked for.
+    AwaitingHeaders(OutboundRequestId),
+    /// The worker is checking headers.
+    CheckingHeaders,
+    /// Blocks asked for: the hashes asked, in order.
+    AwaitingBlocks(OutboundRequestId, Vec<Hash>),
+    /// The worker is importing blocks.
+    Importing,
+}
+
+#[derive(Debug)]
+struct ActiveSync {
+    peer: PeerId,
+    phase: Phase,
+    /// Blocks whose headers checked out, still to fetch; at most one headers response.
+    wanted: VecDeque<Hash>,
+    /// Whether the last headers response was full, so more may follow.
+    more_headers: bool,
+    /// When the current step started.
+    step_started: Instant,
+}
+
+/// The loop's inputs besides the swarm.
+pub(crate) struct LoopInputs {
+    pub(crate) worker: WorkerQueues,
+    pub(crate) results: mpsc::Receiver<WorkerResult>,
+    pub(crate) publish: PublishQueues,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+/// The loop's state.
+pub(crate) struct Service {
+    swarm: Swarm<Behaviour>,
+    names: NetworkNames,
+    blocks_topic: IdentTopic,
+    txs_topic: IdentTopic,
+    local: PeerStatus,
+    bootstrap: Vec<Multiaddr>,
+    listen_addrs: Vec<Multiaddr>,
+    snapshot: Arc<Mutex<NetworkSnapshot>>,
+    book: PeerBook,
+    requests: HashMap<OutboundRequestId, (PeerId, RequestKind)>,
+    sync: Option<ActiveSync>,
+    synced_blocks: u64,
+    last_bootstrap_dial: Option<Instant>,
+    last_snapshot: Instant,
+    /// Set when peers come, go or are banned: shown at once, not at the next refresh.
+    snapshot_dirty: bool,
+}
+
+impl Service {
+    /// A service for a swarm already listening.
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        names: NetworkNames,
+        topics: (IdentTopic, IdentTopic),
+        local: PeerStatus,
+        bootstrap: Vec<Multiaddr>,
+        listen_addrs: Vec<Multiaddr>,
+        snapshot: Arc<Mutex<NetworkSnapshot>>,
+    ) -> Service {
+        Service {
+            swarm,
+            names,
+            blocks_topic: topics.0,
+            txs_topic: topics.1,
+            local,
+            bootstrap,
+            listen_addrs,
+            snapshot,
+            book: PeerBook::default(),
+            requests: HashMap::new(),
+            sync: None,
+            synced_blocks: 0,
+            last_bootstrap_dial: None,
+            last_snapshot: Instant::now(),
+            snapshot_dirty: true,
+        }
+    }
+
+    /// Runs until told to stop. Cancel-safe inputs only: every branch of the `select!` is a
+    /// channel receive, a stream poll or a timer.
+    pub(crate) async fn run(mut self, mut inputs: LoopInputs) {
+        self.dial_bootstrap();
+        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                // Results of our own work first: they free the worker's queues.
+                biased;
+                _ = inputs.stop.changed() => break,
+                Some(result) = inputs.results.recv() => self.on_worker_result(&inputs.worker, result),
+                Some((data, tip)) = inputs.publish.blocks.recv() => {
+                    self.update_local(tip);
+                    self.publish(true, data);
+                }
+                Some(data) = inputs.publish.txs.recv() => self.publish(false, data),
+                event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
+                _ = tick.tick() => {
+                    self.on_tick(&inputs.worker);
+                    self.refresh_snapshot();
+                }
+            }
+            if self.snapshot_dirty
+                || self.last_snapshot.elapsed() >= Duration::from_millis(SNAPSHOT_REFRESH_MS)
+            {
+                self.refresh_snapshot();
+            }
+        }
+        tracing::info!("network stopped");
+    }
+
+    fn update_local(&mut self, tip: PeerStatus) {
+        if tip.cumulative_work >= self.local.cumulative_work || tip.tip == self.local.tip {
+            self.local = tip;
+        }
+    }
+
+    fn publish(&mut self, block: bool, data: Vec<u8>) {
+        let topic = if block {
+            self.blocks_topic.clone()
+        } else {
+            self.txs_topic.clone()
+        };
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+            Ok(_) => {}
+            // Nobody to tell yet, or told already: peers catch up through sync.
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic)
+            | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(e) => tracing::warn!(error = %e, block, "cannot publish"),
+        }
+    }
+
+    fn dial_bootstrap(&mut self) {
+        self.last_bootstrap_dial = Some(Instant::now());
+        let local_peer = *self.swarm.local_peer_id();
+        for addr in self.bootstrap.clone() {
+            let mut plain = addr.clone();
+            let dialed = match plain.pop() {
+                Some(Protocol::P2p(peer)) => {
+                    if peer == local_peer {
+                        continue;
+                    }
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, plain.clone());
+                    self.swarm.dial(
+                        DialOpts::peer_id(peer)
+                            .addresses(vec![plain])
+                            .condition(PeerCondition::DisconnectedAndNotDialing)
+                            .build(),
+                    )
+                }
+                // Without a peer id, dial the address as it is; the connection tells who is
+                // there.
+                _ => self.swarm.dial(addr.clone()),
+            };
+            if let Err(e) = dialed {
+                tracing::debug!(%addr, error = %e, "cannot dial bootstrap address");
+            }
+        }
+    }
+
+    fn ask_status(&mut self, peer: PeerId) {
+        let now = Instant::now();
+        let Some(info) = self.book.get_mut(&peer) else {
+            return;
+        };
+        if info
+            .status_asked_at
+            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(STATUS_MIN_INTERVAL_MS))
+        {
+            return;
+        }
+        if self.requests.len() >= REQUESTS_IN_FLIGHT_MAX {
+            return;
+        }
+        info.status_asked_at = Some(now);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, SyncRequest::Status(self.local));
+        self.requests.insert(id, (peer, RequestKind::Status));
+    }
+
+    /// Counts an invalid message against `peer`, banning it at the limit.
+    fn penalize(&mut self, peer: PeerId, reason: &str) {
+        tracing::warn!(%peer, reason, "invalid message from peer");
+        if self.book.record_rejection(&peer, reason) {
+            self.ban(peer, format!("too many invalid messages, last: {reason}"));
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: String) {
+        tracing::warn!(%peer, %reason, "banning peer");
+        self.snapshot_dirty = true;
+        if let Some(lifted) = self.book.ban(peer, reason, Instant::now()) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(lifted);
+        }
+        // Closes its connections and refuses new ones until the ban is lifted.
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.swarm.behaviour_mut().kad.remove_peer(&peer);
+        if self.sync.as_ref().is_some_and(|s| s.peer == peer) {
+            self.sync = None;
+        }
+    }
+
+    fn on_tick(&mut self, worker: &WorkerQueues) {
+        let now = Instant::now();
+        for peer in self.book.lift_expired_bans(now) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+        // Gossipsub's score sees what the explicit count does not (invalid signatures caught
+        // inside gossipsub, broken promises): below the graylist threshold a peer is banned.
+        let graylist = PeerScoreThresholds::default().graylist_threshold;
+        let low: Vec<(PeerId, f64)> = self
+            .book
+            .peers()
+            .filter_map(|(peer, _)| {
+                let score = self.swarm.behaviour().gossipsub.peer_score(peer)?;
+                (score < graylist).then_some((*peer, score))
+            })
+            .collect();
+        for (peer, score) in low {
+            self.ban(peer, format!("gossip score {score:.1} below {graylist}"));
+        }
+        let due: Vec<PeerId> = self
+            .book
+            .peers()
+            .filter(|(_, info)| {
+                info.status_asked_at.is_none_or(|t| {
+                    now.duration_since(t) >= Duration::from_millis(STATUS_INTERVAL_MS)
+                })
+            })
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in due {
+            self.ask_status(peer);
+        }
+        if self.sync.as_ref().is_some_and(|s| {
+            now.duration_since(s.step_started) > Duration::from_millis(SYNC_STEP_TIMEOUT_MS)
+        }) {
+            tracing::warn!("sync step timed out; starting over");
+            self.sync = None;
+        }
+        self.maybe_start_sync(worker);
+        if self.book.len() == 0
+            && !self.bootstrap.is_empty()
+            && self.last_bootstrap_dial.is_none_or(|t| {
+                now.duration_since(t) >= Duration::from_millis(BOOTSTRAP_REDIAL_INTERVAL_MS)
+            })
+        {
+            self.dial_bootstrap();
+        }
+    }
+
+    fn maybe_start_sync(&mut self, worker: &WorkerQueues) {
+        if self.sync.is_some() {
+            return;
+        }
+        let Some((peer, status)) = self.book.best_peer_above(self.local.cumulative_work) else {
+            return;
+        };
+        if worker
+            .sync
+            .try_send(SyncJob::PrepareHeadersRequest { peer })
+            .is_err()
+        {
+            return;
+        }
+        tracing::info!(
+            %peer,
+            peer_height = status.height,
+            height = self.local.height,
+            "syncing from peer"
+        );
+        self.sync = Some(ActiveSync {
+            peer,
+            phase: Phase::Preparing,
+            wanted: VecDeque::new(),
+            more_headers: false,
+            step_started: Instant::now(),
+        });
+    }
+
+    /// Sends the next blocks request, or moves on when no block is wanted.
+    fn next_sync_step(&mut self, worker: &WorkerQueues) {
+        let Some(sync) = self.sync.as_mut() else {
+            return;
+        };
+        sync.step_started = Instant::now();
+        if !sync.wanted.is_empty() {
+            let hashes: Vec<Hash> = sync
+                .wanted
+                .iter()
+                .take(BLOCKS_PER_REQUEST_MAX)
+                .copied()
+                .collect();
+            let peer = sync.peer;
+            let id = self.swarm.behaviour_mut().sync.send_request(
+                &peer,
+                SyncRequest::Blocks {
+                    hashes: hashes.clone(),
+                },
+            );
+            self.requests.insert(id, (peer, RequestKind::Blocks));
+            if let Some(sync) = self.sync.as_mut() {
+                sync.phase = Phase::AwaitingBlocks(id, hashes);
+            }
+            return;
+        }
+        if sync.more_headers {
+            let peer = sync.peer;
+            sync.phase = Phase::Preparing;
+            if worker
+                .sync
+                .try_send(SyncJob::PrepareHeadersRequest { peer })
+                .is_err()
+            {
+                self.sync = None;
+            }
+            return;
+        }
+        tracing::info!(height = self.local.height, "sync round done");
+        self.sync = None;
+        self.maybe_start_sync(worker);
+    }
+
+    fn on_worker_result(&mut self, worker: &WorkerQueues, result: WorkerResult) {
+        self.update_local(result.tip);
+        match result.output {
+            WorkerOutput::Verdict {
+                source,
+                message_id,
+                acceptance,
+                reason,
+                orphan,
+            } => {
+                let rejected = matches!(acceptance, MessageAcceptance::Reject);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &source, acceptance);
+                if rejected {
+                    self.penalize(source, reason.as_deref().unwrap_or("rejected"));
+                } else if orphan {
+                    // Its sender may be on a better chain we have not seen: ask, and sync.
+                    self.ask_status(source);
+                }
+            }
+            WorkerOutput::Served {
+                peer,
+                channel,
+                response,
+            } => {
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    tracing::debug!(%peer, "peer left before its answer was ready");
+                }
+            }
+            WorkerOutput::HeadersRequest { peer, request } => {
+                let Some(sync) = self.sync.as_mut() else {
+                    return;
+                };
+                if sync.peer != peer || !matches!(sync.phase, Phase::Preparing) {
+                    return;
+                }
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.requests.insert(id, (peer, RequestKind::Headers));
+                if let Some(sync) = self.sync.as_mut() {
+                    sync.phase = Phase::AwaitingHeaders(id);
+                    sync.step_started = Instant::now();
+                }
+            }
+            WorkerOutput::HeadersChecked { peer, outcome } => {
+                let Some(sync) = self.sync.as_mut() else {
+                    return;
+                };
+                if sync.peer != peer || !matches!(sync.phase, Phase::CheckingHeaders) {
+                    return;
+                }
+                match outcome {
+                    Ok(wanted) => {
+                        sync.wanted = wanted.into();
+                        self.next_sync_step(worker);
+                    }
+                    Err(reason) => {
+                        self.sync = None;
+                        self.penalize(peer, &format!("invalid headers: {reason}"));
+                    }
+                }
+            }
+            WorkerOutput::BlocksImported { peer, outcome } => {
+                let Some(sync) = self.sync.as_ref() else {
+                    return;
+                };
+                if sync.peer != peer || !matches!(sync.phase, Phase::Importing) {
+                    return;
+                }
+                match outcome {
+                    Ok(imported) => {
+                        self.synced_blocks = self
+                            .synced_blocks
+                            .saturating_add(u64::try_from(imported).unwrap_or(u64::MAX));
+                        self.next_sync_step(worker);
+                    }
+                    Err(ImportFailure::Invalid(reason)) => {
+                        self.sync = None;
+                        self.penalize(peer, &format!("invalid block in sync: {reason}"));
+                    }
+                    Err(ImportFailure::Local(reason)) => {
+                        tracing::error!(%reason, "sync stopped by a local failure");
+                        self.sync = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, worker: &WorkerQueues, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+                if !self.listen_addrs.contains(&address) {
+                    self.listen_addrs.push(address);
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if num_established.get() > 1 {
+                    return;
+                }
+                let addr = endpoint.get_remote_address().clone();
+                if !self.book.connected(peer_id, addr.clone()) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                tracing::info!(peer = %peer_id, %addr, "peer connected");
+                self.snapshot_dirty = true;
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                    // An address we dialed is one the peer can be reached at.
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, address.clone());
+                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                }
+                self.ask_status(peer_id);
+            }
+            // Its last connection closed: the peer is gone.
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                cause,
+                ..
+            } => {
+                tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
+                self.book.disconnected(&peer_id);
+                self.snapshot_dirty = true;
+                if self.sync.as_ref().is_some_and(|s| s.peer == peer_id) {
+                    self.sync = None;
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, error = %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(worker, event),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour_event(&mut self, worker: &WorkerQueues, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
+                let queue = if message.topic == self.blocks_topic.hash() {
+                    &worker.blocks
+                } else if message.topic == self.txs_topic.hash() {
+                    &worker.txs
+                } else {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                    return;
+                };
+                let job = GossipJob {
+                    source: propagation_source,
+                    message_id: message_id.clone(),
+                    data: message.data,
+                };
+                if queue.try_send(job).is_err() {
+                    // Busy: the message is dropped, not held against its sender.
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                }
+            }
+            BehaviourEvent::Gossipsub(_) => {}
+            BehaviourEvent::Sync(event) => self.on_sync_event(worker, event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                if info.protocol_version != self.names.identify_version {
+                    tracing::info!(
+                        peer = %peer_id,
+                        version = %info.protocol_version,
+                        "peer is on another network; disconnecting"
+                    );
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                if info.protocols.contains(&self.names.kad_protocol) {
+                    for addr in info.listen_addrs.into_iter().take(IDENTIFY_ADDRS_MAX) {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+            }
+            BehaviourEvent::Identify(_) => {}
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            }) => {
+                let outbound_room = self.book.len() < OUTBOUND_PEERS_TARGET;
+                if outbound_room
+                    && peer != *self.swarm.local_peer_id()
+                    && !self.swarm.is_connected(&peer)
+                    && !self.book.is_banned(&peer)
+                {
+                    let dial = DialOpts::peer_id(peer)
+                        .addresses(addresses.into_vec())
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    if let Err(e) = self.swarm.dial(dial) {
+                        tracing::debug!(%peer, error = %e, "cannot dial discovered peer");
+                    }
+                }
+            }
+            BehaviourEvent::Kad(_) => {}
+            BehaviourEvent::Limits(never) | BehaviourEvent::Blocked(never) => match never {},
+        }
+    }
+
+    fn on_sync_event(
+        &mut self,
+        worker: &WorkerQueues,
+        event: request_response::Event<SyncRequest, SyncResponse>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                if let SyncRequest::Status(status) = &request {
+                    // A status is answered from what the loop knows: no chain lock needed.
+                    let status = *status;
+                    let answer = SyncResponse::Status(self.local);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, answer);
+                    self.on_peer_status(worker, peer, status);
+                    return;
+                }
+                let job = ServeJob {
+                    peer,
+                    request,
+                    channel,
+                };
+                if worker.serve.try_send(job).is_err() {
+                    // Busy: dropping the channel fails the peer's request; it may retry.
+                    tracing::debug!(%peer, "sync request dropped: serve queue full");
+                }
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, kind)) = self.requests.remove(&request_id) else {
+                    return;
+                };
+                self.on_response(worker, peer, request_id, kind, response);
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                let kind = self.requests.remove(&request_id).map(|(_, kind)| kind);
+                tracing::debug!(%peer, ?kind, error = %error, "sync request failed");
+                if kind.is_some_and(|k| k != RequestKind::Status)
+                    && self.sync.as_ref().is_some_and(|s| s.peer == peer)
+                {
+                    self.sync = None;
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, error = %error, "answering a sync request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_peer_status(&mut self, worker: &WorkerQueues, peer: PeerId, status: PeerStatus) {
+        if status.genesis != self.local.genesis {
+            tracing::info!(%peer, "peer has another genesis; disconnecting");
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        }
+        self.book.set_status(&peer, status);
+        self.maybe_start_sync(worker);
+    }
+
+    fn on_response(
+        &mut self,
+        worker: &WorkerQueues,
+        peer: PeerId,
+        request_id: OutboundRequestId,
+        kind: RequestKind,
+        response: SyncResponse,
+    ) {
+        match (kind, response) {
+            (RequestKind::Status, SyncResponse::Status(status)) => {
+                self.on_peer_status(worker, peer, status);
+            }
+            (RequestKind::Headers, SyncResponse::Headers(headers)) => {
+                let Some(sync) = self.sync.as_mut() else {
+                    return;
+                };
+                if sync.peer != peer
+                    || !matches!(sync.phase, Phase::AwaitingHeaders(id) if id == request_id)
+                {
+                    return;
+                }
+                let count = headers.len();
+                if count > usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX) {
+                    self.sync = None;
+                    self.penalize(peer, &format!("{count} headers in one response"));
+                    return;
+                }
+                if count == 0 {
+                    // Nothing after our locator: its extra work is on a branch we have.
+                    tracing::debug!(%peer, "peer has no headers for us");
+                    self.sync = None;
+                    return;
+                }
+                sync.more_headers =
+                    count == usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX);
+                sync.phase = Phase::CheckingHeaders;
+                sync.step_started = Instant::now();
+                if worker
+                    .sync
+                    .try_send(SyncJob::CheckHeaders { peer, headers })
+                    .is_err()
+                {
+                    self.sync = None;
+                }
+            }
+            (RequestKind::Blocks, SyncResponse::Blocks(blocks)) => {
+                let Some(sync) = self.sync.as_mut() else {
+                    return;
+                };
+                let asked = match &sync.phase {
+                    Phase::AwaitingBlocks(id, asked) if *id == request_id && sync.peer == peer => {
+                        asked
+                    }
+                    _ => return,
+                };
+                // The answer must be a non-empty prefix of what was asked, in order.
+                let matches = !blocks.is_empty()
+                    && blocks.len() <= asked.len()
+                    && blocks.iter().zip(asked).all(|(b, h)| b.hash() == *h);
+                if !matches {
+                    self.sync = None;
+                    self.penalize(peer, "blocks response does not match the request");
+                    return;
+                }
+                for _ in 0..blocks.len() {
+                    sync.wanted.pop_front();
+                }
+                sync.phase = Phase::Importing;
+                sync.step_started = Instant::now();
+                if worker
+                    .sync
+                    .try_send(SyncJob::ImportBlocks { peer, blocks })
+                    .is_err()
+                {
+                    self.sync = None;
+                }
+            }
+            (_, SyncResponse::Refused(why)) => {
+                tracing::debug!(%peer, %why, "peer refused a sync request");
+                if kind != RequestKind::Status && self.sync.as_ref().is_some_and(|s| s.peer == peer)
+                {
+                    self.sync = None;
+                }
+            }
+            (kind, _) => {
+                if kind != RequestKind::Status && self.sync.as_ref().is_some_and(|s| s.peer == peer)
+                {
+                    self.sync = None;
+                }
+                self.penalize(peer, "answer of the wrong kind");
+            }
+        }
+    }
+
+    fn refresh_snapshot(&mut self) {
+        let now = Instant::now();
+        self.last_snapshot = now;
+        self.snapshot_dirty = false;
+        let mut peers: Vec<PeerSnapshot> = self
+            .book
+            .peers()
+            .map(|(peer, info)| PeerSnapshot {
+                peer_id: peer.to_string(),
+                addr: info.addr.as_ref().map(ToString::to_string),
+                height: info.status.map(|s| s.height),
+                tip: info.status.map(|s| s.tip),
+                cumulative_work: info.status.map(|s| s.cumulative_work),
+                rejected_messages: info.rejected_messages,
+                gossip_score: self.swarm.behaviour().gossipsub.peer_score(peer),
+            })
+            .collect();
+        peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        let mut banned: Vec<BanSnapshot> = self
+            .book
+            .bans()
+            .map(|(peer, ban)| BanSnapshot {
+                peer_id: peer.to_string(),
+                reason: ban.reason.clone(),
+                rejected_messages: ban.rejected_messages,
+                remaining_ms: u64::try_from(ban.until.saturating_duration_since(now).as_millis())
+                    .unwrap_or(u64::MAX),
+            })
+            .collect();
+        banned.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        let mut snapshot = self.snapshot.lock();
+        snapshot.listen_addrs = self
+            .listen_addrs
+            .iter()
+            .map(|a| format!("{a}/p2p/{}", self.swarm.local_peer_id()))
+            .collect();
+        snapshot.best_peer_height = peers.iter().filter_map(|p| p.height).max();
+        snapshot.peers = peers;
+        snapshot.banned = banned;
+        snapshot.syncing = self.sync.is_some();
+        snapshot.sync_peer = self.sync.as_ref().map(|s| s.peer.to_string());
+        snapshot.synced_blocks = self.synced_blocks;
+    }
+}

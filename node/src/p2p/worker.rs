@@ -1,0 +1,723 @@
+//! The network's chain worker: every piece of work the network asks of the chain (judging
+//! gossip, serving sync requests, checking and importing synced blocks) runs here, one job at a
+//! time on the blocking pool, so the swarm loop never waits for the chain lock. Jobs arrive on
+//! bounded queues, local work (sync) before remote work; results go back on one bounded queue.
+
+use std::sync::Arc;
+
+use bitverse_blocktree::{Block, BlockError, BlockHeader, Chain, ChainError, ImportOutcome};
+use bitverse_blocktree::{Transaction, TxError};
+use bitverse_primitives::{ChainId, Hash};
+use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::request_response::ResponseChannel;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::{
+    BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, HEADERS_PER_RESPONSE_MAX,
+    LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse,
+};
+use crate::node::now_ms;
+
+/// Gossiped blocks waiting to be judged. Each may be a maximal block, so the queue is short:
+/// 8 × 8 MiB at most. When full, new blocks are ignored (not rejected): sync fetches them.
+pub(crate) const BLOCK_JOBS_QUEUE_MAX: usize = 8;
+/// Gossiped transactions waiting to be judged (each at most ~68 KiB).
+pub(crate) const TX_JOBS_QUEUE_MAX: usize = 1024;
+/// Sync requests from peers waiting to be served; when full, requests are dropped and the
+/// requester's call fails, so remote work cannot grow the node's queues.
+pub(crate) const SERVE_JOBS_QUEUE_MAX: usize = 32;
+/// The node's own sync steps waiting: sync runs one step at a time, so a few suffice.
+pub(crate) const SYNC_JOBS_QUEUE_MAX: usize = 4;
+/// Results waiting for the swarm loop, which drains them first of all.
+pub(crate) const RESULTS_QUEUE_MAX: usize = 64;
+
+/// A gossip message to judge.
+pub(crate) struct GossipJob {
+    /// The peer that forwarded it: rewarded or punished for it.
+    pub(crate) source: PeerId,
+    /// Gossipsub's id, for reporting the verdict.
+    pub(crate) message_id: MessageId,
+    /// The message's bytes.
+    pub(crate) data: Vec<u8>,
+}
+
+/// A peer's sync request to serve.
+pub(crate) struct ServeJob {
+    /// Who asked.
+    pub(crate) peer: PeerId,
+    /// What it asked.
+    pub(crate) request: SyncRequest,
+    /// Where the answer goes.
+    pub(crate) channel: ResponseChannel<SyncResponse>,
+}
+
+/// A step of the node's own sync.
+pub(crate) enum SyncJob {
+    /// Build the request for headers after our best-chain locator, to send to `peer`.
+    PrepareHeadersRequest {
+        /// The peer to ask.
+        peer: PeerId,
+    },
+    /// Check headers a peer sent: linkage and proof of work; returns the hashes to fetch.
+    CheckHeaders {
+        /// The peer that sent them.
+        peer: PeerId,
+        /// The headers, oldest first.
+        headers: Vec<BlockHeader>,
+    },
+    /// Import blocks a peer sent, in order, fully validated.
+    ImportBlocks {
+        /// The peer that sent them.
+        peer: PeerId,
+        /// The blocks, oldest first.
+        blocks: Vec<Block>,
+    },
+}
+
+/// Where the worker's queues start.
+pub(crate) struct WorkerQueues {
+    /// Gossiped blocks.
+    pub(crate) blocks: mpsc::Sender<GossipJob>,
+    /// Gossiped transactions.
+    pub(crate) txs: mpsc::Sender<GossipJob>,
+    /// Requests to serve.
+    pub(crate) serve: mpsc::Sender<ServeJob>,
+    /// Sync steps.
+    pub(crate) sync: mpsc::Sender<SyncJob>,
+}
+
+/// What a job came to.
+pub(crate) enum WorkerOutput {
+    /// A gossip message's verdict.
+    Verdict {
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// Gossipsub's id.
+        message_id: MessageId,
+        /// Accept, Reject or Ignore.
+        acceptance: MessageAcceptance,
+        /// Why, for a rejection or an ignored message.
+        reason: Option<String>,
+        /// A block whose parent is unknown: the sender may know a better chain.
+        orphan: bool,
+    },
+    /// An answer to send.
+    Served {
+        /// The requester.
+        peer: PeerId,
+        /// Where it goes.
+        channel: ResponseChannel<SyncResponse>,
+        /// The answer.
+        response: SyncResponse,
+    },
+    /// The headers request to send.
+    HeadersRequest {
+        /// The peer to ask.
+        peer: PeerId,
+        /// The request.
+        request: SyncRequest,
+    },
+    /// Headers checked.
+    HeadersChecked {
+        /// The peer that sent them.
+        peer: PeerId,
+        /// The hashes of the blocks to fetch, oldest first, or why the headers are invalid.
+        outcome: Result<Vec<Hash>, String>,
+    },
+    /// Blocks imported.
+    BlocksImported {
+        /// The peer that sent them.
+        peer: PeerId,
+        /// How many were new to the node, or why importing stopped.
+        outcome: Result<usize, ImportFailure>,
+    },
+}
+
+/// Why importing synced blocks stopped.
+#[derive(Debug)]
+pub(crate) enum ImportFailure {
+    /// A block was invalid: the peer that sent it is at fault.
+    Invalid(String),
+    /// The node itself failed (storage): nobody to blame, but sync cannot go on.
+    Local(String),
+}
+
+/// A result with the node's tip after the job.
+pub(crate) struct WorkerResult {
+    /// The node's status after the job.
+    pub(crate) tip: PeerStatus,
+    /// What the job came to.
+    pub(crate) output: WorkerOutput,
+}
+
+/// The node's status as it tells peers.
+pub(crate) fn local_status(chain: &Chain) -> PeerStatus {
+    let tip = chain.tip();
+    PeerStatus {
+        genesis: chain.genesis_hash(),
+        height: tip.height,
+        tip: tip.hash,
+        cumulative_work: tip.cumulative_work,
+    }
+}
+
+/// Starts the worker; it stops when every job queue is closed or the result queue is.
+pub(crate) fn spawn(
+    chain: Arc<Mutex<Chain>>,
+    tx_admitted: Arc<Notify>,
+) -> (
+    WorkerQueues,
+    mpsc::Receiver<WorkerResult>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (blocks_tx, blocks_rx) = mpsc::channel(BLOCK_JOBS_QUEUE_MAX);
+    let (txs_tx, txs_rx) = mpsc::channel(TX_JOBS_QUEUE_MAX);
+    let (serve_tx, serve_rx) = mpsc::channel(SERVE_JOBS_QUEUE_MAX);
+    let (sync_tx, sync_rx) = mpsc::channel(SYNC_JOBS_QUEUE_MAX);
+    let (results_tx, results_rx) = mpsc::channel(RESULTS_QUEUE_MAX);
+    let task = tokio::spawn(run(
+        chain,
+        tx_admitted,
+        Inputs {
+            blocks: blocks_rx,
+            txs: txs_rx,
+            serve: serve_rx,
+            sync: sync_rx,
+        },
+        results_tx,
+    ));
+    (
+        WorkerQueues {
+            blocks: blocks_tx,
+            txs: txs_tx,
+            serve: serve_tx,
+            sync: sync_tx,
+        },
+        results_rx,
+        task,
+    )
+}
+
+struct Inputs {
+    blocks: mpsc::Receiver<GossipJob>,
+    txs: mpsc::Receiver<GossipJob>,
+    serve: mpsc::Receiver<ServeJob>,
+    sync: mpsc::Receiver<SyncJob>,
+}
+
+enum Job {
+    Block(GossipJob),
+    Tx(GossipJob),
+    Serve(ServeJob),
+    Sync(SyncJob),
+}
+
+async fn run(
+    chain: Arc<Mutex<Chain>>,
+    tx_admitted: Arc<Notify>,
+    mut inputs: Inputs,
+    results: mpsc::Sender<WorkerResult>,
+) {
+    loop {
+        // Local work first (our own sync), then answers owed to peers, then gossip: a remote
+        // cannot starve the node's own progress by flooding it.
+        let job = tokio::select! {
+            biased;
+            Some(job) = inputs.sync.recv() => Job::Sync(job),
+            Some(job) = inputs.serve.recv() => Job::Serve(job),
+            Some(job) = inputs.blocks.recv() => Job::Block(job),
+            Some(job) = inputs.txs.recv() => Job::Tx(job),
+            else => return,
+        };
+        let chain = chain.clone();
+        let tx_admitted = tx_admitted.clone();
+        let done = tokio::task::spawn_blocking(move || perform(&chain, &tx_admitted, job)).await;
+        match done {
+            Ok(result) => {
+                if results.send(result).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "network chain job failed"),
+        }
+    }
+}
+
+fn perform(chain: &Mutex<Chain>, tx_admitted: &Notify, job: Job) -> WorkerResult {
+    let output = match job {
+        Job::Block(job) => judge_block(chain, job),
+        Job::Tx(job) => judge_tx(chain, tx_admitted, job),
+        Job::Serve(job) => WorkerOutput::Served {
+            peer: job.peer,
+            response: serve(chain, job.request),
+            channel: job.channel,
+        },
+        Job::Sync(SyncJob::PrepareHeadersRequest { peer }) => WorkerOutput::HeadersRequest {
+            peer,
+            request: SyncRequest::HeadersAfter {
+                locator: chain.lock().best_chain_locator(LOCATOR_HASHES_MAX),
+                count_max: HEADERS_PER_RESPONSE_MAX,
+            },
+        },
+        Job::Sync(SyncJob::CheckHeaders { peer, headers }) => WorkerOutput::HeadersChecked {
+            peer,
+            outcome: check_headers(&chain.lock(), &headers),
+        },
+        Job::Sync(SyncJob::ImportBlocks { peer, blocks }) => WorkerOutput::BlocksImported {
+            peer,
+            outcome: import_synced(chain, blocks),
+        },
+    };
+    WorkerResult {
+        tip: local_status(&chain.lock()),
+        output,
+    }
+}
+
+fn verdict(job: &GossipJob, acceptance: MessageAcceptance, reason: Option<String>) -> WorkerOutput {
+    WorkerOutput::Verdict {
+        source: job.source,
+        message_id: job.message_id.clone(),
+        acceptance,
+        reason,
+        orphan: false,
+    }
+}
+
+/// Accept a block that is valid as far as its place allows (a new tip, or a side branch whose
+/// header and body check out); Ignore what cannot be judged now (known already, unknown parent,
+/// time ahead of our clock) or what failed on our side; Reject the rest.
+fn judge_block(chain: &Mutex<Chain>, job: GossipJob) -> WorkerOutput {
+    // Decoding and the header's own proof of work need no lock.
+    let block = match Block::from_bytes(&job.data) {
+        Ok(block) => block,
+        Err(e) => return verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
+    };
+    if !block.header.meets_difficulty() {
+        let reason = BlockError::InsufficientWork.to_string();
+        return verdict(&job, MessageAcceptance::Reject, Some(reason));
+    }
+    let hash = block.hash();
+    let imported = chain.lock().import_block(block, now_ms());
+    match imported {
+        Ok(outcome) => {
+            if let ImportOutcome::NewTip { height, .. } = outcome {
+                tracing::info!(%hash, height, source = %job.source, "imported gossiped block as new tip");
+            }
+            verdict(&job, MessageAcceptance::Accept, None)
+        }
+        Err(ChainError::Block(BlockError::UnknownParent(parent))) => WorkerOutput::Verdict {
+            source: job.source,
+            message_id: job.message_id,
+            acceptance: MessageAcceptance::Ignore,
+            reason: Some(format!("unknown parent {parent}")),
+            orphan: true,
+        },
+        Err(ChainError::Block(
+            e @ (BlockError::AlreadyKnown(_) | BlockError::TimeTooNew { .. }),
+        )) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
+        Err(ChainError::Block(e)) => verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
+        Err(ChainError::Tx(e)) => verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
+        Err(e) => {
+            tracing::error!(error = %e, %hash, "cannot import a gossiped block");
+            verdict(&job, MessageAcceptance::Ignore, Some(e.to_string()))
+        }
+    }
+}
+
+/// Accept an admitted transaction; Reject one that no state could make valid (undecodable,
+/// another chain, bad syntax, bad signature); Ignore the rest, which may be valid on a peer
+/// whose tip or mempool differs (nonce, balance, keyspace, mempool full, known already).
+fn judge_tx(chain: &Mutex<Chain>, tx_admitted: &Notify, job: GossipJob) -> WorkerOutput {
+    let tx = match Transaction::from_bytes(&job.data) {
+        Ok(tx) => tx,
+        Err(e) => return verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
+    };
+    if let Err(e) = tx.check_stateless(ChainId::ROOT) {
+        return verdict(&job, MessageAcceptance::Reject, Some(e.to_string()));
+    }
+    let submitted = chain.lock().submit_transaction(tx);
+    match submitted {
+        Ok(_) => {
+            tx_admitted.notify_one();
+            verdict(&job, MessageAcceptance::Accept, None)
+        }
+        Err(ChainError::Tx(e @ TxError::BadSignature)) => {
+            verdict(&job, MessageAcceptance::Reject, Some(e.to_string()))
+        }
+        Err(e) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
+    }
+}
+
+fn serve(chain: &Mutex<Chain>, request: SyncRequest) -> SyncResponse {
+    match request {
+        SyncRequest::Status(_) => SyncResponse::Status(local_status(&chain.lock())),
+        SyncRequest::HeadersAfter { locator, count_max } => {
+            if locator.len() > LOCATOR_HASHES_MAX {
+                return SyncResponse::refused(format!(
+                    "locator of {} hashes; the maximum is {LOCATOR_HASHES_MAX}",
+                    locator.len()
+                ));
+            }
+            let count = count_max.min(HEADERS_PER_RESPONSE_MAX);
+            let count = usize::try_from(count).unwrap_or(0);
+            SyncResponse::Headers(chain.lock().headers_after_locator(&locator, count))
+        }
+        SyncRequest::Blocks { hashes } => {
+            if hashes.len() > BLOCKS_PER_REQUEST_MAX {
+                return SyncResponse::refused(format!(
+                    "{} blocks asked; the maximum is {BLOCKS_PER_REQUEST_MAX}",
+                    hashes.len()
+                ));
+            }
+            let mut blocks = Vec::new();
+            let mut size_bytes = 0usize;
+            for hash in hashes {
+                // One block at a time under the lock: a long answer does not hold it.
+                let block = match chain.lock().block_by_hash(&hash) {
+                    Ok(Some(block)) => block,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, %hash, "cannot read a block to serve");
+                        break;
+                    }
+                };
+                let block_bytes = block.to_bytes().len();
+                if !blocks.is_empty()
+                    && size_bytes.saturating_add(block_bytes) > BLOCKS_RESPONSE_BYTES_BUDGET
+                {
+                    break;
+                }
+                size_bytes = size_bytes.saturating_add(block_bytes);
+                blocks.push(block);
+            }
+            SyncResponse::Blocks(blocks)
+        }
+        SyncRequest::ValueProof { key } => match chain.lock().value_proof(&key) {
+            Ok(proof) => SyncResponse::ValueProof(proof.to_bytes()),
+            Err(e) => SyncResponse::refused(e),
+        },
+    }
+}
+
+/// The cheap checks of headers-first sync, before any body is fetched: the first header
+/// extends a block we have, each next one extends the one before, heights count up, and each
+/// meets the proof of work it claims. Full validation (difficulty rules, time, state) happens
+/// when the blocks are imported. Returns the hashes of the headers' blocks we do not have.
+fn check_headers(chain: &Chain, headers: &[BlockHeader]) -> Result<Vec<Hash>, String> {
+    if headers.len() > usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX) {
+        return Err(format!("{} headers in one response", headers.len()));
+    }
+    let Some(first) = headers.first() else {
+        return Ok(Vec::new());
+    };
+    let Some(parent) = chain.header_by_hash(&first.parent) else {
+        return Err(format!(
+            "first header's parent {} is not a block we have or asked after",
+            first.parent
+        ));
+    };
+    let mut previous_hash = parent.hash();
+    let mut previous_height = parent.height;
+    let mut wanted = Vec::new();
+    for header in headers {
+        let hash = header.hash();
+        if header.chain != ChainId::ROOT {
+            return Err(format!("header {hash} is for chain {}", header.chain));
+        }
+        if header.parent != previous_hash {
+            return Err(format!(
+                "header {hash} does not extend the header before it"
+            ));
+        }
+        if Some(header.height) != previous_height.checked_add(1) {
+            return Err(format!("header {hash} has height {}", header.height));
+        }
+        if header.difficulty < chain.params().difficulty_min || !header.meets_difficulty() {
+            return Err(format!("header {hash} lacks its proof of work"));
+        }
+        if chain.is_known_invalid(&hash) {
+            return Err(format!("header {hash} is of a block known to be invalid"));
+        }
+        if !chain.knows_block(&hash) {
+            wanted.push(hash);
+        }
+        previous_hash = hash;
+        previous_height = header.height;
+    }
+    Ok(wanted)
+}
+
+/// Imports synced blocks one by one, each under the lock only for its own import, so RPC and
+/// block production interleave with a long sync.
+fn import_synced(chain: &Mutex<Chain>, blocks: Vec<Block>) -> Result<usize, ImportFailure> {
+    let mut imported = 0usize;
+    for block in blocks {
+        let hash = block.hash();
+        let outcome = chain.lock().import_block(block, now_ms());
+        match outcome {
+            Ok(_) => imported = imported.saturating_add(1),
+            Err(ChainError::Block(BlockError::AlreadyKnown(_))) => {}
+            // Ahead of our clock: maybe ours is behind; not proof the peer lies.
+            Err(ChainError::Block(e @ BlockError::TimeTooNew { .. })) => {
+                return Err(ImportFailure::Local(format!("block {hash}: {e}")));
+            }
+            Err(ChainError::Block(e)) => {
+                return Err(ImportFailure::Invalid(format!("block {hash}: {e}")));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %hash, "cannot import a synced block");
+                return Err(ImportFailure::Local(e.to_string()));
+            }
+        }
+    }
+    Ok(imported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx, ValueProof};
+    use bitverse_primitives::{Amount, SecretKey};
+
+    fn dev_chain() -> Mutex<Chain> {
+        Mutex::new(Chain::in_memory(ChainParams::dev()).unwrap())
+    }
+
+    fn time(i: u64) -> u64 {
+        ChainParams::dev().genesis_time_ms + i * 1_000
+    }
+
+    fn extend(chain: &Mutex<Chain>, who: &str, first: u64, count: u64) -> Vec<Block> {
+        let miner = SecretKey::dev(who).account();
+        (first..first + count)
+            .map(|i| {
+                chain
+                    .lock()
+                    .produce_block(miner, time(i), true, u64::MAX)
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn tx(who: &str, nonce: u64, signer: &str) -> Transaction {
+        UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: SecretKey::dev(who).account(),
+            nonce,
+            fee: Amount(1),
+            payload: TxPayload::Transfer {
+                to: SecretKey::dev("dave").account(),
+                amount: Amount(5),
+            },
+        }
+        .sign(&SecretKey::dev(signer))
+    }
+
+    fn job(data: Vec<u8>) -> GossipJob {
+        GossipJob {
+            source: PeerId::random(),
+            message_id: MessageId::new(b"id"),
+            data,
+        }
+    }
+
+    fn acceptance(output: &WorkerOutput) -> (MessageAcceptance, bool) {
+        match output {
+            WorkerOutput::Verdict {
+                acceptance, orphan, ..
+            } => (*acceptance, *orphan),
+            _ => panic!("not a verdict"),
+        }
+    }
+
+    #[test]
+    fn gossiped_transactions_are_accepted_ignored_or_rejected_by_what_they_are() {
+        let chain = dev_chain();
+        let notify = Notify::new();
+        let judge = |data: Vec<u8>| acceptance(&judge_tx(&chain, &notify, job(data))).0;
+        let valid = tx("alice", 0, "alice").to_bytes();
+        assert_eq!(judge(valid.clone()), MessageAcceptance::Accept);
+        assert_eq!(judge(valid), MessageAcceptance::Ignore, "known already");
+        assert_eq!(judge(b"garbage".to_vec()), MessageAcceptance::Reject);
+        assert_eq!(
+            judge(tx("alice", 1, "bob").to_bytes()),
+            MessageAcceptance::Reject,
+            "bad signature"
+        );
+        assert_eq!(
+            judge(tx("alice", 7_000_000, "alice").to_bytes()),
+            MessageAcceptance::Ignore,
+            "a nonce far ahead may be valid on another node"
+        );
+    }
+
+    #[test]
+    fn gossiped_blocks_are_accepted_ignored_or_rejected_by_what_they_are() {
+        let source = dev_chain();
+        let blocks = extend(&source, "miner", 1, 2);
+        let chain = dev_chain();
+        let judge = |block: Vec<u8>| acceptance(&judge_block(&chain, job(block)));
+        assert_eq!(
+            judge(blocks[1].to_bytes()),
+            (MessageAcceptance::Ignore, true),
+            "orphan"
+        );
+        assert_eq!(judge(blocks[0].to_bytes()).0, MessageAcceptance::Accept);
+        assert_eq!(judge(blocks[0].to_bytes()).0, MessageAcceptance::Ignore);
+        assert_eq!(judge(b"garbage".to_vec()).0, MessageAcceptance::Reject);
+        let mut bad = blocks[1].clone();
+        bad.header.height = 5;
+        assert_eq!(judge(bad.to_bytes()).0, MessageAcceptance::Reject);
+        let mut lying = blocks[1].clone();
+        lying.header.state_root = Hash::digest(b"lie");
+        assert_eq!(judge(lying.to_bytes()).0, MessageAcceptance::Reject);
+        assert_eq!(judge(blocks[1].to_bytes()).0, MessageAcceptance::Accept);
+    }
+
+    #[test]
+    fn headers_from_a_longer_chain_check_out_and_name_the_blocks_to_fetch() {
+        let source = dev_chain();
+        extend(&source, "miner", 1, 30);
+        let chain = dev_chain();
+        let locator = chain.lock().best_chain_locator(LOCATOR_HASHES_MAX);
+        let headers = source.lock().headers_after_locator(&locator, 1000);
+        let wanted = check_headers(&chain.lock(), &headers).unwrap();
+        assert_eq!(wanted.len(), 30);
+        assert_eq!(wanted[0], headers[0].hash());
+        assert!(check_headers(&chain.lock(), &[]).unwrap().is_empty());
+
+        let mut gap = headers.clone();
+        gap.remove(5);
+        assert!(check_headers(&chain.lock(), &gap).is_err());
+        let mut renumbered = headers.clone();
+        renumbered[0].height = 9;
+        assert!(check_headers(&chain.lock(), &renumbered).is_err());
+        let mut unanchored = headers.clone();
+        unanchored.remove(0);
+        assert!(check_headers(&chain.lock(), &unanchored).is_err());
+    }
+
+    #[test]
+    fn headers_lacking_proof_of_work_are_refused() {
+        let params = ChainParams::local();
+        let chain = Mutex::new(Chain::in_memory(params.clone()).unwrap());
+        let genesis = chain.lock().genesis_hash();
+        let mut header = BlockHeader {
+            chain: ChainId::ROOT,
+            parent: genesis,
+            height: 1,
+            time_ms: params.genesis_time_ms + 1,
+            difficulty: 1 << 40,
+            nonce: 0,
+            miner: SecretKey::dev("miner").account(),
+            tx_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+        };
+        while header.meets_difficulty() {
+            header.nonce += 1;
+        }
+        let error = check_headers(&chain.lock(), &[header]).unwrap_err();
+        assert!(error.contains("proof of work"), "{error}");
+    }
+
+    #[test]
+    fn requests_over_their_limits_are_refused() {
+        let chain = dev_chain();
+        let locator = vec![Hash::ZERO; LOCATOR_HASHES_MAX + 1];
+        let answer = serve(
+            &chain,
+            SyncRequest::HeadersAfter {
+                locator,
+                count_max: 10,
+            },
+        );
+        assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
+        let hashes = vec![Hash::ZERO; BLOCKS_PER_REQUEST_MAX + 1];
+        let answer = serve(&chain, SyncRequest::Blocks { hashes });
+        assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
+    }
+
+    #[test]
+    fn headers_answers_are_capped_and_blocks_answers_are_a_prefix_of_what_was_asked() {
+        let chain = dev_chain();
+        let blocks = extend(&chain, "miner", 1, 5);
+        let genesis = chain.lock().genesis_hash();
+        let SyncResponse::Headers(headers) = serve(
+            &chain,
+            SyncRequest::HeadersAfter {
+                locator: vec![genesis],
+                count_max: 3,
+            },
+        ) else {
+            panic!("not headers");
+        };
+        assert_eq!(headers.len(), 3);
+        let mut hashes: Vec<Hash> = blocks.iter().map(Block::hash).collect();
+        hashes.insert(2, Hash::digest(b"unknown"));
+        let SyncResponse::Blocks(served) = serve(&chain, SyncRequest::Blocks { hashes }) else {
+            panic!("not blocks");
+        };
+        assert_eq!(served, blocks[..2].to_vec());
+    }
+
+    #[test]
+    fn a_value_proof_is_served_that_checks_against_the_tip() {
+        let chain = dev_chain();
+        let alice = SecretKey::dev("alice");
+        let buy = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce: 0,
+            fee: Amount(1),
+            payload: TxPayload::BuyKeyspace {
+                name: "alice".into(),
+                owner: alice.account(),
+                quota_bytes: 1000,
+                prepaid: Amount(1000),
+            },
+        }
+        .sign(&alice);
+        chain.lock().submit_transaction(buy).unwrap();
+        extend(&chain, "miner", 1, 1);
+        let answer = serve(
+            &chain,
+            SyncRequest::ValueProof {
+                key: "alice/nothing".into(),
+            },
+        );
+        let SyncResponse::ValueProof(bytes) = answer else {
+            panic!("not a proof: {answer:?}");
+        };
+        let proof = ValueProof::from_bytes(&bytes).unwrap();
+        proof.verify().unwrap();
+        assert_eq!(proof.header, chain.lock().header_at(1).unwrap().unwrap());
+        assert!(proof.value.is_none());
+        let answer = serve(
+            &chain,
+            SyncRequest::ValueProof {
+                key: "nobody/x".into(),
+            },
+        );
+        assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
+    }
+
+    #[test]
+    fn synced_blocks_import_in_order_and_an_invalid_one_is_the_peers_fault() {
+        let source = dev_chain();
+        let blocks = extend(&source, "miner", 1, 4);
+        let chain = dev_chain();
+        assert_eq!(import_synced(&chain, blocks[..2].to_vec()).unwrap(), 2);
+        assert_eq!(import_synced(&chain, blocks[..3].to_vec()).unwrap(), 1);
+        let mut bad = blocks[3].clone();
+        bad.header.state_root = Hash::digest(b"lie");
+        assert!(matches!(
+            import_synced(&chain, vec![bad]),
+            Err(ImportFailure::Invalid(_))
+        ));
+        assert_eq!(chain.lock().tip().height, 3);
+    }
+}

@@ -1,0 +1,491 @@
+//! Scenario tests of the peer-to-peer network with real `bitverse` processes on loopback:
+//! five nodes converge on one tip and one state root after 200 transactions sent to different
+//! nodes; a node started late syncs a 1,000-block chain headers first; a node killed with -9
+//! rejoins with its peer id and catches up; a peer that sends garbage, an invalid block and an
+//! invalid transaction is banned while honest propagation goes on. The misbehaving peer is a
+//! real libp2p swarm in the test process, speaking gossipsub to a node.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bitverse_blocktree::{
+    Block, BlockHeader, Chain, ChainParams, TxPayload, UnsignedTx, genesis_hash_of,
+};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use common::{TestNode, signed, tx_hex, wait_for, wait_included};
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identity, noise, tcp, yamux};
+use serde_json::{Value, json};
+
+/// How long nodes may take to connect and agree on a first block.
+const CONNECT_TIMEOUT_MS: u64 = 30_000;
+/// How long nodes may take to converge on one tip once the writes are in.
+const CONVERGE_TIMEOUT_MS: u64 = 60_000;
+/// How long a late node may take to sync the long chain.
+const SYNC_TIMEOUT_MS: u64 = 120_000;
+/// How long the misbehaving peer waits for each thing it expects.
+const MISBEHAVIOUR_STEP_TIMEOUT_MS: u64 = 20_000;
+
+fn logs(nodes: &[&TestNode]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("--- {} ---\n{}", n.data_dir.display(), tail(&n.log(), 60)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn height(node: &TestNode) -> u64 {
+    node.status()["height"].as_u64().expect("height")
+}
+
+fn peer_count(node: &TestNode) -> u64 {
+    node.network_status()["peer_count"]
+        .as_u64()
+        .expect("peer_count")
+}
+
+/// The tip and state root all `nodes` agree on, if they do.
+fn common_tip(nodes: &[&TestNode]) -> Option<(Value, Value, u64)> {
+    let statuses: Vec<Value> = nodes.iter().map(|n| n.status()).collect();
+    let first = &statuses[0];
+    statuses
+        .iter()
+        .all(|s| s["tip"] == first["tip"] && s["state_root"] == first["state_root"])
+        .then(|| {
+            (
+                first["tip"].clone(),
+                first["state_root"].clone(),
+                first["height"].as_u64().unwrap_or(0),
+            )
+        })
+}
+
+fn balance(node: &TestNode, account: &AccountId) -> String {
+    let answer = node
+        .rpc("bv_getAccount", json!([account.to_string()]))
+        .expect("bv_getAccount");
+    answer["balance"].as_str().expect("balance").to_owned()
+}
+
+#[test]
+fn five_nodes_converge_on_one_tip_and_state_root_after_200_transactions_sent_to_different_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let miner = TestNode::start_networked(&dir.path().join("miner"), true, &[]);
+    // Bootstrap addresses with and without their peer id; `far` and `farther` know only
+    // another follower, and reach the miner through relaying (and Kademlia).
+    let b = TestNode::start_networked(&dir.path().join("b"), false, &[miner.p2p()]);
+    let c = TestNode::start_networked(&dir.path().join("c"), false, &[miner.p2p_plain()]);
+    let far = TestNode::start_networked(&dir.path().join("far"), false, &[b.p2p()]);
+    let farther = TestNode::start_networked(&dir.path().join("farther"), false, &[c.p2p_plain()]);
+    let nodes = [&miner, &b, &c, &far, &farther];
+
+    wait_for(
+        CONNECT_TIMEOUT_MS,
+        "every node to have a peer and a mined block",
+        || {
+            nodes
+                .iter()
+                .all(|n| peer_count(n) >= 1 && height(n) >= 1)
+                .then_some(())
+        },
+        || logs(&nodes),
+    );
+
+    // Each sender writes through a different node; none of them mines. The recipient starts
+    // with nothing, so its balance counts exactly the transfers that made it into the chain.
+    let recipient = SecretKey::dev("recipient").account();
+    let amount = 1_000u128;
+    let writes_per_sender = 50u64;
+    let mut sent = Vec::new();
+    for (sender, node) in [
+        ("alice", &b),
+        ("bob", &c),
+        ("carol", &far),
+        ("dave", &farther),
+    ] {
+        let key = SecretKey::dev(sender);
+        for nonce in 0..writes_per_sender {
+            let tx = signed(
+                &key,
+                nonce,
+                TxPayload::Transfer {
+                    to: recipient,
+                    amount: Amount(amount),
+                },
+            );
+            let hash = node
+                .rpc("bv_sendTransaction", json!([tx_hex(&tx)]))
+                .unwrap_or_else(|e| panic!("send to {}: {e:?}", node.data_dir.display()));
+            sent.push((node, hash.as_str().expect("hash").to_owned()));
+        }
+    }
+    assert_eq!(sent.len(), 200);
+    for (node, hash) in &sent {
+        wait_included(&node.url, hash).unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&nodes)));
+    }
+
+    let (tip, root, at) = wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "all nodes on one tip and state root",
+        || common_tip(&nodes),
+        || logs(&nodes),
+    );
+    eprintln!("converged at height {at}: tip {tip} state root {root}");
+    let expected = 200 * amount;
+    for node in nodes {
+        assert_eq!(balance(node, &recipient), expected.to_string());
+    }
+    let net = miner.network_status();
+    assert!(net["enabled"].as_bool().unwrap());
+    assert!(net["peer_count"].as_u64().unwrap() >= 2, "{net}");
+}
+
+/// Builds a `local` chain of `blocks` blocks in `db_dir` with the blocktree itself, as a miner
+/// would, with a transfer every tenth block. Blocks are spaced 4× the target interval, as if
+/// mined by slow miners, so retargeting brings the difficulty down to the minimum within a
+/// hundred blocks and the test spends its time syncing, not hashing. Times lie in the past, so
+/// every node accepts them. Returns the tip's hash and state root.
+fn build_local_chain(db_dir: &Path, blocks: u64) -> (Hash, Hash) {
+    let params = ChainParams::local();
+    let spacing_ms = params.block_interval_target_ms * 4;
+    let start_ms = params.genesis_time_ms;
+    let mut chain = Chain::open(db_dir, params).unwrap();
+    let alice = SecretKey::dev("alice");
+    let dave = SecretKey::dev("dave").account();
+    let miner = SecretKey::dev("miner").account();
+    let mut nonce = 0;
+    for i in 1..=blocks {
+        if i % 10 == 0 {
+            let tx = UnsignedTx {
+                chain: ChainId::ROOT,
+                sender: alice.account(),
+                nonce,
+                fee: Amount(1),
+                payload: TxPayload::Transfer {
+                    to: dave,
+                    amount: Amount(7),
+                },
+            }
+            .sign(&alice);
+            chain.submit_transaction(tx).unwrap();
+            nonce += 1;
+        }
+        chain
+            .produce_block(miner, start_ms + i * spacing_ms, true, u64::MAX)
+            .unwrap()
+            .expect("unbounded attempts always seal");
+    }
+    let tip = chain.tip();
+    assert_eq!(tip.height, blocks);
+    (tip.hash, tip.state_root)
+}
+
+#[test]
+fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
+    const BLOCKS: u64 = 1_000;
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    let built = Instant::now();
+    // `chain` is where `bitverse node` keeps its database inside the data directory.
+    let (tip, state_root) = build_local_chain(&seed_dir.join("chain"), BLOCKS);
+    eprintln!("built {BLOCKS} blocks in {:?}", built.elapsed());
+    let seed = TestNode::start_networked(&seed_dir, false, &[]);
+    assert_eq!(height(&seed), BLOCKS);
+
+    let started = Instant::now();
+    // Bootstrapped without the peer id: the connection tells who is there.
+    let late = TestNode::start_networked(&dir.path().join("late"), false, &[seed.p2p_plain()]);
+    let nodes = [&seed, &late];
+    wait_for(
+        SYNC_TIMEOUT_MS,
+        "the late node to reach the seed's tip",
+        || (late.status()["tip"] == json!(tip.to_hex())).then_some(()),
+        || {
+            format!(
+                "late at {}; network {}; logs:\n{}",
+                height(&late),
+                late.network_status(),
+                logs(&nodes)
+            )
+        },
+    );
+    let elapsed = started.elapsed();
+    eprintln!(
+        "synced {BLOCKS} blocks in {elapsed:?} ({:.0} blocks/s)",
+        BLOCKS as f64 / elapsed.as_secs_f64()
+    );
+    let status = late.status();
+    assert_eq!(status["height"], json!(BLOCKS));
+    assert_eq!(status["state_root"], json!(state_root.to_hex()));
+    // The network view catches up within a tick: the blocks came through sync, not gossip.
+    let net = wait_for(
+        CONNECT_TIMEOUT_MS,
+        "the late node to report the sync",
+        || {
+            let net = late.network_status();
+            (net["synced_blocks"].as_u64() >= Some(BLOCKS)
+                && net["best_peer_height"] == json!(BLOCKS))
+            .then_some(net)
+        },
+        || format!("{}", late.network_status()),
+    );
+    assert_eq!(net["peers"][0]["peer_id"], json!(seed.peer_id()), "{net}");
+    assert_eq!(net["syncing"], json!(false), "{net}");
+    let shown = late.cli(&["status"]);
+    let text = shown.assert_ok("status").stdout_text();
+    assert!(
+        text.contains(&format!("in sync at height {BLOCKS}")),
+        "{text}"
+    );
+    assert!(text.contains(seed.peer_id()), "{text}");
+}
+
+/// A libp2p peer in the test process that speaks only gossipsub, on the node's topics.
+fn misbehaving_peer() -> Swarm<gossipsub::Behaviour> {
+    let key = identity::Keypair::generate_ed25519();
+    let config = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let behaviour =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config).unwrap();
+    libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| behaviour)
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// The node's gossip topic `kind` on the `local` network: the wire names of DESIGN.md §5.
+fn local_topic(kind: &str) -> IdentTopic {
+    let genesis = genesis_hash_of(&ChainParams::local()).unwrap().to_hex();
+    IdentTopic::new(format!("/bitverse/{}/root/{kind}/1", &genesis[..16]))
+}
+
+/// Waits for the swarm event `pick` selects, with a timeout.
+async fn expect_event<T>(
+    swarm: &mut Swarm<gossipsub::Behaviour>,
+    what: &str,
+    mut pick: impl FnMut(&SwarmEvent<gossipsub::Event>) -> Option<T>,
+) -> T {
+    let waited = tokio::time::timeout(Duration::from_millis(MISBEHAVIOUR_STEP_TIMEOUT_MS), async {
+        loop {
+            let event = swarm.select_next_some().await;
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+#[test]
+fn a_peer_sending_garbage_and_invalid_blocks_and_transactions_is_banned_while_honest_propagation_goes_on()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let miner = TestNode::start_networked(&dir.path().join("miner"), true, &[]);
+    let honest = TestNode::start_networked(&dir.path().join("honest"), false, &[miner.p2p()]);
+    let nodes = [&miner, &honest];
+    wait_for(
+        CONNECT_TIMEOUT_MS,
+        "the honest node to follow the miner",
+        || (height(&honest) >= 1).then_some(()),
+        || logs(&nodes),
+    );
+
+    let target: PeerId = miner.peer_id().parse().unwrap();
+    let target_addr: Multiaddr = miner.p2p().parse().unwrap();
+    let blocks_topic = local_topic("blocks");
+    let txs_topic = local_topic("txs");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let evil_id = runtime.block_on(async {
+        let mut swarm = misbehaving_peer();
+        let evil_id = *swarm.local_peer_id();
+        swarm.behaviour_mut().subscribe(&blocks_topic).unwrap();
+        swarm.behaviour_mut().subscribe(&txs_topic).unwrap();
+        swarm.dial(target_addr.clone()).unwrap();
+        // The node must have told us it takes both topics before we can publish on them.
+        let mut subscribed = std::collections::HashSet::new();
+        expect_event(&mut swarm, "the node's subscriptions", |event| {
+            if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, topic }) = event
+                && *peer_id == target
+            {
+                subscribed.insert(topic.clone());
+            }
+            (subscribed.contains(&blocks_topic.hash()) && subscribed.contains(&txs_topic.hash()))
+                .then_some(())
+        })
+        .await;
+
+        // 1. Bytes that decode to nothing.
+        let garbage = b"\xff\xfe not a block, not anything".to_vec();
+        // 2. A block that decodes but breaks the rules: difficulty 1 where retargeting says
+        //    otherwise (any nonce meets difficulty 1, so only the chain's rules catch it).
+        let params = ChainParams::local();
+        let genesis = genesis_hash_of(&params).unwrap();
+        let invalid_block = Block {
+            header: BlockHeader {
+                chain: ChainId::ROOT,
+                parent: genesis,
+                height: 1,
+                time_ms: params.genesis_time_ms + 3_000,
+                difficulty: 1,
+                nonce: 0,
+                miner: AccountId::default(),
+                tx_root: Hash::ZERO,
+                state_root: Hash::ZERO,
+            },
+            transactions: Vec::new(),
+        };
+        // 3. A transaction signed by bob in alice's name.
+        let forged = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: SecretKey::dev("alice").account(),
+            nonce: 0,
+            fee: Amount(1),
+            payload: TxPayload::Transfer {
+                to: SecretKey::dev("bob").account(),
+                amount: Amount(1_000),
+            },
+        }
+        .sign(&SecretKey::dev("bob"));
+        let messages = [
+            (&blocks_topic, garbage),
+            (&blocks_topic, invalid_block.to_bytes()),
+            (&txs_topic, forged.to_bytes()),
+        ];
+        for (topic, data) in messages {
+            swarm
+                .behaviour_mut()
+                .publish(topic.clone(), data)
+                .expect("publish to the node");
+        }
+        expect_event(&mut swarm, "the node to drop the connection", |event| {
+            matches!(
+                event,
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if *peer_id == target
+            )
+            .then_some(())
+        })
+        .await;
+
+        // Banned: a new connection is refused.
+        swarm.dial(target_addr.clone()).unwrap();
+        expect_event(&mut swarm, "the redial to be refused", |event| match event {
+            SwarmEvent::ConnectionClosed { peer_id, .. } if *peer_id == target => Some(()),
+            SwarmEvent::OutgoingConnectionError { .. } => Some(()),
+            _ => None,
+        })
+        .await;
+        evil_id
+    });
+
+    let evil = json!(evil_id.to_string());
+    let (net, ban) = wait_for(
+        CONNECT_TIMEOUT_MS,
+        "the node to list the misbehaving peer as banned",
+        || {
+            let net = miner.network_status();
+            let ban = net["banned_peers"]
+                .as_array()?
+                .iter()
+                .find(|b| b["peer_id"] == evil)?
+                .clone();
+            Some((net, ban))
+        },
+        || format!("{}\n{}", miner.network_status(), logs(&nodes)),
+    );
+    assert_eq!(
+        ban["rejected_messages"],
+        json!(3),
+        "each of the three messages was rejected: {ban}"
+    );
+    assert!(
+        net["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["peer_id"] != json!(evil_id.to_string())),
+        "{net}"
+    );
+    let shown = miner.cli(&["status"]);
+    assert!(
+        shown
+            .assert_ok("status")
+            .stdout_text()
+            .contains("banned:      1"),
+        "{}",
+        shown.stdout_text()
+    );
+
+    // Honest propagation goes on: the honest node follows the miner past the attack.
+    let attacked_at = height(&miner);
+    wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "the honest node to follow the miner past the attack",
+        || {
+            common_tip(&nodes)
+                .filter(|(_, _, at)| *at > attacked_at)
+                .map(|_| ())
+        },
+        || logs(&nodes),
+    );
+    assert_eq!(peer_count(&honest), 1);
+}
+
+#[test]
+fn a_node_killed_with_sigkill_restarts_with_its_peer_id_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let miner = TestNode::start_networked(&dir.path().join("miner"), true, &[]);
+    let follower_dir = dir.path().join("follower");
+    let mut follower = TestNode::start_networked(&follower_dir, false, &[miner.p2p()]);
+    wait_for(
+        CONNECT_TIMEOUT_MS,
+        "the follower to follow the miner",
+        || (height(&follower) >= 2).then_some(()),
+        || logs(&[&miner, &follower]),
+    );
+    let peer_id = follower.peer_id().to_owned();
+    follower.kill_9();
+    let killed_at = height(&miner);
+    wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "the miner to go on without the follower",
+        || (height(&miner) >= killed_at + 2).then_some(()),
+        || logs(&[&miner]),
+    );
+
+    let restarted = TestNode::start_networked(&follower_dir, false, &[miner.p2p()]);
+    assert_eq!(restarted.peer_id(), peer_id, "the identity key is kept");
+    let nodes = [&miner, &restarted];
+    wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "the restarted follower to catch up with the miner",
+        || {
+            common_tip(&nodes)
+                .filter(|(_, _, at)| *at >= killed_at + 2)
+                .map(|_| ())
+        },
+        || logs(&nodes),
+    );
+}
