@@ -47,6 +47,15 @@ pub(crate) enum Command {
     /// With --dev it seals a block as soon as the mempool holds a transaction. Ctrl-C or SIGTERM
     /// stops it cleanly; a crash at any point loses no block it reported as imported.
     Node(NodeArgs),
+    /// Run a local network: N node processes on loopback, mining the `local` network.
+    ///
+    /// Node i keeps its database and log in DIR/node-i (a devnet restarted on the same DIR
+    /// resumes its chain). Every node binds free ports, joins through node-0, and mines paying
+    /// the dev account `node-i`; the dev accounts alice, bob, carol and dave are funded at
+    /// genesis. Each node's RPC URL is printed on stdout as `node-i  rpc URL`. Ctrl-C or
+    /// SIGTERM stops every node cleanly; if one node dies, the devnet stops the others and
+    /// exits with 1, showing the end of its log.
+    Devnet(DevnetArgs),
     /// Create and inspect key files.
     #[command(subcommand)]
     Wallet(WalletCommand),
@@ -156,6 +165,17 @@ pub(crate) struct NodeArgs {
     /// Default with --dev: dev:miner.
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) miner: Option<String>,
+}
+
+/// `bitverse devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// How many node processes to run (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) nodes: usize,
+    /// Directory holding one data directory per node; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// The RPC endpoint of client commands.

@@ -9,6 +9,7 @@ mod bench;
 mod cli;
 mod client;
 mod commands;
+mod devnet;
 mod keys;
 mod node;
 mod rpc_api;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, cli.log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
@@ -59,10 +60,13 @@ fn init_logging(log_level: Option<&str>, is_node: bool) {
         .init();
 }
 
-async fn run(command: Command) -> Result<(), CliError> {
+async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError> {
     match command {
         // The node's errors are its own; `{:#}` puts the whole cause chain on one line.
         Command::Node(args) => node::run(args)
+            .await
+            .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        Command::Devnet(args) => devnet::run(args, log_level)
             .await
             .map_err(|e| CliError::Failed(format!("{e:#}"))),
         Command::Wallet(command) => commands::wallet(command),

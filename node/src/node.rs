@@ -18,6 +18,8 @@ use crate::server::{self, RpcContext};
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
 pub(crate) const RPC_ADDR_FILE: &str = "rpc.addr";
+/// File in the data directory holding the P2P address actually bound, `/p2p/PEER_ID` included.
+pub(crate) const P2P_ADDR_FILE: &str = "p2p.addr";
 /// Subdirectory of the data directory holding the chain's RocksDB database.
 const CHAIN_DB_DIR: &str = "chain";
 /// The dev sealer also looks at the mempool this often, in case a wake-up was missed (a
