@@ -32,14 +32,24 @@ const LOG_TAIL_BYTES_MAX: u64 = 16 * 1024;
 /// The network every devnet node runs.
 const DEVNET_NETWORK: &str = "local";
 
-/// One node process of the devnet.
-struct DevnetNode {
-    name: String,
-    data_dir: PathBuf,
+/// One node process of a devnet (or of a network benchmark).
+pub(crate) struct DevnetNode {
+    pub(crate) name: String,
+    pub(crate) data_dir: PathBuf,
     child: Child,
-    rpc_url: String,
-    p2p_addr: String,
+    pub(crate) rpc_url: String,
+    pub(crate) p2p_addr: String,
     miner: String,
+}
+
+/// How to start one node.
+pub(crate) struct NodeLaunch<'a> {
+    /// Mine (paying the dev account named like the node), or only follow.
+    pub(crate) mine: bool,
+    /// P2P addresses to dial at start.
+    pub(crate) bootstrap: Vec<String>,
+    /// `--log-level` for the node, if any.
+    pub(crate) log_level: Option<&'a str>,
 }
 
 impl Drop for DevnetNode {
@@ -53,7 +63,7 @@ impl Drop for DevnetNode {
 /// Every node started so far: stopped (SIGTERM, then SIGKILL) whenever the devnet ends, on
 /// success, error or panic, so that nothing it started outlives it.
 #[derive(Default)]
-struct Nodes(Vec<DevnetNode>);
+pub(crate) struct Nodes(pub(crate) Vec<DevnetNode>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -75,17 +85,19 @@ pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::
 
     let mut nodes = Nodes::default();
     for index in 0..args.nodes {
-        let bootstrap = nodes.0.first().map(|first| first.p2p_addr.clone());
+        let launch = NodeLaunch {
+            mine: true,
+            bootstrap: nodes
+                .0
+                .first()
+                .map(|f| f.p2p_addr.clone())
+                .into_iter()
+                .collect(),
+            log_level: log_level.as_deref(),
+        };
         eprintln!("devnet: starting node-{index} …");
-        let node = tokio::task::block_in_place(|| {
-            start_node(
-                &exe,
-                &args.dir,
-                index,
-                bootstrap.as_deref(),
-                log_level.as_deref(),
-            )
-        })?;
+        let data_dir = args.dir.join(format!("node-{index}"));
+        let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
         nodes.0.push(node);
     }
     print_summary(&args.dir, &nodes.0);
@@ -113,16 +125,18 @@ pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::
     outcome
 }
 
-/// Starts node `index` and waits until it has written both of its addresses.
-fn start_node(
+/// Starts a `local` node on `data_dir` (named after the directory) and waits until it has
+/// written both of its addresses. Blocks the thread while it waits.
+pub(crate) fn start_node(
     exe: &Path,
-    dir: &Path,
-    index: usize,
-    bootstrap: Option<&str>,
-    log_level: Option<&str>,
+    data_dir: &Path,
+    launch: &NodeLaunch<'_>,
 ) -> anyhow::Result<DevnetNode> {
-    let name = format!("node-{index}");
-    let data_dir = dir.join(&name);
+    let name = data_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "node".to_owned());
+    let data_dir = data_dir.to_owned();
     fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let rpc_file = data_dir.join(RPC_ADDR_FILE);
@@ -153,12 +167,14 @@ fn start_node(
         .args(["--network", DEVNET_NETWORK, "--data-dir"])
         .arg(&data_dir)
         .args(["--rpc-addr", "127.0.0.1:0"])
-        .args(["--p2p-addr", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--mine", "--miner", &miner]);
-    if let Some(address) = bootstrap {
+        .args(["--p2p-addr", "/ip4/127.0.0.1/tcp/0"]);
+    if launch.mine {
+        command.args(["--mine", "--miner", &miner]);
+    }
+    for address in &launch.bootstrap {
         command.args(["--bootstrap", address]);
     }
-    if let Some(level) = log_level {
+    if let Some(level) = launch.log_level {
         command.args(["--log-level", level]);
     }
     let child = command
@@ -208,7 +224,12 @@ fn start_node(
 /// rename).
 fn read_addr(path: &Path) -> anyhow::Result<Option<String>> {
     match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
+        // One address per line (p2p.addr may list several); the first serves.
+        Ok(text) => Ok(text
+            .lines()
+            .next()
+            .map(|line| line.trim().to_owned())
+            .filter(|line| !line.is_empty())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -264,7 +285,7 @@ fn first_exited(nodes: &mut [DevnetNode]) -> Option<anyhow::Error> {
 
 /// Asks every running node to stop (SIGTERM: each finishes its block in hand and closes its
 /// database), then kills those that have not stopped in time.
-fn stop_all(nodes: &mut [DevnetNode]) {
+pub(crate) fn stop_all(nodes: &mut [DevnetNode]) {
     for node in nodes.iter_mut() {
         if matches!(node.child.try_wait(), Ok(None))
             && let Ok(pid) = i32::try_from(node.child.id())
@@ -292,7 +313,7 @@ fn stop_all(nodes: &mut [DevnetNode]) {
 }
 
 /// The last lines of a log, for an error message.
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     let Ok(mut file) = fs::File::open(path) else {
         return "(no log)".into();
     };

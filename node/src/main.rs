@@ -6,6 +6,7 @@
 //! signals, the clock); the chain's rules live in `bitverse-blocktree`.
 
 mod bench;
+mod bench_network;
 mod cli;
 mod client;
 mod commands;
@@ -138,5 +139,31 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             };
             bench::puts(&NodeClient::new(&rpc.url)?, &options).await
         }
+        Command::Bench(BenchCommand::Propagation {
+            nodes,
+            blocks,
+            dir,
+            json,
+        }) => bench_network::propagation(bench_network::PropagationOptions {
+            nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+            blocks,
+            dir,
+            json,
+        })
+        .await
+        .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        Command::Bench(BenchCommand::Sync {
+            blocks,
+            txs,
+            dir,
+            json,
+        }) => bench_network::sync(bench_network::SyncOptions {
+            blocks,
+            txs_per_block: txs,
+            dir,
+            json,
+        })
+        .await
+        .map_err(|e| CliError::Failed(format!("{e:#}"))),
     }
 }
