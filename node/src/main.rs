@@ -6,9 +6,11 @@
 //! signals, the clock); the chain's rules live in `bitverse-blocktree`.
 
 mod bench;
+mod bench_network;
 mod cli;
 mod client;
 mod commands;
+mod devnet;
 mod keys;
 mod node;
 mod p2p;
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, cli.log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
@@ -60,10 +62,13 @@ fn init_logging(log_level: Option<&str>, is_node: bool) {
         .init();
 }
 
-async fn run(command: Command) -> Result<(), CliError> {
+async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError> {
     match command {
         // The node's errors are its own; `{:#}` puts the whole cause chain on one line.
         Command::Node(args) => node::run(args)
+            .await
+            .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        Command::Devnet(args) => devnet::run(args, log_level)
             .await
             .map_err(|e| CliError::Failed(format!("{e:#}"))),
         Command::Wallet(command) => commands::wallet(command),
@@ -135,5 +140,31 @@ async fn run(command: Command) -> Result<(), CliError> {
             };
             bench::puts(&NodeClient::new(&rpc.url)?, &options).await
         }
+        Command::Bench(BenchCommand::Propagation {
+            nodes,
+            blocks,
+            dir,
+            json,
+        }) => bench_network::propagation(bench_network::PropagationOptions {
+            nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+            blocks,
+            dir,
+            json,
+        })
+        .await
+        .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        Command::Bench(BenchCommand::Sync {
+            blocks,
+            txs,
+            dir,
+            json,
+        }) => bench_network::sync(bench_network::SyncOptions {
+            blocks,
+            txs_per_block: txs,
+            dir,
+            json,
+        })
+        .await
+        .map_err(|e| CliError::Failed(format!("{e:#}"))),
     }
 }

@@ -1,0 +1,333 @@
+//! `bitverse devnet`: a local network of N `bitverse node` processes on loopback, all mining the
+//! `local` network, connected through the first node, until Ctrl-C stops them all.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bitverse_blocktree::DEV_ACCOUNT_NAMES;
+use bitverse_primitives::SecretKey;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::cli::DevnetArgs;
+use crate::node::RPC_ADDR_FILE;
+use crate::p2p::P2P_ADDR_FILE;
+
+/// Most nodes one devnet runs: each is a process with its own database and miner, and the
+/// machine's cores are shared by all of them.
+pub(crate) const DEVNET_NODES_MAX: usize = 16;
+/// How long one node may take to open its database and bind its RPC and P2P addresses.
+const NODE_START_TIMEOUT_MS: u64 = 60_000;
+/// How long a node may take to stop after SIGTERM before it is killed.
+const NODE_STOP_TIMEOUT_MS: u64 = 15_000;
+/// How often the devnet checks on its nodes and on the address files it waits for.
+const POLL_INTERVAL_MS: u64 = 100;
+/// Lines of a failed node's log shown with the error.
+const LOG_TAIL_LINES: usize = 20;
+/// Bytes read from the end of a log for that tail: enough for the lines, bounded for a huge log.
+const LOG_TAIL_BYTES_MAX: u64 = 16 * 1024;
+/// The network every devnet node runs.
+const DEVNET_NETWORK: &str = "local";
+
+/// One node process of a devnet (or of a network benchmark).
+pub(crate) struct DevnetNode {
+    pub(crate) name: String,
+    pub(crate) data_dir: PathBuf,
+    child: Child,
+    pub(crate) rpc_url: String,
+    pub(crate) p2p_addr: String,
+    miner: String,
+}
+
+/// How to start one node.
+pub(crate) struct NodeLaunch<'a> {
+    /// Mine (paying the dev account named like the node), or only follow.
+    pub(crate) mine: bool,
+    /// P2P addresses to dial at start.
+    pub(crate) bootstrap: Vec<String>,
+    /// `--log-level` for the node, if any.
+    pub(crate) log_level: Option<&'a str>,
+}
+
+impl Drop for DevnetNode {
+    /// A node dropped on an error path (say, while the devnet waits for it to start) is stopped
+    /// like the others; one that has exited already is left alone.
+    fn drop(&mut self) {
+        stop_all(std::slice::from_mut(self));
+    }
+}
+
+/// Every node started so far: stopped (SIGTERM, then SIGKILL) whenever the devnet ends, on
+/// success, error or panic, so that nothing it started outlives it.
+#[derive(Default)]
+pub(crate) struct Nodes(pub(crate) Vec<DevnetNode>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        stop_all(&mut self.0);
+    }
+}
+
+/// Runs the devnet until Ctrl-C or SIGTERM, or until one of its nodes dies.
+pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::Result<()> {
+    if args.nodes == 0 || args.nodes > DEVNET_NODES_MAX {
+        bail!(
+            "--nodes must be between 1 and {DEVNET_NODES_MAX}, not {}",
+            args.nodes
+        );
+    }
+    fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create devnet directory {}", args.dir.display()))?;
+    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+
+    let mut nodes = Nodes::default();
+    for index in 0..args.nodes {
+        let launch = NodeLaunch {
+            mine: true,
+            bootstrap: nodes
+                .0
+                .first()
+                .map(|f| f.p2p_addr.clone())
+                .into_iter()
+                .collect(),
+            log_level: log_level.as_deref(),
+        };
+        eprintln!("devnet: starting node-{index} …");
+        let data_dir = args.dir.join(format!("node-{index}"));
+        let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
+        nodes.0.push(node);
+    }
+    print_summary(&args.dir, &nodes.0);
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    let mut poll = tokio::time::interval(Duration::from_millis(POLL_INTERVAL_MS));
+    let outcome = loop {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result.context("cannot listen for Ctrl-C")?;
+                break Ok(());
+            }
+            _ = terminate.recv() => break Ok(()),
+            _ = poll.tick() => {
+                if let Some(error) = first_exited(&mut nodes.0) {
+                    break Err(error);
+                }
+            }
+        }
+    };
+    eprintln!("devnet: stopping {} nodes …", nodes.0.len());
+    tokio::task::block_in_place(|| stop_all(&mut nodes.0));
+    eprintln!("devnet: stopped");
+    outcome
+}
+
+/// Starts a `local` node on `data_dir` (named after the directory) and waits until it has
+/// written both of its addresses. Blocks the thread while it waits.
+pub(crate) fn start_node(
+    exe: &Path,
+    data_dir: &Path,
+    launch: &NodeLaunch<'_>,
+) -> anyhow::Result<DevnetNode> {
+    let name = data_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "node".to_owned());
+    let data_dir = data_dir.to_owned();
+    fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let rpc_file = data_dir.join(RPC_ADDR_FILE);
+    let p2p_file = data_dir.join(P2P_ADDR_FILE);
+    // Address files of a previous run would name dead ports; the node removes them too, but
+    // removing them here means the devnet never reads one before the node rewrote it.
+    for stale in [&rpc_file, &p2p_file] {
+        match fs::remove_file(stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", stale.display())),
+        }
+    }
+    let log_path = data_dir.join("node.log");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let log_err = log
+        .try_clone()
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    // Each node is paid as its own dev account, so `balance dev:node-0` shows what it mined.
+    let miner = SecretKey::dev(&name).account().to_string();
+    let mut command = Command::new(exe);
+    command
+        .arg("node")
+        .args(["--network", DEVNET_NETWORK, "--data-dir"])
+        .arg(&data_dir)
+        .args(["--rpc-addr", "127.0.0.1:0"])
+        .args(["--p2p-addr", "/ip4/127.0.0.1/tcp/0"]);
+    if launch.mine {
+        command.args(["--mine", "--miner", &miner]);
+    }
+    for address in &launch.bootstrap {
+        command.args(["--bootstrap", address]);
+    }
+    if let Some(level) = launch.log_level {
+        command.args(["--log-level", level]);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let mut node = DevnetNode {
+        name,
+        data_dir,
+        child,
+        rpc_url: String::new(),
+        p2p_addr: String::new(),
+        miner,
+    };
+    let deadline = Instant::now() + Duration::from_millis(NODE_START_TIMEOUT_MS);
+    loop {
+        if let Some(status) = node.child.try_wait().context("cannot check on a node")? {
+            bail!(
+                "{} exited during start-up ({status}); the end of {}:\n{}",
+                node.name,
+                log_path.display(),
+                log_tail(&log_path)
+            );
+        }
+        if let (Some(rpc), Some(p2p)) = (read_addr(&rpc_file)?, read_addr(&p2p_file)?) {
+            node.rpc_url = rpc;
+            node.p2p_addr = p2p;
+            return Ok(node);
+        }
+        if Instant::now() >= deadline {
+            // Dropping `node` on the way out stops it.
+            bail!(
+                "{} did not bind its addresses within {} s; the end of {}:\n{}",
+                node.name,
+                NODE_START_TIMEOUT_MS / 1000,
+                log_path.display(),
+                log_tail(&log_path)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(POLL_INTERVAL_MS));
+    }
+}
+
+/// The address in an address file, once the node has written it (whole: nodes write through a
+/// rename).
+fn read_addr(path: &Path) -> anyhow::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        // One address per line (p2p.addr may list several); the first serves.
+        Ok(text) => Ok(text
+            .lines()
+            .next()
+            .map(|line| line.trim().to_owned())
+            .filter(|line| !line.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn print_summary(dir: &Path, nodes: &[DevnetNode]) {
+    println!(
+        "devnet: {} nodes on network {DEVNET_NETWORK}, data in {}",
+        nodes.len(),
+        dir.display()
+    );
+    for node in nodes {
+        println!("{}  rpc {}", node.name, node.rpc_url);
+    }
+    for node in nodes {
+        println!(
+            "{}  p2p {}  miner {} (dev:{})  log {}",
+            node.name,
+            node.p2p_addr,
+            node.miner,
+            node.name,
+            node.data_dir.join("node.log").display()
+        );
+    }
+    println!(
+        "Funded dev accounts: {} (sign with --key dev:NAME).",
+        DEV_ACCOUNT_NAMES.join(", ")
+    );
+    if let Some(first) = nodes.first() {
+        println!("Try: bitverse status --rpc {}", first.rpc_url);
+    }
+    println!("Ctrl-C stops every node.");
+}
+
+/// The first node found to have exited, as an error naming it.
+fn first_exited(nodes: &mut [DevnetNode]) -> Option<anyhow::Error> {
+    for node in nodes {
+        let status = match node.child.try_wait() {
+            Ok(None) => continue,
+            Ok(Some(status)) => status.to_string(),
+            Err(e) => format!("cannot be checked: {e}"),
+        };
+        let log_path = node.data_dir.join("node.log");
+        return Some(anyhow::anyhow!(
+            "{} exited ({status}); stopping the devnet. The end of {}:\n{}",
+            node.name,
+            log_path.display(),
+            log_tail(&log_path)
+        ));
+    }
+    None
+}
+
+/// Asks every running node to stop (SIGTERM: each finishes its block in hand and closes its
+/// database), then kills those that have not stopped in time.
+pub(crate) fn stop_all(nodes: &mut [DevnetNode]) {
+    for node in nodes.iter_mut() {
+        if matches!(node.child.try_wait(), Ok(None))
+            && let Ok(pid) = i32::try_from(node.child.id())
+        {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_millis(NODE_STOP_TIMEOUT_MS);
+    for node in nodes.iter_mut() {
+        loop {
+            match node.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(POLL_INTERVAL_MS));
+                }
+                _ => {
+                    eprintln!("devnet: {} did not stop in time; killing it", node.name);
+                    let _ = node.child.kill();
+                    let _ = node.child.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The last lines of a log, for an error message.
+pub(crate) fn log_tail(path: &Path) -> String {
+    let Ok(mut file) = fs::File::open(path) else {
+        return "(no log)".into();
+    };
+    let size_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if file
+        .seek(SeekFrom::Start(
+            size_bytes.saturating_sub(LOG_TAIL_BYTES_MAX),
+        ))
+        .is_err()
+    {
+        return "(log unreadable)".into();
+    }
+    let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+    let start = lines.len().saturating_sub(LOG_TAIL_LINES);
+    lines[start..].join("\n")
+}

@@ -1,0 +1,163 @@
+//! `bitverse devnet` as a user runs it: N real node processes on loopback that find each other,
+//! mine one chain, answer on the RPC URLs the devnet prints, and all stop when the devnet is
+//! told to.
+
+// Each test binary uses part of the rig.
+#[allow(dead_code)]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{binary, rpc_call};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+/// Nodes in the test devnet.
+const NODES: usize = 3;
+/// How long the devnet may take to print every node's RPC URL.
+const START_TIMEOUT_MS: u64 = 90_000;
+/// How long the nodes may take to connect and mine a few blocks onto one chain.
+const CONVERGE_TIMEOUT_MS: u64 = 120_000;
+/// How long the devnet may take to stop every node after SIGTERM.
+const STOP_TIMEOUT_MS: u64 = 30_000;
+/// Height every node must reach, on one chain, for the test to pass.
+const HEIGHT_MIN: u64 = 3;
+
+/// The devnet process, killed with its nodes if the test fails before stopping it.
+struct Devnet {
+    child: Child,
+    urls: Vec<String>,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SIGTERM first: the devnet then stops its nodes, which SIGKILL would orphan.
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_millis(STOP_TIMEOUT_MS);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn start_devnet(dir: &Path) -> Devnet {
+    let mut child = Command::new(binary())
+        .args(["devnet", "--nodes", &NODES.to_string(), "--dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bitverse devnet");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines_tx, lines_rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut devnet = Devnet {
+        child,
+        urls: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_millis(START_TIMEOUT_MS);
+    while devnet.urls.len() < NODES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines_rx
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("devnet printed {} RPC URLs, then {e}", devnet.urls.len()));
+        if let Some((_, url)) = line.split_once("  rpc ") {
+            devnet.urls.push(url.trim().to_owned());
+        }
+    }
+    devnet
+}
+
+fn status(url: &str) -> Option<Value> {
+    rpc_call(url, "bv_status", json!([])).ok()?.ok()
+}
+
+#[test]
+fn devnet_nodes_connect_mine_one_chain_and_stop_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut devnet = start_devnet(dir.path());
+    assert_eq!(devnet.urls.len(), NODES);
+
+    // Every node reaches HEIGHT_MIN and, at one moment, all report the same block at the
+    // height the lowest of them is at: one chain, mined together.
+    let deadline = Instant::now() + Duration::from_millis(CONVERGE_TIMEOUT_MS);
+    loop {
+        let statuses: Vec<Option<Value>> = devnet.urls.iter().map(|u| status(u)).collect();
+        let converged = statuses.iter().all(|s| {
+            s.as_ref()
+                .is_some_and(|s| s["height"].as_u64().unwrap_or(0) >= HEIGHT_MIN)
+        }) && {
+            let low = statuses
+                .iter()
+                .flatten()
+                .map(|s| s["height"].as_u64().unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            let at_low: Vec<Option<Value>> = devnet
+                .urls
+                .iter()
+                .map(|u| {
+                    rpc_call(u, "bv_getHeaders", json!([low, 1]))
+                        .ok()
+                        .and_then(Result::ok)
+                })
+                .collect();
+            at_low.iter().all(|h| h.is_some() && *h == at_low[0])
+        };
+        if converged {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes did not converge on one chain of height {HEIGHT_MIN}: {statuses:?}"
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    for url in &devnet.urls {
+        let peers = status(url).unwrap()["peers"].as_u64().unwrap_or(0);
+        assert!(peers >= 1, "{url} has no peers");
+    }
+
+    // SIGTERM (as Ctrl-C would): the devnet stops every node and exits.
+    kill(Pid::from_raw(devnet.child.id() as i32), Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_millis(STOP_TIMEOUT_MS);
+    let exit = loop {
+        if let Some(status) = devnet.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "devnet did not stop");
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "devnet exited with {exit}");
+    for url in &devnet.urls {
+        assert!(
+            rpc_call(url, "bv_status", json!([])).is_err(),
+            "{url} still answers after the devnet stopped"
+        );
+    }
+    for index in 0..NODES {
+        let addr_file = dir.path().join(format!("node-{index}/rpc.addr"));
+        assert!(
+            !addr_file.exists(),
+            "node-{index} did not stop cleanly: {} remains",
+            addr_file.display()
+        );
+    }
+}
