@@ -18,8 +18,8 @@ use crate::rpc_api::{
     HEADERS_PER_CALL_MAX, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
     METHOD_GET_HEADERS, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
     METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
-    NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, ScriptRejectionData,
-    StatusResult, TransactionResult, TxStatusName, ValueResult,
+    NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX,
+    ScriptRejectionData, StatusResult, TransactionResult, TxStatusName, ValueResult,
 };
 
 /// Most simultaneous RPC connections. Each may hold a blocking thread while it waits for the

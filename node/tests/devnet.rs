@@ -2,8 +2,6 @@
 //! mine one chain, answer on the RPC URLs the devnet prints, and all stop when the devnet is
 //! told to.
 
-// Each test binary uses part of the rig.
-#[allow(dead_code)]
 mod common;
 
 use std::io::{BufRead, BufReader};

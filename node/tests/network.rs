@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use bitverse_blocktree::params::DEV_ACCOUNT_BALANCE;
 use bitverse_blocktree::{
     Block, BlockHeader, Chain, ChainParams, TxPayload, UnsignedTx, genesis_hash_of,
 };
@@ -488,4 +489,104 @@ fn a_node_killed_with_sigkill_restarts_with_its_peer_id_and_catches_up() {
         },
         || logs(&nodes),
     );
+}
+
+/// Two sides of a partition mine apart, each including a different spend of the same nonce of
+/// alice's; when the sides meet, the heavier chain wins everywhere and exactly one spend
+/// survives.
+#[test]
+fn a_partition_heals_and_exactly_one_of_two_conflicting_spends_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    // Side A: two nodes, one mining. Side B: three nodes, one mining. No node of one side knows
+    // any node of the other, so the sides cannot find each other (Kademlia only learns from
+    // peers).
+    let a_miner = TestNode::start_networked(&dir.path().join("a-miner"), true, &[]);
+    let a_bridge_dir = dir.path().join("a-bridge");
+    let mut a_bridge = TestNode::start_networked(&a_bridge_dir, false, &[a_miner.p2p()]);
+    let b_miner = TestNode::start_networked(&dir.path().join("b-miner"), true, &[]);
+    let b1 = TestNode::start_networked(&dir.path().join("b1"), false, &[b_miner.p2p()]);
+    let b2 = TestNode::start_networked(&dir.path().join("b2"), false, &[b_miner.p2p()]);
+
+    let side_a = [&a_miner, &a_bridge];
+    let side_b = [&b_miner, &b1, &b2];
+    for side in [&side_a[..], &side_b[..]] {
+        wait_for(
+            CONNECT_TIMEOUT_MS,
+            "each side connected and mining",
+            || {
+                side.iter()
+                    .all(|n| peer_count(n) >= 1 && height(n) >= 1)
+                    .then_some(())
+            },
+            || logs(side),
+        );
+    }
+
+    // The same nonce of alice's, spent to bob on side A and to carol on side B.
+    let alice = SecretKey::dev("alice");
+    let bob = SecretKey::dev("bob").account();
+    let carol = SecretKey::dev("carol").account();
+    let amount = Amount(123_456);
+    let to_bob = signed(&alice, 0, TxPayload::Transfer { to: bob, amount });
+    let to_carol = signed(&alice, 0, TxPayload::Transfer { to: carol, amount });
+    let hash_bob = a_bridge
+        .rpc("bv_sendTransaction", json!([tx_hex(&to_bob)]))
+        .expect("side A takes the spend to bob");
+    let hash_carol = b2
+        .rpc("bv_sendTransaction", json!([tx_hex(&to_carol)]))
+        .expect("side B takes the spend to carol");
+    let hash_bob = hash_bob.as_str().expect("hash").to_owned();
+    let hash_carol = hash_carol.as_str().expect("hash").to_owned();
+    wait_included(&a_miner.url, &hash_bob)
+        .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&side_a)));
+    wait_included(&b_miner.url, &hash_carol)
+        .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&side_b)));
+    // Both sides build on their spend a little further.
+    let (a_at, b_at) = (height(&a_miner), height(&b_miner));
+    wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "both sides to mine past their spend",
+        || (height(&a_miner) > a_at && height(&b_miner) > b_at).then_some(()),
+        || logs(&[&a_miner, &b_miner]),
+    );
+    assert_ne!(
+        a_miner.status()["tip"],
+        b_miner.status()["tip"],
+        "the sides were not apart"
+    );
+
+    // Heal: the bridge restarts knowing a node of each side.
+    a_bridge.kill_9();
+    drop(a_bridge);
+    a_bridge = TestNode::start_networked(&a_bridge_dir, false, &[a_miner.p2p(), b_miner.p2p()]);
+    let all = [&a_miner, &a_bridge, &b_miner, &b1, &b2];
+    let (tip, root, at) = wait_for(
+        CONVERGE_TIMEOUT_MS * 2,
+        "all five nodes on one tip and state root after healing",
+        || common_tip(&all),
+        || logs(&all),
+    );
+    eprintln!("healed at height {at}: tip {tip} state root {root}");
+
+    // Exactly one spend is in the chain everyone follows; the other can never be.
+    for node in all {
+        let status = |hash: &str| {
+            node.rpc("bv_getTransaction", json!([hash]))
+                .expect("bv_getTransaction")["status"]
+                .as_str()
+                .expect("status")
+                .to_owned()
+        };
+        let (to_bob_status, to_carol_status) = (status(&hash_bob), status(&hash_carol));
+        assert!(
+            (to_bob_status == "included") != (to_carol_status == "included"),
+            "{}: to bob {to_bob_status}, to carol {to_carol_status}",
+            node.data_dir.display()
+        );
+        let bob_balance: u128 = balance(node, &bob).parse().unwrap();
+        let carol_balance: u128 = balance(node, &carol).parse().unwrap();
+        let credited =
+            (bob_balance - DEV_ACCOUNT_BALANCE.0) + (carol_balance - DEV_ACCOUNT_BALANCE.0);
+        assert_eq!(credited, amount.0, "{}", node.data_dir.display());
+    }
 }

@@ -678,6 +678,7 @@ mod tests {
                 owner: alice.account(),
                 quota_bytes: 1000,
                 prepaid: Amount(1000),
+                script: None,
             },
         }
         .sign(&alice);
