@@ -590,3 +590,29 @@ fn a_partition_heals_and_exactly_one_of_two_conflicting_spends_survives() {
         assert_eq!(credited, amount.0, "{}", node.data_dir.display());
     }
 }
+
+/// A transaction sent to a node before it has any peer is not lost: the node publishes it again
+/// once a peer can hear it, and a miner that joins later includes it.
+#[test]
+fn a_transaction_sent_before_any_peer_joins_reaches_a_later_miner() {
+    let dir = tempfile::tempdir().unwrap();
+    let lonely = TestNode::start_networked(&dir.path().join("lonely"), false, &[]);
+    let tx = signed(
+        &SecretKey::dev("alice"),
+        0,
+        TxPayload::Transfer {
+            to: SecretKey::dev("dave").account(),
+            amount: Amount(42),
+        },
+    );
+    let hash = lonely
+        .rpc("bv_sendTransaction", json!([tx_hex(&tx)]))
+        .expect("the lonely node admits the transaction");
+    let hash = hash.as_str().expect("hash").to_owned();
+
+    let miner = TestNode::start_networked(&dir.path().join("miner"), true, &[lonely.p2p()]);
+    wait_included(&miner.url, &hash)
+        .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&[&lonely, &miner])));
+    wait_included(&lonely.url, &hash)
+        .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&[&lonely, &miner])));
+}

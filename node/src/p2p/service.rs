@@ -77,6 +77,10 @@ const GOSSIP_CONNECTION_QUEUE_MAX: usize = 1_000;
 /// succession makes a peer graylisted and then banned, in line with
 /// [`super::peers::REJECTED_MESSAGES_BEFORE_BAN`].
 const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
+/// Transactions admitted here while no peer was subscribed to the transactions topic, kept to
+/// be published again on every tick until one is: otherwise a transaction sent to a node that
+/// had just started, or lost its peers, would never leave it. The oldest go first when full.
+const UNPUBLISHED_TXS_MAX: usize = 1024;
 
 /// The node's protocols.
 #[derive(NetworkBehaviour)]
@@ -260,6 +264,8 @@ pub(crate) struct Service {
     last_snapshot: Instant,
     /// Set when peers come, go or are banned: shown at once, not at the next refresh.
     snapshot_dirty: bool,
+    /// Transactions no peer could be told about yet, oldest first.
+    unpublished_txs: VecDeque<Vec<u8>>,
 }
 
 impl Service {
@@ -289,6 +295,7 @@ impl Service {
             last_bootstrap_dial: None,
             last_snapshot: Instant::now(),
             snapshot_dirty: true,
+            unpublished_txs: VecDeque::new(),
         }
     }
 
@@ -311,6 +318,7 @@ impl Service {
                 Some(data) = inputs.publish.txs.recv() => self.publish(false, data),
                 event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
                 _ = tick.tick() => {
+                    self.republish_txs();
                     self.on_tick(&inputs.worker);
                     self.refresh_snapshot();
                 }
@@ -336,12 +344,30 @@ impl Service {
         } else {
             self.txs_topic.clone()
         };
+        // Kept for a retry in case nobody hears it: copying a transaction is cheap, a block
+        // is not (and peers fetch blocks through sync anyway).
+        let retry = (!block).then(|| data.clone());
         match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
             Ok(_) => {}
-            // Nobody to tell yet, or told already: peers catch up through sync.
-            Err(gossipsub::PublishError::NoPeersSubscribedToTopic)
-            | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                if let Some(tx) = retry {
+                    if self.unpublished_txs.len() >= UNPUBLISHED_TXS_MAX {
+                        self.unpublished_txs.pop_front();
+                    }
+                    self.unpublished_txs.push_back(tx);
+                }
+            }
+            // Told already.
+            Err(gossipsub::PublishError::Duplicate) => {}
             Err(e) => tracing::warn!(error = %e, block, "cannot publish"),
+        }
+    }
+
+    /// Publishes again the transactions nobody could be told about, now that there may be
+    /// someone; those still unheard are queued again.
+    fn republish_txs(&mut self) {
+        for tx in std::mem::take(&mut self.unpublished_txs) {
+            self.publish(false, tx);
         }
     }
 
