@@ -233,6 +233,7 @@ mod tests {
     use libp2p::futures::executor::block_on;
     use libp2p::futures::io::Cursor;
     use libp2p::request_response::Codec;
+    use proptest::prelude::*;
 
     fn status() -> PeerStatus {
         PeerStatus {
@@ -287,6 +288,71 @@ mod tests {
         bytes.push(0);
         let mut read = Cursor::new(bytes);
         assert!(block_on(SyncCodec.read_request(&protocol, &mut read)).is_err());
+    }
+
+    fn hash() -> impl Strategy<Value = Hash> {
+        any::<[u8; 32]>().prop_map(Hash)
+    }
+
+    fn peer_status() -> impl Strategy<Value = PeerStatus> {
+        (hash(), any::<u64>(), hash(), any::<u128>()).prop_map(
+            |(genesis, height, tip, cumulative_work)| PeerStatus {
+                genesis,
+                height,
+                tip,
+                cumulative_work,
+            },
+        )
+    }
+
+    fn request() -> impl Strategy<Value = SyncRequest> {
+        prop_oneof![
+            peer_status().prop_map(SyncRequest::Status),
+            (
+                proptest::collection::vec(hash(), 0..LOCATOR_HASHES_MAX),
+                any::<u32>()
+            )
+                .prop_map(|(locator, count_max)| SyncRequest::HeadersAfter { locator, count_max }),
+            proptest::collection::vec(hash(), 0..BLOCKS_PER_REQUEST_MAX)
+                .prop_map(|hashes| SyncRequest::Blocks { hashes }),
+            "[a-z]{1,8}/[a-z0-9/]{0,40}".prop_map(|key| SyncRequest::ValueProof { key }),
+        ]
+    }
+
+    fn response() -> impl Strategy<Value = SyncResponse> {
+        prop_oneof![
+            peer_status().prop_map(SyncResponse::Status),
+            proptest::collection::vec(any::<u8>(), 0..512).prop_map(SyncResponse::ValueProof),
+            ".{0,64}".prop_map(SyncResponse::refused),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_request_round_trips(request in request()) {
+            let protocol = StreamProtocol::new("/test");
+            let mut wire = Cursor::new(Vec::new());
+            block_on(SyncCodec.write_request(&protocol, &mut wire, request.clone())).unwrap();
+            let mut read = Cursor::new(wire.into_inner());
+            prop_assert_eq!(block_on(SyncCodec.read_request(&protocol, &mut read)).unwrap(), request);
+        }
+
+        #[test]
+        fn any_response_round_trips(response in response()) {
+            let protocol = StreamProtocol::new("/test");
+            let mut wire = Cursor::new(Vec::new());
+            block_on(SyncCodec.write_response(&protocol, &mut wire, response.clone())).unwrap();
+            let mut read = Cursor::new(wire.into_inner());
+            prop_assert_eq!(block_on(SyncCodec.read_response(&protocol, &mut read)).unwrap(), response);
+        }
+
+        /// Whatever a peer sends, decoding answers (a value or an error) and never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let protocol = StreamProtocol::new("/test");
+            let _ = block_on(SyncCodec.read_request(&protocol, &mut Cursor::new(bytes.clone())));
+            let _ = block_on(SyncCodec.read_response(&protocol, &mut Cursor::new(bytes)));
+        }
     }
 
     #[test]
