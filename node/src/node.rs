@@ -64,7 +64,6 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     }
     let miner: AccountId = match &args.miner {
         Some(text) => parse_address(text)?,
-        None if args.dev => SecretKey::dev(DEFAULT_MINER_DEV_NAME).account(),
         None => SecretKey::dev(DEFAULT_MINER_DEV_NAME).account(),
     };
 
