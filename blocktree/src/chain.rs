@@ -525,18 +525,22 @@ impl Chain {
 
     /// The best chain's header at `height`.
     pub fn header_at(&self, height: u64) -> Result<Option<BlockHeader>, ChainError> {
-        let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) else {
-            return Ok(None);
-        };
-        Ok(self.index.get(hash).map(|e| e.header.clone()))
+        Ok(self
+            .best_hash_at(height)
+            .and_then(|hash| self.header_by_hash(hash)))
     }
 
     /// The best chain's block at `height`, read back from storage and checked.
     pub fn block_at(&self, height: u64) -> Result<Option<Block>, ChainError> {
-        let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) else {
-            return Ok(None);
-        };
-        Ok(Some(self.read_block(hash)?.0))
+        match self.best_hash_at(height) {
+            Some(hash) => self.block_by_hash(hash),
+            None => Ok(None),
+        }
+    }
+
+    /// The best chain's block hash at `height`.
+    fn best_hash_at(&self, height: u64) -> Option<&Hash> {
+        usize::try_from(height).ok().and_then(|h| self.best.get(h))
     }
 
     /// Transactions waiting in the mempool.
@@ -1166,7 +1170,7 @@ impl Chain {
             if height == 0 || locator.len().saturating_add(1) >= hashes_max {
                 break;
             }
-            if let Some(hash) = usize::try_from(height).ok().and_then(|h| self.best.get(h)) {
+            if let Some(hash) = self.best_hash_at(height) {
                 locator.push(*hash);
             }
             if locator.len() >= 10 {

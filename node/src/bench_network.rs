@@ -60,28 +60,28 @@ fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::Tem
     }
 }
 
-async fn height(node: &DevnetNode) -> Option<u64> {
-    let client = NodeClient::new(&node.rpc_url).ok()?;
-    client.status().await.ok().map(|s| s.height)
-}
-
-async fn peers(node: &DevnetNode) -> Option<usize> {
-    let client = NodeClient::new(&node.rpc_url).ok()?;
-    client.status().await.ok().map(|s| s.peers)
+/// One RPC client per node, made once: the benches poll every few milliseconds.
+fn clients(nodes: &[DevnetNode]) -> anyhow::Result<Vec<NodeClient>> {
+    nodes
+        .iter()
+        .map(|node| {
+            NodeClient::new(&node.rpc_url).map_err(|e| anyhow::anyhow!("{}: {e}", node.name))
+        })
+        .collect()
 }
 
 /// Waits until `done` holds for the heights of all nodes, or fails after `timeout_ms`.
 async fn wait_heights(
-    nodes: &[DevnetNode],
+    clients: &[NodeClient],
     timeout_ms: u64,
     what: &str,
     done: impl Fn(&[u64]) -> bool,
 ) -> anyhow::Result<Vec<u64>> {
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     loop {
-        let mut heights = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            heights.push(height(node).await.unwrap_or(0));
+        let mut heights = Vec::with_capacity(clients.len());
+        for client in clients {
+            heights.push(client.status().await.map_or(0, |s| s.height));
         }
         if done(&heights) {
             return Ok(heights);
@@ -123,9 +123,10 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
         "bench: {} nodes started; waiting for them to connect",
         nodes.0.len()
     );
+    let clients = clients(&nodes.0)?;
     let deadline = Instant::now() + Duration::from_millis(SETTLE_TIMEOUT_MS);
-    for node in &nodes.0 {
-        while peers(node).await.unwrap_or(0) == 0 {
+    for (node, client) in nodes.0.iter().zip(&clients) {
+        while client.status().await.map_or(0, |s| s.peers) == 0 {
             if Instant::now() >= deadline {
                 bail!(
                     "{} found no peer; log:\n{}",
@@ -137,7 +138,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
         }
     }
     // Start counting once everyone follows the miner, so start-up sync is not measured.
-    let settled = wait_heights(&nodes.0, SETTLE_TIMEOUT_MS, "the nodes to agree", |h| {
+    let settled = wait_heights(&clients, SETTLE_TIMEOUT_MS, "the nodes to agree", |h| {
         h.first()
             .is_some_and(|&m| m >= 1 && h.iter().all(|&x| x == m))
     })
@@ -147,7 +148,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
     eprintln!("bench: measuring blocks {}..={to_height}", from_height + 1);
     let started = Instant::now();
     wait_heights(
-        &nodes.0,
+        &clients,
         BLOCK_TIMEOUT_MS.saturating_mul(options.blocks),
         "the measured blocks",
         |h| h.iter().all(|&x| x >= to_height),
@@ -296,8 +297,8 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let fresh = tokio::task::block_in_place(|| start_node(&exe, &fresh_dir, &fresh_launch))?;
     nodes.0.push(fresh);
-    let fresh = &nodes.0[1..];
-    wait_heights(fresh, SYNC_TIMEOUT_MS, "the new node to sync", |h| {
+    let fresh = clients(&nodes.0[1..])?;
+    wait_heights(&fresh, SYNC_TIMEOUT_MS, "the new node to sync", |h| {
         h.iter().all(|&x| x >= blocks)
     })
     .await?;

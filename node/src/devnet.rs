@@ -121,7 +121,8 @@ pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::
         }
     };
     eprintln!("devnet: stopping {} nodes …", nodes.0.len());
-    tokio::task::block_in_place(|| stop_all(&mut nodes.0));
+    // Dropping the nodes stops them (SIGTERM, then SIGKILL after a timeout).
+    tokio::task::block_in_place(|| drop(nodes));
     eprintln!("devnet: stopped");
     outcome
 }

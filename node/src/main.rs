@@ -62,15 +62,16 @@ fn init_logging(log_level: Option<&str>, is_node: bool) {
         .init();
 }
 
+/// The errors of commands that run processes (node, devnet, network benches) are their own,
+/// not a node's refusal: `{:#}` puts the whole cause chain on one line.
+fn whole_chain(e: anyhow::Error) -> CliError {
+    CliError::Failed(format!("{e:#}"))
+}
+
 async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError> {
     match command {
-        // The node's errors are its own; `{:#}` puts the whole cause chain on one line.
-        Command::Node(args) => node::run(args)
-            .await
-            .map_err(|e| CliError::Failed(format!("{e:#}"))),
-        Command::Devnet(args) => devnet::run(args, log_level)
-            .await
-            .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        Command::Node(args) => node::run(args).await.map_err(whole_chain),
+        Command::Devnet(args) => devnet::run(args, log_level).await.map_err(whole_chain),
         Command::Wallet(command) => commands::wallet(command),
         Command::Balance { address, rpc } => {
             commands::balance(&NodeClient::new(&rpc.url)?, &address).await
@@ -152,7 +153,7 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             json,
         })
         .await
-        .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        .map_err(whole_chain),
         Command::Bench(BenchCommand::Sync {
             blocks,
             txs,
@@ -165,6 +166,6 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             json,
         })
         .await
-        .map_err(|e| CliError::Failed(format!("{e:#}"))),
+        .map_err(whole_chain),
     }
 }
