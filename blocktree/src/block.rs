@@ -21,8 +21,23 @@ use crate::tx::{TX_SIZE_BYTES_MAX, Transaction};
 pub const BLOCK_TXS_MAX: usize = 10_000;
 /// Largest encoded block.
 pub const BLOCK_SIZE_BYTES_MAX: usize = 8 * 1024 * 1024;
-/// Largest encoded header.
+/// Largest encoded header: the fixed fields and two anchors, with room.
 pub const HEADER_SIZE_BYTES_MAX: usize = 512;
+/// Most anchors one header carries: one per child chain.
+pub const ANCHORS_PER_BLOCK_MAX: usize = 2;
+
+/// A child chain's block, named by a block of its parent chain (DESIGN §2): the child's tip as
+/// the parent's miner saw it. The parent's state keeps the latest anchor of each child, which
+/// is what a proof of a deep value walks down.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Anchor {
+    /// The child chain.
+    pub chain: ChainId,
+    /// The anchored block's height on it.
+    pub height: u64,
+    /// The anchored block's header hash.
+    pub hash: Hash,
+}
 
 /// A block header: everything proof of work and light clients need.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -45,6 +60,12 @@ pub struct BlockHeader {
     pub tx_root: Hash,
     /// Root of the state after this block (jmt, BLAKE3), at version `height`.
     pub state_root: Hash,
+    /// For a block of a data chain, the root block whose state it is validated against
+    /// (keyspace registry, scripts, payments); [`Hash::ZERO`] on the root.
+    pub relay_parent: Hash,
+    /// Tips of this chain's children this block anchors, at most one per child, in chain
+    /// order: at most [`ANCHORS_PER_BLOCK_MAX`], whatever the number of live chains.
+    pub anchors: Vec<Anchor>,
 }
 
 /// A header and its transactions.
@@ -77,6 +98,42 @@ impl BlockHeader {
     pub fn from_bytes(bytes: &[u8]) -> Result<BlockHeader, BlockError> {
         codec::decode_with_limit::<BlockHeader, HEADER_SIZE_BYTES_MAX>(bytes)
             .map_err(|e| BlockError::Malformed(e.to_string()))
+    }
+
+    /// The checks of the relay parent and the anchors that need nothing but the header: the
+    /// root names no relay parent and a data chain does; at most one anchor per child, each
+    /// naming a child of this chain, in chain order.
+    pub fn check_tree_fields(&self) -> Result<(), BlockError> {
+        let is_root = self.chain.is_root();
+        if is_root != (self.relay_parent == Hash::ZERO) {
+            return Err(BlockError::BadRelayParent(if is_root {
+                "a root block names no relay parent".into()
+            } else {
+                "a data-chain block must name a relay parent".into()
+            }));
+        }
+        if self.anchors.len() > ANCHORS_PER_BLOCK_MAX {
+            return Err(BlockError::BadAnchor(format!(
+                "{} anchors, at most {ANCHORS_PER_BLOCK_MAX}",
+                self.anchors.len()
+            )));
+        }
+        let mut previous: Option<ChainId> = None;
+        for anchor in &self.anchors {
+            if anchor.chain.parent() != Some(self.chain) {
+                return Err(BlockError::BadAnchor(format!(
+                    "chain {} is not a child of chain {}",
+                    anchor.chain, self.chain
+                )));
+            }
+            if previous.is_some_and(|p| p >= anchor.chain) {
+                return Err(BlockError::BadAnchor(
+                    "anchors are not in strictly increasing chain order".into(),
+                ));
+            }
+            previous = Some(anchor.chain);
+        }
+        Ok(())
     }
 }
 
@@ -212,6 +269,19 @@ mod tests {
                     miner: AccountId(root),
                     tx_root: Hash(root),
                     state_root: Hash::digest(&root),
+                    relay_parent: Hash::ZERO,
+                    anchors: vec![
+                        Anchor {
+                            chain: ChainId::new(1, 0).unwrap(),
+                            height,
+                            hash: Hash(parent),
+                        },
+                        Anchor {
+                            chain: ChainId::new(1, 1).unwrap(),
+                            height: nonce,
+                            hash: Hash(root),
+                        },
+                    ],
                 },
             )
     }
@@ -253,6 +323,51 @@ mod tests {
             bad_root.0[flip] ^= 1;
             prop_assert!(!verify_tx_inclusion(&bad_root, &hashes[index], index, hashes.len(), &proof));
         }
+    }
+
+    #[test]
+    fn tree_fields_are_checked_without_state() {
+        let root = ChainId::ROOT;
+        let left = ChainId::new(1, 0).unwrap();
+        let right = ChainId::new(1, 1).unwrap();
+        let anchor = |chain| Anchor {
+            chain,
+            height: 1,
+            hash: Hash::ZERO,
+        };
+        let mut header = BlockHeader {
+            chain: root,
+            parent: Hash::ZERO,
+            height: 1,
+            time_ms: 0,
+            difficulty: 1,
+            nonce: 0,
+            miner: AccountId::default(),
+            tx_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            relay_parent: Hash::ZERO,
+            anchors: vec![anchor(left), anchor(right)],
+        };
+        header.check_tree_fields().unwrap();
+        header.anchors.reverse();
+        assert!(header.check_tree_fields().is_err(), "out of order");
+        header.anchors = vec![anchor(left), anchor(left)];
+        assert!(header.check_tree_fields().is_err(), "twice the same child");
+        header.anchors = vec![anchor(ChainId::new(2, 0).unwrap())];
+        assert!(header.check_tree_fields().is_err(), "a grandchild");
+        header.anchors = vec![];
+        header.relay_parent = Hash([1; 32]);
+        assert!(
+            header.check_tree_fields().is_err(),
+            "root with a relay parent"
+        );
+        header.chain = left;
+        header.check_tree_fields().unwrap();
+        header.relay_parent = Hash::ZERO;
+        assert!(
+            header.check_tree_fields().is_err(),
+            "data chain without one"
+        );
     }
 
     #[test]

@@ -22,19 +22,19 @@ use jmt::storage::TreeUpdateBatch;
 use jmt::{JellyfishMerkleTree, KeyHash};
 use serde::Serialize;
 
-use crate::block::{BLOCK_TXS_MAX, Block, BlockHeader, tx_root};
+use crate::block::{Anchor, BLOCK_TXS_MAX, Block, BlockHeader, tx_root};
 use crate::error::{BlockError, ChainError, StoreError, TxError};
+use crate::headers::{self, HeaderChainChecker, HeaderRules};
 use crate::mempool::Mempool;
 use crate::params::ChainParams;
-use crate::pow::{median_time_ms, next_difficulty};
 use crate::proof::{KeyspaceProof, ValueProof, encode_proof};
 use crate::scripts::{BlockContext, LazyScriptRunner, StorePayments};
 use crate::state::{
-    AccountState, ApplyError, Blake3Jmt, KeyspaceRecord, StateView, StoreTreeReader,
+    AccountState, ApplyError, Blake3Jmt, KeyspaceRecord, RootRead, StateView, StoreTreeReader,
     encode_value_version, keyspace_key, node_key_bytes, value_key, value_version_key,
     version_start,
 };
-use crate::store::{Column, KvStore, MemoryStore, RocksStore, WriteBatch};
+use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, WriteBatch};
 use crate::tx::Transaction;
 
 /// How many refused-at-block-building transactions the node remembers, so that a client
@@ -136,12 +136,31 @@ struct StateUpdate {
     changed: Vec<KeyHash>,
 }
 
+/// The root as a data chain sees it for one block: the root chain (locked by the caller for as
+/// long as this lives) and the relay parent, a block of the root's best chain.
+#[derive(Clone, Copy)]
+struct Relay<'r> {
+    root: &'r Chain,
+    hash: Hash,
+    height: u64,
+}
+
+impl<'r> Relay<'r> {
+    fn read(&self) -> RootRead<'r> {
+        RootRead {
+            store: self.root.store.as_ref(),
+            version: self.height,
+        }
+    }
+}
+
 /// One chain with its storage and mempool. Not thread-safe by itself: a node serialises access.
 pub struct Chain {
     /// Shared with the payments ledger validation scripts read while a block is applied.
     store: Arc<dyn KvStore>,
     params: ChainParams,
-    scripts: LazyScriptRunner,
+    /// Shared by every chain of a blocktree: one engine and one pool of instances.
+    scripts: Arc<LazyScriptRunner>,
     chain_id: ChainId,
     genesis: Hash,
     index: HashMap<Hash, IndexEntry>,
@@ -154,11 +173,17 @@ pub struct Chain {
     prepared: Option<(Hash, StateUpdate)>,
 }
 
-/// The genesis block of a network: computable by anyone from the parameters alone, which is
-/// what lets a light client check a header chain without trusting a node.
+/// The genesis block of a network's root chain: computable by anyone from the parameters
+/// alone, which is what lets a light client check a header chain without trusting a node.
 pub fn genesis_block(params: &ChainParams) -> Result<Block, ChainError> {
+    genesis_block_of(params, ChainId::ROOT)
+}
+
+/// The genesis block of any chain of the blocktree, derived from the chain's id and the
+/// network's root genesis (DESIGN §2: every chain exists implicitly).
+pub fn genesis_block_of(params: &ChainParams, chain: ChainId) -> Result<Block, ChainError> {
     let store = MemoryStore::default();
-    let (header, _) = genesis_state(&store, params)?;
+    let (header, _) = genesis_state(&store, params, chain)?;
     Ok(Block {
         header,
         transactions: Vec::new(),
@@ -173,23 +198,41 @@ pub fn genesis_hash_of(params: &ChainParams) -> Result<Hash, ChainError> {
 fn genesis_state(
     store: &dyn KvStore,
     params: &ChainParams,
+    chain: ChainId,
 ) -> Result<(BlockHeader, StateUpdate), ChainError> {
+    let depth = headers::depth_params(params, chain)?;
     let mut view = StateView::new(store, None);
-    for (account, amount) in &params.genesis_allocations {
-        view.credit_now(account, *amount)
-            .map_err(apply_to_chain_error)?;
-    }
+    let (parent, relay_parent) = if chain.is_root() {
+        for (account, amount) in &params.genesis_allocations {
+            view.credit_now(account, *amount)
+                .map_err(apply_to_chain_error)?;
+        }
+        let parent = Hash::tagged("bitverse genesis v1", &[&codec::encode(params)]);
+        (parent, Hash::ZERO)
+    } else {
+        // A data chain starts empty; its genesis names the root's as its relay parent.
+        let root_genesis = genesis_state(&MemoryStore::default(), params, ChainId::ROOT)?
+            .0
+            .hash();
+        let parent = Hash::tagged(
+            "bitverse chain genesis v1",
+            &[&root_genesis.0, &chain.to_bytes()],
+        );
+        (parent, root_genesis)
+    };
     let update = compute_state_update(store, view.into_changes(), 0)?;
     let header = BlockHeader {
-        chain: ChainId::ROOT,
-        parent: Hash::tagged("bitverse genesis v1", &[&codec::encode(params)]),
+        chain,
+        parent,
         height: 0,
         time_ms: params.genesis_time_ms,
-        difficulty: params.difficulty_initial,
+        difficulty: depth.difficulty_initial,
         nonce: 0,
         miner: AccountId::default(),
         tx_root: Hash::ZERO,
         state_root: update.root,
+        relay_parent,
+        anchors: Vec::new(),
     };
     Ok((header, update))
 }
@@ -200,6 +243,24 @@ fn apply_to_chain_error(e: ApplyError) -> ChainError {
         ApplyError::Store(e) => ChainError::Store(e),
         ApplyError::Sandbox(e) => ChainError::Sandbox(e),
     }
+}
+
+/// Records a block's anchors in its chain's state, refusing one that does not move its child
+/// forward: a child's anchored height only grows.
+fn apply_anchors(view: &mut StateView<'_>, anchors: &[Anchor]) -> Result<(), ChainError> {
+    for anchor in anchors {
+        if let Some(previous) = view.anchor(&anchor.chain)?
+            && previous.height >= anchor.height
+        {
+            return Err(BlockError::BadAnchor(format!(
+                "chain {} anchored at height {} after {}",
+                anchor.chain, anchor.height, previous.height
+            ))
+            .into());
+        }
+        view.set_anchor_now(anchor);
+    }
+    Ok(())
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -240,26 +301,38 @@ fn write_state_update(batch: &mut WriteBatch, update: &StateUpdate) -> Result<()
 }
 
 impl Chain {
-    /// Opens the chain stored in `data_dir` (RocksDB), creating it at genesis if it is new,
-    /// and resumes at the stored tip.
+    /// Opens the root chain stored in `data_dir` (RocksDB), creating it at genesis if it is
+    /// new, and resumes at the stored tip.
     pub fn open(data_dir: &Path, params: ChainParams) -> Result<Chain, ChainError> {
-        let store = RocksStore::open(data_dir)?;
-        Chain::with_store(Box::new(store), params)
+        let store: Arc<dyn KvStore> = Arc::new(RocksStore::open(data_dir)?);
+        Chain::in_store(store, params, ChainId::ROOT)
     }
 
-    /// A chain held in memory only: for tests and replays.
+    /// A root chain held in memory only: for tests and replays.
     pub fn in_memory(params: ChainParams) -> Result<Chain, ChainError> {
-        Chain::with_store(Box::new(MemoryStore::default()), params)
+        Chain::in_store(Arc::new(MemoryStore::default()), params, ChainId::ROOT)
     }
 
-    /// A chain over any store.
+    /// The root chain over any store.
     pub fn with_store(store: Box<dyn KvStore>, params: ChainParams) -> Result<Chain, ChainError> {
-        let expected_genesis = genesis_hash_of(&params)?;
+        Chain::in_store(Arc::from(store), params, ChainId::ROOT)
+    }
+
+    /// Chain `chain_id`'s part of a store the blocktree's chains share (its keys behind the
+    /// chain's id), created at its genesis if new.
+    pub fn in_store(
+        shared: Arc<dyn KvStore>,
+        params: ChainParams,
+        chain_id: ChainId,
+    ) -> Result<Chain, ChainError> {
+        let expected_genesis = genesis_block_of(&params, chain_id)?.hash();
+        let store: Arc<dyn KvStore> =
+            Arc::new(PrefixedStore::new(shared, chain_id.to_bytes().to_vec()));
         let mut chain = Chain {
-            store: Arc::from(store),
+            store,
             params,
-            scripts: LazyScriptRunner::default(),
-            chain_id: ChainId::ROOT,
+            scripts: Arc::new(LazyScriptRunner::default()),
+            chain_id,
             genesis: expected_genesis,
             index: HashMap::new(),
             best: Vec::new(),
@@ -285,8 +358,13 @@ impl Chain {
         Ok(chain)
     }
 
+    /// The chain's id.
+    pub fn id(&self) -> ChainId {
+        self.chain_id
+    }
+
     fn write_genesis(&mut self) -> Result<(), ChainError> {
-        let (header, update) = genesis_state(self.store.as_ref(), &self.params)?;
+        let (header, update) = genesis_state(self.store.as_ref(), &self.params, self.chain_id)?;
         let hash = header.hash();
         let meta = BlockMeta {
             cumulative_work: 0,
@@ -312,7 +390,7 @@ impl Chain {
 
     /// Loads the block index and the best chain, checking every header against its hash.
     fn load(&mut self) -> Result<(), ChainError> {
-        for (key, value) in self.store.scan(Column::BlockMeta)? {
+        for (key, value) in self.store.scan(Column::BlockMeta, &[])? {
             let hash = Hash(
                 key.as_slice()
                     .try_into()
@@ -323,7 +401,7 @@ impl Chain {
             self.index.insert(hash, IndexEntry { header, meta });
         }
         let mut best = Vec::new();
-        for (key, value) in self.store.scan(Column::BestChain)? {
+        for (key, value) in self.store.scan(Column::BestChain, &[])? {
             let height = u64::from_be_bytes(
                 key.as_slice()
                     .try_into()
@@ -442,19 +520,94 @@ impl Chain {
         StateView::new(self.store.as_ref(), Some(self.tip_height()))
     }
 
+    /// The tip's state, reading the registry as of `relay` on a data chain.
+    fn tip_view_with<'s>(&'s self, relay: Option<Relay<'s>>) -> StateView<'s> {
+        StateView::of_chain(
+            self.store.as_ref(),
+            Some(self.tip_height()),
+            self.chain_id,
+            relay.map(|r| r.read()),
+        )
+    }
+
     /// What transactions on top of the tip are applied in: the next block, at `time_ms`, with
-    /// scripts reading payments as of the tip.
-    fn context_on_tip(&self, time_ms: u64) -> BlockContext<'_> {
+    /// scripts reading payments as of the tip (on the root) or the relay parent (on a data
+    /// chain).
+    fn context_on_tip<'s>(&'s self, time_ms: u64, relay: Option<Relay<'s>>) -> BlockContext<'s> {
+        let payments = match relay {
+            None => StorePayments::new(self.store.clone(), Some(self.tip_height())),
+            Some(relay) => StorePayments::new(relay.root.store.clone(), Some(relay.height)),
+        };
         BlockContext {
             params: &self.params,
             height: self.tip_height().saturating_add(1),
             time_ms,
             scripts: &self.scripts,
-            payments: Arc::new(StorePayments::new(
-                self.store.clone(),
-                Some(self.tip_height()),
-            )),
+            payments: Arc::new(payments),
         }
+    }
+
+    /// Resolves the relay parent a block of this chain names, against `root`: `None` for the
+    /// root chain itself. A relay parent off the root's best chain, unknown, or not
+    /// `relay_parent_depth_min` deep is [`ChainError::RelayPending`]: not the block's fault.
+    fn relay<'r>(
+        &self,
+        root: Option<&'r Chain>,
+        relay_parent: &Hash,
+    ) -> Result<Option<Relay<'r>>, ChainError> {
+        if self.chain_id.is_root() {
+            return Ok(None);
+        }
+        let Some(root) = root else {
+            return Err(ChainError::RelayPending(format!(
+                "chain {} is validated against the root, which was not given",
+                self.chain_id
+            )));
+        };
+        let Some(entry) = root.index.get(relay_parent) else {
+            return Err(ChainError::RelayPending(format!(
+                "root block {relay_parent} is unknown"
+            )));
+        };
+        let height = entry.header.height;
+        if root.best_hash_at(height) != Some(relay_parent) {
+            return Err(ChainError::RelayPending(format!(
+                "root block {relay_parent} is not on the root's best chain"
+            )));
+        }
+        let depth = root.tip_height().saturating_sub(height);
+        if depth < self.params.relay_parent_depth_min {
+            return Err(ChainError::RelayPending(format!(
+                "root block {relay_parent} is {depth} deep, {} needed",
+                self.params.relay_parent_depth_min
+            )));
+        }
+        Ok(Some(Relay {
+            root,
+            hash: *relay_parent,
+            height,
+        }))
+    }
+
+    /// The relay parent this chain's next block or admitted transaction is judged against:
+    /// the root's best block `relay_parent_depth_min` below its tip, never older than the
+    /// relay parent of this chain's tip.
+    fn current_relay<'r>(&self, root: Option<&'r Chain>) -> Result<Option<Relay<'r>>, ChainError> {
+        let Some(root_chain) = root else {
+            return self.relay(None, &Hash::ZERO);
+        };
+        if self.chain_id.is_root() {
+            return Ok(None);
+        }
+        let height = root_chain
+            .tip_height()
+            .saturating_sub(self.params.relay_parent_depth_min);
+        let floor = self.tip_entry()?.header.relay_parent;
+        let floor_height = root_chain.index.get(&floor).map_or(0, |e| e.header.height);
+        let hash = *root_chain
+            .best_hash_at(height.max(floor_height))
+            .ok_or_else(|| ChainError::RelayPending("the root has no such block".into()))?;
+        self.relay(root, &hash)
     }
 
     /// An account's state at the tip.
@@ -473,54 +626,132 @@ impl Chain {
         Ok(self.tip_view().keyspace(name)?)
     }
 
-    /// A key's value at the tip.
+    /// A key's value at the tip of the root chain.
     pub fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ChainError> {
-        self.tip_view().value(key).map_err(apply_to_chain_error)
+        self.value_with(key, None)
     }
 
-    /// A key's value at the tip with the proof that it is there (or is not), against the tip's
-    /// header: inclusion of the home keyspace's record, non-inclusion of every longer candidate
-    /// keyspace, and inclusion (or non-inclusion) of the value at the key's address.
+    /// A key's value at this chain's tip; a data chain finds the key's keyspace in `root`'s
+    /// registry at the root's tip. A key whose keyspace lives on another chain is
+    /// [`TxError::KeyOnOtherChain`].
+    pub fn value_with(
+        &self,
+        key: &str,
+        root: Option<&Chain>,
+    ) -> Result<Option<Vec<u8>>, ChainError> {
+        let relay = match root {
+            Some(root) if !self.chain_id.is_root() => Some(Relay {
+                root,
+                hash: root.tip_hash(),
+                height: root.tip_height(),
+            }),
+            _ => self.relay(None, &Hash::ZERO)?,
+        };
+        self.tip_view_with(relay)
+            .value(key)
+            .map_err(apply_to_chain_error)
+    }
+
+    /// A root key's value at the tip with the proof that it is there (or is not), against
+    /// the tip's header: inclusion of the home keyspace's record, non-inclusion of every
+    /// longer candidate keyspace, and inclusion (or non-inclusion) of the value at the key's
+    /// address. A key of a deeper keyspace needs the chains below: see
+    /// [`crate::Blocktree::value_proof`].
     pub fn value_proof(&self, key: &str) -> Result<ValueProof, ChainError> {
+        let (mut proof, record, slot) = self.registry_proof(key)?;
+        if record.depth != 0 {
+            let home = record.chain().unwrap_or(self.chain_id);
+            return Err(TxError::KeyOnOtherChain {
+                key: key.to_owned(),
+                home,
+                here: self.chain_id,
+            }
+            .into());
+        }
+        let (value, value_proof) = self.prove_leaf(slot, self.tip_height())?;
+        proof.value = value;
+        proof.value_proof = value_proof;
+        Ok(proof)
+    }
+
+    /// The top half of a value proof, on the root at its tip: the header and the keyspace
+    /// proofs that establish the key's home; with the home's record and the key's slot. The
+    /// value and the links are left for the caller to fill.
+    pub(crate) fn registry_proof(
+        &self,
+        key: &str,
+    ) -> Result<(ValueProof, KeyspaceRecord, KeyHash), ChainError> {
         let version = self.tip_height();
         let header = self.tip_entry()?.header.clone();
-        let reader = StoreTreeReader {
-            store: self.store.as_ref(),
-        };
-        let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
-        let prove = |key_hash: KeyHash| -> Result<(Option<Vec<u8>>, Vec<u8>), ChainError> {
-            let (value, proof) = tree
-                .get_with_proof(key_hash, version)
-                .map_err(|e| corrupt(format!("state proof: {e}")))?;
-            Ok((value, encode_proof(&proof)?))
-        };
         let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
         let mut keyspaces = Vec::new();
         let mut home = None;
         for name in candidates {
-            let (record, proof) = prove(keyspace_key(name.as_str()))?;
-            let found = record.is_some();
+            let (record, proof) = self.prove_leaf(keyspace_key(name.as_str()), version)?;
+            let found = record.clone();
             keyspaces.push(KeyspaceProof {
                 name: name.to_string(),
                 record,
                 proof,
             });
-            if found {
-                home = Some(name);
+            if let Some(bytes) = found {
+                let record: KeyspaceRecord = codec::decode(&bytes).map_err(corrupt)?;
+                home = Some((name, record));
                 break;
             }
         }
-        let Some(home) = home else {
+        let Some((home, record)) = home else {
             return Err(TxError::UnknownKeyspace(key.to_owned()).into());
         };
-        let (value, value_proof) = prove(value_key(&home, key))?;
-        Ok(ValueProof {
+        let slot = value_key(&home, key);
+        let proof = ValueProof {
             key: key.to_owned(),
-            value,
+            value: None,
             header,
             keyspaces,
-            value_proof,
-        })
+            links: Vec::new(),
+            value_proof: Vec::new(),
+        };
+        Ok((proof, record, slot))
+    }
+
+    /// A leaf of this chain's state at `version` (a best-chain height) and its sparse Merkle
+    /// proof.
+    pub(crate) fn prove_leaf(
+        &self,
+        key_hash: KeyHash,
+        version: u64,
+    ) -> Result<(Option<Vec<u8>>, Vec<u8>), ChainError> {
+        let reader = StoreTreeReader {
+            store: self.store.as_ref(),
+        };
+        let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+        let (value, proof) = tree
+            .get_with_proof(key_hash, version)
+            .map_err(|e| corrupt(format!("state proof: {e}")))?;
+        Ok((value, encode_proof(&proof)?))
+    }
+
+    /// The latest anchor of `child` in this chain's state as of best-chain height `version`.
+    pub fn anchor_at(&self, child: &ChainId, version: u64) -> Result<Option<Anchor>, ChainError> {
+        Ok(StateView::new(self.store.as_ref(), Some(version)).anchor(child)?)
+    }
+
+    /// The header of block `hash` if it is on the best chain at `height`.
+    pub fn best_header(&self, hash: &Hash, height: u64) -> Option<BlockHeader> {
+        (self.best_hash_at(height) == Some(hash))
+            .then(|| self.header_by_hash(hash))
+            .flatten()
+    }
+
+    /// Whether the mempool is empty.
+    pub fn mempool_is_empty(&self) -> bool {
+        self.mempool.is_empty()
+    }
+
+    /// Uses `other`'s script runner (one engine and instance pool for a whole blocktree).
+    pub(crate) fn share_scripts_of(&mut self, other: &Chain) {
+        self.scripts = other.scripts.clone();
     }
 
     /// The best chain's header at `height`.
@@ -580,9 +811,19 @@ impl Chain {
         }
     }
 
-    /// Admits a transaction to the mempool after every check that can be made now: syntax,
-    /// signature, nonce, and a dry run against the tip's state. Returns its hash.
+    /// Admits a transaction to the root chain's mempool after every check that can be made
+    /// now: syntax, signature, nonce, and a dry run against the tip's state. Returns its hash.
     pub fn submit_transaction(&mut self, tx: Transaction) -> Result<Hash, ChainError> {
+        self.submit_transaction_with(tx, None)
+    }
+
+    /// Admits a transaction to this chain's mempool; a data chain dry-runs it against `root`'s
+    /// registry as of the relay parent its next block would name.
+    pub fn submit_transaction_with(
+        &mut self,
+        tx: Transaction,
+        root: Option<&Chain>,
+    ) -> Result<Hash, ChainError> {
         tx.check_stateless(self.chain_id)?;
         let hash = tx.hash();
         if self.mempool.contains(&hash) {
@@ -604,8 +845,9 @@ impl Chain {
         // everything but the nonce against the tip, and block building has the last word.
         // Scripts see the tip's time: admission must not read the clock, and the block that
         // includes the transaction judges it again at its own time.
-        let context = self.context_on_tip(self.tip().time_ms);
-        let mut view = self.tip_view();
+        let relay = self.current_relay(root)?;
+        let context = self.context_on_tip(self.tip().time_ms, relay);
+        let mut view = self.tip_view_with(relay);
         view.dry_run(&tx, &context).map_err(apply_to_chain_error)?;
         for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, why);
@@ -615,40 +857,22 @@ impl Chain {
     }
 
     /// The difficulty and minimum time (exclusive) of the block after `parent`.
-    fn rules_after(&self, parent: &Hash) -> Result<(u64, u64), StoreError> {
-        let entry = self
-            .index
-            .get(parent)
-            .ok_or_else(|| corrupt("parent not indexed"))?;
-        let mut times = Vec::new();
-        let mut window_start = (entry.header.height, entry.header.time_ms);
-        let mut cursor = Some(entry);
-        let mut steps = 0u64;
-        let span = self
-            .params
-            .retarget_window_blocks
-            .max(self.params.median_time_blocks);
-        while let Some(e) = cursor {
-            if steps < self.params.median_time_blocks {
-                times.push(e.header.time_ms);
-            }
-            if steps <= self.params.retarget_window_blocks {
-                window_start = (e.header.height, e.header.time_ms);
-            }
-            steps = steps.saturating_add(1);
-            if steps > span || e.header.height == 0 {
+    fn rules_after(&self, parent: &Hash) -> Result<HeaderRules, ChainError> {
+        let depth = headers::depth_params(&self.params, self.chain_id)?;
+        let needed = headers::ancestors_needed(&self.params, depth);
+        let mut ancestors = Vec::with_capacity(needed.min(1024));
+        let mut cursor = self.index.get(parent);
+        while let Some(entry) = cursor {
+            ancestors.push(&entry.header);
+            if ancestors.len() >= needed || entry.header.height == 0 {
                 break;
             }
-            cursor = self.index.get(&e.header.parent);
+            cursor = self.index.get(&entry.header.parent);
         }
-        let difficulty = next_difficulty(
-            &self.params,
-            entry.header.height,
-            entry.header.time_ms,
-            entry.header.difficulty,
-            window_start,
-        );
-        Ok((difficulty, median_time_ms(times)))
+        if ancestors.is_empty() {
+            return Err(corrupt("parent not indexed").into());
+        }
+        Ok(headers::rules_after(&self.params, depth, ancestors))
     }
 
     fn check_header(&self, header: &BlockHeader, now_ms: u64) -> Result<u128, ChainError> {
@@ -666,49 +890,25 @@ impl Chain {
         if parent.meta.status == BlockStatus::Invalid {
             return Err(BlockError::KnownInvalid(header.parent).into());
         }
-        let expected_height = parent.header.height.saturating_add(1);
-        if header.height != expected_height {
-            return Err(BlockError::BadHeight {
-                expected: expected_height,
-                got: header.height,
-            }
-            .into());
-        }
-        let (difficulty, median_ms) = self.rules_after(&header.parent)?;
-        if header.difficulty != difficulty {
-            return Err(BlockError::BadDifficulty {
-                expected: difficulty,
-                got: header.difficulty,
-            }
-            .into());
-        }
-        if !header.meets_difficulty() {
-            return Err(BlockError::InsufficientWork.into());
-        }
-        if header.time_ms <= median_ms {
-            return Err(BlockError::TimeTooOld {
-                time_ms: header.time_ms,
-                median_ms,
-            }
-            .into());
-        }
-        if header.time_ms > now_ms.saturating_add(self.params.future_time_ms_max) {
-            return Err(BlockError::TimeTooNew {
-                time_ms: header.time_ms,
-                now_ms,
-                future_time_ms_max: self.params.future_time_ms_max,
-            }
-            .into());
-        }
-        Ok(parent
-            .meta
-            .cumulative_work
-            .saturating_add(u128::from(header.difficulty)))
+        let rules = self.rules_after(&header.parent)?;
+        let work = headers::check_header(&self.params, &rules, &parent.header, header, now_ms)?;
+        Ok(parent.meta.cumulative_work.saturating_add(work))
     }
 
-    /// Imports a block received from anywhere. `now_ms` is the local clock, used only for the
-    /// maximum-future-time rule.
+    /// Imports a root block received from anywhere. `now_ms` is the local clock, used only for
+    /// the maximum-future-time rule.
     pub fn import_block(&mut self, block: Block, now_ms: u64) -> Result<ImportOutcome, ChainError> {
+        self.import_block_with(block, now_ms, None)
+    }
+
+    /// Imports a block of this chain; a data-chain block is validated against `root` as of
+    /// its relay parent.
+    pub fn import_block_with(
+        &mut self,
+        block: Block,
+        now_ms: u64,
+        root: Option<&Chain>,
+    ) -> Result<ImportOutcome, ChainError> {
         let hash = block.hash();
         if let Some(entry) = self.index.get(&hash) {
             return Err(if entry.meta.status == BlockStatus::Invalid {
@@ -751,7 +951,7 @@ impl Chain {
         let height = block.header.height;
         if parent == self.tip_hash() {
             // The common case: connect in the same batch as the store.
-            self.connect(&block, &tx_hashes, batch)?;
+            self.connect(&block, &tx_hashes, batch, root)?;
             self.index.insert(
                 hash,
                 IndexEntry {
@@ -776,7 +976,7 @@ impl Chain {
             },
         );
         if cumulative_work > self.tip().cumulative_work {
-            let reorged_blocks = self.reorg_to(hash)?;
+            let reorged_blocks = self.reorg_to(hash, root)?;
             return Ok(ImportOutcome::NewTip {
                 height,
                 reorged_blocks,
@@ -785,11 +985,25 @@ impl Chain {
         Ok(ImportOutcome::SideChain)
     }
 
-    /// Applies `block`'s transactions to the tip's state and returns the state update. The
-    /// signatures have been checked by the caller.
-    fn apply_block(&self, block: &Block) -> Result<StateUpdate, ChainError> {
-        let context = self.context_on_tip(block.header.time_ms);
-        let mut view = self.tip_view();
+    /// Applies `block`'s anchors and transactions to the tip's state and returns the state
+    /// update. The signatures have been checked by the caller.
+    fn apply_block(&self, block: &Block, root: Option<&Chain>) -> Result<StateUpdate, ChainError> {
+        let relay = self.relay(root, &block.header.relay_parent)?;
+        if let Some(relay) = relay {
+            // A chain's view of the root only moves forward.
+            let parent_relay = self.tip_entry()?.header.relay_parent;
+            let floor = relay.root.index.get(&parent_relay).map(|e| e.header.height);
+            if floor.is_some_and(|floor| relay.height < floor) {
+                return Err(BlockError::BadRelayParent(format!(
+                    "root block {} is older than the parent block's relay parent",
+                    relay.hash
+                ))
+                .into());
+            }
+        }
+        let context = self.context_on_tip(block.header.time_ms, relay);
+        let mut view = self.tip_view_with(relay);
+        apply_anchors(&mut view, &block.header.anchors)?;
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
             let fee = view
@@ -805,15 +1019,18 @@ impl Chain {
                 })?;
             fees = fees.checked_add(fee).map_err(|_| BlockError::Overflow)?;
         }
-        let reward = fees
-            .checked_add(self.params.block_subsidy)
-            .map_err(|_| BlockError::Overflow)?;
-        view.credit_now(&block.header.miner, reward)
-            .map_err(|e| match e {
-                ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
-                ApplyError::Store(e) => ChainError::Store(e),
-                ApplyError::Sandbox(e) => ChainError::Sandbox(e),
-            })?;
+        // All currency lives on the root: a data chain's miner earns nothing on it.
+        if self.chain_id.is_root() {
+            let reward = fees
+                .checked_add(self.params.block_subsidy)
+                .map_err(|_| BlockError::Overflow)?;
+            view.credit_now(&block.header.miner, reward)
+                .map_err(|e| match e {
+                    ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
+                    ApplyError::Store(e) => ChainError::Store(e),
+                    ApplyError::Sandbox(e) => ChainError::Sandbox(e),
+                })?;
+        }
         Ok(compute_state_update(
             self.store.as_ref(),
             view.into_changes(),
@@ -827,11 +1044,12 @@ impl Chain {
         block: &Block,
         tx_hashes: &[Hash],
         mut batch: WriteBatch,
+        root: Option<&Chain>,
     ) -> Result<(), ChainError> {
         let hash = block.hash();
         let update = match self.prepared.take() {
             Some((prepared_hash, update)) if prepared_hash == hash => update,
-            _ => self.apply_block(block)?,
+            _ => self.apply_block(block, root)?,
         };
         if update.root != block.header.state_root {
             return Err(BlockError::StateRootMismatch {
@@ -928,7 +1146,7 @@ impl Chain {
     /// Makes `new_tip` the tip: rolls back to the fork point and connects its branch. If a
     /// block of the branch turns out invalid, the branch from it on is marked invalid and the
     /// previous best chain is restored. Returns how many blocks were rolled back.
-    fn reorg_to(&mut self, new_tip: Hash) -> Result<u64, ChainError> {
+    fn reorg_to(&mut self, new_tip: Hash, root: Option<&Chain>) -> Result<u64, ChainError> {
         let mut branch = Vec::new();
         let mut cursor = new_tip;
         loop {
@@ -950,32 +1168,45 @@ impl Chain {
             rolled_back.push(self.disconnect_tip()?);
         }
         let mut failure = None;
+        let mut pending = None;
         for hash in &branch {
             let (block, tx_hashes) = self.read_block(hash)?;
-            match self.connect(&block, &tx_hashes, WriteBatch::default()) {
+            match self.connect(&block, &tx_hashes, WriteBatch::default(), root) {
                 Ok(()) => {}
                 Err(ChainError::Block(e)) => {
-                    failure = Some((*hash, e));
+                    failure = Some((*hash, Some(e)));
                     break;
                 }
-                Err(e) => return Err(e),
+                // Not the branch's fault (its relay parent is not usable now, or the store
+                // failed): back to the old tip, nothing marked invalid.
+                Err(e) => {
+                    failure = Some((*hash, None));
+                    pending = Some(e);
+                    break;
+                }
             }
         }
         if let Some((bad, error)) = failure {
-            self.mark_invalid_from(bad)?;
+            if error.is_some() {
+                self.mark_invalid_from(bad)?;
+            }
             while self.tip_hash() != fork {
                 self.disconnect_tip()?;
             }
             for (block, tx_hashes) in rolled_back.iter().rev() {
-                self.connect(block, tx_hashes, WriteBatch::default())?;
+                self.connect(block, tx_hashes, WriteBatch::default(), root)?;
             }
-            return Err(error.into());
+            return Err(match (error, pending) {
+                (Some(e), _) => e.into(),
+                (None, Some(e)) => e,
+                (None, None) => corrupt("a failed reorg without an error").into(),
+            });
         }
         let count = rolled_back.len() as u64;
         // Transactions of the abandoned branch go back to the mempool if still valid there.
         for (block, _) in rolled_back {
             for tx in block.transactions {
-                let _ = self.submit_transaction(tx);
+                let _ = self.submit_transaction_with(tx, root);
             }
         }
         Ok(count)
@@ -1007,8 +1238,8 @@ impl Chain {
         Ok(())
     }
 
-    /// Builds a block on the tip from the mempool, mines it and imports it. Transactions that
-    /// fail against state are dropped from the mempool and remembered as dropped. With
+    /// Builds a root block on the tip from the mempool, mines it and imports it. Transactions
+    /// that fail against state are dropped from the mempool and remembered as dropped. With
     /// `allow_empty` false, returns `None` when no transaction could be included; it also
     /// returns `None` when no nonce within `nonce_attempts_max` meets the difficulty.
     pub fn produce_block(
@@ -1018,11 +1249,38 @@ impl Chain {
         allow_empty: bool,
         nonce_attempts_max: u64,
     ) -> Result<Option<Block>, ChainError> {
+        self.produce_block_with(
+            miner,
+            now_ms,
+            allow_empty,
+            nonce_attempts_max,
+            None,
+            Vec::new(),
+        )
+    }
+
+    /// [`Chain::produce_block`] for any chain: a data-chain block names the root's current
+    /// relay parent and is validated against `root`; the block carries `anchors` of this
+    /// chain's children (and is produced for them even without transactions).
+    pub fn produce_block_with(
+        &mut self,
+        miner: AccountId,
+        now_ms: u64,
+        allow_empty: bool,
+        nonce_attempts_max: u64,
+        root: Option<&Chain>,
+        anchors: Vec<Anchor>,
+    ) -> Result<Option<Block>, ChainError> {
+        let allow_empty = allow_empty || !anchors.is_empty();
         if self.mempool.is_empty() && !allow_empty {
             return Ok(None);
         }
+        let relay = self.current_relay(root)?;
         let tip = self.tip_hash();
-        let (difficulty, median_ms) = self.rules_after(&tip)?;
+        let HeaderRules {
+            difficulty,
+            median_time_ms: median_ms,
+        } = self.rules_after(&tip)?;
         let height = self.tip_height().saturating_add(1);
         let candidates = {
             let view = self.tip_view();
@@ -1031,8 +1289,9 @@ impl Chain {
             })
         };
         let time_ms = now_ms.max(median_ms.saturating_add(1));
-        let context = self.context_on_tip(time_ms);
-        let mut view = self.tip_view();
+        let context = self.context_on_tip(time_ms, relay);
+        let mut view = self.tip_view_with(relay);
+        apply_anchors(&mut view, &anchors)?;
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;
@@ -1053,11 +1312,13 @@ impl Chain {
         let update = if included.is_empty() && !allow_empty {
             None
         } else {
-            let reward = fees
-                .checked_add(self.params.block_subsidy)
-                .map_err(|_| BlockError::Overflow)?;
-            view.credit_now(&miner, reward)
-                .map_err(apply_to_chain_error)?;
+            if self.chain_id.is_root() {
+                let reward = fees
+                    .checked_add(self.params.block_subsidy)
+                    .map_err(|_| BlockError::Overflow)?;
+                view.credit_now(&miner, reward)
+                    .map_err(apply_to_chain_error)?;
+            }
             Some(compute_state_update(
                 self.store.as_ref(),
                 view.into_changes(),
@@ -1091,6 +1352,8 @@ impl Chain {
             miner,
             tx_root: tx_root(&hashes),
             state_root: update.root,
+            relay_parent: relay.map_or(Hash::ZERO, |r| r.hash),
+            anchors,
         };
         let mut attempts = 0u64;
         while !header.meets_difficulty() {
@@ -1107,7 +1370,7 @@ impl Chain {
         self.prepared = Some((block.hash(), update));
         // Our own block goes through the same import path as any other (header rules, body
         // checks); only the state update is reused.
-        self.import_block(block.clone(), now_ms)?;
+        self.import_block_with(block.clone(), now_ms, root)?;
         Ok(Some(block))
     }
 
@@ -1125,6 +1388,32 @@ impl Chain {
 // Sync accessors (issue 4): what a node needs to serve and check headers-first sync. Reads
 // only; importing still goes through `import_block`, which replays and validates everything.
 impl Chain {
+    /// A checker of headers extending the block `hash` (on any branch), holding the ancestors
+    /// the header rules need: what headers-first sync checks a peer's headers with.
+    pub fn header_checker_from(&self, hash: &Hash) -> Result<HeaderChainChecker, ChainError> {
+        let depth = headers::depth_params(&self.params, self.chain_id)?;
+        let needed = headers::ancestors_needed(&self.params, depth);
+        let entry = self
+            .index
+            .get(hash)
+            .ok_or(BlockError::UnknownParent(*hash))?;
+        let mut ancestors = Vec::with_capacity(needed.min(1024));
+        let mut cursor = Some(entry);
+        while let Some(e) = cursor {
+            ancestors.push(e.header.clone());
+            if ancestors.len() >= needed || e.header.height == 0 {
+                break;
+            }
+            cursor = self.index.get(&e.header.parent);
+        }
+        ancestors.reverse();
+        Ok(HeaderChainChecker::resume(
+            &self.params,
+            ancestors,
+            entry.meta.cumulative_work,
+        )?)
+    }
+
     /// Whether the block index holds `hash`, on any branch, valid or not.
     pub fn knows_block(&self, hash: &Hash) -> bool {
         self.index.contains_key(hash)

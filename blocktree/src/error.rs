@@ -135,6 +135,36 @@ pub enum TxError {
         /// The limit.
         size_bytes_max: usize,
     },
+    /// Data chains take only puts and deletes; this one belongs on the root.
+    #[error("only puts and deletes go to data chain {chain}; send this transaction to the root")]
+    RootOnly {
+        /// The data chain it was sent to.
+        chain: ChainId,
+    },
+    /// Transactions on data chains carry no fee: their miners are paid on the root.
+    #[error("a transaction on data chain {chain} must carry no fee")]
+    FeeOnDataChain {
+        /// The data chain.
+        chain: ChainId,
+    },
+    /// The key's keyspace lives on another chain of the blocktree.
+    #[error("key {key:?} lives on chain {home}, not chain {here}")]
+    KeyOnOtherChain {
+        /// The key.
+        key: String,
+        /// The chain of its keyspace.
+        home: ChainId,
+        /// The chain the transaction was for.
+        here: ChainId,
+    },
+    /// A keyspace may not be bought deeper than the network's deepest chain.
+    #[error("depth {depth} is deeper than this network's maximum of {depth_max}")]
+    DepthTooDeep {
+        /// The depth asked for.
+        depth: u8,
+        /// The network's deepest.
+        depth_max: u8,
+    },
     /// A pending transaction with the same sender and nonce pays at least as much.
     #[error(
         "a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it"
@@ -161,7 +191,11 @@ impl TxError {
             TxError::AlreadyKnown(_) => -32012,
             TxError::ScriptRejected { .. } => -32013,
             TxError::ScriptRefused(_) | TxError::ScriptTooLarge { .. } => -32014,
+            TxError::KeyOnOtherChain { .. } => -32015,
             TxError::Malformed(_)
+            | TxError::RootOnly { .. }
+            | TxError::FeeOnDataChain { .. }
+            | TxError::DepthTooDeep { .. }
             | TxError::WrongChain { .. }
             | TxError::InvalidKey(_)
             | TxError::InvalidKeyspaceName(_)
@@ -206,6 +240,21 @@ pub enum BlockError {
         expected: ChainId,
         /// The chain it names.
         got: ChainId,
+    },
+    /// The relay parent is missing, misplaced, unknown, off the root's best chain, too
+    /// recent, or older than the parent block's.
+    #[error("bad relay parent: {0}")]
+    BadRelayParent(String),
+    /// An anchor names no child of this chain, repeats one, or goes back on its child.
+    #[error("bad anchor: {0}")]
+    BadAnchor(String),
+    /// The chain is deeper than the network allows.
+    #[error("chain depth {depth} is deeper than this network's maximum of {depth_max}")]
+    DepthNotAllowed {
+        /// The chain's depth.
+        depth: u8,
+        /// The network's deepest.
+        depth_max: u8,
     },
     /// Height is not the parent's plus one.
     #[error("bad height {got}, expected {expected}")]
@@ -300,6 +349,14 @@ pub enum ChainError {
     /// verdict was reached, so neither the transaction nor the block is judged by it.
     #[error("the node could not run a validation script: {0}")]
     Sandbox(String),
+    /// A data-chain block or transaction cannot be judged now: its relay parent is unknown
+    /// to the root, off the root's best chain, or not yet deep enough. Not proof of fault;
+    /// it may be judged later.
+    #[error("relay parent not usable now: {0}")]
+    RelayPending(String),
+    /// The chain is not one this node tracks (or not live): it stores none of its blocks.
+    #[error("chain {0} is not tracked by this node")]
+    NotTracked(ChainId),
     /// The data directory holds a chain of another network.
     #[error("data directory holds network {found:?} (genesis {found_genesis}), not {expected:?}")]
     WrongNetwork {

@@ -2,7 +2,8 @@
 //! each chain commits to (a Jellyfish Merkle Tree), the mempool, light-client proofs, and the
 //! storage underneath (RocksDB, or memory for tests).
 //!
-//! Today it runs the root chain; every type carries a `ChainId` so that data chains can follow.
+//! A [`Blocktree`] holds the root chain and the data chains below it, each a [`Chain`] with
+//! its own lock, in one store.
 //!
 //! Invariant: this crate knows nothing of libp2p, RPC, clap or the clock. Time comes in as an
 //! argument where the rules need it (the maximum-future-time rule), and nothing
@@ -11,6 +12,7 @@
 pub mod block;
 mod chain;
 pub mod error;
+pub mod headers;
 pub mod mempool;
 pub mod params;
 pub mod pow;
@@ -18,17 +20,20 @@ pub mod proof;
 mod scripts;
 pub mod state;
 pub mod store;
+pub mod tree;
 pub mod tx;
 
-pub use block::{Block, BlockHeader};
+pub use block::{Anchor, Block, BlockHeader};
 pub use chain::{
     Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, TipInfo, TxStatus, genesis_block,
-    genesis_hash_of,
+    genesis_block_of, genesis_hash_of,
 };
 pub use error::{BlockError, ChainError, StoreError, TxError};
-pub use params::{ChainParams, DEV_ACCOUNT_NAMES};
-pub use proof::{KeyspaceProof, ProofError, ValueProof, verify_header_chain};
+pub use headers::{HeaderChainChecker, HeaderRules};
+pub use params::{ChainParams, DEV_ACCOUNT_NAMES, DepthParams};
+pub use proof::{AnchorLink, KeyspaceProof, ProofError, ValueProof, verify_header_chain};
 pub use state::{AccountState, KeyspaceRecord};
+pub use tree::{Blocktree, ChainSummary, Tracking, chain_of_keyspace};
 pub use tx::{
     SCRIPT_SIZE_BYTES_MAX, TX_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx,
     VALUE_SIZE_BYTES_MAX,

@@ -5,30 +5,47 @@ use bitverse_primitives::{AccountId, Amount, SecretKey};
 /// The dev accounts funded at genesis on `dev` and `local` networks, by name (`dev:alice`).
 pub const DEV_ACCOUNT_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
+/// The parameters that differ with a chain's depth in the blocktree (DESIGN §2): deeper chains
+/// produce blocks less often and hold data more cheaply.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode)]
+pub struct DepthParams {
+    /// Block interval that difficulty retargeting steers toward.
+    pub block_interval_target_ms: u64,
+    /// Lowest difficulty a block may have; `1` means any nonce is a valid proof of work.
+    pub difficulty_min: u64,
+    /// Difficulty of the first blocks after genesis, before a window's worth of blocks exists.
+    pub difficulty_initial: u64,
+    /// How many past blocks retargeting averages over.
+    pub retarget_window_blocks: u64,
+    /// Price of one byte of keyspace quota, paid into the keyspace's endowment at purchase.
+    pub storage_price_per_byte: Amount,
+}
+
 /// What a network agrees on. Two nodes with different parameters are on different networks:
 /// the parameters' hash is part of the genesis block.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode)]
 pub struct ChainParams {
     /// The network's name (`dev`, `local`).
     pub network: String,
-    /// Block interval that difficulty retargeting steers toward.
-    pub block_interval_target_ms: u64,
-    /// Lowest difficulty a block may have; `1` means any nonce is a valid proof of work.
-    pub difficulty_min: u64,
-    /// Difficulty of the first block after genesis.
-    pub difficulty_initial: u64,
-    /// How many past blocks the retargeting looks at.
-    pub retarget_window_blocks: u64,
-    /// Whether retargeting is off (every block at `difficulty_min`), as in `--dev`.
+    /// The root chain's (depth 0) block interval, difficulty and storage price.
+    pub root: DepthParams,
+    /// Depths 1, 2, …: `deeper[d - 1]` is depth `d`. The deepest chain a keyspace may be bought
+    /// on is `deeper.len()`.
+    pub deeper: Vec<DepthParams>,
+    /// Whether retargeting is off (every block at its depth's `difficulty_min`), as in `--dev`.
     pub difficulty_fixed: bool,
     /// How far ahead of a node's clock a block's time may be.
     pub future_time_ms_max: u64,
     /// How many past blocks the median-time-past rule takes the median of.
     pub median_time_blocks: u64,
+    /// `k_ref`: how many root blocks must follow a data-chain block's relay parent before the
+    /// block may name it (0: the root's tip will do).
+    pub relay_parent_depth_min: u64,
+    /// `k`: how deep on the root an anchor must be buried for what it anchors (and,
+    /// transitively, what that anchors) to be final.
+    pub final_depth_blocks: u64,
     /// New currency paid to a block's miner, besides the fees.
     pub block_subsidy: Amount,
-    /// Price of one byte of keyspace quota, paid into the keyspace's endowment at purchase.
-    pub storage_price_per_byte: Amount,
     /// Genesis time.
     pub genesis_time_ms: u64,
     /// Accounts funded at genesis.
@@ -38,6 +55,9 @@ pub struct ChainParams {
 /// Balance of each dev account at genesis: 10^12 base units.
 pub const DEV_ACCOUNT_BALANCE: Amount = Amount(1_000_000_000_000);
 
+/// The deepest chain `dev` and `local` let a keyspace be bought on.
+pub const DEV_DEPTH_MAX: u8 = 8;
+
 fn dev_allocations() -> Vec<(AccountId, Amount)> {
     DEV_ACCOUNT_NAMES
         .iter()
@@ -45,21 +65,44 @@ fn dev_allocations() -> Vec<(AccountId, Amount)> {
         .collect()
 }
 
+/// Depths 1..=`depth_max` from the root's parameters by one rule: each level down adds the
+/// root's interval once more (depth 3 of a 3 s root: 12 s) and halves the storage price (never
+/// below one base unit), so depth is a security tier bought more cheaply.
+fn deeper_from(root: &DepthParams, depth_max: u8) -> Vec<DepthParams> {
+    (1..=u64::from(depth_max))
+        .map(|depth| DepthParams {
+            block_interval_target_ms: root
+                .block_interval_target_ms
+                .saturating_mul(depth.saturating_add(1)),
+            storage_price_per_byte: Amount(
+                (root.storage_price_per_byte.0 >> depth.min(127)).max(1),
+            ),
+            ..root.clone()
+        })
+        .collect()
+}
+
 impl ChainParams {
     /// The single-node development network: a block is sealed as soon as the mempool holds a
     /// transaction, at minimum difficulty.
     pub fn dev() -> ChainParams {
-        ChainParams {
-            network: "dev".into(),
+        let root = DepthParams {
             block_interval_target_ms: 1_000,
             difficulty_min: 1,
             difficulty_initial: 1,
-            retarget_window_blocks: 16,
+            retarget_window_blocks: 60,
+            storage_price_per_byte: Amount(256),
+        };
+        ChainParams {
+            network: "dev".into(),
+            deeper: deeper_from(&root, DEV_DEPTH_MAX),
+            root,
             difficulty_fixed: true,
             future_time_ms_max: 120_000,
             median_time_blocks: 11,
+            relay_parent_depth_min: 0,
+            final_depth_blocks: 0,
             block_subsidy: Amount(0),
-            storage_price_per_byte: Amount(1),
             genesis_time_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             genesis_allocations: dev_allocations(),
         }
@@ -67,13 +110,23 @@ impl ChainParams {
 
     /// The local multi-node test network: low difficulty, a few seconds per block.
     pub fn local() -> ChainParams {
-        ChainParams {
-            network: "local".into(),
+        let root = DepthParams {
             block_interval_target_ms: 3_000,
             difficulty_min: 1,
             difficulty_initial: 4_096,
-            retarget_window_blocks: 16,
+            // 60 blocks (three minutes on the root): enough that a window's mean is a steady
+            // estimate of the hash rate (±13 %), few enough that a fresh network settles and a
+            // changed hash rate is followed within minutes.
+            retarget_window_blocks: 60,
+            storage_price_per_byte: Amount(256),
+        };
+        ChainParams {
+            network: "local".into(),
+            deeper: deeper_from(&root, DEV_DEPTH_MAX),
+            root,
             difficulty_fixed: false,
+            relay_parent_depth_min: 1,
+            final_depth_blocks: 6,
             block_subsidy: Amount(50_000),
             ..ChainParams::dev()
         }
@@ -85,6 +138,39 @@ impl ChainParams {
             "dev" => Some(ChainParams::dev()),
             "local" => Some(ChainParams::local()),
             _ => None,
+        }
+    }
+
+    /// The parameters of chains at `depth`, if the network allows that depth.
+    pub fn depth(&self, depth: u8) -> Option<&DepthParams> {
+        match depth.checked_sub(1) {
+            None => Some(&self.root),
+            Some(below) => self.deeper.get(usize::from(below)),
+        }
+    }
+
+    /// The deepest chain a keyspace may be bought on.
+    pub fn depth_max(&self) -> u8 {
+        u8::try_from(self.deeper.len()).unwrap_or(u8::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deeper_chains_are_slower_and_cheaper_down_to_the_maximum_depth() {
+        for params in [ChainParams::dev(), ChainParams::local()] {
+            assert!(params.depth_max() >= 8);
+            for depth in 1..=params.depth_max() {
+                let above = params.depth(depth - 1).unwrap();
+                let here = params.depth(depth).unwrap();
+                assert!(here.block_interval_target_ms > above.block_interval_target_ms);
+                assert!(here.storage_price_per_byte <= above.storage_price_per_byte);
+                assert!(here.storage_price_per_byte.0 >= 1);
+            }
+            assert_eq!(params.depth(params.depth_max() + 1), None);
         }
     }
 }

@@ -13,13 +13,16 @@
 
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, home_candidates};
-use bitverse_primitives::{Hash, codec};
+use bitverse_primitives::{ChainId, Hash, codec};
 use jmt::RootHash;
 use jmt::proof::SparseMerkleProof;
 
-use crate::block::BlockHeader;
+use crate::block::{Anchor, BlockHeader};
+use crate::chain::genesis_block;
 use crate::error::StoreError;
-use crate::state::{Blake3Jmt, keyspace_key, value_key};
+use crate::headers::HeaderChainChecker;
+use crate::params::ChainParams;
+use crate::state::{Blake3Jmt, KeyspaceRecord, anchor_key, keyspace_key, value_key};
 
 /// Largest encoded [`ValueProof`]: a maximal value, its proof and a few keyspace proofs.
 pub const VALUE_PROOF_SIZE_BYTES_MAX: usize = 256 * 1024;
@@ -46,6 +49,9 @@ pub enum ProofError {
     /// The keyspace proofs do not establish the key's home.
     #[error("the proof does not establish the key's home keyspace: {0}")]
     Home(String),
+    /// A link of the walk from the root down to the key's chain does not hold.
+    #[error("broken link to the key's chain: {0}")]
+    Link(String),
     /// A header in a chain does not link to the one before it, or lacks its proof of work.
     #[error("header chain broken at height {height}: {reason}")]
     HeaderChain {
@@ -67,19 +73,36 @@ pub struct KeyspaceProof {
     pub proof: Vec<u8>,
 }
 
-/// A key's value (or absence) with everything needed to check it against `header`: the
-/// keyspace proofs that establish its home, longest candidate first, and the value's proof.
+/// One level of the walk from the root down to a data chain: that chain's anchored header,
+/// and the proof that the level above holds the anchor naming it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct AnchorLink {
+    /// The anchored header of the chain one level down.
+    pub header: BlockHeader,
+    /// Sparse Merkle proof, against the state root of the level above, of the anchor leaf
+    /// ([`anchor_key`] of this chain) naming `header`.
+    pub anchor_proof: Vec<u8>,
+}
+
+/// A key's value (or absence) with everything needed to check it against a root `header`:
+/// the keyspace proofs that establish its home (against the root's state), for a keyspace at
+/// depth `d` the `d` anchor links down to its chain's anchored header, and the value's proof
+/// against the state root at the bottom. Its size grows with the depth, never with chain
+/// heights or the number of chains.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ValueProof {
     /// The key.
     pub key: String,
     /// The value, or `None` if the key holds none.
     pub value: Option<Vec<u8>>,
-    /// The header whose state root everything is checked against.
+    /// The root header everything is checked against.
     pub header: BlockHeader,
     /// One per candidate home, longest first, ending at the registered home.
     pub keyspaces: Vec<KeyspaceProof>,
-    /// Sparse Merkle proof of the value (or its absence) at the key's address.
+    /// Depth 1 first, down to the key's chain; empty for a root keyspace.
+    pub links: Vec<AnchorLink>,
+    /// Sparse Merkle proof of the value (or its absence) at the key's address, against the
+    /// last link's state root (the root header's for a root keyspace).
     pub value_proof: Vec<u8>,
 }
 
@@ -124,11 +147,18 @@ impl ValueProof {
             .map_err(|e| ProofError::Malformed(e.to_string()))
     }
 
-    /// Checks the proof against its header's state root: every longer candidate home is
-    /// absent, the home is registered, and the value (or its absence) sits at the key's
-    /// address under that home. Says nothing about the header itself: check that with
-    /// [`verify_header_chain`].
-    pub fn verify(&self) -> Result<(), ProofError> {
+    /// Checks the proof against its root header's state root: every longer candidate home
+    /// is absent, the home is registered, each level down to the home's chain holds the
+    /// anchor of the next, and the value (or its absence) sits at the key's address in the
+    /// bottom chain's state. Says nothing about the root header itself: check that with
+    /// [`verify_header_chain`]. Returns the chain the value lives on.
+    pub fn verify(&self) -> Result<ChainId, ProofError> {
+        if !self.header.chain.is_root() {
+            return Err(ProofError::Link(format!(
+                "the top header is of chain {}, not the root",
+                self.header.chain
+            )));
+        }
         let root = self.header.state_root;
         let candidates =
             home_candidates(&self.key).map_err(|e| ProofError::InvalidKey(e.to_string()))?;
@@ -163,47 +193,100 @@ impl ValueProof {
         }
         let home =
             home.ok_or_else(|| ProofError::Home("no candidate keyspace is registered".into()))?;
+        let record: KeyspaceRecord = self
+            .keyspaces
+            .last()
+            .and_then(|p| p.record.as_deref())
+            .ok_or_else(|| ProofError::Home("no record for the home".into()))
+            .and_then(|bytes| {
+                codec::decode(bytes).map_err(|e| ProofError::Malformed(e.to_string()))
+            })?;
+        let slot = value_key(&home, &self.key);
+        let home_chain = ChainId::of_address(&slot.0, record.depth)
+            .ok_or_else(|| ProofError::Home(format!("depth {} out of range", record.depth)))?;
+        if self.links.len() != usize::from(record.depth) {
+            return Err(ProofError::Link(format!(
+                "{} links for a keyspace at depth {}",
+                self.links.len(),
+                record.depth
+            )));
+        }
+        // Down the tree: the chain at each depth on the way to the home's chain.
+        let mut state_root = root;
+        for (depth, link) in (1u8..).zip(&self.links) {
+            let chain = ChainId::of_address(&slot.0, depth)
+                .ok_or_else(|| ProofError::Link(format!("depth {depth} out of range")))?;
+            if link.header.chain != chain {
+                return Err(ProofError::Link(format!(
+                    "link {depth} is a header of chain {}, not {chain}",
+                    link.header.chain
+                )));
+            }
+            let anchor = Anchor {
+                chain,
+                height: link.header.height,
+                hash: link.header.hash(),
+            };
+            check(
+                &state_root,
+                anchor_key(&chain),
+                Some(&codec::encode(&anchor)),
+                &link.anchor_proof,
+                || format!("anchor of chain {chain}"),
+            )?;
+            state_root = link.header.state_root;
+        }
         check(
-            &root,
-            value_key(&home, &self.key),
+            &state_root,
+            slot,
             self.value.as_ref(),
             &self.value_proof,
             || format!("value of {:?}", self.key),
-        )
+        )?;
+        Ok(home_chain)
     }
 }
 
-/// Checks a header chain the way a light client does: the first header hashes to `genesis`,
-/// and each next one names the previous as parent, is one higher, and meets its own difficulty.
-/// (Whether each difficulty is the one retargeting demands is left to full nodes.)
-pub fn verify_header_chain(genesis: &Hash, headers: &[BlockHeader]) -> Result<(), ProofError> {
-    let Some(first) = headers.first() else {
+/// Checks a header chain the way a light client does, by the same rules as a full node (the
+/// difficulty floor and retarget rule, median time past, the future-time limit against
+/// `now_ms`, linkage and heights): the first header must be the network's genesis, computed
+/// from `params`. Returns the chain's cumulative work, by which a client picks among chains.
+pub fn verify_header_chain(
+    params: &ChainParams,
+    headers: &[BlockHeader],
+    now_ms: u64,
+) -> Result<u128, ProofError> {
+    let genesis = genesis_block(params).map_err(|e| ProofError::HeaderChain {
+        height: 0,
+        reason: format!("cannot compute genesis: {e}"),
+    })?;
+    let Some((first, rest)) = headers.split_first() else {
         return Err(ProofError::HeaderChain {
             height: 0,
             reason: "no headers".into(),
         });
     };
-    if first.hash() != *genesis || first.height != 0 {
+    if *first != genesis.header {
         return Err(ProofError::HeaderChain {
             height: first.height,
-            reason: format!("first header is not genesis {genesis}"),
+            reason: format!("first header is not genesis {}", genesis.hash()),
         });
     }
-    for pair in headers.windows(2) {
-        let [previous, header] = pair else { continue };
-        let fail = |reason: &str| ProofError::HeaderChain {
-            height: header.height,
-            reason: reason.into(),
-        };
-        if header.parent != previous.hash() {
-            return Err(fail("parent hash does not match the previous header"));
+    let mut checker = HeaderChainChecker::resume(params, [genesis.header], 0).map_err(|e| {
+        ProofError::HeaderChain {
+            height: 0,
+            reason: e.to_string(),
         }
-        if Some(header.height) != previous.height.checked_add(1) {
-            return Err(fail("height does not follow the previous header"));
-        }
-        if !header.meets_difficulty() {
-            return Err(fail("insufficient proof of work"));
-        }
+    })?;
+    let mut work = 0;
+    for header in rest {
+        let height = header.height;
+        work = checker
+            .push(header.clone(), now_ms)
+            .map_err(|e| ProofError::HeaderChain {
+                height,
+                reason: e.to_string(),
+            })?;
     }
-    Ok(())
+    Ok(work)
 }

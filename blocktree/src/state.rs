@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use bincode::{Decode, Encode};
 use bitverse_keyspace::script::{Payments, ScriptError, ValidationContext, Verdict, WriteOp};
 use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
-use bitverse_primitives::{AccountId, Amount, Hash, codec};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
 use serde::Serialize;
 
+use crate::block::Anchor;
 use crate::error::{StoreError, TxError};
 use crate::scripts::BlockContext;
 use crate::store::{Column, KvStore};
@@ -51,6 +52,16 @@ pub struct KeyspaceRecord {
     /// Hash of the validation script judging every write in it (the script's bytes live in
     /// state under [`script_key`]); `None` is owner-only.
     pub script_hash: Option<Hash>,
+    /// Depth of the chain its keys live on (0: the root). On a data chain, `used_bytes` here
+    /// stays 0: the chain's own state counts the bytes (under [`usage_key`]).
+    pub depth: u8,
+}
+
+impl KeyspaceRecord {
+    /// The chain this keyspace's keys live on: the first `depth` bits of its address.
+    pub fn chain(&self) -> Option<ChainId> {
+        crate::tree::chain_of_keyspace(&self.name, self.depth)
+    }
 }
 
 /// BLAKE3 for the Jellyfish Merkle Tree.
@@ -90,6 +101,17 @@ pub fn script_key(script_hash: &Hash) -> KeyHash {
 /// validation scripts read through `paid` (`docs/SCRIPTS.md`).
 pub fn payment_key(from: &AccountId, to: &AccountId) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state payment v1", &[&from.0, &to.0]).0)
+}
+
+/// Where a data chain counts the bytes a keyspace holds on it.
+pub fn usage_key(keyspace: &str) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state usage v1", &[keyspace.as_bytes()]).0)
+}
+
+/// Where a chain keeps the latest anchor of its child `child`: what a proof of a deep value
+/// walks down, one level at a time.
+pub fn anchor_key(child: &ChainId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state anchor v1", &[&child.to_bytes()]).0)
 }
 
 /// Where a key's value lives in the state tree: the key's address (§3).
@@ -184,6 +206,14 @@ pub(crate) fn read_value(
     }
 }
 
+/// The root's committed state at one version: what a data chain reads the keyspace registry,
+/// scripts and payments from (the state as of its block's relay parent).
+#[derive(Clone, Copy)]
+pub(crate) struct RootRead<'a> {
+    pub(crate) store: &'a dyn KvStore,
+    pub(crate) version: Version,
+}
+
 /// State as of a version, with uncommitted changes on top: what a block or a transaction is
 /// applied to.
 pub(crate) struct StateView<'a> {
@@ -193,6 +223,11 @@ pub(crate) struct StateView<'a> {
     changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
     /// Writes of the transaction being applied, not yet part of `changes`.
     pending: BTreeMap<KeyHash, Option<Vec<u8>>>,
+    /// The chain this is the state of.
+    chain: ChainId,
+    /// For a data chain, the root state it is validated against; `None` on the root, whose
+    /// own state holds the registry.
+    root: Option<RootRead<'a>>,
 }
 
 /// A failure while applying a transaction: either the transaction's fault or the store's.
@@ -233,12 +268,25 @@ struct Write<'w> {
 }
 
 impl<'a> StateView<'a> {
+    /// The root chain's state.
     pub(crate) fn new(store: &'a dyn KvStore, version: Option<Version>) -> StateView<'a> {
+        StateView::of_chain(store, version, ChainId::ROOT, None)
+    }
+
+    /// The state of `chain`; a data chain reads the registry from `root`.
+    pub(crate) fn of_chain(
+        store: &'a dyn KvStore,
+        version: Option<Version>,
+        chain: ChainId,
+        root: Option<RootRead<'a>>,
+    ) -> StateView<'a> {
         StateView {
             store,
             version,
             changes: BTreeMap::new(),
             pending: BTreeMap::new(),
+            chain,
+            root,
         }
     }
 
@@ -271,8 +319,64 @@ impl<'a> StateView<'a> {
             .insert(account_key(account), Some(codec::encode(state)));
     }
 
+    /// A root leaf: from this state on the root, from the relay parent's on a data chain.
+    fn registry_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.root {
+            Some(root) => read_value(root.store, root.version, key),
+            None => self.get_raw(key),
+        }
+    }
+
     pub(crate) fn keyspace(&self, name: &str) -> Result<Option<KeyspaceRecord>, StoreError> {
-        self.get_decoded(&keyspace_key(name))
+        self.registry_raw(&keyspace_key(name))?
+            .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// The latest anchor of `child` this chain's state holds.
+    pub(crate) fn anchor(&self, child: &ChainId) -> Result<Option<Anchor>, StoreError> {
+        self.get_decoded(&anchor_key(child))
+    }
+
+    /// Records `anchor` as its child's latest, outside any transaction (a block's anchors).
+    pub(crate) fn set_anchor_now(&mut self, anchor: &Anchor) {
+        self.changes
+            .insert(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
+    }
+
+    /// Bytes `record`'s keyspace holds on this chain.
+    fn used_bytes(&self, record: &KeyspaceRecord) -> Result<u64, StoreError> {
+        if self.root.is_none() {
+            return Ok(record.used_bytes);
+        }
+        Ok(self.get_decoded(&usage_key(&record.name))?.unwrap_or(0))
+    }
+
+    /// Sets the bytes `record`'s keyspace holds on this chain.
+    fn set_used_bytes(&mut self, record: &mut KeyspaceRecord, used_bytes: u64) {
+        if self.root.is_none() {
+            record.used_bytes = used_bytes;
+            self.set_keyspace(record);
+        } else {
+            self.pending
+                .insert(usage_key(&record.name), Some(codec::encode(&used_bytes)));
+        }
+    }
+
+    /// The home of `key` and its slot, refusing a key whose keyspace lives on another chain.
+    fn home_here(&self, key: &str) -> Result<(KeyspaceName, KeyspaceRecord, KeyHash), ApplyError> {
+        let (home, record) = self.home_of(key)?;
+        let slot = value_key(&home, key);
+        let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
+        if home_chain != self.chain {
+            return Err(TxError::KeyOnOtherChain {
+                key: key.to_owned(),
+                home: home_chain,
+                here: self.chain,
+            }
+            .into());
+        }
+        Ok((home, record, slot))
     }
 
     fn set_keyspace(&mut self, record: &KeyspaceRecord) {
@@ -292,8 +396,8 @@ impl<'a> StateView<'a> {
     }
 
     pub(crate) fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ApplyError> {
-        let (home, _) = self.home_of(key)?;
-        Ok(self.get_raw(&value_key(&home, key))?)
+        let (_, _, slot) = self.home_here(key)?;
+        Ok(self.get_raw(&slot)?)
     }
 
     /// Credits `amount` to `account`, outside any transaction (the miner's reward).
@@ -363,14 +467,18 @@ impl<'a> StateView<'a> {
                 quota_bytes,
                 prepaid,
                 script,
+                depth,
             } => {
                 let name = KeyspaceName::new(name)
                     .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
                 if self.keyspace(name.as_str())?.is_some() {
                     return Err(TxError::KeyspaceTaken(name.to_string()).into());
                 }
-                let price = ctx
-                    .params
+                let depth_params = ctx.params.depth(*depth).ok_or(TxError::DepthTooDeep {
+                    depth: *depth,
+                    depth_max: ctx.params.depth_max(),
+                })?;
+                let price = depth_params
                     .storage_price_per_byte
                     .checked_mul(u128::from(*quota_bytes))
                     .map_err(overflow)?;
@@ -407,6 +515,7 @@ impl<'a> StateView<'a> {
                     used_bytes: 0,
                     endowment: *prepaid,
                     script_hash,
+                    depth: *depth,
                 });
             }
             TxPayload::SetScript { keyspace, script } => {
@@ -435,8 +544,7 @@ impl<'a> StateView<'a> {
                 self.set_keyspace(&record);
             }
             TxPayload::Put { key, value } => {
-                let (home, mut record) = self.home_of(key)?;
-                let slot = value_key(&home, key);
+                let (home, mut record, slot) = self.home_here(key)?;
                 let existing = self.get_raw(&slot)?;
                 self.authorize(
                     ctx,
@@ -452,8 +560,8 @@ impl<'a> StateView<'a> {
                 )?;
                 let old_size = entry_size(key, existing.as_deref());
                 let new_size = entry_size(key, Some(value));
-                let used = record
-                    .used_bytes
+                let used_before = self.used_bytes(&record)?;
+                let used = used_before
                     .checked_sub(old_size)
                     .and_then(|u| u.checked_add(new_size))
                     .ok_or(TxError::Overflow)?;
@@ -461,19 +569,17 @@ impl<'a> StateView<'a> {
                     return Err(TxError::QuotaExceeded {
                         keyspace: home.to_string(),
                         quota_bytes: record.quota_bytes,
-                        used_bytes: record.used_bytes,
+                        used_bytes: used_before,
                         needed_bytes: used,
                     }
                     .into());
                 }
-                record.used_bytes = used;
                 self.set_account(&body.sender, &sender);
-                self.set_keyspace(&record);
+                self.set_used_bytes(&mut record, used);
                 self.pending.insert(slot, Some(value.clone()));
             }
             TxPayload::Delete { key } => {
-                let (home, mut record) = self.home_of(key)?;
-                let slot = value_key(&home, key);
+                let (home, mut record, slot) = self.home_here(key)?;
                 let Some(old) = self.get_raw(&slot)? else {
                     return Err(TxError::NoSuchKey(key.clone()).into());
                 };
@@ -490,12 +596,12 @@ impl<'a> StateView<'a> {
                     },
                 )?;
                 let old_size = entry_size(key, Some(&old));
-                record.used_bytes = record
-                    .used_bytes
+                let used = self
+                    .used_bytes(&record)?
                     .checked_sub(old_size)
                     .ok_or(TxError::Overflow)?;
                 self.set_account(&body.sender, &sender);
-                self.set_keyspace(&record);
+                self.set_used_bytes(&mut record, used);
                 self.pending.insert(slot, None);
             }
         }
@@ -545,12 +651,14 @@ impl<'a> StateView<'a> {
             }
             .into());
         };
-        let wasm = self.get_raw(&script_key(&script_hash))?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "script {script_hash} of keyspace {:?} is missing",
-                write.keyspace
-            ))
-        })?;
+        let wasm = self
+            .registry_raw(&script_key(&script_hash))?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "script {script_hash} of keyspace {:?} is missing",
+                    write.keyspace
+                ))
+            })?;
         let context = ValidationContext {
             op: write.op,
             keyspace: write.keyspace.as_bytes().to_vec(),

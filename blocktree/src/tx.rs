@@ -58,6 +58,10 @@ pub enum TxPayload {
         /// The WebAssembly validation script judging every write in it (`docs/SCRIPTS.md`);
         /// `None` gives owner-only.
         script: Option<Vec<u8>>,
+        /// The depth of the chain its keys live on: 0 for the root; deeper is cheaper and
+        /// less verified. The chain is the one whose prefix is the first `depth` bits of the
+        /// keyspace's address.
+        depth: u8,
     },
     /// Replaces the validation script of `keyspace`, when its current script accepts that
     /// (without a script: when the sender is its owner). `None` returns it to owner-only.
@@ -154,13 +158,26 @@ impl Transaction {
     }
 
     /// Every check that needs no state: the chain, sizes and syntax. The signature is checked
-    /// apart, by [`Transaction::verify_signature`], because it is the costly part.
+    /// apart, by [`Transaction::verify_signature`], because it is the costly part. Data chains
+    /// take only puts and deletes, without a fee: all currency lives on the root, and their
+    /// miners are paid there.
     pub fn check_stateless(&self, chain: ChainId) -> Result<(), TxError> {
         if self.body.chain != chain {
             return Err(TxError::WrongChain {
                 expected: chain,
                 got: self.body.chain,
             });
+        }
+        if !chain.is_root() {
+            if !matches!(
+                self.body.payload,
+                TxPayload::Put { .. } | TxPayload::Delete { .. }
+            ) {
+                return Err(TxError::RootOnly { chain });
+            }
+            if self.body.fee != Amount::ZERO {
+                return Err(TxError::FeeOnDataChain { chain });
+            }
         }
         match &self.body.payload {
             TxPayload::Transfer { .. } => {}
@@ -224,15 +241,17 @@ mod tests {
                 any::<[u8; 32]>(),
                 any::<u64>(),
                 any::<u128>(),
-                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256))
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..256)),
+                any::<u8>(),
             )
-                .prop_map(|(name, owner, quota_bytes, p, script)| {
+                .prop_map(|(name, owner, quota_bytes, p, script, depth)| {
                     TxPayload::BuyKeyspace {
                         name,
                         owner: AccountId(owner),
                         quota_bytes,
                         prepaid: Amount(p),
                         script,
+                        depth,
                     }
                 }),
             (
@@ -344,6 +363,7 @@ mod tests {
                 quota_bytes: 1,
                 prepaid: Amount(1),
                 script,
+                depth: 0,
             })
             .check_stateless(ChainId::ROOT),
             Err(TxError::ScriptTooLarge { .. })
@@ -352,6 +372,32 @@ mod tests {
         assert!(matches!(
             tx(TxPayload::Delete { key: "a/b".into() }).check_stateless(other),
             Err(TxError::WrongChain { .. })
+        ));
+        let on_data_chain = |fee, payload| {
+            UnsignedTx {
+                chain: other,
+                sender: key.account(),
+                nonce: 0,
+                fee: Amount(fee),
+                payload,
+            }
+            .sign(&key)
+            .check_stateless(other)
+        };
+        assert!(on_data_chain(0, TxPayload::Delete { key: "a/b".into() }).is_ok());
+        assert!(matches!(
+            on_data_chain(1, TxPayload::Delete { key: "a/b".into() }),
+            Err(TxError::FeeOnDataChain { .. })
+        ));
+        assert!(matches!(
+            on_data_chain(
+                0,
+                TxPayload::Transfer {
+                    to: key.account(),
+                    amount: Amount(1)
+                }
+            ),
+            Err(TxError::RootOnly { .. })
         ));
     }
 }

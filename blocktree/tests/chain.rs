@@ -29,7 +29,7 @@ fn tx(chain: &Chain, who: &str, fee: u128, payload: TxPayload) -> Transaction {
 
 fn buy(chain: &Chain, who: &str, name: &str, quota_bytes: u64) -> Transaction {
     let owner = key(who).account();
-    let prepaid = Amount(u128::from(quota_bytes) * chain.params().storage_price_per_byte.0);
+    let prepaid = Amount(u128::from(quota_bytes) * chain.params().root.storage_price_per_byte.0);
     tx(
         chain,
         who,
@@ -40,6 +40,7 @@ fn buy(chain: &Chain, who: &str, name: &str, quota_bytes: u64) -> Transaction {
             quota_bytes,
             prepaid,
             script: None,
+            depth: 0,
         },
     )
 }
@@ -216,7 +217,7 @@ fn proof_of_work_is_enforced_at_real_difficulty() {
         )
         .unwrap()
         .unwrap();
-    assert_eq!(block.header.difficulty, params.difficulty_initial);
+    assert_eq!(block.header.difficulty, params.root.difficulty_initial);
     assert!(block.header.meets_difficulty());
     // Find a nonce that does not meet the difficulty (almost every nonce).
     let mut weak = block.clone();
@@ -443,13 +444,64 @@ fn light_client_checks_values_absences_and_headers() {
         genesis_block(&ChainParams::dev()).unwrap().header,
         headers[0]
     );
-    verify_header_chain(&genesis, &headers).unwrap();
+    let now = u64::MAX / 2;
+    verify_header_chain(&ChainParams::dev(), &headers, now).unwrap();
     let mut broken = headers.clone();
     broken[2].time_ms += 1;
-    assert!(verify_header_chain(&genesis, &broken).is_err());
+    assert!(verify_header_chain(&ChainParams::dev(), &broken, now).is_err());
+    assert!(verify_header_chain(&ChainParams::local(), &headers, now).is_err());
+}
+
+/// A `local` chain of `blocks` blocks mined by the real producer at the difficulty the rules
+/// demand, and its headers.
+fn mined_local_chain(blocks: u64) -> (Chain, Vec<bitverse_blocktree::BlockHeader>) {
+    let mut chain = Chain::in_memory(ChainParams::local()).unwrap();
+    let start = ChainParams::local().genesis_time_ms + 86_400_000;
+    for i in 0..blocks {
+        chain
+            .produce_block(key("miner").account(), start + i * 3_000, true, u64::MAX)
+            .unwrap()
+            .unwrap();
+    }
+    let headers = (0..=blocks)
+        .map(|h| chain.header_at(h).unwrap().unwrap())
+        .collect();
+    (chain, headers)
+}
+
+#[test]
+fn light_client_refuses_a_forged_low_work_header_chain() {
+    let params = ChainParams::local();
+    let (_, honest) = mined_local_chain(12);
+    let now = params.genesis_time_ms + 2 * 86_400_000;
+    let honest_work = verify_header_chain(&params, &honest, now).unwrap();
+    assert!(honest_work >= 12 * 4_096 / 4);
+
+    // The forger's chain: same genesis, each header claiming difficulty 1, which any nonce
+    // meets. Linkage and heights are perfect; only the network's retarget rule can tell.
+    let mut forged = vec![honest[0].clone()];
+    for i in 1..=12u64 {
+        let parent = forged.last().unwrap();
+        let mut header = honest[usize::try_from(i).unwrap()].clone();
+        header.parent = parent.hash();
+        header.difficulty = 1;
+        forged.push(header);
+    }
+    for header in &forged[1..] {
+        assert!(header.meets_difficulty(), "every nonce meets difficulty 1");
+    }
+    let refused = verify_header_chain(&params, &forged, now).unwrap_err();
     assert!(
-        verify_header_chain(&genesis_hash_of(&ChainParams::local()).unwrap(), &headers).is_err()
+        refused.to_string().contains("bad difficulty"),
+        "refused for the wrong reason: {refused}"
     );
+
+    // Honest headers, but one stamped before the median time past, or far in the future.
+    let mut old = honest.clone();
+    old[8].time_ms = old[3].time_ms;
+    assert!(verify_header_chain(&params, &old, now).is_err());
+    let clock_behind = honest[12].time_ms - params.future_time_ms_max - 1;
+    assert!(verify_header_chain(&params, &honest, clock_behind).is_err());
 }
 
 proptest! {

@@ -86,8 +86,11 @@ impl Harness {
             name: name.into(),
             owner: account(who),
             quota_bytes: QUOTA_BYTES,
-            prepaid: Amount(u128::from(QUOTA_BYTES)),
+            prepaid: Amount(
+                u128::from(QUOTA_BYTES) * ChainParams::dev().root.storage_price_per_byte.0,
+            ),
             script,
+            depth: 0,
         };
         self.send(who, payload)
     }

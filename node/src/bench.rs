@@ -104,6 +104,7 @@ pub(crate) async fn puts(client: &NodeClient, options: &PutsBenchOptions) -> Res
                 quota_bytes,
                 prepaid,
                 script: None,
+                depth: 0,
             },
         }
         .sign(&key);

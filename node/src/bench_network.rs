@@ -328,10 +328,11 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
 /// difficulty to its minimum and building costs little hashing.
 fn build_chain(db_dir: &Path, blocks: u64, txs_per_block: usize) -> anyhow::Result<u64> {
     let params = ChainParams::local();
-    let spacing_ms = params.block_interval_target_ms * 4;
+    let spacing_ms = params.root.block_interval_target_ms * 4;
     let start_ms = params.genesis_time_ms;
     let quota_bytes = (blocks * txs_per_block as u64 + 1) * (SYNC_VALUE_BYTES as u64 + 32);
     let prepaid = params
+        .root
         .storage_price_per_byte
         .checked_mul(u128::from(quota_bytes))?;
     let mut chain = Chain::open(db_dir, params)?;
@@ -356,6 +357,7 @@ fn build_chain(db_dir: &Path, blocks: u64, txs_per_block: usize) -> anyhow::Resu
         quota_bytes,
         prepaid,
         script: None,
+        depth: 0,
     }))?;
     let mut chain_bytes = 0u64;
     let mut put_index = 0u64;

@@ -126,9 +126,32 @@ pub(crate) enum Command {
         /// Write the value to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Verify the value against a proof and the header chain from genesis; says so on stderr.
+        /// Verify the value against a proof and the root header chain, checked from genesis by
+        /// the network's rules and kept between calls under --state-dir; says so on stderr.
         #[arg(long)]
         verify: bool,
+        /// Where the light client keeps its verified header chains (default:
+        /// $XDG_DATA_HOME/bitverse/light, else ~/.local/share/bitverse/light).
+        #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Check KEY's value (or absence) the way a light client does and print the check: the
+    /// chain it lives on, one anchor link per level up to a root header, that header's place
+    /// in the root header chain checked from genesis by the network's rules, the proof's size,
+    /// and whether it is final. Exit status 1, with the reason, if it does not verify.
+    Proof {
+        /// The key, keyspace first: `alice/photos/1`.
+        key: String,
+        /// Print the check as one JSON object: key, chain, depth, value_hash (null if
+        /// absent), links [{chain, height, header_hash}], proof_bytes, root_height,
+        /// root_hash, final.
+        #[arg(long)]
+        json: bool,
+        /// Where the light client keeps its verified header chains (as for `get --verify`).
+        #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
+        state_dir: Option<PathBuf>,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -137,8 +160,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// List the chains of the blocktree the node follows (for now, the root chain).
+    /// Draw the tree of chains the node knows: each chain's height, the height its parent
+    /// anchors, the height up to which it is final, and whether the node tracks it.
     Chains {
+        /// Print the same as a JSON array, one object per chain.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -187,6 +214,15 @@ pub(crate) struct NodeArgs {
     /// found through Kademlia. Bootstrap peers are dialed again while the node has no peer.
     #[arg(long, value_name = "MULTIADDR", requires = "p2p_addr")]
     pub(crate) bootstrap: Vec<libp2p::Multiaddr>,
+    /// Track the branch under this chain prefix (a bit string such as `0110`): store,
+    /// validate and seal that chain, every chain below it, and the chains above it that carry
+    /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
+    /// chain with --dev.
+    #[arg(long, value_name = "PREFIX", conflicts_with = "track_all")]
+    pub(crate) track: Vec<bitverse_primitives::ChainId>,
+    /// Track every chain of the blocktree.
+    #[arg(long)]
+    pub(crate) track_all: bool,
 }
 
 /// `bitverse devnet`.
@@ -214,7 +250,8 @@ pub(crate) struct WriteArgs {
     /// Signing key: a key file path (see `wallet new`) or `dev:NAME` for a development key.
     #[arg(long, value_name = "KEYSPEC")]
     pub(crate) key: String,
-    /// Fee paid to the block's miner, in base units.
+    /// Fee paid to the block's miner, in base units. Writes to a data chain (a keyspace
+    /// bought with --depth above 0) carry none: their miners are paid on the root.
     #[arg(long, value_name = "AMOUNT", default_value = "1")]
     pub(crate) fee: Amount,
     /// Return as soon as the node accepted the transaction, without waiting for a block.
@@ -268,6 +305,11 @@ pub(crate) enum KeyspaceCommand {
         /// Owner of the keyspace (`bv1…` or `dev:NAME`). Default: the signer.
         #[arg(long, value_name = "ADDRESS")]
         owner: Option<String>,
+        /// Depth of the chain its keys live on: 0 is the root (most verified, dearest);
+        /// each level down halves the storage price and is tracked by fewer nodes. The
+        /// chain is the one whose prefix is the first DEPTH bits of the keyspace's address.
+        #[arg(long, value_name = "DEPTH", default_value_t = 0)]
+        depth: u8,
         #[command(flatten)]
         write: WriteArgs,
         #[command(flatten)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bitverse_blocktree::Transaction;
-use bitverse_primitives::{AccountId, Hash};
+use bitverse_primitives::{AccountId, ChainId, Hash};
 use jsonrpsee::core::client::{ClientT, Error as RpcClientError};
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -13,11 +13,11 @@ use jsonrpsee::rpc_params;
 use serde::de::DeserializeOwned;
 
 use crate::rpc_api::{
-    AccountResult, ChainResult, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT,
-    METHOD_GET_HEADERS, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
-    METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
-    NetworkStatusResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX,
-    StatusResult, TransactionResult, ValueResult,
+    AccountResult, ChainResult, KeyChainResult, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT,
+    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
+    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
+    METHOD_STATUS, NetworkStatusResult, ProofResult, REQUEST_BODY_BYTES_MAX,
+    RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, ValueResult,
 };
 
 /// How long one RPC call may take before the node counts as unreachable. Generous: a node
@@ -154,6 +154,24 @@ impl NodeClient {
     pub(crate) async fn account(&self, account: &AccountId) -> Result<AccountResult, CliError> {
         self.call(METHOD_GET_ACCOUNT, rpc_params![account.to_string()])
             .await
+    }
+
+    /// `bv_getAccount` on `chain`: where a sender's nonce for that chain is counted.
+    pub(crate) async fn account_on(
+        &self,
+        account: &AccountId,
+        chain: ChainId,
+    ) -> Result<AccountResult, CliError> {
+        self.call(
+            METHOD_GET_ACCOUNT,
+            rpc_params![account.to_string(), chain.to_string()],
+        )
+        .await
+    }
+
+    /// `bv_getKeyChain`: the chain a key's writes go to.
+    pub(crate) async fn key_chain(&self, key: &str) -> Result<KeyChainResult, CliError> {
+        self.call(METHOD_GET_KEY_CHAIN, rpc_params![key]).await
     }
 
     /// `bv_sendTransaction`: the transaction's hash once the mempool took it.

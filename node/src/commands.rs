@@ -82,6 +82,7 @@ pub(crate) async fn keyspace(
             quota,
             prepaid,
             owner,
+            depth,
             write,
             ..
         } => {
@@ -93,7 +94,20 @@ pub(crate) async fn keyspace(
             let prepaid = match prepaid {
                 Some(amount) => amount,
                 None => {
-                    let price = client.status().await?.storage_price_per_byte;
+                    let status = client.status().await?;
+                    let Some(&price) = status
+                        .storage_price_per_byte_by_depth
+                        .get(usize::from(depth))
+                    else {
+                        return Err(failed(format!(
+                            "depth {depth} is deeper than network {:?} allows (at most {})",
+                            status.network,
+                            status
+                                .storage_price_per_byte_by_depth
+                                .len()
+                                .saturating_sub(1)
+                        )));
+                    };
                     price.checked_mul(u128::from(quota)).map_err(|e| {
                         failed(format!(
                             "prepaid for {quota} bytes at {price} per byte: {e}"
@@ -107,6 +121,7 @@ pub(crate) async fn keyspace(
                 quota_bytes: quota,
                 prepaid,
                 script,
+                depth,
             };
             submit(client, &write, payload).await
         }
@@ -134,6 +149,7 @@ pub(crate) async fn keyspace(
                 Some(hash) => println!("script:     {hash}"),
                 None => println!("script:     none (owner-only)"),
             }
+            println!("chain:      {} (depth {})", record.chain, record.depth);
             println!("quota:      {} bytes", record.quota_bytes);
             println!("used:       {} bytes", record.used_bytes);
             println!("endowment:  {}", record.endowment);
@@ -221,12 +237,28 @@ async fn submit(
 ) -> Result<(), CliError> {
     let key = load_key(&write.key)?;
     let sender = key.account();
-    let nonce = client.account(&sender).await?.pending_nonce;
+    // Puts and deletes go to their keyspace's chain, which counts the sender's nonces there
+    // and takes no fee; everything else to the root.
+    let chain = match &payload {
+        TxPayload::Put { key, .. } | TxPayload::Delete { key } => {
+            let home = client.key_chain(key).await?;
+            home.chain
+                .parse::<ChainId>()
+                .map_err(|e| failed(format!("node named chain {:?}: {e}", home.chain)))?
+        }
+        _ => ChainId::ROOT,
+    };
+    let nonce = client.account_on(&sender, chain).await?.pending_nonce;
+    let fee = if chain.is_root() {
+        write.fee
+    } else {
+        Amount::ZERO
+    };
     let tx = UnsignedTx {
-        chain: ChainId::ROOT,
+        chain,
         sender,
         nonce,
-        fee: write.fee,
+        fee,
         payload,
     }
     .sign(&key);
@@ -384,12 +416,31 @@ pub(crate) async fn status(client: &NodeClient) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `chains`.
-pub(crate) async fn chains(client: &NodeClient) -> Result<(), CliError> {
-    for chain in client.chains().await? {
+/// `chains [--json]`: the tree of chains the node knows, each indented under its parent,
+/// with its height, the height its parent anchors, the height up to which it is final, and
+/// whether the node tracks it.
+pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliError> {
+    let chains = client.chains().await?;
+    if json {
+        let text = serde_json::to_string_pretty(&chains)
+            .map_err(|e| failed(format!("cannot print JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:>8} {:>9} {:>8}  tracked",
+        "chain", "height", "anchored", "final"
+    );
+    let shown = |height: Option<u64>| height.map_or_else(|| "-".to_owned(), |h| h.to_string());
+    for chain in &chains {
+        let indent = "  ".repeat(usize::from(chain.depth));
         println!(
-            "{:<8} depth {:<3} height {:<8} tip {}",
-            chain.chain, chain.depth, chain.height, chain.tip
+            "{:<24} {:>8} {:>9} {:>8}  {}",
+            format!("{indent}{}", chain.chain),
+            chain.height,
+            shown(chain.anchored_height),
+            shown(chain.final_height),
+            if chain.tracked { "yes" } else { "no" }
         );
     }
     Ok(())

@@ -12,6 +12,7 @@ mod client;
 mod commands;
 mod devnet;
 mod keys;
+mod light;
 mod node;
 mod p2p;
 mod rpc_api;
@@ -113,17 +114,29 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             key,
             out,
             verify,
+            state_dir,
             rpc,
         } => {
             let client = NodeClient::new(&rpc.url)?;
             if verify {
-                verify::get_verified(&client, &key, out.as_deref()).await
+                let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
+                verify::get_verified(&client, &key, out.as_deref(), &state_dir).await
             } else {
                 commands::get(&client, &key, out.as_deref()).await
             }
         }
+        Command::Proof {
+            key,
+            json,
+            state_dir,
+            rpc,
+        } => {
+            let client = NodeClient::new(&rpc.url)?;
+            let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
+            verify::proof(&client, &key, &state_dir, json).await
+        }
         Command::Status { rpc } => commands::status(&NodeClient::new(&rpc.url)?).await,
-        Command::Chains { rpc } => commands::chains(&NodeClient::new(&rpc.url)?).await,
+        Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
         Command::Bench(BenchCommand::Puts {
             count,
             senders,

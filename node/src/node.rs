@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::{Block, Chain, ChainError, ChainParams};
+use bitverse_blocktree::{Block, Blocktree, Chain, ChainError, ChainParams, Tracking};
 use bitverse_primitives::{AccountId, Hash, SecretKey};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
@@ -77,22 +77,33 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot remove {}", addr_file.display())),
     }
 
+    let tracking = if args.track_all || (args.dev && args.track.is_empty()) {
+        Tracking::All
+    } else {
+        Tracking::Prefixes(args.track.clone())
+    };
     let db_dir = args.data_dir.join(CHAIN_DB_DIR);
     let open_params = params.clone();
     // Boxed: ChainError is large, and only its text reaches the user.
-    let chain =
-        tokio::task::spawn_blocking(move || Chain::open(&db_dir, open_params).map_err(Box::new))
-            .await?
-            .with_context(|| format!("cannot open the chain in {}", args.data_dir.display()))?;
-    let tip = chain.tip();
-    tracing::info!(
-        network = %params.network,
-        genesis = %chain.genesis_hash(),
-        height = tip.height,
-        tip = %tip.hash,
-        "chain opened"
-    );
-    let chain = Arc::new(Mutex::new(chain));
+    let tree = tokio::task::spawn_blocking(move || {
+        Blocktree::open(&db_dir, open_params, tracking).map_err(Box::new)
+    })
+    .await?
+    .with_context(|| format!("cannot open the blocktree in {}", args.data_dir.display()))?;
+    let tree = Arc::new(tree);
+    let chain = tree.root().clone();
+    {
+        let root = chain.lock();
+        let tip = root.tip();
+        tracing::info!(
+            network = %params.network,
+            genesis = %root.genesis_hash(),
+            height = tip.height,
+            tip = %tip.hash,
+            data_chains = tree.data_chains().len(),
+            "blocktree opened"
+        );
+    }
     let tx_admitted = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
 
@@ -112,6 +123,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
 
     let context = RpcContext {
         chain: chain.clone(),
+        tree: tree.clone(),
         tx_admitted: tx_admitted.clone(),
         dev: args.dev,
         p2p: p2p_handle.clone(),
@@ -124,7 +136,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let producer = if args.dev {
         tracing::info!(%miner, "dev mode: sealing a block whenever the mempool holds a transaction");
         Some(tokio::spawn(dev_sealer(
-            chain.clone(),
+            tree.clone(),
             miner,
             tx_admitted,
             p2p_handle,
@@ -161,6 +173,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     }
     let _ = fs::remove_file(&addr_file);
     drop(chain);
+    drop(tree);
     tracing::info!("stopped");
     Ok(())
 }
@@ -185,6 +198,7 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 
 /// What the log says about a block this node produced.
 struct ProducedBlock {
+    chain: String,
     height: u64,
     hash: Hash,
     txs: usize,
@@ -205,6 +219,7 @@ fn summarize(
     }
     match produced {
         Ok(block) => Ok(block.map(|b| ProducedBlock {
+            chain: b.header.chain.to_string(),
             height: b.header.height,
             hash: b.hash(),
             txs: b.transactions.len(),
@@ -214,31 +229,53 @@ fn summarize(
     }
 }
 
-/// Dev mode: seal a block whenever the mempool holds a transaction.
+/// Dev mode: seal a block whenever a mempool holds a transaction, on any chain, and the
+/// ancestors of every chain that moved, so a write at any depth is anchored in the root at once.
 async fn dev_sealer(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     miner: AccountId,
     tx_admitted: Arc<Notify>,
     p2p: Option<P2pHandle>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let sealing_chain = chain.clone();
+        let sealing_tree = tree.clone();
         let p2p = p2p.clone();
         let sealed = tokio::task::spawn_blocking(move || {
-            let mut chain = sealing_chain.lock();
-            let produced = chain.seal_dev_block(miner, now_ms());
-            summarize(produced, &chain, p2p.as_ref())
+            let produced = sealing_tree.seal_dev(miner, now_ms());
+            // The network carries the root's blocks today; each is announced with the root
+            // locked, so the tip announced with it is its own or later.
+            if let (Ok(blocks), Some(p2p)) = (&produced, p2p.as_ref()) {
+                let root = sealing_tree.root().lock();
+                for block in blocks.iter().filter(|b| b.header.chain.is_root()) {
+                    p2p.publish_block(block, &root);
+                }
+            }
+            produced.map(|blocks| {
+                blocks
+                    .iter()
+                    .map(|b| ProducedBlock {
+                        chain: b.header.chain.to_string(),
+                        height: b.header.height,
+                        hash: b.hash(),
+                        txs: b.transactions.len(),
+                        difficulty: b.header.difficulty,
+                    })
+                    .collect::<Vec<_>>()
+            })
         })
         .await;
         match sealed {
-            Ok(Ok(Some(block))) => {
-                tracing::info!(
-                    height = block.height,
-                    hash = %block.hash,
-                    txs = block.txs,
-                    "sealed block"
-                );
+            Ok(Ok(blocks)) if !blocks.is_empty() => {
+                for block in &blocks {
+                    tracing::info!(
+                        chain = %block.chain,
+                        height = block.height,
+                        hash = %block.hash,
+                        txs = block.txs,
+                        "sealed block"
+                    );
+                }
                 // More may be waiting (a block holds at most BLOCK_TXS_MAX transactions), so
                 // seal again; but only after a short pause, so submitters queued on the chain
                 // lock get in first and the next block carries many transactions rather than a
@@ -248,7 +285,7 @@ async fn dev_sealer(
                     continue;
                 }
             }
-            Ok(Ok(None)) => {}
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "sealing failed"),
             Err(e) => tracing::error!(error = %e, "sealer task failed"),
         }

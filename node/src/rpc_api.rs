@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 
 /// `bv_status` → [`StatusResult`].
 pub(crate) const METHOD_STATUS: &str = "bv_status";
-/// `bv_getAccount(address)` → [`AccountResult`].
+/// `bv_getAccount(address[, chain])` → [`AccountResult`]; `chain` (default `root`) is where
+/// the nonce is counted: each chain counts its own.
 pub(crate) const METHOD_GET_ACCOUNT: &str = "bv_getAccount";
 /// `bv_sendTransaction(tx_hex)` → transaction hash.
 pub(crate) const METHOD_SEND_TRANSACTION: &str = "bv_sendTransaction";
-/// `bv_getTransaction(hash)` → [`TransactionResult`].
+/// `bv_getTransaction(hash[, chain])` → [`TransactionResult`]; without `chain`, every chain
+/// the node has open is searched, the root first.
 pub(crate) const METHOD_GET_TRANSACTION: &str = "bv_getTransaction";
 /// `bv_getKeyspace(name)` → [`KeyspaceResult`] or null.
 pub(crate) const METHOD_GET_KEYSPACE: &str = "bv_getKeyspace";
@@ -29,6 +31,14 @@ pub(crate) const METHOD_GET_BLOCK: &str = "bv_getBlock";
 pub(crate) const METHOD_CHAINS: &str = "bv_chains";
 /// `bv_networkStatus` → [`NetworkStatusResult`].
 pub(crate) const METHOD_NETWORK_STATUS: &str = "bv_networkStatus";
+/// `bv_getKeyChain(key)` → [`KeyChainResult`]: the chain a key's writes go to.
+pub(crate) const METHOD_GET_KEY_CHAIN: &str = "bv_getKeyChain";
+
+/// The chain named is not one this node stores (not tracked, or not live yet).
+pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
+/// A data-chain write or proof cannot be judged yet: its relay parent or anchor is not
+/// there yet on this node; retry shortly.
+pub(crate) const CODE_NOT_ANCHORED_YET: i32 = -32017;
 
 /// JSON-RPC 2.0 "invalid params".
 pub(crate) const CODE_INVALID_PARAMS: i32 = -32602;
@@ -74,8 +84,12 @@ pub(crate) struct StatusResult {
     pub(crate) mempool_size: usize,
     /// Connected peers (0 for a node run without --p2p-addr).
     pub(crate) peers: usize,
-    /// Price of one byte of keyspace quota.
+    /// Price of one byte of keyspace quota on the root.
     pub(crate) storage_price_per_byte: Amount,
+    /// Price of one byte of keyspace quota at each depth, the root's first; the deepest
+    /// depth a keyspace may be bought at is the list's length less one.
+    #[serde(default)]
+    pub(crate) storage_price_per_byte_by_depth: Vec<Amount>,
 }
 
 /// What `bv_getAccount` answers.
@@ -152,6 +166,21 @@ pub(crate) struct KeyspaceResult {
     pub(crate) endowment: Amount,
     /// Hash of its validation script; null when owner-only.
     pub(crate) script_hash: Option<Hash>,
+    /// Depth of the chain its keys live on (0: the root).
+    pub(crate) depth: u8,
+    /// That chain: `root` or a bit string.
+    pub(crate) chain: String,
+}
+
+/// What `bv_getKeyChain` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeyChainResult {
+    /// The key's home keyspace.
+    pub(crate) keyspace: String,
+    /// The chain its writes go to: `root` or a bit string.
+    pub(crate) chain: String,
+    /// That chain's depth.
+    pub(crate) depth: u8,
 }
 
 /// What `bv_getValue` answers.
@@ -159,8 +188,10 @@ pub(crate) struct KeyspaceResult {
 pub(crate) struct ValueResult {
     /// The value's bytes as hex, or null when the key holds no value.
     pub(crate) value_hex: Option<String>,
-    /// The height of the state the value was read from.
+    /// The height of the state the value was read from, on `chain`.
     pub(crate) height: u64,
+    /// The chain the value lives on: `root` or a bit string.
+    pub(crate) chain: String,
 }
 
 /// What `bv_getProof` answers.
@@ -177,10 +208,18 @@ pub(crate) struct ChainResult {
     pub(crate) chain: String,
     /// Depth in the tree; 0 for the root.
     pub(crate) depth: u8,
-    /// Height of its best block.
+    /// Best height on this node.
     pub(crate) height: u64,
-    /// Hash of its best block.
+    /// Best block on this node.
     pub(crate) tip: Hash,
+    /// Height the parent's best chain anchors (the root's own height for the root); null
+    /// before the first anchor.
+    pub(crate) anchored_height: Option<u64>,
+    /// Height up to which the chain is final (its anchors buried deep enough on the root,
+    /// through every level); null before then.
+    pub(crate) final_height: Option<u64>,
+    /// Whether this node stores and validates it.
+    pub(crate) tracked: bool,
 }
 
 /// One connected peer, as `bv_networkStatus` lists it.

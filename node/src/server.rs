@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bitverse_blocktree::{Chain, ChainError, Transaction, TxError, TxStatus};
+use bitverse_blocktree::{Blocktree, Chain, ChainError, Transaction, TxError, TxStatus};
 use bitverse_primitives::{AccountId, ChainId, Hash};
 use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
@@ -14,9 +14,10 @@ use tokio::sync::Notify;
 
 use crate::p2p::P2pHandle;
 use crate::rpc_api::{
-    AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, ChainResult,
-    HEADERS_PER_CALL_MAX, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
-    METHOD_GET_HEADERS, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
+    AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS,
+    CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED, ChainResult, HEADERS_PER_CALL_MAX, KeyChainResult,
+    KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK, METHOD_GET_HEADERS,
+    METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
     METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
     NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX,
     ScriptRejectionData, StatusResult, TransactionResult, TxStatusName, ValueResult,
@@ -29,10 +30,13 @@ const RPC_CONNECTIONS_MAX: u32 = 64;
 /// bound keeps one request from holding the chain lock through an unbounded list.
 const RPC_BATCH_CALLS_MAX: u32 = 1000;
 
-/// What the RPC methods share: the chain and the sealer's doorbell.
+/// What the RPC methods share: the blocktree and the sealer's doorbell.
 pub(crate) struct RpcContext {
-    /// The chain; every access goes through this lock, from blocking threads.
+    /// The root chain (the blocktree's); every access goes through this lock, from blocking
+    /// threads.
     pub(crate) chain: Arc<Mutex<Chain>>,
+    /// The root and the data chains this node tracks.
+    pub(crate) tree: Arc<Blocktree>,
     /// Rung after each admitted transaction so a dev sealer seals at once.
     pub(crate) tx_admitted: Arc<Notify>,
     /// Whether the node runs in dev mode.
@@ -89,6 +93,9 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(METHOD_GET_BLOCK, |params, ctx, _| get_block(&params, &ctx))?;
     module.register_blocking_method(METHOD_CHAINS, |_, ctx, _| chains(&ctx))?;
     module.register_blocking_method(METHOD_NETWORK_STATUS, |_, ctx, _| network_status(&ctx))?;
+    module.register_blocking_method(METHOD_GET_KEY_CHAIN, |params, ctx, _| {
+        get_key_chain(&params, &ctx)
+    })?;
     Ok(module)
 }
 
@@ -117,10 +124,17 @@ fn tx_error(e: &TxError) -> ErrorObjectOwned {
     }
 }
 
-/// A transaction error is the caller's and keeps its stable code; anything else is the node's.
+/// A transaction error is the caller's and keeps its stable code, as do an untracked chain
+/// and a data chain not anchored yet; anything else is the node's.
 fn chain_error(e: ChainError) -> ErrorObjectOwned {
     match e {
         ChainError::Tx(e) => tx_error(&e),
+        ChainError::NotTracked(_) => {
+            ErrorObjectOwned::owned(CODE_NOT_TRACKED, e.to_string(), None::<()>)
+        }
+        ChainError::RelayPending(_) => {
+            ErrorObjectOwned::owned(CODE_NOT_ANCHORED_YET, e.to_string(), None::<()>)
+        }
         other => {
             tracing::error!(error = %other, "RPC call failed inside the node");
             ErrorObjectOwned::owned(CODE_INTERNAL_ERROR, other.to_string(), None::<()>)
@@ -142,14 +156,25 @@ fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {
         difficulty: tip.difficulty,
         mempool_size: chain.mempool_len(),
         peers: ctx.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
-        storage_price_per_byte: chain.params().storage_price_per_byte,
+        storage_price_per_byte: chain.params().root.storage_price_per_byte,
+        storage_price_per_byte_by_depth: std::iter::once(&chain.params().root)
+            .chain(&chain.params().deeper)
+            .map(|d| d.storage_price_per_byte)
+            .collect(),
     })
 }
 
 fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult> {
-    let text: String = params.one()?;
+    let mut args = params.sequence();
+    let text: String = args.next()?;
+    let chain_id = parse_chain(args.optional_next()?)?;
     let account: AccountId = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
-    let chain = ctx.chain.lock();
+    let chain = ctx
+        .tree
+        .chain(chain_id)
+        .ok_or(ChainError::NotTracked(chain_id))
+        .map_err(chain_error)?;
+    let chain = chain.lock();
     let state = chain.account(&account).map_err(chain_error)?;
     let pending_nonce = chain.pending_nonce(&account).map_err(chain_error)?;
     Ok(AccountResult {
@@ -166,15 +191,13 @@ fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
     // Decoding (size-limited) and the stateless checks need no lock: garbage is turned away
     // without making honest callers wait.
     let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e))?;
-    tx.check_stateless(ChainId::ROOT)
-        .map_err(|e| tx_error(&e))?;
-    let hash = ctx
-        .chain
-        .lock()
-        .submit_transaction(tx)
-        .map_err(chain_error)?;
+    let chain = tx.body.chain;
+    tx.check_stateless(chain).map_err(|e| tx_error(&e))?;
+    let hash = ctx.tree.submit(tx).map_err(chain_error)?;
     ctx.tx_admitted.notify_one();
-    if let Some(p2p) = &ctx.p2p {
+    // The network carries the root's transactions today; data chains' join it with
+    // per-chain topics.
+    if let (Some(p2p), true) = (&ctx.p2p, chain.is_root()) {
         p2p.publish_transaction(bytes);
     }
     tracing::debug!(%hash, "transaction admitted");
@@ -182,9 +205,23 @@ fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
 }
 
 fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<TransactionResult> {
-    let text: String = params.one()?;
+    let mut args = params.sequence();
+    let text: String = args.next()?;
+    let named: Option<String> = args.optional_next()?;
     let hash: Hash = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
-    let status = ctx.chain.lock().tx_status(&hash).map_err(chain_error)?;
+    let chains = match named {
+        Some(_) => vec![parse_chain(named)?],
+        None => std::iter::once(ChainId::ROOT)
+            .chain(ctx.tree.data_chains())
+            .collect(),
+    };
+    let mut status = TxStatus::Unknown;
+    for chain in chains {
+        status = ctx.tree.tx_status(chain, &hash).map_err(chain_error)?;
+        if status != TxStatus::Unknown {
+            break;
+        }
+    }
     let mut result = TransactionResult {
         status: TxStatusName::Unknown,
         height: None,
@@ -223,29 +260,44 @@ fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<Keysp
     let name: String = params.one()?;
     let record = ctx.chain.lock().keyspace(&name).map_err(chain_error)?;
     Ok(record.map(|r| KeyspaceResult {
+        chain: r.chain().map_or_else(String::new, |c| c.to_string()),
         name: r.name,
         owner: r.owner,
         quota_bytes: r.quota_bytes,
         used_bytes: r.used_bytes,
         endowment: r.endowment,
         script_hash: r.script_hash,
+        depth: r.depth,
     }))
 }
 
 fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
     let key: String = params.one()?;
-    // Value and height under one lock, so the height is the state the value came from.
-    let chain = ctx.chain.lock();
-    let value = chain.value(&key).map_err(chain_error)?;
+    let chain_id = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+    let chain = ctx
+        .tree
+        .chain(chain_id)
+        .ok_or(ChainError::NotTracked(chain_id))
+        .map_err(chain_error)?;
+    // Value and height from one tip: the chain's lock is held across both (the root's too,
+    // for a data chain, inside `value_with`).
+    let chain = chain.lock();
+    let value = if chain_id.is_root() {
+        chain.value(&key)
+    } else {
+        chain.value_with(&key, Some(&ctx.chain.lock()))
+    }
+    .map_err(chain_error)?;
     Ok(ValueResult {
         value_hex: value.map(hex::encode),
         height: chain.tip().height,
+        chain: chain_id.to_string(),
     })
 }
 
 fn get_proof(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ProofResult> {
     let key: String = params.one()?;
-    let proof = ctx.chain.lock().value_proof(&key).map_err(chain_error)?;
+    let proof = ctx.tree.value_proof(&key).map_err(chain_error)?;
     Ok(ProofResult {
         proof_hex: hex::encode(proof.to_bytes()),
     })
@@ -279,14 +331,38 @@ fn get_block(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<String>>
 }
 
 fn chains(ctx: &RpcContext) -> RpcResult<Vec<ChainResult>> {
-    let tip = ctx.chain.lock().tip();
-    // Only the root chain runs today; data chains join this list as they come to life.
-    Ok(vec![ChainResult {
-        chain: ChainId::ROOT.to_string(),
-        depth: ChainId::ROOT.depth(),
-        height: tip.height,
-        tip: tip.hash,
-    }])
+    let summaries = ctx.tree.summaries().map_err(chain_error)?;
+    Ok(summaries
+        .into_iter()
+        .map(|s| ChainResult {
+            chain: s.chain.to_string(),
+            depth: s.chain.depth(),
+            height: s.height.unwrap_or(0),
+            tip: s.tip.unwrap_or(Hash::ZERO),
+            anchored_height: s.anchored_height,
+            final_height: s.final_height,
+            tracked: s.tracked,
+        })
+        .collect())
+}
+
+fn get_key_chain(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<KeyChainResult> {
+    let key: String = params.one()?;
+    let chain = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+    let keyspace = ctx.tree.home_keyspace(&key).map_err(chain_error)?;
+    Ok(KeyChainResult {
+        keyspace,
+        chain: chain.to_string(),
+        depth: chain.depth(),
+    })
+}
+
+/// A chain named by a caller: `root` when absent.
+fn parse_chain(text: Option<String>) -> RpcResult<ChainId> {
+    match text {
+        None => Ok(ChainId::ROOT),
+        Some(text) => text.parse().map_err(|e| invalid_params(format!("{e}"))),
+    }
 }
 
 fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {

@@ -4,27 +4,44 @@
 
 use std::path::Path;
 
-use bitverse_blocktree::{
-    BlockHeader, ChainParams, ValueProof, genesis_hash_of, verify_header_chain,
-};
-use bitverse_primitives::Hash;
+use bitverse_blocktree::{BlockHeader, ChainParams, ValueProof, genesis_hash_of};
+use bitverse_primitives::{ChainId, Hash};
 
 use crate::client::{CliError, NodeClient};
 use crate::commands::emit_value;
-use crate::rpc_api::HEADERS_PER_CALL_MAX;
+use crate::light::{LightHeaders, SyncReport};
 
 fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())
 }
 
-/// Fetches the proof and the header chain, checks both, and prints the value.
-pub(crate) async fn get_verified(
+/// A value checked from the root's header chain down to its chain: what `get --verify` and
+/// `proof` report.
+pub(crate) struct Verified {
+    /// The proof, checked.
+    pub(crate) proof: ValueProof,
+    /// The chain the value lives on.
+    pub(crate) chain: ChainId,
+    /// Bytes of the proof as the node sent it.
+    pub(crate) proof_bytes: usize,
+    /// Whether the root header the proof is against is buried `final_depth_blocks` deep in
+    /// the client's header chain: the whole path below it is then final.
+    pub(crate) is_final: bool,
+    /// Root headers the client holds, and how many this call checked and replaced.
+    pub(crate) headers_held: usize,
+    pub(crate) report: SyncReport,
+}
+
+/// Fetches the proof of `key`, checks it from the value up through every anchor link to a
+/// root header, brings the light client's root header chain (kept under `state_dir`) up to the
+/// node's by the network's own header rules, and checks that the root header is in it.
+pub(crate) async fn check_value(
     client: &NodeClient,
     key: &str,
-    out: Option<&Path>,
-) -> Result<(), CliError> {
+    state_dir: &Path,
+) -> Result<Verified, CliError> {
     let status = client.status().await?;
-    let genesis = trusted_genesis(&status.network, status.genesis_hash)?;
+    let params = trusted_params(&status.network, status.genesis_hash)?;
 
     let proof_hex = client.proof(key).await?.proof_hex;
     let proof_bytes = hex::decode(&proof_hex)
@@ -37,28 +54,65 @@ pub(crate) async fn get_verified(
             proof.key
         )));
     }
-    proof
+    let chain = proof
         .verify()
         .map_err(|e| failed(format!("verification failed: {e}")))?;
 
-    let headers = fetch_headers(client, proof.header.height).await?;
-    verify_header_chain(&genesis, &headers)
-        .map_err(|e| failed(format!("verification failed: {e}")))?;
-    // The chain must end at the very header the proof is against, not merely one as high.
-    if headers.last().map(BlockHeader::hash) != Some(proof.header.hash()) {
+    let mut light = LightHeaders::open(state_dir, &params)?;
+    let node_height = client.status().await?.height.max(proof.header.height);
+    let report = light.sync(client, node_height, now_ms()).await?;
+    // The chain must hold the very header the proof is against, not merely one as high.
+    if light.header_at(proof.header.height).map(BlockHeader::hash) != Some(proof.header.hash()) {
         return Err(failed(format!(
-            "verification failed: the proof's header at height {} is not in the header chain from genesis",
+            "verification failed: the proof's header at height {} is not in the best header chain \
+             this client holds (the node's chain carries less work, or it does not hold the header)",
             proof.header.height
         )));
     }
+    let is_final =
+        light.tip_height().saturating_sub(proof.header.height) >= params.final_depth_blocks;
+    Ok(Verified {
+        chain,
+        proof_bytes: proof_bytes.len(),
+        is_final,
+        headers_held: light.len(),
+        report,
+        proof,
+    })
+}
 
+/// `get KEY --verify`: checks the value as [`check_value`] does, says how on stderr, and
+/// prints the value.
+pub(crate) async fn get_verified(
+    client: &NodeClient,
+    key: &str,
+    out: Option<&Path>,
+    state_dir: &Path,
+) -> Result<(), CliError> {
+    let checked = check_value(client, key, state_dir).await?;
+    let proof = &checked.proof;
     let at = format!(
-        "at height {} (block {}, state root {}), {} headers checked from genesis {}",
+        "on chain {} through {} link{} to root height {} (block {}){}; {} root headers held, {} new checked{}",
+        checked.chain,
+        proof.links.len(),
+        if proof.links.len() == 1 { "" } else { "s" },
         proof.header.height,
         proof.header.hash(),
-        proof.header.state_root,
-        headers.len(),
-        genesis
+        if checked.is_final {
+            ", final"
+        } else {
+            ", not final yet"
+        },
+        checked.headers_held,
+        checked.report.fetched,
+        if checked.report.replaced > 0 {
+            format!(
+                ", {} replaced by a chain with more work",
+                checked.report.replaced
+            )
+        } else {
+            String::new()
+        }
     );
     match &proof.value {
         Some(value) => {
@@ -71,16 +125,89 @@ pub(crate) async fn get_verified(
     }
 }
 
-/// The genesis a header chain must start from. For a network the client knows, it computes
-/// the genesis from the parameters and refuses a node that disagrees; for any other it can
-/// only take the node's word, and says so.
-fn trusted_genesis(network: &str, node_genesis: Hash) -> Result<Hash, CliError> {
-    let Some(params) = ChainParams::named(network) else {
-        eprintln!(
-            "warning: unknown network {network:?}: trusting the node's genesis {node_genesis}; \
-             the proof is checked against it, but the genesis itself is not"
+/// `proof KEY [--json]`: the check of [`check_value`] as one JSON object (or a summary), exit
+/// status 1 with the reason when it does not verify.
+pub(crate) async fn proof(
+    client: &NodeClient,
+    key: &str,
+    state_dir: &Path,
+    json: bool,
+) -> Result<(), CliError> {
+    let checked = check_value(client, key, state_dir).await?;
+    let proof = &checked.proof;
+    let value_hash = proof.value.as_deref().map(Hash::digest);
+    if json {
+        let links: Vec<serde_json::Value> = proof
+            .links
+            .iter()
+            .map(|link| {
+                serde_json::json!({
+                    "chain": link.header.chain.to_string(),
+                    "height": link.header.height,
+                    "header_hash": link.header.hash(),
+                })
+            })
+            .collect();
+        let object = serde_json::json!({
+            "key": key,
+            "chain": checked.chain.to_string(),
+            "depth": checked.chain.depth(),
+            "value_hash": value_hash,
+            "links": links,
+            "proof_bytes": checked.proof_bytes,
+            "root_height": proof.header.height,
+            "root_hash": proof.header.hash(),
+            "final": checked.is_final,
+        });
+        println!("{object}");
+        return Ok(());
+    }
+    println!("key:         {key}");
+    println!(
+        "chain:       {} (depth {})",
+        checked.chain,
+        checked.chain.depth()
+    );
+    match value_hash {
+        Some(hash) => println!("value hash:  {hash}"),
+        None => println!("value:       absent"),
+    }
+    for link in &proof.links {
+        println!(
+            "  link:      chain {} height {} header {}",
+            link.header.chain,
+            link.header.height,
+            link.header.hash()
         );
-        return Ok(node_genesis);
+    }
+    println!(
+        "root:        height {} header {}",
+        proof.header.height,
+        proof.header.hash()
+    );
+    println!("proof bytes: {}", checked.proof_bytes);
+    println!(
+        "final:       {}",
+        if checked.is_final { "yes" } else { "no" }
+    );
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The parameters of the network a header chain must follow. The client knows them for the
+/// networks it is built with, computes their genesis, and refuses a node that disagrees; it
+/// cannot check a chain of a network it does not know.
+fn trusted_params(network: &str, node_genesis: Hash) -> Result<ChainParams, CliError> {
+    let Some(params) = ChainParams::named(network) else {
+        return Err(failed(format!(
+            "cannot verify: unknown network {network:?} (this client knows dev and local); \
+             its header rules and genesis cannot be checked"
+        )));
     };
     let genesis = genesis_hash_of(&params).map_err(|e| {
         failed(format!(
@@ -93,35 +220,5 @@ fn trusted_genesis(network: &str, node_genesis: Hash) -> Result<Hash, CliError> 
              but that network's genesis is {genesis}"
         )));
     }
-    Ok(genesis)
-}
-
-/// Headers from genesis to `height` inclusive, paged by [`HEADERS_PER_CALL_MAX`].
-async fn fetch_headers(client: &NodeClient, height: u64) -> Result<Vec<BlockHeader>, CliError> {
-    let wanted = height.saturating_add(1);
-    let mut headers = Vec::new();
-    while (headers.len() as u64) < wanted {
-        let from_height = headers.len() as u64;
-        let count = (wanted - from_height).min(HEADERS_PER_CALL_MAX);
-        let page = client.headers(from_height, count).await?;
-        if page.is_empty() {
-            return Err(failed(format!(
-                "verification failed: node has no header at height {from_height}, below the proof's {height}"
-            )));
-        }
-        if page.len() as u64 > count {
-            return Err(failed(format!(
-                "node sent {} headers where {count} were asked",
-                page.len()
-            )));
-        }
-        for header_hex in page {
-            let bytes = hex::decode(&header_hex)
-                .map_err(|e| failed(format!("verification failed: header is not hex: {e}")))?;
-            let header = BlockHeader::from_bytes(&bytes)
-                .map_err(|e| failed(format!("verification failed: {e}")))?;
-            headers.push(header);
-        }
-    }
-    Ok(headers)
+    Ok(params)
 }

@@ -157,7 +157,7 @@ fn five_nodes_converge_on_one_tip_and_state_root_after_200_transactions_sent_to_
 /// every node accepts them. Returns the tip's hash and state root.
 fn build_local_chain(db_dir: &Path, blocks: u64) -> (Hash, Hash) {
     let params = ChainParams::local();
-    let spacing_ms = params.block_interval_target_ms * 4;
+    let spacing_ms = params.root.block_interval_target_ms * 4;
     let start_ms = params.genesis_time_ms;
     let mut chain = Chain::open(db_dir, params).unwrap();
     let alice = SecretKey::dev("alice");
@@ -355,6 +355,8 @@ fn a_peer_sending_garbage_and_invalid_blocks_and_transactions_is_banned_while_ho
                 miner: AccountId::default(),
                 tx_root: Hash::ZERO,
                 state_root: Hash::ZERO,
+                relay_parent: Hash::ZERO,
+                anchors: Vec::new(),
             },
             transactions: Vec::new(),
         };

@@ -17,6 +17,9 @@ use common::{
 };
 use serde_json::{Value, json};
 
+/// Price of a byte of quota on the dev network's root: what a keyspace's prepaid must cover.
+const ROOT_PRICE_PER_BYTE: u128 = 256;
+
 /// Asserts a refusal is exactly one `error: …` line containing `needle`.
 fn assert_refused(out: &common::CliOutput, needle: &str) {
     assert_eq!(
@@ -278,8 +281,9 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
                 name: "alice".into(),
                 owner: alice.account(),
                 quota_bytes: 10_000_000,
-                prepaid: Amount(10_000_000),
+                prepaid: Amount(10_000_000 * ROOT_PRICE_PER_BYTE),
                 script: None,
+                depth: 0,
             },
         );
         let hash = node
@@ -359,8 +363,9 @@ fn bad_input_is_refused_clearly_while_serving() {
             name: name.into(),
             owner: alice.account(),
             quota_bytes,
-            prepaid: Amount(u128::from(quota_bytes)),
+            prepaid: Amount(u128::from(quota_bytes) * ROOT_PRICE_PER_BYTE),
             script: None,
+            depth: 0,
         };
         let hash = send(&signed(&alice, nonce, payload)).expect("buy");
         wait_included(&node.url, hash.as_str().unwrap()).expect("bought");
@@ -629,4 +634,98 @@ fn keyspace_scripts_through_the_cli() {
             .stdout_text()
             .contains("script:     none (owner-only)")
     );
+}
+
+#[test]
+fn deep_keyspaces_through_the_cli_are_written_anchored_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    for depth in ["0", "1", "3"] {
+        let name = format!("deep{depth}");
+        node.cli(&[
+            "keyspace",
+            "buy",
+            &name,
+            "--key",
+            "dev:alice",
+            "--quota",
+            "10000",
+            "--depth",
+            depth,
+        ])
+        .assert_ok("keyspace buy --depth");
+        node.cli(&[
+            "put",
+            &format!("{name}/greeting"),
+            "--key",
+            "dev:alice",
+            "--value",
+            &format!("hello from depth {depth}"),
+        ])
+        .assert_ok("put at depth");
+    }
+    // Deeper than the network allows: refused with the limit.
+    assert_refused(
+        &node.cli(&[
+            "keyspace",
+            "buy",
+            "toodeep",
+            "--key",
+            "dev:alice",
+            "--depth",
+            "9",
+        ]),
+        "at most 8",
+    );
+
+    for (depth, links) in [("0", 0usize), ("1", 1), ("3", 3)] {
+        let key = format!("deep{depth}/greeting");
+        let got = node.cli(&["get", &key, "--verify"]);
+        assert_eq!(
+            got.assert_ok("get --verify").stdout_text(),
+            format!("hello from depth {depth}")
+        );
+        let plural = if links == 1 { "" } else { "s" };
+        assert!(
+            got.stderr
+                .contains(&format!("through {links} link{plural} to root height"))
+                && got.stderr.contains(", final;"),
+            "{}",
+            got.stderr
+        );
+        let proof = node.cli(&["proof", &key, "--json"]);
+        let proof: Value = serde_json::from_str(&proof.assert_ok("proof --json").stdout_text())
+            .expect("proof --json prints JSON");
+        assert_eq!(proof["key"], key.as_str());
+        assert_eq!(proof["depth"], depth.parse::<u64>().unwrap());
+        assert_eq!(proof["links"].as_array().unwrap().len(), links);
+        assert_eq!(proof["final"], true);
+        assert!(proof["value_hash"].is_string());
+        assert!(proof["proof_bytes"].as_u64().unwrap() > 0);
+        for (i, link) in proof["links"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(link["chain"].as_str().unwrap().len(), i + 1);
+        }
+    }
+    // An absent key at depth is proven absent: exit 1... of `get`, and `proof` says null.
+    let absent = node.cli(&["proof", "deep3/nothing", "--json"]);
+    let absent: Value =
+        serde_json::from_str(&absent.assert_ok("proof of absence").stdout_text()).unwrap();
+    assert!(absent["value_hash"].is_null());
+
+    // The tree: root, then each chain after its parent, all anchored and final on dev.
+    let chains = node.cli(&["chains", "--json"]);
+    let chains: Value =
+        serde_json::from_str(&chains.assert_ok("chains --json").stdout_text()).unwrap();
+    let chains = chains.as_array().unwrap();
+    assert_eq!(chains[0]["chain"], "root");
+    assert!(
+        chains.len() >= 4,
+        "root and the chains to depths 1 and 3: {chains:?}"
+    );
+    for chain in &chains[1..] {
+        assert_eq!(chain["anchored_height"], chain["height"], "{chain}");
+        assert_eq!(chain["tracked"], true);
+    }
+    let drawn = node.cli(&["chains"]).assert_ok("chains").stdout_text();
+    assert!(drawn.lines().count() == chains.len() + 1, "{drawn}");
 }

@@ -67,6 +67,67 @@ impl ChainId {
     pub fn is_root(&self) -> bool {
         self.depth == 0
     }
+
+    /// The chain at `depth` that holds `address`: the first `depth` bits of the address
+    /// (DESIGN §2). `None` deeper than [`DEPTH_MAX`].
+    pub fn of_address(address: &[u8; 32], depth: u8) -> Option<ChainId> {
+        if depth > DEPTH_MAX {
+            return None;
+        }
+        let mut top = [0u8; 8];
+        top.copy_from_slice(address.get(..8)?);
+        let bits = u64::from_be_bytes(top);
+        let prefix = bits
+            .checked_shr(64u32.checked_sub(u32::from(depth))?)
+            .unwrap_or(0);
+        ChainId::new(depth, prefix).ok()
+    }
+
+    /// The chain this one is a child of; `None` for the root.
+    pub fn parent(&self) -> Option<ChainId> {
+        let depth = self.depth.checked_sub(1)?;
+        Some(ChainId {
+            depth,
+            prefix: self.prefix >> 1,
+        })
+    }
+
+    /// The two children, `…0` then `…1`; `None` at [`DEPTH_MAX`].
+    pub fn children(&self) -> Option<[ChainId; 2]> {
+        let depth = self.depth.checked_add(1).filter(|d| *d <= DEPTH_MAX)?;
+        let left = self.prefix.checked_shl(1)?;
+        Some([
+            ChainId {
+                depth,
+                prefix: left,
+            },
+            ChainId {
+                depth,
+                prefix: left | 1,
+            },
+        ])
+    }
+
+    /// This chain and its ancestors up to the root, this one first.
+    pub fn path_to_root(&self) -> Vec<ChainId> {
+        let mut path = vec![*self];
+        let mut cursor = *self;
+        while let Some(parent) = cursor.parent() {
+            path.push(parent);
+            cursor = parent;
+        }
+        path
+    }
+
+    /// Fixed-width bytes naming the chain (depth, then the prefix big-endian): storage
+    /// prefixes, genesis derivation. No chain's bytes are a prefix of another's.
+    pub fn to_bytes(&self) -> [u8; 9] {
+        let mut bytes = [0u8; 9];
+        let (depth, prefix) = bytes.split_at_mut(1);
+        depth.copy_from_slice(&[self.depth]);
+        prefix.copy_from_slice(&self.prefix.to_be_bytes());
+        bytes
+    }
 }
 
 impl<Context> Decode<Context> for ChainId {
@@ -145,6 +206,46 @@ mod tests {
         assert_eq!(c.to_string(), "0110");
         assert_eq!("0110".parse::<ChainId>().unwrap(), c);
         assert_eq!("root".parse::<ChainId>().unwrap(), ChainId::ROOT);
+    }
+
+    #[test]
+    fn tree_navigation_agrees_with_addresses() {
+        let mut address = [0u8; 32];
+        address[0] = 0b0110_1000;
+        assert_eq!(ChainId::of_address(&address, 0), Some(ChainId::ROOT));
+        let c = ChainId::of_address(&address, 4).unwrap();
+        assert_eq!(c.to_string(), "0110");
+        assert_eq!(c.parent().unwrap().to_string(), "011");
+        assert_eq!(ChainId::ROOT.parent(), None);
+        let [l, r] = c.children().unwrap();
+        assert_eq!(
+            (l.to_string(), r.to_string()),
+            ("01100".into(), "01101".into())
+        );
+        assert_eq!(l.parent(), Some(c));
+        assert_eq!(
+            c.path_to_root()
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>(),
+            ["0110", "011", "01", "0", "root"]
+        );
+        address = [0xff; 32];
+        assert_eq!(
+            ChainId::of_address(&address, 64).unwrap().prefix(),
+            u64::MAX
+        );
+        assert_eq!(ChainId::of_address(&address, 65), None);
+        assert!(
+            ChainId::of_address(&address, 64)
+                .unwrap()
+                .children()
+                .is_none()
+        );
+        assert_ne!(
+            ChainId::ROOT.to_bytes(),
+            ChainId::new(1, 0).unwrap().to_bytes()
+        );
     }
 
     #[test]

@@ -3,6 +3,19 @@
 //!
 //! Invariant: this crate is the bottom of the dependency graph. It knows nothing of blocks,
 //! keyspaces, scripts, storage, networks or RPC, and depends on no other Bitverse crate.
+//!
+//! Everything here is consensus: no `unwrap`, `expect`, panics, indexing or unchecked
+//! arithmetic outside tests, for the whole crate.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod amount;
 mod chain_id;

@@ -1,4 +1,14 @@
 //! An in-memory [`KvStore`] for unit tests and replays: one ordered map per column.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -35,11 +45,16 @@ impl KvStore for MemoryStore {
         }))
     }
 
-    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError> {
+    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let columns = self.columns.read();
         Ok(columns
             .get(&column)
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|c| {
+                c.range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 

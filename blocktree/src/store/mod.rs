@@ -1,10 +1,22 @@
 //! The storage under a chain: a small key/value trait with column families and atomic batches,
 //! implemented by RocksDB for nodes and by an in-memory map for unit tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod memory;
+mod prefixed;
 mod rocks;
 
 pub use memory::MemoryStore;
+pub use prefixed::PrefixedStore;
 pub use rocks::RocksStore;
 
 use crate::error::StoreError;
@@ -124,8 +136,9 @@ pub trait KvStore: Send + Sync {
     /// The entry with the greatest key that is at most `key`, if any.
     fn get_at_or_before(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StoreError>;
 
-    /// Every entry of a column, in key order. For the block index at start-up.
-    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError>;
+    /// Every entry of a column whose key starts with `prefix`, in key order. For the block
+    /// index at start-up.
+    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
 
     /// Applies `batch` atomically and durably: after a crash, all of it or none of it is there.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
@@ -153,8 +166,19 @@ mod tests {
         batch.put(Column::Meta, b"d".to_vec(), b"4".to_vec());
         batch.delete_range(Column::Meta, b"c".to_vec(), b"d".to_vec());
         store.write(batch).unwrap();
-        let all = store.scan(Column::Meta).unwrap();
+        let all = store.scan(Column::Meta, b"").unwrap();
         assert_eq!(all, vec![(b"d".to_vec(), b"4".to_vec())]);
+        let mut batch = WriteBatch::default();
+        batch.put(Column::Meta, b"da".to_vec(), b"5".to_vec());
+        batch.put(Column::Meta, b"e".to_vec(), b"6".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(
+            store.scan(Column::Meta, b"d").unwrap(),
+            vec![
+                (b"d".to_vec(), b"4".to_vec()),
+                (b"da".to_vec(), b"5".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,15 @@
 //! The RocksDB [`KvStore`]: one database per node, a column family per [`Column`], every batch
 //! written atomically through the write-ahead log and synced before it is acknowledged.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 use std::path::Path;
 
@@ -58,17 +68,20 @@ impl KvStore for RocksStore {
         }
     }
 
-    fn scan(&self, column: Column) -> Result<Vec<Entry>, StoreError> {
-        self.db
-            .iterator_cf(
-                self.family(column)?,
-                IteratorMode::From(&[], Direction::Forward),
-            )
-            .map(|item| {
-                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(db_error)
-            })
-            .collect()
+    fn scan(&self, column: Column, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        let mut entries = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.family(column)?,
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item.map_err(db_error)?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            entries.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(entries)
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {

@@ -402,10 +402,12 @@ fn serve(chain: &Mutex<Chain>, request: SyncRequest) -> SyncResponse {
     }
 }
 
-/// The cheap checks of headers-first sync, before any body is fetched: the first header
-/// extends a block we have, each next one extends the one before, heights count up, and each
-/// meets the proof of work it claims. Full validation (difficulty rules, time, state) happens
-/// when the blocks are imported. Returns the hashes of the headers' blocks we do not have.
+/// The checks of headers-first sync, before any body is fetched: the first header extends a
+/// block we have, and each header meets the full header rules (linkage, height, the difficulty
+/// retargeting demands, proof of work, median time past) through the same checker a light
+/// client uses. The future-time rule waits for import, where a block ahead of our clock is not
+/// held against the peer; state is checked there too. Returns the hashes of the headers'
+/// blocks we do not have.
 fn check_headers(chain: &Chain, headers: &[BlockHeader]) -> Result<Vec<Hash>, String> {
     if headers.len() > usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX) {
         return Err(format!("{} headers in one response", headers.len()));
@@ -413,39 +415,24 @@ fn check_headers(chain: &Chain, headers: &[BlockHeader]) -> Result<Vec<Hash>, St
     let Some(first) = headers.first() else {
         return Ok(Vec::new());
     };
-    let Some(parent) = chain.header_by_hash(&first.parent) else {
-        return Err(format!(
-            "first header's parent {} is not a block we have or asked after",
+    let mut checker = chain.header_checker_from(&first.parent).map_err(|e| {
+        format!(
+            "first header's parent {} is not a block we can extend: {e}",
             first.parent
-        ));
-    };
-    let mut previous_hash = parent.hash();
-    let mut previous_height = parent.height;
+        )
+    })?;
     let mut wanted = Vec::new();
     for header in headers {
         let hash = header.hash();
-        if header.chain != ChainId::ROOT {
-            return Err(format!("header {hash} is for chain {}", header.chain));
-        }
-        if header.parent != previous_hash {
-            return Err(format!(
-                "header {hash} does not extend the header before it"
-            ));
-        }
-        if Some(header.height) != previous_height.checked_add(1) {
-            return Err(format!("header {hash} has height {}", header.height));
-        }
-        if header.difficulty < chain.params().difficulty_min || !header.meets_difficulty() {
-            return Err(format!("header {hash} lacks its proof of work"));
-        }
         if chain.is_known_invalid(&hash) {
             return Err(format!("header {hash} is of a block known to be invalid"));
         }
+        checker
+            .push(header.clone(), u64::MAX)
+            .map_err(|e| format!("header {hash} at height {}: {e}", header.height))?;
         if !chain.knows_block(&hash) {
             wanted.push(hash);
         }
-        previous_hash = hash;
-        previous_height = header.height;
     }
     Ok(wanted)
 }
@@ -611,17 +598,24 @@ mod tests {
             parent: genesis,
             height: 1,
             time_ms: params.genesis_time_ms + 1,
-            difficulty: 1 << 40,
+            difficulty: params.root.difficulty_initial,
             nonce: 0,
             miner: SecretKey::dev("miner").account(),
             tx_root: Hash::ZERO,
             state_root: Hash::ZERO,
+            relay_parent: Hash::ZERO,
+            anchors: Vec::new(),
         };
         while header.meets_difficulty() {
             header.nonce += 1;
         }
-        let error = check_headers(&chain.lock(), &[header]).unwrap_err();
+        let error = check_headers(&chain.lock(), std::slice::from_ref(&header)).unwrap_err();
         assert!(error.contains("proof of work"), "{error}");
+        // A header claiming a difficulty its work meets, but not the one the retarget rule
+        // demands, is refused before any body is fetched: forged cheap headers cost nothing.
+        header.difficulty = 1;
+        let error = check_headers(&chain.lock(), &[header]).unwrap_err();
+        assert!(error.contains("bad difficulty"), "{error}");
     }
 
     #[test]
@@ -677,8 +671,9 @@ mod tests {
                 name: "alice".into(),
                 owner: alice.account(),
                 quota_bytes: 1000,
-                prepaid: Amount(1000),
+                prepaid: Amount(1000 * ChainParams::dev().root.storage_price_per_byte.0),
                 script: None,
+                depth: 0,
             },
         }
         .sign(&alice);

@@ -176,7 +176,9 @@ impl TestNode {
     pub(crate) fn cli(&self, args: &[&str]) -> CliOutput {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--rpc", &self.url]);
-        run_cli(&all)
+        // The light client's header chains are this node's own: chains of other tests'
+        // nodes share the dev genesis and must not be mistaken for this one's.
+        run_cli_with_state(&all, &self.data_dir.join("light-client"))
     }
 
     /// One JSON-RPC call; panics if the node does not answer over HTTP.
@@ -223,8 +225,15 @@ impl CliOutput {
 
 /// Runs `bitverse ARGS…` with a timeout.
 pub(crate) fn run_cli(args: &[&str]) -> CliOutput {
+    let state = tempfile::tempdir().expect("light-client state dir");
+    run_cli_with_state(args, state.path())
+}
+
+/// Runs `bitverse ARGS…` with the light client's state in `state_dir`.
+pub(crate) fn run_cli_with_state(args: &[&str], state_dir: &Path) -> CliOutput {
     let mut child = Command::new(binary())
         .args(args)
+        .env("BITVERSE_STATE_DIR", state_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
