@@ -23,7 +23,7 @@ pub use ledger::{
 };
 pub use quote::{
     HOPS_MAX, PriceQuote, QUOTE_SIZE_BYTES_MAX, QuoteParams, QuoteRequest, RELAYERS_MAX,
-    ReliabilityTier, StakedNode, quote,
+    ReliabilityTier, StakedNode, quote, tier_price,
 };
 
 use bitverse_primitives::{AccountId, CodecError};
