@@ -363,6 +363,26 @@ mod tests {
     }
 
     #[test]
+    fn the_worked_example_of_docs_market_md_holds() {
+        let relayers = [relayer(1, 0, 0), relayer(2, 95, 0), relayer(3, 96, 0)];
+        let quote = quote(&LEDGER, &PARAMS, &request(&relayers, record(95, 0, 300))).unwrap();
+        let table: Vec<(u8, u32, u32, u128)> = quote
+            .tiers
+            .iter()
+            .map(|t| (t.hops, t.undetected_error_ppm, t.latency_ms, t.price.0))
+            .collect();
+        assert_eq!(
+            table,
+            vec![
+                (0, 10_000, 328, 1_500),
+                (1, 2_000, 2_624, 3_158),
+                (2, 20, 2_824, 4_737),
+                (3, 1, 3_024, 6_316),
+            ]
+        );
+    }
+
+    #[test]
     fn prices_pay_each_execution_and_gross_up_for_the_finder() {
         // One execution: 1 000 + 5 000 000 · 100 / 10^6 = 1 500.
         assert_eq!(tier_price(&PARAMS, 5_000_000, 0), Ok(Amount(1_500)));
