@@ -31,7 +31,9 @@
     )
 )]
 
-use bitverse_pricing::{HOPS_MAX, RELAYERS_MAX, draw_weight, is_eligible_relayer};
+use bitverse_pricing::{
+    HOPS_MAX, LedgerParams, RELAYERS_MAX, StakedNode, draw_weight, is_eligible_relayer,
+};
 use bitverse_primitives::{AccountId, Amount, Hash};
 
 use crate::LineupError;
@@ -49,6 +51,26 @@ pub struct RelayerCandidate {
     /// Its reputation from the ledger at the bounty's height
     /// (`NodeEstimate::reputation_ppm` of its `TaskKind::Relay` record).
     pub reputation_ppm: u32,
+}
+
+impl RelayerCandidate {
+    /// The candidate a staked relayer (as the quote sees it) is at `height`: its reputation is
+    /// that of its record decayed to `height`, so the draw weighs exactly what the quote read.
+    pub fn at_height(
+        relayer: &StakedNode,
+        height: u64,
+        ledger: &LedgerParams,
+    ) -> Result<RelayerCandidate, LineupError> {
+        let estimate = relayer
+            .record
+            .estimate_at(height, ledger)
+            .map_err(LineupError::Ledger)?;
+        Ok(RelayerCandidate {
+            account: relayer.account,
+            stake: relayer.stake,
+            reputation_ppm: estimate.reputation_ppm(),
+        })
+    }
 }
 
 /// A number uniform in `0..bound` (for `bound > 0`) for pick `index`, or `None` after
@@ -277,6 +299,30 @@ mod tests {
         assert!((220..=380).contains(&counts[0]), "{counts:?}");
         assert!((775..=1_025).contains(&counts[1]), "{counts:?}");
         assert!((1_665..=1_935).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn candidates_take_their_reputation_from_the_decayed_record() {
+        use bitverse_pricing::{EVENT_WEIGHT, ReliabilityRecord};
+        let ledger = LedgerParams::DEFAULT;
+        let relayer = StakedNode {
+            account: AccountId([5; 32]),
+            stake: Amount(77),
+            record: ReliabilityRecord {
+                successes: 95 * EVENT_WEIGHT,
+                failures: 0,
+                latency_ms_total: 0,
+                updated_at_height: 10,
+            },
+        };
+        let candidate = RelayerCandidate::at_height(&relayer, 10, &ledger).unwrap();
+        // (0 + 1) / (95 + 5) failing: reputation 990 000.
+        assert_eq!(candidate.reputation_ppm, 990_000);
+        assert_eq!(candidate.stake, Amount(77));
+        assert!(matches!(
+            RelayerCandidate::at_height(&relayer, 9, &ledger),
+            Err(LineupError::Ledger(_))
+        ));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub use envelope::{
 pub use proof::{LINEUP_PROOF_SIZE_BYTES, LineupProof, meets_difficulty};
 pub use shares::{SettlementShares, settlement_shares};
 
+use bitverse_pricing::PricingError;
 use bitverse_primitives::{AccountId, CodecError, Hash};
 
 /// Why a lineup proof, a draw, an envelope chain, a dispute's evidence or a settlement split
@@ -181,6 +182,9 @@ pub enum LineupError {
         /// Relayers passed.
         found: usize,
     },
+    /// A ledger record could not be read at the height asked (see the inner error).
+    #[error("ledger: {0}")]
+    Ledger(PricingError),
     /// Bytes that are not a canonical proof or envelope chain.
     #[error("malformed encoding: {0}")]
     Malformed(CodecError),
