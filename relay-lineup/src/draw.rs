@@ -76,19 +76,26 @@ impl RelayerCandidate {
 /// A number uniform in `0..bound` (for `bound > 0`) for pick `index`, or `None` after
 /// [`DRAW_ATTEMPTS_MAX`] rejections.
 fn uniform_below(seed: &Hash, index: u32, bound: u128) -> Option<u128> {
-    // 2^128 mod bound, computed as (2^128 − bound) mod bound in wrapping arithmetic.
-    let rejected_below = bound.wrapping_neg().checked_rem(bound)?;
-    for attempt in 0..DRAW_ATTEMPTS_MAX {
+    uniform_from(bound, |attempt| {
         let hash = Hash::tagged(
             "bitverse lineup draw v1",
             &[&seed.0, &index.to_le_bytes(), &attempt.to_le_bytes()],
         );
-        let x = u128::from_le_bytes(*hash.0.first_chunk::<16>()?);
-        if x >= rejected_below {
-            return x.checked_rem(bound);
-        }
-    }
-    None
+        hash.0
+            .first_chunk::<16>()
+            .map_or(0, |bytes| u128::from_le_bytes(*bytes))
+    })
+}
+
+/// Lemire's rejection rule over the samples `sample(0), sample(1), …`: the first sample at or
+/// above `2^128 mod bound`, reduced mod `bound`, or `None` after [`DRAW_ATTEMPTS_MAX`].
+fn uniform_from(bound: u128, sample: impl Fn(u32) -> u128) -> Option<u128> {
+    // 2^128 mod bound, computed as (2^128 − bound) mod bound in wrapping arithmetic.
+    let rejected_below = bound.wrapping_neg().checked_rem(bound)?;
+    (0..DRAW_ATTEMPTS_MAX)
+        .map(sample)
+        .find(|x| *x >= rejected_below)
+        .and_then(|x| x.checked_rem(bound))
 }
 
 /// Draws `count` relayers from `candidates` (see the module docs), never one in `excluded`.
@@ -335,6 +342,29 @@ mod tests {
             assert!(x < bound);
         }
         assert_eq!(uniform_below(&Hash::ZERO, 0, 1), Some(0));
+    }
+
+    #[test]
+    fn the_sampler_gives_up_after_its_attempts_and_accepts_the_first_good_sample() {
+        let bound = (1u128 << 127) + 1;
+        let rejected_below = (1u128 << 127) - 1;
+        let calls = std::cell::Cell::new(0u32);
+        let always_rejected = |_| {
+            calls.set(calls.get() + 1);
+            rejected_below - 1
+        };
+        assert_eq!(uniform_from(bound, always_rejected), None);
+        assert_eq!(calls.get(), DRAW_ATTEMPTS_MAX);
+        // The last attempt still counts.
+        let last_good = |attempt| {
+            if attempt == DRAW_ATTEMPTS_MAX - 1 {
+                bound + 5
+            } else {
+                0
+            }
+        };
+        assert_eq!(uniform_from(bound, last_good), Some(5));
+        assert_eq!(uniform_from(0, |_| 7), None);
     }
 
     proptest! {
