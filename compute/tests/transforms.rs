@@ -678,6 +678,23 @@ fn jsonfield_refuses_missing_fields_non_objects_and_malformed_json() {
     }
 }
 
+#[test]
+fn jsonfield_accepts_nesting_up_to_128_and_refuses_deeper_as_too_large() {
+    // The top-level object is depth 1; `arrays` arrays inside it make depth 1 + arrays.
+    let nested = |arrays: usize| format!("{{\"a\": {}{}}}", "[".repeat(arrays), "]".repeat(arrays));
+    let deepest = nested(127);
+    assert_eq!(
+        jsonfield(&deepest, "a").result.unwrap(),
+        format!("{}{}", "[".repeat(127), "]".repeat(127)).into_bytes()
+    );
+    assert_eq!(
+        jsonfield(&nested(128), "a").result,
+        Err(TransformFault::Refused {
+            code: ERR_TOO_LARGE
+        })
+    );
+}
+
 /// JSON values of bounded size and depth.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value;
