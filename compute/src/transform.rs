@@ -180,7 +180,7 @@ struct TransformHost {
 
 type Ctx<'a> = Caller<'a, StoreData<TransformHost>>;
 
-fn len_u32(len: usize) -> i32 {
+fn len_i32(len: usize) -> i32 {
     // Inputs, arguments and outputs are capped far below 2 GiB.
     i32::try_from(len).unwrap_or(i32::MAX)
 }
@@ -247,12 +247,12 @@ fn define_host(linker: &mut Linker<StoreData<TransformHost>>) -> Result<(), Host
     let m = TRANSFORM_HOST_MODULE;
     linker.func_wrap(m, "input_count", |mut caller: Ctx<'_>| {
         charge_fuel(&mut caller, FUEL_PER_HOST_CALL)?;
-        Ok(len_u32(caller.data().host().inputs.len()))
+        Ok(len_i32(caller.data().host().inputs.len()))
     })?;
     linker.func_wrap(m, "input_len", |mut caller: Ctx<'_>, index: u32| {
         charge_fuel(&mut caller, FUEL_PER_HOST_CALL)?;
         let input = input_of(caller.data().host(), "input_len", index)?;
-        Ok(len_u32(input.len()))
+        Ok(len_i32(input.len()))
     })?;
     linker.func_wrap(
         m,
@@ -270,7 +270,7 @@ fn define_host(linker: &mut Linker<StoreData<TransformHost>>) -> Result<(), Host
     )?;
     linker.func_wrap(m, "args_len", |mut caller: Ctx<'_>| {
         charge_fuel(&mut caller, FUEL_PER_HOST_CALL)?;
-        Ok(len_u32(caller.data().host().args.len()))
+        Ok(len_i32(caller.data().host().args.len()))
     })?;
     linker.func_wrap(
         m,

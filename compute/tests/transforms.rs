@@ -446,6 +446,11 @@ fn the_requests_fuel_budget_bounds_the_run() {
     let needed = run("bw", vec![good.clone()], b"").fuel_used;
     let exact = run_with_fuel("bw", vec![good.clone()], b"", needed);
     assert!(exact.result.is_ok(), "the fuel it used is enough");
+    // Fuel is checked at function entries and loop headers only: a budget one unit short
+    // still lets the last straight-line stretch finish, and the whole budget is reported used.
+    let one_short = run_with_fuel("bw", vec![good.clone()], b"", needed - 1);
+    assert_eq!(one_short.result, exact.result);
+    assert_eq!(one_short.fuel_used, needed - 1);
     // Fuel is checked at function entries and loop headers, so a budget below what the run
     // needs stops it at one of those, and the whole budget is reported used.
     let short = run_with_fuel("bw", vec![good], b"", needed / 2);
@@ -754,6 +759,27 @@ proptest! {
             jsonfield(&json, "no such field \u{1}").result,
             Err(TransformFault::Refused { code: ERR_FIELD_NOT_FOUND })
         );
+    }
+
+    #[test]
+    fn bw_never_traps_on_corrupted_image_data(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        seed in any::<u64>(),
+    ) {
+        // Garbage inside the zlib stream, with the chunk CRC made right again so that it
+        // reaches the inflater: the result is a refusal as malformed, or an image.
+        let pixels = photo(23, 17, 3, 40, seed);
+        let mut png_bytes = encode_png(23, 17, 3, &pixels, png::Filter::Paeth, png::DeflateCompression::Level(6));
+        let idat = find(&png_bytes, b"IDAT");
+        let idat_len = u32::from_be_bytes(png_bytes[idat - 4..idat].try_into().unwrap()) as usize;
+        for (at, byte) in edits {
+            png_bytes[idat + 4 + at.index(idat_len)] = byte;
+        }
+        fix_crc(&mut png_bytes, idat);
+        match run("bw", vec![png_bytes], b"").result {
+            Ok(out) => prop_assert_eq!(decode_png(&out).pixels.len(), 23 * 17),
+            Err(fault) => prop_assert_eq!(fault, TransformFault::Refused { code: ERR_MALFORMED }),
+        }
     }
 
     #[test]
