@@ -58,9 +58,10 @@ pub const TRANSFORM_MODULE_SIZE_BYTES_MAX: usize = 64 * 1024;
 /// instruction; black-and-white over a 60 KiB photo takes a few tens of millions.
 pub const FUEL_PER_TRANSFORM_MAX: u64 = 4_000_000_000;
 
-/// Pages a transformation's memory may reach (256 pages = 16 MiB): room for a decoded image
-/// whose compressed form fits a value.
-pub const TRANSFORM_MEMORY_PAGES_MAX: u32 = 256;
+/// Pages a transformation's memory may reach (512 pages = 32 MiB): room for a decoded image
+/// whose compressed form fits a value, several times over (the examples keep up to five
+/// image-sized buffers of at most 4 MiB each).
+pub const TRANSFORM_MEMORY_PAGES_MAX: u32 = 512;
 
 /// Fuel every host call costs, whatever it does.
 pub const FUEL_PER_HOST_CALL: u64 = 20;

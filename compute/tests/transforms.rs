@@ -532,6 +532,48 @@ fn thumbnail_equals_a_box_filter_for_rgb_and_rgba() {
     }
 }
 
+/// A large RGBA image of flat 100 x 100 tiles, which compresses far below the value cap.
+fn tiles(width: u32, height: u32) -> Vec<u8> {
+    (0..height)
+        .flat_map(|y| {
+            (0..width).flat_map(move |x| {
+                let (tx, ty) = (x / 100, y / 100);
+                [
+                    (tx * 25) as u8,
+                    (ty * 25) as u8,
+                    ((tx + ty) % 2 * 200) as u8,
+                    255 - (tx * 9) as u8,
+                ]
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn thumbnail_of_the_largest_image_fits_in_memory_or_reaches_the_output_cap() {
+    // 1 000 x 1 000 RGBA is 4 001 000 bytes of scanlines, just under the modules' 4 MiB.
+    let (width, height) = (1000, 1000);
+    let pixels = tiles(width, height);
+    let png_bytes = encode_png(
+        width,
+        height,
+        4,
+        &pixels,
+        png::Filter::Up,
+        png::DeflateCompression::Level(9),
+    );
+    assert!(png_bytes.len() <= 64 * 1024, "{} bytes", png_bytes.len());
+    let out = decode_png(&output("thumbnail", vec![png_bytes.clone()], b"64"));
+    let (th, want) = box_filter(&pixels, width, height, 4, 64);
+    assert_eq!((out.width, out.height), (64, th));
+    assert_eq!(out.pixels, want);
+    // The full width needs every buffer at its largest: the output cap ends it, not memory.
+    assert!(matches!(
+        run("thumbnail", vec![png_bytes], b"1000").result,
+        Err(TransformFault::OutputTooLarge { .. })
+    ));
+}
+
 #[test]
 fn thumbnail_to_the_source_width_is_the_source() {
     let pixels = photo(21, 13, 4, 90, 4);

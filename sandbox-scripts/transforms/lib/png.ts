@@ -11,8 +11,9 @@ export const COLOR_RGB: i32 = 2;
 export const COLOR_RGBA: i32 = 6;
 
 /**
- * Largest decoded image, filter bytes included: 4 MiB, well inside the sandbox's 16 MiB of
- * memory next to the compressed input, the pixels and the output.
+ * Largest decoded image, filter bytes included: 4 MiB. The sandbox gives 32 MiB of memory;
+ * thumbnail, the hungriest example, keeps five buffers of at most this size (scanlines, pixels,
+ * its output pixels, their scanlines and the output PNG) next to the compressed input.
  */
 export const RAW_BYTES_MAX: u64 = 4 * 1024 * 1024;
 
