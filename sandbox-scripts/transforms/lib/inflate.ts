@@ -1,6 +1,6 @@
 // zlib (RFC 1950) and deflate (RFC 1951) decompression: stored, fixed Huffman and dynamic
-// Huffman blocks, Adler-32 checked. A port of the structure of Mark Adler's puff.c, integers
-// only. Every read is bounds-checked: a malformed stream ends in a `false` result, never a trap.
+// Huffman blocks, Adler-32 checked. The structure of Mark Adler's puff.c (canonical decoding
+// bit by bit), with a 9-bit lookup table in front for the common short codes; integers only. Every read is bounds-checked: a malformed stream ends in a `false` result, never a trap.
 
 // Input and output windows of the current run.
 let in_ptr: usize = 0;
@@ -21,6 +21,16 @@ const DIST_COUNT: usize = memory.data(16 * 2, 2);
 const DIST_SYMBOL: usize = memory.data(30 * 2, 2);
 const OFFSETS: usize = memory.data(16 * 2, 2);
 const LENGTHS: usize = memory.data(320 * 2, 2);
+const NEXT_CODE: usize = memory.data(16 * 2, 2);
+
+/** Bits the fast decoding tables look at. */
+const FAST_BITS: i32 = 9;
+/**
+ * Fast decoding tables, indexed by the next FAST_BITS input bits: `symbol << 4 | length` for
+ * codes of at most FAST_BITS bits, 0 where a longer (or no) code starts.
+ */
+const LEN_FAST: usize = memory.data((1 << FAST_BITS) * 2, 2);
+const DIST_FAST: usize = memory.data((1 << FAST_BITS) * 2, 2);
 
 const LEN_BASE: usize = memory.data<u16>([
   3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
@@ -44,6 +54,25 @@ const CODE_LENGTH_ORDER: usize = memory.data<u8>([
   store<u16>(table + (<usize>index << 1), <u16>value);
 }
 
+/**
+ * Loads whole input bytes into the bit buffer while it holds at most 24 bits. Bytes loaded but
+ * not consumed are handed back (`unload`) before reading bytes directly.
+ */
+@inline function fill(): void {
+  while (bit_cnt <= 24 && in_pos < in_len) {
+    bit_buf |= (<u32>load<u8>(in_ptr + <usize>in_pos)) << <u32>bit_cnt;
+    in_pos++;
+    bit_cnt += 8;
+  }
+}
+
+/** Drops the bits left of the current byte and hands back the whole bytes still buffered. */
+function unload(): void {
+  in_pos -= bit_cnt >> 3;
+  bit_buf = 0;
+  bit_cnt = 0;
+}
+
 /** The next `need` bits (at most 16), least significant first; 0 and `failed` past the end. */
 function bits(need: i32): i32 {
   let value: u32 = bit_buf;
@@ -63,8 +92,7 @@ function bits(need: i32): i32 {
 
 /** A stored block: LEN, NLEN, then LEN raw bytes. */
 function stored(): bool {
-  bit_buf = 0;
-  bit_cnt = 0;
+  unload();
   if (in_pos + 4 > in_len) return false;
   const p = in_ptr + <usize>in_pos;
   const len = <i32>load<u8>(p) | (<i32>load<u8>(p + 1) << 8);
@@ -95,6 +123,47 @@ function decode(count: usize, symbol: usize): i32 {
     code <<= 1;
   }
   return -1;
+}
+
+/** Decodes one symbol, through the fast table `fast` when the next code is short enough. */
+function decode_fast(fast: usize, count: usize, symbol: usize): i32 {
+  fill();
+  if (bit_cnt >= FAST_BITS) {
+    const entry = get16(fast, <i32>(bit_buf & ((1 << FAST_BITS) - 1)));
+    if (entry != 0) {
+      const len = entry & 15;
+      bit_buf >>= <u32>len;
+      bit_cnt -= len;
+      return entry >> 4;
+    }
+  }
+  return decode(count, symbol);
+}
+
+/** Fills the fast table for the `n` code lengths at `lengths` (a code `construct` accepted). */
+function build_fast(fast: usize, lengths: usize, n: i32, count: usize): void {
+  memory.fill(fast, 0, (1 << FAST_BITS) * 2);
+  // The first canonical code of each length (RFC 1951 section 3.2.2; `count` holds the
+  // number of unused symbols at length 0, which takes no code).
+  let code = 0;
+  set16(NEXT_CODE, 0, 0);
+  for (let len = 1; len <= 15; len++) {
+    code = (code + (len == 1 ? 0 : get16(count, len - 1))) << 1;
+    set16(NEXT_CODE, len, code);
+  }
+  for (let s = 0; s < n; s++) {
+    const len = get16(lengths, s);
+    if (len == 0) continue;
+    const c = get16(NEXT_CODE, len);
+    set16(NEXT_CODE, len, c + 1);
+    if (len > FAST_BITS) continue;
+    // Codes are packed most significant bit first: reverse them to index by input order.
+    let reversed = 0;
+    for (let i = 0; i < len; i++) reversed |= ((c >> i) & 1) << (len - 1 - i);
+    for (let fill = reversed; fill < (1 << FAST_BITS); fill += 1 << len) {
+      set16(fast, fill, (s << 4) | len);
+    }
+  }
 }
 
 /**
@@ -132,7 +201,7 @@ function construct(count: usize, symbol: usize, lengths: usize, n: i32): i32 {
 /** Decodes literal/length and distance codes until end of block. */
 function codes(): bool {
   while (true) {
-    let sym = decode(LEN_COUNT, LEN_SYMBOL);
+    let sym = decode_fast(LEN_FAST, LEN_COUNT, LEN_SYMBOL);
     if (sym < 0) return false;
     if (sym < 256) {
       if (out_pos >= out_cap) return false;
@@ -144,7 +213,7 @@ function codes(): bool {
       sym -= 257;
       if (sym >= 29) return false;
       const len = get16(LEN_BASE, sym) + bits(<i32>load<u8>(LEN_EXTRA + <usize>sym));
-      const dsym = decode(DIST_COUNT, DIST_SYMBOL);
+      const dsym = decode_fast(DIST_FAST, DIST_COUNT, DIST_SYMBOL);
       if (dsym < 0 || dsym >= 30) return false;
       const dist = get16(DIST_BASE, dsym) + bits(<i32>load<u8>(DIST_EXTRA + <usize>dsym));
       if (failed) return false;
@@ -173,8 +242,10 @@ function fixed(): bool {
   for (; s < 280; s++) set16(LENGTHS, s, 7);
   for (; s < 288; s++) set16(LENGTHS, s, 8);
   construct(LEN_COUNT, LEN_SYMBOL, LENGTHS, 288);
+  build_fast(LEN_FAST, LENGTHS, 288, LEN_COUNT);
   for (s = 0; s < 30; s++) set16(LENGTHS, s, 5);
   construct(DIST_COUNT, DIST_SYMBOL, LENGTHS, 30);
+  build_fast(DIST_FAST, LENGTHS, 30, DIST_COUNT);
   return codes();
 }
 
@@ -226,8 +297,11 @@ function dynamic(): bool {
   // Incomplete codes are allowed only for a single code of length 1.
   let err = construct(LEN_COUNT, LEN_SYMBOL, LENGTHS, nlen);
   if (err < 0 || (err > 0 && nlen - get16(LEN_COUNT, 0) != 1)) return false;
-  err = construct(DIST_COUNT, DIST_SYMBOL, LENGTHS + (<usize>nlen << 1), ndist);
+  build_fast(LEN_FAST, LENGTHS, nlen, LEN_COUNT);
+  const dist_lengths = LENGTHS + (<usize>nlen << 1);
+  err = construct(DIST_COUNT, DIST_SYMBOL, dist_lengths, ndist);
   if (err < 0 || (err > 0 && ndist - get16(DIST_COUNT, 0) != 1)) return false;
+  build_fast(DIST_FAST, dist_lengths, ndist, DIST_COUNT);
   return codes();
 }
 
@@ -285,6 +359,7 @@ export function zlib_inflate(src: usize, src_len: i32, dst: usize, dst_cap: i32)
   } while (last == 0);
   if (out_pos != out_cap) return false;
   // The Adler-32 follows the last block, byte aligned, and ends the stream.
+  unload();
   if (in_pos + 4 != in_len) return false;
   const p = in_ptr + <usize>in_pos;
   const expected: u32 = (<u32>load<u8>(p) << 24) | (<u32>load<u8>(p + 1) << 16) |

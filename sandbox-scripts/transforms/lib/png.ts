@@ -83,27 +83,47 @@ export function crc32(ptr: usize, len: i32): u32 {
 /**
  * Reverses the filters of `height` scanlines of `row_bytes` bytes (each after its filter
  * type byte) at `raw` into `out`, with `bpp` bytes per pixel. False on an unknown filter type.
+ * The row above the first is all zeros, as the specification says.
  */
 function unfilter(raw: usize, out: usize, row_bytes: i32, height: i32, bpp: i32): bool {
+  const zeros = alloc(row_bytes);
+  memory.fill(zeros, 0, <usize>row_bytes);
+  const n = <usize>row_bytes;
+  const left = <usize>bpp;
   for (let y = 0; y < height; y++) {
-    const src = raw + <usize>y * <usize>(row_bytes + 1);
+    const src = raw + <usize>y * (n + 1);
     const filter = <i32>load<u8>(src);
     const line = src + 1;
-    const row = out + <usize>y * <usize>row_bytes;
-    const prev = row - <usize>row_bytes;
-    for (let i = 0; i < row_bytes; i++) {
-      const x = <i32>load<u8>(line + <usize>i);
-      const a = i >= bpp ? <i32>load<u8>(row + <usize>(i - bpp)) : 0;
-      const b = y > 0 ? <i32>load<u8>(prev + <usize>i) : 0;
-      const c = y > 0 && i >= bpp ? <i32>load<u8>(prev + <usize>(i - bpp)) : 0;
-      let value = 0;
-      if (filter == 0) value = x;
-      else if (filter == 1) value = x + a;
-      else if (filter == 2) value = x + b;
-      else if (filter == 3) value = x + ((a + b) >> 1);
-      else if (filter == 4) value = x + paeth(a, b, c);
-      else return false;
-      store<u8>(row + <usize>i, <u8>value);
+    const row = out + <usize>y * n;
+    const prev = y > 0 ? row - n : zeros;
+    if (filter == 0) {
+      memory.copy(row, line, n);
+    } else if (filter == 1) {
+      for (let i: usize = 0; i < n; i++) {
+        const a = i >= left ? <u32>load<u8>(row + i - left) : 0;
+        store<u8>(row + i, <u8>(<u32>load<u8>(line + i) + a));
+      }
+    } else if (filter == 2) {
+      for (let i: usize = 0; i < n; i++) {
+        store<u8>(row + i, <u8>(<u32>load<u8>(line + i) + <u32>load<u8>(prev + i)));
+      }
+    } else if (filter == 3) {
+      for (let i: usize = 0; i < n; i++) {
+        const a = i >= left ? <u32>load<u8>(row + i - left) : 0;
+        const b = <u32>load<u8>(prev + i);
+        store<u8>(row + i, <u8>(<u32>load<u8>(line + i) + ((a + b) >> 1)));
+      }
+    } else if (filter == 4) {
+      for (let i: usize = 0; i < n; i++) {
+        const b = <i32>load<u8>(prev + i);
+        let predictor = b;
+        if (i >= left) {
+          predictor = paeth(<i32>load<u8>(row + i - left), b, <i32>load<u8>(prev + i - left));
+        }
+        store<u8>(row + i, <u8>(<i32>load<u8>(line + i) + predictor));
+      }
+    } else {
+      return false;
     }
   }
   return true;
