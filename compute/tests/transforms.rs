@@ -225,6 +225,34 @@ fn bw_inflates_stored_fixed_and_dynamic_blocks_across_split_idat_chunks() {
 }
 
 #[test]
+fn bw_decodes_the_long_huffman_codes_of_skewed_data() {
+    use miniz_oxide::deflate::core::CompressionStrategy;
+    // Mostly zeros with rare scattered values: Huffman-only coding gives the zero a 1- or
+    // 2-bit code and the rare bytes codes longer than the 9-bit lookup table.
+    let (width, height, channels) = (150, 100, 3);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let pixels: Vec<u8> = (0..width * height * channels as u32)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if i % 41 == 0 { (state % 256) as u8 } else { 0 }
+        })
+        .collect();
+    let raw = unfiltered_scanlines(&pixels, width, channels);
+    for strategy in [
+        CompressionStrategy::HuffmanOnly,
+        CompressionStrategy::Default,
+    ] {
+        let stream = zlib(&raw, 9, strategy);
+        assert_eq!(first_block_type(&stream), 2);
+        let png_bytes = png_around_zlib(width, height, 2, 0, &stream, 2);
+        assert_eq!(decode_png(&png_bytes).pixels, pixels);
+        assert_bw_matches_pillow(png_bytes, width, height, channels, &pixels);
+    }
+}
+
+#[test]
 fn bw_reads_the_fast_encoders_output_too() {
     let (width, height, channels) = (120, 80, 4);
     let pixels = photo(width, height, channels, 16, 9);
