@@ -446,26 +446,33 @@ fn bw_refuses_a_wrong_input_count_and_arguments() {
 #[test]
 fn same_module_and_inputs_give_the_same_output_and_fuel_on_every_run_and_engine() {
     let (good, _) = small_rgb_png();
-    let first = run("bw", vec![good.clone()], b"");
-    let second = run("bw", vec![good.clone()], b"");
-    let fresh = TransformRunner::new()
-        .unwrap()
-        .run(
-            module("bw"),
-            TransformRequest {
-                inputs: vec![good],
-                args: Vec::new(),
-                fuel_max: FUEL,
-            },
-        )
-        .unwrap();
-    assert!(first.result.is_ok());
-    assert!(first.fuel_used > 0);
-    assert_eq!(first, second);
-    assert_eq!(first, fresh);
-    // A refusal is as repeatable as a success.
-    let bad = run("bw", vec![b"not a png".to_vec()], b"");
-    assert_eq!(bad, run("bw", vec![b"not a png".to_vec()], b""));
+    let fresh_runner = TransformRunner::new().unwrap();
+    let cases: [(&str, Vec<u8>, &[u8]); 6] = [
+        ("bw", good.clone(), b""),
+        ("thumbnail", good, b"3"),
+        ("wordcount", "a b\u{3000}c".as_bytes().to_vec(), b""),
+        ("jsonfield", br#"{"k": [1, "x"]}"#.to_vec(), b"k"),
+        // A refusal is as repeatable as a success.
+        ("bw", b"not a png".to_vec(), b""),
+        ("jsonfield", b"{".to_vec(), b"k"),
+    ];
+    for (name, input, args) in cases {
+        let first = run(name, vec![input.clone()], args);
+        let second = run(name, vec![input.clone()], args);
+        let fresh = fresh_runner
+            .run(
+                module(name),
+                TransformRequest {
+                    inputs: vec![input],
+                    args: args.to_vec(),
+                    fuel_max: FUEL,
+                },
+            )
+            .unwrap();
+        assert!(first.fuel_used > 0, "{name}");
+        assert_eq!(first, second, "{name}");
+        assert_eq!(first, fresh, "{name}");
+    }
 }
 
 #[test]
