@@ -110,6 +110,19 @@ pub enum HostFault {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A module wrote more output than the host accepts (a transformation's
+    /// `output_write` past its output cap).
+    #[error(
+        "host call {function}: output of {size_bytes} bytes exceeds the limit of {size_bytes_max} bytes"
+    )]
+    OutputTooLarge {
+        /// The host function.
+        function: &'static str,
+        /// Output size the write would have reached.
+        size_bytes: u64,
+        /// The cap.
+        size_bytes_max: usize,
+    },
     /// The script exported no memory, so the host has nowhere to read or write.
     #[error("host call {function}: the module exports no memory")]
     NoMemory {

@@ -23,7 +23,8 @@
 //!
 //! Invariant: compute knows nothing of blocks, keyspaces, transactions or networks, and
 //! depends on no Bitverse crate but `bitverse-primitives`. What a host function means is the
-//! embedder's business (keyspace validation scripts, marketplace transformations).
+//! embedder's business (keyspace validation scripts), except for transformations, whose host
+//! API `bitverse_transform_v1` lives here (`transform`): they are plain bytes in, bytes out.
 
 #![cfg_attr(
     not(test),
@@ -40,6 +41,7 @@ mod error;
 pub mod host;
 pub mod limits;
 mod sandbox;
+pub mod transform;
 mod upload;
 
 pub use error::{HostFault, SandboxError, ScriptFault, TrapKind, UploadError};
@@ -48,4 +50,7 @@ pub use limits::Limits;
 pub use sandbox::{
     CallOutcome, FUEL_PER_MEMORY_PAGE_GROWN, LoadedModule, MEMORY_EXPORT_NAME, Sandbox,
     SandboxConfig,
+};
+pub use transform::{
+    TransformError, TransformFault, TransformOutcome, TransformRequest, TransformRunner,
 };

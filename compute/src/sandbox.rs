@@ -172,8 +172,7 @@ fn engine_config(limits: &Limits) -> Result<Config, SandboxError> {
 
 /// Sorts an error from instantiating or calling into a script fault (a verdict) or a node
 /// error (not one).
-fn classify(error: HostError, limits: &Limits) -> Result<ScriptFault, SandboxError> {
-    let fuel_max = limits.fuel_per_call_max;
+fn classify(error: HostError, limits: &Limits, fuel_max: u64) -> Result<ScriptFault, SandboxError> {
     if let Some(fault) = error.downcast_ref::<HostFault>() {
         return Ok(ScriptFault::Host(fault.clone()));
     }
@@ -350,6 +349,18 @@ impl<T: Send + 'static> Sandbox<T> {
     /// budget. `Err` only when the node could not run the call; every script failure is an
     /// `Ok` outcome carrying the fault.
     pub fn call(&self, module: &LoadedModule<T>, host: T) -> Result<CallOutcome<T>, SandboxError> {
+        self.call_with_fuel(module, host, self.config.limits.fuel_per_call_max)
+    }
+
+    /// Like [`Sandbox::call`], with a fuel budget the caller names instead of the limits'
+    /// `fuel_per_call_max` (a transformation request names its own). The caller checks the
+    /// budget against its own maximum; the sandbox runs whatever it is given.
+    pub fn call_with_fuel(
+        &self,
+        module: &LoadedModule<T>,
+        host: T,
+        fuel_max: u64,
+    ) -> Result<CallOutcome<T>, SandboxError> {
         let limits = &self.config.limits;
         let memory_bytes_max = limits
             .memory_bytes_max()
@@ -361,7 +372,6 @@ impl<T: Send + 'static> Sandbox<T> {
         );
         let mut store = Store::new(&self.engine, StoreData::new(host, limiter));
         store.limiter(|data| &mut data.limiter);
-        let fuel_max = limits.fuel_per_call_max;
         store
             .set_fuel(fuel_max)
             .map_err(|e| SandboxError::Internal(format!("{e:#}")))?;
@@ -381,7 +391,7 @@ impl<T: Send + 'static> Sandbox<T> {
         let fuel_used = fuel_max.saturating_sub(fuel_left);
         let result = match run {
             Ok(value) => Ok(value),
-            Err(error) => Err(classify(error, limits)?),
+            Err(error) => Err(classify(error, limits, fuel_max)?),
         };
         Ok(CallOutcome {
             result,
