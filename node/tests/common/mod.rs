@@ -71,29 +71,53 @@ impl TestNode {
     }
 
     /// Starts `bitverse node ARGS… --data-dir DIR --rpc-addr 127.0.0.1:0` and waits until it
-    /// serves RPC (and, when it runs the network, until its p2p address is written).
-    fn launch(data_dir: &Path, args: &[&str]) -> TestNode {
-        let addr_file = data_dir.join("rpc.addr");
-        let p2p_addr_file = data_dir.join("p2p.addr");
-        // The node removes a stale address itself; removing it here too means the rig can never
-        // read the previous run's port before the new node wrote its own.
-        let _ = fs::remove_file(&addr_file);
-        let _ = fs::remove_file(&p2p_addr_file);
+    /// serves RPC (and, when it runs the network, until its p2p address is written). The node
+    /// logs to DIR/node.log; its stdout and stderr are appended there too.
+    pub(crate) fn launch(data_dir: &Path, args: &[&str]) -> TestNode {
         fs::create_dir_all(data_dir).expect("create data dir");
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("node.log"))
             .expect("open node log");
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("node")
             .args(args)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--rpc-addr", "127.0.0.1:0", "--log-level", "info"])
-            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
-            .stderr(log)
+            .stderr(log);
+        TestNode::spawn(command, data_dir)
+    }
+
+    /// Starts a dev node as scripts/dev-node does (`node --dev --data-dir DIR --rpc-addr`, no
+    /// logging flag), on a free port, with its stdout and stderr in the files given, apart from
+    /// the log it writes itself.
+    pub(crate) fn start_like_dev_node(data_dir: &Path, stdout: &Path, stderr: &Path) -> TestNode {
+        fs::create_dir_all(data_dir).expect("create data dir");
+        let mut command = Command::new(binary());
+        command
+            .args(["node", "--dev", "--data-dir"])
+            .arg(data_dir)
+            .args(["--rpc-addr", "127.0.0.1:0"])
+            .stdout(fs::File::create(stdout).expect("create stdout file"))
+            .stderr(fs::File::create(stderr).expect("create stderr file"));
+        TestNode::spawn(command, data_dir)
+    }
+
+    /// Spawns a `bitverse node` command whose data directory is `data_dir` and waits until it
+    /// serves RPC.
+    fn spawn(mut command: Command, data_dir: &Path) -> TestNode {
+        let addr_file = data_dir.join("rpc.addr");
+        let p2p_addr_file = data_dir.join("p2p.addr");
+        // The node removes a stale address itself; removing it here too means the rig can never
+        // read the previous run's port before the new node wrote its own.
+        let _ = fs::remove_file(&addr_file);
+        let _ = fs::remove_file(&p2p_addr_file);
+        let child = command
+            .stdin(Stdio::null())
             .spawn()
             .expect("spawn bitverse node");
         let mut node = TestNode {
@@ -223,8 +247,14 @@ impl CliOutput {
 
 /// Runs `bitverse ARGS…` with a timeout.
 pub(crate) fn run_cli(args: &[&str]) -> CliOutput {
+    run_cli_with_env(args, &[])
+}
+
+/// Runs `bitverse ARGS…` with a timeout and these environment variables set.
+pub(crate) fn run_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
     let mut child = Command::new(binary())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
