@@ -529,7 +529,7 @@ pub(crate) async fn status(client: &NodeClient, output: &OutputArgs) -> Result<(
     );
     let net = client.network_status().await?;
     if !net.enabled {
-        println!("network:     off (started without --p2p-addr)");
+        println!("p2p:         off (started without --p2p-addr)");
         return Ok(());
     }
     if let Some(peer_id) = &net.peer_id {
