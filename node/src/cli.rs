@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bitverse_primitives::Amount;
+use std::str::FromStr;
+
+use bitverse_primitives::{Amount, AmountError};
 use clap::{Args, Parser, Subcommand};
 
 /// Where client commands find a node unless told otherwise.
@@ -16,10 +18,14 @@ Exit codes:
   1  the node refused the request (unknown keyspace, not the owner, insufficient balance, quota
      exceeded, value too large, bad nonce, bad signature, …), a key is absent, or a proof does
      not verify
-  2  usage error (unknown command or flag, bad argument)
+  2  usage error (unknown command or flag, bad argument, a bad key or value in bitverse.toml)
   3  the node cannot be reached
 
-Every refusal is one line on stderr, starting with `error:`.";
+Every refusal is one line on stderr, starting with `error:`.
+
+Amounts print as coins with the unit, `12.5 BV` (1 BV = 10^9 base units); --raw prints base
+units instead, and --json always gives base units as decimal strings. Amounts typed as
+arguments are coins (`5`, `1.5`, `1.5BV`) unless they end in `base` (`1500base`).";
 
 /// Bitverse: a trustless key/value store on a proof-of-work blocktree.
 ///
@@ -28,8 +34,8 @@ Every refusal is one line on stderr, starting with `error:`.";
 #[derive(Debug, Parser)]
 #[command(name = "bitverse", version, after_long_help = EXIT_CODES_HELP)]
 pub(crate) struct Cli {
-    /// Log level for messages on stderr: error, warn, info, debug or trace, or a tracing filter
-    /// such as `bitverse=debug`. Overrides RUST_LOG. Default: info for `node`, warn otherwise.
+    /// Log level: error, warn, info, debug or trace, or a tracing filter such as
+    /// `bitverse=debug`. Overrides RUST_LOG. Default: info for `node`, warn otherwise.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub(crate) log_level: Option<String>,
     /// What to do.
@@ -54,7 +60,14 @@ pub(crate) enum Command {
     /// per block; use --mine on at least one node. With --dev it seals a block as soon as the
     /// mempool holds a transaction. Ctrl-C or SIGTERM stops it cleanly; a crash at any point
     /// loses no block it reported as imported.
+    ///
+    /// The node logs to DATA_DIR/node.log (--log-file, --log-stderr to change that) and says
+    /// so in one line on stderr. Every flag can also be set in DATA_DIR/bitverse.toml (see
+    /// `bitverse init` and docs/CONFIG.md); flags override the file.
     Node(NodeArgs),
+    /// Write a commented bitverse.toml, with every `bitverse node` option and its default,
+    /// into a data directory.
+    Init(InitArgs),
     /// Run a local network: N node processes on loopback, mining the `local` network.
     ///
     /// Node i keeps its database and log in DIR/node-i (a devnet restarted on the same DIR
@@ -72,14 +85,16 @@ pub(crate) enum Command {
         /// The account: a `bv1…` address or `dev:NAME`.
         address: String,
         #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Transfer AMOUNT base units to TO.
+    /// Transfer AMOUNT to TO.
     Send {
         /// Recipient: a `bv1…` address or `dev:NAME`.
         to: String,
-        /// Base units to transfer, besides the fee.
-        amount: Amount,
+        /// What to transfer, besides the fee: coins (`1.5`, `1.5BV`) or base units (`1500base`).
+        amount: AmountArg,
         #[command(flatten)]
         write: WriteArgs,
         #[command(flatten)]
@@ -114,7 +129,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Print KEY's value: its raw bytes on stdout (exit 1 if the key holds no value).
+    /// Print KEY's value: its raw bytes on stdout (exit 1 if the key holds no value), or with
+    /// --json an object with the value as hex and, when it is UTF-8, as text.
     ///
     /// With --verify, the value is checked locally, trusting no node: the node's Merkle proof
     /// must lead from the value (or, for an absent key, from its absence) to the state root of
@@ -130,6 +146,10 @@ pub(crate) enum Command {
         /// the network's rules and kept between calls under --state-dir; says so on stderr.
         #[arg(long)]
         verify: bool,
+        /// Print one line of JSON: key, value_hex, value (text, or null when not UTF-8), and
+        /// height (unverified reads) or verified: true.
+        #[arg(long, conflicts_with = "out")]
+        json: bool,
         /// Where the light client keeps its verified header chains (default:
         /// $XDG_DATA_HOME/bitverse/light, else ~/.local/share/bitverse/light).
         #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
@@ -158,6 +178,8 @@ pub(crate) enum Command {
     /// Print the node's network, the root chain's tip, its peers and sync progress.
     Status {
         #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
         rpc: RpcArgs,
     },
     /// Draw the tree of chains the node knows: each chain's height, the height its parent
@@ -174,9 +196,14 @@ pub(crate) enum Command {
     Bench(BenchCommand),
 }
 
-/// `bitverse node` flags.
+/// `bitverse node` flags. Each may also be set in `bitverse.toml` (docs/CONFIG.md), under the
+/// flag's name with `_` for `-`; a flag given here overrides the file. `config.rs` merges them.
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
+    /// The configuration file. Default: DATA_DIR/bitverse.toml, read if it exists (`bitverse
+    /// init` writes one with every option). Relative paths in it are relative to its directory.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     /// Development mode: seal a block as soon as the mempool holds a transaction, at minimum
     /// difficulty. The dev accounts alice, bob, carol and dave are funded at genesis.
     #[arg(long)]
@@ -186,13 +213,14 @@ pub(crate) struct NodeArgs {
     /// and nodes of different networks never talk to each other.
     #[arg(long, value_name = "NAME")]
     pub(crate) network: Option<String>,
-    /// Directory holding the node's database and its rpc.addr file; created if missing.
+    /// Directory holding the node's database, its log and its rpc.addr file; created if
+    /// missing. Default: the config file's `data_dir`, else ~/.bitverse.
     #[arg(long, value_name = "DIR")]
-    pub(crate) data_dir: PathBuf,
-    /// Address to serve JSON-RPC on. Loopback by default: anyone who can reach the RPC can
-    /// submit transactions and read everything.
-    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8645")]
-    pub(crate) rpc_addr: SocketAddr,
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Address to serve JSON-RPC on. Default 127.0.0.1:8645. Loopback by default: anyone who
+    /// can reach the RPC can submit transactions and read everything.
+    #[arg(long, value_name = "IP:PORT")]
+    pub(crate) rpc_addr: Option<SocketAddr>,
     /// Mine blocks on a non-dev network: a simple single-threaded proof-of-work loop over
     /// templates built from the mempool. Mined blocks are published to peers.
     #[arg(long)]
@@ -208,11 +236,12 @@ pub(crate) struct NodeArgs {
     /// Without this flag the node runs alone, without networking.
     #[arg(long, value_name = "MULTIADDR")]
     pub(crate) p2p_addr: Option<libp2p::Multiaddr>,
-    /// A peer to connect to at start (repeatable), e.g. the contents of another node's
-    /// p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked; without it the
-    /// address is dialed as it is and the peer id learnt from the connection. More peers are
-    /// found through Kademlia. Bootstrap peers are dialed again while the node has no peer.
-    #[arg(long, value_name = "MULTIADDR", requires = "p2p_addr")]
+    /// A peer to connect to at start (repeatable; needs --p2p-addr), e.g. the contents of
+    /// another node's p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked;
+    /// without it the address is dialed as it is and the peer id learnt from the connection.
+    /// More peers are found through Kademlia. Bootstrap peers are dialed again while the node
+    /// has no peer. Given here, they replace the config file's list.
+    #[arg(long, value_name = "MULTIADDR")]
     pub(crate) bootstrap: Vec<libp2p::Multiaddr>,
     /// Track the branch under this chain prefix (a bit string such as `0110`): store,
     /// validate and seal that chain, every chain below it, and the chains above it that carry
@@ -223,6 +252,27 @@ pub(crate) struct NodeArgs {
     /// Track every chain of the blocktree.
     #[arg(long)]
     pub(crate) track_all: bool,
+    /// Write the log to this file (appending) instead of DATA_DIR/node.log.
+    #[arg(long, value_name = "PATH", conflicts_with = "log_stderr")]
+    pub(crate) log_file: Option<PathBuf>,
+    /// Write the log to stderr (the terminal) instead of a file.
+    #[arg(long)]
+    pub(crate) log_stderr: bool,
+}
+
+/// `bitverse init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The data directory to write bitverse.toml into; created if missing. Default ~/.bitverse,
+    /// where `bitverse node` looks without --data-dir.
+    #[arg(long, value_name = "DATA_DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Replace an existing bitverse.toml.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print what was written as one line of JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `bitverse devnet`.
@@ -244,22 +294,54 @@ pub(crate) struct RpcArgs {
     pub(crate) url: String,
 }
 
+/// How a read command prints its answer.
+#[derive(Debug, Args)]
+pub(crate) struct OutputArgs {
+    /// Print one line of JSON (amounts as decimal strings of base units).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print amounts in base units rather than coins.
+    #[arg(long)]
+    pub(crate) raw: bool,
+}
+
+/// An amount typed by a person: coins (`1.5`, `1.5BV`) or base units (`1500base`); see
+/// [`Amount::from_user_text`]. Its own type, so that clap can never read an amount argument
+/// with `Amount`'s base-unit `FromStr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AmountArg(pub(crate) Amount);
+
+impl FromStr for AmountArg {
+    type Err = AmountError;
+
+    fn from_str(text: &str) -> Result<AmountArg, AmountError> {
+        Amount::from_user_text(text).map(AmountArg)
+    }
+}
+
 /// Flags of every command that signs and sends a transaction.
 #[derive(Debug, Args)]
 pub(crate) struct WriteArgs {
     /// Signing key: a key file path (see `wallet new`) or `dev:NAME` for a development key.
     #[arg(long, value_name = "KEYSPEC")]
     pub(crate) key: String,
-    /// Fee paid to the block's miner, in base units. Writes to a data chain (a keyspace
-    /// bought with --depth above 0) carry none: their miners are paid on the root.
-    #[arg(long, value_name = "AMOUNT", default_value = "1")]
-    pub(crate) fee: Amount,
+    /// Fee paid to the block's miner: coins (`0.000001`) or base units (`1000base`). Writes
+    /// to a data chain (a keyspace bought with --depth above 0) carry none: their miners are
+    /// paid on the root.
+    #[arg(long, value_name = "AMOUNT", default_value = "1base")]
+    pub(crate) fee: AmountArg,
     /// Return as soon as the node accepted the transaction, without waiting for a block.
     #[arg(long)]
     pub(crate) no_wait: bool,
     /// How long to wait for the transaction to be in a block before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub(crate) wait_timeout_secs: u64,
+    /// Print what was done as one line of JSON (amounts as decimal strings of base units).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print amounts in base units rather than coins.
+    #[arg(long)]
+    pub(crate) raw: bool,
 }
 
 /// `bitverse wallet …`
@@ -271,12 +353,18 @@ pub(crate) enum WalletCommand {
         /// Where to write the key file.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Print the address and the file as one line of JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the address of a key.
     Address {
         /// A key file path or `dev:NAME`.
         #[arg(long, value_name = "KEYSPEC")]
         key: String,
+        /// Print the address as one line of JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -298,10 +386,10 @@ pub(crate) enum KeyspaceCommand {
         /// Bytes of keys and values the keyspace may hold.
         #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
         quota: u64,
-        /// Amount paid into the keyspace's endowment. Default: the quota at the network's
-        /// storage price per byte.
+        /// Amount paid into the keyspace's endowment, in coins or base units (`4096base`).
+        /// Default: the quota at the network's storage price per byte.
         #[arg(long, value_name = "AMOUNT")]
-        prepaid: Option<Amount>,
+        prepaid: Option<AmountArg>,
         /// Owner of the keyspace (`bv1…` or `dev:NAME`). Default: the signer.
         #[arg(long, value_name = "ADDRESS")]
         owner: Option<String>,
@@ -335,6 +423,8 @@ pub(crate) enum KeyspaceCommand {
     Show {
         /// The keyspace name.
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -418,5 +508,45 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn amount_arguments_are_coins_unless_marked_base() {
+        let parsed = Cli::try_parse_from([
+            "bitverse",
+            "send",
+            "dev:bob",
+            "1.5",
+            "--key",
+            "dev:alice",
+            "--fee",
+            "2base",
+        ])
+        .expect("send parses");
+        let Command::Send { amount, write, .. } = parsed.command else {
+            panic!("not send: {parsed:?}");
+        };
+        assert_eq!(amount, AmountArg(Amount(1_500_000_000)));
+        assert_eq!(write.fee, AmountArg(Amount(2)));
+        let parsed =
+            Cli::try_parse_from(["bitverse", "send", "dev:bob", "1", "--key", "dev:alice"])
+                .expect("send parses");
+        let Command::Send { amount, write, .. } = parsed.command else {
+            panic!("not send: {parsed:?}");
+        };
+        assert_eq!(
+            amount,
+            AmountArg(Amount(1_000_000_000)),
+            "a bare number is coins"
+        );
+        assert_eq!(
+            write.fee,
+            AmountArg(Amount(1)),
+            "the default fee is 1 base unit"
+        );
+        assert!(
+            Cli::try_parse_from(["bitverse", "send", "dev:bob", "1e3", "--key", "dev:alice"])
+                .is_err()
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! The client commands: each builds a request from its flags, talks to the node through
-//! [`NodeClient`], and prints its answer (data on stdout, diagnostics on stderr).
+//! [`NodeClient`], and prints its answer (data on stdout, diagnostics on stderr). Amounts
+//! print as coins (`12.5 BV`), in base units with `--raw`; `--json` prints one line of JSON
+//! with amounts as decimal strings of base units. A command that changes state says what it
+//! did in one line. Also `init`, which writes a node's bitverse.toml.
 
 use std::fs;
 use std::io::Write;
@@ -8,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
+use serde_json::{Value, json};
 
-use crate::cli::{KeyspaceCommand, WalletCommand, WriteArgs};
+use crate::cli::{InitArgs, KeyspaceCommand, OutputArgs, WalletCommand, WriteArgs};
 use crate::client::{CliError, NodeClient};
 use crate::keys::{load_key, parse_address, write_key_file};
 use crate::rpc_api::TxStatusName;
@@ -28,15 +32,62 @@ fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())
 }
 
+/// An amount as people read it (`12.5 BV`), or in base units with `--raw`.
+fn shown(amount: Amount, raw: bool) -> String {
+    if raw {
+        amount.to_string()
+    } else {
+        amount.coins().to_string()
+    }
+}
+
+/// Prints one line of JSON on stdout.
+fn print_json(value: &Value) {
+    println!("{value}");
+}
+
+/// `init`: writes a commented bitverse.toml and says where.
+pub(crate) fn init(args: &InitArgs) -> Result<(), CliError> {
+    let path = crate::config::init(args).map_err(|e| failed(e.to_string()))?;
+    let data_dir = path.parent().unwrap_or(Path::new("."));
+    if args.json {
+        print_json(&json!({
+            "config_file": path.display().to_string(),
+            "data_dir": data_dir.display().to_string(),
+        }));
+    } else {
+        println!(
+            "wrote {}: every node option, commented out at its default; `bitverse node --data-dir {}` reads it",
+            path.display(),
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// `wallet new` and `wallet address`.
 pub(crate) fn wallet(command: WalletCommand) -> Result<(), CliError> {
     match command {
-        WalletCommand::New { out } => {
+        WalletCommand::New { out, json } => {
             let key = SecretKey::from_seed(&fresh_seed()?);
             write_key_file(&out, &key)?;
-            println!("{}", key.account());
+            if json {
+                print_json(&json!({
+                    "address": key.account().to_string(),
+                    "key_file": out.display().to_string(),
+                }));
+            } else {
+                println!("new key in {}: address {}", out.display(), key.account());
+            }
         }
-        WalletCommand::Address { key } => println!("{}", load_key(&key)?.account()),
+        WalletCommand::Address { key, json } => {
+            let address = load_key(&key)?.account().to_string();
+            if json {
+                print_json(&json!({ "address": address }));
+            } else {
+                println!("{address}");
+            }
+        }
     }
     Ok(())
 }
@@ -51,11 +102,24 @@ fn fresh_seed() -> Result<[u8; 32], CliError> {
     Ok(seed)
 }
 
-/// `balance ADDRESS`: prints the balance in base units.
-pub(crate) async fn balance(client: &NodeClient, address: &str) -> Result<(), CliError> {
+/// `balance ADDRESS`: prints the balance (coins, or base units with `--raw`).
+pub(crate) async fn balance(
+    client: &NodeClient,
+    address: &str,
+    output: &OutputArgs,
+) -> Result<(), CliError> {
     let account = parse_address(address)?;
     let state = client.account(&account).await?;
-    println!("{}", state.balance);
+    if output.json {
+        print_json(&json!({
+            "address": account.to_string(),
+            "balance": state.balance,
+            "nonce": state.nonce,
+            "pending_nonce": state.pending_nonce,
+        }));
+    } else {
+        println!("{}", shown(state.balance, output.raw));
+    }
     Ok(())
 }
 
@@ -67,7 +131,19 @@ pub(crate) async fn send(
     write: &WriteArgs,
 ) -> Result<(), CliError> {
     let to = parse_address(to)?;
-    submit(client, write, TxPayload::Transfer { to, amount }).await
+    let done = Done {
+        said: format!("sent {} to {to}", shown(amount, write.raw)),
+        details: json!({"action": "send", "to": to.to_string(), "amount": amount}),
+    };
+    submit(client, write, TxPayload::Transfer { to, amount }, done).await
+}
+
+/// What a write did, for its one line and its `--json`.
+struct Done {
+    /// The line, without where the transaction went: `put hello/greeting (15 bytes)`.
+    said: String,
+    /// The JSON object's own fields (`action` and the write's arguments).
+    details: Value,
 }
 
 /// `keyspace buy` and `keyspace show`.
@@ -92,7 +168,7 @@ pub(crate) async fn keyspace(
                 None => load_key(&write.key)?.account(),
             };
             let prepaid = match prepaid {
-                Some(amount) => amount,
+                Some(amount) => amount.0,
                 None => {
                     let status = client.status().await?;
                     let Some(&price) = status
@@ -115,6 +191,24 @@ pub(crate) async fn keyspace(
                     })?
                 }
             };
+            let done = Done {
+                said: format!(
+                    "bought keyspace {name} for {owner}: quota {quota} bytes, prepaid {}, {}",
+                    shown(prepaid, write.raw),
+                    match &script {
+                        Some(wasm) => format!("script of {} bytes", wasm.len()),
+                        None => "owner-only (no script)".to_owned(),
+                    }
+                ),
+                details: json!({
+                    "action": "keyspace buy",
+                    "name": name,
+                    "owner": owner.to_string(),
+                    "quota_bytes": quota,
+                    "prepaid": prepaid,
+                    "script_bytes": script.as_ref().map(Vec::len),
+                }),
+            };
             let payload = TxPayload::BuyKeyspace {
                 name,
                 owner,
@@ -123,7 +217,7 @@ pub(crate) async fn keyspace(
                 script,
                 depth,
             };
-            submit(client, &write, payload).await
+            submit(client, &write, payload, done).await
         }
         KeyspaceCommand::SetScript {
             name,
@@ -133,16 +227,33 @@ pub(crate) async fn keyspace(
         } => {
             // clap makes --script and --owner-only exclusive, and one of them required.
             let script = script.as_deref().map(read_script).transpose()?;
+            let done = Done {
+                said: match &script {
+                    Some(wasm) => format!("set keyspace {name}'s script ({} bytes)", wasm.len()),
+                    None => format!("removed keyspace {name}'s script: owner-only now"),
+                },
+                details: json!({
+                    "action": "keyspace set-script",
+                    "name": name,
+                    "script_bytes": script.as_ref().map(Vec::len),
+                }),
+            };
             let payload = TxPayload::SetScript {
                 keyspace: name,
                 script,
             };
-            submit(client, &write, payload).await
+            submit(client, &write, payload, done).await
         }
-        KeyspaceCommand::Show { name, .. } => {
+        KeyspaceCommand::Show { name, output, .. } => {
             let Some(record) = client.keyspace(&name).await? else {
                 return Err(failed(format!("unknown keyspace {name:?}")));
             };
+            if output.json {
+                let value = serde_json::to_value(&record)
+                    .map_err(|e| failed(format!("cannot print the keyspace as JSON: {e}")))?;
+                print_json(&value);
+                return Ok(());
+            }
             println!("name:       {}", record.name);
             println!("owner:      {}", record.owner);
             match record.script_hash {
@@ -152,7 +263,7 @@ pub(crate) async fn keyspace(
             println!("chain:      {} (depth {})", record.chain, record.depth);
             println!("quota:      {} bytes", record.quota_bytes);
             println!("used:       {} bytes", record.used_bytes);
-            println!("endowment:  {}", record.endowment);
+            println!("endowment:  {}", shown(record.endowment, output.raw));
             Ok(())
         }
     }
@@ -172,7 +283,11 @@ pub(crate) async fn put(
         // clap requires one of them; kept total rather than trusting that from afar.
         (None, None) => return Err(failed("put needs --value TEXT or --file PATH")),
     };
-    submit(client, write, TxPayload::Put { key, value }).await
+    let done = Done {
+        said: format!("put {key} ({} bytes)", value.len()),
+        details: json!({"action": "put", "key": key, "value_bytes": value.len()}),
+    };
+    submit(client, write, TxPayload::Put { key, value }, done).await
 }
 
 /// Reads a whole file of at most `size_bytes_max` bytes; `what` names it in the error.
@@ -195,7 +310,11 @@ pub(crate) async fn delete(
     key: String,
     write: &WriteArgs,
 ) -> Result<(), CliError> {
-    submit(client, write, TxPayload::Delete { key }).await
+    let done = Done {
+        said: format!("deleted {key}"),
+        details: json!({"action": "delete", "key": key}),
+    };
+    submit(client, write, TxPayload::Delete { key }, done).await
 }
 
 /// Reads a validation script: a `.wasm` module as it is, or a `.wat` text module compiled to
@@ -229,11 +348,12 @@ fn read_script(path: &Path) -> Result<Vec<u8>, CliError> {
 }
 
 /// Signs `payload` with the next nonce, sends it, and (unless `--no-wait`) waits until it is in
-/// a block; prints the height and the transaction hash.
+/// a block; says what was done, where the transaction is and its hash, in one line (or JSON).
 async fn submit(
     client: &NodeClient,
     write: &WriteArgs,
     payload: TxPayload,
+    done: Done,
 ) -> Result<(), CliError> {
     let key = load_key(&write.key)?;
     let sender = key.account();
@@ -250,7 +370,7 @@ async fn submit(
     };
     let nonce = client.account_on(&sender, chain).await?.pending_nonce;
     let fee = if chain.is_root() {
-        write.fee
+        write.fee.0
     } else {
         Amount::ZERO
     };
@@ -269,13 +389,37 @@ async fn submit(
             tx.hash()
         )));
     }
-    if write.no_wait {
-        println!("pending tx {hash}");
-        return Ok(());
+    let height = if write.no_wait {
+        None
+    } else {
+        Some(wait_for_inclusion(client, &hash, Duration::from_secs(write.wait_timeout_secs)).await?)
+    };
+    if write.json {
+        let mut object = done.details;
+        if let Value::Object(fields) = &mut object {
+            fields.insert("tx".into(), json!(hash.to_hex()));
+            fields.insert("fee".into(), json!(fee));
+            fields.insert(
+                "status".into(),
+                json!(if height.is_some() {
+                    "included"
+                } else {
+                    "pending"
+                }),
+            );
+            fields.insert("height".into(), json!(height));
+        }
+        print_json(&object);
+    } else {
+        let fee = shown(fee, write.raw);
+        match height {
+            Some(height) => println!(
+                "{}; fee {fee}; included at height {height}, tx {hash}",
+                done.said
+            ),
+            None => println!("{}; fee {fee}; pending, tx {hash}", done.said),
+        }
     }
-    let height =
-        wait_for_inclusion(client, &hash, Duration::from_secs(write.wait_timeout_secs)).await?;
-    println!("included at height {height} tx {hash}");
     Ok(())
 }
 
@@ -337,6 +481,29 @@ pub(crate) async fn get(
     emit_value(&value, out)
 }
 
+/// `get KEY --json` without `--verify`.
+pub(crate) async fn get_json(client: &NodeClient, key: &str) -> Result<(), CliError> {
+    let answer = client.value(key).await?;
+    let Some(value_hex) = answer.value_hex else {
+        return Err(CliError::Absent(format!(
+            "absent: key {key:?} holds no value at height {}",
+            answer.height
+        )));
+    };
+    let value = hex::decode(&value_hex)
+        .map_err(|e| failed(format!("node sent a value that is not hex: {e}")))?;
+    print_json(&json!({
+        "key": key,
+        "value_hex": value_hex,
+        "value": String::from_utf8(value).ok(),
+        "height": answer.height,
+        "verified": false,
+    }));
+    Ok(())
+}
+
+/// `get KEY --verify --json`: the verified read writes the value to a private temporary file
+/// (its check and its `verified:` line on stderr are the same as without `--json`), which is
 /// Writes a value's raw bytes to `out`, or to stdout.
 pub(crate) fn emit_value(value: &[u8], out: Option<&Path>) -> Result<(), CliError> {
     match out {
@@ -353,8 +520,13 @@ pub(crate) fn emit_value(value: &[u8], out: Option<&Path>) -> Result<(), CliErro
 }
 
 /// `status`.
-pub(crate) async fn status(client: &NodeClient) -> Result<(), CliError> {
+pub(crate) async fn status(client: &NodeClient, output: &OutputArgs) -> Result<(), CliError> {
     let s = client.status().await?;
+    if output.json {
+        let net = client.network_status().await?;
+        print_json(&json!({ "chain": s, "network": net }));
+        return Ok(());
+    }
     println!(
         "network:     {}{}",
         s.network,
@@ -367,9 +539,13 @@ pub(crate) async fn status(client: &NodeClient) -> Result<(), CliError> {
     println!("time:        {} ms", s.time_ms);
     println!("difficulty:  {}", s.difficulty);
     println!("mempool:     {} transactions", s.mempool_size);
+    println!(
+        "storage:     {} per byte",
+        shown(s.storage_price_per_byte, output.raw)
+    );
     let net = client.network_status().await?;
     if !net.enabled {
-        println!("network:     off (started without --p2p-addr)");
+        println!("p2p:         off (started without --p2p-addr)");
         return Ok(());
     }
     if let Some(peer_id) = &net.peer_id {
@@ -422,9 +598,9 @@ pub(crate) async fn status(client: &NodeClient) -> Result<(), CliError> {
 pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliError> {
     let chains = client.chains().await?;
     if json {
-        let text = serde_json::to_string_pretty(&chains)
-            .map_err(|e| failed(format!("cannot print JSON: {e}")))?;
-        println!("{text}");
+        let value = serde_json::to_value(&chains)
+            .map_err(|e| failed(format!("cannot print the chains as JSON: {e}")))?;
+        print_json(&value);
         return Ok(());
     }
     println!(

@@ -199,7 +199,7 @@ impl LightHeaders {
         let mut checker = HeaderChainChecker::resume(&self.params, trusted, base_work)
             .map_err(|e| failed(format!("cannot resume the header check: {e}")))?;
         let total = node_height.saturating_sub(fork);
-        let mut progress = Progress::new(total);
+        let progress = Progress::new(total);
         let mut branch: Vec<BlockHeader> = Vec::new();
         let mut next = fork.saturating_add(1);
         while next <= node_height {

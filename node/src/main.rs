@@ -10,6 +10,7 @@ mod bench_network;
 mod cli;
 mod client;
 mod commands;
+mod config;
 mod devnet;
 mod keys;
 mod light;
@@ -19,48 +20,136 @@ mod rpc_api;
 mod server;
 mod verify;
 
+use std::fs;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::client::{CliError, NodeClient};
+use crate::config::{LogTarget, NodeConfig};
+
+/// Exit code of a bad configuration file, like clap's for a bad flag.
+const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let is_node = matches!(cli.command, Command::Node(_));
-    init_logging(cli.log_level.as_deref(), is_node);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+    let command = match cli.command {
+        Command::Node(args) => return run_node(args, cli.log_level),
+        Command::Init(args) => {
+            return commands::init(&args).map_or_else(|e| e.report(), |()| ExitCode::SUCCESS);
         }
+        other => other,
     };
-    match runtime.block_on(run(cli.command, cli.log_level)) {
+    init_logging(cli.log_level.as_deref());
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(run(command, cli.log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
 }
 
-/// Logs go to stderr, so stdout carries only a command's answer (e.g. a value's raw bytes).
-fn init_logging(log_level: Option<&str>, is_node: bool) {
-    let default_level = if is_node { "info" } else { "warn" };
-    let filter = match log_level {
-        Some(level) => EnvFilter::new(level),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+/// `bitverse node`: the configuration first (a bad file is a usage error), then the logging
+/// it asks for, then the node.
+fn run_node(args: cli::NodeArgs, log_level: Option<String>) -> ExitCode {
+    let config = match config::resolve(args, log_level) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
-    // Colour only on a terminal: logs redirected to a file stay plain text.
+    if let Err(e) = init_node_logging(&config) {
+        return e.report();
+    }
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(node::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The log file should say why the node stopped, not only the terminal.
+            tracing::error!(error = format!("{e:#}"), "node failed");
+            whole_chain(e).report()
+        }
+    }
+}
+
+/// Client commands log to stderr, so stdout carries only a command's answer (e.g. a value's
+/// raw bytes); only warnings by default.
+fn init_logging(log_level: Option<&str>) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(log_level, "warn"))
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .init();
+}
+
+/// `--log-level` (or the file's `log_level`), else RUST_LOG, else `default_level`.
+fn log_filter(log_level: Option<&str>, default_level: &str) -> EnvFilter {
+    match log_level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+    }
+}
+
+/// The node logs at info to its log file (appending), and says where in one line on stderr;
+/// or to stderr when asked.
+fn init_node_logging(config: &NodeConfig) -> Result<(), CliError> {
+    let filter = log_filter(config.log_level.as_deref(), "info");
+    match &config.log {
+        LogTarget::Stderr => {
+            // Colour only on a terminal: stderr redirected to a file stays plain text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi)
+                .init();
+        }
+        LogTarget::File(path) => {
+            let cannot = |e: std::io::Error| {
+                CliError::Failed(format!("cannot open log file {}: {e}", path.display()))
+            };
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::create_dir_all(dir).map_err(cannot)?;
+            }
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(cannot)?;
+            // Each event is formatted whole and written with one write to an O_APPEND file,
+            // so lines never interleave with another writer of the same file.
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(Arc::new(file))
+                .with_ansi(false)
+                .init();
+            eprintln!(
+                "bitverse node: logging to {} (--log-stderr to log here)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The errors of commands that run processes (node, devnet, network benches) are their own,
@@ -71,18 +160,24 @@ fn whole_chain(e: anyhow::Error) -> CliError {
 
 async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError> {
     match command {
-        Command::Node(args) => node::run(args).await.map_err(whole_chain),
+        // `main` runs both before any runtime exists: the node's logging depends on its
+        // configuration, and `init` needs no runtime. Never reached.
+        Command::Node(_) | Command::Init(_) => Err(CliError::Failed(
+            "node and init run outside the client runtime".to_owned(),
+        )),
         Command::Devnet(args) => devnet::run(args, log_level).await.map_err(whole_chain),
         Command::Wallet(command) => commands::wallet(command),
-        Command::Balance { address, rpc } => {
-            commands::balance(&NodeClient::new(&rpc.url)?, &address).await
-        }
+        Command::Balance {
+            address,
+            output,
+            rpc,
+        } => commands::balance(&NodeClient::new(&rpc.url)?, &address, &output).await,
         Command::Send {
             to,
             amount,
             write,
             rpc,
-        } => commands::send(&NodeClient::new(&rpc.url)?, &to, amount, &write).await,
+        } => commands::send(&NodeClient::new(&rpc.url)?, &to, amount.0, &write).await,
         Command::Keyspace(command) => {
             let url = match &command {
                 cli::KeyspaceCommand::Buy { rpc, .. }
@@ -114,15 +209,19 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             key,
             out,
             verify,
+            json,
             state_dir,
             rpc,
         } => {
             let client = NodeClient::new(&rpc.url)?;
-            if verify {
-                let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
-                verify::get_verified(&client, &key, out.as_deref(), &state_dir).await
-            } else {
-                commands::get(&client, &key, out.as_deref()).await
+            let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
+            match (verify, json) {
+                (true, true) => verify::get_verified_json(&client, &key, &state_dir).await,
+                (true, false) => {
+                    verify::get_verified(&client, &key, out.as_deref(), &state_dir).await
+                }
+                (false, true) => commands::get_json(&client, &key).await,
+                (false, false) => commands::get(&client, &key, out.as_deref()).await,
             }
         }
         Command::Proof {
@@ -135,7 +234,9 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
             verify::proof(&client, &key, &state_dir, json).await
         }
-        Command::Status { rpc } => commands::status(&NodeClient::new(&rpc.url)?).await,
+        Command::Status { output, rpc } => {
+            commands::status(&NodeClient::new(&rpc.url)?, &output).await
+        }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
         Command::Bench(BenchCommand::Puts {
             count,

@@ -13,7 +13,7 @@ use bitverse_primitives::{AccountId, Hash, SecretKey};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
-use crate::cli::NodeArgs;
+use crate::config::NodeConfig;
 use crate::keys::parse_address;
 use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
@@ -47,8 +47,12 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs the node until it is told to stop.
-pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
+/// Runs the node until it is told to stop. `args` is the configuration after the file and
+/// the flags are merged (`config.rs`).
+pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
+    if let Some(path) = &args.config_file {
+        tracing::info!(config = %path.display(), "configuration read");
+    }
     let network = match (&args.network, args.dev) {
         (Some(name), _) => name.clone(),
         (None, true) => "dev".to_owned(),

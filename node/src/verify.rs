@@ -125,6 +125,31 @@ pub(crate) async fn get_verified(
     }
 }
 
+/// `get KEY --verify --json`: the check of [`check_value`] and the value as one line of JSON.
+pub(crate) async fn get_verified_json(
+    client: &NodeClient,
+    key: &str,
+    state_dir: &Path,
+) -> Result<(), CliError> {
+    let checked = check_value(client, key, state_dir).await?;
+    let Some(value) = &checked.proof.value else {
+        return Err(CliError::Absent(format!(
+            "absent (verified): {key:?} holds no value"
+        )));
+    };
+    let object = serde_json::json!({
+        "key": key,
+        "value_hex": hex::encode(value),
+        "value": std::str::from_utf8(value).ok(),
+        "verified": true,
+        "chain": checked.chain.to_string(),
+        "root_height": checked.proof.header.height,
+        "final": checked.is_final,
+    });
+    println!("{object}");
+    Ok(())
+}
+
 /// `proof KEY [--json]`: the check of [`check_value`] as one JSON object (or a summary), exit
 /// status 1 with the reason when it does not verify.
 pub(crate) async fn proof(

@@ -65,6 +65,8 @@ fn honest_chain(blocks: u64, miner: &str) -> Chain {
             },
         ))
         .unwrap();
+    // The keyspace must be in a block before a write in it is admitted.
+    extend(&mut chain, 1, miner, start);
     chain
         .submit_transaction(signed(
             &chain,
@@ -75,7 +77,7 @@ fn honest_chain(blocks: u64, miner: &str) -> Chain {
             },
         ))
         .unwrap();
-    extend(&mut chain, blocks, miner, start);
+    extend(&mut chain, blocks - 1, miner, start + 3_000);
     chain
 }
 

@@ -233,8 +233,11 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         "the late node to report the sync",
         || {
             let net = late.network_status();
+            // Done: every block synced, and the sync round that fetched them closed (its
+            // last headers request answered empty).
             (net["synced_blocks"].as_u64() >= Some(BLOCKS)
-                && net["best_peer_height"] == json!(BLOCKS))
+                && net["best_peer_height"] == json!(BLOCKS)
+                && net["syncing"] == json!(false))
             .then_some(net)
         },
         || format!("{}", late.network_status()),

@@ -1,6 +1,7 @@
 //! Scenario tests of the real `bitverse` binary on loopback: the CLI round trip with local
 //! proof verification, crash safety under SIGKILL during a stream of writes, and refusal of bad
-//! input while the node keeps serving. One test binary, so the rig compiles and links once.
+//! input while the node keeps serving; the README walkthrough run as written, and a node run
+//! from the bitverse.toml `init` wrote. One test binary, so the rig compiles and links once.
 
 mod common;
 
@@ -12,8 +13,8 @@ use std::time::Duration;
 use bitverse_blocktree::{Block, Chain, ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 use common::{
-    TestNode, http_post_head_only, pending_nonce, post_json, rpc_batch, rpc_call, run_cli, signed,
-    tx_hex, wait_included,
+    TestNode, http_post_head_only, pending_nonce, post_json, rpc_batch, rpc_call, run_cli,
+    run_cli_with_env, signed, tx_hex, wait_included,
 };
 use serde_json::{Value, json};
 
@@ -140,13 +141,11 @@ fn put_get_verify_round_trip() {
     // A fresh wallet: funded by a transfer, then too poor for a keyspace.
     let key_file = dir.path().join("wallet.json");
     let key_path = key_file.to_str().unwrap();
-    let created = run_cli(&["wallet", "new", "--out", key_path]);
-    let address = created
-        .assert_ok("wallet new")
-        .stdout_text()
-        .trim()
-        .to_owned();
+    let created = run_cli(&["wallet", "new", "--out", key_path, "--json"]);
+    let created: Value = serde_json::from_slice(&created.assert_ok("wallet new").stdout).unwrap();
+    let address = created["address"].as_str().unwrap().to_owned();
     assert!(address.starts_with("bv1"), "{address}");
+    assert_eq!(created["key_file"].as_str(), Some(key_path));
     assert_eq!(
         run_cli(&["wallet", "address", "--key", key_path])
             .stdout_text()
@@ -158,14 +157,42 @@ fn put_get_verify_round_trip() {
         1,
         "wallet new must not overwrite"
     );
-    node.cli(&["send", "--key", "dev:alice", &address, "1234"])
-        .assert_ok("send");
+    // Coins in, coins out: 0.000001234 BV is 1234 base units, shown so with --raw.
+    let sent = node.cli(&["send", "--key", "dev:alice", &address, "0.000001234"]);
+    assert!(
+        sent.assert_ok("send").stdout_text().starts_with(&format!(
+            "sent 0.000001234 BV to {address}; fee 0.000000001 BV; included at height"
+        )),
+        "{}",
+        sent.stdout_text()
+    );
     assert_eq!(
         node.cli(&["balance", &address])
             .assert_ok("balance")
-            .stdout_text()
-            .trim(),
-        "1234"
+            .stdout_text(),
+        "0.000001234 BV\n"
+    );
+    assert_eq!(
+        node.cli(&["balance", &address, "--raw"])
+            .assert_ok("balance --raw")
+            .stdout_text(),
+        "1234\n"
+    );
+    // Base units in, with their suffix; JSON out, amounts as strings of base units.
+    let sent = node.cli(&["send", "--key", "dev:alice", &address, "766base", "--json"]);
+    let sent: Value = serde_json::from_slice(&sent.assert_ok("send --json").stdout).unwrap();
+    assert_eq!(sent["amount"], "766");
+    assert_eq!(sent["status"], "included");
+    let balance = node.cli(&["balance", &address, "--json"]);
+    let balance: Value =
+        serde_json::from_slice(&balance.assert_ok("balance --json").stdout).unwrap();
+    assert_eq!(balance["balance"], "2000");
+    let too_precise = node.cli(&["send", "--key", "dev:alice", &address, "0.0000000001"]);
+    assert_eq!(too_precise.code, 2, "{}", too_precise.stderr);
+    assert!(
+        too_precise.stderr.contains("at most 9 decimals"),
+        "{}",
+        too_precise.stderr
     );
     assert_refused(
         &node.cli(&["keyspace", "buy", "poor", "--key", key_path]),
@@ -728,4 +755,233 @@ fn deep_keyspaces_through_the_cli_are_written_anchored_and_verified() {
     }
     let drawn = node.cli(&["chains"]).assert_ok("chains").stdout_text();
     assert!(drawn.lines().count() == chains.len() + 1, "{drawn}");
+}
+
+/// The `bitverse …` command lines of README.md's "Try it" section, as written there, but for
+/// `bitverse devnet` (a separate, long-running story).
+fn readme_walkthrough_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("read README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Try it"))
+        .expect("README has a \"Try it\" section");
+    let mut in_code = false;
+    let mut commands = Vec::new();
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if in_code && line.starts_with("bitverse ") && !line.starts_with("bitverse devnet") {
+            commands.push(line.to_owned());
+        }
+    }
+    commands
+}
+
+/// Splits a command line as the shell does for the README's simple lines: words separated by
+/// spaces, double quotes grouping.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            _ => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    assert!(!quoted, "unbalanced quote in {line:?}");
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+#[test]
+fn readme_walkthrough_runs_as_written_against_a_dev_node_logging_to_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("dev");
+    let (stdout_path, stderr_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let node = TestNode::start_like_dev_node(&data_dir, &stdout_path, &stderr_path);
+
+    // The node's own output is one line saying where the log is; the log is in that file.
+    let log_path = data_dir.join("node.log");
+    assert_eq!(std::fs::read_to_string(&stdout_path).unwrap(), "");
+    assert_eq!(
+        std::fs::read_to_string(&stderr_path).unwrap(),
+        format!(
+            "bitverse node: logging to {} (--log-stderr to log here)\n",
+            log_path.display()
+        )
+    );
+    assert!(node.log().contains("serving JSON-RPC"), "{}", node.log());
+
+    let commands = readme_walkthrough_commands();
+    assert!(commands.len() >= 3, "{commands:?}");
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dev-node"))
+            .expect("read scripts/dev-node");
+    let env = [("BITVERSE_RPC", node.url.as_str())];
+    for line in &commands {
+        // scripts/dev-node walks through the same commands.
+        let args_text = line.strip_prefix("bitverse ").unwrap();
+        assert!(
+            script.contains(&format!("\nrun {args_text}\n")),
+            "scripts/dev-node does not run {line:?}"
+        );
+        let words = shell_words(line);
+        let args: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+        let out = run_cli_with_env(&args, &env);
+        out.assert_ok(line);
+        let stdout = out.stdout_text();
+        assert!(
+            !stdout.contains(" INFO ") && !out.stderr.contains(" INFO "),
+            "{line}: log lines in the output: {stdout:?} {:?}",
+            out.stderr
+        );
+        match args.as_slice() {
+            ["balance", ..] => assert_eq!(stdout, "1000 BV\n", "{line}"),
+            ["keyspace", "buy", ..] => assert!(
+                stdout.starts_with("bought keyspace hello for bv1")
+                    && stdout.contains("prepaid 0.001048576 BV")
+                    && stdout.contains("included at height 1, tx "),
+                "{line}: {stdout:?}"
+            ),
+            ["keyspace", "show", ..] => {
+                assert!(stdout.contains("endowment:  0.001048576 BV\n"), "{stdout}");
+            }
+            ["put", ..] => assert!(
+                stdout.starts_with("put hello/greeting (15 bytes); fee 0.000000001 BV; included"),
+                "{line}: {stdout:?}"
+            ),
+            ["get", ..] => {
+                assert_eq!(stdout, "Hello, Bitverse", "{line}");
+                assert!(out.stderr.starts_with("verified: "), "{}", out.stderr);
+            }
+            _ => {}
+        }
+        // Every read command of the walkthrough has --json, and it parses.
+        if !line.contains("--key") {
+            let mut json_args = args.clone();
+            json_args.push("--json");
+            let out = run_cli_with_env(&json_args, &env);
+            let parsed: Result<Value, _> = serde_json::from_slice(&out.assert_ok(line).stdout);
+            assert!(parsed.is_ok(), "{line} --json: {:?}", out.stdout_text());
+        }
+    }
+    // And a write with --json says what it did as JSON.
+    let out = run_cli_with_env(
+        &[
+            "put",
+            "hello/second",
+            "--key",
+            "dev:alice",
+            "--value",
+            "2",
+            "--json",
+        ],
+        &env,
+    );
+    let done: Value = serde_json::from_slice(&out.assert_ok("put --json").stdout).unwrap();
+    assert_eq!(done["action"], "put");
+    assert_eq!(done["status"], "included");
+    assert!(
+        done["height"].as_u64().is_some() && done["tx"].as_str().is_some(),
+        "{done}"
+    );
+    // The client commands logged nothing into the node's log, and it holds the node's lines.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("sealed block"), "{log}");
+}
+
+#[test]
+fn init_writes_a_config_that_a_node_runs_from_with_flags_overriding_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("node");
+    let data_dir_text = data_dir.to_str().unwrap();
+    let written = run_cli(&["init", "--dir", data_dir_text, "--json"]);
+    let written: Value = serde_json::from_slice(&written.assert_ok("init").stdout).unwrap();
+    let config_path = data_dir.join("bitverse.toml");
+    assert_eq!(written["config_file"].as_str(), config_path.to_str());
+    let template = std::fs::read_to_string(&config_path).unwrap();
+    let again = run_cli(&["init", "--dir", data_dir_text]);
+    assert_eq!(again.code, 1, "init must not overwrite: {}", again.stderr);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+
+    // A bad key stops the node before it starts, naming the line.
+    std::fs::write(
+        &config_path,
+        format!("{template}\nrpc_adr = \"127.0.0.1:1\"\n"),
+    )
+    .unwrap();
+    let bad_line = template.lines().count() + 2;
+    let refused = run_cli(&["node", "--data-dir", data_dir_text]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.starts_with(&format!(
+            "error: {} line {bad_line}: unknown field `rpc_adr`",
+            config_path.display()
+        )),
+        "{}",
+        refused.stderr
+    );
+
+    // The file turns on dev mode, names a miner and an RPC port and a log file; the rig's
+    // --rpc-addr 127.0.0.1:0 and a --log-file flag override those two.
+    let config = template
+        .replace("# dev = false\n", "dev = true\n")
+        .replace("# miner = \"dev:miner\"\n", "miner = \"dev:carol\"\n")
+        .replace(
+            "# rpc_addr = \"127.0.0.1:8645\"\n",
+            "rpc_addr = \"127.0.0.1:1\"\n",
+        )
+        .replace(
+            "# log_file = \"node.log\"\n",
+            "log_file = \"from-file.log\"\n",
+        );
+    std::fs::write(&config_path, config).unwrap();
+    let flag_log = data_dir.join("from-flag.log");
+    let node = TestNode::launch(&data_dir, &["--log-file", flag_log.to_str().unwrap()]);
+    assert!(
+        !node.url.ends_with(":1"),
+        "the flag's port wins: {}",
+        node.url
+    );
+    assert_eq!(node.status()["dev"], true, "dev = true from the file");
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "carolpays",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "10",
+    ])
+    .assert_ok("keyspace buy");
+    // The fee went to the file's miner, dev:carol.
+    let carol = node.cli(&["balance", "dev:carol", "--raw"]);
+    assert_eq!(carol.assert_ok("balance").stdout_text(), "1000000000001\n");
+    let flag_log_text = std::fs::read_to_string(&flag_log).unwrap();
+    assert!(
+        flag_log_text.contains("configuration read"),
+        "{flag_log_text}"
+    );
+    assert!(
+        !data_dir.join("from-file.log").exists(),
+        "the flag's log file wins"
+    );
 }

@@ -23,7 +23,10 @@ pub mod codec;
 mod hash;
 mod keys;
 
-pub use amount::{Amount, AmountError};
+pub use amount::{
+    AMOUNT_TEXT_BYTES_MAX, Amount, AmountError, BASE_UNIT_SUFFIX, BASE_UNITS_PER_COIN,
+    COIN_DECIMALS, COIN_SYMBOL, Coins,
+};
 pub use chain_id::{ChainId, ChainIdError, DEPTH_MAX};
 pub use codec::{CodecError, decode, decode_with_limit, encode};
 pub use hash::{Hash, HashParseError};

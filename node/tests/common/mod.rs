@@ -71,29 +71,53 @@ impl TestNode {
     }
 
     /// Starts `bitverse node ARGS… --data-dir DIR --rpc-addr 127.0.0.1:0` and waits until it
-    /// serves RPC (and, when it runs the network, until its p2p address is written).
-    fn launch(data_dir: &Path, args: &[&str]) -> TestNode {
-        let addr_file = data_dir.join("rpc.addr");
-        let p2p_addr_file = data_dir.join("p2p.addr");
-        // The node removes a stale address itself; removing it here too means the rig can never
-        // read the previous run's port before the new node wrote its own.
-        let _ = fs::remove_file(&addr_file);
-        let _ = fs::remove_file(&p2p_addr_file);
+    /// serves RPC (and, when it runs the network, until its p2p address is written). The node
+    /// logs to DIR/node.log; its stdout and stderr are appended there too.
+    pub(crate) fn launch(data_dir: &Path, args: &[&str]) -> TestNode {
         fs::create_dir_all(data_dir).expect("create data dir");
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("node.log"))
             .expect("open node log");
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("node")
             .args(args)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--rpc-addr", "127.0.0.1:0", "--log-level", "info"])
-            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
-            .stderr(log)
+            .stderr(log);
+        TestNode::spawn(command, data_dir)
+    }
+
+    /// Starts a dev node as scripts/dev-node does (`node --dev --data-dir DIR --rpc-addr`, no
+    /// logging flag), on a free port, with its stdout and stderr in the files given, apart from
+    /// the log it writes itself.
+    pub(crate) fn start_like_dev_node(data_dir: &Path, stdout: &Path, stderr: &Path) -> TestNode {
+        fs::create_dir_all(data_dir).expect("create data dir");
+        let mut command = Command::new(binary());
+        command
+            .args(["node", "--dev", "--data-dir"])
+            .arg(data_dir)
+            .args(["--rpc-addr", "127.0.0.1:0"])
+            .stdout(fs::File::create(stdout).expect("create stdout file"))
+            .stderr(fs::File::create(stderr).expect("create stderr file"));
+        TestNode::spawn(command, data_dir)
+    }
+
+    /// Spawns a `bitverse node` command whose data directory is `data_dir` and waits until it
+    /// serves RPC.
+    fn spawn(mut command: Command, data_dir: &Path) -> TestNode {
+        let addr_file = data_dir.join("rpc.addr");
+        let p2p_addr_file = data_dir.join("p2p.addr");
+        // The node removes a stale address itself; removing it here too means the rig can never
+        // read the previous run's port before the new node wrote its own.
+        let _ = fs::remove_file(&addr_file);
+        let _ = fs::remove_file(&p2p_addr_file);
+        let child = command
+            .stdin(Stdio::null())
             .spawn()
             .expect("spawn bitverse node");
         let mut node = TestNode {
@@ -178,7 +202,7 @@ impl TestNode {
         all.extend(["--rpc", &self.url]);
         // The light client's header chains are this node's own: chains of other tests'
         // nodes share the dev genesis and must not be mistaken for this one's.
-        run_cli_with_state(&all, &self.data_dir.join("light-client"))
+        run_cli_with_state(&all, &self.data_dir.join("light-client"), &[])
     }
 
     /// One JSON-RPC call; panics if the node does not answer over HTTP.
@@ -226,14 +250,27 @@ impl CliOutput {
 /// Runs `bitverse ARGS…` with a timeout.
 pub(crate) fn run_cli(args: &[&str]) -> CliOutput {
     let state = tempfile::tempdir().expect("light-client state dir");
-    run_cli_with_state(args, state.path())
+    run_cli_with_state(args, state.path(), &[])
 }
 
-/// Runs `bitverse ARGS…` with the light client's state in `state_dir`.
-pub(crate) fn run_cli_with_state(args: &[&str], state_dir: &Path) -> CliOutput {
+/// Runs `bitverse ARGS…` with a timeout and these environment variables set.
+pub(crate) fn run_cli_with_env(args: &[&str], env: &[(&str, &str)]) -> CliOutput {
+    let state = tempfile::tempdir().expect("light-client state dir");
+    run_cli_with_state(args, state.path(), env)
+}
+
+/// Runs `bitverse ARGS…` with a timeout, the light client's state in `state_dir` (so that
+/// other tests' dev chains, which share the genesis, are never mistaken for this one's), and
+/// these environment variables set.
+pub(crate) fn run_cli_with_state(
+    args: &[&str],
+    state_dir: &Path,
+    env: &[(&str, &str)],
+) -> CliOutput {
     let mut child = Command::new(binary())
         .args(args)
         .env("BITVERSE_STATE_DIR", state_dir)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
