@@ -311,8 +311,7 @@ impl Blocktree {
     /// Where a transaction stands on `chain`.
     pub fn tx_status(&self, chain: ChainId, hash: &Hash) -> Result<TxStatus, ChainError> {
         let chain = self.chain(chain).ok_or(ChainError::NotTracked(chain))?;
-        let status = chain.lock().tx_status(hash);
-        status
+        chain.lock().tx_status(hash)
     }
 
     /// A key's value at its chain's tip.

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use bitverse_blocktree::block::HEADER_SIZE_BYTES_MAX;
 use bitverse_blocktree::{BlockHeader, ChainParams, HeaderChainChecker, genesis_block};
+use bitverse_primitives::Hash;
 
 use crate::client::{CliError, NodeClient};
 use crate::rpc_api::HEADERS_PER_CALL_MAX;
@@ -59,16 +60,24 @@ pub(crate) struct SyncReport {
 }
 
 impl LightHeaders {
-    /// Opens (or starts) the header chain of `params`' network under `state_dir`.
-    pub(crate) fn open(state_dir: &Path, params: &ChainParams) -> Result<LightHeaders, CliError> {
+    /// Opens (or starts) the header chain of `params`' network under `state_dir`. `instance`
+    /// names one chain of a network where work cannot tell chains apart: every `--dev` node
+    /// seals its own chain at difficulty 1 from the same genesis, so each is kept apart, by
+    /// the hash of its first block.
+    pub(crate) fn open(
+        state_dir: &Path,
+        params: &ChainParams,
+        instance: Option<Hash>,
+    ) -> Result<LightHeaders, CliError> {
         let genesis = genesis_block(params)
             .map_err(|e| failed(format!("cannot compute the genesis: {e}")))?
             .header;
-        let dir = state_dir.join(format!(
-            "{}-{}",
-            params.network,
-            &genesis.hash().to_string()[..16]
-        ));
+        let mut name = format!("{}-{}", params.network, &genesis.hash().to_string()[..16]);
+        if let Some(instance) = instance {
+            name.push('-');
+            name.push_str(&instance.to_string()[..16]);
+        }
+        let dir = state_dir.join(name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("root-headers.bin");
@@ -284,7 +293,7 @@ fn record_len(bytes: &[u8], offset: usize) -> Option<usize> {
 }
 
 /// Headers `from..from + count` of the node's best chain, decoded.
-async fn fetch_page(
+pub(crate) async fn fetch_page(
     client: &NodeClient,
     from: u64,
     count: u64,

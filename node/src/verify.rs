@@ -9,7 +9,7 @@ use bitverse_primitives::{ChainId, Hash};
 
 use crate::client::{CliError, NodeClient};
 use crate::commands::emit_value;
-use crate::light::{LightHeaders, SyncReport};
+use crate::light::{LightHeaders, SyncReport, fetch_page};
 
 fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())
@@ -58,7 +58,16 @@ pub(crate) async fn check_value(
         .verify()
         .map_err(|e| failed(format!("verification failed: {e}")))?;
 
-    let mut light = LightHeaders::open(state_dir, &params)?;
+    // Dev chains all start from the same genesis at difficulty 1: each is kept apart.
+    let instance = if params.difficulty_fixed && proof.header.height > 0 {
+        fetch_page(client, 1, 1)
+            .await?
+            .first()
+            .map(BlockHeader::hash)
+    } else {
+        None
+    };
+    let mut light = LightHeaders::open(state_dir, &params, instance)?;
     let node_height = client.status().await?.height.max(proof.header.height);
     let report = light.sync(client, node_height, now_ms()).await?;
     // The chain must hold the very header the proof is against, not merely one as high.

@@ -854,7 +854,7 @@ fn readme_walkthrough_runs_as_written_against_a_dev_node_logging_to_its_file() {
         );
         match args.as_slice() {
             ["balance", ..] => assert_eq!(stdout, "1000 BV\n", "{line}"),
-            ["keyspace", "buy", ..] => assert!(
+            ["keyspace", "buy", "hello", ..] => assert!(
                 stdout.starts_with("bought keyspace hello for bv1")
                     && stdout.contains("prepaid 0.001048576 BV")
                     && stdout.contains("included at height 1, tx "),
@@ -863,14 +863,28 @@ fn readme_walkthrough_runs_as_written_against_a_dev_node_logging_to_its_file() {
             ["keyspace", "show", ..] => {
                 assert!(stdout.contains("endowment:  0.001048576 BV\n"), "{stdout}");
             }
-            ["put", ..] => assert!(
+            ["put", "hello/greeting", ..] => assert!(
                 stdout.starts_with("put hello/greeting (15 bytes); fee 0.000000001 BV; included"),
                 "{line}: {stdout:?}"
             ),
-            ["get", ..] => {
+            // A data chain's write carries no fee.
+            ["put", "deep/note", ..] => assert!(
+                stdout.starts_with("put deep/note (17 bytes); fee 0 BV; included"),
+                "{line}: {stdout:?}"
+            ),
+            ["get", "hello/greeting", ..] => {
                 assert_eq!(stdout, "Hello, Bitverse", "{line}");
                 assert!(out.stderr.starts_with("verified: "), "{}", out.stderr);
             }
+            ["get", "deep/note", ..] => {
+                assert_eq!(stdout, "three levels down", "{line}");
+                assert!(
+                    out.stderr.starts_with("verified: ") && out.stderr.contains("through 3 links"),
+                    "{}",
+                    out.stderr
+                );
+            }
+            ["proof", ..] => assert!(stdout.contains("final:       yes"), "{stdout}"),
             _ => {}
         }
         // Every read command of the walkthrough has --json, and it parses.

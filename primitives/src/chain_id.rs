@@ -177,7 +177,7 @@ impl FromStr for ChainId {
         }
         let prefix = s
             .bytes()
-            .fold(0u64, |acc, b| (acc << 1) | u64::from(b - b'0'));
+            .fold(0u64, |acc, b| (acc << 1) | u64::from(b == b'1'));
         ChainId::new(depth, prefix)
     }
 }
