@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::cli::NodeArgs;
 use crate::keys::parse_address;
+use crate::metrics::{BlockSource, NodeMetrics};
 use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
 
@@ -95,6 +96,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let chain = Arc::new(Mutex::new(chain));
     let tx_admitted = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics = Arc::new(NodeMetrics::new(tip.hash));
 
     // The network comes up before RPC, so that when rpc.addr appears p2p.addr is there too.
     let network = match &args.p2p_addr {
@@ -103,6 +105,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
                 listen: listen.clone(),
                 bootstrap: args.bootstrap.clone(),
                 data_dir: args.data_dir.clone(),
+                metrics: metrics.clone(),
             };
             Some(p2p::start(config, chain.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }
@@ -115,6 +118,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
         tx_admitted: tx_admitted.clone(),
         dev: args.dev,
         p2p: p2p_handle.clone(),
+        metrics: metrics.clone(),
     };
     let (bound, rpc) = server::start(args.rpc_addr, context).await?;
     let url = format!("http://{bound}");
@@ -127,7 +131,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
             chain.clone(),
             miner,
             tx_admitted,
-            p2p_handle,
+            (p2p_handle, metrics),
             stop_rx,
         )))
     } else if args.mine {
@@ -135,7 +139,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
         Some(tokio::spawn(miner_loop(
             chain.clone(),
             miner,
-            p2p_handle,
+            (p2p_handle, metrics),
             stop_rx,
         )))
     } else {
@@ -198,10 +202,14 @@ struct ProducedBlock {
 fn summarize(
     produced: Result<Option<Block>, ChainError>,
     chain: &Chain,
-    p2p: Option<&P2pHandle>,
+    (p2p, metrics): &Outlets,
+    (source, started): (BlockSource, std::time::Instant),
 ) -> Result<Option<ProducedBlock>, String> {
-    if let (Ok(Some(block)), Some(p2p)) = (&produced, p2p) {
-        p2p.publish_block(block, chain);
+    if let Ok(Some(block)) = &produced {
+        metrics.produced(chain, block, source, started.elapsed());
+        if let Some(p2p) = p2p {
+            p2p.publish_block(block, chain);
+        }
     }
     match produced {
         Ok(block) => Ok(block.map(|b| ProducedBlock {
@@ -214,21 +222,26 @@ fn summarize(
     }
 }
 
+/// Where a produced block goes besides the chain: the network, when there is one, and the
+/// metrics (and through them the heads feed).
+type Outlets = (Option<P2pHandle>, Arc<NodeMetrics>);
+
 /// Dev mode: seal a block whenever the mempool holds a transaction.
 async fn dev_sealer(
     chain: Arc<Mutex<Chain>>,
     miner: AccountId,
     tx_admitted: Arc<Notify>,
-    p2p: Option<P2pHandle>,
+    outlets: Outlets,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         let sealing_chain = chain.clone();
-        let p2p = p2p.clone();
+        let outlets = outlets.clone();
         let sealed = tokio::task::spawn_blocking(move || {
             let mut chain = sealing_chain.lock();
+            let started = std::time::Instant::now();
             let produced = chain.seal_dev_block(miner, now_ms());
-            summarize(produced, &chain, p2p.as_ref())
+            summarize(produced, &chain, &outlets, (BlockSource::Sealed, started))
         })
         .await;
         match sealed {
@@ -269,17 +282,18 @@ async fn dev_sealer(
 async fn miner_loop(
     chain: Arc<Mutex<Chain>>,
     miner: AccountId,
-    p2p: Option<P2pHandle>,
+    outlets: Outlets,
     stop: watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
         let mining_chain = chain.clone();
-        let p2p = p2p.clone();
+        let outlets = outlets.clone();
         let mined = tokio::task::spawn_blocking(move || {
             let mut chain = mining_chain.lock();
+            let started = std::time::Instant::now();
             let produced =
                 chain.produce_block(miner, now_ms(), true, MINE_NONCE_ATTEMPTS_PER_ROUND);
-            summarize(produced, &chain, p2p.as_ref())
+            summarize(produced, &chain, &outlets, (BlockSource::Mined, started))
         })
         .await;
         match mined {
