@@ -776,7 +776,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(document, openrpc::document());
-        assert!(document["methods"].as_array().unwrap().len() == openrpc::METHODS.len());
+        assert_eq!(
+            document["methods"].as_array().unwrap().len(),
+            openrpc::METHODS.len()
+        );
     }
 
     #[tokio::test]

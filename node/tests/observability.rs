@@ -248,11 +248,12 @@ fn metrics_discovery_and_subscriptions_follow_a_written_value() {
         sample(&after, "bitverse_blocks_produced_total{chain=\"root\"}"),
         Some(put_height as f64)
     );
-    assert!(
+    assert_eq!(
         sample(
             &after,
             "bitverse_block_import_seconds_count{chain=\"root\",source=\"sealed\"}"
-        ) == Some(put_height as f64),
+        ),
+        Some(put_height as f64),
         "{after}"
     );
     assert!(
