@@ -479,6 +479,12 @@ impl Chain {
         self.genesis
     }
 
+    /// Fuel burned by validation scripts since this chain was opened (admission dry runs,
+    /// block building and block validation): for the node's metrics, never for a decision.
+    pub fn script_fuel_used_total(&self) -> u64 {
+        self.scripts.fuel_used_total()
+    }
+
     fn tip_hash(&self) -> Hash {
         self.best.last().copied().unwrap_or(self.genesis)
     }

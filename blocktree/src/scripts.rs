@@ -11,6 +11,7 @@
     )
 )]
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bitverse_keyspace::script::{Payments, ScriptRunner};
@@ -25,12 +26,28 @@ use crate::store::KvStore;
 
 /// The chain's script runner, created the first time a script is uploaded or run: the engine
 /// and its pooling allocator reserve address space, which a chain without scripts never needs.
+///
+/// It also counts the fuel its scripts burned, for the node's metrics: an observation of this
+/// node's work (admission dry runs, block building and validation alike), never an input to
+/// any decision.
 #[derive(Default)]
 pub(crate) struct LazyScriptRunner {
     cell: OnceLock<ScriptRunner>,
+    fuel_used_total: AtomicU64,
 }
 
 impl LazyScriptRunner {
+    /// Adds the fuel one script run burned to the total (wrapping after 2^64, which a
+    /// counter's reader treats as a reset).
+    pub(crate) fn record_fuel_used(&self, fuel_used: u64) {
+        self.fuel_used_total.fetch_add(fuel_used, Ordering::Relaxed);
+    }
+
+    /// Fuel burned by every script run since the chain was opened.
+    pub(crate) fn fuel_used_total(&self) -> u64 {
+        self.fuel_used_total.load(Ordering::Relaxed)
+    }
+
     /// The runner, created now if it does not exist yet. Failing to create it is the node's
     /// failure, never a verdict on a transaction.
     pub(crate) fn get(&self) -> Result<&ScriptRunner, String> {

@@ -675,6 +675,7 @@ impl<'a> StateView<'a> {
         let outcome = runner
             .validate_by_hash(&script_hash, &wasm, &context, payments)
             .map_err(script_error)?;
+        ctx.scripts.record_fuel_used(outcome.fuel_used);
         ctx.payments.take_failure()?;
         match outcome.verdict {
             Verdict::Accept => Ok(()),

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::NodeConfig;
 use crate::keys::parse_address;
+use crate::metrics::{BlockSource, NodeMetrics};
 use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
 
@@ -96,9 +97,9 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     .with_context(|| format!("cannot open the blocktree in {}", args.data_dir.display()))?;
     let tree = Arc::new(tree);
     let chain = tree.root().clone();
+    let tip = chain.lock().tip();
     {
         let root = chain.lock();
-        let tip = root.tip();
         tracing::info!(
             network = %params.network,
             genesis = %root.genesis_hash(),
@@ -110,6 +111,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     }
     let tx_admitted = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics = Arc::new(NodeMetrics::new(tip.hash));
 
     // The network comes up before RPC, so that when rpc.addr appears p2p.addr is there too.
     let network = match &args.p2p_addr {
@@ -118,6 +120,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
                 listen: listen.clone(),
                 bootstrap: args.bootstrap.clone(),
                 data_dir: args.data_dir.clone(),
+                metrics: metrics.clone(),
             };
             Some(p2p::start(config, chain.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }
@@ -131,6 +134,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         tx_admitted: tx_admitted.clone(),
         dev: args.dev,
         p2p: p2p_handle.clone(),
+        metrics: metrics.clone(),
     };
     let (bound, rpc) = server::start(args.rpc_addr, context).await?;
     let url = format!("http://{bound}");
@@ -143,7 +147,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
             tree.clone(),
             miner,
             tx_admitted,
-            p2p_handle,
+            (p2p_handle, metrics),
             stop_rx,
         )))
     } else if args.mine {
@@ -151,7 +155,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         Some(tokio::spawn(miner_loop(
             chain.clone(),
             miner,
-            p2p_handle,
+            (p2p_handle, metrics),
             stop_rx,
         )))
     } else {
@@ -216,10 +220,14 @@ struct ProducedBlock {
 fn summarize(
     produced: Result<Option<Block>, ChainError>,
     chain: &Chain,
-    p2p: Option<&P2pHandle>,
+    (p2p, metrics): &Outlets,
+    (source, started): (BlockSource, std::time::Instant),
 ) -> Result<Option<ProducedBlock>, String> {
-    if let (Ok(Some(block)), Some(p2p)) = (&produced, p2p) {
-        p2p.publish_block(block, chain);
+    if let Ok(Some(block)) = &produced {
+        metrics.produced(chain, block, source, started.elapsed());
+        if let Some(p2p) = p2p {
+            p2p.publish_block(block, chain);
+        }
     }
     match produced {
         Ok(block) => Ok(block.map(|b| ProducedBlock {
@@ -233,26 +241,37 @@ fn summarize(
     }
 }
 
+/// Where a produced block goes besides the chain: the network, when there is one, and the
+/// metrics (and through them the heads feed).
+type Outlets = (Option<P2pHandle>, Arc<NodeMetrics>);
+
 /// Dev mode: seal a block whenever a mempool holds a transaction, on any chain, and the
 /// ancestors of every chain that moved, so a write at any depth is anchored in the root at once.
 async fn dev_sealer(
     tree: Arc<Blocktree>,
     miner: AccountId,
     tx_admitted: Arc<Notify>,
-    p2p: Option<P2pHandle>,
+    outlets: Outlets,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         let sealing_tree = tree.clone();
-        let p2p = p2p.clone();
+        let outlets = outlets.clone();
         let sealed = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let produced = sealing_tree.seal_dev(miner, now_ms());
-            // The network carries the root's blocks today; each is announced with the root
-            // locked, so the tip announced with it is its own or later.
-            if let (Ok(blocks), Some(p2p)) = (&produced, p2p.as_ref()) {
-                let root = sealing_tree.root().lock();
-                for block in blocks.iter().filter(|b| b.header.chain.is_root()) {
-                    p2p.publish_block(block, &root);
+            let elapsed = started.elapsed();
+            let (p2p, metrics) = &outlets;
+            // Each block is reported with its chain locked, so the tip announced with it is its
+            // own or later; the network carries the root's blocks only, so far.
+            for block in produced.iter().flatten() {
+                let Some(chain) = sealing_tree.chain(block.header.chain) else {
+                    continue;
+                };
+                let chain = chain.lock();
+                metrics.produced(&chain, block, BlockSource::Sealed, elapsed);
+                if let (Some(p2p), true) = (p2p, block.header.chain.is_root()) {
+                    p2p.publish_block(block, &chain);
                 }
             }
             produced.map(|blocks| {
@@ -310,17 +329,18 @@ async fn dev_sealer(
 async fn miner_loop(
     chain: Arc<Mutex<Chain>>,
     miner: AccountId,
-    p2p: Option<P2pHandle>,
+    outlets: Outlets,
     stop: watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
         let mining_chain = chain.clone();
-        let p2p = p2p.clone();
+        let outlets = outlets.clone();
         let mined = tokio::task::spawn_blocking(move || {
             let mut chain = mining_chain.lock();
+            let started = std::time::Instant::now();
             let produced =
                 chain.produce_block(miner, now_ms(), true, MINE_NONCE_ATTEMPTS_PER_ROUND);
-            summarize(produced, &chain, p2p.as_ref())
+            summarize(produced, &chain, &outlets, (BlockSource::Mined, started))
         })
         .await;
         match mined {

@@ -40,6 +40,24 @@ pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
 /// there yet on this node; retry shortly.
 pub(crate) const CODE_NOT_ANCHORED_YET: i32 = -32017;
 
+/// `rpc.discover` → the OpenRPC document describing every method (see `openrpc`).
+pub(crate) const METHOD_DISCOVER: &str = "rpc.discover";
+/// `bv_subscribeNewHeads(chain)` (WebSocket) → a subscription id; notifications
+/// `bv_newHead` carry a [`NewHeadResult`] for each block that becomes part of the best chain.
+pub(crate) const METHOD_SUBSCRIBE_NEW_HEADS: &str = "bv_subscribeNewHeads";
+/// The notification method of [`METHOD_SUBSCRIBE_NEW_HEADS`].
+pub(crate) const NOTIFICATION_NEW_HEAD: &str = "bv_newHead";
+/// Ends a [`METHOD_SUBSCRIBE_NEW_HEADS`] subscription.
+pub(crate) const METHOD_UNSUBSCRIBE_NEW_HEADS: &str = "bv_unsubscribeNewHeads";
+/// `bv_subscribeTransaction(hash)` (WebSocket) → a subscription id; notifications
+/// `bv_transaction` carry a [`TransactionResult`] each time the transaction's status changes,
+/// ending with `included` or `dropped`.
+pub(crate) const METHOD_SUBSCRIBE_TRANSACTION: &str = "bv_subscribeTransaction";
+/// The notification method of [`METHOD_SUBSCRIBE_TRANSACTION`].
+pub(crate) const NOTIFICATION_TRANSACTION: &str = "bv_transaction";
+/// Ends a [`METHOD_SUBSCRIBE_TRANSACTION`] subscription.
+pub(crate) const METHOD_UNSUBSCRIBE_TRANSACTION: &str = "bv_unsubscribeTransaction";
+
 /// JSON-RPC 2.0 "invalid params".
 pub(crate) const CODE_INVALID_PARAMS: i32 = -32602;
 /// JSON-RPC 2.0 "internal error": the node failed, not the caller.
@@ -118,7 +136,7 @@ pub(crate) enum TxStatusName {
 }
 
 /// What `bv_getTransaction` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TransactionResult {
     /// Where the transaction is.
     pub(crate) status: TxStatusName,
@@ -279,4 +297,29 @@ pub(crate) struct NetworkStatusResult {
     pub(crate) sync_peer: Option<String>,
     /// Blocks imported through sync since the node started.
     pub(crate) synced_blocks: u64,
+}
+
+/// One block that joined the best chain, as a `bv_newHead` notification carries it. After a
+/// reorganisation the new branch's blocks are sent from the fork point on, so a height may be
+/// seen twice; the later header is the best chain's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NewHeadResult {
+    /// The chain: `root` today.
+    pub(crate) chain: String,
+    /// The block's height.
+    pub(crate) height: u64,
+    /// The block's hash.
+    pub(crate) hash: Hash,
+    /// Its parent's hash.
+    pub(crate) parent: Hash,
+    /// The block's time, ms since the Unix epoch.
+    pub(crate) time_ms: u64,
+    /// The block's difficulty.
+    pub(crate) difficulty: u64,
+    /// Who was paid its subsidy and fees.
+    pub(crate) miner: AccountId,
+    /// State root after the block.
+    pub(crate) state_root: Hash,
+    /// The canonical bytes of its `BlockHeader`, as hex, for clients that check proof of work.
+    pub(crate) header_hex: String,
 }

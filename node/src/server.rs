@@ -1,36 +1,64 @@
-//! The node's JSON-RPC 2.0 server: binds the HTTP endpoint with explicit limits and answers
-//! the `bv_*` methods from the chain. Every error a caller can cause is a JSON-RPC error with a
-//! stable code (docs/RPC.md); the node's own failures are -32603 and logged.
+//! The node's JSON-RPC 2.0 server: binds the HTTP and WebSocket endpoint with explicit limits
+//! and answers the `bv_*` methods from the chain, the `rpc.discover` document (see `openrpc`)
+//! and the WebSocket subscriptions; it also serves `GET /metrics` (see `metrics`) and times
+//! every call. Every error a caller can cause is a JSON-RPC error with a stable code
+//! (docs/RPC.md); the node's own failures are -32603 and logged.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{Blocktree, Chain, ChainError, Transaction, TxError, TxStatus};
 use bitverse_primitives::{AccountId, ChainId, Hash};
-use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
+use jsonrpsee::core::BoxError;
+use jsonrpsee::server::middleware::rpc::{
+    Batch, BatchEntry, Notification, Request, RpcServiceBuilder, RpcServiceT,
+};
+use jsonrpsee::server::{
+    BatchRequestConfig, BatchResponseBuilder, HttpBody, HttpRequest, HttpResponse, MethodResponse,
+    PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
+};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
+use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
+use crate::openrpc;
 use crate::p2p::P2pHandle;
 use crate::rpc_api::{
     AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS,
     CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED, ChainResult, HEADERS_PER_CALL_MAX, KeyChainResult,
-    KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK, METHOD_GET_HEADERS,
-    METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
-    METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS,
-    NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX,
-    ScriptRejectionData, StatusResult, TransactionResult, TxStatusName, ValueResult,
+    KeyspaceResult, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
+    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
+    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
+    METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION,
+    METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD,
+    NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX,
+    RESPONSE_BODY_BYTES_MAX, ScriptRejectionData, StatusResult, TransactionResult, TxStatusName,
+    ValueResult,
 };
 
-/// Most simultaneous RPC connections. Each may hold a blocking thread while it waits for the
-/// chain lock, so this also bounds the threads RPC can occupy.
+/// Most simultaneous RPC connections, HTTP and WebSocket together. Each may hold a blocking
+/// thread while it waits for the chain lock, so this also bounds the threads RPC can occupy.
 const RPC_CONNECTIONS_MAX: u32 = 64;
 /// Most calls in one JSON-RPC batch. 1000 small puts fit in [`REQUEST_BODY_BYTES_MAX`]; the
 /// bound keeps one request from holding the chain lock through an unbounded list.
 const RPC_BATCH_CALLS_MAX: u32 = 1000;
+/// Most subscriptions one WebSocket connection may hold; with [`RPC_CONNECTIONS_MAX`] this
+/// bounds the subscription tasks the node runs.
+const RPC_SUBSCRIPTIONS_PER_CONNECTION_MAX: u32 = 32;
+/// Messages (answers and notifications) buffered per connection for a slow reader; past it
+/// the connection's subscriptions wait, and fall behind the heads feed until dropped.
+const RPC_MESSAGE_BUFFER_MAX: u32 = 256;
+/// How often a transaction subscription looks at its transaction besides each new head: a
+/// transaction can be admitted, or dropped at block building, without the tip moving.
+const TX_SUBSCRIPTION_RECHECK_MS: u64 = 1_000;
 
-/// What the RPC methods share: the blocktree and the sealer's doorbell.
+/// What the RPC methods share: the blocktree, the sealer's doorbell, the network and the
+/// metrics.
 pub(crate) struct RpcContext {
     /// The root chain (the blocktree's); every access goes through this lock, from blocking
     /// threads.
@@ -43,10 +71,13 @@ pub(crate) struct RpcContext {
     pub(crate) dev: bool,
     /// The network, when the node runs one: admitted transactions are published to it.
     pub(crate) p2p: Option<P2pHandle>,
+    /// The node's metrics and heads feed.
+    pub(crate) metrics: Arc<NodeMetrics>,
 }
 
-/// Binds `addr` and serves the RPC methods until the handle is stopped. Returns the address
-/// actually bound (which differs from `addr` for port 0).
+/// Binds `addr` and serves the RPC methods (HTTP and WebSocket) and `GET /metrics` until the
+/// handle is stopped. Returns the address actually bound (which differs from `addr` for
+/// port 0).
 pub(crate) async fn start(
     addr: SocketAddr,
     context: RpcContext,
@@ -55,11 +86,23 @@ pub(crate) async fn start(
         .max_request_body_size(REQUEST_BODY_BYTES_MAX)
         .max_response_body_size(RESPONSE_BODY_BYTES_MAX)
         .max_connections(RPC_CONNECTIONS_MAX)
+        .max_subscriptions_per_connection(RPC_SUBSCRIPTIONS_PER_CONNECTION_MAX)
+        .set_message_buffer_capacity(RPC_MESSAGE_BUFFER_MAX)
         .set_batch_request_config(BatchRequestConfig::Limit(RPC_BATCH_CALLS_MAX))
-        .http_only()
         .build();
+    let scrape = Arc::new(MetricsScrape {
+        chain: context.chain.clone(),
+        p2p: context.p2p.clone(),
+        metrics: context.metrics.clone(),
+    });
+    let timing_metrics = context.metrics.clone();
     let server = Server::builder()
         .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(MetricsEndpointLayer { scrape }))
+        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |inner| RpcTiming {
+            inner,
+            metrics: timing_metrics.clone(),
+        }))
         .build(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot bind RPC address {addr}: {e}"))?;
@@ -96,6 +139,23 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(METHOD_GET_KEY_CHAIN, |params, ctx, _| {
         get_key_chain(&params, &ctx)
     })?;
+    let document = Arc::new(openrpc::document());
+    module.register_method(
+        METHOD_DISCOVER,
+        move |_, _, _| -> RpcResult<serde_json::Value> { Ok(document.as_ref().clone()) },
+    )?;
+    module.register_subscription(
+        METHOD_SUBSCRIBE_NEW_HEADS,
+        NOTIFICATION_NEW_HEAD,
+        METHOD_UNSUBSCRIBE_NEW_HEADS,
+        |params, pending, ctx, _| async move { follow_new_heads(params, pending, ctx).await },
+    )?;
+    module.register_subscription(
+        METHOD_SUBSCRIBE_TRANSACTION,
+        NOTIFICATION_TRANSACTION,
+        METHOD_UNSUBSCRIBE_TRANSACTION,
+        |params, pending, ctx, _| async move { follow_transaction(params, pending, ctx).await },
+    )?;
     Ok(module)
 }
 
@@ -209,15 +269,29 @@ fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Transacti
     let text: String = args.next()?;
     let named: Option<String> = args.optional_next()?;
     let hash: Hash = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
-    let chains = match named {
-        Some(_) => vec![parse_chain(named)?],
+    let chain = match named {
+        Some(_) => Some(parse_chain(named)?),
+        None => None,
+    };
+    transaction_result(&ctx.tree, chain, &hash)
+}
+
+/// Where the transaction `hash` is, as `bv_getTransaction` and `bv_transaction` tell it: on
+/// `chain`, or without one on the first open chain that knows it, the root first.
+fn transaction_result(
+    tree: &Blocktree,
+    chain: Option<ChainId>,
+    hash: &Hash,
+) -> RpcResult<TransactionResult> {
+    let chains = match chain {
+        Some(chain) => vec![chain],
         None => std::iter::once(ChainId::ROOT)
-            .chain(ctx.tree.data_chains())
+            .chain(tree.data_chains())
             .collect(),
     };
     let mut status = TxStatus::Unknown;
     for chain in chains {
-        status = ctx.tree.tx_status(chain, &hash).map_err(chain_error)?;
+        status = tree.tx_status(chain, hash).map_err(chain_error)?;
         if status != TxStatus::Unknown {
             break;
         }
@@ -417,4 +491,489 @@ fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {
         sync_peer: snapshot.sync_peer,
         synced_blocks: snapshot.synced_blocks,
     })
+}
+
+/// `bv_subscribeNewHeads(chain?)`: sends each block that joins the chain's best chain, until
+/// the client unsubscribes or falls [`crate::metrics::NEW_HEADS_BUFFER_MAX`] heads behind.
+async fn follow_new_heads(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<RpcContext>,
+) -> Result<(), jsonrpsee::core::SubscriptionError> {
+    let chain = match parse_chain_param(&params) {
+        Ok(chain) => chain,
+        Err(e) => {
+            pending.reject(e).await;
+            return Ok(());
+        }
+    };
+    // Subscribed before accepting, so no head between the answer and the first wait is lost.
+    let mut heads = ctx.metrics.subscribe_heads();
+    let sink = pending.accept().await?;
+    let chain_name = chain.to_string();
+    loop {
+        tokio::select! {
+            head = heads.recv() => match head {
+                Ok(head) => {
+                    if head.chain != chain_name {
+                        continue;
+                    }
+                    let message = serde_json::value::to_raw_value(head.as_ref())?;
+                    if sink.send(message).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    return Err(format!(
+                        "the subscriber fell {missed} heads behind; resubscribe and read the \
+                         missed headers with bv_getHeaders"
+                    )
+                    .into());
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            () = sink.closed() => return Ok(()),
+        }
+    }
+}
+
+/// The optional chain parameter of `bv_subscribeNewHeads`: the root when absent; any chain
+/// other than the root is refused until data chains run.
+fn parse_chain_param(params: &Params<'_>) -> RpcResult<ChainId> {
+    let mut sequence = params.sequence();
+    let text: Option<String> = sequence.optional_next()?;
+    let chain = match text {
+        None => ChainId::ROOT,
+        Some(text) => text.parse().map_err(|e| invalid_params(format!("{e}")))?,
+    };
+    if chain != ChainId::ROOT {
+        return Err(invalid_params(format!(
+            "chain {chain} is not tracked by this node; only root runs today"
+        )));
+    }
+    Ok(chain)
+}
+
+/// `bv_subscribeTransaction(hash)`: sends the transaction's status now and on every change,
+/// ending after `included` or `dropped`. It looks again at each new head and every
+/// [`TX_SUBSCRIPTION_RECHECK_MS`].
+async fn follow_transaction(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<RpcContext>,
+) -> Result<(), jsonrpsee::core::SubscriptionError> {
+    let hash = match params.one::<String>().and_then(|text| {
+        text.parse::<Hash>()
+            .map_err(|e| invalid_params(format!("{e}")))
+    }) {
+        Ok(hash) => hash,
+        Err(e) => {
+            pending.reject(e).await;
+            return Ok(());
+        }
+    };
+    let mut heads = ctx.metrics.subscribe_heads();
+    let sink = pending.accept().await?;
+    let mut last_sent: Option<TransactionResult> = None;
+    loop {
+        let tree = ctx.tree.clone();
+        let result = tokio::task::spawn_blocking(move || transaction_result(&tree, None, &hash))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.message().to_owned())?;
+        if last_sent.as_ref() != Some(&result) {
+            let message = serde_json::value::to_raw_value(&result)?;
+            if sink.send(message).await.is_err() {
+                return Ok(());
+            }
+            let done = matches!(
+                result.status,
+                TxStatusName::Included | TxStatusName::Dropped
+            );
+            if done {
+                return Ok(());
+            }
+            last_sent = Some(result);
+        }
+        tokio::select! {
+            // A lagging receiver only means heads were missed: the status is read anew anyway.
+            _ = heads.recv() => {}
+            () = tokio::time::sleep(Duration::from_millis(TX_SUBSCRIPTION_RECHECK_MS)) => {}
+            () = sink.closed() => return Ok(()),
+        }
+    }
+}
+
+/// What `GET /metrics` reads: the chain and network for the gauges, and the metrics.
+struct MetricsScrape {
+    chain: Arc<Mutex<Chain>>,
+    p2p: Option<P2pHandle>,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl MetricsScrape {
+    /// The metrics as an HTTP response; the chain is read on the blocking pool, since its
+    /// lock may be held by a block being built.
+    async fn respond(self: Arc<Self>) -> HttpResponse {
+        let scrape = self.clone();
+        let rendered = tokio::task::spawn_blocking(move || {
+            let sample = {
+                let chain = scrape.chain.lock();
+                ScrapeSample {
+                    chain_heights: vec![(ChainId::ROOT, chain.tip().height)],
+                    mempool_txs: chain.mempool_len(),
+                    peers: 0,
+                    script_fuel_used_total: chain.script_fuel_used_total(),
+                }
+            };
+            let sample = ScrapeSample {
+                peers: scrape.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
+                ..sample
+            };
+            scrape.metrics.render(&sample)
+        })
+        .await;
+        let response = match rendered {
+            Ok(Ok(text)) => http::Response::builder()
+                .status(http::StatusCode::OK)
+                .header(http::header::CONTENT_TYPE, METRICS_CONTENT_TYPE)
+                .body(HttpBody::from(text)),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot encode the metrics");
+                return jsonrpsee::server::http::response::internal_error();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "metrics task failed");
+                return jsonrpsee::server::http::response::internal_error();
+            }
+        };
+        response.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot build the metrics response");
+            jsonrpsee::server::http::response::internal_error()
+        })
+    }
+}
+
+/// The HTTP middleware that answers `GET /metrics` and passes everything else (JSON-RPC over
+/// HTTP, WebSocket upgrades) to the JSON-RPC service.
+#[derive(Clone)]
+struct MetricsEndpointLayer {
+    scrape: Arc<MetricsScrape>,
+}
+
+impl<S> tower::Layer<S> for MetricsEndpointLayer {
+    type Service = MetricsEndpoint<S>;
+
+    fn layer(&self, inner: S) -> MetricsEndpoint<S> {
+        MetricsEndpoint {
+            inner,
+            scrape: self.scrape.clone(),
+        }
+    }
+}
+
+/// See [`MetricsEndpointLayer`].
+#[derive(Clone)]
+struct MetricsEndpoint<S> {
+    inner: S,
+    scrape: Arc<MetricsScrape>,
+}
+
+impl<S, B> tower::Service<HttpRequest<B>> for MetricsEndpoint<S>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse>,
+    S::Error: Into<BoxError> + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        if request.uri().path() == METRICS_PATH && request.method() == http::Method::GET {
+            let scrape = self.scrape.clone();
+            return Box::pin(async move { Ok(scrape.respond().await) });
+        }
+        let answer = self.inner.call(request.map(HttpBody::new));
+        Box::pin(async move { answer.await.map_err(Into::into) })
+    }
+}
+
+/// The RPC middleware that times every call by method, batched calls one by one.
+#[derive(Clone)]
+struct RpcTiming<S> {
+    inner: S,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl<S> RpcServiceT for RpcTiming<S>
+where
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let method = openrpc::method_label(request.method_name());
+        let inner = self.inner.clone();
+        let metrics = self.metrics.clone();
+        async move {
+            let started = Instant::now();
+            let response = inner.call(request).await;
+            metrics.rpc_answered(method, started.elapsed());
+            response
+        }
+    }
+
+    /// As jsonrpsee's own batch handling, but each call goes through [`RpcTiming::call`].
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let service = self.clone();
+        async move {
+            let mut responses =
+                BatchResponseBuilder::new_with_limit(RESPONSE_BODY_BYTES_MAX as usize);
+            let mut got_notification = false;
+            for entry in batch {
+                let response = match entry {
+                    Ok(BatchEntry::Call(request)) => service.call(request).await,
+                    Ok(BatchEntry::Notification(notification)) => {
+                        got_notification = true;
+                        let _ = service.notification(notification).await;
+                        continue;
+                    }
+                    Err(error) => {
+                        let (error, id) = error.into_parts();
+                        MethodResponse::error(id, error)
+                    }
+                };
+                if let Err(too_large) = responses.append(response) {
+                    return too_large;
+                }
+            }
+            if responses.is_empty() && got_notification {
+                MethodResponse::notification()
+            } else {
+                MethodResponse::from_batch(responses.finish())
+            }
+        }
+    }
+
+    fn notification<'a>(
+        &self,
+        notification: Notification<'a>,
+    ) -> impl Future<Output = MethodResponse> + Send + 'a {
+        self.inner.notification(notification)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx};
+    use bitverse_primitives::{Amount, SecretKey};
+    use jsonrpsee::core::EmptyServerParams;
+    use jsonrpsee::rpc_params;
+
+    use crate::rpc_api::NewHeadResult;
+
+    /// How long a test waits for a subscription's next message.
+    const NOTIFICATION_TIMEOUT_MS: u64 = 10_000;
+
+    fn context() -> RpcContext {
+        let tree = Arc::new(
+            Blocktree::in_memory(ChainParams::dev(), bitverse_blocktree::Tracking::All).unwrap(),
+        );
+        let chain = tree.root().clone();
+        let metrics = Arc::new(NodeMetrics::new(chain.lock().tip().hash));
+        RpcContext {
+            chain,
+            tree,
+            tx_admitted: Arc::new(Notify::new()),
+            dev: true,
+            p2p: None,
+            metrics,
+        }
+    }
+
+    fn transfer(nonce: u64) -> Transaction {
+        let alice = SecretKey::dev("alice");
+        UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce,
+            fee: Amount(1),
+            payload: TxPayload::Transfer {
+                to: SecretKey::dev("bob").account(),
+                amount: Amount(5),
+            },
+        }
+        .sign(&alice)
+    }
+
+    /// Seals a block on the shared chain as the dev sealer does, and tells the metrics.
+    fn seal(chain: &Mutex<Chain>, metrics: &NodeMetrics) -> bitverse_blocktree::Block {
+        let mut chain = chain.lock();
+        let time_ms = chain.tip().time_ms + 1_000;
+        let block = chain
+            .seal_dev_block(SecretKey::dev("miner").account(), time_ms)
+            .unwrap()
+            .unwrap();
+        metrics.tip_may_have_moved(&chain);
+        block
+    }
+
+    async fn next<T: serde::de::DeserializeOwned>(
+        subscription: &mut jsonrpsee::core::server::Subscription,
+    ) -> Option<T> {
+        tokio::time::timeout(
+            Duration::from_millis(NOTIFICATION_TIMEOUT_MS),
+            subscription.next::<T>(),
+        )
+        .await
+        .expect("a notification in time")
+        .map(|item| item.unwrap().0)
+    }
+
+    #[test]
+    fn the_server_registers_exactly_the_methods_of_the_openrpc_table() {
+        let module = methods(context()).unwrap();
+        let registered: BTreeSet<&str> = module.method_names().collect();
+        let table: BTreeSet<&str> = openrpc::METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(registered, table);
+    }
+
+    #[tokio::test]
+    async fn rpc_discover_answers_the_openrpc_document() {
+        let module = methods(context()).unwrap();
+        let document: serde_json::Value = module
+            .call(METHOD_DISCOVER, EmptyServerParams::new())
+            .await
+            .unwrap();
+        assert_eq!(document, openrpc::document());
+        assert_eq!(
+            document["methods"].as_array().unwrap().len(),
+            openrpc::METHODS.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_heads_subscriber_receives_each_sealed_block() {
+        let context = context();
+        let chain = context.chain.clone();
+        let metrics = context.metrics.clone();
+        let module = methods(context).unwrap();
+        let mut heads = module
+            .subscribe_unbounded(METHOD_SUBSCRIBE_NEW_HEADS, rpc_params!["root"])
+            .await
+            .unwrap();
+        chain.lock().submit_transaction(transfer(0)).unwrap();
+        let block = seal(&chain, &metrics);
+        let head: NewHeadResult = next(&mut heads).await.unwrap();
+        assert_eq!((head.height, head.hash), (1, block.hash()));
+        assert_eq!(head.chain, "root");
+        assert_eq!(head.header_hex, hex::encode(block.header.to_bytes()));
+    }
+
+    #[tokio::test]
+    async fn a_new_heads_subscription_for_an_untracked_chain_is_refused() {
+        let module = methods(context()).unwrap();
+        let refused = module
+            .subscribe_unbounded(METHOD_SUBSCRIBE_NEW_HEADS, rpc_params!["0110"])
+            .await;
+        assert!(refused.is_err());
+        let garbage = module
+            .subscribe_unbounded(METHOD_SUBSCRIBE_NEW_HEADS, rpc_params!["leaf"])
+            .await;
+        assert!(garbage.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_subscriber_sees_pending_then_included_and_the_end() {
+        let context = context();
+        let chain = context.chain.clone();
+        let metrics = context.metrics.clone();
+        let module = methods(context).unwrap();
+        let hash = chain.lock().submit_transaction(transfer(0)).unwrap();
+        let mut fate = module
+            .subscribe_unbounded(METHOD_SUBSCRIBE_TRANSACTION, rpc_params![hash.to_string()])
+            .await
+            .unwrap();
+        let pending: TransactionResult = next(&mut fate).await.unwrap();
+        assert_eq!(pending.status, TxStatusName::Pending);
+        let block = seal(&chain, &metrics);
+        let included: TransactionResult = next(&mut fate).await.unwrap();
+        assert_eq!(included.status, TxStatusName::Included);
+        assert_eq!(
+            (included.height, included.block),
+            (Some(1), Some(block.hash()))
+        );
+        assert!(
+            next::<TransactionResult>(&mut fate).await.is_none(),
+            "the subscription ends once the transaction is included"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transaction_subscriber_learns_why_its_transaction_was_dropped() {
+        let context = context();
+        let chain = context.chain.clone();
+        let metrics = context.metrics.clone();
+        let module = methods(context).unwrap();
+        // Nonce 0 spends everything; nonce 1 was admitted against the tip's state, where it
+        // was affordable, and fails when the block is built.
+        let alice = SecretKey::dev("alice");
+        let balance = chain.lock().account(&alice.account()).unwrap().balance;
+        let spend_all = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce: 0,
+            fee: Amount(1),
+            payload: TxPayload::Transfer {
+                to: SecretKey::dev("bob").account(),
+                amount: Amount(balance.0 - 1),
+            },
+        }
+        .sign(&alice);
+        chain.lock().submit_transaction(spend_all).unwrap();
+        let doomed = chain.lock().submit_transaction(transfer(1)).unwrap();
+        let mut fate = module
+            .subscribe_unbounded(
+                METHOD_SUBSCRIBE_TRANSACTION,
+                rpc_params![doomed.to_string()],
+            )
+            .await
+            .unwrap();
+        let pending: TransactionResult = next(&mut fate).await.unwrap();
+        assert_eq!(pending.status, TxStatusName::Pending);
+        seal(&chain, &metrics);
+        let dropped: TransactionResult = next(&mut fate).await.unwrap();
+        assert_eq!(dropped.status, TxStatusName::Dropped);
+        assert_eq!(dropped.error_code, Some(-32003), "{dropped:?}");
+        assert!(next::<TransactionResult>(&mut fate).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_subscription_with_a_bad_hash_is_refused() {
+        let module = methods(context()).unwrap();
+        let refused = module
+            .subscribe_unbounded(METHOD_SUBSCRIBE_TRANSACTION, rpc_params!["not a hash"])
+            .await;
+        assert!(refused.is_err());
+    }
 }

@@ -32,6 +32,7 @@ pub(crate) use worker::local_status;
 
 use self::protocol::{NetworkNames, PeerStatus};
 use self::service::{LoopInputs, Service};
+use crate::metrics::NodeMetrics;
 
 /// File in the data directory holding the p2p addresses actually bound, one per line, each
 /// ending in `/p2p/PEER_ID`, so `--p2p-addr /ip4/127.0.0.1/tcp/0` can be found by others.
@@ -52,6 +53,8 @@ pub(crate) struct P2pConfig {
     pub(crate) bootstrap: Vec<Multiaddr>,
     /// The data directory: identity key and p2p.addr live there.
     pub(crate) data_dir: PathBuf,
+    /// Where the chain worker reports gossip verdicts, imports and new tips.
+    pub(crate) metrics: Arc<NodeMetrics>,
 }
 
 /// One connected peer, as `bv_networkStatus` shows it.
@@ -212,7 +215,7 @@ pub(crate) async fn start(
     }));
     let (blocks_tx, blocks_rx) = mpsc::channel(PUBLISH_BLOCKS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
-    let (worker, results, worker_task) = worker::spawn(chain, tx_admitted);
+    let (worker, results, worker_task) = worker::spawn(chain, tx_admitted, config.metrics.clone());
     let service = Service::new(
         swarm,
         names,

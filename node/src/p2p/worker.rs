@@ -18,6 +18,7 @@ use super::protocol::{
     BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, HEADERS_PER_RESPONSE_MAX,
     LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse,
 };
+use crate::metrics::{BlockSource, GossipKind, GossipVerdict, NodeMetrics};
 use crate::node::now_ms;
 
 /// Gossiped blocks waiting to be judged. Each may be a maximal block, so the queue is short:
@@ -167,6 +168,7 @@ pub(crate) fn local_status(chain: &Chain) -> PeerStatus {
 pub(crate) fn spawn(
     chain: Arc<Mutex<Chain>>,
     tx_admitted: Arc<Notify>,
+    metrics: Arc<NodeMetrics>,
 ) -> (
     WorkerQueues,
     mpsc::Receiver<WorkerResult>,
@@ -180,6 +182,7 @@ pub(crate) fn spawn(
     let task = tokio::spawn(run(
         chain,
         tx_admitted,
+        metrics,
         Inputs {
             blocks: blocks_rx,
             txs: txs_rx,
@@ -217,6 +220,7 @@ enum Job {
 async fn run(
     chain: Arc<Mutex<Chain>>,
     tx_admitted: Arc<Notify>,
+    metrics: Arc<NodeMetrics>,
     mut inputs: Inputs,
     results: mpsc::Sender<WorkerResult>,
 ) {
@@ -233,7 +237,9 @@ async fn run(
         };
         let chain = chain.clone();
         let tx_admitted = tx_admitted.clone();
-        let done = tokio::task::spawn_blocking(move || perform(&chain, &tx_admitted, job)).await;
+        let metrics = metrics.clone();
+        let done =
+            tokio::task::spawn_blocking(move || perform(&chain, &tx_admitted, &metrics, job)).await;
         match done {
             Ok(result) => {
                 if results.send(result).await.is_err() {
@@ -245,10 +251,34 @@ async fn run(
     }
 }
 
-fn perform(chain: &Mutex<Chain>, tx_admitted: &Notify, job: Job) -> WorkerResult {
+/// Does one job and reports it to the metrics: the gossip verdict, the import time of an
+/// accepted or synced block, and the tip if it moved.
+fn perform(
+    chain: &Mutex<Chain>,
+    tx_admitted: &Notify,
+    metrics: &NodeMetrics,
+    job: Job,
+) -> WorkerResult {
     let output = match job {
-        Job::Block(job) => judge_block(chain, job),
-        Job::Tx(job) => judge_tx(chain, tx_admitted, job),
+        Job::Block(job) => {
+            let started = std::time::Instant::now();
+            let output = judge_block(chain, job);
+            let verdict = gossip_verdict(&output);
+            if verdict == Some(GossipVerdict::Accept) {
+                metrics.block_imported(ChainId::ROOT, BlockSource::Gossip, started.elapsed());
+            }
+            if let Some(verdict) = verdict {
+                metrics.gossip_judged(GossipKind::Block, verdict);
+            }
+            output
+        }
+        Job::Tx(job) => {
+            let output = judge_tx(chain, tx_admitted, job);
+            if let Some(verdict) = gossip_verdict(&output) {
+                metrics.gossip_judged(GossipKind::Transaction, verdict);
+            }
+            output
+        }
         Job::Serve(job) => WorkerOutput::Served {
             peer: job.peer,
             response: serve(chain, job.request),
@@ -267,12 +297,26 @@ fn perform(chain: &Mutex<Chain>, tx_admitted: &Notify, job: Job) -> WorkerResult
         },
         Job::Sync(SyncJob::ImportBlocks { peer, blocks }) => WorkerOutput::BlocksImported {
             peer,
-            outcome: import_synced(chain, blocks),
+            outcome: import_synced(chain, blocks, metrics),
         },
     };
+    let chain = chain.lock();
+    metrics.tip_may_have_moved(&chain);
     WorkerResult {
-        tip: local_status(&chain.lock()),
+        tip: local_status(&chain),
         output,
+    }
+}
+
+/// The verdict of a gossip job's output, as the metrics count it.
+fn gossip_verdict(output: &WorkerOutput) -> Option<GossipVerdict> {
+    match output {
+        WorkerOutput::Verdict { acceptance, .. } => Some(match acceptance {
+            MessageAcceptance::Accept => GossipVerdict::Accept,
+            MessageAcceptance::Ignore => GossipVerdict::Ignore,
+            MessageAcceptance::Reject => GossipVerdict::Reject,
+        }),
+        _ => None,
     }
 }
 
@@ -439,13 +483,23 @@ fn check_headers(chain: &Chain, headers: &[BlockHeader]) -> Result<Vec<Hash>, St
 
 /// Imports synced blocks one by one, each under the lock only for its own import, so RPC and
 /// block production interleave with a long sync.
-fn import_synced(chain: &Mutex<Chain>, blocks: Vec<Block>) -> Result<usize, ImportFailure> {
+fn import_synced(
+    chain: &Mutex<Chain>,
+    blocks: Vec<Block>,
+    metrics: &NodeMetrics,
+) -> Result<usize, ImportFailure> {
     let mut imported = 0usize;
     for block in blocks {
         let hash = block.hash();
-        let outcome = chain.lock().import_block(block, now_ms());
+        let mut locked = chain.lock();
+        let started = std::time::Instant::now();
+        let outcome = locked.import_block(block, now_ms());
+        drop(locked);
         match outcome {
-            Ok(_) => imported = imported.saturating_add(1),
+            Ok(_) => {
+                metrics.block_imported(ChainId::ROOT, BlockSource::Sync, started.elapsed());
+                imported = imported.saturating_add(1);
+            }
             Err(ChainError::Block(BlockError::AlreadyKnown(_))) => {}
             // Ahead of our clock: maybe ours is behind; not proof the peer lies.
             Err(ChainError::Block(e @ BlockError::TimeTooNew { .. })) => {
@@ -540,6 +594,46 @@ mod tests {
             MessageAcceptance::Ignore,
             "a nonce far ahead may be valid on another node"
         );
+    }
+
+    #[test]
+    fn verdicts_imports_and_new_tips_are_reported_to_the_metrics() {
+        let source = dev_chain();
+        let blocks = extend(&source, "miner", 1, 1);
+        let chain = dev_chain();
+        let notify = Notify::new();
+        let metrics = NodeMetrics::new(chain.lock().tip().hash);
+        let mut heads = metrics.subscribe_heads();
+        perform(&chain, &notify, &metrics, Job::Tx(job(b"garbage".to_vec())));
+        perform(
+            &chain,
+            &notify,
+            &metrics,
+            Job::Block(job(blocks[0].to_bytes())),
+        );
+        perform(
+            &chain,
+            &notify,
+            &metrics,
+            Job::Block(job(blocks[0].to_bytes())),
+        );
+        let text = metrics
+            .render(&crate::metrics::ScrapeSample::default())
+            .unwrap();
+        for line in [
+            "bitverse_gossip_messages_total{kind=\"transaction\",verdict=\"reject\"} 1",
+            "bitverse_gossip_messages_total{kind=\"block\",verdict=\"accept\"} 1",
+            "bitverse_gossip_messages_total{kind=\"block\",verdict=\"ignore\"} 1",
+            "bitverse_block_import_seconds_count{chain=\"root\",source=\"gossip\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        let head = heads.try_recv().unwrap();
+        assert_eq!((head.height, head.hash), (1, blocks[0].hash()));
+        assert!(heads.try_recv().is_err(), "one new tip, announced once");
     }
 
     #[test]
@@ -706,12 +800,19 @@ mod tests {
         let source = dev_chain();
         let blocks = extend(&source, "miner", 1, 4);
         let chain = dev_chain();
-        assert_eq!(import_synced(&chain, blocks[..2].to_vec()).unwrap(), 2);
-        assert_eq!(import_synced(&chain, blocks[..3].to_vec()).unwrap(), 1);
+        let metrics = NodeMetrics::new(chain.lock().tip().hash);
+        assert_eq!(
+            import_synced(&chain, blocks[..2].to_vec(), &metrics).unwrap(),
+            2
+        );
+        assert_eq!(
+            import_synced(&chain, blocks[..3].to_vec(), &metrics).unwrap(),
+            1
+        );
         let mut bad = blocks[3].clone();
         bad.header.state_root = Hash::digest(b"lie");
         assert!(matches!(
-            import_synced(&chain, vec![bad]),
+            import_synced(&chain, vec![bad], &metrics),
             Err(ImportFailure::Invalid(_))
         ));
         assert_eq!(chain.lock().tip().height, 3);

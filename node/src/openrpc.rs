@@ -1,0 +1,1108 @@
+//! The OpenRPC description of the node's JSON-RPC API, served by `rpc.discover`: one table
+//! ([`METHODS`]) names every method the server registers with its parameters, result schema
+//! and error codes, and one ([`ERRORS`]) every error code a caller can see. The document is
+//! built from these tables; tests check that the server registers exactly the methods of the
+//! table, that every error code a transaction can fail with is in it, and that `docs/RPC.md`
+//! documents the same methods and codes.
+
+use serde_json::{Map, Value, json};
+
+use crate::rpc_api::{
+    CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED,
+    HEADERS_PER_CALL_MAX, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
+    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
+    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
+    METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION,
+    METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD,
+    NOTIFICATION_TRANSACTION,
+};
+
+/// The OpenRPC version the document follows.
+const OPENRPC_VERSION: &str = "1.3.2";
+/// The label RPC metrics give a method name that is not in [`METHODS`], so that callers
+/// cannot grow the label set.
+pub(crate) const UNKNOWN_METHOD_LABEL: &str = "unknown";
+/// Most methods the API may have: bounds the RPC latency metric's label set.
+pub(crate) const RPC_METHODS_MAX: usize = 64;
+
+/// A JSON schema, written once, referenced by name.
+type SchemaFn = fn() -> Value;
+
+/// One positional parameter.
+pub(crate) struct ParamSpec {
+    /// Its name in the document.
+    pub(crate) name: &'static str,
+    /// What it is.
+    pub(crate) description: &'static str,
+    /// The name of its schema in [`SCHEMAS`].
+    pub(crate) schema: &'static str,
+    /// Whether it must be given.
+    pub(crate) required: bool,
+}
+
+/// What a subscription method sends.
+pub(crate) struct SubscriptionSpec {
+    /// The notifications' method name.
+    pub(crate) notification: &'static str,
+    /// The method that ends the subscription.
+    pub(crate) unsubscribe: &'static str,
+    /// The name of the notifications' schema in [`SCHEMAS`].
+    pub(crate) item_schema: &'static str,
+}
+
+/// One method of the API.
+pub(crate) struct MethodSpec {
+    /// Its name.
+    pub(crate) name: &'static str,
+    /// One line on what it does.
+    pub(crate) summary: &'static str,
+    /// Its parameters, in order.
+    pub(crate) params: &'static [ParamSpec],
+    /// The name of its result's schema in [`SCHEMAS`].
+    pub(crate) result: &'static str,
+    /// The error codes it can answer with (each in [`ERRORS`]).
+    pub(crate) errors: &'static [i32],
+    /// For a subscription: what it sends (WebSocket only).
+    pub(crate) subscription: Option<SubscriptionSpec>,
+}
+
+/// One error code.
+pub(crate) struct ErrorSpec {
+    /// The code; stable.
+    pub(crate) code: i32,
+    /// Its name in the document.
+    pub(crate) name: &'static str,
+    /// What it means.
+    pub(crate) meaning: &'static str,
+}
+
+const NO_PARAMS: &[ParamSpec] = &[];
+const INTERNAL: &[i32] = &[CODE_INTERNAL_ERROR];
+const PARAMS_OR_INTERNAL: &[i32] = &[CODE_INVALID_PARAMS, CODE_INTERNAL_ERROR];
+const KEY_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32009, -32001, CODE_INTERNAL_ERROR];
+const SEND_ERRORS: &[i32] = &[
+    CODE_INVALID_PARAMS,
+    -32001,
+    -32002,
+    -32003,
+    -32004,
+    -32005,
+    -32006,
+    -32007,
+    -32008,
+    -32009,
+    -32011,
+    -32012,
+    -32013,
+    -32014,
+    -32015,
+    CODE_NOT_TRACKED,
+    CODE_NOT_ANCHORED_YET,
+    CODE_INTERNAL_ERROR,
+];
+/// Reads of a key at any depth: a chain this node does not track, or not anchored yet.
+const DEEP_KEY_ERRORS: &[i32] = &[
+    CODE_INVALID_PARAMS,
+    -32009,
+    -32001,
+    CODE_NOT_TRACKED,
+    CODE_NOT_ANCHORED_YET,
+    CODE_INTERNAL_ERROR,
+];
+const CHAIN_PARAM_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, CODE_NOT_TRACKED, CODE_INTERNAL_ERROR];
+/// Over HTTP a subscription is refused with -32603; on WebSocket, -32006 when the connection
+/// holds too many subscriptions.
+const SUBSCRIBE_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32006, CODE_INTERNAL_ERROR];
+const KEY_PARAM: &[ParamSpec] = &[ParamSpec {
+    name: "key",
+    description: "A key such as `alice/profile`",
+    schema: "Key",
+    required: true,
+}];
+const SUBSCRIPTION_PARAM: &[ParamSpec] = &[ParamSpec {
+    name: "subscription",
+    description: "The id the subscribe call answered",
+    schema: "SubscriptionId",
+    required: true,
+}];
+
+/// Every method the server registers.
+pub(crate) const METHODS: &[MethodSpec] = &[
+    MethodSpec {
+        name: METHOD_DISCOVER,
+        summary: "This document: the OpenRPC description of the API",
+        params: NO_PARAMS,
+        result: "OpenRpcDocument",
+        errors: &[],
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_STATUS,
+        summary: "The node's network and the root chain's tip",
+        params: NO_PARAMS,
+        result: "StatusResult",
+        errors: INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_ACCOUNT,
+        summary: "An account's balance and nonces at the tip",
+        params: &[
+            ParamSpec {
+                name: "address",
+                description: "A bech32m address `bv1…`",
+                schema: "Address",
+                required: true,
+            },
+            ParamSpec {
+                name: "chain",
+                description: "The chain whose nonce is counted (default `root`)",
+                schema: "ChainName",
+                required: false,
+            },
+        ],
+        result: "AccountResult",
+        errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_SEND_TRANSACTION,
+        summary: "Admits a signed transaction to the mempool and returns its hash",
+        params: &[ParamSpec {
+            name: "tx_hex",
+            description: "The canonical bytes of a signed `Transaction`, as hex",
+            schema: "Hex",
+            required: true,
+        }],
+        result: "Hash",
+        errors: SEND_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_TRANSACTION,
+        summary: "Where a transaction is: unknown, pending, included or dropped",
+        params: &[
+            ParamSpec {
+                name: "hash",
+                description: "The transaction's hash",
+                schema: "Hash",
+                required: true,
+            },
+            ParamSpec {
+                name: "chain",
+                description: "The chain to look on (default: every open chain, the root first)",
+                schema: "ChainName",
+                required: false,
+            },
+        ],
+        result: "TransactionResult",
+        errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_KEYSPACE,
+        summary: "A registered keyspace, or null",
+        params: &[ParamSpec {
+            name: "name",
+            description: "A keyspace name such as `alice` or `twitter/erik`",
+            schema: "KeyspaceName",
+            required: true,
+        }],
+        result: "KeyspaceResultOrNull",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_VALUE,
+        summary: "A key's value at its chain's tip, on the node's word (see bv_getProof)",
+        params: KEY_PARAM,
+        result: "ValueResult",
+        errors: DEEP_KEY_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_PROOF,
+        summary: "A proof of a key's value (or absence) against the root's tip header, one anchor link per level",
+        params: KEY_PARAM,
+        result: "ProofResult",
+        errors: DEEP_KEY_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_KEY_CHAIN,
+        summary: "The chain a key's writes go to, and its home keyspace",
+        params: KEY_PARAM,
+        result: "KeyChainResult",
+        errors: KEY_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_HEADERS,
+        summary: "Up to `count` best-chain headers from `from_height` on",
+        params: &[
+            ParamSpec {
+                name: "from_height",
+                description: "The first height",
+                schema: "Height",
+                required: true,
+            },
+            ParamSpec {
+                name: "count",
+                description: "How many headers, at most 1000",
+                schema: "HeaderCount",
+                required: true,
+            },
+        ],
+        result: "HexArray",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_BLOCK,
+        summary: "The best chain's block at a height, as hex, or null",
+        params: &[ParamSpec {
+            name: "height",
+            description: "The block's height",
+            schema: "Height",
+            required: true,
+        }],
+        result: "HexOrNull",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_CHAINS,
+        summary: "The chains the node has open, root first then depth-first, with tips, anchored and final heights",
+        params: NO_PARAMS,
+        result: "ChainResultArray",
+        errors: INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_NETWORK_STATUS,
+        summary: "The node's peers, bans and sync progress",
+        params: NO_PARAMS,
+        result: "NetworkStatusResult",
+        errors: INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_SUBSCRIBE_NEW_HEADS,
+        summary: "WebSocket: a notification for each block that joins a chain's best chain",
+        params: &[ParamSpec {
+            name: "chain",
+            description: "The chain, `root` (the default) or a bit string; only `root` runs today",
+            schema: "ChainName",
+            required: false,
+        }],
+        result: "SubscriptionId",
+        errors: SUBSCRIBE_ERRORS,
+        subscription: Some(SubscriptionSpec {
+            notification: NOTIFICATION_NEW_HEAD,
+            unsubscribe: METHOD_UNSUBSCRIBE_NEW_HEADS,
+            item_schema: "NewHeadResult",
+        }),
+    },
+    MethodSpec {
+        name: METHOD_UNSUBSCRIBE_NEW_HEADS,
+        summary: "Ends a bv_subscribeNewHeads subscription",
+        params: SUBSCRIPTION_PARAM,
+        result: "Unsubscribed",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_SUBSCRIBE_TRANSACTION,
+        summary: "WebSocket: a transaction's status on each change, until included or dropped",
+        params: &[ParamSpec {
+            name: "hash",
+            description: "The transaction's hash",
+            schema: "Hash",
+            required: true,
+        }],
+        result: "SubscriptionId",
+        errors: SUBSCRIBE_ERRORS,
+        subscription: Some(SubscriptionSpec {
+            notification: NOTIFICATION_TRANSACTION,
+            unsubscribe: METHOD_UNSUBSCRIBE_TRANSACTION,
+            item_schema: "TransactionResult",
+        }),
+    },
+    MethodSpec {
+        name: METHOD_UNSUBSCRIBE_TRANSACTION,
+        summary: "Ends a bv_subscribeTransaction subscription",
+        params: SUBSCRIPTION_PARAM,
+        result: "Unsubscribed",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+];
+
+// The RPC latency metric labels each method of the table.
+const _: () = assert!(METHODS.len() < RPC_METHODS_MAX);
+
+/// Every error code a caller can see. The -32001…-32014 codes are `TxError::code()`; where
+/// the JSON-RPC server library uses a code of that range for a transport limit, the meaning
+/// says when.
+pub(crate) const ERRORS: &[ErrorSpec] = &[
+    ErrorSpec {
+        code: -32700,
+        name: "ParseError",
+        meaning: "malformed JSON",
+    },
+    ErrorSpec {
+        code: -32600,
+        name: "InvalidRequest",
+        meaning: "not a JSON-RPC 2.0 request",
+    },
+    ErrorSpec {
+        code: -32601,
+        name: "MethodNotFound",
+        meaning: "no such method",
+    },
+    ErrorSpec {
+        code: CODE_INVALID_PARAMS,
+        name: "InvalidParams",
+        meaning: "wrong arity or type, bad hex, address, hash or chain, count above the maximum",
+    },
+    ErrorSpec {
+        code: CODE_INTERNAL_ERROR,
+        name: "InternalError",
+        meaning: "the node failed (it logs why); also a subscription asked over HTTP",
+    },
+    ErrorSpec {
+        code: -32001,
+        name: "UnknownKeyspace",
+        meaning: "no registered keyspace holds the key",
+    },
+    ErrorSpec {
+        code: -32002,
+        name: "NotOwner",
+        meaning: "the sender is not the keyspace's owner",
+    },
+    ErrorSpec {
+        code: -32003,
+        name: "InsufficientBalance",
+        meaning: "insufficient balance for amount plus fee",
+    },
+    ErrorSpec {
+        code: -32004,
+        name: "QuotaExceeded",
+        meaning: "the write would exceed the keyspace's quota",
+    },
+    ErrorSpec {
+        code: -32005,
+        name: "ValueTooLarge",
+        meaning: "value above 65536 bytes",
+    },
+    ErrorSpec {
+        code: -32006,
+        name: "BadNonce",
+        meaning: "bad nonce (already used, or too far ahead); on a subscribe call: too many \
+                  subscriptions on this connection",
+    },
+    ErrorSpec {
+        code: -32007,
+        name: "BadSignature",
+        meaning: "the signature does not verify for the sender",
+    },
+    ErrorSpec {
+        code: -32008,
+        name: "MempoolRefused",
+        meaning: "mempool full, or a pending transaction with the same nonce pays at least as much",
+    },
+    ErrorSpec {
+        code: -32009,
+        name: "InvalidTransaction",
+        meaning: "malformed bytes, wrong chain, invalid key or keyspace name, zero quota, \
+                  prepaid too low, depth too deep, a fee or a non-write on a data chain, \
+                  deleting an absent key, overflow",
+    },
+    ErrorSpec {
+        code: -32010,
+        name: "BatchTooLarge",
+        meaning: "a batch of more than 1000 calls (from the server library)",
+    },
+    ErrorSpec {
+        code: -32011,
+        name: "KeyspaceTaken",
+        meaning: "the keyspace is already taken",
+    },
+    ErrorSpec {
+        code: -32012,
+        name: "AlreadyKnown",
+        meaning: "the transaction is already known (pending or included)",
+    },
+    ErrorSpec {
+        code: -32013,
+        name: "ScriptRejected",
+        meaning: "the keyspace's validation script rejected the write; data: {keyspace, reason_code}",
+    },
+    ErrorSpec {
+        code: -32014,
+        name: "ScriptRefused",
+        meaning: "a script offered by BuyKeyspace or SetScript is refused",
+    },
+    ErrorSpec {
+        code: -32015,
+        name: "KeyOnOtherChain",
+        meaning: "the key's keyspace lives on another chain: sign the write for that chain",
+    },
+    ErrorSpec {
+        code: CODE_NOT_TRACKED,
+        name: "NotTracked",
+        meaning: "the chain named is not one this node stores (not tracked, or not live yet)",
+    },
+    ErrorSpec {
+        code: CODE_NOT_ANCHORED_YET,
+        name: "NotAnchoredYet",
+        meaning: "a data-chain write or proof cannot be judged yet: its relay parent or anchor \
+                  is not there yet on this node; retry shortly",
+    },
+];
+
+/// The label the RPC metrics give a called method: its name when the API has it, else
+/// [`UNKNOWN_METHOD_LABEL`].
+pub(crate) fn method_label(name: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| m.name == name)
+        .map_or(UNKNOWN_METHOD_LABEL, |m| m.name)
+}
+
+fn hex_pattern(digits: Option<u32>) -> Value {
+    match digits {
+        Some(n) => json!(format!("^(0x)?[0-9a-fA-F]{{{n}}}$")),
+        None => json!("^(0x)?([0-9a-fA-F]{2})*$"),
+    }
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn nullable(name: &str) -> Value {
+    json!({"oneOf": [schema_ref(name), {"type": "null"}]})
+}
+
+fn uint() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// Every schema the methods name, by name.
+pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
+    (
+        "Hash",
+        || json!({"type": "string", "description": "64 hex digits (BLAKE3-256)", "pattern": hex_pattern(Some(64))}),
+    ),
+    (
+        "Hex",
+        || json!({"type": "string", "description": "Bytes as hex", "pattern": hex_pattern(None)}),
+    ),
+    ("HexOrNull", || nullable("Hex")),
+    (
+        "HexArray",
+        || json!({"type": "array", "items": schema_ref("Hex")}),
+    ),
+    (
+        "Address",
+        || json!({"type": "string", "description": "A bech32m account address", "pattern": "^bv1[02-9ac-hj-np-z]+$"}),
+    ),
+    (
+        "Amount",
+        || json!({"type": "string", "description": "Base units as a decimal string (a u128)", "pattern": "^[0-9]+$"}),
+    ),
+    (
+        "Key",
+        || json!({"type": "string", "description": "keyspace/path"}),
+    ),
+    ("KeyspaceName", || json!({"type": "string"})),
+    (
+        "ChainName",
+        || json!({"type": "string", "description": "`root` or a bit string", "pattern": "^(root|[01]+)$"}),
+    ),
+    ("Height", uint),
+    (
+        "HeaderCount",
+        || json!({"type": "integer", "minimum": 0, "maximum": HEADERS_PER_CALL_MAX}),
+    ),
+    (
+        "SubscriptionId",
+        || json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}),
+    ),
+    (
+        "Unsubscribed",
+        || json!({"type": "boolean", "description": "Whether a subscription was ended"}),
+    ),
+    (
+        "OpenRpcDocument",
+        || json!({"type": "object", "required": ["openrpc", "info", "methods"]}),
+    ),
+    ("StatusResult", || {
+        object(
+            &[
+                "network",
+                "genesis_hash",
+                "dev",
+                "height",
+                "tip",
+                "state_root",
+                "time_ms",
+                "difficulty",
+                "mempool_size",
+                "peers",
+                "storage_price_per_byte",
+                "storage_price_per_byte_by_depth",
+            ],
+            json!({
+                "network": {"type": "string"},
+                "genesis_hash": schema_ref("Hash"),
+                "dev": {"type": "boolean"},
+                "height": uint(),
+                "tip": schema_ref("Hash"),
+                "state_root": schema_ref("Hash"),
+                "time_ms": uint(),
+                "difficulty": uint(),
+                "mempool_size": uint(),
+                "peers": uint(),
+                "storage_price_per_byte": schema_ref("Amount"),
+                "storage_price_per_byte_by_depth": {"type": "array", "items": schema_ref("Amount")},
+            }),
+        )
+    }),
+    ("AccountResult", || {
+        object(
+            &["balance", "nonce", "pending_nonce"],
+            json!({
+                "balance": schema_ref("Amount"),
+                "nonce": uint(),
+                "pending_nonce": uint(),
+            }),
+        )
+    }),
+    ("TransactionResult", || {
+        object(
+            &["status"],
+            json!({
+                "status": {"enum": ["unknown", "pending", "included", "dropped"]},
+                "height": uint(),
+                "block": schema_ref("Hash"),
+                "index": uint(),
+                "error": {"type": "string"},
+                "error_code": {"type": "integer"},
+                "script_reason_code": uint(),
+            }),
+        )
+    }),
+    ("KeyspaceResult", || {
+        object(
+            &[
+                "name",
+                "owner",
+                "quota_bytes",
+                "used_bytes",
+                "endowment",
+                "script_hash",
+                "depth",
+                "chain",
+            ],
+            json!({
+                "name": {"type": "string"},
+                "owner": schema_ref("Address"),
+                "quota_bytes": uint(),
+                "used_bytes": uint(),
+                "endowment": schema_ref("Amount"),
+                "script_hash": nullable("Hash"),
+                "depth": uint(),
+                "chain": schema_ref("ChainName"),
+            }),
+        )
+    }),
+    ("KeyspaceResultOrNull", || nullable("KeyspaceResult")),
+    ("ValueResult", || {
+        object(
+            &["value_hex", "height", "chain"],
+            json!({"value_hex": nullable("Hex"), "height": uint(), "chain": schema_ref("ChainName")}),
+        )
+    }),
+    ("KeyChainResult", || {
+        object(
+            &["keyspace", "chain", "depth"],
+            json!({
+                "keyspace": schema_ref("KeyspaceName"),
+                "chain": schema_ref("ChainName"),
+                "depth": uint(),
+            }),
+        )
+    }),
+    ("ProofResult", || {
+        object(&["proof_hex"], json!({"proof_hex": schema_ref("Hex")}))
+    }),
+    ("ChainResult", || {
+        object(
+            &[
+                "chain",
+                "depth",
+                "height",
+                "tip",
+                "anchored_height",
+                "final_height",
+                "tracked",
+            ],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "depth": uint(),
+                "height": uint(),
+                "tip": schema_ref("Hash"),
+                "anchored_height": {"type": ["integer", "null"], "minimum": 0},
+                "final_height": {"type": ["integer", "null"], "minimum": 0},
+                "tracked": {"type": "boolean"},
+            }),
+        )
+    }),
+    (
+        "ChainResultArray",
+        || json!({"type": "array", "items": schema_ref("ChainResult")}),
+    ),
+    ("PeerResult", || {
+        object(
+            &[
+                "peer_id",
+                "addr",
+                "height",
+                "tip",
+                "cumulative_work",
+                "rejected_messages",
+                "gossip_score",
+            ],
+            json!({
+                "peer_id": {"type": "string"},
+                "addr": {"type": ["string", "null"]},
+                "height": {"type": ["integer", "null"], "minimum": 0},
+                "tip": nullable("Hash"),
+                "cumulative_work": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+                "rejected_messages": uint(),
+                "gossip_score": {"type": ["number", "null"]},
+            }),
+        )
+    }),
+    ("BannedPeerResult", || {
+        object(
+            &["peer_id", "reason", "rejected_messages", "remaining_ms"],
+            json!({
+                "peer_id": {"type": "string"},
+                "reason": {"type": "string"},
+                "rejected_messages": uint(),
+                "remaining_ms": uint(),
+            }),
+        )
+    }),
+    ("NetworkStatusResult", || {
+        object(
+            &[
+                "enabled",
+                "peer_id",
+                "listen_addrs",
+                "peer_count",
+                "peers",
+                "banned_peers",
+                "height",
+                "best_peer_height",
+                "syncing",
+                "sync_peer",
+                "synced_blocks",
+            ],
+            json!({
+                "enabled": {"type": "boolean"},
+                "peer_id": {"type": ["string", "null"]},
+                "listen_addrs": {"type": "array", "items": {"type": "string"}},
+                "peer_count": uint(),
+                "peers": {"type": "array", "items": schema_ref("PeerResult")},
+                "banned_peers": {"type": "array", "items": schema_ref("BannedPeerResult")},
+                "height": uint(),
+                "best_peer_height": {"type": ["integer", "null"], "minimum": 0},
+                "syncing": {"type": "boolean"},
+                "sync_peer": {"type": ["string", "null"]},
+                "synced_blocks": uint(),
+            }),
+        )
+    }),
+    ("NewHeadResult", || {
+        object(
+            &[
+                "chain",
+                "height",
+                "hash",
+                "parent",
+                "time_ms",
+                "difficulty",
+                "miner",
+                "state_root",
+                "header_hex",
+            ],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "height": uint(),
+                "hash": schema_ref("Hash"),
+                "parent": schema_ref("Hash"),
+                "time_ms": uint(),
+                "difficulty": uint(),
+                "miner": schema_ref("Address"),
+                "state_root": schema_ref("Hash"),
+                "header_hex": schema_ref("Hex"),
+            }),
+        )
+    }),
+];
+
+/// The OpenRPC document, built from [`METHODS`], [`ERRORS`] and [`SCHEMAS`].
+pub(crate) fn document() -> Value {
+    let methods: Vec<Value> = METHODS.iter().map(method_document).collect();
+    let schemas: Map<String, Value> = SCHEMAS
+        .iter()
+        .map(|(name, schema)| ((*name).to_owned(), schema()))
+        .collect();
+    let errors: Map<String, Value> = ERRORS
+        .iter()
+        .map(|e| {
+            (
+                e.name.to_owned(),
+                json!({"code": e.code, "message": e.meaning}),
+            )
+        })
+        .collect();
+    json!({
+        "openrpc": OPENRPC_VERSION,
+        "info": {
+            "title": "Bitverse node JSON-RPC",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "JSON-RPC 2.0 over HTTP (POST /) and WebSocket on the node's RPC \
+                            port; subscriptions need WebSocket. Reference: docs/RPC.md.",
+        },
+        "methods": methods,
+        "components": {"schemas": schemas, "errors": errors},
+    })
+}
+
+fn method_document(method: &MethodSpec) -> Value {
+    let params: Vec<Value> = method
+        .params
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "description": p.description,
+                "required": p.required,
+                "schema": schema_ref(p.schema),
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = method
+        .errors
+        .iter()
+        .filter_map(|code| ERRORS.iter().find(|e| e.code == *code))
+        .map(|e| json!({"$ref": format!("#/components/errors/{}", e.name)}))
+        .collect();
+    let mut document = json!({
+        "name": method.name,
+        "summary": method.summary,
+        "paramStructure": "by-position",
+        "params": params,
+        "result": {"name": "result", "schema": schema_ref(method.result)},
+        "errors": errors,
+    });
+    if let (Some(subscription), Some(fields)) = (&method.subscription, document.as_object_mut()) {
+        // OpenRPC has no notion of subscriptions; an extension field describes them.
+        fields.insert(
+            "x-subscription".to_owned(),
+            json!({
+                "notification": subscription.notification,
+                "unsubscribe": subscription.unsubscribe,
+                "item": schema_ref(subscription.item_schema),
+            }),
+        );
+    }
+    document
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::rpc_api::{
+        AccountResult, BannedPeerResult, ChainResult, KeyChainResult, KeyspaceResult,
+        NetworkStatusResult, NewHeadResult, PeerResult, ProofResult, StatusResult,
+        TransactionResult, TxStatusName, ValueResult,
+    };
+    use bitverse_blocktree::TxError;
+    use bitverse_primitives::{Amount, Hash, SecretKey};
+
+    /// The RPC reference, which must document what the table holds.
+    const RPC_REFERENCE: &str = include_str!("../../docs/RPC.md");
+
+    fn schema(name: &str) -> Value {
+        SCHEMAS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f())
+            .unwrap_or_else(|| panic!("no schema {name}"))
+    }
+
+    /// A value serialized from the Rust type has exactly the properties its schema lists,
+    /// and every required one.
+    fn assert_schema_matches(name: &str, value: &impl serde::Serialize) {
+        let value = serde_json::to_value(value).unwrap();
+        let schema = schema(name);
+        let properties: BTreeSet<&String> =
+            schema["properties"].as_object().unwrap().keys().collect();
+        let fields: BTreeSet<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(fields, properties, "{name}: fields vs schema properties");
+        for required in schema["required"].as_array().unwrap() {
+            assert!(
+                value.get(required.as_str().unwrap()).is_some(),
+                "{name}: {required} is required"
+            );
+        }
+    }
+
+    #[test]
+    fn result_schemas_list_exactly_the_fields_the_result_types_serialize() {
+        let hash = Hash::digest(b"x");
+        let account = SecretKey::dev("alice").account();
+        assert_schema_matches(
+            "StatusResult",
+            &StatusResult {
+                network: "dev".into(),
+                genesis_hash: hash,
+                dev: true,
+                height: 1,
+                tip: hash,
+                state_root: hash,
+                time_ms: 1,
+                difficulty: 1,
+                mempool_size: 0,
+                peers: 0,
+                storage_price_per_byte: Amount(1),
+                storage_price_per_byte_by_depth: vec![Amount(2), Amount(1)],
+            },
+        );
+        assert_schema_matches(
+            "AccountResult",
+            &AccountResult {
+                balance: Amount(1),
+                nonce: 0,
+                pending_nonce: 0,
+            },
+        );
+        assert_schema_matches(
+            "TransactionResult",
+            &TransactionResult {
+                status: TxStatusName::Dropped,
+                height: Some(1),
+                block: Some(hash),
+                index: Some(0),
+                error: Some("e".into()),
+                error_code: Some(-32006),
+                script_reason_code: Some(1),
+            },
+        );
+        assert_schema_matches(
+            "KeyspaceResult",
+            &KeyspaceResult {
+                name: "alice".into(),
+                owner: account,
+                quota_bytes: 1,
+                used_bytes: 0,
+                endowment: Amount(1),
+                script_hash: None,
+                depth: 1,
+                chain: "0".into(),
+            },
+        );
+        assert_schema_matches(
+            "ValueResult",
+            &ValueResult {
+                value_hex: None,
+                height: 1,
+                chain: "root".into(),
+            },
+        );
+        assert_schema_matches(
+            "KeyChainResult",
+            &KeyChainResult {
+                keyspace: "alice".into(),
+                chain: "01".into(),
+                depth: 2,
+            },
+        );
+        assert_schema_matches(
+            "ProofResult",
+            &ProofResult {
+                proof_hex: "00".into(),
+            },
+        );
+        assert_schema_matches(
+            "ChainResult",
+            &ChainResult {
+                chain: "root".into(),
+                depth: 0,
+                height: 1,
+                tip: hash,
+                anchored_height: Some(1),
+                final_height: None,
+                tracked: true,
+            },
+        );
+        let peer = PeerResult {
+            peer_id: "p".into(),
+            addr: None,
+            height: None,
+            tip: None,
+            cumulative_work: None,
+            rejected_messages: 0,
+            gossip_score: None,
+        };
+        assert_schema_matches("PeerResult", &peer);
+        let banned = BannedPeerResult {
+            peer_id: "p".into(),
+            reason: "r".into(),
+            rejected_messages: 3,
+            remaining_ms: 1,
+        };
+        assert_schema_matches("BannedPeerResult", &banned);
+        assert_schema_matches(
+            "NetworkStatusResult",
+            &NetworkStatusResult {
+                enabled: true,
+                peer_id: None,
+                listen_addrs: Vec::new(),
+                peer_count: 1,
+                peers: vec![peer],
+                banned_peers: vec![banned],
+                height: 1,
+                best_peer_height: None,
+                syncing: false,
+                sync_peer: None,
+                synced_blocks: 0,
+            },
+        );
+        assert_schema_matches(
+            "NewHeadResult",
+            &NewHeadResult {
+                chain: "root".into(),
+                height: 1,
+                hash,
+                parent: hash,
+                time_ms: 1,
+                difficulty: 1,
+                miner: account,
+                state_root: hash,
+                header_hex: "00".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn every_schema_and_error_a_method_names_exists_and_names_are_unique() {
+        let schema_names: BTreeSet<&str> = SCHEMAS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(schema_names.len(), SCHEMAS.len(), "duplicate schema names");
+        let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
+        assert_eq!(codes.len(), ERRORS.len(), "duplicate error codes");
+        let method_names: BTreeSet<&str> = METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(method_names.len(), METHODS.len(), "duplicate methods");
+        for method in METHODS {
+            assert!(schema_names.contains(method.result), "{}", method.name);
+            for param in method.params {
+                assert!(schema_names.contains(param.schema), "{}", method.name);
+            }
+            for code in method.errors {
+                assert!(codes.contains(code), "{}: code {code}", method.name);
+            }
+            if let Some(subscription) = &method.subscription {
+                assert!(schema_names.contains(subscription.item_schema));
+                assert!(method_names.contains(subscription.unsubscribe));
+            }
+        }
+        // Every $ref in the document resolves.
+        let document = document();
+        let text = document.to_string();
+        for reference in text.split("\"$ref\":\"").skip(1) {
+            let target = reference.split('"').next().unwrap();
+            let path: Vec<&str> = target.trim_start_matches("#/").split('/').collect();
+            let mut node = &document;
+            for step in &path {
+                node = &node[*step];
+            }
+            assert!(!node.is_null(), "dangling reference {target}");
+        }
+    }
+
+    #[test]
+    fn every_transaction_error_code_is_in_the_error_table() {
+        let errors = [
+            TxError::Malformed("x".into()),
+            TxError::BadSignature,
+            TxError::UnknownKeyspace("x".into()),
+            TxError::KeyspaceTaken("x".into()),
+            TxError::InvalidKey("x".into()),
+            TxError::InvalidKeyspaceName("x".into()),
+            TxError::ZeroQuota,
+            TxError::NoSuchKey("x".into()),
+            TxError::Overflow,
+            TxError::AlreadyKnown(Hash::ZERO),
+            TxError::ScriptRefused("x".into()),
+        ];
+        let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
+        for error in errors {
+            assert!(codes.contains(&error.code()), "{error}: {}", error.code());
+        }
+        // The codes of variants with structured fields, by value: the table must cover
+        // -32001..=-32014 except -32010, which TxError does not use.
+        for code in (-32014..=-32001).filter(|c| *c != -32010) {
+            assert!(codes.contains(&code), "code {code}");
+            assert!(
+                SEND_ERRORS.contains(&code),
+                "bv_sendTransaction lacks {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_method_names_share_one_label() {
+        assert_eq!(method_label("bv_status"), "bv_status");
+        assert_eq!(method_label("bv_noSuchThing"), UNKNOWN_METHOD_LABEL);
+        assert_eq!(method_label(&"x".repeat(10_000)), UNKNOWN_METHOD_LABEL);
+    }
+
+    #[test]
+    fn the_rpc_reference_documents_exactly_the_methods_and_error_codes_of_the_table() {
+        // Methods: each has a `### \`NAME(` heading, and each such heading is a method.
+        let documented: BTreeSet<&str> = RPC_REFERENCE
+            .lines()
+            .filter_map(|line| line.strip_prefix("### `"))
+            .filter_map(|rest| rest.split('(').next())
+            .collect();
+        let table: BTreeSet<&str> = METHODS.iter().map(|m| m.name).collect();
+        assert_eq!(
+            documented, table,
+            "docs/RPC.md headings vs the method table"
+        );
+        // Error codes: each code of the table appears as `-320NN` in the reference, and each
+        // code-like number in the reference is in the table.
+        let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
+        let mentioned: BTreeSet<i32> = RPC_REFERENCE
+            .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .filter(|word| word.len() == 6 && word.starts_with("-32"))
+            .filter_map(|word| word.parse().ok())
+            .collect();
+        assert_eq!(
+            mentioned, codes,
+            "docs/RPC.md error codes vs the error table"
+        );
+    }
+}
