@@ -1,14 +1,4 @@
 //! Blocks: the header, its hash and proof of work, and the transaction Merkle root.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bincode::{Decode, Encode};
 use bitverse_primitives::{AccountId, ChainId, Hash, codec};

@@ -1,15 +1,5 @@
 //! A chain of the blocktree: importing blocks, fork choice by most work, reorgs that roll state
 //! back through jmt versions, the mempool in front of it, and the queries a node answers.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;

@@ -2,16 +2,6 @@
 //! height, the difficulty the retarget rule demands (never the one a header states), proof of
 //! work, median time past and the future-time limit. One copy, so that what a light client
 //! accepts is exactly what a node would.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::collections::VecDeque;
 

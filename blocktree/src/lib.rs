@@ -8,6 +8,19 @@
 //! Invariant: this crate knows nothing of libp2p, RPC, clap or the clock. Time comes in as an
 //! argument where the rules need it (the maximum-future-time rule), and nothing
 //! consensus-critical reads a random source, a float, or a hash map's iteration order.
+//!
+//! All of it is consensus or feeds it: no `unwrap`, `expect`, panics, indexing or unchecked
+//! arithmetic outside tests, for the whole crate (one attribute here rather than one a module).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 pub mod block;
 mod chain;

@@ -1,14 +1,4 @@
 //! The mempool: transactions waiting for a block, bounded, ordered by fee and aware of nonces.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

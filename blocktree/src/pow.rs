@@ -1,14 +1,4 @@
 //! Proof-of-work rules that depend on past blocks: difficulty retargeting and median time past.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use crate::params::DepthParams;
 

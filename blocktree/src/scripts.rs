@@ -1,15 +1,5 @@
 //! What a transaction is applied in: the block it belongs to (height, time), the validation
 //! scripts' runner, and the payments ledger scripts read, as of the block's parent.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -1,15 +1,5 @@
 //! Transactions: what a signed transaction says, its canonical bytes, hash and signature, and
 //! the checks that need no state.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, check_key};

@@ -1,14 +1,4 @@
 //! An in-memory [`KvStore`] for unit tests and replays: one ordered map per column.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::collections::BTreeMap;
 use std::ops::Bound;

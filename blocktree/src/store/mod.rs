@@ -1,15 +1,5 @@
 //! The storage under a chain: a small key/value trait with column families and atomic batches,
 //! implemented by RocksDB for nodes and by an in-memory map for unit tests.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 mod memory;
 mod prefixed;

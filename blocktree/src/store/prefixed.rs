@@ -1,16 +1,6 @@
 //! One chain's part of a shared store: every key of the chain is stored behind the chain's
 //! prefix in each column family, so the chains of a blocktree share one RocksDB (and one
 //! column family per concern), each chain's keys one contiguous range.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::sync::Arc;
 

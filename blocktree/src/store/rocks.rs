@@ -1,15 +1,5 @@
 //! The RocksDB [`KvStore`]: one database per node, a column family per [`Column`], every batch
 //! written atomically through the write-ahead log and synced before it is acknowledged.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::path::Path;
 
