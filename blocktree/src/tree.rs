@@ -28,6 +28,13 @@ pub const LIVE_CHAINS_MAX: usize = 1024;
 /// Where the blocktree keeps the set of live chains it opened: in the shared store's meta
 /// column, under a key no chain's prefix starts with (chain prefixes start with the depth).
 const META_LIVE_CHAINS: &[u8] = b"\xffblocktree live chains";
+/// The root height up to which root blocks' keyspace purchases have opened their chains. A
+/// root block is committed before its purchases are noted, so after a crash the blocks above
+/// this height are noted again at start.
+const META_NOTED_HEIGHT: &[u8] = b"\xffblocktree noted root height";
+/// Root blocks without purchases between two writes of the noted height: at most this many
+/// are read again at start.
+const NOTED_HEIGHT_STRIDE_BLOCKS: u64 = 1024;
 
 /// Which chains a node stores, validates, mines and gossips. The root always.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +132,27 @@ impl Blocktree {
         for chain in live {
             tree.open_chain(chain)?;
         }
+        tree.note_unnoted_root_blocks()?;
         Ok(tree)
+    }
+
+    /// Notes the root blocks above the noted height (see [`META_NOTED_HEIGHT`]).
+    fn note_unnoted_root_blocks(&self) -> Result<(), ChainError> {
+        let noted: u64 = match self.store.get(Column::Meta, META_NOTED_HEIGHT)? {
+            None => 0,
+            Some(bytes) => codec::decode(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("noted height: {e}")))?,
+        };
+        let tip = self.root.lock().tip().height;
+        let mut height = noted.saturating_add(1);
+        while height <= tip {
+            let block = self.root.lock().block_at(height)?;
+            if let Some(block) = block {
+                self.note_root_block(&block)?;
+            }
+            height = height.saturating_add(1);
+        }
+        Ok(())
     }
 
     /// The network's parameters.
@@ -209,16 +236,31 @@ impl Blocktree {
         Ok(self.chain(chain))
     }
 
-    /// Brings to life the chains of the keyspaces a root block bought below the root.
+    /// Brings to life the chains of the keyspaces a root block bought below the root, and
+    /// records that the block was noted.
     pub fn note_root_block(&self, block: &Block) -> Result<(), ChainError> {
+        let mut bought_deep = false;
         for tx in &block.transactions {
             if let TxPayload::BuyKeyspace { name, depth, .. } = &tx.body.payload
                 && *depth > 0
                 && let Some(chain) = chain_of_keyspace(name, *depth)
             {
                 self.open_chain(chain)?;
+                bought_deep = true;
             }
         }
+        // A synced write per root block would double the dev sealer's: the mark moves when a
+        // purchase was noted, and otherwise every so often, which bounds the rescan at start.
+        if !bought_deep && block.header.height % NOTED_HEIGHT_STRIDE_BLOCKS != 0 {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        batch.put(
+            Column::Meta,
+            META_NOTED_HEIGHT.to_vec(),
+            codec::encode(&block.header.height),
+        );
+        self.store.write(batch)?;
         Ok(())
     }
 

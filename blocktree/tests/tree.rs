@@ -356,3 +356,30 @@ fn the_chain_summary_reports_anchored_and_final_heights() {
         assert!(parent_index < index, "parents come first");
     }
 }
+
+#[test]
+fn a_chain_bought_just_before_a_crash_is_opened_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = chain_of_keyspace("crashy", 2).unwrap();
+    {
+        let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+        buy(&tree, "crashy", 2);
+        // The root block is committed, and the process dies before the purchase is noted.
+        let block = tree
+            .root()
+            .lock()
+            .seal_dev_block(miner(), START_MS)
+            .unwrap()
+            .expect("sealed");
+        assert_eq!(block.transactions.len(), 1);
+        assert!(tree.chain(deep).is_none());
+    }
+    let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+    assert!(
+        tree.chain(deep).is_some(),
+        "the purchase was noted at start"
+    );
+    put(&tree, "crashy/x", b"after").unwrap();
+    seal(&tree, 2);
+    tree.value_proof("crashy/x").unwrap().verify().unwrap();
+}

@@ -10,11 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use bitverse_blocktree::{Block, Chain, ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX};
+use bitverse_blocktree::{
+    Block, Chain, ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX, chain_of_keyspace,
+};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 use common::{
-    TestNode, http_post_head_only, pending_nonce, post_json, rpc_batch, rpc_call, run_cli,
-    run_cli_with_env, signed, tx_hex, wait_included,
+    TestNode, http_post_head_only, pending_nonce, pending_nonce_on, post_json, rpc_batch, rpc_call,
+    run_cli, run_cli_with_env, signed, signed_for, tx_hex, wait_included,
 };
 use serde_json::{Value, json};
 
@@ -225,19 +227,23 @@ fn put_get_verify_round_trip() {
 /// Writes acknowledged (in a block per `bv_getTransaction`) as (key, value).
 type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
-/// Streams puts to the node, a few in flight at a time, recording each once it is in a block,
-/// until the node dies. An error before `killed` is set is a real failure.
+/// The keyspaces the crash test writes to, at depths 0, 2 and 3: writes on three chains of
+/// the tree at once, each sealed with its ancestors.
+const CRASH_KEYSPACES: [(&str, u8); 3] = [("alice", 0), ("deepa", 2), ("deepb", 3)];
+
+/// Streams puts to the node round-robin over `targets` (keyspace, chain, next nonce there), a
+/// few in flight at a time, recording each once it is in a block, until the node dies. An error
+/// before `killed` is set is a real failure.
 fn stream_writes(
     url: String,
     round: usize,
-    start_nonce: u64,
+    mut targets: Vec<(&'static str, ChainId, u64)>,
     acked: Acked,
     killed: Arc<AtomicBool>,
 ) -> Result<(), String> {
     /// Puts in flight at once: enough to land several per block, as real clients do.
-    const IN_FLIGHT: usize = 4;
+    const IN_FLIGHT: usize = 6;
     let alice = SecretKey::dev("alice");
-    let mut nonce = start_nonce;
     let mut index = 0usize;
     let fail = |what: String| {
         if killed.load(Ordering::SeqCst) {
@@ -249,10 +255,13 @@ fn stream_writes(
     loop {
         let mut sent = Vec::new();
         for _ in 0..IN_FLIGHT {
-            let key = format!("alice/r{round}/w{index}");
+            let target = index % targets.len();
+            let (keyspace, chain, nonce) = targets[target];
+            let key = format!("{keyspace}/r{round}/w{index}");
             let value = format!("value {round}.{index}").into_bytes();
-            let tx = signed(
+            let tx = signed_for(
                 &alice,
+                chain,
                 nonce,
                 TxPayload::Put {
                     key: key.clone(),
@@ -264,7 +273,7 @@ fn stream_writes(
                 Ok(Err(e)) => return Err(format!("put {key} refused: {e:?}")),
                 Err(e) => return fail(format!("send failed while the node was alive: {e}")),
             }
-            nonce += 1;
+            targets[target].2 += 1;
             index += 1;
         }
         for (hash, key, value) in sent {
@@ -293,41 +302,49 @@ fn assert_all_readable(node: &TestNode, acked: &[(String, Vec<u8>)]) {
 }
 
 #[test]
-fn kill_9_during_writes_loses_no_acknowledged_write() {
+fn kill_9_during_writes_on_several_chains_loses_no_acknowledged_write() {
     const ROUNDS: usize = 20;
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("node");
     let acked: Acked = Arc::new(Mutex::new(Vec::new()));
+    let alice = SecretKey::dev("alice");
     {
         let node = TestNode::start(&data_dir);
-        let alice = SecretKey::dev("alice");
-        let buy = signed(
-            &alice,
-            0,
-            TxPayload::BuyKeyspace {
-                name: "alice".into(),
-                owner: alice.account(),
-                quota_bytes: 10_000_000,
-                prepaid: Amount(10_000_000 * ROOT_PRICE_PER_BYTE),
-                script: None,
-                depth: 0,
-            },
-        );
-        let hash = node
-            .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
-            .expect("buy keyspace");
-        wait_included(&node.url, hash.as_str().unwrap()).expect("keyspace bought");
+        for (nonce, (name, depth)) in CRASH_KEYSPACES.iter().enumerate() {
+            let buy = signed(
+                &alice,
+                nonce as u64,
+                TxPayload::BuyKeyspace {
+                    name: (*name).into(),
+                    owner: alice.account(),
+                    quota_bytes: 10_000_000,
+                    prepaid: Amount(10_000_000 * ROOT_PRICE_PER_BYTE),
+                    script: None,
+                    depth: *depth,
+                },
+            );
+            let hash = node
+                .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
+                .expect("buy keyspace");
+            wait_included(&node.url, hash.as_str().unwrap()).expect("keyspace bought");
+        }
     }
     for round in 0..ROUNDS {
         let mut node = TestNode::start(&data_dir);
         let before = acked.lock().unwrap().clone();
         assert_all_readable(&node, &before);
 
-        let start_nonce = pending_nonce(&node, &SecretKey::dev("alice"));
+        let targets: Vec<(&'static str, ChainId, u64)> = CRASH_KEYSPACES
+            .iter()
+            .map(|(name, depth)| {
+                let chain = chain_of_keyspace(name, *depth).expect("chain");
+                (*name, chain, pending_nonce_on(&node, &alice, chain))
+            })
+            .collect();
         let killed = Arc::new(AtomicBool::new(false));
         let writer = {
             let (url, acked, killed) = (node.url.clone(), acked.clone(), killed.clone());
-            thread::spawn(move || stream_writes(url, round, start_nonce, acked, killed))
+            thread::spawn(move || stream_writes(url, round, targets, acked, killed))
         };
         // A different moment each round, deterministic: 300 to 900 ms into the stream.
         thread::sleep(Duration::from_millis(300 + (round as u64 * 211) % 600));
@@ -347,6 +364,18 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
     let node = TestNode::start(&data_dir);
     let acked = acked.lock().unwrap().clone();
     assert_all_readable(&node, &acked);
+    // Writes landed on every chain, and each reads back verified from the root down.
+    for (name, _) in CRASH_KEYSPACES {
+        let (key, value) = acked
+            .iter()
+            .find(|(key, _)| key.starts_with(&format!("{name}/")))
+            .unwrap_or_else(|| panic!("no acknowledged write in {name}"));
+        let verified = node.cli(&["get", key, "--verify"]);
+        assert_eq!(
+            &verified.assert_ok("get --verify after the crashes").stdout,
+            value
+        );
+    }
 
     // Replaying the node's blocks into a fresh chain must give the node's state root.
     let status = node.rpc("bv_status", json!([])).expect("bv_status");

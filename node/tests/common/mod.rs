@@ -457,6 +457,39 @@ pub(crate) fn signed(key: &SecretKey, nonce: u64, payload: TxPayload) -> Transac
     .sign(key)
 }
 
+/// `payload` signed by `key` with `nonce` for `chain`: a data chain's writes carry no fee.
+pub(crate) fn signed_for(
+    key: &SecretKey,
+    chain: ChainId,
+    nonce: u64,
+    payload: TxPayload,
+) -> Transaction {
+    let fee = if chain.is_root() {
+        Amount(1)
+    } else {
+        Amount::ZERO
+    };
+    UnsignedTx {
+        chain,
+        sender: key.account(),
+        nonce,
+        fee,
+        payload,
+    }
+    .sign(key)
+}
+
+/// The next nonce `key` may use on `chain`, counting the node's mempool.
+pub(crate) fn pending_nonce_on(node: &TestNode, key: &SecretKey, chain: ChainId) -> u64 {
+    let account = node
+        .rpc(
+            "bv_getAccount",
+            json!([key.account().to_string(), chain.to_string()]),
+        )
+        .expect("bv_getAccount");
+    account["pending_nonce"].as_u64().expect("pending_nonce")
+}
+
 /// The hex a `bv_sendTransaction` takes.
 pub(crate) fn tx_hex(tx: &Transaction) -> String {
     hex::encode(tx.to_bytes())
