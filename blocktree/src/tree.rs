@@ -251,7 +251,12 @@ impl Blocktree {
         }
         // A synced write per root block would double the dev sealer's: the mark moves when a
         // purchase was noted, and otherwise every so often, which bounds the rescan at start.
-        if !bought_deep && block.header.height % NOTED_HEIGHT_STRIDE_BLOCKS != 0 {
+        if !bought_deep
+            && !block
+                .header
+                .height
+                .is_multiple_of(NOTED_HEIGHT_STRIDE_BLOCKS)
+        {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
