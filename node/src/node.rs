@@ -82,6 +82,15 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot remove {}", addr_file.display())),
     }
 
+    // Data chains are sealed by the dev sealer only: without --dev nothing would mine their
+    // blocks (network mining and gossip for them are not built yet), and writes would wait
+    // for ever. Better refused at start, plainly.
+    if !args.dev && (args.track_all || !args.track.is_empty()) {
+        bail!(
+            "--track and --track-all need --dev for now: data chains are sealed by the dev \
+             sealer, and are not yet mined or gossiped on a network (the root is)"
+        );
+    }
     let tracking = if args.track_all || (args.dev && args.track.is_empty()) {
         Tracking::All
     } else {
