@@ -307,7 +307,10 @@ impl NodeMetrics {
         if source != BlockSource::Mined {
             self.block_imported(block.header.chain, source, elapsed);
         }
-        self.tip_may_have_moved(chain);
+        // The heads feed follows the root: a data chain's block must not move its mark.
+        if chain.id().is_root() {
+            self.tip_may_have_moved(chain);
+        }
     }
 
     /// Counts `block`, produced by this node, and its reward (subsidy and fees, saturating at
@@ -516,6 +519,67 @@ mod tests {
         metrics.tip_may_have_moved(&chain);
         let expected: Vec<(u64, Hash)> = more.iter().map(|b| (b.header.height, b.hash())).collect();
         assert_eq!(drain(&mut feed), expected);
+    }
+
+    #[test]
+    fn blocks_sealed_on_data_chains_leave_the_root_heads_feed_alone() {
+        use bitverse_blocktree::{Blocktree, Tracking};
+        let tree = Blocktree::in_memory(ChainParams::dev(), Tracking::All).unwrap();
+        let metrics = NodeMetrics::new(tree.root().lock().tip().hash);
+        let mut feed = metrics.subscribe_heads();
+        let alice = SecretKey::dev("alice");
+        let price = ChainParams::dev().depth(2).unwrap().storage_price_per_byte;
+        let buy = bitverse_blocktree::UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce: 0,
+            fee: bitverse_primitives::Amount(1),
+            payload: bitverse_blocktree::TxPayload::BuyKeyspace {
+                name: "deep".into(),
+                owner: alice.account(),
+                quota_bytes: 100,
+                prepaid: bitverse_primitives::Amount(price.0 * 100),
+                script: None,
+                depth: 2,
+            },
+        }
+        .sign(&alice);
+        tree.submit(buy).unwrap();
+        let now = ChainParams::dev().genesis_time_ms + 1_000;
+        let report = |blocks: &[Block]| {
+            for block in blocks {
+                let chain = tree.chain(block.header.chain).unwrap();
+                let chain = chain.lock();
+                metrics.produced(&chain, block, BlockSource::Sealed, Duration::ZERO);
+            }
+        };
+        report(&tree.seal_dev(alice.account(), now).unwrap());
+        let chain = tree.chain_of_key("deep/x").unwrap();
+        let put = bitverse_blocktree::UnsignedTx {
+            chain,
+            sender: alice.account(),
+            nonce: 0,
+            fee: bitverse_primitives::Amount::ZERO,
+            payload: bitverse_blocktree::TxPayload::Put {
+                key: "deep/x".into(),
+                value: b"v".to_vec(),
+            },
+        }
+        .sign(&alice);
+        tree.submit(put).unwrap();
+        // The data chain's block, its parent's anchoring it, then the root's.
+        let sealed = tree.seal_dev(alice.account(), now + 1).unwrap();
+        assert_eq!(sealed.len(), 3);
+        report(&sealed);
+        let root = tree.root().lock();
+        let expected: Vec<(u64, Hash)> = (1..=root.tip().height)
+            .map(|h| (h, root.header_at(h).unwrap().unwrap().hash()))
+            .collect();
+        assert_eq!(
+            drain(&mut feed),
+            expected,
+            "root heads only, each once, in order"
+        );
     }
 
     #[test]

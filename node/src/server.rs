@@ -540,15 +540,10 @@ async fn follow_new_heads(
 /// The optional chain parameter of `bv_subscribeNewHeads`: the root when absent; any chain
 /// other than the root is refused until data chains run.
 fn parse_chain_param(params: &Params<'_>) -> RpcResult<ChainId> {
-    let mut sequence = params.sequence();
-    let text: Option<String> = sequence.optional_next()?;
-    let chain = match text {
-        None => ChainId::ROOT,
-        Some(text) => text.parse().map_err(|e| invalid_params(format!("{e}")))?,
-    };
+    let chain = parse_chain(params.sequence().optional_next()?)?;
     if chain != ChainId::ROOT {
         return Err(invalid_params(format!(
-            "chain {chain} is not tracked by this node; only root runs today"
+            "new heads are announced for the root only so far, not chain {chain}"
         )));
     }
     Ok(chain)
