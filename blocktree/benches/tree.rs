@@ -274,7 +274,23 @@ fn proofs(c: &mut Criterion) {
     group.finish();
 }
 
+/// Finding the chain a key's writes go to (every `bv_getValue`, `bv_getKeyChain` and
+/// lazily-opened data-chain write asks it): a key under a depth-3 keyspace.
+fn key_chain_lookup(c: &mut Criterion) {
+    let alice = SecretKey::dev("alice");
+    let tree = new_tree();
+    one_keyspace_per_depth(&tree, &alice);
+    c.bench_function("chain_of_key/depth_3", |b| {
+        b.iter(|| tree.chain_of_key("d3/v").expect("home"))
+    });
+}
+
 mod harness {
-    criterion::criterion_group!(benches, super::proofs, super::writes_over_chains);
+    criterion::criterion_group!(
+        benches,
+        super::key_chain_lookup,
+        super::proofs,
+        super::writes_over_chains
+    );
 }
 criterion_main!(harness::benches);

@@ -555,10 +555,7 @@ impl Chain {
             return Ok(None);
         }
         let Some(root) = root else {
-            return Err(ChainError::RelayPending(format!(
-                "chain {} is validated against the root, which was not given",
-                self.chain_id
-            )));
+            return Err(self.root_missing());
         };
         let Some(entry) = root.index.get(relay_parent) else {
             return Err(ChainError::RelayPending(format!(
@@ -585,16 +582,24 @@ impl Chain {
         }))
     }
 
+    /// A data chain asked to judge something without the root it is judged against.
+    fn root_missing(&self) -> ChainError {
+        ChainError::RelayPending(format!(
+            "chain {} is validated against the root, which was not given",
+            self.chain_id
+        ))
+    }
+
     /// The relay parent this chain's next block or admitted transaction is judged against:
     /// the root's best block `relay_parent_depth_min` below its tip, never older than the
     /// relay parent of this chain's tip.
     fn current_relay<'r>(&self, root: Option<&'r Chain>) -> Result<Option<Relay<'r>>, ChainError> {
-        let Some(root_chain) = root else {
-            return self.relay(None, &Hash::ZERO);
-        };
         if self.chain_id.is_root() {
             return Ok(None);
         }
+        let Some(root_chain) = root else {
+            return Err(self.root_missing());
+        };
         let height = root_chain
             .tip_height()
             .saturating_sub(self.params.relay_parent_depth_min);
@@ -615,6 +620,13 @@ impl Chain {
     pub fn pending_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
         let state_nonce = self.account(account)?.nonce;
         Ok(self.mempool.pending_nonce(account, state_nonce))
+    }
+
+    /// A key's home keyspace on the root's registry at the tip: its name and record. No
+    /// proofs: what routing a key to its chain needs.
+    pub fn home_of(&self, key: &str) -> Result<(String, KeyspaceRecord), ChainError> {
+        let (name, record) = self.tip_view().home_of(key).map_err(apply_to_chain_error)?;
+        Ok((name.to_string(), record))
     }
 
     /// A keyspace's record at the tip.
@@ -641,7 +653,9 @@ impl Chain {
                 hash: root.tip_hash(),
                 height: root.tip_height(),
             }),
-            _ => self.relay(None, &Hash::ZERO)?,
+            Some(_) => None,
+            None if self.chain_id.is_root() => None,
+            None => return Err(self.root_missing()),
         };
         self.tip_view_with(relay)
             .value(key)
@@ -852,23 +866,35 @@ impl Chain {
         Ok(hash)
     }
 
-    /// The difficulty and minimum time (exclusive) of the block after `parent`.
-    fn rules_after(&self, parent: &Hash) -> Result<HeaderRules, ChainError> {
+    /// The block `hash` and its ancestors, newest first, as many as the header rules look at
+    /// (or down to genesis); empty if `hash` is not indexed.
+    fn rule_ancestors(&self, hash: &Hash) -> Result<Vec<&IndexEntry>, ChainError> {
         let depth = headers::depth_params(&self.params, self.chain_id)?;
         let needed = headers::ancestors_needed(&self.params, depth);
         let mut ancestors = Vec::with_capacity(needed.min(1024));
-        let mut cursor = self.index.get(parent);
+        let mut cursor = self.index.get(hash);
         while let Some(entry) = cursor {
-            ancestors.push(&entry.header);
+            ancestors.push(entry);
             if ancestors.len() >= needed || entry.header.height == 0 {
                 break;
             }
             cursor = self.index.get(&entry.header.parent);
         }
+        Ok(ancestors)
+    }
+
+    /// The difficulty and minimum time (exclusive) of the block after `parent`.
+    fn rules_after(&self, parent: &Hash) -> Result<HeaderRules, ChainError> {
+        let depth = headers::depth_params(&self.params, self.chain_id)?;
+        let ancestors = self.rule_ancestors(parent)?;
         if ancestors.is_empty() {
             return Err(corrupt("parent not indexed").into());
         }
-        Ok(headers::rules_after(&self.params, depth, ancestors))
+        Ok(headers::rules_after(
+            &self.params,
+            depth,
+            ancestors.into_iter().map(|entry| &entry.header),
+        ))
     }
 
     fn check_header(&self, header: &BlockHeader, now_ms: u64) -> Result<u128, ChainError> {
@@ -1387,26 +1413,14 @@ impl Chain {
     /// A checker of headers extending the block `hash` (on any branch), holding the ancestors
     /// the header rules need: what headers-first sync checks a peer's headers with.
     pub fn header_checker_from(&self, hash: &Hash) -> Result<HeaderChainChecker, ChainError> {
-        let depth = headers::depth_params(&self.params, self.chain_id)?;
-        let needed = headers::ancestors_needed(&self.params, depth);
-        let entry = self
-            .index
-            .get(hash)
-            .ok_or(BlockError::UnknownParent(*hash))?;
-        let mut ancestors = Vec::with_capacity(needed.min(1024));
-        let mut cursor = Some(entry);
-        while let Some(e) = cursor {
-            ancestors.push(e.header.clone());
-            if ancestors.len() >= needed || e.header.height == 0 {
-                break;
-            }
-            cursor = self.index.get(&e.header.parent);
-        }
-        ancestors.reverse();
+        let ancestors = self.rule_ancestors(hash)?;
+        let entry = ancestors.first().ok_or(BlockError::UnknownParent(*hash))?;
+        let work = entry.meta.cumulative_work;
+        let oldest_first = ancestors.iter().rev().map(|entry| entry.header.clone());
         Ok(HeaderChainChecker::resume(
             &self.params,
-            ancestors,
-            entry.meta.cumulative_work,
+            oldest_first,
+            work,
         )?)
     }
 

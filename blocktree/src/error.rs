@@ -357,6 +357,12 @@ pub enum ChainError {
     /// The chain is not one this node tracks (or not live): it stores none of its blocks.
     #[error("chain {0} is not tracked by this node")]
     NotTracked(ChainId),
+    /// Opening one more chain would pass the node's maximum of open chains.
+    #[error("this node keeps at most {chains_max} chains open")]
+    TooManyChains {
+        /// The maximum.
+        chains_max: usize,
+    },
     /// The data directory holds a chain of another network.
     #[error("data directory holds network {found:?} (genesis {found_genesis}), not {expected:?}")]
     WrongNetwork {

@@ -213,10 +213,9 @@ impl Blocktree {
             }
             let mut data = self.data.write();
             if data.len() >= LIVE_CHAINS_MAX {
-                return Err(StoreError::Corrupt(format!(
-                    "more than {LIVE_CHAINS_MAX} live chains"
-                ))
-                .into());
+                return Err(ChainError::TooManyChains {
+                    chains_max: LIVE_CHAINS_MAX,
+                });
             }
             let mut new_chain = Chain::in_store(self.store.clone(), self.params.clone(), id)?;
             new_chain.share_scripts_of(&self.root.lock());
@@ -283,9 +282,7 @@ impl Blocktree {
     }
 
     fn home_record(&self, key: &str) -> Result<KeyspaceRecord, ChainError> {
-        let root = self.root.lock();
-        let (_, record, _) = root.registry_proof(key)?;
-        Ok(record)
+        Ok(self.root.lock().home_of(key)?.1)
     }
 
     /// Admits a transaction to its chain's mempool (the chain it names).
@@ -377,9 +374,8 @@ impl Blocktree {
             self.note_root_block(&block)?;
             sealed.push(block);
         }
-        let mut chains = self.data_chains();
-        chains.sort_by_key(|c| std::cmp::Reverse(c.depth()));
-        for chain_id in chains {
+        // Deepest first, so each parent anchors its children's new tips.
+        for chain_id in self.data_chains().into_iter().rev() {
             let anchors = self.fresh_anchors(chain_id)?;
             let Some(chain) = self.chain(chain_id) else {
                 continue;

@@ -118,15 +118,7 @@ impl LightHeaders {
             if !linked {
                 break;
             }
-            self.offsets.push(offset as u64);
-            let below = self.work.last().copied().unwrap_or(0);
-            let work = if header.height == 0 {
-                0
-            } else {
-                below.saturating_add(u128::from(header.difficulty))
-            };
-            self.work.push(work);
-            self.headers.push(header);
+            self.keep(header, offset as u64);
             offset += 4 + record_len(bytes, offset).unwrap_or(0);
         }
         if offset < bytes.len() {
@@ -136,6 +128,20 @@ impl LightHeaders {
             self.append(std::slice::from_ref(&genesis))?;
         }
         Ok(())
+    }
+
+    /// Holds `header`, whose record starts at byte `offset`, as the next one, with its
+    /// cumulative work (genesis counts none).
+    fn keep(&mut self, header: BlockHeader, offset: u64) {
+        let below = self.work.last().copied().unwrap_or(0);
+        let work = if header.height == 0 {
+            0
+        } else {
+            below.saturating_add(u128::from(header.difficulty))
+        };
+        self.offsets.push(offset);
+        self.work.push(work);
+        self.headers.push(header);
     }
 
     /// The header at `height` we hold, if any.
@@ -168,15 +174,7 @@ impl LightHeaders {
         let mut buffer = Vec::new();
         for header in headers {
             let bytes = header.to_bytes();
-            let below = self.work.last().copied().unwrap_or(0);
-            let work = if header.height == 0 {
-                0
-            } else {
-                below.saturating_add(u128::from(header.difficulty))
-            };
-            self.offsets.push(end);
-            self.work.push(work);
-            self.headers.push(header.clone());
+            self.keep(header.clone(), end);
             buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
             buffer.extend_from_slice(&bytes);
             end += 4 + bytes.len() as u64;

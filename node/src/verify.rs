@@ -68,7 +68,8 @@ pub(crate) async fn check_value(
         None
     };
     let mut light = LightHeaders::open(state_dir, &params, instance)?;
-    let node_height = client.status().await?.height.max(proof.header.height);
+    // The proof may be against a newer tip than the status read before it.
+    let node_height = status.height.max(proof.header.height);
     let report = light.sync(client, node_height, now_ms()).await?;
     // The chain must hold the very header the proof is against, not merely one as high.
     if light.header_at(proof.header.height).map(BlockHeader::hash) != Some(proof.header.hash()) {
