@@ -543,6 +543,54 @@ impl Blocktree {
         summaries.extend(data);
         Ok(summaries)
     }
+
+    /// Mining off `--dev`: one run of at most `attempts_per_chain` nonces on each chain this
+    /// node has open, data chains deepest first so each parent's template anchors its
+    /// children's newest tips, then the root. A data chain whose relay parent is not deep
+    /// enough on the root yet is skipped this round. Returns the blocks found, in order; each
+    /// chain is locked (with the root, for a data chain) only for its own run.
+    pub fn mine_round(
+        &self,
+        miner: AccountId,
+        now_ms: u64,
+        attempts_per_chain: u64,
+    ) -> Result<Vec<Block>, ChainError> {
+        let mut mined = Vec::new();
+        for chain_id in self.data_chains().into_iter().rev() {
+            let anchors = self.fresh_anchors(chain_id)?;
+            let Some(chain) = self.chain(chain_id) else {
+                continue;
+            };
+            let mut chain = chain.lock();
+            let root = self.root.lock();
+            match chain.produce_block_with(
+                miner,
+                now_ms,
+                true,
+                attempts_per_chain,
+                Some(&root),
+                anchors,
+            ) {
+                Ok(block) => mined.extend(block),
+                Err(ChainError::RelayPending(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let anchors = self.fresh_anchors(ChainId::ROOT)?;
+        let block = self.root.lock().produce_block_with(
+            miner,
+            now_ms,
+            true,
+            attempts_per_chain,
+            None,
+            anchors,
+        )?;
+        if let Some(block) = block {
+            self.note_root_block(&block)?;
+            mined.push(block);
+        }
+        Ok(mined)
+    }
 }
 
 /// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of

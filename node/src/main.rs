@@ -12,6 +12,7 @@ mod client;
 mod commands;
 mod config;
 mod devnet;
+mod forward;
 mod keys;
 mod light;
 mod metrics;

@@ -652,6 +652,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "anchored_height",
                 "final_height",
                 "tracked",
+                "peers",
             ],
             json!({
                 "chain": schema_ref("ChainName"),
@@ -661,6 +662,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "anchored_height": {"type": ["integer", "null"], "minimum": 0},
                 "final_height": {"type": ["integer", "null"], "minimum": 0},
                 "tracked": {"type": "boolean"},
+                "peers": uint(),
             }),
         )
     }),
@@ -956,6 +958,7 @@ mod tests {
                 anchored_height: Some(1),
                 final_height: None,
                 tracked: true,
+                peers: 2,
             },
         );
         let peer = PeerResult {
