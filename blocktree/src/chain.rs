@@ -12,7 +12,9 @@ use jmt::storage::TreeUpdateBatch;
 use jmt::{JellyfishMerkleTree, KeyHash};
 use serde::Serialize;
 
-use crate::block::{Anchor, BLOCK_TXS_MAX, Block, BlockHeader, tx_root};
+use crate::block::{
+    Anchor, BLOCK_TXS_MAX, Block, BlockHeader, MergedWork, pow_meets, tx_root, work_hash,
+};
 use crate::error::{BlockError, ChainError, StoreError, TxError};
 use crate::headers::{self, HeaderChainChecker, HeaderRules};
 use crate::mempool::Mempool;
@@ -49,6 +51,26 @@ pub struct TipInfo {
     pub difficulty: u64,
     /// Total work of the best chain.
     pub cumulative_work: u128,
+}
+
+/// A block a miner built and has not sealed yet (see [`Chain::candidate_with`]).
+pub struct Candidate {
+    /// The block, its nonce 0 and its merged place that of a block mined alone.
+    pub block: Block,
+    /// The state it leads to.
+    update: StateUpdate,
+}
+
+impl Candidate {
+    /// What its proof of work must commit to.
+    pub fn seal_hash(&self) -> Hash {
+        self.block.header.seal_hash()
+    }
+
+    /// The difficulty its proof of work must meet.
+    pub fn difficulty(&self) -> u64 {
+        self.block.header.difficulty
+    }
 }
 
 /// Where a transaction stands.
@@ -218,6 +240,7 @@ fn genesis_state(
         time_ms: params.genesis_time_ms,
         difficulty: depth.difficulty_initial,
         nonce: 0,
+        merged: MergedWork::default(),
         miner: AccountId::default(),
         tx_root: Hash::ZERO,
         state_root: update.root,
@@ -1283,7 +1306,8 @@ impl Chain {
 
     /// [`Chain::produce_block`] for any chain: a data-chain block names the root's current
     /// relay parent and is validated against `root`; the block carries `anchors` of this
-    /// chain's children (and is produced for them even without transactions).
+    /// chain's children (and is produced for them even without transactions). Mined alone:
+    /// its proof of work covers this block only.
     pub fn produce_block_with(
         &mut self,
         miner: AccountId,
@@ -1293,6 +1317,34 @@ impl Chain {
         root: Option<&Chain>,
         anchors: Vec<Anchor>,
     ) -> Result<Option<Block>, ChainError> {
+        let Some(candidate) = self.candidate_with(miner, now_ms, allow_empty, root, anchors)?
+        else {
+            return Ok(None);
+        };
+        let seal = candidate.seal_hash();
+        let mut nonce = 0u64;
+        while !pow_meets(&work_hash(&seal, nonce), candidate.block.header.difficulty) {
+            nonce = nonce.wrapping_add(1);
+            if nonce >= nonce_attempts_max {
+                return Ok(None);
+            }
+        }
+        self.seal_candidate(candidate, nonce, MergedWork::default(), now_ms, root)
+            .map(Some)
+    }
+
+    /// The block this chain's miner would seal now, without its proof of work: the header
+    /// with nonce 0, the transactions, and the state it leads to (kept so sealing need not
+    /// compute it again). `None` when there is nothing to include and `allow_empty` is off.
+    /// Arguments as for [`Chain::produce_block_with`].
+    pub fn candidate_with(
+        &mut self,
+        miner: AccountId,
+        now_ms: u64,
+        allow_empty: bool,
+        root: Option<&Chain>,
+        anchors: Vec<Anchor>,
+    ) -> Result<Option<Candidate>, ChainError> {
         let allow_empty = allow_empty || !anchors.is_empty();
         if self.mempool.is_empty() && !allow_empty {
             return Ok(None);
@@ -1364,36 +1416,47 @@ impl Chain {
             return Ok(None);
         };
         let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
-        let mut header = BlockHeader {
+        let header = BlockHeader {
             chain: self.chain_id,
             parent: tip,
             height,
             time_ms,
             difficulty,
             nonce: 0,
+            merged: MergedWork::default(),
             miner,
             tx_root: tx_root(&hashes),
             state_root: update.root,
             relay_parent: relay.map_or(Hash::ZERO, |r| r.hash),
             anchors,
         };
-        let mut attempts = 0u64;
-        while !header.meets_difficulty() {
-            attempts = attempts.saturating_add(1);
-            if attempts >= nonce_attempts_max {
-                return Ok(None);
-            }
-            header.nonce = header.nonce.wrapping_add(1);
-        }
-        let block = Block {
-            header,
-            transactions: included,
-        };
+        Ok(Some(Candidate {
+            block: Block {
+                header,
+                transactions: included,
+            },
+            update,
+        }))
+    }
+
+    /// Seals a candidate of this chain with the proof of work found for it (`nonce`, and its
+    /// place in the merged commitment) and imports it through the same path as any block
+    /// (header rules, body checks); only the state update is reused. The tip may have moved
+    /// since the candidate was built: the block then joins as a side branch, or is refused.
+    pub fn seal_candidate(
+        &mut self,
+        candidate: Candidate,
+        nonce: u64,
+        merged: MergedWork,
+        now_ms: u64,
+        root: Option<&Chain>,
+    ) -> Result<Block, ChainError> {
+        let Candidate { mut block, update } = candidate;
+        block.header.nonce = nonce;
+        block.header.merged = merged;
         self.prepared = Some((block.hash(), update));
-        // Our own block goes through the same import path as any other (header rules, body
-        // checks); only the state update is reused.
         self.import_block_with(block.clone(), now_ms, root)?;
-        Ok(Some(block))
+        Ok(block)
     }
 
     /// Dev mode: seals a block at minimum difficulty as soon as the mempool holds a

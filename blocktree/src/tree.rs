@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bitverse_primitives::{AccountId, ChainId, Hash, codec};
 use parking_lot::{Mutex, RwLock};
 
-use crate::block::{Anchor, Block};
-use crate::chain::{Chain, ImportOutcome, TxStatus};
+use crate::block::{Anchor, Block, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash};
+use crate::chain::{Candidate, Chain, ImportOutcome, TxStatus};
 use crate::error::{ChainError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
@@ -544,50 +544,88 @@ impl Blocktree {
         Ok(summaries)
     }
 
-    /// Mining off `--dev`: one run of at most `attempts_per_chain` nonces on each chain this
-    /// node has open, data chains deepest first so each parent's template anchors its
-    /// children's newest tips, then the root. A data chain whose relay parent is not deep
-    /// enough on the root yet is skipped this round. Returns the blocks found, in order; each
-    /// chain is locked (with the root, for a data chain) only for its own run.
+    /// Mining off `--dev`, merged (DESIGN §2): builds a candidate block on every chain this
+    /// node has open (the root first, then data chains shallowest first, at most
+    /// [`MERGED_LEAVES_MAX`]; each parent's candidate anchors its children's newest tips),
+    /// commits to all of them in one Merkle root, and searches at most `nonce_attempts_max`
+    /// nonces for a work hash that meets the easiest of their difficulties, holding no lock.
+    /// A hash found seals every candidate whose target it meets, so hash power does not split
+    /// across chains. A data chain whose relay parent is not deep enough on the root yet sits
+    /// the round out. Returns the blocks sealed, the root's first.
     pub fn mine_round(
         &self,
         miner: AccountId,
         now_ms: u64,
-        attempts_per_chain: u64,
+        nonce_attempts_max: u64,
     ) -> Result<Vec<Block>, ChainError> {
-        let mut mined = Vec::new();
-        for chain_id in self.data_chains().into_iter().rev() {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let anchors = self.fresh_anchors(ChainId::ROOT)?;
+        candidates.extend(
+            self.root
+                .lock()
+                .candidate_with(miner, now_ms, true, None, anchors)?,
+        );
+        let leaves_max = usize::try_from(MERGED_LEAVES_MAX).unwrap_or(usize::MAX);
+        for chain_id in self.data_chains() {
+            if candidates.len() >= leaves_max {
+                break;
+            }
             let anchors = self.fresh_anchors(chain_id)?;
             let Some(chain) = self.chain(chain_id) else {
                 continue;
             };
             let mut chain = chain.lock();
             let root = self.root.lock();
-            match chain.produce_block_with(
-                miner,
-                now_ms,
-                true,
-                attempts_per_chain,
-                Some(&root),
-                anchors,
-            ) {
-                Ok(block) => mined.extend(block),
+            match chain.candidate_with(miner, now_ms, true, Some(&root), anchors) {
+                Ok(candidate) => candidates.extend(candidate),
                 Err(ChainError::RelayPending(_)) => {}
                 Err(e) => return Err(e),
             }
         }
-        let anchors = self.fresh_anchors(ChainId::ROOT)?;
-        let block = self.root.lock().produce_block_with(
-            miner,
-            now_ms,
-            true,
-            attempts_per_chain,
-            None,
-            anchors,
-        )?;
-        if let Some(block) = block {
-            self.note_root_block(&block)?;
-            mined.push(block);
+        let seals: Vec<Hash> = candidates.iter().map(Candidate::seal_hash).collect();
+        let Some((commitment, places)) = merged_commitment(&seals) else {
+            return Ok(Vec::new());
+        };
+        let easiest = candidates
+            .iter()
+            .map(Candidate::difficulty)
+            .min()
+            .unwrap_or(u64::MAX);
+        let Some((nonce, work)) = (0..nonce_attempts_max)
+            .map(|nonce| (nonce, work_hash(&commitment, nonce)))
+            .find(|(_, work)| pow_meets(work, easiest))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut mined = Vec::new();
+        for (candidate, place) in candidates.into_iter().zip(places) {
+            if !pow_meets(&work, candidate.difficulty()) {
+                continue;
+            }
+            let chain_id = candidate.block.header.chain;
+            let sealed = if chain_id.is_root() {
+                self.root
+                    .lock()
+                    .seal_candidate(candidate, nonce, place, now_ms, None)
+            } else {
+                let Some(chain) = self.chain(chain_id) else {
+                    continue;
+                };
+                let mut chain = chain.lock();
+                let root = self.root.lock();
+                chain.seal_candidate(candidate, nonce, place, now_ms, Some(&root))
+            };
+            match sealed {
+                Ok(block) => {
+                    if chain_id.is_root() {
+                        self.note_root_block(&block)?;
+                    }
+                    mined.push(block);
+                }
+                // The root moved off the candidate's relay parent while the work was searched.
+                Err(ChainError::RelayPending(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(mined)
     }

@@ -355,6 +355,7 @@ fn a_peer_sending_garbage_and_invalid_blocks_and_transactions_is_banned_while_ho
                 time_ms: params.genesis_time_ms + 3_000,
                 difficulty: 1,
                 nonce: 0,
+                merged: bitverse_blocktree::MergedWork::default(),
                 miner: AccountId::default(),
                 tx_root: Hash::ZERO,
                 state_root: Hash::ZERO,

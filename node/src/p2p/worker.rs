@@ -898,6 +898,7 @@ mod tests {
             time_ms: params.genesis_time_ms + 1,
             difficulty: params.root.difficulty_initial,
             nonce: 0,
+            merged: bitverse_blocktree::MergedWork::default(),
             miner: SecretKey::dev("miner").account(),
             tx_root: Hash::ZERO,
             state_root: Hash::ZERO,
