@@ -679,6 +679,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "tip",
                 "cumulative_work",
                 "rejected_messages",
+                "synced_blocks",
                 "gossip_score",
             ],
             json!({
@@ -688,6 +689,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "tip": nullable("Hash"),
                 "cumulative_work": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
                 "rejected_messages": uint(),
+                "synced_blocks": uint(),
                 "gossip_score": {"type": ["number", "null"]},
             }),
         )
@@ -968,6 +970,7 @@ mod tests {
             tip: None,
             cumulative_work: None,
             rejected_messages: 0,
+            synced_blocks: 0,
             gossip_score: None,
         };
         assert_schema_matches("PeerResult", &peer);

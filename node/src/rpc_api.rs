@@ -257,6 +257,8 @@ pub(crate) struct PeerResult {
     pub(crate) cumulative_work: Option<String>,
     /// Invalid messages it sent so far.
     pub(crate) rejected_messages: u32,
+    /// Blocks it gave this node through sync since the connection began.
+    pub(crate) synced_blocks: u64,
     /// Its gossipsub score, when gossipsub tracks it.
     pub(crate) gossip_score: Option<f64>,
 }

@@ -560,6 +560,7 @@ fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {
                 tip: p.tip,
                 cumulative_work: p.cumulative_work.map(|w| w.to_string()),
                 rejected_messages: p.rejected_messages,
+                synced_blocks: p.synced_blocks,
                 gossip_score: p.gossip_score,
             })
             .collect(),

@@ -199,13 +199,22 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
     // `chain` is where `bitverse node` keeps its database inside the data directory.
     let (tip, state_root) = build_local_chain(&seed_dir.join("chain"), BLOCKS);
     eprintln!("built {BLOCKS} blocks in {:?}", built.elapsed());
+    // A second seed with the same chain: the late node fetches blocks from both at once.
+    let twin_dir = dir.path().join("twin");
+    copy_dir(&seed_dir, &twin_dir);
     let seed = TestNode::start_networked(&seed_dir, false, &[]);
+    let twin = TestNode::start_networked(&twin_dir, false, &[]);
     assert_eq!(height(&seed), BLOCKS);
+    assert_eq!(height(&twin), BLOCKS);
 
     let started = Instant::now();
     // Bootstrapped without the peer id: the connection tells who is there.
-    let late = TestNode::start_networked(&dir.path().join("late"), false, &[seed.p2p_plain()]);
-    let nodes = [&seed, &late];
+    let late = TestNode::start_networked(
+        &dir.path().join("late"),
+        false,
+        &[seed.p2p_plain(), twin.p2p_plain()],
+    );
+    let nodes = [&seed, &twin, &late];
     wait_for(
         SYNC_TIMEOUT_MS,
         "the late node to reach the seed's tip",
@@ -242,7 +251,19 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         },
         || format!("{}", late.network_status()),
     );
-    assert_eq!(net["peers"][0]["peer_id"], json!(seed.peer_id()), "{net}");
+    let peers = net["peers"].as_array().expect("peers");
+    assert_eq!(peers.len(), 2, "{net}");
+    for peer in peers {
+        assert!(
+            peer["synced_blocks"].as_u64() > Some(0),
+            "every seed gave blocks: {net}"
+        );
+    }
+    let given: u64 = peers
+        .iter()
+        .filter_map(|p| p["synced_blocks"].as_u64())
+        .sum();
+    assert!(given >= BLOCKS, "{net}");
     assert_eq!(net["syncing"], json!(false), "{net}");
     let shown = late.cli(&["status"]);
     let text = shown.assert_ok("status").stdout_text();
@@ -250,7 +271,24 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         text.contains(&format!("in sync at height {BLOCKS}")),
         "{text}"
     );
-    assert!(text.contains(seed.peer_id()), "{text}");
+    assert!(
+        text.contains(seed.peer_id()) && text.contains(twin.peer_id()),
+        "{text}"
+    );
+}
+
+/// Copies a directory tree (a node's data directory, before the node starts).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 /// A libp2p peer in the test process that speaks only gossipsub, on the node's topics.

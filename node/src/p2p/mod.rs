@@ -75,6 +75,8 @@ pub(crate) struct PeerSnapshot {
     pub(crate) cumulative_work: Option<u128>,
     /// Invalid messages it sent.
     pub(crate) rejected_messages: u32,
+    /// Blocks it gave this node through sync.
+    pub(crate) synced_blocks: u64,
     /// Its gossipsub score.
     pub(crate) gossip_score: Option<f64>,
     /// The chains it tracks, as its status named them, with the height of each.

@@ -35,6 +35,8 @@ pub(crate) struct PeerInfo {
     pub(crate) last_rejection: Option<String>,
     /// When the node last asked it for its status.
     pub(crate) status_asked_at: Option<Instant>,
+    /// Blocks it gave this node through sync.
+    pub(crate) synced_blocks: u64,
 }
 
 /// A banned peer.
@@ -95,6 +97,13 @@ impl PeerBook {
     /// One connected peer.
     pub(crate) fn get_mut(&mut self, peer: &PeerId) -> Option<&mut PeerInfo> {
         self.peers.get_mut(peer)
+    }
+
+    /// Counts blocks a peer gave through sync.
+    pub(crate) fn count_synced_blocks(&mut self, peer: &PeerId, blocks: u64) {
+        if let Some(info) = self.peers.get_mut(peer) {
+            info.synced_blocks = info.synced_blocks.saturating_add(blocks);
+        }
     }
 
     /// Records a peer's announced tip.

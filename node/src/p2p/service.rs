@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bitverse_blocktree::Blocktree;
+use bitverse_blocktree::{Block, Blocktree};
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::core::ConnectedPoint;
 use libp2p::futures::StreamExt;
@@ -54,10 +54,15 @@ const IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Sync streams open on one connection at once, each way.
 const SYNC_STREAMS_MAX: usize = 16;
-/// Chains synced at once, each from one peer, one step at a time.
+/// Chains synced at once, one step at a time each.
 const SYNCS_AT_ONCE_MAX: usize = 8;
-/// Sync requests of ours in flight at once: a status request per peer and one step per sync.
-const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX;
+/// Peers one chain's blocks are fetched from at once: the sync's peer and others that
+/// announced at least as much work on the chain, each asked for its own slice of the wanted
+/// blocks.
+const SYNC_PEERS_PER_CHAIN_MAX: usize = 4;
+/// Sync requests of ours in flight at once: a status request per peer and one step per sync
+/// (a blocks step asks several peers).
+const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX;
 /// Forwarded requests (writes and reads for chains this node does not track) in flight at once;
 /// more are refused at once, so a burst of RPC calls cannot grow the loop's tables.
 pub(crate) const ASKS_IN_FLIGHT_MAX: usize = 64;
@@ -231,15 +236,46 @@ enum Phase {
     AwaitingHeaders(OutboundRequestId),
     /// The worker is checking headers.
     CheckingHeaders,
-    /// Blocks asked for: the hashes asked, in order.
-    AwaitingBlocks(OutboundRequestId, Vec<Hash>),
+    /// Blocks asked for: consecutive slices of the wanted blocks, each from one peer.
+    AwaitingBlocks(Vec<BlocksSlice>),
     /// The worker is importing blocks.
     Importing,
 }
 
+/// One peer's part of a blocks step.
+#[derive(Debug)]
+struct BlocksSlice {
+    id: OutboundRequestId,
+    peer: PeerId,
+    /// The hashes asked, in order.
+    hashes: Vec<Hash>,
+    /// Its answer (a prefix of `hashes`); `Some(empty)` when the request failed.
+    blocks: Option<Vec<Block>>,
+}
+
+/// The blocks of a finished blocks step that can be imported now, from each slice's count of
+/// hashes asked and blocks got, in order: up to and including the first slice that came back
+/// short (a failed slice got none), since the blocks after a gap would have no parent yet.
+/// Their hashes leave the wanted list; the rest stay.
+fn contiguous_blocks(slices: impl IntoIterator<Item = (usize, Vec<Block>)>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for (asked, got) in slices {
+        let whole = got.len() == asked;
+        blocks.extend(got);
+        if !whole {
+            break;
+        }
+    }
+    blocks
+}
+
 #[derive(Debug)]
 struct ActiveSync {
+    /// The peer whose headers are followed.
     peer: PeerId,
+    /// The work that peer announced on the chain: other peers announcing as much have the
+    /// same blocks to give.
+    target_work: u128,
     phase: Phase,
     /// Blocks whose headers checked out, still to fetch; at most one headers response.
     wanted: VecDeque<Hash>,
@@ -632,6 +668,7 @@ impl Service {
                 chain,
                 ActiveSync {
                     peer,
+                    target_work: tip.cumulative_work,
                     phase: Phase::Preparing,
                     wanted: VecDeque::new(),
                     more_headers: false,
@@ -656,22 +693,38 @@ impl Service {
         sync.step_started = Instant::now();
         let peer = sync.peer;
         if !sync.wanted.is_empty() {
-            let hashes: Vec<Hash> = sync
-                .wanted
-                .iter()
-                .take(BLOCKS_PER_REQUEST_MAX)
-                .copied()
+            // The sync's peer first, then the others with as much work, most work first.
+            let mut helpers: Vec<(PeerId, u128)> = self
+                .book
+                .tracking(chain)
+                .filter(|(other, tip)| *other != peer && tip.cumulative_work >= sync.target_work)
+                .map(|(other, tip)| (other, tip.cumulative_work))
                 .collect();
-            let id = self.swarm.behaviour_mut().sync.send_request(
-                &peer,
-                SyncRequest::Blocks {
-                    chain,
-                    hashes: hashes.clone(),
-                },
-            );
-            self.requests.insert(id, (peer, RequestKind::Blocks, chain));
+            helpers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let peers = std::iter::once(peer)
+                .chain(helpers.into_iter().map(|(other, _)| other))
+                .take(SYNC_PEERS_PER_CHAIN_MAX);
+            let wanted: Vec<Hash> = sync.wanted.iter().copied().collect();
+            let mut slices = Vec::new();
+            for (asked, hashes) in peers.zip(wanted.chunks(BLOCKS_PER_REQUEST_MAX)) {
+                let id = self.swarm.behaviour_mut().sync.send_request(
+                    &asked,
+                    SyncRequest::Blocks {
+                        chain,
+                        hashes: hashes.to_vec(),
+                    },
+                );
+                self.requests
+                    .insert(id, (asked, RequestKind::Blocks, chain));
+                slices.push(BlocksSlice {
+                    id,
+                    peer: asked,
+                    hashes: hashes.to_vec(),
+                    blocks: None,
+                });
+            }
             if let Some(sync) = self.syncs.get_mut(&chain) {
-                sync.phase = Phase::AwaitingBlocks(id, hashes);
+                sync.phase = Phase::AwaitingBlocks(slices);
             }
             return;
         }
@@ -693,6 +746,88 @@ impl Service {
         );
         self.syncs.remove(&chain);
         self.maybe_start_sync(worker);
+    }
+
+    /// The slice of `chain`'s blocks step that request `id` asked `peer` for, if it still
+    /// waits.
+    fn blocks_slice(
+        &mut self,
+        chain: ChainId,
+        peer: PeerId,
+        id: OutboundRequestId,
+    ) -> Option<&mut BlocksSlice> {
+        match &mut self.syncs.get_mut(&chain)?.phase {
+            Phase::AwaitingBlocks(slices) => slices
+                .iter_mut()
+                .find(|slice| slice.id == id && slice.peer == peer && slice.blocks.is_none()),
+            _ => None,
+        }
+    }
+
+    /// A sync request of ours failed or was refused: a blocks slice counts as answered with
+    /// nothing (the others may still carry the step); any other step ends the sync with
+    /// that peer.
+    fn sync_request_failed(
+        &mut self,
+        worker: &WorkerQueues,
+        (kind, chain): (RequestKind, ChainId),
+        peer: PeerId,
+        id: OutboundRequestId,
+    ) {
+        match kind {
+            RequestKind::Status => {}
+            RequestKind::Blocks => {
+                if let Some(slice) = self.blocks_slice(chain, peer, id) {
+                    slice.blocks = Some(Vec::new());
+                    self.maybe_import_slices(worker, chain);
+                }
+            }
+            RequestKind::Headers => self.stop_sync_with(chain, peer),
+        }
+    }
+
+    /// Once every slice of `chain`'s blocks step is answered, hands the blocks that connect
+    /// to the worker; when none came, the sync ends and starts again later.
+    fn maybe_import_slices(&mut self, worker: &WorkerQueues, chain: ChainId) {
+        let Some(sync) = self.syncs.get_mut(&chain) else {
+            return;
+        };
+        let done = matches!(&sync.phase, Phase::AwaitingBlocks(slices)
+            if slices.iter().all(|slice| slice.blocks.is_some()));
+        if !done {
+            return;
+        }
+        let Phase::AwaitingBlocks(slices) = std::mem::replace(&mut sync.phase, Phase::Importing)
+        else {
+            return;
+        };
+        let peers = slices.len();
+        let blocks = contiguous_blocks(
+            slices
+                .into_iter()
+                .map(|slice| (slice.hashes.len(), slice.blocks.unwrap_or_default())),
+        );
+        if blocks.is_empty() {
+            self.syncs.remove(&chain);
+            return;
+        }
+        for _ in 0..blocks.len() {
+            sync.wanted.pop_front();
+        }
+        tracing::debug!(%chain, blocks = blocks.len(), peers, "fetched blocks");
+        sync.step_started = Instant::now();
+        let peer = sync.peer;
+        if worker
+            .sync
+            .try_send(SyncJob::ImportBlocks {
+                peer,
+                chain,
+                blocks,
+            })
+            .is_err()
+        {
+            self.syncs.remove(&chain);
+        }
     }
 
     fn on_worker_result(&mut self, worker: &WorkerQueues, result: WorkerResult) {
@@ -1010,10 +1145,8 @@ impl Service {
                 }
                 let request = self.requests.remove(&request_id);
                 tracing::debug!(%peer, ?request, error = %error, "sync request failed");
-                if let Some((_, kind, chain)) = request
-                    && kind != RequestKind::Status
-                {
-                    self.stop_sync_with(chain, peer);
+                if let Some((_, kind, chain)) = request {
+                    self.sync_request_failed(worker, (kind, chain), peer, request_id);
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -1088,51 +1221,32 @@ impl Service {
                 }
             }
             (RequestKind::Blocks, SyncResponse::Blocks(blocks)) => {
-                let Some(sync) = self.syncs.get_mut(&chain) else {
+                let Some(slice) = self.blocks_slice(chain, peer, request_id) else {
                     return;
-                };
-                let asked = match &sync.phase {
-                    Phase::AwaitingBlocks(id, asked) if *id == request_id && sync.peer == peer => {
-                        asked
-                    }
-                    _ => return,
                 };
                 // The answer must be a non-empty prefix of what was asked, in order.
                 let matches = !blocks.is_empty()
-                    && blocks.len() <= asked.len()
-                    && blocks.iter().zip(asked).all(|(b, h)| b.hash() == *h);
+                    && blocks.len() <= slice.hashes.len()
+                    && blocks
+                        .iter()
+                        .zip(&slice.hashes)
+                        .all(|(b, h)| b.hash() == *h);
                 if !matches {
-                    self.syncs.remove(&chain);
+                    slice.blocks = Some(Vec::new());
                     self.penalize(peer, "blocks response does not match the request");
-                    return;
+                } else {
+                    let count = u64::try_from(blocks.len()).unwrap_or(u64::MAX);
+                    slice.blocks = Some(blocks);
+                    self.book.count_synced_blocks(&peer, count);
                 }
-                for _ in 0..blocks.len() {
-                    sync.wanted.pop_front();
-                }
-                sync.phase = Phase::Importing;
-                sync.step_started = Instant::now();
-                if worker
-                    .sync
-                    .try_send(SyncJob::ImportBlocks {
-                        peer,
-                        chain,
-                        blocks,
-                    })
-                    .is_err()
-                {
-                    self.syncs.remove(&chain);
-                }
+                self.maybe_import_slices(worker, chain);
             }
             (_, SyncResponse::Refused(why)) => {
                 tracing::debug!(%peer, %chain, %why, "peer refused a sync request");
-                if kind != RequestKind::Status {
-                    self.stop_sync_with(chain, peer);
-                }
+                self.sync_request_failed(worker, (kind, chain), peer, request_id);
             }
             (kind, _) => {
-                if kind != RequestKind::Status {
-                    self.stop_sync_with(chain, peer);
-                }
+                self.sync_request_failed(worker, (kind, chain), peer, request_id);
                 self.penalize(peer, "answer of the wrong kind");
             }
         }
@@ -1154,6 +1268,7 @@ impl Service {
                     tip: root.map(|s| s.tip),
                     cumulative_work: root.map(|s| s.cumulative_work),
                     rejected_messages: info.rejected_messages,
+                    synced_blocks: info.synced_blocks,
                     gossip_score: self.swarm.behaviour().gossipsub.peer_score(peer),
                     chains: info.status.as_ref().map_or_else(Vec::new, |s| {
                         s.chains
@@ -1193,5 +1308,40 @@ impl Service {
             .or_else(|| self.syncs.values().next())
             .map(|s| s.peer.to_string());
         snapshot.synced_blocks = self.synced_blocks;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_blocktree::{ChainParams, genesis_block};
+
+    fn blocks(count: u64) -> Vec<Block> {
+        let params = ChainParams::dev();
+        (0..count)
+            .map(|height| {
+                let mut block = genesis_block(&params).unwrap();
+                block.header.height = height;
+                block
+            })
+            .collect()
+    }
+
+    fn slice(asked: &[Block], got: usize) -> (usize, Vec<Block>) {
+        (asked.len(), asked.iter().take(got).cloned().collect())
+    }
+
+    #[test]
+    fn blocks_from_several_peers_are_imported_in_order_up_to_the_first_gap() {
+        let all = blocks(9);
+        let (a, rest) = all.split_at(3);
+        let (b, c) = rest.split_at(3);
+        let whole = contiguous_blocks([slice(a, 3), slice(b, 3), slice(c, 3)]);
+        assert_eq!(whole, all);
+        let short = contiguous_blocks([slice(a, 3), slice(b, 1), slice(c, 3)]);
+        assert_eq!(short, all[..4].to_vec(), "a short slice ends what connects");
+        let failed = contiguous_blocks([slice(a, 3), slice(b, 0), slice(c, 3)]);
+        assert_eq!(failed, all[..3].to_vec(), "a failed slice is a gap");
+        assert!(contiguous_blocks([slice(a, 0), slice(b, 3)]).is_empty());
     }
 }
