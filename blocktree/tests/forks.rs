@@ -486,3 +486,93 @@ fn final_height_counts_only_what_the_buried_anchor_shares_with_the_best_chain() 
     assert_eq!(summary_of(&v, c).anchored_height, Some(2));
     assert_eq!(finals(&v, c), vec![Some(0)]);
 }
+
+#[test]
+fn anchored_header_arriving_after_its_anchor_becomes_the_tip() {
+    let (a, b, v) = three_nodes();
+    let c = fork_chain();
+    let heavier: Vec<Block> = (2..4).map(|step| empty_block(&b, c, "b", step)).collect();
+    put(&a, "fork/x", b"from a");
+    let sealed = seal(&a, "a", 2);
+    let a1 = block_of(&sealed, c);
+    send(&v, &heavier);
+    // The anchor comes first: the block it names is not here, so it cannot bind yet.
+    send(&v, &[block_of(&sealed, ChainId::ROOT)]);
+    assert_eq!(tip_of(&v, c), heavier[1].hash());
+    // Then the block: it is lighter, and the tip all the same.
+    assert_eq!(
+        send(&v, std::slice::from_ref(&a1)),
+        vec![ImportOutcome::NewTip {
+            height: 1,
+            reorged_blocks: 2
+        }]
+    );
+    assert_eq!(tip_of(&v, c), a1.hash());
+}
+
+#[test]
+fn anchor_binds_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, _) = three_nodes();
+    let c = fork_chain();
+    put(&a, "fork/x", b"from a");
+    let sealed = seal(&a, "a", 2);
+    let a1 = block_of(&sealed, c);
+    {
+        let v = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+        send(&v, &[a.root().lock().block_at(1).unwrap().unwrap()]);
+        send(&v, &sealed);
+        assert_eq!(tip_of(&v, c), a1.hash());
+    }
+    let v = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+    assert_eq!(
+        v.chain(c).unwrap().lock().anchor_floor().map(|a| a.hash),
+        Some(a1.hash()),
+        "read from the root's state again at start"
+    );
+    let heavier: Vec<Block> = (2..5).map(|step| empty_block(&b, c, "b", step)).collect();
+    assert_eq!(send(&v, &heavier), vec![ImportOutcome::SideChain; 3]);
+    assert_eq!(tip_of(&v, c), a1.hash());
+}
+
+#[test]
+fn reevaluation_tries_at_most_the_bounded_number_of_branches() {
+    let (a, b, v) = three_nodes();
+    let c = fork_chain();
+    let bought = v.root().lock().block_at(1).unwrap().unwrap();
+    put(&a, "fork/x", b"from a");
+    let sealed = seal(&a, "a", 2);
+    send(&v, &sealed);
+    let a1 = block_of(&sealed, c);
+    // More heavier branches than one re-evaluation tries, each a valid block and then one
+    // whose state root is wrong: stored aside while the anchor excludes them.
+    let mut bad_tips = Vec::new();
+    for i in 0..=bitverse_blocktree::REEVALUATE_ATTEMPTS_MAX {
+        let scratch = node_with(ChainParams::dev());
+        send(&scratch, std::slice::from_ref(&bought));
+        let who = format!("scratch-{i}");
+        let first = empty_block(&scratch, c, &who, 2);
+        let mut second = empty_block(&scratch, c, &who, 3);
+        second.header.state_root = Hash::tagged("not this state", &[&[i as u8]]);
+        assert_eq!(
+            send(&v, &[first, second.clone()]),
+            vec![ImportOutcome::SideChain; 2]
+        );
+        bad_tips.push(second.hash());
+    }
+    // A root reorg to a branch that anchors nothing lifts the anchor: every heavier branch
+    // may be best now, and each fails to connect.
+    let root_b: Vec<Block> = (2..4)
+        .map(|step| empty_block(&b, ChainId::ROOT, "b", step))
+        .collect();
+    send(&v, &root_b);
+    assert_eq!(v.chain(c).unwrap().lock().anchor_floor(), None);
+    let chain = v.chain(c).unwrap();
+    let chain = chain.lock();
+    let tried = bad_tips
+        .iter()
+        .filter(|hash| chain.is_known_invalid(hash))
+        .count();
+    assert_eq!(tried, bitverse_blocktree::REEVALUATE_ATTEMPTS_MAX);
+    assert_eq!(chain.tip().hash, a1.hash(), "no branch better than the tip");
+}
