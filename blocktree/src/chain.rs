@@ -990,7 +990,10 @@ impl Chain {
         // Fork choice: most work among the branches that may be best (on a data chain, those
         // that extend the header its parent anchors and whose relay parents are on the root's
         // best chain).
-        let may_be_best = self.may_be_best(&hash, &block.header, root);
+        // Judged only for a block that could take the tip: the walk is not paid for the
+        // lighter side blocks a long sync brings.
+        let contends = parent == self.tip_hash() || cumulative_work > self.tip().cumulative_work;
+        let may_be_best = contends && self.may_be_best(&hash, &block.header, root);
         if parent == self.tip_hash() && may_be_best {
             // The common case: connect in the same batch as the store.
             self.connect(&block, &tx_hashes, batch, root)?;
@@ -1123,29 +1126,29 @@ impl Chain {
     }
 
     /// Whether the branch ending at block `hash` (with `header`, stored or not) may be this
-    /// chain's best: it contains the usable anchor floor, and each of its stored blocks off
-    /// the best chain names a relay parent on the root's best chain and is not known invalid.
-    /// The block's own relay parent is left to connecting it, which says why it cannot be
-    /// judged yet. Walks back to the best chain or the floor's height, whichever comes first.
+    /// chain's best: with no usable anchor floor, any (connecting it judges the rest); with
+    /// one, the branch contains it, and each of its stored blocks between the best chain (or
+    /// the floor) and `hash` names a relay parent on the root's best chain and is not known
+    /// invalid. The block's own relay parent is left to connecting it, which says why it
+    /// cannot be judged yet. Walks back to the best chain or the floor's height, whichever
+    /// comes first.
     fn may_be_best(&self, hash: &Hash, header: &BlockHeader, root: Option<&Chain>) -> bool {
-        let floor = self.usable_floor(root);
+        let Some((floor_hash, floor_height)) = self.usable_floor(root) else {
+            return true;
+        };
         let mut at = *hash;
         let mut header = header;
         let mut first = true;
         loop {
             let height = header.height;
-            if let Some((floor_hash, floor_height)) = floor {
-                if height < floor_height {
-                    return false;
-                }
-                if height == floor_height {
-                    return at == floor_hash;
-                }
+            if height < floor_height {
+                return false;
+            }
+            if height == floor_height {
+                return at == floor_hash;
             }
             if self.best_hash_at(height) == Some(&at) {
-                return floor.is_none_or(|(floor_hash, floor_height)| {
-                    self.best_hash_at(floor_height) == Some(&floor_hash)
-                });
+                return self.best_hash_at(floor_height) == Some(&floor_hash);
             }
             if !first && !self.relay_on_root_best(root, header) {
                 return false;
