@@ -370,6 +370,24 @@ impl Blocktree {
         }
     }
 
+    /// After the root's tip moved from `previous_tip` by a path other than
+    /// [`Blocktree::import`] (the network imports into the root chain directly): the data
+    /// chains settle as [`Blocktree::settle_after`] says, as after a reorg if `previous_tip`
+    /// left the root's best chain.
+    pub fn root_tip_moved(&self, previous_tip: &Hash) -> Result<(), ChainError> {
+        let reorged = {
+            let root = self.root.lock();
+            root.header_by_hash(previous_tip)
+                .and_then(|header| root.best_header(previous_tip, header.height))
+                .is_none()
+        };
+        if reorged {
+            self.settle_all(true)
+        } else {
+            self.settle_below(ChainId::ROOT)
+        }
+    }
+
     /// The children of `changed` settle on their anchor floors; a child whose tip moved
     /// passes it on to its own. Each open chain below is visited at most once.
     fn settle_below(&self, changed: ChainId) -> Result<(), ChainError> {

@@ -576,3 +576,27 @@ fn reevaluation_tries_at_most_the_bounded_number_of_branches() {
     assert_eq!(tried, bitverse_blocktree::REEVALUATE_ATTEMPTS_MAX);
     assert_eq!(chain.tip().hash, a1.hash(), "no branch better than the tip");
 }
+
+#[test]
+fn root_reorg_imported_into_the_root_chain_directly_is_followed_after_root_tip_moved() {
+    let (a, b, v) = three_nodes();
+    let c = fork_chain();
+    let root_a2 = empty_block(&a, ChainId::ROOT, "a", 2);
+    put(&a, "fork/x", b"x");
+    let sealed = seal(&a, "a", 3);
+    send(&v, &[root_a2]);
+    send(&v, &sealed);
+    let a1 = block_of(&sealed, c);
+    assert_eq!(tip_of(&v, c), a1.hash());
+
+    // The network's worker imports root blocks into the root chain, not through the tree.
+    let before = v.root().lock().tip().hash;
+    for step in 2..5 {
+        let block = empty_block(&b, ChainId::ROOT, "b", step);
+        v.root().lock().import_block(block, NOW_MS).unwrap();
+    }
+    assert_eq!(tip_of(&v, c), a1.hash(), "nothing told the data chain yet");
+    v.root_tip_moved(&before).unwrap();
+    assert_eq!(v.chain(c).unwrap().lock().tip().height, 0, "a1 orphaned");
+    assert_eq!(v.value("fork/x").unwrap(), None);
+}

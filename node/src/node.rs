@@ -131,7 +131,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
                 data_dir: args.data_dir.clone(),
                 metrics: metrics.clone(),
             };
-            Some(p2p::start(config, chain.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
+            Some(p2p::start(config, tree.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }
         None => None,
     };

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::{Block, Chain};
+use bitverse_blocktree::{Block, Blocktree, Chain};
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::Multiaddr;
 use libp2p::futures::StreamExt;
@@ -156,10 +156,11 @@ impl P2pHandle {
 /// Returns once the listener is bound.
 pub(crate) async fn start(
     config: P2pConfig,
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(P2pHandle, tokio::task::JoinHandle<()>)> {
+    let chain = tree.root().clone();
     let keypair = identity::load_or_create(&config.data_dir)?;
     let local_peer_id = keypair.public().to_peer_id();
     let local = local_status(&chain.lock());
@@ -215,7 +216,7 @@ pub(crate) async fn start(
     }));
     let (blocks_tx, blocks_rx) = mpsc::channel(PUBLISH_BLOCKS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
-    let (worker, results, worker_task) = worker::spawn(chain, tx_admitted, config.metrics.clone());
+    let (worker, results, worker_task) = worker::spawn(tree, tx_admitted, config.metrics.clone());
     let service = Service::new(
         swarm,
         names,

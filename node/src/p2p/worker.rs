@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use bitverse_blocktree::{Block, BlockError, BlockHeader, Chain, ChainError, ImportOutcome};
+use bitverse_blocktree::{
+    Block, BlockError, BlockHeader, Blocktree, Chain, ChainError, ImportOutcome,
+};
 use bitverse_blocktree::{Transaction, TxError};
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::PeerId;
@@ -166,7 +168,7 @@ pub(crate) fn local_status(chain: &Chain) -> PeerStatus {
 
 /// Starts the worker; it stops when every job queue is closed or the result queue is.
 pub(crate) fn spawn(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     metrics: Arc<NodeMetrics>,
 ) -> (
@@ -180,7 +182,7 @@ pub(crate) fn spawn(
     let (sync_tx, sync_rx) = mpsc::channel(SYNC_JOBS_QUEUE_MAX);
     let (results_tx, results_rx) = mpsc::channel(RESULTS_QUEUE_MAX);
     let task = tokio::spawn(run(
-        chain,
+        tree,
         tx_admitted,
         metrics,
         Inputs {
@@ -218,7 +220,7 @@ enum Job {
 }
 
 async fn run(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     metrics: Arc<NodeMetrics>,
     mut inputs: Inputs,
@@ -235,11 +237,23 @@ async fn run(
             Some(job) = inputs.txs.recv() => Job::Tx(job),
             else => return,
         };
-        let chain = chain.clone();
+        let tree = tree.clone();
         let tx_admitted = tx_admitted.clone();
         let metrics = metrics.clone();
-        let done =
-            tokio::task::spawn_blocking(move || perform(&chain, &tx_admitted, &metrics, job)).await;
+        let done = tokio::task::spawn_blocking(move || {
+            let chain = tree.root();
+            let root_before = chain.lock().tip().hash;
+            let result = perform(chain, &tx_admitted, &metrics, job);
+            // The data chains follow the root: their anchors, and their relay parents if the
+            // root reorged.
+            if result.tip.tip != root_before
+                && let Err(e) = tree.root_tip_moved(&root_before)
+            {
+                tracing::error!(error = %e, "data chains could not follow the root");
+            }
+            result
+        })
+        .await;
         match done {
             Ok(result) => {
                 if results.send(result).await.is_err() {
