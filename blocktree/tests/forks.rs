@@ -210,6 +210,12 @@ fn heavier_data_branch_loses_to_the_anchored_one() {
         Some(a1.hash())
     );
     assert_eq!(v.value("fork/x").unwrap().as_deref(), Some(&b"from a"[..]));
+    // The value proves against the root: the anchored block is on the data chain's best
+    // chain, where the proof's anchor link needs it.
+    let proof = v.value_proof("fork/x").unwrap();
+    assert_eq!(proof.links.len(), 1);
+    assert_eq!(proof.links[0].header.hash(), a1.hash());
+    assert_eq!(proof.verify().unwrap(), c);
 }
 
 #[test]
