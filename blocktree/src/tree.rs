@@ -189,7 +189,8 @@ impl Blocktree {
     }
 
     /// Opens `chain` and the chains above it (which carry its anchors), if tracked; remembers
-    /// them so a restart reopens them. Returns the chain, or `None` when not tracked.
+    /// them so a restart reopens them. Returns the chain, or `None` when not tracked. Takes
+    /// chain locks: the caller must hold none.
     pub fn open_chain(&self, chain: ChainId) -> Result<Option<Arc<Mutex<Chain>>>, ChainError> {
         if chain.is_root() {
             return Ok(Some(self.root.clone()));
@@ -204,7 +205,7 @@ impl Blocktree {
             }
             .into());
         }
-        let mut opened = false;
+        let mut opened = Vec::new();
         for id in chain
             .path_to_root()
             .into_iter()
@@ -223,9 +224,9 @@ impl Blocktree {
             let mut new_chain = Chain::in_store(self.store.clone(), self.params.clone(), id)?;
             new_chain.share_scripts_of(&self.root.lock());
             data.insert(id, Arc::new(Mutex::new(new_chain)));
-            opened = true;
+            opened.push(id);
         }
-        if opened {
+        if !opened.is_empty() {
             let live: Vec<ChainId> = self.data.read().keys().copied().collect();
             let mut batch = WriteBatch::default();
             batch.put(
@@ -234,6 +235,12 @@ impl Blocktree {
                 codec::encode(&live),
             );
             self.store.write(batch)?;
+        }
+        // A chain opened after its parent anchored it (its first keyspace came from the
+        // network, say) takes that anchor now rather than at the parent's next block.
+        // Shallowest first; the caller holds no chain's lock.
+        for id in opened {
+            self.settle_one(id, false)?;
         }
         Ok(self.chain(chain))
     }

@@ -606,3 +606,38 @@ fn root_reorg_imported_into_the_root_chain_directly_is_followed_after_root_tip_m
     assert_eq!(v.chain(c).unwrap().lock().tip().height, 0, "a1 orphaned");
     assert_eq!(v.value("fork/x").unwrap(), None);
 }
+
+#[test]
+fn chain_opened_after_its_parent_anchored_it_takes_the_anchor_at_once() {
+    let a = node_with(ChainParams::dev());
+    buy(&a, "fork", 1);
+    let bought = seal(&a, "a", 1);
+    put(&a, "fork/x", b"from a");
+    let sealed = seal(&a, "a", 2);
+    let c = fork_chain();
+    // Root blocks imported into the root chain directly, as the network's worker does: the
+    // purchase opens no chain here.
+    let w = node_with(ChainParams::dev());
+    for block in [bought[0].clone(), block_of(&sealed, ChainId::ROOT)] {
+        w.root().lock().import_block(block, NOW_MS).unwrap();
+    }
+    assert!(w.chain(c).is_none());
+    // A write for the chain opens it, and the root's anchor binds at once.
+    let key = alice();
+    let write = UnsignedTx {
+        chain: c,
+        sender: key.account(),
+        nonce: 0,
+        fee: Amount::ZERO,
+        payload: TxPayload::Put {
+            key: "fork/y".into(),
+            value: b"y".to_vec(),
+        },
+    }
+    .sign(&key);
+    w.submit(write).unwrap();
+    assert_eq!(
+        w.chain(c).unwrap().lock().anchor_floor().map(|a| a.hash),
+        Some(block_of(&sealed, c).hash())
+    );
+}
