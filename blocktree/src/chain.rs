@@ -989,9 +989,8 @@ impl Chain {
         let height = block.header.height;
         // Fork choice: most work among the branches that may be best (on a data chain, those
         // that extend the header its parent anchors and whose relay parents are on the root's
-        // best chain).
-        // Judged only for a block that could take the tip: the walk is not paid for the
-        // lighter side blocks a long sync brings.
+        // best chain). Judged only for a block that could take the tip: the walk is not paid
+        // for the lighter side blocks a long sync brings.
         let contends = parent == self.tip_hash() || cumulative_work > self.tip().cumulative_work;
         let may_be_best = contends && self.may_be_best(&hash, &block.header, root);
         if parent == self.tip_hash() && may_be_best {
@@ -1196,6 +1195,7 @@ impl Chain {
         candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut rolled_back = orphaned.len() as u64;
         let mut attempts = 0usize;
+        let mut failure = None;
         for (_, candidate) in candidates {
             if attempts >= REEVALUATE_ATTEMPTS_MAX {
                 break;
@@ -1218,14 +1218,21 @@ impl Chain {
                 // The branch was invalid (now marked so) or cannot be judged yet; the old tip
                 // is back either way: try the next.
                 Err(ChainError::Block(_) | ChainError::RelayPending(_)) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
+        // Even when the store failed: the orphaned blocks are rolled back already.
         for (block, _) in orphaned {
             for tx in block.transactions {
                 // A write the new branch holds, or no longer valid, is refused: that is fine.
                 let _ = self.submit_transaction_with(tx, root);
             }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         Ok((self.tip_hash() != before).then_some(rolled_back))
     }

@@ -336,7 +336,6 @@ impl Blocktree {
             .ok_or(ChainError::NotTracked(chain_id))
     }
 
-    /// Imports a block into its chain.
     /// Imports a block into its chain; if the chain's tip moved, the chains below follow
     /// (see [`Blocktree::settle_after`]).
     pub fn import(&self, block: Block, now_ms: u64) -> Result<ImportOutcome, ChainError> {
@@ -504,7 +503,8 @@ impl Blocktree {
     }
 
     /// The chains below each chain that sealed a block settle on their new anchors (each
-    /// parent here anchors its children's tips, so none moves; the floors are recorded).
+    /// parent here anchors its children's tips, so normally none moves: the new floors are
+    /// recorded, through the no-scan path of [`Chain::settle`]).
     fn settle_after_sealing(&self, sealed: &[Block]) -> Result<(), ChainError> {
         let mut moved: Vec<ChainId> = sealed.iter().map(|block| block.header.chain).collect();
         moved.sort_by_key(|c| (c.depth(), c.prefix()));
