@@ -309,7 +309,19 @@ impl Blocktree {
         };
         let mut chain = chain.lock();
         let root = self.root.lock();
-        chain.submit_transaction_with(tx, Some(&root))
+        match chain.submit_transaction_with(tx, Some(&root)) {
+            // Registered at the root's tip but not as of the relay parent a data-chain write is
+            // judged against: not the writer's fault, and soon valid.
+            Err(ChainError::Tx(TxError::UnknownKeyspace(key))) if root.home_of(&key).is_ok() => {
+                Err(ChainError::RelayPending(format!(
+                    "the keyspace holding {key:?} was bought less than {} root blocks ago, \
+                     which a write to a deeper chain waits for; try again after the next root \
+                     block",
+                    self.params.relay_parent_depth_min
+                )))
+            }
+            other => other,
+        }
     }
 
     /// Opens `chain_id` for `tx` if the root's registry puts `tx`'s key there and this node

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, TxPayload, UnsignedTx};
+use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use serde_json::{Value, json};
 
@@ -382,7 +382,7 @@ async fn submit(
         payload,
     }
     .sign(&key);
-    let hash = client.send_transaction(&tx).await?;
+    let hash = send_when_settled(client, &tx, Duration::from_secs(write.wait_timeout_secs)).await?;
     if hash != tx.hash() {
         return Err(failed(format!(
             "node answered hash {hash} for transaction {}",
@@ -422,6 +422,35 @@ async fn submit(
         }
     }
     Ok(())
+}
+
+/// How often a write the node cannot judge yet (-32017) is sent again.
+const NOT_SETTLED_RETRY_MS: u64 = 500;
+
+/// Sends `tx`; while the node answers that it cannot judge it yet (-32017: a write to a deeper
+/// chain whose keyspace was bought less than the relay depth ago, or whose root is not deep
+/// enough), says so once on stderr and sends it again, until `timeout`.
+async fn send_when_settled(
+    client: &NodeClient,
+    tx: &Transaction,
+    timeout: Duration,
+) -> Result<Hash, CliError> {
+    let deadline = Instant::now() + timeout;
+    let mut told = false;
+    loop {
+        match client.send_transaction(tx).await {
+            Err(CliError::Refused { code, message })
+                if code == crate::rpc_api::CODE_NOT_ANCHORED_YET && Instant::now() < deadline =>
+            {
+                if !told {
+                    eprintln!("waiting for the root: {message}");
+                    told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(NOT_SETTLED_RETRY_MS)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Polls `bv_getTransaction` until the transaction is in a block; a dropped transaction is an

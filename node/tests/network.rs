@@ -15,7 +15,7 @@ use bitverse_blocktree::{
     Block, BlockHeader, Chain, ChainParams, TxPayload, UnsignedTx, genesis_hash_of,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
-use common::{TestNode, signed, tx_hex, wait_for, wait_included};
+use common::{TestNode, signed, signed_for, tx_hex, wait_for, wait_included};
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::swarm::SwarmEvent;
@@ -891,4 +891,166 @@ fn a_four_level_tree_over_six_nodes_confirms_forwarded_writes_and_serves_verifie
     for text in &texts {
         assert!(drawn.contains(text.as_str()), "{drawn}");
     }
+}
+
+/// Waits until `hash` is included on `chain` as `node` sees it.
+fn wait_included_on(node: &TestNode, hash: &str, chain: ChainId, context: &dyn Fn() -> String) {
+    wait_for(
+        TREE_STEP_TIMEOUT_MS,
+        "a write included on its chain",
+        || {
+            let status = node
+                .rpc("bv_getTransaction", json!([hash, chain.to_string()]))
+                .ok()?;
+            (status["status"] == "included").then_some(())
+        },
+        context,
+    );
+}
+
+/// A data-chain fork across a partition, healed by the root. Two sides, each with a miner
+/// tracking the same depth-1 chain, buy the same keyspace (one signed transaction sent to
+/// both) and write the same key with the same nonce to different values, each anchored in its
+/// own root. When a bridge joins them, the root converges on one side's chain, and the data
+/// chain follows the branch that root anchors — on both miners, whichever branch had more work
+/// — so exactly one value survives, read verified the same on every node.
+#[test]
+fn a_data_chain_split_by_a_partition_heals_onto_the_branch_the_winning_root_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = bitverse_blocktree::chain_of_keyspace("split", 1).expect("a chain");
+    let chain_text = chain.to_string();
+    let miner_args = |track: &str| {
+        vec![
+            "--network".to_owned(),
+            "local".to_owned(),
+            "--p2p-addr".to_owned(),
+            "/ip4/127.0.0.1/tcp/0".to_owned(),
+            "--mine".to_owned(),
+            "--miner".to_owned(),
+            "dev:miner".to_owned(),
+            "--track".to_owned(),
+            track.to_owned(),
+        ]
+    };
+    let launch = |name: &str, args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        TestNode::launch(&dir.path().join(name), &args)
+    };
+    let a = launch("a", miner_args(&chain_text));
+    let b = launch("b", miner_args(&chain_text));
+    let context = || logs(&[&a, &b]);
+    wait_for(
+        CONNECT_TIMEOUT_MS,
+        "both sides mining",
+        || (height(&a) >= 1 && height(&b) >= 1).then_some(()),
+        context,
+    );
+
+    let alice = SecretKey::dev("alice");
+    let price = ChainParams::local()
+        .depth(1)
+        .unwrap()
+        .storage_price_per_byte;
+    let buy = signed(
+        &alice,
+        0,
+        TxPayload::BuyKeyspace {
+            name: "split".into(),
+            owner: alice.account(),
+            quota_bytes: 1_000,
+            prepaid: Amount(price.0 * 1_000),
+            script: None,
+            depth: 1,
+        },
+    );
+    for side in [&a, &b] {
+        let hash = side
+            .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
+            .expect("each side takes the purchase");
+        wait_included_on(side, hash.as_str().unwrap(), ChainId::ROOT, &context);
+    }
+    let write = |value: &str| {
+        signed_for(
+            &alice,
+            chain,
+            0,
+            TxPayload::Put {
+                key: "split/x".into(),
+                value: value.as_bytes().to_vec(),
+            },
+        )
+    };
+    for (side, value) in [(&a, "from a"), (&b, "from b")] {
+        // Until the purchase is a root block deep, the node answers -32017: not yet.
+        let hash = wait_for(
+            TREE_STEP_TIMEOUT_MS,
+            "each side to take its write",
+            || match side.rpc("bv_sendTransaction", json!([tx_hex(&write(value))])) {
+                Ok(hash) => Some(hash),
+                Err(e) if e.code == -32017 => None,
+                Err(e) => panic!("each side takes its write: {e:?}"),
+            },
+            context,
+        );
+        wait_included_on(side, hash.as_str().unwrap(), chain, &context);
+        // Anchored in its side's root: read back verified there.
+        wait_for(
+            TREE_STEP_TIMEOUT_MS,
+            "each side's write anchored in its own root",
+            || {
+                let got = side.cli(&["get", "split/x", "--verify"]);
+                (got.code == 0 && got.stdout_text() == value).then_some(())
+            },
+            context,
+        );
+    }
+    let tip_of = |node: &TestNode| chain_entry(node, chain).map(|c| c["tip"].clone());
+    assert_ne!(tip_of(&a), tip_of(&b), "the sides were not apart");
+
+    // Heal: a bridge that knows both sides.
+    let bridge = TestNode::launch(
+        &dir.path().join("bridge"),
+        &[
+            "--network",
+            "local",
+            "--p2p-addr",
+            "/ip4/127.0.0.1/tcp/0",
+            "--track",
+            &chain_text,
+            "--bootstrap",
+            a.p2p(),
+            "--bootstrap",
+            b.p2p(),
+        ],
+    );
+    let all = [&a, &b, &bridge];
+    let healed = wait_for(
+        CONVERGE_TIMEOUT_MS * 3,
+        "every node on one root and one value, read verified",
+        || {
+            let values: Vec<String> = all
+                .iter()
+                .map(|node| {
+                    let got = node.cli(&["get", "split/x", "--verify"]);
+                    (got.code == 0).then(|| got.stdout_text())
+                })
+                .collect::<Option<_>>()?;
+            values
+                .windows(2)
+                .all(|pair| pair[0] == pair[1])
+                .then(|| values[0].clone())
+        },
+        || logs(&all),
+    );
+    assert!(
+        healed == "from a" || healed == "from b",
+        "one side's value survives: {healed}"
+    );
+    // The two miners mine one data chain again: their tips meet.
+    wait_for(
+        CONVERGE_TIMEOUT_MS * 2,
+        "the miners on one tip of the data chain",
+        || (tip_of(&a).is_some() && tip_of(&a) == tip_of(&b)).then_some(()),
+        || logs(&all),
+    );
 }

@@ -66,6 +66,9 @@ const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX * SYNC_PEERS
 /// Forwarded requests (writes and reads for chains this node does not track) in flight at once;
 /// more are refused at once, so a burst of RPC calls cannot grow the loop's tables.
 pub(crate) const ASKS_IN_FLIGHT_MAX: usize = 64;
+/// How long a forwarded request waits for a peer that tracks its chain when none is known yet
+/// (a chain just opened: peers name it in their next status, which the node asks for at once).
+const ASK_PEER_WAIT_MS: u64 = 5_000;
 /// How often the loop does its housekeeping (bans, scores, status, sync, redials).
 const TICK_MS: u64 = 1_000;
 /// How often the node asks each peer for its tip.
@@ -311,6 +314,8 @@ pub(crate) struct Service {
     requests: HashMap<OutboundRequestId, (PeerId, RequestKind, ChainId)>,
     /// Forwarded requests in flight and where their answers go.
     asks: HashMap<OutboundRequestId, Ask>,
+    /// Forwarded requests waiting for a peer that tracks their chain, with their deadline.
+    waiting_asks: VecDeque<(Ask, Instant)>,
     /// At most [`SYNCS_AT_ONCE_MAX`] chains syncing.
     syncs: BTreeMap<ChainId, ActiveSync>,
     synced_blocks: u64,
@@ -346,6 +351,7 @@ impl Service {
             book: PeerBook::default(),
             requests: HashMap::new(),
             asks: HashMap::new(),
+            waiting_asks: VecDeque::new(),
             syncs: BTreeMap::new(),
             synced_blocks: 0,
             last_bootstrap_dial: None,
@@ -420,6 +426,7 @@ impl Service {
                 event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
                 _ = tick.tick() => {
                     self.subscribe_open_chains();
+                    self.retry_waiting_asks();
                     self.republish_txs();
                     self.on_tick(&inputs.worker);
                     self.refresh_snapshot();
@@ -474,25 +481,35 @@ impl Service {
     }
 
     /// Sends a forwarded request to the connected peer with the most work on its chain that
-    /// tracks it; the answer (or why there is none) goes back on the ask's channel.
+    /// tracks it; the answer (or why there is none) goes back on the ask's channel. When no
+    /// peer is known to track the chain, the request waits up to [`ASK_PEER_WAIT_MS`] while
+    /// every peer is asked for its status.
     fn forward(&mut self, ask: Ask) {
-        if self.asks.len() >= ASKS_IN_FLIGHT_MAX {
+        if self.asks.len().saturating_add(self.waiting_asks.len()) >= ASKS_IN_FLIGHT_MAX {
             ask.answer(Err(format!(
                 "{ASKS_IN_FLIGHT_MAX} forwarded requests already in flight; try again"
             )));
             return;
         }
+        if let Err(ask) = self.try_forward(ask) {
+            let peers: Vec<PeerId> = self.book.peers().map(|(peer, _)| *peer).collect();
+            for peer in peers {
+                self.ask_status(peer);
+            }
+            let deadline = Instant::now() + Duration::from_millis(ASK_PEER_WAIT_MS);
+            self.waiting_asks.push_back((ask, deadline));
+        }
+    }
+
+    /// Sends `ask` to the best peer tracking its chain, or gives it back when there is none.
+    fn try_forward(&mut self, ask: Ask) -> Result<(), Ask> {
         let best = self
             .book
             .tracking(ask.chain)
             .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
             .map(|(peer, _)| peer);
         let Some(peer) = best else {
-            let chain = ask.chain;
-            ask.answer(Err(format!(
-                "this node does not track chain {chain} and no connected peer does"
-            )));
-            return;
+            return Err(ask);
         };
         let id = self
             .swarm
@@ -501,6 +518,25 @@ impl Service {
             .send_request(&peer, ask.request.clone());
         tracing::debug!(%peer, chain = %ask.chain, "forwarding a request");
         self.asks.insert(id, ask);
+        Ok(())
+    }
+
+    /// Sends the waiting forwarded requests that now have a peer; refuses those past their
+    /// deadline.
+    fn retry_waiting_asks(&mut self) {
+        let now = Instant::now();
+        for (ask, deadline) in std::mem::take(&mut self.waiting_asks) {
+            match self.try_forward(ask) {
+                Ok(()) => {}
+                Err(ask) if now >= deadline => {
+                    let chain = ask.chain;
+                    ask.answer(Err(format!(
+                        "this node does not track chain {chain} and no connected peer does"
+                    )));
+                }
+                Err(ask) => self.waiting_asks.push_back((ask, deadline)),
+            }
+        }
     }
 
     fn dial_bootstrap(&mut self) {
@@ -1168,6 +1204,9 @@ impl Service {
         }
         self.book.set_status(&peer, status);
         self.snapshot_dirty = true;
+        if !self.waiting_asks.is_empty() {
+            self.retry_waiting_asks();
+        }
         self.maybe_start_sync(worker);
     }
 
