@@ -457,7 +457,8 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
         code: CODE_NOT_ANCHORED_YET,
         name: "NotAnchoredYet",
         meaning: "a data-chain write or proof cannot be judged yet: its relay parent or anchor \
-                  is not there yet on this node; retry shortly",
+                  is not there yet on this node, or its keyspace was bought less than the relay \
+                  depth ago; retry shortly",
     },
 ];
 
