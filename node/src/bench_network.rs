@@ -107,6 +107,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
         let parent = index.saturating_sub(1) / 2;
         let launch = NodeLaunch {
             mine: index == 0,
+            track_all: false,
             bootstrap: nodes
                 .0
                 .get(parent)
@@ -283,11 +284,13 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
     let mut nodes = Nodes::default();
     let source_launch = NodeLaunch {
         mine: false,
+        track_all: false,
         bootstrap: Vec::new(),
         log_level: Some("info"),
     };
     let source = tokio::task::block_in_place(|| start_node(&exe, &source_dir, &source_launch))?;
     let fresh_launch = NodeLaunch {
+        track_all: false,
         mine: false,
         bootstrap: vec![source.p2p_addr.clone()],
         log_level: Some("info"),

@@ -77,6 +77,13 @@ pub(crate) enum Command {
     /// SIGTERM stops every node cleanly; if one node dies, the devnet stops the others and
     /// exits with 1, showing the end of its log.
     Devnet(DevnetArgs),
+    /// Show the whole story on a fresh local network, in a couple of minutes: a mining node
+    /// starts; a keyspace guarded by a script is bought, written and read verified; a write
+    /// the script refuses is refused; a keyspace two levels down the tree is written and
+    /// proven through it; a second node syncs and serves the deep value it does not store.
+    /// Each step is explained and shown as the command you would type, with its output. The
+    /// nodes stop at the end; their data is removed unless --keep.
+    Demo(DemoArgs),
     /// Create and inspect key files.
     #[command(subcommand)]
     Wallet(WalletCommand),
@@ -285,6 +292,18 @@ pub(crate) struct DevnetArgs {
     /// Directory holding one data directory per node; created if missing.
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: PathBuf,
+}
+
+/// `bitverse demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where the demo's nodes keep their data (a new or empty directory); a temporary one by
+    /// default.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Keep the nodes' data directories after the demo.
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 /// The RPC endpoint of client commands.

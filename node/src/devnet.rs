@@ -47,6 +47,8 @@ pub(crate) struct DevnetNode {
 pub(crate) struct NodeLaunch<'a> {
     /// Mine (paying the dev account named like the node), or only follow.
     pub(crate) mine: bool,
+    /// Track every chain of the blocktree (`--track-all`), or the root only.
+    pub(crate) track_all: bool,
     /// P2P addresses to dial at start.
     pub(crate) bootstrap: Vec<String>,
     /// `--log-level` for the node, if any.
@@ -86,8 +88,10 @@ pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::
 
     let mut nodes = Nodes::default();
     for index in 0..args.nodes {
+        // Every devnet node tracks (and mines, merged) every chain: a deep keyspace works at once.
         let launch = NodeLaunch {
             mine: true,
+            track_all: true,
             bootstrap: nodes
                 .0
                 .first()
@@ -172,6 +176,9 @@ pub(crate) fn start_node(
         .args(["--p2p-addr", "/ip4/127.0.0.1/tcp/0"]);
     if launch.mine {
         command.args(["--mine", "--miner", &miner]);
+    }
+    if launch.track_all {
+        command.arg("--track-all");
     }
     for address in &launch.bootstrap {
         command.args(["--bootstrap", address]);

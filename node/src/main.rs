@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod commands;
 mod config;
+mod demo;
 mod devnet;
 mod forward;
 mod keys;
@@ -169,6 +170,7 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             "node and init run outside the client runtime".to_owned(),
         )),
         Command::Devnet(args) => devnet::run(args, log_level).await.map_err(whole_chain),
+        Command::Demo(args) => demo::run(args).await.map_err(whole_chain),
         Command::Wallet(command) => commands::wallet(command),
         Command::Balance {
             address,
