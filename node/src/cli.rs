@@ -184,6 +184,14 @@ pub(crate) enum Command {
     },
     /// Print the node's network, the root chain's tip, its peers and sync progress.
     Status {
+        /// First wait until the node has caught up with the best tip its peers announced,
+        /// showing progress on a terminal (height of target, blocks per second, time left);
+        /// quiet when stderr is not a terminal.
+        #[arg(long)]
+        wait_sync: bool,
+        /// How long --wait-sync waits before giving up.
+        #[arg(long, value_name = "SECS", default_value_t = 3600)]
+        wait_sync_timeout_secs: u64,
         #[command(flatten)]
         output: OutputArgs,
         #[command(flatten)]

@@ -239,8 +239,21 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
             verify::proof(&client, &key, &state_dir, json).await
         }
-        Command::Status { output, rpc } => {
-            commands::status(&NodeClient::new(&rpc.url)?, &output).await
+        Command::Status {
+            wait_sync,
+            wait_sync_timeout_secs,
+            output,
+            rpc,
+        } => {
+            let client = NodeClient::new(&rpc.url)?;
+            if wait_sync {
+                commands::wait_for_sync(
+                    &client,
+                    std::time::Duration::from_secs(wait_sync_timeout_secs),
+                )
+                .await?;
+            }
+            commands::status(&client, &output).await
         }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
         Command::Bench(BenchCommand::Puts {

@@ -215,6 +215,14 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         &[seed.p2p_plain(), twin.p2p_plain()],
     );
     let nodes = [&seed, &twin, &late];
+    // `status --wait-sync` returns once the node has caught up; piped, it draws no progress.
+    let waited = late.cli(&["status", "--wait-sync", "--wait-sync-timeout-secs", "55"]);
+    let waited_text = waited.assert_ok("status --wait-sync").stdout_text();
+    assert!(
+        waited_text.contains(&format!("height:      {BLOCKS}")),
+        "{waited_text}"
+    );
+    assert!(!waited.stderr.contains("syncing:"), "{}", waited.stderr);
     wait_for(
         SYNC_TIMEOUT_MS,
         "the late node to reach the seed's tip",
