@@ -945,6 +945,17 @@ mod tests {
             },
         );
         assert_schema_matches(
+            "SendItemResult",
+            &crate::rpc_api::SendItemResult {
+                hash: None,
+                error: Some(crate::rpc_api::SendItemError {
+                    code: -32007,
+                    message: "bad signature".into(),
+                    data: None,
+                }),
+            },
+        );
+        assert_schema_matches(
             "TransactionResult",
             &TransactionResult {
                 status: TxStatusName::Dropped,
