@@ -291,3 +291,28 @@ fn writers_on_many_chains_and_a_sealer_never_deadlock() {
         );
     }
 }
+
+#[test]
+fn a_batch_longer_than_one_lock_hold_is_admitted_whole_and_in_order() {
+    use bitverse_blocktree::tree::SUBMIT_BATCH_TXS_PER_LOCK_MAX;
+    let names = names_on_distinct_chains(1, 1);
+    let tree = new_tree();
+    buy_all(&tree, &names, 1);
+    let name = names.first().unwrap();
+    // Successive nonces of one sender across the lock holds: order kept across the split.
+    let count = SUBMIT_BATCH_TXS_PER_LOCK_MAX + 3;
+    let txs: Vec<Transaction> = (0..count as u64)
+        .map(|nonce| put_tx(name, 1, nonce, &format!("k{nonce}")))
+        .collect();
+    let results = tree.submit_batch(txs.clone());
+    assert_eq!(results.len(), count);
+    for (result, tx) in results.iter().zip(&txs) {
+        assert_eq!(result.as_ref().unwrap(), &tx.hash());
+    }
+    let chain = tree.chain(chain_of_keyspace(name, 1).unwrap()).unwrap();
+    assert_eq!(chain.lock().mempool_len(), count);
+    assert_eq!(
+        chain.lock().pending_nonce(&alice().account()).unwrap(),
+        count as u64
+    );
+}
