@@ -4,7 +4,11 @@
 //! proofs that walk from the root down to any chain.
 //!
 //! Lock order: a data chain's lock may be held while the root's is taken (a data chain is
-//! validated against the root); never the other way round, and never two data chains at once.
+//! validated against the root); never the other way round. Two data chains at once only in dev
+//! sealing of one depth, which takes them in ascending chain order and the root's last.
+//!
+//! Signatures are checked before any lock is taken, a batch's on every core: a chain's lock
+//! is held only for the checks that need its state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
