@@ -1155,3 +1155,27 @@ fn send_transactions_answers_each_item_and_a_bad_one_spoils_none() {
         "the copies are already known"
     );
 }
+
+#[test]
+fn bench_puts_sends_its_batches_through_send_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let out = node.cli(&[
+        "bench",
+        "puts",
+        "--count",
+        "300",
+        "--senders",
+        "2",
+        "--batch",
+        "100",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_str(out.assert_ok("bench puts").stdout_text().trim())
+        .expect("one line of JSON");
+    assert_eq!(report["count"], 300, "{report}");
+    assert!(report["puts_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    // The bench waits until its last put is in a block: every batch was taken whole.
+    assert!(report["blocks"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["batch"], 100, "{report}");
+}
