@@ -27,7 +27,7 @@ use crate::state::{
     version_start,
 };
 use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, WriteBatch};
-use crate::tx::Transaction;
+use crate::tx::{Transaction, VerifiedTx};
 
 /// Most branches one re-evaluation of a chain's tip tries to connect (each failure marks a
 /// branch invalid or leaves it for later) before it keeps the tip it has.
@@ -873,15 +873,40 @@ impl Chain {
         tx: Transaction,
         root: Option<&Chain>,
     ) -> Result<Hash, ChainError> {
-        tx.check_stateless(self.chain_id)?;
-        let hash = tx.hash();
+        if tx.body.chain != self.chain_id {
+            return Err(TxError::WrongChain {
+                expected: self.chain_id,
+                got: tx.body.chain,
+            }
+            .into());
+        }
+        self.admit_verified(VerifiedTx::check(tx)?, root)
+    }
+
+    /// Admits a transaction whose stateless checks and signature passed (outside this chain's
+    /// lock, see [`VerifiedTx::check`]): only the checks that need this chain's state are made
+    /// here, under the lock: already known, nonce, and a dry run against the tip (for a data
+    /// chain, against `root`'s registry as of the relay parent its next block would name).
+    pub fn admit_verified(
+        &mut self,
+        verified: VerifiedTx,
+        root: Option<&Chain>,
+    ) -> Result<Hash, ChainError> {
+        if verified.chain() != self.chain_id {
+            return Err(TxError::WrongChain {
+                expected: self.chain_id,
+                got: verified.chain(),
+            }
+            .into());
+        }
+        let hash = verified.hash();
         if self.mempool.contains(&hash) {
             return Err(TxError::AlreadyKnown(hash).into());
         }
         if self.store.get(Column::TxIndex, &hash.0)?.is_some() {
             return Err(TxError::AlreadyKnown(hash).into());
         }
-        tx.verify_signature()?;
+        let tx = verified.into_tx();
         let state_nonce = self.account(&tx.body.sender)?.nonce;
         if tx.body.nonce < state_nonce {
             return Err(TxError::BadNonce {

@@ -49,5 +49,5 @@ pub use state::{AccountState, KeyspaceRecord};
 pub use tree::{Blocktree, ChainSummary, Tracking, chain_of_keyspace};
 pub use tx::{
     SCRIPT_SIZE_BYTES_MAX, TX_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx,
-    VALUE_SIZE_BYTES_MAX,
+    VALUE_SIZE_BYTES_MAX, VerifiedTx,
 };

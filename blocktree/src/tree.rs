@@ -4,9 +4,13 @@
 //! proofs that walk from the root down to any chain.
 //!
 //! Lock order: a data chain's lock may be held while the root's is taken (a data chain is
-//! validated against the root); never the other way round, and never two data chains at once.
+//! validated against the root); never the other way round. Two data chains at once only in dev
+//! sealing of one depth, which takes them in ascending chain order and the root's last.
+//!
+//! Signatures are checked before any lock is taken, a batch's on every core: a chain's lock
+//! is held only for the checks that need its state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,10 +24,19 @@ use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
 use crate::state::{KeyspaceRecord, anchor_key};
 use crate::store::{Column, KvStore, MemoryStore, RocksStore, WriteBatch};
-use crate::tx::{Transaction, TxPayload};
+use crate::tx::{Transaction, TxPayload, VerifiedTx};
 
 /// Most data chains one node keeps open. A network of depth 8 has 510.
 pub const LIVE_CHAINS_MAX: usize = 1024;
+/// Most transactions [`Blocktree::submit_batch`] admits to one chain per hold of its lock (and
+/// the root's): a long batch lets other callers in between, every this many.
+pub const SUBMIT_BATCH_TXS_PER_LOCK_MAX: usize = 1024;
+/// Most threads the blocktree runs work on at once (signature checks of a batch, sibling
+/// chains sealed together); fewer when the machine has fewer cores.
+pub const WORK_THREADS_MAX: usize = 16;
+/// Fewest signatures worth a thread of their own: below it a thread's start costs more than
+/// the checks it would share.
+const VERIFY_TXS_PER_THREAD_MIN: usize = 16;
 
 /// Where the blocktree keeps the set of live chains it opened: in the shared store's meta
 /// column, under a key no chain's prefix starts with (chain prefixes start with the depth).
@@ -295,32 +308,111 @@ impl Blocktree {
         Ok(self.root.lock().home_of(key)?.1)
     }
 
-    /// Admits a transaction to its chain's mempool (the chain it names).
+    /// Admits a transaction to its chain's mempool (the chain it names). The stateless checks
+    /// and the signature are checked before any lock is taken, so concurrent callers verify in
+    /// parallel and hold the chain's lock only for the checks that need its state.
     pub fn submit(&self, tx: Transaction) -> Result<Hash, ChainError> {
-        let chain_id = tx.body.chain;
+        let verified = VerifiedTx::check(tx)?;
+        let chain_id = verified.chain();
         if chain_id.is_root() {
-            return self.root.lock().submit_transaction(tx);
+            return self.root.lock().admit_verified(verified, None);
         }
         let chain = match self.chain(chain_id) {
             Some(chain) => chain,
             // A chain comes to life with its first keyspace, which a root block from the
             // network may have bought: open it when a write shows it is live.
-            None => self.open_if_live(&tx, chain_id)?,
+            None => self.open_if_live(verified.tx(), chain_id)?,
         };
         let mut chain = chain.lock();
         let root = self.root.lock();
-        match chain.submit_transaction_with(tx, Some(&root)) {
-            // Registered at the root's tip but not as of the relay parent a data-chain write is
-            // judged against: not the writer's fault, and soon valid.
-            Err(ChainError::Tx(TxError::UnknownKeyspace(key))) if root.home_of(&key).is_ok() => {
-                Err(ChainError::RelayPending(format!(
-                    "the keyspace holding {key:?} was bought less than {} root blocks ago, \
-                     which a write to a deeper chain waits for; try again after the next root \
-                     block",
-                    self.params.relay_parent_depth_min
-                )))
+        young_keyspace(
+            &root,
+            chain.admit_verified(verified, Some(&root)),
+            &self.params,
+        )
+    }
+
+    /// Admits many transactions, each with the result [`Blocktree::submit`] would give it
+    /// (in the same order): every signature is checked first, in parallel and without a lock;
+    /// then the transactions are grouped by the chain they name, and each chain's lock (with
+    /// the root's, after it) is taken once per [`SUBMIT_BATCH_TXS_PER_LOCK_MAX`] of them, for
+    /// the nonce checks and dry runs alone. Within a chain the batch's order is kept, so a
+    /// sender's successive nonces may come in one batch.
+    pub fn submit_batch(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, ChainError>> {
+        let mut results: Vec<(usize, Result<Hash, ChainError>)> = Vec::with_capacity(txs.len());
+        let mut by_chain: BTreeMap<ChainId, Vec<(usize, VerifiedTx)>> = BTreeMap::new();
+        for (index, checked) in verify_all(txs).into_iter().enumerate() {
+            match checked {
+                Ok(verified) => by_chain
+                    .entry(verified.chain())
+                    .or_default()
+                    .push((index, verified)),
+                Err(error) => results.push((index, Err(error.into()))),
             }
-            other => other,
+        }
+        for (chain_id, items) in by_chain {
+            self.admit_to_chain(chain_id, items, &mut results);
+        }
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// Admits `items`, all naming `chain_id`, recording each one's result under its index.
+    fn admit_to_chain(
+        &self,
+        chain_id: ChainId,
+        items: Vec<(usize, VerifiedTx)>,
+        results: &mut Vec<(usize, Result<Hash, ChainError>)>,
+    ) {
+        let mut items = items.into_iter();
+        let chain = if chain_id.is_root() {
+            self.root.clone()
+        } else {
+            match self.chain(chain_id) {
+                Some(chain) => chain,
+                None => {
+                    // As one by one: each write tries to open its chain until one shows it
+                    // is live, and those before it get their reason.
+                    let mut opened = None;
+                    for (index, verified) in items.by_ref() {
+                        match self.open_if_live(verified.tx(), chain_id) {
+                            Ok(chain) => {
+                                opened = Some(chain.clone());
+                                let mut chain = chain.lock();
+                                let root = self.root.lock();
+                                let admitted = chain.admit_verified(verified, Some(&root));
+                                results
+                                    .push((index, young_keyspace(&root, admitted, &self.params)));
+                                break;
+                            }
+                            Err(error) => results.push((index, Err(error))),
+                        }
+                    }
+                    match opened {
+                        Some(chain) => chain,
+                        None => return,
+                    }
+                }
+            }
+        };
+        loop {
+            let share: Vec<(usize, VerifiedTx)> =
+                items.by_ref().take(SUBMIT_BATCH_TXS_PER_LOCK_MAX).collect();
+            if share.is_empty() {
+                return;
+            }
+            let mut chain = chain.lock();
+            if chain_id.is_root() {
+                for (index, verified) in share {
+                    results.push((index, chain.admit_verified(verified, None)));
+                }
+            } else {
+                let root = self.root.lock();
+                for (index, verified) in share {
+                    let admitted = chain.admit_verified(verified, Some(&root));
+                    results.push((index, young_keyspace(&root, admitted, &self.params)));
+                }
+            }
         }
     }
 
@@ -481,22 +573,20 @@ impl Blocktree {
             self.note_root_block(&block)?;
             sealed.push(block);
         }
-        // Deepest first, so each parent anchors its children's new tips.
-        for chain_id in self.data_chains().into_iter().rev() {
-            let anchors = self.fresh_anchors(chain_id)?;
-            let Some(chain) = self.chain(chain_id) else {
-                continue;
-            };
-            let mut chain = chain.lock();
-            if chain.mempool_is_empty() && anchors.is_empty() {
-                continue;
-            }
-            let root = self.root.lock();
-            if let Some(block) =
-                chain.produce_block_with(miner, now_ms, false, u64::MAX, Some(&root), anchors)?
-            {
-                sealed.push(block);
-            }
+        // Deepest first, so each parent anchors its children's new tips; the chains of one
+        // depth are independent of each other and are sealed together.
+        let chains = self.data_chains();
+        let depths: BTreeSet<u8> = chains.iter().map(|c| c.depth()).collect();
+        for depth in depths.into_iter().rev() {
+            let level: Vec<ChainId> = chains
+                .iter()
+                .copied()
+                .filter(|c| c.depth() == depth)
+                .collect();
+            let mut blocks = self.seal_level(&level, miner, now_ms)?;
+            // The order one chain at a time gave: the level's chains last prefix first.
+            blocks.reverse();
+            sealed.extend(blocks);
         }
         let anchors = self.fresh_anchors(ChainId::ROOT)?;
         if !anchors.is_empty() {
@@ -525,6 +615,51 @@ impl Blocktree {
             self.settle_below(chain)?;
         }
         Ok(())
+    }
+
+    /// Seals, in parallel, the chains of `level` (all of one depth, so none anchors another)
+    /// that have transactions waiting or children to anchor; returns their blocks in the
+    /// level's order. Each chain's lock is taken in `level`'s (ascending) order and the root's
+    /// after them all, then shared by every thread for reading: the lock order (data chains,
+    /// then the root) holds, and no two sealers can wait on each other.
+    fn seal_level(
+        &self,
+        level: &[ChainId],
+        miner: AccountId,
+        now_ms: u64,
+    ) -> Result<Vec<Block>, ChainError> {
+        let mut work = Vec::new();
+        for &chain_id in level {
+            let anchors = self.fresh_anchors(chain_id)?;
+            if let Some(chain) = self.chain(chain_id) {
+                work.push((chain, anchors));
+            }
+        }
+        let mut guards = Vec::new();
+        for (chain, anchors) in &work {
+            let guard = chain.lock();
+            if guard.mempool_is_empty() && anchors.is_empty() {
+                continue;
+            }
+            guards.push((guard, anchors.clone()));
+        }
+        if guards.is_empty() {
+            return Ok(Vec::new());
+        }
+        let root = self.root.lock();
+        let root: &Chain = &root;
+        let jobs: Vec<(&mut Chain, Vec<Anchor>)> = guards
+            .iter_mut()
+            .map(|(guard, anchors)| (&mut **guard, std::mem::take(anchors)))
+            .collect();
+        let outcomes = parallel_map(jobs, 1, |(chain, anchors)| {
+            chain.produce_block_with(miner, now_ms, false, u64::MAX, Some(root), anchors)
+        });
+        let mut blocks = Vec::new();
+        for outcome in outcomes {
+            blocks.extend(outcome?);
+        }
+        Ok(blocks)
     }
 
     /// Anchors of `parent`'s open children whose tips are past what `parent`'s tip state
@@ -763,9 +898,111 @@ impl Blocktree {
     }
 }
 
+/// A data-chain write refused as "unknown keyspace" although the root's tip has registered it:
+/// the purchase is younger than the relay parent the write is judged against. Not the
+/// writer's fault, and soon valid: [`ChainError::RelayPending`].
+fn young_keyspace(
+    root: &Chain,
+    admitted: Result<Hash, ChainError>,
+    params: &ChainParams,
+) -> Result<Hash, ChainError> {
+    match admitted {
+        Err(ChainError::Tx(TxError::UnknownKeyspace(key))) if root.home_of(&key).is_ok() => {
+            Err(ChainError::RelayPending(format!(
+                "the keyspace holding {key:?} was bought less than {} root blocks ago, which a \
+                 write to a deeper chain waits for; try again after the next root block",
+                params.relay_parent_depth_min
+            )))
+        }
+        other => other,
+    }
+}
+
 /// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of
 /// its address, which all its keys share (DESIGN §3).
 pub fn chain_of_keyspace(name: &str, depth: u8) -> Option<ChainId> {
     let name = bitverse_keyspace::KeyspaceName::new(name).ok()?;
     ChainId::of_address(&bitverse_keyspace::key_address(&name, ""), depth)
+}
+
+/// Checks every transaction's stateless rules and signature ([`VerifiedTx::check`]), in
+/// parallel over the machine's cores; results in the input's order.
+pub fn verify_all(txs: Vec<Transaction>) -> Vec<Result<VerifiedTx, TxError>> {
+    parallel_map(txs, VERIFY_TXS_PER_THREAD_MIN, VerifiedTx::check)
+}
+
+/// `items` mapped through `f` on up to [`WORK_THREADS_MAX`] threads (no more than the machine's
+/// cores, and none with fewer than `items_per_thread_min` items), the calling thread taking
+/// the last share; results in the input's order. A panic in `f` is a bug and is carried to the
+/// caller as it is.
+fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    items_per_thread_min: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores
+        .min(WORK_THREADS_MAX)
+        .min(
+            items
+                .len()
+                .checked_div(items_per_thread_min)
+                .unwrap_or(items.len()),
+        )
+        .max(1);
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let share_len = items.len().div_ceil(threads);
+    let mut shares: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let share: Vec<T> = items.by_ref().take(share_len).collect();
+        if share.is_empty() {
+            break;
+        }
+        shares.push(share);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let last = shares.pop().unwrap_or_default();
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || share.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let last_results: Vec<R> = last.into_iter().map(f).collect();
+        let mut results = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(share_results) => results.extend(share_results),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results.extend(last_results);
+        results
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_input_order_over_uneven_shares() {
+        let items: Vec<u32> = (0..1_001).collect();
+        let doubled = parallel_map(items, 1, |i| i * 2);
+        assert_eq!(doubled, (0..1_001).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn parallel_map_keeps_small_work_on_the_calling_thread() {
+        let here = std::thread::current().id();
+        let threads = parallel_map(
+            vec![(); VERIFY_TXS_PER_THREAD_MIN - 1],
+            VERIFY_TXS_PER_THREAD_MIN,
+            |()| std::thread::current().id(),
+        );
+        assert!(threads.iter().all(|t| *t == here));
+        assert!(parallel_map(Vec::<u8>::new(), 1, |x| x).is_empty());
+    }
 }

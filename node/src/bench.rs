@@ -1,18 +1,19 @@
 //! `bitverse bench puts`: signed Puts imported per second, end to end, on one running dev
-//! node: RPC in → mempool admission (signature, nonce, dry run) → block → state root → RocksDB
-//! commit. Signing happens before the clock starts; the figure is the node's, not the client's.
+//! node: RPC in (`bv_sendTransactions`, a batch a call) → mempool admission (signatures in
+//! parallel, then nonce and dry run) → block → state root → RocksDB commit. Signing happens before the clock starts; the figure is the node's, not the client's.
 
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{DEV_ACCOUNT_NAMES, Transaction, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use jsonrpsee::core::client::ClientT;
-use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::rpc_params;
 
 use crate::client::{CliError, NodeClient};
 use crate::commands::wait_for_inclusion;
-use crate::rpc_api::{METHOD_SEND_TRANSACTION, TxStatusName};
+use crate::rpc_api::{
+    METHOD_SEND_TRANSACTIONS, SEND_TRANSACTIONS_TXS_MAX, SendItemResult, TxStatusName,
+};
 
 /// The whole measured run may take at most this long; a node that cannot keep up fails the
 /// bench rather than hanging it.
@@ -22,8 +23,8 @@ const BENCH_DEADLINE_MS: u64 = 600_000;
 const BACKPRESSURE_WAIT_MS: u64 = 20;
 /// How often the bench asks whether the last puts are in a block.
 const INCLUSION_POLL_MS: u64 = 10;
-/// Largest batch the bench sends: the server takes at most 1000 calls per batch.
-const BATCH_CALLS_MAX: usize = 1000;
+/// Largest batch the bench sends: what one `bv_sendTransactions` call may carry.
+const BATCH_CALLS_MAX: usize = SEND_TRANSACTIONS_TXS_MAX;
 /// Fee of each put; equal fees keep the mempool's order the nonce order.
 const PUT_FEE: Amount = Amount(1);
 
@@ -256,23 +257,24 @@ async fn stream_sender(
     let mut next = 0usize;
     while next < sender.txs.len() {
         let end = (next + batch).min(sender.txs.len());
-        let mut request = BatchRequestBuilder::new();
-        for (_, tx_hex) in &sender.txs[next..end] {
-            request
-                .insert(METHOD_SEND_TRANSACTION, rpc_params![tx_hex])
-                .map_err(|e| failed(format!("cannot encode a batch: {e}")))?;
-        }
-        let answers = client
+        // One `bv_sendTransactions` call a batch: the node checks its signatures on every
+        // core and takes each chain's lock once.
+        let txs_hex: Vec<&String> = sender.txs[next..end].iter().map(|(_, hex)| hex).collect();
+        let items: Vec<SendItemResult> = client
             .http()
-            .batch_request::<Hash>(request)
+            .request(METHOD_SEND_TRANSACTIONS, rpc_params![txs_hex])
             .await
             .map_err(|e| client.map_error(e))?;
+        let answers = items.into_iter().map(|item| match item.error {
+            None => Ok(()),
+            Some(error) => Err(error),
+        });
         let mut pushed_back = None;
         for (offset, answer) in answers.into_iter().enumerate() {
             match answer {
                 Ok(_) => {}
-                Err(e) if e.code() == CODE_ALREADY_KNOWN => {}
-                Err(e) if e.code() == CODE_MEMPOOL_FULL || e.code() == CODE_BAD_NONCE => {
+                Err(e) if e.code == CODE_ALREADY_KNOWN => {}
+                Err(e) if e.code == CODE_MEMPOOL_FULL || e.code == CODE_BAD_NONCE => {
                     pushed_back = Some(next + offset);
                     break;
                 }
@@ -281,8 +283,8 @@ async fn stream_sender(
                         "{}'s put {} refused: {} (code {})",
                         sender.name,
                         next + offset,
-                        e.message(),
-                        e.code()
+                        e.message,
+                        e.code
                     )));
                 }
             }

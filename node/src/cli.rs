@@ -477,7 +477,7 @@ pub(crate) enum BenchCommand {
         /// Bytes of each value.
         #[arg(long, default_value_t = 32)]
         value_bytes: usize,
-        /// Transactions per JSON-RPC batch request.
+        /// Transactions per `bv_sendTransactions` call (at most 1000).
         #[arg(long, default_value_t = 250)]
         batch: usize,
         /// Print the result as one line of JSON.

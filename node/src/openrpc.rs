@@ -12,9 +12,9 @@ use crate::rpc_api::{
     HEADERS_PER_CALL_MAX, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
     METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
     METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
-    METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION,
-    METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD,
-    NOTIFICATION_TRANSACTION,
+    METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
+    METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
+    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 
 /// The OpenRPC version the document follows.
@@ -176,6 +176,22 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         }],
         result: "Hash",
         errors: SEND_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_SEND_TRANSACTIONS,
+        summary: "Admits many signed transactions at once (at most 1000); answers each with its \
+                  hash or the error bv_sendTransaction would give it alone",
+        params: &[ParamSpec {
+            name: "txs_hex",
+            description: "Signed `Transaction`s' canonical bytes, as hex, at most 1000",
+            schema: "HexArray",
+            required: true,
+        }],
+        result: "SendItemResults",
+        // The whole call fails only for a list that is not one, or is too long (-32602);
+        // each item's own error (any of bv_sendTransaction's) is inside the result.
+        errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
     MethodSpec {
@@ -505,6 +521,35 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         || json!({"type": "string", "description": "Bytes as hex", "pattern": hex_pattern(None)}),
     ),
     ("HexOrNull", || nullable("Hex")),
+    (
+        "SendItemResults",
+        || json!({"type": "array", "description": "One per transaction sent, in order", "items": schema_ref("SendItemResult")}),
+    ),
+    ("SendItemResult", || {
+        json!({
+            "type": "object",
+            "description": "Exactly one of `hash` (admitted) and `error` (refused) is not null",
+            "required": ["hash", "error"],
+            "properties": {
+                "hash": nullable("Hash"),
+                "error": {
+                    "oneOf": [
+                        {"type": "null"},
+                        {
+                            "type": "object",
+                            "description": "The error bv_sendTransaction would answer for this transaction alone",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "integer"},
+                                "message": {"type": "string"},
+                                "data": {"description": "Structured detail (a script's rejection: keyspace, reason_code)"}
+                            }
+                        }
+                    ]
+                }
+            }
+        })
+    }),
     (
         "HexArray",
         || json!({"type": "array", "items": schema_ref("Hex")}),
@@ -905,6 +950,17 @@ mod tests {
             },
         );
         assert_schema_matches(
+            "SendItemResult",
+            &crate::rpc_api::SendItemResult {
+                hash: None,
+                error: Some(crate::rpc_api::SendItemError {
+                    code: -32007,
+                    message: "bad signature".into(),
+                    data: None,
+                }),
+            },
+        );
+        assert_schema_matches(
             "TransactionResult",
             &TransactionResult {
                 status: TxStatusName::Dropped,
@@ -1111,5 +1167,17 @@ mod tests {
             mentioned, codes,
             "docs/RPC.md error codes vs the error table"
         );
+    }
+
+    #[test]
+    fn send_transactions_states_the_limit_the_server_enforces() {
+        let limit = crate::rpc_api::SEND_TRANSACTIONS_TXS_MAX.to_string();
+        let method = METHODS
+            .iter()
+            .find(|m| m.name == METHOD_SEND_TRANSACTIONS)
+            .unwrap();
+        assert!(method.summary.contains(&limit));
+        assert!(method.params[0].description.contains(&limit));
+        assert!(RPC_REFERENCE.contains(&format!("at most {limit}")));
     }
 }

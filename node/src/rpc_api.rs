@@ -14,6 +14,14 @@ pub(crate) const METHOD_STATUS: &str = "bv_status";
 pub(crate) const METHOD_GET_ACCOUNT: &str = "bv_getAccount";
 /// `bv_sendTransaction(tx_hex)` → transaction hash.
 pub(crate) const METHOD_SEND_TRANSACTION: &str = "bv_sendTransaction";
+/// `bv_sendTransactions(txs_hex)` → one [`SendItemResult`] per transaction, in order: many
+/// transactions admitted in one call, their signatures checked in parallel, each chain's lock
+/// taken once. At most [`SEND_TRANSACTIONS_TXS_MAX`] a call.
+pub(crate) const METHOD_SEND_TRANSACTIONS: &str = "bv_sendTransactions";
+/// Most transactions one `bv_sendTransactions` call carries: 1000 small puts (about 500 hex
+/// characters each) fit in [`REQUEST_BODY_BYTES_MAX`]; a longer list is refused whole, with
+/// [`CODE_INVALID_PARAMS`], so no call holds a chain's lock through an unbounded list.
+pub(crate) const SEND_TRANSACTIONS_TXS_MAX: usize = 1000;
 /// `bv_getTransaction(hash[, chain])` → [`TransactionResult`]; without `chain`, every chain
 /// the node has open is searched, the root first.
 pub(crate) const METHOD_GET_TRANSACTION: &str = "bv_getTransaction";
@@ -133,6 +141,28 @@ pub(crate) enum TxStatusName {
     Included,
     /// Refused after admission, e.g. when a reorg made it invalid.
     Dropped,
+}
+
+/// One transaction's fate in a `bv_sendTransactions` call: its hash once admitted, or the
+/// error `bv_sendTransaction` would have answered for it alone (same code, message, data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SendItemResult {
+    /// The transaction's hash, when admitted; otherwise null.
+    pub(crate) hash: Option<Hash>,
+    /// Why it was refused; null when admitted.
+    pub(crate) error: Option<SendItemError>,
+}
+
+/// A refused item's JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SendItemError {
+    /// The stable code (docs/RPC.md), as `bv_sendTransaction` gives it.
+    pub(crate) code: i32,
+    /// What went wrong.
+    pub(crate) message: String,
+    /// Structured detail, when the error has some (a script's rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) data: Option<serde_json::Value>,
 }
 
 /// What `bv_getTransaction` answers.

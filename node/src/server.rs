@@ -36,11 +36,12 @@ use crate::rpc_api::{
     KeyspaceResult, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
     METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
     METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
-    METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION,
-    METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD,
-    NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX,
-    RESPONSE_BODY_BYTES_MAX, ScriptRejectionData, StatusResult, TransactionResult, TxStatusName,
-    ValueResult,
+    METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
+    METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
+    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult,
+    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, SEND_TRANSACTIONS_TXS_MAX,
+    ScriptRejectionData, SendItemError, SendItemResult, StatusResult, TransactionResult,
+    TxStatusName, ValueResult,
 };
 
 /// Most simultaneous RPC connections, HTTP and WebSocket together. Each may hold a blocking
@@ -123,6 +124,9 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     })?;
     module.register_blocking_method(METHOD_SEND_TRANSACTION, |params, ctx, _| {
         send_transaction(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_SEND_TRANSACTIONS, |params, ctx, _| {
+        send_transactions(&params, &ctx)
     })?;
     module.register_blocking_method(METHOD_GET_TRANSACTION, |params, ctx, _| {
         get_transaction(&params, &ctx)
@@ -257,23 +261,102 @@ fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult
 
 fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
     let tx_hex: String = params.one()?;
-    let bytes = hex::decode(tx_hex.trim_start_matches("0x"))
-        .map_err(|e| invalid_params(format!("tx_hex is not hexadecimal: {e}")))?;
-    // Decoding (size-limited) and the stateless checks need no lock: garbage is turned away
-    // without making honest callers wait.
-    let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e))?;
+    let (tx, bytes) = decode_tx_hex(&tx_hex)?;
     let chain = tx.body.chain;
-    tx.check_stateless(chain).map_err(|e| tx_error(&e))?;
     if forward::is_forwarded(&ctx.tree, chain) {
         return forward::submit(ctx.p2p.as_ref(), chain, bytes, tx.hash());
     }
     let hash = ctx.tree.submit(tx).map_err(chain_error)?;
     ctx.tx_admitted.notify_one();
+    publish_admitted(ctx, chain, bytes);
+    tracing::debug!(%hash, "transaction admitted");
+    Ok(hash)
+}
+
+/// Decodes a `tx_hex` parameter (size-limited) and makes the stateless checks, which need no
+/// lock: garbage is turned away without making honest callers wait. Returns the bytes too,
+/// for the network.
+fn decode_tx_hex(tx_hex: &str) -> RpcResult<(Transaction, Vec<u8>)> {
+    let bytes = hex::decode(tx_hex.trim_start_matches("0x"))
+        .map_err(|e| invalid_params(format!("tx_hex is not hexadecimal: {e}")))?;
+    let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e))?;
+    tx.check_stateless(tx.body.chain)
+        .map_err(|e| tx_error(&e))?;
+    Ok((tx, bytes))
+}
+
+/// Hands an admitted transaction to the network, on its chain's topic.
+fn publish_admitted(ctx: &RpcContext, chain: ChainId, bytes: Vec<u8>) {
     if let Some(p2p) = &ctx.p2p {
         p2p.publish_transaction(chain, bytes);
     }
-    tracing::debug!(%hash, "transaction admitted");
-    Ok(hash)
+}
+
+/// `bv_sendTransactions`: decodes every item, admits the good ones together through
+/// [`Blocktree::submit_batch`], and answers each item with its hash or the error
+/// `bv_sendTransaction` would have given it. Only a list over [`SEND_TRANSACTIONS_TXS_MAX`]
+/// (or not a list of strings) fails the whole call.
+fn send_transactions(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<SendItemResult>> {
+    let txs_hex: Vec<String> = params.one()?;
+    if txs_hex.len() > SEND_TRANSACTIONS_TXS_MAX {
+        return Err(invalid_params(format!(
+            "{} transactions in one call; at most {SEND_TRANSACTIONS_TXS_MAX}",
+            txs_hex.len()
+        )));
+    }
+    // (item index, answer): refusals at decoding now, the rest once the batch is admitted.
+    let mut answers: Vec<(usize, RpcResult<Hash>)> = Vec::with_capacity(txs_hex.len());
+    let mut decoded = Vec::new();
+    for (index, tx_hex) in txs_hex.iter().enumerate() {
+        match decode_tx_hex(tx_hex) {
+            // A chain this node does not track: forwarded alone, as bv_sendTransaction would.
+            Ok((tx, bytes)) if forward::is_forwarded(&ctx.tree, tx.body.chain) => {
+                let hash = tx.hash();
+                let forwarded = forward::submit(ctx.p2p.as_ref(), tx.body.chain, bytes, hash);
+                answers.push((index, forwarded));
+            }
+            Ok((tx, bytes)) => decoded.push((index, tx, bytes)),
+            Err(error) => answers.push((index, Err(error))),
+        }
+    }
+    let txs: Vec<Transaction> = decoded.iter().map(|(_, tx, _)| tx.clone()).collect();
+    let outcomes = ctx.tree.submit_batch(txs);
+    let mut admitted = 0usize;
+    for ((index, tx, bytes), outcome) in decoded.into_iter().zip(outcomes) {
+        if outcome.is_ok() {
+            admitted += 1;
+            publish_admitted(ctx, tx.body.chain, bytes);
+        }
+        answers.push((index, outcome.map_err(chain_error)));
+    }
+    if admitted > 0 {
+        ctx.tx_admitted.notify_one();
+    }
+    tracing::debug!(admitted, sent = txs_hex.len(), "transactions admitted");
+    answers.sort_by_key(|(index, _)| *index);
+    Ok(answers
+        .into_iter()
+        .map(|(_, answer)| send_item_result(answer))
+        .collect())
+}
+
+fn send_item_result(item: RpcResult<Hash>) -> SendItemResult {
+    match item {
+        Ok(hash) => SendItemResult {
+            hash: Some(hash),
+            error: None,
+        },
+        Err(error) => SendItemResult {
+            hash: None,
+            error: Some(SendItemError {
+                code: error.code(),
+                message: error.message().to_string(),
+                data: error
+                    .data()
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+            }),
+        },
+    }
 }
 
 fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<TransactionResult> {

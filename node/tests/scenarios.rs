@@ -1086,3 +1086,154 @@ fn the_demo_runs_the_whole_story_and_cleans_up() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[test]
+fn send_transactions_answers_each_item_and_a_bad_one_spoils_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let alice = SecretKey::dev("alice");
+    let bob = SecretKey::dev("bob");
+    // A root keyspace and one at depth 2, so the batch spans two chains.
+    for (name, depth) in [("alice", 0u8), ("deep", 2)] {
+        let nonce = pending_nonce(&node, &alice);
+        let price = ROOT_PRICE_PER_BYTE >> depth;
+        let buy = signed(
+            &alice,
+            nonce,
+            TxPayload::BuyKeyspace {
+                name: name.into(),
+                owner: alice.account(),
+                quota_bytes: 100_000,
+                prepaid: Amount(100_000 * price),
+                script: None,
+                depth,
+            },
+        );
+        let hash = node
+            .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
+            .expect("buy");
+        wait_included(&node.url, hash.as_str().unwrap()).expect("bought");
+    }
+    let deep = chain_of_keyspace("deep", 2).unwrap();
+    let root_nonce = pending_nonce(&node, &alice);
+    let deep_nonce = pending_nonce_on(&node, &alice, deep);
+    let put = |key: &str| TxPayload::Put {
+        key: key.into(),
+        value: key.as_bytes().to_vec(),
+    };
+    let forged = UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: alice.account(),
+        nonce: root_nonce + 1,
+        fee: Amount(1),
+        payload: put("alice/forged"),
+    }
+    .sign(&bob);
+    let items = vec![
+        tx_hex(&signed(&alice, root_nonce, put("alice/a"))),
+        tx_hex(&signed_for(&alice, deep, deep_nonce, put("deep/b"))),
+        tx_hex(&forged),
+        "zz".to_string(),
+        "deadbeef".to_string(),
+        tx_hex(&signed(&alice, root_nonce + 1, put("alice/c"))),
+        tx_hex(&signed_for(&alice, deep, deep_nonce + 1, put("deep/d"))),
+    ];
+    // What bv_sendTransaction answers for each refused item alone (none of them is admitted,
+    // so asking first changes nothing).
+    let alone: Vec<(i64, String)> = [2usize, 3, 4]
+        .iter()
+        .map(|i| {
+            let error = node
+                .rpc("bv_sendTransaction", json!([items[*i]]))
+                .expect_err("refused alone");
+            (error.code, error.message)
+        })
+        .collect();
+    let answers = node
+        .rpc("bv_sendTransactions", json!([items]))
+        .expect("bv_sendTransactions");
+    let answers = answers.as_array().expect("an array");
+    assert_eq!(answers.len(), items.len(), "{answers:?}");
+    let refused: Vec<(i64, String)> = [2usize, 3, 4]
+        .iter()
+        .map(|i| {
+            let answer = &answers[*i];
+            assert!(answer["hash"].is_null(), "{answer}");
+            (
+                answer["error"]["code"].as_i64().unwrap(),
+                answer["error"]["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(refused, alone);
+    assert_eq!(
+        refused.iter().map(|(code, _)| *code).collect::<Vec<_>>(),
+        vec![-32007, -32602, -32009]
+    );
+    for (i, key) in [
+        (0usize, "alice/a"),
+        (1, "deep/b"),
+        (5, "alice/c"),
+        (6, "deep/d"),
+    ] {
+        let answer = &answers[i];
+        assert!(answer["error"].is_null(), "item {i}: {answer}");
+        let hash = answer["hash"].as_str().expect("a hash");
+        wait_included(&node.url, hash).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let value = node.rpc("bv_getValue", json!([key])).expect("bv_getValue");
+        assert_eq!(
+            value["value_hex"].as_str(),
+            Some(hex::encode(key).as_str()),
+            "{key}"
+        );
+    }
+
+    // One item over the limit: the whole call is refused and nothing is admitted.
+    let nonce = pending_nonce(&node, &alice);
+    let one = tx_hex(&signed(&alice, nonce, put("alice/over")));
+    let over = vec![one; 1001];
+    let error = node
+        .rpc("bv_sendTransactions", json!([over]))
+        .expect_err("over the limit");
+    assert_eq!(error.code, -32602, "{error:?}");
+    assert!(error.message.contains("at most 1000"), "{error:?}");
+    assert_eq!(pending_nonce(&node, &alice), nonce, "nothing admitted");
+    // Exactly the limit is taken (the same transaction: one admitted, the rest already known).
+    let at_limit = vec![tx_hex(&signed(&alice, nonce, put("alice/at"))); 1000];
+    let answers = node
+        .rpc("bv_sendTransactions", json!([at_limit]))
+        .expect("1000 items are taken");
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 1000);
+    assert!(answers[0]["error"].is_null(), "{}", answers[0]);
+    assert!(
+        answers[1..]
+            .iter()
+            .all(|a| a["error"]["code"].as_i64() == Some(-32012)),
+        "the copies are already known"
+    );
+}
+
+#[test]
+fn bench_puts_sends_its_batches_through_send_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let out = node.cli(&[
+        "bench",
+        "puts",
+        "--count",
+        "300",
+        "--senders",
+        "2",
+        "--batch",
+        "100",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_str(out.assert_ok("bench puts").stdout_text().trim())
+        .expect("one line of JSON");
+    assert_eq!(report["count"], 300, "{report}");
+    assert!(report["puts_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    // The bench waits until its last put is in a block: every batch was taken whole.
+    assert!(report["blocks"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["batch"], 100, "{report}");
+}
