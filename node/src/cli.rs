@@ -197,8 +197,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Draw the tree of chains the node knows: each chain's height, the height its parent
-    /// anchors, the height up to which it is final, and whether the node tracks it.
+    /// Draw the tree of chains the node knows (those it tracks, and those its peers say they
+    /// track): each chain's height, the height its parent anchors, the height up to which it
+    /// is final, how many connected peers track it, and whether the node tracks it.
     Chains {
         /// Print the same as a JSON array, one object per chain.
         #[arg(long)]
