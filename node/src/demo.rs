@@ -5,7 +5,7 @@
 //! through the tree, and a second node syncs and serves the deep value it does not store.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -70,16 +70,21 @@ impl Demo {
         }
     }
 
-    /// Runs `bitverse ARGS… --rpc URL`, printing the command and what it printed; returns its
-    /// exit status and stdout.
-    fn run(&self, node: &DevnetNode, args: &[&str]) -> anyhow::Result<(bool, String)> {
-        println!("\n   $ bitverse {}", args.join(" "));
-        let output = Command::new(&self.exe)
+    /// Runs `bitverse ARGS… --rpc URL` quietly, with the demo's light-client state.
+    fn output(&self, node: &DevnetNode, args: &[&str]) -> anyhow::Result<Output> {
+        Command::new(&self.exe)
             .args(args)
             .args(["--rpc", &node.rpc_url])
             .env("BITVERSE_STATE_DIR", &self.state_dir)
             .output()
-            .with_context(|| format!("cannot run {}", self.exe.display()))?;
+            .with_context(|| format!("cannot run {}", self.exe.display()))
+    }
+
+    /// Runs `bitverse ARGS… --rpc URL`, printing the command and what it printed; returns its
+    /// exit status and stdout.
+    fn run(&self, node: &DevnetNode, args: &[&str]) -> anyhow::Result<(bool, String)> {
+        println!("\n   $ bitverse {}", args.join(" "));
+        let output = self.output(node, args)?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         for text in [
             &stdout,
@@ -112,12 +117,7 @@ impl Demo {
         let deadline = Instant::now() + Duration::from_millis(STEP_TIMEOUT_MS);
         let mut told = false;
         loop {
-            let output = Command::new(&self.exe)
-                .args(args)
-                .args(["--rpc", &node.rpc_url])
-                .env("BITVERSE_STATE_DIR", &self.state_dir)
-                .output()
-                .with_context(|| format!("cannot run {}", self.exe.display()))?;
+            let output = self.output(node, args)?;
             if output.status.success() && String::from_utf8_lossy(&output.stdout) == want {
                 return self.expect(node, args).map(|_| ());
             }
