@@ -526,6 +526,22 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What the light client's stored root header chain costs each call at root height
+    /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
+    /// times opening it (what every `get --verify` and `proof` does before asking the node for
+    /// new headers) through the checkpoint, and re-linking every record from genesis as a call
+    /// without a usable checkpoint does. ROUNDS of each; the best and the mean are printed.
+    LightClient {
+        /// Root headers held.
+        #[arg(long, default_value_t = 100_000)]
+        height: u64,
+        /// Opens timed of each kind.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+        /// Print the result as one line of JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(test)]

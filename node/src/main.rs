@@ -286,6 +286,11 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
         })
         .await
         .map_err(whole_chain),
+        Command::Bench(BenchCommand::LightClient {
+            height,
+            rounds,
+            json,
+        }) => light::bench(height, rounds, json).map_err(whole_chain),
         Command::Bench(BenchCommand::Sync {
             blocks,
             txs,

@@ -72,7 +72,7 @@ pub(crate) async fn check_value(
     let node_height = status.height.max(proof.header.height);
     let report = light.sync(client, node_height, now_ms()).await?;
     // The chain must hold the very header the proof is against, not merely one as high.
-    if light.header_at(proof.header.height).map(BlockHeader::hash) != Some(proof.header.hash()) {
+    if light.header_at(proof.header.height).map(|h| h.hash()) != Some(proof.header.hash()) {
         return Err(failed(format!(
             "verification failed: the proof's header at height {} is not in the best header chain \
              this client holds (the node's chain carries less work, or it does not hold the header)",

@@ -1237,3 +1237,33 @@ fn bench_puts_sends_its_batches_through_send_transactions() {
     assert!(report["blocks"].as_u64().unwrap() >= 1, "{report}");
     assert_eq!(report["batch"], 100, "{report}");
 }
+
+/// `bitverse bench light-client` builds the chain it asks for and reports both ways of opening
+/// it, as JSON for scripts.
+#[test]
+fn bench_light_client_reports_both_ways_of_opening_the_stored_chain() {
+    let output = run_cli(&[
+        "bench",
+        "light-client",
+        "--height",
+        "200",
+        "--rounds",
+        "2",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_str(&output.assert_ok("bench light-client").stdout_text())
+        .expect("one line of JSON");
+    assert_eq!(report["height"], 200);
+    assert_eq!(report["rounds"], 2);
+    for field in [
+        "checkpoint_ms_best",
+        "checkpoint_ms_mean",
+        "relinked_ms_best",
+        "relinked_ms_mean",
+    ] {
+        assert!(
+            report[field].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{report}"
+        );
+    }
+}
