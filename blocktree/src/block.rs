@@ -39,14 +39,15 @@ pub struct Anchor {
 /// Where a header sits in the work commitment its proof of work covers (merged mining,
 /// DESIGN §2): the commitment is the Merkle root over the seal hashes (see
 /// [`BlockHeader::seal_hash`]) of the candidate blocks a miner built, one per chain it tracks,
-/// padded with zero leaves to a power of two; the work hash is `H(commitment ‖ nonce)`, and each
-/// chain whose target that hash meets accepts its candidate. A block mined alone is the one
-/// leaf of its own commitment (`leaves` 1, no path).
+/// each at the slot its chain fixes ([`merged_slot`]) in a tree a power of two wide, the other
+/// leaves zero; the work hash is `H(commitment ‖ nonce)`, and each chain whose target that hash
+/// meets accepts its candidate. A block mined alone is the one leaf of its own commitment
+/// (`leaves` 1, no path).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct MergedWork {
-    /// The header's leaf among `leaves`.
+    /// The header's leaf: the slot its chain fixes among `leaves`.
     pub index: u32,
-    /// How many candidates the work commits to, at most [`MERGED_LEAVES_MAX`].
+    /// The commitment's width: a power of two, at most [`MERGED_LEAVES_MAX`].
     pub leaves: u32,
     /// Sibling hashes from the leaf up to the commitment, as many as the padded tree is deep.
     pub path: Vec<Hash>,
@@ -63,10 +64,9 @@ impl Default for MergedWork {
     }
 }
 
-/// Levels of the commitment tree over `leaves` candidates padded to a power of two.
+/// Levels of the commitment tree `leaves` wide (a power of two).
 fn merged_levels(leaves: u32) -> usize {
-    let padded = leaves.max(1).next_power_of_two();
-    usize::try_from(padded.trailing_zeros()).unwrap_or(usize::MAX)
+    usize::try_from(leaves.trailing_zeros()).unwrap_or(usize::MAX)
 }
 
 fn merged_node(left: &Hash, right: &Hash) -> Hash {
@@ -81,16 +81,56 @@ pub fn work_hash(commitment: &Hash, nonce: u64) -> Hash {
     )
 }
 
-/// The commitment over candidates' seal hashes, and each candidate's [`MergedWork`]; `None`
-/// for no candidates or more than [`MERGED_LEAVES_MAX`].
-pub fn merged_commitment(seals: &[Hash]) -> Option<(Hash, Vec<MergedWork>)> {
-    let leaves = u32::try_from(seals.len()).ok()?;
-    if leaves == 0 || leaves > MERGED_LEAVES_MAX {
+/// The leaf a block of `chain` must occupy in a commitment `leaves` wide: fixed by the chain,
+/// so one work hash can never seal two blocks of the same chain (two branches would need the
+/// same leaf).
+pub fn merged_slot(chain: ChainId, leaves: u32) -> u32 {
+    let hash = Hash::tagged("bitverse merged slot v1", &[&chain.to_bytes()]);
+    let (head, _) = hash.0.split_at(4);
+    let mut bytes = [0u8; 4];
+    bytes.copy_from_slice(head);
+    u32::from_le_bytes(bytes).checked_rem(leaves).unwrap_or(0)
+}
+
+/// The commitment over candidates (each a chain and its seal hash), and each candidate's
+/// [`MergedWork`]: the narrowest power-of-two width up to [`MERGED_LEAVES_MAX`] where every
+/// candidate's chain has its own slot; where none is, the candidates whose slot is taken by an
+/// earlier one (put the root first) sit the round out (`None`). `None` for no candidates.
+pub fn merged_commitment(
+    candidates: &[(ChainId, Hash)],
+) -> Option<(Hash, Vec<Option<MergedWork>>)> {
+    let count = u32::try_from(candidates.len()).unwrap_or(u32::MAX);
+    if count == 0 {
         return None;
     }
-    let padded = usize::try_from(leaves.next_power_of_two()).ok()?;
-    let mut level: Vec<Hash> = seals.to_vec();
-    level.resize(padded, Hash::ZERO);
+    let mut width = count.next_power_of_two().min(MERGED_LEAVES_MAX);
+    loop {
+        let mut slots: Vec<u32> = candidates
+            .iter()
+            .map(|(chain, _)| merged_slot(*chain, width))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.len() == candidates.len() || width >= MERGED_LEAVES_MAX {
+            break;
+        }
+        width = width.saturating_mul(2);
+    }
+    let padded = usize::try_from(width).ok()?;
+    let mut level: Vec<Hash> = vec![Hash::ZERO; padded];
+    let mut taken = vec![false; padded];
+    let mut places: Vec<Option<usize>> = Vec::with_capacity(candidates.len());
+    for (chain, seal) in candidates {
+        let slot = usize::try_from(merged_slot(*chain, width)).ok()?;
+        match (taken.get_mut(slot), level.get_mut(slot)) {
+            (Some(used), Some(leaf)) if !*used => {
+                *used = true;
+                *leaf = *seal;
+                places.push(Some(slot));
+            }
+            _ => places.push(None),
+        }
+    }
     let mut levels = vec![level.clone()];
     while level.len() > 1 {
         level = level
@@ -103,9 +143,11 @@ pub fn merged_commitment(seals: &[Hash]) -> Option<(Hash, Vec<MergedWork>)> {
         levels.push(level.clone());
     }
     let commitment = level.first().copied()?;
-    let proofs = (0..seals.len())
-        .map(|leaf| {
-            let mut position = leaf;
+    let proofs = places
+        .into_iter()
+        .map(|place| {
+            let slot = place?;
+            let mut position = slot;
             let path = levels
                 .iter()
                 .take(levels.len().saturating_sub(1))
@@ -115,11 +157,11 @@ pub fn merged_commitment(seals: &[Hash]) -> Option<(Hash, Vec<MergedWork>)> {
                     sibling
                 })
                 .collect();
-            MergedWork {
-                index: u32::try_from(leaf).unwrap_or(u32::MAX),
-                leaves,
+            Some(MergedWork {
+                index: u32::try_from(slot).ok()?,
+                leaves: width,
                 path,
-            }
+            })
         })
         .collect();
     Some((commitment, proofs))
@@ -189,9 +231,9 @@ impl BlockHeader {
             leaves,
             path,
         } = &self.merged;
-        if *leaves == 0
+        if !leaves.is_power_of_two()
             || *leaves > MERGED_LEAVES_MAX
-            || index >= leaves
+            || *index != merged_slot(self.chain, *leaves)
             || path.len() != merged_levels(*leaves)
         {
             return None;
@@ -537,10 +579,16 @@ mod tests {
             let headers: Vec<BlockHeader> = (0..count)
                 .map(|i| candidate(ChainId::new(5, i as u64).unwrap(), i as u64 + 1))
                 .collect();
-            let seals: Vec<Hash> = headers.iter().map(BlockHeader::seal_hash).collect();
+            let seals: Vec<(ChainId, Hash)> =
+                headers.iter().map(|h| (h.chain, h.seal_hash())).collect();
             let (commitment, proofs) = merged_commitment(&seals).unwrap();
             let nonce = (0u64..).find(|n| pow_meets(&work_hash(&commitment, *n), 4)).unwrap();
+            // Chains whose slots collide at the widest commitment sit the round out; at most
+            // 20 candidates, a few may.
+            let placed = proofs.iter().flatten().count();
+            prop_assert!(placed >= 1 && placed <= count);
             for (mut header, merged) in headers.into_iter().zip(proofs) {
+                let Some(merged) = merged else { continue };
                 header.nonce = nonce;
                 header.merged = merged;
                 prop_assert!(header.meets_difficulty());
@@ -577,6 +625,12 @@ mod tests {
         assert_eq!(header.work_hash(), None, "index past the leaves");
         header.merged = MergedWork {
             index: 0,
+            leaves: 3,
+            path: vec![Hash::ZERO, Hash::ZERO],
+        };
+        assert_eq!(header.work_hash(), None, "a width not a power of two");
+        header.merged = MergedWork {
+            index: 0,
             leaves: MERGED_LEAVES_MAX + 1,
             path: vec![Hash::ZERO; MERGED_PATH_LEN_MAX + 1],
         };
@@ -588,8 +642,38 @@ mod tests {
         };
         assert_eq!(header.work_hash(), None, "no leaves");
         assert!(merged_commitment(&[]).is_none());
-        let too_many = vec![Hash::ZERO; MERGED_LEAVES_MAX as usize + 1];
-        assert!(merged_commitment(&too_many).is_none());
+        // More candidates than leaves: the later ones whose slots are taken sit out.
+        let many: Vec<(ChainId, Hash)> = (0..=u64::from(MERGED_LEAVES_MAX))
+            .map(|i| (ChainId::new(7, i).unwrap(), Hash::digest(&i.to_le_bytes())))
+            .collect();
+        let (_, places) = merged_commitment(&many).unwrap();
+        let placed = places.iter().flatten().count();
+        assert!(placed <= MERGED_LEAVES_MAX as usize && placed < many.len());
+        assert!(
+            places[0].is_some(),
+            "the first candidate always has its slot"
+        );
+    }
+
+    #[test]
+    fn one_work_cannot_seal_two_blocks_of_the_same_chain() {
+        let chain = ChainId::new(3, 5).unwrap();
+        let (a, b) = (candidate(chain, 1), candidate(chain, 2));
+        let (_, places) =
+            merged_commitment(&[(chain, a.seal_hash()), (chain, b.seal_hash())]).unwrap();
+        assert!(places[0].is_some());
+        assert_eq!(places[1], None, "the second block of the chain has no slot");
+        // Nor can a miner put it at another leaf: a chain's block has one slot.
+        let mut header = candidate(chain, 1);
+        for leaves in [2u32, 4, 8, 64] {
+            let slot = merged_slot(chain, leaves);
+            header.merged = MergedWork {
+                index: (slot + 1) % leaves,
+                leaves,
+                path: vec![Hash::ZERO; leaves.trailing_zeros() as usize],
+            };
+            assert_eq!(header.work_hash(), None, "leaves {leaves}");
+        }
     }
 
     #[test]
@@ -608,7 +692,7 @@ mod tests {
             },
         ];
         header.merged = MergedWork {
-            index: MERGED_LEAVES_MAX - 1,
+            index: merged_slot(header.chain, MERGED_LEAVES_MAX),
             leaves: MERGED_LEAVES_MAX,
             path: vec![Hash([3; 32]); MERGED_PATH_LEN_MAX],
         };

@@ -848,13 +848,18 @@ impl Blocktree {
                 Err(e) => return Err(e),
             }
         }
-        let seals: Vec<Hash> = candidates.iter().map(Candidate::seal_hash).collect();
+        let seals: Vec<(ChainId, Hash)> = candidates
+            .iter()
+            .map(|candidate| (candidate.block.header.chain, candidate.seal_hash()))
+            .collect();
         let Some((commitment, places)) = merged_commitment(&seals) else {
             return Ok(Vec::new());
         };
         let easiest = candidates
             .iter()
-            .map(Candidate::difficulty)
+            .zip(&places)
+            .filter(|(_, place)| place.is_some())
+            .map(|(candidate, _)| candidate.difficulty())
             .min()
             .unwrap_or(u64::MAX);
         let Some((nonce, work)) = (0..nonce_attempts_max)
@@ -865,6 +870,10 @@ impl Blocktree {
         };
         let mut mined = Vec::new();
         for (candidate, place) in candidates.into_iter().zip(places) {
+            // A chain whose slot another took this round sits it out.
+            let Some(place) = place else {
+                continue;
+            };
             if !pow_meets(&work, candidate.difficulty()) {
                 continue;
             }

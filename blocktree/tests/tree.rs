@@ -3,6 +3,7 @@
 //! once, proofs walk from the root down with one link per level and refuse any tampering,
 //! the root's anchor bytes do not grow with live chains, and everything survives a restart.
 
+use bitverse_blocktree::block::merged_slot;
 use bitverse_blocktree::{
     Block, Blocktree, ChainError, ChainParams, ProofError, Tracking, Transaction, TxError,
     TxPayload, UnsignedTx, ValueProof, chain_of_keyspace,
@@ -412,6 +413,8 @@ fn one_merged_proof_of_work_seals_a_block_on_every_chain_a_miner_tracks() {
         "one work sealed the root and both data chains"
     );
     let work = second[0].header.work_hash().expect("a valid merged place");
+    let leaves = second[0].header.merged.leaves;
+    assert!(leaves.is_power_of_two() && leaves >= 4, "{leaves}");
     for block in &second {
         assert!(block.header.meets_difficulty());
         assert_eq!(
@@ -419,12 +422,15 @@ fn one_merged_proof_of_work_seals_a_block_on_every_chain_a_miner_tracks() {
             Some(work),
             "the same proof of work"
         );
-        assert_eq!(block.header.merged.leaves, 3);
+        assert_eq!(block.header.merged.leaves, leaves);
+        assert_eq!(
+            block.header.merged.index,
+            merged_slot(block.header.chain, leaves),
+            "each at its chain's slot"
+        );
     }
-    let places: Vec<u32> = second.iter().map(|b| b.header.merged.index).collect();
-    assert_eq!(places, vec![0, 1, 2]);
     let mut moved = second[1].header.clone();
-    moved.merged.index = 0;
+    moved.merged.index = (moved.merged.index + 1) % leaves;
     assert!(
         !moved.meets_difficulty(),
         "another leaf's place proves nothing"
