@@ -7,11 +7,13 @@
 
 mod bench;
 mod bench_network;
+mod browse;
 mod cli;
 mod client;
 mod commands;
 mod config;
 mod devnet;
+mod explorer;
 mod keys;
 mod light;
 mod metrics;
@@ -240,6 +242,12 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             commands::status(&NodeClient::new(&rpc.url)?, &output).await
         }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
+        Command::Browse {
+            search,
+            limit,
+            json,
+            rpc,
+        } => commands::browse(&NodeClient::new(&rpc.url)?, search.as_deref(), limit, json).await,
         Command::Bench(BenchCommand::Puts {
             count,
             senders,
