@@ -343,7 +343,7 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 /// What `bv_browse` lists (see `rpc_api::BrowseResult` for the wire form).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BrowseLists {
-    /// Keyspaces whose name or owner contains the search text, most recently written first.
+    /// Keyspaces whose name or owner contains the search text, newest purchase first.
     pub(crate) keyspaces: Vec<KeyspaceEntry>,
     /// Transformations whose key contains the search text, newest first.
     pub(crate) transforms: Vec<TransformEntry>,
@@ -507,34 +507,36 @@ impl BrowseIndex {
     fn index_block(&self, tree: &Blocktree, block: &Block) -> Result<(), BrowseError> {
         let chain_name = block.header.chain.to_string();
         let height = block.header.height;
-        // Keyspace homes and records come from the root, read before the index is locked.
+        // Keyspace homes and records come from the root's tip, read under one hold of its lock
+        // per block (not one per write, which would contend with the sealer under load) and
+        // before the index is locked.
         let mut touched_keyspaces = BTreeSet::new();
-        let mut writes = Vec::new();
-        for tx in &block.transactions {
-            match &tx.body.payload {
-                TxPayload::BuyKeyspace { name, .. } => {
-                    touched_keyspaces.insert(name.clone());
-                }
-                TxPayload::SetScript { keyspace, .. } => {
-                    touched_keyspaces.insert(keyspace.clone());
-                }
-                TxPayload::Put { key, value } => {
-                    let home = tree.home_keyspace(key)?;
-                    let transform = self.transform_hash(value);
-                    writes.push((home, key.clone(), Some(value.len()), transform));
-                }
-                TxPayload::Delete { key } => {
-                    let home = tree.home_keyspace(key)?;
-                    writes.push((home, key.clone(), None, None));
-                }
-                TxPayload::Transfer { .. } => {}
-            }
-        }
-        for (home, _, _, _) in &writes {
-            touched_keyspaces.insert(home.clone());
-        }
+        let mut writes: Vec<(String, String, Option<usize>, Option<Hash>)> = Vec::new();
+        // Values that may be transformations, checked (compiled) once the root is released.
+        let mut modules: Vec<(usize, &[u8])> = Vec::new();
         let records = {
             let root = tree.root().lock();
+            for tx in &block.transactions {
+                match &tx.body.payload {
+                    TxPayload::BuyKeyspace { name, .. } => {
+                        touched_keyspaces.insert(name.clone());
+                    }
+                    TxPayload::SetScript { keyspace, .. } => {
+                        touched_keyspaces.insert(keyspace.clone());
+                    }
+                    TxPayload::Put { key, value } => {
+                        writes.push((home_of(&root, key), key.clone(), Some(value.len()), None));
+                        modules.push((writes.len() - 1, value.as_slice()));
+                    }
+                    TxPayload::Delete { key } => {
+                        writes.push((home_of(&root, key), key.clone(), None, None));
+                    }
+                    TxPayload::Transfer { .. } => {}
+                }
+            }
+            for (home, _, _, _) in &writes {
+                touched_keyspaces.insert(home.clone());
+            }
             let mut records = Vec::new();
             for name in &touched_keyspaces {
                 if let Some(record) = root.keyspace(name)? {
@@ -543,6 +545,12 @@ impl BrowseIndex {
             }
             records
         };
+        for (position, value) in modules {
+            let hash = self.transform_hash(value);
+            if let Some(write) = writes.get_mut(position) {
+                write.3 = hash;
+            }
+        }
 
         let limits = self.limits;
         let mut state = self.state.lock();
@@ -703,13 +711,9 @@ impl BrowseIndex {
             .filter(|k| k.name.contains(search) || k.owner.to_string().contains(search))
             .cloned()
             .collect();
-        keyspaces.sort_by(|a, b| {
-            (b.last_write_height, b.bought_height, &a.name).cmp(&(
-                a.last_write_height,
-                a.bought_height,
-                &b.name,
-            ))
-        });
+        // Newest purchase first: bought heights are all root heights, so they compare (last
+        // write heights are each on the keyspace's own chain, and do not).
+        keyspaces.sort_by(|a, b| (b.bought_height, &a.name).cmp(&(a.bought_height, &b.name)));
         keyspaces.truncate(limit);
         let mut transforms: Vec<TransformEntry> = state
             .transforms
@@ -763,6 +767,16 @@ impl BrowseIndex {
             })
             .unwrap_or_default();
         (keys, state.keys_truncated.contains(keyspace))
+    }
+}
+
+/// The keyspace a written key belongs to, as the root's tip registers it. A key whose home the
+/// tip does not know (its purchase undone by a root reorg the data chain has not followed yet)
+/// is filed under its first path segment rather than stopping the index.
+fn home_of(root: &bitverse_blocktree::Chain, key: &str) -> String {
+    match root.home_of(key) {
+        Ok((name, _)) => name,
+        Err(_) => key.split('/').next().unwrap_or(key).to_owned(),
     }
 }
 

@@ -340,7 +340,7 @@ pub(crate) const BROWSE_LIMIT_DEFAULT: usize = 20;
 /// What `bv_browse` answers: each list filtered by the search text and cut to the limit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct BrowseResult {
-    /// Keyspaces, most recently written first.
+    /// Keyspaces, newest purchase first.
     pub(crate) keyspaces: Vec<BrowseKeyspaceResult>,
     /// Published transformations, newest first.
     pub(crate) transformations: Vec<BrowseTransformResult>,

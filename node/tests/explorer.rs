@@ -269,6 +269,32 @@ fn run_browser(config: &Value) -> Value {
 fn headless_chromium_sees_the_block_a_live_write_and_the_keys_proof_without_console_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (node, height) = node_with_a_key(dir.path());
+    // A keyspace one level down, so the tree has a data chain anchored in the root.
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "deep",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "1000",
+        "--depth",
+        "1",
+    ])
+    .assert_ok("keyspace buy --depth 1");
+    node.cli(&[
+        "put",
+        "deep/x",
+        "--key",
+        "dev:alice",
+        "--value",
+        "down here",
+    ])
+    .assert_ok("put deep/x");
+    let data_chain = node.rpc("bv_getKeyChain", json!(["deep/x"])).unwrap()["chain"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let artifacts = target_dir().join("explorer-artifacts");
     // Fresh each run, so a screenshot there is this run's.
     let _ = std::fs::remove_dir_all(&artifacts);
@@ -279,6 +305,7 @@ fn headless_chromium_sees_the_block_a_live_write_and_the_keys_proof_without_cons
         "userDataDir": dir.path().join("chromium-profile"),
         "chromium": CHROMIUM,
         "height": height,
+        "dataChain": data_chain,
         "key": "alice/hello",
         "value": "hello, explorer",
         "liveKey": "alice/live",

@@ -3,7 +3,8 @@
 // configuration as JSON from EXPLORER_TEST_CONFIG; prints one JSON line of what it saw; exits
 // non-zero with the reason on the first thing that is not as it should be.
 //
-// It checks: the page loads and shows the block that included the key; a second write, made
+// It checks: the page loads and shows the block that included the key and the tree of chains
+// with a data chain anchored under the root; a second write, made
 // while the page is open, appears without a reload (the new-heads subscription); the block's
 // transactions link to the key; the key's page shows its value and its proof; the page made no
 // HTTP request besides its three assets (so it did not poll) and logged no console error.
@@ -45,7 +46,7 @@ function run(argv) {
 }
 
 async function main() {
-  const { url, artifacts, userDataDir, height, key, value, liveWrite, liveKey } = config;
+  const { url, artifacts, userDataDir, height, dataChain, key, value, liveWrite, liveKey } = config;
   browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: config.chromium || '/usr/bin/chromium',
     headless: true,
@@ -70,6 +71,9 @@ async function main() {
   const blockLink = page.locator(`#recent-blocks a.block-link[data-chain="root"][data-height="${height}"]`);
   await blockLink.waitFor();
   await page.locator('#tree svg a.tree-node[data-chain="root"]').waitFor();
+  // The data chain is drawn under the root, its edge marked anchored.
+  await page.locator(`#tree svg a.tree-node[data-chain="${dataChain}"]`).waitFor();
+  await page.locator('#tree svg line.anchored').waitFor();
   await page.locator('#keyspaces a.keyspace-link', { hasText: key.split('/')[0] }).first().waitFor();
   await page.screenshot({ path: `${artifacts}/1-home.png`, fullPage: true });
 
