@@ -1,6 +1,7 @@
 //! Discovery and the explorer page against a real dev node process: `bitverse browse` lists
 //! what the CLI wrote (keyspace, most written, most read, `--search`, `--json`), the node serves
-//! the page's assets on the RPC port, and a real headless Chromium (Debian's `chromium`, driven
+//! the page's assets on the RPC port, a module written with `put --file` is listed as a
+//! transformation, and a real headless Chromium (Debian's `chromium`, driven
 //! by playwright-core; `scripts/setup` installs both) loads the page, sees the block, watches a
 //! new write arrive by subscription, follows the block to the key and sees its proof, with no
 //! console error. Screenshots are saved under `TARGET_DIR/explorer-artifacts/`.
@@ -23,6 +24,11 @@ const BROWSER_RUN_TIMEOUT_MS: u64 = 180_000;
 const HTTP_TIMEOUT_MS: u64 = 30_000;
 /// Largest asset read.
 const ASSET_BYTES_MAX: u64 = 1024 * 1024;
+/// A transformation (docs/TRANSFORMS.md) that writes an empty output.
+const TRANSFORM_WAT: &str = r#"(module
+  (import "bitverse_transform_v1" "output_write" (func $output_write (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "transform") (result i32) (call $output_write (i32.const 0) (i32.const 0)) (i32.const 0)))"#;
 /// The browser the test drives, as Debian installs it.
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -165,10 +171,35 @@ fn browse_lists_the_keyspace_and_the_keys_written_and_read_from_the_cli() {
     assert_eq!(block["transactions"][0]["kind"], "put", "{block}");
     assert_eq!(block["transactions"][0]["key"], "alice/hello");
     assert_eq!(block["on_best_chain"], true);
+    // A transformation module written with the CLI is listed as one.
+    let module = wat::parse_str(TRANSFORM_WAT).unwrap();
+    let module_file = dir.path().join("nothing.wasm");
+    std::fs::write(&module_file, &module).unwrap();
+    node.cli(&[
+        "put",
+        "alice/nothing",
+        "--key",
+        "dev:alice",
+        "--file",
+        module_file.to_str().unwrap(),
+    ])
+    .assert_ok("put a module");
+    let listed = json_of(
+        node.cli(&["browse", "--json"])
+            .assert_ok("browse after module"),
+    );
+    assert_eq!(
+        listed["transformations"][0]["key"], "alice/nothing",
+        "{listed}"
+    );
+    assert_eq!(listed["transformations"][0]["size_bytes"], module.len());
     let keys = node.rpc("bv_getKeyspaceKeys", json!(["alice"])).unwrap();
     assert_eq!(
         keys,
-        json!({"keyspace": "alice", "keys": [{"key": "alice/hello", "size_bytes": 26}], "truncated": false})
+        json!({"keyspace": "alice", "keys": [
+            {"key": "alice/hello", "size_bytes": 26},
+            {"key": "alice/nothing", "size_bytes": "alice/nothing".len() + module.len()},
+        ], "truncated": false})
     );
 }
 

@@ -81,7 +81,7 @@ function keyspaceLink(name) {
 }
 
 function accountLink(address) {
-  return link('#/account/' + address, address.slice(0, 14) + '…', { class: 'mono', title: address });
+  return link('#/account/' + address, address.slice(0, 14) + '…', { class: 'mono account-link', title: address });
 }
 
 function chainLink(chain) {

@@ -365,3 +365,42 @@ pub(crate) fn keyspace_keys(
         truncated,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: http::Method, path: &str, upgrade: bool) -> HttpRequest<()> {
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if upgrade {
+            builder = builder
+                .header(http::header::CONNECTION, "Upgrade")
+                .header(http::header::UPGRADE, "websocket");
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn plain_gets_of_the_assets_are_served_and_everything_else_goes_to_the_rpc_server() {
+        let page = asset(&request(http::Method::GET, "/", false)).unwrap();
+        assert!(page.0.starts_with("text/html") && page.1.contains("/explorer.js"));
+        assert!(asset(&request(http::Method::GET, "/explorer.js", false)).is_some());
+        assert!(asset(&request(http::Method::GET, "/explorer.css", false)).is_some());
+        // JSON-RPC over HTTP, a WebSocket upgrade, and other paths are the RPC server's.
+        assert!(asset(&request(http::Method::POST, "/", false)).is_none());
+        assert!(asset(&request(http::Method::GET, "/", true)).is_none());
+        assert!(asset(&request(http::Method::GET, "/metrics", false)).is_none());
+        assert!(asset(&request(http::Method::GET, "/secret.txt", false)).is_none());
+    }
+
+    #[test]
+    fn the_page_loads_nothing_from_elsewhere() {
+        for (path, _, body) in ASSETS {
+            // The SVG namespace is a name, not an address anything is fetched from.
+            let body = body.replace("http://www.w3.org/2000/svg", "");
+            for outside in ["http://", "https://", "//cdn", "@import"] {
+                assert!(!body.contains(outside), "{path} mentions {outside}");
+            }
+        }
+    }
+}

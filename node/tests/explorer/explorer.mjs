@@ -6,7 +6,8 @@
 // It checks: the page loads and shows the block that included the key and the tree of chains
 // with a data chain anchored under the root; a second write, made
 // while the page is open, appears without a reload (the new-heads subscription); the block's
-// transactions link to the key; the key's page shows its value and its proof; the page made no
+// transactions link to the key; the key's page shows its value and its proof; the keyspace's page
+// lists the key; the sender's page shows a balance in coins; the page made no
 // HTTP request besides its three assets (so it did not poll) and logged no console error.
 // Screenshots of each step go to the artifacts directory.
 import { spawn } from 'node:child_process';
@@ -98,6 +99,16 @@ async function main() {
   if (!/^[0-9a-f]{64,}/.test(proofHex)) await fail(`no proof shown: ${JSON.stringify(proofHex.slice(0, 80))}`);
   await page.screenshot({ path: `${artifacts}/4-key-and-proof.png`, fullPage: true });
 
+  // 5. The key's keyspace lists the key; the block's sender has a balance in coins.
+  await page.locator('#key a.keyspace-link').click();
+  await page.locator('#keys a.key-link', { hasText: key }).waitFor();
+  await page.goBack();
+  await page.goBack();
+  await page.locator('#transactions a.account-link').first().click();
+  const balance = (await page.locator('#balance').textContent()) || '';
+  if (!/^[0-9]+(\.[0-9]+)? BV$/.test(balance)) await fail(`no balance in coins: ${JSON.stringify(balance)}`);
+  await page.screenshot({ path: `${artifacts}/5-account.png`, fullPage: true });
+
   // Only the three assets were fetched over HTTP: everything else came over the WebSocket.
   const origin = new URL(url).origin;
   const expected = new Set([`${origin}/`, `${origin}/explorer.js`, `${origin}/explorer.css`]);
@@ -109,7 +120,8 @@ async function main() {
     ok: true,
     http_requests: httpRequests.length,
     proof_hex_chars: proofHex.length,
-    screenshots: ['1-home.png', '2-live-update.png', '3-block.png', '4-key-and-proof.png'],
+    balance,
+    screenshots: ['1-home.png', '2-live-update.png', '3-block.png', '4-key-and-proof.png', '5-account.png'],
   }));
   await browser.close();
   clearTimeout(watchdog);
