@@ -403,26 +403,40 @@ impl BrowseIndex {
         }
     }
 
+    /// Loads the rows; a store that is missing its version, of another format, or holding a
+    /// row that does not decode is emptied instead (the index is derived data: refresh
+    /// rebuilds it from the chains, and only read counts are lost).
     fn load(&self) -> Result<(), BrowseError> {
         let Some(db) = &self.db else { return Ok(()) };
-        let version = db.get(ROW_VERSION)?;
         let expected = INDEX_FORMAT_VERSION.to_le_bytes();
-        if version.as_deref() != Some(&expected[..]) {
-            // Missing or another format: start empty; refresh rebuilds from the chains.
-            let mut batch = rocksdb::WriteBatch::default();
+        if db.get(ROW_VERSION)?.as_deref() == Some(&expected[..]) {
+            let mut loaded = IndexState::default();
+            let mut outcome = Ok(());
             for item in db.iterator(rocksdb::IteratorMode::Start) {
-                let (key, _) = item?;
-                batch.delete(key);
+                let (key, value) = item?;
+                outcome = load_row(&mut loaded, &key, &value);
+                if outcome.is_err() {
+                    break;
+                }
             }
-            batch.put(ROW_VERSION, expected);
-            db.write(batch)?;
-            return Ok(());
+            match outcome {
+                Ok(()) => {
+                    *self.state.lock() = loaded;
+                    return Ok(());
+                }
+                Err(e @ BrowseError::Corrupt { .. }) => {
+                    tracing::warn!(error = %e, "browse index unreadable: rebuilding it");
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let mut state = self.state.lock();
+        let mut batch = rocksdb::WriteBatch::default();
         for item in db.iterator(rocksdb::IteratorMode::Start) {
-            let (key, value) = item?;
-            load_row(&mut state, &key, &value)?;
+            let (key, _) = item?;
+            batch.delete(key);
         }
+        batch.put(ROW_VERSION, expected);
+        db.write(batch)?;
         Ok(())
     }
 
@@ -1172,6 +1186,33 @@ mod tests {
         assert_eq!(rebuilt.most_written, behind.most_written);
         assert_eq!(rebuilt.indexed, behind.indexed);
         assert!(rebuilt.most_read.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_index_is_emptied_and_rebuilt_rather_than_stopping_the_node() {
+        let rig = Rig::new();
+        rig.buy("sound", 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(BROWSE_DB_DIR);
+        let index = BrowseIndex::open(&path, BrowseLimits::default()).unwrap();
+        caught_up(&index, &rig.tree);
+        let before = index.lists("", 10);
+        drop(index);
+        {
+            let db = rocksdb::DB::open_default(&path).unwrap();
+            db.put(b"k/sound", b"{not json").unwrap();
+        }
+        let index = BrowseIndex::open(&path, BrowseLimits::default()).unwrap();
+        assert!(
+            index.lists("", 10).keyspaces.is_empty(),
+            "the bad store was emptied"
+        );
+        caught_up(&index, &rig.tree);
+        assert_eq!(index.lists("", 10).keyspaces, before.keyspaces);
+        drop(index);
+        // And what it rebuilt is what a later start loads.
+        let index = BrowseIndex::open(&path, BrowseLimits::default()).unwrap();
+        assert_eq!(index.lists("", 10).keyspaces, before.keyspaces);
     }
 
     #[test]
