@@ -27,7 +27,11 @@ const state = {
   status: null,
   redrawQueued: false,
   rendering: 0,
+  /** The home page's browse filter (bv_browse's `search`), kept across redraws. */
+  browseSearch: '',
 };
+/** Pause after the last keystroke in the browse filter before asking the node. */
+const FILTER_DEBOUNCE_MS = 200;
 
 // ---- DOM helpers -------------------------------------------------------------------------
 
@@ -269,7 +273,9 @@ async function render(live) {
   if (ticket !== state.rendering) return;
   const main = document.getElementById('view');
   const scroll = window.scrollY;
+  const filterFocused = document.activeElement && document.activeElement.id === 'browse-filter';
   main.replaceChildren(...nodes);
+  if (filterFocused) document.getElementById('browse-filter')?.focus();
   main.dataset.view = view;
   main.dataset.rendered = String(ticket);
   if (live) window.scrollTo(0, scroll);
@@ -281,13 +287,40 @@ function showError(e) {
 }
 
 async function homeView() {
-  const [chains, browse] = await Promise.all([call('bv_chains', []), call('bv_browse', ['', BROWSE_LIMIT])]);
+  const [chains, browse] = await Promise.all([
+    call('bv_chains', []), call('bv_browse', [state.browseSearch, BROWSE_LIMIT])]);
   const recent = await Promise.all(chains.map((c) => call('bv_getRecentBlocks', [c.chain, c.chain === 'root' ? RECENT_BLOCKS : 3])));
+  const browseBox = el('div', { id: 'browse-lists', class: 'browse-lists' }, browseSections(browse));
   return [
     section('Tree of chains', { class: 'wide', id: 'tree' }, treeDrawing(chains), chainsTable(chains)),
     section('Recent blocks', { id: 'recent-blocks' }, blocksTable(recent.flat())),
-    browseSections(browse),
-  ].flat();
+    section('Browse', { id: 'browse' }, el('p', { class: 'muted' },
+      'What is on the chains this node holds: keyspaces, transformations published, the keys read and written most.'),
+    browseFilter(browseBox)),
+    browseBox,
+  ];
+}
+
+/** The filter over the browse lists: asks bv_browse again and redraws only the lists. */
+function browseFilter(browseBox) {
+  const input = el('input', {
+    id: 'browse-filter', type: 'search', value: state.browseSearch,
+    placeholder: 'filter by name, owner or key', 'aria-label': 'Filter the browse lists',
+  });
+  let timer = null;
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      state.browseSearch = input.value;
+      try {
+        const browse = await call('bv_browse', [state.browseSearch, BROWSE_LIMIT]);
+        browseBox.replaceChildren(...browseSections(browse));
+      } catch (e) {
+        browseBox.replaceChildren(el('p', { class: 'error' }, String(e.message || e)));
+      }
+    }, FILTER_DEBOUNCE_MS);
+  });
+  return input;
 }
 
 function chainsTable(chains) {

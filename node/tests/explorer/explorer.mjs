@@ -4,10 +4,10 @@
 // non-zero with the reason on the first thing that is not as it should be.
 //
 // It checks: the page loads and shows the block that included the key and the tree of chains
-// with a data chain anchored under the root; a second write, made
-// while the page is open, appears without a reload (the new-heads subscription); the block's
-// transactions link to the key; the key's page shows its value and its proof; the keyspace's page
-// lists the key; the sender's page shows a balance in coins; the page made no
+// with a data chain anchored under the root; a second write, made while the page is open,
+// appears without a reload (the new-heads subscription); the browse filter narrows the lists;
+// the block's transactions link to the key; the key's page shows its value and its proof; the
+// keyspace's page lists the key; the sender's page shows a balance in coins; the page made no
 // HTTP request besides its three assets (so it did not poll) and logged no console error.
 // Screenshots of each step go to the artifacts directory.
 import { spawn } from 'node:child_process';
@@ -85,6 +85,13 @@ async function main() {
   const renderedAfter = await page.locator('#view').getAttribute('data-rendered');
   if (renderedAfter === rendered) await fail('the page did not redraw after the new block');
   await page.screenshot({ path: `${artifacts}/2-live-update.png`, fullPage: true });
+
+  // The browse filter narrows the lists through bv_browse's search.
+  await page.locator('#browse-filter').fill('hello');
+  await page.locator('#most-written a.key-link', { hasText: liveKey }).waitFor({ state: 'detached' });
+  await page.locator('#most-written a.key-link', { hasText: key }).waitFor();
+  await page.locator('#browse-filter').fill('');
+  await page.locator('#most-written a.key-link', { hasText: liveKey }).waitFor();
 
   // 3. The block and its transactions; the put links to its key.
   await page.locator(`#recent-blocks a.block-link[data-chain="root"][data-height="${height}"]`).click();
