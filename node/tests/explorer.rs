@@ -1,5 +1,6 @@
-//! Discovery and the explorer page against a real dev node process: `bitverse browse` lists
-//! what the CLI wrote (keyspace, most written, most read, `--search`, `--json`), the node serves
+//! Discovery and the explorer page against real node processes: `bitverse browse` lists what
+//! the CLI wrote (keyspace, most written, most read, `--search`, `--json`) and, on a node that
+//! synced over the network, what it synced; the index is rebuilt when deleted; the node serves
 //! the page's assets on the RPC port, a module written with `put --file` is listed as a
 //! transformation, and a real headless Chromium (Debian's `chromium`, driven
 //! by playwright-core; `scripts/setup` installs both) loads the page, sees the block, watches a
@@ -15,11 +16,15 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TestNode, binary};
+use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
+use bitverse_primitives::{Amount, ChainId, SecretKey};
+use common::{TestNode, binary, wait_for};
 use serde_json::{Value, json};
 
 /// How long the browser run may take, end to end (it has its own, shorter watchdog).
 const BROWSER_RUN_TIMEOUT_MS: u64 = 180_000;
+/// How long a late node may take to sync a short chain over the network.
+const SYNC_TIMEOUT_MS: u64 = 120_000;
 /// How long an HTTP answer from the node may take.
 const HTTP_TIMEOUT_MS: u64 = 30_000;
 /// Largest asset read.
@@ -357,4 +362,102 @@ fn headless_chromium_sees_the_block_a_live_write_and_the_keys_proof_without_cons
         assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", path.display());
     }
     eprintln!("explorer screenshots: {}", artifacts.display());
+}
+
+/// Builds a `local` chain in `db_dir` as a miner would (past times, minimum work): alice buys
+/// keyspace `synced` and writes `synced/k` three times and `synced/other` once. Returns the
+/// tip's height.
+fn build_local_chain_with_writes(db_dir: &Path) -> u64 {
+    let params = ChainParams::local();
+    let spacing_ms = params.root.block_interval_target_ms * 4;
+    let start_ms = params.genesis_time_ms;
+    let price = params.root.storage_price_per_byte;
+    let mut chain = Chain::open(db_dir, params).unwrap();
+    let alice = SecretKey::dev("alice");
+    let miner = SecretKey::dev("miner").account();
+    let payloads = [
+        TxPayload::BuyKeyspace {
+            name: "synced".into(),
+            owner: alice.account(),
+            quota_bytes: 1000,
+            prepaid: Amount(price.0 * 1000),
+            script: None,
+            depth: 0,
+        },
+        TxPayload::Put {
+            key: "synced/k".into(),
+            value: b"1".to_vec(),
+        },
+        TxPayload::Put {
+            key: "synced/k".into(),
+            value: b"2".to_vec(),
+        },
+        TxPayload::Put {
+            key: "synced/other".into(),
+            value: b"x".to_vec(),
+        },
+        TxPayload::Put {
+            key: "synced/k".into(),
+            value: b"3".to_vec(),
+        },
+    ];
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let tx = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce: i as u64,
+            fee: Amount(1),
+            payload,
+        }
+        .sign(&alice);
+        chain.submit_transaction(tx).unwrap();
+        chain
+            .produce_block(
+                miner,
+                start_ms + (i as u64 + 1) * spacing_ms,
+                true,
+                u64::MAX,
+            )
+            .unwrap()
+            .expect("unbounded attempts always seal");
+    }
+    chain.tip().height
+}
+
+#[test]
+fn a_node_that_synced_over_the_network_browses_what_it_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed_dir = dir.path().join("seed");
+    // `chain` is where `bitverse node` keeps its database inside the data directory.
+    let tip_height = build_local_chain_with_writes(&seed_dir.join("chain"));
+    let seed = TestNode::start_networked(&seed_dir, false, &[]);
+    let late = TestNode::start_networked(&dir.path().join("late"), false, &[seed.p2p_plain()]);
+    wait_for(
+        SYNC_TIMEOUT_MS,
+        "the late node to sync the seed's chain",
+        || (late.status()["height"] == json!(tip_height)).then_some(()),
+        || format!("late at {}; log:\n{}", late.status()["height"], late.log()),
+    );
+    // The blocks came through p2p sync (the chain worker's imports), not a sealer: the index
+    // follows them all the same.
+    let listed = json_of(
+        late.cli(&["browse", "--json"])
+            .assert_ok("browse on the late node"),
+    );
+    assert_eq!(listed["keyspaces"][0]["name"], "synced", "{listed}");
+    assert_eq!(listed["keyspaces"][0]["last_write_height"], tip_height);
+    let written: Vec<(Value, Value)> = listed["most_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["key"].clone(), w["count"].clone()))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (json!("synced/k"), json!(3)),
+            (json!("synced/other"), json!(1))
+        ]
+    );
+    assert_eq!(listed["indexed"][0]["height"], tip_height);
 }
