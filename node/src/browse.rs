@@ -199,12 +199,13 @@ impl BoundedCounts {
         self.by_count.clear();
     }
 
-    /// The `limit` largest counts whose key contains `search`, largest first.
+    /// The `limit` largest counts whose key contains `search` (lowercase; see [`matches`]),
+    /// largest first.
     fn top(&self, search: &str, limit: usize) -> Vec<(String, u64)> {
         self.by_count
             .iter()
             .rev()
-            .filter(|(_, key)| key.contains(search))
+            .filter(|(_, key)| matches(key, search))
             .take(limit)
             .map(|(count, key)| (key.clone(), *count))
             .collect()
@@ -363,6 +364,9 @@ pub(crate) struct BrowseIndex {
     state: Mutex<IndexState>,
     /// Serialises refreshes, so two callers never index the same block twice.
     refreshing: Mutex<()>,
+    /// Serialises writes to the store, so a row's older value is never written after a newer
+    /// one taken by a concurrent flush.
+    flushing: Mutex<()>,
     /// Checks values as transformations, as an upload would; it caches compiled modules by
     /// hash (bounded by the sandbox's own cache).
     transforms: Option<TransformRunner>,
@@ -399,6 +403,7 @@ impl BrowseIndex {
             limits,
             state: Mutex::new(IndexState::default()),
             refreshing: Mutex::new(()),
+            flushing: Mutex::new(()),
             transforms,
         }
     }
@@ -696,6 +701,7 @@ impl BrowseIndex {
 
     /// Writes the changed rows to the store in one batch.
     pub(crate) fn flush(&self) -> Result<(), BrowseError> {
+        let _one_at_a_time = self.flushing.lock();
         let mut state = self.state.lock();
         let dirty = std::mem::take(&mut state.dirty);
         let Some(db) = &self.db else { return Ok(()) };
@@ -714,15 +720,16 @@ impl BrowseIndex {
         Ok(())
     }
 
-    /// The lists, each filtered by `search` (a substring of names, owners and keys; empty
-    /// matches all) and cut to `limit` entries (at most [`BROWSE_RESULTS_MAX`]).
+    /// The lists, each filtered by `search` (a substring of names, owners and keys, ASCII case
+    /// ignored; empty matches all) and cut to `limit` entries (at most [`BROWSE_RESULTS_MAX`]).
     pub(crate) fn lists(&self, search: &str, limit: usize) -> BrowseLists {
         let limit = limit.min(BROWSE_RESULTS_MAX);
+        let search = search.to_ascii_lowercase();
         let state = self.state.lock();
         let mut keyspaces: Vec<KeyspaceEntry> = state
             .keyspaces
             .values()
-            .filter(|k| k.name.contains(search) || k.owner.to_string().contains(search))
+            .filter(|k| matches(&k.name, &search) || matches(&k.owner.to_string(), &search))
             .cloned()
             .collect();
         // Newest purchase first: bought heights are all root heights, so they compare (last
@@ -732,14 +739,14 @@ impl BrowseIndex {
         let mut transforms: Vec<TransformEntry> = state
             .transforms
             .values()
-            .filter(|t| t.key.contains(search))
+            .filter(|t| matches(&t.key, &search))
             .cloned()
             .collect();
         transforms.sort_by(|a, b| (b.height, &a.key).cmp(&(a.height, &b.key)));
         transforms.truncate(limit);
         let most_written = state
             .written
-            .top(search, limit)
+            .top(&search, limit)
             .into_iter()
             .filter_map(|(key, _)| {
                 let detail = state.written_detail.get(&key)?.clone();
@@ -749,7 +756,7 @@ impl BrowseIndex {
         BrowseLists {
             keyspaces,
             transforms,
-            most_read: state.read.top(search, limit),
+            most_read: state.read.top(&search, limit),
             most_written,
             indexed: state
                 .cursors
@@ -792,6 +799,12 @@ fn home_of(root: &bitverse_blocktree::Chain, key: &str) -> String {
         Ok((name, _)) => name,
         Err(_) => key.split('/').next().unwrap_or(key).to_owned(),
     }
+}
+
+/// Whether `text` contains `search_lowercase`, ignoring ASCII case (names and keys are
+/// mostly ASCII; `--search Erik` finds `erik/…`).
+fn matches(text: &str, search_lowercase: &str) -> bool {
+    search_lowercase.is_empty() || text.to_ascii_lowercase().contains(search_lowercase)
 }
 
 /// How far one chain was followed.
@@ -1059,6 +1072,11 @@ mod tests {
         let none = index.lists("nobody", 10);
         assert!(none.keyspaces.is_empty() && none.most_written.is_empty());
         assert_eq!(index.lists("alice/b", 10).most_written.len(), 1);
+        assert_eq!(
+            names(&index.lists("ALICE", 10)),
+            ["alice"],
+            "case is ignored"
+        );
     }
 
     #[test]
