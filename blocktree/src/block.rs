@@ -1,4 +1,5 @@
-//! Blocks: the header, its hash and proof of work, and the transaction Merkle root.
+//! Blocks: the header, its hash and proof of work (merged: one work hash may seal a candidate
+//! block of every chain a miner tracks), and the transaction Merkle root.
 
 use bincode::{Decode, Encode};
 use bitverse_primitives::{AccountId, ChainId, Hash, codec};
@@ -11,8 +12,14 @@ use crate::tx::{TX_SIZE_BYTES_MAX, Transaction};
 pub const BLOCK_TXS_MAX: usize = 10_000;
 /// Largest encoded block.
 pub const BLOCK_SIZE_BYTES_MAX: usize = 8 * 1024 * 1024;
-/// Largest encoded header: the fixed fields and two anchors, with room.
-pub const HEADER_SIZE_BYTES_MAX: usize = 512;
+/// Largest encoded header: the fixed fields, two anchors and a merged-work path of
+/// [`MERGED_PATH_LEN_MAX`] hashes, with room.
+pub const HEADER_SIZE_BYTES_MAX: usize = 768;
+/// Most candidate blocks one merged proof of work commits to: a miner tracking more chains
+/// merges this many per round. Bounds the path every header carries.
+pub const MERGED_LEAVES_MAX: u32 = 64;
+/// Hashes in a merged-work path at most: log2 of [`MERGED_LEAVES_MAX`].
+pub const MERGED_PATH_LEN_MAX: usize = 6;
 /// Most anchors one header carries: one per child chain.
 pub const ANCHORS_PER_BLOCK_MAX: usize = 2;
 
@@ -29,6 +36,95 @@ pub struct Anchor {
     pub hash: Hash,
 }
 
+/// Where a header sits in the work commitment its proof of work covers (merged mining,
+/// DESIGN §2): the commitment is the Merkle root over the seal hashes (see
+/// [`BlockHeader::seal_hash`]) of the candidate blocks a miner built, one per chain it tracks,
+/// padded with zero leaves to a power of two; the work hash is `H(commitment ‖ nonce)`, and each
+/// chain whose target that hash meets accepts its candidate. A block mined alone is the one
+/// leaf of its own commitment (`leaves` 1, no path).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct MergedWork {
+    /// The header's leaf among `leaves`.
+    pub index: u32,
+    /// How many candidates the work commits to, at most [`MERGED_LEAVES_MAX`].
+    pub leaves: u32,
+    /// Sibling hashes from the leaf up to the commitment, as many as the padded tree is deep.
+    pub path: Vec<Hash>,
+}
+
+impl Default for MergedWork {
+    /// A block mined alone.
+    fn default() -> MergedWork {
+        MergedWork {
+            index: 0,
+            leaves: 1,
+            path: Vec::new(),
+        }
+    }
+}
+
+/// Levels of the commitment tree over `leaves` candidates padded to a power of two.
+fn merged_levels(leaves: u32) -> usize {
+    let padded = leaves.max(1).next_power_of_two();
+    usize::try_from(padded.trailing_zeros()).unwrap_or(usize::MAX)
+}
+
+fn merged_node(left: &Hash, right: &Hash) -> Hash {
+    Hash::tagged("bitverse merged work node v1", &[&left.0, &right.0])
+}
+
+/// The work hash of a commitment and a nonce: what must meet a chain's difficulty.
+pub fn work_hash(commitment: &Hash, nonce: u64) -> Hash {
+    Hash::tagged(
+        "bitverse merged work v1",
+        &[&commitment.0, &nonce.to_le_bytes()],
+    )
+}
+
+/// The commitment over candidates' seal hashes, and each candidate's [`MergedWork`]; `None`
+/// for no candidates or more than [`MERGED_LEAVES_MAX`].
+pub fn merged_commitment(seals: &[Hash]) -> Option<(Hash, Vec<MergedWork>)> {
+    let leaves = u32::try_from(seals.len()).ok()?;
+    if leaves == 0 || leaves > MERGED_LEAVES_MAX {
+        return None;
+    }
+    let padded = usize::try_from(leaves.next_power_of_two()).ok()?;
+    let mut level: Vec<Hash> = seals.to_vec();
+    level.resize(padded, Hash::ZERO);
+    let mut levels = vec![level.clone()];
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [left, right] => merged_node(left, right),
+                _ => Hash::ZERO,
+            })
+            .collect();
+        levels.push(level.clone());
+    }
+    let commitment = level.first().copied()?;
+    let proofs = (0..seals.len())
+        .map(|leaf| {
+            let mut position = leaf;
+            let path = levels
+                .iter()
+                .take(levels.len().saturating_sub(1))
+                .map(|nodes| {
+                    let sibling = nodes.get(position ^ 1).copied().unwrap_or(Hash::ZERO);
+                    position /= 2;
+                    sibling
+                })
+                .collect();
+            MergedWork {
+                index: u32::try_from(leaf).unwrap_or(u32::MAX),
+                leaves,
+                path,
+            }
+        })
+        .collect();
+    Some((commitment, proofs))
+}
+
 /// A block header: everything proof of work and light clients need.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BlockHeader {
@@ -42,8 +138,10 @@ pub struct BlockHeader {
     pub time_ms: u64,
     /// Expected number of hashes to find this block's proof of work.
     pub difficulty: u64,
-    /// Varied by the miner to meet the difficulty.
+    /// Varied by the miner to meet the difficulty (in the work hash, with the commitment).
     pub nonce: u64,
+    /// Where this header sits in the commitment its proof of work covers.
+    pub merged: MergedWork,
     /// Paid the subsidy and the fees.
     pub miner: AccountId,
     /// Merkle root of the transactions' hashes (rs_merkle, BLAKE3); zero when there are none.
@@ -73,10 +171,49 @@ impl BlockHeader {
         Hash::tagged("bitverse block header v1", &[&codec::encode(self)])
     }
 
-    /// Whether the hash meets the difficulty: read as a number, the hash's top 128 bits are at
+    /// What the proof of work commits to: the hash of everything but the nonce and the merged
+    /// path, so one work hash can cover candidates of several chains.
+    pub fn seal_hash(&self) -> Hash {
+        let mut unsealed = self.clone();
+        unsealed.nonce = 0;
+        unsealed.merged = MergedWork::default();
+        Hash::tagged("bitverse block seal v1", &[&codec::encode(&unsealed)])
+    }
+
+    /// The work hash this header's proof of work is: its seal hash folded up its merged path
+    /// to the commitment, hashed with the nonce. `None` when the path does not fit its claimed
+    /// place (too many leaves, an index past them, a path of the wrong length).
+    pub fn work_hash(&self) -> Option<Hash> {
+        let MergedWork {
+            index,
+            leaves,
+            path,
+        } = &self.merged;
+        if *leaves == 0
+            || *leaves > MERGED_LEAVES_MAX
+            || index >= leaves
+            || path.len() != merged_levels(*leaves)
+        {
+            return None;
+        }
+        let mut node = self.seal_hash();
+        let mut position = *index;
+        for sibling in path {
+            node = if position % 2 == 0 {
+                merged_node(&node, sibling)
+            } else {
+                merged_node(sibling, &node)
+            };
+            position /= 2;
+        }
+        Some(work_hash(&node, self.nonce))
+    }
+
+    /// Whether the work hash meets the difficulty: read as a number, its top 128 bits are at
     /// most `u128::MAX / difficulty`, which a random hash is with probability `1/difficulty`.
     pub fn meets_difficulty(&self) -> bool {
-        pow_meets(&self.hash(), self.difficulty)
+        self.work_hash()
+            .is_some_and(|work| pow_meets(&work, self.difficulty))
     }
 
     /// The canonical bytes.
@@ -256,6 +393,11 @@ mod tests {
                     time_ms,
                     difficulty,
                     nonce,
+                    merged: MergedWork {
+                        index: (nonce % 2) as u32,
+                        leaves: 2,
+                        path: vec![Hash(root)],
+                    },
                     miner: AccountId(root),
                     tx_root: Hash(root),
                     state_root: Hash::digest(&root),
@@ -332,6 +474,7 @@ mod tests {
             time_ms: 0,
             difficulty: 1,
             nonce: 0,
+            merged: MergedWork::default(),
             miner: AccountId::default(),
             tx_root: Hash::ZERO,
             state_root: Hash::ZERO,
@@ -363,6 +506,119 @@ mod tests {
     #[test]
     fn oversize_block_bytes_are_refused() {
         assert!(Block::from_bytes(&vec![0u8; BLOCK_SIZE_BYTES_MAX + 1]).is_err());
+    }
+
+    fn candidate(chain: ChainId, height: u64) -> BlockHeader {
+        BlockHeader {
+            chain,
+            parent: Hash::digest(&height.to_le_bytes()),
+            height,
+            time_ms: 1,
+            difficulty: 4,
+            nonce: 0,
+            merged: MergedWork::default(),
+            miner: AccountId::default(),
+            tx_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            relay_parent: if chain.is_root() {
+                Hash::ZERO
+            } else {
+                Hash([7; 32])
+            },
+            anchors: Vec::new(),
+        }
+    }
+
+    proptest! {
+        /// One work hash seals every candidate whose target it meets, each through its own
+        /// path; any change to a header, its place or its path breaks its proof of work.
+        #[test]
+        fn merged_work_seals_every_candidate_it_commits_to(count in 1usize..=20, flip in 0usize..32) {
+            let headers: Vec<BlockHeader> = (0..count)
+                .map(|i| candidate(ChainId::new(5, i as u64).unwrap(), i as u64 + 1))
+                .collect();
+            let seals: Vec<Hash> = headers.iter().map(BlockHeader::seal_hash).collect();
+            let (commitment, proofs) = merged_commitment(&seals).unwrap();
+            let nonce = (0u64..).find(|n| pow_meets(&work_hash(&commitment, *n), 4)).unwrap();
+            for (mut header, merged) in headers.into_iter().zip(proofs) {
+                header.nonce = nonce;
+                header.merged = merged;
+                prop_assert!(header.meets_difficulty());
+                prop_assert_eq!(header.work_hash(), Some(work_hash(&commitment, nonce)));
+                let mut moved = header.clone();
+                moved.state_root.0[flip] ^= 1;
+                prop_assert_ne!(moved.work_hash(), header.work_hash());
+                if count > 1 {
+                    let mut elsewhere = header.clone();
+                    elsewhere.merged.index ^= 1;
+                    prop_assert_ne!(elsewhere.work_hash(), header.work_hash());
+                    let mut bent = header.clone();
+                    if let Some(first) = bent.merged.path.first_mut() {
+                        first.0[flip] ^= 1;
+                    }
+                    prop_assert_ne!(bent.work_hash(), header.work_hash());
+                }
+                let mut cut = header.clone();
+                cut.merged.path.push(Hash::ZERO);
+                prop_assert_eq!(cut.work_hash(), None, "a path longer than the tree");
+            }
+        }
+    }
+
+    #[test]
+    fn a_merged_place_out_of_bounds_has_no_work() {
+        let mut header = candidate(ChainId::ROOT, 1);
+        assert!(header.work_hash().is_some());
+        header.merged = MergedWork {
+            index: 2,
+            leaves: 2,
+            path: vec![Hash::ZERO],
+        };
+        assert_eq!(header.work_hash(), None, "index past the leaves");
+        header.merged = MergedWork {
+            index: 0,
+            leaves: MERGED_LEAVES_MAX + 1,
+            path: vec![Hash::ZERO; MERGED_PATH_LEN_MAX + 1],
+        };
+        assert_eq!(header.work_hash(), None, "too many leaves");
+        header.merged = MergedWork {
+            index: 0,
+            leaves: 0,
+            path: vec![],
+        };
+        assert_eq!(header.work_hash(), None, "no leaves");
+        assert!(merged_commitment(&[]).is_none());
+        let too_many = vec![Hash::ZERO; MERGED_LEAVES_MAX as usize + 1];
+        assert!(merged_commitment(&too_many).is_none());
+    }
+
+    #[test]
+    fn a_header_with_the_longest_merged_path_fits_its_size_limit() {
+        let mut header = candidate(ChainId::new(8, 255).unwrap(), u64::MAX);
+        header.anchors = vec![
+            Anchor {
+                chain: ChainId::new(9, 510).unwrap(),
+                height: u64::MAX,
+                hash: Hash([1; 32]),
+            },
+            Anchor {
+                chain: ChainId::new(9, 511).unwrap(),
+                height: u64::MAX,
+                hash: Hash([2; 32]),
+            },
+        ];
+        header.merged = MergedWork {
+            index: MERGED_LEAVES_MAX - 1,
+            leaves: MERGED_LEAVES_MAX,
+            path: vec![Hash([3; 32]); MERGED_PATH_LEN_MAX],
+        };
+        let bytes = header.to_bytes();
+        assert!(
+            bytes.len() <= HEADER_SIZE_BYTES_MAX,
+            "{} bytes",
+            bytes.len()
+        );
+        assert_eq!(BlockHeader::from_bytes(&bytes).unwrap(), header);
     }
 
     #[test]

@@ -12,7 +12,9 @@ use jmt::storage::TreeUpdateBatch;
 use jmt::{JellyfishMerkleTree, KeyHash};
 use serde::Serialize;
 
-use crate::block::{Anchor, BLOCK_TXS_MAX, Block, BlockHeader, tx_root};
+use crate::block::{
+    Anchor, BLOCK_TXS_MAX, Block, BlockHeader, MergedWork, pow_meets, tx_root, work_hash,
+};
 use crate::error::{BlockError, ChainError, StoreError, TxError};
 use crate::headers::{self, HeaderChainChecker, HeaderRules};
 use crate::mempool::Mempool;
@@ -26,6 +28,10 @@ use crate::state::{
 };
 use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, WriteBatch};
 use crate::tx::Transaction;
+
+/// Most branches one re-evaluation of a chain's tip tries to connect (each failure marks a
+/// branch invalid or leaves it for later) before it keeps the tip it has.
+pub const REEVALUATE_ATTEMPTS_MAX: usize = 8;
 
 /// How many refused-at-block-building transactions the node remembers, so that a client
 /// waiting on one learns why it was dropped.
@@ -49,6 +55,26 @@ pub struct TipInfo {
     pub difficulty: u64,
     /// Total work of the best chain.
     pub cumulative_work: u128,
+}
+
+/// A block a miner built and has not sealed yet (see [`Chain::candidate_with`]).
+pub struct Candidate {
+    /// The block, its nonce 0 and its merged place that of a block mined alone.
+    pub block: Block,
+    /// The state it leads to.
+    update: StateUpdate,
+}
+
+impl Candidate {
+    /// What its proof of work must commit to.
+    pub fn seal_hash(&self) -> Hash {
+        self.block.header.seal_hash()
+    }
+
+    /// The difficulty its proof of work must meet.
+    pub fn difficulty(&self) -> u64 {
+        self.block.header.difficulty
+    }
 }
 
 /// Where a transaction stands.
@@ -161,6 +187,15 @@ pub struct Chain {
     dropped_order: VecDeque<Hash>,
     /// A block this node built, with its state update, so connecting it does not compute twice.
     prepared: Option<(Hash, StateUpdate)>,
+    /// The header of this chain that its parent's best chain anchors last: the best tip must
+    /// extend it (see [`Chain::settle`]). `None` for the root, or while nothing is anchored.
+    anchor_floor: Option<Anchor>,
+    /// The parent's [`Chain::best_changes`] when `anchor_floor` was read from it: a floor read
+    /// earlier never overwrites one read later, whatever order two threads deliver them in.
+    anchor_floor_seq: u64,
+    /// How many blocks were connected to or rolled back from the best chain since the chain
+    /// was opened: orders what children read of this chain's state. Never consensus.
+    best_changes: u64,
 }
 
 /// The genesis block of a network's root chain: computable by anyone from the parameters
@@ -218,6 +253,7 @@ fn genesis_state(
         time_ms: params.genesis_time_ms,
         difficulty: depth.difficulty_initial,
         nonce: 0,
+        merged: MergedWork::default(),
         miner: AccountId::default(),
         tx_root: Hash::ZERO,
         state_root: update.root,
@@ -330,6 +366,9 @@ impl Chain {
             dropped: HashMap::new(),
             dropped_order: VecDeque::new(),
             prepared: None,
+            anchor_floor: None,
+            anchor_floor_seq: 0,
+            best_changes: 0,
         };
         match chain.store.get(Column::Meta, META_GENESIS)? {
             None => chain.write_genesis()?,
@@ -971,7 +1010,13 @@ impl Chain {
         batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
         let parent = block.header.parent;
         let height = block.header.height;
-        if parent == self.tip_hash() {
+        // Fork choice: most work among the branches that may be best (on a data chain, those
+        // that extend the header its parent anchors and whose relay parents are on the root's
+        // best chain). Judged only for a block that could take the tip: the walk is not paid
+        // for the lighter side blocks a long sync brings.
+        let contends = parent == self.tip_hash() || cumulative_work > self.tip().cumulative_work;
+        let may_be_best = contends && self.may_be_best(&hash, &block.header, root);
+        if parent == self.tip_hash() && may_be_best {
             // The common case: connect in the same batch as the store.
             self.connect(&block, &tx_hashes, batch, root)?;
             self.index.insert(
@@ -997,14 +1042,236 @@ impl Chain {
                 meta,
             },
         );
-        if cumulative_work > self.tip().cumulative_work {
+        if may_be_best && cumulative_work > self.tip().cumulative_work {
             let reorged_blocks = self.reorg_to(hash, root)?;
             return Ok(ImportOutcome::NewTip {
                 height,
                 reorged_blocks,
             });
         }
+        // The anchored header arriving after its anchor: the tip may have to move to it.
+        if self
+            .anchor_floor
+            .as_ref()
+            .is_some_and(|floor| floor.hash == hash)
+            && let Some(reorged_blocks) = self.reevaluate(root)?
+        {
+            return Ok(ImportOutcome::NewTip {
+                height: self.tip_height(),
+                reorged_blocks,
+            });
+        }
         Ok(ImportOutcome::SideChain)
+    }
+
+    /// How many blocks were connected to or rolled back from the best chain since this chain
+    /// was opened. A child reading its anchor from this chain's state passes it along with
+    /// the anchor to [`Chain::settle`], so an older read never overwrites a newer one.
+    pub fn best_changes(&self) -> u64 {
+        self.best_changes
+    }
+
+    /// The header of this chain its parent's best chain anchors last, as last given to
+    /// [`Chain::settle`].
+    pub fn anchor_floor(&self) -> Option<Anchor> {
+        self.anchor_floor.clone()
+    }
+
+    /// Takes `floor`, this chain's anchor in its parent's best chain (read when the parent's
+    /// [`Chain::best_changes`] was `parent_seq`), and moves the tip if the fork choice now
+    /// wants another: the tip must extend the anchored header, then most work. With
+    /// `root_reorged`, blocks whose relay parent left the root's best chain are also orphaned,
+    /// and branches whose relay parents came back are reconsidered. Returns the blocks rolled
+    /// back if the tip moved.
+    pub fn settle(
+        &mut self,
+        floor: Option<Anchor>,
+        parent_seq: u64,
+        root: Option<&Chain>,
+        root_reorged: bool,
+    ) -> Result<Option<u64>, ChainError> {
+        if self.chain_id.is_root() {
+            return Ok(None);
+        }
+        let old = self.usable_floor(root);
+        if parent_seq >= self.anchor_floor_seq {
+            self.anchor_floor = floor;
+            self.anchor_floor_seq = parent_seq;
+        }
+        let new = self.usable_floor(root);
+        if !root_reorged {
+            if old == new {
+                return Ok(None);
+            }
+            // The floor moved forward along the best chain: the tip was the heaviest of a
+            // larger set of branches that may be best and is in the smaller one, so it stays.
+            let tip = self.tip_entry()?;
+            let forward = new.is_some_and(|(_, new_height)| {
+                old.is_none_or(|(old_hash, old_height)| {
+                    new_height >= old_height && self.best_hash_at(old_height) == Some(&old_hash)
+                })
+            });
+            if forward && self.may_be_best(&self.tip_hash(), &tip.header, root) {
+                return Ok(None);
+            }
+        }
+        self.reevaluate(root)
+    }
+
+    /// The anchor floor as `(hash, height)` when it can bind: the anchored block is stored
+    /// here, not known invalid, and on the best chain or naming a relay parent on the root's
+    /// best chain. Otherwise the floor is pending, and fork choice is by most work alone until
+    /// the block arrives (its import re-evaluates the tip).
+    fn usable_floor(&self, root: Option<&Chain>) -> Option<(Hash, u64)> {
+        let floor = self.anchor_floor.as_ref()?;
+        let entry = self.index.get(&floor.hash)?;
+        if entry.meta.status == BlockStatus::Invalid || entry.header.height != floor.height {
+            return None;
+        }
+        (self.best_hash_at(floor.height) == Some(&floor.hash)
+            || self.relay_on_root_best(root, &entry.header))
+        .then_some((floor.hash, floor.height))
+    }
+
+    /// Whether `header` names a relay parent on the root's best chain (always, for the root;
+    /// and when the root is not given, which only a caller that connects nothing does).
+    fn relay_on_root_best(&self, root: Option<&Chain>, header: &BlockHeader) -> bool {
+        if self.chain_id.is_root() {
+            return true;
+        }
+        let Some(root) = root else {
+            return true;
+        };
+        root.index.get(&header.relay_parent).is_some_and(|entry| {
+            root.best_hash_at(entry.header.height) == Some(&header.relay_parent)
+        })
+    }
+
+    /// Whether the branch ending at block `hash` (with `header`, stored or not) may be this
+    /// chain's best: with no usable anchor floor, any (connecting it judges the rest); with
+    /// one, the branch contains it, and each of its stored blocks between the best chain (or
+    /// the floor) and `hash` names a relay parent on the root's best chain and is not known
+    /// invalid. The block's own relay parent is left to connecting it, which says why it
+    /// cannot be judged yet. Walks back to the best chain or the floor's height, whichever
+    /// comes first.
+    fn may_be_best(&self, hash: &Hash, header: &BlockHeader, root: Option<&Chain>) -> bool {
+        let Some((floor_hash, floor_height)) = self.usable_floor(root) else {
+            return true;
+        };
+        let mut at = *hash;
+        let mut header = header;
+        let mut first = true;
+        loop {
+            let height = header.height;
+            if height < floor_height {
+                return false;
+            }
+            if height == floor_height {
+                return at == floor_hash;
+            }
+            if self.best_hash_at(height) == Some(&at) {
+                return self.best_hash_at(floor_height) == Some(&floor_hash);
+            }
+            if !first && !self.relay_on_root_best(root, header) {
+                return false;
+            }
+            first = false;
+            let Some(parent) = self.index.get(&header.parent) else {
+                return false;
+            };
+            if parent.meta.status == BlockStatus::Invalid {
+                return false;
+            }
+            at = header.parent;
+            header = &parent.header;
+        }
+    }
+
+    /// Moves the tip to the best branch the rules allow now. First the best chain's blocks
+    /// whose relay parent left the root's best chain are rolled back: orphaned, their writes
+    /// offered to the mempool again (admitted if still valid against the new relay parent).
+    /// Then the heaviest stored block that may be best is connected; if connecting fails, the
+    /// next, at most [`REEVALUATE_ATTEMPTS_MAX`] times. With none, the tip stays. Returns the
+    /// blocks rolled back if the tip moved.
+    fn reevaluate(&mut self, root: Option<&Chain>) -> Result<Option<u64>, ChainError> {
+        let before = self.tip_hash();
+        let mut orphaned = Vec::new();
+        while self.tip_height() > 0 && !self.relay_on_root_best(root, &self.tip_entry()?.header) {
+            orphaned.push(self.disconnect_tip()?);
+        }
+        let tip_hash = self.tip_hash();
+        let tip = self.tip_entry()?;
+        let tip_work = tip.meta.cumulative_work;
+        let tip_may_be_best = self.may_be_best(&tip_hash, &tip.header, root);
+        // The index is a hash map: collected, then ordered by work and hash, so every node
+        // tries the same candidates in the same order.
+        let mut candidates: Vec<(u128, Hash)> = self
+            .index
+            .iter()
+            .filter(|(hash, entry)| {
+                **hash != tip_hash
+                    && entry.meta.status != BlockStatus::Invalid
+                    && (!tip_may_be_best || entry.meta.cumulative_work > tip_work)
+            })
+            .map(|(hash, entry)| (entry.meta.cumulative_work, *hash))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut rolled_back = orphaned.len() as u64;
+        let mut attempts = 0usize;
+        let mut failure = None;
+        for (_, candidate) in candidates {
+            if attempts >= REEVALUATE_ATTEMPTS_MAX {
+                break;
+            }
+            let Some(entry) = self.index.get(&candidate) else {
+                continue;
+            };
+            if entry.meta.status == BlockStatus::Invalid
+                || !self.relay_on_root_best(root, &entry.header)
+                || !self.may_be_best(&candidate, &entry.header, root)
+            {
+                continue;
+            }
+            attempts = attempts.saturating_add(1);
+            match self.reorg_to(candidate, root) {
+                Ok(count) => {
+                    rolled_back = rolled_back.saturating_add(count);
+                    break;
+                }
+                // The branch was invalid (now marked so) or cannot be judged yet; the old tip
+                // is back either way: try the next.
+                Err(ChainError::Block(_) | ChainError::RelayPending(_)) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        // Even when the store failed: the orphaned blocks are rolled back already.
+        for (block, _) in orphaned {
+            for tx in block.transactions {
+                // A write the new branch holds, or no longer valid, is refused: that is fine.
+                let _ = self.submit_transaction_with(tx, root);
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok((self.tip_hash() != before).then_some(rolled_back))
+    }
+
+    /// The height of the last block `hash` shares with the best chain (its own height when it
+    /// is on it), if `hash` is stored: how much of the best chain a header anchored above
+    /// vouches for.
+    pub fn best_ancestor_height(&self, hash: &Hash) -> Option<u64> {
+        let mut at = *hash;
+        loop {
+            let entry = self.index.get(&at)?;
+            if self.best_hash_at(entry.header.height) == Some(&at) {
+                return Some(entry.header.height);
+            }
+            at = entry.header.parent;
+        }
     }
 
     /// Applies `block`'s anchors and transactions to the tip's state and returns the state
@@ -1110,6 +1377,7 @@ impl Chain {
         batch.put(Column::Meta, META_TIP, hash.0);
         self.store.write(batch)?;
         self.best.push(hash);
+        self.best_changes = self.best_changes.wrapping_add(1);
         if let Some(entry) = self.index.get_mut(&hash) {
             entry.meta.status = BlockStatus::Valid;
         }
@@ -1162,6 +1430,7 @@ impl Chain {
         batch.put(Column::Meta, META_TIP, block.header.parent.0);
         self.store.write(batch)?;
         self.best.pop();
+        self.best_changes = self.best_changes.wrapping_add(1);
         Ok((block, tx_hashes))
     }
 
@@ -1283,7 +1552,8 @@ impl Chain {
 
     /// [`Chain::produce_block`] for any chain: a data-chain block names the root's current
     /// relay parent and is validated against `root`; the block carries `anchors` of this
-    /// chain's children (and is produced for them even without transactions).
+    /// chain's children (and is produced for them even without transactions). Mined alone:
+    /// its proof of work covers this block only.
     pub fn produce_block_with(
         &mut self,
         miner: AccountId,
@@ -1293,6 +1563,34 @@ impl Chain {
         root: Option<&Chain>,
         anchors: Vec<Anchor>,
     ) -> Result<Option<Block>, ChainError> {
+        let Some(candidate) = self.candidate_with(miner, now_ms, allow_empty, root, anchors)?
+        else {
+            return Ok(None);
+        };
+        let seal = candidate.seal_hash();
+        let mut nonce = 0u64;
+        while !pow_meets(&work_hash(&seal, nonce), candidate.block.header.difficulty) {
+            nonce = nonce.wrapping_add(1);
+            if nonce >= nonce_attempts_max {
+                return Ok(None);
+            }
+        }
+        self.seal_candidate(candidate, nonce, MergedWork::default(), now_ms, root)
+            .map(Some)
+    }
+
+    /// The block this chain's miner would seal now, without its proof of work: the header
+    /// with nonce 0, the transactions, and the state it leads to (kept so sealing need not
+    /// compute it again). `None` when there is nothing to include and `allow_empty` is off.
+    /// Arguments as for [`Chain::produce_block_with`].
+    pub fn candidate_with(
+        &mut self,
+        miner: AccountId,
+        now_ms: u64,
+        allow_empty: bool,
+        root: Option<&Chain>,
+        anchors: Vec<Anchor>,
+    ) -> Result<Option<Candidate>, ChainError> {
         let allow_empty = allow_empty || !anchors.is_empty();
         if self.mempool.is_empty() && !allow_empty {
             return Ok(None);
@@ -1364,36 +1662,47 @@ impl Chain {
             return Ok(None);
         };
         let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
-        let mut header = BlockHeader {
+        let header = BlockHeader {
             chain: self.chain_id,
             parent: tip,
             height,
             time_ms,
             difficulty,
             nonce: 0,
+            merged: MergedWork::default(),
             miner,
             tx_root: tx_root(&hashes),
             state_root: update.root,
             relay_parent: relay.map_or(Hash::ZERO, |r| r.hash),
             anchors,
         };
-        let mut attempts = 0u64;
-        while !header.meets_difficulty() {
-            attempts = attempts.saturating_add(1);
-            if attempts >= nonce_attempts_max {
-                return Ok(None);
-            }
-            header.nonce = header.nonce.wrapping_add(1);
-        }
-        let block = Block {
-            header,
-            transactions: included,
-        };
+        Ok(Some(Candidate {
+            block: Block {
+                header,
+                transactions: included,
+            },
+            update,
+        }))
+    }
+
+    /// Seals a candidate of this chain with the proof of work found for it (`nonce`, and its
+    /// place in the merged commitment) and imports it through the same path as any block
+    /// (header rules, body checks); only the state update is reused. The tip may have moved
+    /// since the candidate was built: the block then joins as a side branch, or is refused.
+    pub fn seal_candidate(
+        &mut self,
+        candidate: Candidate,
+        nonce: u64,
+        merged: MergedWork,
+        now_ms: u64,
+        root: Option<&Chain>,
+    ) -> Result<Block, ChainError> {
+        let Candidate { mut block, update } = candidate;
+        block.header.nonce = nonce;
+        block.header.merged = merged;
         self.prepared = Some((block.hash(), update));
-        // Our own block goes through the same import path as any other (header rules, body
-        // checks); only the state update is reused.
         self.import_block_with(block.clone(), now_ms, root)?;
-        Ok(Some(block))
+        Ok(block)
     }
 
     /// Dev mode: seals a block at minimum difficulty as soon as the mempool holds a

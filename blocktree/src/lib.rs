@@ -36,10 +36,10 @@ pub mod store;
 pub mod tree;
 pub mod tx;
 
-pub use block::{Anchor, Block, BlockHeader};
+pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use chain::{
-    Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, TipInfo, TxStatus, genesis_block,
-    genesis_block_of, genesis_hash_of,
+    Candidate, Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, REEVALUATE_ATTEMPTS_MAX, TipInfo,
+    TxStatus, genesis_block, genesis_block_of, genesis_hash_of,
 };
 pub use error::{BlockError, ChainError, StoreError, TxError};
 pub use headers::{HeaderChainChecker, HeaderRules};

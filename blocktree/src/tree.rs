@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bitverse_primitives::{AccountId, ChainId, Hash, codec};
 use parking_lot::{Mutex, RwLock};
 
-use crate::block::{Anchor, Block};
-use crate::chain::{Chain, ImportOutcome, TxStatus};
+use crate::block::{Anchor, Block, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash};
+use crate::chain::{Candidate, Chain, ImportOutcome, TxStatus};
 use crate::error::{ChainError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
@@ -133,6 +133,9 @@ impl Blocktree {
             tree.open_chain(chain)?;
         }
         tree.note_unnoted_root_blocks()?;
+        // Anchor floors live in memory: each chain reads its own from its parent again, and
+        // re-checks its relay parents as after a root reorg.
+        tree.settle_all(true)?;
         Ok(tree)
     }
 
@@ -186,7 +189,8 @@ impl Blocktree {
     }
 
     /// Opens `chain` and the chains above it (which carry its anchors), if tracked; remembers
-    /// them so a restart reopens them. Returns the chain, or `None` when not tracked.
+    /// them so a restart reopens them. Returns the chain, or `None` when not tracked. Takes
+    /// chain locks: the caller must hold none.
     pub fn open_chain(&self, chain: ChainId) -> Result<Option<Arc<Mutex<Chain>>>, ChainError> {
         if chain.is_root() {
             return Ok(Some(self.root.clone()));
@@ -201,7 +205,7 @@ impl Blocktree {
             }
             .into());
         }
-        let mut opened = false;
+        let mut opened = Vec::new();
         for id in chain
             .path_to_root()
             .into_iter()
@@ -220,9 +224,9 @@ impl Blocktree {
             let mut new_chain = Chain::in_store(self.store.clone(), self.params.clone(), id)?;
             new_chain.share_scripts_of(&self.root.lock());
             data.insert(id, Arc::new(Mutex::new(new_chain)));
-            opened = true;
+            opened.push(id);
         }
-        if opened {
+        if !opened.is_empty() {
             let live: Vec<ChainId> = self.data.read().keys().copied().collect();
             let mut batch = WriteBatch::default();
             batch.put(
@@ -231,6 +235,12 @@ impl Blocktree {
                 codec::encode(&live),
             );
             self.store.write(batch)?;
+        }
+        // A chain opened after its parent anchored it (its first keyspace came from the
+        // network, say) takes that anchor now rather than at the parent's next block.
+        // Shallowest first; the caller holds no chain's lock.
+        for id in opened {
+            self.settle_one(id, false)?;
         }
         Ok(self.chain(chain))
     }
@@ -326,20 +336,105 @@ impl Blocktree {
             .ok_or(ChainError::NotTracked(chain_id))
     }
 
-    /// Imports a block into its chain.
+    /// Imports a block into its chain; if the chain's tip moved, the chains below follow
+    /// (see [`Blocktree::settle_after`]).
     pub fn import(&self, block: Block, now_ms: u64) -> Result<ImportOutcome, ChainError> {
         let chain_id = block.header.chain;
         if chain_id.is_root() {
             let outcome = self.root.lock().import_block(block.clone(), now_ms)?;
             self.note_root_block(&block)?;
+            self.settle_after(ChainId::ROOT, &outcome)?;
             return Ok(outcome);
         }
         let chain = self
             .chain(chain_id)
             .ok_or(ChainError::NotTracked(chain_id))?;
-        let mut chain = chain.lock();
+        let outcome = {
+            let mut chain = chain.lock();
+            let root = self.root.lock();
+            chain.import_block_with(block, now_ms, Some(&root))?
+        };
+        self.settle_after(chain_id, &outcome)?;
+        Ok(outcome)
+    }
+
+    /// After a block was imported into `chain` (by [`Blocktree::import`], or by a caller that
+    /// imports into a chain directly): if its tip moved, each open child takes the anchor the
+    /// new tip's state holds as the header its tip must extend, and moves its tip if the fork
+    /// choice now wants another, passing it on down. After a root reorg every open data chain
+    /// also orphans the blocks whose relay parent left the root's best chain.
+    pub fn settle_after(&self, chain: ChainId, outcome: &ImportOutcome) -> Result<(), ChainError> {
+        match outcome {
+            ImportOutcome::SideChain => Ok(()),
+            ImportOutcome::NewTip { reorged_blocks, .. } => {
+                if chain.is_root() && *reorged_blocks > 0 {
+                    self.settle_all(true)
+                } else {
+                    self.settle_below(chain)
+                }
+            }
+        }
+    }
+
+    /// After the root's tip moved from `previous_tip` by a path other than
+    /// [`Blocktree::import`] (the network imports into the root chain directly): the data
+    /// chains settle as [`Blocktree::settle_after`] says, as after a reorg if `previous_tip`
+    /// left the root's best chain.
+    pub fn root_tip_moved(&self, previous_tip: &Hash) -> Result<(), ChainError> {
+        let reorged = {
+            let root = self.root.lock();
+            root.header_by_hash(previous_tip)
+                .and_then(|header| root.best_header(previous_tip, header.height))
+                .is_none()
+        };
+        if reorged {
+            self.settle_all(true)
+        } else {
+            self.settle_below(ChainId::ROOT)
+        }
+    }
+
+    /// The children of `changed` settle on their anchor floors; a child whose tip moved
+    /// passes it on to its own. Each open chain below is visited at most once.
+    fn settle_below(&self, changed: ChainId) -> Result<(), ChainError> {
+        let mut waiting: Vec<ChainId> = changed.children().map(Vec::from).unwrap_or_default();
+        while let Some(child) = waiting.pop() {
+            if self.settle_one(child, false)?.is_some() {
+                waiting.extend(child.children().into_iter().flatten());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every open data chain settles, shallowest first so each reads its parent's settled
+    /// tip; with `root_reorged`, each also re-checks its relay parents.
+    fn settle_all(&self, root_reorged: bool) -> Result<(), ChainError> {
+        for chain in self.data_chains() {
+            self.settle_one(chain, root_reorged)?;
+        }
+        Ok(())
+    }
+
+    /// `chain` reads its anchor from its parent's tip state, then settles (see
+    /// [`Chain::settle`]); the two locks are taken in turn, never together (two data chains),
+    /// and the parent's change count keeps a stale read from winning over a newer one.
+    fn settle_one(&self, chain: ChainId, root_reorged: bool) -> Result<Option<u64>, ChainError> {
+        let Some(parent_id) = chain.parent() else {
+            return Ok(None);
+        };
+        let (Some(parent), Some(child)) = (self.chain(parent_id), self.chain(chain)) else {
+            return Ok(None);
+        };
+        let (floor, parent_seq) = {
+            let parent = parent.lock();
+            (
+                parent.anchor_at(&chain, parent.tip().height)?,
+                parent.best_changes(),
+            )
+        };
+        let mut child = child.lock();
         let root = self.root.lock();
-        chain.import_block_with(block, now_ms, Some(&root))
+        child.settle(floor, parent_seq, Some(&root), root_reorged)
     }
 
     /// Where a transaction stands on `chain`.
@@ -403,7 +498,21 @@ impl Blocktree {
             )?;
             sealed.extend(block);
         }
+        self.settle_after_sealing(&sealed)?;
         Ok(sealed)
+    }
+
+    /// The chains below each chain that sealed a block settle on their new anchors (each
+    /// parent here anchors its children's tips, so normally none moves: the new floors are
+    /// recorded, through the no-scan path of [`Chain::settle`]).
+    fn settle_after_sealing(&self, sealed: &[Block]) -> Result<(), ChainError> {
+        let mut moved: Vec<ChainId> = sealed.iter().map(|block| block.header.chain).collect();
+        moved.sort_by_key(|c| (c.depth(), c.prefix()));
+        moved.dedup();
+        for chain in moved {
+            self.settle_below(chain)?;
+        }
+        Ok(())
     }
 
     /// Anchors of `parent`'s open children whose tips are past what `parent`'s tip state
@@ -512,21 +621,31 @@ impl Blocktree {
             let Some(chain) = self.chain(chain_id) else {
                 continue;
             };
-            let tip = chain.lock().tip();
             let parent_id = chain_id.parent().unwrap_or(ChainId::ROOT);
-            let (anchored, final_height) = match self.chain(parent_id) {
+            let (anchored, final_anchor) = match self.chain(parent_id) {
                 None => (None, None),
                 Some(parent) => {
                     let parent = parent.lock();
                     let anchored = parent
                         .anchor_at(&chain_id, parent.tip().height)?
                         .map(|a| a.height);
-                    let final_height = match finals.get(&parent_id).copied().flatten() {
-                        Some(version) => parent.anchor_at(&chain_id, version)?.map(|a| a.height),
+                    // The anchor in the parent's final block, read at a height of the
+                    // parent's best chain (what the parent's own final height is).
+                    let final_anchor = match finals.get(&parent_id).copied().flatten() {
+                        Some(version) => parent.anchor_at(&chain_id, version)?,
                         None => None,
                     };
-                    (anchored, final_height)
+                    (anchored, final_anchor)
                 }
+            };
+            // Final is what the buried anchor vouches for on this chain's best chain: the
+            // anchored block's height when it is on it (the fork choice keeps it there), else
+            // the last block the two share. Its children's anchors are read at that height.
+            let (tip, final_height) = {
+                let chain = chain.lock();
+                let final_height =
+                    final_anchor.and_then(|anchor| chain.best_ancestor_height(&anchor.hash));
+                (chain.tip(), final_height)
             };
             finals.insert(chain_id, final_height);
             data.push(ChainSummary {
@@ -542,6 +661,93 @@ impl Blocktree {
         data.sort_by_key(|summary| summary.chain.to_string());
         summaries.extend(data);
         Ok(summaries)
+    }
+
+    /// Mining off `--dev`, merged (DESIGN §2): builds a candidate block on every chain this
+    /// node has open (the root first, then data chains shallowest first, at most
+    /// [`MERGED_LEAVES_MAX`]; each parent's candidate anchors its children's newest tips),
+    /// commits to all of them in one Merkle root, and searches at most `nonce_attempts_max`
+    /// nonces for a work hash that meets the easiest of their difficulties, holding no lock.
+    /// A hash found seals every candidate whose target it meets, so hash power does not split
+    /// across chains. A data chain whose relay parent is not deep enough on the root yet sits
+    /// the round out. Returns the blocks sealed, the root's first.
+    pub fn mine_round(
+        &self,
+        miner: AccountId,
+        now_ms: u64,
+        nonce_attempts_max: u64,
+    ) -> Result<Vec<Block>, ChainError> {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let anchors = self.fresh_anchors(ChainId::ROOT)?;
+        candidates.extend(
+            self.root
+                .lock()
+                .candidate_with(miner, now_ms, true, None, anchors)?,
+        );
+        let leaves_max = usize::try_from(MERGED_LEAVES_MAX).unwrap_or(usize::MAX);
+        for chain_id in self.data_chains() {
+            if candidates.len() >= leaves_max {
+                break;
+            }
+            let anchors = self.fresh_anchors(chain_id)?;
+            let Some(chain) = self.chain(chain_id) else {
+                continue;
+            };
+            let mut chain = chain.lock();
+            let root = self.root.lock();
+            match chain.candidate_with(miner, now_ms, true, Some(&root), anchors) {
+                Ok(candidate) => candidates.extend(candidate),
+                Err(ChainError::RelayPending(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let seals: Vec<Hash> = candidates.iter().map(Candidate::seal_hash).collect();
+        let Some((commitment, places)) = merged_commitment(&seals) else {
+            return Ok(Vec::new());
+        };
+        let easiest = candidates
+            .iter()
+            .map(Candidate::difficulty)
+            .min()
+            .unwrap_or(u64::MAX);
+        let Some((nonce, work)) = (0..nonce_attempts_max)
+            .map(|nonce| (nonce, work_hash(&commitment, nonce)))
+            .find(|(_, work)| pow_meets(work, easiest))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut mined = Vec::new();
+        for (candidate, place) in candidates.into_iter().zip(places) {
+            if !pow_meets(&work, candidate.difficulty()) {
+                continue;
+            }
+            let chain_id = candidate.block.header.chain;
+            let sealed = if chain_id.is_root() {
+                self.root
+                    .lock()
+                    .seal_candidate(candidate, nonce, place, now_ms, None)
+            } else {
+                let Some(chain) = self.chain(chain_id) else {
+                    continue;
+                };
+                let mut chain = chain.lock();
+                let root = self.root.lock();
+                chain.seal_candidate(candidate, nonce, place, now_ms, Some(&root))
+            };
+            match sealed {
+                Ok(block) => {
+                    if chain_id.is_root() {
+                        self.note_root_block(&block)?;
+                    }
+                    mined.push(block);
+                }
+                // The root moved off the candidate's relay parent while the work was searched.
+                Err(ChainError::RelayPending(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.settle_after_sealing(&mined)?;
+        Ok(mined)
     }
 }
 

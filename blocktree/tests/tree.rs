@@ -383,3 +383,59 @@ fn a_chain_bought_just_before_a_crash_is_opened_at_restart() {
     seal(&tree, 2);
     tree.value_proof("crashy/x").unwrap().verify().unwrap();
 }
+
+/// Merged mining on the `local` network: one round builds a candidate on the root and on each
+/// open data chain, and one work hash seals every candidate whose target it meets — here all
+/// of them, at their equal initial difficulty — each through its own place in the commitment.
+/// The blocks carry one work hash, and another node imports them through its ordinary path;
+/// a block moved to another place in the commitment has no proof of work.
+#[test]
+fn one_merged_proof_of_work_seals_a_block_on_every_chain_a_miner_tracks() {
+    let params = ChainParams::local();
+    let at = |round: u64| params.genesis_time_ms + round * params.root.block_interval_target_ms;
+    let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
+    buy(&tree, "merged", 2);
+    let first = tree.mine_round(miner(), at(1), u64::MAX).unwrap();
+    assert_eq!(first.len(), 1, "only the root is open before the purchase");
+    assert_eq!(
+        tree.data_chains().len(),
+        2,
+        "the purchase opened depths 1 and 2"
+    );
+
+    let second = tree.mine_round(miner(), at(2), u64::MAX).unwrap();
+    let chains: Vec<ChainId> = second.iter().map(|b| b.header.chain).collect();
+    let deep = chain_of_keyspace("merged", 2).unwrap();
+    assert_eq!(
+        chains,
+        vec![ChainId::ROOT, deep.parent().unwrap(), deep],
+        "one work sealed the root and both data chains"
+    );
+    let work = second[0].header.work_hash().expect("a valid merged place");
+    for block in &second {
+        assert!(block.header.meets_difficulty());
+        assert_eq!(
+            block.header.work_hash(),
+            Some(work),
+            "the same proof of work"
+        );
+        assert_eq!(block.header.merged.leaves, 3);
+    }
+    let places: Vec<u32> = second.iter().map(|b| b.header.merged.index).collect();
+    assert_eq!(places, vec![0, 1, 2]);
+    let mut moved = second[1].header.clone();
+    moved.merged.index = 0;
+    assert!(
+        !moved.meets_difficulty(),
+        "another leaf's place proves nothing"
+    );
+
+    let follower = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
+    for block in first.into_iter().chain(second) {
+        follower.import(block, at(3)).unwrap();
+    }
+    for chain in [ChainId::ROOT, deep.parent().unwrap(), deep] {
+        let tip = |t: &Blocktree| t.chain(chain).unwrap().lock().tip().hash;
+        assert_eq!(tip(&follower), tip(&tree), "chain {chain}");
+    }
+}

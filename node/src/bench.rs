@@ -111,7 +111,7 @@ pub(crate) async fn puts(client: &NodeClient, options: &PutsBenchOptions) -> Res
         buys.push(client.send_transaction(&tx).await?);
     }
     for hash in &buys {
-        wait_for_inclusion(client, hash, Duration::from_secs(60)).await?;
+        wait_for_inclusion(client, hash, None, Duration::from_secs(60)).await?;
     }
 
     let mut starts = Vec::new();
@@ -147,7 +147,7 @@ pub(crate) async fn puts(client: &NodeClient, options: &PutsBenchOptions) -> Res
     // A sender's nonces are consecutive: its last put in a block means all of them are.
     for hash in &last_hashes {
         loop {
-            let status = client.transaction(hash).await?;
+            let status = client.transaction(hash, None).await?;
             match status.status {
                 TxStatusName::Included => break,
                 TxStatusName::Dropped => {

@@ -262,8 +262,8 @@ pub(crate) struct NodeArgs {
     /// Track the branch under this chain prefix (a bit string such as `0110`): store,
     /// validate and seal that chain, every chain below it, and the chains above it that carry
     /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
-    /// chain with --dev. Needs --dev for now: data chains are not yet mined or gossiped on a
-    /// network.
+    /// chain with --dev. Writes and reads for a chain the node does not track are forwarded
+    /// to a peer that tracks it.
     #[arg(long, value_name = "PREFIX", conflicts_with = "track_all")]
     pub(crate) track: Vec<bitverse_primitives::ChainId>,
     /// Track every chain of the blocktree.

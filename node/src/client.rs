@@ -184,10 +184,25 @@ impl NodeClient {
         .await
     }
 
-    /// `bv_getTransaction`.
-    pub(crate) async fn transaction(&self, hash: &Hash) -> Result<TransactionResult, CliError> {
-        self.call(METHOD_GET_TRANSACTION, rpc_params![hash.to_hex()])
-            .await
+    /// `bv_getTransaction`, on `chain` when named (every chain the node has open otherwise).
+    pub(crate) async fn transaction(
+        &self,
+        hash: &Hash,
+        chain: Option<ChainId>,
+    ) -> Result<TransactionResult, CliError> {
+        match chain {
+            Some(chain) => {
+                self.call(
+                    METHOD_GET_TRANSACTION,
+                    rpc_params![hash.to_hex(), chain.to_string()],
+                )
+                .await
+            }
+            None => {
+                self.call(METHOD_GET_TRANSACTION, rpc_params![hash.to_hex()])
+                    .await
+            }
+        }
     }
 
     /// `bv_getKeyspace`.

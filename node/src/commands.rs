@@ -392,7 +392,8 @@ async fn submit(
     let height = if write.no_wait {
         None
     } else {
-        Some(wait_for_inclusion(client, &hash, Duration::from_secs(write.wait_timeout_secs)).await?)
+        let timeout = Duration::from_secs(write.wait_timeout_secs);
+        Some(wait_for_inclusion(client, &hash, Some(chain), timeout).await?)
     };
     if write.json {
         let mut object = done.details;
@@ -424,15 +425,17 @@ async fn submit(
 }
 
 /// Polls `bv_getTransaction` until the transaction is in a block; a dropped transaction is an
-/// error with the node's reason.
+/// error with the node's reason. Naming the `chain` lets a node that does not track it ask a
+/// peer that does.
 pub(crate) async fn wait_for_inclusion(
     client: &NodeClient,
     hash: &Hash,
+    chain: Option<ChainId>,
     timeout: Duration,
 ) -> Result<u64, CliError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let status = client.transaction(hash).await?;
+        let status = client.transaction(hash, chain).await?;
         match status.status {
             TxStatusName::Included => {
                 return status
@@ -604,18 +607,19 @@ pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliErr
         return Ok(());
     }
     println!(
-        "{:<24} {:>8} {:>9} {:>8}  tracked",
-        "chain", "height", "anchored", "final"
+        "{:<24} {:>8} {:>9} {:>8} {:>5}  tracked",
+        "chain", "height", "anchored", "final", "peers"
     );
     let shown = |height: Option<u64>| height.map_or_else(|| "-".to_owned(), |h| h.to_string());
     for chain in &chains {
         let indent = "  ".repeat(usize::from(chain.depth));
         println!(
-            "{:<24} {:>8} {:>9} {:>8}  {}",
+            "{:<24} {:>8} {:>9} {:>8} {:>5}  {}",
             format!("{indent}{}", chain.chain),
             chain.height,
             shown(chain.anchored_height),
             shown(chain.final_height),
+            chain.peers,
             if chain.tracked { "yes" } else { "no" }
         );
     }

@@ -14,6 +14,7 @@ mod commands;
 mod config;
 mod devnet;
 mod explorer;
+mod forward;
 mod keys;
 mod light;
 mod metrics;

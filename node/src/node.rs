@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::{Block, Blocktree, Chain, ChainError, ChainParams, Tracking};
+use bitverse_blocktree::{Block, Blocktree, ChainError, ChainParams, Tracking};
 use bitverse_primitives::{AccountId, Hash, SecretKey};
-use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
 use crate::browse::{self, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
@@ -83,15 +82,6 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot remove {}", addr_file.display())),
     }
 
-    // Data chains are sealed by the dev sealer only: without --dev nothing would mine their
-    // blocks (network mining and gossip for them are not built yet), and writes would wait
-    // for ever. Better refused at start, plainly.
-    if !args.dev && (args.track_all || !args.track.is_empty()) {
-        bail!(
-            "--track and --track-all need --dev for now: data chains are sealed by the dev \
-             sealer, and are not yet mined or gossiped on a network (the root is)"
-        );
-    }
     let tracking = if args.track_all || (args.dev && args.track.is_empty()) {
         Tracking::All
     } else {
@@ -132,7 +122,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
                 data_dir: args.data_dir.clone(),
                 metrics: metrics.clone(),
             };
-            Some(p2p::start(config, chain.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
+            Some(p2p::start(config, tree.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }
         None => None,
     };
@@ -185,7 +175,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     } else if args.mine {
         tracing::info!(%miner, "mining");
         Some(tokio::spawn(miner_loop(
-            chain.clone(),
+            tree.clone(),
             miner,
             (p2p_handle, metrics),
             stop_rx,
@@ -246,32 +236,38 @@ struct ProducedBlock {
     difficulty: u64,
 }
 
-/// Reduces a production result to what is logged, on the blocking thread: the block itself
-/// need not cross back to the async side, and a failure is only logged, so its text suffices.
-/// A produced block is handed to the network here, while the chain is still locked, so the tip
-/// announced with it is the block's own.
-fn summarize(
-    produced: Result<Option<Block>, ChainError>,
-    chain: &Chain,
-    (p2p, metrics): &Outlets,
-    (source, started): (BlockSource, std::time::Instant),
-) -> Result<Option<ProducedBlock>, String> {
-    if let Ok(Some(block)) = &produced {
-        metrics.produced(chain, block, source, started.elapsed());
+/// Reports produced blocks, on the blocking thread, and reduces them to what is logged: each
+/// block goes to the metrics and the network (on its chain's topic) with its chain locked, so
+/// the tip announced with it is its own or later.
+fn report_produced(
+    tree: &Blocktree,
+    produced: Result<Vec<Block>, ChainError>,
+    (p2p, metrics): (&Option<P2pHandle>, &Arc<NodeMetrics>),
+    source: BlockSource,
+    elapsed: Duration,
+) -> Result<Vec<ProducedBlock>, ChainError> {
+    for block in produced.iter().flatten() {
+        let Some(chain) = tree.chain(block.header.chain) else {
+            continue;
+        };
+        let chain = chain.lock();
+        metrics.produced(&chain, block, source, elapsed);
         if let Some(p2p) = p2p {
-            p2p.publish_block(block, chain);
+            p2p.publish_block(block, &chain);
         }
     }
-    match produced {
-        Ok(block) => Ok(block.map(|b| ProducedBlock {
-            chain: b.header.chain.to_string(),
-            height: b.header.height,
-            hash: b.hash(),
-            txs: b.transactions.len(),
-            difficulty: b.header.difficulty,
-        })),
-        Err(e) => Err(e.to_string()),
-    }
+    produced.map(|blocks| {
+        blocks
+            .iter()
+            .map(|b| ProducedBlock {
+                chain: b.header.chain.to_string(),
+                height: b.header.height,
+                hash: b.hash(),
+                txs: b.transactions.len(),
+                difficulty: b.header.difficulty,
+            })
+            .collect()
+    })
 }
 
 /// Where a produced block goes besides the chain: the network, when there is one, and the
@@ -295,30 +291,13 @@ async fn dev_sealer(
             let produced = sealing_tree.seal_dev(miner, now_ms());
             let elapsed = started.elapsed();
             let (p2p, metrics) = &outlets;
-            // Each block is reported with its chain locked, so the tip announced with it is its
-            // own or later; the network carries the root's blocks only, so far.
-            for block in produced.iter().flatten() {
-                let Some(chain) = sealing_tree.chain(block.header.chain) else {
-                    continue;
-                };
-                let chain = chain.lock();
-                metrics.produced(&chain, block, BlockSource::Sealed, elapsed);
-                if let (Some(p2p), true) = (p2p, block.header.chain.is_root()) {
-                    p2p.publish_block(block, &chain);
-                }
-            }
-            produced.map(|blocks| {
-                blocks
-                    .iter()
-                    .map(|b| ProducedBlock {
-                        chain: b.header.chain.to_string(),
-                        height: b.header.height,
-                        hash: b.hash(),
-                        txs: b.transactions.len(),
-                        difficulty: b.header.difficulty,
-                    })
-                    .collect::<Vec<_>>()
-            })
+            report_produced(
+                &sealing_tree,
+                produced,
+                (p2p, metrics),
+                BlockSource::Sealed,
+                elapsed,
+            )
         })
         .await;
         match sealed {
@@ -356,35 +335,45 @@ async fn dev_sealer(
     }
 }
 
-/// Non-dev mining, kept simple: build a template from the mempool and try a bounded run of
-/// nonces under the chain lock, again and again. Empty blocks are mined too, as on any
-/// proof-of-work chain.
+/// Non-dev mining, kept simple: one bounded run of nonces on each chain this node tracks, its
+/// data chains deepest first (each anchoring its children's newest tips), the root last, again
+/// and again (`Blocktree::mine_round`). Empty blocks are mined too, as on any proof-of-work
+/// chain: a parent with no writes of its own still carries its children's anchors.
 async fn miner_loop(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     miner: AccountId,
     outlets: Outlets,
     stop: watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
-        let mining_chain = chain.clone();
+        let mining_tree = tree.clone();
         let outlets = outlets.clone();
         let mined = tokio::task::spawn_blocking(move || {
-            let mut chain = mining_chain.lock();
             let started = std::time::Instant::now();
-            let produced =
-                chain.produce_block(miner, now_ms(), true, MINE_NONCE_ATTEMPTS_PER_ROUND);
-            summarize(produced, &chain, &outlets, (BlockSource::Mined, started))
+            let produced = mining_tree.mine_round(miner, now_ms(), MINE_NONCE_ATTEMPTS_PER_ROUND);
+            let (p2p, metrics) = &outlets;
+            report_produced(
+                &mining_tree,
+                produced,
+                (p2p, metrics),
+                BlockSource::Mined,
+                started.elapsed(),
+            )
         })
         .await;
         match mined {
-            Ok(Ok(Some(block))) => tracing::info!(
-                height = block.height,
-                hash = %block.hash,
-                txs = block.txs,
-                difficulty = block.difficulty,
-                "mined block"
-            ),
-            Ok(Ok(None)) => {}
+            Ok(Ok(blocks)) => {
+                for block in blocks {
+                    tracing::info!(
+                        chain = %block.chain,
+                        height = block.height,
+                        hash = %block.hash,
+                        txs = block.txs,
+                        difficulty = block.difficulty,
+                        "mined block"
+                    );
+                }
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "mining failed");
                 // A persistent failure (e.g. storage) must not spin a core.

@@ -747,6 +747,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "anchored_height",
                 "final_height",
                 "tracked",
+                "peers",
             ],
             json!({
                 "chain": schema_ref("ChainName"),
@@ -756,6 +757,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "anchored_height": {"type": ["integer", "null"], "minimum": 0},
                 "final_height": {"type": ["integer", "null"], "minimum": 0},
                 "tracked": {"type": "boolean"},
+                "peers": uint(),
             }),
         )
     }),
@@ -772,6 +774,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "tip",
                 "cumulative_work",
                 "rejected_messages",
+                "synced_blocks",
                 "gossip_score",
             ],
             json!({
@@ -781,6 +784,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "tip": nullable("Hash"),
                 "cumulative_work": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
                 "rejected_messages": uint(),
+                "synced_blocks": uint(),
                 "gossip_score": {"type": ["number", "null"]},
             }),
         )
@@ -1251,6 +1255,7 @@ mod tests {
                 anchored_height: Some(1),
                 final_height: None,
                 tracked: true,
+                peers: 2,
             },
         );
         let peer = PeerResult {
@@ -1260,6 +1265,7 @@ mod tests {
             tip: None,
             cumulative_work: None,
             rejected_messages: 0,
+            synced_blocks: 0,
             gossip_score: None,
         };
         assert_schema_matches("PeerResult", &peer);

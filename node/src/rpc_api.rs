@@ -226,9 +226,9 @@ pub(crate) struct ChainResult {
     pub(crate) chain: String,
     /// Depth in the tree; 0 for the root.
     pub(crate) depth: u8,
-    /// Best height on this node.
+    /// Best height on this node; for a chain it does not track, the highest a peer announced.
     pub(crate) height: u64,
-    /// Best block on this node.
+    /// Best block on this node (zero for a chain it does not track).
     pub(crate) tip: Hash,
     /// Height the parent's best chain anchors (the root's own height for the root); null
     /// before the first anchor.
@@ -238,6 +238,8 @@ pub(crate) struct ChainResult {
     pub(crate) final_height: Option<u64>,
     /// Whether this node stores and validates it.
     pub(crate) tracked: bool,
+    /// How many connected peers track it (their status names it).
+    pub(crate) peers: u32,
 }
 
 /// One connected peer, as `bv_networkStatus` lists it.
@@ -255,6 +257,8 @@ pub(crate) struct PeerResult {
     pub(crate) cumulative_work: Option<String>,
     /// Invalid messages it sent so far.
     pub(crate) rejected_messages: u32,
+    /// Blocks it gave this node through sync since the connection began.
+    pub(crate) synced_blocks: u64,
     /// Its gossipsub score, when gossipsub tracks it.
     pub(crate) gossip_score: Option<f64>,
 }

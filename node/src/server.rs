@@ -4,6 +4,7 @@
 //! every call. Every error a caller can cause is a JSON-RPC error with a stable code
 //! (docs/RPC.md); the node's own failures are -32603 and logged.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{Blocktree, Chain, ChainError, Transaction, TxError, TxStatus};
-use bitverse_primitives::{AccountId, ChainId, Hash};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::middleware::rpc::{
     Batch, BatchEntry, Notification, Request, RpcServiceBuilder, RpcServiceT,
@@ -27,9 +28,10 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::browse::BrowseIndex;
 use crate::explorer;
+use crate::forward;
 use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
 use crate::openrpc;
-use crate::p2p::P2pHandle;
+use crate::p2p::{P2pHandle, WireTxStatus};
 use crate::rpc_api::{
     AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS,
     CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED, ChainResult, HEADERS_PER_CALL_MAX, KeyChainResult,
@@ -252,6 +254,15 @@ fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult
     let text: String = args.next()?;
     let chain_id = parse_chain(args.optional_next()?)?;
     let account: AccountId = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
+    if forward::is_forwarded(&ctx.tree, chain_id) {
+        let (balance, nonce, pending_nonce) =
+            forward::account(ctx.p2p.as_ref(), chain_id, &account)?;
+        return Ok(AccountResult {
+            balance: Amount(balance),
+            nonce,
+            pending_nonce,
+        });
+    }
     let chain = ctx
         .tree
         .chain(chain_id)
@@ -276,12 +287,13 @@ fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
     let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e))?;
     let chain = tx.body.chain;
     tx.check_stateless(chain).map_err(|e| tx_error(&e))?;
+    if forward::is_forwarded(&ctx.tree, chain) {
+        return forward::submit(ctx.p2p.as_ref(), chain, bytes, tx.hash());
+    }
     let hash = ctx.tree.submit(tx).map_err(chain_error)?;
     ctx.tx_admitted.notify_one();
-    // The network carries the root's transactions today; data chains' join it with
-    // per-chain topics.
-    if let (Some(p2p), true) = (&ctx.p2p, chain.is_root()) {
-        p2p.publish_transaction(bytes);
+    if let Some(p2p) = &ctx.p2p {
+        p2p.publish_transaction(chain, bytes);
     }
     tracing::debug!(%hash, "transaction admitted");
     Ok(hash)
@@ -296,6 +308,12 @@ fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Transacti
         Some(_) => Some(parse_chain(named)?),
         None => None,
     };
+    if let Some(chain) = chain
+        && forward::is_forwarded(&ctx.tree, chain)
+    {
+        let status = forward::tx_status(ctx.p2p.as_ref(), chain, &hash)?;
+        return Ok(wire_result(status));
+    }
     transaction_result(&ctx.tree, chain, &hash)
 }
 
@@ -319,6 +337,12 @@ fn transaction_result(
             break;
         }
     }
+    Ok(wire_result(crate::p2p::wire_tx_status(status)))
+}
+
+/// A transaction's status as `bv_getTransaction` shows it, whether this node knows it or a
+/// peer tracking its chain told it.
+fn wire_result(status: WireTxStatus) -> TransactionResult {
     let mut result = TransactionResult {
         status: TxStatusName::Unknown,
         height: None,
@@ -329,9 +353,9 @@ fn transaction_result(
         script_reason_code: None,
     };
     match status {
-        TxStatus::Unknown => {}
-        TxStatus::Pending => result.status = TxStatusName::Pending,
-        TxStatus::Included {
+        WireTxStatus::Unknown => {}
+        WireTxStatus::Pending => result.status = TxStatusName::Pending,
+        WireTxStatus::Included {
             height,
             block,
             index,
@@ -341,16 +365,18 @@ fn transaction_result(
             result.block = Some(block);
             result.index = Some(index);
         }
-        TxStatus::Dropped { error } => {
+        WireTxStatus::Dropped {
+            code,
+            message,
+            script_reason_code,
+        } => {
             result.status = TxStatusName::Dropped;
-            result.error_code = Some(error.code());
-            if let TxError::ScriptRejected { reason_code, .. } = &error {
-                result.script_reason_code = Some(*reason_code);
-            }
-            result.error = Some(error.to_string());
+            result.error_code = Some(code);
+            result.script_reason_code = script_reason_code;
+            result.error = Some(message);
         }
     }
-    Ok(result)
+    result
 }
 
 fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<KeyspaceResult>> {
@@ -371,6 +397,19 @@ fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<Keysp
 fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
     let key: String = params.one()?;
     let chain_id = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+    if forward::is_forwarded(&ctx.tree, chain_id) {
+        // Fetched with its proof and checked here before it is answered.
+        let proof = forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), &key, chain_id)?;
+        let height = proof
+            .links
+            .last()
+            .map_or(proof.header.height, |link| link.header.height);
+        return Ok(ValueResult {
+            value_hex: proof.value.map(hex::encode),
+            height,
+            chain: chain_id.to_string(),
+        });
+    }
     let chain = ctx
         .tree
         .chain(chain_id)
@@ -397,7 +436,12 @@ fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
 
 fn get_proof(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ProofResult> {
     let key: String = params.one()?;
-    let proof = ctx.tree.value_proof(&key).map_err(chain_error)?;
+    let chain_id = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+    let proof = if forward::is_forwarded(&ctx.tree, chain_id) {
+        forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), &key, chain_id)?
+    } else {
+        ctx.tree.value_proof(&key).map_err(chain_error)?
+    };
     Ok(ProofResult {
         proof_hex: hex::encode(proof.to_bytes()),
     })
@@ -430,9 +474,24 @@ fn get_block(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<String>>
     Ok(block.map(|b| hex::encode(b.to_bytes())))
 }
 
+/// The tree as this node knows it: the chains it has open, and the chains its peers say they
+/// track (with the highest height announced, and the anchor its own parent chain holds when it
+/// has that parent open), each with how many connected peers track it.
 fn chains(ctx: &RpcContext) -> RpcResult<Vec<ChainResult>> {
     let summaries = ctx.tree.summaries().map_err(chain_error)?;
-    Ok(summaries
+    let peers = ctx
+        .p2p
+        .as_ref()
+        .map(|p| p.snapshot().peers)
+        .unwrap_or_default();
+    // Peers tracking each chain, and the highest height one of them announced.
+    let mut announced: BTreeMap<ChainId, (u32, u64)> = BTreeMap::new();
+    for (chain, height) in peers.iter().flat_map(|p| p.chains.iter().copied()) {
+        let entry = announced.entry(chain).or_insert((0, 0));
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = entry.1.max(height);
+    }
+    let mut results: Vec<ChainResult> = summaries
         .into_iter()
         .map(|s| ChainResult {
             chain: s.chain.to_string(),
@@ -442,8 +501,37 @@ fn chains(ctx: &RpcContext) -> RpcResult<Vec<ChainResult>> {
             anchored_height: s.anchored_height,
             final_height: s.final_height,
             tracked: s.tracked,
+            peers: announced.get(&s.chain).map_or(0, |a| a.0),
         })
-        .collect())
+        .collect();
+    for (chain, (peers, height)) in announced {
+        if ctx.tree.chain(chain).is_some() {
+            continue;
+        }
+        let anchored_height = match chain.parent().and_then(|p| ctx.tree.chain(p)) {
+            Some(parent) => {
+                let parent = parent.lock();
+                parent
+                    .anchor_at(&chain, parent.tip().height)
+                    .map_err(chain_error)?
+                    .map(|a| a.height)
+            }
+            None => None,
+        };
+        results.push(ChainResult {
+            chain: chain.to_string(),
+            depth: chain.depth(),
+            height,
+            tip: Hash::ZERO,
+            anchored_height,
+            final_height: None,
+            tracked: false,
+            peers,
+        });
+    }
+    // Depth-first, each chain under its parent: bit strings in text order are preorder.
+    results.sort_by(|a, b| (a.depth > 0, &a.chain).cmp(&(b.depth > 0, &b.chain)));
+    Ok(results)
 }
 
 fn get_key_chain(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<KeyChainResult> {
@@ -498,6 +586,7 @@ fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {
                 tip: p.tip,
                 cumulative_work: p.cumulative_work.map(|w| w.to_string()),
                 rejected_messages: p.rejected_messages,
+                synced_blocks: p.synced_blocks,
                 gossip_score: p.gossip_score,
             })
             .collect(),

@@ -199,13 +199,22 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
     // `chain` is where `bitverse node` keeps its database inside the data directory.
     let (tip, state_root) = build_local_chain(&seed_dir.join("chain"), BLOCKS);
     eprintln!("built {BLOCKS} blocks in {:?}", built.elapsed());
+    // A second seed with the same chain: the late node fetches blocks from both at once.
+    let twin_dir = dir.path().join("twin");
+    copy_dir(&seed_dir, &twin_dir);
     let seed = TestNode::start_networked(&seed_dir, false, &[]);
+    let twin = TestNode::start_networked(&twin_dir, false, &[]);
     assert_eq!(height(&seed), BLOCKS);
+    assert_eq!(height(&twin), BLOCKS);
 
     let started = Instant::now();
     // Bootstrapped without the peer id: the connection tells who is there.
-    let late = TestNode::start_networked(&dir.path().join("late"), false, &[seed.p2p_plain()]);
-    let nodes = [&seed, &late];
+    let late = TestNode::start_networked(
+        &dir.path().join("late"),
+        false,
+        &[seed.p2p_plain(), twin.p2p_plain()],
+    );
+    let nodes = [&seed, &twin, &late];
     wait_for(
         SYNC_TIMEOUT_MS,
         "the late node to reach the seed's tip",
@@ -242,7 +251,19 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         },
         || format!("{}", late.network_status()),
     );
-    assert_eq!(net["peers"][0]["peer_id"], json!(seed.peer_id()), "{net}");
+    let peers = net["peers"].as_array().expect("peers");
+    assert_eq!(peers.len(), 2, "{net}");
+    for peer in peers {
+        assert!(
+            peer["synced_blocks"].as_u64() > Some(0),
+            "every seed gave blocks: {net}"
+        );
+    }
+    let given: u64 = peers
+        .iter()
+        .filter_map(|p| p["synced_blocks"].as_u64())
+        .sum();
+    assert!(given >= BLOCKS, "{net}");
     assert_eq!(net["syncing"], json!(false), "{net}");
     let shown = late.cli(&["status"]);
     let text = shown.assert_ok("status").stdout_text();
@@ -250,7 +271,24 @@ fn a_node_started_late_syncs_a_thousand_blocks_headers_first() {
         text.contains(&format!("in sync at height {BLOCKS}")),
         "{text}"
     );
-    assert!(text.contains(seed.peer_id()), "{text}");
+    assert!(
+        text.contains(seed.peer_id()) && text.contains(twin.peer_id()),
+        "{text}"
+    );
+}
+
+/// Copies a directory tree (a node's data directory, before the node starts).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 /// A libp2p peer in the test process that speaks only gossipsub, on the node's topics.
@@ -355,6 +393,7 @@ fn a_peer_sending_garbage_and_invalid_blocks_and_transactions_is_banned_while_ho
                 time_ms: params.genesis_time_ms + 3_000,
                 difficulty: 1,
                 nonce: 0,
+                merged: bitverse_blocktree::MergedWork::default(),
                 miner: AccountId::default(),
                 tx_root: Hash::ZERO,
                 state_root: Hash::ZERO,
@@ -620,4 +659,236 @@ fn a_transaction_sent_before_any_peer_joins_reaches_a_later_miner() {
         .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&[&lonely, &miner])));
     wait_included(&lonely.url, &hash)
         .unwrap_or_else(|e| panic!("{e}; logs:\n{}", logs(&[&lonely, &miner])));
+}
+
+/// How long the tree scenario may take for one write to be confirmed, or for a deep write to
+/// be anchored up to the root and read back verified: a depth-3 value needs a block on each of
+/// four chains, mined one after the other by one miner on a shared 2-core machine.
+const TREE_STEP_TIMEOUT_MS: u64 = 180_000;
+
+/// A keyspace name `prefix-N` whose chain at `depth` is `chain`.
+fn keyspace_on(prefix: &str, depth: u8, chain: ChainId) -> String {
+    (0..100_000)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|name| bitverse_blocktree::chain_of_keyspace(name, depth) == Some(chain))
+        .expect("a name on the chain")
+}
+
+/// Starts a `local` node that joins through `bootstrap` with these extra flags.
+fn start_tree_node(dir: &Path, name: &str, bootstrap: &str, extra: &[&str]) -> TestNode {
+    let mut args = vec![
+        "--network",
+        "local",
+        "--p2p-addr",
+        "/ip4/127.0.0.1/tcp/0",
+        "--bootstrap",
+        bootstrap,
+    ];
+    args.extend(extra);
+    TestNode::launch(&dir.join(name), &args)
+}
+
+fn chains_of(node: &TestNode) -> Vec<Value> {
+    node.rpc("bv_chains", json!([]))
+        .expect("bv_chains")
+        .as_array()
+        .expect("an array")
+        .clone()
+}
+
+fn chain_entry(node: &TestNode, chain: ChainId) -> Option<Value> {
+    let name = chain.to_string();
+    chains_of(node)
+        .into_iter()
+        .find(|c| c["chain"] == name.as_str())
+}
+
+/// A four-level tree over six processes on the `local` network, none tracking every chain:
+/// one miner tracks the branch down to a depth-3 chain; two followers track that branch or
+/// part of it; three track the root only. Keyspaces at depths 0–3 on that branch are written
+/// through different nodes — the depth-3 write through a node that tracks only the root, which
+/// forwards it to a peer that tracks the chain — and each write is confirmed. A node that
+/// tracks only the root then serves the depth-3 value verified by the light client (the proof
+/// fetched from a peer, checked by the node, and checked again by the client against the
+/// root's header chain), and `bv_chains` shows the tree with peers per chain. The data chains
+/// travel by gossip and per-chain sync: the follower tracking the branch ends on the miner's
+/// tips.
+#[test]
+fn a_four_level_tree_over_six_nodes_confirms_forwarded_writes_and_serves_verified_deep_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    // The branch: root → p1 → p2 → p3.
+    let p3 = bitverse_blocktree::chain_of_keyspace("branch", 3).expect("a chain");
+    let p2 = p3.parent().expect("depth 2");
+    let p1 = p2.parent().expect("depth 1");
+    let (p1_text, p2_text, p3_text) = (p1.to_string(), p2.to_string(), p3.to_string());
+
+    let miner = TestNode::launch(
+        &path.join("miner"),
+        &[
+            "--network",
+            "local",
+            "--p2p-addr",
+            "/ip4/127.0.0.1/tcp/0",
+            "--mine",
+            "--miner",
+            "dev:miner",
+            "--track",
+            &p3_text,
+        ],
+    );
+    let boot = miner.p2p().to_owned();
+    let branch = start_tree_node(path, "branch", &boot, &["--track", &p3_text]);
+    let middle = start_tree_node(path, "middle", &boot, &["--track", &p2_text]);
+    let root_a = start_tree_node(path, "root-a", &boot, &[]);
+    let root_b = start_tree_node(path, "root-b", &boot, &[]);
+    let root_c = start_tree_node(path, "root-c", &boot, &[]);
+    let nodes = [&miner, &branch, &middle, &root_a, &root_b, &root_c];
+    let context = || logs(&nodes);
+    wait_for(
+        CONNECT_TIMEOUT_MS,
+        "every node to have a peer and the miner's first block",
+        || {
+            nodes
+                .iter()
+                .all(|n| peer_count(n) >= 1 && height(n) >= 1)
+                .then_some(())
+        },
+        context,
+    );
+
+    // Keyspaces on the branch at depths 0–3, bought through a node that only relays them.
+    let names = [
+        keyspace_on("top", 0, ChainId::ROOT),
+        keyspace_on("one", 1, p1),
+        keyspace_on("two", 2, p2),
+        keyspace_on("three", 3, p3),
+    ];
+    for (depth, name) in names.iter().enumerate() {
+        root_a
+            .cli(&[
+                "keyspace",
+                "buy",
+                name,
+                "--key",
+                "dev:alice",
+                "--quota",
+                "10000",
+                "--depth",
+                &depth.to_string(),
+                "--wait-timeout-secs",
+                "50",
+            ])
+            .assert_ok("keyspace buy");
+    }
+    // Each write goes through a different node; the depth-3 one through a node that tracks
+    // only the root, which forwards it; the depth-2 one through a follower that tracks that
+    // chain but does not mine it, and gossips it to the miner.
+    let writers = [&miner, &branch, &middle, &root_b];
+    for (depth, (name, writer)) in names.iter().zip(writers).enumerate() {
+        let put = writer.cli(&[
+            "put",
+            &format!("{name}/note"),
+            "--key",
+            "dev:alice",
+            "--value",
+            &format!("written at depth {depth}"),
+            "--no-wait",
+            "--json",
+        ]);
+        let put: Value = serde_json::from_str(&put.assert_ok("put").stdout_text())
+            .unwrap_or_else(|e| panic!("put --json: {e}"));
+        assert_eq!(put["status"], "pending", "depth {depth}: {put}");
+        // Confirmed through the node it was sent to, which asks a peer when it does not track
+        // the chain.
+        let chain = writer
+            .rpc("bv_getKeyChain", json!([format!("{name}/note")]))
+            .expect("bv_getKeyChain")["chain"]
+            .as_str()
+            .expect("chain")
+            .to_owned();
+        let tx = put["tx"].as_str().expect("tx").to_owned();
+        wait_for(
+            TREE_STEP_TIMEOUT_MS,
+            "the write confirmed through the node it was sent to",
+            || {
+                let status = writer.rpc("bv_getTransaction", json!([tx, chain])).ok()?;
+                assert_ne!(status["status"], "dropped", "depth {depth}: {status}");
+                (status["status"] == "included").then_some(())
+            },
+            context,
+        );
+    }
+
+    // A node tracking only the root serves the depth-3 value, verified, once its write is
+    // anchored up to the root.
+    let key = format!("{}/note", names[3]);
+    let verified = wait_for(
+        TREE_STEP_TIMEOUT_MS,
+        "the depth-3 value anchored up to the root and served verified by a root-only node",
+        || {
+            let got = root_c.cli(&["get", &key, "--verify"]);
+            (got.code == 0 && got.stdout_text() == "written at depth 3").then_some(got)
+        },
+        context,
+    );
+    assert!(
+        verified.stderr.contains("through 3 links to root height"),
+        "{}",
+        verified.stderr
+    );
+    let proof = root_c.cli(&["proof", &key, "--json"]);
+    let proof: Value = serde_json::from_str(&proof.assert_ok("proof --json").stdout_text())
+        .expect("proof --json prints JSON");
+    assert_eq!(proof["chain"], p3_text.as_str());
+    assert_eq!(proof["links"].as_array().map(Vec::len), Some(3));
+    // The root-only node reads every depth through its peers, each value checked.
+    for (depth, name) in names.iter().enumerate() {
+        let value = wait_for(
+            TREE_STEP_TIMEOUT_MS,
+            "each value readable through the root-only node",
+            || {
+                let got = root_a
+                    .rpc("bv_getValue", json!([format!("{name}/note")]))
+                    .ok()?;
+                got["value_hex"].as_str().map(str::to_owned)
+            },
+            context,
+        );
+        assert_eq!(
+            hex::decode(value).unwrap(),
+            format!("written at depth {depth}").into_bytes()
+        );
+    }
+
+    // The tree as nodes see it: tracked chains with their heights, untracked ones with the
+    // peers that track them.
+    let on_root_only = chain_entry(&root_a, p3).expect("a root-only node knows p3 from peers");
+    assert_eq!(on_root_only["tracked"], false);
+    assert!(
+        on_root_only["peers"].as_u64().unwrap() >= 1,
+        "{on_root_only}"
+    );
+    let on_middle = chain_entry(&middle, p2).expect("middle tracks p2");
+    assert_eq!(on_middle["tracked"], true);
+    assert!(chain_entry(&middle, p1).is_some_and(|c| c["tracked"] == true));
+    // The follower that tracks the branch ends on the miner's tips of every chain on it.
+    for chain in [p1, p2, p3] {
+        wait_for(
+            TREE_STEP_TIMEOUT_MS,
+            "the branch follower on the miner's tip of each data chain",
+            || {
+                let mined = chain_entry(&miner, chain)?;
+                let followed = chain_entry(&branch, chain)?;
+                (mined["tip"] == followed["tip"] && mined["height"].as_u64()? >= 1).then_some(())
+            },
+            context,
+        );
+    }
+    let texts = [p1_text, p2_text, p3_text];
+    let miner_chains = miner.cli(&["chains"]);
+    let drawn = miner_chains.assert_ok("chains").stdout_text();
+    for text in &texts {
+        assert!(drawn.contains(text.as_str()), "{drawn}");
+    }
 }

@@ -6,7 +6,8 @@
 //! Layout: `protocol` (names, wire types, limits, codec), `identity` (the persisted key),
 //! `peers` (the bounded peer book and bans), `worker` (all chain work the network asks for,
 //! off the swarm's task), `service` (the swarm and its loop). The rest of the node sees only
-//! [`start`], [`P2pHandle`] and [`NetworkSnapshot`]: no libp2p type leaves this module.
+//! [`start`], [`P2pHandle`] (publish, forward a request for a chain it does not track, look)
+//! and [`NetworkSnapshot`]: no libp2p type leaves this module.
 
 mod identity;
 mod peers;
@@ -19,18 +20,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::{Block, Chain};
+use bitverse_blocktree::{Block, Blocktree, Chain};
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::Multiaddr;
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::IdentTopic;
 use libp2p::swarm::SwarmEvent;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, watch};
 
-pub(crate) use worker::local_status;
+pub(crate) use self::protocol::{SyncRequest, SyncResponse, WireTxStatus};
+pub(crate) use worker::wire_tx_status;
 
-use self::protocol::{NetworkNames, PeerStatus};
+use self::protocol::{ChainTip, NetworkNames};
 use self::service::{LoopInputs, Service};
 use crate::metrics::NodeMetrics;
 
@@ -42,6 +43,8 @@ pub(crate) const P2P_ADDR_FILE: &str = "p2p.addr";
 const PUBLISH_BLOCKS_QUEUE_MAX: usize = 4;
 /// Transactions admitted through RPC waiting to be published.
 const PUBLISH_TXS_QUEUE_MAX: usize = 1024;
+/// Forwarded requests waiting for the swarm loop.
+const ASKS_QUEUE_MAX: usize = 64;
 /// How long the node waits for its listener to come up.
 const LISTEN_TIMEOUT_MS: u64 = 10_000;
 
@@ -72,8 +75,12 @@ pub(crate) struct PeerSnapshot {
     pub(crate) cumulative_work: Option<u128>,
     /// Invalid messages it sent.
     pub(crate) rejected_messages: u32,
+    /// Blocks it gave this node through sync.
+    pub(crate) synced_blocks: u64,
     /// Its gossipsub score.
     pub(crate) gossip_score: Option<f64>,
+    /// The chains it tracks, as its status named them, with the height of each.
+    pub(crate) chains: Vec<(ChainId, u64)>,
 }
 
 /// One banned peer, as `bv_networkStatus` shows it.
@@ -110,39 +117,80 @@ pub(crate) struct NetworkSnapshot {
     pub(crate) synced_blocks: u64,
 }
 
-/// The node's side of the publish queues.
-pub(crate) struct PublishQueues {
-    blocks: mpsc::Receiver<(Vec<u8>, PeerStatus)>,
-    txs: mpsc::Receiver<Vec<u8>>,
+/// A request this node forwards to a peer that tracks `chain`, and where the answer goes.
+pub(crate) struct Ask {
+    /// The chain the request is about: it goes to a peer that tracks it.
+    pub(crate) chain: ChainId,
+    /// The request.
+    pub(crate) request: SyncRequest,
+    /// Where the answer, or why there is none, goes. A one-place channel: the asker waits on
+    /// it from a blocking thread, with a timeout.
+    reply: std::sync::mpsc::SyncSender<Result<SyncResponse, String>>,
 }
 
-/// What the rest of the node holds of the network: publish and look.
+impl Ask {
+    /// Sends the answer; an asker that gave up is not waited for.
+    pub(crate) fn answer(self, answer: Result<SyncResponse, String>) {
+        let _ = self.reply.try_send(answer);
+    }
+}
+
+/// The node's side of the publish queues.
+pub(crate) struct PublishQueues {
+    blocks: mpsc::Receiver<(Vec<u8>, ChainTip)>,
+    txs: mpsc::Receiver<(ChainId, Vec<u8>)>,
+    asks: mpsc::Receiver<Ask>,
+}
+
+/// What the rest of the node holds of the network: publish, forward and look.
 #[derive(Clone)]
 pub(crate) struct P2pHandle {
-    blocks: mpsc::Sender<(Vec<u8>, PeerStatus)>,
-    txs: mpsc::Sender<Vec<u8>>,
+    blocks: mpsc::Sender<(Vec<u8>, ChainTip)>,
+    txs: mpsc::Sender<(ChainId, Vec<u8>)>,
+    asks: mpsc::Sender<Ask>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
 }
 
 impl P2pHandle {
-    /// Publishes a block this node produced; `chain` is the chain it was imported into, still
-    /// locked by the caller, for the tip to announce. Never waits: when the queue is full the
-    /// block is left to sync.
+    /// Publishes a block this node produced on its chain's topic; `chain` is the chain it was
+    /// imported into, still locked by the caller, for the tip to announce. Never waits: when
+    /// the queue is full the block is left to sync.
     pub(crate) fn publish_block(&self, block: &Block, chain: &Chain) {
         if self
             .blocks
-            .try_send((block.to_bytes(), local_status(chain)))
+            .try_send((block.to_bytes(), worker::chain_tip(chain)))
             .is_err()
         {
             tracing::debug!(hash = %block.hash(), "publish queue full; block left to sync");
         }
     }
 
-    /// Publishes an admitted transaction's canonical bytes. Never waits.
-    pub(crate) fn publish_transaction(&self, bytes: Vec<u8>) {
-        if self.txs.try_send(bytes).is_err() {
+    /// Publishes an admitted transaction's canonical bytes on `chain`'s topic. Never waits.
+    pub(crate) fn publish_transaction(&self, chain: ChainId, bytes: Vec<u8>) {
+        if self.txs.try_send((chain, bytes)).is_err() {
             tracing::warn!("publish queue full; transaction not relayed");
         }
+    }
+
+    /// Asks a connected peer that tracks `chain` and waits for its answer, at most
+    /// `timeout_ms`. Blocks the calling thread: call it from a blocking one.
+    pub(crate) fn ask_blocking(
+        &self,
+        chain: ChainId,
+        request: SyncRequest,
+        timeout_ms: u64,
+    ) -> Result<SyncResponse, String> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.asks
+            .try_send(Ask {
+                chain,
+                request,
+                reply,
+            })
+            .map_err(|_| "the network is busy with forwarded requests; try again".to_owned())?;
+        answer
+            .recv_timeout(Duration::from_millis(timeout_ms))
+            .map_err(|_| format!("no peer tracking chain {chain} answered in {timeout_ms} ms"))?
     }
 
     /// The network as it is now.
@@ -156,25 +204,15 @@ impl P2pHandle {
 /// Returns once the listener is bound.
 pub(crate) async fn start(
     config: P2pConfig,
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(P2pHandle, tokio::task::JoinHandle<()>)> {
     let keypair = identity::load_or_create(&config.data_dir)?;
     let local_peer_id = keypair.public().to_peer_id();
-    let local = local_status(&chain.lock());
-    let names = NetworkNames::new(&local.genesis, ChainId::ROOT)?;
-    let blocks_topic = IdentTopic::new(names.blocks_topic.clone());
-    let txs_topic = IdentTopic::new(names.txs_topic.clone());
-    let mut swarm =
-        service::build_swarm(keypair, &names, &[blocks_topic.clone(), txs_topic.clone()])?;
-    for topic in [&blocks_topic, &txs_topic] {
-        swarm
-            .behaviour_mut()
-            .gossipsub
-            .subscribe(topic)
-            .map_err(|e| anyhow::anyhow!("cannot subscribe to {topic}: {e}"))?;
-    }
+    let local = worker::local_status(&tree);
+    let names = NetworkNames::new(&local.genesis)?;
+    let mut swarm = service::build_swarm(keypair, &names)?;
     let addr_file = config.data_dir.join(P2P_ADDR_FILE);
     match std::fs::remove_file(&addr_file) {
         Ok(()) => {}
@@ -204,7 +242,7 @@ pub(crate) async fn start(
     crate::node::write_addr_file(&addr_file, &full_addr.to_string())?;
     tracing::info!(
         p2p = %full_addr,
-        blocks_topic = %names.blocks_topic,
+        blocks_topic = %names.blocks_topic(ChainId::ROOT),
         "network listening"
     );
 
@@ -215,11 +253,13 @@ pub(crate) async fn start(
     }));
     let (blocks_tx, blocks_rx) = mpsc::channel(PUBLISH_BLOCKS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
-    let (worker, results, worker_task) = worker::spawn(chain, tx_admitted, config.metrics.clone());
+    let (asks_tx, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
+    let (worker, results, worker_task) =
+        worker::spawn(tree.clone(), tx_admitted, config.metrics.clone());
     let service = Service::new(
         swarm,
         names,
-        (blocks_topic, txs_topic),
+        tree,
         local,
         config.bootstrap,
         vec![first_addr],
@@ -231,6 +271,7 @@ pub(crate) async fn start(
         publish: PublishQueues {
             blocks: blocks_rx,
             txs: txs_rx,
+            asks: asks_rx,
         },
         stop,
     };
@@ -243,6 +284,7 @@ pub(crate) async fn start(
         P2pHandle {
             blocks: blocks_tx,
             txs: txs_tx,
+            asks: asks_tx,
             snapshot,
         },
         task,

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use libp2p::{Multiaddr, PeerId};
 
-use super::protocol::PeerStatus;
+use bitverse_primitives::ChainId;
+
+use super::protocol::{ChainTip, PeerStatus};
 
 /// Most peers connected at once; the swarm's connection limit enforces it, and the book refuses
 /// more as a second line.
@@ -33,6 +35,8 @@ pub(crate) struct PeerInfo {
     pub(crate) last_rejection: Option<String>,
     /// When the node last asked it for its status.
     pub(crate) status_asked_at: Option<Instant>,
+    /// Blocks it gave this node through sync.
+    pub(crate) synced_blocks: u64,
 }
 
 /// A banned peer.
@@ -93,6 +97,13 @@ impl PeerBook {
     /// One connected peer.
     pub(crate) fn get_mut(&mut self, peer: &PeerId) -> Option<&mut PeerInfo> {
         self.peers.get_mut(peer)
+    }
+
+    /// Counts blocks a peer gave through sync.
+    pub(crate) fn count_synced_blocks(&mut self, peer: &PeerId, blocks: u64) {
+        if let Some(info) = self.peers.get_mut(peer) {
+            info.synced_blocks = info.synced_blocks.saturating_add(blocks);
+        }
     }
 
     /// Records a peer's announced tip.
@@ -162,14 +173,20 @@ impl PeerBook {
         self.bans.iter()
     }
 
-    /// The connected peer with the most work above `work`, if any.
-    pub(crate) fn best_peer_above(&self, work: u128) -> Option<(PeerId, PeerStatus)> {
-        self.peers
-            .iter()
-            .filter_map(|(peer, info)| info.status.map(|s| (*peer, s)))
-            .filter(|(_, status)| status.cumulative_work > work)
+    /// The connected peers that track `chain`, with the tip each announced for it.
+    pub(crate) fn tracking(&self, chain: ChainId) -> impl Iterator<Item = (PeerId, ChainTip)> {
+        self.peers.iter().filter_map(move |(peer, info)| {
+            let tip = info.status.as_ref()?.chain(chain)?;
+            Some((*peer, *tip))
+        })
+    }
+
+    /// The connected peer with the most work on `chain` above `work`, if any.
+    pub(crate) fn best_peer_above(&self, chain: ChainId, work: u128) -> Option<(PeerId, ChainTip)> {
+        self.tracking(chain)
+            .filter(|(_, tip)| tip.cumulative_work > work)
             // Ties broken by peer id, so the choice does not depend on map order.
-            .max_by_key(|(peer, status)| (status.cumulative_work, *peer))
+            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
     }
 }
 
@@ -182,12 +199,19 @@ mod tests {
         "/ip4/127.0.0.1/tcp/1".parse().unwrap()
     }
 
-    fn status(work: u128) -> PeerStatus {
-        PeerStatus {
-            genesis: Hash::ZERO,
+    fn tip(chain: ChainId, work: u128) -> ChainTip {
+        ChainTip {
+            chain,
             height: 1,
             tip: Hash::digest(&work.to_le_bytes()),
             cumulative_work: work,
+        }
+    }
+
+    fn status(work: u128) -> PeerStatus {
+        PeerStatus {
+            genesis: Hash::ZERO,
+            chains: vec![tip(ChainId::ROOT, work)],
         }
     }
 
@@ -242,7 +266,27 @@ mod tests {
         book.connected(b, addr());
         book.set_status(&a, status(10));
         book.set_status(&b, status(20));
-        assert_eq!(book.best_peer_above(5).map(|(p, _)| p), Some(b));
-        assert_eq!(book.best_peer_above(20), None);
+        assert_eq!(
+            book.best_peer_above(ChainId::ROOT, 5).map(|(p, _)| p),
+            Some(b)
+        );
+        assert_eq!(book.best_peer_above(ChainId::ROOT, 20), None);
+    }
+
+    #[test]
+    fn a_data_chain_is_synced_only_from_peers_that_track_it() {
+        let mut book = PeerBook::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let chain = ChainId::new(2, 1).unwrap();
+        book.connected(a, addr());
+        book.connected(b, addr());
+        book.set_status(&a, status(100));
+        let mut tracking = status(10);
+        tracking.chains.push(tip(chain, 7));
+        book.set_status(&b, tracking);
+        assert_eq!(book.best_peer_above(chain, 0).map(|(p, _)| p), Some(b));
+        assert_eq!(book.best_peer_above(chain, 7), None);
+        assert_eq!(book.tracking(chain).count(), 1);
+        assert_eq!(book.tracking(ChainId::ROOT).count(), 2);
     }
 }

@@ -6,7 +6,8 @@ use std::io;
 
 use bincode::{Decode, Encode};
 use bitverse_blocktree::block::{BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX};
-use bitverse_blocktree::{Block, BlockHeader};
+use bitverse_blocktree::tree::LIVE_CHAINS_MAX;
+use bitverse_blocktree::{Block, BlockHeader, TX_SIZE_BYTES_MAX};
 use bitverse_primitives::codec::{self, DECODE_SIZE_BYTES_MAX};
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::StreamProtocol;
@@ -15,9 +16,12 @@ use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// Largest gossip message: a maximal block plus room for gossipsub's own framing. A
 /// transaction is far smaller, so one limit serves both topics.
 pub(crate) const GOSSIP_MESSAGE_BYTES_MAX: usize = BLOCK_SIZE_BYTES_MAX + 64 * 1024;
-/// Largest sync request on the wire: a locator of [`LOCATOR_HASHES_MAX`] hashes, or
-/// [`BLOCKS_PER_REQUEST_MAX`] hashes, or a key, all fit with room to spare.
-pub(crate) const SYNC_REQUEST_BYTES_MAX: usize = 64 * 1024;
+/// Largest sync request on the wire: a status of [`STATUS_CHAINS_MAX`] chains (~68 KiB), a
+/// locator of [`LOCATOR_HASHES_MAX`] hashes, [`BLOCKS_PER_REQUEST_MAX`] hashes, a key, or a
+/// forwarded transaction (at most [`TX_SIZE_BYTES_MAX`]) all fit with room to spare.
+pub(crate) const SYNC_REQUEST_BYTES_MAX: usize = 128 * 1024;
+/// Most chains one status names: the root and every data chain a node may have open.
+pub(crate) const STATUS_CHAINS_MAX: usize = LIVE_CHAINS_MAX + 1;
 /// Largest sync response on the wire: the codec's own decode limit, which holds two maximal
 /// blocks.
 pub(crate) const SYNC_RESPONSE_BYTES_MAX: usize = DECODE_SIZE_BYTES_MAX;
@@ -38,6 +42,8 @@ pub(crate) const REFUSAL_TEXT_BYTES_MAX: usize = 256;
 // One block, however large, must fit a blocks response, or a maximal block could never sync.
 const _: () = assert!(BLOCK_SIZE_BYTES_MAX + 1024 < BLOCKS_RESPONSE_BYTES_BUDGET);
 const _: () = assert!(BLOCK_TXS_MAX > 0);
+// A forwarded transaction must fit a request, with room for the encoding around it.
+const _: () = assert!(TX_SIZE_BYTES_MAX + 1024 < SYNC_REQUEST_BYTES_MAX);
 
 /// The short form of a genesis hash in names: its first 8 bytes as hex.
 fn genesis_short(genesis: &Hash) -> String {
@@ -48,10 +54,8 @@ fn genesis_short(genesis: &Hash) -> String {
 /// Names of the gossip topics and protocols of one network.
 #[derive(Clone, Debug)]
 pub(crate) struct NetworkNames {
-    /// Gossip topic of a chain's blocks.
-    pub(crate) blocks_topic: String,
-    /// Gossip topic of a chain's transactions.
-    pub(crate) txs_topic: String,
+    /// The short form of the network's genesis, in every name.
+    short: String,
     /// The sync request-response protocol.
     pub(crate) sync_protocol: StreamProtocol,
     /// The Kademlia protocol: a separate DHT per network.
@@ -61,28 +65,37 @@ pub(crate) struct NetworkNames {
 }
 
 impl NetworkNames {
-    /// The names for the network with genesis `genesis`, chain `chain`.
-    pub(crate) fn new(genesis: &Hash, chain: ChainId) -> anyhow::Result<NetworkNames> {
+    /// The names for the network with genesis `genesis`.
+    pub(crate) fn new(genesis: &Hash) -> anyhow::Result<NetworkNames> {
         let short = genesis_short(genesis);
         let protocol = |what: &str| {
             StreamProtocol::try_from_owned(format!("/bitverse/{short}/{what}"))
                 .map_err(|e| anyhow::anyhow!("protocol name for {what}: {e}"))
         };
         Ok(NetworkNames {
-            blocks_topic: format!("/bitverse/{short}/{chain}/blocks/1"),
-            txs_topic: format!("/bitverse/{short}/{chain}/txs/1"),
-            sync_protocol: protocol("sync/1")?,
+            sync_protocol: protocol("sync/2")?,
             kad_protocol: protocol("kad/1")?,
-            identify_version: format!("/bitverse/{short}/1"),
+            identify_version: format!("/bitverse/{short}/2"),
+            short,
         })
+    }
+
+    /// Gossip topic of `chain`'s blocks.
+    pub(crate) fn blocks_topic(&self, chain: ChainId) -> String {
+        format!("/bitverse/{}/{chain}/blocks/1", self.short)
+    }
+
+    /// Gossip topic of `chain`'s transactions.
+    pub(crate) fn txs_topic(&self, chain: ChainId) -> String {
+        format!("/bitverse/{}/{chain}/txs/1", self.short)
     }
 }
 
-/// A node's best chain as it tells its peers.
+/// One chain's best tip as a node tells its peers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
-pub(crate) struct PeerStatus {
-    /// The network's genesis: a peer on another network is dropped.
-    pub(crate) genesis: Hash,
+pub(crate) struct ChainTip {
+    /// The chain.
+    pub(crate) chain: ChainId,
     /// Height of the best block.
     pub(crate) height: u64,
     /// Hash of the best block.
@@ -91,27 +104,130 @@ pub(crate) struct PeerStatus {
     pub(crate) cumulative_work: u128,
 }
 
+/// A node's chains as it tells its peers: the root's tip first, then every data chain it
+/// tracks and has open. A peer that names a chain tracks it: writes and reads for that chain
+/// may be forwarded to it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub(crate) struct PeerStatus {
+    /// The network's genesis: a peer on another network is dropped.
+    pub(crate) genesis: Hash,
+    /// At most [`STATUS_CHAINS_MAX`] chains, the root first.
+    pub(crate) chains: Vec<ChainTip>,
+}
+
+impl PeerStatus {
+    /// The tip it names for `chain`, if it tracks it.
+    pub(crate) fn chain(&self, chain: ChainId) -> Option<&ChainTip> {
+        self.chains.iter().find(|tip| tip.chain == chain)
+    }
+
+    /// The root's tip (every node tracks the root).
+    pub(crate) fn root(&self) -> Option<&ChainTip> {
+        self.chain(ChainId::ROOT)
+    }
+
+    /// Whether the status is within the protocol's bounds: a peer sending more is refused.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        self.chains.len() <= STATUS_CHAINS_MAX
+            && self.chains.first().is_some_and(|tip| tip.chain.is_root())
+    }
+
+    /// Records a new tip of one chain, when it is at least as heavy as the one known (or is
+    /// the same block).
+    pub(crate) fn update(&mut self, tip: ChainTip) {
+        match self
+            .chains
+            .iter_mut()
+            .find(|known| known.chain == tip.chain)
+        {
+            Some(known) => {
+                if tip.cumulative_work >= known.cumulative_work || tip.tip == known.tip {
+                    *known = tip;
+                }
+            }
+            None => {
+                if self.chains.len() < STATUS_CHAINS_MAX {
+                    self.chains.push(tip);
+                }
+            }
+        }
+    }
+}
+
+/// Where a transaction stands, as a peer that tracks its chain tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub(crate) enum WireTxStatus {
+    /// Never seen, or forgotten.
+    Unknown,
+    /// In the mempool.
+    Pending,
+    /// In the best chain.
+    Included {
+        /// Height of the block.
+        height: u64,
+        /// Hash of the block.
+        block: Hash,
+        /// Position in the block.
+        index: u32,
+    },
+    /// Refused when a block was built.
+    Dropped {
+        /// The refusal's stable code.
+        code: i32,
+        /// Why, as text.
+        message: String,
+        /// The script's reason code, when a script refused it.
+        script_reason_code: Option<u32>,
+    },
+}
+
 /// What one node asks another over the sync protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub(crate) enum SyncRequest {
     /// "Here is my tip; what is yours?"
     Status(PeerStatus),
-    /// Headers of the responder's best chain after the first locator hash it has on it.
+    /// Headers of the responder's best chain of `chain` after the first locator hash it has
+    /// on it.
     HeadersAfter {
+        /// The chain.
+        chain: ChainId,
         /// Best-chain hashes of the requester, newest first, ending at genesis.
         locator: Vec<Hash>,
         /// Most headers wanted; the responder sends at most [`HEADERS_PER_RESPONSE_MAX`].
         count_max: u32,
     },
-    /// Whole blocks by hash, in the order given.
+    /// Whole blocks of `chain` by hash, in the order given.
     Blocks {
+        /// The chain.
+        chain: ChainId,
         /// At most [`BLOCKS_PER_REQUEST_MAX`] hashes.
         hashes: Vec<Hash>,
     },
-    /// A key's value at the responder's tip with its Merkle proof.
+    /// A key's value with its proof against the responder's root tip, through every level
+    /// down to the key's chain.
     ValueProof {
         /// The key, keyspace first.
         key: String,
+    },
+    /// A transaction for a chain the requester does not track: admit it to that chain's
+    /// mempool (and gossip it there).
+    SubmitTx {
+        /// Its canonical bytes.
+        tx: Vec<u8>,
+    },
+    /// Where a transaction stands on a chain the requester does not track.
+    TxStatus {
+        /// The chain.
+        chain: ChainId,
+        /// The transaction.
+        hash: Hash,
+    },
+    /// An account's balance and nonces on a chain the requester does not track.
+    Account {
+        /// The chain.
+        chain: ChainId,
+        /// The account's 32 bytes.
+        account: [u8; 32],
     },
 }
 
@@ -126,8 +242,28 @@ pub(crate) enum SyncResponse {
     /// The requested blocks that the responder has and that fit in one response: a prefix of
     /// the requested hashes, in order.
     Blocks(Vec<Block>),
-    /// The canonical bytes of a `ValueProof` against the responder's tip header.
+    /// The canonical bytes of a `ValueProof` against the responder's root tip header.
     ValueProof(Vec<u8>),
+    /// The forwarded transaction was admitted: its hash.
+    TxAdmitted(Hash),
+    /// The forwarded transaction was refused, with the code a node's RPC would give.
+    TxRefused {
+        /// The stable error code (docs/RPC.md).
+        code: i32,
+        /// Why.
+        message: String,
+    },
+    /// Where the transaction asked about stands.
+    TxStatus(WireTxStatus),
+    /// The account asked about.
+    Account {
+        /// Its balance in base units.
+        balance: u128,
+        /// Its nonce at the tip.
+        nonce: u64,
+        /// The nonce its next transaction should carry, counting the mempool.
+        pending_nonce: u64,
+    },
     /// The request was refused (over a limit, unknown key, …); the text says why.
     Refused(String),
 }
@@ -238,9 +374,12 @@ mod tests {
     fn status() -> PeerStatus {
         PeerStatus {
             genesis: Hash::digest(b"genesis"),
-            height: 7,
-            tip: Hash::digest(b"tip"),
-            cumulative_work: u128::MAX,
+            chains: vec![ChainTip {
+                chain: ChainId::ROOT,
+                height: 7,
+                tip: Hash::digest(b"tip"),
+                cumulative_work: u128::MAX,
+            }],
         }
     }
 
@@ -248,6 +387,7 @@ mod tests {
     fn requests_and_responses_round_trip_through_the_codec() {
         let protocol = StreamProtocol::new("/test");
         let request = SyncRequest::HeadersAfter {
+            chain: ChainId::ROOT,
             locator: vec![Hash::digest(b"a"), Hash::digest(b"b")],
             count_max: 12,
         };
@@ -294,10 +434,21 @@ mod tests {
         any::<[u8; 32]>().prop_map(Hash)
     }
 
-    fn peer_status() -> impl Strategy<Value = PeerStatus> {
-        (hash(), any::<u64>(), hash(), any::<u128>()).prop_map(
-            |(genesis, height, tip, cumulative_work)| PeerStatus {
-                genesis,
+    fn chain_id() -> impl Strategy<Value = ChainId> {
+        (0u8..=8, any::<u64>()).prop_map(|(depth, prefix)| {
+            let prefix = if depth == 0 {
+                0
+            } else {
+                prefix % (1u64 << depth)
+            };
+            ChainId::new(depth, prefix).unwrap()
+        })
+    }
+
+    fn chain_tip() -> impl Strategy<Value = ChainTip> {
+        (chain_id(), any::<u64>(), hash(), any::<u128>()).prop_map(
+            |(chain, height, tip, cumulative_work)| ChainTip {
+                chain,
                 height,
                 tip,
                 cumulative_work,
@@ -305,17 +456,56 @@ mod tests {
         )
     }
 
+    fn peer_status() -> impl Strategy<Value = PeerStatus> {
+        (hash(), proptest::collection::vec(chain_tip(), 0..8))
+            .prop_map(|(genesis, chains)| PeerStatus { genesis, chains })
+    }
+
+    fn wire_tx_status() -> impl Strategy<Value = WireTxStatus> {
+        prop_oneof![
+            Just(WireTxStatus::Unknown),
+            Just(WireTxStatus::Pending),
+            (any::<u64>(), hash(), any::<u32>()).prop_map(|(height, block, index)| {
+                WireTxStatus::Included {
+                    height,
+                    block,
+                    index,
+                }
+            }),
+            (any::<i32>(), ".{0,32}", any::<Option<u32>>()).prop_map(
+                |(code, message, script_reason_code)| WireTxStatus::Dropped {
+                    code,
+                    message,
+                    script_reason_code,
+                }
+            ),
+        ]
+    }
+
     fn request() -> impl Strategy<Value = SyncRequest> {
         prop_oneof![
             peer_status().prop_map(SyncRequest::Status),
             (
+                chain_id(),
                 proptest::collection::vec(hash(), 0..LOCATOR_HASHES_MAX),
                 any::<u32>()
             )
-                .prop_map(|(locator, count_max)| SyncRequest::HeadersAfter { locator, count_max }),
-            proptest::collection::vec(hash(), 0..BLOCKS_PER_REQUEST_MAX)
-                .prop_map(|hashes| SyncRequest::Blocks { hashes }),
+                .prop_map(|(chain, locator, count_max)| SyncRequest::HeadersAfter {
+                    chain,
+                    locator,
+                    count_max
+                }),
+            (
+                chain_id(),
+                proptest::collection::vec(hash(), 0..BLOCKS_PER_REQUEST_MAX)
+            )
+                .prop_map(|(chain, hashes)| SyncRequest::Blocks { chain, hashes }),
             "[a-z]{1,8}/[a-z0-9/]{0,40}".prop_map(|key| SyncRequest::ValueProof { key }),
+            proptest::collection::vec(any::<u8>(), 0..512)
+                .prop_map(|tx| SyncRequest::SubmitTx { tx }),
+            (chain_id(), hash()).prop_map(|(chain, hash)| SyncRequest::TxStatus { chain, hash }),
+            (chain_id(), any::<[u8; 32]>())
+                .prop_map(|(chain, account)| SyncRequest::Account { chain, account }),
         ]
     }
 
@@ -324,6 +514,17 @@ mod tests {
             peer_status().prop_map(SyncResponse::Status),
             proptest::collection::vec(any::<u8>(), 0..512).prop_map(SyncResponse::ValueProof),
             ".{0,64}".prop_map(SyncResponse::refused),
+            hash().prop_map(SyncResponse::TxAdmitted),
+            (any::<i32>(), ".{0,64}")
+                .prop_map(|(code, message)| SyncResponse::TxRefused { code, message }),
+            wire_tx_status().prop_map(SyncResponse::TxStatus),
+            (any::<u128>(), any::<u64>(), any::<u64>()).prop_map(
+                |(balance, nonce, pending_nonce)| SyncResponse::Account {
+                    balance,
+                    nonce,
+                    pending_nonce
+                }
+            ),
         ]
     }
 
@@ -364,15 +565,54 @@ mod tests {
     }
 
     #[test]
+    fn a_status_of_every_chain_a_node_may_open_fits_a_request() {
+        let tip = ChainTip {
+            chain: ChainId::new(8, 255).unwrap(),
+            height: u64::MAX,
+            tip: Hash::digest(b"tip"),
+            cumulative_work: u128::MAX,
+        };
+        let mut status = status();
+        status
+            .chains
+            .extend(std::iter::repeat_n(tip, STATUS_CHAINS_MAX - 1));
+        assert!(status.is_well_formed());
+        let request = SyncRequest::Status(status.clone());
+        assert!(codec::encode(&request).len() <= SYNC_REQUEST_BYTES_MAX);
+        status.chains.push(tip);
+        assert!(!status.is_well_formed(), "one chain too many");
+        status.chains.remove(0);
+        status.chains.truncate(3);
+        assert!(!status.is_well_formed(), "the root must come first");
+    }
+
+    #[test]
+    fn a_status_keeps_the_heavier_tip_of_each_chain() {
+        let mut status = status();
+        let chain = ChainId::new(1, 0).unwrap();
+        let tip = |height: u64, work: u128| ChainTip {
+            chain,
+            height,
+            tip: Hash::digest(&height.to_le_bytes()),
+            cumulative_work: work,
+        };
+        status.update(tip(3, 30));
+        status.update(tip(2, 20));
+        assert_eq!(status.chain(chain), Some(&tip(3, 30)));
+        status.update(tip(4, 40));
+        assert_eq!(status.chain(chain), Some(&tip(4, 40)));
+        assert_eq!(status.root().map(|r| r.height), Some(7));
+    }
+
+    #[test]
     fn names_differ_between_networks() {
-        let a = NetworkNames::new(&Hash::digest(b"a"), ChainId::ROOT).unwrap();
-        let b = NetworkNames::new(&Hash::digest(b"b"), ChainId::ROOT).unwrap();
-        assert_ne!(a.blocks_topic, b.blocks_topic);
+        let a = NetworkNames::new(&Hash::digest(b"a")).unwrap();
+        let b = NetworkNames::new(&Hash::digest(b"b")).unwrap();
+        assert_ne!(a.blocks_topic(ChainId::ROOT), b.blocks_topic(ChainId::ROOT));
         assert_ne!(a.sync_protocol, b.sync_protocol);
-        assert!(
-            a.blocks_topic.ends_with("/root/blocks/1"),
-            "{}",
-            a.blocks_topic
-        );
+        let root = a.blocks_topic(ChainId::ROOT);
+        assert!(root.ends_with("/root/blocks/1"), "{root}");
+        let deep = a.txs_topic(ChainId::new(3, 5).unwrap());
+        assert!(deep.ends_with("/101/txs/1"), "{deep}");
     }
 }

@@ -1,20 +1,24 @@
 //! The swarm and its loop: one `#[derive(NetworkBehaviour)]` (connection limits, a block
 //! list, gossipsub, the sync request-response protocol, identify, Kademlia) driven from one
 //! `select!` loop that hands gossip and sync work to the chain worker, keeps the peer book,
-//! bans misbehaving peers, and runs headers-first sync against the peer with the most work.
+//! bans misbehaving peers, subscribes to the topics of every chain the node has open, runs
+//! headers-first sync per chain against the peer with the most work on it, and carries the
+//! node's forwarded requests (writes and reads for chains it does not track) to peers that
+//! track them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bitverse_primitives::Hash;
+use bitverse_blocktree::{Block, Blocktree};
+use bitverse_primitives::{ChainId, Hash};
 use libp2p::core::ConnectedPoint;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams,
-    PeerScoreThresholds, TopicScoreParams, ValidationMode,
+    PeerScoreThresholds, TopicHash, TopicScoreParams, ValidationMode,
 };
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
@@ -29,13 +33,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::peers::{PEERS_MAX, PeerBook};
 use super::protocol::{
-    BLOCKS_PER_REQUEST_MAX, GOSSIP_MESSAGE_BYTES_MAX, HEADERS_PER_RESPONSE_MAX, NetworkNames,
-    PeerStatus, SyncCodec, SyncRequest, SyncResponse,
+    BLOCKS_PER_REQUEST_MAX, ChainTip, GOSSIP_MESSAGE_BYTES_MAX, HEADERS_PER_RESPONSE_MAX,
+    NetworkNames, PeerStatus, SyncCodec, SyncRequest, SyncResponse,
 };
 use super::worker::{
     GossipJob, ImportFailure, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult,
 };
-use super::{BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
+use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
 
 /// Connections one peer may hold (two covers simultaneous dials from both sides).
 const CONNECTIONS_PER_PEER_MAX: u32 = 2;
@@ -50,8 +54,18 @@ const IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Sync streams open on one connection at once, each way.
 const SYNC_STREAMS_MAX: usize = 16;
-/// Sync requests of ours in flight at once: a status request per peer and one sync step.
-const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + 2;
+/// Chains synced at once, one step at a time each.
+const SYNCS_AT_ONCE_MAX: usize = 8;
+/// Peers one chain's blocks are fetched from at once: the sync's peer and others that
+/// announced at least as much work on the chain, each asked for its own slice of the wanted
+/// blocks.
+const SYNC_PEERS_PER_CHAIN_MAX: usize = 4;
+/// Sync requests of ours in flight at once: a status request per peer and one step per sync
+/// (a blocks step asks several peers).
+const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX;
+/// Forwarded requests (writes and reads for chains this node does not track) in flight at once;
+/// more are refused at once, so a burst of RPC calls cannot grow the loop's tables.
+pub(crate) const ASKS_IN_FLIGHT_MAX: usize = 64;
 /// How often the loop does its housekeeping (bans, scores, status, sync, redials).
 const TICK_MS: u64 = 1_000;
 /// How often the node asks each peer for its tip.
@@ -112,11 +126,11 @@ fn topic_score_params() -> TopicScoreParams {
     }
 }
 
-/// Builds the swarm: TCP with Noise and Yamux, and the node's protocols.
+/// Builds the swarm: TCP with Noise and Yamux, and the node's protocols. Topics are scored as
+/// they are subscribed ([`Service`]).
 pub(crate) fn build_swarm(
     keypair: identity::Keypair,
     names: &NetworkNames,
-    topics: &[IdentTopic],
 ) -> anyhow::Result<Swarm<Behaviour>> {
     let peer_id = keypair.public().to_peer_id();
     let gossip_config = gossipsub::ConfigBuilder::default()
@@ -142,11 +156,6 @@ pub(crate) fn build_swarm(
     score_params
         .ip_colocation_factor_whitelist
         .insert(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    for topic in topics {
-        score_params
-            .topics
-            .insert(topic.hash(), topic_score_params());
-    }
     gossipsub
         .with_peer_score(score_params, PeerScoreThresholds::default())
         .map_err(|e| anyhow::anyhow!("gossipsub peer scoring: {e}"))?;
@@ -211,7 +220,14 @@ enum RequestKind {
     Blocks,
 }
 
-/// Where headers-first sync stands.
+/// What a gossip topic carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TopicKind {
+    Blocks,
+    Txs,
+}
+
+/// Where headers-first sync of one chain stands.
 #[derive(Debug)]
 enum Phase {
     /// The worker is building our locator.
@@ -220,15 +236,46 @@ enum Phase {
     AwaitingHeaders(OutboundRequestId),
     /// The worker is checking headers.
     CheckingHeaders,
-    /// Blocks asked for: the hashes asked, in order.
-    AwaitingBlocks(OutboundRequestId, Vec<Hash>),
+    /// Blocks asked for: consecutive slices of the wanted blocks, each from one peer.
+    AwaitingBlocks(Vec<BlocksSlice>),
     /// The worker is importing blocks.
     Importing,
 }
 
+/// One peer's part of a blocks step.
+#[derive(Debug)]
+struct BlocksSlice {
+    id: OutboundRequestId,
+    peer: PeerId,
+    /// The hashes asked, in order.
+    hashes: Vec<Hash>,
+    /// Its answer (a prefix of `hashes`); `Some(empty)` when the request failed.
+    blocks: Option<Vec<Block>>,
+}
+
+/// The blocks of a finished blocks step that can be imported now, from each slice's count of
+/// hashes asked and blocks got, in order: up to and including the first slice that came back
+/// short (a failed slice got none), since the blocks after a gap would have no parent yet.
+/// Their hashes leave the wanted list; the rest stay.
+fn contiguous_blocks(slices: impl IntoIterator<Item = (usize, Vec<Block>)>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for (asked, got) in slices {
+        let whole = got.len() == asked;
+        blocks.extend(got);
+        if !whole {
+            break;
+        }
+    }
+    blocks
+}
+
 #[derive(Debug)]
 struct ActiveSync {
+    /// The peer whose headers are followed.
     peer: PeerId,
+    /// The work that peer announced on the chain: other peers announcing as much have the
+    /// same blocks to give.
+    target_work: u128,
     phase: Phase,
     /// Blocks whose headers checked out, still to fetch; at most one headers response.
     wanted: VecDeque<Hash>,
@@ -250,22 +297,29 @@ pub(crate) struct LoopInputs {
 pub(crate) struct Service {
     swarm: Swarm<Behaviour>,
     names: NetworkNames,
-    blocks_topic: IdentTopic,
-    txs_topic: IdentTopic,
+    /// The blocktree, read for which chains are open (their topics and syncs).
+    tree: Arc<Blocktree>,
+    /// The topics subscribed, by hash.
+    topics: HashMap<TopicHash, (ChainId, TopicKind)>,
+    /// The chains whose topics are subscribed.
+    subscribed: BTreeSet<ChainId>,
     local: PeerStatus,
     bootstrap: Vec<Multiaddr>,
     listen_addrs: Vec<Multiaddr>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
     book: PeerBook,
-    requests: HashMap<OutboundRequestId, (PeerId, RequestKind)>,
-    sync: Option<ActiveSync>,
+    requests: HashMap<OutboundRequestId, (PeerId, RequestKind, ChainId)>,
+    /// Forwarded requests in flight and where their answers go.
+    asks: HashMap<OutboundRequestId, Ask>,
+    /// At most [`SYNCS_AT_ONCE_MAX`] chains syncing.
+    syncs: BTreeMap<ChainId, ActiveSync>,
     synced_blocks: u64,
     last_bootstrap_dial: Option<Instant>,
     last_snapshot: Instant,
     /// Set when peers come, go or are banned: shown at once, not at the next refresh.
     snapshot_dirty: bool,
     /// Transactions no peer could be told about yet, oldest first.
-    unpublished_txs: VecDeque<Vec<u8>>,
+    unpublished_txs: VecDeque<(ChainId, Vec<u8>)>,
 }
 
 impl Service {
@@ -273,30 +327,73 @@ impl Service {
     pub(crate) fn new(
         swarm: Swarm<Behaviour>,
         names: NetworkNames,
-        topics: (IdentTopic, IdentTopic),
+        tree: Arc<Blocktree>,
         local: PeerStatus,
         bootstrap: Vec<Multiaddr>,
         listen_addrs: Vec<Multiaddr>,
         snapshot: Arc<Mutex<NetworkSnapshot>>,
     ) -> Service {
-        Service {
+        let mut service = Service {
             swarm,
             names,
-            blocks_topic: topics.0,
-            txs_topic: topics.1,
+            tree,
+            topics: HashMap::new(),
+            subscribed: BTreeSet::new(),
             local,
             bootstrap,
             listen_addrs,
             snapshot,
             book: PeerBook::default(),
             requests: HashMap::new(),
-            sync: None,
+            asks: HashMap::new(),
+            syncs: BTreeMap::new(),
             synced_blocks: 0,
             last_bootstrap_dial: None,
             last_snapshot: Instant::now(),
             snapshot_dirty: true,
             unpublished_txs: VecDeque::new(),
+        };
+        service.subscribe_open_chains();
+        service
+    }
+
+    /// Subscribes to the blocks and transactions topics of every chain the node has open that
+    /// it has not subscribed yet: a keyspace bought below the root opens chains at any time.
+    fn subscribe_open_chains(&mut self) {
+        let open = std::iter::once(ChainId::ROOT).chain(self.tree.data_chains());
+        for chain in open {
+            if self.subscribed.contains(&chain) {
+                continue;
+            }
+            let mut subscribed = true;
+            for kind in [TopicKind::Blocks, TopicKind::Txs] {
+                let topic = self.topic(chain, kind);
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                if let Err(e) = gossipsub.set_topic_params(topic.clone(), topic_score_params()) {
+                    tracing::warn!(%topic, error = e, "cannot score topic");
+                }
+                match gossipsub.subscribe(&topic) {
+                    Ok(_) => {
+                        self.topics.insert(topic.hash(), (chain, kind));
+                    }
+                    Err(e) => {
+                        tracing::warn!(%topic, error = %e, "cannot subscribe");
+                        subscribed = false;
+                    }
+                }
+            }
+            if subscribed {
+                tracing::info!(%chain, "gossiping chain");
+                self.subscribed.insert(chain);
+            }
         }
+    }
+
+    fn topic(&self, chain: ChainId, kind: TopicKind) -> IdentTopic {
+        IdentTopic::new(match kind {
+            TopicKind::Blocks => self.names.blocks_topic(chain),
+            TopicKind::Txs => self.names.txs_topic(chain),
+        })
     }
 
     /// Runs until told to stop. Cancel-safe inputs only: every branch of the `select!` is a
@@ -312,12 +409,17 @@ impl Service {
                 _ = inputs.stop.changed() => break,
                 Some(result) = inputs.results.recv() => self.on_worker_result(&inputs.worker, result),
                 Some((data, tip)) = inputs.publish.blocks.recv() => {
-                    self.update_local(tip);
-                    self.publish(true, data);
+                    let chain = tip.chain;
+                    self.local.update(tip);
+                    self.publish(chain, TopicKind::Blocks, data);
                 }
-                Some(data) = inputs.publish.txs.recv() => self.publish(false, data),
+                Some((chain, data)) = inputs.publish.txs.recv() => {
+                    self.publish(chain, TopicKind::Txs, data);
+                }
+                Some(ask) = inputs.publish.asks.recv() => self.forward(ask),
                 event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
                 _ = tick.tick() => {
+                    self.subscribe_open_chains();
                     self.republish_txs();
                     self.on_tick(&inputs.worker);
                     self.refresh_snapshot();
@@ -332,21 +434,21 @@ impl Service {
         tracing::info!("network stopped");
     }
 
-    fn update_local(&mut self, tip: PeerStatus) {
-        if tip.cumulative_work >= self.local.cumulative_work || tip.tip == self.local.tip {
-            self.local = tip;
+    /// Takes the node's status after a job; a tip the loop learnt from a publish since is
+    /// kept when heavier.
+    fn update_local(&mut self, status: PeerStatus) {
+        let mut merged = status;
+        for tip in &self.local.chains {
+            merged.update(*tip);
         }
+        self.local = merged;
     }
 
-    fn publish(&mut self, block: bool, data: Vec<u8>) {
-        let topic = if block {
-            self.blocks_topic.clone()
-        } else {
-            self.txs_topic.clone()
-        };
+    fn publish(&mut self, chain: ChainId, kind: TopicKind, data: Vec<u8>) {
+        let topic = self.topic(chain, kind);
         // Kept for a retry in case nobody hears it: copying a transaction is cheap, a block
         // is not (and peers fetch blocks through sync anyway).
-        let retry = (!block).then(|| data.clone());
+        let retry = (kind == TopicKind::Txs).then(|| data.clone());
         match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
             Ok(_) => {}
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
@@ -354,21 +456,51 @@ impl Service {
                     if self.unpublished_txs.len() >= UNPUBLISHED_TXS_MAX {
                         self.unpublished_txs.pop_front();
                     }
-                    self.unpublished_txs.push_back(tx);
+                    self.unpublished_txs.push_back((chain, tx));
                 }
             }
             // Told already.
             Err(gossipsub::PublishError::Duplicate) => {}
-            Err(e) => tracing::warn!(error = %e, block, "cannot publish"),
+            Err(e) => tracing::warn!(error = %e, %chain, ?kind, "cannot publish"),
         }
     }
 
     /// Publishes again the transactions nobody could be told about, now that there may be
     /// someone; those still unheard are queued again.
     fn republish_txs(&mut self) {
-        for tx in std::mem::take(&mut self.unpublished_txs) {
-            self.publish(false, tx);
+        for (chain, tx) in std::mem::take(&mut self.unpublished_txs) {
+            self.publish(chain, TopicKind::Txs, tx);
         }
+    }
+
+    /// Sends a forwarded request to the connected peer with the most work on its chain that
+    /// tracks it; the answer (or why there is none) goes back on the ask's channel.
+    fn forward(&mut self, ask: Ask) {
+        if self.asks.len() >= ASKS_IN_FLIGHT_MAX {
+            ask.answer(Err(format!(
+                "{ASKS_IN_FLIGHT_MAX} forwarded requests already in flight; try again"
+            )));
+            return;
+        }
+        let best = self
+            .book
+            .tracking(ask.chain)
+            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
+            .map(|(peer, _)| peer);
+        let Some(peer) = best else {
+            let chain = ask.chain;
+            ask.answer(Err(format!(
+                "this node does not track chain {chain} and no connected peer does"
+            )));
+            return;
+        };
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, ask.request.clone());
+        tracing::debug!(%peer, chain = %ask.chain, "forwarding a request");
+        self.asks.insert(id, ask);
     }
 
     fn dial_bootstrap(&mut self) {
@@ -421,8 +553,9 @@ impl Service {
             .swarm
             .behaviour_mut()
             .sync
-            .send_request(&peer, SyncRequest::Status(self.local));
-        self.requests.insert(id, (peer, RequestKind::Status));
+            .send_request(&peer, SyncRequest::Status(self.local.clone()));
+        self.requests
+            .insert(id, (peer, RequestKind::Status, ChainId::ROOT));
     }
 
     /// Counts an invalid message against `peer`, banning it at the limit.
@@ -442,9 +575,7 @@ impl Service {
         // Closes its connections and refuses new ones until the ban is lifted.
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         self.swarm.behaviour_mut().kad.remove_peer(&peer);
-        if self.sync.as_ref().is_some_and(|s| s.peer == peer) {
-            self.sync = None;
-        }
+        self.syncs.retain(|_, sync| sync.peer != peer);
     }
 
     fn on_tick(&mut self, worker: &WorkerQueues) {
@@ -479,12 +610,14 @@ impl Service {
         for peer in due {
             self.ask_status(peer);
         }
-        if self.sync.as_ref().is_some_and(|s| {
-            now.duration_since(s.step_started) > Duration::from_millis(SYNC_STEP_TIMEOUT_MS)
-        }) {
-            tracing::warn!("sync step timed out; starting over");
-            self.sync = None;
-        }
+        self.syncs.retain(|chain, sync| {
+            let stuck =
+                now.duration_since(sync.step_started) > Duration::from_millis(SYNC_STEP_TIMEOUT_MS);
+            if stuck {
+                tracing::warn!(%chain, "sync step timed out; starting over");
+            }
+            !stuck
+        });
         self.maybe_start_sync(worker);
         if self.book.len() == 0
             && !self.bootstrap.is_empty()
@@ -496,80 +629,209 @@ impl Service {
         }
     }
 
+    /// Starts syncing every open chain some peer has more work on, up to
+    /// [`SYNCS_AT_ONCE_MAX`] at once. Data chains wait while the root syncs: their blocks name
+    /// root blocks as relay parents, which must be here first.
     fn maybe_start_sync(&mut self, worker: &WorkerQueues) {
-        if self.sync.is_some() {
-            return;
+        let open: Vec<ChainId> = std::iter::once(ChainId::ROOT)
+            .chain(self.tree.data_chains())
+            .collect();
+        for chain in open {
+            if self.syncs.len() >= SYNCS_AT_ONCE_MAX {
+                return;
+            }
+            if self.syncs.contains_key(&chain) {
+                continue;
+            }
+            if !chain.is_root() && self.syncs.contains_key(&ChainId::ROOT) {
+                return;
+            }
+            let work = self.local.chain(chain).map_or(0, |tip| tip.cumulative_work);
+            let Some((peer, tip)) = self.book.best_peer_above(chain, work) else {
+                continue;
+            };
+            if worker
+                .sync
+                .try_send(SyncJob::PrepareHeadersRequest { peer, chain })
+                .is_err()
+            {
+                return;
+            }
+            tracing::info!(
+                %peer,
+                %chain,
+                peer_height = tip.height,
+                height = self.local.chain(chain).map_or(0, |t| t.height),
+                "syncing from peer"
+            );
+            self.syncs.insert(
+                chain,
+                ActiveSync {
+                    peer,
+                    target_work: tip.cumulative_work,
+                    phase: Phase::Preparing,
+                    wanted: VecDeque::new(),
+                    more_headers: false,
+                    step_started: Instant::now(),
+                },
+            );
         }
-        let Some((peer, status)) = self.book.best_peer_above(self.local.cumulative_work) else {
-            return;
-        };
-        if worker
-            .sync
-            .try_send(SyncJob::PrepareHeadersRequest { peer })
-            .is_err()
-        {
-            return;
-        }
-        tracing::info!(
-            %peer,
-            peer_height = status.height,
-            height = self.local.height,
-            "syncing from peer"
-        );
-        self.sync = Some(ActiveSync {
-            peer,
-            phase: Phase::Preparing,
-            wanted: VecDeque::new(),
-            more_headers: false,
-            step_started: Instant::now(),
-        });
     }
 
-    /// Sends the next blocks request, or moves on when no block is wanted.
-    fn next_sync_step(&mut self, worker: &WorkerQueues) {
-        let Some(sync) = self.sync.as_mut() else {
+    /// Ends the sync of `chain`, if it is with `peer`.
+    fn stop_sync_with(&mut self, chain: ChainId, peer: PeerId) {
+        if self.syncs.get(&chain).is_some_and(|s| s.peer == peer) {
+            self.syncs.remove(&chain);
+        }
+    }
+
+    /// Sends the next blocks request of `chain`'s sync, or moves on when no block is wanted.
+    fn next_sync_step(&mut self, worker: &WorkerQueues, chain: ChainId) {
+        let Some(sync) = self.syncs.get_mut(&chain) else {
             return;
         };
         sync.step_started = Instant::now();
+        let peer = sync.peer;
         if !sync.wanted.is_empty() {
-            let hashes: Vec<Hash> = sync
-                .wanted
-                .iter()
-                .take(BLOCKS_PER_REQUEST_MAX)
-                .copied()
+            // The sync's peer first, then the others with as much work, most work first.
+            let mut helpers: Vec<(PeerId, u128)> = self
+                .book
+                .tracking(chain)
+                .filter(|(other, tip)| *other != peer && tip.cumulative_work >= sync.target_work)
+                .map(|(other, tip)| (other, tip.cumulative_work))
                 .collect();
-            let peer = sync.peer;
-            let id = self.swarm.behaviour_mut().sync.send_request(
-                &peer,
-                SyncRequest::Blocks {
-                    hashes: hashes.clone(),
-                },
-            );
-            self.requests.insert(id, (peer, RequestKind::Blocks));
-            if let Some(sync) = self.sync.as_mut() {
-                sync.phase = Phase::AwaitingBlocks(id, hashes);
+            helpers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let peers = std::iter::once(peer)
+                .chain(helpers.into_iter().map(|(other, _)| other))
+                .take(SYNC_PEERS_PER_CHAIN_MAX);
+            let wanted: Vec<Hash> = sync.wanted.iter().copied().collect();
+            let mut slices = Vec::new();
+            for (asked, hashes) in peers.zip(wanted.chunks(BLOCKS_PER_REQUEST_MAX)) {
+                let id = self.swarm.behaviour_mut().sync.send_request(
+                    &asked,
+                    SyncRequest::Blocks {
+                        chain,
+                        hashes: hashes.to_vec(),
+                    },
+                );
+                self.requests
+                    .insert(id, (asked, RequestKind::Blocks, chain));
+                slices.push(BlocksSlice {
+                    id,
+                    peer: asked,
+                    hashes: hashes.to_vec(),
+                    blocks: None,
+                });
+            }
+            if let Some(sync) = self.syncs.get_mut(&chain) {
+                sync.phase = Phase::AwaitingBlocks(slices);
             }
             return;
         }
         if sync.more_headers {
-            let peer = sync.peer;
             sync.phase = Phase::Preparing;
             if worker
                 .sync
-                .try_send(SyncJob::PrepareHeadersRequest { peer })
+                .try_send(SyncJob::PrepareHeadersRequest { peer, chain })
                 .is_err()
             {
-                self.sync = None;
+                self.syncs.remove(&chain);
             }
             return;
         }
-        tracing::info!(height = self.local.height, "sync round done");
-        self.sync = None;
+        tracing::info!(
+            %chain,
+            height = self.local.chain(chain).map_or(0, |t| t.height),
+            "sync round done"
+        );
+        self.syncs.remove(&chain);
         self.maybe_start_sync(worker);
     }
 
+    /// The slice of `chain`'s blocks step that request `id` asked `peer` for, if it still
+    /// waits.
+    fn blocks_slice(
+        &mut self,
+        chain: ChainId,
+        peer: PeerId,
+        id: OutboundRequestId,
+    ) -> Option<&mut BlocksSlice> {
+        match &mut self.syncs.get_mut(&chain)?.phase {
+            Phase::AwaitingBlocks(slices) => slices
+                .iter_mut()
+                .find(|slice| slice.id == id && slice.peer == peer && slice.blocks.is_none()),
+            _ => None,
+        }
+    }
+
+    /// A sync request of ours failed or was refused: a blocks slice counts as answered with
+    /// nothing (the others may still carry the step); any other step ends the sync with
+    /// that peer.
+    fn sync_request_failed(
+        &mut self,
+        worker: &WorkerQueues,
+        (kind, chain): (RequestKind, ChainId),
+        peer: PeerId,
+        id: OutboundRequestId,
+    ) {
+        match kind {
+            RequestKind::Status => {}
+            RequestKind::Blocks => {
+                if let Some(slice) = self.blocks_slice(chain, peer, id) {
+                    slice.blocks = Some(Vec::new());
+                    self.maybe_import_slices(worker, chain);
+                }
+            }
+            RequestKind::Headers => self.stop_sync_with(chain, peer),
+        }
+    }
+
+    /// Once every slice of `chain`'s blocks step is answered, hands the blocks that connect
+    /// to the worker; when none came, the sync ends and starts again later.
+    fn maybe_import_slices(&mut self, worker: &WorkerQueues, chain: ChainId) {
+        let Some(sync) = self.syncs.get_mut(&chain) else {
+            return;
+        };
+        let done = matches!(&sync.phase, Phase::AwaitingBlocks(slices)
+            if slices.iter().all(|slice| slice.blocks.is_some()));
+        if !done {
+            return;
+        }
+        let Phase::AwaitingBlocks(slices) = std::mem::replace(&mut sync.phase, Phase::Importing)
+        else {
+            return;
+        };
+        let peers = slices.len();
+        let blocks = contiguous_blocks(
+            slices
+                .into_iter()
+                .map(|slice| (slice.hashes.len(), slice.blocks.unwrap_or_default())),
+        );
+        if blocks.is_empty() {
+            self.syncs.remove(&chain);
+            return;
+        }
+        for _ in 0..blocks.len() {
+            sync.wanted.pop_front();
+        }
+        tracing::debug!(%chain, blocks = blocks.len(), peers, "fetched blocks");
+        sync.step_started = Instant::now();
+        let peer = sync.peer;
+        if worker
+            .sync
+            .try_send(SyncJob::ImportBlocks {
+                peer,
+                chain,
+                blocks,
+            })
+            .is_err()
+        {
+            self.syncs.remove(&chain);
+        }
+    }
+
     fn on_worker_result(&mut self, worker: &WorkerQueues, result: WorkerResult) {
-        self.update_local(result.tip);
+        self.update_local(result.status);
         match result.output {
             WorkerOutput::Verdict {
                 source,
@@ -594,6 +856,7 @@ impl Service {
                 peer,
                 channel,
                 response,
+                publish_tx,
             } => {
                 if self
                     .swarm
@@ -604,23 +867,35 @@ impl Service {
                 {
                     tracing::debug!(%peer, "peer left before its answer was ready");
                 }
+                if let Some((chain, tx)) = publish_tx {
+                    self.publish(chain, TopicKind::Txs, tx);
+                }
             }
-            WorkerOutput::HeadersRequest { peer, request } => {
-                let Some(sync) = self.sync.as_mut() else {
+            WorkerOutput::HeadersRequest {
+                peer,
+                chain,
+                request,
+            } => {
+                let Some(sync) = self.syncs.get_mut(&chain) else {
                     return;
                 };
                 if sync.peer != peer || !matches!(sync.phase, Phase::Preparing) {
                     return;
                 }
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                self.requests.insert(id, (peer, RequestKind::Headers));
-                if let Some(sync) = self.sync.as_mut() {
+                self.requests
+                    .insert(id, (peer, RequestKind::Headers, chain));
+                if let Some(sync) = self.syncs.get_mut(&chain) {
                     sync.phase = Phase::AwaitingHeaders(id);
                     sync.step_started = Instant::now();
                 }
             }
-            WorkerOutput::HeadersChecked { peer, outcome } => {
-                let Some(sync) = self.sync.as_mut() else {
+            WorkerOutput::HeadersChecked {
+                peer,
+                chain,
+                outcome,
+            } => {
+                let Some(sync) = self.syncs.get_mut(&chain) else {
                     return;
                 };
                 if sync.peer != peer || !matches!(sync.phase, Phase::CheckingHeaders) {
@@ -629,16 +904,20 @@ impl Service {
                 match outcome {
                     Ok(wanted) => {
                         sync.wanted = wanted.into();
-                        self.next_sync_step(worker);
+                        self.next_sync_step(worker, chain);
                     }
                     Err(reason) => {
-                        self.sync = None;
-                        self.penalize(peer, &format!("invalid headers: {reason}"));
+                        self.syncs.remove(&chain);
+                        self.penalize(peer, &format!("invalid headers of chain {chain}: {reason}"));
                     }
                 }
             }
-            WorkerOutput::BlocksImported { peer, outcome } => {
-                let Some(sync) = self.sync.as_ref() else {
+            WorkerOutput::BlocksImported {
+                peer,
+                chain,
+                outcome,
+            } => {
+                let Some(sync) = self.syncs.get(&chain) else {
                     return;
                 };
                 if sync.peer != peer || !matches!(sync.phase, Phase::Importing) {
@@ -649,15 +928,15 @@ impl Service {
                         self.synced_blocks = self
                             .synced_blocks
                             .saturating_add(u64::try_from(imported).unwrap_or(u64::MAX));
-                        self.next_sync_step(worker);
+                        self.next_sync_step(worker, chain);
                     }
                     Err(ImportFailure::Invalid(reason)) => {
-                        self.sync = None;
+                        self.syncs.remove(&chain);
                         self.penalize(peer, &format!("invalid block in sync: {reason}"));
                     }
                     Err(ImportFailure::Local(reason)) => {
-                        tracing::error!(%reason, "sync stopped by a local failure");
-                        self.sync = None;
+                        tracing::warn!(%chain, %reason, "sync stopped; it starts again later");
+                        self.syncs.remove(&chain);
                     }
                 }
             }
@@ -708,9 +987,7 @@ impl Service {
                 tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
                 self.book.disconnected(&peer_id);
                 self.snapshot_dirty = true;
-                if self.sync.as_ref().is_some_and(|s| s.peer == peer_id) {
-                    self.sync = None;
-                }
+                self.syncs.retain(|_, sync| sync.peer != peer_id);
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, error = %error, "dial failed");
@@ -727,11 +1004,12 @@ impl Service {
                 message_id,
                 message,
             }) => {
-                let queue = if message.topic == self.blocks_topic.hash() {
-                    &worker.blocks
-                } else if message.topic == self.txs_topic.hash() {
-                    &worker.txs
-                } else {
+                let queue = match self.topics.get(&message.topic) {
+                    Some(&(chain, TopicKind::Blocks)) => Some((chain, &worker.blocks)),
+                    Some(&(chain, TopicKind::Txs)) => Some((chain, &worker.txs)),
+                    None => None,
+                };
+                let Some((chain, queue)) = queue else {
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
@@ -743,6 +1021,7 @@ impl Service {
                     return;
                 };
                 let job = GossipJob {
+                    chain,
                     source: propagation_source,
                     message_id: message_id.clone(),
                     data: message.data,
@@ -815,10 +1094,9 @@ impl Service {
                     },
                 ..
             } => {
-                if let SyncRequest::Status(status) = &request {
+                if let SyncRequest::Status(status) = request {
                     // A status is answered from what the loop knows: no chain lock needed.
-                    let status = *status;
-                    let answer = SyncResponse::Status(self.local);
+                    let answer = SyncResponse::Status(self.local.clone());
                     let _ = self
                         .swarm
                         .behaviour_mut()
@@ -846,10 +1124,14 @@ impl Service {
                     },
                 ..
             } => {
-                let Some((_, kind)) = self.requests.remove(&request_id) else {
+                if let Some(ask) = self.asks.remove(&request_id) {
+                    ask.answer(Ok(response));
+                    return;
+                }
+                let Some((_, kind, chain)) = self.requests.remove(&request_id) else {
                     return;
                 };
-                self.on_response(worker, peer, request_id, kind, response);
+                self.on_response(worker, peer, request_id, (kind, chain), response);
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -857,12 +1139,14 @@ impl Service {
                 error,
                 ..
             } => {
-                let kind = self.requests.remove(&request_id).map(|(_, kind)| kind);
-                tracing::debug!(%peer, ?kind, error = %error, "sync request failed");
-                if kind.is_some_and(|k| k != RequestKind::Status)
-                    && self.sync.as_ref().is_some_and(|s| s.peer == peer)
-                {
-                    self.sync = None;
+                if let Some(ask) = self.asks.remove(&request_id) {
+                    ask.answer(Err(format!("peer {peer} did not answer: {error}")));
+                    return;
+                }
+                let request = self.requests.remove(&request_id);
+                tracing::debug!(%peer, ?request, error = %error, "sync request failed");
+                if let Some((_, kind, chain)) = request {
+                    self.sync_request_failed(worker, (kind, chain), peer, request_id);
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -878,7 +1162,12 @@ impl Service {
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         }
+        if !status.is_well_formed() {
+            self.penalize(peer, "malformed status");
+            return;
+        }
         self.book.set_status(&peer, status);
+        self.snapshot_dirty = true;
         self.maybe_start_sync(worker);
     }
 
@@ -887,7 +1176,7 @@ impl Service {
         worker: &WorkerQueues,
         peer: PeerId,
         request_id: OutboundRequestId,
-        kind: RequestKind,
+        (kind, chain): (RequestKind, ChainId),
         response: SyncResponse,
     ) {
         match (kind, response) {
@@ -895,7 +1184,7 @@ impl Service {
                 self.on_peer_status(worker, peer, status);
             }
             (RequestKind::Headers, SyncResponse::Headers(headers)) => {
-                let Some(sync) = self.sync.as_mut() else {
+                let Some(sync) = self.syncs.get_mut(&chain) else {
                     return;
                 };
                 if sync.peer != peer
@@ -905,14 +1194,14 @@ impl Service {
                 }
                 let count = headers.len();
                 if count > usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX) {
-                    self.sync = None;
+                    self.syncs.remove(&chain);
                     self.penalize(peer, &format!("{count} headers in one response"));
                     return;
                 }
                 if count == 0 {
                     // Nothing after our locator: its extra work is on a branch we have.
-                    tracing::debug!(%peer, "peer has no headers for us");
-                    self.sync = None;
+                    tracing::debug!(%peer, %chain, "peer has no headers for us");
+                    self.syncs.remove(&chain);
                     return;
                 }
                 sync.more_headers =
@@ -921,56 +1210,43 @@ impl Service {
                 sync.step_started = Instant::now();
                 if worker
                     .sync
-                    .try_send(SyncJob::CheckHeaders { peer, headers })
+                    .try_send(SyncJob::CheckHeaders {
+                        peer,
+                        chain,
+                        headers,
+                    })
                     .is_err()
                 {
-                    self.sync = None;
+                    self.syncs.remove(&chain);
                 }
             }
             (RequestKind::Blocks, SyncResponse::Blocks(blocks)) => {
-                let Some(sync) = self.sync.as_mut() else {
+                let Some(slice) = self.blocks_slice(chain, peer, request_id) else {
                     return;
-                };
-                let asked = match &sync.phase {
-                    Phase::AwaitingBlocks(id, asked) if *id == request_id && sync.peer == peer => {
-                        asked
-                    }
-                    _ => return,
                 };
                 // The answer must be a non-empty prefix of what was asked, in order.
                 let matches = !blocks.is_empty()
-                    && blocks.len() <= asked.len()
-                    && blocks.iter().zip(asked).all(|(b, h)| b.hash() == *h);
+                    && blocks.len() <= slice.hashes.len()
+                    && blocks
+                        .iter()
+                        .zip(&slice.hashes)
+                        .all(|(b, h)| b.hash() == *h);
                 if !matches {
-                    self.sync = None;
+                    slice.blocks = Some(Vec::new());
                     self.penalize(peer, "blocks response does not match the request");
-                    return;
+                } else {
+                    let count = u64::try_from(blocks.len()).unwrap_or(u64::MAX);
+                    slice.blocks = Some(blocks);
+                    self.book.count_synced_blocks(&peer, count);
                 }
-                for _ in 0..blocks.len() {
-                    sync.wanted.pop_front();
-                }
-                sync.phase = Phase::Importing;
-                sync.step_started = Instant::now();
-                if worker
-                    .sync
-                    .try_send(SyncJob::ImportBlocks { peer, blocks })
-                    .is_err()
-                {
-                    self.sync = None;
-                }
+                self.maybe_import_slices(worker, chain);
             }
             (_, SyncResponse::Refused(why)) => {
-                tracing::debug!(%peer, %why, "peer refused a sync request");
-                if kind != RequestKind::Status && self.sync.as_ref().is_some_and(|s| s.peer == peer)
-                {
-                    self.sync = None;
-                }
+                tracing::debug!(%peer, %chain, %why, "peer refused a sync request");
+                self.sync_request_failed(worker, (kind, chain), peer, request_id);
             }
             (kind, _) => {
-                if kind != RequestKind::Status && self.sync.as_ref().is_some_and(|s| s.peer == peer)
-                {
-                    self.sync = None;
-                }
+                self.sync_request_failed(worker, (kind, chain), peer, request_id);
                 self.penalize(peer, "answer of the wrong kind");
             }
         }
@@ -983,14 +1259,24 @@ impl Service {
         let mut peers: Vec<PeerSnapshot> = self
             .book
             .peers()
-            .map(|(peer, info)| PeerSnapshot {
-                peer_id: peer.to_string(),
-                addr: info.addr.as_ref().map(ToString::to_string),
-                height: info.status.map(|s| s.height),
-                tip: info.status.map(|s| s.tip),
-                cumulative_work: info.status.map(|s| s.cumulative_work),
-                rejected_messages: info.rejected_messages,
-                gossip_score: self.swarm.behaviour().gossipsub.peer_score(peer),
+            .map(|(peer, info)| {
+                let root = info.status.as_ref().and_then(PeerStatus::root);
+                PeerSnapshot {
+                    peer_id: peer.to_string(),
+                    addr: info.addr.as_ref().map(ToString::to_string),
+                    height: root.map(|s| s.height),
+                    tip: root.map(|s| s.tip),
+                    cumulative_work: root.map(|s| s.cumulative_work),
+                    rejected_messages: info.rejected_messages,
+                    synced_blocks: info.synced_blocks,
+                    gossip_score: self.swarm.behaviour().gossipsub.peer_score(peer),
+                    chains: info.status.as_ref().map_or_else(Vec::new, |s| {
+                        s.chains
+                            .iter()
+                            .map(|tip: &ChainTip| (tip.chain, tip.height))
+                            .collect()
+                    }),
+                }
             })
             .collect();
         peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
@@ -1015,8 +1301,47 @@ impl Service {
         snapshot.best_peer_height = peers.iter().filter_map(|p| p.height).max();
         snapshot.peers = peers;
         snapshot.banned = banned;
-        snapshot.syncing = self.sync.is_some();
-        snapshot.sync_peer = self.sync.as_ref().map(|s| s.peer.to_string());
+        snapshot.syncing = !self.syncs.is_empty();
+        snapshot.sync_peer = self
+            .syncs
+            .get(&ChainId::ROOT)
+            .or_else(|| self.syncs.values().next())
+            .map(|s| s.peer.to_string());
         snapshot.synced_blocks = self.synced_blocks;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_blocktree::{ChainParams, genesis_block};
+
+    fn blocks(count: u64) -> Vec<Block> {
+        let params = ChainParams::dev();
+        (0..count)
+            .map(|height| {
+                let mut block = genesis_block(&params).unwrap();
+                block.header.height = height;
+                block
+            })
+            .collect()
+    }
+
+    fn slice(asked: &[Block], got: usize) -> (usize, Vec<Block>) {
+        (asked.len(), asked.iter().take(got).cloned().collect())
+    }
+
+    #[test]
+    fn blocks_from_several_peers_are_imported_in_order_up_to_the_first_gap() {
+        let all = blocks(9);
+        let (a, rest) = all.split_at(3);
+        let (b, c) = rest.split_at(3);
+        let whole = contiguous_blocks([slice(a, 3), slice(b, 3), slice(c, 3)]);
+        assert_eq!(whole, all);
+        let short = contiguous_blocks([slice(a, 3), slice(b, 1), slice(c, 3)]);
+        assert_eq!(short, all[..4].to_vec(), "a short slice ends what connects");
+        let failed = contiguous_blocks([slice(a, 3), slice(b, 0), slice(c, 3)]);
+        assert_eq!(failed, all[..3].to_vec(), "a failed slice is a gap");
+        assert!(contiguous_blocks([slice(a, 0), slice(b, 3)]).is_empty());
     }
 }

@@ -1,22 +1,24 @@
-//! The network's chain worker: every piece of work the network asks of the chain (judging
-//! gossip, serving sync requests, checking and importing synced blocks) runs here, one job at a
-//! time on the blocking pool, so the swarm loop never waits for the chain lock. Jobs arrive on
-//! bounded queues, local work (sync) before remote work; results go back on one bounded queue.
+//! The network's chain worker: every piece of work the network asks of the blocktree (judging
+//! gossip, serving sync and forwarded requests, checking and importing synced blocks) runs
+//! here, one job at a time on the blocking pool, so the swarm loop never waits for a chain
+//! lock. Jobs arrive on bounded queues, local work (sync) before remote work; results go back
+//! on one bounded queue.
 
 use std::sync::Arc;
 
-use bitverse_blocktree::{Block, BlockError, BlockHeader, Chain, ChainError, ImportOutcome};
+use bitverse_blocktree::{
+    Block, BlockError, BlockHeader, Blocktree, Chain, ChainError, ImportOutcome, TxStatus,
+};
 use bitverse_blocktree::{Transaction, TxError};
-use bitverse_primitives::{ChainId, Hash};
+use bitverse_primitives::{AccountId, ChainId, Hash};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::request_response::ResponseChannel;
-use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
 use super::protocol::{
-    BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, HEADERS_PER_RESPONSE_MAX,
-    LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse,
+    BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, ChainTip, HEADERS_PER_RESPONSE_MAX,
+    LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse, WireTxStatus,
 };
 use crate::metrics::{BlockSource, GossipKind, GossipVerdict, NodeMetrics};
 use crate::node::now_ms;
@@ -36,6 +38,8 @@ pub(crate) const RESULTS_QUEUE_MAX: usize = 64;
 
 /// A gossip message to judge.
 pub(crate) struct GossipJob {
+    /// The chain whose topic carried it: a message for another chain is rejected.
+    pub(crate) chain: ChainId,
     /// The peer that forwarded it: rewarded or punished for it.
     pub(crate) source: PeerId,
     /// Gossipsub's id, for reporting the verdict.
@@ -56,15 +60,20 @@ pub(crate) struct ServeJob {
 
 /// A step of the node's own sync.
 pub(crate) enum SyncJob {
-    /// Build the request for headers after our best-chain locator, to send to `peer`.
+    /// Build the request for headers of `chain` after our best-chain locator, to send to
+    /// `peer`.
     PrepareHeadersRequest {
         /// The peer to ask.
         peer: PeerId,
+        /// The chain.
+        chain: ChainId,
     },
     /// Check headers a peer sent: linkage and proof of work; returns the hashes to fetch.
     CheckHeaders {
         /// The peer that sent them.
         peer: PeerId,
+        /// Their chain.
+        chain: ChainId,
         /// The headers, oldest first.
         headers: Vec<BlockHeader>,
     },
@@ -72,6 +81,8 @@ pub(crate) enum SyncJob {
     ImportBlocks {
         /// The peer that sent them.
         peer: PeerId,
+        /// Their chain.
+        chain: ChainId,
         /// The blocks, oldest first.
         blocks: Vec<Block>,
     },
@@ -112,11 +123,15 @@ pub(crate) enum WorkerOutput {
         channel: ResponseChannel<SyncResponse>,
         /// The answer.
         response: SyncResponse,
+        /// A forwarded transaction this node admitted, to gossip on its chain's topic.
+        publish_tx: Option<(ChainId, Vec<u8>)>,
     },
     /// The headers request to send.
     HeadersRequest {
         /// The peer to ask.
         peer: PeerId,
+        /// The chain.
+        chain: ChainId,
         /// The request.
         request: SyncRequest,
     },
@@ -124,6 +139,8 @@ pub(crate) enum WorkerOutput {
     HeadersChecked {
         /// The peer that sent them.
         peer: PeerId,
+        /// Their chain.
+        chain: ChainId,
         /// The hashes of the blocks to fetch, oldest first, or why the headers are invalid.
         outcome: Result<Vec<Hash>, String>,
     },
@@ -131,6 +148,8 @@ pub(crate) enum WorkerOutput {
     BlocksImported {
         /// The peer that sent them.
         peer: PeerId,
+        /// Their chain.
+        chain: ChainId,
         /// How many were new to the node, or why importing stopped.
         outcome: Result<usize, ImportFailure>,
     },
@@ -145,28 +164,44 @@ pub(crate) enum ImportFailure {
     Local(String),
 }
 
-/// A result with the node's tip after the job.
+/// A result with the node's tips after the job.
 pub(crate) struct WorkerResult {
     /// The node's status after the job.
-    pub(crate) tip: PeerStatus,
+    pub(crate) status: PeerStatus,
     /// What the job came to.
     pub(crate) output: WorkerOutput,
 }
 
-/// The node's status as it tells peers.
-pub(crate) fn local_status(chain: &Chain) -> PeerStatus {
+/// One chain's tip as the node tells peers.
+pub(crate) fn chain_tip(chain: &Chain) -> ChainTip {
     let tip = chain.tip();
-    PeerStatus {
-        genesis: chain.genesis_hash(),
+    ChainTip {
+        chain: chain.id(),
         height: tip.height,
         tip: tip.hash,
         cumulative_work: tip.cumulative_work,
     }
 }
 
+/// The node's status as it tells peers: the root, then every data chain it has open, each
+/// locked alone in turn.
+pub(crate) fn local_status(tree: &Blocktree) -> PeerStatus {
+    let (genesis, root) = {
+        let root = tree.root().lock();
+        (root.genesis_hash(), chain_tip(&root))
+    };
+    let mut chains = vec![root];
+    for id in tree.data_chains() {
+        if let Some(chain) = tree.chain(id) {
+            chains.push(chain_tip(&chain.lock()));
+        }
+    }
+    PeerStatus { genesis, chains }
+}
+
 /// Starts the worker; it stops when every job queue is closed or the result queue is.
 pub(crate) fn spawn(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     metrics: Arc<NodeMetrics>,
 ) -> (
@@ -180,7 +215,7 @@ pub(crate) fn spawn(
     let (sync_tx, sync_rx) = mpsc::channel(SYNC_JOBS_QUEUE_MAX);
     let (results_tx, results_rx) = mpsc::channel(RESULTS_QUEUE_MAX);
     let task = tokio::spawn(run(
-        chain,
+        tree,
         tx_admitted,
         metrics,
         Inputs {
@@ -218,7 +253,7 @@ enum Job {
 }
 
 async fn run(
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     metrics: Arc<NodeMetrics>,
     mut inputs: Inputs,
@@ -235,11 +270,11 @@ async fn run(
             Some(job) = inputs.txs.recv() => Job::Tx(job),
             else => return,
         };
-        let chain = chain.clone();
+        let tree = tree.clone();
         let tx_admitted = tx_admitted.clone();
         let metrics = metrics.clone();
         let done =
-            tokio::task::spawn_blocking(move || perform(&chain, &tx_admitted, &metrics, job)).await;
+            tokio::task::spawn_blocking(move || perform(&tree, &tx_admitted, &metrics, job)).await;
         match done {
             Ok(result) => {
                 if results.send(result).await.is_err() {
@@ -252,9 +287,9 @@ async fn run(
 }
 
 /// Does one job and reports it to the metrics: the gossip verdict, the import time of an
-/// accepted or synced block, and the tip if it moved.
+/// accepted or synced block, and the root's tip if it moved.
 fn perform(
-    chain: &Mutex<Chain>,
+    tree: &Blocktree,
     tx_admitted: &Notify,
     metrics: &NodeMetrics,
     job: Job,
@@ -262,10 +297,11 @@ fn perform(
     let output = match job {
         Job::Block(job) => {
             let started = std::time::Instant::now();
-            let output = judge_block(chain, job);
+            let chain = job.chain;
+            let output = judge_block(tree, job);
             let verdict = gossip_verdict(&output);
             if verdict == Some(GossipVerdict::Accept) {
-                metrics.block_imported(ChainId::ROOT, BlockSource::Gossip, started.elapsed());
+                metrics.block_imported(chain, BlockSource::Gossip, started.elapsed());
             }
             if let Some(verdict) = verdict {
                 metrics.gossip_judged(GossipKind::Block, verdict);
@@ -273,37 +309,61 @@ fn perform(
             output
         }
         Job::Tx(job) => {
-            let output = judge_tx(chain, tx_admitted, job);
+            let output = judge_tx(tree, tx_admitted, job);
             if let Some(verdict) = gossip_verdict(&output) {
                 metrics.gossip_judged(GossipKind::Transaction, verdict);
             }
             output
         }
-        Job::Serve(job) => WorkerOutput::Served {
-            peer: job.peer,
-            response: serve(chain, job.request),
-            channel: job.channel,
-        },
-        Job::Sync(SyncJob::PrepareHeadersRequest { peer }) => WorkerOutput::HeadersRequest {
+        Job::Serve(job) => {
+            let (response, publish_tx) = serve(tree, tx_admitted, job.request);
+            WorkerOutput::Served {
+                peer: job.peer,
+                response,
+                channel: job.channel,
+                publish_tx,
+            }
+        }
+        Job::Sync(SyncJob::PrepareHeadersRequest { peer, chain }) => {
+            let locator = tree
+                .chain(chain)
+                .map(|c| c.lock().best_chain_locator(LOCATOR_HASHES_MAX))
+                .unwrap_or_default();
+            WorkerOutput::HeadersRequest {
+                peer,
+                chain,
+                request: SyncRequest::HeadersAfter {
+                    chain,
+                    locator,
+                    count_max: HEADERS_PER_RESPONSE_MAX,
+                },
+            }
+        }
+        Job::Sync(SyncJob::CheckHeaders {
             peer,
-            request: SyncRequest::HeadersAfter {
-                locator: chain.lock().best_chain_locator(LOCATOR_HASHES_MAX),
-                count_max: HEADERS_PER_RESPONSE_MAX,
+            chain,
+            headers,
+        }) => WorkerOutput::HeadersChecked {
+            peer,
+            chain,
+            outcome: match tree.chain(chain) {
+                Some(open) => check_headers(&open.lock(), &headers),
+                None => Err(format!("chain {chain} is not open here")),
             },
         },
-        Job::Sync(SyncJob::CheckHeaders { peer, headers }) => WorkerOutput::HeadersChecked {
+        Job::Sync(SyncJob::ImportBlocks {
             peer,
-            outcome: check_headers(&chain.lock(), &headers),
-        },
-        Job::Sync(SyncJob::ImportBlocks { peer, blocks }) => WorkerOutput::BlocksImported {
+            chain,
+            blocks,
+        }) => WorkerOutput::BlocksImported {
             peer,
-            outcome: import_synced(chain, blocks, metrics),
+            chain,
+            outcome: import_synced(tree, chain, blocks, metrics),
         },
     };
-    let chain = chain.lock();
-    metrics.tip_may_have_moved(&chain);
+    metrics.tip_may_have_moved(&tree.root().lock());
     WorkerResult {
-        tip: local_status(&chain),
+        status: local_status(tree),
         output,
     }
 }
@@ -332,23 +392,32 @@ fn verdict(job: &GossipJob, acceptance: MessageAcceptance, reason: Option<String
 
 /// Accept a block that is valid as far as its place allows (a new tip, or a side branch whose
 /// header and body check out); Ignore what cannot be judged now (known already, unknown parent,
-/// time ahead of our clock) or what failed on our side; Reject the rest.
-fn judge_block(chain: &Mutex<Chain>, job: GossipJob) -> WorkerOutput {
+/// time ahead of our clock, a relay parent the root here has not reached, a chain not open
+/// here) or what failed on our side; Reject the rest, and a block gossiped on another chain's
+/// topic.
+fn judge_block(tree: &Blocktree, job: GossipJob) -> WorkerOutput {
     // Decoding and the header's own proof of work need no lock.
     let block = match Block::from_bytes(&job.data) {
         Ok(block) => block,
         Err(e) => return verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
     };
+    if block.header.chain != job.chain {
+        let reason = format!(
+            "block of chain {} on chain {}'s topic",
+            block.header.chain, job.chain
+        );
+        return verdict(&job, MessageAcceptance::Reject, Some(reason));
+    }
     if !block.header.meets_difficulty() {
         let reason = BlockError::InsufficientWork.to_string();
         return verdict(&job, MessageAcceptance::Reject, Some(reason));
     }
     let hash = block.hash();
-    let imported = chain.lock().import_block(block, now_ms());
-    match imported {
+    let chain = block.header.chain;
+    match tree.import(block, now_ms()) {
         Ok(outcome) => {
             if let ImportOutcome::NewTip { height, .. } = outcome {
-                tracing::info!(%hash, height, source = %job.source, "imported gossiped block as new tip");
+                tracing::info!(%chain, %hash, height, source = %job.source, "imported gossiped block as new tip");
             }
             verdict(&job, MessageAcceptance::Accept, None)
         }
@@ -364,6 +433,9 @@ fn judge_block(chain: &Mutex<Chain>, job: GossipJob) -> WorkerOutput {
         )) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
         Err(ChainError::Block(e)) => verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
         Err(ChainError::Tx(e)) => verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
+        Err(e @ (ChainError::RelayPending(_) | ChainError::NotTracked(_))) => {
+            verdict(&job, MessageAcceptance::Ignore, Some(e.to_string()))
+        }
         Err(e) => {
             tracing::error!(error = %e, %hash, "cannot import a gossiped block");
             verdict(&job, MessageAcceptance::Ignore, Some(e.to_string()))
@@ -372,18 +444,18 @@ fn judge_block(chain: &Mutex<Chain>, job: GossipJob) -> WorkerOutput {
 }
 
 /// Accept an admitted transaction; Reject one that no state could make valid (undecodable,
-/// another chain, bad syntax, bad signature); Ignore the rest, which may be valid on a peer
-/// whose tip or mempool differs (nonce, balance, keyspace, mempool full, known already).
-fn judge_tx(chain: &Mutex<Chain>, tx_admitted: &Notify, job: GossipJob) -> WorkerOutput {
+/// another chain than its topic's, bad syntax, bad signature); Ignore the rest, which may be
+/// valid on a peer whose tip or mempool differs (nonce, balance, keyspace, mempool full, known
+/// already).
+fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOutput {
     let tx = match Transaction::from_bytes(&job.data) {
         Ok(tx) => tx,
         Err(e) => return verdict(&job, MessageAcceptance::Reject, Some(e.to_string())),
     };
-    if let Err(e) = tx.check_stateless(ChainId::ROOT) {
+    if let Err(e) = tx.check_stateless(job.chain) {
         return verdict(&job, MessageAcceptance::Reject, Some(e.to_string()));
     }
-    let submitted = chain.lock().submit_transaction(tx);
-    match submitted {
+    match tree.submit(tx) {
         Ok(_) => {
             tx_admitted.notify_one();
             verdict(&job, MessageAcceptance::Accept, None)
@@ -395,26 +467,114 @@ fn judge_tx(chain: &Mutex<Chain>, tx_admitted: &Notify, job: GossipJob) -> Worke
     }
 }
 
-fn serve(chain: &Mutex<Chain>, request: SyncRequest) -> SyncResponse {
-    match request {
-        SyncRequest::Status(_) => SyncResponse::Status(local_status(&chain.lock())),
-        SyncRequest::HeadersAfter { locator, count_max } => {
+/// The stable code of a refusal, as the node's RPC would give it.
+fn refusal_code(e: &ChainError) -> i32 {
+    match e {
+        ChainError::Tx(e) => e.code(),
+        ChainError::NotTracked(_) => crate::rpc_api::CODE_NOT_TRACKED,
+        ChainError::RelayPending(_) => crate::rpc_api::CODE_NOT_ANCHORED_YET,
+        _ => crate::rpc_api::CODE_INTERNAL_ERROR,
+    }
+}
+
+/// Admits a transaction a peer forwarded because it does not track its chain; returns what to
+/// answer and, when admitted, the bytes to gossip on its chain's topic.
+fn serve_submit(
+    tree: &Blocktree,
+    tx_admitted: &Notify,
+    bytes: Vec<u8>,
+) -> (SyncResponse, Option<(ChainId, Vec<u8>)>) {
+    let refused = |code: i32, message: String| SyncResponse::TxRefused { code, message };
+    let tx = match Transaction::from_bytes(&bytes) {
+        Ok(tx) => tx,
+        Err(e) => return (refused(e.code(), e.to_string()), None),
+    };
+    let chain = tx.body.chain;
+    if let Err(e) = tx.check_stateless(chain) {
+        return (refused(e.code(), e.to_string()), None);
+    }
+    match tree.submit(tx) {
+        Ok(hash) => {
+            tx_admitted.notify_one();
+            (SyncResponse::TxAdmitted(hash), Some((chain, bytes)))
+        }
+        Err(e) => {
+            let mut message = e.to_string();
+            message.truncate(super::protocol::REFUSAL_TEXT_BYTES_MAX);
+            (refused(refusal_code(&e), message), None)
+        }
+    }
+}
+
+/// A transaction's status on a chain, as the wire carries it.
+pub(crate) fn wire_tx_status(status: TxStatus) -> WireTxStatus {
+    match status {
+        TxStatus::Unknown => WireTxStatus::Unknown,
+        TxStatus::Pending => WireTxStatus::Pending,
+        TxStatus::Included {
+            height,
+            block,
+            index,
+        } => WireTxStatus::Included {
+            height,
+            block,
+            index,
+        },
+        TxStatus::Dropped { error } => WireTxStatus::Dropped {
+            code: error.code(),
+            script_reason_code: match &error {
+                TxError::ScriptRejected { reason_code, .. } => Some(*reason_code),
+                _ => None,
+            },
+            message: error.to_string(),
+        },
+    }
+}
+
+/// Answers a peer's request; a forwarded transaction that was admitted comes back too, to be
+/// gossiped.
+fn serve(
+    tree: &Blocktree,
+    tx_admitted: &Notify,
+    request: SyncRequest,
+) -> (SyncResponse, Option<(ChainId, Vec<u8>)>) {
+    let open = |chain: ChainId| {
+        tree.chain(chain)
+            .ok_or_else(|| SyncResponse::refused(format!("chain {chain} is not tracked here")))
+    };
+    let response = match request {
+        SyncRequest::Status(_) => SyncResponse::Status(local_status(tree)),
+        SyncRequest::HeadersAfter {
+            chain,
+            locator,
+            count_max,
+        } => {
+            let chain = match open(chain) {
+                Ok(chain) => chain,
+                Err(refusal) => return (refusal, None),
+            };
             if locator.len() > LOCATOR_HASHES_MAX {
-                return SyncResponse::refused(format!(
+                let refusal = SyncResponse::refused(format!(
                     "locator of {} hashes; the maximum is {LOCATOR_HASHES_MAX}",
                     locator.len()
                 ));
+                return (refusal, None);
             }
             let count = count_max.min(HEADERS_PER_RESPONSE_MAX);
             let count = usize::try_from(count).unwrap_or(0);
             SyncResponse::Headers(chain.lock().headers_after_locator(&locator, count))
         }
-        SyncRequest::Blocks { hashes } => {
+        SyncRequest::Blocks { chain, hashes } => {
+            let chain = match open(chain) {
+                Ok(chain) => chain,
+                Err(refusal) => return (refusal, None),
+            };
             if hashes.len() > BLOCKS_PER_REQUEST_MAX {
-                return SyncResponse::refused(format!(
+                let refusal = SyncResponse::refused(format!(
                     "{} blocks asked; the maximum is {BLOCKS_PER_REQUEST_MAX}",
                     hashes.len()
                 ));
+                return (refusal, None);
             }
             let mut blocks = Vec::new();
             let mut size_bytes = 0usize;
@@ -439,11 +599,33 @@ fn serve(chain: &Mutex<Chain>, request: SyncRequest) -> SyncResponse {
             }
             SyncResponse::Blocks(blocks)
         }
-        SyncRequest::ValueProof { key } => match chain.lock().value_proof(&key) {
+        SyncRequest::ValueProof { key } => match tree.value_proof(&key) {
             Ok(proof) => SyncResponse::ValueProof(proof.to_bytes()),
             Err(e) => SyncResponse::refused(e),
         },
-    }
+        SyncRequest::SubmitTx { tx } => return serve_submit(tree, tx_admitted, tx),
+        SyncRequest::TxStatus { chain, hash } => match tree.tx_status(chain, &hash) {
+            Ok(status) => SyncResponse::TxStatus(wire_tx_status(status)),
+            Err(e) => SyncResponse::refused(e),
+        },
+        SyncRequest::Account { chain, account } => {
+            let chain = match open(chain) {
+                Ok(chain) => chain,
+                Err(refusal) => return (refusal, None),
+            };
+            let chain = chain.lock();
+            let account = AccountId(account);
+            match (chain.account(&account), chain.pending_nonce(&account)) {
+                (Ok(state), Ok(pending_nonce)) => SyncResponse::Account {
+                    balance: state.balance.0,
+                    nonce: state.nonce,
+                    pending_nonce,
+                },
+                (Err(e), _) | (_, Err(e)) => SyncResponse::refused(e),
+            }
+        }
+    };
+    (response, None)
 }
 
 /// The checks of headers-first sync, before any body is fetched: the first header extends a
@@ -481,23 +663,28 @@ fn check_headers(chain: &Chain, headers: &[BlockHeader]) -> Result<Vec<Hash>, St
     Ok(wanted)
 }
 
-/// Imports synced blocks one by one, each under the lock only for its own import, so RPC and
-/// block production interleave with a long sync.
+/// Imports synced blocks of `chain` one by one, each under its chain's lock only for its own
+/// import, so RPC and block production interleave with a long sync.
 fn import_synced(
-    chain: &Mutex<Chain>,
+    tree: &Blocktree,
+    chain: ChainId,
     blocks: Vec<Block>,
     metrics: &NodeMetrics,
 ) -> Result<usize, ImportFailure> {
     let mut imported = 0usize;
     for block in blocks {
         let hash = block.hash();
-        let mut locked = chain.lock();
+        if block.header.chain != chain {
+            return Err(ImportFailure::Invalid(format!(
+                "block {hash} of chain {} sent for chain {chain}",
+                block.header.chain
+            )));
+        }
         let started = std::time::Instant::now();
-        let outcome = locked.import_block(block, now_ms());
-        drop(locked);
+        let outcome = tree.import(block, now_ms());
         match outcome {
             Ok(_) => {
-                metrics.block_imported(ChainId::ROOT, BlockSource::Sync, started.elapsed());
+                metrics.block_imported(chain, BlockSource::Sync, started.elapsed());
                 imported = imported.saturating_add(1);
             }
             Err(ChainError::Block(BlockError::AlreadyKnown(_))) => {}
@@ -507,6 +694,10 @@ fn import_synced(
             }
             Err(ChainError::Block(e)) => {
                 return Err(ImportFailure::Invalid(format!("block {hash}: {e}")));
+            }
+            // Its relay parent is not (yet) on our root's best chain: our root may be behind.
+            Err(e @ (ChainError::RelayPending(_) | ChainError::NotTracked(_))) => {
+                return Err(ImportFailure::Local(format!("block {hash}: {e}")));
             }
             Err(e) => {
                 tracing::error!(error = %e, %hash, "cannot import a synced block");
@@ -520,11 +711,16 @@ fn import_synced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx, ValueProof};
+    use bitverse_blocktree::{ChainParams, Tracking, TxPayload, UnsignedTx, ValueProof};
     use bitverse_primitives::{Amount, SecretKey};
+    use parking_lot::Mutex;
 
     fn dev_chain() -> Mutex<Chain> {
         Mutex::new(Chain::in_memory(ChainParams::dev()).unwrap())
+    }
+
+    fn dev_tree() -> Blocktree {
+        Blocktree::in_memory(ChainParams::dev(), Tracking::All).unwrap()
     }
 
     fn time(i: u64) -> u64 {
@@ -560,6 +756,7 @@ mod tests {
 
     fn job(data: Vec<u8>) -> GossipJob {
         GossipJob {
+            chain: ChainId::ROOT,
             source: PeerId::random(),
             message_id: MessageId::new(b"id"),
             data,
@@ -577,7 +774,7 @@ mod tests {
 
     #[test]
     fn gossiped_transactions_are_accepted_ignored_or_rejected_by_what_they_are() {
-        let chain = dev_chain();
+        let chain = dev_tree();
         let notify = Notify::new();
         let judge = |data: Vec<u8>| acceptance(&judge_tx(&chain, &notify, job(data))).0;
         let valid = tx("alice", 0, "alice").to_bytes();
@@ -600,9 +797,9 @@ mod tests {
     fn verdicts_imports_and_new_tips_are_reported_to_the_metrics() {
         let source = dev_chain();
         let blocks = extend(&source, "miner", 1, 1);
-        let chain = dev_chain();
+        let chain = dev_tree();
         let notify = Notify::new();
-        let metrics = NodeMetrics::new(chain.lock().tip().hash);
+        let metrics = NodeMetrics::new(chain.root().lock().tip().hash);
         let mut heads = metrics.subscribe_heads();
         perform(&chain, &notify, &metrics, Job::Tx(job(b"garbage".to_vec())));
         perform(
@@ -640,7 +837,7 @@ mod tests {
     fn gossiped_blocks_are_accepted_ignored_or_rejected_by_what_they_are() {
         let source = dev_chain();
         let blocks = extend(&source, "miner", 1, 2);
-        let chain = dev_chain();
+        let chain = dev_tree();
         let judge = |block: Vec<u8>| acceptance(&judge_block(&chain, job(block)));
         assert_eq!(
             judge(blocks[1].to_bytes()),
@@ -656,6 +853,13 @@ mod tests {
         let mut lying = blocks[1].clone();
         lying.header.state_root = Hash::digest(b"lie");
         assert_eq!(judge(lying.to_bytes()).0, MessageAcceptance::Reject);
+        let mut other_topic = job(blocks[1].to_bytes());
+        other_topic.chain = ChainId::new(1, 0).unwrap();
+        assert_eq!(
+            acceptance(&judge_block(&chain, other_topic)).0,
+            MessageAcceptance::Reject,
+            "a root block on a data chain's topic"
+        );
         assert_eq!(judge(blocks[1].to_bytes()).0, MessageAcceptance::Accept);
     }
 
@@ -694,6 +898,7 @@ mod tests {
             time_ms: params.genesis_time_ms + 1,
             difficulty: params.root.difficulty_initial,
             nonce: 0,
+            merged: bitverse_blocktree::MergedWork::default(),
             miner: SecretKey::dev("miner").account(),
             tx_root: Hash::ZERO,
             state_root: Hash::ZERO,
@@ -713,40 +918,136 @@ mod tests {
     }
 
     #[test]
-    fn requests_over_their_limits_are_refused() {
-        let chain = dev_chain();
+    fn requests_over_their_limits_or_for_chains_not_here_are_refused() {
+        let tree = Blocktree::in_memory(
+            ChainParams::dev(),
+            Tracking::Prefixes(vec![ChainId::new(1, 0).unwrap()]),
+        )
+        .unwrap();
+        let notify = Notify::new();
+        let serve = |request| serve(&tree, &notify, request).0;
         let locator = vec![Hash::ZERO; LOCATOR_HASHES_MAX + 1];
-        let answer = serve(
-            &chain,
-            SyncRequest::HeadersAfter {
-                locator,
-                count_max: 10,
-            },
-        );
+        let answer = serve(SyncRequest::HeadersAfter {
+            chain: ChainId::ROOT,
+            locator,
+            count_max: 10,
+        });
         assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
         let hashes = vec![Hash::ZERO; BLOCKS_PER_REQUEST_MAX + 1];
-        let answer = serve(&chain, SyncRequest::Blocks { hashes });
+        let answer = serve(SyncRequest::Blocks {
+            chain: ChainId::ROOT,
+            hashes,
+        });
         assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
+        let untracked = ChainId::new(1, 1).unwrap();
+        for request in [
+            SyncRequest::Blocks {
+                chain: untracked,
+                hashes: vec![Hash::ZERO],
+            },
+            SyncRequest::HeadersAfter {
+                chain: untracked,
+                locator: vec![],
+                count_max: 1,
+            },
+            SyncRequest::TxStatus {
+                chain: untracked,
+                hash: Hash::ZERO,
+            },
+            SyncRequest::Account {
+                chain: untracked,
+                account: [0; 32],
+            },
+        ] {
+            let answer = serve(request);
+            assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn a_forwarded_transaction_is_admitted_and_gossiped_or_refused_with_its_code() {
+        let tree = dev_tree();
+        let notify = Notify::new();
+        let admitted = tx("alice", 0, "alice");
+        let (answer, publish) = serve(
+            &tree,
+            &notify,
+            SyncRequest::SubmitTx {
+                tx: admitted.to_bytes(),
+            },
+        );
+        assert_eq!(answer, SyncResponse::TxAdmitted(admitted.hash()));
+        assert_eq!(publish, Some((ChainId::ROOT, admitted.to_bytes())));
+        let (answer, _) = serve(
+            &tree,
+            &notify,
+            SyncRequest::TxStatus {
+                chain: ChainId::ROOT,
+                hash: admitted.hash(),
+            },
+        );
+        assert_eq!(answer, SyncResponse::TxStatus(WireTxStatus::Pending));
+        let (answer, publish) = serve(
+            &tree,
+            &notify,
+            SyncRequest::SubmitTx {
+                tx: tx("alice", 1, "bob").to_bytes(),
+            },
+        );
+        assert_eq!(
+            answer,
+            SyncResponse::TxRefused {
+                code: TxError::BadSignature.code(),
+                message: TxError::BadSignature.to_string(),
+            }
+        );
+        assert_eq!(publish, None);
+        let (answer, _) = serve(
+            &tree,
+            &notify,
+            SyncRequest::Account {
+                chain: ChainId::ROOT,
+                account: SecretKey::dev("alice").account().0,
+            },
+        );
+        let SyncResponse::Account {
+            nonce,
+            pending_nonce,
+            ..
+        } = answer
+        else {
+            panic!("not an account: {answer:?}");
+        };
+        assert_eq!((nonce, pending_nonce), (0, 1));
     }
 
     #[test]
     fn headers_answers_are_capped_and_blocks_answers_are_a_prefix_of_what_was_asked() {
-        let chain = dev_chain();
-        let blocks = extend(&chain, "miner", 1, 5);
-        let genesis = chain.lock().genesis_hash();
+        let tree = dev_tree();
+        let notify = Notify::new();
+        let blocks = extend(tree.root(), "miner", 1, 5);
+        let genesis = tree.root().lock().genesis_hash();
         let SyncResponse::Headers(headers) = serve(
-            &chain,
+            &tree,
+            &notify,
             SyncRequest::HeadersAfter {
+                chain: ChainId::ROOT,
                 locator: vec![genesis],
                 count_max: 3,
             },
-        ) else {
+        )
+        .0
+        else {
             panic!("not headers");
         };
         assert_eq!(headers.len(), 3);
         let mut hashes: Vec<Hash> = blocks.iter().map(Block::hash).collect();
         hashes.insert(2, Hash::digest(b"unknown"));
-        let SyncResponse::Blocks(served) = serve(&chain, SyncRequest::Blocks { hashes }) else {
+        let request = SyncRequest::Blocks {
+            chain: ChainId::ROOT,
+            hashes,
+        };
+        let SyncResponse::Blocks(served) = serve(&tree, &notify, request).0 else {
             panic!("not blocks");
         };
         assert_eq!(served, blocks[..2].to_vec());
@@ -754,7 +1055,9 @@ mod tests {
 
     #[test]
     fn a_value_proof_is_served_that_checks_against_the_tip() {
-        let chain = dev_chain();
+        let tree = dev_tree();
+        let notify = Notify::new();
+        let chain = tree.root();
         let alice = SecretKey::dev("alice");
         let buy = UnsignedTx {
             chain: ChainId::ROOT,
@@ -772,13 +1075,15 @@ mod tests {
         }
         .sign(&alice);
         chain.lock().submit_transaction(buy).unwrap();
-        extend(&chain, "miner", 1, 1);
+        extend(chain, "miner", 1, 1);
         let answer = serve(
-            &chain,
+            &tree,
+            &notify,
             SyncRequest::ValueProof {
                 key: "alice/nothing".into(),
             },
-        );
+        )
+        .0;
         let SyncResponse::ValueProof(bytes) = answer else {
             panic!("not a proof: {answer:?}");
         };
@@ -787,11 +1092,13 @@ mod tests {
         assert_eq!(proof.header, chain.lock().header_at(1).unwrap().unwrap());
         assert!(proof.value.is_none());
         let answer = serve(
-            &chain,
+            &tree,
+            &notify,
             SyncRequest::ValueProof {
                 key: "nobody/x".into(),
             },
-        );
+        )
+        .0;
         assert!(matches!(answer, SyncResponse::Refused(_)), "{answer:?}");
     }
 
@@ -799,22 +1106,35 @@ mod tests {
     fn synced_blocks_import_in_order_and_an_invalid_one_is_the_peers_fault() {
         let source = dev_chain();
         let blocks = extend(&source, "miner", 1, 4);
-        let chain = dev_chain();
-        let metrics = NodeMetrics::new(chain.lock().tip().hash);
+        let tree = dev_tree();
+        let metrics = NodeMetrics::new(tree.root().lock().tip().hash);
+        let root = ChainId::ROOT;
         assert_eq!(
-            import_synced(&chain, blocks[..2].to_vec(), &metrics).unwrap(),
+            import_synced(&tree, root, blocks[..2].to_vec(), &metrics).unwrap(),
             2
         );
         assert_eq!(
-            import_synced(&chain, blocks[..3].to_vec(), &metrics).unwrap(),
+            import_synced(&tree, root, blocks[..3].to_vec(), &metrics).unwrap(),
             1
         );
         let mut bad = blocks[3].clone();
         bad.header.state_root = Hash::digest(b"lie");
         assert!(matches!(
-            import_synced(&chain, vec![bad], &metrics),
+            import_synced(&tree, root, vec![bad], &metrics),
             Err(ImportFailure::Invalid(_))
         ));
-        assert_eq!(chain.lock().tip().height, 3);
+        assert!(
+            matches!(
+                import_synced(
+                    &tree,
+                    ChainId::new(1, 0).unwrap(),
+                    blocks[3..].to_vec(),
+                    &metrics
+                ),
+                Err(ImportFailure::Invalid(_))
+            ),
+            "a root block sent as another chain's"
+        );
+        assert_eq!(tree.root().lock().tip().height, 3);
     }
 }
