@@ -207,6 +207,22 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Find things knowing nothing: the keyspaces, the transformations published, and the
+    /// keys most read from and most written to, from the node's browse index (built from every
+    /// chain it holds). The explorer page at the node's RPC address shows the same lists.
+    Browse {
+        /// Only what contains TEXT: keyspace names and owners, keys.
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Entries per list (at most 200).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print the same as one JSON object (the `bv_browse` result).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
     /// Measure the node's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -13,11 +13,12 @@ use jsonrpsee::rpc_params;
 use serde::de::DeserializeOwned;
 
 use crate::rpc_api::{
-    AccountResult, ChainResult, KeyChainResult, KeyspaceResult, METHOD_CHAINS, METHOD_GET_ACCOUNT,
-    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
-    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
-    METHOD_STATUS, NetworkStatusResult, ProofResult, REQUEST_BODY_BYTES_MAX,
-    RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, ValueResult,
+    AccountResult, BrowseResult, ChainResult, KeyChainResult, KeyspaceResult, METHOD_BROWSE,
+    METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN,
+    METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
+    METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS, NetworkStatusResult,
+    ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult,
+    ValueResult,
 };
 
 /// How long one RPC call may take before the node counts as unreachable. Generous: a node
@@ -232,6 +233,19 @@ impl NodeClient {
     /// `bv_chains`.
     pub(crate) async fn chains(&self) -> Result<Vec<ChainResult>, CliError> {
         self.call(METHOD_CHAINS, rpc_params![]).await
+    }
+
+    /// `bv_browse`.
+    pub(crate) async fn browse(
+        &self,
+        search: Option<&str>,
+        limit: usize,
+    ) -> Result<BrowseResult, CliError> {
+        self.call(
+            METHOD_BROWSE,
+            rpc_params![search.unwrap_or_default(), limit],
+        )
+        .await
     }
 
     /// `bv_networkStatus`.

@@ -719,3 +719,113 @@ pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliErr
     }
     Ok(())
 }
+
+/// `browse [--search TEXT] [--limit N] [--json]`: the node's browse lists, one table each.
+pub(crate) async fn browse(
+    client: &NodeClient,
+    search: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Result<(), CliError> {
+    let lists = client.browse(search, limit).await?;
+    if json {
+        let value = serde_json::to_value(&lists)
+            .map_err(|e| failed(format!("cannot print the browse lists as JSON: {e}")))?;
+        print_json(&value);
+        return Ok(());
+    }
+    let heights = lists
+        .indexed
+        .iter()
+        .map(|c| format!("{} at {}", c.chain, c.height))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("indexed: {heights}");
+    println!();
+    println!("keyspaces ({})", lists.keyspaces.len());
+    if !lists.keyspaces.is_empty() {
+        println!(
+            "  {:<24} {:<8} {:>5} {:>10} {:>10}  {:<12} {:>10}",
+            "name", "chain", "depth", "size", "quota", "script", "last write"
+        );
+    }
+    for k in &lists.keyspaces {
+        println!(
+            "  {:<24} {:<8} {:>5} {:>10} {:>10}  {:<12} {:>10}",
+            k.name,
+            k.chain,
+            k.depth,
+            bytes_text(k.size_bytes),
+            bytes_text(k.quota_bytes),
+            k.script_hash
+                .map_or_else(|| "owner-only".to_owned(), |h| short_hash(&h)),
+            k.last_write_height
+                .map_or_else(|| "-".to_owned(), |h| h.to_string()),
+        );
+        println!("    owner {}", k.owner);
+    }
+    println!();
+    println!("transformations ({})", lists.transformations.len());
+    for t in &lists.transformations {
+        println!(
+            "  {:<40} {:>10}  module {}  on {} at {}",
+            t.key,
+            bytes_text(t.size_bytes),
+            short_hash(&t.module_hash),
+            t.chain,
+            t.height
+        );
+    }
+    println!();
+    println!("most read ({})", lists.most_read.len());
+    for r in &lists.most_read {
+        println!("  {:<40} {:>8} reads", r.key, r.count);
+    }
+    println!();
+    println!("most written ({})", lists.most_written.len());
+    for w in &lists.most_written {
+        println!(
+            "  {:<40} {:>8} writes  on {}, last at {}",
+            w.key, w.count, w.chain, w.last_write_height
+        );
+    }
+    Ok(())
+}
+
+/// A hash cut to its first 12 hex digits, as a table has room for.
+fn short_hash(hash: &Hash) -> String {
+    hash.to_hex().chars().take(12).collect()
+}
+
+/// A byte count as people read it: `512 B`, `1.5 KiB`, `12.0 MiB` (one decimal, rounded down).
+pub(crate) fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut scaled_tenths = u128::from(bytes) * 10 / 1024;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if scaled_tenths < 1024 * 10 {
+            break;
+        }
+        scaled_tenths /= 1024;
+        unit = next;
+    }
+    format!("{}.{} {unit}", scaled_tenths / 10, scaled_tenths % 10)
+}
+
+#[cfg(test)]
+mod browse_tests {
+    use super::bytes_text;
+
+    #[test]
+    fn byte_counts_print_in_binary_units_with_one_decimal() {
+        assert_eq!(bytes_text(0), "0 B");
+        assert_eq!(bytes_text(1023), "1023 B");
+        assert_eq!(bytes_text(1024), "1.0 KiB");
+        assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(bytes_text(10 * 1024 * 1024), "10.0 MiB");
+        assert_eq!(bytes_text(u64::MAX), "16777215.9 TiB");
+    }
+}

@@ -7,12 +7,14 @@
 
 mod bench;
 mod bench_network;
+mod browse;
 mod cli;
 mod client;
 mod commands;
 mod config;
 mod demo;
 mod devnet;
+mod explorer;
 mod forward;
 mod keys;
 mod light;
@@ -256,6 +258,12 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             commands::status(&client, &output).await
         }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
+        Command::Browse {
+            search,
+            limit,
+            json,
+            rpc,
+        } => commands::browse(&NodeClient::new(&rpc.url)?, search.as_deref(), limit, json).await,
         Command::Bench(BenchCommand::Puts {
             count,
             senders,

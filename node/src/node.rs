@@ -12,6 +12,7 @@ use bitverse_blocktree::{Block, Blocktree, ChainError, ChainParams, Tracking};
 use bitverse_primitives::{AccountId, Hash, SecretKey};
 use tokio::sync::{Notify, watch};
 
+use crate::browse::{self, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
 use crate::config::NodeConfig;
 use crate::keys::parse_address;
 use crate::metrics::{BlockSource, NodeMetrics};
@@ -127,7 +128,29 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     };
     let p2p_handle: Option<P2pHandle> = network.as_ref().map(|(handle, _)| handle.clone());
 
+    // The browse index, in its own database; the follower catches it up (or rebuilds it when
+    // missing) in the background, and `bv_browse` catches up before answering.
+    let browse_dir = args.data_dir.join(BROWSE_DB_DIR);
+    let browse = tokio::task::spawn_blocking(move || {
+        BrowseIndex::open(&browse_dir, BrowseLimits::default())
+    })
+    .await?
+    .with_context(|| {
+        format!(
+            "cannot open the browse index in {}",
+            args.data_dir.display()
+        )
+    })?;
+    let browse = Arc::new(browse);
+    let browse_follower = tokio::spawn(browse::follow(
+        browse.clone(),
+        tree.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
+
     let context = RpcContext {
+        browse,
         chain: chain.clone(),
         tree: tree.clone(),
         tx_admitted: tx_admitted.clone(),
@@ -174,6 +197,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     if let Some(producer) = producer {
         producer.await?;
     }
+    browse_follower.await?;
     if let Some((_, task)) = network {
         task.await?;
         let _ = fs::remove_file(args.data_dir.join(P2P_ADDR_FILE));

@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::browse::{BROWSE_RESULTS_MAX, SEARCH_TEXT_BYTES_MAX};
 use crate::rpc_api::{
     CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED,
     HEADERS_PER_CALL_MAX, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
@@ -15,6 +16,10 @@ use crate::rpc_api::{
     METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
     METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
     NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
+};
+use crate::rpc_api::{
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
+    RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -349,6 +354,96 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         summary: "Ends a bv_subscribeTransaction subscription",
         params: SUBSCRIPTION_PARAM,
         result: "Unsubscribed",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_BROWSE,
+        summary: "The browse lists: keyspaces, transformations published, most read and most written keys",
+        params: &[
+            ParamSpec {
+                name: "search",
+                description: "Only entries whose keyspace name, owner or key contains this text (default: all)",
+                schema: "SearchText",
+                required: false,
+            },
+            ParamSpec {
+                name: "limit",
+                description: "Entries per list, at most 200 (default 20)",
+                schema: "BrowseLimit",
+                required: false,
+            },
+        ],
+        result: "BrowseResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_RECENT_BLOCKS,
+        summary: "A chain's last best blocks, newest first",
+        params: &[
+            ParamSpec {
+                name: "chain",
+                description: "The chain (default `root`)",
+                schema: "ChainName",
+                required: false,
+            },
+            ParamSpec {
+                name: "count",
+                description: "How many blocks, at most 100 (default 10)",
+                schema: "RecentBlockCount",
+                required: false,
+            },
+        ],
+        result: "BlockSummaryResultArray",
+        errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_BLOCK_BY_HASH,
+        summary: "A stored block (any branch) with its transactions, or null",
+        params: &[
+            ParamSpec {
+                name: "hash",
+                description: "The block's hash",
+                schema: "Hash",
+                required: true,
+            },
+            ParamSpec {
+                name: "chain",
+                description: "The chain to look on (default: every open chain, the root first)",
+                schema: "ChainName",
+                required: false,
+            },
+        ],
+        result: "BlockResultOrNull",
+        errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_KEYSPACE_KEYS,
+        summary: "A keyspace's keys as the browse index lists them, in key order, a page at a time",
+        params: &[
+            ParamSpec {
+                name: "name",
+                description: "The keyspace",
+                schema: "KeyspaceName",
+                required: true,
+            },
+            ParamSpec {
+                name: "after",
+                description: "List the keys after this one (the last of the previous page)",
+                schema: "Key",
+                required: false,
+            },
+            ParamSpec {
+                name: "limit",
+                description: "How many keys, at most 200 (default 200)",
+                schema: "BrowseLimit",
+                required: false,
+            },
+        ],
+        result: "KeyspaceKeysResult",
         errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
@@ -781,6 +876,206 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
             }),
         )
     }),
+    (
+        "SearchText",
+        || json!({"type": "string", "maxLength": SEARCH_TEXT_BYTES_MAX}),
+    ),
+    (
+        "BrowseLimit",
+        || json!({"type": "integer", "minimum": 0, "maximum": BROWSE_RESULTS_MAX}),
+    ),
+    (
+        "RecentBlockCount",
+        || json!({"type": "integer", "minimum": 0, "maximum": RECENT_BLOCKS_PER_CALL_MAX}),
+    ),
+    ("BrowseKeyspaceResult", || {
+        object(
+            &[
+                "name",
+                "owner",
+                "depth",
+                "chain",
+                "quota_bytes",
+                "size_bytes",
+                "script_hash",
+                "bought_height",
+                "last_write_height",
+            ],
+            json!({
+                "name": schema_ref("KeyspaceName"),
+                "owner": schema_ref("Address"),
+                "depth": uint(),
+                "chain": schema_ref("ChainName"),
+                "quota_bytes": uint(),
+                "size_bytes": uint(),
+                "script_hash": nullable("Hash"),
+                "bought_height": uint(),
+                "last_write_height": {"type": ["integer", "null"], "minimum": 0},
+            }),
+        )
+    }),
+    ("BrowseTransformResult", || {
+        object(
+            &["key", "chain", "module_hash", "size_bytes", "height"],
+            json!({
+                "key": schema_ref("Key"),
+                "chain": schema_ref("ChainName"),
+                "module_hash": schema_ref("Hash"),
+                "size_bytes": uint(),
+                "height": uint(),
+            }),
+        )
+    }),
+    ("ReadCountResult", || {
+        object(
+            &["key", "count"],
+            json!({"key": schema_ref("Key"), "count": uint()}),
+        )
+    }),
+    ("WriteCountResult", || {
+        object(
+            &["key", "count", "chain", "last_write_height"],
+            json!({
+                "key": schema_ref("Key"),
+                "count": uint(),
+                "chain": schema_ref("ChainName"),
+                "last_write_height": uint(),
+            }),
+        )
+    }),
+    ("IndexedChainResult", || {
+        object(
+            &["chain", "height", "hash"],
+            json!({"chain": schema_ref("ChainName"), "height": uint(), "hash": schema_ref("Hash")}),
+        )
+    }),
+    ("BrowseResult", || {
+        object(
+            &[
+                "keyspaces",
+                "transformations",
+                "most_read",
+                "most_written",
+                "indexed",
+            ],
+            json!({
+                "keyspaces": {"type": "array", "items": schema_ref("BrowseKeyspaceResult")},
+                "transformations": {"type": "array", "items": schema_ref("BrowseTransformResult")},
+                "most_read": {"type": "array", "items": schema_ref("ReadCountResult")},
+                "most_written": {"type": "array", "items": schema_ref("WriteCountResult")},
+                "indexed": {"type": "array", "items": schema_ref("IndexedChainResult")},
+            }),
+        )
+    }),
+    ("BlockSummaryResult", || {
+        object(
+            &[
+                "chain",
+                "height",
+                "hash",
+                "time_ms",
+                "miner",
+                "tx_count",
+                "anchor_count",
+            ],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "height": uint(),
+                "hash": schema_ref("Hash"),
+                "time_ms": uint(),
+                "miner": schema_ref("Address"),
+                "tx_count": uint(),
+                "anchor_count": uint(),
+            }),
+        )
+    }),
+    (
+        "BlockSummaryResultArray",
+        || json!({"type": "array", "items": schema_ref("BlockSummaryResult")}),
+    ),
+    ("AnchorResult", || {
+        object(
+            &["chain", "height", "hash"],
+            json!({"chain": schema_ref("ChainName"), "height": uint(), "hash": schema_ref("Hash")}),
+        )
+    }),
+    ("TxSummaryResult", || {
+        object(
+            &[
+                "hash",
+                "sender",
+                "nonce",
+                "fee",
+                "kind",
+                "key",
+                "keyspace",
+                "to",
+                "amount",
+                "value_bytes",
+            ],
+            json!({
+                "hash": schema_ref("Hash"),
+                "sender": schema_ref("Address"),
+                "nonce": uint(),
+                "fee": schema_ref("Amount"),
+                "kind": {"enum": ["transfer", "buy_keyspace", "set_script", "put", "delete"]},
+                "key": {"type": ["string", "null"]},
+                "keyspace": {"type": ["string", "null"]},
+                "to": nullable("Address"),
+                "amount": nullable("Amount"),
+                "value_bytes": {"type": ["integer", "null"], "minimum": 0},
+            }),
+        )
+    }),
+    ("BlockResult", || {
+        object(
+            &[
+                "chain",
+                "height",
+                "hash",
+                "parent",
+                "time_ms",
+                "difficulty",
+                "miner",
+                "state_root",
+                "relay_parent",
+                "on_best_chain",
+                "anchors",
+                "transactions",
+            ],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "height": uint(),
+                "hash": schema_ref("Hash"),
+                "parent": schema_ref("Hash"),
+                "time_ms": uint(),
+                "difficulty": uint(),
+                "miner": schema_ref("Address"),
+                "state_root": schema_ref("Hash"),
+                "relay_parent": schema_ref("Hash"),
+                "on_best_chain": {"type": "boolean"},
+                "anchors": {"type": "array", "items": schema_ref("AnchorResult")},
+                "transactions": {"type": "array", "items": schema_ref("TxSummaryResult")},
+            }),
+        )
+    }),
+    ("BlockResultOrNull", || nullable("BlockResult")),
+    ("KeyEntryResult", || {
+        object(
+            &["key", "size_bytes"],
+            json!({"key": schema_ref("Key"), "size_bytes": uint()}),
+        )
+    }),
+    ("KeyspaceKeysResult", || {
+        object(
+            &["keyspace", "keys", "truncated"],
+            json!({
+                "keyspace": schema_ref("KeyspaceName"),
+                "keys": {"type": "array", "items": schema_ref("KeyEntryResult")},
+                "truncated": {"type": "boolean"},
+            }),
+        )
+    }),
     ("NewHeadResult", || {
         object(
             &[
@@ -1066,6 +1361,126 @@ mod tests {
                 miner: account,
                 state_root: hash,
                 header_hex: "00".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn browse_and_explorer_result_schemas_list_exactly_the_fields_their_types_serialize() {
+        use crate::rpc_api::{
+            AnchorResult, BlockResult, BlockSummaryResult, BrowseKeyspaceResult, BrowseResult,
+            BrowseTransformResult, IndexedChainResult, KeyEntryResult, KeyspaceKeysResult,
+            ReadCountResult, TxSummaryResult, WriteCountResult,
+        };
+        let hash = Hash::digest(b"x");
+        let account = SecretKey::dev("alice").account();
+        let keyspace = BrowseKeyspaceResult {
+            name: "alice".into(),
+            owner: account,
+            depth: 0,
+            chain: "root".into(),
+            quota_bytes: 10,
+            size_bytes: 5,
+            script_hash: Some(hash),
+            bought_height: 1,
+            last_write_height: Some(2),
+        };
+        assert_schema_matches("BrowseKeyspaceResult", &keyspace);
+        let transform = BrowseTransformResult {
+            key: "alice/bw".into(),
+            chain: "root".into(),
+            module_hash: hash,
+            size_bytes: 100,
+            height: 3,
+        };
+        assert_schema_matches("BrowseTransformResult", &transform);
+        let read = ReadCountResult {
+            key: "alice/x".into(),
+            count: 2,
+        };
+        assert_schema_matches("ReadCountResult", &read);
+        let written = WriteCountResult {
+            key: "alice/x".into(),
+            count: 2,
+            chain: "root".into(),
+            last_write_height: 2,
+        };
+        assert_schema_matches("WriteCountResult", &written);
+        let indexed = IndexedChainResult {
+            chain: "root".into(),
+            height: 2,
+            hash,
+        };
+        assert_schema_matches("IndexedChainResult", &indexed);
+        assert_schema_matches(
+            "BrowseResult",
+            &BrowseResult {
+                keyspaces: vec![keyspace],
+                transformations: vec![transform],
+                most_read: vec![read],
+                most_written: vec![written],
+                indexed: vec![indexed],
+            },
+        );
+        assert_schema_matches(
+            "BlockSummaryResult",
+            &BlockSummaryResult {
+                chain: "root".into(),
+                height: 1,
+                hash,
+                time_ms: 1,
+                miner: account,
+                tx_count: 1,
+                anchor_count: 0,
+            },
+        );
+        let anchor = AnchorResult {
+            chain: "0".into(),
+            height: 1,
+            hash,
+        };
+        assert_schema_matches("AnchorResult", &anchor);
+        let tx = TxSummaryResult {
+            hash,
+            sender: account,
+            nonce: 0,
+            fee: Amount(1),
+            kind: "put".into(),
+            key: Some("alice/x".into()),
+            keyspace: None,
+            to: None,
+            amount: None,
+            value_bytes: Some(3),
+        };
+        assert_schema_matches("TxSummaryResult", &tx);
+        assert_schema_matches(
+            "BlockResult",
+            &BlockResult {
+                chain: "root".into(),
+                height: 1,
+                hash,
+                parent: hash,
+                time_ms: 1,
+                difficulty: 1,
+                miner: account,
+                state_root: hash,
+                relay_parent: hash,
+                on_best_chain: true,
+                anchors: vec![anchor],
+                transactions: vec![tx],
+            },
+        );
+        let key = KeyEntryResult {
+            key: "alice/x".into(),
+            size_bytes: 10,
+        };
+        assert_schema_matches("KeyEntryResult", &key);
+        assert_schema_matches(
+            "KeyspaceKeysResult",
+            &KeyspaceKeysResult {
+                keyspace: "alice".into(),
+                keys: vec![key],
+                truncated: false,
             },
         );
     }

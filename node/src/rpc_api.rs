@@ -357,3 +357,207 @@ pub(crate) struct NewHeadResult {
     /// The canonical bytes of its `BlockHeader`, as hex, for clients that check proof of work.
     pub(crate) header_hex: String,
 }
+
+/// `bv_browse([search[, limit]])` → [`BrowseResult`]: the node's browse index (`browse`).
+pub(crate) const METHOD_BROWSE: &str = "bv_browse";
+/// `bv_getRecentBlocks([chain[, count]])` → array of [`BlockSummaryResult`], newest first.
+pub(crate) const METHOD_GET_RECENT_BLOCKS: &str = "bv_getRecentBlocks";
+/// `bv_getBlockByHash(hash[, chain])` → [`BlockResult`] or null.
+pub(crate) const METHOD_GET_BLOCK_BY_HASH: &str = "bv_getBlockByHash";
+/// `bv_getKeyspaceKeys(name[, after[, limit]])` → [`KeyspaceKeysResult`].
+pub(crate) const METHOD_GET_KEYSPACE_KEYS: &str = "bv_getKeyspaceKeys";
+/// Most blocks one `bv_getRecentBlocks` call lists.
+pub(crate) const RECENT_BLOCKS_PER_CALL_MAX: u64 = 100;
+/// Entries per list when a browse call names no limit.
+pub(crate) const BROWSE_LIMIT_DEFAULT: usize = 20;
+
+/// What `bv_browse` answers: each list filtered by the search text and cut to the limit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BrowseResult {
+    /// Keyspaces, newest purchase first.
+    pub(crate) keyspaces: Vec<BrowseKeyspaceResult>,
+    /// Published transformations, newest first.
+    pub(crate) transformations: Vec<BrowseTransformResult>,
+    /// The keys this node served most reads of, most first.
+    pub(crate) most_read: Vec<ReadCountResult>,
+    /// The keys written most, most first.
+    pub(crate) most_written: Vec<WriteCountResult>,
+    /// How far the index has read each chain.
+    pub(crate) indexed: Vec<IndexedChainResult>,
+}
+
+/// One keyspace in `bv_browse`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BrowseKeyspaceResult {
+    /// Its name.
+    pub(crate) name: String,
+    /// Its owner.
+    pub(crate) owner: AccountId,
+    /// Depth of the chain its keys live on.
+    pub(crate) depth: u8,
+    /// That chain.
+    pub(crate) chain: String,
+    /// Its quota.
+    pub(crate) quota_bytes: u64,
+    /// Bytes of keys and values it holds (for a deeper keyspace, the sum over the keys the
+    /// index lists).
+    pub(crate) size_bytes: u64,
+    /// Its validation script's hash; null when owner-only.
+    pub(crate) script_hash: Option<Hash>,
+    /// Root height of the block that bought it.
+    pub(crate) bought_height: u64,
+    /// Height, on its chain, of the last block that wrote in it; null before any write.
+    pub(crate) last_write_height: Option<u64>,
+}
+
+/// One published transformation in `bv_browse`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BrowseTransformResult {
+    /// The key holding the module.
+    pub(crate) key: String,
+    /// The chain the key lives on.
+    pub(crate) chain: String,
+    /// The module's hash.
+    pub(crate) module_hash: Hash,
+    /// The module's size.
+    pub(crate) size_bytes: u64,
+    /// Height of the block that wrote it.
+    pub(crate) height: u64,
+}
+
+/// A key's read count in `bv_browse`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ReadCountResult {
+    /// The key.
+    pub(crate) key: String,
+    /// Reads served (an upper bound once the counter table was full).
+    pub(crate) count: u64,
+}
+
+/// A key's write count in `bv_browse`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct WriteCountResult {
+    /// The key.
+    pub(crate) key: String,
+    /// Puts and deletes (an upper bound once the counter table was full).
+    pub(crate) count: u64,
+    /// The chain the key lives on.
+    pub(crate) chain: String,
+    /// Height of the last block that wrote it.
+    pub(crate) last_write_height: u64,
+}
+
+/// How far the browse index has read one chain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct IndexedChainResult {
+    /// The chain.
+    pub(crate) chain: String,
+    /// The last block indexed: its height.
+    pub(crate) height: u64,
+    /// Its hash.
+    pub(crate) hash: Hash,
+}
+
+/// One block in `bv_getRecentBlocks`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BlockSummaryResult {
+    /// Its chain.
+    pub(crate) chain: String,
+    /// Its height.
+    pub(crate) height: u64,
+    /// Its hash.
+    pub(crate) hash: Hash,
+    /// Its time, ms since the Unix epoch.
+    pub(crate) time_ms: u64,
+    /// Who was paid for it.
+    pub(crate) miner: AccountId,
+    /// How many transactions it holds.
+    pub(crate) tx_count: usize,
+    /// How many child tips it anchors.
+    pub(crate) anchor_count: usize,
+}
+
+/// A block with its transactions, as `bv_getBlockByHash` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BlockResult {
+    /// Its chain.
+    pub(crate) chain: String,
+    /// Its height.
+    pub(crate) height: u64,
+    /// Its hash.
+    pub(crate) hash: Hash,
+    /// Its parent's hash.
+    pub(crate) parent: Hash,
+    /// Its time, ms since the Unix epoch.
+    pub(crate) time_ms: u64,
+    /// Its difficulty.
+    pub(crate) difficulty: u64,
+    /// Who was paid for it.
+    pub(crate) miner: AccountId,
+    /// State root after it.
+    pub(crate) state_root: Hash,
+    /// The root block whose state it was judged against (data chains; genesis's for the root).
+    pub(crate) relay_parent: Hash,
+    /// Whether it is on its chain's best chain on this node.
+    pub(crate) on_best_chain: bool,
+    /// The child tips it anchors.
+    pub(crate) anchors: Vec<AnchorResult>,
+    /// Its transactions, in order.
+    pub(crate) transactions: Vec<TxSummaryResult>,
+}
+
+/// A child tip a block anchors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AnchorResult {
+    /// The child chain.
+    pub(crate) chain: String,
+    /// The anchored block's height.
+    pub(crate) height: u64,
+    /// Its hash.
+    pub(crate) hash: Hash,
+}
+
+/// A transaction in a [`BlockResult`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct TxSummaryResult {
+    /// Its hash.
+    pub(crate) hash: Hash,
+    /// Who signed it.
+    pub(crate) sender: AccountId,
+    /// Its nonce.
+    pub(crate) nonce: u64,
+    /// Its fee.
+    pub(crate) fee: Amount,
+    /// `transfer`, `buy_keyspace`, `set_script`, `put` or `delete`.
+    pub(crate) kind: String,
+    /// The key a put or delete writes; null for other kinds.
+    pub(crate) key: Option<String>,
+    /// The keyspace bought or whose script is set; null for other kinds.
+    pub(crate) keyspace: Option<String>,
+    /// The recipient of a transfer; null for other kinds.
+    pub(crate) to: Option<AccountId>,
+    /// The amount a transfer moves or a purchase prepays; null for other kinds.
+    pub(crate) amount: Option<Amount>,
+    /// The size of a put's value; null for other kinds.
+    pub(crate) value_bytes: Option<u64>,
+}
+
+/// What `bv_getKeyspaceKeys` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeyspaceKeysResult {
+    /// The keyspace.
+    pub(crate) keyspace: String,
+    /// Its keys in key order, after the `after` key when one was named.
+    pub(crate) keys: Vec<KeyEntryResult>,
+    /// Whether the index lists only part of its keys (more than it keeps per keyspace).
+    pub(crate) truncated: bool,
+}
+
+/// One key of a keyspace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeyEntryResult {
+    /// The key.
+    pub(crate) key: String,
+    /// Bytes of key and value it holds.
+    pub(crate) size_bytes: u64,
+}

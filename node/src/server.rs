@@ -26,6 +26,8 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
 
+use crate::browse::BrowseIndex;
+use crate::explorer;
 use crate::forward;
 use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
 use crate::openrpc;
@@ -42,6 +44,9 @@ use crate::rpc_api::{
     REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, SEND_TRANSACTIONS_TXS_MAX,
     ScriptRejectionData, SendItemError, SendItemResult, StatusResult, TransactionResult,
     TxStatusName, ValueResult,
+};
+use crate::rpc_api::{
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
 };
 
 /// Most simultaneous RPC connections, HTTP and WebSocket together. Each may hold a blocking
@@ -76,6 +81,8 @@ pub(crate) struct RpcContext {
     pub(crate) p2p: Option<P2pHandle>,
     /// The node's metrics and heads feed.
     pub(crate) metrics: Arc<NodeMetrics>,
+    /// The browse index: `bv_browse` reads it, `bv_getValue` counts reads in it.
+    pub(crate) browse: Arc<BrowseIndex>,
 }
 
 /// Binds `addr` and serves the RPC methods (HTTP and WebSocket) and `GET /metrics` until the
@@ -101,7 +108,11 @@ pub(crate) async fn start(
     let timing_metrics = context.metrics.clone();
     let server = Server::builder()
         .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(MetricsEndpointLayer { scrape }))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .layer(MetricsEndpointLayer { scrape })
+                .layer(explorer::ExplorerLayer),
+        )
         .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |inner| RpcTiming {
             inner,
             metrics: timing_metrics.clone(),
@@ -145,6 +156,18 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(METHOD_GET_KEY_CHAIN, |params, ctx, _| {
         get_key_chain(&params, &ctx)
     })?;
+    module.register_blocking_method(METHOD_BROWSE, |params, ctx, _| {
+        explorer::browse(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_GET_RECENT_BLOCKS, |params, ctx, _| {
+        explorer::recent_blocks(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_GET_BLOCK_BY_HASH, |params, ctx, _| {
+        explorer::block_by_hash(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_GET_KEYSPACE_KEYS, |params, ctx, _| {
+        explorer::keyspace_keys(&params, &ctx)
+    })?;
     let document = Arc::new(openrpc::document());
     module.register_method(
         METHOD_DISCOVER,
@@ -165,9 +188,9 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     Ok(module)
 }
 
-type RpcResult<T> = Result<T, ErrorObjectOwned>;
+pub(crate) type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(CODE_INVALID_PARAMS, message, None::<()>)
 }
 
@@ -192,7 +215,7 @@ fn tx_error(e: &TxError) -> ErrorObjectOwned {
 
 /// A transaction error is the caller's and keeps its stable code, as do an untracked chain
 /// and a data chain not anchored yet; anything else is the node's.
-fn chain_error(e: ChainError) -> ErrorObjectOwned {
+pub(crate) fn chain_error(e: ChainError) -> ErrorObjectOwned {
     match e {
         ChainError::Tx(e) => tx_error(&e),
         ChainError::NotTracked(_) => {
@@ -484,6 +507,9 @@ fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
         chain.value_with(&key, Some(&ctx.chain.lock()))
     }
     .map_err(chain_error)?;
+    if value.is_some() {
+        ctx.browse.count_read(&key);
+    }
     Ok(ValueResult {
         value_hex: value.map(hex::encode),
         height: chain.tip().height,
@@ -603,7 +629,7 @@ fn get_key_chain(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<KeyChainRes
 }
 
 /// A chain named by a caller: `root` when absent.
-fn parse_chain(text: Option<String>) -> RpcResult<ChainId> {
+pub(crate) fn parse_chain(text: Option<String>) -> RpcResult<ChainId> {
     match text {
         None => Ok(ChainId::ROOT),
         Some(text) => text.parse().map_err(|e| invalid_params(format!("{e}"))),
@@ -957,6 +983,7 @@ mod tests {
     use jsonrpsee::core::EmptyServerParams;
     use jsonrpsee::rpc_params;
 
+    use crate::browse::BrowseLimits;
     use crate::rpc_api::NewHeadResult;
 
     /// How long a test waits for a subscription's next message.
@@ -975,6 +1002,7 @@ mod tests {
             dev: true,
             p2p: None,
             metrics,
+            browse: Arc::new(BrowseIndex::in_memory(BrowseLimits::default())),
         }
     }
 
