@@ -9,19 +9,18 @@
 //! a property test delivers two miners' branches in random orders and checks that validators
 //! agree.
 
+mod common;
+
 use bitverse_blocktree::{
-    Anchor, Block, Blocktree, ChainParams, ChainSummary, ImportOutcome, Tracking, Transaction,
-    TxPayload, TxStatus, UnsignedTx, chain_of_keyspace,
+    Anchor, Block, Blocktree, ChainParams, ChainSummary, ImportOutcome, Tracking, TxPayload,
+    TxStatus, UnsignedTx, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use common::{alice, buy, signed};
 
 const START_MS: u64 = 1_800_000_000_000;
 /// The validator's clock: past every block the tests make, within the future-time rule.
 const NOW_MS: u64 = START_MS + 100_000;
-
-fn alice() -> SecretKey {
-    SecretKey::dev("alice")
-}
 
 fn miner(name: &str) -> AccountId {
     SecretKey::dev(name).account()
@@ -38,48 +37,6 @@ fn at(step: u64) -> u64 {
 /// The depth-1 chain of the keyspace `fork` every test here buys.
 fn fork_chain() -> ChainId {
     chain_of_keyspace("fork", 1).unwrap()
-}
-
-/// Signs `payload` from alice for `chain` with her next nonce on `tree`.
-fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Transaction {
-    let key = alice();
-    let nonce = tree
-        .chain(chain)
-        .unwrap()
-        .lock()
-        .pending_nonce(&key.account())
-        .unwrap();
-    let fee = if chain.is_root() {
-        Amount(1)
-    } else {
-        Amount::ZERO
-    };
-    UnsignedTx {
-        chain,
-        sender: key.account(),
-        nonce,
-        fee,
-        payload,
-    }
-    .sign(&key)
-}
-
-fn buy(tree: &Blocktree, name: &str, depth: u8) {
-    let quota_bytes = 4096u64;
-    let price = tree.params().depth(depth).unwrap().storage_price_per_byte;
-    let tx = signed(
-        tree,
-        ChainId::ROOT,
-        TxPayload::BuyKeyspace {
-            name: name.into(),
-            owner: alice().account(),
-            quota_bytes,
-            prepaid: Amount(price.0 * u128::from(quota_bytes)),
-            script: None,
-            depth,
-        },
-    );
-    tree.submit(tx).unwrap();
 }
 
 /// Submits a put of `key` on `tree`; returns the transaction's hash.

@@ -3,61 +3,20 @@
 //! once, proofs walk from the root down with one link per level and refuse any tampering,
 //! the root's anchor bytes do not grow with live chains, and everything survives a restart.
 
+mod common;
+
 use bitverse_blocktree::block::merged_slot;
 use bitverse_blocktree::{
-    Block, Blocktree, ChainError, ChainParams, ProofError, Tracking, Transaction, TxError,
-    TxPayload, UnsignedTx, ValueProof, chain_of_keyspace,
+    Block, Blocktree, ChainError, ChainParams, ProofError, Tracking, TxError, TxPayload,
+    UnsignedTx, ValueProof, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
+use common::{buy, signed};
 
 const START_MS: u64 = 1_800_000_000_000;
 
-fn alice() -> SecretKey {
-    SecretKey::dev("alice")
-}
-
 fn miner() -> AccountId {
     SecretKey::dev("miner").account()
-}
-
-/// Signs `payload` from alice for `chain` with her next nonce there.
-fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Transaction {
-    let key = alice();
-    // A chain this node does not have open gets nonce 0: the node refuses it anyway.
-    let nonce = tree.chain(chain).map_or(0, |chain| {
-        chain.lock().pending_nonce(&key.account()).unwrap()
-    });
-    let fee = if chain.is_root() {
-        Amount(1)
-    } else {
-        Amount::ZERO
-    };
-    UnsignedTx {
-        chain,
-        sender: key.account(),
-        nonce,
-        fee,
-        payload,
-    }
-    .sign(&key)
-}
-
-fn buy(tree: &Blocktree, name: &str, depth: u8) {
-    let quota_bytes = 4096u64;
-    let price = tree.params().depth(depth).unwrap().storage_price_per_byte;
-    let tx = signed(
-        tree,
-        ChainId::ROOT,
-        TxPayload::BuyKeyspace {
-            name: name.into(),
-            owner: alice().account(),
-            quota_bytes,
-            prepaid: Amount(price.0 * u128::from(quota_bytes)),
-            script: None,
-            depth,
-        },
-    );
-    tree.submit(tx).unwrap();
 }
 
 fn put(tree: &Blocktree, key: &str, value: &[u8]) -> Result<(), ChainError> {

@@ -1,0 +1,54 @@
+//! What the blocktree's integration tests share: alice's dev key, signing her transactions
+//! for any chain with her next nonce there, and buying a keyspace at a depth.
+// Each test binary uses its own part.
+#![allow(dead_code)]
+
+use bitverse_blocktree::{Blocktree, Transaction, TxPayload, UnsignedTx};
+use bitverse_primitives::{Amount, ChainId, SecretKey};
+
+/// The dev account every test writes from.
+pub(crate) fn alice() -> SecretKey {
+    SecretKey::dev("alice")
+}
+
+/// Signs `payload` from alice for `chain` with her next nonce there (0 on a chain `tree` does
+/// not have open, which it refuses anyway); the root's transactions pay a fee of 1, a data
+/// chain's none.
+pub(crate) fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Transaction {
+    let key = alice();
+    let nonce = tree.chain(chain).map_or(0, |chain| {
+        chain.lock().pending_nonce(&key.account()).unwrap()
+    });
+    let fee = if chain.is_root() {
+        Amount(1)
+    } else {
+        Amount::ZERO
+    };
+    UnsignedTx {
+        chain,
+        sender: key.account(),
+        nonce,
+        fee,
+        payload,
+    }
+    .sign(&key)
+}
+
+/// Buys keyspace `name` at `depth` for alice, 4,096 bytes prepaid at the depth's price.
+pub(crate) fn buy(tree: &Blocktree, name: &str, depth: u8) {
+    let quota_bytes = 4096u64;
+    let price = tree.params().depth(depth).unwrap().storage_price_per_byte;
+    let tx = signed(
+        tree,
+        ChainId::ROOT,
+        TxPayload::BuyKeyspace {
+            name: name.into(),
+            owner: alice().account(),
+            quota_bytes,
+            prepaid: Amount(price.0 * u128::from(quota_bytes)),
+            script: None,
+            depth,
+        },
+    );
+    tree.submit(tx).unwrap();
+}
