@@ -8,7 +8,7 @@
 //! feed of heads is a bounded broadcast ([`NEW_HEADS_BUFFER_MAX`]); a subscriber that falls
 //! further behind loses its subscription rather than growing the node's memory.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -153,7 +153,8 @@ pub(crate) struct NodeMetrics {
     script_fuel_seen: Mutex<u64>,
     heads: broadcast::Sender<Arc<NewHeadResult>>,
     /// The tip last announced on the feed (at first, the tip the node started at).
-    announced_tip: Mutex<Hash>,
+    /// The last tip announced on the heads feed, per chain (at most [`CHAINS_TRACKED_MAX`]).
+    announced_tips: Mutex<BTreeMap<ChainId, Hash>>,
 }
 
 impl NodeMetrics {
@@ -228,7 +229,7 @@ impl NodeMetrics {
             chains_labelled: Mutex::new(BTreeSet::new()),
             script_fuel_seen: Mutex::new(0),
             heads,
-            announced_tip: Mutex::new(tip),
+            announced_tips: Mutex::new(BTreeMap::from([(ChainId::ROOT, tip)])),
         };
         metrics.create_known_series();
         metrics
@@ -307,10 +308,7 @@ impl NodeMetrics {
         if source != BlockSource::Mined {
             self.block_imported(block.header.chain, source, elapsed);
         }
-        // The heads feed follows the root: a data chain's block must not move its mark.
-        if chain.id().is_root() {
-            self.tip_may_have_moved(chain);
-        }
+        self.tip_may_have_moved(chain);
     }
 
     /// Counts `block`, produced by this node, and its reward (subsidy and fees, saturating at
@@ -390,14 +388,29 @@ impl NodeMetrics {
     /// Announces the blocks that joined `chain`'s best chain since the last call: called,
     /// with the chain locked, by whoever may have moved the tip. Cheap when it did not move.
     pub(crate) fn tip_may_have_moved(&self, chain: &Chain) {
-        let mut announced = self.announced_tip.lock();
+        let mut announced_tips = self.announced_tips.lock();
         let tip = chain.tip();
+        let announced = match announced_tips.get_mut(&chain.id()) {
+            Some(announced) => announced,
+            None => {
+                // A chain seen first now: its feed starts with its tip (genesis is no new head).
+                // Past the maximum, the chain has no feed (its label would be refused too).
+                if announced_tips.len() >= CHAINS_TRACKED_MAX {
+                    return;
+                }
+                let start = match chain.header_by_hash(&tip.hash) {
+                    Some(header) if header.height > 0 => header.parent,
+                    _ => tip.hash,
+                };
+                announced_tips.entry(chain.id()).or_insert(start)
+            }
+        };
         if *announced == tip.hash {
             return;
         }
         let headers = headers_since(chain, *announced);
         *announced = tip.hash;
-        let chain_name = ChainId::ROOT.to_string();
+        let chain_name = chain.id().to_string();
         for header in headers {
             let head = NewHeadResult {
                 chain: chain_name.clone(),
@@ -521,8 +534,10 @@ mod tests {
         assert_eq!(drain(&mut feed), expected);
     }
 
+    /// Blocks of every chain reach the heads feed, each under its chain's name, each once and
+    /// in order per chain; a data chain's blocks never pass for the root's.
     #[test]
-    fn blocks_sealed_on_data_chains_leave_the_root_heads_feed_alone() {
+    fn blocks_sealed_on_data_chains_are_announced_under_their_own_chain() {
         use bitverse_blocktree::{Blocktree, Tracking};
         let tree = Blocktree::in_memory(ChainParams::dev(), Tracking::All).unwrap();
         let metrics = NodeMetrics::new(tree.root().lock().tip().hash);
@@ -571,15 +586,26 @@ mod tests {
         let sealed = tree.seal_dev(alice.account(), now + 1).unwrap();
         assert_eq!(sealed.len(), 3);
         report(&sealed);
-        let root = tree.root().lock();
-        let expected: Vec<(u64, Hash)> = (1..=root.tip().height)
-            .map(|h| (h, root.header_at(h).unwrap().unwrap().hash()))
-            .collect();
-        assert_eq!(
-            drain(&mut feed),
-            expected,
-            "root heads only, each once, in order"
-        );
+        let mut by_chain: BTreeMap<String, Vec<(u64, Hash)>> = BTreeMap::new();
+        while let Ok(head) = feed.try_recv() {
+            by_chain
+                .entry(head.chain.clone())
+                .or_default()
+                .push((head.height, head.hash));
+        }
+        for id in std::iter::once(ChainId::ROOT).chain(tree.data_chains()) {
+            let chain = tree.chain(id).unwrap();
+            let chain = chain.lock();
+            let expected: Vec<(u64, Hash)> = (1..=chain.tip().height)
+                .map(|h| (h, chain.header_at(h).unwrap().unwrap().hash()))
+                .collect();
+            assert_eq!(
+                by_chain.remove(&id.to_string()).unwrap_or_default(),
+                expected,
+                "chain {id}: each head once, in order"
+            );
+        }
+        assert!(by_chain.is_empty(), "{by_chain:?}");
     }
 
     #[test]

@@ -118,6 +118,12 @@ const CHAIN_PARAM_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, CODE_NOT_TRACKED, CODE
 /// Over HTTP a subscription is refused with -32603; on WebSocket, -32006 when the connection
 /// holds too many subscriptions.
 const SUBSCRIBE_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32006, CODE_INTERNAL_ERROR];
+const NEW_HEADS_ERRORS: &[i32] = &[
+    CODE_INVALID_PARAMS,
+    CODE_NOT_TRACKED,
+    -32006,
+    CODE_INTERNAL_ERROR,
+];
 const KEY_PARAM: &[ParamSpec] = &[ParamSpec {
     name: "key",
     description: "A key such as `alice/profile`",
@@ -312,12 +318,13 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         summary: "WebSocket: a notification for each block that joins a chain's best chain",
         params: &[ParamSpec {
             name: "chain",
-            description: "The chain, `root` (the default) or a bit string; only `root` runs today",
+            description: "The chain, `root` (the default) or the bit string of a data chain this \
+                          node tracks",
             schema: "ChainName",
             required: false,
         }],
         result: "SubscriptionId",
-        errors: SUBSCRIBE_ERRORS,
+        errors: NEW_HEADS_ERRORS,
         subscription: Some(SubscriptionSpec {
             notification: NOTIFICATION_NEW_HEAD,
             unsubscribe: METHOD_UNSUBSCRIBE_NEW_HEADS,

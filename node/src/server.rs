@@ -698,7 +698,7 @@ async fn follow_new_heads(
     pending: PendingSubscriptionSink,
     ctx: Arc<RpcContext>,
 ) -> Result<(), jsonrpsee::core::SubscriptionError> {
-    let chain = match parse_chain_param(&params) {
+    let chain = match parse_chain_param(&params, &ctx.tree) {
         Ok(chain) => chain,
         Err(e) => {
             pending.reject(e).await;
@@ -735,14 +735,16 @@ async fn follow_new_heads(
     }
 }
 
-/// The optional chain parameter of `bv_subscribeNewHeads`: the root when absent; any chain
-/// other than the root is refused until data chains run.
-fn parse_chain_param(params: &Params<'_>) -> RpcResult<ChainId> {
+/// The optional chain parameter of `bv_subscribeNewHeads`: the root when absent; a chain this
+/// node does not have open is refused (its heads never reach it).
+fn parse_chain_param(params: &Params<'_>, tree: &Blocktree) -> RpcResult<ChainId> {
     let chain = parse_chain(params.sequence().optional_next()?)?;
-    if chain != ChainId::ROOT {
-        return Err(invalid_params(format!(
-            "new heads are announced for the root only so far, not chain {chain}"
-        )));
+    if tree.chain(chain).is_none() {
+        return Err(ErrorObjectOwned::owned(
+            CODE_NOT_TRACKED,
+            format!("chain {chain} is not tracked by this node: its new heads never reach it"),
+            None::<()>,
+        ));
     }
     Ok(chain)
 }
@@ -1083,6 +1085,84 @@ mod tests {
         assert_eq!((head.height, head.hash), (1, block.hash()));
         assert_eq!(head.chain, "root");
         assert_eq!(head.header_hex, hex::encode(block.header.to_bytes()));
+    }
+
+    #[tokio::test]
+    async fn a_data_chain_subscriber_receives_that_chains_blocks_only() {
+        let context = context();
+        let tree = context.tree.clone();
+        let metrics = context.metrics.clone();
+        let module = methods(context).unwrap();
+        let alice = SecretKey::dev("alice");
+        let price = tree.params().depth(1).unwrap().storage_price_per_byte;
+        let buy = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: alice.account(),
+            nonce: 0,
+            fee: Amount(1),
+            payload: TxPayload::BuyKeyspace {
+                name: "heads".into(),
+                owner: alice.account(),
+                quota_bytes: 100,
+                prepaid: Amount(price.0 * 100),
+                script: None,
+                depth: 1,
+            },
+        }
+        .sign(&alice);
+        tree.submit(buy).unwrap();
+        // As the dev sealer does: seal, then report each block with its chain locked.
+        let seal_all = |at: u64| {
+            let blocks = tree
+                .seal_dev(SecretKey::dev("miner").account(), at)
+                .unwrap();
+            for block in &blocks {
+                let chain = tree.chain(block.header.chain).unwrap();
+                metrics.produced(
+                    &chain.lock(),
+                    block,
+                    crate::metrics::BlockSource::Sealed,
+                    Duration::ZERO,
+                );
+            }
+            blocks
+        };
+        let start = tree.params().genesis_time_ms;
+        seal_all(start + 1_000);
+        let data_chain = bitverse_blocktree::chain_of_keyspace("heads", 1).unwrap();
+        let mut heads = module
+            .subscribe_unbounded(
+                METHOD_SUBSCRIBE_NEW_HEADS,
+                rpc_params![data_chain.to_string()],
+            )
+            .await
+            .unwrap();
+        let put = UnsignedTx {
+            chain: data_chain,
+            sender: alice.account(),
+            nonce: 0,
+            fee: Amount::ZERO,
+            payload: TxPayload::Put {
+                key: "heads/x".into(),
+                value: b"v".to_vec(),
+            },
+        }
+        .sign(&alice);
+        tree.submit(put).unwrap();
+        let sealed = seal_all(start + 2_000);
+        let data_block = sealed
+            .iter()
+            .find(|b| b.header.chain == data_chain)
+            .expect("a data-chain block");
+        let head: NewHeadResult = next(&mut heads).await.unwrap();
+        assert_eq!(head.chain, data_chain.to_string());
+        assert_eq!((head.height, head.hash), (1, data_block.hash()));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), heads.next::<NewHeadResult>())
+                .await
+                .is_err(),
+            "the root's blocks are not on this feed"
+        );
     }
 
     #[tokio::test]

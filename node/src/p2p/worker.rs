@@ -294,6 +294,11 @@ fn perform(
     metrics: &NodeMetrics,
     job: Job,
 ) -> WorkerResult {
+    let moved = match &job {
+        Job::Block(job) => Some(job.chain),
+        Job::Sync(SyncJob::ImportBlocks { chain, .. }) => Some(*chain),
+        _ => None,
+    };
     let output = match job {
         Job::Block(job) => {
             let started = std::time::Instant::now();
@@ -361,7 +366,13 @@ fn perform(
             outcome: import_synced(tree, chain, blocks, metrics),
         },
     };
+    // The heads feed: the root (it moves with most jobs) and the chain a block job was about.
     metrics.tip_may_have_moved(&tree.root().lock());
+    if let Some(chain) = moved.filter(|chain| !chain.is_root())
+        && let Some(open) = tree.chain(chain)
+    {
+        metrics.tip_may_have_moved(&open.lock());
+    }
     WorkerResult {
         status: local_status(tree),
         output,
