@@ -101,7 +101,7 @@ pub(crate) async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(RPC_BATCH_CALLS_MAX))
         .build();
     let scrape = Arc::new(MetricsScrape {
-        chain: context.chain.clone(),
+        tree: context.tree.clone(),
         p2p: context.p2p.clone(),
         metrics: context.metrics.clone(),
     });
@@ -799,28 +799,33 @@ async fn follow_transaction(
     }
 }
 
-/// What `GET /metrics` reads: the chain and network for the gauges, and the metrics.
+/// What `GET /metrics` reads: the chains and network for the gauges, and the metrics.
 struct MetricsScrape {
-    chain: Arc<Mutex<Chain>>,
+    tree: Arc<Blocktree>,
     p2p: Option<P2pHandle>,
     metrics: Arc<NodeMetrics>,
 }
 
 impl MetricsScrape {
-    /// The metrics as an HTTP response; the chain is read on the blocking pool, since its
-    /// lock may be held by a block being built.
+    /// The metrics as an HTTP response; the chains are read on the blocking pool, since a lock
+    /// may be held by a block being built, each chain locked alone for its height.
     async fn respond(self: Arc<Self>) -> HttpResponse {
         let scrape = self.clone();
         let rendered = tokio::task::spawn_blocking(move || {
-            let sample = {
-                let chain = scrape.chain.lock();
+            let mut sample = {
+                let root = scrape.tree.root().lock();
                 ScrapeSample {
-                    chain_heights: vec![(ChainId::ROOT, chain.tip().height)],
-                    mempool_txs: chain.mempool_len(),
+                    chain_heights: vec![(ChainId::ROOT, root.tip().height)],
+                    mempool_txs: root.mempool_len(),
                     peers: 0,
-                    script_fuel_used_total: chain.script_fuel_used_total(),
+                    script_fuel_used_total: root.script_fuel_used_total(),
                 }
             };
+            for id in scrape.tree.data_chains() {
+                if let Some(chain) = scrape.tree.chain(id) {
+                    sample.chain_heights.push((id, chain.lock().tip().height));
+                }
+            }
             let sample = ScrapeSample {
                 peers: scrape.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
                 ..sample

@@ -268,6 +268,38 @@ fn metrics_discovery_and_subscriptions_follow_a_written_value() {
     );
     assert_eq!(sample(&after, "bitverse_peers"), Some(0.0));
 
+    // A data chain: its height is scraped under its own label, as bv_chains reports it.
+    node.cli(&[
+        "keyspace", "buy", "obs", "--key", "dev:bob", "--quota", "1000", "--depth", "1",
+    ])
+    .assert_ok("keyspace buy --depth 1");
+    node.cli(&["put", "obs/x", "--key", "dev:bob", "--value", "v"])
+        .assert_ok("put on a data chain");
+    let data_chain = node
+        .rpc("bv_getKeyChain", json!(["obs/x"]))
+        .expect("bv_getKeyChain")["chain"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let height = node
+        .rpc("bv_chains", json!([]))
+        .expect("bv_chains")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chain"] == data_chain.as_str())
+        .and_then(|c| c["height"].as_u64())
+        .expect("the data chain in bv_chains");
+    let (_, _, with_data) = scrape(&node.url);
+    assert_eq!(
+        sample(
+            &with_data,
+            &format!("bitverse_chain_height{{chain=\"{data_chain}\"}}")
+        ),
+        Some(height as f64),
+        "{with_data}"
+    );
+
     // Every metric the Grafana dashboard queries is in the scrape.
     let dashboard: Value = serde_json::from_str(
         &std::fs::read_to_string(
