@@ -132,19 +132,15 @@ impl PeerStatus {
             && self.chains.first().is_some_and(|tip| tip.chain.is_root())
     }
 
-    /// Records a new tip of one chain, when it is at least as heavy as the one known (or is
-    /// the same block).
+    /// Records a new tip of one chain (a block this node just produced on it): fork choice
+    /// decides tips, not work alone, so the newest word wins.
     pub(crate) fn update(&mut self, tip: ChainTip) {
         match self
             .chains
             .iter_mut()
             .find(|known| known.chain == tip.chain)
         {
-            Some(known) => {
-                if tip.cumulative_work >= known.cumulative_work || tip.tip == known.tip {
-                    *known = tip;
-                }
-            }
+            Some(known) => *known = tip,
             None => {
                 if self.chains.len() < STATUS_CHAINS_MAX {
                     self.chains.push(tip);
@@ -587,7 +583,7 @@ mod tests {
     }
 
     #[test]
-    fn a_status_keeps_the_heavier_tip_of_each_chain() {
+    fn a_status_takes_each_chains_newest_tip() {
         let mut status = status();
         let chain = ChainId::new(1, 0).unwrap();
         let tip = |height: u64, work: u128| ChainTip {
@@ -597,10 +593,11 @@ mod tests {
             cumulative_work: work,
         };
         status.update(tip(3, 30));
-        status.update(tip(2, 20));
         assert_eq!(status.chain(chain), Some(&tip(3, 30)));
-        status.update(tip(4, 40));
-        assert_eq!(status.chain(chain), Some(&tip(4, 40)));
+        // A lighter tip too: an anchored branch may be lighter than the one it replaced.
+        status.update(tip(2, 20));
+        assert_eq!(status.chain(chain), Some(&tip(2, 20)));
+        assert_eq!(status.chains.len(), 2, "one entry per chain");
         assert_eq!(status.root().map(|r| r.height), Some(7));
     }
 

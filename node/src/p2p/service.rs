@@ -441,14 +441,11 @@ impl Service {
         tracing::info!("network stopped");
     }
 
-    /// Takes the node's status after a job; a tip the loop learnt from a publish since is
-    /// kept when heavier.
+    /// Takes the node's status after a job as it is: read from the tree after the job, it is
+    /// the truth then, including a data chain whose fork choice moved to a lighter, anchored
+    /// branch.
     fn update_local(&mut self, status: PeerStatus) {
-        let mut merged = status;
-        for tip in &self.local.chains {
-            merged.update(*tip);
-        }
-        self.local = merged;
+        self.local = status;
     }
 
     fn publish(&mut self, chain: ChainId, kind: TopicKind, data: Vec<u8>) {
