@@ -864,7 +864,9 @@ impl Service {
     }
 
     fn on_worker_result(&mut self, worker: &WorkerQueues, result: WorkerResult) {
-        self.update_local(result.status);
+        if let Some(status) = result.status {
+            self.update_local(status);
+        }
         match result.output {
             WorkerOutput::Verdict {
                 source,

@@ -166,8 +166,9 @@ pub(crate) enum ImportFailure {
 
 /// A result with the node's tips after the job.
 pub(crate) struct WorkerResult {
-    /// The node's status after the job.
-    pub(crate) status: PeerStatus,
+    /// The node's status after a job that may have moved a tip (a block judged or imported);
+    /// `None` after the others, which move none, so no job reads every chain's tip for nothing.
+    pub(crate) status: Option<PeerStatus>,
     /// What the job came to.
     pub(crate) output: WorkerOutput,
 }
@@ -366,15 +367,18 @@ fn perform(
             outcome: import_synced(tree, chain, blocks, metrics),
         },
     };
-    // The heads feed: the root (it moves with most jobs) and the chain a block job was about.
-    metrics.tip_may_have_moved(&tree.root().lock());
-    if let Some(chain) = moved.filter(|chain| !chain.is_root())
-        && let Some(open) = tree.chain(chain)
-    {
-        metrics.tip_may_have_moved(&open.lock());
+    // The heads feed, after a block job: the root (a data block never moves it, but a root
+    // block settles its children) and the chain the job was about.
+    if let Some(chain) = moved {
+        metrics.tip_may_have_moved(&tree.root().lock());
+        if !chain.is_root()
+            && let Some(open) = tree.chain(chain)
+        {
+            metrics.tip_may_have_moved(&open.lock());
+        }
     }
     WorkerResult {
-        status: local_status(tree),
+        status: moved.is_some().then(|| local_status(tree)),
         output,
     }
 }
