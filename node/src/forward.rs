@@ -8,7 +8,7 @@ use bitverse_blocktree::{BlockHeader, Blocktree, ValueProof};
 use bitverse_primitives::{AccountId, ChainId, Hash};
 use jsonrpsee::types::ErrorObjectOwned;
 
-use crate::p2p::{P2pHandle, SyncRequest, SyncResponse, WireTxStatus};
+use crate::p2p::{P2pHandle, PeerRef, SyncRequest, SyncResponse, WireTxStatus};
 use crate::rpc_api::{CODE_INTERNAL_ERROR, CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED};
 
 /// How long a forwarded request may wait for its answer.
@@ -39,15 +39,24 @@ fn network(p2p: Option<&P2pHandle>, chain: ChainId) -> RpcResult<&P2pHandle> {
     })
 }
 
-fn ask(p2p: &P2pHandle, chain: ChainId, request: SyncRequest) -> RpcResult<SyncResponse> {
+/// The answer of a peer tracking `chain`, with who gave it.
+fn ask_peer(
+    p2p: &P2pHandle,
+    chain: ChainId,
+    request: SyncRequest,
+) -> RpcResult<(PeerRef, SyncResponse)> {
     match p2p.ask_blocking(chain, request, FORWARD_TIMEOUT_MS) {
-        Ok(SyncResponse::Refused(why)) => Err(error(
+        Ok((_, SyncResponse::Refused(why))) => Err(error(
             CODE_NOT_TRACKED,
             format!("the peer tracking chain {chain} refused: {why}"),
         )),
-        Ok(response) => Ok(response),
+        Ok(answer) => Ok(answer),
         Err(why) => Err(error(CODE_NOT_TRACKED, why)),
     }
+}
+
+fn ask(p2p: &P2pHandle, chain: ChainId, request: SyncRequest) -> RpcResult<SyncResponse> {
+    ask_peer(p2p, chain, request).map(|(_, response)| response)
 }
 
 fn wrong_answer(chain: ChainId) -> ErrorObjectOwned {
@@ -130,12 +139,14 @@ pub(crate) fn value_proof(
         let request = SyncRequest::ValueProof {
             key: key.to_owned(),
         };
-        let bytes = match ask(p2p, chain, request)? {
-            SyncResponse::ValueProof(bytes) => bytes,
+        let (peer, bytes) = match ask_peer(p2p, chain, request)? {
+            (peer, SyncResponse::ValueProof(bytes)) => (peer, bytes),
             _ => return Err(wrong_answer(chain)),
         };
+        // A proof that does not check out is the peer's lie (or bug): it counts against it.
         let refused = |why: String| {
-            tracing::warn!(%chain, key, %why, "a peer's proof was refused");
+            tracing::warn!(%chain, key, %peer, %why, "a peer's proof was refused");
+            p2p.report_invalid(peer, format!("forwarded proof of {key:?}: {why}"));
             error(
                 CODE_INTERNAL_ERROR,
                 format!("the proof a peer sent for {key:?} does not check out: {why}"),
@@ -194,4 +205,42 @@ fn on_best_root_chain(tree: &Blocktree, header: &BlockHeader) -> RpcResult<RootH
         Some(ours) if ours.hash() == header.hash() => RootHeader::OnBestChain,
         _ => RootHeader::NotOurs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_blocktree::{ChainParams, Tracking};
+
+    /// A peer answering a forwarded proof request with bytes that are no proof, or with a
+    /// proof of another key, is refused and reported; the caller gets a clear error.
+    #[test]
+    fn a_false_forwarded_proof_is_refused_and_its_peer_reported() {
+        let tree = Blocktree::in_memory(ChainParams::dev(), Tracking::All).unwrap();
+        let (handle, mut asks, mut reports) = crate::p2p::test_handle();
+        let chain = ChainId::new(2, 1).unwrap();
+        let liar = libp2p::PeerId::random();
+        let lies = [
+            SyncResponse::ValueProof(b"not a proof".to_vec()),
+            SyncResponse::ValueProof(Vec::new()),
+        ];
+        let rounds = lies.len();
+        // The swarm's side: each forwarded request answered with the next lie.
+        let answering = std::thread::spawn(move || {
+            for lie in lies {
+                if let Some(ask) = asks.blocking_recv() {
+                    ask.answer(liar, lie);
+                }
+            }
+        });
+        for _ in 0..rounds {
+            let error = value_proof(&tree, Some(&handle), "alice/x", chain).unwrap_err();
+            assert_eq!(error.code(), CODE_INTERNAL_ERROR);
+            assert!(error.message().contains("does not check out"), "{error:?}");
+            let (peer, reason) = reports.try_recv().expect("the liar is reported");
+            assert_eq!(peer.to_string(), liar.to_string());
+            assert!(reason.contains("alice/x"), "{reason}");
+        }
+        answering.join().unwrap();
+    }
 }

@@ -816,9 +816,10 @@ fn a_four_level_tree_over_six_nodes_confirms_forwarded_writes_and_serves_verifie
             .expect("chain")
             .to_owned();
         let tx = put["tx"].as_str().expect("tx").to_owned();
+        let what = format!("the depth-{depth} write confirmed through the node it was sent to");
         wait_for(
             TREE_STEP_TIMEOUT_MS,
-            "the write confirmed through the node it was sent to",
+            &what,
             || {
                 let status = writer.rpc("bv_getTransaction", json!([tx, chain])).ok()?;
                 assert_ne!(status["status"], "dropped", "depth {depth}: {status}");

@@ -117,6 +117,20 @@ pub(crate) struct NetworkSnapshot {
     pub(crate) synced_blocks: u64,
 }
 
+/// The peer that answered a forwarded request, to report it by if its answer proves false.
+/// Opaque: no libp2p type leaves this module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerRef(libp2p::PeerId);
+
+impl std::fmt::Display for PeerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An answer to a forwarded request, with who gave it, or why there is none.
+pub(crate) type AskAnswer = Result<(PeerRef, SyncResponse), String>;
+
 /// A request this node forwards to a peer that tracks `chain`, and where the answer goes.
 pub(crate) struct Ask {
     /// The chain the request is about: it goes to a peer that tracks it.
@@ -125,21 +139,30 @@ pub(crate) struct Ask {
     pub(crate) request: SyncRequest,
     /// Where the answer, or why there is none, goes. A one-place channel: the asker waits on
     /// it from a blocking thread, with a timeout.
-    reply: std::sync::mpsc::SyncSender<Result<SyncResponse, String>>,
+    reply: std::sync::mpsc::SyncSender<AskAnswer>,
 }
 
 impl Ask {
-    /// Sends the answer; an asker that gave up is not waited for.
-    pub(crate) fn answer(self, answer: Result<SyncResponse, String>) {
-        let _ = self.reply.try_send(answer);
+    /// Sends `peer`'s answer; an asker that gave up is not waited for.
+    pub(crate) fn answer(self, peer: libp2p::PeerId, response: SyncResponse) {
+        let _ = self.reply.try_send(Ok((PeerRef(peer), response)));
+    }
+
+    /// Says why there is no answer.
+    pub(crate) fn fail(self, why: String) {
+        let _ = self.reply.try_send(Err(why));
     }
 }
+
+/// Answers that proved false reported by the node, most waiting for the swarm loop.
+const REPORTS_QUEUE_MAX: usize = 64;
 
 /// The node's side of the publish queues.
 pub(crate) struct PublishQueues {
     blocks: mpsc::Receiver<(Vec<u8>, ChainTip)>,
     txs: mpsc::Receiver<(ChainId, Vec<u8>)>,
     asks: mpsc::Receiver<Ask>,
+    reports: mpsc::Receiver<(PeerRef, String)>,
 }
 
 /// What the rest of the node holds of the network: publish, forward and look.
@@ -148,6 +171,7 @@ pub(crate) struct P2pHandle {
     blocks: mpsc::Sender<(Vec<u8>, ChainTip)>,
     txs: mpsc::Sender<(ChainId, Vec<u8>)>,
     asks: mpsc::Sender<Ask>,
+    reports: mpsc::Sender<(PeerRef, String)>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
 }
 
@@ -179,7 +203,7 @@ impl P2pHandle {
         chain: ChainId,
         request: SyncRequest,
         timeout_ms: u64,
-    ) -> Result<SyncResponse, String> {
+    ) -> AskAnswer {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.asks
             .try_send(Ask {
@@ -191,6 +215,14 @@ impl P2pHandle {
         answer
             .recv_timeout(Duration::from_millis(timeout_ms))
             .map_err(|_| format!("no peer tracking chain {chain} answered in {timeout_ms} ms"))?
+    }
+
+    /// Reports that `peer`'s answer proved false (a forwarded proof that does not check out):
+    /// it counts against the peer as an invalid message does, up to a ban. Never waits.
+    pub(crate) fn report_invalid(&self, peer: PeerRef, reason: String) {
+        if self.reports.try_send((peer, reason)).is_err() {
+            tracing::debug!(%peer, "report queue full; a false answer not counted");
+        }
     }
 
     /// The network as it is now.
@@ -254,6 +286,7 @@ pub(crate) async fn start(
     let (blocks_tx, blocks_rx) = mpsc::channel(PUBLISH_BLOCKS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
     let (asks_tx, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
+    let (reports_tx, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
     let (worker, results, worker_task) =
         worker::spawn(tree.clone(), tx_admitted, config.metrics.clone());
     let service = Service::new(
@@ -272,6 +305,7 @@ pub(crate) async fn start(
             blocks: blocks_rx,
             txs: txs_rx,
             asks: asks_rx,
+            reports: reports_rx,
         },
         stop,
     };
@@ -285,8 +319,31 @@ pub(crate) async fn start(
             blocks: blocks_tx,
             txs: txs_tx,
             asks: asks_tx,
+            reports: reports_tx,
             snapshot,
         },
         task,
     ))
+}
+
+/// A handle whose other end is the test's, not a swarm's: the forwarded requests it sends and
+/// the reports it makes arrive on the returned queues.
+#[cfg(test)]
+pub(crate) fn test_handle() -> (
+    P2pHandle,
+    mpsc::Receiver<Ask>,
+    mpsc::Receiver<(PeerRef, String)>,
+) {
+    let (blocks, _) = mpsc::channel(1);
+    let (txs, _) = mpsc::channel(1);
+    let (asks, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
+    let (reports, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
+    let handle = P2pHandle {
+        blocks,
+        txs,
+        asks,
+        reports,
+        snapshot: Arc::new(Mutex::new(NetworkSnapshot::default())),
+    };
+    (handle, asks_rx, reports_rx)
 }

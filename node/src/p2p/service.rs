@@ -98,6 +98,14 @@ const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
 /// be published again on every tick until one is: otherwise a transaction sent to a node that
 /// had just started, or lost its peers, would never leave it. The oldest go first when full.
 const UNPUBLISHED_TXS_MAX: usize = 1024;
+/// Transactions admitted here through RPC, kept to be handed again, directly, to a peer that
+/// tracks their chain (a `SubmitTx` request) after each of [`TX_RESEND_AFTER_MS`]: gossip is
+/// fire-and-forget, and a busy peer may drop a message, leaving a transaction pending here for
+/// ever while no miner has it. A transaction already included is refused there, harmlessly.
+/// The oldest go first when full.
+const TXS_RESENT_MAX: usize = 1024;
+/// When a transaction admitted here is handed again, counted from its first publication.
+const TX_RESEND_AFTER_MS: [u64; 2] = [3_000, 10_000];
 
 /// The node's protocols.
 #[derive(NetworkBehaviour)]
@@ -325,6 +333,9 @@ pub(crate) struct Service {
     snapshot_dirty: bool,
     /// Transactions no peer could be told about yet, oldest first.
     unpublished_txs: VecDeque<(ChainId, Vec<u8>)>,
+    /// Transactions admitted here, to hand again: chain, bytes, first published, resends so
+    /// far (see [`TXS_RESENT_MAX`]).
+    txs_to_resend: VecDeque<(ChainId, Vec<u8>, Instant, usize)>,
 }
 
 impl Service {
@@ -358,6 +369,7 @@ impl Service {
             last_snapshot: Instant::now(),
             snapshot_dirty: true,
             unpublished_txs: VecDeque::new(),
+            txs_to_resend: VecDeque::new(),
         };
         service.subscribe_open_chains();
         service
@@ -420,13 +432,21 @@ impl Service {
                     self.publish(chain, TopicKind::Blocks, data);
                 }
                 Some((chain, data)) = inputs.publish.txs.recv() => {
+                    if self.txs_to_resend.len() >= TXS_RESENT_MAX {
+                        self.txs_to_resend.pop_front();
+                    }
+                    self.txs_to_resend.push_back((chain, data.clone(), Instant::now(), 0));
                     self.publish(chain, TopicKind::Txs, data);
                 }
                 Some(ask) = inputs.publish.asks.recv() => self.forward(ask),
+                Some((peer, reason)) = inputs.publish.reports.recv() => {
+                    self.penalize(peer.0, &format!("false answer: {reason}"));
+                }
                 event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
                 _ = tick.tick() => {
                     self.subscribe_open_chains();
                     self.retry_waiting_asks();
+                    self.resend_txs();
                     self.republish_txs();
                     self.on_tick(&inputs.worker);
                     self.refresh_snapshot();
@@ -469,6 +489,35 @@ impl Service {
         }
     }
 
+    /// Hands the transactions admitted here whose next resend is due to the best peer tracking
+    /// their chain, directly; each is resent [`TX_RESEND_AFTER_MS`]`.len()` times at most. Its
+    /// answer is not awaited: the peer admits the transaction and gossips it, or refuses it.
+    fn resend_txs(&mut self) {
+        let now = Instant::now();
+        for (chain, tx, first, resends) in std::mem::take(&mut self.txs_to_resend) {
+            let Some(due_ms) = TX_RESEND_AFTER_MS.get(resends).copied() else {
+                continue;
+            };
+            if now.duration_since(first) < Duration::from_millis(due_ms) {
+                self.txs_to_resend.push_back((chain, tx, first, resends));
+                continue;
+            }
+            let best = self
+                .book
+                .tracking(chain)
+                .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
+                .map(|(peer, _)| peer);
+            if let Some(peer) = best
+                && self.requests.len() < REQUESTS_IN_FLIGHT_MAX
+            {
+                let request = SyncRequest::SubmitTx { tx: tx.clone() };
+                let _ = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            }
+            self.txs_to_resend
+                .push_back((chain, tx, first, resends.saturating_add(1)));
+        }
+    }
+
     /// Publishes again the transactions nobody could be told about, now that there may be
     /// someone; those still unheard are queued again.
     fn republish_txs(&mut self) {
@@ -483,9 +532,9 @@ impl Service {
     /// every peer is asked for its status.
     fn forward(&mut self, ask: Ask) {
         if self.asks.len().saturating_add(self.waiting_asks.len()) >= ASKS_IN_FLIGHT_MAX {
-            ask.answer(Err(format!(
+            ask.fail(format!(
                 "{ASKS_IN_FLIGHT_MAX} forwarded requests already in flight; try again"
-            )));
+            ));
             return;
         }
         if let Err(ask) = self.try_forward(ask) {
@@ -527,9 +576,9 @@ impl Service {
                 Ok(()) => {}
                 Err(ask) if now >= deadline => {
                     let chain = ask.chain;
-                    ask.answer(Err(format!(
+                    ask.fail(format!(
                         "this node does not track chain {chain} and no connected peer does"
-                    )));
+                    ));
                 }
                 Err(ask) => self.waiting_asks.push_back((ask, deadline)),
             }
@@ -663,8 +712,10 @@ impl Service {
     }
 
     /// Starts syncing every open chain some peer has more work on, up to
-    /// [`SYNCS_AT_ONCE_MAX`] at once. Data chains wait while the root syncs: their blocks name
-    /// root blocks as relay parents, which must be here first.
+    /// [`SYNCS_AT_ONCE_MAX`] at once, the root first. A data chain's sync does not wait for the
+    /// root's: on a busy network the root is nearly always syncing a block or two, and a data
+    /// chain waiting for it would starve; a data block whose relay parent is not here yet stops
+    /// that sync as a local failure, and it starts again on a later tick.
     fn maybe_start_sync(&mut self, worker: &WorkerQueues) {
         let open: Vec<ChainId> = std::iter::once(ChainId::ROOT)
             .chain(self.tree.data_chains())
@@ -675,9 +726,6 @@ impl Service {
             }
             if self.syncs.contains_key(&chain) {
                 continue;
-            }
-            if !chain.is_root() && self.syncs.contains_key(&ChainId::ROOT) {
-                return;
             }
             let work = self.local.chain(chain).map_or(0, |tip| tip.cumulative_work);
             let Some((peer, tip)) = self.book.best_peer_above(chain, work) else {
@@ -1160,7 +1208,7 @@ impl Service {
                 ..
             } => {
                 if let Some(ask) = self.asks.remove(&request_id) {
-                    ask.answer(Ok(response));
+                    ask.answer(peer, response);
                     return;
                 }
                 let Some((_, kind, chain)) = self.requests.remove(&request_id) else {
@@ -1175,7 +1223,7 @@ impl Service {
                 ..
             } => {
                 if let Some(ask) = self.asks.remove(&request_id) {
-                    ask.answer(Err(format!("peer {peer} did not answer: {error}")));
+                    ask.fail(format!("peer {peer} did not answer: {error}"));
                     return;
                 }
                 let request = self.requests.remove(&request_id);
