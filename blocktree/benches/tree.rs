@@ -19,29 +19,14 @@ use bitverse_blocktree::{
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use criterion::{Criterion, criterion_main};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::signed_by;
+
 const START_MS: u64 = 1_800_000_000_000;
 
 fn new_tree() -> Blocktree {
     Blocktree::in_memory(ChainParams::dev(), Tracking::All).expect("blocktree")
-}
-
-fn sign(tree: &Blocktree, key: &SecretKey, chain: ChainId, payload: TxPayload) -> Transaction {
-    let nonce = tree.chain(chain).map_or(0, |c| {
-        c.lock().pending_nonce(&key.account()).expect("nonce")
-    });
-    let fee = if chain.is_root() {
-        Amount(1)
-    } else {
-        Amount::ZERO
-    };
-    UnsignedTx {
-        chain,
-        sender: key.account(),
-        nonce,
-        fee,
-        payload,
-    }
-    .sign(key)
 }
 
 fn buy(tree: &Blocktree, key: &SecretKey, name: &str, depth: u8) {
@@ -51,7 +36,7 @@ fn buy(tree: &Blocktree, key: &SecretKey, name: &str, depth: u8) {
         .expect("depth")
         .storage_price_per_byte;
     let quota_bytes = 1 << 20;
-    let tx = sign(
+    let tx = signed_by(
         tree,
         key,
         ChainId::ROOT,
@@ -69,7 +54,7 @@ fn buy(tree: &Blocktree, key: &SecretKey, name: &str, depth: u8) {
 
 fn put(tree: &Blocktree, key: &SecretKey, path: &str, value: &[u8]) {
     let chain = tree.chain_of_key(path).expect("home");
-    let tx = sign(
+    let tx = signed_by(
         tree,
         key,
         chain,
@@ -111,7 +96,7 @@ fn print_sizes() {
         let started = Instant::now();
         for i in 0..root_blocks {
             let to = SecretKey::dev("bob").account();
-            let tx = sign(
+            let tx = signed_by(
                 &tree,
                 &alice,
                 ChainId::ROOT,
@@ -210,7 +195,7 @@ fn write_round(chains: usize, round: usize) -> (Blocktree, SecretKey, Vec<Transa
             .depth(3)
             .expect("depth")
             .storage_price_per_byte;
-        let tx = sign(
+        let tx = signed_by(
             &tree,
             &alice,
             ChainId::ROOT,

@@ -71,6 +71,19 @@ pub(crate) const CODE_INVALID_PARAMS: i32 = -32602;
 /// JSON-RPC 2.0 "internal error": the node failed, not the caller.
 pub(crate) const CODE_INTERNAL_ERROR: i32 = -32603;
 
+/// The stable code of a blocktree error, as every answer gives it (RPC, and a forwarded
+/// transaction's refusal): a transaction's own, an untracked chain, a data-chain write or proof
+/// not judgeable yet; anything else is the node's.
+pub(crate) fn chain_error_code(e: &bitverse_blocktree::ChainError) -> i32 {
+    use bitverse_blocktree::ChainError;
+    match e {
+        ChainError::Tx(e) => e.code(),
+        ChainError::NotTracked(_) => CODE_NOT_TRACKED,
+        ChainError::RelayPending(_) => CODE_NOT_ANCHORED_YET,
+        _ => CODE_INTERNAL_ERROR,
+    }
+}
+
 /// Most headers one `bv_getHeaders` call returns: a page of 1000 headers is about 400 KB of
 /// JSON, well under [`RESPONSE_BODY_BYTES_MAX`], and a light client pages through longer chains.
 pub(crate) const HEADERS_PER_CALL_MAX: u64 = 1000;

@@ -33,17 +33,16 @@ use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSamp
 use crate::openrpc;
 use crate::p2p::{P2pHandle, WireTxStatus};
 use crate::rpc_api::{
-    AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS,
-    CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED, ChainResult, HEADERS_PER_CALL_MAX, KeyChainResult,
-    KeyspaceResult, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
-    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF,
-    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION,
-    METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
-    METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
-    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult,
-    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, SEND_TRANSACTIONS_TXS_MAX,
-    ScriptRejectionData, SendItemError, SendItemResult, StatusResult, TransactionResult,
-    TxStatusName, ValueResult,
+    AccountResult, BannedPeerResult, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_TRACKED,
+    ChainResult, HEADERS_PER_CALL_MAX, KeyChainResult, KeyspaceResult, METHOD_CHAINS,
+    METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK, METHOD_GET_HEADERS,
+    METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION,
+    METHOD_GET_VALUE, METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_SEND_TRANSACTIONS,
+    METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION,
+    METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD,
+    NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult, REQUEST_BODY_BYTES_MAX,
+    RESPONSE_BODY_BYTES_MAX, SEND_TRANSACTIONS_TXS_MAX, ScriptRejectionData, SendItemError,
+    SendItemResult, StatusResult, TransactionResult, TxStatusName, ValueResult,
 };
 use crate::rpc_api::{
     METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
@@ -216,19 +215,14 @@ fn tx_error(e: &TxError) -> ErrorObjectOwned {
 /// A transaction error is the caller's and keeps its stable code, as do an untracked chain
 /// and a data chain not anchored yet; anything else is the node's.
 pub(crate) fn chain_error(e: ChainError) -> ErrorObjectOwned {
-    match e {
-        ChainError::Tx(e) => tx_error(&e),
-        ChainError::NotTracked(_) => {
-            ErrorObjectOwned::owned(CODE_NOT_TRACKED, e.to_string(), None::<()>)
-        }
-        ChainError::RelayPending(_) => {
-            ErrorObjectOwned::owned(CODE_NOT_ANCHORED_YET, e.to_string(), None::<()>)
-        }
-        other => {
-            tracing::error!(error = %other, "RPC call failed inside the node");
-            ErrorObjectOwned::owned(CODE_INTERNAL_ERROR, other.to_string(), None::<()>)
-        }
+    if let ChainError::Tx(e) = &e {
+        return tx_error(e);
     }
+    let code = crate::rpc_api::chain_error_code(&e);
+    if code == CODE_INTERNAL_ERROR {
+        tracing::error!(error = %e, "RPC call failed inside the node");
+    }
+    ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
 }
 
 fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {

@@ -9,8 +9,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -18,17 +17,13 @@ use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
-use common::{TestNode, binary, wait_for};
+use common::{TestNode, binary, http_get, wait_for};
 use serde_json::{Value, json};
 
 /// How long the browser run may take, end to end (it has its own, shorter watchdog).
 const BROWSER_RUN_TIMEOUT_MS: u64 = 180_000;
 /// How long a late node may take to sync a short chain over the network.
 const SYNC_TIMEOUT_MS: u64 = 120_000;
-/// How long an HTTP answer from the node may take.
-const HTTP_TIMEOUT_MS: u64 = 30_000;
-/// Largest asset read.
-const ASSET_BYTES_MAX: u64 = 1024 * 1024;
 /// A transformation (docs/TRANSFORMS.md) that writes an empty output.
 const TRANSFORM_WAT: &str = r#"(module
   (import "bitverse_transform_v1" "output_write" (func $output_write (param i32 i32)))
@@ -49,41 +44,6 @@ fn target_dir() -> PathBuf {
 /// The browser driver's directory (package.json, node_modules from `scripts/setup`).
 fn driver_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/explorer")
-}
-
-/// `GET path` over a plain socket: status, content type, body.
-fn http_get(url: &str, path: &str) -> (u16, String, String) {
-    let host_port = url.strip_prefix("http://").unwrap_or(url);
-    let mut stream = TcpStream::connect(host_port).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(HTTP_TIMEOUT_MS)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream
-        .take(ASSET_BYTES_MAX)
-        .read_to_end(&mut response)
-        .unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let content_type = head
-        .lines()
-        .find_map(|line| {
-            line.to_ascii_lowercase()
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    (status, content_type, body.to_owned())
 }
 
 fn json_of(output: &common::CliOutput) -> Value {

@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use bitverse_blocktree::TxPayload;
@@ -20,65 +18,10 @@ use serde_json::{Value, json};
 
 /// How long a test waits for a scrape or a notification.
 const WAIT_MS: u64 = 30_000;
-/// Largest metrics answer read: the label sets are bounded, a scrape is a few tens of KB.
-const SCRAPE_BYTES_MAX: u64 = 4 * 1024 * 1024;
 
-/// `GET /metrics` over a plain socket; returns the status line's code, the content type and
-/// the body.
+/// `GET /metrics`: the status code, the content type and the body.
 fn scrape(url: &str) -> (u16, String, String) {
-    let host_port = url.strip_prefix("http://").unwrap_or(url);
-    let mut stream = TcpStream::connect(host_port).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(WAIT_MS)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream
-        .take(SCRAPE_BYTES_MAX)
-        .read_to_end(&mut response)
-        .unwrap();
-    let text = String::from_utf8(response).expect("metrics are text");
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let content_type = head
-        .lines()
-        .find_map(|line| {
-            let lower = line.to_ascii_lowercase();
-            lower
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, content_type, body)
-}
-
-fn dechunk(mut raw: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, rest)) = raw.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        body.push_str(&rest[..size]);
-        raw = &rest[size + 2..];
-    }
-    body
+    common::http_get(url, "/metrics")
 }
 
 /// The value of the sample line `series` (name and labels exactly as printed), if present.

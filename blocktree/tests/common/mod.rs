@@ -1,5 +1,5 @@
-//! What the blocktree's integration tests share: alice's dev key, signing her transactions
-//! for any chain with her next nonce there, and buying a keyspace at a depth.
+//! What the blocktree's integration tests (and its benches) share: alice's dev key, signing a
+//! transaction for any chain with the signer's next nonce there, and buying a keyspace.
 // Each test binary uses its own part.
 #![allow(dead_code)]
 
@@ -15,7 +15,16 @@ pub(crate) fn alice() -> SecretKey {
 /// not have open, which it refuses anyway); the root's transactions pay a fee of 1, a data
 /// chain's none.
 pub(crate) fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Transaction {
-    let key = alice();
+    signed_by(tree, &alice(), chain, payload)
+}
+
+/// [`signed`] by `key`.
+pub(crate) fn signed_by(
+    tree: &Blocktree,
+    key: &SecretKey,
+    chain: ChainId,
+    payload: TxPayload,
+) -> Transaction {
     let nonce = tree.chain(chain).map_or(0, |chain| {
         chain.lock().pending_nonce(&key.account()).unwrap()
     });
@@ -31,7 +40,7 @@ pub(crate) fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Tr
         fee,
         payload,
     }
-    .sign(&key)
+    .sign(key)
 }
 
 /// Buys keyspace `name` at `depth` for alice, 4,096 bytes prepaid at the depth's price.

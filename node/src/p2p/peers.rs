@@ -181,12 +181,18 @@ impl PeerBook {
         })
     }
 
+    /// The connected peer with the most work on `chain` among those that track it: where a
+    /// request about the chain goes. Ties are broken by peer id, so the choice does not depend
+    /// on map order.
+    pub(crate) fn best_tracking(&self, chain: ChainId) -> Option<(PeerId, ChainTip)> {
+        self.tracking(chain)
+            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
+    }
+
     /// The connected peer with the most work on `chain` above `work`, if any.
     pub(crate) fn best_peer_above(&self, chain: ChainId, work: u128) -> Option<(PeerId, ChainTip)> {
-        self.tracking(chain)
+        self.best_tracking(chain)
             .filter(|(_, tip)| tip.cumulative_work > work)
-            // Ties broken by peer id, so the choice does not depend on map order.
-            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
     }
 }
 

@@ -502,11 +502,7 @@ impl Service {
                 self.txs_to_resend.push_back((chain, tx, first, resends));
                 continue;
             }
-            let best = self
-                .book
-                .tracking(chain)
-                .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
-                .map(|(peer, _)| peer);
+            let best = self.book.best_tracking(chain).map(|(peer, _)| peer);
             if let Some(peer) = best
                 && self.requests.len() < REQUESTS_IN_FLIGHT_MAX
             {
@@ -549,11 +545,7 @@ impl Service {
 
     /// Sends `ask` to the best peer tracking its chain, or gives it back when there is none.
     fn try_forward(&mut self, ask: Ask) -> Result<(), Ask> {
-        let best = self
-            .book
-            .tracking(ask.chain)
-            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
-            .map(|(peer, _)| peer);
+        let best = self.book.best_tracking(ask.chain).map(|(peer, _)| peer);
         let Some(peer) = best else {
             return Err(ask);
         };

@@ -482,16 +482,6 @@ fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOut
     }
 }
 
-/// The stable code of a refusal, as the node's RPC would give it.
-fn refusal_code(e: &ChainError) -> i32 {
-    match e {
-        ChainError::Tx(e) => e.code(),
-        ChainError::NotTracked(_) => crate::rpc_api::CODE_NOT_TRACKED,
-        ChainError::RelayPending(_) => crate::rpc_api::CODE_NOT_ANCHORED_YET,
-        _ => crate::rpc_api::CODE_INTERNAL_ERROR,
-    }
-}
-
 /// Admits a transaction a peer forwarded because it does not track its chain; returns what to
 /// answer and, when admitted, the bytes to gossip on its chain's topic.
 fn serve_submit(
@@ -516,7 +506,7 @@ fn serve_submit(
         Err(e) => {
             let mut message = e.to_string();
             message.truncate(super::protocol::REFUSAL_TEXT_BYTES_MAX);
-            (refused(refusal_code(&e), message), None)
+            (refused(crate::rpc_api::chain_error_code(&e), message), None)
         }
     }
 }

@@ -329,6 +329,13 @@ pub(crate) fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
+    let (status, _, body) = read_http_answer(stream)?;
+    Ok((status, body))
+}
+
+/// Reads an HTTP answer to its end (at most [`RESPONSE_BYTES_MAX`]): the status code, the
+/// head in lower case, and the body, de-chunked.
+fn read_http_answer(stream: TcpStream) -> std::io::Result<(u16, String, Vec<u8>)> {
     let mut response = Vec::new();
     stream.take(RESPONSE_BYTES_MAX).read_to_end(&mut response)?;
     let split = response
@@ -347,7 +354,7 @@ pub(crate) fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>
     } else {
         raw.to_vec()
     };
-    Ok((status, body))
+    Ok((status, head, body))
 }
 
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
@@ -547,4 +554,33 @@ pub(crate) fn wait_for<T>(
         );
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `GET path` over a plain socket (the RPC port also serves `/metrics` and the explorer's
+/// assets): the status code, the content type and the body as text. Panics if the node does
+/// not answer over HTTP.
+pub(crate) fn http_get(url: &str, path: &str) -> (u16, String, String) {
+    let host_port = url.strip_prefix("http://").unwrap_or(url);
+    let mut stream = TcpStream::connect(host_port).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let (status, head, body) = read_http_answer(stream).expect("an HTTP answer");
+    let content_type = head
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
 }
