@@ -548,11 +548,12 @@ pub(crate) enum BenchCommand {
     /// new headers) through the checkpoint, and re-linking every record from genesis as a call
     /// without a usable checkpoint does. ROUNDS of each; the best and the mean are printed.
     LightClient {
-        /// Root headers held.
-        #[arg(long, default_value_t = 100_000)]
+        /// Root headers held, 1 to 1,000,000 (each is built and kept in memory first).
+        #[arg(long, default_value_t = 100_000,
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         height: u64,
-        /// Opens timed of each kind.
-        #[arg(long, default_value_t = 5)]
+        /// Opens timed of each kind, 1 to 100.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
         rounds: u32,
         /// Print the result as one line of JSON.
         #[arg(long)]
