@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::block::{
     Anchor, BLOCK_TXS_MAX, Block, BlockHeader, MergedWork, pow_meets, tx_root, work_hash,
 };
+use crate::endowment::EndowmentPool;
 use crate::error::{BlockError, ChainError, StoreError, TxError};
 use crate::headers::{self, HeaderChainChecker, HeaderRules};
 use crate::mempool::Mempool;
@@ -671,6 +672,47 @@ impl Chain {
     /// A keyspace's record at the tip.
     pub fn keyspace(&self, name: &str) -> Result<Option<KeyspaceRecord>, ChainError> {
         Ok(self.tip_view().keyspace(name)?)
+    }
+
+    /// `chain`'s endowment pool as this chain's tip holds it: on the root, what was paid in
+    /// and paid out; ask the root.
+    pub fn endowment_pool(&self, chain: &ChainId) -> Result<EndowmentPool, ChainError> {
+        Ok(self.tip_view().pool(chain)?)
+    }
+
+    /// What the root has paid `miner` for blocks of `chain`, as of this (root) chain's tip.
+    pub fn miner_claimed(&self, chain: &ChainId, miner: &AccountId) -> Result<Amount, ChainError> {
+        Ok(self.tip_view().claimed(chain, miner)?)
+    }
+
+    /// What `miner` has earned on this data chain as of its best block at `height`.
+    pub fn miner_earned(&self, miner: &AccountId, height: u64) -> Result<Amount, ChainError> {
+        Ok(self.view_at(height).earned(miner)?)
+    }
+
+    /// What the best block at `height` released from the chain's endowment pool to its
+    /// miner: paid on the root, counted as earnings on a data chain.
+    pub fn released_by_block(&self, height: u64) -> Result<Amount, ChainError> {
+        let Some(before) = height.checked_sub(1) else {
+            return Ok(Amount::ZERO);
+        };
+        let released = |height: u64| -> Result<Amount, StoreError> {
+            let view = self.view_at(height);
+            if self.chain_id.is_root() {
+                Ok(view.pool(&ChainId::ROOT)?.paid)
+            } else {
+                view.released()
+            }
+        };
+        Ok(Amount(
+            released(height)?.0.saturating_sub(released(before)?.0),
+        ))
+    }
+
+    /// This chain's state at its best block of `height`, without a root to read the registry
+    /// from: for leaves of its own.
+    fn view_at(&self, height: u64) -> StateView<'_> {
+        StateView::of_chain(self.store.as_ref(), Some(height), self.chain_id, None)
     }
 
     /// A key's value at the tip of the root chain.
@@ -1333,18 +1375,12 @@ impl Chain {
                 })?;
             fees = fees.checked_add(fee).map_err(|_| BlockError::Overflow)?;
         }
-        // All currency lives on the root: a data chain's miner earns nothing on it.
-        if self.chain_id.is_root() {
-            let reward = fees
-                .checked_add(self.params.block_subsidy)
-                .map_err(|_| BlockError::Overflow)?;
-            view.credit_now(&block.header.miner, reward)
-                .map_err(|e| match e {
-                    ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
-                    ApplyError::Store(e) => ChainError::Store(e),
-                    ApplyError::Sandbox(e) => ChainError::Sandbox(e),
-                })?;
-        }
+        view.pay_block_miner(&self.params, &block.header.miner, fees)
+            .map_err(|e| match e {
+                ApplyError::Tx(_) => ChainError::Block(BlockError::Overflow),
+                ApplyError::Store(e) => ChainError::Store(e),
+                ApplyError::Sandbox(e) => ChainError::Sandbox(e),
+            })?;
         Ok(compute_state_update(
             self.store.as_ref(),
             view.into_changes(),
@@ -1657,13 +1693,8 @@ impl Chain {
         let update = if included.is_empty() && !allow_empty {
             None
         } else {
-            if self.chain_id.is_root() {
-                let reward = fees
-                    .checked_add(self.params.block_subsidy)
-                    .map_err(|_| BlockError::Overflow)?;
-                view.credit_now(&miner, reward)
-                    .map_err(apply_to_chain_error)?;
-            }
+            view.pay_block_miner(&self.params, &miner, fees)
+                .map_err(apply_to_chain_error)?;
             Some(compute_state_update(
                 self.store.as_ref(),
                 view.into_changes(),

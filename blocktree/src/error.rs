@@ -165,6 +165,25 @@ pub enum TxError {
         /// The network's deepest.
         depth_max: u8,
     },
+    /// A miner's earnings proof does not check, or ends in a block the root never anchored.
+    #[error("bad earnings proof: {0}")]
+    BadEarningsProof(String),
+    /// A claim would pay nothing: the miner was paid all it earned, or the pool is empty.
+    #[error(
+        "nothing to claim for {miner} on chain {chain}: earned {earned}, paid {claimed} already, the pool holds {pool_held}"
+    )]
+    NothingToClaim {
+        /// The chain.
+        chain: ChainId,
+        /// The miner.
+        miner: AccountId,
+        /// What the proof shows it earned.
+        earned: Amount,
+        /// What the root paid it for that chain before.
+        claimed: Amount,
+        /// What the chain's endowment pool holds.
+        pool_held: Amount,
+    },
     /// A pending transaction with the same sender and nonce pays at least as much.
     #[error(
         "a pending transaction with nonce {nonce} pays at least as much; raise the fee to replace it"
@@ -192,6 +211,8 @@ impl TxError {
             TxError::ScriptRejected { .. } => -32013,
             TxError::ScriptRefused(_) | TxError::ScriptTooLarge { .. } => -32014,
             TxError::KeyOnOtherChain { .. } => -32015,
+            TxError::NothingToClaim { .. } => -32020,
+            TxError::BadEarningsProof(_) => -32021,
             TxError::Malformed(_)
             | TxError::RootOnly { .. }
             | TxError::FeeOnDataChain { .. }

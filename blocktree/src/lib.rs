@@ -24,6 +24,7 @@
 
 pub mod block;
 mod chain;
+pub mod endowment;
 pub mod error;
 pub mod headers;
 pub mod mempool;
@@ -41,6 +42,7 @@ pub use chain::{
     Candidate, Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, REEVALUATE_ATTEMPTS_MAX, TipInfo,
     TxStatus, genesis_block, genesis_block_of, genesis_hash_of,
 };
+pub use endowment::{EarningsProof, EndowmentPool};
 pub use error::{BlockError, ChainError, StoreError, TxError};
 pub use headers::{HeaderChainChecker, HeaderRules};
 pub use params::{ChainParams, DEV_ACCOUNT_NAMES, DepthParams};

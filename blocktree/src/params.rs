@@ -46,6 +46,10 @@ pub struct ChainParams {
     pub final_depth_blocks: u64,
     /// New currency paid to a block's miner, besides the fees.
     pub block_subsidy: Amount,
+    /// Each block of a chain releases what is left of its endowment pool, shifted right by
+    /// this many bits, to its miner (`crate::endowment`): half a pool is paid out over about
+    /// `0.69 · 2^shift` blocks of its chain.
+    pub endowment_release_shift: u32,
     /// Genesis time.
     pub genesis_time_ms: u64,
     /// Accounts funded at genesis.
@@ -103,6 +107,8 @@ impl ChainParams {
             relay_parent_depth_min: 0,
             final_depth_blocks: 0,
             block_subsidy: Amount(0),
+            // 45,000 blocks to pay out half a pool: half a day on a 1 s chain.
+            endowment_release_shift: 16,
             genesis_time_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             genesis_allocations: dev_allocations(),
         }

@@ -110,7 +110,7 @@ fn decode_proof(bytes: &[u8]) -> Result<SparseMerkleProof<Blake3Jmt>, ProofError
     borsh::from_slice(bytes).map_err(|e| ProofError::Malformed(e.to_string()))
 }
 
-fn check(
+pub(crate) fn check_leaf(
     root: &Hash,
     key: jmt::KeyHash,
     value: Option<&Vec<u8>>,
@@ -166,7 +166,7 @@ impl ValueProof {
                     proof.name
                 )));
             }
-            check(
+            check_leaf(
                 &root,
                 keyspace_key(&proof.name),
                 proof.record.as_ref(),
@@ -217,7 +217,7 @@ impl ValueProof {
                 height: link.header.height,
                 hash: link.header.hash(),
             };
-            check(
+            check_leaf(
                 &state_root,
                 anchor_key(&chain),
                 Some(&codec::encode(&anchor)),
@@ -226,7 +226,7 @@ impl ValueProof {
             )?;
             state_root = link.header.state_root;
         }
-        check(
+        check_leaf(
             &state_root,
             slot,
             self.value.as_ref(),

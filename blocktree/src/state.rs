@@ -12,7 +12,12 @@ use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
 use serde::Serialize;
 
 use crate::block::Anchor;
+use crate::endowment::{
+    EarningsProof, EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key,
+    released_key,
+};
 use crate::error::{StoreError, TxError};
+use crate::params::ChainParams;
 use crate::scripts::BlockContext;
 use crate::store::{Column, KvStore};
 use crate::tx::{Transaction, TxPayload};
@@ -37,7 +42,8 @@ pub struct KeyspaceRecord {
     pub quota_bytes: u64,
     /// Bytes of keys and values it holds.
     pub used_bytes: u64,
-    /// Prepaid currency held for the miners that keep it (escrow: counted in the supply).
+    /// What it prepaid at purchase into its chain's endowment pool
+    /// ([`crate::endowment::EndowmentPool`]), which holds the money and pays the chain's miners.
     pub endowment: Amount,
     /// Hash of the validation script judging every write in it (the script's bytes live in
     /// state under [`script_key`]); `None` is owner-only.
@@ -329,9 +335,144 @@ impl<'a> StateView<'a> {
     }
 
     /// Records `anchor` as its child's latest, outside any transaction (a block's anchors).
+    /// On the root, also adds it to the set of every anchor taken ([`anchored_key`]), which
+    /// miners' claims are checked against.
     pub(crate) fn set_anchor_now(&mut self, anchor: &Anchor) {
         self.changes
             .insert(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
+        if self.chain.is_root() {
+            self.changes
+                .insert(anchored_key(anchor), Some(codec::encode(&anchor.height)));
+        }
+    }
+
+    /// `chain`'s endowment pool: from this state on the root, from the relay parent's on a
+    /// data chain.
+    pub(crate) fn pool(&self, chain: &ChainId) -> Result<EndowmentPool, StoreError> {
+        Ok(self
+            .registry_raw(&pool_key(chain))?
+            .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// What this data chain's blocks have released from its pool, in total.
+    pub(crate) fn released(&self) -> Result<Amount, StoreError> {
+        Ok(self.get_decoded(&released_key())?.unwrap_or(Amount::ZERO))
+    }
+
+    /// What `miner` has earned on this data chain, in total.
+    pub(crate) fn earned(&self, miner: &AccountId) -> Result<Amount, StoreError> {
+        Ok(self
+            .get_decoded(&earned_key(miner))?
+            .unwrap_or(Amount::ZERO))
+    }
+
+    /// What the root has paid `miner` for blocks of `chain`, in total.
+    pub(crate) fn claimed(&self, chain: &ChainId, miner: &AccountId) -> Result<Amount, StoreError> {
+        Ok(self
+            .get_decoded(&claimed_key(chain, miner))?
+            .unwrap_or(Amount::ZERO))
+    }
+
+    /// Pays a block's miner, outside any transaction: on the root the fees, the subsidy and
+    /// what the block releases from the root's endowment pool; on a data chain (whose
+    /// transactions carry no fee) what it releases from its pool, counted as the miner's
+    /// earnings there, which the root pays on a claim (`crate::endowment`).
+    pub(crate) fn pay_block_miner(
+        &mut self,
+        params: &ChainParams,
+        miner: &AccountId,
+        fees: Amount,
+    ) -> Result<(), ApplyError> {
+        let mut pool = self.pool(&self.chain)?;
+        if self.chain.is_root() {
+            let release = block_release(pool.deposited, pool.paid, params.endowment_release_shift);
+            pool.paid = pool.paid.checked_add(release).map_err(overflow)?;
+            if release > Amount::ZERO {
+                self.pending
+                    .insert(pool_key(&ChainId::ROOT), Some(codec::encode(&pool)));
+            }
+            let reward = fees
+                .checked_add(params.block_subsidy)
+                .and_then(|r| r.checked_add(release))
+                .map_err(overflow)?;
+            self.credit(miner, reward)?;
+        } else {
+            let released = self.released()?;
+            let release = block_release(pool.deposited, released, params.endowment_release_shift);
+            if release > Amount::ZERO {
+                let released = released.checked_add(release).map_err(overflow)?;
+                let earned = self.earned(miner)?.checked_add(release).map_err(overflow)?;
+                self.pending
+                    .insert(released_key(), Some(codec::encode(&released)));
+                self.pending
+                    .insert(earned_key(miner), Some(codec::encode(&earned)));
+            }
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.changes.extend(pending);
+        Ok(())
+    }
+
+    /// Pays a data-chain miner on the root what `proof` shows it earned beyond what it was
+    /// paid for that chain before, at most what the chain's pool holds.
+    fn claim_miner_reward(
+        &mut self,
+        params: &ChainParams,
+        proof: &EarningsProof,
+    ) -> Result<Amount, ApplyError> {
+        let chain = proof.chain;
+        if chain.depth() > params.depth_max() {
+            return Err(TxError::DepthTooDeep {
+                depth: chain.depth(),
+                depth_max: params.depth_max(),
+            }
+            .into());
+        }
+        let top = proof
+            .verify()
+            .map_err(|e| TxError::BadEarningsProof(e.to_string()))?;
+        if self.get_raw(&anchored_key(&top))?.is_none() {
+            return Err(TxError::BadEarningsProof(format!(
+                "block {} of chain {} is not one the root anchored",
+                top.hash, top.chain
+            ))
+            .into());
+        }
+        let claimed = self.claimed(&chain, &proof.miner)?;
+        let mut pool = self.pool(&chain)?;
+        let owed = Amount(proof.earned.0.saturating_sub(claimed.0));
+        let pay = owed.min(pool.held());
+        if pay == Amount::ZERO {
+            return Err(TxError::NothingToClaim {
+                chain,
+                miner: proof.miner,
+                earned: proof.earned,
+                claimed,
+                pool_held: pool.held(),
+            }
+            .into());
+        }
+        pool.paid = pool.paid.checked_add(pay).map_err(overflow)?;
+        let claimed = claimed.checked_add(pay).map_err(overflow)?;
+        self.pending
+            .insert(pool_key(&chain), Some(codec::encode(&pool)));
+        self.pending.insert(
+            claimed_key(&chain, &proof.miner),
+            Some(codec::encode(&claimed)),
+        );
+        self.credit(&proof.miner, pay)?;
+        Ok(pay)
+    }
+
+    /// Adds `amount` to what `chain`'s endowment pool has been paid.
+    fn deposit(&mut self, chain: &ChainId, amount: Amount) -> Result<(), ApplyError> {
+        let mut pool = self.pool(chain)?;
+        pool.deposited = pool.deposited.checked_add(amount).map_err(overflow)?;
+        self.pending
+            .insert(pool_key(chain), Some(codec::encode(&pool)));
+        Ok(())
     }
 
     /// Bytes `record`'s keyspace holds on this chain.
@@ -429,9 +570,10 @@ impl<'a> StateView<'a> {
         let spend = match &body.payload {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
-            TxPayload::SetScript { .. } | TxPayload::Put { .. } | TxPayload::Delete { .. } => {
-                Amount::ZERO
-            }
+            TxPayload::SetScript { .. }
+            | TxPayload::Put { .. }
+            | TxPayload::Delete { .. }
+            | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
         };
         let needed = spend.checked_add(body.fee).map_err(overflow)?;
         if sender.balance < needed {
@@ -497,7 +639,10 @@ impl<'a> StateView<'a> {
                     )?;
                 }
                 let script_hash = self.upload_script(ctx, script.as_deref())?;
+                let chain = crate::tree::chain_of_keyspace(name.as_str(), *depth)
+                    .ok_or(TxError::Overflow)?;
                 self.set_account(&body.sender, &sender);
+                self.deposit(&chain, *prepaid)?;
                 self.set_keyspace(&KeyspaceRecord {
                     name: name.to_string(),
                     owner: *owner,
@@ -593,6 +738,10 @@ impl<'a> StateView<'a> {
                 self.set_account(&body.sender, &sender);
                 self.set_used_bytes(&mut record, used);
                 self.pending.insert(slot, None);
+            }
+            TxPayload::ClaimMinerReward { proof } => {
+                self.set_account(&body.sender, &sender);
+                self.claim_miner_reward(ctx.params, proof)?;
             }
         }
         Ok(body.fee)

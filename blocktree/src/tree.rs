@@ -14,11 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use bitverse_primitives::{AccountId, ChainId, Hash, codec};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use parking_lot::{Mutex, RwLock};
 
 use crate::block::{Anchor, Block, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash};
 use crate::chain::{Candidate, Chain, ImportOutcome, TxStatus};
+use crate::endowment::{EarningsProof, earned_key};
 use crate::error::{ChainError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
@@ -705,9 +706,68 @@ impl Blocktree {
             let (proof, record, slot) = root.registry_proof(key)?;
             (proof, record, slot, root.tip().height)
         };
+        let home = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
+        let (links, (bottom, version)) = self.anchor_links(home, root_height)?;
+        proof.links = links;
+        let bottom_chain = self.chain(bottom).ok_or(ChainError::NotTracked(bottom))?;
+        let (value, value_proof) = bottom_chain.lock().prove_leaf(slot, version)?;
+        proof.value = value;
+        proof.value_proof = value_proof;
+        Ok(proof)
+    }
+
+    /// What `miner` earned on data chain `chain` as of the block the root's tip anchors
+    /// (through every level), with the proof the root checks to pay it
+    /// ([`TxPayload::ClaimMinerReward`](crate::TxPayload::ClaimMinerReward)).
+    pub fn earnings_proof(
+        &self,
+        chain: ChainId,
+        miner: AccountId,
+    ) -> Result<EarningsProof, ChainError> {
+        if chain.is_root() {
+            return Err(TxError::BadEarningsProof(
+                "the root's miners are paid in their blocks, not by claims".into(),
+            )
+            .into());
+        }
+        let root_height = self.root.lock().tip().height;
+        let (mut links, (bottom, version)) = self.anchor_links(chain, root_height)?;
+        if links.is_empty() {
+            return Err(ChainError::NotTracked(chain));
+        }
+        let top = links.remove(0).header;
+        let bottom_chain = self.chain(bottom).ok_or(ChainError::NotTracked(bottom))?;
+        let (earned, earned_proof) = bottom_chain
+            .lock()
+            .prove_leaf(earned_key(&miner), version)?;
+        let earned = earned
+            .map(|bytes| codec::decode(&bytes))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("earnings of {miner}: {e}")))?
+            .unwrap_or(Amount::ZERO);
+        Ok(EarningsProof {
+            chain,
+            miner,
+            earned,
+            top,
+            links,
+            earned_proof,
+        })
+    }
+
+    /// The walk from the root's block at `root_height` down to `target` through the latest
+    /// anchors: one link per level below the root (the anchored header, and the proof of its
+    /// anchor in the level above), and the chain and height the walk ends at.
+    fn anchor_links(
+        &self,
+        target: ChainId,
+        root_height: u64,
+    ) -> Result<(Vec<AnchorLink>, (ChainId, u64)), ChainError> {
+        let mut path = target.path_to_root();
+        path.reverse();
+        let mut links = Vec::with_capacity(path.len().saturating_sub(1));
         let mut level = (ChainId::ROOT, root_height);
-        for depth in 1..=record.depth {
-            let child = ChainId::of_address(&slot.0, depth).ok_or(TxError::Overflow)?;
+        for child in path.into_iter().skip(1) {
             let (above, version) = level;
             let above_chain = self.chain(above).ok_or(ChainError::NotTracked(above))?;
             let (anchor, anchor_proof) =
@@ -731,18 +791,13 @@ impl Blocktree {
                         anchor.hash
                     ))
                 })?;
-            proof.links.push(AnchorLink {
+            links.push(AnchorLink {
                 header,
                 anchor_proof,
             });
             level = (child, anchor.height);
         }
-        let (bottom, version) = level;
-        let bottom_chain = self.chain(bottom).ok_or(ChainError::NotTracked(bottom))?;
-        let (value, value_proof) = bottom_chain.lock().prove_leaf(slot, version)?;
-        proof.value = value;
-        proof.value_proof = value_proof;
-        Ok(proof)
+        Ok((links, level))
     }
 
     /// What this node knows of every chain it has open, root first.

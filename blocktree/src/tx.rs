@@ -5,6 +5,7 @@ use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, check_key};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature, codec};
 
+use crate::endowment::EarningsProof;
 use crate::error::TxError;
 
 /// Largest value a Put may carry on chain. Larger values are for off-chain chunk storage (§6).
@@ -72,6 +73,13 @@ pub enum TxPayload {
     Delete {
         /// Full key, keyspace included.
         key: String,
+    },
+    /// Pays a data chain's miner on the root what it earned there from the chain's endowment
+    /// pool (`crate::endowment`), beyond what it was paid before. Anyone may send it; the
+    /// money goes to the miner the proof names.
+    ClaimMinerReward {
+        /// The earnings and their proof through the anchors.
+        proof: Box<EarningsProof>,
     },
 }
 
@@ -200,6 +208,7 @@ impl Transaction {
             TxPayload::Delete { key } => {
                 check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
             }
+            TxPayload::ClaimMinerReward { .. } => {}
         }
         Ok(())
     }

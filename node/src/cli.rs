@@ -197,6 +197,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Miners' pay from keyspace endowments: what a miner earned on each data chain, and
+    /// claiming it on the root.
+    ///
+    /// Every block releases a share of what is left of its chain's endowment pool (what the
+    /// keyspaces bought on that chain prepaid) to its miner. On the root that is paid at once;
+    /// on a data chain it is counted there, and the root pays it when a claim proves it
+    /// through the anchors.
+    #[command(subcommand)]
+    Earnings(EarningsCommand),
     /// Draw the tree of chains the node knows (those it tracks, and those its peers say they
     /// track): each chain's height, the height its parent anchors, the height up to which it
     /// is final, how many connected peers track it, and whether the node tracks it.
@@ -470,6 +479,41 @@ pub(crate) enum KeyspaceCommand {
         name: String,
         #[command(flatten)]
         output: OutputArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+}
+
+/// `bitverse earnings …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum EarningsCommand {
+    /// Print, for each data chain the node has open (or --chain), what MINER earned there,
+    /// how much of it the root's tip can prove, what the root paid it, what a claim would pay
+    /// now, and the chain's endowment pool.
+    Show {
+        /// The miner: a `bv1…` address or `dev:NAME`. Default: dev:miner, what a node pays
+        /// without --miner.
+        #[arg(default_value = "dev:miner")]
+        miner: String,
+        /// Only this data chain (bit string, `0110`).
+        #[arg(long, value_name = "CHAIN")]
+        chain: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Claim on the root what MINER earned on data chain CHAIN and was not paid yet: the node
+    /// builds the proof (it must track the chain), the key given signs and pays the fee, and
+    /// the miner is paid. Anyone may claim for a miner.
+    Claim {
+        /// The data chain (bit string, `0110`).
+        chain: String,
+        /// The miner paid: a `bv1…` address or `dev:NAME`.
+        #[arg(long, value_name = "ADDRESS", default_value = "dev:miner")]
+        miner: String,
+        #[command(flatten)]
+        write: WriteArgs,
         #[command(flatten)]
         rpc: RpcArgs,
     },

@@ -13,12 +13,12 @@ use jsonrpsee::rpc_params;
 use serde::de::DeserializeOwned;
 
 use crate::rpc_api::{
-    AccountResult, BrowseResult, ChainResult, KeyChainResult, KeyspaceResult, METHOD_BROWSE,
-    METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN,
-    METHOD_GET_KEYSPACE, METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
-    METHOD_NETWORK_STATUS, METHOD_SEND_TRANSACTION, METHOD_STATUS, NetworkStatusResult,
-    ProofResult, REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult,
-    ValueResult,
+    AccountResult, BrowseResult, ChainResult, EarningsProofResult, EarningsResult, KeyChainResult,
+    KeyspaceResult, METHOD_BROWSE, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_EARNINGS,
+    METHOD_GET_EARNINGS_PROOF, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE,
+    METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS,
+    METHOD_SEND_TRANSACTION, METHOD_STATUS, NetworkStatusResult, ProofResult,
+    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, ValueResult,
 };
 
 /// How long one RPC call may take before the node counts as unreachable. Generous: a node
@@ -228,6 +228,34 @@ impl NodeClient {
     ) -> Result<Vec<String>, CliError> {
         self.call(METHOD_GET_HEADERS, rpc_params![from_height, count])
             .await
+    }
+
+    /// `bv_getEarnings`.
+    pub(crate) async fn earnings(
+        &self,
+        miner: &AccountId,
+        chain: Option<ChainId>,
+    ) -> Result<Vec<EarningsResult>, CliError> {
+        let mut params = rpc_params![miner.to_string()];
+        if let Some(chain) = chain {
+            params
+                .insert(chain.to_string())
+                .map_err(|e| CliError::Failed(format!("cannot encode the chain: {e}")))?;
+        }
+        self.call(METHOD_GET_EARNINGS, params).await
+    }
+
+    /// `bv_getEarningsProof`.
+    pub(crate) async fn earnings_proof(
+        &self,
+        miner: &AccountId,
+        chain: ChainId,
+    ) -> Result<EarningsProofResult, CliError> {
+        self.call(
+            METHOD_GET_EARNINGS_PROOF,
+            rpc_params![miner.to_string(), chain.to_string()],
+        )
+        .await
     }
 
     /// `bv_chains`.

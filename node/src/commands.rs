@@ -13,7 +13,9 @@ use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, Transaction, TxPayload, Unsigned
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use serde_json::{Value, json};
 
-use crate::cli::{InitArgs, KeyspaceCommand, OutputArgs, WalletCommand, WriteArgs};
+use crate::cli::{
+    EarningsCommand, InitArgs, KeyspaceCommand, OutputArgs, WalletCommand, WriteArgs,
+};
 use crate::client::{CliError, NodeClient};
 use crate::keys::{load_key, parse_address, write_key_file};
 use crate::rpc_api::TxStatusName;
@@ -718,6 +720,129 @@ pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliErr
         );
     }
     Ok(())
+}
+
+/// `earnings show` and `earnings claim`.
+pub(crate) async fn earnings(
+    client: &NodeClient,
+    command: EarningsCommand,
+) -> Result<(), CliError> {
+    let parse_chain = |text: &str| {
+        text.parse::<ChainId>()
+            .map_err(|e| failed(format!("chain {text:?}: {e}")))
+    };
+    match command {
+        EarningsCommand::Show {
+            miner,
+            chain,
+            output,
+            ..
+        } => {
+            let miner = parse_address(&miner)?;
+            let chain = chain.as_deref().map(parse_chain).transpose()?;
+            let lines = client.earnings(&miner, chain).await?;
+            if output.json {
+                let value = serde_json::to_value(&lines)
+                    .map_err(|e| failed(format!("cannot print the earnings as JSON: {e}")))?;
+                print_json(&value);
+                return Ok(());
+            }
+            if lines.is_empty() {
+                println!("no data chain is open on this node: nothing earned from endowments");
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:>18} {:>18} {:>18} {:>18} {:>18}",
+                "chain", "earned", "provable", "claimed", "claimable", "pool holds"
+            );
+            for line in &lines {
+                let held = Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0));
+                println!(
+                    "{:<24} {:>18} {:>18} {:>18} {:>18} {:>18}",
+                    line.chain,
+                    shown(line.earned, output.raw),
+                    line.provable
+                        .map_or_else(|| "-".to_owned(), |a| shown(a, output.raw)),
+                    shown(line.claimed, output.raw),
+                    shown(line.claimable, output.raw),
+                    shown(held, output.raw),
+                );
+            }
+            Ok(())
+        }
+        EarningsCommand::Claim {
+            chain,
+            miner,
+            write,
+            ..
+        } => {
+            let miner = parse_address(&miner)?;
+            let chain = parse_chain(&chain)?;
+            let line = client
+                .earnings(&miner, Some(chain))
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| failed(format!("the node says nothing of chain {chain}")))?;
+            if line.claimable == Amount::ZERO {
+                return Err(CliError::Refused {
+                    code: bitverse_blocktree::TxError::NothingToClaim {
+                        chain,
+                        miner,
+                        earned: line.provable.unwrap_or(Amount::ZERO),
+                        claimed: line.claimed,
+                        pool_held: Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0)),
+                    }
+                    .code(),
+                    message: format!(
+                        "nothing to claim for {miner} on chain {chain}: {} provable, {} paid already",
+                        line.provable
+                            .map_or_else(|| "nothing".to_owned(), |a| shown(a, write.raw)),
+                        shown(line.claimed, write.raw)
+                    ),
+                });
+            }
+            let answer = client.earnings_proof(&miner, chain).await?;
+            let bytes = hex::decode(&answer.proof)
+                .map_err(|e| failed(format!("the node's proof is not hex: {e}")))?;
+            let proof = bitverse_blocktree::EarningsProof::from_bytes(&bytes)
+                .map_err(|e| failed(format!("the node's proof does not decode: {e}")))?;
+            // Checked here too, so a bad node costs no fee: all but the anchoring, which
+            // the root checks against its own record.
+            proof
+                .verify()
+                .map_err(|e| failed(format!("the node's proof does not check: {e}")))?;
+            if proof.miner != miner || proof.chain != chain {
+                return Err(failed("the node's proof is for another miner or chain"));
+            }
+            // What the root will pay, unless another claim for the miner lands first.
+            let held = Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0));
+            let amount = Amount(proof.earned.0.saturating_sub(line.claimed.0)).min(held);
+            let done = Done {
+                said: format!(
+                    "claimed {} for {miner} from chain {chain}'s endowment pool",
+                    shown(amount, write.raw)
+                ),
+                details: json!({
+                    "action": "claim",
+                    "chain": chain.to_string(),
+                    "miner": miner.to_string(),
+                    "earned": proof.earned,
+                    "claimed_before": line.claimed,
+                    "amount": amount,
+                }),
+            };
+            submit(
+                client,
+                &write,
+                TxPayload::ClaimMinerReward {
+                    proof: Box::new(proof),
+                },
+                done,
+            )
+            .await
+        }
+    }
 }
 
 /// `browse [--search TEXT] [--limit N] [--json]`: the node's browse lists, one table each.

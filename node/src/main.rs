@@ -14,6 +14,7 @@ mod commands;
 mod config;
 mod demo;
 mod devnet;
+mod earnings;
 mod explorer;
 mod forward;
 mod keys;
@@ -256,6 +257,13 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
                 .await?;
             }
             commands::status(&client, &output).await
+        }
+        Command::Earnings(command) => {
+            let url = match &command {
+                cli::EarningsCommand::Show { rpc, .. }
+                | cli::EarningsCommand::Claim { rpc, .. } => rpc.url.clone(),
+            };
+            commands::earnings(&NodeClient::new(&url)?, command).await
         }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
         Command::Browse {

@@ -311,8 +311,9 @@ impl NodeMetrics {
         self.tip_may_have_moved(chain);
     }
 
-    /// Counts `block`, produced by this node, and its reward (subsidy and fees, saturating at
-    /// `u64::MAX` base units).
+    /// Counts `block`, produced by this node, and its reward (saturating at `u64::MAX` base
+    /// units): on the root the fees, the subsidy and the endowment pool's release; on a data
+    /// chain the release, which the root pays on a claim.
     fn block_produced(&self, chain: &Chain, block: &Block) {
         let Some(labels) = self.chain_labels(block.header.chain) else {
             return;
@@ -321,11 +322,23 @@ impl NodeMetrics {
             .transactions
             .iter()
             .fold(0u128, |sum, tx| sum.saturating_add(tx.body.fee.0));
-        // Data chains carry no currency: their blocks earn nothing there.
-        let reward = if block.header.chain.is_root() {
-            fees.saturating_add(chain.params().block_subsidy.0)
+        // The release is read back from the state; a block that is not on the best chain
+        // (sealed as a side branch) counts none.
+        let on_best = chain
+            .best_header(&block.hash(), block.header.height)
+            .is_some();
+        let release = if on_best {
+            chain
+                .released_by_block(block.header.height)
+                .map_or(0, |a| a.0)
         } else {
             0
+        };
+        let reward = if block.header.chain.is_root() {
+            fees.saturating_add(chain.params().block_subsidy.0)
+                .saturating_add(release)
+        } else {
+            release
         };
         self.blocks_produced.get_or_create(&labels).inc();
         self.produced_rewards_base_units

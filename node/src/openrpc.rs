@@ -18,8 +18,8 @@ use crate::rpc_api::{
     NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 use crate::rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
-    RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
+    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -101,6 +101,16 @@ const SEND_ERRORS: &[i32] = &[
     -32013,
     -32014,
     -32015,
+    CODE_NOT_TRACKED,
+    CODE_NOT_ANCHORED_YET,
+    -32020,
+    -32021,
+    CODE_INTERNAL_ERROR,
+];
+/// Reads of a miner's earnings: a bad address or chain, a chain not open here or not
+/// anchored down to yet.
+const EARNINGS_ERRORS: &[i32] = &[
+    CODE_INVALID_PARAMS,
     CODE_NOT_TRACKED,
     CODE_NOT_ANCHORED_YET,
     CODE_INTERNAL_ERROR,
@@ -303,6 +313,50 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         params: NO_PARAMS,
         result: "ChainResultArray",
         errors: INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_EARNINGS,
+        summary: "What a miner earned from keyspace endowments on each data chain open here, \
+                  what the root paid it, and what a claim would pay now",
+        params: &[
+            ParamSpec {
+                name: "miner",
+                description: "The miner's bech32m address `bv1…`",
+                schema: "Address",
+                required: true,
+            },
+            ParamSpec {
+                name: "chain",
+                description: "Only this data chain (default: every data chain open here)",
+                schema: "ChainName",
+                required: false,
+            },
+        ],
+        result: "EarningsResultArray",
+        errors: EARNINGS_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_EARNINGS_PROOF,
+        summary: "The proof of a miner's earnings on a data chain that a ClaimMinerReward \
+                  transaction carries, as of the block the root's tip anchors",
+        params: &[
+            ParamSpec {
+                name: "miner",
+                description: "The miner's bech32m address `bv1…`",
+                schema: "Address",
+                required: true,
+            },
+            ParamSpec {
+                name: "chain",
+                description: "The data chain (bit string) the miner earned on",
+                schema: "ChainName",
+                required: true,
+            },
+        ],
+        result: "EarningsProofResult",
+        errors: EARNINGS_ERRORS,
         subscription: None,
     },
     MethodSpec {
@@ -578,6 +632,18 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
                   is not there yet on this node, or its keyspace was bought less than the relay \
                   depth ago; retry shortly",
     },
+    ErrorSpec {
+        code: -32020,
+        name: "NothingToClaim",
+        meaning: "a miner's claim would pay nothing: it was paid all it earned on that chain, or \
+                  the chain's endowment pool is empty",
+    },
+    ErrorSpec {
+        code: -32021,
+        name: "BadEarningsProof",
+        meaning: "a miner's earnings proof does not check, or starts from a block the root \
+                  never anchored",
+    },
 ];
 
 /// The label the RPC metrics give a called method: its name when the API has it, else
@@ -818,6 +884,43 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         "ChainResultArray",
         || json!({"type": "array", "items": schema_ref("ChainResult")}),
     ),
+    ("EarningsResult", || {
+        object(
+            &[
+                "chain",
+                "earned",
+                "provable",
+                "claimed",
+                "claimable",
+                "pool_deposited",
+                "pool_paid",
+            ],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "earned": schema_ref("Amount"),
+                "provable": nullable("Amount"),
+                "claimed": schema_ref("Amount"),
+                "claimable": schema_ref("Amount"),
+                "pool_deposited": schema_ref("Amount"),
+                "pool_paid": schema_ref("Amount"),
+            }),
+        )
+    }),
+    (
+        "EarningsResultArray",
+        || json!({"type": "array", "items": schema_ref("EarningsResult")}),
+    ),
+    ("EarningsProofResult", || {
+        object(
+            &["chain", "miner", "earned", "proof"],
+            json!({
+                "chain": schema_ref("ChainName"),
+                "miner": schema_ref("Address"),
+                "earned": schema_ref("Amount"),
+                "proof": schema_ref("Hex"),
+            }),
+        )
+    }),
     ("PeerResult", || {
         object(
             &[
@@ -1025,7 +1128,14 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "sender": schema_ref("Address"),
                 "nonce": uint(),
                 "fee": schema_ref("Amount"),
-                "kind": {"enum": ["transfer", "buy_keyspace", "set_script", "put", "delete"]},
+                "kind": {"enum": [
+                    "transfer",
+                    "buy_keyspace",
+                    "set_script",
+                    "put",
+                    "delete",
+                    "claim_miner_reward"
+                ]},
                 "key": {"type": ["string", "null"]},
                 "keyspace": {"type": ["string", "null"]},
                 "to": nullable("Address"),
@@ -1482,6 +1592,27 @@ mod tests {
             size_bytes: 10,
         };
         assert_schema_matches("KeyEntryResult", &key);
+        assert_schema_matches(
+            "EarningsResult",
+            &crate::rpc_api::EarningsResult {
+                chain: "01".into(),
+                earned: Amount(3),
+                provable: Some(Amount(2)),
+                claimed: Amount(1),
+                claimable: Amount(1),
+                pool_deposited: Amount(100),
+                pool_paid: Amount(1),
+            },
+        );
+        assert_schema_matches(
+            "EarningsProofResult",
+            &crate::rpc_api::EarningsProofResult {
+                chain: "01".into(),
+                miner: account,
+                earned: Amount(2),
+                proof: "00".into(),
+            },
+        );
         assert_schema_matches(
             "KeyspaceKeysResult",
             &KeyspaceKeysResult {

@@ -42,6 +42,14 @@ pub(crate) const METHOD_NETWORK_STATUS: &str = "bv_networkStatus";
 /// `bv_getKeyChain(key)` → [`KeyChainResult`]: the chain a key's writes go to.
 pub(crate) const METHOD_GET_KEY_CHAIN: &str = "bv_getKeyChain";
 
+/// `bv_getEarnings(miner[, chain])` → array of [`EarningsResult`]: what `miner` earned from
+/// keyspace endowments on each data chain this node has open (or on `chain` alone), what the
+/// root paid it, and what a claim would pay now.
+pub(crate) const METHOD_GET_EARNINGS: &str = "bv_getEarnings";
+/// `bv_getEarningsProof(miner, chain)` → [`EarningsProofResult`]: the proof a
+/// `ClaimMinerReward` transaction carries, as of the block the root's tip anchors.
+pub(crate) const METHOD_GET_EARNINGS_PROOF: &str = "bv_getEarningsProof";
+
 /// The chain named is not one this node stores (not tracked, or not live yet).
 pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
 /// A data-chain write or proof cannot be judged yet: its relay parent or anchor is not
@@ -541,7 +549,7 @@ pub(crate) struct TxSummaryResult {
     pub(crate) nonce: u64,
     /// Its fee.
     pub(crate) fee: Amount,
-    /// `transfer`, `buy_keyspace`, `set_script`, `put` or `delete`.
+    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete` or `claim_miner_reward`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,
@@ -573,4 +581,37 @@ pub(crate) struct KeyEntryResult {
     pub(crate) key: String,
     /// Bytes of key and value it holds.
     pub(crate) size_bytes: u64,
+}
+
+/// One data chain's line of `bv_getEarnings`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct EarningsResult {
+    /// The chain (bit string).
+    pub(crate) chain: String,
+    /// What the miner earned there in total, as of the chain's tip.
+    pub(crate) earned: Amount,
+    /// What it earned as of the block the root's tip anchors (through every level): what a
+    /// claim can prove now; `null` while the chain is not anchored that far.
+    pub(crate) provable: Option<Amount>,
+    /// What the root has paid it for the chain's blocks so far.
+    pub(crate) claimed: Amount,
+    /// What a claim sent now would pay: `provable` less `claimed`, at most what the pool holds.
+    pub(crate) claimable: Amount,
+    /// Everything ever paid into the chain's endowment pool by its keyspaces.
+    pub(crate) pool_deposited: Amount,
+    /// What the pool has paid the chain's miners.
+    pub(crate) pool_paid: Amount,
+}
+
+/// What `bv_getEarningsProof` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct EarningsProofResult {
+    /// The chain (bit string).
+    pub(crate) chain: String,
+    /// The miner.
+    pub(crate) miner: AccountId,
+    /// What the proof shows the miner earned there in total.
+    pub(crate) earned: Amount,
+    /// The canonical bytes of the proof (`EarningsProof`), hex.
+    pub(crate) proof: String,
 }

@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, broadcast};
 
 use crate::browse::BrowseIndex;
+use crate::earnings;
 use crate::explorer;
 use crate::forward;
 use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
@@ -45,7 +46,8 @@ use crate::rpc_api::{
     SendItemResult, StatusResult, TransactionResult, TxStatusName, ValueResult,
 };
 use crate::rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
+    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
 };
 
 /// Most simultaneous RPC connections, HTTP and WebSocket together. Each may hold a blocking
@@ -166,6 +168,12 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     })?;
     module.register_blocking_method(METHOD_GET_KEYSPACE_KEYS, |params, ctx, _| {
         explorer::keyspace_keys(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_GET_EARNINGS, |params, ctx, _| {
+        earnings::earnings(&params, &ctx)
+    })?;
+    module.register_blocking_method(METHOD_GET_EARNINGS_PROOF, |params, ctx, _| {
+        earnings::earnings_proof(&params, &ctx)
     })?;
     let document = Arc::new(openrpc::document());
     module.register_method(

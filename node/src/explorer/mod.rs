@@ -329,6 +329,11 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                         summary.kind = "delete".into();
                         summary.key = Some(key.clone());
                     }
+                    TxPayload::ClaimMinerReward { proof } => {
+                        summary.kind = "claim_miner_reward".into();
+                        summary.to = Some(proof.miner);
+                        summary.amount = Some(proof.earned);
+                    }
                 }
                 summary
             })
