@@ -277,3 +277,53 @@ fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
     assert_eq!(after.0 - before.0, proof.earned.0, "paid what it earned");
     assert!(matches!(refused(proof), TxError::NothingToClaim { .. }));
 }
+
+/// A proof for a miner at depth 2 from a dev tree: the fixture the property test tampers with.
+fn deep_proof() -> (EarningsProof, bitverse_blocktree::Anchor) {
+    let params = ChainParams::dev();
+    let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
+    buy_endowed(&tree, DEEP, 2, Amount(1 << 30));
+    let miner = miners()[0].account();
+    let deep = chain_of_keyspace(DEEP, 2).unwrap();
+    tree.seal_dev(miner, params.genesis_time_ms + 1_000)
+        .unwrap();
+    for step in 2..=3u64 {
+        let put = signed(
+            &tree,
+            deep,
+            TxPayload::Put {
+                key: format!("{DEEP}/k{step}"),
+                value: b"v".to_vec(),
+            },
+        );
+        tree.submit(put).unwrap();
+        tree.seal_dev(miner, params.genesis_time_ms + step * 1_000)
+            .unwrap();
+    }
+    let proof = tree.earnings_proof(deep, miner).unwrap();
+    let anchor = proof.verify().unwrap();
+    (proof, anchor)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+    /// Changing any byte of a proof's encoding breaks it (it no longer decodes or checks),
+    /// or changes the top header, whose hash the root then never anchored (the root's half of
+    /// the check), or leaves a proof of the very same claim: the same chain, miner and
+    /// earnings. A forger cannot move pay to another miner or raise it.
+    #[test]
+    fn a_changed_byte_never_proves_another_claim(position in 0usize..1_000_000, flip in 1u8..=255) {
+        let (proof, anchor) = deep_proof();
+        let mut bytes = proof.to_bytes();
+        let at = position % bytes.len();
+        bytes[at] ^= flip;
+        if let Ok(changed) = EarningsProof::from_bytes(&bytes)
+            && let Ok(changed_anchor) = changed.verify()
+            && changed_anchor == anchor
+        {
+            proptest::prop_assert_eq!(changed.chain, proof.chain);
+            proptest::prop_assert_eq!(changed.miner, proof.miner);
+            proptest::prop_assert_eq!(changed.earned, proof.earned);
+        }
+    }
+}

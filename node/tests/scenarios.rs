@@ -784,6 +784,84 @@ fn deep_keyspaces_through_the_cli_are_written_anchored_and_verified() {
     }
     let drawn = node.cli(&["chains"]).assert_ok("chains").stdout_text();
     assert!(drawn.lines().count() == chains.len() + 1, "{drawn}");
+
+    // The miner of the data chains (dev:miner, the dev node's default) earned a share of the
+    // deep keyspaces' endowments in every block it sealed there, and claims it on the root.
+    let shallow_proof = node.cli(&["proof", "deep1/greeting", "--json"]);
+    let shallow_proof: Value =
+        serde_json::from_str(&shallow_proof.assert_ok("proof").stdout_text()).unwrap();
+    let shallow = shallow_proof["links"][0]["chain"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let earnings = |chain: &str| -> Value {
+        let out = node.cli(&["earnings", "show", "dev:miner", "--chain", chain, "--json"]);
+        let lines: Value = serde_json::from_str(&out.assert_ok("earnings show").stdout_text())
+            .expect("earnings --json prints JSON");
+        assert_eq!(lines.as_array().unwrap().len(), 1, "{lines}");
+        lines[0].clone()
+    };
+    let amount = |v: &Value| v.as_str().unwrap().parse::<u128>().unwrap();
+    let before = earnings(&shallow);
+    assert!(amount(&before["earned"]) > 0, "{before}");
+    // On dev every block is anchored at once: all of it is provable and unpaid.
+    assert_eq!(before["provable"], before["earned"], "{before}");
+    assert_eq!(amount(&before["claimed"]), 0);
+    assert_eq!(before["claimable"], before["earned"]);
+    let balance = || -> u128 {
+        let out = node.cli(&["balance", "dev:miner", "--raw"]);
+        out.assert_ok("balance")
+            .stdout_text()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let balance_before = balance();
+    let claim = node.cli(&[
+        "earnings",
+        "claim",
+        &shallow,
+        "--key",
+        "dev:alice",
+        "--json",
+    ]);
+    let claim: Value = serde_json::from_str(&claim.assert_ok("earnings claim").stdout_text())
+        .expect("earnings claim --json prints JSON");
+    assert_eq!(claim["action"], "claim");
+    assert_eq!(claim["status"], "included");
+    assert_eq!(claim["amount"], before["claimable"]);
+    // dev:miner sealed the claim's block too, so it also has the claim's fee, and that root
+    // block's share of the root's own pool (deep0's endowment: 10,000 bytes at 256 base
+    // units, of which a block releases at most 1/2^16).
+    let paid = balance() - balance_before;
+    let paid_for_the_claim = amount(&before["claimable"]) + amount(&claim["fee"]);
+    assert!(
+        paid >= paid_for_the_claim && paid - paid_for_the_claim <= (10_000 * 256) >> 16,
+        "paid {paid} on the root for a claim of {paid_for_the_claim}"
+    );
+    let after = earnings(&shallow);
+    assert_eq!(after["claimed"], before["claimable"]);
+    assert_eq!(amount(&after["claimable"]), 0);
+    assert_eq!(
+        amount(&after["pool_paid"]),
+        amount(&before["pool_paid"]) + amount(&before["claimable"])
+    );
+    // Nothing more to claim until the chain has new blocks: refused before any fee is paid.
+    assert_refused(
+        &node.cli(&["earnings", "claim", &shallow, "--key", "dev:alice"]),
+        "nothing to claim",
+    );
+    // The root's miners are paid in their blocks: no claims there.
+    assert_refused(
+        &node.cli(&["earnings", "show", "dev:miner", "--chain", "root"]),
+        "name a data chain",
+    );
+    let table = node
+        .cli(&["earnings", "show"])
+        .assert_ok("earnings")
+        .stdout_text();
+    assert!(table.starts_with("chain "), "{table}");
+    assert!(table.contains(&format!("\n{shallow} ")), "{table}");
 }
 
 /// The `bitverse …` command lines of README.md's "Try it" section, as written there, but for
