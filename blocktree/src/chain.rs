@@ -650,6 +650,21 @@ impl Chain {
         self.relay(root, &hash)
     }
 
+    /// The root's state at `height` of its best chain (a data chain's own state at its
+    /// height): what reads at a named height go through.
+    pub(crate) fn view_at(&self, height: u64) -> Result<StateView<'_>, ChainError> {
+        let tip = self.tip_height();
+        if height > tip {
+            return Err(ChainError::HeightAboveTip { height, tip });
+        }
+        Ok(StateView::of_chain(
+            self.store.as_ref(),
+            Some(height),
+            self.chain_id,
+            None,
+        ))
+    }
+
     /// An account's state at the tip.
     pub fn account(&self, account: &AccountId) -> Result<AccountState, ChainError> {
         Ok(self.tip_view().account(account)?)
@@ -1318,6 +1333,8 @@ impl Chain {
         let context = self.context_on_tip(block.header.time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &block.header.anchors)?;
+        crate::stake::release_unbonded(&mut view, block.header.height)
+            .map_err(apply_to_chain_error)?;
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
             let fee = view
@@ -1637,6 +1654,7 @@ impl Chain {
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &anchors)?;
+        crate::stake::release_unbonded(&mut view, height).map_err(apply_to_chain_error)?;
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;

@@ -550,7 +550,9 @@ impl BrowseIndex {
                     TxPayload::Delete { key } => {
                         writes.push((home_of(&root, key), key.clone(), None, None));
                     }
-                    TxPayload::Transfer { .. } => {}
+                    TxPayload::Transfer { .. }
+                    | TxPayload::Stake { .. }
+                    | TxPayload::Unstake { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

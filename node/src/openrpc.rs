@@ -103,6 +103,8 @@ const SEND_ERRORS: &[i32] = &[
     -32015,
     CODE_NOT_TRACKED,
     CODE_NOT_ANCHORED_YET,
+    -32018,
+    -32019,
     CODE_INTERNAL_ERROR,
 ];
 /// Reads of a key at any depth: a chain this node does not track, or not anchored yet.
@@ -578,6 +580,17 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
                   is not there yet on this node, or its keyspace was bought less than the relay \
                   depth ago; retry shortly",
     },
+    ErrorSpec {
+        code: -32018,
+        name: "InsufficientStake",
+        meaning: "an unstake asks for more than the sender has staked in the role",
+    },
+    ErrorSpec {
+        code: -32019,
+        name: "StakeLimit",
+        meaning: "the registry of staked nodes of the role is full, or the sender already has \
+                  the most unbonding entries it may have",
+    },
 ];
 
 /// The label the RPC metrics give a called method: its name when the API has it, else
@@ -1019,18 +1032,20 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "to",
                 "amount",
                 "value_bytes",
+                "role",
             ],
             json!({
                 "hash": schema_ref("Hash"),
                 "sender": schema_ref("Address"),
                 "nonce": uint(),
                 "fee": schema_ref("Amount"),
-                "kind": {"enum": ["transfer", "buy_keyspace", "set_script", "put", "delete"]},
+                "kind": {"enum": ["transfer", "buy_keyspace", "set_script", "put", "delete", "stake", "unstake"]},
                 "key": {"type": ["string", "null"]},
                 "keyspace": {"type": ["string", "null"]},
                 "to": nullable("Address"),
                 "amount": nullable("Amount"),
                 "value_bytes": {"type": ["integer", "null"], "minimum": 0},
+                "role": {"enum": ["offerer", "relayer", null]},
             }),
         )
     }),
@@ -1192,7 +1207,8 @@ mod tests {
         TransactionResult, TxStatusName, ValueResult,
     };
     use bitverse_blocktree::TxError;
-    use bitverse_primitives::{Amount, Hash, SecretKey};
+    use bitverse_pricing::TaskKind;
+    use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
 
     /// The RPC reference, which must document what the table holds.
     const RPC_REFERENCE: &str = include_str!("../../docs/RPC.md");
@@ -1458,8 +1474,18 @@ mod tests {
             to: None,
             amount: None,
             value_bytes: Some(3),
+            role: None,
         };
         assert_schema_matches("TxSummaryResult", &tx);
+        let staking = TxSummaryResult {
+            kind: "stake".into(),
+            key: None,
+            amount: Some(Amount(5)),
+            value_bytes: None,
+            role: Some("relayer".into()),
+            ..tx.clone()
+        };
+        assert_schema_matches("TxSummaryResult", &staking);
         assert_schema_matches(
             "BlockResult",
             &BlockResult {
@@ -1541,10 +1567,30 @@ mod tests {
             TxError::Overflow,
             TxError::AlreadyKnown(Hash::ZERO),
             TxError::ScriptRefused("x".into()),
+            TxError::ZeroStakeAmount,
+            TxError::InsufficientStake {
+                account: AccountId::default(),
+                role: TaskKind::Offer,
+                staked: Amount::ZERO,
+                needed: Amount(1),
+            },
+            TxError::StakedNodesFull {
+                role: TaskKind::Relay,
+                nodes_max: 1,
+            },
+            TxError::TooManyUnbonding {
+                account: AccountId::default(),
+                entries_max: 1,
+            },
         ];
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
         for error in errors {
             assert!(codes.contains(&error.code()), "{error}: {}", error.code());
+            assert!(
+                SEND_ERRORS.contains(&error.code()),
+                "bv_sendTransaction lacks {}",
+                error.code()
+            );
         }
         // The codes of variants with structured fields, by value: the table must cover
         // -32001..=-32014 except -32010, which TxError does not use.

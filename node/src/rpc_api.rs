@@ -541,7 +541,7 @@ pub(crate) struct TxSummaryResult {
     pub(crate) nonce: u64,
     /// Its fee.
     pub(crate) fee: Amount,
-    /// `transfer`, `buy_keyspace`, `set_script`, `put` or `delete`.
+    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake` or `unstake`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,
@@ -549,10 +549,13 @@ pub(crate) struct TxSummaryResult {
     pub(crate) keyspace: Option<String>,
     /// The recipient of a transfer; null for other kinds.
     pub(crate) to: Option<AccountId>,
-    /// The amount a transfer moves or a purchase prepays; null for other kinds.
+    /// The amount a transfer moves, a purchase prepays, or a stake or unstake moves; null for
+    /// other kinds.
     pub(crate) amount: Option<Amount>,
     /// The size of a put's value; null for other kinds.
     pub(crate) value_bytes: Option<u64>,
+    /// The role (`offerer`, `relayer`) a stake or unstake is for; null for other kinds.
+    pub(crate) role: Option<String>,
 }
 
 /// What `bv_getKeyspaceKeys` answers.

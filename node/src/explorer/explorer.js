@@ -452,6 +452,7 @@ function txWhat(tx) {
     case 'buy_keyspace': return el('span', {}, keyspaceLink(tx.keyspace), `, prepaid ${coins(tx.amount)}`);
     case 'set_script': return keyspaceLink(tx.keyspace);
     case 'transfer': return el('span', {}, `${coins(tx.amount)} to `, accountLink(tx.to));
+    case 'stake': case 'unstake': return `${coins(tx.amount)} as ${tx.role}`;
     default: return '';
   }
 }
