@@ -19,7 +19,7 @@
 //! conservation of money counts them (`blocktree/tests/stake.rs`).
 
 use bincode::{Decode, Encode};
-use bitverse_pricing::{ReliabilityRecord, TaskKind};
+use bitverse_pricing::{ReliabilityRecord, StakedNode, TaskKind};
 use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use jmt::KeyHash;
 
@@ -308,6 +308,29 @@ impl Chain {
             staked.push((account, record.stake(role)));
         }
         Ok(staked)
+    }
+
+    /// The accounts staked in `role` at root height `height`, sorted, each with its stake in
+    /// the role and its reliability record for that task kind (the prior,
+    /// `ReliabilityRecord::default()`, when it has none): what a quote or a draw takes, a pure
+    /// function of root state at that height.
+    pub fn staked_with_records_at(
+        &self,
+        role: TaskKind,
+        height: u64,
+    ) -> Result<Vec<StakedNode>, ChainError> {
+        let mut nodes = Vec::new();
+        for (account, stake) in self.staked_nodes_at(role, height)? {
+            let record = self
+                .reliability_record_at(&account, role, height)?
+                .unwrap_or_default();
+            nodes.push(StakedNode {
+                account,
+                stake,
+                record,
+            });
+        }
+        Ok(nodes)
     }
 
     /// `account`'s reliability record for `kind` as stored at root height `height`, not

@@ -18,8 +18,8 @@ use crate::rpc_api::{
     NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 use crate::rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
-    RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER,
+    METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE, METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -83,6 +83,21 @@ pub(crate) struct ErrorSpec {
 
 const NO_PARAMS: &[ParamSpec] = &[];
 const INTERNAL: &[i32] = &[CODE_INTERNAL_ERROR];
+/// An account and an optional root height: the market's reads.
+const ADDRESS_AND_HEIGHT: &[ParamSpec] = &[
+    ParamSpec {
+        name: "address",
+        description: "A bech32m address `bv1…`",
+        schema: "Address",
+        required: true,
+    },
+    ParamSpec {
+        name: "height",
+        description: "The root height read (default: the tip); above the tip is -32602",
+        schema: "Height",
+        required: false,
+    },
+];
 const PARAMS_OR_INTERNAL: &[i32] = &[CODE_INVALID_PARAMS, CODE_INTERNAL_ERROR];
 const KEY_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32009, -32001, CODE_INTERNAL_ERROR];
 const SEND_ERRORS: &[i32] = &[
@@ -176,6 +191,61 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         ],
         result: "AccountResult",
         errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_STAKE,
+        summary: "An account's stakes and unbonding entries in the root's state at a height",
+        params: ADDRESS_AND_HEIGHT,
+        result: "StakeResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_LEDGER,
+        summary: "An account's stakes and reliability records (decayed, with estimates) at a root height",
+        params: ADDRESS_AND_HEIGHT,
+        result: "LedgerResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_QUOTE,
+        summary: "The tier table of every staked offerer at a root height: hops, undetected-error bound, latency, price",
+        params: &[
+            ParamSpec {
+                name: "transform",
+                description: "The transformation's key",
+                schema: "Key",
+                required: true,
+            },
+            ParamSpec {
+                name: "inputs",
+                description: "The input keys, 1 to 16",
+                schema: "KeyList",
+                required: true,
+            },
+            ParamSpec {
+                name: "fuel_budget",
+                description: "Fuel each execution may use, 1 to 4 000 000 000",
+                schema: "FuelBudget",
+                required: true,
+            },
+            ParamSpec {
+                name: "height",
+                description: "The root height read (default: the tip)",
+                schema: "Height",
+                required: false,
+            },
+            ParamSpec {
+                name: "requester",
+                description: "The requester, never drawn as a relayer (default: none)",
+                schema: "Address",
+                required: false,
+            },
+        ],
+        result: "QuoteResult",
+        errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
     MethodSpec {
@@ -784,6 +854,120 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         )
     }),
     ("KeyspaceResultOrNull", || nullable("KeyspaceResult")),
+    (
+        "KeyList",
+        || json!({"type": "array", "items": schema_ref("Key"), "minItems": 1, "maxItems": 16}),
+    ),
+    (
+        "FuelBudget",
+        || json!({"type": "integer", "minimum": 1, "maximum": 4_000_000_000u64}),
+    ),
+    ("Role", || json!({"enum": ["offerer", "relayer"]})),
+    ("StakeResult", || {
+        object(
+            &["address", "height", "offerer", "relayer", "unbonding"],
+            json!({
+                "address": schema_ref("Address"),
+                "height": uint(),
+                "offerer": schema_ref("Amount"),
+                "relayer": schema_ref("Amount"),
+                "unbonding": {"type": "array", "items": schema_ref("UnbondingResult")},
+            }),
+        )
+    }),
+    ("UnbondingResult", || {
+        object(
+            &["role", "amount", "release_height"],
+            json!({
+                "role": schema_ref("Role"),
+                "amount": schema_ref("Amount"),
+                "release_height": uint(),
+            }),
+        )
+    }),
+    ("LedgerResult", || {
+        object(
+            &["stake", "records"],
+            json!({
+                "stake": schema_ref("StakeResult"),
+                "records": {"type": "array", "items": schema_ref("LedgerRecordResult")},
+            }),
+        )
+    }),
+    ("LedgerRecordResult", || {
+        object(
+            &[
+                "role",
+                "recorded",
+                "successes",
+                "failures",
+                "latency_ms_total",
+                "failure_ppm",
+                "reputation_ppm",
+                "latency_ms",
+            ],
+            json!({
+                "role": schema_ref("Role"),
+                "recorded": {"type": "boolean"},
+                "successes": uint(),
+                "failures": uint(),
+                "latency_ms_total": uint(),
+                "failure_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "reputation_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "latency_ms": uint(),
+            }),
+        )
+    }),
+    ("QuoteResult", || {
+        object(
+            &[
+                "height",
+                "transform",
+                "inputs",
+                "fuel_budget",
+                "requester",
+                "relayers_staked",
+                "offers",
+            ],
+            json!({
+                "height": uint(),
+                "transform": schema_ref("Key"),
+                "inputs": schema_ref("KeyList"),
+                "fuel_budget": schema_ref("FuelBudget"),
+                "requester": nullable("Address"),
+                "relayers_staked": uint(),
+                "offers": {"type": "array", "items": schema_ref("OfferQuoteResult")},
+            }),
+        )
+    }),
+    ("OfferQuoteResult", || {
+        object(
+            &["offerer", "stake", "tiers"],
+            json!({
+                "offerer": schema_ref("Address"),
+                "stake": schema_ref("Amount"),
+                "tiers": {"type": "array", "items": schema_ref("TierResult")},
+            }),
+        )
+    }),
+    ("TierResult", || {
+        object(
+            &[
+                "hops",
+                "undetected_error_ppm",
+                "reliability_ppm",
+                "latency_ms",
+                "price",
+            ],
+            json!({
+                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
+                "undetected_error_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "reliability_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "latency_ms": uint(),
+                "price": schema_ref("Amount"),
+            }),
+        )
+    }),
     ("ValueResult", || {
         object(
             &["value_hex", "height", "chain"],
@@ -1486,6 +1670,63 @@ mod tests {
             ..tx.clone()
         };
         assert_schema_matches("TxSummaryResult", &staking);
+        let stake = crate::rpc_api::StakeResult {
+            address: account,
+            height: 3,
+            offerer: Amount(1),
+            relayer: Amount(2),
+            unbonding: vec![crate::rpc_api::UnbondingResult {
+                role: "relayer".into(),
+                amount: Amount(3),
+                release_height: 9,
+            }],
+        };
+        assert_schema_matches("StakeResult", &stake);
+        assert_schema_matches("UnbondingResult", &stake.unbonding[0]);
+        let record = crate::rpc_api::LedgerRecordResult {
+            role: "offerer".into(),
+            recorded: false,
+            successes: 0,
+            failures: 0,
+            latency_ms_total: 0,
+            failure_ppm: 200_000,
+            reputation_ppm: 800_000,
+            latency_ms: 1_000,
+        };
+        assert_schema_matches("LedgerRecordResult", &record);
+        assert_schema_matches(
+            "LedgerResult",
+            &crate::rpc_api::LedgerResult {
+                stake: stake.clone(),
+                records: vec![record],
+            },
+        );
+        let tier = crate::rpc_api::TierResult {
+            hops: 0,
+            undetected_error_ppm: 200_000,
+            reliability_ppm: 800_000,
+            latency_ms: 1_000,
+            price: Amount(1_100),
+        };
+        assert_schema_matches("TierResult", &tier);
+        let offer = crate::rpc_api::OfferQuoteResult {
+            offerer: account,
+            stake: Amount(5),
+            tiers: vec![tier],
+        };
+        assert_schema_matches("OfferQuoteResult", &offer);
+        assert_schema_matches(
+            "QuoteResult",
+            &crate::rpc_api::QuoteResult {
+                height: 3,
+                transform: "filters/bw".into(),
+                inputs: vec!["erik/photo".into()],
+                fuel_budget: 1_000_000,
+                requester: None,
+                relayers_staked: 0,
+                offers: vec![offer],
+            },
+        );
         assert_schema_matches(
             "BlockResult",
             &BlockResult {

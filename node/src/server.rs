@@ -167,6 +167,15 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(METHOD_GET_KEYSPACE_KEYS, |params, ctx, _| {
         explorer::keyspace_keys(&params, &ctx)
     })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_STAKE, |params, ctx, _| {
+        crate::market::get_stake(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_LEDGER, |params, ctx, _| {
+        crate::market::get_ledger(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_QUOTE, |params, ctx, _| {
+        crate::market::quote(&params, &ctx)
+    })?;
     let document = Arc::new(openrpc::document());
     module.register_method(
         METHOD_DISCOVER,
