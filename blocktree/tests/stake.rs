@@ -1,6 +1,7 @@
 //! Integration tests of stakes on the root: Stake and Unstake move money between balance,
 //! stake and unbonding, the unbonding delay returns it, money is conserved in every block, the
-//! registry of staked nodes and the unbonding entries are bounded, a replica that imports the
+//! registry of staked nodes and the unbonding entries are bounded, a reorg undoes a losing
+//! branch's unstakes and releases, a replica that imports the
 //! blocks agrees, and reads at a past height see that height's state.
 
 use bitverse_blocktree::{
@@ -381,4 +382,59 @@ fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum() {
     assert_eq!(staked.len(), STAKED_NODES_PER_ROLE_MAX);
     assert!(staked.iter().any(|(a, _)| *a == last.account()));
     assert!(!staked.iter().any(|(a, _)| *a == first[1].account()));
+}
+
+#[test]
+fn a_reorg_undoes_unstakes_and_releases_of_the_losing_branch() {
+    let params = ChainParams::dev();
+    let mut a = Chain::in_memory(params.clone()).unwrap();
+    let mut b = Chain::in_memory(params.clone()).unwrap();
+    let bob = key("bob").account();
+    let outsider = SecretKey::from_seed(b"outsider").account();
+    // Both branches share block 1: bob stakes.
+    let t = stake(&a, "bob", TaskKind::Offer, 1_000);
+    let shared = block_with(&mut a, vec![t]);
+    b.import_block(shared, u64::MAX / 2).unwrap();
+    // Branch A: bob unstakes at 2, released at 2 + delay; one block more.
+    let t = unstake(&a, "bob", TaskKind::Offer, 1_000);
+    block_with(&mut a, vec![t]);
+    let release_height = 2 + params.unbonding_delay_blocks;
+    while a.tip().height <= release_height {
+        let t = transfer(&a, "alice", outsider, 1);
+        block_with(&mut a, vec![t]);
+    }
+    let a_tip = a.tip().height;
+    assert_eq!(a.stake_at(&bob, a_tip).unwrap(), StakeRecord::default());
+    assert!(
+        a.staked_nodes_at(TaskKind::Offer, a_tip)
+            .unwrap()
+            .is_empty()
+    );
+    // Branch B: no unstake, and one block longer, so more work.
+    let mut b_blocks = Vec::new();
+    while b.tip().height <= a_tip {
+        let t = transfer(&b, "carol", outsider, 2);
+        b_blocks.push(block_with(&mut b, vec![t]));
+    }
+    for block in b_blocks {
+        a.import_block(block, u64::MAX / 2).unwrap();
+    }
+    assert_eq!(a.tip().hash, b.tip().hash, "the heavier branch won");
+    assert_eq!(a.tip().state_root, b.tip().state_root);
+    let tip = a.tip().height;
+    assert_eq!(
+        a.stake_at(&bob, tip).unwrap(),
+        StakeRecord {
+            offerer: Amount(1_000),
+            ..StakeRecord::default()
+        }
+    );
+    assert_eq!(
+        a.staked_nodes_at(TaskKind::Offer, tip).unwrap(),
+        vec![(bob, Amount(1_000))]
+    );
+    assert_eq!(
+        a.account(&bob).unwrap().balance,
+        b.account(&bob).unwrap().balance
+    );
 }
