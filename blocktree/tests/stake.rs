@@ -1,8 +1,8 @@
 //! Integration tests of stakes on the root: Stake and Unstake move money between balance,
 //! stake and unbonding, the unbonding delay returns it, money is conserved in every block, the
 //! registry of staked nodes and the unbonding entries are bounded, a reorg undoes a losing
-//! branch's unstakes and releases, a replica that imports the
-//! blocks agrees, and reads at a past height see that height's state.
+//! branch's unstakes and releases, a replica that imports the blocks agrees, and reads at a
+//! past height see that height's state.
 
 use bitverse_blocktree::{
     Block, Chain, ChainError, ChainParams, STAKED_NODES_PER_ROLE_MAX, StakeRecord, Transaction,
