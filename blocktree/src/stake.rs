@@ -137,14 +137,19 @@ fn set_staked_nodes(view: &mut StateView<'_>, role: TaskKind, nodes: &[AccountId
     view.set_pending(staked_nodes_key(role), value);
 }
 
-fn root_only(view: &StateView<'_>) -> Result<(), TxError> {
-    if view.chain().is_root() {
-        Ok(())
-    } else {
-        Err(TxError::RootOnly {
+/// The checks `Transaction::check_stateless` makes already, made again where the state
+/// depends on them: a stake on a data chain, or a stake of zero (which would leave an empty
+/// record to delete), must never reach the state whatever path applied it.
+fn check_stake(view: &StateView<'_>, amount: Amount) -> Result<(), TxError> {
+    if !view.chain().is_root() {
+        return Err(TxError::RootOnly {
             chain: view.chain(),
-        })
+        });
     }
+    if amount == Amount::ZERO {
+        return Err(TxError::ZeroStakeAmount);
+    }
+    Ok(())
 }
 
 /// Adds `amount` (already taken from the balance) to `account`'s stake in `role`, entering
@@ -155,7 +160,7 @@ pub(crate) fn stake(
     role: TaskKind,
     amount: Amount,
 ) -> Result<(), ApplyError> {
-    root_only(view)?;
+    check_stake(view, amount)?;
     let mut record = stake_record(view, account)?;
     if record.stake(role) == Amount::ZERO {
         let mut nodes = staked_nodes(view, role)?;
@@ -187,7 +192,7 @@ pub(crate) fn unstake(
     role: TaskKind,
     amount: Amount,
 ) -> Result<(), ApplyError> {
-    root_only(view)?;
+    check_stake(view, amount)?;
     let mut record = stake_record(view, account)?;
     let staked = record.stake(role);
     let left = staked
@@ -355,6 +360,37 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+    use bitverse_primitives::ChainId;
+
+    fn refusal(result: Result<(), ApplyError>) -> TxError {
+        match result {
+            Err(ApplyError::Tx(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_state_refuses_a_stake_on_a_data_chain_or_of_zero_whatever_path_applied_it() {
+        let store = MemoryStore::default();
+        let data = ChainId::new(1, 0).unwrap();
+        let account = AccountId([7; 32]);
+        let mut on_data = StateView::of_chain(&store, None, data, None);
+        assert_eq!(
+            refusal(stake(&mut on_data, &account, TaskKind::Offer, Amount(1))),
+            TxError::RootOnly { chain: data }
+        );
+        let mut on_root = StateView::new(&store, None);
+        assert_eq!(
+            refusal(stake(&mut on_root, &account, TaskKind::Relay, Amount::ZERO)),
+            TxError::ZeroStakeAmount
+        );
+        stake(&mut on_root, &account, TaskKind::Relay, Amount(5)).unwrap();
+        on_root.flush_pending();
+        let changes = on_root.into_changes();
+        assert!(changes.contains_key(&stake_key(&account)));
+        assert!(changes.contains_key(&staked_nodes_key(TaskKind::Relay)));
+    }
 
     #[test]
     fn state_keys_of_different_things_differ() {
