@@ -256,8 +256,9 @@ pub(crate) enum Command {
     /// height, with the failure estimate, reputation and latency quotes use) at a root height.
     /// A node with no record reads as the prior (docs/MARKET.md).
     Ledger {
-        /// The account: a `bv1…` address or `dev:NAME`.
-        node: String,
+        /// The account: a `bv1…` address or `dev:NAME`. Default: the node's own, the account
+        /// its blocks pay (`--miner`).
+        node: Option<String>,
         /// The root height to read (default: the tip).
         #[arg(long, value_name = "H")]
         height: Option<u64>,

@@ -176,14 +176,18 @@ pub(crate) async fn stake(
     submit(client, write, payload, done).await
 }
 
-/// `ledger NODE [--height H]`: stakes, unbonding entries and decayed records.
+/// `ledger [NODE] [--height H]`: stakes, unbonding entries and decayed records of NODE, or of
+/// the node's own account.
 pub(crate) async fn ledger(
     client: &NodeClient,
-    node: &str,
+    node: Option<&str>,
     height: Option<u64>,
     output: &OutputArgs,
 ) -> Result<(), CliError> {
-    let account = parse_address(node)?;
+    let account = match node {
+        Some(text) => parse_address(text)?,
+        None => client.status().await?.miner,
+    };
     let ledger = client.ledger(&account, height).await?;
     if output.json {
         print_json(&serde_json::to_value(&ledger).map_err(|e| failed(e.to_string()))?);

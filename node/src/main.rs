@@ -203,7 +203,15 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             height,
             output,
             rpc,
-        } => commands::ledger(&NodeClient::new(&rpc.url)?, &node, height, &output).await,
+        } => {
+            commands::ledger(
+                &NodeClient::new(&rpc.url)?,
+                node.as_deref(),
+                height,
+                &output,
+            )
+            .await
+        }
         Command::Quote {
             transform,
             inputs,

@@ -788,6 +788,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "peers",
                 "storage_price_per_byte",
                 "storage_price_per_byte_by_depth",
+                "miner",
             ],
             json!({
                 "network": {"type": "string"},
@@ -802,6 +803,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "peers": uint(),
                 "storage_price_per_byte": schema_ref("Amount"),
                 "storage_price_per_byte_by_depth": {"type": "array", "items": schema_ref("Amount")},
+                "miner": schema_ref("Address"),
             }),
         )
     }),
@@ -1441,6 +1443,7 @@ mod tests {
                 peers: 0,
                 storage_price_per_byte: Amount(1),
                 storage_price_per_byte_by_depth: vec![Amount(2), Amount(1)],
+                miner: account,
             },
         );
         assert_schema_matches(

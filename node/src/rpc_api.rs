@@ -142,6 +142,9 @@ pub(crate) struct StatusResult {
     /// depth a keyspace may be bought at is the list's length less one.
     #[serde(default)]
     pub(crate) storage_price_per_byte_by_depth: Vec<Amount>,
+    /// The account this node's blocks pay (`--miner`): its own account in the market.
+    #[serde(default)]
+    pub(crate) miner: AccountId,
 }
 
 /// What `bv_getAccount` answers.

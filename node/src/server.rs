@@ -82,6 +82,9 @@ pub(crate) struct RpcContext {
     pub(crate) metrics: Arc<NodeMetrics>,
     /// The browse index: `bv_browse` reads it, `bv_getValue` counts reads in it.
     pub(crate) browse: Arc<BrowseIndex>,
+    /// The account this node's blocks pay: its own account, whose ledger `bitverse ledger`
+    /// shows when no account is named.
+    pub(crate) miner: AccountId,
 }
 
 /// Binds `addr` and serves the RPC methods (HTTP and WebSocket) and `GET /metrics` until the
@@ -249,6 +252,7 @@ fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {
         mempool_size: chain.mempool_len(),
         peers: ctx.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
         storage_price_per_byte: chain.params().root.storage_price_per_byte,
+        miner: ctx.miner,
         storage_price_per_byte_by_depth: std::iter::once(&chain.params().root)
             .chain(&chain.params().deeper)
             .map(|d| d.storage_price_per_byte)
@@ -1013,6 +1017,7 @@ mod tests {
             p2p: None,
             metrics,
             browse: Arc::new(BrowseIndex::in_memory(BrowseLimits::default())),
+            miner: SecretKey::dev("miner").account(),
         }
     }
 

@@ -1325,6 +1325,12 @@ fn stake_ledger_quote_and_unstake_through_the_cli_return_the_money_after_the_del
     ])
     .assert_ok("stake dave");
 
+    // Without an account, the node's own: the one its blocks pay (dev:miner by default).
+    let own = json_of(&node.cli(&["ledger", "--json"]), "ledger of the node");
+    assert_eq!(
+        own["stake"]["address"],
+        SecretKey::dev("miner").account().to_string()
+    );
     let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
     let staked_height = ledger["stake"]["height"].as_u64().unwrap();
     assert_eq!(ledger["stake"]["address"], bob.to_string());
