@@ -937,6 +937,9 @@ impl Chain {
         let relay = self.current_relay(root)?;
         let context = self.context_on_tip(self.tip().time_ms, relay);
         let mut view = self.tip_view_with(relay);
+        // The next block releases what unbonds in it before its transactions: a spend of the
+        // released amount is admitted once that block is the next one.
+        crate::stake::release_unbonded(&mut view, context.height).map_err(apply_to_chain_error)?;
         view.dry_run(&tx, &context).map_err(apply_to_chain_error)?;
         for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, why);

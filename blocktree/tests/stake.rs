@@ -438,3 +438,35 @@ fn a_reorg_undoes_unstakes_and_releases_of_the_losing_branch() {
         b.account(&bob).unwrap().balance
     );
 }
+
+#[test]
+fn a_spend_of_an_amount_released_in_the_next_block_is_admitted_and_included_there() {
+    let params = ChainParams::dev();
+    let mut chain = Chain::in_memory(params.clone()).unwrap();
+    let bob = key("bob").account();
+    let outsider = SecretKey::from_seed(b"outsider").account();
+    let all_but_fees = chain.account(&bob).unwrap().balance.0 - 100;
+    let t = stake(&chain, "bob", TaskKind::Relay, all_but_fees);
+    block_with(&mut chain, vec![t]);
+    let t = unstake(&chain, "bob", TaskKind::Relay, all_but_fees);
+    let unstaked = block_with(&mut chain, vec![t]).header.height;
+    let release_height = unstaked + params.unbonding_delay_blocks;
+    // Blocks up to the one before the release: bob cannot spend the unbonding amount yet.
+    while chain.tip().height + 1 < release_height {
+        let early = transfer(&chain, "bob", outsider, all_but_fees);
+        assert!(matches!(
+            refusal(&mut chain, early),
+            TxError::InsufficientBalance { .. }
+        ));
+        let t = transfer(&chain, "alice", outsider, 1);
+        block_with(&mut chain, vec![t]);
+    }
+    // The next block is the release block: the spend is admitted and included in it.
+    let spend = transfer(&chain, "bob", outsider, all_but_fees);
+    let block = block_with(&mut chain, vec![spend]);
+    assert_eq!(block.header.height, release_height);
+    assert_eq!(
+        chain.account(&outsider).unwrap().balance.0,
+        all_but_fees + u128::from(release_height - unstaked - 1)
+    );
+}
