@@ -470,3 +470,82 @@ fn a_spend_of_an_amount_released_in_the_next_block_is_admitted_and_included_ther
         all_but_fees + u128::from(release_height - unstaked - 1)
     );
 }
+
+/// One step of a random run: who does what.
+#[derive(Clone, Debug)]
+enum Op {
+    Transfer(usize, usize, u128),
+    Stake(usize, bool, u128),
+    Unstake(usize, bool, u128),
+}
+
+const NAMES: [&str; 3] = ["alice", "bob", "carol"];
+
+fn role_of(offer: bool) -> TaskKind {
+    if offer {
+        TaskKind::Offer
+    } else {
+        TaskKind::Relay
+    }
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..3usize, 0..3usize, 1..5_000u128).prop_map(|(a, b, x)| Op::Transfer(a, b, x)),
+        (0..3usize, any::<bool>(), 1..5_000u128).prop_map(|(a, r, x)| Op::Stake(a, r, x)),
+        (0..3usize, any::<bool>(), 1..5_000u128).prop_map(|(a, r, x)| Op::Unstake(a, r, x)),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any run of transfers, stakes and unstakes (some refused, at admission or at block
+    /// building) conserves money in every block, and a replica that imports the blocks reaches
+    /// the same state.
+    #[test]
+    fn any_run_of_stakes_unstakes_and_transfers_conserves_money(
+        blocks in proptest::collection::vec(proptest::collection::vec(op(), 0..4), 1..10)
+    ) {
+        let params = ChainParams::dev();
+        let mut chain = Chain::in_memory(params.clone()).unwrap();
+        let mut accounts: Vec<AccountId> = NAMES.iter().map(|n| key(n).account()).collect();
+        accounts.push(key("dave").account());
+        let genesis_supply: u128 = params.genesis_allocations.iter().map(|(_, a)| a.0).sum();
+        let mut produced = Vec::new();
+        for ops in &blocks {
+            for op in ops {
+                let t = match *op {
+                    Op::Transfer(a, b, x) => transfer(&chain, NAMES[a], accounts[b], x),
+                    Op::Stake(a, r, x) => stake(&chain, NAMES[a], role_of(r), x),
+                    Op::Unstake(a, r, x) => unstake(&chain, NAMES[a], role_of(r), x),
+                };
+                // A refusal (unstaking more than staked) leaves the state as it was.
+                let _ = chain.submit_transaction(t);
+            }
+            let time_ms = chain.tip().time_ms.max(params.genesis_time_ms) + 1_000;
+            let block = chain
+                .produce_block(key("dave").account(), time_ms, true, u64::MAX)
+                .unwrap()
+                .expect("a block");
+            produced.push(block);
+            proptest::prop_assert_eq!(supply(&chain, &accounts), genesis_supply);
+            let height = chain.tip().height;
+            for role in [TaskKind::Offer, TaskKind::Relay] {
+                let listed = chain.staked_nodes_at(role, height).unwrap();
+                let staked: Vec<(AccountId, Amount)> = accounts
+                    .iter()
+                    .map(|a| (*a, chain.stake_at(a, height).unwrap().stake(role)))
+                    .filter(|(_, s)| *s > Amount::ZERO)
+                    .collect();
+                proptest::prop_assert_eq!(listed, sorted(staked), "the registry lists the staked");
+            }
+        }
+        let mut replica = Chain::in_memory(params).unwrap();
+        for block in produced {
+            replica.import_block(block, u64::MAX / 2).unwrap();
+        }
+        proptest::prop_assert_eq!(replica.tip().state_root, chain.tip().state_root);
+    }
+}
