@@ -786,6 +786,7 @@ pub(crate) async fn status(client: &NodeClient, output: &OutputArgs) -> Result<(
     println!("time:        {} ms", s.time_ms);
     println!("difficulty:  {}", s.difficulty);
     println!("mempool:     {} transactions", s.mempool_size);
+    println!("miner:       {} (the account its blocks pay)", s.miner);
     println!(
         "storage:     {} per byte",
         shown(s.storage_price_per_byte, output.raw)

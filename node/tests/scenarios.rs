@@ -1331,6 +1331,15 @@ fn stake_ledger_quote_and_unstake_through_the_cli_return_the_money_after_the_del
         own["stake"]["address"],
         SecretKey::dev("miner").account().to_string()
     );
+    let status = node.cli(&["status"]);
+    assert!(
+        status.assert_ok("status").stdout_text().contains(&format!(
+            "miner:       {} (the account its blocks pay)",
+            SecretKey::dev("miner").account()
+        )),
+        "{}",
+        status.stdout_text()
+    );
     let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
     let staked_height = ledger["stake"]["height"].as_u64().unwrap();
     assert_eq!(ledger["stake"]["address"], bob.to_string());
