@@ -1346,6 +1346,14 @@ fn stake_ledger_quote_and_unstake_through_the_cli_return_the_money_after_the_del
     assert_eq!(amount_of(&ledger["stake"]["offerer"]), 1_000_000);
     assert_eq!(amount_of(&ledger["stake"]["relayer"]), 0);
     assert_eq!(ledger["stake"]["unbonding"], json!([]));
+    let text = node.cli(&["ledger", "dev:bob"]);
+    let text = text.assert_ok("ledger").stdout_text();
+    assert!(
+        text.contains("staked: 0.001 BV as offerer, 0 BV as relayer")
+            && text.contains("offerer: no record, the prior")
+            && text.contains("failure 200000 ppm, reputation 800000 ppm, latency 1000 ms"),
+        "{text}"
+    );
     // Nothing writes the ledger yet: both records read as the prior (4 successes, 1 failure).
     let records = ledger["records"].as_array().unwrap();
     assert_eq!(records.len(), 2);
