@@ -651,6 +651,21 @@ impl Chain {
         self.relay(root, &hash)
     }
 
+    /// The root's state at `height` of its best chain (a data chain's own state at its
+    /// height): what reads at a named height go through.
+    pub(crate) fn view_at(&self, height: u64) -> Result<StateView<'_>, ChainError> {
+        let tip = self.tip_height();
+        if height > tip {
+            return Err(ChainError::HeightAboveTip { height, tip });
+        }
+        Ok(StateView::of_chain(
+            self.store.as_ref(),
+            Some(height),
+            self.chain_id,
+            None,
+        ))
+    }
+
     /// An account's state at the tip.
     pub fn account(&self, account: &AccountId) -> Result<AccountState, ChainError> {
         Ok(self.tip_view().account(account)?)
@@ -687,7 +702,7 @@ impl Chain {
 
     /// What `miner` has earned on this data chain as of its best block at `height`.
     pub fn miner_earned(&self, miner: &AccountId, height: u64) -> Result<Amount, ChainError> {
-        Ok(self.view_at(height).earned(miner)?)
+        Ok(self.view_at(height)?.earned(miner)?)
     }
 
     /// What the best block at `height` released from the chain's endowment pool to its
@@ -696,23 +711,17 @@ impl Chain {
         let Some(before) = height.checked_sub(1) else {
             return Ok(Amount::ZERO);
         };
-        let released = |height: u64| -> Result<Amount, StoreError> {
-            let view = self.view_at(height);
+        let released = |height: u64| -> Result<Amount, ChainError> {
+            let view = self.view_at(height)?;
             if self.chain_id.is_root() {
                 Ok(view.pool(&ChainId::ROOT)?.paid)
             } else {
-                view.released()
+                Ok(view.released()?)
             }
         };
         Ok(Amount(
             released(height)?.0.saturating_sub(released(before)?.0),
         ))
-    }
-
-    /// This chain's state at its best block of `height`, without a root to read the registry
-    /// from: for leaves of its own.
-    fn view_at(&self, height: u64) -> StateView<'_> {
-        StateView::of_chain(self.store.as_ref(), Some(height), self.chain_id, None)
     }
 
     /// A key's value at the tip of the root chain.
@@ -964,6 +973,9 @@ impl Chain {
         let relay = self.current_relay(root)?;
         let context = self.context_on_tip(self.tip().time_ms, relay);
         let mut view = self.tip_view_with(relay);
+        // The next block releases what unbonds in it before its transactions: a spend of the
+        // released amount is admitted once that block is the next one.
+        crate::stake::release_unbonded(&mut view, context.height).map_err(apply_to_chain_error)?;
         view.dry_run(&tx, &context).map_err(apply_to_chain_error)?;
         for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, why);
@@ -1360,6 +1372,8 @@ impl Chain {
         let context = self.context_on_tip(block.header.time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &block.header.anchors)?;
+        crate::stake::release_unbonded(&mut view, block.header.height)
+            .map_err(apply_to_chain_error)?;
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
             let fee = view
@@ -1673,6 +1687,7 @@ impl Chain {
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &anchors)?;
+        crate::stake::release_unbonded(&mut view, height).map_err(apply_to_chain_error)?;
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;

@@ -1,6 +1,7 @@
 //! The errors of the blocktree's boundary: why a transaction, a block or a storage operation
 //! was refused, with variants a caller can act on.
 
+use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
 
 /// Why a transaction was refused, by the mempool or by a block.
@@ -192,6 +193,47 @@ pub enum TxError {
         /// The contested nonce.
         nonce: u64,
     },
+    /// A Stake or Unstake of nothing.
+    #[error("a stake or unstake must move at least one base unit")]
+    ZeroStakeAmount,
+    /// Unstaking more than is staked in the role.
+    #[error("insufficient stake: {account} has {staked} staked as {}, unstake asks {needed}", role_name(*role))]
+    InsufficientStake {
+        /// The sender.
+        account: AccountId,
+        /// The role.
+        role: TaskKind,
+        /// What it has staked in the role.
+        staked: Amount,
+        /// What the Unstake asks for.
+        needed: Amount,
+    },
+    /// The registry of staked nodes of the role is full: a new node cannot stake in it
+    /// until another leaves.
+    #[error("the registry of staked {}s is full ({nodes_max} nodes)", role_name(*role))]
+    StakedNodesFull {
+        /// The role.
+        role: TaskKind,
+        /// `STAKED_NODES_PER_ROLE_MAX`.
+        nodes_max: usize,
+    },
+    /// The account already has the most unbonding entries it may have; it must wait for one
+    /// to be released.
+    #[error("{account} already has {entries_max} unbonding entries; wait for one to be released")]
+    TooManyUnbonding {
+        /// The sender.
+        account: AccountId,
+        /// `UNBONDING_ENTRIES_PER_ACCOUNT_MAX`.
+        entries_max: usize,
+    },
+}
+
+/// The word the CLI and errors use for a staking role: `offerer` or `relayer`.
+pub fn role_name(role: TaskKind) -> &'static str {
+    match role {
+        TaskKind::Offer => "offerer",
+        TaskKind::Relay => "relayer",
+    }
 }
 
 impl TxError {
@@ -213,6 +255,8 @@ impl TxError {
             TxError::KeyOnOtherChain { .. } => -32015,
             TxError::NothingToClaim { .. } => -32020,
             TxError::BadEarningsProof(_) => -32021,
+            TxError::InsufficientStake { .. } => -32018,
+            TxError::StakedNodesFull { .. } | TxError::TooManyUnbonding { .. } => -32019,
             TxError::Malformed(_)
             | TxError::RootOnly { .. }
             | TxError::FeeOnDataChain { .. }
@@ -223,6 +267,7 @@ impl TxError {
             | TxError::ZeroQuota
             | TxError::PrepaidTooLow { .. }
             | TxError::NoSuchKey(_)
+            | TxError::ZeroStakeAmount
             | TxError::Overflow => -32009,
         }
     }
@@ -393,5 +438,13 @@ pub enum ChainError {
         found: String,
         /// The genesis found.
         found_genesis: Hash,
+    },
+    /// A state read at a height the chain has not reached.
+    #[error("height {height} is above the tip at height {tip}")]
+    HeightAboveTip {
+        /// The height asked for.
+        height: u64,
+        /// The tip's height.
+        tip: u64,
     },
 }

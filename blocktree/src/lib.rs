@@ -32,6 +32,7 @@ pub mod params;
 pub mod pow;
 pub mod proof;
 mod scripts;
+pub mod stake;
 pub mod state;
 pub mod store;
 pub mod tree;
@@ -43,10 +44,13 @@ pub use chain::{
     TxStatus, genesis_block, genesis_block_of, genesis_hash_of,
 };
 pub use endowment::{EarningsProof, EndowmentPool};
-pub use error::{BlockError, ChainError, StoreError, TxError};
+pub use error::{BlockError, ChainError, StoreError, TxError, role_name};
 pub use headers::{HeaderChainChecker, HeaderRules};
 pub use params::{ChainParams, DEV_ACCOUNT_NAMES, DepthParams};
 pub use proof::{AnchorLink, KeyspaceProof, ProofError, ValueProof, verify_header_chain};
+pub use stake::{
+    STAKED_NODES_PER_ROLE_MAX, StakeRecord, UNBONDING_ENTRIES_PER_ACCOUNT_MAX, Unbonding,
+};
 pub use state::{AccountState, KeyspaceRecord};
 pub use tree::{Blocktree, ChainSummary, Tracking, chain_of_keyspace};
 pub use tx::{

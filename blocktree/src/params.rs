@@ -1,5 +1,6 @@
 //! Network parameters: the numbers every node of a network must agree on, genesis included.
 
+use bitverse_pricing::{LedgerParams, QuoteParams};
 use bitverse_primitives::{AccountId, Amount, SecretKey};
 
 /// The dev accounts funded at genesis on `dev` and `local` networks, by name (`dev:alice`).
@@ -54,6 +55,15 @@ pub struct ChainParams {
     pub genesis_time_ms: u64,
     /// Accounts funded at genesis.
     pub genesis_allocations: Vec<(AccountId, Amount)>,
+    /// Root blocks between an `Unstake` and the return of its amount to the balance: the
+    /// amount is released at the start of root block `unstake height + unbonding_delay_blocks`
+    /// (a delay of 0 counts as 1: the block holding the Unstake has begun already). Long
+    /// enough that a stake cannot leave before a dispute about its work can slash it.
+    pub unbonding_delay_blocks: u64,
+    /// The reliability ledger's forgetting and prior (`docs/MARKET.md`).
+    pub ledger: LedgerParams,
+    /// What a quote charges and assumes (`docs/MARKET.md`).
+    pub quote: QuoteParams,
 }
 
 /// Balance of each dev account at genesis: 10^12 base units.
@@ -111,6 +121,11 @@ impl ChainParams {
             endowment_release_shift: 16,
             genesis_time_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
             genesis_allocations: dev_allocations(),
+            // Two blocks: enough to see the unbonding happen on a dev node (which seals only
+            // when it has a transaction), short enough for a demo.
+            unbonding_delay_blocks: 2,
+            ledger: LedgerParams::DEFAULT,
+            quote: QuoteParams::DEFAULT,
         }
     }
 
@@ -134,6 +149,8 @@ impl ChainParams {
             relay_parent_depth_min: 1,
             final_depth_blocks: 6,
             block_subsidy: Amount(50_000),
+            // Thirty seconds of root blocks.
+            unbonding_delay_blocks: 10,
             ..ChainParams::dev()
         }
     }

@@ -290,7 +290,7 @@ impl<'a> StateView<'a> {
         self.changes
     }
 
-    fn get_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn get_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(change) = self.pending.get(key).or_else(|| self.changes.get(key)) {
             return Ok(change.clone());
         }
@@ -300,10 +300,32 @@ impl<'a> StateView<'a> {
         }
     }
 
-    fn get_decoded<T: Decode<()>>(&self, key: &KeyHash) -> Result<Option<T>, StoreError> {
+    pub(crate) fn get_decoded<T: Decode<()>>(
+        &self,
+        key: &KeyHash,
+    ) -> Result<Option<T>, StoreError> {
         self.get_raw(key)?
             .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
+    }
+
+    /// Writes `value` (`None`: deletes) at `key` in the pending journal of the transaction
+    /// being applied; [`StateView::flush_pending`] makes it part of the block's changes
+    /// outside a transaction.
+    pub(crate) fn set_pending(&mut self, key: KeyHash, value: Option<Vec<u8>>) {
+        self.pending.insert(key, value);
+    }
+
+    /// Makes the pending journal part of the block's changes: for writes made outside any
+    /// transaction (rewards, releases).
+    pub(crate) fn flush_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.changes.extend(pending);
+    }
+
+    /// The chain this is the state of.
+    pub(crate) fn chain(&self) -> ChainId {
+        self.chain
     }
 
     pub(crate) fn account(&self, account: &AccountId) -> Result<AccountState, StoreError> {
@@ -570,9 +592,11 @@ impl<'a> StateView<'a> {
         let spend = match &body.payload {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
+            TxPayload::Stake { amount, .. } => *amount,
             TxPayload::SetScript { .. }
             | TxPayload::Put { .. }
             | TxPayload::Delete { .. }
+            | TxPayload::Unstake { .. }
             | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
         };
         let needed = spend.checked_add(body.fee).map_err(overflow)?;
@@ -742,6 +766,14 @@ impl<'a> StateView<'a> {
             TxPayload::ClaimMinerReward { proof } => {
                 self.set_account(&body.sender, &sender);
                 self.claim_miner_reward(ctx.params, proof)?;
+            }
+            TxPayload::Stake { amount, role } => {
+                self.set_account(&body.sender, &sender);
+                crate::stake::stake(self, &body.sender, *role, *amount)?;
+            }
+            TxPayload::Unstake { amount, role } => {
+                self.set_account(&body.sender, &sender);
+                crate::stake::unstake(self, ctx, &body.sender, *role, *amount)?;
             }
         }
         Ok(body.fee)

@@ -3,6 +3,7 @@
 
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, check_key};
+use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature, codec};
 
 use crate::endowment::EarningsProof;
@@ -80,6 +81,22 @@ pub enum TxPayload {
     ClaimMinerReward {
         /// The earnings and their proof through the anchors.
         proof: Box<EarningsProof>,
+    },
+    /// Moves `amount` from the sender's balance into its stake for `role` (root only): what
+    /// makes it an offerer or a relayer the market can draw and slash (`docs/MARKET.md`).
+    Stake {
+        /// Amount moved, besides the fee.
+        amount: Amount,
+        /// `Offer` to stake as an offerer, `Relay` as a relayer.
+        role: TaskKind,
+    },
+    /// Moves `amount` of the sender's stake for `role` into an unbonding entry, returned to
+    /// its balance at the start of root block `height + unbonding_delay_blocks` (root only).
+    Unstake {
+        /// Amount unbonded.
+        amount: Amount,
+        /// The role it was staked for.
+        role: TaskKind,
     },
 }
 
@@ -209,6 +226,11 @@ impl Transaction {
                 check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
             }
             TxPayload::ClaimMinerReward { .. } => {}
+            TxPayload::Stake { amount, .. } | TxPayload::Unstake { amount, .. } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroStakeAmount);
+                }
+            }
         }
         Ok(())
     }
@@ -305,6 +327,22 @@ mod tests {
             )
                 .prop_map(|(key, value)| TxPayload::Put { key, value }),
             "[a-z]{1,8}/[a-z0-9]{1,20}".prop_map(|key| TxPayload::Delete { key }),
+            (any::<u128>(), any::<bool>()).prop_map(|(a, offer)| TxPayload::Stake {
+                amount: Amount(a),
+                role: if offer {
+                    TaskKind::Offer
+                } else {
+                    TaskKind::Relay
+                },
+            }),
+            (any::<u128>(), any::<bool>()).prop_map(|(a, offer)| TxPayload::Unstake {
+                amount: Amount(a),
+                role: if offer {
+                    TaskKind::Offer
+                } else {
+                    TaskKind::Relay
+                },
+            }),
         ]
     }
 
@@ -425,6 +463,37 @@ mod tests {
             .check_stateless(other)
         };
         assert!(on_data_chain(0, TxPayload::Delete { key: "a/b".into() }).is_ok());
+        // Stakes live on the root only: a data chain refuses them before any state is read.
+        for payload in [
+            TxPayload::Stake {
+                amount: Amount(1),
+                role: TaskKind::Relay,
+            },
+            TxPayload::Unstake {
+                amount: Amount(1),
+                role: TaskKind::Offer,
+            },
+        ] {
+            assert_eq!(
+                on_data_chain(0, payload),
+                Err(TxError::RootOnly { chain: other })
+            );
+        }
+        for payload in [
+            TxPayload::Stake {
+                amount: Amount::ZERO,
+                role: TaskKind::Offer,
+            },
+            TxPayload::Unstake {
+                amount: Amount::ZERO,
+                role: TaskKind::Relay,
+            },
+        ] {
+            assert_eq!(
+                tx(payload).check_stateless(ChainId::ROOT),
+                Err(TxError::ZeroStakeAmount)
+            );
+        }
         assert!(matches!(
             on_data_chain(1, TxPayload::Delete { key: "a/b".into() }),
             Err(TxError::FeeOnDataChain { .. })

@@ -550,7 +550,10 @@ impl BrowseIndex {
                     TxPayload::Delete { key } => {
                         writes.push((home_of(&root, key), key.clone(), None, None));
                     }
-                    TxPayload::Transfer { .. } | TxPayload::ClaimMinerReward { .. } => {}
+                    TxPayload::Transfer { .. }
+                    | TxPayload::ClaimMinerReward { .. }
+                    | TxPayload::Stake { .. }
+                    | TxPayload::Unstake { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

@@ -232,9 +232,96 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Stake AMOUNT on the root as an offerer or a relayer, from the key's balance: what lets
+    /// the market name the account as a bounty's offerer or draw it into a relay lineup, and
+    /// what a dispute can slash. Prints one line saying what was staked.
+    Stake {
+        /// What to stake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
+        amount: AmountArg,
+        /// The role staked for.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Unstake AMOUNT of the key's stake in a role. The amount is unbonding first and returns
+    /// to the balance at the start of the root block `unbonding_delay_blocks` after the one
+    /// that includes the unstake (2 blocks on `dev`, 10 on `local`); `bitverse ledger` shows
+    /// the entry and its release height.
+    Unstake {
+        /// What to unstake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
+        amount: AmountArg,
+        /// The role it was staked for.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Show an account's stakes, unbonding entries and reliability records (decayed to the
+    /// height, with the failure estimate, reputation and latency quotes use) at a root height.
+    /// A node with no record reads as the prior (docs/MARKET.md).
+    Ledger {
+        /// The account: a `bv1…` address or `dev:NAME`. Default: the node's own, the account
+        /// its blocks pay (`--miner`).
+        node: Option<String>,
+        /// The root height to read (default: the tip).
+        #[arg(long, value_name = "H")]
+        height: Option<u64>,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print the tier table (hops, probability that a wrong result passes unnoticed, expected
+    /// latency, price) of every offerer staked at a root height, for a request of TRANSFORM
+    /// over INPUT…: a pure function of root state, so every node prints the same table for the
+    /// same height. The price depends on the fuel budget and the ledger, not on the values.
+    Quote {
+        /// The transformation's key (`filters/bw`).
+        transform: String,
+        /// The input keys (1 to 16).
+        #[arg(value_name = "INPUT", required = true)]
+        inputs: Vec<String>,
+        /// Fuel each execution may use.
+        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
+        fuel: u64,
+        /// The root height to read (default: the tip).
+        #[arg(long, value_name = "H")]
+        height: Option<u64>,
+        /// The requester (`bv1…` or `dev:NAME`), never counted as a relayer.
+        #[arg(long, value_name = "ADDRESS")]
+        requester: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
     /// Measure the node's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// A staking role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RoleArg {
+    /// Computes transformations as a bounty's offerer.
+    Offerer,
+    /// Recomputes and countersigns in relay lineups.
+    Relayer,
+}
+
+impl RoleArg {
+    /// The task kind the role is judged on.
+    pub(crate) fn task_kind(self) -> bitverse_pricing::TaskKind {
+        match self {
+            RoleArg::Offerer => bitverse_pricing::TaskKind::Offer,
+            RoleArg::Relayer => bitverse_pricing::TaskKind::Relay,
+        }
+    }
 }
 
 /// `bitverse node` flags. Each may also be set in `bitverse.toml` (docs/CONFIG.md), under the

@@ -146,6 +146,41 @@ impl NodeClient {
             .map_err(|e| self.map_error(e))
     }
 
+    /// `bv_getLedger`: an account's stakes and records at a root height (the tip if `None`).
+    pub(crate) async fn ledger(
+        &self,
+        account: &AccountId,
+        height: Option<u64>,
+    ) -> Result<crate::rpc_api::LedgerResult, CliError> {
+        self.call(
+            crate::rpc_api::METHOD_GET_LEDGER,
+            rpc_params![account.to_string(), height],
+        )
+        .await
+    }
+
+    /// `bv_quote`: every staked offerer's tier table at a root height (the tip if `None`).
+    pub(crate) async fn quote(
+        &self,
+        transform: &str,
+        inputs: &[String],
+        fuel_budget: u64,
+        height: Option<u64>,
+        requester: Option<&AccountId>,
+    ) -> Result<crate::rpc_api::QuoteResult, CliError> {
+        self.call(
+            crate::rpc_api::METHOD_QUOTE,
+            rpc_params![
+                transform,
+                inputs,
+                fuel_budget,
+                height,
+                requester.map(ToString::to_string)
+            ],
+        )
+        .await
+    }
+
     /// `bv_status`.
     pub(crate) async fn status(&self) -> Result<StatusResult, CliError> {
         self.call(METHOD_STATUS, rpc_params![]).await

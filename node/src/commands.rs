@@ -9,12 +9,12 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx};
+use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx, role_name};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    EarningsCommand, InitArgs, KeyspaceCommand, OutputArgs, WalletCommand, WriteArgs,
+    EarningsCommand, InitArgs, KeyspaceCommand, OutputArgs, RoleArg, WalletCommand, WriteArgs,
 };
 use crate::client::{CliError, NodeClient};
 use crate::keys::{load_key, parse_address, write_key_file};
@@ -138,6 +138,156 @@ pub(crate) async fn send(
         details: json!({"action": "send", "to": to.to_string(), "amount": amount}),
     };
     submit(client, write, TxPayload::Transfer { to, amount }, done).await
+}
+
+/// `stake AMOUNT --role R` and `unstake AMOUNT --role R`.
+pub(crate) async fn stake(
+    client: &NodeClient,
+    amount: Amount,
+    role: RoleArg,
+    unstake: bool,
+    write: &WriteArgs,
+) -> Result<(), CliError> {
+    let role_word = role_name(role.task_kind());
+    let (said, action, payload) = if unstake {
+        (
+            format!(
+                "unstaked {} as {role_word}: unbonding, back in the balance after the unbonding delay",
+                shown(amount, write.raw)
+            ),
+            "unstake",
+            TxPayload::Unstake {
+                amount,
+                role: role.task_kind(),
+            },
+        )
+    } else {
+        (
+            format!("staked {} as {role_word}", shown(amount, write.raw)),
+            "stake",
+            TxPayload::Stake {
+                amount,
+                role: role.task_kind(),
+            },
+        )
+    };
+    let done = Done {
+        said,
+        details: json!({"action": action, "role": role_word, "amount": amount}),
+    };
+    submit(client, write, payload, done).await
+}
+
+/// `ledger [NODE] [--height H]`: stakes, unbonding entries and decayed records of NODE, or of
+/// the node's own account.
+pub(crate) async fn ledger(
+    client: &NodeClient,
+    node: Option<&str>,
+    height: Option<u64>,
+    output: &OutputArgs,
+) -> Result<(), CliError> {
+    let account = match node {
+        Some(text) => parse_address(text)?,
+        None => client.status().await?.miner,
+    };
+    let ledger = client.ledger(&account, height).await?;
+    if output.json {
+        print_json(&serde_json::to_value(&ledger).map_err(|e| failed(e.to_string()))?);
+        return Ok(());
+    }
+    let stake = &ledger.stake;
+    println!("{} at root height {}", stake.address, stake.height);
+    println!(
+        "  staked: {} as offerer, {} as relayer",
+        shown(stake.offerer, output.raw),
+        shown(stake.relayer, output.raw)
+    );
+    for entry in &stake.unbonding {
+        println!(
+            "  unbonding: {} as {}, released at height {}",
+            shown(entry.amount, output.raw),
+            entry.role,
+            entry.release_height
+        );
+    }
+    for record in &ledger.records {
+        println!(
+            "  {}: {} (successes {}, failures {}), failure {} ppm, reputation {} ppm, latency {} ms",
+            record.role,
+            if record.recorded {
+                "recorded"
+            } else {
+                "no record, the prior"
+            },
+            fixed_events(record.successes),
+            fixed_events(record.failures),
+            record.failure_ppm,
+            record.reputation_ppm,
+            record.latency_ms
+        );
+    }
+    Ok(())
+}
+
+/// A decayed event count (fixed point, one event = 10^6) as events with six decimals.
+fn fixed_events(count: u64) -> String {
+    let weight = bitverse_pricing::EVENT_WEIGHT;
+    format!(
+        "{}.{:06}",
+        count.checked_div(weight).unwrap_or(0),
+        count.checked_rem(weight).unwrap_or(0)
+    )
+}
+
+/// `quote TRANSFORM INPUT… [--fuel F] [--height H] [--requester A]`: every staked offerer's
+/// tier table.
+pub(crate) async fn quote(
+    client: &NodeClient,
+    transform: &str,
+    inputs: &[String],
+    fuel_budget: u64,
+    height: Option<u64>,
+    requester: Option<&str>,
+    output: &OutputArgs,
+) -> Result<(), CliError> {
+    let requester = requester.map(parse_address).transpose()?;
+    let quote = client
+        .quote(transform, inputs, fuel_budget, height, requester.as_ref())
+        .await?;
+    if output.json {
+        print_json(&serde_json::to_value(&quote).map_err(|e| failed(e.to_string()))?);
+        return Ok(());
+    }
+    println!(
+        "quote for {transform} over {} at root height {}, fuel budget {}, {} relayers staked",
+        quote.inputs.join(" "),
+        quote.height,
+        quote.fuel_budget,
+        quote.relayers_staked
+    );
+    if quote.offers.is_empty() {
+        println!("no offerer is staked at this height");
+    }
+    for offer in &quote.offers {
+        println!(
+            "offerer {} (stake {})",
+            offer.offerer,
+            shown(offer.stake, output.raw)
+        );
+        println!("  hops  reliability  undetected error  latency     price");
+        for tier in &offer.tiers {
+            println!(
+                "  {:>4}  {:>3}.{:04} %  {:>12} ppm  {:>6} ms  {:>8}",
+                tier.hops,
+                tier.reliability_ppm / 10_000,
+                tier.reliability_ppm % 10_000,
+                tier.undetected_error_ppm,
+                tier.latency_ms,
+                shown(tier.price, output.raw)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What a write did, for its one line and its `--json`.
@@ -638,6 +788,7 @@ pub(crate) async fn status(client: &NodeClient, output: &OutputArgs) -> Result<(
     println!("time:        {} ms", s.time_ms);
     println!("difficulty:  {}", s.difficulty);
     println!("mempool:     {} transactions", s.mempool_size);
+    println!("miner:       {} (the account its blocks pay)", s.miner);
     println!(
         "storage:     {} per byte",
         shown(s.storage_price_per_byte, output.raw)

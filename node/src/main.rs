@@ -19,6 +19,7 @@ mod explorer;
 mod forward;
 mod keys;
 mod light;
+mod market;
 mod metrics;
 mod node;
 mod openrpc;
@@ -186,6 +187,52 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             write,
             rpc,
         } => commands::send(&NodeClient::new(&rpc.url)?, &to, amount.0, &write).await,
+        Command::Stake {
+            amount,
+            role,
+            write,
+            rpc,
+        } => commands::stake(&NodeClient::new(&rpc.url)?, amount.0, role, false, &write).await,
+        Command::Unstake {
+            amount,
+            role,
+            write,
+            rpc,
+        } => commands::stake(&NodeClient::new(&rpc.url)?, amount.0, role, true, &write).await,
+        Command::Ledger {
+            node,
+            height,
+            output,
+            rpc,
+        } => {
+            commands::ledger(
+                &NodeClient::new(&rpc.url)?,
+                node.as_deref(),
+                height,
+                &output,
+            )
+            .await
+        }
+        Command::Quote {
+            transform,
+            inputs,
+            fuel,
+            height,
+            requester,
+            output,
+            rpc,
+        } => {
+            commands::quote(
+                &NodeClient::new(&rpc.url)?,
+                &transform,
+                &inputs,
+                fuel,
+                height,
+                requester.as_deref(),
+                &output,
+            )
+            .await
+        }
         Command::Keyspace(command) => {
             let url = match &command {
                 cli::KeyspaceCommand::Buy { rpc, .. }

@@ -157,6 +157,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         dev: args.dev,
         p2p: p2p_handle.clone(),
         metrics: metrics.clone(),
+        miner,
     };
     let (bound, rpc) = server::start(args.rpc_addr, context).await?;
     let url = format!("http://{bound}");

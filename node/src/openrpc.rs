@@ -19,7 +19,8 @@ use crate::rpc_api::{
 };
 use crate::rpc_api::{
     METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
-    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS, RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE,
+    METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -83,6 +84,21 @@ pub(crate) struct ErrorSpec {
 
 const NO_PARAMS: &[ParamSpec] = &[];
 const INTERNAL: &[i32] = &[CODE_INTERNAL_ERROR];
+/// An account and an optional root height: the market's reads.
+const ADDRESS_AND_HEIGHT: &[ParamSpec] = &[
+    ParamSpec {
+        name: "address",
+        description: "A bech32m address `bv1…`",
+        schema: "Address",
+        required: true,
+    },
+    ParamSpec {
+        name: "height",
+        description: "The root height read (default: the tip); above the tip is -32602",
+        schema: "Height",
+        required: false,
+    },
+];
 const PARAMS_OR_INTERNAL: &[i32] = &[CODE_INVALID_PARAMS, CODE_INTERNAL_ERROR];
 const KEY_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32009, -32001, CODE_INTERNAL_ERROR];
 const SEND_ERRORS: &[i32] = &[
@@ -103,6 +119,8 @@ const SEND_ERRORS: &[i32] = &[
     -32015,
     CODE_NOT_TRACKED,
     CODE_NOT_ANCHORED_YET,
+    -32018,
+    -32019,
     -32020,
     -32021,
     CODE_INTERNAL_ERROR,
@@ -184,6 +202,61 @@ pub(crate) const METHODS: &[MethodSpec] = &[
         ],
         result: "AccountResult",
         errors: CHAIN_PARAM_ERRORS,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_STAKE,
+        summary: "An account's stakes and unbonding entries in the root's state at a height",
+        params: ADDRESS_AND_HEIGHT,
+        result: "StakeResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_LEDGER,
+        summary: "An account's stakes and reliability records (decayed, with estimates) at a root height",
+        params: ADDRESS_AND_HEIGHT,
+        result: "LedgerResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_QUOTE,
+        summary: "The tier table of every staked offerer at a root height: hops, undetected-error bound, latency, price",
+        params: &[
+            ParamSpec {
+                name: "transform",
+                description: "The transformation's key",
+                schema: "Key",
+                required: true,
+            },
+            ParamSpec {
+                name: "inputs",
+                description: "The input keys, 1 to 16",
+                schema: "KeyList",
+                required: true,
+            },
+            ParamSpec {
+                name: "fuel_budget",
+                description: "Fuel each execution may use, 1 to 4 000 000 000",
+                schema: "FuelBudget",
+                required: true,
+            },
+            ParamSpec {
+                name: "height",
+                description: "The root height read (default: the tip)",
+                schema: "Height",
+                required: false,
+            },
+            ParamSpec {
+                name: "requester",
+                description: "The requester, never drawn as a relayer (default: none)",
+                schema: "Address",
+                required: false,
+            },
+        ],
+        result: "QuoteResult",
+        errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
     MethodSpec {
@@ -633,6 +706,17 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
                   depth ago; retry shortly",
     },
     ErrorSpec {
+        code: -32018,
+        name: "InsufficientStake",
+        meaning: "an unstake asks for more than the sender has staked in the role",
+    },
+    ErrorSpec {
+        code: -32019,
+        name: "StakeLimit",
+        meaning: "the registry of staked nodes of the role is full, or the sender already has \
+                  the most unbonding entries it may have",
+    },
+    ErrorSpec {
         code: -32020,
         name: "NothingToClaim",
         meaning: "a miner's claim would pay nothing: it was paid all it earned on that chain, or \
@@ -771,6 +855,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "peers",
                 "storage_price_per_byte",
                 "storage_price_per_byte_by_depth",
+                "miner",
             ],
             json!({
                 "network": {"type": "string"},
@@ -785,6 +870,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "peers": uint(),
                 "storage_price_per_byte": schema_ref("Amount"),
                 "storage_price_per_byte_by_depth": {"type": "array", "items": schema_ref("Amount")},
+                "miner": schema_ref("Address"),
             }),
         )
     }),
@@ -837,6 +923,120 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         )
     }),
     ("KeyspaceResultOrNull", || nullable("KeyspaceResult")),
+    (
+        "KeyList",
+        || json!({"type": "array", "items": schema_ref("Key"), "minItems": 1, "maxItems": 16}),
+    ),
+    (
+        "FuelBudget",
+        || json!({"type": "integer", "minimum": 1, "maximum": 4_000_000_000u64}),
+    ),
+    ("Role", || json!({"enum": ["offerer", "relayer"]})),
+    ("StakeResult", || {
+        object(
+            &["address", "height", "offerer", "relayer", "unbonding"],
+            json!({
+                "address": schema_ref("Address"),
+                "height": uint(),
+                "offerer": schema_ref("Amount"),
+                "relayer": schema_ref("Amount"),
+                "unbonding": {"type": "array", "items": schema_ref("UnbondingResult")},
+            }),
+        )
+    }),
+    ("UnbondingResult", || {
+        object(
+            &["role", "amount", "release_height"],
+            json!({
+                "role": schema_ref("Role"),
+                "amount": schema_ref("Amount"),
+                "release_height": uint(),
+            }),
+        )
+    }),
+    ("LedgerResult", || {
+        object(
+            &["stake", "records"],
+            json!({
+                "stake": schema_ref("StakeResult"),
+                "records": {"type": "array", "items": schema_ref("LedgerRecordResult")},
+            }),
+        )
+    }),
+    ("LedgerRecordResult", || {
+        object(
+            &[
+                "role",
+                "recorded",
+                "successes",
+                "failures",
+                "latency_ms_total",
+                "failure_ppm",
+                "reputation_ppm",
+                "latency_ms",
+            ],
+            json!({
+                "role": schema_ref("Role"),
+                "recorded": {"type": "boolean"},
+                "successes": uint(),
+                "failures": uint(),
+                "latency_ms_total": uint(),
+                "failure_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "reputation_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "latency_ms": uint(),
+            }),
+        )
+    }),
+    ("QuoteResult", || {
+        object(
+            &[
+                "height",
+                "transform",
+                "inputs",
+                "fuel_budget",
+                "requester",
+                "relayers_staked",
+                "offers",
+            ],
+            json!({
+                "height": uint(),
+                "transform": schema_ref("Key"),
+                "inputs": schema_ref("KeyList"),
+                "fuel_budget": schema_ref("FuelBudget"),
+                "requester": nullable("Address"),
+                "relayers_staked": uint(),
+                "offers": {"type": "array", "items": schema_ref("OfferQuoteResult")},
+            }),
+        )
+    }),
+    ("OfferQuoteResult", || {
+        object(
+            &["offerer", "stake", "tiers"],
+            json!({
+                "offerer": schema_ref("Address"),
+                "stake": schema_ref("Amount"),
+                "tiers": {"type": "array", "items": schema_ref("TierResult")},
+            }),
+        )
+    }),
+    ("TierResult", || {
+        object(
+            &[
+                "hops",
+                "undetected_error_ppm",
+                "reliability_ppm",
+                "latency_ms",
+                "price",
+            ],
+            json!({
+                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
+                "undetected_error_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "reliability_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "latency_ms": uint(),
+                "price": schema_ref("Amount"),
+            }),
+        )
+    }),
     ("ValueResult", || {
         object(
             &["value_hex", "height", "chain"],
@@ -1122,6 +1322,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "to",
                 "amount",
                 "value_bytes",
+                "role",
             ],
             json!({
                 "hash": schema_ref("Hash"),
@@ -1134,6 +1335,8 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                     "set_script",
                     "put",
                     "delete",
+                    "stake",
+                    "unstake",
                     "claim_miner_reward"
                 ]},
                 "key": {"type": ["string", "null"]},
@@ -1141,6 +1344,7 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "to": nullable("Address"),
                 "amount": nullable("Amount"),
                 "value_bytes": {"type": ["integer", "null"], "minimum": 0},
+                "role": {"enum": ["offerer", "relayer", null]},
             }),
         )
     }),
@@ -1302,7 +1506,8 @@ mod tests {
         TransactionResult, TxStatusName, ValueResult,
     };
     use bitverse_blocktree::TxError;
-    use bitverse_primitives::{Amount, Hash, SecretKey};
+    use bitverse_pricing::TaskKind;
+    use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
 
     /// The RPC reference, which must document what the table holds.
     const RPC_REFERENCE: &str = include_str!("../../docs/RPC.md");
@@ -1351,6 +1556,7 @@ mod tests {
                 peers: 0,
                 storage_price_per_byte: Amount(1),
                 storage_price_per_byte_by_depth: vec![Amount(2), Amount(1)],
+                miner: account,
             },
         );
         assert_schema_matches(
@@ -1568,8 +1774,75 @@ mod tests {
             to: None,
             amount: None,
             value_bytes: Some(3),
+            role: None,
         };
         assert_schema_matches("TxSummaryResult", &tx);
+        let staking = TxSummaryResult {
+            kind: "stake".into(),
+            key: None,
+            amount: Some(Amount(5)),
+            value_bytes: None,
+            role: Some("relayer".into()),
+            ..tx.clone()
+        };
+        assert_schema_matches("TxSummaryResult", &staking);
+        let stake = crate::rpc_api::StakeResult {
+            address: account,
+            height: 3,
+            offerer: Amount(1),
+            relayer: Amount(2),
+            unbonding: vec![crate::rpc_api::UnbondingResult {
+                role: "relayer".into(),
+                amount: Amount(3),
+                release_height: 9,
+            }],
+        };
+        assert_schema_matches("StakeResult", &stake);
+        assert_schema_matches("UnbondingResult", &stake.unbonding[0]);
+        let record = crate::rpc_api::LedgerRecordResult {
+            role: "offerer".into(),
+            recorded: false,
+            successes: 0,
+            failures: 0,
+            latency_ms_total: 0,
+            failure_ppm: 200_000,
+            reputation_ppm: 800_000,
+            latency_ms: 1_000,
+        };
+        assert_schema_matches("LedgerRecordResult", &record);
+        assert_schema_matches(
+            "LedgerResult",
+            &crate::rpc_api::LedgerResult {
+                stake: stake.clone(),
+                records: vec![record],
+            },
+        );
+        let tier = crate::rpc_api::TierResult {
+            hops: 0,
+            undetected_error_ppm: 200_000,
+            reliability_ppm: 800_000,
+            latency_ms: 1_000,
+            price: Amount(1_100),
+        };
+        assert_schema_matches("TierResult", &tier);
+        let offer = crate::rpc_api::OfferQuoteResult {
+            offerer: account,
+            stake: Amount(5),
+            tiers: vec![tier],
+        };
+        assert_schema_matches("OfferQuoteResult", &offer);
+        assert_schema_matches(
+            "QuoteResult",
+            &crate::rpc_api::QuoteResult {
+                height: 3,
+                transform: "filters/bw".into(),
+                inputs: vec!["erik/photo".into()],
+                fuel_budget: 1_000_000,
+                requester: None,
+                relayers_staked: 0,
+                offers: vec![offer],
+            },
+        );
         assert_schema_matches(
             "BlockResult",
             &BlockResult {
@@ -1672,10 +1945,30 @@ mod tests {
             TxError::Overflow,
             TxError::AlreadyKnown(Hash::ZERO),
             TxError::ScriptRefused("x".into()),
+            TxError::ZeroStakeAmount,
+            TxError::InsufficientStake {
+                account: AccountId::default(),
+                role: TaskKind::Offer,
+                staked: Amount::ZERO,
+                needed: Amount(1),
+            },
+            TxError::StakedNodesFull {
+                role: TaskKind::Relay,
+                nodes_max: 1,
+            },
+            TxError::TooManyUnbonding {
+                account: AccountId::default(),
+                entries_max: 1,
+            },
         ];
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
         for error in errors {
             assert!(codes.contains(&error.code()), "{error}: {}", error.code());
+            assert!(
+                SEND_ERRORS.contains(&error.code()),
+                "bv_sendTransaction lacks {}",
+                error.code()
+            );
         }
         // The codes of variants with structured fields, by value: the table must cover
         // -32001..=-32014 except -32010, which TxError does not use.

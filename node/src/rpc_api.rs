@@ -49,6 +49,16 @@ pub(crate) const METHOD_GET_EARNINGS: &str = "bv_getEarnings";
 /// `bv_getEarningsProof(miner, chain)` → [`EarningsProofResult`]: the proof a
 /// `ClaimMinerReward` transaction carries, as of the block the root's tip anchors.
 pub(crate) const METHOD_GET_EARNINGS_PROOF: &str = "bv_getEarningsProof";
+/// `bv_getStake(address[, height])` → [`StakeResult`]: an account's stakes and unbonding
+/// entries in the root's state at `height` (default: the tip).
+pub(crate) const METHOD_GET_STAKE: &str = "bv_getStake";
+/// `bv_getLedger(address[, height])` → [`LedgerResult`]: an account's stakes and its
+/// reliability record per task kind, decayed to `height` (default: the tip), with the
+/// estimates `pricing` draws from them.
+pub(crate) const METHOD_GET_LEDGER: &str = "bv_getLedger";
+/// `bv_quote(transform, inputs, fuel_budget[, height[, requester]])` → [`QuoteResult`]: the
+/// tier table of every staked offerer at root height `height` (default: the tip).
+pub(crate) const METHOD_QUOTE: &str = "bv_quote";
 
 /// The chain named is not one this node stores (not tracked, or not live yet).
 pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
@@ -86,6 +96,8 @@ pub(crate) fn chain_error_code(e: &bitverse_blocktree::ChainError) -> i32 {
     use bitverse_blocktree::ChainError;
     match e {
         ChainError::Tx(e) => e.code(),
+        // A read at a height the root has not reached is the caller's mistake.
+        ChainError::HeightAboveTip { .. } => CODE_INVALID_PARAMS,
         ChainError::NotTracked(_) => CODE_NOT_TRACKED,
         ChainError::RelayPending(_) => CODE_NOT_ANCHORED_YET,
         _ => CODE_INTERNAL_ERROR,
@@ -137,6 +149,9 @@ pub(crate) struct StatusResult {
     /// depth a keyspace may be bought at is the list's length less one.
     #[serde(default)]
     pub(crate) storage_price_per_byte_by_depth: Vec<Amount>,
+    /// The account this node's blocks pay (`--miner`): its own account in the market.
+    #[serde(default)]
+    pub(crate) miner: AccountId,
 }
 
 /// What `bv_getAccount` answers.
@@ -549,7 +564,8 @@ pub(crate) struct TxSummaryResult {
     pub(crate) nonce: u64,
     /// Its fee.
     pub(crate) fee: Amount,
-    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete` or `claim_miner_reward`.
+    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake` or
+    /// `claim_miner_reward`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,
@@ -557,10 +573,13 @@ pub(crate) struct TxSummaryResult {
     pub(crate) keyspace: Option<String>,
     /// The recipient of a transfer; null for other kinds.
     pub(crate) to: Option<AccountId>,
-    /// The amount a transfer moves or a purchase prepays; null for other kinds.
+    /// The amount a transfer moves, a purchase prepays, or a stake or unstake moves; null for
+    /// other kinds.
     pub(crate) amount: Option<Amount>,
     /// The size of a put's value; null for other kinds.
     pub(crate) value_bytes: Option<u64>,
+    /// The role (`offerer`, `relayer`) a stake or unstake is for; null for other kinds.
+    pub(crate) role: Option<String>,
 }
 
 /// What `bv_getKeyspaceKeys` answers.
@@ -614,4 +633,105 @@ pub(crate) struct EarningsProofResult {
     pub(crate) earned: Amount,
     /// The canonical bytes of the proof (`EarningsProof`), hex.
     pub(crate) proof: String,
+}
+
+/// What `bv_getStake` answers: an account's stakes at one root height.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StakeResult {
+    /// The account.
+    pub(crate) address: AccountId,
+    /// The root height read.
+    pub(crate) height: u64,
+    /// Staked as an offerer.
+    pub(crate) offerer: Amount,
+    /// Staked as a relayer.
+    pub(crate) relayer: Amount,
+    /// Amounts on their way back to the balance, by release height.
+    pub(crate) unbonding: Vec<UnbondingResult>,
+}
+
+/// One unbonding entry in a [`StakeResult`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct UnbondingResult {
+    /// `offerer` or `relayer`.
+    pub(crate) role: String,
+    /// The amount.
+    pub(crate) amount: Amount,
+    /// The root block at whose start it returns to the balance.
+    pub(crate) release_height: u64,
+}
+
+/// What `bv_getLedger` answers: an account's stakes and its ledger at one root height.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LedgerResult {
+    /// Its stakes, as `bv_getStake` gives them at the same height.
+    pub(crate) stake: StakeResult,
+    /// One record per task kind: `offerer`, then `relayer`.
+    pub(crate) records: Vec<LedgerRecordResult>,
+}
+
+/// One reliability record in a [`LedgerResult`], decayed to the height read.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LedgerRecordResult {
+    /// `offerer` (the `Offer` task kind) or `relayer` (`Relay`).
+    pub(crate) role: String,
+    /// Whether root state holds a record; without one the node reads as the prior.
+    pub(crate) recorded: bool,
+    /// Decayed successes, in fixed point (one event weighs 10^6).
+    pub(crate) successes: u64,
+    /// Decayed failures, in fixed point.
+    pub(crate) failures: u64,
+    /// Decayed sum of the successes' latencies, in milliseconds.
+    pub(crate) latency_ms_total: u64,
+    /// Estimated probability of failure, in parts per million (prior included).
+    pub(crate) failure_ppm: u32,
+    /// Reputation, `10^6 − failure_ppm`: what weighs the relay draw.
+    pub(crate) reputation_ppm: u32,
+    /// Expected latency in milliseconds (prior included).
+    pub(crate) latency_ms: u32,
+}
+
+/// What `bv_quote` answers: for each staked offerer, the tiers a bounty could buy.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct QuoteResult {
+    /// The root height whose ledger and stakes the quote reads.
+    pub(crate) height: u64,
+    /// The transformation's key.
+    pub(crate) transform: String,
+    /// The input keys.
+    pub(crate) inputs: Vec<String>,
+    /// The fuel budget of each execution.
+    pub(crate) fuel_budget: u64,
+    /// The requester excluded from the lineups, if one was named.
+    pub(crate) requester: Option<AccountId>,
+    /// Relayers staked at that height (eligible or not).
+    pub(crate) relayers_staked: u64,
+    /// One quote per staked offerer, by account.
+    pub(crate) offers: Vec<OfferQuoteResult>,
+}
+
+/// One offerer's quote in a [`QuoteResult`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct OfferQuoteResult {
+    /// The offerer.
+    pub(crate) offerer: AccountId,
+    /// Its offerer stake.
+    pub(crate) stake: Amount,
+    /// Its tiers, by increasing hops.
+    pub(crate) tiers: Vec<TierResult>,
+}
+
+/// One tier of a quote.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct TierResult {
+    /// Relayers that recompute and countersign.
+    pub(crate) hops: u8,
+    /// Bound on the probability that a wrong result passes unnoticed, parts per million.
+    pub(crate) undetected_error_ppm: u32,
+    /// `10^6 − undetected_error_ppm`.
+    pub(crate) reliability_ppm: u32,
+    /// Expected time to a result, in milliseconds.
+    pub(crate) latency_ms: u32,
+    /// The bounty the tier costs.
+    pub(crate) price: Amount,
 }

@@ -84,6 +84,9 @@ pub(crate) struct RpcContext {
     pub(crate) metrics: Arc<NodeMetrics>,
     /// The browse index: `bv_browse` reads it, `bv_getValue` counts reads in it.
     pub(crate) browse: Arc<BrowseIndex>,
+    /// The account this node's blocks pay: its own account, whose ledger `bitverse ledger`
+    /// shows when no account is named.
+    pub(crate) miner: AccountId,
 }
 
 /// Binds `addr` and serves the RPC methods (HTTP and WebSocket) and `GET /metrics` until the
@@ -175,6 +178,15 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(METHOD_GET_EARNINGS_PROOF, |params, ctx, _| {
         earnings::earnings_proof(&params, &ctx)
     })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_STAKE, |params, ctx, _| {
+        crate::market::get_stake(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_LEDGER, |params, ctx, _| {
+        crate::market::get_ledger(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_QUOTE, |params, ctx, _| {
+        crate::market::quote(&params, &ctx)
+    })?;
     let document = Arc::new(openrpc::document());
     module.register_method(
         METHOD_DISCOVER,
@@ -248,6 +260,7 @@ fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {
         mempool_size: chain.mempool_len(),
         peers: ctx.p2p.as_ref().map_or(0, |p| p.snapshot().peers.len()),
         storage_price_per_byte: chain.params().root.storage_price_per_byte,
+        miner: ctx.miner,
         storage_price_per_byte_by_depth: std::iter::once(&chain.params().root)
             .chain(&chain.params().deeper)
             .map(|d| d.storage_price_per_byte)
@@ -1012,6 +1025,7 @@ mod tests {
             p2p: None,
             metrics,
             browse: Arc::new(BrowseIndex::in_memory(BrowseLimits::default())),
+            miner: SecretKey::dev("miner").account(),
         }
     }
 

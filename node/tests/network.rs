@@ -2,7 +2,8 @@
 //! five nodes converge on one tip and one state root after 200 transactions sent to different
 //! nodes; a node started late syncs a 1,000-block chain headers first; a node killed with -9
 //! rejoins with its peer id and catches up; a peer that sends garbage, an invalid block and an
-//! invalid transaction is banned while honest propagation goes on. The misbehaving peer is a
+//! invalid transaction is banned while honest propagation goes on; two nodes print the same
+//! ledger and quote for the same root height. The misbehaving peer is a
 //! real libp2p swarm in the test process, speaking gossipsub to a node.
 
 mod common;
@@ -1061,5 +1062,63 @@ fn a_data_chain_split_by_a_partition_heals_onto_the_branch_the_winning_root_anch
         "the miners on one tip of the data chain",
         || (tip_of(&a).is_some() && tip_of(&a) == tip_of(&b)).then_some(()),
         || logs(&all),
+    );
+}
+
+/// The quote is a pure function of root state at a height: a miner and a follower that synced
+/// its blocks print the same ledger and the same tier table for the same root height.
+#[test]
+fn two_nodes_print_the_same_ledger_and_quote_for_the_same_root_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let miner = TestNode::start_networked(&dir.path().join("miner"), true, &[]);
+    let follower = TestNode::start_networked(&dir.path().join("follower"), false, &[miner.p2p()]);
+    let json_of = |out: &common::CliOutput, what: &str| -> Value {
+        serde_json::from_slice(&out.assert_ok(what).stdout).expect("one line of JSON")
+    };
+    for (who, role, amount) in [
+        ("dev:bob", "offerer", "5000base"),
+        ("dev:carol", "relayer", "2000base"),
+        ("dev:dave", "relayer", "3000base"),
+    ] {
+        // Sent to the follower, which gossips it to the miner.
+        follower
+            .cli(&["stake", amount, "--role", role, "--key", who, "--no-wait"])
+            .assert_ok("stake");
+    }
+    let nodes = [&miner, &follower];
+    let staked_height = wait_for(
+        CONVERGE_TIMEOUT_MS,
+        "both nodes to agree on a tip where the three stakes are in",
+        || {
+            let (_, _, at) = common_tip(&nodes)?;
+            let quoted = miner.rpc(
+                "bv_quote",
+                json!(["filters/bw", ["erik/photo"], 5_000_000u64, at]),
+            );
+            let quoted = quoted.ok()?;
+            (quoted["relayers_staked"] == 2 && quoted["offers"].as_array()?.len() == 1)
+                .then_some(at)
+        },
+        || logs(&nodes),
+    );
+    let at = staked_height.to_string();
+    let quote_args = [
+        "quote",
+        "filters/bw",
+        "erik/photo",
+        "--height",
+        &at,
+        "--requester",
+        "dev:alice",
+        "--json",
+    ];
+    let on_miner = json_of(&miner.cli(&quote_args), "quote on the miner");
+    let on_follower = json_of(&follower.cli(&quote_args), "quote on the follower");
+    assert_eq!(on_miner, on_follower);
+    assert_eq!(on_miner["offers"][0]["tiers"].as_array().unwrap().len(), 3);
+    let ledger_args = ["ledger", "dev:bob", "--height", &at, "--json"];
+    assert_eq!(
+        json_of(&miner.cli(&ledger_args), "ledger on the miner"),
+        json_of(&follower.cli(&ledger_args), "ledger on the follower")
     );
 }

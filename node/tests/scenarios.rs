@@ -1345,3 +1345,223 @@ fn bench_light_client_reports_both_ways_of_opening_the_stored_chain() {
         );
     }
 }
+
+/// The CLI's `--json` line as JSON.
+fn json_of(out: &common::CliOutput, what: &str) -> Value {
+    serde_json::from_slice(&out.assert_ok(what).stdout)
+        .unwrap_or_else(|e| panic!("{what}: {e}: {:?}", out.stdout_text()))
+}
+
+/// An amount in a JSON answer (a decimal string of base units).
+fn amount_of(value: &Value) -> u128 {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not an amount: {value}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn stake_ledger_quote_and_unstake_through_the_cli_return_the_money_after_the_delay() {
+    use bitverse_pricing::{QuoteRequest, ReliabilityRecord, StakedNode, quote};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    let params = ChainParams::dev();
+    let bob = SecretKey::dev("bob").account();
+    let carol = SecretKey::dev("carol").account();
+    let dave = SecretKey::dev("dave").account();
+
+    // bob offers, carol and dave relay: 0.001 BV is 10^6 base units.
+    let staked = json_of(
+        &node.cli(&[
+            "stake", "0.001", "--role", "offerer", "--key", "dev:bob", "--json",
+        ]),
+        "stake",
+    );
+    assert_eq!(staked["action"], "stake");
+    assert_eq!(staked["role"], "offerer");
+    assert_eq!(staked["amount"], "1000000");
+    assert_eq!(staked["status"], "included");
+    let line = node.cli(&[
+        "stake",
+        "2000base",
+        "--role",
+        "relayer",
+        "--key",
+        "dev:carol",
+    ]);
+    assert!(
+        line.assert_ok("stake carol")
+            .stdout_text()
+            .starts_with("staked 0.000002 BV as relayer"),
+        "{}",
+        line.stdout_text()
+    );
+    node.cli(&[
+        "stake", "3000base", "--role", "relayer", "--key", "dev:dave",
+    ])
+    .assert_ok("stake dave");
+
+    // Without an account, the node's own: the one its blocks pay (dev:miner by default).
+    let own = json_of(&node.cli(&["ledger", "--json"]), "ledger of the node");
+    assert_eq!(
+        own["stake"]["address"],
+        SecretKey::dev("miner").account().to_string()
+    );
+    let status = node.cli(&["status"]);
+    assert!(
+        status.assert_ok("status").stdout_text().contains(&format!(
+            "miner:       {} (the account its blocks pay)",
+            SecretKey::dev("miner").account()
+        )),
+        "{}",
+        status.stdout_text()
+    );
+    let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
+    let staked_height = ledger["stake"]["height"].as_u64().unwrap();
+    assert_eq!(ledger["stake"]["address"], bob.to_string());
+    assert_eq!(amount_of(&ledger["stake"]["offerer"]), 1_000_000);
+    assert_eq!(amount_of(&ledger["stake"]["relayer"]), 0);
+    assert_eq!(ledger["stake"]["unbonding"], json!([]));
+    let text = node.cli(&["ledger", "dev:bob"]);
+    let text = text.assert_ok("ledger").stdout_text();
+    assert!(
+        text.contains("staked: 0.001 BV as offerer, 0 BV as relayer")
+            && text.contains("offerer: no record, the prior")
+            && text.contains("failure 200000 ppm, reputation 800000 ppm, latency 1000 ms"),
+        "{text}"
+    );
+    // Nothing writes the ledger yet: both records read as the prior (4 successes, 1 failure).
+    let records = ledger["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    for (record, role) in records.iter().zip(["offerer", "relayer"]) {
+        assert_eq!(record["role"], role);
+        assert_eq!(record["recorded"], false);
+        assert_eq!(record["failure_ppm"], 200_000);
+        assert_eq!(record["reputation_ppm"], 800_000);
+        assert_eq!(record["latency_ms"], 1_000);
+    }
+
+    // The quote is pricing's, over the staked nodes at that height: computed here from the
+    // same stakes and the prior, independently of the node.
+    let height_text = staked_height.to_string();
+    let quote_args = [
+        "quote",
+        "filters/bw",
+        "erik/photo",
+        "--fuel",
+        "5000000",
+        "--height",
+        &height_text,
+        "--requester",
+        "dev:alice",
+        "--json",
+    ];
+    let quoted = json_of(&node.cli(&quote_args), "quote");
+    assert_eq!(quoted["height"].as_u64(), Some(staked_height));
+    assert_eq!(quoted["relayers_staked"], 2);
+    let offers = quoted["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0]["offerer"], bob.to_string());
+    let relayers = [
+        StakedNode {
+            account: carol,
+            stake: Amount(2_000),
+            record: ReliabilityRecord::default(),
+        },
+        StakedNode {
+            account: dave,
+            stake: Amount(3_000),
+            record: ReliabilityRecord::default(),
+        },
+    ];
+    let expected = quote(
+        &params.ledger,
+        &params.quote,
+        &QuoteRequest {
+            height: staked_height,
+            fuel_budget: 5_000_000,
+            requester: SecretKey::dev("alice").account(),
+            offerer: bob,
+            offerer_record: ReliabilityRecord::default(),
+            relayers: &relayers,
+        },
+    )
+    .unwrap();
+    let tiers = offers[0]["tiers"].as_array().unwrap();
+    assert_eq!(tiers.len(), expected.tiers.len());
+    assert_eq!(tiers.len(), 3, "0, 1 and 2 hops with two relayers");
+    for (tier, want) in tiers.iter().zip(&expected.tiers) {
+        assert_eq!(tier["hops"], want.hops);
+        assert_eq!(tier["undetected_error_ppm"], want.undetected_error_ppm);
+        assert_eq!(tier["reliability_ppm"], want.reliability_ppm());
+        assert_eq!(tier["latency_ms"], want.latency_ms);
+        assert_eq!(amount_of(&tier["price"]), want.price.0);
+    }
+    // The human table says the same.
+    let table = node.cli(&quote_args[..quote_args.len() - 1]);
+    assert!(
+        table
+            .assert_ok("quote table")
+            .stdout_text()
+            .contains(&bob.to_string()),
+        "{}",
+        table.stdout_text()
+    );
+
+    // bob unstakes: the money is unbonding, then back after the delay (2 blocks on dev).
+    let unstaked = json_of(
+        &node.cli(&[
+            "unstake", "0.001", "--role", "offerer", "--key", "dev:bob", "--json",
+        ]),
+        "unstake",
+    );
+    assert_eq!(unstaked["status"], "included");
+    let unstake_height = unstaked["height"].as_u64().unwrap();
+    let release_height = unstake_height + params.unbonding_delay_blocks;
+    let balance =
+        |what| amount_of(&json_of(&node.cli(&["balance", "dev:bob", "--json"]), what)["balance"]);
+    let after_unstake = balance("balance after unstake");
+    let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
+    assert_eq!(amount_of(&ledger["stake"]["offerer"]), 0);
+    assert_eq!(
+        ledger["stake"]["unbonding"],
+        json!([{"role": "offerer", "amount": "1000000", "release_height": release_height}])
+    );
+    // A later quote has no offerer; the earlier height still quotes the same table.
+    let later = json_of(
+        &node.cli(&["quote", "filters/bw", "erik/photo", "--json"]),
+        "later quote",
+    );
+    assert_eq!(later["offers"], json!([]));
+    assert_eq!(json_of(&node.cli(&quote_args), "quote again"), quoted);
+
+    // More than staked, or a height the root has not reached, is refused in one line.
+    assert_refused(
+        &node.cli(&["unstake", "1base", "--role", "relayer", "--key", "dev:bob"]),
+        "insufficient stake",
+    );
+    assert_refused(
+        &node.cli(&["ledger", "dev:bob", "--height", "1000000"]),
+        "above the tip",
+    );
+
+    // Blocks until the release height: the money comes back in exactly that block.
+    let mut height = unstake_height;
+    while height < release_height {
+        let sent = json_of(
+            &node.cli(&["send", "dev:carol", "1base", "--key", "dev:alice", "--json"]),
+            "send",
+        );
+        height = sent["height"].as_u64().unwrap();
+        let expected = if height >= release_height {
+            after_unstake + 1_000_000
+        } else {
+            after_unstake
+        };
+        assert_eq!(balance("balance while unbonding"), expected, "at {height}");
+    }
+    let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
+    assert_eq!(ledger["stake"]["unbonding"], json!([]));
+}

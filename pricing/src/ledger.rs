@@ -58,8 +58,9 @@ pub enum TaskKind {
     Relay,
 }
 
-/// The ledger's parameters, part of the network's parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The ledger's parameters, part of the network's parameters (encoded into the genesis hash,
+/// hence `Encode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode)]
 pub struct LedgerParams {
     /// Root blocks per forgetting period (at least 1).
     pub decay_period_blocks: u64,

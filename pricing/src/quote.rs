@@ -60,8 +60,9 @@ pub const RELAYERS_MAX: usize = 100_000;
 pub const QUOTE_SIZE_BYTES_MAX: usize =
     8 + (HOPS_MAX as usize + 1) * std::mem::size_of::<ReliabilityTier>();
 
-/// The quote's parameters, part of the network's parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The quote's parameters, part of the network's parameters (encoded into the genesis hash,
+/// hence `Encode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode)]
 pub struct QuoteParams {
     /// The most hops a quote offers (at most [`HOPS_MAX`]).
     pub hops_max: u8,

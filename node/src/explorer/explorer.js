@@ -453,6 +453,7 @@ function txWhat(tx) {
     case 'set_script': return keyspaceLink(tx.keyspace);
     case 'transfer': return el('span', {}, `${coins(tx.amount)} to `, accountLink(tx.to));
     case 'claim_miner_reward': return el('span', {}, 'endowment pay of ', accountLink(tx.to), `, earned ${coins(tx.amount)} in total`);
+    case 'stake': case 'unstake': return `${coins(tx.amount)} as ${tx.role}`;
     default: return '';
   }
 }

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bitverse_blocktree::{Block, ChainError, TxPayload};
+use bitverse_blocktree::{Block, ChainError, TxPayload, role_name};
 use bitverse_primitives::{ChainId, Hash};
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
@@ -304,6 +304,7 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                     to: None,
                     amount: None,
                     value_bytes: None,
+                    role: None,
                 };
                 match &tx.body.payload {
                     TxPayload::Transfer { to, amount } => {
@@ -333,6 +334,16 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                         summary.kind = "claim_miner_reward".into();
                         summary.to = Some(proof.miner);
                         summary.amount = Some(proof.earned);
+                    }
+                    TxPayload::Stake { amount, role } => {
+                        summary.kind = "stake".into();
+                        summary.amount = Some(*amount);
+                        summary.role = Some(role_name(*role).into());
+                    }
+                    TxPayload::Unstake { amount, role } => {
+                        summary.kind = "unstake".into();
+                        summary.amount = Some(*amount);
+                        summary.role = Some(role_name(*role).into());
                     }
                 }
                 summary

@@ -1,0 +1,443 @@
+//! Stakes and the reliability ledger in root state: what `Stake` and `Unstake` change, the
+//! release of unbonded amounts at the start of a root block, the registry of staked nodes per
+//! role, and the reads of all of it at a root height (`docs/MARKET.md`, "What the chain
+//! records").
+//!
+//! Leaves (all on the root, beside accounts and keyspaces):
+//! - [`stake_key`]`(account)`: a [`StakeRecord`], the account's stake per role and its
+//!   unbonding entries; absent when all are zero;
+//! - [`staked_nodes_key`]`(role)`: the accounts with a stake in the role, sorted, at most
+//!   [`STAKED_NODES_PER_ROLE_MAX`], so a quote or a draw lists them without walking the tree;
+//! - [`releases_key`]`(height)`: the accounts with an unbonding entry released at the start of
+//!   root block `height`, so a block releases exactly what matures in it without a scan. Every
+//!   Unstake of block `h` lands in the list of `h + delay`, so a list holds at most one entry
+//!   per transaction of one block (`BLOCK_TXS_MAX`);
+//! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`. Nothing writes one
+//!   yet (Settle, expiry and Dispute will); an absent record reads as the prior.
+//!
+//! Staked and unbonding amounts are escrow: they leave the balance and come back, and the
+//! conservation of money counts them (`blocktree/tests/stake.rs`).
+
+use bincode::{Decode, Encode};
+use bitverse_pricing::{ReliabilityRecord, StakedNode, TaskKind};
+use bitverse_primitives::{AccountId, Amount, Hash, codec};
+use jmt::KeyHash;
+
+use crate::chain::Chain;
+use crate::error::{ChainError, StoreError, TxError};
+use crate::scripts::BlockContext;
+use crate::state::{ApplyError, StateView};
+
+/// The most accounts staked in one role. Bounds the registry leaf (32 KiB) that every stake
+/// or full unstake rewrites and every quote reads; far below the quote's `RELAYERS_MAX`.
+pub const STAKED_NODES_PER_ROLE_MAX: usize = 1_000;
+
+/// The most unbonding entries one account holds at once (Unstakes of one role released at the
+/// same height share an entry). Bounds its stake record.
+pub const UNBONDING_ENTRIES_PER_ACCOUNT_MAX: usize = 16;
+
+/// An amount on its way back from a stake to the balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Unbonding {
+    /// The role it was staked for (a dispute may still slash it).
+    pub role: TaskKind,
+    /// The amount.
+    pub amount: Amount,
+    /// The root block at whose start it returns to the balance.
+    pub release_height: u64,
+}
+
+/// An account's stakes: per role, and the amounts unbonding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct StakeRecord {
+    /// Staked as an offerer (`TaskKind::Offer`).
+    pub offerer: Amount,
+    /// Staked as a relayer (`TaskKind::Relay`).
+    pub relayer: Amount,
+    /// Unbonding entries, by increasing release height then role; at most
+    /// [`UNBONDING_ENTRIES_PER_ACCOUNT_MAX`].
+    pub unbonding: Vec<Unbonding>,
+}
+
+impl StakeRecord {
+    /// The stake in `role`.
+    pub fn stake(&self, role: TaskKind) -> Amount {
+        match role {
+            TaskKind::Offer => self.offerer,
+            TaskKind::Relay => self.relayer,
+        }
+    }
+
+    fn stake_mut(&mut self, role: TaskKind) -> &mut Amount {
+        match role {
+            TaskKind::Offer => &mut self.offerer,
+            TaskKind::Relay => &mut self.relayer,
+        }
+    }
+
+    /// Everything this record holds in escrow: both stakes and every unbonding entry. `None`
+    /// on overflow (impossible with a supply that fits in an `Amount`).
+    pub fn escrow_total(&self) -> Option<Amount> {
+        let mut total = self.offerer.checked_add(self.relayer).ok()?;
+        for entry in &self.unbonding {
+            total = total.checked_add(entry.amount).ok()?;
+        }
+        Some(total)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.offerer == Amount::ZERO && self.relayer == Amount::ZERO && self.unbonding.is_empty()
+    }
+}
+
+/// Where an account's [`StakeRecord`] lives in the root's state tree.
+pub fn stake_key(account: &AccountId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state stake v1", &[&account.0]).0)
+}
+
+/// Where the sorted list of accounts staked in `role` lives in the root's state tree.
+pub fn staked_nodes_key(role: TaskKind) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state staked nodes v1", &[&codec::encode(&role)]).0)
+}
+
+/// Where the accounts whose unbonding is released at the start of root block `height` are
+/// listed.
+pub fn releases_key(height: u64) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state releases v1", &[&height.to_le_bytes()]).0)
+}
+
+/// Where an account's reliability record for `kind` lives in the root's state tree.
+pub fn reliability_key(account: &AccountId, kind: TaskKind) -> KeyHash {
+    KeyHash(
+        Hash::tagged(
+            "bitverse state reliability v1",
+            &[&account.0, &codec::encode(&kind)],
+        )
+        .0,
+    )
+}
+
+fn stake_record(view: &StateView<'_>, account: &AccountId) -> Result<StakeRecord, StoreError> {
+    Ok(view.get_decoded(&stake_key(account))?.unwrap_or_default())
+}
+
+fn set_stake_record(view: &mut StateView<'_>, account: &AccountId, record: &StakeRecord) {
+    let value = (!record.is_empty()).then(|| codec::encode(record));
+    view.set_pending(stake_key(account), value);
+}
+
+fn staked_nodes(view: &StateView<'_>, role: TaskKind) -> Result<Vec<AccountId>, StoreError> {
+    Ok(view
+        .get_decoded(&staked_nodes_key(role))?
+        .unwrap_or_default())
+}
+
+fn set_staked_nodes(view: &mut StateView<'_>, role: TaskKind, nodes: &[AccountId]) {
+    let value = (!nodes.is_empty()).then(|| codec::encode(&nodes.to_vec()));
+    view.set_pending(staked_nodes_key(role), value);
+}
+
+/// The checks `Transaction::check_stateless` makes already, made again where the state
+/// depends on them: a stake on a data chain, or a stake of zero (which would leave an empty
+/// record to delete), must never reach the state whatever path applied it.
+fn check_stake(view: &StateView<'_>, amount: Amount) -> Result<(), TxError> {
+    if !view.chain().is_root() {
+        return Err(TxError::RootOnly {
+            chain: view.chain(),
+        });
+    }
+    if amount == Amount::ZERO {
+        return Err(TxError::ZeroStakeAmount);
+    }
+    Ok(())
+}
+
+/// Adds `amount` (already taken from the balance) to `account`'s stake in `role`, entering
+/// the account in the role's registry if it was not staked there.
+pub(crate) fn stake(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+    amount: Amount,
+) -> Result<(), ApplyError> {
+    check_stake(view, amount)?;
+    let mut record = stake_record(view, account)?;
+    if record.stake(role) == Amount::ZERO {
+        let mut nodes = staked_nodes(view, role)?;
+        if let Err(at) = nodes.binary_search(account) {
+            if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
+                return Err(TxError::StakedNodesFull {
+                    role,
+                    nodes_max: STAKED_NODES_PER_ROLE_MAX,
+                }
+                .into());
+            }
+            nodes.insert(at, *account);
+            set_staked_nodes(view, role, &nodes);
+        }
+    }
+    let staked = record.stake_mut(role);
+    *staked = staked.checked_add(amount).map_err(|_| TxError::Overflow)?;
+    set_stake_record(view, account, &record);
+    Ok(())
+}
+
+/// Moves `amount` of `account`'s stake in `role` into an unbonding entry released at the
+/// start of root block `ctx.height + unbonding_delay_blocks`; an account left with no stake
+/// in the role leaves its registry.
+pub(crate) fn unstake(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    account: &AccountId,
+    role: TaskKind,
+    amount: Amount,
+) -> Result<(), ApplyError> {
+    check_stake(view, amount)?;
+    let mut record = stake_record(view, account)?;
+    let staked = record.stake(role);
+    let left = staked
+        .checked_sub(amount)
+        .map_err(|_| TxError::InsufficientStake {
+            account: *account,
+            role,
+            staked,
+            needed: amount,
+        })?;
+    *record.stake_mut(role) = left;
+    // A delay of 0 would release at the start of the block holding the Unstake, which has
+    // already begun: the earliest release is the next block.
+    let release_height = ctx
+        .height
+        .checked_add(ctx.params.unbonding_delay_blocks.max(1))
+        .ok_or(TxError::Overflow)?;
+    match record
+        .unbonding
+        .iter_mut()
+        .find(|e| e.role == role && e.release_height == release_height)
+    {
+        Some(entry) => {
+            entry.amount = entry
+                .amount
+                .checked_add(amount)
+                .map_err(|_| TxError::Overflow)?;
+        }
+        None => {
+            if record.unbonding.len() >= UNBONDING_ENTRIES_PER_ACCOUNT_MAX {
+                return Err(TxError::TooManyUnbonding {
+                    account: *account,
+                    entries_max: UNBONDING_ENTRIES_PER_ACCOUNT_MAX,
+                }
+                .into());
+            }
+            record.unbonding.push(Unbonding {
+                role,
+                amount,
+                release_height,
+            });
+            record.unbonding.sort_by_key(|e| (e.release_height, e.role));
+            let key = releases_key(release_height);
+            let mut releases: Vec<AccountId> = view.get_decoded(&key)?.unwrap_or_default();
+            if let Err(at) = releases.binary_search(account) {
+                releases.insert(at, *account);
+                view.set_pending(key, Some(codec::encode(&releases)));
+            }
+        }
+    }
+    if left == Amount::ZERO {
+        let mut nodes = staked_nodes(view, role)?;
+        if let Ok(at) = nodes.binary_search(account) {
+            nodes.remove(at);
+            set_staked_nodes(view, role, &nodes);
+        }
+    }
+    set_stake_record(view, account, &record);
+    Ok(())
+}
+
+/// Returns to their balances every unbonding entry released at the start of root block
+/// `height`, outside any transaction (before the block's transactions, which may spend it).
+/// Does nothing on a data chain: stakes live on the root.
+pub(crate) fn release_unbonded(view: &mut StateView<'_>, height: u64) -> Result<(), ApplyError> {
+    if !view.chain().is_root() {
+        return Ok(());
+    }
+    let key = releases_key(height);
+    let Some(accounts) = view.get_decoded::<Vec<AccountId>>(&key)? else {
+        return Ok(());
+    };
+    for account in &accounts {
+        let mut record = stake_record(view, account)?;
+        let (released, kept): (Vec<Unbonding>, Vec<Unbonding>) = record
+            .unbonding
+            .iter()
+            .partition(|e| e.release_height <= height);
+        let mut total = Amount::ZERO;
+        for entry in &released {
+            total = total
+                .checked_add(entry.amount)
+                .map_err(|_| TxError::Overflow)?;
+        }
+        record.unbonding = kept;
+        set_stake_record(view, account, &record);
+        let mut state = view.account(account)?;
+        state.balance = state
+            .balance
+            .checked_add(total)
+            .map_err(|_| TxError::Overflow)?;
+        view.set_account(account, &state);
+    }
+    view.set_pending(key, None);
+    view.flush_pending();
+    Ok(())
+}
+
+impl Chain {
+    /// `account`'s stakes and unbonding entries in the root's state at `height` (at most the
+    /// tip's: [`ChainError::HeightAboveTip`] otherwise).
+    pub fn stake_at(&self, account: &AccountId, height: u64) -> Result<StakeRecord, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(stake_record(&view, account)?)
+    }
+
+    /// The accounts staked in `role` at root height `height`, sorted, with their stakes.
+    pub fn staked_nodes_at(
+        &self,
+        role: TaskKind,
+        height: u64,
+    ) -> Result<Vec<(AccountId, Amount)>, ChainError> {
+        let view = self.view_at(height)?;
+        let nodes = staked_nodes(&view, role)?;
+        let mut staked = Vec::with_capacity(nodes.len());
+        for account in nodes {
+            let record = stake_record(&view, &account)?;
+            staked.push((account, record.stake(role)));
+        }
+        Ok(staked)
+    }
+
+    /// The accounts staked in `role` at root height `height`, sorted, each with its stake in
+    /// the role and its reliability record for that task kind (the prior,
+    /// `ReliabilityRecord::default()`, when it has none): what a quote or a draw takes, a pure
+    /// function of root state at that height.
+    pub fn staked_with_records_at(
+        &self,
+        role: TaskKind,
+        height: u64,
+    ) -> Result<Vec<StakedNode>, ChainError> {
+        let mut nodes = Vec::new();
+        for (account, stake) in self.staked_nodes_at(role, height)? {
+            let record = self
+                .reliability_record_at(&account, role, height)?
+                .unwrap_or_default();
+            nodes.push(StakedNode {
+                account,
+                stake,
+                record,
+            });
+        }
+        Ok(nodes)
+    }
+
+    /// `account`'s reliability record for `kind` as stored at root height `height`, not
+    /// decayed (decay it to the height read with `ReliabilityRecord::decayed`); `None` when it
+    /// has none, which `pricing` reads as the prior (`ReliabilityRecord::default()`).
+    pub fn reliability_record_at(
+        &self,
+        account: &AccountId,
+        kind: TaskKind,
+        height: u64,
+    ) -> Result<Option<ReliabilityRecord>, ChainError> {
+        let view = self.view_at(height)?;
+        view.get_raw(&reliability_key(account, kind))?
+            .map(|bytes| {
+                ReliabilityRecord::from_bytes(&bytes)
+                    .map_err(|e| ChainError::Store(StoreError::Corrupt(e.to_string())))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use bitverse_primitives::ChainId;
+
+    fn refusal(result: Result<(), ApplyError>) -> TxError {
+        match result {
+            Err(ApplyError::Tx(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_state_refuses_a_stake_on_a_data_chain_or_of_zero_whatever_path_applied_it() {
+        let store = MemoryStore::default();
+        let data = ChainId::new(1, 0).unwrap();
+        let account = AccountId([7; 32]);
+        let mut on_data = StateView::of_chain(&store, None, data, None);
+        assert_eq!(
+            refusal(stake(&mut on_data, &account, TaskKind::Offer, Amount(1))),
+            TxError::RootOnly { chain: data }
+        );
+        let mut on_root = StateView::new(&store, None);
+        assert_eq!(
+            refusal(stake(&mut on_root, &account, TaskKind::Relay, Amount::ZERO)),
+            TxError::ZeroStakeAmount
+        );
+        stake(&mut on_root, &account, TaskKind::Relay, Amount(5)).unwrap();
+        on_root.flush_pending();
+        let changes = on_root.into_changes();
+        assert!(changes.contains_key(&stake_key(&account)));
+        assert!(changes.contains_key(&staked_nodes_key(TaskKind::Relay)));
+    }
+
+    #[test]
+    fn state_keys_of_different_things_differ() {
+        let a = AccountId([1; 32]);
+        let b = AccountId([2; 32]);
+        let keys = [
+            stake_key(&a),
+            stake_key(&b),
+            staked_nodes_key(TaskKind::Offer),
+            staked_nodes_key(TaskKind::Relay),
+            releases_key(0),
+            releases_key(1),
+            reliability_key(&a, TaskKind::Offer),
+            reliability_key(&a, TaskKind::Relay),
+            reliability_key(&b, TaskKind::Offer),
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn escrow_total_counts_stakes_and_unbonding() {
+        let record = StakeRecord {
+            offerer: Amount(5),
+            relayer: Amount(7),
+            unbonding: vec![
+                Unbonding {
+                    role: TaskKind::Offer,
+                    amount: Amount(11),
+                    release_height: 3,
+                },
+                Unbonding {
+                    role: TaskKind::Relay,
+                    amount: Amount(13),
+                    release_height: 4,
+                },
+            ],
+        };
+        assert_eq!(record.escrow_total(), Some(Amount(36)));
+        let overflowing = StakeRecord {
+            offerer: Amount(u128::MAX),
+            relayer: Amount(1),
+            unbonding: Vec::new(),
+        };
+        assert_eq!(overflowing.escrow_total(), None);
+    }
+}

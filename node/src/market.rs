@@ -1,0 +1,182 @@
+//! The market's RPC methods: `bv_getStake`, `bv_getLedger` and `bv_quote`, each a read of the
+//! root's state at one height (the tip unless named), so any two nodes answer alike for the
+//! same height. The rules are `blocktree`'s (`stake`) and `pricing`'s; this only reads and
+//! shapes them.
+
+use bitverse_blocktree::{Chain, StakeRecord, role_name};
+use bitverse_compute::transform::{FUEL_PER_TRANSFORM_MAX, INPUTS_MAX};
+use bitverse_keyspace::check_key;
+use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
+use bitverse_primitives::AccountId;
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+
+use crate::rpc_api::{
+    LedgerRecordResult, LedgerResult, OfferQuoteResult, QuoteResult, StakeResult, TierResult,
+    UnbondingResult,
+};
+use crate::server::{RpcContext, RpcResult, chain_error, invalid_params};
+
+/// The roles, in the order answers list them.
+const ROLES: [TaskKind; 2] = [TaskKind::Offer, TaskKind::Relay];
+
+fn parse_account(text: &str) -> RpcResult<AccountId> {
+    text.parse().map_err(|e| invalid_params(format!("{e}")))
+}
+
+/// The height named, or the tip's.
+fn height_or_tip(chain: &Chain, height: Option<u64>) -> u64 {
+    height.unwrap_or_else(|| chain.tip().height)
+}
+
+fn stake_result(account: AccountId, height: u64, record: &StakeRecord) -> StakeResult {
+    StakeResult {
+        address: account,
+        height,
+        offerer: record.offerer,
+        relayer: record.relayer,
+        unbonding: record
+            .unbonding
+            .iter()
+            .map(|e| UnbondingResult {
+                role: role_name(e.role).into(),
+                amount: e.amount,
+                release_height: e.release_height,
+            })
+            .collect(),
+    }
+}
+
+/// `bv_getStake(address[, height])`.
+pub(crate) fn get_stake(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<StakeResult> {
+    let mut args = params.sequence();
+    let account = parse_account(&args.next::<String>()?)?;
+    let height: Option<u64> = args.optional_next()?;
+    let chain = ctx.chain.lock();
+    let height = height_or_tip(&chain, height);
+    let record = chain.stake_at(&account, height).map_err(chain_error)?;
+    Ok(stake_result(account, height, &record))
+}
+
+/// `bv_getLedger(address[, height])`.
+pub(crate) fn get_ledger(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<LedgerResult> {
+    let mut args = params.sequence();
+    let account = parse_account(&args.next::<String>()?)?;
+    let height: Option<u64> = args.optional_next()?;
+    let chain = ctx.chain.lock();
+    let height = height_or_tip(&chain, height);
+    let ledger_params = chain.params().ledger;
+    let stake = chain.stake_at(&account, height).map_err(chain_error)?;
+    let mut records = Vec::with_capacity(ROLES.len());
+    for role in ROLES {
+        let stored = chain
+            .reliability_record_at(&account, role, height)
+            .map_err(chain_error)?;
+        let decayed = stored
+            .unwrap_or_default()
+            .decayed(height, &ledger_params)
+            .map_err(pricing_error)?;
+        let estimate = decayed.estimate(&ledger_params);
+        records.push(LedgerRecordResult {
+            role: role_name(role).into(),
+            recorded: stored.is_some(),
+            successes: decayed.successes,
+            failures: decayed.failures,
+            latency_ms_total: decayed.latency_ms_total,
+            failure_ppm: estimate.failure_ppm,
+            reputation_ppm: estimate.reputation_ppm(),
+            latency_ms: estimate.latency_ms,
+        });
+    }
+    Ok(LedgerResult {
+        stake: stake_result(account, height, &stake),
+        records,
+    })
+}
+
+/// `bv_quote(transform, inputs, fuel_budget[, height[, requester]])`: for every offerer staked
+/// at the height, `pricing::quote` over the relayers staked there and everyone's records
+/// decayed to it. The keys are checked for syntax and count only: the price depends on the
+/// fuel budget and the ledger, not on the values (a bounty pins those).
+pub(crate) fn quote(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<QuoteResult> {
+    let mut args = params.sequence();
+    let transform: String = args.next()?;
+    let inputs: Vec<String> = args.next()?;
+    let fuel_budget: u64 = args.next()?;
+    let height: Option<u64> = args.optional_next()?;
+    let requester: Option<String> = args.optional_next()?;
+    let requester = requester.as_deref().map(parse_account).transpose()?;
+    check_key(&transform).map_err(|e| invalid_params(format!("transform {transform:?}: {e}")))?;
+    if inputs.is_empty() || inputs.len() > INPUTS_MAX {
+        return Err(invalid_params(format!(
+            "a request names 1 to {INPUTS_MAX} inputs, not {}",
+            inputs.len()
+        )));
+    }
+    for input in &inputs {
+        check_key(input).map_err(|e| invalid_params(format!("input {input:?}: {e}")))?;
+    }
+    if fuel_budget == 0 || fuel_budget > FUEL_PER_TRANSFORM_MAX {
+        return Err(invalid_params(format!(
+            "fuel budget {fuel_budget} is outside 1..={FUEL_PER_TRANSFORM_MAX}"
+        )));
+    }
+    let chain = ctx.chain.lock();
+    let height = height_or_tip(&chain, height);
+    let ledger_params = chain.params().ledger;
+    let quote_params = chain.params().quote;
+    let offerers = chain
+        .staked_with_records_at(TaskKind::Offer, height)
+        .map_err(chain_error)?;
+    let relayers = chain
+        .staked_with_records_at(TaskKind::Relay, height)
+        .map_err(chain_error)?;
+    drop(chain);
+    let mut offers = Vec::with_capacity(offerers.len());
+    for offerer in &offerers {
+        let request = QuoteRequest {
+            height,
+            fuel_budget,
+            // Without a requester, excluding the offerer again excludes no one else.
+            requester: requester.unwrap_or(offerer.account),
+            offerer: offerer.account,
+            offerer_record: offerer.record,
+            relayers: &relayers,
+        };
+        let table = price_quote(&ledger_params, &quote_params, &request).map_err(pricing_error)?;
+        offers.push(OfferQuoteResult {
+            offerer: offerer.account,
+            stake: offerer.stake,
+            tiers: table
+                .tiers
+                .iter()
+                .map(|tier| TierResult {
+                    hops: tier.hops,
+                    undetected_error_ppm: tier.undetected_error_ppm,
+                    reliability_ppm: tier.reliability_ppm(),
+                    latency_ms: tier.latency_ms,
+                    price: tier.price,
+                })
+                .collect(),
+        });
+    }
+    Ok(QuoteResult {
+        height,
+        transform,
+        inputs,
+        fuel_budget,
+        requester,
+        relayers_staked: u64::try_from(relayers.len()).unwrap_or(u64::MAX),
+        offers,
+    })
+}
+
+/// A quote or a record that cannot be computed from root state: the state or the network's
+/// parameters are wrong, not the caller.
+fn pricing_error(e: bitverse_pricing::PricingError) -> ErrorObjectOwned {
+    tracing::error!(error = %e, "market read failed inside the node");
+    ErrorObjectOwned::owned(
+        crate::rpc_api::CODE_INTERNAL_ERROR,
+        e.to_string(),
+        None::<()>,
+    )
+}
