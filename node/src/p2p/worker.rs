@@ -20,6 +20,7 @@ use super::protocol::{
     BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, ChainTip, HEADERS_PER_RESPONSE_MAX,
     LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse, WireTxStatus,
 };
+use super::sync::ImportFailure;
 use crate::metrics::{BlockSource, GossipKind, GossipVerdict, NodeMetrics};
 use crate::node::now_ms;
 
@@ -153,15 +154,6 @@ pub(crate) enum WorkerOutput {
         /// How many were new to the node, or why importing stopped.
         outcome: Result<usize, ImportFailure>,
     },
-}
-
-/// Why importing synced blocks stopped.
-#[derive(Debug)]
-pub(crate) enum ImportFailure {
-    /// A block was invalid: the peer that sent it is at fault.
-    Invalid(String),
-    /// The node itself failed (storage): nobody to blame, but sync cannot go on.
-    Local(String),
 }
 
 /// A result with the node's tips after the job.
