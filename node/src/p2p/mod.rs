@@ -39,7 +39,7 @@ use crate::metrics::NodeMetrics;
 
 /// File in the data directory holding the p2p addresses actually bound, one per line, each
 /// ending in `/p2p/PEER_ID`, so `--p2p-addr /ip4/127.0.0.1/tcp/0` can be found by others.
-pub(crate) const P2P_ADDR_FILE: &str = "p2p.addr";
+pub const P2P_ADDR_FILE: &str = "p2p.addr";
 /// Blocks of this node waiting to be published. Short, since each may be 8 MiB; when full, a
 /// block is not gossiped and peers fetch it through sync.
 const PUBLISH_BLOCKS_QUEUE_MAX: usize = 4;
