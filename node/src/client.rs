@@ -32,7 +32,7 @@ const EXIT_UNREACHABLE: u8 = 3;
 
 /// How a client command failed.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum CliError {
+pub enum CliError {
     /// No answer from the node.
     #[error("cannot reach node at {url}: {reason}")]
     Unreachable {
@@ -59,7 +59,7 @@ pub(crate) enum CliError {
 
 impl CliError {
     /// Prints the one line on stderr and returns the exit code.
-    pub(crate) fn report(&self) -> ExitCode {
+    pub fn report(&self) -> ExitCode {
         match self {
             // Absence is an answer, not a failure of the tool: no `error:` prefix.
             CliError::Absent(message) => eprintln!("{message}"),
@@ -79,14 +79,14 @@ impl From<crate::keys::KeyFileError> for CliError {
 }
 
 /// A connection to one node's JSON-RPC endpoint.
-pub(crate) struct NodeClient {
+pub struct NodeClient {
     url: String,
     http: HttpClient,
 }
 
 impl NodeClient {
     /// A client of the node at `url`. Does not contact the node.
-    pub(crate) fn new(url: &str) -> Result<NodeClient, CliError> {
+    pub fn new(url: &str) -> Result<NodeClient, CliError> {
         let http = HttpClientBuilder::default()
             .max_request_size(REQUEST_BODY_BYTES_MAX)
             .max_response_size(RESPONSE_BODY_BYTES_MAX)
@@ -100,17 +100,17 @@ impl NodeClient {
     }
 
     /// The node's RPC URL.
-    pub(crate) fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The jsonrpsee client, for batch requests.
-    pub(crate) fn http(&self) -> &HttpClient {
+    pub fn http(&self) -> &HttpClient {
         &self.http
     }
 
     /// Turns a jsonrpsee error into the CLI's.
-    pub(crate) fn map_error(&self, e: RpcClientError) -> CliError {
+    pub fn map_error(&self, e: RpcClientError) -> CliError {
         match e {
             RpcClientError::Call(obj) => CliError::Refused {
                 code: obj.code(),
@@ -182,12 +182,12 @@ impl NodeClient {
     }
 
     /// `bv_status`.
-    pub(crate) async fn status(&self) -> Result<StatusResult, CliError> {
+    pub async fn status(&self) -> Result<StatusResult, CliError> {
         self.call(METHOD_STATUS, rpc_params![]).await
     }
 
     /// `bv_getAccount`.
-    pub(crate) async fn account(&self, account: &AccountId) -> Result<AccountResult, CliError> {
+    pub async fn account(&self, account: &AccountId) -> Result<AccountResult, CliError> {
         self.call(METHOD_GET_ACCOUNT, rpc_params![account.to_string()])
             .await
     }
@@ -211,7 +211,7 @@ impl NodeClient {
     }
 
     /// `bv_sendTransaction`: the transaction's hash once the mempool took it.
-    pub(crate) async fn send_transaction(&self, tx: &Transaction) -> Result<Hash, CliError> {
+    pub async fn send_transaction(&self, tx: &Transaction) -> Result<Hash, CliError> {
         self.call(
             METHOD_SEND_TRANSACTION,
             rpc_params![hex::encode(tx.to_bytes())],
@@ -220,7 +220,7 @@ impl NodeClient {
     }
 
     /// `bv_getTransaction`, on `chain` when named (every chain the node has open otherwise).
-    pub(crate) async fn transaction(
+    pub async fn transaction(
         &self,
         hash: &Hash,
         chain: Option<ChainId>,

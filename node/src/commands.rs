@@ -608,7 +608,7 @@ async fn send_when_settled(
 /// Polls `bv_getTransaction` until the transaction is in a block; a dropped transaction is an
 /// error with the node's reason. Naming the `chain` lets a node that does not track it ask a
 /// peer that does.
-pub(crate) async fn wait_for_inclusion(
+pub async fn wait_for_inclusion(
     client: &NodeClient,
     hash: &Hash,
     chain: Option<ChainId>,

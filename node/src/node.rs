@@ -20,7 +20,7 @@ use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
-pub(crate) const RPC_ADDR_FILE: &str = "rpc.addr";
+pub const RPC_ADDR_FILE: &str = "rpc.addr";
 /// Subdirectory of the data directory holding the chain's RocksDB database.
 const CHAIN_DB_DIR: &str = "chain";
 /// The dev sealer also looks at the mempool this often, in case a wake-up was missed (a

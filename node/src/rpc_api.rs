@@ -17,11 +17,11 @@ pub(crate) const METHOD_SEND_TRANSACTION: &str = "bv_sendTransaction";
 /// `bv_sendTransactions(txs_hex)` → one [`SendItemResult`] per transaction, in order: many
 /// transactions admitted in one call, their signatures checked in parallel, each chain's lock
 /// taken once. At most [`SEND_TRANSACTIONS_TXS_MAX`] a call.
-pub(crate) const METHOD_SEND_TRANSACTIONS: &str = "bv_sendTransactions";
+pub const METHOD_SEND_TRANSACTIONS: &str = "bv_sendTransactions";
 /// Most transactions one `bv_sendTransactions` call carries: 1000 small puts (about 500 hex
 /// characters each) fit in [`REQUEST_BODY_BYTES_MAX`]; a longer list is refused whole, with
 /// [`CODE_INVALID_PARAMS`], so no call holds a chain's lock through an unbounded list.
-pub(crate) const SEND_TRANSACTIONS_TXS_MAX: usize = 1000;
+pub const SEND_TRANSACTIONS_TXS_MAX: usize = 1000;
 /// `bv_getTransaction(hash[, chain])` → [`TransactionResult`]; without `chain`, every chain
 /// the node has open is searched, the root first.
 pub(crate) const METHOD_GET_TRANSACTION: &str = "bv_getTransaction";
@@ -122,53 +122,53 @@ const _: () = assert!(2 * TX_SIZE_BYTES_MAX + 1024 < REQUEST_BODY_BYTES_MAX as u
 
 /// What `bv_status` answers: the node's network and the root chain's tip.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct StatusResult {
+pub struct StatusResult {
     /// Network name (`dev`, `local`).
-    pub(crate) network: String,
+    pub network: String,
     /// Hash of the genesis block the node runs.
-    pub(crate) genesis_hash: Hash,
+    pub genesis_hash: Hash,
     /// Whether the node seals blocks in dev mode.
-    pub(crate) dev: bool,
+    pub dev: bool,
     /// Height of the best block.
-    pub(crate) height: u64,
+    pub height: u64,
     /// Hash of the best block.
-    pub(crate) tip: Hash,
+    pub tip: Hash,
     /// State root after the best block.
-    pub(crate) state_root: Hash,
+    pub state_root: Hash,
     /// The best block's time, ms since the Unix epoch.
-    pub(crate) time_ms: u64,
+    pub time_ms: u64,
     /// The best block's difficulty.
-    pub(crate) difficulty: u64,
+    pub difficulty: u64,
     /// Transactions waiting in the mempool.
-    pub(crate) mempool_size: usize,
+    pub mempool_size: usize,
     /// Connected peers (0 for a node run without --p2p-addr).
-    pub(crate) peers: usize,
+    pub peers: usize,
     /// Price of one byte of keyspace quota on the root.
-    pub(crate) storage_price_per_byte: Amount,
+    pub storage_price_per_byte: Amount,
     /// Price of one byte of keyspace quota at each depth, the root's first; the deepest
     /// depth a keyspace may be bought at is the list's length less one.
     #[serde(default)]
-    pub(crate) storage_price_per_byte_by_depth: Vec<Amount>,
+    pub storage_price_per_byte_by_depth: Vec<Amount>,
     /// The account this node's blocks pay (`--miner`): its own account in the market.
     #[serde(default)]
-    pub(crate) miner: AccountId,
+    pub miner: AccountId,
 }
 
 /// What `bv_getAccount` answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct AccountResult {
+pub struct AccountResult {
     /// Balance at the tip.
-    pub(crate) balance: Amount,
+    pub balance: Amount,
     /// Transactions of this sender included in the best chain.
-    pub(crate) nonce: u64,
+    pub nonce: u64,
     /// The nonce the sender's next transaction should carry, counting the mempool.
-    pub(crate) pending_nonce: u64,
+    pub pending_nonce: u64,
 }
 
 /// Where a transaction is, as `bv_getTransaction` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum TxStatusName {
+pub enum TxStatusName {
     /// The node has never seen it, or forgot it (the mempool does not survive a restart).
     Unknown,
     /// In the mempool.
@@ -182,48 +182,48 @@ pub(crate) enum TxStatusName {
 /// One transaction's fate in a `bv_sendTransactions` call: its hash once admitted, or the
 /// error `bv_sendTransaction` would have answered for it alone (same code, message, data).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SendItemResult {
+pub struct SendItemResult {
     /// The transaction's hash, when admitted; otherwise null.
-    pub(crate) hash: Option<Hash>,
+    pub hash: Option<Hash>,
     /// Why it was refused; null when admitted.
-    pub(crate) error: Option<SendItemError>,
+    pub error: Option<SendItemError>,
 }
 
 /// A refused item's JSON-RPC error object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SendItemError {
+pub struct SendItemError {
     /// The stable code (docs/RPC.md), as `bv_sendTransaction` gives it.
-    pub(crate) code: i32,
+    pub code: i32,
     /// What went wrong.
-    pub(crate) message: String,
+    pub message: String,
     /// Structured detail, when the error has some (a script's rejection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) data: Option<serde_json::Value>,
+    pub data: Option<serde_json::Value>,
 }
 
 /// What `bv_getTransaction` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TransactionResult {
+pub struct TransactionResult {
     /// Where the transaction is.
-    pub(crate) status: TxStatusName,
+    pub status: TxStatusName,
     /// Height of the including block, when included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) height: Option<u64>,
+    pub height: Option<u64>,
     /// Hash of the including block, when included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) block: Option<Hash>,
+    pub block: Option<Hash>,
     /// Position in the including block, when included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) index: Option<u32>,
+    pub index: Option<u32>,
     /// Why it was dropped, when dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
+    pub error: Option<String>,
     /// The stable code of the reason it was dropped, when dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error_code: Option<i32>,
+    pub error_code: Option<i32>,
     /// The script's reason code, when a validation script rejected it (error code -32013).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) script_reason_code: Option<u32>,
+    pub script_reason_code: Option<u32>,
 }
 
 /// The `data` of a -32013 error: which script rejected the write, and its reason code.

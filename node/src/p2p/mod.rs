@@ -4,8 +4,9 @@
 //! proofs; identify and Kademlia for discovery; bans for peers that send invalid data.
 //!
 //! Layout: `protocol` (names, wire types, limits, codec), `identity` (the persisted key),
-//! `peers` (the bounded peer book and bans), `worker` (all chain work the network asks for,
-//! off the swarm's task), `service` (the swarm and its loop). The rest of the node sees only
+//! `peers` (the bounded peer book and bans), `sync` (headers-first sync of every chain as a
+//! plain state machine, no libp2p inside), `worker` (all chain work the network asks for,
+//! off the swarm's task), `service` (the swarm and its loop, which drives `sync`). The rest of the node sees only
 //! [`start`], [`P2pHandle`] (publish, forward a request for a chain it does not track, look)
 //! and [`NetworkSnapshot`]: no libp2p type leaves this module.
 
@@ -13,6 +14,7 @@ mod identity;
 mod peers;
 mod protocol;
 mod service;
+mod sync;
 mod worker;
 
 use std::path::PathBuf;
@@ -37,7 +39,7 @@ use crate::metrics::NodeMetrics;
 
 /// File in the data directory holding the p2p addresses actually bound, one per line, each
 /// ending in `/p2p/PEER_ID`, so `--p2p-addr /ip4/127.0.0.1/tcp/0` can be found by others.
-pub(crate) const P2P_ADDR_FILE: &str = "p2p.addr";
+pub const P2P_ADDR_FILE: &str = "p2p.addr";
 /// Blocks of this node waiting to be published. Short, since each may be 8 MiB; when full, a
 /// block is not gossiped and peers fetch it through sync.
 const PUBLISH_BLOCKS_QUEUE_MAX: usize = 4;

@@ -9,6 +9,7 @@ use libp2p::{Multiaddr, PeerId};
 use bitverse_primitives::ChainId;
 
 use super::protocol::{ChainTip, PeerStatus};
+use super::sync::most_work;
 
 /// Most peers connected at once; the swarm's connection limit enforces it, and the book refuses
 /// more as a second line.
@@ -35,8 +36,6 @@ pub(crate) struct PeerInfo {
     pub(crate) last_rejection: Option<String>,
     /// When the node last asked it for its status.
     pub(crate) status_asked_at: Option<Instant>,
-    /// Blocks it gave this node through sync.
-    pub(crate) synced_blocks: u64,
 }
 
 /// A banned peer.
@@ -97,13 +96,6 @@ impl PeerBook {
     /// One connected peer.
     pub(crate) fn get_mut(&mut self, peer: &PeerId) -> Option<&mut PeerInfo> {
         self.peers.get_mut(peer)
-    }
-
-    /// Counts blocks a peer gave through sync.
-    pub(crate) fn count_synced_blocks(&mut self, peer: &PeerId, blocks: u64) {
-        if let Some(info) = self.peers.get_mut(peer) {
-            info.synced_blocks = info.synced_blocks.saturating_add(blocks);
-        }
     }
 
     /// Records a peer's announced tip.
@@ -182,17 +174,9 @@ impl PeerBook {
     }
 
     /// The connected peer with the most work on `chain` among those that track it: where a
-    /// request about the chain goes. Ties are broken by peer id, so the choice does not depend
-    /// on map order.
+    /// request about the chain goes. By [`most_work`], the rule sync follows too.
     pub(crate) fn best_tracking(&self, chain: ChainId) -> Option<(PeerId, ChainTip)> {
-        self.tracking(chain)
-            .max_by_key(|(peer, tip)| (tip.cumulative_work, *peer))
-    }
-
-    /// The connected peer with the most work on `chain` above `work`, if any.
-    pub(crate) fn best_peer_above(&self, chain: ChainId, work: u128) -> Option<(PeerId, ChainTip)> {
-        self.best_tracking(chain)
-            .filter(|(_, tip)| tip.cumulative_work > work)
+        most_work(self.tracking(chain))
     }
 }
 
@@ -265,22 +249,18 @@ mod tests {
     }
 
     #[test]
-    fn the_best_peer_is_the_one_with_most_work_above_ours() {
+    fn the_best_peer_is_the_one_with_most_work() {
         let mut book = PeerBook::default();
         let (a, b) = (PeerId::random(), PeerId::random());
         book.connected(a, addr());
         book.connected(b, addr());
         book.set_status(&a, status(10));
         book.set_status(&b, status(20));
-        assert_eq!(
-            book.best_peer_above(ChainId::ROOT, 5).map(|(p, _)| p),
-            Some(b)
-        );
-        assert_eq!(book.best_peer_above(ChainId::ROOT, 20), None);
+        assert_eq!(book.best_tracking(ChainId::ROOT).map(|(p, _)| p), Some(b));
     }
 
     #[test]
-    fn a_data_chain_is_synced_only_from_peers_that_track_it() {
+    fn a_data_chain_is_asked_only_of_peers_that_track_it() {
         let mut book = PeerBook::default();
         let (a, b) = (PeerId::random(), PeerId::random());
         let chain = ChainId::new(2, 1).unwrap();
@@ -290,8 +270,7 @@ mod tests {
         let mut tracking = status(10);
         tracking.chains.push(tip(chain, 7));
         book.set_status(&b, tracking);
-        assert_eq!(book.best_peer_above(chain, 0).map(|(p, _)| p), Some(b));
-        assert_eq!(book.best_peer_above(chain, 7), None);
+        assert_eq!(book.best_tracking(chain).map(|(p, _)| p), Some(b));
         assert_eq!(book.tracking(chain).count(), 1);
         assert_eq!(book.tracking(ChainId::ROOT).count(), 2);
     }

@@ -1,18 +1,18 @@
 //! The swarm and its loop: one `#[derive(NetworkBehaviour)]` (connection limits, a block
 //! list, gossipsub, the sync request-response protocol, identify, Kademlia) driven from one
 //! `select!` loop that hands gossip and sync work to the chain worker, keeps the peer book,
-//! bans misbehaving peers, subscribes to the topics of every chain the node has open, runs
-//! headers-first sync per chain against the peer with the most work on it, and carries the
-//! node's forwarded requests (writes and reads for chains it does not track) to peers that
-//! track them.
+//! bans misbehaving peers, subscribes to the topics of every chain the node has open, drives
+//! headers-first sync (the state machine in `sync`: it says what to send and queue, this loop
+//! does it), and carries the node's forwarded requests (writes and reads for chains it does not
+//! track) to peers that track them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bitverse_blocktree::{Block, Blocktree};
+use bitverse_blocktree::Blocktree;
 use bitverse_primitives::{ChainId, Hash};
 use libp2p::core::ConnectedPoint;
 use libp2p::futures::StreamExt;
@@ -33,12 +33,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::peers::{PEERS_MAX, PeerBook};
 use super::protocol::{
-    BLOCKS_PER_REQUEST_MAX, ChainTip, GOSSIP_MESSAGE_BYTES_MAX, HEADERS_PER_RESPONSE_MAX,
-    NetworkNames, PeerStatus, SyncCodec, SyncRequest, SyncResponse,
+    ChainTip, GOSSIP_MESSAGE_BYTES_MAX, NetworkNames, PeerStatus, SyncCodec, SyncRequest,
+    SyncResponse,
 };
-use super::worker::{
-    GossipJob, ImportFailure, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult,
+use super::sync::{
+    ChainSyncs, LocalChain, SYNC_PEERS_PER_CHAIN_MAX, SYNCS_AT_ONCE_MAX, SyncAction, SyncRequestId,
 };
+use super::worker::{GossipJob, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult};
 use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
 
 /// Connections one peer may hold (two covers simultaneous dials from both sides).
@@ -54,12 +55,6 @@ const IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
 const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Sync streams open on one connection at once, each way.
 const SYNC_STREAMS_MAX: usize = 16;
-/// Chains synced at once, one step at a time each.
-const SYNCS_AT_ONCE_MAX: usize = 8;
-/// Peers one chain's blocks are fetched from at once: the sync's peer and others that
-/// announced at least as much work on the chain, each asked for its own slice of the wanted
-/// blocks.
-const SYNC_PEERS_PER_CHAIN_MAX: usize = 4;
 /// Sync requests of ours in flight at once: a status request per peer and one step per sync
 /// (a blocks step asks several peers).
 const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX;
@@ -75,8 +70,6 @@ const TICK_MS: u64 = 1_000;
 const STATUS_INTERVAL_MS: u64 = 3_000;
 /// Least time between two status requests to one peer, whatever prompts them (orphans).
 const STATUS_MIN_INTERVAL_MS: u64 = 500;
-/// How long a sync step may take before sync gives up on the peer and starts over.
-const SYNC_STEP_TIMEOUT_MS: u64 = 45_000;
 /// Least time between two refreshes of what `bv_networkStatus` reports.
 const SNAPSHOT_REFRESH_MS: u64 = 200;
 /// How often the bootstrap addresses are dialed again while the node has no peer.
@@ -223,12 +216,11 @@ pub(crate) fn build_swarm(
     Ok(swarm)
 }
 
-/// Our own outstanding requests.
+/// Our own outstanding requests: a status request, or a sync request the sync machine named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RequestKind {
+enum Outbound {
     Status,
-    Headers,
-    Blocks,
+    Sync(SyncRequestId),
 }
 
 /// What a gossip topic carries.
@@ -236,64 +228,6 @@ enum RequestKind {
 enum TopicKind {
     Blocks,
     Txs,
-}
-
-/// Where headers-first sync of one chain stands.
-#[derive(Debug)]
-enum Phase {
-    /// The worker is building our locator.
-    Preparing,
-    /// Headers asked for.
-    AwaitingHeaders(OutboundRequestId),
-    /// The worker is checking headers.
-    CheckingHeaders,
-    /// Blocks asked for: consecutive slices of the wanted blocks, each from one peer.
-    AwaitingBlocks(Vec<BlocksSlice>),
-    /// The worker is importing blocks.
-    Importing,
-}
-
-/// One peer's part of a blocks step.
-#[derive(Debug)]
-struct BlocksSlice {
-    id: OutboundRequestId,
-    peer: PeerId,
-    /// The hashes asked, in order.
-    hashes: Vec<Hash>,
-    /// Its answer (a prefix of `hashes`); `Some(empty)` when the request failed.
-    blocks: Option<Vec<Block>>,
-}
-
-/// The blocks of a finished blocks step that can be imported now, from each slice's count of
-/// hashes asked and blocks got, in order: up to and including the first slice that came back
-/// short (a failed slice got none), since the blocks after a gap would have no parent yet.
-/// Their hashes leave the wanted list; the rest stay.
-fn contiguous_blocks(slices: impl IntoIterator<Item = (usize, Vec<Block>)>) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    for (asked, got) in slices {
-        let whole = got.len() == asked;
-        blocks.extend(got);
-        if !whole {
-            break;
-        }
-    }
-    blocks
-}
-
-#[derive(Debug)]
-struct ActiveSync {
-    /// The peer whose headers are followed.
-    peer: PeerId,
-    /// The work that peer announced on the chain: other peers announcing as much have the
-    /// same blocks to give.
-    target_work: u128,
-    phase: Phase,
-    /// Blocks whose headers checked out, still to fetch; at most one headers response.
-    wanted: VecDeque<Hash>,
-    /// Whether the last headers response was full, so more may follow.
-    more_headers: bool,
-    /// When the current step started.
-    step_started: Instant,
 }
 
 /// The loop's inputs besides the swarm.
@@ -319,14 +253,15 @@ pub(crate) struct Service {
     listen_addrs: Vec<Multiaddr>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
     book: PeerBook,
-    requests: HashMap<OutboundRequestId, (PeerId, RequestKind, ChainId)>,
+    requests: HashMap<OutboundRequestId, (PeerId, Outbound)>,
     /// Forwarded requests in flight and where their answers go.
     asks: HashMap<OutboundRequestId, Ask>,
     /// Forwarded requests waiting for a peer that tracks their chain, with their deadline.
     waiting_asks: VecDeque<(Ask, Instant)>,
-    /// At most [`SYNCS_AT_ONCE_MAX`] chains syncing.
-    syncs: BTreeMap<ChainId, ActiveSync>,
-    synced_blocks: u64,
+    /// Headers-first sync of every open chain, at most [`SYNCS_AT_ONCE_MAX`] at once.
+    sync: ChainSyncs<PeerId>,
+    /// Where the sync machine's `now_ms` counts from.
+    started: Instant,
     last_bootstrap_dial: Option<Instant>,
     last_snapshot: Instant,
     /// Set when peers come, go or are banned: shown at once, not at the next refresh.
@@ -363,8 +298,8 @@ impl Service {
             requests: HashMap::new(),
             asks: HashMap::new(),
             waiting_asks: VecDeque::new(),
-            syncs: BTreeMap::new(),
-            synced_blocks: 0,
+            sync: ChainSyncs::default(),
+            started: Instant::now(),
             last_bootstrap_dial: None,
             last_snapshot: Instant::now(),
             snapshot_dirty: true,
@@ -372,7 +307,79 @@ impl Service {
             txs_to_resend: VecDeque::new(),
         };
         service.subscribe_open_chains();
+        service.refresh_sync_local();
         service
+    }
+
+    /// Milliseconds since the loop started: the sync machine's clock.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Tells the sync machine which chains are open here (read fresh from the tree: a keyspace
+    /// bought below the root opens chains at any time) and this node's tip on each.
+    fn refresh_sync_local(&mut self) {
+        let open: Vec<LocalChain> = std::iter::once(ChainId::ROOT)
+            .chain(self.tree.data_chains())
+            .map(|chain| {
+                let tip = self.local.chain(chain);
+                LocalChain {
+                    chain,
+                    height: tip.map_or(0, |t| t.height),
+                    cumulative_work: tip.map_or(0, |t| t.cumulative_work),
+                }
+            })
+            .collect();
+        self.sync.set_local(open);
+    }
+
+    /// Carries out what the sync machine asked for, in order: requests go to the swarm, chain
+    /// jobs to the worker (a job the worker has no room for ends its chain's sync), penalties
+    /// to the peer book.
+    fn apply_sync(&mut self, worker: &WorkerQueues, actions: Vec<SyncAction<PeerId>>) {
+        for action in actions {
+            let (chain, job) = match action {
+                SyncAction::Send { id, peer, request } => {
+                    let sent = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                    self.requests.insert(sent, (peer, Outbound::Sync(id)));
+                    continue;
+                }
+                SyncAction::Penalise { peer, reason } => {
+                    self.penalize(peer, &reason);
+                    continue;
+                }
+                SyncAction::PrepareHeadersRequest { peer, chain } => {
+                    (chain, SyncJob::PrepareHeadersRequest { peer, chain })
+                }
+                SyncAction::CheckHeaders {
+                    peer,
+                    chain,
+                    headers,
+                } => (
+                    chain,
+                    SyncJob::CheckHeaders {
+                        peer,
+                        chain,
+                        headers,
+                    },
+                ),
+                SyncAction::ImportBlocks {
+                    peer,
+                    chain,
+                    blocks,
+                } => (
+                    chain,
+                    SyncJob::ImportBlocks {
+                        peer,
+                        chain,
+                        blocks,
+                    },
+                ),
+            };
+            if worker.sync.try_send(job).is_err() {
+                self.sync.job_not_queued(chain);
+            }
+        }
     }
 
     /// Subscribes to the blocks and transactions topics of every chain the node has open that
@@ -429,6 +436,7 @@ impl Service {
                 Some((data, tip)) = inputs.publish.blocks.recv() => {
                     let chain = tip.chain;
                     self.local.update(tip);
+                    self.refresh_sync_local();
                     self.publish(chain, TopicKind::Blocks, data);
                 }
                 Some((chain, data)) = inputs.publish.txs.recv() => {
@@ -466,6 +474,7 @@ impl Service {
     /// branch.
     fn update_local(&mut self, status: PeerStatus) {
         self.local = status;
+        self.refresh_sync_local();
     }
 
     fn publish(&mut self, chain: ChainId, kind: TopicKind, data: Vec<u8>) {
@@ -628,8 +637,7 @@ impl Service {
             .behaviour_mut()
             .sync
             .send_request(&peer, SyncRequest::Status(self.local.clone()));
-        self.requests
-            .insert(id, (peer, RequestKind::Status, ChainId::ROOT));
+        self.requests.insert(id, (peer, Outbound::Status));
     }
 
     /// Counts an invalid message against `peer`, banning it at the limit.
@@ -649,7 +657,7 @@ impl Service {
         // Closes its connections and refuses new ones until the ban is lifted.
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         self.swarm.behaviour_mut().kad.remove_peer(&peer);
-        self.syncs.retain(|_, sync| sync.peer != peer);
+        self.sync.peer_gone(&peer);
     }
 
     fn on_tick(&mut self, worker: &WorkerQueues) {
@@ -684,15 +692,9 @@ impl Service {
         for peer in due {
             self.ask_status(peer);
         }
-        self.syncs.retain(|chain, sync| {
-            let stuck =
-                now.duration_since(sync.step_started) > Duration::from_millis(SYNC_STEP_TIMEOUT_MS);
-            if stuck {
-                tracing::warn!(%chain, "sync step timed out; starting over");
-            }
-            !stuck
-        });
-        self.maybe_start_sync(worker);
+        self.refresh_sync_local();
+        let actions = self.sync.tick(self.now_ms());
+        self.apply_sync(worker, actions);
         if self.book.len() == 0
             && !self.bootstrap.is_empty()
             && self.last_bootstrap_dial.is_none_or(|t| {
@@ -700,206 +702,6 @@ impl Service {
             })
         {
             self.dial_bootstrap();
-        }
-    }
-
-    /// Starts syncing every open chain some peer has more work on, up to
-    /// [`SYNCS_AT_ONCE_MAX`] at once, the root first. A data chain's sync does not wait for the
-    /// root's: on a busy network the root is nearly always syncing a block or two, and a data
-    /// chain waiting for it would starve; a data block whose relay parent is not here yet stops
-    /// that sync as a local failure, and it starts again on a later tick.
-    fn maybe_start_sync(&mut self, worker: &WorkerQueues) {
-        let open: Vec<ChainId> = std::iter::once(ChainId::ROOT)
-            .chain(self.tree.data_chains())
-            .collect();
-        for chain in open {
-            if self.syncs.len() >= SYNCS_AT_ONCE_MAX {
-                return;
-            }
-            if self.syncs.contains_key(&chain) {
-                continue;
-            }
-            let work = self.local.chain(chain).map_or(0, |tip| tip.cumulative_work);
-            let Some((peer, tip)) = self.book.best_peer_above(chain, work) else {
-                continue;
-            };
-            if worker
-                .sync
-                .try_send(SyncJob::PrepareHeadersRequest { peer, chain })
-                .is_err()
-            {
-                return;
-            }
-            tracing::info!(
-                %peer,
-                %chain,
-                peer_height = tip.height,
-                height = self.local.chain(chain).map_or(0, |t| t.height),
-                "syncing from peer"
-            );
-            self.syncs.insert(
-                chain,
-                ActiveSync {
-                    peer,
-                    target_work: tip.cumulative_work,
-                    phase: Phase::Preparing,
-                    wanted: VecDeque::new(),
-                    more_headers: false,
-                    step_started: Instant::now(),
-                },
-            );
-        }
-    }
-
-    /// Ends the sync of `chain`, if it is with `peer`.
-    fn stop_sync_with(&mut self, chain: ChainId, peer: PeerId) {
-        if self.syncs.get(&chain).is_some_and(|s| s.peer == peer) {
-            self.syncs.remove(&chain);
-        }
-    }
-
-    /// Sends the next blocks request of `chain`'s sync, or moves on when no block is wanted.
-    fn next_sync_step(&mut self, worker: &WorkerQueues, chain: ChainId) {
-        let Some(sync) = self.syncs.get_mut(&chain) else {
-            return;
-        };
-        sync.step_started = Instant::now();
-        let peer = sync.peer;
-        if !sync.wanted.is_empty() {
-            // The sync's peer first, then the others with as much work, most work first.
-            let mut helpers: Vec<(PeerId, u128)> = self
-                .book
-                .tracking(chain)
-                .filter(|(other, tip)| *other != peer && tip.cumulative_work >= sync.target_work)
-                .map(|(other, tip)| (other, tip.cumulative_work))
-                .collect();
-            helpers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let peers = std::iter::once(peer)
-                .chain(helpers.into_iter().map(|(other, _)| other))
-                .take(SYNC_PEERS_PER_CHAIN_MAX);
-            let wanted: Vec<Hash> = sync.wanted.iter().copied().collect();
-            let mut slices = Vec::new();
-            for (asked, hashes) in peers.zip(wanted.chunks(BLOCKS_PER_REQUEST_MAX)) {
-                let id = self.swarm.behaviour_mut().sync.send_request(
-                    &asked,
-                    SyncRequest::Blocks {
-                        chain,
-                        hashes: hashes.to_vec(),
-                    },
-                );
-                self.requests
-                    .insert(id, (asked, RequestKind::Blocks, chain));
-                slices.push(BlocksSlice {
-                    id,
-                    peer: asked,
-                    hashes: hashes.to_vec(),
-                    blocks: None,
-                });
-            }
-            if let Some(sync) = self.syncs.get_mut(&chain) {
-                sync.phase = Phase::AwaitingBlocks(slices);
-            }
-            return;
-        }
-        if sync.more_headers {
-            sync.phase = Phase::Preparing;
-            if worker
-                .sync
-                .try_send(SyncJob::PrepareHeadersRequest { peer, chain })
-                .is_err()
-            {
-                self.syncs.remove(&chain);
-            }
-            return;
-        }
-        tracing::info!(
-            %chain,
-            height = self.local.chain(chain).map_or(0, |t| t.height),
-            "sync round done"
-        );
-        self.syncs.remove(&chain);
-        self.maybe_start_sync(worker);
-    }
-
-    /// The slice of `chain`'s blocks step that request `id` asked `peer` for, if it still
-    /// waits.
-    fn blocks_slice(
-        &mut self,
-        chain: ChainId,
-        peer: PeerId,
-        id: OutboundRequestId,
-    ) -> Option<&mut BlocksSlice> {
-        match &mut self.syncs.get_mut(&chain)?.phase {
-            Phase::AwaitingBlocks(slices) => slices
-                .iter_mut()
-                .find(|slice| slice.id == id && slice.peer == peer && slice.blocks.is_none()),
-            _ => None,
-        }
-    }
-
-    /// A sync request of ours failed or was refused: a blocks slice counts as answered with
-    /// nothing (the others may still carry the step); any other step ends the sync with
-    /// that peer.
-    fn sync_request_failed(
-        &mut self,
-        worker: &WorkerQueues,
-        (kind, chain): (RequestKind, ChainId),
-        peer: PeerId,
-        id: OutboundRequestId,
-    ) {
-        match kind {
-            RequestKind::Status => {}
-            RequestKind::Blocks => {
-                if let Some(slice) = self.blocks_slice(chain, peer, id) {
-                    slice.blocks = Some(Vec::new());
-                    self.maybe_import_slices(worker, chain);
-                }
-            }
-            RequestKind::Headers => self.stop_sync_with(chain, peer),
-        }
-    }
-
-    /// Once every slice of `chain`'s blocks step is answered, hands the blocks that connect
-    /// to the worker; when none came, the sync ends and starts again later.
-    fn maybe_import_slices(&mut self, worker: &WorkerQueues, chain: ChainId) {
-        let Some(sync) = self.syncs.get_mut(&chain) else {
-            return;
-        };
-        let done = matches!(&sync.phase, Phase::AwaitingBlocks(slices)
-            if slices.iter().all(|slice| slice.blocks.is_some()));
-        if !done {
-            return;
-        }
-        let Phase::AwaitingBlocks(slices) = std::mem::replace(&mut sync.phase, Phase::Importing)
-        else {
-            return;
-        };
-        let peers = slices.len();
-        let blocks = contiguous_blocks(
-            slices
-                .into_iter()
-                .map(|slice| (slice.hashes.len(), slice.blocks.unwrap_or_default())),
-        );
-        if blocks.is_empty() {
-            self.syncs.remove(&chain);
-            return;
-        }
-        for _ in 0..blocks.len() {
-            sync.wanted.pop_front();
-        }
-        tracing::debug!(%chain, blocks = blocks.len(), peers, "fetched blocks");
-        sync.step_started = Instant::now();
-        let peer = sync.peer;
-        if worker
-            .sync
-            .try_send(SyncJob::ImportBlocks {
-                peer,
-                chain,
-                blocks,
-            })
-            .is_err()
-        {
-            self.syncs.remove(&chain);
         }
     }
 
@@ -951,69 +753,30 @@ impl Service {
                 chain,
                 request,
             } => {
-                let Some(sync) = self.syncs.get_mut(&chain) else {
-                    return;
-                };
-                if sync.peer != peer || !matches!(sync.phase, Phase::Preparing) {
-                    return;
-                }
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                self.requests
-                    .insert(id, (peer, RequestKind::Headers, chain));
-                if let Some(sync) = self.syncs.get_mut(&chain) {
-                    sync.phase = Phase::AwaitingHeaders(id);
-                    sync.step_started = Instant::now();
-                }
+                let actions = self
+                    .sync
+                    .headers_request_ready(self.now_ms(), peer, chain, request);
+                self.apply_sync(worker, actions);
             }
             WorkerOutput::HeadersChecked {
                 peer,
                 chain,
                 outcome,
             } => {
-                let Some(sync) = self.syncs.get_mut(&chain) else {
-                    return;
-                };
-                if sync.peer != peer || !matches!(sync.phase, Phase::CheckingHeaders) {
-                    return;
-                }
-                match outcome {
-                    Ok(wanted) => {
-                        sync.wanted = wanted.into();
-                        self.next_sync_step(worker, chain);
-                    }
-                    Err(reason) => {
-                        self.syncs.remove(&chain);
-                        self.penalize(peer, &format!("invalid headers of chain {chain}: {reason}"));
-                    }
-                }
+                let actions = self
+                    .sync
+                    .headers_checked(self.now_ms(), peer, chain, outcome);
+                self.apply_sync(worker, actions);
             }
             WorkerOutput::BlocksImported {
                 peer,
                 chain,
                 outcome,
             } => {
-                let Some(sync) = self.syncs.get(&chain) else {
-                    return;
-                };
-                if sync.peer != peer || !matches!(sync.phase, Phase::Importing) {
-                    return;
-                }
-                match outcome {
-                    Ok(imported) => {
-                        self.synced_blocks = self
-                            .synced_blocks
-                            .saturating_add(u64::try_from(imported).unwrap_or(u64::MAX));
-                        self.next_sync_step(worker, chain);
-                    }
-                    Err(ImportFailure::Invalid(reason)) => {
-                        self.syncs.remove(&chain);
-                        self.penalize(peer, &format!("invalid block in sync: {reason}"));
-                    }
-                    Err(ImportFailure::Local(reason)) => {
-                        tracing::warn!(%chain, %reason, "sync stopped; it starts again later");
-                        self.syncs.remove(&chain);
-                    }
-                }
+                let actions = self
+                    .sync
+                    .blocks_imported(self.now_ms(), peer, chain, outcome);
+                self.apply_sync(worker, actions);
             }
         }
     }
@@ -1062,7 +825,7 @@ impl Service {
                 tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
                 self.book.disconnected(&peer_id);
                 self.snapshot_dirty = true;
-                self.syncs.retain(|_, sync| sync.peer != peer_id);
+                self.sync.peer_gone(&peer_id);
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, error = %error, "dial failed");
@@ -1203,10 +966,10 @@ impl Service {
                     ask.answer(peer, response);
                     return;
                 }
-                let Some((_, kind, chain)) = self.requests.remove(&request_id) else {
+                let Some((_, outbound)) = self.requests.remove(&request_id) else {
                     return;
                 };
-                self.on_response(worker, peer, request_id, (kind, chain), response);
+                self.on_response(worker, peer, outbound, response);
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -1220,8 +983,9 @@ impl Service {
                 }
                 let request = self.requests.remove(&request_id);
                 tracing::debug!(%peer, ?request, error = %error, "sync request failed");
-                if let Some((_, kind, chain)) = request {
-                    self.sync_request_failed(worker, (kind, chain), peer, request_id);
+                if let Some((_, Outbound::Sync(id))) = request {
+                    let actions = self.sync.request_failed(self.now_ms(), peer, id);
+                    self.apply_sync(worker, actions);
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -1241,91 +1005,39 @@ impl Service {
             self.penalize(peer, "malformed status");
             return;
         }
+        if self.book.get_mut(&peer).is_none() {
+            // Not (or no longer) connected: nothing to follow.
+            return;
+        }
+        let chains = status.chains.clone();
         self.book.set_status(&peer, status);
         self.snapshot_dirty = true;
         if !self.waiting_asks.is_empty() {
             self.retry_waiting_asks();
         }
-        self.maybe_start_sync(worker);
+        self.refresh_sync_local();
+        let actions = self.sync.peer_status(self.now_ms(), peer, &chains);
+        self.apply_sync(worker, actions);
     }
 
     fn on_response(
         &mut self,
         worker: &WorkerQueues,
         peer: PeerId,
-        request_id: OutboundRequestId,
-        (kind, chain): (RequestKind, ChainId),
+        outbound: Outbound,
         response: SyncResponse,
     ) {
-        match (kind, response) {
-            (RequestKind::Status, SyncResponse::Status(status)) => {
+        match (outbound, response) {
+            (Outbound::Status, SyncResponse::Status(status)) => {
                 self.on_peer_status(worker, peer, status);
             }
-            (RequestKind::Headers, SyncResponse::Headers(headers)) => {
-                let Some(sync) = self.syncs.get_mut(&chain) else {
-                    return;
-                };
-                if sync.peer != peer
-                    || !matches!(sync.phase, Phase::AwaitingHeaders(id) if id == request_id)
-                {
-                    return;
-                }
-                let count = headers.len();
-                if count > usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX) {
-                    self.syncs.remove(&chain);
-                    self.penalize(peer, &format!("{count} headers in one response"));
-                    return;
-                }
-                if count == 0 {
-                    // Nothing after our locator: its extra work is on a branch we have.
-                    tracing::debug!(%peer, %chain, "peer has no headers for us");
-                    self.syncs.remove(&chain);
-                    return;
-                }
-                sync.more_headers =
-                    count == usize::try_from(HEADERS_PER_RESPONSE_MAX).unwrap_or(usize::MAX);
-                sync.phase = Phase::CheckingHeaders;
-                sync.step_started = Instant::now();
-                if worker
-                    .sync
-                    .try_send(SyncJob::CheckHeaders {
-                        peer,
-                        chain,
-                        headers,
-                    })
-                    .is_err()
-                {
-                    self.syncs.remove(&chain);
-                }
+            (Outbound::Status, SyncResponse::Refused(why)) => {
+                tracing::debug!(%peer, %why, "peer refused a status request");
             }
-            (RequestKind::Blocks, SyncResponse::Blocks(blocks)) => {
-                let Some(slice) = self.blocks_slice(chain, peer, request_id) else {
-                    return;
-                };
-                // The answer must be a non-empty prefix of what was asked, in order.
-                let matches = !blocks.is_empty()
-                    && blocks.len() <= slice.hashes.len()
-                    && blocks
-                        .iter()
-                        .zip(&slice.hashes)
-                        .all(|(b, h)| b.hash() == *h);
-                if !matches {
-                    slice.blocks = Some(Vec::new());
-                    self.penalize(peer, "blocks response does not match the request");
-                } else {
-                    let count = u64::try_from(blocks.len()).unwrap_or(u64::MAX);
-                    slice.blocks = Some(blocks);
-                    self.book.count_synced_blocks(&peer, count);
-                }
-                self.maybe_import_slices(worker, chain);
-            }
-            (_, SyncResponse::Refused(why)) => {
-                tracing::debug!(%peer, %chain, %why, "peer refused a sync request");
-                self.sync_request_failed(worker, (kind, chain), peer, request_id);
-            }
-            (kind, _) => {
-                self.sync_request_failed(worker, (kind, chain), peer, request_id);
-                self.penalize(peer, "answer of the wrong kind");
+            (Outbound::Status, _) => self.penalize(peer, "answer of the wrong kind"),
+            (Outbound::Sync(id), response) => {
+                let actions = self.sync.on_response(self.now_ms(), peer, id, response);
+                self.apply_sync(worker, actions);
             }
         }
     }
@@ -1346,7 +1058,7 @@ impl Service {
                     tip: root.map(|s| s.tip),
                     cumulative_work: root.map(|s| s.cumulative_work),
                     rejected_messages: info.rejected_messages,
-                    synced_blocks: info.synced_blocks,
+                    synced_blocks: self.sync.synced_blocks_from(peer),
                     gossip_score: self.swarm.behaviour().gossipsub.peer_score(peer),
                     chains: info.status.as_ref().map_or_else(Vec::new, |s| {
                         s.chains
@@ -1379,47 +1091,8 @@ impl Service {
         snapshot.best_peer_height = peers.iter().filter_map(|p| p.height).max();
         snapshot.peers = peers;
         snapshot.banned = banned;
-        snapshot.syncing = !self.syncs.is_empty();
-        snapshot.sync_peer = self
-            .syncs
-            .get(&ChainId::ROOT)
-            .or_else(|| self.syncs.values().next())
-            .map(|s| s.peer.to_string());
-        snapshot.synced_blocks = self.synced_blocks;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bitverse_blocktree::{ChainParams, genesis_block};
-
-    fn blocks(count: u64) -> Vec<Block> {
-        let params = ChainParams::dev();
-        (0..count)
-            .map(|height| {
-                let mut block = genesis_block(&params).unwrap();
-                block.header.height = height;
-                block
-            })
-            .collect()
-    }
-
-    fn slice(asked: &[Block], got: usize) -> (usize, Vec<Block>) {
-        (asked.len(), asked.iter().take(got).cloned().collect())
-    }
-
-    #[test]
-    fn blocks_from_several_peers_are_imported_in_order_up_to_the_first_gap() {
-        let all = blocks(9);
-        let (a, rest) = all.split_at(3);
-        let (b, c) = rest.split_at(3);
-        let whole = contiguous_blocks([slice(a, 3), slice(b, 3), slice(c, 3)]);
-        assert_eq!(whole, all);
-        let short = contiguous_blocks([slice(a, 3), slice(b, 1), slice(c, 3)]);
-        assert_eq!(short, all[..4].to_vec(), "a short slice ends what connects");
-        let failed = contiguous_blocks([slice(a, 3), slice(b, 0), slice(c, 3)]);
-        assert_eq!(failed, all[..3].to_vec(), "a failed slice is a gap");
-        assert!(contiguous_blocks([slice(a, 0), slice(b, 3)]).is_empty());
+        snapshot.syncing = self.sync.is_syncing();
+        snapshot.sync_peer = self.sync.lead_peer().map(|peer| peer.to_string());
+        snapshot.synced_blocks = self.sync.synced_blocks();
     }
 }

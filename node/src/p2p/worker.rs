@@ -20,6 +20,7 @@ use super::protocol::{
     BLOCKS_PER_REQUEST_MAX, BLOCKS_RESPONSE_BYTES_BUDGET, ChainTip, HEADERS_PER_RESPONSE_MAX,
     LOCATOR_HASHES_MAX, PeerStatus, SyncRequest, SyncResponse, WireTxStatus,
 };
+use super::sync::ImportFailure;
 use crate::metrics::{BlockSource, GossipKind, GossipVerdict, NodeMetrics};
 use crate::node::now_ms;
 
@@ -153,15 +154,6 @@ pub(crate) enum WorkerOutput {
         /// How many were new to the node, or why importing stopped.
         outcome: Result<usize, ImportFailure>,
     },
-}
-
-/// Why importing synced blocks stopped.
-#[derive(Debug)]
-pub(crate) enum ImportFailure {
-    /// A block was invalid: the peer that sent it is at fault.
-    Invalid(String),
-    /// The node itself failed (storage): nobody to blame, but sync cannot go on.
-    Local(String),
 }
 
 /// A result with the node's tips after the job.
@@ -720,6 +712,8 @@ mod tests {
     use bitverse_primitives::{Amount, SecretKey};
     use parking_lot::Mutex;
 
+    use crate::p2p::sync::{ChainSyncs, LocalChain, SyncAction};
+
     fn dev_chain() -> Mutex<Chain> {
         Mutex::new(Chain::in_memory(ChainParams::dev()).unwrap())
     }
@@ -1141,5 +1135,115 @@ mod tests {
             "a root block sent as another chain's"
         );
         assert_eq!(tree.root().lock().tip().height, 3);
+    }
+
+    /// Plays the swarm loop and the worker for the sync state machine with the real chain
+    /// work: locators, headers and blocks served by `source` (as every peer's), headers
+    /// checked and blocks imported into `target`. Peer 0 lies: the headers it serves have a
+    /// gap. Returns the penalties handed out.
+    fn drive_sync(
+        source: &Blocktree,
+        target: &Blocktree,
+        syncs: &mut ChainSyncs<u8>,
+        mut pending: std::collections::VecDeque<SyncAction<u8>>,
+    ) -> Vec<(u8, String)> {
+        let notify = Notify::new();
+        let metrics = NodeMetrics::new(target.root().lock().tip().hash);
+        let local = |tree: &Blocktree| {
+            let tip = chain_tip(&tree.root().lock());
+            vec![LocalChain {
+                chain: tip.chain,
+                height: tip.height,
+                cumulative_work: tip.cumulative_work,
+            }]
+        };
+        let mut penalties = Vec::new();
+        let mut steps = 0;
+        while let Some(action) = pending.pop_front() {
+            steps += 1;
+            assert!(steps < 1_000, "the sync does not end");
+            let next = match action {
+                SyncAction::PrepareHeadersRequest { peer, chain } => {
+                    let locator = target
+                        .chain(chain)
+                        .unwrap()
+                        .lock()
+                        .best_chain_locator(LOCATOR_HASHES_MAX);
+                    let request = SyncRequest::HeadersAfter {
+                        chain,
+                        locator,
+                        count_max: HEADERS_PER_RESPONSE_MAX,
+                    };
+                    syncs.headers_request_ready(0, peer, chain, request)
+                }
+                SyncAction::Send { id, peer, request } => {
+                    let mut response = serve(source, &notify, request).0;
+                    if let (0, SyncResponse::Headers(headers)) = (peer, &mut response) {
+                        headers.remove(headers.len() / 2);
+                    }
+                    syncs.on_response(0, peer, id, response)
+                }
+                SyncAction::CheckHeaders {
+                    peer,
+                    chain,
+                    headers,
+                } => {
+                    let outcome = check_headers(&target.chain(chain).unwrap().lock(), &headers);
+                    syncs.headers_checked(0, peer, chain, outcome)
+                }
+                SyncAction::ImportBlocks {
+                    peer,
+                    chain,
+                    blocks,
+                } => {
+                    let outcome = import_synced(target, chain, blocks, &metrics);
+                    syncs.set_local(local(target));
+                    syncs.blocks_imported(0, peer, chain, outcome)
+                }
+                SyncAction::Penalise { peer, reason } => {
+                    penalties.push((peer, reason));
+                    Vec::new()
+                }
+            };
+            pending.extend(next);
+        }
+        penalties
+    }
+
+    #[test]
+    fn the_sync_machine_with_the_real_chain_work_catches_up_and_penalises_headers_with_a_gap() {
+        let source = dev_tree();
+        let blocks = 150;
+        extend(source.root(), "miner", 1, blocks);
+        let source_tip = chain_tip(&source.root().lock());
+        let target = dev_tree();
+        let mut syncs = ChainSyncs::<u8>::default();
+        syncs.set_local(vec![LocalChain {
+            chain: ChainId::ROOT,
+            height: 0,
+            cumulative_work: target.root().lock().tip().cumulative_work,
+        }]);
+        // The liar is the only peer at first: its sync ends at its headers.
+        let pending = syncs.peer_status(0, 0, &[source_tip]).into();
+        let penalties = drive_sync(&source, &target, &mut syncs, pending);
+        assert_eq!(penalties.len(), 1, "{penalties:?}");
+        assert_eq!(penalties[0].0, 0);
+        assert!(
+            penalties[0].1.contains("invalid headers of chain root"),
+            "{}",
+            penalties[0].1
+        );
+        assert_eq!(target.root().lock().tip().height, 0);
+        // An honest peer comes: it is followed, and the liar, which has the same blocks, serves
+        // the second slice (its blocks are true).
+        let pending = syncs.peer_status(0, 1, &[source_tip]).into();
+        let penalties = drive_sync(&source, &target, &mut syncs, pending);
+        assert!(penalties.is_empty(), "{penalties:?}");
+        assert_eq!(target.root().lock().tip().hash, source_tip.tip);
+        assert_eq!(syncs.synced_blocks(), blocks);
+        let first_slice = u64::try_from(BLOCKS_PER_REQUEST_MAX).unwrap();
+        assert_eq!(syncs.synced_blocks_from(&1), first_slice);
+        assert_eq!(syncs.synced_blocks_from(&0), blocks - first_slice);
+        assert!(!syncs.is_syncing());
     }
 }

@@ -13,9 +13,9 @@ use bitverse_primitives::SecretKey;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::cli::DevnetArgs;
-use crate::node::RPC_ADDR_FILE;
-use crate::p2p::P2P_ADDR_FILE;
+use bitverse_node::node::RPC_ADDR_FILE;
+use bitverse_node::p2p::P2P_ADDR_FILE;
+use bitverse_node::tools::DevnetOptions;
 
 /// Most nodes one devnet runs: each is a process with its own database and miner, and the
 /// machine's cores are shared by all of them.
@@ -75,7 +75,7 @@ impl Drop for Nodes {
 }
 
 /// Runs the devnet until Ctrl-C or SIGTERM, or until one of its nodes dies.
-pub(crate) async fn run(args: DevnetArgs, log_level: Option<String>) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyhow::Result<()> {
     if args.nodes == 0 || args.nodes > DEVNET_NODES_MAX {
         bail!(
             "--nodes must be between 1 and {DEVNET_NODES_MAX}, not {}",

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::cli::DemoArgs;
+use bitverse_node::tools::DemoOptions;
+
 use crate::devnet::{self, DevnetNode, NodeLaunch, Nodes};
 
 /// The validation script of the demo's keyspace: entries may be appended, never rewritten.
@@ -23,11 +24,11 @@ const STEP_TIMEOUT_MS: u64 = 180_000;
 const POLL_MS: u64 = 1_000;
 
 /// Runs the demo; returns once every step has been shown, or at the first that fails.
-pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DemoOptions) -> anyhow::Result<()> {
     tokio::task::block_in_place(|| run_blocking(args))
 }
 
-fn run_blocking(args: DemoArgs) -> anyhow::Result<()> {
+fn run_blocking(args: DemoOptions) -> anyhow::Result<()> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("bitverse-demo-{}", std::process::id())),

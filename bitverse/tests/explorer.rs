@@ -214,7 +214,7 @@ fn run_browser(config: &Value) -> Value {
     );
     assert!(
         driver_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core is missing: run scripts/setup (npm ci in node/tests/explorer)"
+        "playwright-core is missing: run scripts/setup (npm ci in bitverse/tests/explorer)"
     );
     let mut child = Command::new("node")
         .arg(driver_dir().join("explorer.mjs"))

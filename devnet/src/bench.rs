@@ -9,11 +9,12 @@ use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 
-use crate::client::{CliError, NodeClient};
-use crate::commands::wait_for_inclusion;
-use crate::rpc_api::{
+use bitverse_node::client::{CliError, NodeClient};
+use bitverse_node::commands::wait_for_inclusion;
+use bitverse_node::rpc_api::{
     METHOD_SEND_TRANSACTIONS, SEND_TRANSACTIONS_TXS_MAX, SendItemResult, TxStatusName,
 };
+use bitverse_node::tools::PutsBenchOptions;
 
 /// The whole measured run may take at most this long; a node that cannot keep up fails the
 /// bench rather than hanging it.
@@ -34,20 +35,6 @@ const CODE_MEMPOOL_FULL: i32 = -32008;
 const CODE_BAD_NONCE: i32 = -32006;
 /// Code for "already known": a resent put that the node had taken after all.
 const CODE_ALREADY_KNOWN: i32 = -32012;
-
-/// What `bench puts` was asked to do.
-pub(crate) struct PutsBenchOptions {
-    /// Puts in all.
-    pub(crate) count: usize,
-    /// Dev senders sharing them.
-    pub(crate) senders: u8,
-    /// Bytes per value.
-    pub(crate) value_bytes: usize,
-    /// Calls per batch request.
-    pub(crate) batch: usize,
-    /// Print one JSON line instead of prose.
-    pub(crate) json: bool,
-}
 
 fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())

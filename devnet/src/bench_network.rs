@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 
-use crate::client::NodeClient;
+use bitverse_node::client::NodeClient;
+use bitverse_node::tools::{PropagationOptions, SyncOptions};
+
 use crate::devnet::{DevnetNode, NodeLaunch, Nodes, log_tail, start_node};
 
 /// What the miner logs for each block it mines (node.rs), with `hash=`.
@@ -29,22 +31,6 @@ const BLOCK_TIMEOUT_MS: u64 = 60_000;
 const SYNC_TIMEOUT_MS: u64 = 1_800_000;
 /// Bytes per value in the sync bench's blocks.
 const SYNC_VALUE_BYTES: usize = 200;
-
-/// What `bench propagation` was asked to do.
-pub(crate) struct PropagationOptions {
-    pub(crate) nodes: usize,
-    pub(crate) blocks: u64,
-    pub(crate) dir: Option<PathBuf>,
-    pub(crate) json: bool,
-}
-
-/// What `bench sync` was asked to do.
-pub(crate) struct SyncOptions {
-    pub(crate) blocks: u64,
-    pub(crate) txs_per_block: usize,
-    pub(crate) dir: Option<PathBuf>,
-    pub(crate) json: bool,
-}
 
 /// The directory the bench works in: the one asked for, or a temporary one removed at the end.
 fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {

@@ -1,5 +1,5 @@
 // Drives the system's Chromium (headless, through playwright-core) against a dev node's explorer
-// page, for node/tests/explorer.rs, which starts the node and writes a key first. Reads its
+// page, for bitverse/tests/explorer.rs, which starts the node and writes a key first. Reads its
 // configuration as JSON from EXPLORER_TEST_CONFIG; prints one JSON line of what it saw; exits
 // non-zero with the reason on the first thing that is not as it should be.
 //

@@ -1,19 +1,17 @@
-//! `bitverse`: the one program of Bitverse. `bitverse node` runs a node and its JSON-RPC
-//! server; every other command is a client of that server. This file parses the command line,
-//! sets up logging and the runtime, and turns each command's outcome into an exit code.
+//! The Bitverse node as a library: `bitverse node` runs a node and its JSON-RPC server; every
+//! other command is a client of that server. [`main`] parses the command line, sets up logging
+//! and the runtime, runs the command (handing those that run processes to the [`Tools`] it is
+//! given) and turns its outcome into an exit code; the `bitverse` binary is that call.
 //!
-//! Invariant: this crate is the only one that meets the outside world (HTTP, the command line,
-//! signals, the clock); the chain's rules live in `bitverse-blocktree`.
+//! Invariant: this crate (with the tools crate above it) is the only one that meets the
+//! outside world (HTTP, the command line, signals, the clock); the chain's rules live in
+//! `bitverse-blocktree`.
 
-mod bench;
-mod bench_network;
 mod browse;
 mod cli;
-mod client;
-mod commands;
+pub mod client;
+pub mod commands;
 mod config;
-mod demo;
-mod devnet;
 mod earnings;
 mod explorer;
 mod forward;
@@ -21,12 +19,15 @@ mod keys;
 mod light;
 mod market;
 mod metrics;
-mod node;
+pub mod node;
 mod openrpc;
-mod p2p;
-mod rpc_api;
+pub mod p2p;
+pub mod rpc_api;
 mod server;
+pub mod tools;
 mod verify;
+
+pub use crate::tools::Tools;
 
 use std::fs;
 use std::process::ExitCode;
@@ -42,7 +43,9 @@ use crate::config::{LogTarget, NodeConfig};
 /// Exit code of a bad configuration file, like clap's for a bad flag.
 const EXIT_USAGE: u8 = 2;
 
-fn main() -> ExitCode {
+/// Runs the `bitverse` program with the process's arguments; `tools` carries out the commands
+/// that run `bitverse` processes (devnet, demo, benches).
+pub fn main(tools: &impl Tools) -> ExitCode {
     let cli = Cli::parse();
     let command = match cli.command {
         Command::Node(args) => return run_node(args, cli.log_level),
@@ -56,7 +59,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(run(command, cli.log_level)) {
+    match runtime.block_on(run(tools, command, cli.log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
@@ -166,15 +169,31 @@ fn whole_chain(e: anyhow::Error) -> CliError {
     CliError::Failed(format!("{e:#}"))
 }
 
-async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError> {
+async fn run(
+    tools: &impl Tools,
+    command: Command,
+    log_level: Option<String>,
+) -> Result<(), CliError> {
     match command {
         // `main` runs both before any runtime exists: the node's logging depends on its
         // configuration, and `init` needs no runtime. Never reached.
         Command::Node(_) | Command::Init(_) => Err(CliError::Failed(
             "node and init run outside the client runtime".to_owned(),
         )),
-        Command::Devnet(args) => devnet::run(args, log_level).await.map_err(whole_chain),
-        Command::Demo(args) => demo::run(args).await.map_err(whole_chain),
+        Command::Devnet(args) => {
+            let options = tools::DevnetOptions {
+                nodes: args.nodes,
+                dir: args.dir,
+            };
+            tools.devnet(options, log_level).await.map_err(whole_chain)
+        }
+        Command::Demo(args) => {
+            let options = tools::DemoOptions {
+                dir: args.dir,
+                keep: args.keep,
+            };
+            tools.demo(options).await.map_err(whole_chain)
+        }
         Command::Wallet(command) => commands::wallet(command),
         Command::Balance {
             address,
@@ -327,28 +346,29 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             json,
             rpc,
         }) => {
-            let options = bench::PutsBenchOptions {
+            let options = tools::PutsBenchOptions {
                 count,
                 senders,
                 value_bytes,
                 batch,
                 json,
             };
-            bench::puts(&NodeClient::new(&rpc.url)?, &options).await
+            tools.bench_puts(&NodeClient::new(&rpc.url)?, options).await
         }
         Command::Bench(BenchCommand::Propagation {
             nodes,
             blocks,
             dir,
             json,
-        }) => bench_network::propagation(bench_network::PropagationOptions {
-            nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
-            blocks,
-            dir,
-            json,
-        })
-        .await
-        .map_err(whole_chain),
+        }) => tools
+            .bench_propagation(tools::PropagationOptions {
+                nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+                blocks,
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
         Command::Bench(BenchCommand::LightClient {
             height,
             rounds,
@@ -359,13 +379,14 @@ async fn run(command: Command, log_level: Option<String>) -> Result<(), CliError
             txs,
             dir,
             json,
-        }) => bench_network::sync(bench_network::SyncOptions {
-            blocks,
-            txs_per_block: txs,
-            dir,
-            json,
-        })
-        .await
-        .map_err(whole_chain),
+        }) => tools
+            .bench_sync(tools::SyncOptions {
+                blocks,
+                txs_per_block: txs,
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
     }
 }

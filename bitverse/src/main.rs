@@ -1,0 +1,9 @@
+//! `bitverse`: the one program of Bitverse. Everything it does is in the node library
+//! (`bitverse-node`); the commands that run `bitverse` processes (devnet, demo, benches) are in
+//! `bitverse-devnet`, handed to the library here, since that crate depends on the library.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    bitverse_node::main(&bitverse_devnet::Launcher)
+}

@@ -1,0 +1,55 @@
+//! The tools of the `bitverse` program that run `bitverse` processes instead of talking to one:
+//! the local devnet launcher (`devnet`: starts and supervises `bitverse node` processes, stops
+//! them all whenever it ends), the demo that tells the whole story on such a network (`demo`),
+//! and the benchmarks of signed puts (`bench`) and of block propagation and sync on real
+//! processes (`bench_network`). The node library parses their command lines and calls them
+//! through [`Launcher`], its [`Tools`].
+//!
+//! Invariant: no consensus or network logic here; nodes are driven through their command line,
+//! files and JSON-RPC like a user's, and each process started is stopped (SIGTERM, then
+//! SIGKILL) on every path out.
+
+mod bench;
+mod bench_network;
+mod demo;
+mod devnet;
+
+use bitverse_node::Tools;
+use bitverse_node::client::{CliError, NodeClient};
+use bitverse_node::tools::{
+    DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions, SyncOptions,
+};
+
+/// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Launcher;
+
+impl Tools for Launcher {
+    async fn devnet(
+        &self,
+        options: DevnetOptions,
+        log_level: Option<String>,
+    ) -> anyhow::Result<()> {
+        devnet::run(options, log_level).await
+    }
+
+    async fn demo(&self, options: DemoOptions) -> anyhow::Result<()> {
+        demo::run(options).await
+    }
+
+    async fn bench_puts(
+        &self,
+        client: &NodeClient,
+        options: PutsBenchOptions,
+    ) -> Result<(), CliError> {
+        bench::puts(client, &options).await
+    }
+
+    async fn bench_propagation(&self, options: PropagationOptions) -> anyhow::Result<()> {
+        bench_network::propagation(options).await
+    }
+
+    async fn bench_sync(&self, options: SyncOptions) -> anyhow::Result<()> {
+        bench_network::sync(options).await
+    }
+}

@@ -1,0 +1,99 @@
+//! The commands that run `bitverse` processes rather than talk to one: `devnet`, `demo`,
+//! `bench puts`, `bench propagation` and `bench sync`. They live in the `bitverse-devnet`
+//! crate, which depends on this one, so this library cannot call them: the binary hands it an
+//! implementation of [`Tools`], and [`crate::main`] calls it with the options parsed here.
+//! The command line itself (flags, help) stays in `cli`, so users see one program.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use crate::client::{CliError, NodeClient};
+
+/// What `bitverse devnet` was asked to do.
+#[derive(Clone, Debug)]
+pub struct DevnetOptions {
+    /// How many node processes to run.
+    pub nodes: usize,
+    /// Directory holding one data directory per node.
+    pub dir: PathBuf,
+}
+
+/// What `bitverse demo` was asked to do.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Where the demo's nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Keep the nodes' data directories after the demo.
+    pub keep: bool,
+}
+
+/// What `bitverse bench puts` was asked to do.
+#[derive(Clone, Debug)]
+pub struct PutsBenchOptions {
+    /// Puts in all.
+    pub count: usize,
+    /// Dev senders sharing them.
+    pub senders: u8,
+    /// Bytes per value.
+    pub value_bytes: usize,
+    /// Calls per batch request.
+    pub batch: usize,
+    /// Print one JSON line instead of prose.
+    pub json: bool,
+}
+
+/// What `bitverse bench propagation` was asked to do.
+#[derive(Clone, Debug)]
+pub struct PropagationOptions {
+    /// Node processes in the network.
+    pub nodes: usize,
+    /// Blocks to measure.
+    pub blocks: u64,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON line instead of prose.
+    pub json: bool,
+}
+
+/// What `bitverse bench sync` was asked to do.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Length of the chain the new node syncs.
+    pub blocks: u64,
+    /// Transactions in each of its blocks.
+    pub txs_per_block: usize,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON line instead of prose.
+    pub json: bool,
+}
+
+/// The process-running commands, implemented by the `bitverse-devnet` crate. Their errors are
+/// reports for a person (what failed, with its causes), printed on one line by the caller.
+pub trait Tools {
+    /// `bitverse devnet`: runs the devnet until Ctrl-C, SIGTERM or a node's death.
+    fn devnet(
+        &self,
+        options: DevnetOptions,
+        log_level: Option<String>,
+    ) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse demo`: tells the whole story on a fresh local network.
+    fn demo(&self, options: DemoOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench puts`: measures signed puts against the dev node behind `client`.
+    fn bench_puts(
+        &self,
+        client: &NodeClient,
+        options: PutsBenchOptions,
+    ) -> impl Future<Output = Result<(), CliError>>;
+
+    /// `bitverse bench propagation`: block propagation over a network of node processes.
+    fn bench_propagation(
+        &self,
+        options: PropagationOptions,
+    ) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench sync`: how fast a new node process catches up with a long chain.
+    fn bench_sync(&self, options: SyncOptions) -> impl Future<Output = anyhow::Result<()>>;
+}
