@@ -696,6 +696,15 @@ fn keyspace_scripts_through_the_cli() {
 fn deep_keyspaces_through_the_cli_are_written_anchored_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let node = TestNode::start(&dir.path().join("node"));
+    // A chain the node tracks (a dev node tracks all) but which has no block yet: nobody has
+    // sent anything on it, so the nonce to use is 0 — not "not tracked", which a client
+    // asking just after buying its keyspace would once get while the purchase was noted.
+    let alice = SecretKey::dev("alice").account().to_string();
+    let fresh = node
+        .rpc("bv_getAccount", json!([alice, "0110"]))
+        .expect("bv_getAccount on a tracked chain with no block yet");
+    assert_eq!(fresh["nonce"], 0, "{fresh}");
+    assert_eq!(fresh["pending_nonce"], 0, "{fresh}");
     for depth in ["0", "1", "3"] {
         let name = format!("deep{depth}");
         node.cli(&[

@@ -230,6 +230,12 @@ impl Blocktree {
                 continue;
             }
             let mut data = self.data.write();
+            // Another caller (the dev sealer noting a purchase, a write admitted at the same
+            // time) may have opened it between the two locks: two `Chain`s over one chain's
+            // storage would each believe its own tip.
+            if data.contains_key(&id) {
+                continue;
+            }
             if data.len() >= LIVE_CHAINS_MAX {
                 return Err(ChainError::TooManyChains {
                     chains_max: LIVE_CHAINS_MAX,

@@ -282,11 +282,16 @@ fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult
             pending_nonce,
         });
     }
-    let chain = ctx
-        .tree
-        .chain(chain_id)
-        .ok_or(ChainError::NotTracked(chain_id))
-        .map_err(chain_error)?;
+    let Some(chain) = ctx.tree.chain(chain_id) else {
+        // A chain this node tracks but has not opened has no block yet (or its purchase is
+        // being noted this instant, as the dev sealer does just after the block is visible):
+        // no account on it has sent anything. Its first write opens it.
+        return Ok(AccountResult {
+            balance: Amount::ZERO,
+            nonce: 0,
+            pending_nonce: 0,
+        });
+    };
     let chain = chain.lock();
     let state = chain.account(&account).map_err(chain_error)?;
     let pending_nonce = chain.pending_nonce(&account).map_err(chain_error)?;

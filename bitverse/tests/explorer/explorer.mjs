@@ -114,6 +114,9 @@ async function main() {
   await page.locator('#transactions a.account-link').first().click();
   const balance = (await page.locator('#balance').textContent()) || '';
   if (!/^[0-9]+(\.[0-9]+)? BV$/.test(balance)) await fail(`no balance in coins: ${JSON.stringify(balance)}`);
+  // Its stakes and reliability record (the prior: nothing recorded yet) and its endowment pay.
+  await page.locator('#ledger td', { hasText: 'no (the prior)' }).first().waitFor();
+  await page.locator('#earnings').waitFor();
   await page.screenshot({ path: `${artifacts}/5-account.png`, fullPage: true });
 
   // Only the three assets were fetched over HTTP: everything else came over the WebSocket.

@@ -506,13 +506,36 @@ async function keyView(key) {
 }
 
 async function accountView(address) {
-  const account = await call('bv_getAccount', [address]);
-  return [section('Account', { class: 'wide', id: 'account' }, definitions([
-    ['address', el('code', {}, address)],
-    ['balance', el('span', { id: 'balance' }, coins(account.balance))],
-    ['nonce', String(account.nonce)],
-    ['next nonce', String(account.pending_nonce)],
-  ]))];
+  const [account, ledger, earnings] = await Promise.all([
+    call('bv_getAccount', [address]),
+    call('bv_getLedger', [address]),
+    call('bv_getEarnings', [address]),
+  ]);
+  const percent = (ppm) => `${(ppm / 10000).toFixed(2)} %`;
+  const unbonding = ledger.stake.unbonding.map((u) => `${coins(u.amount)} as ${u.role} at ${u.release_height}`);
+  return [
+    section('Account', { class: 'wide', id: 'account' }, definitions([
+      ['address', el('code', {}, address)],
+      ['balance', el('span', { id: 'balance' }, coins(account.balance))],
+      ['nonce', String(account.nonce)],
+      ['next nonce', String(account.pending_nonce)],
+    ])),
+    section(`Stakes and reliability ledger (root height ${ledger.stake.height})`, { class: 'wide', id: 'ledger' },
+      definitions([
+        ['staked as offerer', coins(ledger.stake.offerer)],
+        ['staked as relayer', coins(ledger.stake.relayer)],
+        ['unbonding', unbonding.length ? unbonding.join(', ') : 'none'],
+      ]),
+      table(['role', 'recorded', 'reputation', 'failure', 'latency'],
+        ledger.records.map((r) => [r.role, r.recorded ? 'yes' : 'no (the prior)', percent(r.reputation_ppm),
+          percent(r.failure_ppm), `${r.latency_ms} ms`]), [2, 3, 4])),
+    section('Endowment earnings on data chains', { class: 'wide', id: 'earnings' },
+      earnings.length
+        ? table(['chain', 'earned', 'provable', 'claimed', 'claimable'],
+          earnings.map((e) => [chainLink(e.chain), coins(e.earned), e.provable === null ? '-' : coins(e.provable),
+            coins(e.claimed), coins(e.claimable)]), [1, 2, 3, 4])
+        : el('p', {}, 'No data chain is open on this node.')),
+  ];
 }
 
 // ---- Search and start --------------------------------------------------------------------
