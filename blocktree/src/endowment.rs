@@ -18,8 +18,7 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use crate::block::{Anchor, BlockHeader};
-use crate::proof::{AnchorLink, ProofError, check_leaf};
-use crate::state::anchor_key;
+use crate::proof::{AnchorLink, ProofError, check_leaf, walk_links};
 
 /// Largest encoded [`EarningsProof`]: eight levels of headers and anchor proofs, with room;
 /// it travels inside a transaction, so it is below [`crate::tx::TX_SIZE_BYTES_MAX`].
@@ -151,28 +150,7 @@ impl EarningsProof {
                 self.top.chain
             )));
         }
-        let mut state_root = self.top.state_root;
-        for (chain, link) in levels.zip(&self.links) {
-            if link.header.chain != chain {
-                return Err(ProofError::Link(format!(
-                    "a link is a header of chain {}, not {chain}",
-                    link.header.chain
-                )));
-            }
-            let anchor = Anchor {
-                chain,
-                height: link.header.height,
-                hash: link.header.hash(),
-            };
-            check_leaf(
-                &state_root,
-                anchor_key(&chain),
-                Some(&codec::encode(&anchor)),
-                &link.anchor_proof,
-                || format!("anchor of chain {chain}"),
-            )?;
-            state_root = link.header.state_root;
-        }
+        let state_root = walk_links(self.top.state_root, levels, &self.links)?;
         check_leaf(
             &state_root,
             earned_key(&self.miner),

@@ -202,30 +202,8 @@ impl ValueProof {
             )));
         }
         // Down the tree: the chain at each depth on the way to the home's chain.
-        let mut state_root = root;
-        for (depth, link) in (1u8..).zip(&self.links) {
-            let chain = ChainId::of_address(&slot.0, depth)
-                .ok_or_else(|| ProofError::Link(format!("depth {depth} out of range")))?;
-            if link.header.chain != chain {
-                return Err(ProofError::Link(format!(
-                    "link {depth} is a header of chain {}, not {chain}",
-                    link.header.chain
-                )));
-            }
-            let anchor = Anchor {
-                chain,
-                height: link.header.height,
-                hash: link.header.hash(),
-            };
-            check_leaf(
-                &state_root,
-                anchor_key(&chain),
-                Some(&codec::encode(&anchor)),
-                &link.anchor_proof,
-                || format!("anchor of chain {chain}"),
-            )?;
-            state_root = link.header.state_root;
-        }
+        let path = home_chain.path_to_root().into_iter().rev().skip(1);
+        let state_root = walk_links(root, path, &self.links)?;
         check_leaf(
             &state_root,
             slot,
@@ -235,6 +213,42 @@ impl ValueProof {
         )?;
         Ok(home_chain)
     }
+}
+
+/// Walks `links` down the tree from `state_root`: each link's header must be of the next
+/// chain of `path` (the chains below the top one, shallowest first) and its anchor must be the
+/// leaf [`anchor_key`] of that chain in the state above. Returns the last header's state root.
+pub(crate) fn walk_links(
+    mut state_root: Hash,
+    path: impl Iterator<Item = ChainId>,
+    links: &[AnchorLink],
+) -> Result<Hash, ProofError> {
+    let mut path = path;
+    for link in links {
+        let chain = path
+            .next()
+            .ok_or_else(|| ProofError::Link("more links than levels".into()))?;
+        if link.header.chain != chain {
+            return Err(ProofError::Link(format!(
+                "a link is a header of chain {}, not {chain}",
+                link.header.chain
+            )));
+        }
+        let anchor = Anchor {
+            chain,
+            height: link.header.height,
+            hash: link.header.hash(),
+        };
+        check_leaf(
+            &state_root,
+            anchor_key(&chain),
+            Some(&codec::encode(&anchor)),
+            &link.anchor_proof,
+            || format!("anchor of chain {chain}"),
+        )?;
+        state_root = link.header.state_root;
+    }
+    Ok(state_root)
 }
 
 /// Checks a header chain the way a light client does, by the same rules as a full node (the

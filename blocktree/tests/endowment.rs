@@ -11,7 +11,7 @@ use bitverse_blocktree::{
     Blocktree, ChainError, ChainParams, Tracking, TxError, TxPayload, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
-use common::{alice, signed, signed_by};
+use common::{buy_with_prepaid, signed, signed_by};
 
 /// Bought at depth 2: a depth-1 chain carries its anchors without a pool of its own.
 const DEEP: &str = "endowed-deep";
@@ -27,20 +27,19 @@ fn miners() -> [SecretKey; 2] {
     ]
 }
 
-fn buy_endowed(tree: &Blocktree, name: &str, depth: u8, prepaid: Amount) {
-    let tx = signed(
+/// A write on `chain` (so that dev sealing makes a block there), then a dev seal at `step`.
+fn write_and_seal(tree: &Blocktree, chain: ChainId, key: String, miner: AccountId, step: u64) {
+    let put = signed(
         tree,
-        ChainId::ROOT,
-        TxPayload::BuyKeyspace {
-            name: name.into(),
-            owner: alice().account(),
-            quota_bytes: 1024,
-            prepaid,
-            script: None,
-            depth,
+        chain,
+        TxPayload::Put {
+            key,
+            value: b"v".to_vec(),
         },
     );
-    tree.submit(tx).unwrap();
+    tree.submit(put).unwrap();
+    tree.seal_dev(miner, tree.params().genesis_time_ms + step * 1_000)
+        .unwrap();
 }
 
 /// Every chain a pool may be kept for here: the keyspaces' chains and their ancestors.
@@ -92,9 +91,9 @@ fn supply_is_conserved_in_every_root_block_while_miners_claim_their_endowment_pa
     let at = |round: u64| params.genesis_time_ms + round * params.root.block_interval_target_ms;
     let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
     let prepaid = Amount(1 << 30);
-    buy_endowed(&tree, DEEP, 2, prepaid);
-    buy_endowed(&tree, SHALLOW, 1, prepaid);
-    buy_endowed(&tree, ROOTED, 0, prepaid);
+    buy_with_prepaid(&tree, DEEP, 2, prepaid);
+    buy_with_prepaid(&tree, SHALLOW, 1, prepaid);
+    buy_with_prepaid(&tree, ROOTED, 0, prepaid);
     let miners = miners();
     let mut accounts: Vec<AccountId> = params.genesis_allocations.iter().map(|(a, _)| *a).collect();
     accounts.extend(miners.iter().map(SecretKey::account));
@@ -180,25 +179,14 @@ fn a_data_chain_block_earns_its_miner_a_falling_share_of_the_pool() {
     params.endowment_release_shift = 2;
     let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
     let prepaid = Amount(1 << 20);
-    buy_endowed(&tree, SHALLOW, 1, prepaid);
+    buy_with_prepaid(&tree, SHALLOW, 1, prepaid);
     let miner = miners()[0].account();
     let chain = chain_of_keyspace(SHALLOW, 1).unwrap();
     tree.seal_dev(miner, params.genesis_time_ms + 1_000)
         .unwrap();
     let mut releases = Vec::new();
     for step in 2..=7u64 {
-        // A write each step, so that dev sealing makes a block on the chain.
-        let put = signed(
-            &tree,
-            chain,
-            TxPayload::Put {
-                key: format!("{SHALLOW}/k{step}"),
-                value: b"v".to_vec(),
-            },
-        );
-        tree.submit(put).unwrap();
-        tree.seal_dev(miner, params.genesis_time_ms + step * 1_000)
-            .unwrap();
+        write_and_seal(&tree, chain, format!("{SHALLOW}/k{step}"), miner, step);
         let data = tree.chain(chain).unwrap();
         let data = data.lock();
         let height = data.tip().height;
@@ -225,24 +213,14 @@ fn a_data_chain_block_earns_its_miner_a_falling_share_of_the_pool() {
 fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
     let params = ChainParams::dev();
     let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
-    buy_endowed(&tree, DEEP, 2, Amount(1 << 30));
+    buy_with_prepaid(&tree, DEEP, 2, Amount(1 << 30));
     let miner = miners()[0].account();
     let deep = chain_of_keyspace(DEEP, 2).unwrap();
-    for step in 1..=4u64 {
-        // A transaction on the deep chain each step, so dev sealing makes a block there.
-        if tree.chain(deep).is_some() {
-            let put = signed(
-                &tree,
-                deep,
-                TxPayload::Put {
-                    key: format!("{DEEP}/k{step}"),
-                    value: b"v".to_vec(),
-                },
-            );
-            tree.submit(put).unwrap();
-        }
-        tree.seal_dev(miner, params.genesis_time_ms + step * 1_000)
-            .unwrap();
+    // The purchase first; then a write on the deep chain each step.
+    tree.seal_dev(miner, params.genesis_time_ms + 1_000)
+        .unwrap();
+    for step in 2..=4u64 {
+        write_and_seal(&tree, deep, format!("{DEEP}/k{step}"), miner, step);
     }
     let proof = tree.earnings_proof(deep, miner).unwrap();
     assert!(proof.earned > Amount::ZERO);
@@ -282,23 +260,13 @@ fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
 fn deep_proof() -> (EarningsProof, bitverse_blocktree::Anchor) {
     let params = ChainParams::dev();
     let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
-    buy_endowed(&tree, DEEP, 2, Amount(1 << 30));
+    buy_with_prepaid(&tree, DEEP, 2, Amount(1 << 30));
     let miner = miners()[0].account();
     let deep = chain_of_keyspace(DEEP, 2).unwrap();
     tree.seal_dev(miner, params.genesis_time_ms + 1_000)
         .unwrap();
     for step in 2..=3u64 {
-        let put = signed(
-            &tree,
-            deep,
-            TxPayload::Put {
-                key: format!("{DEEP}/k{step}"),
-                value: b"v".to_vec(),
-            },
-        );
-        tree.submit(put).unwrap();
-        tree.seal_dev(miner, params.genesis_time_ms + step * 1_000)
-            .unwrap();
+        write_and_seal(&tree, deep, format!("{DEEP}/k{step}"), miner, step);
     }
     let proof = tree.earnings_proof(deep, miner).unwrap();
     let anchor = proof.verify().unwrap();

@@ -45,8 +45,15 @@ pub(crate) fn signed_by(
 
 /// Buys keyspace `name` at `depth` for alice, 4,096 bytes prepaid at the depth's price.
 pub(crate) fn buy(tree: &Blocktree, name: &str, depth: u8) {
-    let quota_bytes = 4096u64;
     let price = tree.params().depth(depth).unwrap().storage_price_per_byte;
+    buy_with_prepaid(tree, name, depth, Amount(price.0 * 4096));
+}
+
+/// Buys keyspace `name` at `depth` for alice with `prepaid` paid into its chain's endowment
+/// pool, and as much quota as that buys, up to 4,096 bytes.
+pub(crate) fn buy_with_prepaid(tree: &Blocktree, name: &str, depth: u8, prepaid: Amount) {
+    let price = tree.params().depth(depth).unwrap().storage_price_per_byte;
+    let quota_bytes = (prepaid.0 / price.0).min(4096) as u64;
     let tx = signed(
         tree,
         ChainId::ROOT,
@@ -54,7 +61,7 @@ pub(crate) fn buy(tree: &Blocktree, name: &str, depth: u8) {
             name: name.into(),
             owner: alice().account(),
             quota_bytes,
-            prepaid: Amount(price.0 * u128::from(quota_bytes)),
+            prepaid,
             script: None,
             depth,
         },
