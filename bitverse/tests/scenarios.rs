@@ -804,7 +804,8 @@ fn deep_keyspaces_through_the_cli_are_written_anchored_and_verified() {
         .unwrap()
         .to_owned();
     let earnings = |chain: &str| -> Value {
-        let out = node.cli(&["earnings", "show", "dev:miner", "--chain", chain, "--json"]);
+        // Without an account: the node's own, dev:miner on a dev node without --miner.
+        let out = node.cli(&["earnings", "show", "--chain", chain, "--json"]);
         let lines: Value = serde_json::from_str(&out.assert_ok("earnings show").stdout_text())
             .expect("earnings --json prints JSON");
         assert_eq!(lines.as_array().unwrap().len(), 1, "{lines}");

@@ -578,10 +578,9 @@ pub(crate) enum EarningsCommand {
     /// how much of it the root's tip can prove, what the root paid it, what a claim would pay
     /// now, and the chain's endowment pool.
     Show {
-        /// The miner: a `bv1…` address or `dev:NAME`. Default: dev:miner, what a node pays
-        /// without --miner.
-        #[arg(default_value = "dev:miner")]
-        miner: String,
+        /// The miner: a `bv1…` address or `dev:NAME`. Default: the account the node's own
+        /// blocks pay (its --miner).
+        miner: Option<String>,
         /// Only this data chain (bit string, `0110`).
         #[arg(long, value_name = "CHAIN")]
         chain: Option<String>,
@@ -596,9 +595,10 @@ pub(crate) enum EarningsCommand {
     Claim {
         /// The data chain (bit string, `0110`).
         chain: String,
-        /// The miner paid: a `bv1…` address or `dev:NAME`.
-        #[arg(long, value_name = "ADDRESS", default_value = "dev:miner")]
-        miner: String,
+        /// The miner paid: a `bv1…` address or `dev:NAME`. Default: the account the node's
+        /// own blocks pay (its --miner).
+        #[arg(long, value_name = "ADDRESS")]
+        miner: Option<String>,
         #[command(flatten)]
         write: WriteArgs,
         #[command(flatten)]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{SCRIPT_SIZE_BYTES_MAX, Transaction, TxPayload, UnsignedTx, role_name};
-use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -186,10 +186,7 @@ pub(crate) async fn ledger(
     height: Option<u64>,
     output: &OutputArgs,
 ) -> Result<(), CliError> {
-    let account = match node {
-        Some(text) => parse_address(text)?,
-        None => client.status().await?.miner,
-    };
+    let account = miner_or_the_nodes(client, node).await?;
     let ledger = client.ledger(&account, height).await?;
     if output.json {
         print_json(&serde_json::to_value(&ledger).map_err(|e| failed(e.to_string()))?);
@@ -873,6 +870,17 @@ pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliErr
     Ok(())
 }
 
+/// The account `text` names, or without one the account the node's own blocks pay.
+async fn miner_or_the_nodes(
+    client: &NodeClient,
+    text: Option<&str>,
+) -> Result<AccountId, CliError> {
+    match text {
+        Some(text) => Ok(parse_address(text)?),
+        None => Ok(client.status().await?.miner),
+    }
+}
+
 /// `earnings show` and `earnings claim`.
 pub(crate) async fn earnings(
     client: &NodeClient,
@@ -889,7 +897,7 @@ pub(crate) async fn earnings(
             output,
             ..
         } => {
-            let miner = parse_address(&miner)?;
+            let miner = miner_or_the_nodes(client, miner.as_deref()).await?;
             let chain = chain.as_deref().map(parse_chain).transpose()?;
             let lines = client.earnings(&miner, chain).await?;
             if output.json {
@@ -927,7 +935,7 @@ pub(crate) async fn earnings(
             write,
             ..
         } => {
-            let miner = parse_address(&miner)?;
+            let miner = miner_or_the_nodes(client, miner.as_deref()).await?;
             let chain = parse_chain(&chain)?;
             let line = client
                 .earnings(&miner, Some(chain))
