@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bitverse_primitives::{BASE_UNITS_PER_COIN, SecretKey};
 use common::{binary, rpc_call};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -26,6 +27,8 @@ const CONVERGE_TIMEOUT_MS: u64 = 120_000;
 const STOP_TIMEOUT_MS: u64 = 30_000;
 /// Height every node must reach, on one chain, for the test to pass.
 const HEIGHT_MIN: u64 = 3;
+/// How long the nodes' stakes (a funding block, then a staking block) may take to show.
+const STAKE_TIMEOUT_MS: u64 = 120_000;
 
 /// The devnet process, killed with its nodes if the test fails before stopping it.
 struct Devnet {
@@ -132,6 +135,44 @@ fn devnet_nodes_connect_mine_one_chain_and_stop_together() {
         let peers = status(url).unwrap()["peers"].as_u64().unwrap_or(0);
         assert!(peers >= 1, "{url} has no peers");
     }
+
+    // Every node stakes from its own dev account (funded by dev:alice) as offerer and as
+    // relayer, so a quote lists each of them at once.
+    let per_role = (100 * BASE_UNITS_PER_COIN).to_string();
+    let deadline = Instant::now() + Duration::from_millis(STAKE_TIMEOUT_MS);
+    for index in 0..NODES {
+        let node = SecretKey::dev(&format!("node-{index}"))
+            .account()
+            .to_string();
+        loop {
+            let stake = rpc_call(&devnet.urls[0], "bv_getStake", json!([node]))
+                .ok()
+                .and_then(Result::ok);
+            if stake
+                .as_ref()
+                .is_some_and(|s| s["offerer"] == json!(per_role) && s["relayer"] == json!(per_role))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node-{index} did not stake: {stake:?}"
+            );
+            thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let quote = rpc_call(
+        &devnet.urls[1],
+        "bv_quote",
+        json!(["filters/bw", ["photos/one"], 1_000_000]),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        quote["offers"].as_array().unwrap().len(),
+        NODES,
+        "every node offers: {quote}"
+    );
 
     // SIGTERM (as Ctrl-C would): the devnet stops every node and exits.
     kill(Pid::from_raw(devnet.child.id() as i32), Signal::SIGTERM).unwrap();

@@ -8,11 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::DEV_ACCOUNT_NAMES;
-use bitverse_primitives::SecretKey;
+use bitverse_blocktree::{DEV_ACCOUNT_NAMES, TxPayload, UnsignedTx};
+use bitverse_pricing::TaskKind;
+use bitverse_primitives::{Amount, BASE_UNITS_PER_COIN, ChainId, Hash, SecretKey};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use bitverse_node::client::NodeClient;
+use bitverse_node::commands::wait_for_inclusion;
 use bitverse_node::node::RPC_ADDR_FILE;
 use bitverse_node::p2p::P2P_ADDR_FILE;
 use bitverse_node::tools::DevnetOptions;
@@ -32,6 +35,13 @@ const LOG_TAIL_LINES: usize = 20;
 const LOG_TAIL_BYTES_MAX: u64 = 16 * 1024;
 /// The network every devnet node runs.
 const DEVNET_NETWORK: &str = "local";
+/// What each devnet node stakes in each role (offerer, relayer) from its own dev account, so
+/// that a quote lists every node and lineups have relayers at once: 100 BV. dev:alice funds it.
+const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COIN);
+/// How long funding and staking (a few root blocks) may take before the devnet says it failed.
+const DEVNET_STAKE_TIMEOUT_SECS: u64 = 180;
+/// The fee of each funding and staking transaction, in base units.
+const DEVNET_TX_FEE: Amount = Amount(1);
 
 /// One node process of a devnet (or of a network benchmark).
 pub(crate) struct DevnetNode {
@@ -106,6 +116,9 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
         nodes.0.push(node);
     }
     print_summary(&args.dir, &nodes.0);
+    let names: Vec<String> = nodes.0.iter().map(|n| n.name.clone()).collect();
+    let mut staking = Box::pin(stake_every_node(nodes.0[0].rpc_url.clone(), names));
+    let mut staked = false;
 
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;
@@ -117,6 +130,17 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
                 break Ok(());
             }
             _ = terminate.recv() => break Ok(()),
+            outcome = &mut staking, if !staked => {
+                staked = true;
+                match outcome {
+                    Ok(()) => eprintln!(
+                        "devnet: every node staked {} as offerer and as relayer",
+                        DEVNET_STAKE_PER_ROLE.coins()
+                    ),
+                    // The network runs on; only the market lacks its staked nodes.
+                    Err(e) => eprintln!("devnet: staking the nodes failed: {e:#}"),
+                }
+            }
             _ = poll.tick() => {
                 if let Some(error) = first_exited(&mut nodes.0) {
                     break Err(error);
@@ -129,6 +153,71 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
     tokio::task::block_in_place(|| drop(nodes));
     eprintln!("devnet: stopped");
     outcome
+}
+
+/// Has every node stake [`DEVNET_STAKE_PER_ROLE`] as offerer and as relayer from its own dev
+/// account, funded by dev:alice, as a user would: signed transactions sent to the first node,
+/// each waited for. A node that sent its stakes before (a devnet resumed on its directory) is
+/// left as it is.
+async fn stake_every_node(url: String, names: Vec<String>) -> anyhow::Result<()> {
+    let client = NodeClient::new(&url)?;
+    let timeout = Duration::from_secs(DEVNET_STAKE_TIMEOUT_SECS);
+    let alice = SecretKey::dev("alice");
+    let mut alice_nonce = client.account(&alice.account()).await?.pending_nonce;
+    let funding = DEVNET_STAKE_PER_ROLE
+        .checked_add(DEVNET_STAKE_PER_ROLE)
+        .and_then(|a| a.checked_add(Amount(DEVNET_TX_FEE.0 * 2)))
+        .context("stake funding overflows")?;
+    let mut to_stake = Vec::new();
+    let mut sent = Vec::new();
+    for name in &names {
+        let key = SecretKey::dev(name);
+        if client.account(&key.account()).await?.nonce > 0 {
+            continue;
+        }
+        let payload = TxPayload::Transfer {
+            to: key.account(),
+            amount: funding,
+        };
+        sent.push(send(&client, &alice, alice_nonce, payload).await?);
+        alice_nonce += 1;
+        to_stake.push(key);
+    }
+    for hash in &sent {
+        wait_for_inclusion(&client, hash, None, timeout).await?;
+    }
+    let mut stakes = Vec::new();
+    for key in &to_stake {
+        for (nonce, role) in [(0, TaskKind::Offer), (1, TaskKind::Relay)] {
+            let payload = TxPayload::Stake {
+                amount: DEVNET_STAKE_PER_ROLE,
+                role,
+            };
+            stakes.push(send(&client, key, nonce, payload).await?);
+        }
+    }
+    for hash in &stakes {
+        wait_for_inclusion(&client, hash, None, timeout).await?;
+    }
+    Ok(())
+}
+
+/// Signs `payload` for the root with `key` at `nonce` and sends it; returns its hash.
+async fn send(
+    client: &NodeClient,
+    key: &SecretKey,
+    nonce: u64,
+    payload: TxPayload,
+) -> anyhow::Result<Hash> {
+    let tx = UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: key.account(),
+        nonce,
+        fee: DEVNET_TX_FEE,
+        payload,
+    }
+    .sign(key);
+    Ok(client.send_transaction(&tx).await?)
 }
 
 /// Starts a `local` node on `data_dir` (named after the directory) and waits until it has
