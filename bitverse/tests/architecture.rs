@@ -37,7 +37,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "devnet",
-        &["bitverse-primitives", "bitverse-blocktree", "bitverse-node"],
+        &[
+            "bitverse-primitives",
+            "bitverse-pricing",
+            "bitverse-blocktree",
+            "bitverse-node",
+        ],
     ),
     ("bitverse", &["bitverse-node", "bitverse-devnet"]),
 ];
