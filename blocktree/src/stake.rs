@@ -117,7 +117,10 @@ pub fn reliability_key(account: &AccountId, kind: TaskKind) -> KeyHash {
     )
 }
 
-fn stake_record(view: &StateView<'_>, account: &AccountId) -> Result<StakeRecord, StoreError> {
+pub(crate) fn stake_record(
+    view: &StateView<'_>,
+    account: &AccountId,
+) -> Result<StakeRecord, StoreError> {
     Ok(view.get_decoded(&stake_key(account))?.unwrap_or_default())
 }
 
@@ -126,7 +129,10 @@ fn set_stake_record(view: &mut StateView<'_>, account: &AccountId, record: &Stak
     view.set_pending(stake_key(account), value);
 }
 
-fn staked_nodes(view: &StateView<'_>, role: TaskKind) -> Result<Vec<AccountId>, StoreError> {
+pub(crate) fn staked_nodes(
+    view: &StateView<'_>,
+    role: TaskKind,
+) -> Result<Vec<AccountId>, StoreError> {
     Ok(view
         .get_decoded(&staked_nodes_key(role))?
         .unwrap_or_default())

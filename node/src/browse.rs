@@ -553,7 +553,10 @@ impl BrowseIndex {
                     TxPayload::Transfer { .. }
                     | TxPayload::ClaimMinerReward { .. }
                     | TxPayload::Stake { .. }
-                    | TxPayload::Unstake { .. } => {}
+                    | TxPayload::Unstake { .. }
+                    | TxPayload::PostBounty { .. }
+                    | TxPayload::LineupProof { .. }
+                    | TxPayload::Settle { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

@@ -123,6 +123,14 @@ const SEND_ERRORS: &[i32] = &[
     -32019,
     -32020,
     -32021,
+    -32022,
+    -32023,
+    -32024,
+    -32025,
+    -32026,
+    -32027,
+    -32028,
+    -32029,
     CODE_INTERNAL_ERROR,
 ];
 /// Reads of a miner's earnings: a bad address or chain, a chain not open here or not
@@ -727,6 +735,49 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
         name: "BadEarningsProof",
         meaning: "a miner's earnings proof does not check, or starts from a block the root \
                   never anchored",
+    },
+    ErrorSpec {
+        code: -32022,
+        name: "UnknownBounty",
+        meaning: "no bounty has this id",
+    },
+    ErrorSpec {
+        code: -32023,
+        name: "BountyClosed",
+        meaning: "the bounty settled or expired already: a bounty ends exactly once",
+    },
+    ErrorSpec {
+        code: -32024,
+        name: "BadEnvelopeChain",
+        meaning: "a Settle's envelope chain does not check against the bounty and its lineup",
+    },
+    ErrorSpec {
+        code: -32025,
+        name: "BadLineupProof",
+        meaning: "a lineup proof does not meet the lineup difficulty, or its draw fails",
+    },
+    ErrorSpec {
+        code: -32026,
+        name: "TooManyBounties",
+        meaning: "the requester has the most open bounties it may (16), or the root holds the \
+                  most it may in total (10000) or expiring at one height (1000)",
+    },
+    ErrorSpec {
+        code: -32027,
+        name: "TierUnavailable",
+        meaning: "the offerer had no offerer stake at the pinned height, or fewer eligible \
+                  relayers were staked there than the bounty's hops",
+    },
+    ErrorSpec {
+        code: -32028,
+        name: "PinnedKeyMissing",
+        meaning: "a bounty's transformation or input key had no value at the pinned height",
+    },
+    ErrorSpec {
+        code: -32029,
+        name: "LineupState",
+        meaning: "a Settle before the bounty's lineup is drawn, a second lineup proof, or a \
+                  lineup proof for a bounty of 0 hops",
     },
 ];
 
@@ -1960,6 +2011,38 @@ mod tests {
                 account: AccountId::default(),
                 entries_max: 1,
             },
+            TxError::ZeroBountyAmount,
+            TxError::ZeroFuelBudget,
+            TxError::UnknownBounty(Hash::ZERO),
+            TxError::BountyClosed {
+                bounty: Hash::ZERO,
+                status: "open".into(),
+            },
+            TxError::BadEnvelopeChain(bitverse_relay_lineup::LineupError::EmptyChain),
+            TxError::BadLineupProof(bitverse_relay_lineup::LineupError::DrawExhausted),
+            TxError::TooManyOpenBounties {
+                account: AccountId::default(),
+                max: 1,
+            },
+            TxError::OpenBountiesFull {
+                max: 1,
+                at_height: None,
+            },
+            TxError::OffererNotStaked {
+                offerer: AccountId::default(),
+                height: 0,
+            },
+            TxError::TierUnavailable {
+                hops: 1,
+                eligible: 0,
+            },
+            TxError::PinnedKeyMissing {
+                key: "a/b".into(),
+                height: 0,
+            },
+            TxError::LineupNotDrawn(Hash::ZERO),
+            TxError::LineupAlreadyDrawn(Hash::ZERO),
+            TxError::NoLineupForTier(Hash::ZERO),
         ];
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
         for error in errors {

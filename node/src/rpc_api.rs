@@ -564,8 +564,8 @@ pub(crate) struct TxSummaryResult {
     pub(crate) nonce: u64,
     /// Its fee.
     pub(crate) fee: Amount,
-    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake` or
-    /// `claim_miner_reward`.
+    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake`,
+    /// `claim_miner_reward`, `post_bounty`, `lineup_proof` or `settle`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,
@@ -573,8 +573,8 @@ pub(crate) struct TxSummaryResult {
     pub(crate) keyspace: Option<String>,
     /// The recipient of a transfer; null for other kinds.
     pub(crate) to: Option<AccountId>,
-    /// The amount a transfer moves, a purchase prepays, or a stake or unstake moves; null for
-    /// other kinds.
+    /// The amount a transfer moves, a purchase prepays, a stake or unstake moves, or a bounty
+    /// escrows; null for other kinds.
     pub(crate) amount: Option<Amount>,
     /// The size of a put's value; null for other kinds.
     pub(crate) value_bytes: Option<u64>,
