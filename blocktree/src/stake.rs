@@ -12,8 +12,8 @@
 //!   root block `height`, so a block releases exactly what matures in it without a scan. Every
 //!   Unstake of block `h` lands in the list of `h + delay`, so a list holds at most one entry
 //!   per transaction of one block (`BLOCK_TXS_MAX`);
-//! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`. Nothing writes one
-//!   yet (Settle, expiry and Dispute will); an absent record reads as the prior.
+//! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`, written by Settle
+//!   and expiry (`crate::bounty`); an absent record reads as the prior.
 //!
 //! Staked and unbonding amounts are escrow: they leave the balance and come back, and the
 //! conservation of money counts them (`blocktree/tests/stake.rs`).
