@@ -44,9 +44,10 @@ use crate::scripts::BlockContext;
 use crate::stake::{reliability_key, stake_record, staked_nodes};
 use crate::state::{ApplyError, StateView};
 
-/// The most input keys one bounty pins. Bounds the bounty record and the reads a PostBounty
-/// makes (each input one lookup at the pinned height).
-pub const BOUNTY_INPUTS_MAX: usize = 16;
+/// The most input keys one bounty pins: as many as a transformation takes
+/// (`bitverse_compute::INPUTS_MAX`). Bounds the bounty record and the reads a PostBounty makes
+/// (each input one lookup at the pinned height).
+pub const BOUNTY_INPUTS_MAX: usize = bitverse_compute::transform::INPUTS_MAX;
 
 /// The furthest ahead of its block a bounty may expire: about three hours of 1 s root
 /// blocks. Bounds how long escrow and a per-height expiry list stay in state.
@@ -137,6 +138,8 @@ pub struct Bounty {
     pub transform: PinnedKey,
     /// The inputs, in order.
     pub inputs: Vec<PinnedKey>,
+    /// The argument bytes passed to the transformation.
+    pub args: Vec<u8>,
     /// The root height whose values are pinned, and whose stakes and ledger the lineup is
     /// drawn from.
     pub pinned_height: u64,
@@ -170,11 +173,30 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) amount: Amount,
     pub(crate) transform: &'p str,
     pub(crate) inputs: &'p [String],
+    pub(crate) args: &'p [u8],
     pub(crate) pinned_height: u64,
     pub(crate) hops: u8,
     pub(crate) offerer: AccountId,
     pub(crate) fuel_budget: u64,
     pub(crate) expiry_height: u64,
+}
+
+/// The bounds a request's arguments and fuel budget must keep: those of one transformation
+/// run, so that every bounty can be computed.
+pub(crate) fn check_request_bounds(args: &[u8], fuel_budget: u64) -> Result<(), TxError> {
+    if args.len() > bitverse_compute::transform::ARGS_SIZE_BYTES_MAX {
+        return Err(TxError::BountyArgsTooLarge {
+            size_bytes: args.len(),
+            max: bitverse_compute::transform::ARGS_SIZE_BYTES_MAX,
+        });
+    }
+    if fuel_budget == 0 || fuel_budget > bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX {
+        return Err(TxError::FuelBudgetOutOfRange {
+            fuel_budget,
+            max: bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX,
+        });
+    }
+    Ok(())
 }
 
 /// Where a bounty lives in the root's state tree.
@@ -350,6 +372,7 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
+    check_request_bounds(post.args, post.fuel_budget)?;
     if post.hops > HOPS_MAX {
         return Err(TxError::TooManyHops {
             hops: post.hops,
@@ -468,6 +491,7 @@ pub(crate) fn post_bounty(
             amount: post.amount,
             transform,
             inputs,
+            args: post.args.to_vec(),
             pinned_height: post.pinned_height,
             posted_height: ctx.height,
             hops: post.hops,

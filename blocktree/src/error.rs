@@ -246,9 +246,23 @@ pub enum TxError {
         /// `bitverse_pricing::HOPS_MAX`.
         max: u8,
     },
-    /// A PostBounty with a fuel budget of zero: no transformation runs on no fuel.
-    #[error("a bounty's fuel budget must be at least 1")]
-    ZeroFuelBudget,
+    /// A PostBounty whose fuel budget is zero (no transformation runs on no fuel) or above
+    /// what the sandbox lets one run use.
+    #[error("a bounty's fuel budget of {fuel_budget} is outside 1..={max}")]
+    FuelBudgetOutOfRange {
+        /// The budget named.
+        fuel_budget: u64,
+        /// `bitverse_compute::FUEL_PER_TRANSFORM_MAX`.
+        max: u64,
+    },
+    /// A PostBounty whose argument bytes exceed what a transformation takes.
+    #[error("a bounty's arguments of {size_bytes} bytes exceed the limit of {max}")]
+    BountyArgsTooLarge {
+        /// Bytes given.
+        size_bytes: usize,
+        /// `bitverse_compute::ARGS_SIZE_BYTES_MAX`.
+        max: usize,
+    },
     /// A PostBounty pinning a root height that is not there yet or too old to pin.
     #[error("pinned height {pinned_height} is outside {lowest}..={highest}")]
     PinHeightOutOfRange {
@@ -394,7 +408,8 @@ impl TxError {
             | TxError::ZeroBountyAmount
             | TxError::TooManyBountyInputs { .. }
             | TxError::TooManyHops { .. }
-            | TxError::ZeroFuelBudget
+            | TxError::FuelBudgetOutOfRange { .. }
+            | TxError::BountyArgsTooLarge { .. }
             | TxError::PinHeightOutOfRange { .. }
             | TxError::ExpiryOutOfRange { .. }
             | TxError::Ledger(_)

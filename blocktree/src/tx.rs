@@ -116,11 +116,15 @@ pub enum TxPayload {
         /// The root height whose state the keys are read at: at most the tip's, at least
         /// `crate::bounty::PIN_AGE_BLOCKS_MAX` below the bounty's block.
         pinned_height: u64,
+        /// The request's argument bytes, passed to the transformation (`docs/TRANSFORMS.md`;
+        /// e.g. a thumbnail's width); at most `bitverse_compute::ARGS_SIZE_BYTES_MAX`.
+        args: Vec<u8>,
         /// The tier: relayers in the lineup (0: the offerer alone).
         hops: u8,
         /// The offerer, staked as one at `pinned_height`.
         offerer: AccountId,
-        /// The most fuel a computation of the transformation may use.
+        /// The most fuel a computation of the transformation may use: 1 to
+        /// `bitverse_compute::FUEL_PER_TRANSFORM_MAX`.
         fuel_budget: u64,
         /// The root height at whose start the bounty, if still open, is refunded: above the
         /// bounty's block, at most `crate::bounty::EXPIRY_BLOCKS_MAX` after it.
@@ -277,6 +281,7 @@ impl Transaction {
                 amount,
                 transform,
                 inputs,
+                args,
                 hops,
                 fuel_budget,
                 ..
@@ -299,9 +304,7 @@ impl Transaction {
                         max: bitverse_pricing::HOPS_MAX,
                     });
                 }
-                if *fuel_budget == 0 {
-                    return Err(TxError::ZeroFuelBudget);
-                }
+                crate::bounty::check_request_bounds(args, *fuel_budget)?;
             }
             TxPayload::LineupProof { .. } => {}
             TxPayload::Settle { chain, .. } => {

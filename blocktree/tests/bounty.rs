@@ -180,6 +180,7 @@ impl Market {
             amount: Amount(amount),
             transform: TRANSFORM.into(),
             inputs: vec![INPUT.into()],
+            args: b"64".to_vec(),
             pinned_height: self.height(),
             hops,
             offerer: account("bob"),
@@ -307,6 +308,7 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
     assert_eq!(posted.posted_height, 3);
     assert_eq!(posted.transform.value_hash, Hash::digest(MODULE));
     assert_eq!(posted.inputs[0].value_hash, Hash::digest(PHOTO));
+    assert_eq!(posted.args, b"64".to_vec());
     assert_eq!(posted.status, BountyStatus::Open);
     assert_eq!(posted.lineup, None);
     assert_eq!(
@@ -531,7 +533,25 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| *e == TxError::ZeroFuelBudget,
+            &|e| matches!(e, TxError::FuelBudgetOutOfRange { fuel_budget: 0, .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { fuel_budget, .. } = p {
+                    *fuel_budget = bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX + 1;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::FuelBudgetOutOfRange { .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { args, .. } = p {
+                    *args = vec![0; bitverse_compute::transform::ARGS_SIZE_BYTES_MAX + 1];
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::BountyArgsTooLarge { .. }),
         ),
         (
             with(&|p| {

@@ -2012,7 +2012,14 @@ mod tests {
                 entries_max: 1,
             },
             TxError::ZeroBountyAmount,
-            TxError::ZeroFuelBudget,
+            TxError::FuelBudgetOutOfRange {
+                fuel_budget: 0,
+                max: 1,
+            },
+            TxError::BountyArgsTooLarge {
+                size_bytes: 1025,
+                max: 1024,
+            },
             TxError::UnknownBounty(Hash::ZERO),
             TxError::BountyClosed {
                 bounty: Hash::ZERO,
