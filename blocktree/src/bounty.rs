@@ -7,7 +7,9 @@
 //! `LineupProof` draws its lineup; `Settle` with the complete envelope chain pays the offerer,
 //! relayers and finder and records their successes. A bounty still open at the start of its
 //! expiry block is refunded to its requester and counts as a failure for its offerer. It ends
-//! exactly once: its status leaves `Open` once and never returns.
+//! exactly once: its status leaves `Open` once and never returns. A `Dispute` with two
+//! conflicting signed results ends it too: the root re-executes the transformation over the
+//! pinned values, burns the stake of whoever signed a wrong result, and refunds the bounty.
 //!
 //! Leaves (all on the root):
 //! - [`bounty_key`]`(id)`: the [`Bounty`], kept after it ends so that a second Settle is
@@ -28,11 +30,12 @@
 //! (`KeyOnOtherChain`) until bounties carry proofs of deeper values.
 
 use bincode::{Decode, Encode};
+use bitverse_compute::{TransformError, TransformRequest};
 use bitverse_pricing::{HOPS_MAX, ReliabilityRecord, StakedNode, TaskKind, is_eligible_relayer};
 use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use bitverse_relay_lineup::{
-    Envelope, ExpectedChain, LineupProof, RelayerCandidate, draw_lineup, settlement_shares,
-    verify_envelope_chain,
+    Envelope, ExpectedChain, LineupProof, RelayerCandidate, check_conflict, draw_lineup,
+    settlement_shares, verify_envelope_chain,
 };
 use jmt::KeyHash;
 use serde::Serialize;
@@ -111,6 +114,30 @@ pub enum BountyStatus {
         /// That block's height.
         height: u64,
     },
+    /// Refunded to the requester by a Dispute, whose signers of a wrong result were slashed.
+    Disputed {
+        /// The root height of the Dispute's block.
+        height: u64,
+        /// The hash of the result re-execution gave; `None` when the transformation gave no
+        /// output (it refused its input, trapped, ran out of fuel), so every attested result
+        /// was wrong.
+        result_hash: Option<Hash>,
+        /// Who was slashed, as what, of how much (burnt).
+        slashed: Vec<Slash>,
+    },
+}
+
+/// One slashing by a Dispute.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct Slash {
+    /// The signer of a wrong result.
+    pub account: AccountId,
+    /// The role it signed in (`Offer` for the offerer, `Relay` for a relayer); `offerer` or
+    /// `relayer` in JSON.
+    #[serde(serialize_with = "role_word")]
+    pub role: TaskKind,
+    /// Its stake and unbonding in that role, all of it, burnt.
+    pub amount: Amount,
 }
 
 impl std::fmt::Display for BountyStatus {
@@ -119,8 +146,13 @@ impl std::fmt::Display for BountyStatus {
             BountyStatus::Open => write!(f, "open"),
             BountyStatus::Settled { height, .. } => write!(f, "settled at root height {height}"),
             BountyStatus::Expired { height } => write!(f, "expired at root height {height}"),
+            BountyStatus::Disputed { height, .. } => write!(f, "disputed at root height {height}"),
         }
     }
+}
+
+fn role_word<S: serde::Serializer>(role: &TaskKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(crate::error::role_name(*role))
 }
 
 /// A bounty as root state holds it.
@@ -164,6 +196,8 @@ pub struct BountyTotals {
     pub open: u64,
     /// The sum of their amounts: money out of every balance until they end.
     pub escrowed: Amount,
+    /// Everything Disputes have slashed, in total: burnt, out of the supply for good.
+    pub burnt: Amount,
 }
 
 /// What a PostBounty asks for, as its payload carries it.
@@ -604,6 +638,136 @@ pub(crate) fn settle(
         fuel_used: verified.fuel_used,
     };
     close(view, &found.requester, found.amount)?;
+    set_bounty(view, &found);
+    Ok(())
+}
+
+/// The participants' role: the offerer computes as `Offer`, relayers as `Relay`.
+fn role_of(bounty: &Bounty, signer: &AccountId) -> TaskKind {
+    if *signer == bounty.offerer {
+        TaskKind::Offer
+    } else {
+        TaskKind::Relay
+    }
+}
+
+/// Re-executes the bounty's transformation over its pinned values: `Some((result hash, fuel
+/// used))`, or `None` when it gives no output. Every node gets the same answer (fuel is
+/// deterministic); a node that cannot run the sandbox at all fails as the node
+/// (`ApplyError::Sandbox`), never with a verdict.
+fn re_execute(
+    view: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    bounty: &Bounty,
+) -> Result<Option<(Hash, u64)>, ApplyError> {
+    let pinned = view.committed_at(bounty.pinned_height);
+    let read = |pin: &PinnedKey| -> Result<Vec<u8>, ApplyError> {
+        match pinned.value(&pin.key)? {
+            Some(value) if Hash::digest(&value) == pin.value_hash => Ok(value),
+            _ => Err(StoreError::Corrupt(format!(
+                "the value bounty {} pinned under {:?} is gone from height {}",
+                bounty.id, pin.key, bounty.pinned_height
+            ))
+            .into()),
+        }
+    };
+    let module = read(&bounty.transform)?;
+    let mut inputs = Vec::with_capacity(bounty.inputs.len());
+    for pin in &bounty.inputs {
+        inputs.push(read(pin)?);
+    }
+    let runner = ctx.scripts.transforms().map_err(ApplyError::Sandbox)?;
+    let request = TransformRequest {
+        inputs,
+        args: bounty.args.clone(),
+        fuel_max: bounty.fuel_budget,
+    };
+    match runner.run(&module, request) {
+        Ok(outcome) => Ok(outcome
+            .result
+            .ok()
+            .map(|output| (Hash::digest(&output), outcome.fuel_used))),
+        Err(TransformError::Node(e)) => Err(ApplyError::Sandbox(e.to_string())),
+        // A module that fails upload checks, or a request beyond the sandbox's bounds, has
+        // no result: nothing anyone attested for it is right.
+        Err(_) => Ok(None),
+    }
+}
+
+/// Ends an open bounty on two conflicting signed results: re-executes, slashes (burns) every
+/// signer of a wrong result in its role and records its failure, records a success for a
+/// signer of the right one, and refunds the requester.
+pub(crate) fn dispute(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    id: &Hash,
+    evidence: [&Envelope; 2],
+) -> Result<(), ApplyError> {
+    let mut found = open_bounty(view, id)?;
+    let relayers = found
+        .lineup
+        .as_ref()
+        .map(|l| l.relayers.clone())
+        .unwrap_or_default();
+    let [first, second] = evidence;
+    check_conflict(
+        first,
+        second,
+        &ExpectedChain {
+            bounty: found.id,
+            offerer: found.offerer,
+            lineup: &relayers,
+            fuel_budget: found.fuel_budget,
+        },
+    )
+    .map_err(TxError::BadDisputeEvidence)?;
+    let correct = re_execute(view, ctx, &found)?;
+    let blocks = ctx.height.saturating_sub(found.posted_height);
+    let latency_ms = u32::try_from(blocks.saturating_mul(ctx.params.root.block_interval_target_ms))
+        .unwrap_or(u32::MAX);
+    let mut slashed: Vec<Slash> = Vec::new();
+    let mut judged: Vec<AccountId> = Vec::new();
+    for envelope in [first, second] {
+        // An offerer that signed both results is judged (and slashed) once.
+        if judged.contains(&envelope.signer) {
+            continue;
+        }
+        judged.push(envelope.signer);
+        let role = role_of(&found, &envelope.signer);
+        if correct == Some((envelope.result_hash, envelope.fuel_used)) {
+            record_event(
+                view,
+                ctx.params,
+                &envelope.signer,
+                role,
+                ctx.height,
+                Some(latency_ms),
+            )?;
+        } else {
+            let amount = crate::stake::slash(view, &envelope.signer, role)?;
+            record_event(view, ctx.params, &envelope.signer, role, ctx.height, None)?;
+            slashed.push(Slash {
+                account: envelope.signer,
+                role,
+                amount,
+            });
+        }
+    }
+    view.credit(&found.requester, found.amount)?;
+    close(view, &found.requester, found.amount)?;
+    let mut sums = totals(view)?;
+    for slash in &slashed {
+        sums.burnt = sums
+            .burnt
+            .checked_add(slash.amount)
+            .map_err(|_| TxError::Overflow)?;
+    }
+    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
+    found.status = BountyStatus::Disputed {
+        height: ctx.height,
+        result_hash: correct.map(|(hash, _)| hash),
+        slashed,
+    };
     set_bounty(view, &found);
     Ok(())
 }

@@ -338,6 +338,9 @@ pub enum TxError {
     /// A Settle's envelope chain does not check against the bounty and its lineup.
     #[error("envelope chain refused: {0}")]
     BadEnvelopeChain(LineupError),
+    /// A Dispute's two envelopes are not conflicting results of the bounty's participants.
+    #[error("dispute evidence refused: {0}")]
+    BadDisputeEvidence(LineupError),
     /// A lineup proof does not check for the bounty, or its draw fails.
     #[error("lineup proof refused: {0}")]
     BadLineupProof(LineupError),
@@ -386,7 +389,7 @@ impl TxError {
             TxError::StakedNodesFull { .. } | TxError::TooManyUnbonding { .. } => -32019,
             TxError::UnknownBounty(_) => -32022,
             TxError::BountyClosed { .. } => -32023,
-            TxError::BadEnvelopeChain(_) => -32024,
+            TxError::BadEnvelopeChain(_) | TxError::BadDisputeEvidence(_) => -32024,
             TxError::BadLineupProof(_) => -32025,
             TxError::TooManyOpenBounties { .. } | TxError::OpenBountiesFull { .. } => -32026,
             TxError::OffererNotStaked { .. } | TxError::TierUnavailable { .. } => -32027,

@@ -260,6 +260,32 @@ pub(crate) fn unstake(
     Ok(())
 }
 
+/// Takes everything `account` holds in `role` — its stake and its unbonding entries of that
+/// role — out of state (a dispute's slashing), leaving the registry if it was in it. Returns
+/// the amount taken, which the caller burns or pays.
+pub(crate) fn slash(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+) -> Result<Amount, ApplyError> {
+    let mut record = stake_record(view, account)?;
+    let mut taken = record.stake(role);
+    *record.stake_mut(role) = Amount::ZERO;
+    for entry in record.unbonding.iter().filter(|e| e.role == role) {
+        taken = taken
+            .checked_add(entry.amount)
+            .map_err(|_| TxError::Overflow)?;
+    }
+    record.unbonding.retain(|e| e.role != role);
+    let mut nodes = staked_nodes(view, role)?;
+    if let Ok(at) = nodes.binary_search(account) {
+        nodes.remove(at);
+        set_staked_nodes(view, role, &nodes);
+    }
+    set_stake_record(view, account, &record);
+    Ok(taken)
+}
+
 /// Returns to their balances every unbonding entry released at the start of root block
 /// `height`, outside any transaction (before the block's transactions, which may spend it).
 /// Does nothing on a data chain: stakes live on the root.

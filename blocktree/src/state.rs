@@ -605,6 +605,7 @@ impl<'a> StateView<'a> {
             TxPayload::SetScript { .. }
             | TxPayload::LineupProof { .. }
             | TxPayload::Settle { .. }
+            | TxPayload::Dispute { .. }
             | TxPayload::Put { .. }
             | TxPayload::Delete { .. }
             | TxPayload::Unstake { .. }
@@ -823,6 +824,14 @@ impl<'a> StateView<'a> {
             TxPayload::Settle { bounty, chain } => {
                 self.set_account(&body.sender, &sender);
                 crate::bounty::settle(self, ctx, bounty, chain)?;
+            }
+            TxPayload::Dispute {
+                bounty,
+                first,
+                second,
+            } => {
+                self.set_account(&body.sender, &sender);
+                crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?;
             }
         }
         Ok(body.fee)

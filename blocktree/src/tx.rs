@@ -144,6 +144,18 @@ pub enum TxPayload {
         /// The chain; at most [`ENVELOPE_CHAIN_LEN_MAX`] envelopes.
         chain: Vec<Envelope>,
     },
+    /// Disputes an open bounty with two envelopes of its participants attesting different
+    /// results: the root re-executes the transformation over the pinned values and slashes
+    /// whoever signed a wrong result; the bounty is refunded (`crate::bounty`). Anyone may
+    /// send it.
+    Dispute {
+        /// The bounty's id.
+        bounty: Hash,
+        /// One signed result (boxed: two envelopes are most of a payload's size).
+        first: Box<Envelope>,
+        /// The conflicting one.
+        second: Box<Envelope>,
+    },
 }
 
 /// The signed part of a transaction.
@@ -306,7 +318,7 @@ impl Transaction {
                 }
                 crate::bounty::check_request_bounds(args, *fuel_budget)?;
             }
-            TxPayload::LineupProof { .. } => {}
+            TxPayload::LineupProof { .. } | TxPayload::Dispute { .. } => {}
             TxPayload::Settle { chain, .. } => {
                 if chain.len() > ENVELOPE_CHAIN_LEN_MAX {
                     return Err(TxError::BadEnvelopeChain(

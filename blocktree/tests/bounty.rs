@@ -1,12 +1,14 @@
 //! Integration tests of bounties on the root: PostBounty escrows and pins, LineupProof draws
 //! the lineup, Settle pays the split and records successes, expiry refunds and records a
 //! failure; money is conserved in every root block of a run that does all of it; every
-//! refusal is named with its stable code; a bounty ends exactly once; a reorg undoes a settle.
+//! refusal is named with its stable code; a bounty ends exactly once; a reorg undoes a settle;
+//! a Dispute re-executes the transformation and burns the stake of whoever signed a wrong
+//! result.
 
 use bitverse_blocktree::{
     BOUNTY_INPUTS_MAX, Block, Bounty, BountyStatus, Chain, ChainError, ChainParams,
-    EXPIRY_BLOCKS_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Transaction, TxError, TxPayload, TxStatus,
-    UnsignedTx,
+    EXPIRY_BLOCKS_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash, Transaction, TxError, TxPayload,
+    TxStatus, UnsignedTx,
 };
 use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
@@ -14,7 +16,27 @@ use bitverse_relay_lineup::{Envelope, LineupError, LineupProof, settlement_share
 
 const TRANSFORM: &str = "filters/bw";
 const INPUT: &str = "photos/1";
-const MODULE: &[u8] = b"\0asm stand-in bytes: the chain pins values, it does not run them yet";
+/// The key of a transformation that never ends.
+const LOOP: &str = "filters/loop";
+/// A transformation that outputs its first input, then its arguments.
+const ECHO_WAT: &str = r#"(module
+  (import "bitverse_transform_v1" "input_len" (func $input_len (param i32) (result i32)))
+  (import "bitverse_transform_v1" "input_read" (func $input_read (param i32 i32 i32 i32)))
+  (import "bitverse_transform_v1" "args_len" (func $args_len (result i32)))
+  (import "bitverse_transform_v1" "args_read" (func $args_read (param i32 i32 i32)))
+  (import "bitverse_transform_v1" "output_write" (func $output_write (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "transform") (result i32)
+    (call $input_read (i32.const 0) (i32.const 0) (i32.const 0) (call $input_len (i32.const 0)))
+    (call $output_write (i32.const 0) (call $input_len (i32.const 0)))
+    (call $args_read (i32.const 0) (i32.const 0) (call $args_len))
+    (call $output_write (i32.const 0) (call $args_len))
+    (i32.const 0)))"#;
+/// A transformation that loops until its fuel runs out.
+const LOOP_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "transform") (result i32) (loop $forever (br $forever)) (i32.const 0)))"#;
+const ARGS: &[u8] = b"64";
 const PHOTO: &[u8] = b"a photo's bytes";
 const FUEL_BUDGET: u64 = 5_000_000;
 
@@ -98,7 +120,14 @@ impl Market {
             "alice",
             TxPayload::Put {
                 key: TRANSFORM.into(),
-                value: MODULE.to_vec(),
+                value: wat::parse_str(ECHO_WAT).unwrap(),
+            },
+        );
+        market.submit(
+            "alice",
+            TxPayload::Put {
+                key: LOOP.into(),
+                value: wat::parse_str(LOOP_WAT).unwrap(),
             },
         );
         market.submit(
@@ -180,7 +209,7 @@ impl Market {
             amount: Amount(amount),
             transform: TRANSFORM.into(),
             inputs: vec![INPUT.into()],
-            args: b"64".to_vec(),
+            args: ARGS.to_vec(),
             pinned_height: self.height(),
             hops,
             offerer: account("bob"),
@@ -203,12 +232,12 @@ impl Market {
     /// The complete, honest envelope chain of bounty `id` as drawn.
     fn envelopes(&self, id: &Hash) -> Vec<Envelope> {
         let bounty = self.bounty(id);
-        let result = Hash::digest(b"the grayscale photo");
+        let (result, fuel_used) = honest_result();
         let mut chain = vec![Envelope::offer(
             self.key_of(&bounty.offerer),
             *id,
             result,
-            1_234,
+            fuel_used,
         )];
         let relayers = bounty.lineup.map(|l| l.relayers).unwrap_or_default();
         for relayer in relayers {
@@ -217,7 +246,7 @@ impl Market {
                 self.key_of(&relayer),
                 &previous,
                 result,
-                1_234,
+                fuel_used,
             ));
         }
         chain
@@ -242,6 +271,8 @@ impl Market {
         supply += self.chain.endowment_pool(&ChainId::ROOT).unwrap().held().0;
         let totals = self.chain.bounty_totals_at(height).unwrap();
         supply += totals.escrowed.0;
+        // Burnt by disputes: out of the supply for good.
+        supply += totals.burnt.0;
         let genesis: u128 = self
             .chain
             .params()
@@ -256,6 +287,29 @@ impl Market {
             "money conserved at height {height}"
         );
     }
+}
+
+/// The result and fuel of the echo transformation over the photo, run here by the test's own
+/// sandbox: the reference every honest participant computes.
+fn honest_result() -> (Hash, u64) {
+    let runner = bitverse_compute::TransformRunner::new().unwrap();
+    let outcome = runner
+        .run(
+            &wat::parse_str(ECHO_WAT).unwrap(),
+            bitverse_compute::TransformRequest {
+                inputs: vec![PHOTO.to_vec()],
+                args: ARGS.to_vec(),
+                fuel_max: FUEL_BUDGET,
+            },
+        )
+        .unwrap();
+    let output = outcome.result.unwrap();
+    assert_eq!(
+        output,
+        [PHOTO, ARGS].concat(),
+        "the echo transformation's output"
+    );
+    (Hash::digest(&output), outcome.fuel_used)
 }
 
 fn stake(role: TaskKind, amount: u128) -> TxPayload {
@@ -306,7 +360,10 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
     let posted = m.bounty(&relayed);
     assert_eq!(posted.pinned_height, pinned);
     assert_eq!(posted.posted_height, 3);
-    assert_eq!(posted.transform.value_hash, Hash::digest(MODULE));
+    assert_eq!(
+        posted.transform.value_hash,
+        Hash::digest(&wat::parse_str(ECHO_WAT).unwrap())
+    );
     assert_eq!(posted.inputs[0].value_hash, Hash::digest(PHOTO));
     assert_eq!(posted.args, b"64".to_vec());
     assert_eq!(posted.status, BountyStatus::Open);
@@ -799,13 +856,18 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     let honest = m.envelopes(&relayed);
     let lineup = m.bounty(&relayed).lineup.unwrap().relayers;
     let mut forged = honest.clone();
-    forged[2] = Envelope::relay(&key("alice"), &honest[1], honest[1].result_hash, 1_234);
+    forged[2] = Envelope::relay(
+        &key("alice"),
+        &honest[1],
+        honest[1].result_hash,
+        honest[0].fuel_used,
+    );
     let mut lying = honest.clone();
     lying[1] = Envelope::relay(
         m.key_of(&lineup[0]),
         &honest[0],
         Hash::digest(b"else"),
-        1_234,
+        honest[0].fuel_used,
     );
     let mut over_budget = vec![Envelope::offer(
         &key("bob"),
@@ -914,7 +976,7 @@ fn a_bounty_ends_exactly_once() {
             chain: chain.clone(),
         },
     );
-    let second_id = second.hash();
+    let ids = [first.hash(), second.hash()];
     m.chain.submit_transaction(first).unwrap();
     m.chain.submit_transaction(second).unwrap();
     let bob_before = m.chain.account(&account("bob")).unwrap().balance.0;
@@ -925,12 +987,19 @@ fn a_bounty_ends_exactly_once() {
         bob_before + 5_000,
         "paid once"
     );
-    match m.chain.tx_status(&second_id).unwrap() {
-        TxStatus::Dropped { error } => {
-            assert!(matches!(error, TxError::BountyClosed { bounty, .. } if bounty == settled));
-        }
-        other => panic!("the second Settle should be dropped, is {other:?}"),
-    }
+    // Whichever the block took first, the other is dropped as closed.
+    let dropped: Vec<TxError> = ids
+        .iter()
+        .filter_map(|id| match m.chain.tx_status(id).unwrap() {
+            TxStatus::Dropped { error } => Some(error),
+            TxStatus::Included { height: 4, .. } => None,
+            other => panic!("a Settle neither included nor dropped: {other:?}"),
+        })
+        .collect();
+    assert!(
+        matches!(dropped.as_slice(), [TxError::BountyClosed { bounty, .. }] if *bounty == settled),
+        "{dropped:?}"
+    );
     // A third, after the block.
     let e = m.refusal(
         "carol",
@@ -1076,4 +1145,238 @@ fn a_reorg_undoes_a_settle_of_the_losing_branch() {
         a.bounty(&id).status,
         BountyStatus::Settled { height: 6, .. }
     ));
+}
+
+/// A 2-hop bounty with its lineup drawn; returns its id and lineup.
+fn drawn_bounty(m: &mut Market, amount: u128) -> (Hash, Vec<AccountId>) {
+    let id = m.post(amount, 2, 20);
+    m.seal();
+    let proof = m.proof(id, "erin");
+    m.submit("erin", TxPayload::LineupProof { proof });
+    m.seal();
+    let lineup = m.bounty(&id).lineup.unwrap().relayers;
+    (id, lineup)
+}
+
+fn staked(m: &Market, who: &AccountId, role: TaskKind) -> (Amount, bool) {
+    let height = m.height();
+    let stake = m.chain.stake_at(who, height).unwrap().stake(role);
+    let listed = m
+        .chain
+        .staked_nodes_at(role, height)
+        .unwrap()
+        .iter()
+        .any(|(a, _)| a == who);
+    (stake, listed)
+}
+
+#[test]
+fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 50_000);
+    let (honest, fuel) = honest_result();
+    // bob flips his result; the first relayer computes its own and signs it on top.
+    let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"flipped"), fuel);
+    let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
+    // The lie cannot settle: the relayer's envelope attests another result.
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: id,
+            chain: vec![lie, catch],
+        },
+    );
+    assert_eq!(e.code(), -32024);
+    let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
+    let relayer_record_before = m
+        .chain
+        .reliability_record_at(&lineup[0], TaskKind::Relay, m.height())
+        .unwrap()
+        .unwrap_or_default();
+    m.submit(
+        "erin",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(catch),
+        },
+    );
+    m.seal();
+    let height = m.height();
+    assert_eq!(
+        m.bounty(&id).status,
+        BountyStatus::Disputed {
+            height,
+            result_hash: Some(honest),
+            slashed: vec![Slash {
+                account: account("bob"),
+                role: TaskKind::Offer,
+                amount: Amount(1_000_000),
+            }],
+        }
+    );
+    assert_eq!(
+        staked(&m, &account("bob"), TaskKind::Offer),
+        (Amount::ZERO, false)
+    );
+    let totals = m.chain.bounty_totals_at(height).unwrap();
+    assert_eq!(totals.burnt, Amount(1_000_000));
+    assert_eq!(totals.open, 0);
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_before + 50_000,
+        "the bounty is refunded"
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
+    let relayer_record = m
+        .chain
+        .reliability_record_at(&lineup[0], TaskKind::Relay, height)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        relayer_record.successes,
+        relayer_record_before.successes + EVENT_WEIGHT,
+        "the relayer that caught it"
+    );
+    // Ended once: a second dispute or a settle is refused.
+    let e = m.refusal(
+        "erin",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(catch),
+        },
+    );
+    assert_eq!(e.code(), -32023);
+    assert!(
+        e.to_string()
+            .ends_with(&format!("disputed at root height {height}"))
+    );
+    // bob, slashed out of the offerer registry, cannot be named by a new bounty.
+    let payload = m.bounty_payload(1_000, 0, 10);
+    assert!(matches!(
+        m.refusal("alice", payload),
+        TxError::OffererNotStaked { .. }
+    ));
+}
+
+#[test]
+fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 20_000);
+    let (honest, fuel) = honest_result();
+    let offer = Envelope::offer(&key("bob"), id, honest, fuel);
+    let lie = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"wrong"), fuel);
+    let (relayer_stake, _) = staked(&m, &lineup[0], TaskKind::Relay);
+    m.submit(
+        "bob",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(offer),
+        },
+    );
+    m.seal();
+    match m.bounty(&id).status {
+        BountyStatus::Disputed { slashed, .. } => assert_eq!(
+            slashed,
+            vec![Slash {
+                account: lineup[0],
+                role: TaskKind::Relay,
+                amount: relayer_stake,
+            }]
+        ),
+        other => panic!("not disputed: {other:?}"),
+    }
+    assert_eq!(
+        staked(&m, &lineup[0], TaskKind::Relay),
+        (Amount::ZERO, false)
+    );
+    assert_eq!(
+        staked(&m, &account("bob"), TaskKind::Offer),
+        (Amount(1_000_000), true)
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (1, 0));
+}
+
+#[test]
+fn a_module_that_loops_has_no_result_so_both_signers_are_slashed() {
+    let mut m = Market::new(ChainParams::dev());
+    let mut payload = m.bounty_payload(3_000, 0, 10);
+    if let TxPayload::PostBounty {
+        transform,
+        fuel_budget,
+        ..
+    } = &mut payload
+    {
+        *transform = LOOP.into();
+        *fuel_budget = 100_000;
+    }
+    let id = m.submit("alice", payload);
+    m.seal();
+    // The offerer signs two different results: its own contradiction is the evidence.
+    let one = Envelope::offer(&key("bob"), id, Hash::digest(b"one"), 100_000);
+    let two = Envelope::offer(&key("bob"), id, Hash::digest(b"two"), 100_000);
+    m.submit(
+        "carol",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(one),
+            second: Box::new(two),
+        },
+    );
+    m.seal();
+    assert_eq!(
+        m.bounty(&id).status,
+        BountyStatus::Disputed {
+            height: m.height(),
+            result_hash: None,
+            slashed: vec![Slash {
+                account: account("bob"),
+                role: TaskKind::Offer,
+                amount: Amount(1_000_000),
+            }],
+        },
+        "slashed once though it signed both"
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
+}
+
+#[test]
+fn dispute_evidence_that_does_not_conflict_is_refused() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 20_000);
+    let (honest, fuel) = honest_result();
+    let offer = Envelope::offer(&key("bob"), id, honest, fuel);
+    let agree = Envelope::relay(m.key_of(&lineup[0]), &offer, honest, fuel);
+    let outsider = Envelope::offer(&key("alice"), id, Hash::digest(b"x"), fuel);
+    let mut forged = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"y"), fuel);
+    forged.fuel_used += 1;
+    for (second, why) in [
+        (agree, LineupError::NoConflict),
+        (outsider, LineupError::NotAParticipant(account("alice"))),
+        (forged, LineupError::BadSignature { position: 1 }),
+    ] {
+        let e = m.refusal(
+            "carol",
+            TxPayload::Dispute {
+                bounty: id,
+                first: Box::new(offer),
+                second: Box::new(second),
+            },
+        );
+        assert_eq!(e, TxError::BadDisputeEvidence(why));
+        assert_eq!(e.code(), -32024);
+    }
+    let unknown = Hash::digest(b"none");
+    let e = m.refusal(
+        "carol",
+        TxPayload::Dispute {
+            bounty: unknown,
+            first: Box::new(offer),
+            second: Box::new(agree),
+        },
+    );
+    assert_eq!(e, TxError::UnknownBounty(unknown));
+    assert_eq!(m.bounty(&id).status, BountyStatus::Open);
 }

@@ -556,7 +556,8 @@ impl BrowseIndex {
                     | TxPayload::Unstake { .. }
                     | TxPayload::PostBounty { .. }
                     | TxPayload::LineupProof { .. }
-                    | TxPayload::Settle { .. } => {}
+                    | TxPayload::Settle { .. }
+                    | TxPayload::Dispute { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

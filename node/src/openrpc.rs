@@ -749,7 +749,8 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
     ErrorSpec {
         code: -32024,
         name: "BadEnvelopeChain",
-        meaning: "a Settle's envelope chain does not check against the bounty and its lineup",
+        meaning: "a Settle's envelope chain does not check against the bounty and its lineup, \
+                  or a Dispute's two envelopes are not conflicting results of its participants",
     },
     ErrorSpec {
         code: -32025,
@@ -2027,6 +2028,7 @@ mod tests {
             },
             TxError::BadEnvelopeChain(bitverse_relay_lineup::LineupError::EmptyChain),
             TxError::BadLineupProof(bitverse_relay_lineup::LineupError::DrawExhausted),
+            TxError::BadDisputeEvidence(bitverse_relay_lineup::LineupError::NoConflict),
             TxError::TooManyOpenBounties {
                 account: AccountId::default(),
                 max: 1,

@@ -565,7 +565,7 @@ pub(crate) struct TxSummaryResult {
     /// Its fee.
     pub(crate) fee: Amount,
     /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake`,
-    /// `claim_miner_reward`, `post_bounty`, `lineup_proof` or `settle`.
+    /// `claim_miner_reward`, `post_bounty`, `lineup_proof`, `settle` or `dispute`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,

@@ -355,6 +355,9 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                     TxPayload::Settle { .. } => {
                         summary.kind = "settle".into();
                     }
+                    TxPayload::Dispute { .. } => {
+                        summary.kind = "dispute".into();
+                    }
                 }
                 summary
             })
