@@ -18,9 +18,9 @@ use crate::rpc_api::{
     NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 use crate::rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
-    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE,
-    METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS,
+    METHOD_GET_EARNINGS_PROOF, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER,
+    METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE, METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -264,6 +264,27 @@ pub(crate) const METHODS: &[MethodSpec] = &[
             },
         ],
         result: "QuoteResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_BOUNTY,
+        summary: "A bounty in the root's state at a height: what it pins, its lineup, how it ended; null if not posted by then",
+        params: &[
+            ParamSpec {
+                name: "id",
+                description: "The bounty's id: the id of the PostBounty transaction",
+                schema: "Hash",
+                required: true,
+            },
+            ParamSpec {
+                name: "height",
+                description: "The root height read (default: the tip); above the tip is -32602",
+                schema: "Height",
+                required: false,
+            },
+        ],
+        result: "BountyResultOrNull",
         errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
@@ -984,6 +1005,80 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         || json!({"type": "integer", "minimum": 1, "maximum": 4_000_000_000u64}),
     ),
     ("Role", || json!({"enum": ["offerer", "relayer"]})),
+    ("BountyResultOrNull", || nullable("BountyResult")),
+    ("BountyResult", || {
+        object(
+            &[
+                "id",
+                "height",
+                "requester",
+                "offerer",
+                "amount",
+                "transform",
+                "inputs",
+                "args_hex",
+                "pinned_height",
+                "posted_height",
+                "hops",
+                "fuel_budget",
+                "expiry_height",
+                "lineup",
+                "status",
+                "ended_height",
+                "result_hash",
+                "fuel_used",
+                "slashed",
+            ],
+            json!({
+                "id": schema_ref("Hash"),
+                "height": uint(),
+                "requester": schema_ref("Address"),
+                "offerer": schema_ref("Address"),
+                "amount": schema_ref("Amount"),
+                "transform": schema_ref("PinnedKeyResult"),
+                "inputs": {"type": "array", "items": schema_ref("PinnedKeyResult"), "maxItems": 16},
+                "args_hex": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
+                "pinned_height": uint(),
+                "posted_height": uint(),
+                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
+                "fuel_budget": schema_ref("FuelBudget"),
+                "expiry_height": uint(),
+                "lineup": nullable("LineupResult"),
+                "status": {"enum": ["open", "settled", "expired", "disputed"]},
+                "ended_height": {"type": ["integer", "null"], "minimum": 0},
+                "result_hash": nullable("Hash"),
+                "fuel_used": {"type": ["integer", "null"], "minimum": 0},
+                "slashed": {"type": "array", "items": schema_ref("SlashResult")},
+            }),
+        )
+    }),
+    ("PinnedKeyResult", || {
+        object(
+            &["key", "value_hash"],
+            json!({"key": schema_ref("Key"), "value_hash": schema_ref("Hash")}),
+        )
+    }),
+    ("LineupResult", || {
+        object(
+            &["finder", "seed", "relayers", "drawn_height"],
+            json!({
+                "finder": schema_ref("Address"),
+                "seed": schema_ref("Hash"),
+                "relayers": {"type": "array", "items": schema_ref("Address"), "maxItems": 8},
+                "drawn_height": uint(),
+            }),
+        )
+    }),
+    ("SlashResult", || {
+        object(
+            &["address", "role", "amount"],
+            json!({
+                "address": schema_ref("Address"),
+                "role": schema_ref("Role"),
+                "amount": schema_ref("Amount"),
+            }),
+        )
+    }),
     ("StakeResult", || {
         object(
             &["address", "height", "offerer", "relayer", "unbonding"],
@@ -1389,7 +1484,11 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                     "delete",
                     "stake",
                     "unstake",
-                    "claim_miner_reward"
+                    "claim_miner_reward",
+                    "post_bounty",
+                    "lineup_proof",
+                    "settle",
+                    "dispute"
                 ]},
                 "key": {"type": ["string", "null"]},
                 "keyspace": {"type": ["string", "null"]},
@@ -1850,6 +1949,43 @@ mod tests {
             }],
         };
         assert_schema_matches("StakeResult", &stake);
+        let bounty = crate::rpc_api::BountyResult {
+            id: hash,
+            height: 9,
+            requester: account,
+            offerer: account,
+            amount: Amount(5),
+            transform: crate::rpc_api::PinnedKeyResult {
+                key: "filters/bw".into(),
+                value_hash: hash,
+            },
+            inputs: vec![],
+            args_hex: "3634".into(),
+            pinned_height: 2,
+            posted_height: 3,
+            hops: 1,
+            fuel_budget: 10,
+            expiry_height: 20,
+            lineup: Some(crate::rpc_api::LineupResult {
+                finder: account,
+                seed: hash,
+                relayers: vec![account],
+                drawn_height: 4,
+            }),
+            status: "disputed".into(),
+            ended_height: Some(5),
+            result_hash: None,
+            fuel_used: None,
+            slashed: vec![crate::rpc_api::SlashResult {
+                address: account,
+                role: "offerer".into(),
+                amount: Amount(7),
+            }],
+        };
+        assert_schema_matches("BountyResult", &bounty);
+        assert_schema_matches("PinnedKeyResult", &bounty.transform);
+        assert_schema_matches("LineupResult", bounty.lineup.as_ref().unwrap());
+        assert_schema_matches("SlashResult", &bounty.slashed[0]);
         assert_schema_matches("UnbondingResult", &stake.unbonding[0]);
         let record = crate::rpc_api::LedgerRecordResult {
             role: "offerer".into(),
