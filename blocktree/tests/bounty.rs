@@ -327,6 +327,19 @@ fn open_escrow(market: &Market, ids: &[Hash]) -> u128 {
         .sum()
 }
 
+/// `who`'s estimated failure rate as an offerer at the tip, as a quote reads it.
+fn offer_failure_ppm(market: &Market, who: &str) -> u32 {
+    let height = market.height();
+    market
+        .chain
+        .reliability_record_at(&account(who), TaskKind::Offer, height)
+        .unwrap()
+        .unwrap_or_default()
+        .estimate_at(height, &market.chain.params().ledger)
+        .unwrap()
+        .failure_ppm
+}
+
 fn record(market: &Market, who: &str, kind: TaskKind) -> (u64, u64) {
     let r = market
         .chain
@@ -485,6 +498,7 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
         m.chain.account(&account("alice")).unwrap().balance.0
     };
     assert_eq!(m.bounty(&silent).status, BountyStatus::Open);
+    let failure_before_expiry = offer_failure_ppm(&m, "bob");
     m.submit(
         "carol",
         TxPayload::Transfer {
@@ -506,6 +520,13 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
         record(&m, "bob", TaskKind::Offer),
         (2, 1),
         "a failure for the offerer"
+    );
+    // And the quotes move: bob's estimated failure rate, what every tier's bound starts from,
+    // rose with it.
+    assert!(
+        offer_failure_ppm(&m, "bob") > failure_before_expiry,
+        "{} after, {failure_before_expiry} before",
+        offer_failure_ppm(&m, "bob")
     );
     let totals = m.chain.bounty_totals_at(m.height()).unwrap();
     assert_eq!(totals.open, 0);
