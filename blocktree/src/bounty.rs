@@ -876,6 +876,29 @@ mod tests {
     }
 
     #[test]
+    fn a_request_is_bounded_as_one_sandbox_run() {
+        use bitverse_compute::transform::{ARGS_SIZE_BYTES_MAX, FUEL_PER_TRANSFORM_MAX};
+        assert_eq!(check_request_bounds(&[0; ARGS_SIZE_BYTES_MAX], 1), Ok(()));
+        assert_eq!(check_request_bounds(&[], FUEL_PER_TRANSFORM_MAX), Ok(()));
+        assert_eq!(
+            check_request_bounds(&[0; ARGS_SIZE_BYTES_MAX + 1], 1),
+            Err(TxError::BountyArgsTooLarge {
+                size_bytes: ARGS_SIZE_BYTES_MAX + 1,
+                max: ARGS_SIZE_BYTES_MAX
+            })
+        );
+        for fuel_budget in [0, FUEL_PER_TRANSFORM_MAX + 1] {
+            assert_eq!(
+                check_request_bounds(&[], fuel_budget),
+                Err(TxError::FuelBudgetOutOfRange {
+                    fuel_budget,
+                    max: FUEL_PER_TRANSFORM_MAX
+                })
+            );
+        }
+    }
+
+    #[test]
     fn a_status_says_how_the_bounty_ended() {
         assert_eq!(BountyStatus::Open.to_string(), "open");
         assert_eq!(
