@@ -1575,3 +1575,142 @@ fn stake_ledger_quote_and_unstake_through_the_cli_return_the_money_after_the_del
     let ledger = json_of(&node.cli(&["ledger", "dev:bob", "--json"]), "ledger");
     assert_eq!(ledger["stake"]["unbonding"], json!([]));
 }
+
+#[test]
+fn a_bounty_posted_through_the_cli_pins_its_values_and_shows_as_json() {
+    use bitverse_primitives::Hash;
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(&dir.path().join("node"));
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "filters",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "10000",
+    ])
+    .assert_ok("keyspace buy");
+    node.cli(&[
+        "put",
+        "filters/bw",
+        "--key",
+        "dev:alice",
+        "--value",
+        "a module's bytes",
+    ])
+    .assert_ok("put the module");
+    node.cli(&[
+        "put",
+        "filters/photo",
+        "--key",
+        "dev:alice",
+        "--value",
+        "a photo",
+    ])
+    .assert_ok("put the photo");
+    node.cli(&["stake", "0.001", "--role", "offerer", "--key", "dev:bob"])
+        .assert_ok("stake bob");
+
+    // carol is not staked as an offerer: refused in one line, with the reason.
+    let refused = node.cli(&[
+        "bounty",
+        "post",
+        "filters/bw",
+        "filters/photo",
+        "--offerer",
+        "dev:carol",
+        "--amount",
+        "5000base",
+        "--key",
+        "dev:alice",
+    ]);
+    assert_refused(&refused, "is not staked as an offerer at root height");
+    // An input with no value at the pinned height.
+    let refused = node.cli(&[
+        "bounty",
+        "post",
+        "filters/bw",
+        "filters/none",
+        "--offerer",
+        "dev:bob",
+        "--amount",
+        "5000base",
+        "--key",
+        "dev:alice",
+    ]);
+    assert_refused(&refused, "key \"filters/none\" has no value at root height");
+
+    let posted = json_of(
+        &node.cli(&[
+            "bounty",
+            "post",
+            "filters/bw",
+            "filters/photo",
+            "--offerer",
+            "dev:bob",
+            "--amount",
+            "5000base",
+            "--args",
+            "64",
+            "--expires-in",
+            "50",
+            "--key",
+            "dev:alice",
+            "--json",
+        ]),
+        "bounty post",
+    );
+    assert_eq!(posted["action"], "post_bounty");
+    assert_eq!(posted["status"], "included");
+    let id = posted["tx"].as_str().unwrap().to_owned();
+    let posted_height = posted["height"].as_u64().unwrap();
+
+    let shown = json_of(&node.cli(&["bounty", "show", &id, "--json"]), "bounty show");
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["status"], "open");
+    assert_eq!(amount_of(&shown["amount"]), 5_000);
+    assert_eq!(
+        shown["requester"],
+        SecretKey::dev("alice").account().to_string()
+    );
+    assert_eq!(
+        shown["offerer"],
+        SecretKey::dev("bob").account().to_string()
+    );
+    assert_eq!(shown["posted_height"].as_u64(), Some(posted_height));
+    assert_eq!(shown["pinned_height"].as_u64(), Some(posted_height - 1));
+    assert_eq!(shown["expiry_height"].as_u64(), Some(posted_height + 50));
+    assert_eq!(shown["hops"], 0);
+    assert_eq!(shown["args_hex"], "3634");
+    assert_eq!(shown["lineup"], Value::Null);
+    assert_eq!(
+        shown["transform"],
+        json!({"key": "filters/bw", "value_hash": Hash::digest(b"a module's bytes").to_hex()})
+    );
+    assert_eq!(
+        shown["inputs"],
+        json!([{"key": "filters/photo", "value_hash": Hash::digest(b"a photo").to_hex()}])
+    );
+    // The same through the RPC, and null for a bounty never posted.
+    let rpc = node
+        .rpc("bv_getBounty", json!([id, posted_height]))
+        .unwrap();
+    assert_eq!(rpc["status"], "open");
+    assert_eq!(rpc["height"].as_u64(), Some(posted_height));
+    let none = node
+        .rpc("bv_getBounty", json!([Hash::digest(b"none").to_hex()]))
+        .unwrap();
+    assert_eq!(none, Value::Null);
+    let text = node.cli(&["bounty", "show", &id]);
+    let text = text.assert_ok("bounty show").stdout_text();
+    assert!(
+        text.contains("status: open") && text.contains("input filters/photo = "),
+        "{text}"
+    );
+    assert_refused(
+        &node.cli(&["bounty", "show", &Hash::digest(b"none").to_hex()]),
+        "no bounty",
+    );
+}

@@ -975,7 +975,8 @@ impl Chain {
         let mut view = self.tip_view_with(relay);
         // The next block releases what unbonds in it before its transactions: a spend of the
         // released amount is admitted once that block is the next one.
-        crate::stake::release_unbonded(&mut view, context.height).map_err(apply_to_chain_error)?;
+        crate::bounty::start_root_block(&mut view, &self.params, context.height)
+            .map_err(apply_to_chain_error)?;
         view.dry_run(&tx, &context).map_err(apply_to_chain_error)?;
         for (evicted, why) in self.mempool.insert(tx, state_nonce)? {
             self.remember_dropped(evicted, why);
@@ -1372,7 +1373,7 @@ impl Chain {
         let context = self.context_on_tip(block.header.time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &block.header.anchors)?;
-        crate::stake::release_unbonded(&mut view, block.header.height)
+        crate::bounty::start_root_block(&mut view, &self.params, block.header.height)
             .map_err(apply_to_chain_error)?;
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
@@ -1687,7 +1688,8 @@ impl Chain {
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
         apply_anchors(&mut view, &anchors)?;
-        crate::stake::release_unbonded(&mut view, height).map_err(apply_to_chain_error)?;
+        crate::bounty::start_root_block(&mut view, &self.params, height)
+            .map_err(apply_to_chain_error)?;
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;

@@ -1,8 +1,9 @@
 //! The errors of the blocktree's boundary: why a transaction, a block or a storage operation
 //! was refused, with variants a caller can act on.
 
-use bitverse_pricing::TaskKind;
+use bitverse_pricing::{PricingError, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
+use bitverse_relay_lineup::LineupError;
 
 /// Why a transaction was refused, by the mempool or by a block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,6 +227,135 @@ pub enum TxError {
         /// `UNBONDING_ENTRIES_PER_ACCOUNT_MAX`.
         entries_max: usize,
     },
+    /// A PostBounty of nothing.
+    #[error("a bounty must escrow at least one base unit")]
+    ZeroBountyAmount,
+    /// A PostBounty with more inputs than a bounty may pin.
+    #[error("a bounty pins at most {max} inputs, this one names {count}")]
+    TooManyBountyInputs {
+        /// Inputs named.
+        count: usize,
+        /// `BOUNTY_INPUTS_MAX`.
+        max: usize,
+    },
+    /// A PostBounty for a tier with more hops than any lineup has.
+    #[error("a bounty of {hops} hops exceeds the limit of {max}")]
+    TooManyHops {
+        /// Hops asked.
+        hops: u8,
+        /// `bitverse_pricing::HOPS_MAX`.
+        max: u8,
+    },
+    /// A PostBounty whose fuel budget is zero (no transformation runs on no fuel) or above
+    /// what the sandbox lets one run use.
+    #[error("a bounty's fuel budget of {fuel_budget} is outside 1..={max}")]
+    FuelBudgetOutOfRange {
+        /// The budget named.
+        fuel_budget: u64,
+        /// `bitverse_compute::FUEL_PER_TRANSFORM_MAX`.
+        max: u64,
+    },
+    /// A PostBounty whose argument bytes exceed what a transformation takes.
+    #[error("a bounty's arguments of {size_bytes} bytes exceed the limit of {max}")]
+    BountyArgsTooLarge {
+        /// Bytes given.
+        size_bytes: usize,
+        /// `bitverse_compute::ARGS_SIZE_BYTES_MAX`.
+        max: usize,
+    },
+    /// A PostBounty pinning a root height that is not there yet or too old to pin.
+    #[error("pinned height {pinned_height} is outside {lowest}..={highest}")]
+    PinHeightOutOfRange {
+        /// The height named.
+        pinned_height: u64,
+        /// The oldest height a bounty in this block may pin.
+        lowest: u64,
+        /// The tip the block builds on.
+        highest: u64,
+    },
+    /// A PostBounty whose expiry is not ahead of its block, or too far ahead.
+    #[error("expiry height {expiry_height} is outside {lowest}..={highest}")]
+    ExpiryOutOfRange {
+        /// The height named.
+        expiry_height: u64,
+        /// The block after the bounty's.
+        lowest: u64,
+        /// The bounty's block plus `EXPIRY_BLOCKS_MAX`.
+        highest: u64,
+    },
+    /// A PostBounty over a key that had no value at the pinned height: nothing to pin.
+    #[error("key {key:?} has no value at root height {height}")]
+    PinnedKeyMissing {
+        /// The key.
+        key: String,
+        /// The pinned height.
+        height: u64,
+    },
+    /// A PostBounty naming an offerer that had no offerer stake at the pinned height.
+    #[error("{offerer} is not staked as an offerer at root height {height}")]
+    OffererNotStaked {
+        /// The offerer named.
+        offerer: AccountId,
+        /// The pinned height.
+        height: u64,
+    },
+    /// A PostBounty for more hops than there were eligible relayers at the pinned height, so
+    /// that no lineup could ever be drawn for it.
+    #[error("a tier of {hops} hops needs that many eligible relayers, {eligible} were staked")]
+    TierUnavailable {
+        /// Hops asked.
+        hops: u8,
+        /// Eligible relayers at the pinned height (the requester and offerer excluded).
+        eligible: usize,
+    },
+    /// The requester already has the most open bounties it may have.
+    #[error("{account} already has {max} open bounties; wait for one to settle or expire")]
+    TooManyOpenBounties {
+        /// The requester.
+        account: AccountId,
+        /// `OPEN_BOUNTIES_PER_ACCOUNT_MAX`.
+        max: usize,
+    },
+    /// The root holds the most open bounties it may (in total, or expiring at one height).
+    #[error("the root holds the most open bounties it may: {max}{}", at_height.map(|h| format!(" expiring at root height {h}")).unwrap_or_default())]
+    OpenBountiesFull {
+        /// The limit reached.
+        max: usize,
+        /// The expiry height, when the per-height limit was reached.
+        at_height: Option<u64>,
+    },
+    /// No bounty has this id.
+    #[error("no bounty {0}")]
+    UnknownBounty(Hash),
+    /// The bounty settled or expired already: a bounty ends exactly once.
+    #[error("bounty {bounty} is closed: {status}")]
+    BountyClosed {
+        /// The bounty.
+        bounty: Hash,
+        /// How it ended (`settled at 12`, `expired at 40`).
+        status: String,
+    },
+    /// A Settle's envelope chain does not check against the bounty and its lineup.
+    #[error("envelope chain refused: {0}")]
+    BadEnvelopeChain(LineupError),
+    /// A Dispute's two envelopes are not conflicting results of the bounty's participants.
+    #[error("dispute evidence refused: {0}")]
+    BadDisputeEvidence(LineupError),
+    /// A lineup proof does not check for the bounty, or its draw fails.
+    #[error("lineup proof refused: {0}")]
+    BadLineupProof(LineupError),
+    /// A Settle of a bounty with hops whose lineup was not drawn yet.
+    #[error("bounty {0} has no lineup yet: publish a lineup proof first")]
+    LineupNotDrawn(Hash),
+    /// A second lineup proof for a bounty: the first one fixed the seed.
+    #[error("bounty {0} has its lineup already")]
+    LineupAlreadyDrawn(Hash),
+    /// A lineup proof for a bounty of 0 hops, which has no lineup.
+    #[error("bounty {0} is for 0 hops: it has no lineup")]
+    NoLineupForTier(Hash),
+    /// A reliability record could not be updated (the ledger's parameters are invalid).
+    #[error("ledger: {0}")]
+    Ledger(PricingError),
 }
 
 /// The word the CLI and errors use for a staking role: `offerer` or `relayer`.
@@ -257,6 +387,16 @@ impl TxError {
             TxError::BadEarningsProof(_) => -32021,
             TxError::InsufficientStake { .. } => -32018,
             TxError::StakedNodesFull { .. } | TxError::TooManyUnbonding { .. } => -32019,
+            TxError::UnknownBounty(_) => -32022,
+            TxError::BountyClosed { .. } => -32023,
+            TxError::BadEnvelopeChain(_) | TxError::BadDisputeEvidence(_) => -32024,
+            TxError::BadLineupProof(_) => -32025,
+            TxError::TooManyOpenBounties { .. } | TxError::OpenBountiesFull { .. } => -32026,
+            TxError::OffererNotStaked { .. } | TxError::TierUnavailable { .. } => -32027,
+            TxError::PinnedKeyMissing { .. } => -32028,
+            TxError::LineupNotDrawn(_)
+            | TxError::LineupAlreadyDrawn(_)
+            | TxError::NoLineupForTier(_) => -32029,
             TxError::Malformed(_)
             | TxError::RootOnly { .. }
             | TxError::FeeOnDataChain { .. }
@@ -268,6 +408,14 @@ impl TxError {
             | TxError::PrepaidTooLow { .. }
             | TxError::NoSuchKey(_)
             | TxError::ZeroStakeAmount
+            | TxError::ZeroBountyAmount
+            | TxError::TooManyBountyInputs { .. }
+            | TxError::TooManyHops { .. }
+            | TxError::FuelBudgetOutOfRange { .. }
+            | TxError::BountyArgsTooLarge { .. }
+            | TxError::PinHeightOutOfRange { .. }
+            | TxError::ExpiryOutOfRange { .. }
+            | TxError::Ledger(_)
             | TxError::Overflow => -32009,
         }
     }

@@ -23,6 +23,7 @@
 )]
 
 pub mod block;
+pub mod bounty;
 mod chain;
 pub mod endowment;
 pub mod error;
@@ -39,6 +40,11 @@ pub mod tree;
 pub mod tx;
 
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
+pub use bounty::{
+    BOUNTIES_EXPIRING_PER_HEIGHT_MAX, BOUNTY_INPUTS_MAX, Bounty, BountyStatus, BountyTotals,
+    EXPIRY_BLOCKS_MAX, Lineup, OPEN_BOUNTIES_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX,
+    PIN_AGE_BLOCKS_MAX, PinnedKey, Slash,
+};
 pub use chain::{
     Candidate, Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, REEVALUATE_ATTEMPTS_MAX, TipInfo,
     TxStatus, genesis_block, genesis_block_of, genesis_hash_of,

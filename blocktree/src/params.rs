@@ -64,6 +64,9 @@ pub struct ChainParams {
     pub ledger: LedgerParams,
     /// What a quote charges and assumes (`docs/MARKET.md`).
     pub quote: QuoteParams,
+    /// The difficulty a bounty's lineup proof must meet (`relay_lineup::LineupProof::check`):
+    /// `D` hashes on average, the price of grinding for a lineup that suits the finder.
+    pub lineup_difficulty: u64,
 }
 
 /// Balance of each dev account at genesis: 10^12 base units.
@@ -126,6 +129,8 @@ impl ChainParams {
             unbonding_delay_blocks: 2,
             ledger: LedgerParams::DEFAULT,
             quote: QuoteParams::DEFAULT,
+            // Any proof will do: a dev node publishes the lineup at once.
+            lineup_difficulty: 1,
         }
     }
 
@@ -151,6 +156,9 @@ impl ChainParams {
             block_subsidy: Amount(50_000),
             // Thirty seconds of root blocks.
             unbonding_delay_blocks: 10,
+            // About 65 thousand hashes: milliseconds for an honest finder, a real cost for
+            // grinding many lineups.
+            lineup_difficulty: 1 << 16,
             ..ChainParams::dev()
         }
     }

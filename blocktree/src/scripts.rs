@@ -1,9 +1,11 @@
 //! What a transaction is applied in: the block it belongs to (height, time), the validation
-//! scripts' runner, and the payments ledger scripts read, as of the block's parent.
+//! scripts' runner (and the transformations' runner, which a Dispute re-executes with), and
+//! the payments ledger scripts read, as of the block's parent.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use bitverse_compute::TransformRunner;
 use bitverse_keyspace::script::{Payments, ScriptRunner};
 use bitverse_primitives::{AccountId, Amount, codec};
 use jmt::Version;
@@ -24,6 +26,9 @@ use crate::store::KvStore;
 pub(crate) struct LazyScriptRunner {
     cell: OnceLock<ScriptRunner>,
     fuel_used_total: AtomicU64,
+    /// The transformations' runner, created the first time a Dispute re-executes one: other
+    /// host API and limits than the scripts'.
+    transforms: OnceLock<TransformRunner>,
 }
 
 impl LazyScriptRunner {
@@ -50,6 +55,19 @@ impl LazyScriptRunner {
         self.cell
             .get()
             .ok_or_else(|| "script runner vanished after creation".to_owned())
+    }
+
+    /// The transformation runner, created now if it does not exist yet. Failing to create it
+    /// is the node's failure, never a verdict on a transaction.
+    pub(crate) fn transforms(&self) -> Result<&TransformRunner, String> {
+        if let Some(runner) = self.transforms.get() {
+            return Ok(runner);
+        }
+        let runner = TransformRunner::new().map_err(|e| e.to_string())?;
+        let _ = self.transforms.set(runner);
+        self.transforms
+            .get()
+            .ok_or_else(|| "transformation runner vanished after creation".to_owned())
     }
 }
 

@@ -12,8 +12,8 @@
 //!   root block `height`, so a block releases exactly what matures in it without a scan. Every
 //!   Unstake of block `h` lands in the list of `h + delay`, so a list holds at most one entry
 //!   per transaction of one block (`BLOCK_TXS_MAX`);
-//! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`. Nothing writes one
-//!   yet (Settle, expiry and Dispute will); an absent record reads as the prior.
+//! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`, written by Settle
+//!   and expiry (`crate::bounty`); an absent record reads as the prior.
 //!
 //! Staked and unbonding amounts are escrow: they leave the balance and come back, and the
 //! conservation of money counts them (`blocktree/tests/stake.rs`).
@@ -117,7 +117,10 @@ pub fn reliability_key(account: &AccountId, kind: TaskKind) -> KeyHash {
     )
 }
 
-fn stake_record(view: &StateView<'_>, account: &AccountId) -> Result<StakeRecord, StoreError> {
+pub(crate) fn stake_record(
+    view: &StateView<'_>,
+    account: &AccountId,
+) -> Result<StakeRecord, StoreError> {
     Ok(view.get_decoded(&stake_key(account))?.unwrap_or_default())
 }
 
@@ -126,7 +129,10 @@ fn set_stake_record(view: &mut StateView<'_>, account: &AccountId, record: &Stak
     view.set_pending(stake_key(account), value);
 }
 
-fn staked_nodes(view: &StateView<'_>, role: TaskKind) -> Result<Vec<AccountId>, StoreError> {
+pub(crate) fn staked_nodes(
+    view: &StateView<'_>,
+    role: TaskKind,
+) -> Result<Vec<AccountId>, StoreError> {
     Ok(view
         .get_decoded(&staked_nodes_key(role))?
         .unwrap_or_default())
@@ -252,6 +258,32 @@ pub(crate) fn unstake(
     }
     set_stake_record(view, account, &record);
     Ok(())
+}
+
+/// Takes everything `account` holds in `role` — its stake and its unbonding entries of that
+/// role — out of state (a dispute's slashing), leaving the registry if it was in it. Returns
+/// the amount taken, which the caller burns or pays.
+pub(crate) fn slash(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+) -> Result<Amount, ApplyError> {
+    let mut record = stake_record(view, account)?;
+    let mut taken = record.stake(role);
+    *record.stake_mut(role) = Amount::ZERO;
+    for entry in record.unbonding.iter().filter(|e| e.role == role) {
+        taken = taken
+            .checked_add(entry.amount)
+            .map_err(|_| TxError::Overflow)?;
+    }
+    record.unbonding.retain(|e| e.role != role);
+    let mut nodes = staked_nodes(view, role)?;
+    if let Ok(at) = nodes.binary_search(account) {
+        nodes.remove(at);
+        set_staked_nodes(view, role, &nodes);
+    }
+    set_stake_record(view, account, &record);
+    Ok(taken)
 }
 
 /// Returns to their balances every unbonding entry released at the start of root block

@@ -328,6 +328,13 @@ impl<'a> StateView<'a> {
         self.chain
     }
 
+    /// The same chain's committed state at `version` (a root height of the branch this view
+    /// builds on, at most its own version), without this view's changes: what a bounty reads
+    /// its pinned height from.
+    pub(crate) fn committed_at(&self, version: Version) -> StateView<'a> {
+        StateView::of_chain(self.store, Some(version), self.chain, self.root)
+    }
+
     pub(crate) fn account(&self, account: &AccountId) -> Result<AccountState, StoreError> {
         Ok(self.get_decoded(&account_key(account))?.unwrap_or_default())
     }
@@ -565,7 +572,8 @@ impl<'a> StateView<'a> {
         Ok(())
     }
 
-    fn credit(&mut self, account: &AccountId, amount: Amount) -> Result<(), ApplyError> {
+    /// Credits `amount` to `account` in the pending journal.
+    pub(crate) fn credit(&mut self, account: &AccountId, amount: Amount) -> Result<(), ApplyError> {
         let mut state = self.account(account)?;
         state.balance = state.balance.checked_add(amount).map_err(overflow)?;
         self.set_account(account, &state);
@@ -593,7 +601,11 @@ impl<'a> StateView<'a> {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
             TxPayload::Stake { amount, .. } => *amount,
+            TxPayload::PostBounty { amount, .. } => *amount,
             TxPayload::SetScript { .. }
+            | TxPayload::LineupProof { .. }
+            | TxPayload::Settle { .. }
+            | TxPayload::Dispute { .. }
             | TxPayload::Put { .. }
             | TxPayload::Delete { .. }
             | TxPayload::Unstake { .. }
@@ -774,6 +786,52 @@ impl<'a> StateView<'a> {
             TxPayload::Unstake { amount, role } => {
                 self.set_account(&body.sender, &sender);
                 crate::stake::unstake(self, ctx, &body.sender, *role, *amount)?;
+            }
+            TxPayload::PostBounty {
+                amount,
+                transform,
+                inputs,
+                args,
+                pinned_height,
+                hops,
+                offerer,
+                fuel_budget,
+                expiry_height,
+            } => {
+                self.set_account(&body.sender, &sender);
+                crate::bounty::post_bounty(
+                    self,
+                    ctx,
+                    &crate::bounty::PostBounty {
+                        id: tx.hash(),
+                        requester: body.sender,
+                        amount: *amount,
+                        transform,
+                        inputs,
+                        args,
+                        pinned_height: *pinned_height,
+                        hops: *hops,
+                        offerer: *offerer,
+                        fuel_budget: *fuel_budget,
+                        expiry_height: *expiry_height,
+                    },
+                )?;
+            }
+            TxPayload::LineupProof { proof } => {
+                self.set_account(&body.sender, &sender);
+                crate::bounty::publish_lineup(self, ctx, proof)?;
+            }
+            TxPayload::Settle { bounty, chain } => {
+                self.set_account(&body.sender, &sender);
+                crate::bounty::settle(self, ctx, bounty, chain)?;
+            }
+            TxPayload::Dispute {
+                bounty,
+                first,
+                second,
+            } => {
+                self.set_account(&body.sender, &sender);
+                crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?;
             }
         }
         Ok(body.fee)

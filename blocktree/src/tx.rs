@@ -5,7 +5,9 @@ use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, check_key};
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature, codec};
+use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope, LineupProof};
 
+use crate::bounty::BOUNTY_INPUTS_MAX;
 use crate::endowment::EarningsProof;
 use crate::error::TxError;
 
@@ -97,6 +99,62 @@ pub enum TxPayload {
         amount: Amount,
         /// The role it was staked for.
         role: TaskKind,
+    },
+    /// Escrows `amount` from the sender (the requester) into a bounty for running the
+    /// transformation stored at `transform` over the values of `inputs`, each pinned to the
+    /// hash of its value in root state at root height `pinned_height`, by `offerer` with a
+    /// lineup of `hops` relayers (root only; `crate::bounty`). The bounty's id is this
+    /// transaction's id.
+    PostBounty {
+        /// The escrowed amount, besides the fee: what settlement splits.
+        amount: Amount,
+        /// The key whose value is the transformation's WebAssembly module.
+        transform: String,
+        /// The keys whose values are the inputs, in the order the transformation takes them;
+        /// at most [`BOUNTY_INPUTS_MAX`].
+        inputs: Vec<String>,
+        /// The root height whose state the keys are read at: at most the tip's, at least
+        /// `crate::bounty::PIN_AGE_BLOCKS_MAX` below the bounty's block.
+        pinned_height: u64,
+        /// The request's argument bytes, passed to the transformation (`docs/TRANSFORMS.md`;
+        /// e.g. a thumbnail's width); at most `bitverse_compute::ARGS_SIZE_BYTES_MAX`.
+        args: Vec<u8>,
+        /// The tier: relayers in the lineup (0: the offerer alone).
+        hops: u8,
+        /// The offerer, staked as one at `pinned_height`.
+        offerer: AccountId,
+        /// The most fuel a computation of the transformation may use: 1 to
+        /// `bitverse_compute::FUEL_PER_TRANSFORM_MAX`.
+        fuel_budget: u64,
+        /// The root height at whose start the bounty, if still open, is refunded: above the
+        /// bounty's block, at most `crate::bounty::EXPIRY_BLOCKS_MAX` after it.
+        expiry_height: u64,
+    },
+    /// Publishes the proof of work over a bounty's id whose hash seeds its lineup's draw
+    /// (bounties with `hops > 0`; anyone may send it, the proof's finder earns the share).
+    LineupProof {
+        /// The proof; it names the bounty.
+        proof: LineupProof,
+    },
+    /// Settles an open bounty with its complete envelope chain: the offerer's envelope, then
+    /// one per relayer of the drawn lineup, in draw order. Anyone may send it.
+    Settle {
+        /// The bounty's id.
+        bounty: Hash,
+        /// The chain; at most [`ENVELOPE_CHAIN_LEN_MAX`] envelopes.
+        chain: Vec<Envelope>,
+    },
+    /// Disputes an open bounty with two envelopes of its participants attesting different
+    /// results: the root re-executes the transformation over the pinned values and slashes
+    /// whoever signed a wrong result; the bounty is refunded (`crate::bounty`). Anyone may
+    /// send it.
+    Dispute {
+        /// The bounty's id.
+        bounty: Hash,
+        /// One signed result (boxed: two envelopes are most of a payload's size).
+        first: Box<Envelope>,
+        /// The conflicting one.
+        second: Box<Envelope>,
     },
 }
 
@@ -229,6 +287,46 @@ impl Transaction {
             TxPayload::Stake { amount, .. } | TxPayload::Unstake { amount, .. } => {
                 if *amount == Amount::ZERO {
                     return Err(TxError::ZeroStakeAmount);
+                }
+            }
+            TxPayload::PostBounty {
+                amount,
+                transform,
+                inputs,
+                args,
+                hops,
+                fuel_budget,
+                ..
+            } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroBountyAmount);
+                }
+                if inputs.len() > BOUNTY_INPUTS_MAX {
+                    return Err(TxError::TooManyBountyInputs {
+                        count: inputs.len(),
+                        max: BOUNTY_INPUTS_MAX,
+                    });
+                }
+                for key in std::iter::once(transform).chain(inputs) {
+                    check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+                }
+                if *hops > bitverse_pricing::HOPS_MAX {
+                    return Err(TxError::TooManyHops {
+                        hops: *hops,
+                        max: bitverse_pricing::HOPS_MAX,
+                    });
+                }
+                crate::bounty::check_request_bounds(args, *fuel_budget)?;
+            }
+            TxPayload::LineupProof { .. } | TxPayload::Dispute { .. } => {}
+            TxPayload::Settle { chain, .. } => {
+                if chain.len() > ENVELOPE_CHAIN_LEN_MAX {
+                    return Err(TxError::BadEnvelopeChain(
+                        bitverse_relay_lineup::LineupError::ChainTooLong {
+                            length: chain.len(),
+                            max: ENVELOPE_CHAIN_LEN_MAX,
+                        },
+                    ));
                 }
             }
         }

@@ -553,7 +553,11 @@ impl BrowseIndex {
                     TxPayload::Transfer { .. }
                     | TxPayload::ClaimMinerReward { .. }
                     | TxPayload::Stake { .. }
-                    | TxPayload::Unstake { .. } => {}
+                    | TxPayload::Unstake { .. }
+                    | TxPayload::PostBounty { .. }
+                    | TxPayload::LineupProof { .. }
+                    | TxPayload::Settle { .. }
+                    | TxPayload::Dispute { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

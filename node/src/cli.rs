@@ -208,6 +208,10 @@ pub(crate) enum Command {
     /// through the anchors.
     #[command(subcommand)]
     Earnings(EarningsCommand),
+    /// Bounties on the root (docs/MARKET.md, "Bounties"): post one for a transformation over
+    /// pinned inputs, or show one — what it pins, its lineup, how it ended.
+    #[command(subcommand)]
+    Bounty(BountyCommand),
     /// Draw the tree of chains the node knows (those it tracks, and those its peers say they
     /// track): each chain's height, the height its parent anchors, the height up to which it
     /// is final, how many connected peers track it, and whether the node tracks it.
@@ -603,6 +607,63 @@ pub(crate) enum EarningsCommand {
         miner: Option<String>,
         #[command(flatten)]
         write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+}
+
+/// `bitverse bounty …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BountyCommand {
+    /// Post a bounty from the key's balance: AMOUNT escrowed on the root for OFFERER to run
+    /// TRANSFORM over INPUT… as their values stand at a root height (default: the tip), with a
+    /// lineup of --hops relayers, refunded if not settled by its expiry. The offerer must be
+    /// staked as one at that height, and the tier must be drawable there. The bounty's id is
+    /// the transaction's (`tx`), which `bounty show` takes.
+    Post {
+        /// The transformation's key (`filters/bw`), a root key.
+        transform: String,
+        /// The input keys (0 to 16), root keys.
+        #[arg(value_name = "INPUT")]
+        inputs: Vec<String>,
+        /// The offerer: a `bv1…` address or `dev:NAME`.
+        #[arg(long, value_name = "ADDRESS")]
+        offerer: String,
+        /// What to escrow: coins (`1.5`) or base units (`1500base`); `bitverse quote` prices
+        /// each tier.
+        #[arg(long, value_name = "AMOUNT")]
+        amount: AmountArg,
+        /// Relayers in the lineup (the tier; 0 to 8).
+        #[arg(long, default_value_t = 0)]
+        hops: u8,
+        /// Fuel each execution may use (1 to 4000000000).
+        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
+        fuel: u64,
+        /// The transformation's argument, as text (a thumbnail's width: `64`).
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        args: String,
+        /// The root height whose values are pinned (default: the tip; at most 1000 back).
+        #[arg(long, value_name = "H")]
+        pin_height: Option<u64>,
+        /// Root blocks after the one that includes it before it expires (1 to 10000).
+        #[arg(long, value_name = "BLOCKS", default_value_t = 100)]
+        expires_in: u64,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Show bounty ID at a root height (default: the tip): requester, offerer, amount, the
+    /// pinned keys and value hashes, the tier, its lineup once drawn, and its status (open,
+    /// settled, expired or disputed, with the result hash and any slashing).
+    Show {
+        /// The bounty's id (the PostBounty transaction's id, hex).
+        id: String,
+        /// The root height to read (default: the tip).
+        #[arg(long, value_name = "H")]
+        height: Option<u64>,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         rpc: RpcArgs,
     },

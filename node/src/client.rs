@@ -159,6 +159,19 @@ impl NodeClient {
         .await
     }
 
+    /// `bv_getBounty`: a bounty at a root height (the tip if `None`); `None` if not posted.
+    pub(crate) async fn bounty(
+        &self,
+        id: &bitverse_primitives::Hash,
+        height: Option<u64>,
+    ) -> Result<Option<crate::rpc_api::BountyResult>, CliError> {
+        self.call(
+            crate::rpc_api::METHOD_GET_BOUNTY,
+            rpc_params![id.to_hex(), height],
+        )
+        .await
+    }
+
     /// `bv_quote`: every staked offerer's tier table at a root height (the tip if `None`).
     pub(crate) async fn quote(
         &self,

@@ -14,7 +14,8 @@ use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    EarningsCommand, InitArgs, KeyspaceCommand, OutputArgs, RoleArg, WalletCommand, WriteArgs,
+    BountyCommand, EarningsCommand, InitArgs, KeyspaceCommand, OutputArgs, RoleArg, WalletCommand,
+    WriteArgs,
 };
 use crate::client::{CliError, NodeClient};
 use crate::keys::{load_key, parse_address, write_key_file};
@@ -878,6 +879,128 @@ async fn miner_or_the_nodes(
     match text {
         Some(text) => Ok(parse_address(text)?),
         None => Ok(client.status().await?.miner),
+    }
+}
+
+/// `bounty post …` and `bounty show ID`.
+pub(crate) async fn bounty(client: &NodeClient, command: BountyCommand) -> Result<(), CliError> {
+    match command {
+        BountyCommand::Post {
+            transform,
+            inputs,
+            offerer,
+            amount,
+            hops,
+            fuel,
+            args,
+            pin_height,
+            expires_in,
+            write,
+            ..
+        } => {
+            let offerer = parse_address(&offerer)?;
+            let tip = client.status().await?.height;
+            let pinned_height = pin_height.unwrap_or(tip);
+            // Counted from the block that includes it, at the earliest the one after the tip.
+            let expiry_height = tip.saturating_add(1).saturating_add(expires_in);
+            let said = format!(
+                "posted a bounty of {} for {offerer} to run {transform} over {} input(s) pinned at \
+                 height {pinned_height}, {hops} hop(s), expiring at height {expiry_height} \
+                 (its id is the tx)",
+                shown(amount.0, write.raw),
+                inputs.len()
+            );
+            let details = json!({
+                "action": "post_bounty",
+                "amount": amount.0,
+                "offerer": offerer,
+                "transform": transform,
+                "inputs": inputs,
+                "hops": hops,
+                "fuel_budget": fuel,
+                "pinned_height": pinned_height,
+                "expiry_height": expiry_height,
+            });
+            let payload = TxPayload::PostBounty {
+                amount: amount.0,
+                transform,
+                inputs,
+                args: args.into_bytes(),
+                pinned_height,
+                hops,
+                offerer,
+                fuel_budget: fuel,
+                expiry_height,
+            };
+            submit(client, &write, payload, Done { said, details }).await
+        }
+        BountyCommand::Show {
+            id, height, output, ..
+        } => {
+            let id: Hash = id
+                .parse()
+                .map_err(|e| failed(format!("bounty id {id:?}: {e}")))?;
+            let Some(bounty) = client.bounty(&id, height).await? else {
+                return Err(failed(format!("no bounty {id} on the root")));
+            };
+            if output.json {
+                print_json(&serde_json::to_value(&bounty).map_err(|e| failed(e.to_string()))?);
+                return Ok(());
+            }
+            println!("bounty {} at root height {}", bounty.id, bounty.height);
+            println!(
+                "  {} from {} for offerer {}, {} hop(s), fuel budget {}",
+                shown(bounty.amount, output.raw),
+                bounty.requester,
+                bounty.offerer,
+                bounty.hops,
+                bounty.fuel_budget
+            );
+            println!(
+                "  posted at {}, values pinned at {}, expires at {}",
+                bounty.posted_height, bounty.pinned_height, bounty.expiry_height
+            );
+            println!(
+                "  transform {} = {}",
+                bounty.transform.key, bounty.transform.value_hash
+            );
+            for input in &bounty.inputs {
+                println!("  input {} = {}", input.key, input.value_hash);
+            }
+            match &bounty.lineup {
+                Some(lineup) => println!(
+                    "  lineup drawn at {} (finder {}): {}",
+                    lineup.drawn_height,
+                    lineup.finder,
+                    lineup
+                        .relayers
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None if bounty.hops > 0 => println!("  lineup: not drawn yet"),
+                None => {}
+            }
+            let ended = bounty
+                .ended_height
+                .map(|h| format!(" at height {h}"))
+                .unwrap_or_default();
+            let result = bounty
+                .result_hash
+                .map(|h| format!(", result {h}"))
+                .unwrap_or_default();
+            println!("  status: {}{ended}{result}", bounty.status);
+            for slash in &bounty.slashed {
+                println!(
+                    "  slashed: {} as {}, {} burnt",
+                    slash.address,
+                    slash.role,
+                    shown(slash.amount, output.raw)
+                );
+            }
+            Ok(())
+        }
     }
 }
 

@@ -331,6 +331,14 @@ async fn run(
             };
             commands::earnings(&NodeClient::new(&url)?, command).await
         }
+        Command::Bounty(command) => {
+            let url = match &command {
+                cli::BountyCommand::Post { rpc, .. } | cli::BountyCommand::Show { rpc, .. } => {
+                    rpc.url.clone()
+                }
+            };
+            commands::bounty(&NodeClient::new(&url)?, command).await
+        }
         Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
         Command::Browse {
             search,

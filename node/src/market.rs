@@ -1,18 +1,18 @@
-//! The market's RPC methods: `bv_getStake`, `bv_getLedger` and `bv_quote`, each a read of the
+//! The market's RPC methods: `bv_getStake`, `bv_getLedger`, `bv_quote` and `bv_getBounty`, each a read of the
 //! root's state at one height (the tip unless named), so any two nodes answer alike for the
 //! same height. The rules are `blocktree`'s (`stake`) and `pricing`'s; this only reads and
 //! shapes them.
 
-use bitverse_blocktree::{Chain, StakeRecord, role_name};
+use bitverse_blocktree::{Bounty, BountyStatus, Chain, PinnedKey, StakeRecord, role_name};
 use bitverse_compute::transform::{FUEL_PER_TRANSFORM_MAX, INPUTS_MAX};
 use bitverse_keyspace::check_key;
 use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
-use bitverse_primitives::AccountId;
+use bitverse_primitives::{AccountId, Hash};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 
 use crate::rpc_api::{
-    LedgerRecordResult, LedgerResult, OfferQuoteResult, QuoteResult, StakeResult, TierResult,
-    UnbondingResult,
+    BountyResult, LedgerRecordResult, LedgerResult, LineupResult, OfferQuoteResult,
+    PinnedKeyResult, QuoteResult, SlashResult, StakeResult, TierResult, UnbondingResult,
 };
 use crate::server::{RpcContext, RpcResult, chain_error, invalid_params};
 
@@ -168,6 +168,90 @@ pub(crate) fn quote(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<QuoteRes
         relayers_staked: u64::try_from(relayers.len()).unwrap_or(u64::MAX),
         offers,
     })
+}
+
+/// `bv_getBounty(id[, height])`.
+pub(crate) fn get_bounty(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<BountyResult>> {
+    let mut args = params.sequence();
+    let id: Hash = args
+        .next::<String>()?
+        .parse()
+        .map_err(|e| invalid_params(format!("bounty id: {e}")))?;
+    let height: Option<u64> = args.optional_next()?;
+    let chain = ctx.chain.lock();
+    let height = height_or_tip(&chain, height);
+    let bounty = chain.bounty_at(&id, height).map_err(chain_error)?;
+    Ok(bounty.map(|b| bounty_result(&b, height)))
+}
+
+fn pinned_result(pin: &PinnedKey) -> PinnedKeyResult {
+    PinnedKeyResult {
+        key: pin.key.clone(),
+        value_hash: pin.value_hash,
+    }
+}
+
+/// A bounty as `bv_getBounty` shows it: the status spread over flat, nullable fields.
+pub(crate) fn bounty_result(bounty: &Bounty, height: u64) -> BountyResult {
+    let (status, ended_height, result_hash, fuel_used, slashed) = match &bounty.status {
+        BountyStatus::Open => ("open", None, None, None, Vec::new()),
+        BountyStatus::Settled {
+            height,
+            result_hash,
+            fuel_used,
+        } => (
+            "settled",
+            Some(*height),
+            Some(*result_hash),
+            Some(*fuel_used),
+            Vec::new(),
+        ),
+        BountyStatus::Expired { height } => ("expired", Some(*height), None, None, Vec::new()),
+        BountyStatus::Disputed {
+            height,
+            result_hash,
+            slashed,
+        } => (
+            "disputed",
+            Some(*height),
+            *result_hash,
+            None,
+            slashed
+                .iter()
+                .map(|s| SlashResult {
+                    address: s.account,
+                    role: role_name(s.role).into(),
+                    amount: s.amount,
+                })
+                .collect(),
+        ),
+    };
+    BountyResult {
+        id: bounty.id,
+        height,
+        requester: bounty.requester,
+        offerer: bounty.offerer,
+        amount: bounty.amount,
+        transform: pinned_result(&bounty.transform),
+        inputs: bounty.inputs.iter().map(pinned_result).collect(),
+        args_hex: hex::encode(&bounty.args),
+        pinned_height: bounty.pinned_height,
+        posted_height: bounty.posted_height,
+        hops: bounty.hops,
+        fuel_budget: bounty.fuel_budget,
+        expiry_height: bounty.expiry_height,
+        lineup: bounty.lineup.as_ref().map(|l| LineupResult {
+            finder: l.finder,
+            seed: l.seed,
+            relayers: l.relayers.clone(),
+            drawn_height: l.drawn_height,
+        }),
+        status: status.into(),
+        ended_height,
+        result_hash,
+        fuel_used,
+        slashed,
+    }
 }
 
 /// A quote or a record that cannot be computed from root state: the state or the network's

@@ -18,9 +18,9 @@ use crate::rpc_api::{
     NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 use crate::rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
-    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE,
-    METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS,
+    METHOD_GET_EARNINGS_PROOF, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER,
+    METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE, METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -123,6 +123,14 @@ const SEND_ERRORS: &[i32] = &[
     -32019,
     -32020,
     -32021,
+    -32022,
+    -32023,
+    -32024,
+    -32025,
+    -32026,
+    -32027,
+    -32028,
+    -32029,
     CODE_INTERNAL_ERROR,
 ];
 /// Reads of a miner's earnings: a bad address or chain, a chain not open here or not
@@ -256,6 +264,27 @@ pub(crate) const METHODS: &[MethodSpec] = &[
             },
         ],
         result: "QuoteResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_BOUNTY,
+        summary: "A bounty in the root's state at a height: what it pins, its lineup, how it ended; null if not posted by then",
+        params: &[
+            ParamSpec {
+                name: "id",
+                description: "The bounty's id: the id of the PostBounty transaction",
+                schema: "Hash",
+                required: true,
+            },
+            ParamSpec {
+                name: "height",
+                description: "The root height read (default: the tip); above the tip is -32602",
+                schema: "Height",
+                required: false,
+            },
+        ],
+        result: "BountyResultOrNull",
         errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
@@ -728,6 +757,50 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
         meaning: "a miner's earnings proof does not check, or starts from a block the root \
                   never anchored",
     },
+    ErrorSpec {
+        code: -32022,
+        name: "UnknownBounty",
+        meaning: "no bounty has this id",
+    },
+    ErrorSpec {
+        code: -32023,
+        name: "BountyClosed",
+        meaning: "the bounty settled or expired already: a bounty ends exactly once",
+    },
+    ErrorSpec {
+        code: -32024,
+        name: "BadEnvelopeChain",
+        meaning: "a Settle's envelope chain does not check against the bounty and its lineup, \
+                  or a Dispute's two envelopes are not conflicting results of its participants",
+    },
+    ErrorSpec {
+        code: -32025,
+        name: "BadLineupProof",
+        meaning: "a lineup proof does not meet the lineup difficulty, or its draw fails",
+    },
+    ErrorSpec {
+        code: -32026,
+        name: "TooManyBounties",
+        meaning: "the requester has the most open bounties it may (16), or the root holds the \
+                  most it may in total (10000) or expiring at one height (1000)",
+    },
+    ErrorSpec {
+        code: -32027,
+        name: "TierUnavailable",
+        meaning: "the offerer had no offerer stake at the pinned height, or fewer eligible \
+                  relayers were staked there than the bounty's hops",
+    },
+    ErrorSpec {
+        code: -32028,
+        name: "PinnedKeyMissing",
+        meaning: "a bounty's transformation or input key had no value at the pinned height",
+    },
+    ErrorSpec {
+        code: -32029,
+        name: "LineupState",
+        meaning: "a Settle before the bounty's lineup is drawn, a second lineup proof, or a \
+                  lineup proof for a bounty of 0 hops",
+    },
 ];
 
 /// The label the RPC metrics give a called method: its name when the API has it, else
@@ -932,6 +1005,80 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
         || json!({"type": "integer", "minimum": 1, "maximum": 4_000_000_000u64}),
     ),
     ("Role", || json!({"enum": ["offerer", "relayer"]})),
+    ("BountyResultOrNull", || nullable("BountyResult")),
+    ("BountyResult", || {
+        object(
+            &[
+                "id",
+                "height",
+                "requester",
+                "offerer",
+                "amount",
+                "transform",
+                "inputs",
+                "args_hex",
+                "pinned_height",
+                "posted_height",
+                "hops",
+                "fuel_budget",
+                "expiry_height",
+                "lineup",
+                "status",
+                "ended_height",
+                "result_hash",
+                "fuel_used",
+                "slashed",
+            ],
+            json!({
+                "id": schema_ref("Hash"),
+                "height": uint(),
+                "requester": schema_ref("Address"),
+                "offerer": schema_ref("Address"),
+                "amount": schema_ref("Amount"),
+                "transform": schema_ref("PinnedKeyResult"),
+                "inputs": {"type": "array", "items": schema_ref("PinnedKeyResult"), "maxItems": 16},
+                "args_hex": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
+                "pinned_height": uint(),
+                "posted_height": uint(),
+                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
+                "fuel_budget": schema_ref("FuelBudget"),
+                "expiry_height": uint(),
+                "lineup": nullable("LineupResult"),
+                "status": {"enum": ["open", "settled", "expired", "disputed"]},
+                "ended_height": {"type": ["integer", "null"], "minimum": 0},
+                "result_hash": nullable("Hash"),
+                "fuel_used": {"type": ["integer", "null"], "minimum": 0},
+                "slashed": {"type": "array", "items": schema_ref("SlashResult")},
+            }),
+        )
+    }),
+    ("PinnedKeyResult", || {
+        object(
+            &["key", "value_hash"],
+            json!({"key": schema_ref("Key"), "value_hash": schema_ref("Hash")}),
+        )
+    }),
+    ("LineupResult", || {
+        object(
+            &["finder", "seed", "relayers", "drawn_height"],
+            json!({
+                "finder": schema_ref("Address"),
+                "seed": schema_ref("Hash"),
+                "relayers": {"type": "array", "items": schema_ref("Address"), "maxItems": 8},
+                "drawn_height": uint(),
+            }),
+        )
+    }),
+    ("SlashResult", || {
+        object(
+            &["address", "role", "amount"],
+            json!({
+                "address": schema_ref("Address"),
+                "role": schema_ref("Role"),
+                "amount": schema_ref("Amount"),
+            }),
+        )
+    }),
     ("StakeResult", || {
         object(
             &["address", "height", "offerer", "relayer", "unbonding"],
@@ -1337,7 +1484,11 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
                     "delete",
                     "stake",
                     "unstake",
-                    "claim_miner_reward"
+                    "claim_miner_reward",
+                    "post_bounty",
+                    "lineup_proof",
+                    "settle",
+                    "dispute"
                 ]},
                 "key": {"type": ["string", "null"]},
                 "keyspace": {"type": ["string", "null"]},
@@ -1798,6 +1949,43 @@ mod tests {
             }],
         };
         assert_schema_matches("StakeResult", &stake);
+        let bounty = crate::rpc_api::BountyResult {
+            id: hash,
+            height: 9,
+            requester: account,
+            offerer: account,
+            amount: Amount(5),
+            transform: crate::rpc_api::PinnedKeyResult {
+                key: "filters/bw".into(),
+                value_hash: hash,
+            },
+            inputs: vec![],
+            args_hex: "3634".into(),
+            pinned_height: 2,
+            posted_height: 3,
+            hops: 1,
+            fuel_budget: 10,
+            expiry_height: 20,
+            lineup: Some(crate::rpc_api::LineupResult {
+                finder: account,
+                seed: hash,
+                relayers: vec![account],
+                drawn_height: 4,
+            }),
+            status: "disputed".into(),
+            ended_height: Some(5),
+            result_hash: None,
+            fuel_used: None,
+            slashed: vec![crate::rpc_api::SlashResult {
+                address: account,
+                role: "offerer".into(),
+                amount: Amount(7),
+            }],
+        };
+        assert_schema_matches("BountyResult", &bounty);
+        assert_schema_matches("PinnedKeyResult", &bounty.transform);
+        assert_schema_matches("LineupResult", bounty.lineup.as_ref().unwrap());
+        assert_schema_matches("SlashResult", &bounty.slashed[0]);
         assert_schema_matches("UnbondingResult", &stake.unbonding[0]);
         let record = crate::rpc_api::LedgerRecordResult {
             role: "offerer".into(),
@@ -1960,6 +2148,46 @@ mod tests {
                 account: AccountId::default(),
                 entries_max: 1,
             },
+            TxError::ZeroBountyAmount,
+            TxError::FuelBudgetOutOfRange {
+                fuel_budget: 0,
+                max: 1,
+            },
+            TxError::BountyArgsTooLarge {
+                size_bytes: 1025,
+                max: 1024,
+            },
+            TxError::UnknownBounty(Hash::ZERO),
+            TxError::BountyClosed {
+                bounty: Hash::ZERO,
+                status: "open".into(),
+            },
+            TxError::BadEnvelopeChain(bitverse_relay_lineup::LineupError::EmptyChain),
+            TxError::BadLineupProof(bitverse_relay_lineup::LineupError::DrawExhausted),
+            TxError::BadDisputeEvidence(bitverse_relay_lineup::LineupError::NoConflict),
+            TxError::TooManyOpenBounties {
+                account: AccountId::default(),
+                max: 1,
+            },
+            TxError::OpenBountiesFull {
+                max: 1,
+                at_height: None,
+            },
+            TxError::OffererNotStaked {
+                offerer: AccountId::default(),
+                height: 0,
+            },
+            TxError::TierUnavailable {
+                hops: 1,
+                eligible: 0,
+            },
+            TxError::PinnedKeyMissing {
+                key: "a/b".into(),
+                height: 0,
+            },
+            TxError::LineupNotDrawn(Hash::ZERO),
+            TxError::LineupAlreadyDrawn(Hash::ZERO),
+            TxError::NoLineupForTier(Hash::ZERO),
         ];
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
         for error in errors {

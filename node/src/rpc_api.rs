@@ -59,6 +59,9 @@ pub(crate) const METHOD_GET_LEDGER: &str = "bv_getLedger";
 /// `bv_quote(transform, inputs, fuel_budget[, height[, requester]])` → [`QuoteResult`]: the
 /// tier table of every staked offerer at root height `height` (default: the tip).
 pub(crate) const METHOD_QUOTE: &str = "bv_quote";
+/// `bv_getBounty(id[, height])` → [`BountyResult`] or null: a bounty as the root's state holds
+/// it at `height` (default: the tip), null when it was not posted by then.
+pub(crate) const METHOD_GET_BOUNTY: &str = "bv_getBounty";
 
 /// The chain named is not one this node stores (not tracked, or not live yet).
 pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
@@ -564,8 +567,8 @@ pub(crate) struct TxSummaryResult {
     pub(crate) nonce: u64,
     /// Its fee.
     pub(crate) fee: Amount,
-    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake` or
-    /// `claim_miner_reward`.
+    /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake`,
+    /// `claim_miner_reward`, `post_bounty`, `lineup_proof`, `settle` or `dispute`.
     pub(crate) kind: String,
     /// The key a put or delete writes; null for other kinds.
     pub(crate) key: Option<String>,
@@ -573,8 +576,8 @@ pub(crate) struct TxSummaryResult {
     pub(crate) keyspace: Option<String>,
     /// The recipient of a transfer; null for other kinds.
     pub(crate) to: Option<AccountId>,
-    /// The amount a transfer moves, a purchase prepays, or a stake or unstake moves; null for
-    /// other kinds.
+    /// The amount a transfer moves, a purchase prepays, a stake or unstake moves, or a bounty
+    /// escrows; null for other kinds.
     pub(crate) amount: Option<Amount>,
     /// The size of a put's value; null for other kinds.
     pub(crate) value_bytes: Option<u64>,
@@ -633,6 +636,83 @@ pub(crate) struct EarningsProofResult {
     pub(crate) earned: Amount,
     /// The canonical bytes of the proof (`EarningsProof`), hex.
     pub(crate) proof: String,
+}
+
+/// What `bv_getBounty` answers: a bounty at one root height (`docs/MARKET.md`, "Bounties").
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BountyResult {
+    /// Its id, the id of the PostBounty transaction.
+    pub(crate) id: Hash,
+    /// The root height read.
+    pub(crate) height: u64,
+    /// Who posted and funded it.
+    pub(crate) requester: AccountId,
+    /// Its offerer.
+    pub(crate) offerer: AccountId,
+    /// The escrowed amount.
+    pub(crate) amount: Amount,
+    /// The transformation's key and pinned value hash.
+    pub(crate) transform: PinnedKeyResult,
+    /// The inputs' keys and pinned value hashes, in order.
+    pub(crate) inputs: Vec<PinnedKeyResult>,
+    /// The argument bytes passed to the transformation, in hex.
+    pub(crate) args_hex: String,
+    /// The root height its values are pinned at.
+    pub(crate) pinned_height: u64,
+    /// The root height of the block that posted it.
+    pub(crate) posted_height: u64,
+    /// Relayers in its lineup.
+    pub(crate) hops: u8,
+    /// The most fuel a computation may use.
+    pub(crate) fuel_budget: u64,
+    /// The root height at whose start it is refunded if still open.
+    pub(crate) expiry_height: u64,
+    /// Its lineup once drawn; null before, and always for 0 hops.
+    pub(crate) lineup: Option<LineupResult>,
+    /// `open`, `settled`, `expired` or `disputed`.
+    pub(crate) status: String,
+    /// The root height it ended at; null while open.
+    pub(crate) ended_height: Option<u64>,
+    /// The result hash the settling chain attested, or the one a dispute's re-execution gave
+    /// (null when it gave no output); null while open or expired.
+    pub(crate) result_hash: Option<Hash>,
+    /// The fuel the settling chain attested; null unless settled.
+    pub(crate) fuel_used: Option<u64>,
+    /// Who a dispute slashed (burnt); empty unless disputed.
+    pub(crate) slashed: Vec<SlashResult>,
+}
+
+/// A key pinned by a bounty.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct PinnedKeyResult {
+    /// The key.
+    pub(crate) key: String,
+    /// BLAKE3 of its value at the pinned height.
+    pub(crate) value_hash: Hash,
+}
+
+/// A bounty's drawn lineup.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LineupResult {
+    /// Who published the lineup proof.
+    pub(crate) finder: AccountId,
+    /// The proof's hash, the draw's seed.
+    pub(crate) seed: Hash,
+    /// The relayers in relay order.
+    pub(crate) relayers: Vec<AccountId>,
+    /// The root height that recorded it.
+    pub(crate) drawn_height: u64,
+}
+
+/// One slashing by a dispute.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SlashResult {
+    /// The signer of a wrong result.
+    pub(crate) address: AccountId,
+    /// `offerer` or `relayer`: the role it signed in.
+    pub(crate) role: String,
+    /// The amount burnt.
+    pub(crate) amount: Amount,
 }
 
 /// What `bv_getStake` answers: an account's stakes at one root height.

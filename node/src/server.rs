@@ -187,6 +187,9 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     module.register_blocking_method(crate::rpc_api::METHOD_QUOTE, |params, ctx, _| {
         crate::market::quote(&params, &ctx)
     })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_BOUNTY, |params, ctx, _| {
+        crate::market::get_bounty(&params, &ctx)
+    })?;
     let document = Arc::new(openrpc::document());
     module.register_method(
         METHOD_DISCOVER,

@@ -345,6 +345,19 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                         summary.amount = Some(*amount);
                         summary.role = Some(role_name(*role).into());
                     }
+                    TxPayload::PostBounty { amount, .. } => {
+                        summary.kind = "post_bounty".into();
+                        summary.amount = Some(*amount);
+                    }
+                    TxPayload::LineupProof { .. } => {
+                        summary.kind = "lineup_proof".into();
+                    }
+                    TxPayload::Settle { .. } => {
+                        summary.kind = "settle".into();
+                    }
+                    TxPayload::Dispute { .. } => {
+                        summary.kind = "dispute".into();
+                    }
                 }
                 summary
             })

@@ -1,0 +1,918 @@
+//! Bounties in root state (DESIGN §4, `docs/MARKET.md` "What the chain records"): what
+//! `PostBounty`, `LineupProof` and `Settle` change, the refund of expired bounties at the start
+//! of a root block, and the reads of all of it at a root height.
+//!
+//! A bounty's life: `PostBounty` escrows the amount and pins the transformation and inputs to
+//! the hashes of their values at a root height; for a tier with hops, the first valid
+//! `LineupProof` draws its lineup; `Settle` with the complete envelope chain pays the offerer,
+//! relayers and finder and records their successes. A bounty still open at the start of its
+//! expiry block is refunded to its requester and counts as a failure for its offerer. It ends
+//! exactly once: its status leaves `Open` once and never returns. A `Dispute` with two
+//! conflicting signed results ends it too: the root re-executes the transformation over the
+//! pinned values, burns the stake of whoever signed a wrong result, and refunds the bounty.
+//!
+//! Leaves (all on the root):
+//! - [`bounty_key`]`(id)`: the [`Bounty`], kept after it ends so that a second Settle is
+//!   refused by name and a reader can see how it ended;
+//! - [`open_bounties_key`]`(account)`: how many open bounties the account has posted (at most
+//!   [`OPEN_BOUNTIES_PER_ACCOUNT_MAX`]);
+//! - [`bounty_totals_key`]: the open bounties and the escrow they hold, in total (at most
+//!   [`OPEN_BOUNTIES_MAX`]), which the conservation of money counts;
+//! - [`expiries_key`]`(height)`: the ids of the bounties expiring at the start of root block
+//!   `height` (at most [`BOUNTIES_EXPIRING_PER_HEIGHT_MAX`]), so a block refunds exactly what
+//!   expires in it without a scan. Bounties that ended before stay listed and are skipped.
+//!
+//! A bounty's id is the id of the transaction that posted it (`Transaction::hash`, signature
+//! included): the requester knows it before sending, and a bounty posted on another branch of
+//! a fork is another bounty, so envelopes signed for one never settle the other.
+//!
+//! Inputs are root keys only for now: a key whose keyspace lives on a data chain is refused
+//! (`KeyOnOtherChain`) until bounties carry proofs of deeper values.
+
+use bincode::{Decode, Encode};
+use bitverse_compute::{TransformError, TransformRequest};
+use bitverse_pricing::{HOPS_MAX, ReliabilityRecord, StakedNode, TaskKind, is_eligible_relayer};
+use bitverse_primitives::{AccountId, Amount, Hash, codec};
+use bitverse_relay_lineup::{
+    Envelope, ExpectedChain, LineupProof, RelayerCandidate, check_conflict, draw_lineup,
+    settlement_shares, verify_envelope_chain,
+};
+use jmt::KeyHash;
+use serde::Serialize;
+
+use crate::chain::Chain;
+use crate::error::{ChainError, StoreError, TxError};
+use crate::params::ChainParams;
+use crate::scripts::BlockContext;
+use crate::stake::{reliability_key, stake_record, staked_nodes};
+use crate::state::{ApplyError, StateView};
+
+/// The most input keys one bounty pins: as many as a transformation takes
+/// (`bitverse_compute::INPUTS_MAX`). Bounds the bounty record and the reads a PostBounty makes
+/// (each input one lookup at the pinned height).
+pub const BOUNTY_INPUTS_MAX: usize = bitverse_compute::transform::INPUTS_MAX;
+
+/// The furthest ahead of its block a bounty may expire: about three hours of 1 s root
+/// blocks. Bounds how long escrow and a per-height expiry list stay in state.
+pub const EXPIRY_BLOCKS_MAX: u64 = 10_000;
+
+/// The oldest root height a bounty may pin, counted back from its block. A bounty pins recent
+/// state: every party fetches the inputs as of that height, and a node that keeps only recent
+/// history can still serve them.
+pub const PIN_AGE_BLOCKS_MAX: u64 = 1_000;
+
+/// The most open bounties one requester may have. Bounds what one account can lock in the
+/// expiry lists.
+pub const OPEN_BOUNTIES_PER_ACCOUNT_MAX: usize = 16;
+
+/// The most open bounties on the root in total.
+pub const OPEN_BOUNTIES_MAX: usize = 10_000;
+
+/// The most bounties that may expire at one root height. Bounds the expiry list a block reads
+/// at its start (32 KiB of ids) and the refunds it makes there.
+pub const BOUNTIES_EXPIRING_PER_HEIGHT_MAX: usize = 1_000;
+
+/// A key pinned to the hash of its value at the bounty's pinned height.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct PinnedKey {
+    /// The key (`filters/bw`).
+    pub key: String,
+    /// `Hash::digest` (plain BLAKE3) of the value's bytes.
+    pub value_hash: Hash,
+}
+
+/// The lineup drawn for a bounty from its lineup proof.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct Lineup {
+    /// Who published the proof, and earns the finder's share.
+    pub finder: AccountId,
+    /// The proof's hash, the draw's seed.
+    pub seed: Hash,
+    /// The relayers, in draw order: the relay order.
+    pub relayers: Vec<AccountId>,
+    /// The root height of the block that recorded it.
+    pub drawn_height: u64,
+}
+
+/// How far a bounty has come.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BountyStatus {
+    /// Escrowed, waiting for its lineup (with hops) or its Settle.
+    Open,
+    /// Paid out by a Settle.
+    Settled {
+        /// The root height of the Settle's block.
+        height: u64,
+        /// The result's hash every envelope attested.
+        result_hash: Hash,
+        /// The fuel every envelope attested.
+        fuel_used: u64,
+    },
+    /// Refunded to the requester at the start of its expiry block.
+    Expired {
+        /// That block's height.
+        height: u64,
+    },
+    /// Refunded to the requester by a Dispute, whose signers of a wrong result were slashed.
+    Disputed {
+        /// The root height of the Dispute's block.
+        height: u64,
+        /// The hash of the result re-execution gave; `None` when the transformation gave no
+        /// output (it refused its input, trapped, ran out of fuel), so every attested result
+        /// was wrong.
+        result_hash: Option<Hash>,
+        /// Who was slashed, as what, of how much (burnt).
+        slashed: Vec<Slash>,
+    },
+}
+
+/// One slashing by a Dispute.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct Slash {
+    /// The signer of a wrong result.
+    pub account: AccountId,
+    /// The role it signed in (`Offer` for the offerer, `Relay` for a relayer); `offerer` or
+    /// `relayer` in JSON.
+    #[serde(serialize_with = "role_word")]
+    pub role: TaskKind,
+    /// Its stake and unbonding in that role, all of it, burnt.
+    pub amount: Amount,
+}
+
+impl std::fmt::Display for BountyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BountyStatus::Open => write!(f, "open"),
+            BountyStatus::Settled { height, .. } => write!(f, "settled at root height {height}"),
+            BountyStatus::Expired { height } => write!(f, "expired at root height {height}"),
+            BountyStatus::Disputed { height, .. } => write!(f, "disputed at root height {height}"),
+        }
+    }
+}
+
+fn role_word<S: serde::Serializer>(role: &TaskKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(crate::error::role_name(*role))
+}
+
+/// A bounty as root state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct Bounty {
+    /// Its id: the id of the PostBounty transaction.
+    pub id: Hash,
+    /// Who posted and funded it, and gets it back at expiry.
+    pub requester: AccountId,
+    /// The offerer that computes the result.
+    pub offerer: AccountId,
+    /// The escrowed amount.
+    pub amount: Amount,
+    /// The transformation's module.
+    pub transform: PinnedKey,
+    /// The inputs, in order.
+    pub inputs: Vec<PinnedKey>,
+    /// The argument bytes passed to the transformation.
+    pub args: Vec<u8>,
+    /// The root height whose values are pinned, and whose stakes and ledger the lineup is
+    /// drawn from.
+    pub pinned_height: u64,
+    /// The root height of the block that posted it.
+    pub posted_height: u64,
+    /// Relayers in its lineup.
+    pub hops: u8,
+    /// The most fuel a computation may use.
+    pub fuel_budget: u64,
+    /// The root height at whose start it is refunded if still open.
+    pub expiry_height: u64,
+    /// Its lineup, once drawn (never for 0 hops).
+    pub lineup: Option<Lineup>,
+    /// Open, settled or expired.
+    pub status: BountyStatus,
+}
+
+/// The open bounties on the root and the escrow they hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct BountyTotals {
+    /// Open bounties.
+    pub open: u64,
+    /// The sum of their amounts: money out of every balance until they end.
+    pub escrowed: Amount,
+    /// Everything Disputes have slashed, in total: burnt, out of the supply for good.
+    pub burnt: Amount,
+}
+
+/// What a PostBounty asks for, as its payload carries it.
+pub(crate) struct PostBounty<'p> {
+    pub(crate) id: Hash,
+    pub(crate) requester: AccountId,
+    pub(crate) amount: Amount,
+    pub(crate) transform: &'p str,
+    pub(crate) inputs: &'p [String],
+    pub(crate) args: &'p [u8],
+    pub(crate) pinned_height: u64,
+    pub(crate) hops: u8,
+    pub(crate) offerer: AccountId,
+    pub(crate) fuel_budget: u64,
+    pub(crate) expiry_height: u64,
+}
+
+/// The bounds a request's arguments and fuel budget must keep: those of one transformation
+/// run, so that every bounty can be computed.
+pub(crate) fn check_request_bounds(args: &[u8], fuel_budget: u64) -> Result<(), TxError> {
+    if args.len() > bitverse_compute::transform::ARGS_SIZE_BYTES_MAX {
+        return Err(TxError::BountyArgsTooLarge {
+            size_bytes: args.len(),
+            max: bitverse_compute::transform::ARGS_SIZE_BYTES_MAX,
+        });
+    }
+    if fuel_budget == 0 || fuel_budget > bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX {
+        return Err(TxError::FuelBudgetOutOfRange {
+            fuel_budget,
+            max: bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// Where a bounty lives in the root's state tree.
+pub fn bounty_key(id: &Hash) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state bounty v1", &[&id.0]).0)
+}
+
+/// Where the count of an account's open bounties lives.
+pub fn open_bounties_key(account: &AccountId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state open bounties v1", &[&account.0]).0)
+}
+
+/// Where the [`BountyTotals`] live.
+pub fn bounty_totals_key() -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state bounty totals v1", &[]).0)
+}
+
+/// Where the ids of the bounties expiring at the start of root block `height` are listed.
+pub fn expiries_key(height: u64) -> KeyHash {
+    KeyHash(
+        Hash::tagged(
+            "bitverse state bounty expiries v1",
+            &[&height.to_le_bytes()],
+        )
+        .0,
+    )
+}
+
+fn bounty(view: &StateView<'_>, id: &Hash) -> Result<Option<Bounty>, StoreError> {
+    view.get_decoded(&bounty_key(id))
+}
+
+fn set_bounty(view: &mut StateView<'_>, bounty: &Bounty) {
+    view.set_pending(bounty_key(&bounty.id), Some(codec::encode(bounty)));
+}
+
+fn totals(view: &StateView<'_>) -> Result<BountyTotals, StoreError> {
+    Ok(view.get_decoded(&bounty_totals_key())?.unwrap_or_default())
+}
+
+fn open_count(view: &StateView<'_>, account: &AccountId) -> Result<u32, StoreError> {
+    Ok(view.get_decoded(&open_bounties_key(account))?.unwrap_or(0))
+}
+
+fn set_open_count(view: &mut StateView<'_>, account: &AccountId, count: u32) {
+    let value = (count > 0).then(|| codec::encode(&count));
+    view.set_pending(open_bounties_key(account), value);
+}
+
+/// An open bounty, or the refusal that names why it is not one.
+fn open_bounty(view: &StateView<'_>, id: &Hash) -> Result<Bounty, ApplyError> {
+    let found = bounty(view, id)?.ok_or(TxError::UnknownBounty(*id))?;
+    if found.status != BountyStatus::Open {
+        return Err(TxError::BountyClosed {
+            bounty: *id,
+            status: found.status.to_string(),
+        }
+        .into());
+    }
+    Ok(found)
+}
+
+/// Takes one bounty of `amount` off the open counts and the escrow, its status having left
+/// `Open`.
+fn close(
+    view: &mut StateView<'_>,
+    requester: &AccountId,
+    amount: Amount,
+) -> Result<(), ApplyError> {
+    let count = open_count(view, requester)?;
+    set_open_count(view, requester, count.saturating_sub(1));
+    let mut sums = totals(view)?;
+    sums.open = sums.open.checked_sub(1).ok_or(TxError::Overflow)?;
+    sums.escrowed = sums
+        .escrowed
+        .checked_sub(amount)
+        .map_err(|_| TxError::Overflow)?;
+    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
+    Ok(())
+}
+
+/// The hash of `key`'s value in `pinned`, refusing a key with no value there (or a key that
+/// lives on a data chain: `KeyOnOtherChain`).
+fn pin(pinned: &StateView<'_>, key: &str, height: u64) -> Result<PinnedKey, ApplyError> {
+    let value = pinned
+        .value(key)?
+        .ok_or_else(|| TxError::PinnedKeyMissing {
+            key: key.to_owned(),
+            height,
+        })?;
+    Ok(PinnedKey {
+        key: key.to_owned(),
+        value_hash: Hash::digest(&value),
+    })
+}
+
+/// The staked relayers of `view` (root state at `height`) as the draw sees them: their stake
+/// and their `Relay` record decayed to `height`.
+fn relayer_candidates(
+    view: &StateView<'_>,
+    height: u64,
+    params: &ChainParams,
+) -> Result<Vec<RelayerCandidate>, ApplyError> {
+    let accounts = staked_nodes(view, TaskKind::Relay)?;
+    let mut candidates = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let node = StakedNode {
+            account,
+            stake: stake_record(view, &account)?.stake(TaskKind::Relay),
+            record: record(view, &account, TaskKind::Relay)?,
+        };
+        candidates.push(
+            RelayerCandidate::at_height(&node, height, &params.ledger)
+                .map_err(TxError::BadLineupProof)?,
+        );
+    }
+    Ok(candidates)
+}
+
+fn record(
+    view: &StateView<'_>,
+    account: &AccountId,
+    kind: TaskKind,
+) -> Result<ReliabilityRecord, StoreError> {
+    view.get_raw(&reliability_key(account, kind))?
+        .map(|bytes| {
+            ReliabilityRecord::from_bytes(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// Records a success (`latency_ms = Some`) or a failure (`None`) at `height` on `account`'s
+/// record for `kind`.
+fn record_event(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    account: &AccountId,
+    kind: TaskKind,
+    height: u64,
+    latency_ms: Option<u32>,
+) -> Result<(), ApplyError> {
+    let mut updated = record(view, account, kind)?;
+    match latency_ms {
+        Some(latency_ms) => updated.record_success(height, latency_ms, &params.ledger),
+        None => updated.record_failure(height, &params.ledger),
+    }
+    .map_err(TxError::Ledger)?;
+    view.set_pending(reliability_key(account, kind), Some(updated.to_bytes()));
+    Ok(())
+}
+
+/// Records a new bounty; its amount has already left the requester's balance.
+pub(crate) fn post_bounty(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(), ApplyError> {
+    if !view.chain().is_root() {
+        return Err(TxError::RootOnly {
+            chain: view.chain(),
+        }
+        .into());
+    }
+    // The checks `check_stateless` makes, again where the state depends on them.
+    if post.amount == Amount::ZERO {
+        return Err(TxError::ZeroBountyAmount.into());
+    }
+    if post.inputs.len() > BOUNTY_INPUTS_MAX {
+        return Err(TxError::TooManyBountyInputs {
+            count: post.inputs.len(),
+            max: BOUNTY_INPUTS_MAX,
+        }
+        .into());
+    }
+    check_request_bounds(post.args, post.fuel_budget)?;
+    if post.hops > HOPS_MAX {
+        return Err(TxError::TooManyHops {
+            hops: post.hops,
+            max: HOPS_MAX,
+        }
+        .into());
+    }
+    let highest = ctx.height.checked_sub(1).ok_or(TxError::Overflow)?;
+    let lowest = ctx.height.saturating_sub(PIN_AGE_BLOCKS_MAX);
+    if post.pinned_height < lowest || post.pinned_height > highest {
+        return Err(TxError::PinHeightOutOfRange {
+            pinned_height: post.pinned_height,
+            lowest,
+            highest,
+        }
+        .into());
+    }
+    let earliest_expiry = ctx.height.checked_add(1).ok_or(TxError::Overflow)?;
+    let latest_expiry = ctx
+        .height
+        .checked_add(EXPIRY_BLOCKS_MAX)
+        .ok_or(TxError::Overflow)?;
+    if post.expiry_height < earliest_expiry || post.expiry_height > latest_expiry {
+        return Err(TxError::ExpiryOutOfRange {
+            expiry_height: post.expiry_height,
+            lowest: earliest_expiry,
+            highest: latest_expiry,
+        }
+        .into());
+    }
+
+    // Everything the bounty names is read as of the pinned height.
+    let pinned = view.committed_at(post.pinned_height);
+    let transform = pin(&pinned, post.transform, post.pinned_height)?;
+    let mut inputs = Vec::with_capacity(post.inputs.len());
+    for key in post.inputs {
+        inputs.push(pin(&pinned, key, post.pinned_height)?);
+    }
+    if stake_record(&pinned, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
+        return Err(TxError::OffererNotStaked {
+            offerer: post.offerer,
+            height: post.pinned_height,
+        }
+        .into());
+    }
+    if post.hops > 0 {
+        // The lineup is drawn later from the same state, so a tier that cannot be drawn now
+        // never can: refuse it rather than escrow a bounty bound to expire.
+        let eligible = relayer_candidates(&pinned, post.pinned_height, ctx.params)?
+            .iter()
+            .filter(|c| {
+                c.account != post.requester
+                    && c.account != post.offerer
+                    && is_eligible_relayer(c.stake, c.reputation_ppm)
+            })
+            .count();
+        if eligible < usize::from(post.hops) {
+            return Err(TxError::TierUnavailable {
+                hops: post.hops,
+                eligible,
+            }
+            .into());
+        }
+    }
+
+    let count = open_count(view, &post.requester)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_PER_ACCOUNT_MAX {
+        return Err(TxError::TooManyOpenBounties {
+            account: post.requester,
+            max: OPEN_BOUNTIES_PER_ACCOUNT_MAX,
+        }
+        .into());
+    }
+    let mut sums = totals(view)?;
+    if usize::try_from(sums.open).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_MAX {
+        return Err(TxError::OpenBountiesFull {
+            max: OPEN_BOUNTIES_MAX,
+            at_height: None,
+        }
+        .into());
+    }
+    let expiries = expiries_key(post.expiry_height);
+    let mut expiring: Vec<Hash> = view.get_decoded(&expiries)?.unwrap_or_default();
+    if expiring.len() >= BOUNTIES_EXPIRING_PER_HEIGHT_MAX {
+        return Err(TxError::OpenBountiesFull {
+            max: BOUNTIES_EXPIRING_PER_HEIGHT_MAX,
+            at_height: Some(post.expiry_height),
+        }
+        .into());
+    }
+    if bounty(view, &post.id)?.is_some() {
+        // A transaction id names one transaction, applied once: only a hash collision gets
+        // here.
+        return Err(TxError::BountyClosed {
+            bounty: post.id,
+            status: "posted already".into(),
+        }
+        .into());
+    }
+
+    expiring.push(post.id);
+    view.set_pending(expiries, Some(codec::encode(&expiring)));
+    set_open_count(view, &post.requester, count.saturating_add(1));
+    sums.open = sums.open.checked_add(1).ok_or(TxError::Overflow)?;
+    sums.escrowed = sums
+        .escrowed
+        .checked_add(post.amount)
+        .map_err(|_| TxError::Overflow)?;
+    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
+    set_bounty(
+        view,
+        &Bounty {
+            id: post.id,
+            requester: post.requester,
+            offerer: post.offerer,
+            amount: post.amount,
+            transform,
+            inputs,
+            args: post.args.to_vec(),
+            pinned_height: post.pinned_height,
+            posted_height: ctx.height,
+            hops: post.hops,
+            fuel_budget: post.fuel_budget,
+            expiry_height: post.expiry_height,
+            lineup: None,
+            status: BountyStatus::Open,
+        },
+    );
+    Ok(())
+}
+
+/// Draws an open bounty's lineup from the first valid proof over its id.
+pub(crate) fn publish_lineup(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    proof: &LineupProof,
+) -> Result<(), ApplyError> {
+    let mut found = open_bounty(view, &proof.bounty)?;
+    if found.hops == 0 {
+        return Err(TxError::NoLineupForTier(found.id).into());
+    }
+    if found.lineup.is_some() {
+        return Err(TxError::LineupAlreadyDrawn(found.id).into());
+    }
+    let seed = proof
+        .check(&found.id, ctx.params.lineup_difficulty)
+        .map_err(TxError::BadLineupProof)?;
+    let pinned = view.committed_at(found.pinned_height);
+    let candidates = relayer_candidates(&pinned, found.pinned_height, ctx.params)?;
+    let relayers = draw_lineup(
+        &seed,
+        &candidates,
+        &[found.requester, found.offerer],
+        usize::from(found.hops),
+    )
+    .map_err(TxError::BadLineupProof)?;
+    found.lineup = Some(Lineup {
+        finder: proof.finder,
+        seed,
+        relayers,
+        drawn_height: ctx.height,
+    });
+    set_bounty(view, &found);
+    Ok(())
+}
+
+/// Settles an open bounty with its complete envelope chain: pays the split, records the
+/// successes, closes it.
+pub(crate) fn settle(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    id: &Hash,
+    chain: &[Envelope],
+) -> Result<(), ApplyError> {
+    let mut found = open_bounty(view, id)?;
+    let (relayers, finder) = match &found.lineup {
+        Some(lineup) => (lineup.relayers.clone(), lineup.finder),
+        None if found.hops == 0 => (Vec::new(), found.offerer),
+        None => return Err(TxError::LineupNotDrawn(found.id).into()),
+    };
+    let verified = verify_envelope_chain(
+        chain,
+        &ExpectedChain {
+            bounty: found.id,
+            offerer: found.offerer,
+            lineup: &relayers,
+            fuel_budget: found.fuel_budget,
+        },
+    )
+    .map_err(TxError::BadEnvelopeChain)?;
+    let shares = settlement_shares(
+        found.amount,
+        relayers.len(),
+        ctx.params.quote.finder_share_ppm,
+    )
+    .map_err(TxError::BadEnvelopeChain)?;
+    for (account, amount) in shares
+        .payouts(found.offerer, &relayers, finder)
+        .map_err(TxError::BadEnvelopeChain)?
+    {
+        view.credit(&account, amount)?;
+    }
+    // Latency in the ledger's unit: the blocks from post to settle at the root's target
+    // interval, the only clock every node reads alike.
+    let blocks = ctx.height.saturating_sub(found.posted_height);
+    let latency_ms = u32::try_from(blocks.saturating_mul(ctx.params.root.block_interval_target_ms))
+        .unwrap_or(u32::MAX);
+    record_event(
+        view,
+        ctx.params,
+        &found.offerer,
+        TaskKind::Offer,
+        ctx.height,
+        Some(latency_ms),
+    )?;
+    for relayer in &relayers {
+        record_event(
+            view,
+            ctx.params,
+            relayer,
+            TaskKind::Relay,
+            ctx.height,
+            Some(latency_ms),
+        )?;
+    }
+    found.status = BountyStatus::Settled {
+        height: ctx.height,
+        result_hash: verified.result_hash,
+        fuel_used: verified.fuel_used,
+    };
+    close(view, &found.requester, found.amount)?;
+    set_bounty(view, &found);
+    Ok(())
+}
+
+/// The participants' role: the offerer computes as `Offer`, relayers as `Relay`.
+fn role_of(bounty: &Bounty, signer: &AccountId) -> TaskKind {
+    if *signer == bounty.offerer {
+        TaskKind::Offer
+    } else {
+        TaskKind::Relay
+    }
+}
+
+/// Re-executes the bounty's transformation over its pinned values: `Some((result hash, fuel
+/// used))`, or `None` when it gives no output. Every node gets the same answer (fuel is
+/// deterministic); a node that cannot run the sandbox at all fails as the node
+/// (`ApplyError::Sandbox`), never with a verdict.
+fn re_execute(
+    view: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    bounty: &Bounty,
+) -> Result<Option<(Hash, u64)>, ApplyError> {
+    let pinned = view.committed_at(bounty.pinned_height);
+    let read = |pin: &PinnedKey| -> Result<Vec<u8>, ApplyError> {
+        match pinned.value(&pin.key)? {
+            Some(value) if Hash::digest(&value) == pin.value_hash => Ok(value),
+            _ => Err(StoreError::Corrupt(format!(
+                "the value bounty {} pinned under {:?} is gone from height {}",
+                bounty.id, pin.key, bounty.pinned_height
+            ))
+            .into()),
+        }
+    };
+    let module = read(&bounty.transform)?;
+    let mut inputs = Vec::with_capacity(bounty.inputs.len());
+    for pin in &bounty.inputs {
+        inputs.push(read(pin)?);
+    }
+    let runner = ctx.scripts.transforms().map_err(ApplyError::Sandbox)?;
+    let request = TransformRequest {
+        inputs,
+        args: bounty.args.clone(),
+        fuel_max: bounty.fuel_budget,
+    };
+    match runner.run(&module, request) {
+        Ok(outcome) => Ok(outcome
+            .result
+            .ok()
+            .map(|output| (Hash::digest(&output), outcome.fuel_used))),
+        Err(TransformError::Node(e)) => Err(ApplyError::Sandbox(e.to_string())),
+        // A module that fails upload checks, or a request beyond the sandbox's bounds, has
+        // no result: nothing anyone attested for it is right.
+        Err(_) => Ok(None),
+    }
+}
+
+/// Ends an open bounty on two conflicting signed results: re-executes, slashes (burns) every
+/// signer of a wrong result in its role and records its failure, records a success for a
+/// signer of the right one, and refunds the requester.
+pub(crate) fn dispute(
+    view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    id: &Hash,
+    evidence: [&Envelope; 2],
+) -> Result<(), ApplyError> {
+    let mut found = open_bounty(view, id)?;
+    let relayers = found
+        .lineup
+        .as_ref()
+        .map(|l| l.relayers.clone())
+        .unwrap_or_default();
+    let [first, second] = evidence;
+    check_conflict(
+        first,
+        second,
+        &ExpectedChain {
+            bounty: found.id,
+            offerer: found.offerer,
+            lineup: &relayers,
+            fuel_budget: found.fuel_budget,
+        },
+    )
+    .map_err(TxError::BadDisputeEvidence)?;
+    let correct = re_execute(view, ctx, &found)?;
+    let blocks = ctx.height.saturating_sub(found.posted_height);
+    let latency_ms = u32::try_from(blocks.saturating_mul(ctx.params.root.block_interval_target_ms))
+        .unwrap_or(u32::MAX);
+    let mut slashed: Vec<Slash> = Vec::new();
+    let mut judged: Vec<AccountId> = Vec::new();
+    for envelope in [first, second] {
+        // An offerer that signed both results is judged (and slashed) once.
+        if judged.contains(&envelope.signer) {
+            continue;
+        }
+        judged.push(envelope.signer);
+        let role = role_of(&found, &envelope.signer);
+        if correct == Some((envelope.result_hash, envelope.fuel_used)) {
+            record_event(
+                view,
+                ctx.params,
+                &envelope.signer,
+                role,
+                ctx.height,
+                Some(latency_ms),
+            )?;
+        } else {
+            let amount = crate::stake::slash(view, &envelope.signer, role)?;
+            record_event(view, ctx.params, &envelope.signer, role, ctx.height, None)?;
+            slashed.push(Slash {
+                account: envelope.signer,
+                role,
+                amount,
+            });
+        }
+    }
+    view.credit(&found.requester, found.amount)?;
+    close(view, &found.requester, found.amount)?;
+    let mut sums = totals(view)?;
+    for slash in &slashed {
+        sums.burnt = sums
+            .burnt
+            .checked_add(slash.amount)
+            .map_err(|_| TxError::Overflow)?;
+    }
+    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
+    found.status = BountyStatus::Disputed {
+        height: ctx.height,
+        result_hash: correct.map(|(hash, _)| hash),
+        slashed,
+    };
+    set_bounty(view, &found);
+    Ok(())
+}
+
+/// Refunds every bounty still open whose expiry is root block `height`, at its start and
+/// outside any transaction (before the block's transactions, which may spend the refund), and
+/// records a failure for each one's offerer. Does nothing on a data chain.
+pub(crate) fn expire_bounties(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    height: u64,
+) -> Result<(), ApplyError> {
+    if !view.chain().is_root() {
+        return Ok(());
+    }
+    let key = expiries_key(height);
+    let Some(ids) = view.get_decoded::<Vec<Hash>>(&key)? else {
+        return Ok(());
+    };
+    for id in &ids {
+        let Some(mut found) = bounty(view, id)? else {
+            return Err(StoreError::Corrupt(format!("expiring bounty {id} is missing")).into());
+        };
+        if found.status != BountyStatus::Open {
+            continue;
+        }
+        view.credit(&found.requester, found.amount)?;
+        record_event(view, params, &found.offerer, TaskKind::Offer, height, None)?;
+        found.status = BountyStatus::Expired { height };
+        close(view, &found.requester, found.amount)?;
+        set_bounty(view, &found);
+    }
+    view.set_pending(key, None);
+    view.flush_pending();
+    Ok(())
+}
+
+/// What every root block does at its start, before its transactions: releases unbonded
+/// stakes, then refunds expired bounties.
+pub(crate) fn start_root_block(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    height: u64,
+) -> Result<(), ApplyError> {
+    crate::stake::release_unbonded(view, height)?;
+    expire_bounties(view, params, height)
+}
+
+impl Chain {
+    /// The bounty `id` as root state holds it at `height` (at most the tip's), `None` if it
+    /// was not posted by then.
+    pub fn bounty_at(&self, id: &Hash, height: u64) -> Result<Option<Bounty>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(bounty(&view, id)?)
+    }
+
+    /// The open bounties and the escrow they hold at root height `height`.
+    pub fn bounty_totals_at(&self, height: u64) -> Result<BountyTotals, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(totals(&view)?)
+    }
+
+    /// How many open bounties `account` has posted, at root height `height`.
+    pub fn open_bounties_of_at(&self, account: &AccountId, height: u64) -> Result<u32, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(open_count(&view, account)?)
+    }
+
+    /// The ids listed to expire at the start of root block `expiry_height`, as state holds
+    /// them at `height` (ended ones included until that block removes the list).
+    pub fn bounties_expiring_at(
+        &self,
+        expiry_height: u64,
+        height: u64,
+    ) -> Result<Vec<Hash>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(view
+            .get_decoded(&expiries_key(expiry_height))?
+            .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_keys_of_different_things_differ() {
+        let id = Hash([1; 32]);
+        let account = AccountId([1; 32]);
+        let keys = [
+            bounty_key(&id),
+            bounty_key(&Hash([2; 32])),
+            open_bounties_key(&account),
+            bounty_totals_key(),
+            expiries_key(0),
+            expiries_key(1),
+            crate::stake::stake_key(&account),
+            crate::state::account_key(&account),
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_is_bounded_as_one_sandbox_run() {
+        use bitverse_compute::transform::{ARGS_SIZE_BYTES_MAX, FUEL_PER_TRANSFORM_MAX};
+        assert_eq!(check_request_bounds(&[0; ARGS_SIZE_BYTES_MAX], 1), Ok(()));
+        assert_eq!(check_request_bounds(&[], FUEL_PER_TRANSFORM_MAX), Ok(()));
+        assert_eq!(
+            check_request_bounds(&[0; ARGS_SIZE_BYTES_MAX + 1], 1),
+            Err(TxError::BountyArgsTooLarge {
+                size_bytes: ARGS_SIZE_BYTES_MAX + 1,
+                max: ARGS_SIZE_BYTES_MAX
+            })
+        );
+        for fuel_budget in [0, FUEL_PER_TRANSFORM_MAX + 1] {
+            assert_eq!(
+                check_request_bounds(&[], fuel_budget),
+                Err(TxError::FuelBudgetOutOfRange {
+                    fuel_budget,
+                    max: FUEL_PER_TRANSFORM_MAX
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_status_says_how_the_bounty_ended() {
+        assert_eq!(BountyStatus::Open.to_string(), "open");
+        assert_eq!(
+            BountyStatus::Expired { height: 40 }.to_string(),
+            "expired at root height 40"
+        );
+        assert_eq!(
+            BountyStatus::Settled {
+                height: 12,
+                result_hash: Hash::ZERO,
+                fuel_used: 5
+            }
+            .to_string(),
+            "settled at root height 12"
+        );
+    }
+}

@@ -1,0 +1,1403 @@
+//! Integration tests of bounties on the root: PostBounty escrows and pins, LineupProof draws
+//! the lineup, Settle pays the split and records successes, expiry refunds and records a
+//! failure; money is conserved in every root block of a run that does all of it; every
+//! refusal is named with its stable code; a bounty ends exactly once; a reorg undoes a settle;
+//! a Dispute re-executes the transformation and burns the stake of whoever signed a wrong
+//! result.
+
+use bitverse_blocktree::{
+    BOUNTY_INPUTS_MAX, Block, Bounty, BountyStatus, Chain, ChainError, ChainParams,
+    EXPIRY_BLOCKS_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash, Transaction, TxError, TxPayload,
+    TxStatus, UnsignedTx,
+};
+use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use bitverse_relay_lineup::{Envelope, LineupError, LineupProof, settlement_shares};
+
+const TRANSFORM: &str = "filters/bw";
+const INPUT: &str = "photos/1";
+/// The key of a transformation that never ends.
+const LOOP: &str = "filters/loop";
+/// A transformation that outputs its first input, then its arguments.
+const ECHO_WAT: &str = r#"(module
+  (import "bitverse_transform_v1" "input_len" (func $input_len (param i32) (result i32)))
+  (import "bitverse_transform_v1" "input_read" (func $input_read (param i32 i32 i32 i32)))
+  (import "bitverse_transform_v1" "args_len" (func $args_len (result i32)))
+  (import "bitverse_transform_v1" "args_read" (func $args_read (param i32 i32 i32)))
+  (import "bitverse_transform_v1" "output_write" (func $output_write (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "transform") (result i32)
+    (call $input_read (i32.const 0) (i32.const 0) (i32.const 0) (call $input_len (i32.const 0)))
+    (call $output_write (i32.const 0) (call $input_len (i32.const 0)))
+    (call $args_read (i32.const 0) (i32.const 0) (call $args_len))
+    (call $output_write (i32.const 0) (call $args_len))
+    (i32.const 0)))"#;
+/// A transformation that loops until its fuel runs out.
+const LOOP_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "transform") (result i32) (loop $forever (br $forever)) (i32.const 0)))"#;
+const ARGS: &[u8] = b"64";
+const PHOTO: &[u8] = b"a photo's bytes";
+const FUEL_BUDGET: u64 = 5_000_000;
+
+/// alice requests, bob offers, carol, dave and erin relay, dave mines every block.
+struct Market {
+    chain: Chain,
+    keys: Vec<SecretKey>,
+}
+
+fn key(name: &str) -> SecretKey {
+    match name {
+        "erin" => SecretKey::from_seed(b"erin"),
+        _ => SecretKey::dev(name),
+    }
+}
+
+fn account(name: &str) -> AccountId {
+    key(name).account()
+}
+
+/// Every account that holds money here.
+fn accounts() -> Vec<AccountId> {
+    ["alice", "bob", "carol", "dave", "erin"]
+        .iter()
+        .map(|n| account(n))
+        .collect()
+}
+
+fn signed(chain: &Chain, who: &SecretKey, payload: TxPayload) -> Transaction {
+    let nonce = chain.pending_nonce(&who.account()).unwrap();
+    UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: who.account(),
+        nonce,
+        fee: Amount(3),
+        payload,
+    }
+    .sign(who)
+}
+
+impl Market {
+    /// Block 1: alice buys `filters` and `photos` on the root and funds erin; bob stakes as
+    /// offerer; carol, dave stake as relayers. Block 2: erin stakes as relayer; alice puts
+    /// the module and the photo. Each block is checked for conservation.
+    fn new(params: ChainParams) -> Market {
+        let mut market = Market {
+            chain: Chain::in_memory(params).unwrap(),
+            keys: ["alice", "bob", "carol", "dave", "erin"]
+                .iter()
+                .map(|n| key(n))
+                .collect(),
+        };
+        market.check_conservation();
+        let price = market.chain.params().root.storage_price_per_byte;
+        for name in ["filters", "photos"] {
+            market.submit(
+                "alice",
+                TxPayload::BuyKeyspace {
+                    name: name.into(),
+                    owner: account("alice"),
+                    quota_bytes: 4096,
+                    prepaid: Amount(price.0 * 4096),
+                    script: None,
+                    depth: 0,
+                },
+            );
+        }
+        market.submit(
+            "alice",
+            TxPayload::Transfer {
+                to: account("erin"),
+                amount: Amount(10_000_000),
+            },
+        );
+        market.submit("bob", stake(TaskKind::Offer, 1_000_000));
+        market.submit("carol", stake(TaskKind::Relay, 400_000));
+        market.submit("dave", stake(TaskKind::Relay, 300_000));
+        market.seal();
+        market.submit("erin", stake(TaskKind::Relay, 200_000));
+        market.submit(
+            "alice",
+            TxPayload::Put {
+                key: TRANSFORM.into(),
+                value: wat::parse_str(ECHO_WAT).unwrap(),
+            },
+        );
+        market.submit(
+            "alice",
+            TxPayload::Put {
+                key: LOOP.into(),
+                value: wat::parse_str(LOOP_WAT).unwrap(),
+            },
+        );
+        market.submit(
+            "alice",
+            TxPayload::Put {
+                key: INPUT.into(),
+                value: PHOTO.to_vec(),
+            },
+        );
+        market.seal();
+        market
+    }
+
+    fn key_of(&self, account: &AccountId) -> &SecretKey {
+        self.keys.iter().find(|k| k.account() == *account).unwrap()
+    }
+
+    fn tx(&self, who: &str, payload: TxPayload) -> Transaction {
+        signed(&self.chain, &key(who), payload)
+    }
+
+    fn submit(&mut self, who: &str, payload: TxPayload) -> Hash {
+        let t = self.tx(who, payload);
+        self.chain.submit_transaction(t).unwrap()
+    }
+
+    fn refusal(&mut self, who: &str, payload: TxPayload) -> TxError {
+        let t = self.tx(who, payload);
+        match self.chain.submit_transaction(t) {
+            Err(ChainError::Tx(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// One block (mined by dave) one root interval after the tip, holding every pending
+    /// transaction that applies; then the conservation check.
+    fn seal_allowing_drops(&mut self) -> Block {
+        let time_ms = self
+            .chain
+            .tip()
+            .time_ms
+            .max(self.chain.params().genesis_time_ms)
+            + 1_000;
+        let block = self
+            .chain
+            .produce_block(account("dave"), time_ms, true, u64::MAX)
+            .unwrap()
+            .expect("a block");
+        self.check_conservation();
+        block
+    }
+
+    /// [`Market::seal_allowing_drops`], asserting that every pending transaction went in.
+    fn seal(&mut self) -> Block {
+        let count = self.chain.mempool_len();
+        let block = self.seal_allowing_drops();
+        assert_eq!(
+            block.transactions.len(),
+            count,
+            "every transaction included"
+        );
+        block
+    }
+
+    fn height(&self) -> u64 {
+        self.chain.tip().height
+    }
+
+    /// Posts a bounty from alice over the module and the photo pinned at the tip, for bob;
+    /// returns its id (the transaction's id).
+    /// It expires `expiry_in_blocks` after the block it goes in (the next one).
+    fn post(&mut self, amount: u128, hops: u8, expiry_in_blocks: u64) -> Hash {
+        let payload = self.bounty_payload(amount, hops, expiry_in_blocks);
+        self.submit("alice", payload)
+    }
+
+    fn bounty_payload(&self, amount: u128, hops: u8, expiry_in_blocks: u64) -> TxPayload {
+        TxPayload::PostBounty {
+            amount: Amount(amount),
+            transform: TRANSFORM.into(),
+            inputs: vec![INPUT.into()],
+            args: ARGS.to_vec(),
+            pinned_height: self.height(),
+            hops,
+            offerer: account("bob"),
+            fuel_budget: FUEL_BUDGET,
+            // Counted from the block the bounty goes in, the one after the tip.
+            expiry_height: self.height() + 1 + expiry_in_blocks,
+        }
+    }
+
+    fn bounty(&self, id: &Hash) -> Bounty {
+        self.chain.bounty_at(id, self.height()).unwrap().unwrap()
+    }
+
+    /// A lineup proof over `id` found by `finder` at the network's difficulty.
+    fn proof(&self, id: Hash, finder: &str) -> LineupProof {
+        let difficulty = self.chain.params().lineup_difficulty;
+        LineupProof::find(id, account(finder), difficulty, 0, difficulty * 64).unwrap()
+    }
+
+    /// The complete, honest envelope chain of bounty `id` as drawn.
+    fn envelopes(&self, id: &Hash) -> Vec<Envelope> {
+        let bounty = self.bounty(id);
+        let (result, fuel_used) = honest_result();
+        let mut chain = vec![Envelope::offer(
+            self.key_of(&bounty.offerer),
+            *id,
+            result,
+            fuel_used,
+        )];
+        let relayers = bounty.lineup.map(|l| l.relayers).unwrap_or_default();
+        for relayer in relayers {
+            let previous = *chain.last().unwrap();
+            chain.push(Envelope::relay(
+                self.key_of(&relayer),
+                &previous,
+                result,
+                fuel_used,
+            ));
+        }
+        chain
+    }
+
+    /// Balances, stakes, unbonding, the root's endowment pool and the bounties' escrow equal
+    /// the genesis supply (dev pays no subsidy); the escrow total equals the open bounties'
+    /// amounts, which the test lists itself.
+    fn check_conservation(&self) {
+        let height = self.height();
+        let mut supply: u128 = 0;
+        for a in accounts() {
+            supply += self.chain.account(&a).unwrap().balance.0;
+            supply += self
+                .chain
+                .stake_at(&a, height)
+                .unwrap()
+                .escrow_total()
+                .unwrap()
+                .0;
+        }
+        supply += self.chain.endowment_pool(&ChainId::ROOT).unwrap().held().0;
+        let totals = self.chain.bounty_totals_at(height).unwrap();
+        supply += totals.escrowed.0;
+        // Burnt by disputes: out of the supply for good.
+        supply += totals.burnt.0;
+        let genesis: u128 = self
+            .chain
+            .params()
+            .genesis_allocations
+            .iter()
+            .map(|(_, a)| a.0)
+            .sum();
+        let subsidies = self.chain.params().block_subsidy.0 * u128::from(height);
+        assert_eq!(
+            supply,
+            genesis + subsidies,
+            "money conserved at height {height}"
+        );
+    }
+}
+
+/// The result and fuel of the echo transformation over the photo, run here by the test's own
+/// sandbox: the reference every honest participant computes.
+fn honest_result() -> (Hash, u64) {
+    let runner = bitverse_compute::TransformRunner::new().unwrap();
+    let outcome = runner
+        .run(
+            &wat::parse_str(ECHO_WAT).unwrap(),
+            bitverse_compute::TransformRequest {
+                inputs: vec![PHOTO.to_vec()],
+                args: ARGS.to_vec(),
+                fuel_max: FUEL_BUDGET,
+            },
+        )
+        .unwrap();
+    let output = outcome.result.unwrap();
+    assert_eq!(
+        output,
+        [PHOTO, ARGS].concat(),
+        "the echo transformation's output"
+    );
+    (Hash::digest(&output), outcome.fuel_used)
+}
+
+fn stake(role: TaskKind, amount: u128) -> TxPayload {
+    TxPayload::Stake {
+        amount: Amount(amount),
+        role,
+    }
+}
+
+fn open_escrow(market: &Market, ids: &[Hash]) -> u128 {
+    ids.iter()
+        .filter_map(|id| market.chain.bounty_at(id, market.height()).unwrap())
+        .filter(|b| b.status == BountyStatus::Open)
+        .map(|b| b.amount.0)
+        .sum()
+}
+
+/// `who`'s estimated failure rate as an offerer at the tip, as a quote reads it.
+fn offer_failure_ppm(market: &Market, who: &str) -> u32 {
+    let height = market.height();
+    market
+        .chain
+        .reliability_record_at(&account(who), TaskKind::Offer, height)
+        .unwrap()
+        .unwrap_or_default()
+        .estimate_at(height, &market.chain.params().ledger)
+        .unwrap()
+        .failure_ppm
+}
+
+fn record(market: &Market, who: &str, kind: TaskKind) -> (u64, u64) {
+    let r = market
+        .chain
+        .reliability_record_at(&account(who), kind, market.height())
+        .unwrap()
+        .unwrap_or_default();
+    (r.successes / EVENT_WEIGHT, r.failures / EVENT_WEIGHT)
+}
+
+#[test]
+fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
+    let mut m = Market::new(ChainParams::dev());
+    let pinned = m.height();
+    let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
+
+    // Block 3: three bounties: 0 hops, 2 hops, and one left to expire.
+    let solo = m.post(10_000, 0, 20);
+    let relayed = m.post(90_001, 2, 20);
+    let silent = m.post(7_000, 0, 4);
+    m.seal();
+    let ids = [solo, relayed, silent];
+    let totals = m.chain.bounty_totals_at(m.height()).unwrap();
+    assert_eq!(totals.open, 3);
+    assert_eq!(totals.escrowed.0, 10_000 + 90_001 + 7_000);
+    assert_eq!(open_escrow(&m, &ids), totals.escrowed.0);
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_before - (10_000 + 90_001 + 7_000) - 9,
+        "the amounts and fees left alice's balance"
+    );
+    let posted = m.bounty(&relayed);
+    assert_eq!(posted.pinned_height, pinned);
+    assert_eq!(posted.posted_height, 3);
+    assert_eq!(
+        posted.transform.value_hash,
+        Hash::digest(&wat::parse_str(ECHO_WAT).unwrap())
+    );
+    assert_eq!(posted.inputs[0].value_hash, Hash::digest(PHOTO));
+    assert_eq!(posted.args, b"64".to_vec());
+    assert_eq!(posted.status, BountyStatus::Open);
+    assert_eq!(posted.lineup, None);
+    assert_eq!(
+        m.chain.open_bounties_of_at(&account("alice"), 3).unwrap(),
+        3
+    );
+
+    // Block 4: erin publishes the lineup proof; the solo bounty settles.
+    let proof = m.proof(relayed, "erin");
+    m.submit("erin", TxPayload::LineupProof { proof });
+    let chain = m.envelopes(&solo);
+    m.submit(
+        "carol",
+        TxPayload::Settle {
+            bounty: solo,
+            chain,
+        },
+    );
+    let bob_before = m.chain.account(&account("bob")).unwrap().balance.0;
+    m.seal();
+    let lineup = m.bounty(&relayed).lineup.expect("drawn");
+    assert_eq!(lineup.finder, account("erin"));
+    assert_eq!(lineup.seed, proof.hash());
+    assert_eq!(lineup.relayers.len(), 2);
+    assert!(!lineup.relayers.contains(&account("alice")));
+    assert!(!lineup.relayers.contains(&account("bob")));
+    assert_eq!(
+        m.chain.account(&account("bob")).unwrap().balance.0,
+        bob_before + 10_000,
+        "a 0-hop bounty pays its offerer all of it"
+    );
+    assert!(matches!(
+        m.bounty(&solo).status,
+        BountyStatus::Settled { height: 4, .. }
+    ));
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (1, 0));
+    // latency: one block at the root's 1 s target.
+    let bob_record = m
+        .chain
+        .reliability_record_at(&account("bob"), TaskKind::Offer, 4)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob_record.latency_ms_total, 1_000);
+
+    // Block 5: the relayed bounty settles, sent by someone outside it.
+    let before: Vec<u128> = accounts()
+        .iter()
+        .map(|a| m.chain.account(a).unwrap().balance.0)
+        .collect();
+    let chain = m.envelopes(&relayed);
+    assert_eq!(chain.len(), 3);
+    let settle = m.tx(
+        "alice",
+        TxPayload::Settle {
+            bounty: relayed,
+            chain,
+        },
+    );
+    m.chain.submit_transaction(settle).unwrap();
+    m.seal();
+    let shares =
+        settlement_shares(Amount(90_001), 2, m.chain.params().quote.finder_share_ppm).unwrap();
+    let after: Vec<u128> = accounts()
+        .iter()
+        .map(|a| m.chain.account(a).unwrap().balance.0)
+        .collect();
+    let gained = |name: &str| {
+        let i = accounts().iter().position(|a| *a == account(name)).unwrap();
+        after[i] as i128 - before[i] as i128
+    };
+    let dave_fees_and_release = {
+        // dave mined block 5: its fee (3) and the pool's release are his besides any share.
+        let share = if lineup.relayers.contains(&account("dave")) {
+            shares.each_relayer.0
+        } else {
+            0
+        };
+        gained("dave") - share as i128
+    };
+    assert!(dave_fees_and_release >= 3);
+    assert_eq!(gained("bob"), shares.offerer.0 as i128);
+    assert_eq!(gained("alice"), -3, "alice paid the fee only");
+    for relayer in ["carol", "erin"] {
+        let expected = if lineup.relayers.contains(&account(relayer)) {
+            shares.each_relayer.0
+        } else {
+            0
+        } + if relayer == "erin" {
+            shares.finder.0
+        } else {
+            0
+        };
+        assert_eq!(gained(relayer), expected as i128, "{relayer}'s share");
+    }
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (2, 0));
+    for relayer in &lineup.relayers {
+        let r = m
+            .chain
+            .reliability_record_at(relayer, TaskKind::Relay, 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.successes, EVENT_WEIGHT, "the relayer's success");
+        assert_eq!(r.latency_ms_total, 2_000, "posted at 3, settled at 5");
+    }
+
+    // Blocks 6 and 7: nothing for the silent bounty; it expires at the start of block 7.
+    assert_eq!(m.bounty(&silent).expiry_height, 7);
+    let alice_at_6 = {
+        m.submit(
+            "carol",
+            TxPayload::Transfer {
+                to: account("erin"),
+                amount: Amount(1),
+            },
+        );
+        m.seal();
+        m.chain.account(&account("alice")).unwrap().balance.0
+    };
+    assert_eq!(m.bounty(&silent).status, BountyStatus::Open);
+    let failure_before_expiry = offer_failure_ppm(&m, "bob");
+    m.submit(
+        "carol",
+        TxPayload::Transfer {
+            to: account("erin"),
+            amount: Amount(1),
+        },
+    );
+    m.seal();
+    assert_eq!(
+        m.bounty(&silent).status,
+        BountyStatus::Expired { height: 7 }
+    );
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_at_6 + 7_000,
+        "refunded to the requester"
+    );
+    assert_eq!(
+        record(&m, "bob", TaskKind::Offer),
+        (2, 1),
+        "a failure for the offerer"
+    );
+    // And the quotes move: bob's estimated failure rate, what every tier's bound starts from,
+    // rose with it.
+    assert!(
+        offer_failure_ppm(&m, "bob") > failure_before_expiry,
+        "{} after, {failure_before_expiry} before",
+        offer_failure_ppm(&m, "bob")
+    );
+    let totals = m.chain.bounty_totals_at(m.height()).unwrap();
+    assert_eq!(totals.open, 0);
+    assert_eq!(totals.escrowed, Amount::ZERO);
+    assert_eq!(open_escrow(&m, &ids), 0);
+    assert_eq!(
+        m.chain.open_bounties_of_at(&account("alice"), 7).unwrap(),
+        0
+    );
+    assert!(m.chain.bounties_expiring_at(7, 7).unwrap().is_empty());
+    // The settled bounties listed at their expiry height are skipped there: nothing moves.
+    let alice_at_7 = m.chain.account(&account("alice")).unwrap().balance.0;
+    while m.height() < 23 {
+        m.submit(
+            "carol",
+            TxPayload::Transfer {
+                to: account("erin"),
+                amount: Amount(1),
+            },
+        );
+        m.seal();
+    }
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_at_7
+    );
+    assert!(matches!(
+        m.bounty(&solo).status,
+        BountyStatus::Settled { height: 4, .. }
+    ));
+    assert!(matches!(
+        m.bounty(&relayed).status,
+        BountyStatus::Settled { height: 5, .. }
+    ));
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (2, 1));
+}
+
+/// What a refusal must be.
+type Refusal = dyn Fn(&TxError) -> bool;
+
+#[test]
+fn malformed_bounties_are_refused_with_their_codes() {
+    let mut m = Market::new(ChainParams::dev());
+    let good = m.bounty_payload(1_000, 0, 10);
+    let with = |change: &dyn Fn(&mut TxPayload)| {
+        let mut payload = good.clone();
+        change(&mut payload);
+        payload
+    };
+    let cases: Vec<(TxPayload, i32, &Refusal)> = vec![
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { amount, .. } = p {
+                    *amount = Amount::ZERO;
+                }
+            }),
+            -32009,
+            &|e| *e == TxError::ZeroBountyAmount,
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { inputs, .. } = p {
+                    *inputs = vec![INPUT.into(); BOUNTY_INPUTS_MAX + 1];
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::TooManyBountyInputs { count, .. } if *count == BOUNTY_INPUTS_MAX + 1),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { hops, .. } = p {
+                    *hops = HOPS_MAX + 1;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::TooManyHops { .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { fuel_budget, .. } = p {
+                    *fuel_budget = 0;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::FuelBudgetOutOfRange { fuel_budget: 0, .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { fuel_budget, .. } = p {
+                    *fuel_budget = bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX + 1;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::FuelBudgetOutOfRange { .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { args, .. } = p {
+                    *args = vec![0; bitverse_compute::transform::ARGS_SIZE_BYTES_MAX + 1];
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::BountyArgsTooLarge { .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { pinned_height, .. } = p {
+                    *pinned_height = 3;
+                }
+            }),
+            -32009,
+            &|e| {
+                matches!(
+                    e,
+                    TxError::PinHeightOutOfRange {
+                        pinned_height: 3,
+                        highest: 2,
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { expiry_height, .. } = p {
+                    *expiry_height = 3;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::ExpiryOutOfRange { lowest: 4, .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { expiry_height, .. } = p {
+                    *expiry_height = 3 + EXPIRY_BLOCKS_MAX + 1;
+                }
+            }),
+            -32009,
+            &|e| matches!(e, TxError::ExpiryOutOfRange { .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { inputs, .. } = p {
+                    *inputs = vec!["photos/none".into()];
+                }
+            }),
+            -32028,
+            &|e| matches!(e, TxError::PinnedKeyMissing { key, height: 2 } if key == "photos/none"),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { transform, .. } = p {
+                    *transform = "nobody/bw".into();
+                }
+            }),
+            -32001,
+            &|e| matches!(e, TxError::UnknownKeyspace(_)),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { offerer, .. } = p {
+                    *offerer = account("carol");
+                }
+            }),
+            -32027,
+            &|e| matches!(e, TxError::OffererNotStaked { height: 2, .. }),
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { hops, .. } = p {
+                    *hops = 4;
+                }
+            }),
+            -32027,
+            &|e| {
+                *e == TxError::TierUnavailable {
+                    hops: 4,
+                    eligible: 3,
+                }
+            },
+        ),
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { amount, .. } = p {
+                    *amount = Amount(u128::MAX / 2);
+                }
+            }),
+            -32003,
+            &|e| matches!(e, TxError::InsufficientBalance { .. }),
+        ),
+    ];
+    for (payload, code, is) in cases {
+        let e = m.refusal("alice", payload.clone());
+        assert!(is(&e), "{payload:?} refused as {e:?}");
+        assert_eq!(e.code(), code, "{e}");
+    }
+    // A bounty on a data chain is refused before any state is read.
+    let data = ChainId::new(1, 0).unwrap();
+    let on_data = UnsignedTx {
+        chain: data,
+        sender: account("alice"),
+        nonce: 0,
+        fee: Amount::ZERO,
+        payload: good.clone(),
+    }
+    .sign(&key("alice"));
+    assert_eq!(
+        on_data.check_stateless(data),
+        Err(TxError::RootOnly { chain: data })
+    );
+
+    // An input changed after the pinned height is pinned to its value at that height.
+    let pinned_at_2 = m.bounty_payload(1_000, 0, 10);
+    m.submit(
+        "alice",
+        TxPayload::Put {
+            key: INPUT.into(),
+            value: b"another photo".to_vec(),
+        },
+    );
+    m.seal();
+    let id = m.submit("alice", pinned_at_2);
+    m.seal();
+    assert_eq!(m.bounty(&id).inputs[0].value_hash, Hash::digest(PHOTO));
+    // A key put after the pinned height has no value there.
+    let pinned_at_4 = m.bounty_payload(1_000, 0, 10);
+    m.submit(
+        "alice",
+        TxPayload::Put {
+            key: "photos/2".into(),
+            value: PHOTO.to_vec(),
+        },
+    );
+    m.seal();
+    let mut early = pinned_at_4;
+    if let TxPayload::PostBounty { inputs, .. } = &mut early {
+        *inputs = vec!["photos/2".into()];
+    }
+    assert!(matches!(
+        m.refusal("alice", early),
+        TxError::PinnedKeyMissing { height: 4, .. }
+    ));
+    assert_eq!(m.chain.bounty_totals_at(m.height()).unwrap().open, 1);
+}
+
+#[test]
+fn open_bounties_per_requester_are_bounded() {
+    let mut m = Market::new(ChainParams::dev());
+    for _ in 0..OPEN_BOUNTIES_PER_ACCOUNT_MAX {
+        m.post(100, 0, 50);
+    }
+    m.seal();
+    let payload = m.bounty_payload(100, 0, 50);
+    let e = m.refusal("alice", payload);
+    assert_eq!(
+        e,
+        TxError::TooManyOpenBounties {
+            account: account("alice"),
+            max: OPEN_BOUNTIES_PER_ACCOUNT_MAX
+        }
+    );
+    assert_eq!(e.code(), -32026);
+    // Another requester is not held back by alice's bounties.
+    let payload = m.bounty_payload(100, 0, 50);
+    m.submit("carol", payload);
+    m.seal();
+    assert_eq!(
+        m.chain.bounty_totals_at(m.height()).unwrap().open,
+        OPEN_BOUNTIES_PER_ACCOUNT_MAX as u64 + 1
+    );
+}
+
+#[test]
+fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
+    let mut params = ChainParams::dev();
+    params.lineup_difficulty = 1 << 10;
+    let mut m = Market::new(params);
+    let solo = m.post(5_000, 0, 30);
+    let relayed = m.post(9_000, 2, 30);
+    m.seal();
+
+    let unknown = Hash::digest(b"no such bounty");
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: unknown,
+            chain: vec![],
+        },
+    );
+    assert_eq!(
+        (e.clone(), e.code()),
+        (TxError::UnknownBounty(unknown), -32022)
+    );
+    let e = m.refusal(
+        "carol",
+        TxPayload::LineupProof {
+            proof: m.proof(solo, "carol"),
+        },
+    );
+    assert_eq!(
+        (e.clone(), e.code()),
+        (TxError::NoLineupForTier(solo), -32029)
+    );
+    let chain = vec![Envelope::offer(&key("bob"), relayed, Hash::ZERO, 1)];
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: relayed,
+            chain,
+        },
+    );
+    assert_eq!(
+        (e.clone(), e.code()),
+        (TxError::LineupNotDrawn(relayed), -32029)
+    );
+
+    // A proof below the difficulty.
+    let weak = (0u64..)
+        .map(|nonce| LineupProof {
+            bounty: relayed,
+            finder: account("erin"),
+            nonce,
+        })
+        .find(|p| !p.meets(1 << 10))
+        .unwrap();
+    let e = m.refusal("erin", TxPayload::LineupProof { proof: weak });
+    assert_eq!(
+        (e.clone(), e.code()),
+        (
+            TxError::BadLineupProof(LineupError::ProofBelowDifficulty {
+                difficulty: 1 << 10
+            }),
+            -32025
+        )
+    );
+    let first = m.proof(relayed, "erin");
+    m.submit("erin", TxPayload::LineupProof { proof: first });
+    m.seal();
+    let second = LineupProof::find(relayed, account("carol"), 1 << 10, 0, 1 << 20).unwrap();
+    let e = m.refusal("carol", TxPayload::LineupProof { proof: second });
+    assert_eq!(
+        (e.clone(), e.code()),
+        (TxError::LineupAlreadyDrawn(relayed), -32029)
+    );
+    assert_eq!(m.bounty(&relayed).lineup.unwrap().seed, first.hash());
+
+    // Envelope chains that do not check: each refused, nothing paid.
+    let honest = m.envelopes(&relayed);
+    let lineup = m.bounty(&relayed).lineup.unwrap().relayers;
+    let mut forged = honest.clone();
+    forged[2] = Envelope::relay(
+        &key("alice"),
+        &honest[1],
+        honest[1].result_hash,
+        honest[0].fuel_used,
+    );
+    let mut lying = honest.clone();
+    lying[1] = Envelope::relay(
+        m.key_of(&lineup[0]),
+        &honest[0],
+        Hash::digest(b"else"),
+        honest[0].fuel_used,
+    );
+    let mut over_budget = vec![Envelope::offer(
+        &key("bob"),
+        relayed,
+        Hash::ZERO,
+        FUEL_BUDGET + 1,
+    )];
+    for relayer in &lineup {
+        let previous = *over_budget.last().unwrap();
+        over_budget.push(Envelope::relay(
+            m.key_of(relayer),
+            &previous,
+            Hash::ZERO,
+            FUEL_BUDGET + 1,
+        ));
+    }
+    let cases: Vec<(Vec<Envelope>, LineupError)> = vec![
+        (vec![], LineupError::EmptyChain),
+        (
+            honest[..2].to_vec(),
+            LineupError::ChainIncomplete {
+                length: 2,
+                expected: 3,
+            },
+        ),
+        (
+            forged,
+            LineupError::WrongSigner {
+                position: 2,
+                expected: lineup[1],
+                found: account("alice"),
+            },
+        ),
+        (lying, LineupError::ResultMismatch { position: 1 }),
+        (
+            over_budget,
+            LineupError::FuelOverBudget {
+                position: 0,
+                fuel_used: FUEL_BUDGET + 1,
+                fuel_budget: FUEL_BUDGET,
+            },
+        ),
+        (
+            m.envelopes(&solo),
+            LineupError::ChainTooLong { length: 1, max: 3 },
+        ),
+    ];
+    for (chain, why) in cases {
+        let e = m.refusal(
+            "carol",
+            TxPayload::Settle {
+                bounty: relayed,
+                chain,
+            },
+        );
+        if let LineupError::ChainTooLong { .. } = why {
+            // The solo bounty's chain names the solo bounty: refused at its first envelope.
+            assert_eq!(
+                e,
+                TxError::BadEnvelopeChain(LineupError::WrongBounty { position: 0 })
+            );
+        } else {
+            assert_eq!(e, TxError::BadEnvelopeChain(why));
+        }
+        assert_eq!(e.code(), -32024);
+    }
+    // A chain longer than any lineup is refused before any state is read.
+    let long = vec![honest[0]; bitverse_relay_lineup::ENVELOPE_CHAIN_LEN_MAX + 1];
+    let t = m.tx(
+        "carol",
+        TxPayload::Settle {
+            bounty: relayed,
+            chain: long,
+        },
+    );
+    assert!(matches!(
+        t.check_stateless(ChainId::ROOT),
+        Err(TxError::BadEnvelopeChain(LineupError::ChainTooLong { .. }))
+    ));
+    assert_eq!(m.bounty(&relayed).status, BountyStatus::Open);
+    assert_eq!(
+        m.chain.bounty_totals_at(m.height()).unwrap().escrowed.0,
+        14_000
+    );
+}
+
+#[test]
+fn a_bounty_ends_exactly_once() {
+    let mut m = Market::new(ChainParams::dev());
+    let settled = m.post(5_000, 0, 4);
+    let expiring = m.post(6_000, 0, 3);
+    m.seal();
+    // Two Settles of one bounty, both admitted against the tip: the block takes one.
+    let chain = m.envelopes(&settled);
+    let first = m.tx(
+        "carol",
+        TxPayload::Settle {
+            bounty: settled,
+            chain: chain.clone(),
+        },
+    );
+    let second = m.tx(
+        "erin",
+        TxPayload::Settle {
+            bounty: settled,
+            chain: chain.clone(),
+        },
+    );
+    let ids = [first.hash(), second.hash()];
+    m.chain.submit_transaction(first).unwrap();
+    m.chain.submit_transaction(second).unwrap();
+    let bob_before = m.chain.account(&account("bob")).unwrap().balance.0;
+    let block = m.seal_allowing_drops();
+    assert_eq!(block.transactions.len(), 1);
+    assert_eq!(
+        m.chain.account(&account("bob")).unwrap().balance.0,
+        bob_before + 5_000,
+        "paid once"
+    );
+    // Whichever the block took first, the other is dropped as closed.
+    let dropped: Vec<TxError> = ids
+        .iter()
+        .filter_map(|id| match m.chain.tx_status(id).unwrap() {
+            TxStatus::Dropped { error } => Some(error),
+            TxStatus::Included { height: 4, .. } => None,
+            other => panic!("a Settle neither included nor dropped: {other:?}"),
+        })
+        .collect();
+    assert!(
+        matches!(dropped.as_slice(), [TxError::BountyClosed { bounty, .. }] if *bounty == settled),
+        "{dropped:?}"
+    );
+    // A third, after the block.
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: settled,
+            chain: chain.clone(),
+        },
+    );
+    assert_eq!(e.code(), -32023);
+    assert_eq!(
+        e.to_string(),
+        format!("bounty {settled} is closed: settled at root height 4")
+    );
+
+    // The other expires at the start of block 6: a Settle meant for block 6 is refused at
+    // admission already (the next block's start refunds it first).
+    assert_eq!(m.height(), 4);
+    m.submit(
+        "carol",
+        TxPayload::Transfer {
+            to: account("erin"),
+            amount: Amount(1),
+        },
+    );
+    m.seal();
+    let late = m.envelopes(&expiring);
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: expiring,
+            chain: late.clone(),
+        },
+    );
+    assert_eq!(e.code(), -32023);
+    assert!(e.to_string().ends_with("expired at root height 6"), "{e}");
+    let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
+    m.submit(
+        "carol",
+        TxPayload::Transfer {
+            to: account("erin"),
+            amount: Amount(1),
+        },
+    );
+    m.seal();
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_before + 6_000
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (1, 1));
+    // Expired once: later blocks (including the settled one's expiry, 7) change nothing more.
+    for _ in 0..3 {
+        m.submit(
+            "carol",
+            TxPayload::Transfer {
+                to: account("erin"),
+                amount: Amount(1),
+            },
+        );
+        m.seal();
+    }
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_before + 6_000
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (1, 1));
+    assert_eq!(
+        m.bounty(&expiring).status,
+        BountyStatus::Expired { height: 6 }
+    );
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: expiring,
+            chain: late,
+        },
+    );
+    assert_eq!(e.code(), -32023);
+}
+
+#[test]
+fn a_reorg_undoes_a_settle_of_the_losing_branch() {
+    let params = ChainParams::dev();
+    let mut a = Market::new(params.clone());
+    let mut b = Market {
+        chain: Chain::in_memory(params).unwrap(),
+        keys: a.keys.clone(),
+    };
+    for height in 1..=a.height() {
+        let block = a.chain.block_at(height).unwrap().unwrap();
+        b.chain.import_block(block, u64::MAX / 2).unwrap();
+    }
+    // Shared block 3: the bounty is posted.
+    let id = a.post(8_000, 0, 20);
+    let shared = a.seal();
+    b.chain.import_block(shared, u64::MAX / 2).unwrap();
+    // Branch A settles it at 4.
+    let chain = a.envelopes(&id);
+    a.submit("carol", TxPayload::Settle { bounty: id, chain });
+    a.seal();
+    assert!(matches!(a.bounty(&id).status, BountyStatus::Settled { .. }));
+    // Branch B does not, and is longer.
+    let mut b_blocks = Vec::new();
+    while b.height() <= a.height() {
+        b.submit(
+            "erin",
+            TxPayload::Transfer {
+                to: account("carol"),
+                amount: Amount(2),
+            },
+        );
+        b_blocks.push(b.seal());
+    }
+    for block in b_blocks {
+        a.chain.import_block(block, u64::MAX / 2).unwrap();
+    }
+    assert_eq!(
+        a.chain.tip().hash,
+        b.chain.tip().hash,
+        "the heavier branch won"
+    );
+    assert_eq!(a.chain.tip().state_root, b.chain.tip().state_root);
+    a.check_conservation();
+    assert_eq!(
+        a.bounty(&id).status,
+        BountyStatus::Open,
+        "the settle is undone"
+    );
+    assert_eq!(
+        a.chain.bounty_totals_at(a.height()).unwrap().escrowed.0,
+        8_000
+    );
+    assert_eq!(record(&a, "bob", TaskKind::Offer), (0, 0));
+    for who in accounts() {
+        assert_eq!(
+            a.chain.account(&who).unwrap(),
+            b.chain.account(&who).unwrap()
+        );
+    }
+    // The undone Settle went back to the mempool, and settles on the winning branch.
+    assert_eq!(a.chain.mempool_len(), 1);
+    a.seal();
+    assert!(matches!(
+        a.bounty(&id).status,
+        BountyStatus::Settled { height: 6, .. }
+    ));
+}
+
+/// A 2-hop bounty with its lineup drawn; returns its id and lineup.
+fn drawn_bounty(m: &mut Market, amount: u128) -> (Hash, Vec<AccountId>) {
+    let id = m.post(amount, 2, 20);
+    m.seal();
+    let proof = m.proof(id, "erin");
+    m.submit("erin", TxPayload::LineupProof { proof });
+    m.seal();
+    let lineup = m.bounty(&id).lineup.unwrap().relayers;
+    (id, lineup)
+}
+
+fn staked(m: &Market, who: &AccountId, role: TaskKind) -> (Amount, bool) {
+    let height = m.height();
+    let stake = m.chain.stake_at(who, height).unwrap().stake(role);
+    let listed = m
+        .chain
+        .staked_nodes_at(role, height)
+        .unwrap()
+        .iter()
+        .any(|(a, _)| a == who);
+    (stake, listed)
+}
+
+#[test]
+fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 50_000);
+    let (honest, fuel) = honest_result();
+    // bob flips his result; the first relayer computes its own and signs it on top.
+    let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"flipped"), fuel);
+    let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
+    // The lie cannot settle: the relayer's envelope attests another result.
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: id,
+            chain: vec![lie, catch],
+        },
+    );
+    assert_eq!(e.code(), -32024);
+    let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
+    let relayer_record_before = m
+        .chain
+        .reliability_record_at(&lineup[0], TaskKind::Relay, m.height())
+        .unwrap()
+        .unwrap_or_default();
+    m.submit(
+        "erin",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(catch),
+        },
+    );
+    m.seal();
+    let height = m.height();
+    assert_eq!(
+        m.bounty(&id).status,
+        BountyStatus::Disputed {
+            height,
+            result_hash: Some(honest),
+            slashed: vec![Slash {
+                account: account("bob"),
+                role: TaskKind::Offer,
+                amount: Amount(1_000_000),
+            }],
+        }
+    );
+    assert_eq!(
+        staked(&m, &account("bob"), TaskKind::Offer),
+        (Amount::ZERO, false)
+    );
+    let totals = m.chain.bounty_totals_at(height).unwrap();
+    assert_eq!(totals.burnt, Amount(1_000_000));
+    assert_eq!(totals.open, 0);
+    assert_eq!(
+        m.chain.account(&account("alice")).unwrap().balance.0,
+        alice_before + 50_000,
+        "the bounty is refunded"
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
+    let relayer_record = m
+        .chain
+        .reliability_record_at(&lineup[0], TaskKind::Relay, height)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        relayer_record.successes,
+        relayer_record_before.successes + EVENT_WEIGHT,
+        "the relayer that caught it"
+    );
+    // Ended once: a second dispute or a settle is refused.
+    let e = m.refusal(
+        "erin",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(catch),
+        },
+    );
+    assert_eq!(e.code(), -32023);
+    assert!(
+        e.to_string()
+            .ends_with(&format!("disputed at root height {height}"))
+    );
+    // bob, slashed out of the offerer registry, cannot be named by a new bounty.
+    let payload = m.bounty_payload(1_000, 0, 10);
+    assert!(matches!(
+        m.refusal("alice", payload),
+        TxError::OffererNotStaked { .. }
+    ));
+}
+
+#[test]
+fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 20_000);
+    let (honest, fuel) = honest_result();
+    let offer = Envelope::offer(&key("bob"), id, honest, fuel);
+    let lie = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"wrong"), fuel);
+    let (relayer_stake, _) = staked(&m, &lineup[0], TaskKind::Relay);
+    m.submit(
+        "bob",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(offer),
+        },
+    );
+    m.seal();
+    match m.bounty(&id).status {
+        BountyStatus::Disputed { slashed, .. } => assert_eq!(
+            slashed,
+            vec![Slash {
+                account: lineup[0],
+                role: TaskKind::Relay,
+                amount: relayer_stake,
+            }]
+        ),
+        other => panic!("not disputed: {other:?}"),
+    }
+    assert_eq!(
+        staked(&m, &lineup[0], TaskKind::Relay),
+        (Amount::ZERO, false)
+    );
+    assert_eq!(
+        staked(&m, &account("bob"), TaskKind::Offer),
+        (Amount(1_000_000), true)
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (1, 0));
+}
+
+#[test]
+fn a_module_that_loops_has_no_result_so_both_signers_are_slashed() {
+    let mut m = Market::new(ChainParams::dev());
+    let mut payload = m.bounty_payload(3_000, 0, 10);
+    if let TxPayload::PostBounty {
+        transform,
+        fuel_budget,
+        ..
+    } = &mut payload
+    {
+        *transform = LOOP.into();
+        *fuel_budget = 100_000;
+    }
+    let id = m.submit("alice", payload);
+    m.seal();
+    // The offerer signs two different results: its own contradiction is the evidence.
+    let one = Envelope::offer(&key("bob"), id, Hash::digest(b"one"), 100_000);
+    let two = Envelope::offer(&key("bob"), id, Hash::digest(b"two"), 100_000);
+    m.submit(
+        "carol",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(one),
+            second: Box::new(two),
+        },
+    );
+    m.seal();
+    assert_eq!(
+        m.bounty(&id).status,
+        BountyStatus::Disputed {
+            height: m.height(),
+            result_hash: None,
+            slashed: vec![Slash {
+                account: account("bob"),
+                role: TaskKind::Offer,
+                amount: Amount(1_000_000),
+            }],
+        },
+        "slashed once though it signed both"
+    );
+    assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
+}
+
+#[test]
+fn dispute_evidence_that_does_not_conflict_is_refused() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 20_000);
+    let (honest, fuel) = honest_result();
+    let offer = Envelope::offer(&key("bob"), id, honest, fuel);
+    let agree = Envelope::relay(m.key_of(&lineup[0]), &offer, honest, fuel);
+    let outsider = Envelope::offer(&key("alice"), id, Hash::digest(b"x"), fuel);
+    let mut forged = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"y"), fuel);
+    forged.fuel_used += 1;
+    for (second, why) in [
+        (agree, LineupError::NoConflict),
+        (outsider, LineupError::NotAParticipant(account("alice"))),
+        (forged, LineupError::BadSignature { position: 1 }),
+    ] {
+        let e = m.refusal(
+            "carol",
+            TxPayload::Dispute {
+                bounty: id,
+                first: Box::new(offer),
+                second: Box::new(second),
+            },
+        );
+        assert_eq!(e, TxError::BadDisputeEvidence(why));
+        assert_eq!(e.code(), -32024);
+    }
+    let unknown = Hash::digest(b"none");
+    let e = m.refusal(
+        "carol",
+        TxPayload::Dispute {
+            bounty: unknown,
+            first: Box::new(offer),
+            second: Box::new(agree),
+        },
+    );
+    assert_eq!(e, TxError::UnknownBounty(unknown));
+    assert_eq!(m.bounty(&id).status, BountyStatus::Open);
+}
