@@ -211,17 +211,8 @@ fn a_data_chain_block_earns_its_miner_a_falling_share_of_the_pool() {
 /// another miner, or starts from a header the root never anchored, is refused.
 #[test]
 fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
-    let params = ChainParams::dev();
-    let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
-    buy_with_prepaid(&tree, DEEP, 2, Amount(1 << 30));
-    let miner = miners()[0].account();
-    let deep = chain_of_keyspace(DEEP, 2).unwrap();
-    // The purchase first; then a write on the deep chain each step.
-    tree.seal_dev(miner, params.genesis_time_ms + 1_000)
-        .unwrap();
-    for step in 2..=4u64 {
-        write_and_seal(&tree, deep, format!("{DEEP}/k{step}"), miner, step);
-    }
+    let (tree, miner, deep) = deep_tree_mined(3);
+    let params = tree.params().clone();
     let proof = tree.earnings_proof(deep, miner).unwrap();
     assert!(proof.earned > Amount::ZERO);
     assert_eq!(proof.links.len(), 1, "one link below depth 1");
@@ -256,18 +247,26 @@ fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
     assert!(matches!(refused(proof), TxError::NothingToClaim { .. }));
 }
 
-/// A proof for a miner at depth 2 from a dev tree: the fixture the property test tampers with.
-fn deep_proof() -> (EarningsProof, bitverse_blocktree::Anchor) {
+/// A dev tree where keyspace `DEEP` (depth 2) was bought, then written `writes` times, each
+/// write sealed by the first miner: its tree, the miner and the deep chain.
+fn deep_tree_mined(writes: u64) -> (Blocktree, AccountId, ChainId) {
     let params = ChainParams::dev();
     let tree = Blocktree::in_memory(params.clone(), Tracking::All).unwrap();
     buy_with_prepaid(&tree, DEEP, 2, Amount(1 << 30));
     let miner = miners()[0].account();
     let deep = chain_of_keyspace(DEEP, 2).unwrap();
+    // The purchase first; then a write on the deep chain each step.
     tree.seal_dev(miner, params.genesis_time_ms + 1_000)
         .unwrap();
-    for step in 2..=3u64 {
+    for step in 2..=writes + 1 {
         write_and_seal(&tree, deep, format!("{DEEP}/k{step}"), miner, step);
     }
+    (tree, miner, deep)
+}
+
+/// A proof for a miner at depth 2 from a dev tree: the fixture the property test tampers with.
+fn deep_proof() -> (EarningsProof, bitverse_blocktree::Anchor) {
+    let (tree, miner, deep) = deep_tree_mined(2);
     let proof = tree.earnings_proof(deep, miner).unwrap();
     let anchor = proof.verify().unwrap();
     (proof, anchor)
