@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use bitverse_blocktree::headers::rules_after;
 use bitverse_blocktree::{
-    BlockHeader, Blocktree, ChainParams, HeaderChainChecker, MergedWork, Tracking, Transaction,
-    TxPayload, UnsignedTx, chain_of_keyspace, verify_header_chain,
+    BlockHeader, Blocktree, ChainParams, EarningsProof, HeaderChainChecker, MergedWork, Tracking,
+    Transaction, TxPayload, UnsignedTx, chain_of_keyspace, verify_header_chain,
 };
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use criterion::{Criterion, criterion_main};
@@ -78,6 +78,17 @@ fn one_keyspace_per_depth(tree: &Blocktree, alice: &SecretKey) {
     tree.seal_dev(alice.account(), START_MS + 1).expect("seal");
 }
 
+/// The earnings proof of `alice` (the dev sealer of [`one_keyspace_per_depth`]) on the chain
+/// of keyspace `d{depth}`, checked.
+fn earnings_proof_at(tree: &Blocktree, alice: &SecretKey, depth: u8) -> EarningsProof {
+    let chain = chain_of_keyspace(&format!("d{depth}"), depth).expect("chain");
+    let proof = tree
+        .earnings_proof(chain, alice.account())
+        .expect("earnings proof");
+    proof.verify().expect("verifies");
+    proof
+}
+
 fn print_sizes() {
     let alice = SecretKey::dev("alice");
     println!("proof bytes by depth (one keyspace per depth, dev):");
@@ -86,6 +97,12 @@ fn print_sizes() {
     for depth in 0..=8u8 {
         let proof = tree.value_proof(&format!("d{depth}/v")).expect("proof");
         proof.verify().expect("verifies");
+        println!("  depth {depth}: {} bytes", proof.to_bytes().len());
+    }
+
+    println!("earnings proof bytes by depth (the sealer's earnings on each keyspace's chain):");
+    for depth in 1..=8u8 {
+        let proof = earnings_proof_at(&tree, &alice, depth);
         println!("  depth {depth}: {} bytes", proof.to_bytes().len());
     }
 
@@ -440,6 +457,14 @@ fn proofs(c: &mut Criterion) {
     let mut group = c.benchmark_group("proof_verify");
     for depth in [0u8, 4, 8] {
         let proof = tree.value_proof(&format!("d{depth}/v")).expect("proof");
+        group.bench_function(format!("depth_{depth}"), |b| {
+            b.iter(|| proof.verify().expect("verifies"))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("earnings_proof_verify");
+    for depth in [1u8, 4, 8] {
+        let proof = earnings_proof_at(&tree, &alice, depth);
         group.bench_function(format!("depth_{depth}"), |b| {
             b.iter(|| proof.verify().expect("verifies"))
         });
