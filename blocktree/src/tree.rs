@@ -17,7 +17,9 @@ use std::sync::Arc;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use parking_lot::{Mutex, RwLock};
 
-use crate::block::{Anchor, Block, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash};
+use crate::block::{
+    Anchor, Block, BlockHeader, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash,
+};
 use crate::chain::{Candidate, Chain, ImportOutcome, TxStatus};
 use crate::endowment::{EarningsProof, earned_key};
 use crate::error::{ChainError, StoreError, TxError};
@@ -769,24 +771,58 @@ impl Blocktree {
         target: ChainId,
         root_height: u64,
     ) -> Result<(Vec<AnchorLink>, (ChainId, u64)), ChainError> {
+        let (levels, end) = self.anchor_walk(target, root_height, |above, child, version| {
+            let (anchor, anchor_proof) = above.prove_leaf(anchor_key(&child), version)?;
+            let anchor = anchor
+                .map(|bytes| codec::decode(&bytes))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("anchor of {child}: {e}")))?;
+            Ok((anchor, anchor_proof))
+        })?;
+        let links = levels
+            .into_iter()
+            .map(|(header, anchor_proof)| AnchorLink {
+                header,
+                anchor_proof,
+            })
+            .collect();
+        Ok((links, end))
+    }
+
+    /// The height of `target`'s block that the root's tip anchors through every level: the
+    /// block a value or earnings proof made now ends at, found without building the proofs.
+    pub fn anchored_from_root(&self, target: ChainId) -> Result<u64, ChainError> {
+        let root_height = self.root.lock().tip().height;
+        let (_, (_, height)) = self.anchor_walk(target, root_height, |above, child, version| {
+            Ok((above.anchor_at(&child, version)?, ()))
+        })?;
+        Ok(height)
+    }
+
+    /// Walks from the root's block at `root_height` down to `target`, reading each level's
+    /// anchor of the next with `read_anchor` (the anchor, and what the caller keeps of the
+    /// read, such as its proof); each anchored block must be on its chain's best chain here.
+    /// Returns, per level below the root, the anchored header with what was kept, and the
+    /// chain and height the walk ends at. Each chain is locked alone, in turn.
+    fn anchor_walk<K>(
+        &self,
+        target: ChainId,
+        root_height: u64,
+        mut read_anchor: impl FnMut(&Chain, ChainId, u64) -> Result<(Option<Anchor>, K), ChainError>,
+    ) -> Result<AnchorWalk<K>, ChainError> {
         let mut path = target.path_to_root();
         path.reverse();
-        let mut links = Vec::with_capacity(path.len().saturating_sub(1));
+        let mut levels = Vec::with_capacity(path.len().saturating_sub(1));
         let mut level = (ChainId::ROOT, root_height);
         for child in path.into_iter().skip(1) {
             let (above, version) = level;
             let above_chain = self.chain(above).ok_or(ChainError::NotTracked(above))?;
-            let (anchor, anchor_proof) =
-                above_chain.lock().prove_leaf(anchor_key(&child), version)?;
-            let anchor: Anchor = match anchor {
-                Some(bytes) => codec::decode(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("anchor of {child}: {e}")))?,
-                None => {
-                    return Err(ChainError::RelayPending(format!(
-                        "chain {child} is not anchored in chain {above} yet"
-                    )));
-                }
-            };
+            let (anchor, kept) = read_anchor(&above_chain.lock(), child, version)?;
+            let anchor = anchor.ok_or_else(|| {
+                ChainError::RelayPending(format!(
+                    "chain {child} is not anchored in chain {above} yet"
+                ))
+            })?;
             let child_chain = self.chain(child).ok_or(ChainError::NotTracked(child))?;
             let header = child_chain
                 .lock()
@@ -797,13 +833,10 @@ impl Blocktree {
                         anchor.hash
                     ))
                 })?;
-            links.push(AnchorLink {
-                header,
-                anchor_proof,
-            });
+            levels.push((header, kept));
             level = (child, anchor.height);
         }
-        Ok((links, level))
+        Ok((levels, level))
     }
 
     /// What this node knows of every chain it has open, root first.
@@ -987,6 +1020,10 @@ fn young_keyspace(
         other => other,
     }
 }
+
+/// What [`Blocktree::anchor_walk`] finds: per level below the root, the anchored header and
+/// what the walk kept of reading its anchor; then the chain and height the walk ends at.
+type AnchorWalk<K> = (Vec<(BlockHeader, K)>, (ChainId, u64));
 
 /// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of
 /// its address, which all its keys share (DESIGN §3).

@@ -5,6 +5,8 @@
 //! a Dispute re-executes the transformation and burns the stake of whoever signed a wrong
 //! result.
 
+mod common;
+
 use bitverse_blocktree::{
     BOUNTY_INPUTS_MAX, Block, Bounty, BountyStatus, Chain, ChainError, ChainParams,
     EXPIRY_BLOCKS_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash, Transaction, TxError, TxPayload,
@@ -13,6 +15,7 @@ use bitverse_blocktree::{
 use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_relay_lineup::{Envelope, LineupError, LineupProof, settlement_shares};
+use common::signed_on_root as signed;
 
 const TRANSFORM: &str = "filters/bw";
 const INPUT: &str = "photos/1";
@@ -63,18 +66,6 @@ fn accounts() -> Vec<AccountId> {
         .iter()
         .map(|n| account(n))
         .collect()
-}
-
-fn signed(chain: &Chain, who: &SecretKey, payload: TxPayload) -> Transaction {
-    let nonce = chain.pending_nonce(&who.account()).unwrap();
-    UnsignedTx {
-        chain: ChainId::ROOT,
-        sender: who.account(),
-        nonce,
-        fee: Amount(3),
-        payload,
-    }
-    .sign(who)
 }
 
 impl Market {

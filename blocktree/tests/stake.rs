@@ -4,27 +4,18 @@
 //! branch's unstakes and releases, a replica that imports the blocks agrees, and reads at a
 //! past height see that height's state.
 
+mod common;
+
 use bitverse_blocktree::{
     Block, Chain, ChainError, ChainParams, STAKED_NODES_PER_ROLE_MAX, StakeRecord, Transaction,
-    TxError, TxPayload, UNBONDING_ENTRIES_PER_ACCOUNT_MAX, Unbonding, UnsignedTx,
+    TxError, TxPayload, UNBONDING_ENTRIES_PER_ACCOUNT_MAX, Unbonding,
 };
 use bitverse_pricing::TaskKind;
-use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
+use bitverse_primitives::{AccountId, Amount, SecretKey};
+use common::signed_on_root as signed;
 
 fn key(name: &str) -> SecretKey {
     SecretKey::dev(name)
-}
-
-fn signed(chain: &Chain, who: &SecretKey, payload: TxPayload) -> Transaction {
-    let nonce = chain.pending_nonce(&who.account()).unwrap();
-    UnsignedTx {
-        chain: ChainId::ROOT,
-        sender: who.account(),
-        nonce,
-        fee: Amount(3),
-        payload,
-    }
-    .sign(who)
 }
 
 fn stake(chain: &Chain, who: &str, role: TaskKind, amount: u128) -> Transaction {

@@ -1038,7 +1038,7 @@ pub(crate) async fn earnings(
                 "chain", "earned", "provable", "claimed", "claimable", "pool holds"
             );
             for line in &lines {
-                let held = Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0));
+                let held = line.pool_held();
                 println!(
                     "{:<24} {:>18} {:>18} {:>18} {:>18} {:>18}",
                     line.chain,
@@ -1073,7 +1073,7 @@ pub(crate) async fn earnings(
                         miner,
                         earned: line.provable.unwrap_or(Amount::ZERO),
                         claimed: line.claimed,
-                        pool_held: Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0)),
+                        pool_held: line.pool_held(),
                     }
                     .code(),
                     message: format!(
@@ -1098,7 +1098,7 @@ pub(crate) async fn earnings(
                 return Err(failed("the node's proof is for another miner or chain"));
             }
             // What the root will pay, unless another claim for the miner lands first.
-            let held = Amount(line.pool_deposited.0.saturating_sub(line.pool_paid.0));
+            let held = line.pool_held();
             let amount = Amount(proof.earned.0.saturating_sub(line.claimed.0)).min(held);
             let done = Done {
                 said: format!(

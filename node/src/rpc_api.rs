@@ -625,6 +625,13 @@ pub(crate) struct EarningsResult {
     pub(crate) pool_paid: Amount,
 }
 
+impl EarningsResult {
+    /// What the chain's pool still holds.
+    pub(crate) fn pool_held(&self) -> Amount {
+        Amount(self.pool_deposited.0.saturating_sub(self.pool_paid.0))
+    }
+}
+
 /// What `bv_getEarningsProof` answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct EarningsProofResult {

@@ -3,7 +3,7 @@
 // Each test binary uses its own part.
 #![allow(dead_code)]
 
-use bitverse_blocktree::{Blocktree, Transaction, TxPayload, UnsignedTx};
+use bitverse_blocktree::{Blocktree, Chain, Transaction, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 
 /// The dev account every test writes from.
@@ -16,6 +16,20 @@ pub(crate) fn alice() -> SecretKey {
 /// chain's none.
 pub(crate) fn signed(tree: &Blocktree, chain: ChainId, payload: TxPayload) -> Transaction {
     signed_by(tree, &alice(), chain, payload)
+}
+
+/// `payload` for the root `chain` (a bare [`Chain`], no tree) signed by `who` with its next
+/// nonce there, paying a fee of 3 base units.
+pub(crate) fn signed_on_root(chain: &Chain, who: &SecretKey, payload: TxPayload) -> Transaction {
+    let nonce = chain.pending_nonce(&who.account()).unwrap();
+    UnsignedTx {
+        chain: ChainId::ROOT,
+        sender: who.account(),
+        nonce,
+        fee: Amount(3),
+        payload,
+    }
+    .sign(who)
 }
 
 /// [`signed`] by `key`.
