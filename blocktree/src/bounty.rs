@@ -651,15 +651,12 @@ fn role_of(bounty: &Bounty, signer: &AccountId) -> TaskKind {
     }
 }
 
-/// Re-executes the bounty's transformation over its pinned values: `Some((result hash, fuel
-/// used))`, or `None` when it gives no output. Every node gets the same answer (fuel is
-/// deterministic); a node that cannot run the sandbox at all fails as the node
-/// (`ApplyError::Sandbox`), never with a verdict.
-fn re_execute(
+/// The values a bounty pinned, read at its pinned height: the module, then the inputs in
+/// order. State keeps every height's values, so one missing or changed is corruption.
+fn pinned_values(
     view: &StateView<'_>,
-    ctx: &BlockContext<'_>,
     bounty: &Bounty,
-) -> Result<Option<(Hash, u64)>, ApplyError> {
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApplyError> {
     let pinned = view.committed_at(bounty.pinned_height);
     let read = |pin: &PinnedKey| -> Result<Vec<u8>, ApplyError> {
         match pinned.value(&pin.key)? {
@@ -676,6 +673,19 @@ fn re_execute(
     for pin in &bounty.inputs {
         inputs.push(read(pin)?);
     }
+    Ok((module, inputs))
+}
+
+/// Re-executes the bounty's transformation over its pinned values: `Some((result hash, fuel
+/// used))`, or `None` when it gives no output. Every node gets the same answer (fuel is
+/// deterministic); a node that cannot run the sandbox at all fails as the node
+/// (`ApplyError::Sandbox`), never with a verdict.
+fn re_execute(
+    view: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    bounty: &Bounty,
+) -> Result<Option<(Hash, u64)>, ApplyError> {
+    let (module, inputs) = pinned_values(view, bounty)?;
     let runner = ctx.scripts.transforms().map_err(ApplyError::Sandbox)?;
     let request = TransformRequest {
         inputs,
@@ -822,6 +832,21 @@ impl Chain {
     pub fn bounty_at(&self, id: &Hash, height: u64) -> Result<Option<Bounty>, ChainError> {
         let view = self.view_at(height)?;
         Ok(bounty(&view, id)?)
+    }
+
+    /// The values `bounty` pinned (the module, then the inputs in order), read at its pinned
+    /// height and checked against their hashes: what its offerer and relayers compute over.
+    pub fn bounty_values(&self, bounty: &Bounty) -> Result<(Vec<u8>, Vec<Vec<u8>>), ChainError> {
+        let view = self.view_at(self.tip_height())?;
+        pinned_values(&view, bounty).map_err(crate::chain::apply_to_chain_error)
+    }
+
+    /// A root key's value as root state held it at `height` (at most the tip's): what a
+    /// bounty posted at that pinned height would pin. A key whose keyspace lives on a data
+    /// chain is `KeyOnOtherChain`.
+    pub fn value_at(&self, key: &str, height: u64) -> Result<Option<Vec<u8>>, ChainError> {
+        let view = self.view_at(height)?;
+        view.value(key).map_err(crate::chain::apply_to_chain_error)
     }
 
     /// The open bounties and the escrow they hold at root height `height`.

@@ -264,7 +264,7 @@ fn genesis_state(
     Ok((header, update))
 }
 
-fn apply_to_chain_error(e: ApplyError) -> ChainError {
+pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
     match e {
         ApplyError::Tx(e) => ChainError::Tx(e),
         ApplyError::Store(e) => ChainError::Store(e),
@@ -525,7 +525,7 @@ impl Chain {
             .ok_or_else(|| corrupt("tip not in the block index"))
     }
 
-    fn tip_height(&self) -> u64 {
+    pub(crate) fn tip_height(&self) -> u64 {
         (self.best.len() as u64).saturating_sub(1)
     }
 

@@ -101,6 +101,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
                 .into_iter()
                 .collect(),
             log_level: Some("info"),
+            market: None,
         };
         let data_dir = dir.join(format!("node-{index}"));
         let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
@@ -273,6 +274,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
         track_all: false,
         bootstrap: Vec::new(),
         log_level: Some("info"),
+        market: None,
     };
     let source = tokio::task::block_in_place(|| start_node(&exe, &source_dir, &source_launch))?;
     let fresh_launch = NodeLaunch {
@@ -280,6 +282,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
         mine: false,
         bootstrap: vec![source.p2p_addr.clone()],
         log_level: Some("info"),
+        market: None,
     };
     nodes.0.push(source);
     eprintln!("bench: starting the new node");

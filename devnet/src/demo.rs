@@ -182,6 +182,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
         track_all: true,
         bootstrap: Vec::new(),
         log_level: None,
+        market: None,
     };
     nodes
         .0
@@ -295,6 +296,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
         track_all: false,
         bootstrap: vec![miner.p2p_addr.clone()],
         log_level: None,
+        market: None,
     };
     nodes
         .0

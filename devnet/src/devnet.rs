@@ -38,6 +38,8 @@ const DEVNET_NETWORK: &str = "local";
 /// What each devnet node stakes in each role (offerer, relayer) from its own dev account, so
 /// that a quote lists every node and lineups have relayers at once: 100 BV. dev:alice funds it.
 const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COIN);
+/// What each node is given for its market transactions' fees: 0.01 BV.
+const DEVNET_MARKET_FEES: Amount = Amount(BASE_UNITS_PER_COIN / 100);
 /// How long funding and staking (a few root blocks) may take before the devnet says it failed.
 const DEVNET_STAKE_TIMEOUT_SECS: u64 = 180;
 /// The fee of each funding and staking transaction, in base units.
@@ -63,6 +65,9 @@ pub(crate) struct NodeLaunch<'a> {
     pub(crate) bootstrap: Vec<String>,
     /// `--log-level` for the node, if any.
     pub(crate) log_level: Option<&'a str>,
+    /// Take the market roles (offer and relay) with the node's own dev key, and this
+    /// test-only fault (`lie`, `silent`) if any.
+    pub(crate) market: Option<Option<&'a str>>,
 }
 
 impl Drop for DevnetNode {
@@ -109,6 +114,12 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
                 .into_iter()
                 .collect(),
             log_level: log_level.as_deref(),
+            market: Some(
+                args.market_faults
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, fault)| fault.as_str()),
+            ),
         };
         eprintln!("devnet: starting node-{index} …");
         let data_dir = args.dir.join(format!("node-{index}"));
@@ -164,9 +175,12 @@ async fn stake_every_node(url: String, names: Vec<String>) -> anyhow::Result<()>
     let timeout = Duration::from_secs(DEVNET_STAKE_TIMEOUT_SECS);
     let alice = SecretKey::dev("alice");
     let mut alice_nonce = client.account(&alice.account()).await?.pending_nonce;
+    // Both stakes, their fees, and what the node's market roles pay in fees (Settle and
+    // Dispute transactions) before its own mining pays for them.
     let funding = DEVNET_STAKE_PER_ROLE
         .checked_add(DEVNET_STAKE_PER_ROLE)
         .and_then(|a| a.checked_add(Amount(DEVNET_TX_FEE.0 * 2)))
+        .and_then(|a| a.checked_add(DEVNET_MARKET_FEES))
         .context("stake funding overflows")?;
     let mut to_stake = Vec::new();
     let mut sent = Vec::new();
@@ -268,6 +282,12 @@ pub(crate) fn start_node(
     }
     if launch.track_all {
         command.arg("--track-all");
+    }
+    if let Some(fault) = launch.market {
+        command.args(["--offer", "--relay", "--market-key", &format!("dev:{name}")]);
+        if let Some(fault) = fault {
+            command.args(["--market-fault", fault]);
+        }
     }
     for address in &launch.bootstrap {
         command.args(["--bootstrap", address]);

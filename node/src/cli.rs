@@ -306,9 +306,73 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Get TRANSFORM applied to INPUT… through the compute market, at reliability tier N
+    /// (N relayers recompute and countersign the result): quote the tier, gossip the request
+    /// and gather signed offers, post a bounty to the cheapest (escrowed on the root, values
+    /// pinned at the tip), publish the lineup proof, follow the envelope chain hop by hop, and
+    /// write the result to FILE only once the chain verifies against the bounty's pinned
+    /// inputs and the root has settled it. Each step is shown on stderr as it happens. A
+    /// dispute or an expiry ends the command with an error and writes nothing.
+    Request {
+        /// The transformation's key (`filters/bw`).
+        transform: String,
+        /// The input keys (1 to 16), root keys for now.
+        #[arg(value_name = "INPUT", required = true)]
+        inputs: Vec<String>,
+        /// The tier: relayers in the lineup (0 to the network's most, 3 on dev and local).
+        #[arg(long, value_name = "N")]
+        tier: u8,
+        /// Where to write the result (refused if it exists, unless --force).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The transformation's arguments, as text (e.g. a thumbnail's width, `64`).
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        args: String,
+        /// Fuel each execution may use.
+        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
+        fuel: u64,
+        /// Take only this offerer's offer (`bv1…` or `dev:NAME`).
+        #[arg(long, value_name = "ADDRESS")]
+        offerer: Option<String>,
+        /// The most to pay: coins (`0.001`) or base units (`5000base`).
+        #[arg(long, value_name = "AMOUNT")]
+        max_price: Option<AmountArg>,
+        /// How long to gather offers.
+        #[arg(long, value_name = "MS", default_value_t = 3_000)]
+        offers_wait_ms: u64,
+        /// Root blocks after the bounty's block before it expires and is refunded.
+        #[arg(long, value_name = "BLOCKS", default_value_t = 20)]
+        expires_in: u64,
+        /// How long the whole request may take.
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout_secs: u64,
+        /// The requester's key, which pays the bounty and the fees: a key file or `dev:NAME`.
+        #[arg(long, value_name = "KEYSPEC")]
+        key: String,
+        /// Fee of each transaction sent (the bounty, the lineup proof).
+        #[arg(long, value_name = "AMOUNT", default_value = "1base")]
+        fee: AmountArg,
+        /// Print the steps and the outcome as JSON lines (amounts as base units).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
     /// Measure the node's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// A test-only market fault on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum MarketFaultArg {
+    /// Sign a false result.
+    Lie,
+    /// Never deliver.
+    Silent,
 }
 
 /// A staking role on the command line.
@@ -387,6 +451,26 @@ pub(crate) struct NodeArgs {
     /// Track every chain of the blocktree.
     #[arg(long)]
     pub(crate) track_all: bool,
+    /// Take the offerer's role in the compute market (docs/MARKET.md): answer gossiped
+    /// requests with signed offers, and compute and sign the result of every bounty that names
+    /// the market key's account as its offerer. The account needs an offerer stake (`bitverse
+    /// stake AMOUNT --role offerer`). Needs --market-key.
+    #[arg(long)]
+    pub(crate) offer: bool,
+    /// Take the relayer's role: when a lineup draws the market key's account, recompute the
+    /// bounty, countersign a result equal to its own and pass the envelope chain on (settling
+    /// it when last), or dispute one that differs. Needs a relayer stake and --market-key.
+    #[arg(long)]
+    pub(crate) relay: bool,
+    /// The key the market roles sign offers, envelopes and their transactions with: `dev:NAME`
+    /// or a key file (`bitverse wallet new`). Its account is the one staked; it pays the fees
+    /// of the Settle and Dispute transactions the node sends.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) market_key: Option<String>,
+    /// Test only: misbehave as an offerer, signing a false result (`lie`) or never delivering
+    /// (`silent`), to exercise disputes and expiry. Never on a real network.
+    #[arg(long, value_name = "FAULT", hide = true)]
+    pub(crate) market_fault: Option<MarketFaultArg>,
     /// Write the log to this file (appending) instead of DATA_DIR/node.log.
     #[arg(long, value_name = "PATH", conflicts_with = "log_stderr")]
     pub(crate) log_file: Option<PathBuf>,
@@ -419,6 +503,10 @@ pub(crate) struct DevnetArgs {
     /// Directory holding one data directory per node; created if missing.
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: PathBuf,
+    /// Test only: node INDEX misbehaves as an offerer (`INDEX=lie` or `INDEX=silent`, see
+    /// `node --market-fault`). Repeatable.
+    #[arg(long, value_name = "INDEX=FAULT", hide = true)]
+    pub(crate) market_fault: Vec<String>,
 }
 
 /// `bitverse demo`.

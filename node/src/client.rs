@@ -172,6 +172,39 @@ impl NodeClient {
         .await
     }
 
+    /// `bv_marketRequest`: gossips a request; its id.
+    pub(crate) async fn market_request(
+        &self,
+        request: &crate::rpc_api::MarketRequestParams,
+    ) -> Result<crate::rpc_api::MarketRequestResult, CliError> {
+        self.call(crate::rpc_api::METHOD_MARKET_REQUEST, rpc_params![request])
+            .await
+    }
+
+    /// `bv_getOffers`: the offers the node heard for a request.
+    pub(crate) async fn offers(
+        &self,
+        request: &bitverse_primitives::Hash,
+    ) -> Result<Vec<crate::rpc_api::OfferResult>, CliError> {
+        self.call(
+            crate::rpc_api::METHOD_GET_OFFERS,
+            rpc_params![request.to_hex()],
+        )
+        .await
+    }
+
+    /// `bv_getResult`: the envelope chain the node heard for a bounty, if any.
+    pub(crate) async fn result_chain(
+        &self,
+        bounty: &bitverse_primitives::Hash,
+    ) -> Result<Option<crate::rpc_api::ResultChainResult>, CliError> {
+        self.call(
+            crate::rpc_api::METHOD_GET_RESULT,
+            rpc_params![bounty.to_hex()],
+        )
+        .await
+    }
+
     /// `bv_quote`: every staked offerer's tier table at a root height (the tip if `None`).
     pub(crate) async fn quote(
         &self,

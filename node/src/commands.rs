@@ -1236,3 +1236,57 @@ mod browse_tests {
         assert_eq!(bytes_text(u64::MAX), "16777215.9 TiB");
     }
 }
+
+/// `request …`: runs the market request, showing each step on stderr (or as JSON lines on
+/// stdout with `--json`), and writes the verified, settled result to `out`.
+pub(crate) async fn request(
+    client: &NodeClient,
+    key: &str,
+    options: &crate::request::RequestOptions,
+    out: &Path,
+    force: bool,
+    json_lines: bool,
+) -> Result<(), CliError> {
+    let key = load_key(key)?;
+    if out.exists() && !force {
+        return Err(failed(format!(
+            "{} exists; pass --force to replace it",
+            out.display()
+        )));
+    }
+    let outcome = crate::request::run(client, &key, options, |progress| {
+        if json_lines {
+            print_json(&json!({"progress": progress}));
+        } else {
+            eprintln!(
+                "[{:>6.1} s] {:<8} {}",
+                progress.elapsed_ms as f64 / 1000.0,
+                progress.step,
+                progress.said
+            );
+        }
+    })
+    .await?;
+    // Through a temporary file and a rename: a reader never sees half a result.
+    let temporary = out.with_extension("partial");
+    fs::write(&temporary, &outcome.result)
+        .and_then(|()| fs::rename(&temporary, out))
+        .map_err(|e| failed(format!("cannot write {}: {e}", out.display())))?;
+    if json_lines {
+        let mut value = serde_json::to_value(&outcome).map_err(|e| failed(e.to_string()))?;
+        value["out"] = json!(out.display().to_string());
+        value["size_bytes"] = json!(outcome.result.len());
+        print_json(&json!({"outcome": value}));
+    } else {
+        println!(
+            "wrote {} bytes to {} (bounty {}, tier {}, {} base units, result {})",
+            outcome.result.len(),
+            out.display(),
+            outcome.bounty,
+            outcome.lineup.len(),
+            outcome.price,
+            outcome.result_hash
+        );
+    }
+    Ok(())
+}

@@ -67,6 +67,19 @@ pub(crate) enum LogTarget {
     Stderr,
 }
 
+/// The compute market roles a node takes (`--offer`, `--relay`, `--market-key`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MarketSettings {
+    /// Take the offerer's role.
+    pub(crate) offer: bool,
+    /// Take the relayer's role.
+    pub(crate) relay: bool,
+    /// The key spec (`dev:NAME` or a key file) the roles sign with.
+    pub(crate) key: Option<String>,
+    /// A test-only fault.
+    pub(crate) fault: Option<crate::cli::MarketFaultArg>,
+}
+
 /// The node's settings after the file and the flags are merged: what `node::run` runs with.
 #[derive(Debug, Clone)]
 pub(crate) struct NodeConfig {
@@ -90,6 +103,8 @@ pub(crate) struct NodeConfig {
     pub(crate) track: Vec<ChainId>,
     /// Track every chain.
     pub(crate) track_all: bool,
+    /// The market roles taken, and the key they sign with.
+    pub(crate) market: MarketSettings,
     /// Where the log goes.
     pub(crate) log: LogTarget,
     /// The log filter; `None` is RUST_LOG or `info`.
@@ -113,6 +128,9 @@ struct FileConfig {
     bootstrap: Option<Vec<Spanned<String>>>,
     track: Option<Vec<Spanned<String>>>,
     track_all: Option<bool>,
+    offer: Option<bool>,
+    relay: Option<bool>,
+    market_key: Option<Spanned<String>>,
     log_file: Option<PathBuf>,
     log_stderr: Option<Spanned<bool>>,
     log_level: Option<Spanned<String>>,
@@ -185,6 +203,21 @@ const OPTIONS: &[OptionDoc] = &[
         key: "track_all",
         help: "Track every chain of the blocktree.",
         value: "false",
+    },
+    OptionDoc {
+        key: "offer",
+        help: "Take the compute market's offerer role (needs market_key and an offerer stake).",
+        value: "false",
+    },
+    OptionDoc {
+        key: "relay",
+        help: "Take the compute market's relayer role (needs market_key and a relayer stake).",
+        value: "false",
+    },
+    OptionDoc {
+        key: "market_key",
+        help: "Key the market roles sign with and pay fees from: dev:NAME or a key file.",
+        value: "\"dev:carol\"",
     },
     OptionDoc {
         key: "log_file",
@@ -310,6 +343,9 @@ struct FileSettings {
     bootstrap: Option<Vec<Multiaddr>>,
     track: Option<Vec<ChainId>>,
     track_all: Option<bool>,
+    offer: Option<bool>,
+    relay: Option<bool>,
+    market_key: Option<String>,
     log: Option<LogTarget>,
     log_level: Option<String>,
 }
@@ -434,6 +470,21 @@ fn parse_file(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         (None, Some(stderr)) if *stderr.get_ref() => Some(LogTarget::Stderr),
         (None, _) => None,
     };
+    let market_key = raw
+        .market_key
+        .map(|v| {
+            check(
+                &v,
+                "market_key",
+                |k| {
+                    crate::keys::load_key(k)
+                        .map(|_| k.to_owned())
+                        .map_err(|e| e.to_string())
+                },
+                &invalid,
+            )
+        })
+        .transpose()?;
     Ok(FileSettings {
         dev: raw.dev,
         network,
@@ -445,6 +496,9 @@ fn parse_file(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         bootstrap,
         track,
         track_all: raw.track_all,
+        offer: raw.offer,
+        relay: raw.relay,
+        market_key,
         log,
         log_level,
     })
@@ -532,6 +586,17 @@ fn merge(
             "track_all and track both set; keep one".to_owned(),
         ));
     }
+    let market = MarketSettings {
+        offer: args.offer || file.offer.unwrap_or(false),
+        relay: args.relay || file.relay.unwrap_or(false),
+        key: args.market_key.or(file.market_key),
+        fault: args.market_fault,
+    };
+    if (market.offer || market.relay) && market.key.is_none() {
+        return Err(ConfigError::Conflict(
+            "offer and relay need the key they sign with (--market-key or market_key)".to_owned(),
+        ));
+    }
     Ok(NodeConfig {
         dev: args.dev || file.dev.unwrap_or(false),
         network: args.network.or(file.network),
@@ -543,6 +608,7 @@ fn merge(
         bootstrap,
         track,
         track_all,
+        market,
         log,
         log_level: log_level.or(file.log_level),
         config_file: config_path,
@@ -582,7 +648,10 @@ mod tests {
         let mut flags: std::collections::BTreeSet<String> = node
             .get_arguments()
             .filter_map(|a| a.get_long())
-            .filter(|long| !["config", "help", "version"].contains(long))
+            // --market-fault is a test-only flag, never a setting.
+            .filter(|long| {
+                !["config", "help", "version", "market_fault", "market-fault"].contains(long)
+            })
             .map(|long| long.replace('-', "_"))
             .collect();
         // The global --log-level is a node setting too.

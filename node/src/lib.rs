@@ -13,6 +13,7 @@ pub mod client;
 pub mod commands;
 mod config;
 mod earnings;
+mod exchange;
 mod explorer;
 mod forward;
 mod keys;
@@ -22,6 +23,7 @@ mod metrics;
 pub mod node;
 mod openrpc;
 pub mod p2p;
+pub mod request;
 pub mod rpc_api;
 mod server;
 pub mod tools;
@@ -181,9 +183,25 @@ async fn run(
             "node and init run outside the client runtime".to_owned(),
         )),
         Command::Devnet(args) => {
+            let mut market_faults = Vec::new();
+            for spec in &args.market_fault {
+                let parsed = spec.split_once('=').and_then(|(index, fault)| {
+                    let fault = matches!(fault, "lie" | "silent").then(|| fault.to_owned())?;
+                    Some((index.parse::<usize>().ok()?, fault))
+                });
+                match parsed {
+                    Some(fault) => market_faults.push(fault),
+                    None => {
+                        return Err(CliError::Failed(format!(
+                            "--market-fault {spec:?}: expected INDEX=lie or INDEX=silent"
+                        )));
+                    }
+                }
+            }
             let options = tools::DevnetOptions {
                 nodes: args.nodes,
                 dir: args.dir,
+                market_faults,
             };
             tools.devnet(options, log_level).await.map_err(whole_chain)
         }
@@ -229,6 +247,47 @@ async fn run(
                 node.as_deref(),
                 height,
                 &output,
+            )
+            .await
+        }
+        Command::Request {
+            transform,
+            inputs,
+            tier,
+            out,
+            force,
+            args,
+            fuel,
+            offerer,
+            max_price,
+            offers_wait_ms,
+            expires_in,
+            timeout_secs,
+            key,
+            fee,
+            json,
+            rpc,
+        } => {
+            let options = request::RequestOptions {
+                transform,
+                inputs,
+                args: args.into_bytes(),
+                fuel_budget: fuel,
+                hops: tier,
+                offerer: offerer.as_deref().map(keys::parse_address).transpose()?,
+                price_max: max_price.map(|m| m.0),
+                offers_wait_ms,
+                expires_in_blocks: expires_in,
+                fee: fee.0,
+                timeout_ms: timeout_secs.saturating_mul(1000),
+            };
+            commands::request(
+                &NodeClient::new(&rpc.url)?,
+                &key,
+                &options,
+                &out,
+                force,
+                json,
             )
             .await
         }

@@ -1,7 +1,8 @@
 //! The market's RPC methods: `bv_getStake`, `bv_getLedger`, `bv_quote` and `bv_getBounty`, each a read of the
 //! root's state at one height (the tip unless named), so any two nodes answer alike for the
-//! same height. The rules are `blocktree`'s (`stake`) and `pricing`'s; this only reads and
-//! shapes them.
+//! same height; and `bv_marketRequest`, `bv_getOffers` and `bv_getResult`, which speak on and
+//! read the market gossip as this node heard it (`exchange`). The rules are `blocktree`'s
+//! (`stake`) and `pricing`'s; this only reads and shapes them.
 
 use bitverse_blocktree::{Bounty, BountyStatus, Chain, PinnedKey, StakeRecord, role_name};
 use bitverse_compute::transform::{FUEL_PER_TRANSFORM_MAX, INPUTS_MAX};
@@ -10,9 +11,13 @@ use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
 use bitverse_primitives::{AccountId, Hash};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 
+use bitverse_relay_lineup::encode_envelope_chain;
+
+use crate::exchange::wire::{MarketMessage, MarketRequest, OfferTerms};
 use crate::rpc_api::{
-    BountyResult, LedgerRecordResult, LedgerResult, LineupResult, OfferQuoteResult,
-    PinnedKeyResult, QuoteResult, SlashResult, StakeResult, TierResult, UnbondingResult,
+    BountyResult, LedgerRecordResult, LedgerResult, LineupResult, MarketRequestParams,
+    MarketRequestResult, OfferQuoteResult, OfferResult, PinnedKeyResult, QuoteResult,
+    ResultChainResult, SlashResult, StakeResult, TierResult, UnbondingResult,
 };
 use crate::server::{RpcContext, RpcResult, chain_error, invalid_params};
 
@@ -263,4 +268,90 @@ fn pricing_error(e: bitverse_pricing::PricingError) -> ErrorObjectOwned {
         e.to_string(),
         None::<()>,
     )
+}
+
+/// `bv_marketRequest(request)`.
+pub(crate) fn market_request(
+    params: &Params<'_>,
+    ctx: &RpcContext,
+) -> RpcResult<MarketRequestResult> {
+    let asked: MarketRequestParams = params.one()?;
+    for key in std::iter::once(&asked.transform).chain(&asked.inputs) {
+        check_key(key).map_err(|e| invalid_params(format!("{key:?}: {e}")))?;
+    }
+    if asked.inputs.is_empty() {
+        return Err(invalid_params("a request needs at least one input"));
+    }
+    let args = hex::decode(&asked.args_hex)
+        .map_err(|e| invalid_params(format!("args_hex is not hexadecimal: {e}")))?;
+    if asked.fuel_budget == 0 || asked.fuel_budget > FUEL_PER_TRANSFORM_MAX {
+        return Err(invalid_params(format!(
+            "fuel_budget must be 1 to {FUEL_PER_TRANSFORM_MAX}"
+        )));
+    }
+    let request = MarketRequest {
+        requester: asked.requester,
+        transform: asked.transform,
+        inputs: asked.inputs,
+        args,
+        fuel_budget: asked.fuel_budget,
+        hops: asked.hops,
+        pinned_height: asked.pinned_height,
+        nonce: asked.nonce,
+    };
+    let message = MarketMessage::Request(request.clone());
+    // What the network would refuse is refused here, with the same reason.
+    MarketMessage::from_bytes_checked(&message.to_bytes()).map_err(invalid_params)?;
+    let gossiped = ctx.exchange.say(message);
+    Ok(MarketRequestResult {
+        id: request.id(),
+        gossiped,
+    })
+}
+
+fn parse_hash(text: &str, what: &str) -> RpcResult<Hash> {
+    text.parse()
+        .map_err(|e| invalid_params(format!("{what}: {e}")))
+}
+
+/// `bv_getOffers(request_id)`.
+pub(crate) fn get_offers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<OfferResult>> {
+    let id = parse_hash(&params.one::<String>()?, "request id")?;
+    let offers = ctx.exchange.read(|book| book.offers(&id).to_vec());
+    Ok(offers
+        .into_iter()
+        .map(|offer| {
+            let (price, latency_ms, declined) = match &offer.terms {
+                OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
+                OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
+            };
+            OfferResult {
+                offerer: offer.offerer,
+                price,
+                latency_ms,
+                declined,
+                offer_hex: hex::encode(MarketMessage::Offer(offer).to_bytes()),
+            }
+        })
+        .collect())
+}
+
+/// `bv_getResult(bounty_id)`.
+pub(crate) fn get_result(
+    params: &Params<'_>,
+    ctx: &RpcContext,
+) -> RpcResult<Option<ResultChainResult>> {
+    let id = parse_hash(&params.one::<String>()?, "bounty id")?;
+    let heard = ctx.exchange.read(|book| book.result(&id).cloned());
+    Ok(heard.and_then(|heard| {
+        let first = heard.chain.first()?;
+        Some(ResultChainResult {
+            bounty: id,
+            signers: heard.chain.iter().map(|e| e.signer).collect(),
+            result_hash: first.result_hash,
+            fuel_used: first.fuel_used,
+            envelopes_hex: hex::encode(encode_envelope_chain(&heard.chain)),
+            result_hex: hex::encode(&heard.result),
+        })
+    }))
 }

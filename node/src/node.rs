@@ -13,8 +13,11 @@ use bitverse_primitives::{AccountId, Hash, SecretKey};
 use tokio::sync::{Notify, watch};
 
 use crate::browse::{self, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
-use crate::config::NodeConfig;
-use crate::keys::parse_address;
+use crate::cli::MarketFaultArg;
+use crate::config::{MarketSettings, NodeConfig};
+use crate::exchange::Exchange;
+use crate::exchange::agent::{self, MarketFault, MarketRoles};
+use crate::keys::{load_key, parse_address};
 use crate::metrics::{BlockSource, NodeMetrics};
 use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
 use crate::server::{self, RpcContext};
@@ -126,7 +129,38 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let p2p_handle: Option<P2pHandle> = network.as_ref().map(|(handle, _)| handle.clone());
+    let p2p_handle: Option<P2pHandle> = network.as_ref().map(|(handle, _, _)| handle.clone());
+    let (network, market_heard) = match network {
+        Some((handle, task, heard)) => (Some((handle, task)), Some(heard)),
+        None => (None, None),
+    };
+
+    // The market: what the network hears goes into the exchange's book; the agent takes the
+    // roles asked for.
+    let (exchange, agent_inbound) = Exchange::new(p2p_handle.clone());
+    let market_listener = market_heard.map(|mut heard| {
+        let exchange = exchange.clone();
+        tokio::spawn(async move {
+            while let Some(message) = heard.recv().await {
+                exchange.heard(message);
+            }
+        })
+    });
+    let market_agent = match market_roles(&args.market)? {
+        Some(roles) => {
+            let (exchange, tree, p2p, notify, stop) = (
+                exchange.clone(),
+                tree.clone(),
+                p2p_handle.clone(),
+                tx_admitted.clone(),
+                stop_rx.clone(),
+            );
+            Some(tokio::task::spawn_blocking(move || {
+                agent::run(exchange, tree, roles, agent_inbound, (p2p, notify), stop)
+            }))
+        }
+        None => None,
+    };
 
     // The browse index, in its own database; the follower catches it up (or rebuilds it when
     // missing) in the background, and `bv_browse` catches up before answering.
@@ -158,6 +192,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         p2p: p2p_handle.clone(),
         metrics: metrics.clone(),
         miner,
+        exchange,
     };
     let (bound, rpc) = server::start(args.rpc_addr, context).await?;
     let url = format!("http://{bound}");
@@ -199,15 +234,43 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         producer.await?;
     }
     browse_follower.await?;
+    if let Some(agent) = market_agent {
+        agent.await??;
+    }
     if let Some((_, task)) = network {
         task.await?;
         let _ = fs::remove_file(args.data_dir.join(P2P_ADDR_FILE));
+    }
+    if let Some(listener) = market_listener {
+        // The network's end of its queue is gone with the network.
+        listener.await?;
     }
     let _ = fs::remove_file(&addr_file);
     drop(chain);
     drop(tree);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The roles `settings` asks for, with their key loaded; `None` when it asks for none.
+fn market_roles(settings: &MarketSettings) -> anyhow::Result<Option<MarketRoles>> {
+    if !settings.offer && !settings.relay {
+        return Ok(None);
+    }
+    let spec = settings
+        .key
+        .as_deref()
+        .context("--offer and --relay need --market-key")?;
+    let key = load_key(spec).with_context(|| format!("market key {spec}"))?;
+    Ok(Some(MarketRoles {
+        offer: settings.offer,
+        relay: settings.relay,
+        key,
+        fault: settings.fault.map(|fault| match fault {
+            MarketFaultArg::Lie => MarketFault::Lie,
+            MarketFaultArg::Silent => MarketFault::Silent,
+        }),
+    }))
 }
 
 /// Writes the address through a temporary file and a rename, so a reader never sees half.

@@ -62,6 +62,14 @@ pub(crate) const METHOD_QUOTE: &str = "bv_quote";
 /// `bv_getBounty(id[, height])` → [`BountyResult`] or null: a bounty as the root's state holds
 /// it at `height` (default: the tip), null when it was not posted by then.
 pub(crate) const METHOD_GET_BOUNTY: &str = "bv_getBounty";
+/// `bv_marketRequest(request)` → [`MarketRequestResult`]: gossips a requester's request on
+/// the market topic so that staked offerers answer it.
+pub(crate) const METHOD_MARKET_REQUEST: &str = "bv_marketRequest";
+/// `bv_getOffers(request_id)` → [`OfferResult`]s: the signed answers this node heard.
+pub(crate) const METHOD_GET_OFFERS: &str = "bv_getOffers";
+/// `bv_getResult(bounty_id)` → [`ResultChainResult`] or null: the longest envelope chain this
+/// node heard for a bounty, with the result it attests.
+pub(crate) const METHOD_GET_RESULT: &str = "bv_getResult";
 
 /// The chain named is not one this node stores (not tracked, or not live yet).
 pub(crate) const CODE_NOT_TRACKED: i32 = -32016;
@@ -821,4 +829,67 @@ pub(crate) struct TierResult {
     pub(crate) latency_ms: u32,
     /// The bounty the tier costs.
     pub(crate) price: Amount,
+}
+
+/// `bv_marketRequest`'s parameter: what a requester asks offerers for (`docs/MARKET.md`,
+/// "Across nodes").
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct MarketRequestParams {
+    /// Who will post the bounty.
+    pub(crate) requester: AccountId,
+    /// The transformation's key.
+    pub(crate) transform: String,
+    /// The input keys.
+    pub(crate) inputs: Vec<String>,
+    /// The argument bytes, hex.
+    pub(crate) args_hex: String,
+    /// Fuel per execution.
+    pub(crate) fuel_budget: u64,
+    /// Relayers in the lineup.
+    pub(crate) hops: u8,
+    /// The root height the bounty will pin.
+    pub(crate) pinned_height: u64,
+    /// Tells equal requests apart.
+    pub(crate) nonce: u64,
+}
+
+/// What `bv_marketRequest` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct MarketRequestResult {
+    /// The request's id, which offers name.
+    pub(crate) id: Hash,
+    /// Whether the network took it (false on a node without peers: only its own roles hear).
+    pub(crate) gossiped: bool,
+}
+
+/// One offer as `bv_getOffers` shows it: priced, or declined with a reason.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct OfferResult {
+    /// The offerer.
+    pub(crate) offerer: AccountId,
+    /// The bounty it asks (null when declined).
+    pub(crate) price: Option<Amount>,
+    /// Its expected latency (null when declined).
+    pub(crate) latency_ms: Option<u64>,
+    /// Why it declined (null when priced).
+    pub(crate) declined: Option<String>,
+    /// The offer's canonical bytes, hex, for a requester to check the signature itself.
+    pub(crate) offer_hex: String,
+}
+
+/// What `bv_getResult` answers: a bounty's envelope chain as heard, and the result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ResultChainResult {
+    /// The bounty.
+    pub(crate) bounty: Hash,
+    /// The signers so far, offerer first.
+    pub(crate) signers: Vec<AccountId>,
+    /// The result hash every envelope attests.
+    pub(crate) result_hash: Hash,
+    /// The fuel every envelope attests.
+    pub(crate) fuel_used: u64,
+    /// The chain's canonical bytes (`encode_envelope_chain`), hex: what `Settle` carries.
+    pub(crate) envelopes_hex: String,
+    /// The result's bytes, hex.
+    pub(crate) result_hex: String,
 }

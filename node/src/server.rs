@@ -28,6 +28,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::browse::BrowseIndex;
 use crate::earnings;
+use crate::exchange::Exchange;
 use crate::explorer;
 use crate::forward;
 use crate::metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
@@ -87,6 +88,8 @@ pub(crate) struct RpcContext {
     /// The account this node's blocks pay: its own account, whose ledger `bitverse ledger`
     /// shows when no account is named.
     pub(crate) miner: AccountId,
+    /// The compute market as this node heard it, and the way to speak on it.
+    pub(crate) exchange: Arc<Exchange>,
 }
 
 /// Binds `addr` and serves the RPC methods (HTTP and WebSocket) and `GET /metrics` until the
@@ -189,6 +192,15 @@ fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
     })?;
     module.register_blocking_method(crate::rpc_api::METHOD_GET_BOUNTY, |params, ctx, _| {
         crate::market::get_bounty(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_MARKET_REQUEST, |params, ctx, _| {
+        crate::market::market_request(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_OFFERS, |params, ctx, _| {
+        crate::market::get_offers(&params, &ctx)
+    })?;
+    module.register_blocking_method(crate::rpc_api::METHOD_GET_RESULT, |params, ctx, _| {
+        crate::market::get_result(&params, &ctx)
     })?;
     let document = Arc::new(openrpc::document());
     module.register_method(
@@ -1034,6 +1046,7 @@ mod tests {
             metrics,
             browse: Arc::new(BrowseIndex::in_memory(BrowseLimits::default())),
             miner: SecretKey::dev("miner").account(),
+            exchange: Exchange::new(None).0,
         }
     }
 

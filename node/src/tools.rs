@@ -16,6 +16,8 @@ pub struct DevnetOptions {
     pub nodes: usize,
     /// Directory holding one data directory per node.
     pub dir: PathBuf,
+    /// Test-only offerer faults: (node index, `lie` or `silent`).
+    pub market_faults: Vec<(usize, String)>,
 }
 
 /// What `bitverse demo` was asked to do.

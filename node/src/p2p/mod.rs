@@ -35,6 +35,7 @@ pub(crate) use worker::wire_tx_status;
 
 use self::protocol::{ChainTip, NetworkNames};
 use self::service::{LoopInputs, Service};
+use crate::exchange::wire::MarketMessage;
 use crate::metrics::NodeMetrics;
 
 /// File in the data directory holding the p2p addresses actually bound, one per line, each
@@ -158,6 +159,9 @@ impl Ask {
 
 /// Answers that proved false reported by the node, most waiting for the swarm loop.
 const REPORTS_QUEUE_MAX: usize = 64;
+/// Market messages of this node waiting to be published, and checked ones heard waiting
+/// for the exchange.
+const MARKET_QUEUE_MAX: usize = 256;
 
 /// The node's side of the publish queues.
 pub(crate) struct PublishQueues {
@@ -165,6 +169,7 @@ pub(crate) struct PublishQueues {
     txs: mpsc::Receiver<(ChainId, Vec<u8>)>,
     asks: mpsc::Receiver<Ask>,
     reports: mpsc::Receiver<(PeerRef, String)>,
+    market: mpsc::Receiver<Vec<u8>>,
 }
 
 /// What the rest of the node holds of the network: publish, forward and look.
@@ -174,6 +179,7 @@ pub(crate) struct P2pHandle {
     txs: mpsc::Sender<(ChainId, Vec<u8>)>,
     asks: mpsc::Sender<Ask>,
     reports: mpsc::Sender<(PeerRef, String)>,
+    market: mpsc::Sender<Vec<u8>>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
 }
 
@@ -227,6 +233,15 @@ impl P2pHandle {
         }
     }
 
+    /// Publishes a market message on the market topic; whether it was queued. Never waits.
+    pub(crate) fn publish_market(&self, bytes: Vec<u8>) -> bool {
+        let queued = self.market.try_send(bytes).is_ok();
+        if !queued {
+            tracing::warn!("market publish queue full; message not gossiped");
+        }
+        queued
+    }
+
     /// The network as it is now.
     pub(crate) fn snapshot(&self) -> NetworkSnapshot {
         self.snapshot.lock().clone()
@@ -241,7 +256,11 @@ pub(crate) async fn start(
     tree: Arc<Blocktree>,
     tx_admitted: Arc<Notify>,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<(P2pHandle, tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<(
+    P2pHandle,
+    tokio::task::JoinHandle<()>,
+    mpsc::Receiver<MarketMessage>,
+)> {
     let keypair = identity::load_or_create(&config.data_dir)?;
     let local_peer_id = keypair.public().to_peer_id();
     let local = worker::local_status(&tree);
@@ -289,6 +308,8 @@ pub(crate) async fn start(
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
     let (asks_tx, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
     let (reports_tx, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
+    let (market_tx, market_rx) = mpsc::channel(MARKET_QUEUE_MAX);
+    let (heard_tx, heard_rx) = mpsc::channel(MARKET_QUEUE_MAX);
     let (worker, results, worker_task) =
         worker::spawn(tree.clone(), tx_admitted, config.metrics.clone());
     let service = Service::new(
@@ -308,7 +329,9 @@ pub(crate) async fn start(
             txs: txs_rx,
             asks: asks_rx,
             reports: reports_rx,
+            market: market_rx,
         },
+        market_heard: heard_tx,
         stop,
     };
     let task = tokio::spawn(async move {
@@ -322,9 +345,11 @@ pub(crate) async fn start(
             txs: txs_tx,
             asks: asks_tx,
             reports: reports_tx,
+            market: market_tx,
             snapshot,
         },
         task,
+        heard_rx,
     ))
 }
 
@@ -340,11 +365,13 @@ pub(crate) fn test_handle() -> (
     let (txs, _) = mpsc::channel(1);
     let (asks, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
     let (reports, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
+    let (market, _) = mpsc::channel(1);
     let handle = P2pHandle {
         blocks,
         txs,
         asks,
         reports,
+        market,
         snapshot: Arc::new(Mutex::new(NetworkSnapshot::default())),
     };
     (handle, asks_rx, reports_rx)

@@ -89,6 +89,11 @@ impl NetworkNames {
     pub(crate) fn txs_topic(&self, chain: ChainId) -> String {
         format!("/bitverse/{}/{chain}/txs/1", self.short)
     }
+
+    /// Gossip topic of the compute market: requests, offers and result chains.
+    pub(crate) fn market_topic(&self) -> String {
+        format!("/bitverse/{}/market/1", self.short)
+    }
 }
 
 /// One chain's best tip as a node tells its peers.

@@ -41,6 +41,7 @@ use super::sync::{
 };
 use super::worker::{GossipJob, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult};
 use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
+use crate::exchange::wire::MarketMessage;
 
 /// Connections one peer may hold (two covers simultaneous dials from both sides).
 const CONNECTIONS_PER_PEER_MAX: u32 = 2;
@@ -228,6 +229,8 @@ enum Outbound {
 enum TopicKind {
     Blocks,
     Txs,
+    /// The compute market's (one for the network; filed under the root).
+    Market,
 }
 
 /// The loop's inputs besides the swarm.
@@ -235,6 +238,8 @@ pub(crate) struct LoopInputs {
     pub(crate) worker: WorkerQueues,
     pub(crate) results: mpsc::Receiver<WorkerResult>,
     pub(crate) publish: PublishQueues,
+    /// Where checked market messages heard go.
+    pub(crate) market_heard: mpsc::Sender<MarketMessage>,
     pub(crate) stop: watch::Receiver<bool>,
 }
 
@@ -307,8 +312,25 @@ impl Service {
             txs_to_resend: VecDeque::new(),
         };
         service.subscribe_open_chains();
+        service.subscribe_market();
         service.refresh_sync_local();
         service
+    }
+
+    /// Subscribes to the market topic: every node carries market gossip, whatever its roles.
+    fn subscribe_market(&mut self) {
+        let topic = self.topic(ChainId::ROOT, TopicKind::Market);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        if let Err(e) = gossipsub.set_topic_params(topic.clone(), topic_score_params()) {
+            tracing::warn!(%topic, error = e, "cannot score topic");
+        }
+        match gossipsub.subscribe(&topic) {
+            Ok(_) => {
+                self.topics
+                    .insert(topic.hash(), (ChainId::ROOT, TopicKind::Market));
+            }
+            Err(e) => tracing::warn!(%topic, error = %e, "cannot subscribe"),
+        }
     }
 
     /// Milliseconds since the loop started: the sync machine's clock.
@@ -418,6 +440,7 @@ impl Service {
         IdentTopic::new(match kind {
             TopicKind::Blocks => self.names.blocks_topic(chain),
             TopicKind::Txs => self.names.txs_topic(chain),
+            TopicKind::Market => self.names.market_topic(),
         })
     }
 
@@ -447,10 +470,13 @@ impl Service {
                     self.publish(chain, TopicKind::Txs, data);
                 }
                 Some(ask) = inputs.publish.asks.recv() => self.forward(ask),
+                Some(data) = inputs.publish.market.recv() => {
+                    self.publish(ChainId::ROOT, TopicKind::Market, data);
+                }
                 Some((peer, reason)) = inputs.publish.reports.recv() => {
                     self.penalize(peer.0, &format!("false answer: {reason}"));
                 }
-                event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, event),
+                event = self.swarm.select_next_some() => self.on_swarm_event(&inputs.worker, &inputs.market_heard, event),
                 _ = tick.tick() => {
                     self.subscribe_open_chains();
                     self.retry_waiting_asks();
@@ -781,7 +807,12 @@ impl Service {
         }
     }
 
-    fn on_swarm_event(&mut self, worker: &WorkerQueues, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(
+        &mut self,
+        worker: &WorkerQueues,
+        market_heard: &mpsc::Sender<MarketMessage>,
+        event: SwarmEvent<BehaviourEvent>,
+    ) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
@@ -830,12 +861,45 @@ impl Service {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, error = %error, "dial failed");
             }
-            SwarmEvent::Behaviour(event) => self.on_behaviour_event(worker, event),
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(worker, market_heard, event),
             _ => {}
         }
     }
 
-    fn on_behaviour_event(&mut self, worker: &WorkerQueues, event: BehaviourEvent) {
+    /// Judges a market message at once (decoding and signature checks are cheap and need no
+    /// chain): a malformed or forged one counts against its sender, a good one is forwarded
+    /// and handed to the exchange. When the exchange is busy it is still forwarded.
+    fn on_market_message(
+        &mut self,
+        market_heard: &mpsc::Sender<MarketMessage>,
+        source: &PeerId,
+        message_id: &MessageId,
+        data: &[u8],
+    ) {
+        let acceptance = match MarketMessage::from_bytes_checked(data) {
+            Ok(message) => {
+                if market_heard.try_send(message).is_err() {
+                    tracing::debug!("market queue full; a market message not kept");
+                }
+                MessageAcceptance::Accept
+            }
+            Err(reason) => {
+                tracing::debug!(peer = %source, %reason, "market message refused");
+                MessageAcceptance::Reject
+            }
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message_id, source, acceptance);
+    }
+
+    fn on_behaviour_event(
+        &mut self,
+        worker: &WorkerQueues,
+        market_heard: &mpsc::Sender<MarketMessage>,
+        event: BehaviourEvent,
+    ) {
         match event {
             BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -845,6 +909,16 @@ impl Service {
                 let queue = match self.topics.get(&message.topic) {
                     Some(&(chain, TopicKind::Blocks)) => Some((chain, &worker.blocks)),
                     Some(&(chain, TopicKind::Txs)) => Some((chain, &worker.txs)),
+                    Some((_, TopicKind::Market)) => {
+                        let data = message.data;
+                        self.on_market_message(
+                            market_heard,
+                            &propagation_source,
+                            &message_id,
+                            &data,
+                        );
+                        return;
+                    }
                     None => None,
                 };
                 let Some((chain, queue)) = queue else {
