@@ -4,23 +4,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bitverse_primitives::{BASE_UNITS_PER_COIN, SecretKey};
-use common::{binary, rpc_call};
+use common::{rpc_call, start_devnet};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 /// Nodes in the test devnet.
 const NODES: usize = 3;
-/// How long the devnet may take to print every node's RPC URL.
-const START_TIMEOUT_MS: u64 = 90_000;
 /// How long the nodes may take to connect and mine a few blocks onto one chain.
 const CONVERGE_TIMEOUT_MS: u64 = 120_000;
 /// How long the devnet may take to stop every node after SIGTERM.
@@ -30,62 +24,6 @@ const HEIGHT_MIN: u64 = 3;
 /// How long the nodes' stakes (a funding block, then a staking block) may take to show.
 const STAKE_TIMEOUT_MS: u64 = 120_000;
 
-/// The devnet process, killed with its nodes if the test fails before stopping it.
-struct Devnet {
-    child: Child,
-    urls: Vec<String>,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            // SIGTERM first: the devnet then stops its nodes, which SIGKILL would orphan.
-            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_millis(STOP_TIMEOUT_MS);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(100));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn start_devnet(dir: &Path) -> Devnet {
-    let mut child = Command::new(binary())
-        .args(["devnet", "--nodes", &NODES.to_string(), "--dir"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start bitverse devnet");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines_tx, lines_rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut devnet = Devnet {
-        child,
-        urls: Vec::new(),
-    };
-    let deadline = Instant::now() + Duration::from_millis(START_TIMEOUT_MS);
-    while devnet.urls.len() < NODES {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines_rx
-            .recv_timeout(left)
-            .unwrap_or_else(|e| panic!("devnet printed {} RPC URLs, then {e}", devnet.urls.len()));
-        if let Some((_, url)) = line.split_once("  rpc ") {
-            devnet.urls.push(url.trim().to_owned());
-        }
-    }
-    devnet
-}
-
 fn status(url: &str) -> Option<Value> {
     rpc_call(url, "bv_status", json!([])).ok()?.ok()
 }
@@ -93,7 +31,7 @@ fn status(url: &str) -> Option<Value> {
 #[test]
 fn devnet_nodes_connect_mine_one_chain_and_stop_together() {
     let dir = tempfile::tempdir().unwrap();
-    let mut devnet = start_devnet(dir.path());
+    let mut devnet = start_devnet(dir.path(), NODES, &[]);
     assert_eq!(devnet.urls.len(), NODES);
 
     // Every node reaches HEIGHT_MIN and, at one moment, all report the same block at the

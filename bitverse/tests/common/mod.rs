@@ -6,15 +6,18 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{Transaction, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 /// How long a node may take to bind its RPC after start (RocksDB open and index load).
@@ -583,4 +586,66 @@ pub(crate) fn http_get(url: &str, path: &str) -> (u16, String, String) {
         content_type,
         String::from_utf8_lossy(&body).into_owned(),
     )
+}
+
+/// How long a devnet may take to print every node's RPC URL.
+const DEVNET_START_TIMEOUT_MS: u64 = 90_000;
+/// How long a devnet may take to stop every node after SIGTERM.
+const DEVNET_STOP_TIMEOUT_MS: u64 = 30_000;
+
+/// The devnet process, killed with its nodes if the test fails before stopping it.
+pub(crate) struct Devnet {
+    pub(crate) child: Child,
+    pub(crate) urls: Vec<String>,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SIGTERM first: the devnet then stops its nodes, which SIGKILL would orphan.
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_millis(DEVNET_STOP_TIMEOUT_MS);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub(crate) fn start_devnet(dir: &Path, nodes: usize, extra_args: &[&str]) -> Devnet {
+    let mut child = Command::new(binary())
+        .args(["devnet", "--nodes", &nodes.to_string(), "--dir"])
+        .arg(dir)
+        .args(extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bitverse devnet");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines_tx, lines_rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut devnet = Devnet {
+        child,
+        urls: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_millis(DEVNET_START_TIMEOUT_MS);
+    while devnet.urls.len() < nodes {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines_rx
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("devnet printed {} RPC URLs, then {e}", devnet.urls.len()));
+        if let Some((_, url)) = line.split_once("  rpc ") {
+            devnet.urls.push(url.trim().to_owned());
+        }
+    }
+    devnet
 }
