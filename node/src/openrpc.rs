@@ -19,8 +19,9 @@ use crate::rpc_api::{
 };
 use crate::rpc_api::{
     METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS,
-    METHOD_GET_EARNINGS_PROOF, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER,
-    METHOD_GET_RECENT_BLOCKS, METHOD_GET_STAKE, METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
+    METHOD_GET_EARNINGS_PROOF, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_OFFERS,
+    METHOD_GET_RECENT_BLOCKS, METHOD_GET_RESULT, METHOD_GET_STAKE, METHOD_MARKET_REQUEST,
+    METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
 };
 
 /// The OpenRPC version the document follows.
@@ -285,6 +286,45 @@ pub(crate) const METHODS: &[MethodSpec] = &[
             },
         ],
         result: "BountyResultOrNull",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_MARKET_REQUEST,
+        summary: "Gossips a requester's request on the market topic for staked offerers to answer with signed offers",
+        params: &[ParamSpec {
+            name: "request",
+            description: "What the requester asks for: transformation, inputs, arguments, fuel, tier, pinned height, nonce",
+            schema: "MarketRequestParams",
+            required: true,
+        }],
+        result: "MarketRequestResult",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_OFFERS,
+        summary: "The signed offers this node heard for a request, in the order heard",
+        params: &[ParamSpec {
+            name: "request_id",
+            description: "The id bv_marketRequest answered",
+            schema: "Hash",
+            required: true,
+        }],
+        result: "OfferResultArray",
+        errors: PARAMS_OR_INTERNAL,
+        subscription: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_RESULT,
+        summary: "The longest envelope chain this node heard for a bounty, with the result it attests; null if none",
+        params: &[ParamSpec {
+            name: "bounty_id",
+            description: "The bounty's id",
+            schema: "Hash",
+            required: true,
+        }],
+        result: "ResultChainResultOrNull",
         errors: PARAMS_OR_INTERNAL,
         subscription: None,
     },
@@ -1052,6 +1092,73 @@ pub(crate) const SCHEMAS: &[(&str, SchemaFn)] = &[
             }),
         )
     }),
+    ("MarketRequestParams", || {
+        object(
+            &[
+                "requester",
+                "transform",
+                "inputs",
+                "args_hex",
+                "fuel_budget",
+                "hops",
+                "pinned_height",
+                "nonce",
+            ],
+            json!({
+                "requester": schema_ref("Address"),
+                "transform": schema_ref("Key"),
+                "inputs": {"type": "array", "items": schema_ref("Key"), "minItems": 1, "maxItems": 16},
+                "args_hex": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
+                "fuel_budget": schema_ref("FuelBudget"),
+                "hops": {"type": "integer", "minimum": 0, "maximum": 255},
+                "pinned_height": uint(),
+                "nonce": uint(),
+            }),
+        )
+    }),
+    ("MarketRequestResult", || {
+        object(
+            &["id", "gossiped"],
+            json!({"id": schema_ref("Hash"), "gossiped": {"type": "boolean"}}),
+        )
+    }),
+    (
+        "OfferResultArray",
+        || json!({"type": "array", "items": schema_ref("OfferResult"), "maxItems": 64}),
+    ),
+    ("OfferResult", || {
+        object(
+            &["offerer", "price", "latency_ms", "declined", "offer_hex"],
+            json!({
+                "offerer": schema_ref("Address"),
+                "price": nullable("Amount"),
+                "latency_ms": {"type": ["integer", "null"], "minimum": 0},
+                "declined": {"type": ["string", "null"], "maxLength": 256},
+                "offer_hex": schema_ref("Hex"),
+            }),
+        )
+    }),
+    ("ResultChainResultOrNull", || nullable("ResultChainResult")),
+    ("ResultChainResult", || {
+        object(
+            &[
+                "bounty",
+                "signers",
+                "result_hash",
+                "fuel_used",
+                "envelopes_hex",
+                "result_hex",
+            ],
+            json!({
+                "bounty": schema_ref("Hash"),
+                "signers": {"type": "array", "items": schema_ref("Address"), "minItems": 1, "maxItems": 9},
+                "result_hash": schema_ref("Hash"),
+                "fuel_used": uint(),
+                "envelopes_hex": schema_ref("Hex"),
+                "result_hex": schema_ref("Hex"),
+            }),
+        )
+    }),
     ("PinnedKeyResult", || {
         object(
             &["key", "value_hash"],
@@ -1708,6 +1815,47 @@ mod tests {
                 storage_price_per_byte: Amount(1),
                 storage_price_per_byte_by_depth: vec![Amount(2), Amount(1)],
                 miner: account,
+            },
+        );
+        assert_schema_matches(
+            "MarketRequestParams",
+            &crate::rpc_api::MarketRequestParams {
+                requester: account,
+                transform: "filters/bw".into(),
+                inputs: vec!["photos/one".into()],
+                args_hex: String::new(),
+                fuel_budget: 1,
+                hops: 1,
+                pinned_height: 1,
+                nonce: 1,
+            },
+        );
+        assert_schema_matches(
+            "MarketRequestResult",
+            &crate::rpc_api::MarketRequestResult {
+                id: hash,
+                gossiped: true,
+            },
+        );
+        assert_schema_matches(
+            "OfferResult",
+            &crate::rpc_api::OfferResult {
+                offerer: account,
+                price: Some(Amount(1)),
+                latency_ms: Some(1),
+                declined: None,
+                offer_hex: "00".into(),
+            },
+        );
+        assert_schema_matches(
+            "ResultChainResult",
+            &crate::rpc_api::ResultChainResult {
+                bounty: hash,
+                signers: vec![account],
+                result_hash: hash,
+                fuel_used: 1,
+                envelopes_hex: "00".into(),
+                result_hex: "00".into(),
             },
         );
         assert_schema_matches(
