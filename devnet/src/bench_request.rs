@@ -135,7 +135,7 @@ pub(crate) async fn run(options: RequestBenchOptions) -> anyhow::Result<()> {
     let from_height = client.status().await?.height;
     let mut tiers = Vec::new();
     for &hops in &options.tiers {
-        let mut timings = Vec::new();
+        let mut runs = Vec::new();
         let mut price = Amount(0);
         for index in 1..=options.runs {
             eprintln!("bench: tier {hops}, request {index}/{} …", options.runs);
@@ -152,6 +152,7 @@ pub(crate) async fn run(options: RequestBenchOptions) -> anyhow::Result<()> {
                 fee: TX_FEE,
                 timeout_ms: REQUEST_TIMEOUT_MS,
             };
+            let began_height = client.status().await?.height;
             let outcome = request::run(client, &bob, &request_options, |progress| {
                 eprintln!(
                     "bench:   [{:>6.1} s] {:<8} {}",
@@ -179,9 +180,12 @@ pub(crate) async fn run(options: RequestBenchOptions) -> anyhow::Result<()> {
                 outcome.timings.total_ms
             );
             price = outcome.price;
-            timings.push(outcome.timings);
+            runs.push(RunMeasured {
+                root_blocks: outcome.settled_height.saturating_sub(began_height),
+                timings: outcome.timings,
+            });
         }
-        let summary = summarise(hops, &timings).context("no request was measured")?;
+        let summary = summarise(hops, &runs).context("no request was measured")?;
         tiers.push((summary, price));
     }
     let to_height = client.status().await?.height;
@@ -422,11 +426,24 @@ async fn header_at(client: &NodeClient, height: u64) -> anyhow::Result<BlockHead
     Ok(header)
 }
 
+/// One request as measured.
+#[derive(Clone, Debug)]
+struct RunMeasured {
+    /// Its steps' times.
+    timings: RequestTimings,
+    /// Root blocks from the tip when it began to the block that settled it.
+    root_blocks: u64,
+}
+
 /// One tier's requests, summarised (milliseconds, means rounded to the nearest).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct TierSummary {
     hops: u8,
     runs: usize,
+    /// Each request's total, in order.
+    total_ms_each: Vec<u64>,
+    /// Each request's root blocks, in order.
+    root_blocks_each: Vec<u64>,
     total_ms_mean: u64,
     total_ms_worst: u64,
     offers_ms_mean: u64,
@@ -438,10 +455,11 @@ struct TierSummary {
     settlement_ms_mean: u64,
 }
 
-/// The summary of one tier's timings; `None` without any.
-fn summarise(hops: u8, timings: &[RequestTimings]) -> Option<TierSummary> {
+/// The summary of one tier's requests; `None` without any.
+fn summarise(hops: u8, runs: &[RunMeasured]) -> Option<TierSummary> {
+    let timings: Vec<&RequestTimings> = runs.iter().map(|r| &r.timings).collect();
     let field = |get: fn(&RequestTimings) -> u64| -> Option<u64> {
-        mean(&timings.iter().map(get).collect::<Vec<_>>())
+        mean(&timings.iter().map(|t| get(t)).collect::<Vec<_>>())
     };
     let increments: Vec<Vec<u64>> = timings
         .iter()
@@ -460,7 +478,9 @@ fn summarise(hops: u8, timings: &[RequestTimings]) -> Option<TierSummary> {
         .collect();
     Some(TierSummary {
         hops,
-        runs: timings.len(),
+        runs: runs.len(),
+        total_ms_each: timings.iter().map(|t| t.total_ms).collect(),
+        root_blocks_each: runs.iter().map(|r| r.root_blocks).collect(),
         total_ms_mean: field(|t| t.total_ms)?,
         total_ms_worst: timings.iter().map(|t| t.total_ms).max()?,
         offers_ms_mean: field(|t| t.offers_ms)?,
@@ -566,6 +586,8 @@ impl Report {
                     "hops": tier.hops,
                     "runs": tier.runs,
                     "price": price.0.to_string(),
+                    "total_ms_each": tier.total_ms_each,
+                    "root_blocks_each": tier.root_blocks_each,
                     "total_ms_mean": tier.total_ms_mean,
                     "total_ms_worst": tier.total_ms_worst,
                     "offers_ms_mean": tier.offers_ms_mean,
@@ -671,6 +693,15 @@ impl Report {
                 shown(measured.and_then(|m| m.ratio)),
             );
         }
+        for (tier, _) in &self.tiers {
+            let each: Vec<String> = tier
+                .total_ms_each
+                .iter()
+                .zip(&tier.root_blocks_each)
+                .map(|(ms, blocks)| format!("{ms} ms / {blocks} blocks"))
+                .collect();
+            println!("tier {} requests: {}", tier.hops, each.join(", "));
+        }
         println!(
             "bound = 2 × root block interval + (hops + 1) × native; ratio = mean / bound (the aim: \
              under 1); bound@m and its ratio use the interval measured"
@@ -682,14 +713,18 @@ impl Report {
 mod tests {
     use super::*;
 
-    fn timings(offers: u64, hops: &[u64], settlement: u64, total: u64) -> RequestTimings {
-        RequestTimings {
+    fn timings(offers: u64, hops: &[u64], settlement: u64, total: u64) -> RunMeasured {
+        let timings = RequestTimings {
             offers_ms: offers,
             bounty_ms: 3_000,
             lineup_ms: if hops.len() > 1 { 2_000 } else { 0 },
             hops_ms: hops.to_vec(),
             settlement_ms: settlement,
             total_ms: total,
+        };
+        RunMeasured {
+            timings,
+            root_blocks: if hops.len() > 1 { 3 } else { 2 },
         }
     }
 
@@ -705,6 +740,8 @@ mod tests {
             TierSummary {
                 hops: 2,
                 runs: 2,
+                total_ms_each: vec![9_000, 12_001],
+                root_blocks_each: vec![3, 3],
                 total_ms_mean: 10_501,
                 total_ms_worst: 12_001,
                 offers_ms_mean: 151,
