@@ -39,6 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "devnet",
         &[
             "bitverse-primitives",
+            "bitverse-compute",
             "bitverse-pricing",
             "bitverse-blocktree",
             "bitverse-node",

@@ -33,7 +33,7 @@ const SYNC_TIMEOUT_MS: u64 = 1_800_000;
 const SYNC_VALUE_BYTES: usize = 200;
 
 /// The directory the bench works in: the one asked for, or a temporary one removed at the end.
-fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+pub(crate) fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
     match dir {
         Some(dir) => {
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -47,7 +47,7 @@ fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::Tem
 }
 
 /// One RPC client per node, made once: the benches poll every few milliseconds.
-fn clients(nodes: &[DevnetNode]) -> anyhow::Result<Vec<NodeClient>> {
+pub(crate) fn clients(nodes: &[DevnetNode]) -> anyhow::Result<Vec<NodeClient>> {
     nodes
         .iter()
         .map(|node| {

@@ -37,7 +37,7 @@ const LOG_TAIL_BYTES_MAX: u64 = 16 * 1024;
 const DEVNET_NETWORK: &str = "local";
 /// What each devnet node stakes in each role (offerer, relayer) from its own dev account, so
 /// that a quote lists every node and lineups have relayers at once: 100 BV. dev:alice funds it.
-const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COIN);
+pub(crate) const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COIN);
 /// What each node is given for its market transactions' fees: 0.01 BV.
 const DEVNET_MARKET_FEES: Amount = Amount(BASE_UNITS_PER_COIN / 100);
 /// How long funding and staking (a few root blocks) may take before the devnet says it failed.
@@ -170,7 +170,7 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
 /// account, funded by dev:alice, as a user would: signed transactions sent to the first node,
 /// each waited for. A node that sent its stakes before (a devnet resumed on its directory) is
 /// left as it is.
-async fn stake_every_node(url: String, names: Vec<String>) -> anyhow::Result<()> {
+pub(crate) async fn stake_every_node(url: String, names: Vec<String>) -> anyhow::Result<()> {
     let client = NodeClient::new(&url)?;
     let timeout = Duration::from_secs(DEVNET_STAKE_TIMEOUT_SECS);
     let alice = SecretKey::dev("alice");

@@ -1,8 +1,8 @@
 //! The tools of the `bitverse` program that run `bitverse` processes instead of talking to one:
 //! the local devnet launcher (`devnet`: starts and supervises `bitverse node` processes, stops
 //! them all whenever it ends), the demo that tells the whole story on such a network (`demo`),
-//! and the benchmarks of signed puts (`bench`) and of block propagation and sync on real
-//! processes (`bench_network`). The node library parses their command lines and calls them
+//! and the benchmarks of signed puts (`bench`), of block propagation and sync on real
+//! processes (`bench_network`) and of market requests per tier (`bench_request`). The node library parses their command lines and calls them
 //! through [`Launcher`], its [`Tools`].
 //!
 //! Invariant: no consensus or network logic here; nodes are driven through their command line,
@@ -11,13 +11,15 @@
 
 mod bench;
 mod bench_network;
+mod bench_request;
 mod demo;
 mod devnet;
 
 use bitverse_node::Tools;
 use bitverse_node::client::{CliError, NodeClient};
 use bitverse_node::tools::{
-    DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions, SyncOptions,
+    DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions, RequestBenchOptions,
+    SyncOptions,
 };
 
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
@@ -51,5 +53,9 @@ impl Tools for Launcher {
 
     async fn bench_sync(&self, options: SyncOptions) -> anyhow::Result<()> {
         bench_network::sync(options).await
+    }
+
+    async fn bench_request(&self, options: RequestBenchOptions) -> anyhow::Result<()> {
+        bench_request::run(options).await
     }
 }

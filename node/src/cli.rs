@@ -824,6 +824,54 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Request → settled latency of the compute market, per tier, on a network of node
+    /// processes, against the same transformation run natively in the sandbox.
+    ///
+    /// Starts NODES nodes of the `local` network on loopback (all mine and track every chain;
+    /// each offers and relays with its own dev key, staked from dev:alice's funds), buys the
+    /// root keyspaces `filters` (dev:alice) and `photos` (dev:bob), puts MODULE as
+    /// `filters/NAME` (its file name: `filters/bw`) and PHOTO as `photos/sample`, then for each
+    /// tier runs RUNS requests as dev:bob, each to its verified, settled result, which must
+    /// equal the native run's. Prints per tier the mean and worst
+    /// latency and its breakdown (offers, bounty, lineup, each hop, settlement), the overhead
+    /// over the native run, and the aim: 2 root block intervals + (hops + 1) × native, with
+    /// the target interval and with the interval measured over the run. Stops every node at
+    /// the end.
+    Request {
+        /// Nodes in the network, 2 to 16; tier N needs at least N + 1.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(2..=16))]
+        nodes: u64,
+        /// The tiers to measure (relayers in the lineup), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,1,2,3")]
+        tiers: Vec<u8>,
+        /// Requests per tier, 1 to 100.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+        runs: u64,
+        /// The transformation module (built by scripts/build-transforms).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "sandbox-scripts/build/bw.wasm"
+        )]
+        module: PathBuf,
+        /// The photo it is requested over (at most 64 KiB).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "sandbox-scripts/photos/sample.png"
+        )]
+        photo: PathBuf,
+        /// Fuel each execution may use.
+        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
+        fuel: u64,
+        /// Keep the nodes' data and logs here (a new or empty directory) instead of a
+        /// temporary one.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the light client's stored root header chain costs each call at root height
     /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
     /// times opening it (what every `get --verify` and `proof` does before asking the node for

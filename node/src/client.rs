@@ -302,11 +302,7 @@ impl NodeClient {
     }
 
     /// `bv_getHeaders`: up to `count` header hex strings from `from_height` on.
-    pub(crate) async fn headers(
-        &self,
-        from_height: u64,
-        count: u64,
-    ) -> Result<Vec<String>, CliError> {
+    pub async fn headers(&self, from_height: u64, count: u64) -> Result<Vec<String>, CliError> {
         self.call(METHOD_GET_HEADERS, rpc_params![from_height, count])
             .await
     }

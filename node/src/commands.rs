@@ -1222,21 +1222,6 @@ pub(crate) fn bytes_text(bytes: u64) -> String {
     format!("{}.{} {unit}", scaled_tenths / 10, scaled_tenths % 10)
 }
 
-#[cfg(test)]
-mod browse_tests {
-    use super::bytes_text;
-
-    #[test]
-    fn byte_counts_print_in_binary_units_with_one_decimal() {
-        assert_eq!(bytes_text(0), "0 B");
-        assert_eq!(bytes_text(1023), "1023 B");
-        assert_eq!(bytes_text(1024), "1.0 KiB");
-        assert_eq!(bytes_text(1536), "1.5 KiB");
-        assert_eq!(bytes_text(10 * 1024 * 1024), "10.0 MiB");
-        assert_eq!(bytes_text(u64::MAX), "16777215.9 TiB");
-    }
-}
-
 /// `request …`: runs the market request, showing each step on stderr (or as JSON lines on
 /// stdout with `--json`), and writes the verified, settled result to `out`.
 pub(crate) async fn request(
@@ -1289,4 +1274,19 @@ pub(crate) async fn request(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod browse_tests {
+    use super::bytes_text;
+
+    #[test]
+    fn byte_counts_print_in_binary_units_with_one_decimal() {
+        assert_eq!(bytes_text(0), "0 B");
+        assert_eq!(bytes_text(1023), "1023 B");
+        assert_eq!(bytes_text(1024), "1.0 KiB");
+        assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(bytes_text(10 * 1024 * 1024), "10.0 MiB");
+        assert_eq!(bytes_text(u64::MAX), "16777215.9 TiB");
+    }
 }

@@ -436,6 +436,28 @@ async fn run(
             })
             .await
             .map_err(whole_chain),
+        Command::Bench(BenchCommand::Request {
+            nodes,
+            tiers,
+            runs,
+            module,
+            photo,
+            fuel,
+            dir,
+            json,
+        }) => tools
+            .bench_request(tools::RequestBenchOptions {
+                nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+                tiers,
+                runs: usize::try_from(runs).unwrap_or(usize::MAX),
+                module,
+                photo,
+                fuel_budget: fuel,
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
         Command::Bench(BenchCommand::LightClient {
             height,
             rounds,

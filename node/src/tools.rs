@@ -1,5 +1,5 @@
 //! The commands that run `bitverse` processes rather than talk to one: `devnet`, `demo`,
-//! `bench puts`, `bench propagation` and `bench sync`. They live in the `bitverse-devnet`
+//! `bench puts`, `bench propagation`, `bench sync` and `bench request`. They live in the `bitverse-devnet`
 //! crate, which depends on this one, so this library cannot call them: the binary hands it an
 //! implementation of [`Tools`], and [`crate::main`] calls it with the options parsed here.
 //! The command line itself (flags, help) stays in `cli`, so users see one program.
@@ -70,6 +70,27 @@ pub struct SyncOptions {
     pub json: bool,
 }
 
+/// What `bitverse bench request` was asked to do.
+#[derive(Clone, Debug)]
+pub struct RequestBenchOptions {
+    /// Market node processes in the network.
+    pub nodes: usize,
+    /// The tiers (relayers in the lineup) to measure, in this order.
+    pub tiers: Vec<u8>,
+    /// Requests per tier.
+    pub runs: usize,
+    /// The transformation module (WASM) to publish and request.
+    pub module: PathBuf,
+    /// The photo it is requested over.
+    pub photo: PathBuf,
+    /// Fuel each execution may use.
+    pub fuel_budget: u64,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object instead of prose.
+    pub json: bool,
+}
+
 /// The process-running commands, implemented by the `bitverse-devnet` crate. Their errors are
 /// reports for a person (what failed, with its causes), printed on one line by the caller.
 pub trait Tools {
@@ -98,4 +119,11 @@ pub trait Tools {
 
     /// `bitverse bench sync`: how fast a new node process catches up with a long chain.
     fn bench_sync(&self, options: SyncOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench request`: request → settled latency per tier on a network of market
+    /// nodes, against the same transformation run natively in the sandbox.
+    fn bench_request(
+        &self,
+        options: RequestBenchOptions,
+    ) -> impl Future<Output = anyhow::Result<()>>;
 }
