@@ -39,6 +39,11 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The transaction `hash`, if it waits here.
+    pub fn get(&self, hash: &Hash) -> Option<&Transaction> {
+        self.by_hash.get(hash)
+    }
+
     /// The next nonce `sender` may use, given `state_nonce` from the tip and the run of
     /// consecutive nonces waiting here.
     pub fn pending_nonce(&self, sender: &AccountId, state_nonce: u64) -> u64 {

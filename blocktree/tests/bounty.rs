@@ -1392,3 +1392,28 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
     assert_eq!(e, TxError::UnknownBounty(unknown));
     assert_eq!(m.bounty(&id).status, BountyStatus::Open);
 }
+
+#[test]
+fn a_requesters_bounty_and_its_lineup_proof_land_in_one_block() {
+    let mut m = Market::new(ChainParams::dev());
+    let id = m.post(9_000, 2, 20);
+    // Anyone else's proof for a bounty still waiting is judged against the tip: refused.
+    let early = m.proof(id, "erin");
+    let refused = m.refusal("erin", TxPayload::LineupProof { proof: early });
+    assert!(
+        matches!(refused, TxError::UnknownBounty(b) if b == id),
+        "{refused:?}"
+    );
+    // The requester's own, right behind its PostBounty, waits with it and lands in its block.
+    let proof = m.proof(id, "alice");
+    m.submit("alice", TxPayload::LineupProof { proof });
+    let block = m.seal();
+    assert_eq!(block.transactions.len(), 2);
+    let lineup = m
+        .bounty(&id)
+        .lineup
+        .expect("drawn in the bounty's own block");
+    assert_eq!(lineup.finder, account("alice"));
+    assert_eq!(lineup.drawn_height, m.height());
+    assert_eq!(m.bounty(&id).posted_height, m.height());
+}

@@ -5,8 +5,8 @@
 //! 2. gossip the request and gather signed offers (`bv_marketRequest`, `bv_getOffers`),
 //!    checking each signature here;
 //! 3. post the bounty to the cheapest offer (`PostBounty`), pinning the values at the tip;
-//! 4. for a tier with relayers, find and publish the lineup proof (`LineupProof`): the
-//!    requester is the finder;
+//! 4. for a tier with relayers, find and publish the lineup proof (`LineupProof`) right behind
+//!    the bounty, so both can land in one root block: the requester is the finder;
 //! 5. follow the envelope chain as the offerer and each relayer sign it (`bv_getResult`);
 //! 6. verify the complete chain against the bounty the root holds (its pinned hashes, offerer,
 //!    lineup and fuel budget) and the result against the attested hash, wait for the root to
@@ -294,6 +294,20 @@ pub async fn run(
         expiry_height,
     };
     let id = send(client, key, options.fee, post).await?;
+    // With relayers, the lineup proof goes right behind the bounty (the id is the
+    // transaction's, known now), so both can land in one root block.
+    let mut lineup_tx = None;
+    if options.hops > 0 {
+        let proof = find_lineup_proof(id, requester, params.lineup_difficulty).await?;
+        match send(client, key, options.fee, TxPayload::LineupProof { proof }).await {
+            Ok(hash) => lineup_tx = Some(hash),
+            // A node that will not hold the proof before the bounty: sent again below.
+            Err(e) => say(
+                "lineup",
+                format!("the lineup proof waits for the bounty: {e}"),
+            ),
+        }
+    }
     let posted_height = wait_for_inclusion(client, &id, None, remaining(deadline)?).await?;
     let bounty_ms = millis(bounty_started.elapsed());
     say(
@@ -308,20 +322,20 @@ pub async fn run(
     let lineup_started = Instant::now();
     let mut lineup = Vec::new();
     if options.hops > 0 {
-        let proof = tokio::task::spawn_blocking(move || {
-            LineupProof::find(
-                id,
-                requester,
-                params.lineup_difficulty,
-                0,
-                LINEUP_ATTEMPTS_MAX,
-            )
-        })
-        .await
-        .map_err(|e| failed(format!("lineup proof search failed: {e}")))?
-        .ok_or_else(|| failed("no lineup proof found within the attempts allowed"))?;
-        let hash = send(client, key, options.fee, TxPayload::LineupProof { proof }).await?;
-        let drawn_height = wait_for_inclusion(client, &hash, None, remaining(deadline)?).await?;
+        let drawn = match lineup_tx {
+            Some(hash) => wait_for_inclusion(client, &hash, None, remaining(deadline)?).await,
+            None => Err(failed("not sent")),
+        };
+        let drawn_height = match drawn {
+            Ok(height) => height,
+            // Dropped with the bounty's block (or never sent): publish it now the bounty is on
+            // the root.
+            Err(_) => {
+                let proof = find_lineup_proof(id, requester, params.lineup_difficulty).await?;
+                let hash = send(client, key, options.fee, TxPayload::LineupProof { proof }).await?;
+                wait_for_inclusion(client, &hash, None, remaining(deadline)?).await?
+            }
+        };
         let bounty = fetch_bounty(client, &id).await?;
         lineup = bounty
             .lineup
@@ -468,6 +482,20 @@ pub async fn run(
         },
         result,
     })
+}
+
+/// Searches the lineup proof over bounty `id` with `finder` as its finder, off the runtime.
+async fn find_lineup_proof(
+    id: Hash,
+    finder: AccountId,
+    difficulty: u64,
+) -> Result<LineupProof, CliError> {
+    tokio::task::spawn_blocking(move || {
+        LineupProof::find(id, finder, difficulty, 0, LINEUP_ATTEMPTS_MAX)
+    })
+    .await
+    .map_err(|e| failed(format!("lineup proof search failed: {e}")))?
+    .ok_or_else(|| failed("no lineup proof found within the attempts allowed"))
 }
 
 fn millis(duration: Duration) -> u64 {
