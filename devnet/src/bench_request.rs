@@ -21,7 +21,7 @@ use bitverse_node::request::{self, RequestOptions, RequestTimings};
 use bitverse_node::tools::RequestBenchOptions;
 
 use crate::bench_network::{clients, work_dir};
-use crate::devnet::{DEVNET_NODES_MAX, NodeLaunch, Nodes, stake_every_node, start_node};
+use crate::devnet::{DEVNET_NODES_MAX, stake_every_node, start_devnet_nodes};
 
 /// Requests per tier at most: each takes several root blocks.
 const RUNS_PER_TIER_MAX: usize = 100;
@@ -79,27 +79,8 @@ pub(crate) async fn run(options: RequestBenchOptions) -> anyhow::Result<()> {
         );
     }
     let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
-    let mut nodes = Nodes::default();
-    for index in 0..options.nodes {
-        // As `bitverse devnet` starts them: all mine and track every chain, joined through
-        // node-0, each offering and relaying with its own dev key.
-        let launch = NodeLaunch {
-            mine: true,
-            track_all: true,
-            bootstrap: nodes
-                .0
-                .first()
-                .map(|f| f.p2p_addr.clone())
-                .into_iter()
-                .collect(),
-            log_level: None,
-            market: Some(None),
-        };
-        eprintln!("bench: starting node-{index} …");
-        let data_dir = dir.join(format!("node-{index}"));
-        let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
-        nodes.0.push(node);
-    }
+    // As `bitverse devnet` starts them, every node offering and relaying honestly.
+    let nodes = start_devnet_nodes(&exe, &dir, options.nodes, None, &[])?;
     let clients = clients(&nodes.0)?;
     let client = clients.first().context("no node started")?;
     let names: Vec<String> = nodes.0.iter().map(|n| n.name.clone()).collect();

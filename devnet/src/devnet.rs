@@ -101,31 +101,13 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
         .with_context(|| format!("cannot create devnet directory {}", args.dir.display()))?;
     let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
 
-    let mut nodes = Nodes::default();
-    for index in 0..args.nodes {
-        // Every devnet node tracks (and mines, merged) every chain: a deep keyspace works at once.
-        let launch = NodeLaunch {
-            mine: true,
-            track_all: true,
-            bootstrap: nodes
-                .0
-                .first()
-                .map(|f| f.p2p_addr.clone())
-                .into_iter()
-                .collect(),
-            log_level: log_level.as_deref(),
-            market: Some(
-                args.market_faults
-                    .iter()
-                    .find(|(i, _)| *i == index)
-                    .map(|(_, fault)| fault.as_str()),
-            ),
-        };
-        eprintln!("devnet: starting node-{index} …");
-        let data_dir = args.dir.join(format!("node-{index}"));
-        let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
-        nodes.0.push(node);
-    }
+    let mut nodes = start_devnet_nodes(
+        &exe,
+        &args.dir,
+        args.nodes,
+        log_level.as_deref(),
+        &args.market_faults,
+    )?;
     print_summary(&args.dir, &nodes.0);
     let names: Vec<String> = nodes.0.iter().map(|n| n.name.clone()).collect();
     let mut staking = Box::pin(stake_every_node(nodes.0[0].rpc_url.clone(), names));
@@ -164,6 +146,43 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
     tokio::task::block_in_place(|| drop(nodes));
     eprintln!("devnet: stopped");
     outcome
+}
+
+/// Starts `count` nodes as `bitverse devnet` runs them, in `dir/node-i`: every one mines and
+/// tracks (merged) every chain, so a deep keyspace works at once, joins through node-0, and
+/// offers and relays with its own dev key, misbehaving as `market_faults` says (test only).
+pub(crate) fn start_devnet_nodes(
+    exe: &Path,
+    dir: &Path,
+    count: usize,
+    log_level: Option<&str>,
+    market_faults: &[(usize, String)],
+) -> anyhow::Result<Nodes> {
+    let mut nodes = Nodes::default();
+    for index in 0..count {
+        let launch = NodeLaunch {
+            mine: true,
+            track_all: true,
+            bootstrap: nodes
+                .0
+                .first()
+                .map(|f| f.p2p_addr.clone())
+                .into_iter()
+                .collect(),
+            log_level,
+            market: Some(
+                market_faults
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, fault)| fault.as_str()),
+            ),
+        };
+        eprintln!("devnet: starting node-{index} …");
+        let data_dir = dir.join(format!("node-{index}"));
+        let node = tokio::task::block_in_place(|| start_node(exe, &data_dir, &launch))?;
+        nodes.0.push(node);
+    }
+    Ok(nodes)
 }
 
 /// Has every node stake [`DEVNET_STAKE_PER_ROLE`] as offerer and as relayer from its own dev

@@ -11,9 +11,9 @@ use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
 use bitverse_primitives::{AccountId, Hash};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 
-use bitverse_relay_lineup::encode_envelope_chain;
+use bitverse_relay_lineup::{ExpectedChain, encode_envelope_chain, verify_envelope_prefix};
 
-use crate::exchange::wire::{MarketMessage, MarketRequest, OfferTerms};
+use crate::exchange::wire::{MarketMessage, MarketRequest, OfferTerms, ResultChain};
 use crate::rpc_api::{
     BountyResult, LedgerRecordResult, LedgerResult, LineupResult, MarketRequestParams,
     MarketRequestResult, OfferQuoteResult, OfferResult, PinnedKeyResult, QuoteResult,
@@ -342,8 +342,33 @@ pub(crate) fn get_result(
     ctx: &RpcContext,
 ) -> RpcResult<Option<ResultChainResult>> {
     let id = parse_hash(&params.one::<String>()?, "bounty id")?;
-    let heard = ctx.exchange.read(|book| book.result(&id).cloned());
-    Ok(heard.and_then(|heard| {
+    let heard = ctx.exchange.read(|book| book.results(&id).to_vec());
+    let bounty = {
+        let chain = ctx.chain.lock();
+        let tip = chain.tip().height;
+        chain.bounty_at(&id, tip).map_err(chain_error)?
+    };
+    // The longest chain whose envelopes fit the bounty as the root holds it (a stranger's
+    // never does); with the bounty not on this node's root yet, the longest heard.
+    let fits = |heard: &&ResultChain| match &bounty {
+        Some(bounty) => {
+            let lineup = bounty
+                .lineup
+                .as_ref()
+                .map(|l| l.relayers.clone())
+                .unwrap_or_default();
+            let expected = ExpectedChain {
+                bounty: id,
+                offerer: bounty.offerer,
+                lineup: &lineup,
+                fuel_budget: bounty.fuel_budget,
+            };
+            verify_envelope_prefix(&heard.chain, &expected).is_ok()
+        }
+        None => true,
+    };
+    let best = heard.iter().filter(fits).max_by_key(|h| h.chain.len());
+    Ok(best.and_then(|heard| {
         let first = heard.chain.first()?;
         Some(ResultChainResult {
             bounty: id,

@@ -174,14 +174,23 @@ impl Agent {
     }
 
     fn terms_for(&mut self, request: &MarketRequest) -> Result<Option<OfferTerms>, ChainError> {
-        let (stake, params, record, tip) = {
+        let (stake, params, record, tip, requester_balance) = {
             let chain = self.tree.root().lock();
             let tip = chain.tip().height;
             let stake = chain.stake_at(&self.account, tip)?.stake(TaskKind::Offer);
             let record = chain.reliability_record_at(&self.account, TaskKind::Offer, tip)?;
-            (stake, chain.params().clone(), record, tip)
+            let balance = chain.account(&request.requester)?.balance;
+            (stake, chain.params().clone(), record, tip, balance)
         };
         if stake == Amount::ZERO {
+            return Ok(None);
+        }
+        // Requests are unsigned and cost nothing to gossip; a requester who could not pay
+        // the tier is not worth a sandbox run.
+        let Ok(price) = tier_price(&params.quote, request.fuel_budget, request.hops) else {
+            return Ok(None);
+        };
+        if requester_balance < price {
             return Ok(None);
         }
         let declined = |reason: String| Ok(Some(OfferTerms::Declined { reason }));
@@ -197,10 +206,6 @@ impl Agent {
         if let Err(reason) = computed {
             return declined(reason);
         }
-        let price = match tier_price(&params.quote, request.fuel_budget, request.hops) {
-            Ok(price) => price,
-            Err(e) => return declined(format!("no price for this request: {e}")),
-        };
         let latency_ms = record
             .unwrap_or_default()
             .decayed(tip, &params.ledger)
@@ -409,13 +414,10 @@ impl Agent {
     /// the chain) or disputes one that differs.
     fn relay(&mut self, job: &Job, output: Vec<u8>, fuel_used: u64) -> Result<bool, ChainError> {
         let bounty = &job.bounty;
-        let heard = self.exchange.read(|book| book.result(&bounty.id).cloned());
-        let Some(heard) = heard else {
+        let heard = self.exchange.read(|book| book.results(&bounty.id).to_vec());
+        if heard.iter().all(|h| h.chain.len() < job.position) {
             return Ok(false);
-        };
-        let Some(prefix) = heard.chain.get(..job.position) else {
-            return Ok(false);
-        };
+        }
         // The lineup as drawn: the job was taken after the draw, and a lineup never changes.
         let lineup = {
             let chain = self.tree.root().lock();
@@ -432,12 +434,15 @@ impl Agent {
             lineup: &lineup,
             fuel_budget: bounty.fuel_budget,
         };
-        let verified = match verify_envelope_prefix(prefix, &expected) {
-            Ok(verified) => verified,
-            Err(e) => {
-                tracing::warn!(bounty = %bounty.id, error = %e, "envelope chain refused");
-                return Ok(false);
-            }
+        // The first chain heard whose envelopes up to this node's place fit the bounty; a
+        // stranger's chain never does.
+        let found = heard.iter().find_map(|h| {
+            let prefix = h.chain.get(..job.position)?;
+            let verified = verify_envelope_prefix(prefix, &expected).ok()?;
+            Some((prefix, verified))
+        });
+        let Some((prefix, verified)) = found else {
+            return Ok(false);
         };
         let Some(last) = prefix.last() else {
             return Ok(false);

@@ -1,6 +1,11 @@
 //! What the node has heard on the market topic, bounded: recent requests, the offers
-//! answering each, and the longest envelope chain (with its result) of each bounty. The RPC
-//! reads it for requesters; the agent reads it for the chains its relay jobs wait on.
+//! answering each, and the envelope chains (with their results) of each bounty. The RPC reads
+//! it for requesters; the agent reads it for the chains its relay jobs wait on.
+//!
+//! Several rival chains of one bounty are kept, because anyone can sign a self-consistent
+//! chain: the book cannot tell the offerer's from a stranger's without root state, so it keeps
+//! each (a longer one replacing the one it extends) and readers take the one that verifies
+//! against the bounty the root holds.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -12,15 +17,17 @@ use super::wire::{MarketRequest, Offer, ResultChain};
 pub(crate) const REQUESTS_MAX: usize = 256;
 /// Offers kept per request: one per offerer, the first heard.
 pub(crate) const OFFERS_PER_REQUEST_MAX: usize = 64;
-/// Bounties whose result chain is kept, oldest forgotten first (each up to 64 KiB).
+/// Bounties whose result chains are kept, oldest forgotten first.
 pub(crate) const RESULTS_MAX: usize = 128;
+/// Rival chains kept per bounty (each up to 64 KiB); past it the newest rival is dropped.
+pub(crate) const CHAINS_PER_BOUNTY_MAX: usize = 4;
 
 /// The market as this node heard it.
 #[derive(Default)]
 pub(crate) struct MarketBook {
     requests: BTreeMap<Hash, (MarketRequest, Vec<Offer>)>,
     request_order: VecDeque<Hash>,
-    results: BTreeMap<Hash, ResultChain>,
+    results: BTreeMap<Hash, Vec<ResultChain>>,
     result_order: VecDeque<Hash>,
 }
 
@@ -78,39 +85,46 @@ impl MarketBook {
             .map_or(&[], |(_, offers)| offers.as_slice())
     }
 
-    /// Keeps a bounty's result chain when it is the first heard or extends the one kept (the
-    /// same envelopes and one or more after them); forgets the oldest bounty beyond
-    /// [`RESULTS_MAX`]. A chain that disagrees with the kept one is not kept: the first is
-    /// the one the lineup builds on.
+    /// Keeps a bounty's result chain: in place of a kept chain it extends (the same
+    /// envelopes and more after them, the same result), else beside the kept ones up to
+    /// [`CHAINS_PER_BOUNTY_MAX`]. Forgets the oldest bounty beyond [`RESULTS_MAX`].
     pub(crate) fn add_result(&mut self, chain: ResultChain) -> Added {
         let Some(bounty) = chain.bounty() else {
             return Added::Nothing;
         };
-        match self.results.get(&bounty) {
-            Some(kept) => {
-                let extends = chain.chain.len() > kept.chain.len()
-                    && chain.chain.starts_with(&kept.chain)
-                    && chain.result == kept.result;
-                if !extends {
-                    return Added::Nothing;
-                }
+        if !self.results.contains_key(&bounty) {
+            if self.result_order.len() >= RESULTS_MAX
+                && let Some(oldest) = self.result_order.pop_front()
+            {
+                self.results.remove(&oldest);
             }
-            None => {
-                if self.result_order.len() >= RESULTS_MAX
-                    && let Some(oldest) = self.result_order.pop_front()
-                {
-                    self.results.remove(&oldest);
-                }
-                self.result_order.push_back(bounty);
-            }
+            self.result_order.push_back(bounty);
         }
-        self.results.insert(bounty, chain);
+        let kept = self.results.entry(bounty).or_default();
+        if kept
+            .iter()
+            .any(|k| k.chain.starts_with(&chain.chain) && k.result == chain.result)
+        {
+            return Added::Nothing;
+        }
+        let extended = kept
+            .iter()
+            .position(|k| chain.chain.starts_with(&k.chain) && chain.result == k.result);
+        match extended {
+            Some(index) => {
+                if let Some(slot) = kept.get_mut(index) {
+                    *slot = chain;
+                }
+            }
+            None if kept.len() >= CHAINS_PER_BOUNTY_MAX => return Added::Nothing,
+            None => kept.push(chain),
+        }
         Added::New
     }
 
-    /// The longest chain kept for `bounty`.
-    pub(crate) fn result(&self, bounty: &Hash) -> Option<&ResultChain> {
-        self.results.get(bounty)
+    /// The chains kept for `bounty`, in the order first heard.
+    pub(crate) fn results(&self, bounty: &Hash) -> &[ResultChain] {
+        self.results.get(bounty).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `offerer` answered request `id`.
@@ -168,7 +182,7 @@ mod tests {
     }
 
     #[test]
-    fn a_result_chain_is_kept_only_when_it_extends_the_kept_one() {
+    fn a_longer_chain_replaces_the_one_it_extends_and_rivals_are_kept_beside_up_to_the_bound() {
         let mut book = MarketBook::default();
         let bounty = Hash([3; 32]);
         let result = b"out".to_vec();
@@ -182,14 +196,29 @@ mod tests {
             chain: vec![offerer, relayed],
             result: result.clone(),
         };
+        assert_eq!(book.add_result(short.clone()), Added::New);
         assert_eq!(book.add_result(long.clone()), Added::New);
-        assert_eq!(book.add_result(short), Added::Nothing);
-        let other = Envelope::offer(&SecretKey::dev("x"), bounty, Hash::digest(b"lie"), 9);
-        let rival = ResultChain {
-            chain: vec![other, relayed, relayed],
-            result: b"lie".to_vec(),
-        };
-        assert_eq!(book.add_result(rival), Added::Nothing);
-        assert_eq!(book.result(&bounty), Some(&long));
+        assert_eq!(
+            book.add_result(short),
+            Added::Nothing,
+            "a prefix of a kept chain"
+        );
+        assert_eq!(book.results(&bounty), std::slice::from_ref(&long));
+        // A stranger's self-consistent chain cannot push the offerer's out.
+        for n in 0..CHAINS_PER_BOUNTY_MAX {
+            let liar = SecretKey::dev(&format!("x{n}"));
+            let rival = ResultChain {
+                chain: vec![Envelope::offer(&liar, bounty, Hash::digest(b"lie"), 9)],
+                result: b"lie".to_vec(),
+            };
+            let expected = if n + 1 < CHAINS_PER_BOUNTY_MAX {
+                Added::New
+            } else {
+                Added::Nothing
+            };
+            assert_eq!(book.add_result(rival), expected);
+        }
+        assert_eq!(book.results(&bounty).len(), CHAINS_PER_BOUNTY_MAX);
+        assert_eq!(book.results(&bounty).first(), Some(&long));
     }
 }
