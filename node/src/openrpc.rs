@@ -317,7 +317,7 @@ pub(crate) const METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: METHOD_GET_RESULT,
-        summary: "The longest envelope chain this node heard for a bounty, with the result it attests; null if none",
+        summary: "The longest envelope chain this node heard for a bounty that fits it as the root holds it, with the result it attests; null if none",
         params: &[ParamSpec {
             name: "bounty_id",
             description: "The bounty's id",
