@@ -3,15 +3,15 @@
 //! requester's `bitverse request` at every tier. Checks the outputs against an independent
 //! reference (the `png` crate and Pillow's luma formula), the dispute and slash of the liar,
 //! the expiry and refund of the silent offerer with its ledger and quote moving, the
-//! refusals (duplicate and forged settlements, a missing input, modules that loop or trap),
-//! and that every node serves on.
+//! refusals (duplicate and forged settlements, a changed deep value, a missing input, modules
+//! that loop or trap), an input two levels down the tree, and that every node serves on.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bitverse_blocktree::TxPayload;
+use bitverse_blocktree::{DeepValue, TxPayload, ValueProof};
 use bitverse_primitives::{Hash, SecretKey};
 use bitverse_relay_lineup::{Envelope, decode_envelope_chain};
 use common::{
@@ -276,6 +276,82 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
         );
         settled.push(outcome["bounty"].as_str().expect("bounty id").to_owned());
     }
+    // An input two levels down the tree: the requester brings it to the root with its proof.
+    market
+        .cli(&[
+            "keyspace", "buy", "deep", "--key", "dev:bob", "--depth", "2",
+        ])
+        .assert_ok("buy a deep keyspace");
+    market
+        .cli(&[
+            "put",
+            "deep/sample",
+            "--file",
+            &photo_arg,
+            "--key",
+            "dev:bob",
+        ])
+        .assert_ok("put the photo two levels down");
+    let out = work.path().join("bw-deep.png");
+    let output = market.request(
+        "filters/bw",
+        "deep/sample",
+        1,
+        &out,
+        &["--offerer", &node(0)],
+    );
+    output.assert_ok("request over a deep input");
+    assert!(
+        output.stdout_text().contains("lives on chain"),
+        "{}",
+        output.stdout_text()
+    );
+    let (_, _, _, luma) = decode_png(&std::fs::read(&out).expect("the result is written"));
+    assert_eq!(
+        luma, reference,
+        "the deep input's result differs from Pillow's luma"
+    );
+
+    // A deep value changed on its way to the root is refused, naming the input.
+    let proof = market
+        .rpc("bv_getProof", json!(["deep/sample"]))
+        .expect("bv_getProof");
+    let proof = ValueProof::from_bytes(
+        &hex::decode(proof["proof_hex"].as_str().expect("proof_hex")).expect("hex"),
+    )
+    .expect("a value proof");
+    let mut changed = DeepValue::from_value_proof(proof).expect("a deep value");
+    changed.value[0] ^= 0xff;
+    let tip = market.rpc("bv_status", json!([])).expect("status")["height"]
+        .as_u64()
+        .expect("height");
+    let alice = SecretKey::dev("alice");
+    let alice_nonce = market
+        .rpc("bv_getAccount", json!([alice.account().to_string()]))
+        .expect("bv_getAccount")["pending_nonce"]
+        .as_u64()
+        .expect("nonce");
+    let forged_post = signed(
+        &alice,
+        alice_nonce,
+        TxPayload::PostBounty {
+            amount: bitverse_primitives::Amount(5_000),
+            transform: "filters/bw".into(),
+            inputs: vec!["deep/sample".into()],
+            pinned_height: tip,
+            args: Vec::new(),
+            hops: 0,
+            offerer: SecretKey::dev("node-0").account(),
+            fuel_budget: 10_000_000,
+            expiry_height: tip + 20,
+            deep_values: vec![changed],
+        },
+    );
+    let refused = market
+        .rpc("bv_sendTransaction", json!([tx_hex(&forged_post)]))
+        .expect_err("a changed deep value");
+    assert_eq!(refused.code, -32030, "{refused:?}");
+
     let successes = market.offerer_record(0)["successes"].as_u64().unwrap_or(0);
     assert!(successes > 0, "node-0's settled offers are in the ledger");
 
@@ -309,12 +385,13 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
         .expect_err("a second Settle");
     assert_eq!(refused.code, -32023, "{refused:?}");
 
-    // A lying offerer is caught by its lineup, disputed and slashed; nothing is written.
+    // A lying offerer is caught by its lineup, disputed (the root re-executes over the deep
+    // value it keeps for the bounty) and slashed; nothing is written.
     let liar_record_before = market.offerer_record(LIAR);
     let out = work.path().join("lie.png");
     let output = market.request(
         "filters/bw",
-        "photos/sample",
+        "deep/sample",
         1,
         &out,
         &["--offerer", &node(LIAR)],

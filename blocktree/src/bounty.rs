@@ -32,7 +32,7 @@
 use bincode::{Decode, Encode};
 use bitverse_compute::{TransformError, TransformRequest};
 use bitverse_pricing::{HOPS_MAX, ReliabilityRecord, StakedNode, TaskKind, is_eligible_relayer};
-use bitverse_primitives::{AccountId, Amount, Hash, codec};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use bitverse_relay_lineup::{
     Envelope, ExpectedChain, LineupProof, RelayerCandidate, check_conflict, draw_lineup,
     settlement_shares, verify_envelope_chain,
@@ -213,6 +213,93 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) offerer: AccountId,
     pub(crate) fuel_budget: u64,
     pub(crate) expiry_height: u64,
+    pub(crate) deep_values: &'p [DeepValue],
+}
+
+/// A value on a data chain, proven to the root: what a PostBounty brings for an input whose
+/// keyspace lives below the root, which the root cannot read. The proof is an earnings
+/// proof's shape: the key's depth-1 ancestor header that the root anchored (any it ever
+/// anchored: [`crate::endowment::anchored_key`]), one anchor link per level below it, and the
+/// value's leaf in the last header's state. The bounty pins the value's hash, and root state
+/// keeps the value itself until the bounty ends, for the offerer, the relayers and a dispute's
+/// re-execution to read.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct DeepValue {
+    /// The value.
+    pub value: Vec<u8>,
+    /// The header of the key's depth-1 ancestor chain (or its own, at depth 1) that the root
+    /// anchored.
+    pub top: crate::block::BlockHeader,
+    /// Depth 2 down to the key's chain: each header and the proof of its anchor above.
+    pub links: Vec<crate::proof::AnchorLink>,
+    /// Sparse Merkle proof of the value at the key's address in the last header's state.
+    pub value_proof: Vec<u8>,
+}
+
+impl DeepValue {
+    /// The proven value a PostBounty brings for a key on a data chain, from that key's
+    /// [`crate::ValueProof`] (whose first link is the depth-1 header the root anchored); `None`
+    /// for a root key or a key without a value.
+    pub fn from_value_proof(proof: crate::proof::ValueProof) -> Option<DeepValue> {
+        let value = proof.value?;
+        let mut links = proof.links.into_iter();
+        let top = links.next()?.header;
+        Some(DeepValue {
+            value,
+            top,
+            links: links.collect(),
+            value_proof: proof.value_proof,
+        })
+    }
+
+    /// Checks the proof for `key`, whose address is `slot` on `home` (a data chain): returns
+    /// the anchor of the top header, which the root must have anchored.
+    fn verify(&self, slot: KeyHash, home: ChainId) -> Result<crate::block::Anchor, String> {
+        let depth = home.depth();
+        if self.links.len() != usize::from(depth).saturating_sub(1) {
+            return Err(format!(
+                "{} links below depth 1 for a chain at depth {depth}",
+                self.links.len()
+            ));
+        }
+        let mut path = home.path_to_root();
+        path.reverse();
+        let mut levels = path.into_iter().skip(1);
+        let top_chain = levels.next().ok_or("no depth-1 chain on the path")?;
+        if self.top.chain != top_chain {
+            return Err(format!(
+                "the top header is of chain {}, not {top_chain}",
+                self.top.chain
+            ));
+        }
+        let state_root = crate::proof::walk_links(self.top.state_root, levels, &self.links)
+            .map_err(|e| e.to_string())?;
+        crate::proof::check_leaf(
+            &state_root,
+            slot,
+            Some(&self.value),
+            &self.value_proof,
+            || format!("value on chain {home}"),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(crate::block::Anchor {
+            chain: top_chain,
+            height: self.top.height,
+            hash: self.top.hash(),
+        })
+    }
+}
+
+/// Where root state keeps a bounty's proven value of input `index` while the bounty is open.
+pub fn deep_value_key(bounty: &Hash, index: usize) -> KeyHash {
+    let index = u64::try_from(index).unwrap_or(u64::MAX);
+    KeyHash(
+        Hash::tagged(
+            "bitverse state bounty deep value v1",
+            &[&bounty.0, &index.to_le_bytes()],
+        )
+        .0,
+    )
 }
 
 /// The bounds a request's arguments and fuel budget must keep: those of one transformation
@@ -442,8 +529,47 @@ pub(crate) fn post_bounty(
     let pinned = view.committed_at(post.pinned_height);
     let transform = pin(&pinned, post.transform, post.pinned_height)?;
     let mut inputs = Vec::with_capacity(post.inputs.len());
-    for key in post.inputs {
-        inputs.push(pin(&pinned, key, post.pinned_height)?);
+    let mut deep_values = post.deep_values.iter();
+    for (index, key) in post.inputs.iter().enumerate() {
+        let (home, record) = pinned.home_of(key)?;
+        let slot = crate::state::value_key(&home, key);
+        let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
+        if home_chain.is_root() {
+            inputs.push(pin(&pinned, key, post.pinned_height)?);
+            continue;
+        }
+        let refused = |reason: String| TxError::BadDeepValue {
+            key: key.clone(),
+            reason,
+        };
+        let deep = deep_values.next().ok_or_else(|| {
+            refused(format!(
+                "no proven value for this input on chain {home_chain}"
+            ))
+        })?;
+        let anchor = deep.verify(slot, home_chain).map_err(refused)?;
+        if view
+            .get_raw(&crate::endowment::anchored_key(&anchor))?
+            .is_none()
+        {
+            return Err(refused(format!(
+                "the root never anchored {}'s header {} at height {}",
+                anchor.chain, anchor.hash, anchor.height
+            ))
+            .into());
+        }
+        view.set_pending(deep_value_key(&post.id, index), Some(deep.value.clone()));
+        inputs.push(PinnedKey {
+            key: key.clone(),
+            value_hash: Hash::digest(&deep.value),
+        });
+    }
+    if deep_values.next().is_some() {
+        return Err(TxError::BadDeepValue {
+            key: String::new(),
+            reason: "more proven values than inputs on data chains".into(),
+        }
+        .into());
     }
     if stake_record(&pinned, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
         return Err(TxError::OffererNotStaked {
@@ -637,6 +763,7 @@ pub(crate) fn settle(
         result_hash: verified.result_hash,
         fuel_used: verified.fuel_used,
     };
+    forget_deep_values(view, &found)?;
     close(view, &found.requester, found.amount)?;
     set_bounty(view, &found);
     Ok(())
@@ -670,10 +797,32 @@ fn pinned_values(
     };
     let module = read(&bounty.transform)?;
     let mut inputs = Vec::with_capacity(bounty.inputs.len());
-    for pin in &bounty.inputs {
-        inputs.push(read(pin)?);
+    for (index, pin) in bounty.inputs.iter().enumerate() {
+        // A data chain's value, proven when posted, is in root state while the bounty is open.
+        match view.get_raw(&deep_value_key(&bounty.id, index))? {
+            Some(value) if Hash::digest(&value) == pin.value_hash => inputs.push(value),
+            Some(_) => {
+                return Err(StoreError::Corrupt(format!(
+                    "bounty {}'s proven value of {:?} does not match its pin",
+                    bounty.id, pin.key
+                ))
+                .into());
+            }
+            None => inputs.push(read(pin)?),
+        }
     }
     Ok((module, inputs))
+}
+
+/// Forgets the proven values of an ending bounty: they were kept only for its computations.
+fn forget_deep_values(view: &mut StateView<'_>, bounty: &Bounty) -> Result<(), ApplyError> {
+    for index in 0..bounty.inputs.len() {
+        let key = deep_value_key(&bounty.id, index);
+        if view.get_raw(&key)?.is_some() {
+            view.set_pending(key, None);
+        }
+    }
+    Ok(())
 }
 
 /// Re-executes the bounty's transformation over its pinned values: `Some((result hash, fuel
@@ -764,6 +913,7 @@ pub(crate) fn dispute(
         }
     }
     view.credit(&found.requester, found.amount)?;
+    forget_deep_values(view, &found)?;
     close(view, &found.requester, found.amount)?;
     let mut sums = totals(view)?;
     for slash in &slashed {
@@ -807,6 +957,7 @@ pub(crate) fn expire_bounties(
         view.credit(&found.requester, found.amount)?;
         record_event(view, params, &found.offerer, TaskKind::Offer, height, None)?;
         found.status = BountyStatus::Expired { height };
+        forget_deep_values(view, &found)?;
         close(view, &found.requester, found.amount)?;
         set_bounty(view, &found);
     }

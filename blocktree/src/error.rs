@@ -291,6 +291,15 @@ pub enum TxError {
         /// The pinned height.
         height: u64,
     },
+    /// A PostBounty's proven value for an input on a data chain does not check: a broken
+    /// proof, a header the root never anchored, a missing or extra proof.
+    #[error("proven value for input {key:?} refused: {reason}")]
+    BadDeepValue {
+        /// The input key (empty when the count is wrong).
+        key: String,
+        /// What failed.
+        reason: String,
+    },
     /// A PostBounty naming an offerer that had no offerer stake at the pinned height.
     #[error("{offerer} is not staked as an offerer at root height {height}")]
     OffererNotStaked {
@@ -394,6 +403,7 @@ impl TxError {
             TxError::TooManyOpenBounties { .. } | TxError::OpenBountiesFull { .. } => -32026,
             TxError::OffererNotStaked { .. } | TxError::TierUnavailable { .. } => -32027,
             TxError::PinnedKeyMissing { .. } => -32028,
+            TxError::BadDeepValue { .. } => -32030,
             TxError::LineupNotDrawn(_)
             | TxError::LineupAlreadyDrawn(_)
             | TxError::NoLineupForTier(_) => -32029,

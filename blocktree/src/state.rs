@@ -797,6 +797,7 @@ impl<'a> StateView<'a> {
                 offerer,
                 fuel_budget,
                 expiry_height,
+                deep_values,
             } => {
                 self.set_account(&body.sender, &sender);
                 crate::bounty::post_bounty(
@@ -814,6 +815,7 @@ impl<'a> StateView<'a> {
                         offerer: *offerer,
                         fuel_budget: *fuel_budget,
                         expiry_height: *expiry_height,
+                        deep_values,
                     },
                 )?;
             }

@@ -129,6 +129,11 @@ pub enum TxPayload {
         /// The root height at whose start the bounty, if still open, is refunded: above the
         /// bounty's block, at most `crate::bounty::EXPIRY_BLOCKS_MAX` after it.
         expiry_height: u64,
+        /// One proven value for each input whose keyspace lives on a data chain, in the
+        /// inputs' order: the root cannot read those chains, so the requester brings each
+        /// value with its proof through the anchors (`crate::bounty::DeepValue`); empty when
+        /// every input is a root key.
+        deep_values: Vec<crate::bounty::DeepValue>,
     },
     /// Publishes the proof of work over a bounty's id whose hash seeds its lineup's draw
     /// (bounties with `hops > 0`; anyone may send it, the proof's finder earns the share).
@@ -296,8 +301,19 @@ impl Transaction {
                 args,
                 hops,
                 fuel_budget,
+                deep_values,
                 ..
             } => {
+                if deep_values.len() > inputs.len() {
+                    return Err(TxError::BadDeepValue {
+                        key: String::new(),
+                        reason: format!(
+                            "{} proven values for {} inputs",
+                            deep_values.len(),
+                            inputs.len()
+                        ),
+                    });
+                }
                 if *amount == Amount::ZERO {
                     return Err(TxError::ZeroBountyAmount);
                 }

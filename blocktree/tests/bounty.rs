@@ -207,6 +207,7 @@ impl Market {
             fuel_budget: FUEL_BUDGET,
             // Counted from the block the bounty goes in, the one after the tip.
             expiry_height: self.height() + 1 + expiry_in_blocks,
+            deep_values: Vec::new(),
         }
     }
 

@@ -931,6 +931,7 @@ pub(crate) async fn bounty(client: &NodeClient, command: BountyCommand) -> Resul
                 offerer,
                 fuel_budget: fuel,
                 expiry_height,
+                deep_values: Vec::new(),
             };
             submit(client, &write, payload, Done { said, details }).await
         }

@@ -132,6 +132,7 @@ const SEND_ERRORS: &[i32] = &[
     -32027,
     -32028,
     -32029,
+    -32030,
     CODE_INTERNAL_ERROR,
 ];
 /// Reads of a miner's earnings: a bad address or chain, a chain not open here or not
@@ -840,6 +841,12 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
         name: "LineupState",
         meaning: "a Settle before the bounty's lineup is drawn, a second lineup proof, or a \
                   lineup proof for a bounty of 0 hops",
+    },
+    ErrorSpec {
+        code: -32030,
+        name: "BadDeepValue",
+        meaning: "a PostBounty's proven value for an input on a data chain does not check: a \
+                  broken proof, a header the root never anchored, or a missing or extra proof",
     },
 ];
 
@@ -2332,6 +2339,10 @@ mod tests {
             TxError::PinnedKeyMissing {
                 key: "a/b".into(),
                 height: 0,
+            },
+            TxError::BadDeepValue {
+                key: "deep/photo".into(),
+                reason: "x".into(),
             },
             TxError::LineupNotDrawn(Hash::ZERO),
             TxError::LineupAlreadyDrawn(Hash::ZERO),

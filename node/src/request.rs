@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx};
+use bitverse_blocktree::{ChainParams, DeepValue, TxPayload, UnsignedTx, ValueProof};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_relay_lineup::{
     ExpectedChain, LineupProof, decode_envelope_chain, verify_envelope_chain,
@@ -31,6 +31,8 @@ use crate::rpc_api::{BountyResult, MarketRequestParams, OfferResult};
 
 /// How often the requester asks its node how things stand.
 const POLL_INTERVAL_MS: u64 = 100;
+/// How long a deep input's value may take to be anchored up to the root after it is written.
+const ANCHOR_WAIT_MS: u64 = 60_000;
 /// Nonces tried per lineup proof search before giving up (the difficulty is 1 on dev and
 /// 2^16 on local, so this is thousands of expected searches).
 const LINEUP_ATTEMPTS_MAX: u64 = 1 << 28;
@@ -276,8 +278,23 @@ pub async fn run(
         }));
     };
 
-    // 3. The bounty.
+    // 3. The bounty, with the proven value of each input on a data chain.
     let bounty_started = Instant::now();
+    let mut deep_values = Vec::new();
+    for input in &options.inputs {
+        if let Some((home, deep)) = deep_value(client, input, deadline).await? {
+            say(
+                "proof",
+                format!(
+                    "{input} lives on chain {home}: its value ({} bytes) goes with the bounty, \
+                     proven through {} anchor link(s) from a header the root anchored",
+                    deep.value.len(),
+                    deep.links.len().saturating_add(1)
+                ),
+            );
+            deep_values.push(deep);
+        }
+    }
     let tip = client.status().await?.height;
     let expiry_height = tip
         .saturating_add(1)
@@ -292,6 +309,7 @@ pub async fn run(
         offerer,
         fuel_budget: options.fuel_budget,
         expiry_height,
+        deep_values,
     };
     let id = send(client, key, options.fee, post).await?;
     // With relayers, the lineup proof goes right behind the bounty (the id is the
@@ -482,6 +500,52 @@ pub async fn run(
         },
         result,
     })
+}
+
+/// For a key whose keyspace lives on a data chain, that chain and the key's value with the
+/// proof the root checks (`DeepValue`), from the node's value proof; `None` for a root key. Waits while the value's
+/// block is not anchored up to the root yet.
+async fn deep_value(
+    client: &NodeClient,
+    key: &str,
+    deadline: Instant,
+) -> Result<Option<(String, DeepValue)>, CliError> {
+    let home = client.key_chain(key).await?;
+    if home.depth == 0 {
+        return Ok(None);
+    }
+    // A value just written is on its chain before a root block anchors it: until then the
+    // proof (against the root) shows the key as it was anchored last.
+    let anchored_by = Instant::now() + Duration::from_millis(ANCHOR_WAIT_MS);
+    loop {
+        let proof = match client.proof(key).await {
+            Ok(proof) => proof,
+            Err(CliError::Refused { code, .. })
+                if code == crate::rpc_api::CODE_NOT_ANCHORED_YET && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let bytes = hex::decode(&proof.proof_hex)
+            .map_err(|e| failed(format!("the node sent a proof that is not hex: {e}")))?;
+        let proof = ValueProof::from_bytes(&bytes)
+            .map_err(|e| failed(format!("the node sent a malformed proof of {key}: {e}")))?;
+        // The requester checks it as the root will, against the root header it ends at.
+        proof
+            .verify()
+            .map_err(|e| failed(format!("the node's proof of {key} does not check: {e}")))?;
+        if let Some(deep) = DeepValue::from_value_proof(proof) {
+            return Ok(Some((home.chain, deep)));
+        }
+        if Instant::now() >= anchored_by.min(deadline) {
+            return Err(failed(format!(
+                "{key} has no value anchored to the root to pin (waited {ANCHOR_WAIT_MS} ms)"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
+    }
 }
 
 /// Searches the lineup proof over bounty `id` with `finder` as its finder, off the runtime.

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{
-    Blocktree, Bounty, BountyStatus, Chain, ChainError, Transaction, TxPayload, UnsignedTx,
+    Blocktree, Bounty, BountyStatus, ChainError, Transaction, TxError, TxPayload, UnsignedTx,
 };
 use bitverse_compute::{TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
@@ -194,10 +194,7 @@ impl Agent {
             return Ok(None);
         }
         let declined = |reason: String| Ok(Some(OfferTerms::Declined { reason }));
-        let values = {
-            let chain = self.tree.root().lock();
-            read_values(&chain, request)
-        };
+        let values = read_values(&self.tree, request);
         let (module, inputs) = match values {
             Ok(values) => values,
             Err(reason) => return declined(reason),
@@ -268,15 +265,14 @@ impl Agent {
             self.scanned_height = height;
             let Some(block) = block else { continue };
             for tx in &block.transactions {
-                let (bounty, position_of) = match &tx.body.payload {
+                // The bounty, and whether this node is its offerer or may be in its lineup.
+                let (bounty, as_offerer) = match &tx.body.payload {
                     TxPayload::PostBounty { offerer, .. }
                         if self.roles.offer && *offerer == self.account =>
                     {
-                        (tx.hash(), None)
+                        (tx.hash(), true)
                     }
-                    TxPayload::LineupProof { proof } if self.roles.relay => {
-                        (proof.bounty, Some(()))
-                    }
+                    TxPayload::LineupProof { proof } if self.roles.relay => (proof.bounty, false),
                     _ => continue,
                 };
                 let found = {
@@ -285,17 +281,16 @@ impl Agent {
                     chain.bounty_at(&bounty, tip)?
                 };
                 let Some(found) = found else { continue };
-                let position = match position_of {
-                    None => 0,
-                    Some(()) => {
-                        let drawn = found
-                            .lineup
-                            .as_ref()
-                            .and_then(|l| l.relayers.iter().position(|r| *r == self.account));
-                        match drawn {
-                            Some(k) => k.saturating_add(1),
-                            None => continue,
-                        }
+                let position = if as_offerer {
+                    0
+                } else {
+                    let drawn = found
+                        .lineup
+                        .as_ref()
+                        .and_then(|l| l.relayers.iter().position(|r| *r == self.account));
+                    match drawn {
+                        Some(k) => k.saturating_add(1),
+                        None => continue,
                     }
                 };
                 self.take_job(found, position);
@@ -510,10 +505,20 @@ impl Agent {
     }
 }
 
-/// The module and inputs a request names, read at its pinned height, or why they cannot be.
-fn read_values(chain: &Chain, request: &MarketRequest) -> Result<(Vec<u8>, Vec<Vec<u8>>), String> {
+/// The module and inputs a request names, or why they cannot be had: a root key as root state
+/// held it at the request's pinned height; a key on a data chain as this node holds it now (the
+/// bounty will pin the value the requester proves, which is that one unless it changes).
+fn read_values(
+    tree: &Blocktree,
+    request: &MarketRequest,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), String> {
     let read = |key: &str| -> Result<Vec<u8>, String> {
-        match chain.value_at(key, request.pinned_height) {
+        let at_pin = tree.root().lock().value_at(key, request.pinned_height);
+        let found = match at_pin {
+            Err(ChainError::Tx(TxError::KeyOnOtherChain { .. })) => tree.value(key),
+            other => other,
+        };
+        match found {
             Ok(Some(value)) => Ok(value),
             Ok(None) => Err(format!(
                 "no value under {key} at root height {}",
