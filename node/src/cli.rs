@@ -316,7 +316,8 @@ pub(crate) enum Command {
     Request {
         /// The transformation's key (`filters/bw`).
         transform: String,
-        /// The input keys (1 to 16), root keys for now.
+        /// The input keys (1 to 16), on any chain of the tree: an input on a data chain goes
+        /// to the root with its proof through the anchors.
         #[arg(value_name = "INPUT", required = true)]
         inputs: Vec<String>,
         /// The tier: relayers in the lineup (0 to the network's most, 3 on dev and local).
@@ -711,7 +712,8 @@ pub(crate) enum BountyCommand {
     Post {
         /// The transformation's key (`filters/bw`), a root key.
         transform: String,
-        /// The input keys (0 to 16), root keys.
+        /// The input keys (0 to 16), root keys (`bitverse request` also takes keys on data
+        /// chains, which it proves to the root).
         #[arg(value_name = "INPUT")]
         inputs: Vec<String>,
         /// The offerer: a `bv1…` address or `dev:NAME`.
