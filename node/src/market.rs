@@ -284,11 +284,6 @@ pub(crate) fn market_request(
     }
     let args = hex::decode(&asked.args_hex)
         .map_err(|e| invalid_params(format!("args_hex is not hexadecimal: {e}")))?;
-    if asked.fuel_budget == 0 || asked.fuel_budget > FUEL_PER_TRANSFORM_MAX {
-        return Err(invalid_params(format!(
-            "fuel_budget must be 1 to {FUEL_PER_TRANSFORM_MAX}"
-        )));
-    }
     let request = MarketRequest {
         requester: asked.requester,
         transform: asked.transform,

@@ -4,7 +4,10 @@
 //! it; whether it fits a bounty on the root is the agent's and the requester's check.
 
 use bincode::{Decode, Encode};
-use bitverse_compute::transform::{ARGS_SIZE_BYTES_MAX, INPUTS_MAX, OUTPUT_SIZE_BYTES_MAX};
+use bitverse_compute::transform::{
+    ARGS_SIZE_BYTES_MAX, FUEL_PER_TRANSFORM_MAX, INPUTS_MAX, OUTPUT_SIZE_BYTES_MAX,
+};
+use bitverse_pricing::HOPS_MAX;
 use bitverse_primitives::{AccountId, Amount, Hash, SecretKey, Signature, codec};
 use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope};
 
@@ -57,6 +60,15 @@ impl MarketRequest {
             .any(|k| k.is_empty() || k.len() > KEY_SIZE_BYTES_MAX)
         {
             return Err(format!("a key is empty or over {KEY_SIZE_BYTES_MAX} bytes"));
+        }
+        if self.hops > HOPS_MAX {
+            return Err(format!("{} hops; at most {HOPS_MAX}", self.hops));
+        }
+        if self.fuel_budget == 0 || self.fuel_budget > FUEL_PER_TRANSFORM_MAX {
+            return Err(format!(
+                "a fuel budget of {}; 1 to {FUEL_PER_TRANSFORM_MAX}",
+                self.fuel_budget
+            ));
         }
         if self.args.len() > ARGS_SIZE_BYTES_MAX {
             return Err(format!(
@@ -313,6 +325,16 @@ mod tests {
         many.inputs = vec!["a/b".into(); INPUTS_MAX + 1];
         assert!(
             MarketMessage::from_bytes_checked(&MarketMessage::Request(many).to_bytes()).is_err()
+        );
+        let mut deep = request();
+        deep.hops = HOPS_MAX + 1;
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(deep).to_bytes()).is_err()
+        );
+        let mut greedy = request();
+        greedy.fuel_budget = FUEL_PER_TRANSFORM_MAX + 1;
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(greedy).to_bytes()).is_err()
         );
         let mut long_args = request();
         long_args.args = vec![0; ARGS_SIZE_BYTES_MAX + 1];
