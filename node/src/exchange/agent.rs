@@ -29,6 +29,8 @@ use crate::p2p::P2pHandle;
 const TICK_MS: u64 = 200;
 /// Root blocks read per tick at most (a node catching up reads the rest on later ticks).
 const BLOCKS_PER_TICK_MAX: u64 = 32;
+/// Root blocks read lately that the agent remembers, to find where a reorg left them.
+const SCANNED_REMEMBERED: usize = 64;
 /// Bounties worked on at once; more are left (they expire, a failure for this node).
 const JOBS_MAX: usize = 64;
 /// Results computed for offers, kept for the bounty that may follow (each up to 64 KiB).
@@ -85,8 +87,9 @@ struct Agent {
     runner: TransformRunner,
     p2p: Option<P2pHandle>,
     tx_admitted: Arc<Notify>,
-    /// The last root height whose block was read.
-    scanned_height: u64,
+    /// The root blocks read lately, oldest first, as (height, hash): the last is where reading
+    /// goes on from, and a reorg is found by comparing them with the best chain.
+    scanned: VecDeque<(u64, Hash)>,
     jobs: BTreeMap<Hash, Job>,
     computed: BTreeMap<ComputeKey, Computed>,
     computed_order: VecDeque<ComputeKey>,
@@ -102,7 +105,10 @@ pub(crate) fn run(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let runner = TransformRunner::new()?;
-    let scanned_height = tree.root().lock().tip().height;
+    let scanned = {
+        let tip = tree.root().lock().tip();
+        VecDeque::from([(tip.height, tip.hash)])
+    };
     let account = roles.key.account();
     tracing::info!(
         %account,
@@ -119,7 +125,7 @@ pub(crate) fn run(
         runner,
         p2p,
         tx_admitted,
-        scanned_height,
+        scanned,
         jobs: BTreeMap::new(),
         computed: BTreeMap::new(),
         computed_order: VecDeque::new(),
@@ -254,16 +260,27 @@ impl Agent {
     }
 
     /// Reads the root blocks after the last one read, taking a job for each bounty that
-    /// names this node as its offerer and each lineup that draws it.
+    /// names this node as its offerer and each lineup that draws it. After a reorg it reads
+    /// again from where the best chain left the blocks it had read (at most
+    /// [`SCANNED_REMEMBERED`] back), since a bounty or a lineup may be in the new branch.
     fn scan_blocks(&mut self) -> Result<(), ChainError> {
         let chain = self.tree.root().clone();
+        {
+            let chain = chain.lock();
+            rewind_to_best_chain(&mut self.scanned, |height| {
+                Ok(chain.header_at(height)?.map(|h| h.hash()))
+            })?;
+        }
         let tip = chain.lock().tip().height;
-        let last = tip.min(self.scanned_height.saturating_add(BLOCKS_PER_TICK_MAX));
-        while self.scanned_height < last {
-            let height = self.scanned_height.saturating_add(1);
+        let from = self.scanned.back().map_or(tip, |(height, _)| *height);
+        let last = tip.min(from.saturating_add(BLOCKS_PER_TICK_MAX));
+        for height in from.saturating_add(1)..=last {
             let block = chain.lock().block_at(height)?;
-            self.scanned_height = height;
-            let Some(block) = block else { continue };
+            let Some(block) = block else { break };
+            if self.scanned.len() >= SCANNED_REMEMBERED {
+                self.scanned.pop_front();
+            }
+            self.scanned.push_back((height, block.hash()));
             for tx in &block.transactions {
                 // The bounty, and whether this node is its offerer or may be in its lineup.
                 let (bounty, as_offerer) = match &tx.body.payload {
@@ -505,6 +522,28 @@ impl Agent {
     }
 }
 
+/// Drops the blocks read (`scanned`, oldest first) that are no longer on the best chain, whose
+/// block hash at a height `best_hash_at` gives, so that reading goes on from the last one that
+/// is; when none is, from the height below the oldest remembered.
+fn rewind_to_best_chain(
+    scanned: &mut VecDeque<(u64, Hash)>,
+    best_hash_at: impl Fn(u64) -> Result<Option<Hash>, ChainError>,
+) -> Result<(), ChainError> {
+    while let Some(&(height, hash)) = scanned.back() {
+        if best_hash_at(height)? == Some(hash) {
+            return Ok(());
+        }
+        if scanned.len() == 1 {
+            scanned.clear();
+            let below = height.saturating_sub(1);
+            scanned.push_back((below, best_hash_at(below)?.unwrap_or(Hash::ZERO)));
+            return Ok(());
+        }
+        scanned.pop_back();
+    }
+    Ok(())
+}
+
 /// The module and inputs a request names, or why they cannot be had: a root key as root state
 /// held it at the request's pinned height; a key on a data chain as this node holds it now (the
 /// bounty will pin the value the requester proves, which is that one unless it changes).
@@ -534,4 +573,51 @@ fn read_values(
         .map(|key| read(key))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((module, inputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(branch: u8, height: u64) -> Hash {
+        let mut bytes = [branch; 32];
+        bytes[..8].copy_from_slice(&height.to_le_bytes());
+        Hash(bytes)
+    }
+
+    /// The best chain: branch 1 up to `fork`, branch 2 above it, up to `tip`.
+    fn best(fork: u64, tip: u64) -> impl Fn(u64) -> Result<Option<Hash>, ChainError> {
+        move |height| Ok((height <= tip).then(|| hash(if height <= fork { 1 } else { 2 }, height)))
+    }
+
+    #[test]
+    fn a_reorg_rewinds_reading_to_where_the_branches_meet() {
+        let mut scanned: VecDeque<(u64, Hash)> = (5..=9).map(|h| (h, hash(1, h))).collect();
+        rewind_to_best_chain(&mut scanned, best(9, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(9, hash(1, 9))),
+            "no reorg: nothing to read again"
+        );
+
+        rewind_to_best_chain(&mut scanned, best(7, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(7, hash(1, 7))),
+            "heights 8 and 9 are read again"
+        );
+
+        // A reorg deeper than what is remembered: read again from below the oldest.
+        rewind_to_best_chain(&mut scanned, best(2, 12)).unwrap();
+        assert_eq!(
+            scanned.iter().copied().collect::<Vec<_>>(),
+            vec![(4, hash(2, 4))]
+        );
+        rewind_to_best_chain(&mut scanned, best(2, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(4, hash(2, 4))),
+            "settled on the new branch"
+        );
+    }
 }
