@@ -372,7 +372,7 @@ pub(crate) enum Command {
 pub(crate) enum MarketFaultArg {
     /// Sign a false result.
     Lie,
-    /// Never deliver.
+    /// Never deliver as an offerer, never settle as the last relayer.
     Silent,
 }
 
@@ -469,7 +469,8 @@ pub(crate) struct NodeArgs {
     #[arg(long, value_name = "KEY")]
     pub(crate) market_key: Option<String>,
     /// Test only: misbehave as an offerer, signing a false result (`lie`) or never delivering
-    /// (`silent`), to exercise disputes and expiry. Never on a real network.
+    /// (`silent`, which as the last relayer never settles either), to exercise disputes, expiry
+    /// and the requester's own settlement. Never on a real network.
     #[arg(long, value_name = "FAULT", hide = true)]
     pub(crate) market_fault: Option<MarketFaultArg>,
     /// Write the log to this file (appending) instead of DATA_DIR/node.log.

@@ -31,6 +31,8 @@ use crate::rpc_api::{BountyResult, MarketRequestParams, OfferResult};
 
 /// How often the requester asks its node how things stand.
 const POLL_INTERVAL_MS: u64 = 100;
+/// Root blocks after the chain is complete before the requester settles it itself.
+const SETTLE_GRACE_BLOCKS: u64 = 3;
 /// How long a deep input's value may take to be anchored up to the root after it is written.
 const ANCHOR_WAIT_MS: u64 = 60_000;
 /// Nonces tried per lineup proof search before giving up (the difficulty is 1 on dev and
@@ -446,8 +448,33 @@ pub async fn run(
             "the result heard is not the one the envelope chain attests",
         ));
     }
+    // The node whose envelope completed the chain settles it; should its Settle be lost, the
+    // requester sends the same chain itself after a few root blocks.
+    let complete_at = client.status().await?.height;
+    let mut settle_sent = false;
     let settled_height = loop {
         let bounty = fetch_bounty(client, &id).await?;
+        if bounty.status == "open"
+            && !settle_sent
+            && bounty.height >= complete_at.saturating_add(SETTLE_GRACE_BLOCKS)
+        {
+            settle_sent = true;
+            let settle = TxPayload::Settle {
+                bounty: id,
+                chain: envelopes.clone(),
+            };
+            match send(client, key, options.fee, settle).await {
+                Ok(hash) => say(
+                    "settle",
+                    format!(
+                        "not settled within {SETTLE_GRACE_BLOCKS} root blocks: sent the chain \
+                         ourselves ({hash})"
+                    ),
+                ),
+                // Settled meanwhile by someone else, most likely: the loop reads how it ended.
+                Err(e) => say("settle", format!("our Settle was refused: {e}")),
+            }
+        }
         match bounty.status.as_str() {
             "settled" => {
                 if bounty.result_hash != Some(verified.result_hash) {

@@ -43,7 +43,7 @@ const MARKET_TX_FEE: Amount = Amount(1);
 pub(crate) enum MarketFault {
     /// Signs a result with its first byte flipped.
     Lie,
-    /// Takes bounties and never delivers.
+    /// Takes bounties and never delivers; as the last relayer, never settles.
     Silent,
 }
 
@@ -483,6 +483,10 @@ impl Agent {
             result: output,
         }));
         if job.position == usize::from(bounty.hops) {
+            if self.roles.fault == Some(MarketFault::Silent) {
+                tracing::warn!(bounty = %bounty.id, "test fault: not settling a complete chain");
+                return Ok(true);
+            }
             self.send_tx(TxPayload::Settle {
                 bounty: bounty.id,
                 chain,
