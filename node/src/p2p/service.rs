@@ -319,17 +319,26 @@ impl Service {
 
     /// Subscribes to the market topic: every node carries market gossip, whatever its roles.
     fn subscribe_market(&mut self) {
-        let topic = self.topic(ChainId::ROOT, TopicKind::Market);
+        self.subscribe(ChainId::ROOT, TopicKind::Market);
+    }
+
+    /// Scores and subscribes to one topic, filing it under `chain` and `kind`; whether it
+    /// worked.
+    fn subscribe(&mut self, chain: ChainId, kind: TopicKind) -> bool {
+        let topic = self.topic(chain, kind);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         if let Err(e) = gossipsub.set_topic_params(topic.clone(), topic_score_params()) {
             tracing::warn!(%topic, error = e, "cannot score topic");
         }
         match gossipsub.subscribe(&topic) {
             Ok(_) => {
-                self.topics
-                    .insert(topic.hash(), (ChainId::ROOT, TopicKind::Market));
+                self.topics.insert(topic.hash(), (chain, kind));
+                true
             }
-            Err(e) => tracing::warn!(%topic, error = %e, "cannot subscribe"),
+            Err(e) => {
+                tracing::warn!(%topic, error = %e, "cannot subscribe");
+                false
+            }
         }
     }
 
@@ -414,20 +423,7 @@ impl Service {
             }
             let mut subscribed = true;
             for kind in [TopicKind::Blocks, TopicKind::Txs] {
-                let topic = self.topic(chain, kind);
-                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-                if let Err(e) = gossipsub.set_topic_params(topic.clone(), topic_score_params()) {
-                    tracing::warn!(%topic, error = e, "cannot score topic");
-                }
-                match gossipsub.subscribe(&topic) {
-                    Ok(_) => {
-                        self.topics.insert(topic.hash(), (chain, kind));
-                    }
-                    Err(e) => {
-                        tracing::warn!(%topic, error = %e, "cannot subscribe");
-                        subscribed = false;
-                    }
-                }
+                subscribed &= self.subscribe(chain, kind);
             }
             if subscribed {
                 tracing::info!(%chain, "gossiping chain");
