@@ -189,6 +189,19 @@ pub struct Bounty {
     pub status: BountyStatus,
 }
 
+impl Bounty {
+    /// What its envelope chain must match: its id, offerer and fuel budget, and the lineup
+    /// as drawn (none yet, or none for 0 hops, is an empty lineup).
+    pub fn expected_chain(&self) -> ExpectedChain<'_> {
+        ExpectedChain {
+            bounty: self.id,
+            offerer: self.offerer,
+            lineup: self.lineup.as_ref().map_or(&[], |l| l.relayers.as_slice()),
+            fuel_budget: self.fuel_budget,
+        }
+    }
+}
+
 /// The open bounties on the root and the escrow they hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, Serialize)]
 pub struct BountyTotals {
@@ -713,16 +726,8 @@ pub(crate) fn settle(
         None if found.hops == 0 => (Vec::new(), found.offerer),
         None => return Err(TxError::LineupNotDrawn(found.id).into()),
     };
-    let verified = verify_envelope_chain(
-        chain,
-        &ExpectedChain {
-            bounty: found.id,
-            offerer: found.offerer,
-            lineup: &relayers,
-            fuel_budget: found.fuel_budget,
-        },
-    )
-    .map_err(TxError::BadEnvelopeChain)?;
+    let verified =
+        verify_envelope_chain(chain, &found.expected_chain()).map_err(TxError::BadEnvelopeChain)?;
     let shares = settlement_shares(
         found.amount,
         relayers.len(),
@@ -863,23 +868,8 @@ pub(crate) fn dispute(
     evidence: [&Envelope; 2],
 ) -> Result<(), ApplyError> {
     let mut found = open_bounty(view, id)?;
-    let relayers = found
-        .lineup
-        .as_ref()
-        .map(|l| l.relayers.clone())
-        .unwrap_or_default();
     let [first, second] = evidence;
-    check_conflict(
-        first,
-        second,
-        &ExpectedChain {
-            bounty: found.id,
-            offerer: found.offerer,
-            lineup: &relayers,
-            fuel_budget: found.fuel_budget,
-        },
-    )
-    .map_err(TxError::BadDisputeEvidence)?;
+    check_conflict(first, second, &found.expected_chain()).map_err(TxError::BadDisputeEvidence)?;
     let correct = re_execute(view, ctx, &found)?;
     let blocks = ctx.height.saturating_sub(found.posted_height);
     let latency_ms = u32::try_from(blocks.saturating_mul(ctx.params.root.block_interval_target_ms))

@@ -11,9 +11,9 @@ use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
 use bitverse_primitives::{AccountId, Hash};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 
-use bitverse_relay_lineup::{ExpectedChain, encode_envelope_chain, verify_envelope_prefix};
+use bitverse_relay_lineup::{encode_envelope_chain, verify_envelope_prefix};
 
-use crate::exchange::wire::{MarketMessage, MarketRequest, OfferTerms, ResultChain};
+use crate::exchange::wire::{MarketMessage, MarketRequest, ResultChain};
 use crate::rpc_api::{
     BountyResult, LedgerRecordResult, LedgerResult, LineupResult, MarketRequestParams,
     MarketRequestResult, OfferQuoteResult, OfferResult, PinnedKeyResult, QuoteResult,
@@ -316,10 +316,7 @@ pub(crate) fn get_offers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec
     Ok(offers
         .into_iter()
         .map(|offer| {
-            let (price, latency_ms, declined) = match &offer.terms {
-                OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
-                OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
-            };
+            let (price, latency_ms, declined) = offer.terms.parts();
             OfferResult {
                 offerer: offer.offerer,
                 price,
@@ -337,7 +334,6 @@ pub(crate) fn get_result(
     ctx: &RpcContext,
 ) -> RpcResult<Option<ResultChainResult>> {
     let id = parse_hash(&params.one::<String>()?, "bounty id")?;
-    let heard = ctx.exchange.read(|book| book.results(&id).to_vec());
     let bounty = {
         let chain = ctx.chain.lock();
         let tip = chain.tip().height;
@@ -345,24 +341,19 @@ pub(crate) fn get_result(
     };
     // The longest chain whose envelopes fit the bounty as the root holds it (a stranger's
     // never does); with the bounty not on this node's root yet, the longest heard.
-    let fits = |heard: &&ResultChain| match &bounty {
-        Some(bounty) => {
-            let lineup = bounty
-                .lineup
-                .as_ref()
-                .map(|l| l.relayers.clone())
-                .unwrap_or_default();
-            let expected = ExpectedChain {
-                bounty: id,
-                offerer: bounty.offerer,
-                lineup: &lineup,
-                fuel_budget: bounty.fuel_budget,
-            };
-            verify_envelope_prefix(&heard.chain, &expected).is_ok()
-        }
-        None => true,
+    let expected = bounty.as_ref().map(Bounty::expected_chain);
+    let fits = |heard: &&ResultChain| {
+        expected
+            .as_ref()
+            .is_none_or(|expected| verify_envelope_prefix(&heard.chain, expected).is_ok())
     };
-    let best = heard.iter().filter(fits).max_by_key(|h| h.chain.len());
+    let best = ctx.exchange.read(|book| {
+        book.results(&id)
+            .iter()
+            .filter(fits)
+            .max_by_key(|h| h.chain.len())
+            .cloned()
+    });
     Ok(best.and_then(|heard| {
         let first = heard.chain.first()?;
         Some(ResultChainResult {

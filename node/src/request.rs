@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::client::{CliError, NodeClient};
 use crate::commands::wait_for_inclusion;
-use crate::exchange::wire::{MarketMessage, OfferTerms};
+use crate::exchange::wire::MarketMessage;
 use crate::rpc_api::{BountyResult, MarketRequestParams, OfferResult};
 
 /// How often the requester asks its node how things stand.
@@ -659,10 +659,7 @@ fn check_offer(offer: &OfferResult, request: &Hash) -> Result<(), CliError> {
     let MarketMessage::Offer(signed) = message else {
         return Err(failed("the node sent something else as an offer"));
     };
-    let (price, latency_ms, declined) = match &signed.terms {
-        OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
-        OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
-    };
+    let (price, latency_ms, declined) = signed.terms.parts();
     if signed.request != *request
         || signed.offerer != offer.offerer
         || price != offer.price

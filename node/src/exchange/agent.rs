@@ -18,7 +18,7 @@ use bitverse_blocktree::{
 use bitverse_compute::{TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
-use bitverse_relay_lineup::{Envelope, ExpectedChain, verify_envelope_prefix};
+use bitverse_relay_lineup::{Envelope, verify_envelope_prefix};
 use tokio::sync::{Notify, watch};
 
 use super::Exchange;
@@ -354,38 +354,39 @@ impl Agent {
 
     /// One step of a job; `Ok(true)` when the job is over.
     fn step(&mut self, job: &mut Job) -> Result<bool, ChainError> {
-        let (status, values) = {
+        // The bounty as the root holds it now (its lineup drawn, for a relayer), read once.
+        let (current, values) = {
             let chain = self.tree.root().lock();
             let tip = chain.tip().height;
-            let status = chain.bounty_at(&job.bounty.id, tip)?.map(|b| b.status);
-            let values = match (&status, &job.computed) {
-                (Some(BountyStatus::Open), None) => Some(chain.bounty_values(&job.bounty)?),
+            let current = chain
+                .bounty_at(&job.bounty.id, tip)?
+                .filter(|b| b.status == BountyStatus::Open);
+            let values = match (&current, &job.computed) {
+                (Some(_), None) => Some(chain.bounty_values(&job.bounty)?),
                 _ => None,
             };
-            (status, values)
+            (current, values)
         };
-        if status != Some(BountyStatus::Open) {
+        let Some(current) = current else {
             return Ok(true);
-        }
+        };
         if let Some((module, inputs)) = values {
             let bounty = &job.bounty;
             job.computed = Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget));
         }
-        let Some(computed) = job.computed.clone() else {
-            return Ok(false);
-        };
-        let (output, fuel_used) = match computed {
-            Ok(done) => done,
-            Err(reason) => {
+        let (output, fuel_used) = match &job.computed {
+            None => return Ok(false),
+            Some(Ok((output, fuel_used))) => (output, *fuel_used),
+            Some(Err(reason)) => {
                 tracing::warn!(bounty = %job.bounty.id, %reason, "cannot compute the bounty");
                 return Ok(true);
             }
         };
         if job.position == 0 {
-            self.deliver(&job.bounty, output, fuel_used);
+            self.deliver(&current, output.clone(), fuel_used);
             return Ok(true);
         }
-        self.relay(job, output, fuel_used)
+        Ok(self.relay(&current, job.position, output, fuel_used))
     }
 
     /// As the offerer: signs the result and sends it on (or, by a test fault, lies or
@@ -421,45 +422,28 @@ impl Agent {
         }
     }
 
-    /// As a relayer: waits for the chain to reach this node's position, checks it against
-    /// the bounty, then countersigns a result equal to its own (settling when it completes
-    /// the chain) or disputes one that differs.
-    fn relay(&mut self, job: &Job, output: Vec<u8>, fuel_used: u64) -> Result<bool, ChainError> {
-        let bounty = &job.bounty;
-        let heard = self.exchange.read(|book| book.results(&bounty.id).to_vec());
-        if heard.iter().all(|h| h.chain.len() < job.position) {
-            return Ok(false);
-        }
-        // The lineup as drawn: the job was taken after the draw, and a lineup never changes.
-        let lineup = {
-            let chain = self.tree.root().lock();
-            let tip = chain.tip().height;
-            chain
-                .bounty_at(&bounty.id, tip)?
-                .and_then(|b| b.lineup)
-                .map(|l| l.relayers)
-                .unwrap_or_default()
-        };
-        let expected = ExpectedChain {
-            bounty: bounty.id,
-            offerer: bounty.offerer,
-            lineup: &lineup,
-            fuel_budget: bounty.fuel_budget,
-        };
-        // The first chain heard whose envelopes up to this node's place fit the bounty; a
-        // stranger's chain never does.
-        let found = heard.iter().find_map(|h| {
-            let prefix = h.chain.get(..job.position)?;
-            let verified = verify_envelope_prefix(prefix, &expected).ok()?;
-            Some((prefix, verified))
+    /// As a relayer at `position` of `bounty`'s drawn lineup: waits for the chain to reach
+    /// it, checks it against the bounty, then countersigns a result equal to its own
+    /// (settling when it completes the chain) or disputes one that differs. Whether the job
+    /// is over.
+    fn relay(&mut self, bounty: &Bounty, position: usize, output: &[u8], fuel_used: u64) -> bool {
+        let expected = bounty.expected_chain();
+        // The first chain heard whose envelopes up to this node's place fit the bounty (a
+        // stranger's chain never does); only those envelopes are copied out of the book.
+        let found = self.exchange.read(|book| {
+            book.results(&bounty.id).iter().find_map(|h| {
+                let prefix = h.chain.get(..position)?;
+                let verified = verify_envelope_prefix(prefix, &expected).ok()?;
+                Some((prefix.to_vec(), verified))
+            })
         });
         let Some((prefix, verified)) = found else {
-            return Ok(false);
+            return false;
         };
         let Some(last) = prefix.last() else {
-            return Ok(false);
+            return false;
         };
-        let own_hash = Hash::digest(&output);
+        let own_hash = Hash::digest(output);
         let mine = Envelope::relay(&self.roles.key, last, own_hash, fuel_used);
         if verified.result_hash != own_hash || verified.fuel_used != fuel_used {
             tracing::warn!(
@@ -473,26 +457,26 @@ impl Agent {
                 first: Box::new(*last),
                 second: Box::new(mine),
             });
-            return Ok(true);
+            return true;
         }
-        let mut chain = prefix.to_vec();
+        let mut chain = prefix;
         chain.push(mine);
-        tracing::info!(bounty = %bounty.id, position = job.position, "result countersigned");
+        tracing::info!(bounty = %bounty.id, position, "result countersigned");
         self.exchange.say(MarketMessage::Result(ResultChain {
             chain: chain.clone(),
-            result: output,
+            result: output.to_vec(),
         }));
-        if job.position == usize::from(bounty.hops) {
+        if position == usize::from(bounty.hops) {
             if self.roles.fault == Some(MarketFault::Silent) {
                 tracing::warn!(bounty = %bounty.id, "test fault: not settling a complete chain");
-                return Ok(true);
+                return true;
             }
             self.send_tx(TxPayload::Settle {
                 bounty: bounty.id,
                 chain,
             });
         }
-        Ok(true)
+        true
     }
 
     /// Signs and submits a root transaction from the market key, and hands it to the network.

@@ -98,6 +98,17 @@ pub(crate) enum OfferTerms {
     },
 }
 
+impl OfferTerms {
+    /// The terms spread over flat, optional fields, as the RPC shows them: price, latency
+    /// (both set when priced) and the decline's reason.
+    pub(crate) fn parts(&self) -> (Option<Amount>, Option<u64>, Option<String>) {
+        match self {
+            OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
+            OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
+        }
+    }
+}
+
 /// An offerer's signed answer to a request.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub(crate) struct Offer {
