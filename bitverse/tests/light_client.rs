@@ -21,6 +21,8 @@ const VALUE: &[u8] = b"hello, light client";
 /// What the fake node serves: a header chain, and a proof against one of its headers.
 #[derive(Clone)]
 struct Served {
+    /// The network the fake node names in its status.
+    network: String,
     headers: Vec<BlockHeader>,
     proof_hex: String,
 }
@@ -47,7 +49,12 @@ fn now_ms() -> u64 {
 /// A `local` chain holding `KEY`, mined by the real block producer (at the difficulty the
 /// rules demand) with blocks 3 s apart, ending a minute ago.
 fn honest_chain(blocks: u64, miner: &str) -> Chain {
-    let mut chain = Chain::in_memory(ChainParams::local()).unwrap();
+    honest_chain_of(ChainParams::local(), blocks, miner)
+}
+
+/// [`honest_chain`] on the network of `params`.
+fn honest_chain_of(params: ChainParams, blocks: u64, miner: &str) -> Chain {
+    let mut chain = Chain::in_memory(params).unwrap();
     let start = now_ms() - 60_000 - blocks * 3_000;
     let alice = SecretKey::dev("alice").account();
     let price = chain.params().root.storage_price_per_byte.0;
@@ -98,6 +105,7 @@ fn extend(chain: &mut Chain, blocks: u64, miner: &str, start_ms: u64) {
 fn served(chain: &Chain) -> Served {
     let height = chain.tip().height;
     Served {
+        network: chain.params().network.clone(),
         headers: (0..=height)
             .map(|h| chain.header_at(h).unwrap().unwrap())
             .collect(),
@@ -115,7 +123,7 @@ async fn fake_node(served: Arc<Mutex<Served>>) -> (String, ServerHandle) {
             let served = served.lock().unwrap();
             let tip = served.headers.last().unwrap();
             json!({
-                "network": "local",
+                "network": served.network,
                 "genesis_hash": served.headers[0].hash(),
                 "dev": false,
                 "height": tip.height,
@@ -219,6 +227,7 @@ async fn light_client_keeps_the_best_verified_chain_and_refuses_forgeries() {
     let mut proof = longer.value_proof(KEY).unwrap();
     proof.header = forged.last().unwrap().clone();
     *shared.lock().unwrap() = Served {
+        network: "local".into(),
         headers: forged,
         proof_hex: hex::encode(proof.to_bytes()),
     };
@@ -265,4 +274,44 @@ async fn light_client_keeps_the_best_verified_chain_and_refuses_forgeries() {
     .unwrap();
     assert!(!ok, "a lighter branch displaced the heavier one");
     assert!(err.contains("not in the best header chain"), "{err}");
+}
+
+/// Issue 18 §2: the network is the client's choice. A node that says `dev` (difficulty fixed
+/// at 1, so any chain it makes up has "work") is refused by a client left at its default,
+/// `local`, with a message naming both; a `local` chain too young to carry the network's
+/// minimum work is refused too; the verified line names the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_names_the_network_and_demands_its_minimum_work() {
+    let dev_chain = honest_chain_of(ChainParams::dev(), 30, "miner");
+    let shared = Arc::new(Mutex::new(served(&dev_chain)));
+    let (url, _server) = fake_node(shared.clone()).await;
+    let state = tempfile::tempdir().unwrap();
+    let run = |url: String, dir: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || verify(&url, &dir))
+            .await
+            .unwrap()
+    };
+    let (ok, err) = run(url.clone(), state.path().to_owned()).await;
+    assert!(!ok, "a dev node's chain verified for a local client");
+    assert!(
+        err.contains("the node serves network \"dev\"")
+            && err.contains("verifies against network \"local\""),
+        "{err}"
+    );
+
+    // Two blocks of `local`: linked and valid by the rules, but less work than the network
+    // demands of a chain before the client trusts it.
+    let young = honest_chain(2, "miner");
+    *shared.lock().unwrap() = served(&young);
+    let (ok, err) = run(url.clone(), state.path().to_owned()).await;
+    assert!(!ok, "a young chain verified");
+    let work_min = ChainParams::local().light_client_work_min();
+    assert!(err.contains(&format!("less than the {work_min}")), "{err}");
+
+    // Old enough: verified, and the line says on which network.
+    *shared.lock().unwrap() = served(&honest_chain(30, "miner"));
+    let fresh = tempfile::tempdir().unwrap();
+    let (ok, err) = run(url, fresh.path().to_owned()).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("on network local, chain root"), "{err}");
 }

@@ -408,8 +408,10 @@ fn a_peer_sending_garbage_and_invalid_blocks_and_transactions_is_banned_while_ho
                 state_root: Hash::ZERO,
                 relay_parent: Hash::ZERO,
                 anchors: Vec::new(),
+                anchor_headers_hash: Hash::ZERO,
             },
             transactions: Vec::new(),
+            anchor_headers: Vec::new(),
         };
         // 3. A transaction signed by bob in alice's name.
         let forged = UnsignedTx {

@@ -214,6 +214,8 @@ fn put_get_verify_round_trip() {
             .contains("root")
     );
 
+    every_read_command_ends_quietly_on_a_closed_pipe(&node, &address);
+
     drop(node);
     let unreachable = run_cli(&["status", "--rpc", "http://127.0.0.1:1"]);
     assert_eq!(unreachable.code, 3, "{}", unreachable.stderr);
@@ -222,6 +224,66 @@ fn put_get_verify_round_trip() {
             .stderr
             .starts_with("error: cannot reach node at http://127.0.0.1:1")
     );
+}
+
+/// Issue 17 §8: `bitverse status | head -3` panicked ("failed printing to stdout: Broken
+/// pipe", exit 101). Every read command, its stdout a pipe whose reader is already gone (the
+/// surest way to meet a closed pipe: `head` closes its end whenever it has read enough), ends
+/// quietly: killed by SIGPIPE as git is, or done, never a panic.
+fn every_read_command_ends_quietly_on_a_closed_pipe(node: &TestNode, address: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let commands: &[&[&str]] = &[
+        &["status"],
+        &["status", "--json"],
+        &["chains"],
+        &["chains", "--json"],
+        &["browse"],
+        &["browse", "--json"],
+        &["balance", address],
+        &["balance", address, "--json"],
+        &["keyspace", "show", "alice"],
+        &["keyspace", "show", "alice", "--json"],
+        &["get", "alice/blob"],
+        &["get", "alice/blob", "--json"],
+        &["get", "alice/blob", "--verify"],
+        &["proof", "alice/blob"],
+        &["proof", "alice/blob", "--json"],
+        &["ledger"],
+        &["ledger", "--json"],
+        &["earnings", "show", "--json"],
+    ];
+    // Commands that ask no node, with their flags as they are.
+    let offline: &[&[&str]] = &[
+        &["wallet", "address", "--key", "dev:alice"],
+        &["--help"],
+        &["get", "--help"],
+    ];
+    let rpc = ["--rpc", node.url.as_str()];
+    let runs = commands
+        .iter()
+        .map(|args| [*args, &rpc[..]].concat())
+        .chain(offline.iter().map(|args| args.to_vec()));
+    for args in runs {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = std::process::Command::new(common::binary())
+            .args(&args)
+            .env("BITVERSE_STATE_DIR", node.data_dir.join("light-client"))
+            .env("BITVERSE_NETWORK", &node.network)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let quiet = output.status.success() || output.status.signal() == Some(13);
+        assert!(
+            quiet && !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "bitverse {}: {:?}, stderr {stderr:?}",
+            args.join(" "),
+            output.status
+        );
+    }
 }
 
 /// Writes acknowledged (in a block per `bv_getTransaction`) as (key, value).
@@ -1148,7 +1210,7 @@ fn the_demo_runs_the_whole_story_and_cleans_up() {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
     }
     let deep_reads = stdout
-        .matches("verified: \"deep/note\" (15 bytes) on chain")
+        .matches("verified: \"deep/note\" (15 bytes) on network local, chain")
         .count();
     assert_eq!(
         deep_reads, 2,

@@ -526,6 +526,7 @@ fn root_header_chain(params: &ChainParams, count: usize) -> Vec<BlockHeader> {
             state_root: Hash::ZERO,
             relay_parent: Hash::ZERO,
             anchors: Vec::new(),
+            anchor_headers_hash: Hash::ZERO,
         };
         while !header.meets_difficulty() {
             header.nonce += 1;

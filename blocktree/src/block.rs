@@ -10,8 +10,10 @@ use crate::tx::{TX_SIZE_BYTES_MAX, Transaction};
 
 /// Most transactions one block may hold.
 pub const BLOCK_TXS_MAX: usize = 10_000;
-/// Largest encoded block.
+/// Largest encoded block: header, transactions and anchor headers together.
 pub const BLOCK_SIZE_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// The length prefix of an encoded list (the codec writes lengths as `u64`).
+pub(crate) const VEC_LENGTH_BYTES: usize = 8;
 /// Largest encoded header: the fixed fields, two anchors and a merged-work path of
 /// [`MERGED_PATH_LEN_MAX`] hashes, with room.
 pub const HEADER_SIZE_BYTES_MAX: usize = 768;
@@ -196,15 +198,22 @@ pub struct BlockHeader {
     /// Tips of this chain's children this block anchors, at most one per child, in chain
     /// order: at most [`ANCHORS_PER_BLOCK_MAX`], whatever the number of live chains.
     pub anchors: Vec<Anchor>,
+    /// Commits to the child headers the body carries for `anchors`
+    /// ([`crate::anchoring::anchor_headers_hash`]); [`Hash::ZERO`] without anchors.
+    pub anchor_headers_hash: Hash,
 }
 
-/// A header and its transactions.
+/// A header, its transactions and the child headers its anchors carry.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Block {
     /// The header.
     pub header: BlockHeader,
     /// The transactions, applied in order.
     pub transactions: Vec<Transaction>,
+    /// For each of the header's anchors, in order, the child's headers since the header its
+    /// chain anchored last, oldest first, ending at the anchored one: the work that makes the
+    /// anchor valid (`crate::anchoring`).
+    pub anchor_headers: Vec<Vec<BlockHeader>>,
 }
 
 impl BlockHeader {
@@ -334,8 +343,8 @@ impl Block {
             .map_err(|e| BlockError::Malformed(e.to_string()))
     }
 
-    /// Checks sizes and the transaction root: everything about the body that needs neither the
-    /// parent nor state. Returns the transactions' hashes, which the checks compute anyway and
+    /// Checks sizes, the transaction root and the shape of the anchor headers: everything about
+    /// the body that needs neither the parent nor state. Returns the transactions' hashes, which the checks compute anyway and
     /// the chain needs for its index.
     pub fn check_body(&self) -> Result<Vec<Hash>, BlockError> {
         if self.transactions.len() > BLOCK_TXS_MAX {
@@ -357,14 +366,21 @@ impl Block {
             size_bytes = size_bytes.saturating_add(tx_size);
             hashes.push(Transaction::id_of_bytes(&bytes));
         }
+        // The whole encoding counts, header and anchor headers too, so that a block that
+        // passes is one every peer can decode under the same limit.
+        size_bytes = size_bytes
+            .saturating_add(self.header.to_bytes().len())
+            .saturating_add(VEC_LENGTH_BYTES)
+            .saturating_add(codec::encode(&self.anchor_headers).len());
         if size_bytes > BLOCK_SIZE_BYTES_MAX {
             return Err(BlockError::TooLarge(format!(
-                "{size_bytes} bytes of transactions"
+                "{size_bytes} bytes with its transactions and anchor headers"
             )));
         }
         if tx_root(&hashes) != self.header.tx_root {
             return Err(BlockError::TxRootMismatch);
         }
+        crate::anchoring::check_carried(&self.header, &self.anchor_headers)?;
         Ok(hashes)
     }
 }
@@ -456,6 +472,7 @@ mod tests {
                             hash: Hash(root),
                         },
                     ],
+                    anchor_headers_hash: Hash(parent),
                 },
             )
     }
@@ -475,7 +492,8 @@ mod tests {
 
         #[test]
         fn block_codec_round_trips(h in header()) {
-            let block = Block { header: h, transactions: vec![] };
+            let carried = vec![vec![h.clone()]];
+            let block = Block { header: h, transactions: vec![], anchor_headers: carried };
             prop_assert_eq!(Block::from_bytes(&block.to_bytes()).unwrap(), block);
         }
 
@@ -522,6 +540,7 @@ mod tests {
             state_root: Hash::ZERO,
             relay_parent: Hash::ZERO,
             anchors: vec![anchor(left), anchor(right)],
+            anchor_headers_hash: Hash::ZERO,
         };
         header.check_tree_fields().unwrap();
         header.anchors.reverse();
@@ -568,6 +587,7 @@ mod tests {
                 Hash([7; 32])
             },
             anchors: Vec::new(),
+            anchor_headers_hash: Hash::ZERO,
         }
     }
 

@@ -29,6 +29,9 @@
 //! Inputs are root keys only for now: a key whose keyspace lives on a data chain is refused
 //! (`KeyOnOtherChain`) until bounties carry proofs of deeper values.
 
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+
 use bincode::{Decode, Encode};
 use bitverse_compute::{TransformError, TransformRequest};
 use bitverse_pricing::{HOPS_MAX, ReliabilityRecord, StakedNode, TaskKind, is_eligible_relayer};
@@ -71,6 +74,64 @@ pub const OPEN_BOUNTIES_MAX: usize = 10_000;
 /// The most bounties that may expire at one root height. Bounds the expiry list a block reads
 /// at its start (32 KiB of ids) and the refunds it makes there.
 pub const BOUNTIES_EXPIRING_PER_HEIGHT_MAX: usize = 1_000;
+
+/// The most fuel the Disputes of one root block may re-execute, summed over their bounties'
+/// fuel budgets: one dispute of the largest budget a bounty may name, or several smaller. A
+/// block's validation re-executes at most this much, however many Disputes are sent; block
+/// building leaves the rest for the next block.
+pub const DISPUTE_FUEL_PER_BLOCK_MAX: u64 = bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX;
+
+/// Re-execution verdicts a chain remembers (see [`DisputeVerdicts`]).
+pub const DISPUTE_VERDICTS_CACHED_MAX: usize = 256;
+
+/// What re-executing a bounty gave: the result's hash and fuel, or `None` for no result.
+type Verdict = Option<(Hash, u64)>;
+
+/// The verdicts of the bounties re-executed last, at most [`DISPUTE_VERDICTS_CACHED_MAX`],
+/// the oldest forgotten first. Re-execution is a deterministic function of what the key
+/// hashes (the bounty's transformation and input pins, arguments and fuel budget), so a
+/// remembered verdict is the one any node would compute: caching it changes no outcome, only
+/// how often a node pays for it.
+#[derive(Default)]
+pub(crate) struct DisputeVerdicts {
+    remembered: parking_lot::Mutex<(BTreeMap<Hash, Verdict>, VecDeque<Hash>)>,
+    /// Re-executions run (not answered from memory) since the chain was opened: an
+    /// observation for tests and metrics, never an input to a decision.
+    runs: std::sync::atomic::AtomicU64,
+}
+
+impl DisputeVerdicts {
+    fn key(bounty: &Bounty) -> Hash {
+        Hash::tagged(
+            "bitverse dispute verdict v1",
+            &[&codec::encode(&(
+                &bounty.id,
+                &bounty.transform,
+                &bounty.inputs,
+                &bounty.args,
+                bounty.fuel_budget,
+            ))],
+        )
+    }
+
+    fn get(&self, bounty: &Bounty) -> Option<Verdict> {
+        self.remembered.lock().0.get(&Self::key(bounty)).copied()
+    }
+
+    fn remember(&self, bounty: &Bounty, verdict: Verdict) {
+        let key = Self::key(bounty);
+        let mut guard = self.remembered.lock();
+        let (verdicts, order) = &mut *guard;
+        if verdicts.insert(key, verdict).is_none() {
+            order.push_back(key);
+        }
+        while order.len() > DISPUTE_VERDICTS_CACHED_MAX {
+            if let Some(oldest) = order.pop_front() {
+                verdicts.remove(&oldest);
+            }
+        }
+    }
+}
 
 /// A key pinned to the hash of its value at the bounty's pinned height.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
@@ -227,6 +288,33 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) fuel_budget: u64,
     pub(crate) expiry_height: u64,
     pub(crate) deep_values: &'p [DeepValue],
+}
+
+/// What a PostBounty in root block `height` pays, beyond its amount, for being held until its
+/// expiry: `bounty_price_per_block` for every block it may stay open, and its deep values'
+/// bytes at the root's storage price (the root keeps them in state until the bounty ends),
+/// paid into the root's endowment pool, which pays the root's miners. Before (issue 18 §5),
+/// holding 64 KiB of root state or a place in the open table for 10 000 blocks cost a fee.
+pub(crate) fn holding_charge(
+    params: &ChainParams,
+    height: u64,
+    expiry_height: u64,
+    deep_values: &[DeepValue],
+) -> Result<Amount, TxError> {
+    let blocks_open = expiry_height.saturating_sub(height);
+    let holding = params
+        .bounty_price_per_block
+        .0
+        .checked_mul(u128::from(blocks_open))
+        .ok_or(TxError::Overflow)?;
+    let bytes = deep_values.iter().fold(0u128, |sum, deep| {
+        sum.saturating_add(u128::try_from(deep.value.len()).unwrap_or(u128::MAX))
+    });
+    bytes
+        .checked_mul(params.root.storage_price_per_byte.0)
+        .and_then(|storage| storage.checked_add(holding))
+        .map(Amount)
+        .ok_or(TxError::Overflow)
 }
 
 /// A value on a data chain, proven to the root: what a PostBounty brings for an input whose
@@ -498,6 +586,12 @@ pub(crate) fn post_bounty(
     // The checks `check_stateless` makes, again where the state depends on them.
     if post.amount == Amount::ZERO {
         return Err(TxError::ZeroBountyAmount.into());
+    }
+    if post.offerer == post.requester {
+        return Err(TxError::OffererIsRequester {
+            account: post.requester,
+        }
+        .into());
     }
     if post.inputs.len() > BOUNTY_INPUTS_MAX {
         return Err(TxError::TooManyBountyInputs {
@@ -838,7 +932,23 @@ fn re_execute(
     view: &StateView<'_>,
     ctx: &BlockContext<'_>,
     bounty: &Bounty,
-) -> Result<Option<(Hash, u64)>, ApplyError> {
+) -> Result<Verdict, ApplyError> {
+    let verdicts = &ctx.scripts.dispute_verdicts;
+    if let Some(verdict) = verdicts.get(bounty) {
+        return Ok(verdict);
+    }
+    verdicts.runs.fetch_add(1, Ordering::Relaxed);
+    let verdict = run_transform(view, ctx, bounty)?;
+    verdicts.remember(bounty, verdict);
+    Ok(verdict)
+}
+
+/// Runs the bounty's transformation over its pinned values (see [`re_execute`]).
+fn run_transform(
+    view: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    bounty: &Bounty,
+) -> Result<Verdict, ApplyError> {
     let (module, inputs) = pinned_values(view, bounty)?;
     let runner = ctx.scripts.transforms().map_err(ApplyError::Sandbox)?;
     let request = TransformRequest {
@@ -870,20 +980,50 @@ pub(crate) fn dispute(
     let mut found = open_bounty(view, id)?;
     let [first, second] = evidence;
     check_conflict(first, second, &found.expected_chain()).map_err(TxError::BadDisputeEvidence)?;
+    // The cheap checks, before anything runs: someone must have a stake to lose.
+    let mut at_stake = Amount::ZERO;
+    for signer in [first.signer, second.signer] {
+        let stake = stake_record(view, &signer)?.stake(role_of(&found, &signer));
+        at_stake = at_stake.checked_add(stake).map_err(|_| TxError::Overflow)?;
+    }
+    if at_stake == Amount::ZERO {
+        return Err(TxError::DisputeBurnsNothing { bounty: found.id }.into());
+    }
+    if ctx.admission {
+        return Ok(());
+    }
+    let used = ctx.dispute_fuel_used.load(Ordering::Relaxed);
+    let fuel = used
+        .checked_add(found.fuel_budget)
+        .filter(|total| *total <= DISPUTE_FUEL_PER_BLOCK_MAX)
+        .ok_or(TxError::DisputeFuelFull {
+            used,
+            budget: found.fuel_budget,
+            max: DISPUTE_FUEL_PER_BLOCK_MAX,
+        })?;
+    ctx.dispute_fuel_used.store(fuel, Ordering::Relaxed);
     let correct = re_execute(view, ctx, &found)?;
     let blocks = ctx.height.saturating_sub(found.posted_height);
     let latency_ms = u32::try_from(blocks.saturating_mul(ctx.params.root.block_interval_target_ms))
         .unwrap_or(u32::MAX);
     let mut slashed: Vec<Slash> = Vec::new();
     let mut judged: Vec<AccountId> = Vec::new();
+    let is_right =
+        |envelope: &Envelope| correct == Some((envelope.result_hash, envelope.fuel_used));
     for envelope in [first, second] {
-        // An offerer that signed both results is judged (and slashed) once.
+        // A signer is judged once, on every envelope of it here: one wrong result slashes it,
+        // whatever the evidence's order, so one that signed both (conflicting) results always
+        // is.
         if judged.contains(&envelope.signer) {
             continue;
         }
         judged.push(envelope.signer);
         let role = role_of(&found, &envelope.signer);
-        if correct == Some((envelope.result_hash, envelope.fuel_used)) {
+        let signed_only_right = [first, second]
+            .into_iter()
+            .filter(|other| other.signer == envelope.signer)
+            .all(&is_right);
+        if signed_only_right {
             record_event(
                 view,
                 ctx.params,
@@ -968,6 +1108,15 @@ pub(crate) fn start_root_block(
 }
 
 impl Chain {
+    /// How many times this chain re-executed a disputed bounty's transformation since it was
+    /// opened (verdicts remembered are not counted again): what a Dispute cost this node.
+    pub fn dispute_re_executions(&self) -> u64 {
+        self.scripts_runner()
+            .dispute_verdicts
+            .runs
+            .load(Ordering::Relaxed)
+    }
+
     /// The bounty `id` as root state holds it at `height` (at most the tip's), `None` if it
     /// was not posted by then.
     pub fn bounty_at(&self, id: &Hash, height: u64) -> Result<Option<Bounty>, ChainError> {

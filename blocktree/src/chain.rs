@@ -12,8 +12,10 @@ use jmt::storage::TreeUpdateBatch;
 use jmt::{JellyfishMerkleTree, KeyHash};
 use serde::Serialize;
 
+use crate::anchoring::{ChildAnchor, anchor_headers_hash, apply_anchors};
 use crate::block::{
-    Anchor, BLOCK_TXS_MAX, Block, BlockHeader, MergedWork, pow_meets, tx_root, work_hash,
+    Anchor, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX, Block, BlockHeader, HEADER_SIZE_BYTES_MAX,
+    MergedWork, VEC_LENGTH_BYTES, pow_meets, tx_root, work_hash,
 };
 use crate::endowment::EndowmentPool;
 use crate::error::{BlockError, ChainError, StoreError, TxError};
@@ -213,6 +215,7 @@ pub fn genesis_block_of(params: &ChainParams, chain: ChainId) -> Result<Block, C
     Ok(Block {
         header,
         transactions: Vec::new(),
+        anchor_headers: Vec::new(),
     })
 }
 
@@ -260,6 +263,7 @@ fn genesis_state(
         state_root: update.root,
         relay_parent,
         anchors: Vec::new(),
+        anchor_headers_hash: Hash::ZERO,
     };
     Ok((header, update))
 }
@@ -272,22 +276,19 @@ pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
     }
 }
 
-/// Records a block's anchors in its chain's state, refusing one that does not move its child
-/// forward: a child's anchored height only grows.
-fn apply_anchors(view: &mut StateView<'_>, anchors: &[Anchor]) -> Result<(), ChainError> {
-    for anchor in anchors {
-        if let Some(previous) = view.anchor(&anchor.chain)?
-            && previous.height >= anchor.height
-        {
-            return Err(BlockError::BadAnchor(format!(
-                "chain {} anchored at height {} after {}",
-                anchor.chain, anchor.height, previous.height
-            ))
-            .into());
-        }
-        view.set_anchor_now(anchor);
+/// A block's body as the store keeps it: everything but the header.
+#[derive(Encode, Decode)]
+struct StoredBody {
+    transactions: Vec<Transaction>,
+    anchor_headers: Vec<Vec<BlockHeader>>,
+}
+
+impl StoredBody {
+    /// The stored bytes of a body: the encoding of a `StoredBody` (bincode writes a struct as
+    /// its fields in order, and a slice as a `Vec`), without copying the block.
+    fn bytes(transactions: &[Transaction], anchor_headers: &[Vec<BlockHeader>]) -> Vec<u8> {
+        codec::encode(&(transactions, anchor_headers))
     }
-    Ok(())
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -403,11 +404,7 @@ impl Chain {
         let mut batch = WriteBatch::default();
         write_state_update(&mut batch, &update)?;
         batch.put(Column::Headers, hash.0, header.to_bytes());
-        batch.put(
-            Column::Bodies,
-            hash.0,
-            codec::encode(&Vec::<Transaction>::new()),
-        );
+        batch.put(Column::Bodies, hash.0, StoredBody::bytes(&[], &[]));
         batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
         batch.put(Column::BestChain, 0u64.to_be_bytes(), hash.0);
         batch.put(Column::Meta, META_TIP, hash.0);
@@ -488,10 +485,14 @@ impl Chain {
             .store
             .get(Column::Bodies, &hash.0)?
             .ok_or_else(|| corrupt(format!("missing body {hash}")))?;
-        let transactions: Vec<Transaction> = codec::decode(&bytes).map_err(corrupt)?;
+        let StoredBody {
+            transactions,
+            anchor_headers,
+        } = codec::decode(&bytes).map_err(corrupt)?;
         let block = Block {
             header,
             transactions,
+            anchor_headers,
         };
         let tx_hashes = block
             .check_body()
@@ -580,6 +581,8 @@ impl Chain {
             time_ms,
             scripts: &self.scripts,
             payments: Arc::new(payments),
+            admission: false,
+            dispute_fuel_used: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -850,6 +853,11 @@ impl Chain {
     }
 
     /// Uses `other`'s script runner (one engine and instance pool for a whole blocktree).
+    /// The chain's script and transformation runners (shared with chains that share them).
+    pub(crate) fn scripts_runner(&self) -> &LazyScriptRunner {
+        &self.scripts
+    }
+
     pub(crate) fn share_scripts_of(&mut self, other: &Chain) {
         self.scripts = other.scripts.clone();
     }
@@ -981,7 +989,10 @@ impl Chain {
         // Scripts see the tip's time: admission must not read the clock, and the block that
         // includes the transaction judges it again at its own time.
         let relay = self.current_relay(root)?;
-        let context = self.context_on_tip(self.tip().time_ms, relay);
+        let mut context = self.context_on_tip(self.tip().time_ms, relay);
+        // A Dispute's re-execution is costly and paid for once: admission makes only the
+        // cheap checks, the block that includes it re-executes.
+        context.admission = true;
         let mut view = self.tip_view_with(relay);
         // The next block releases what unbonds in it before its transactions: a spend of the
         // released amount is admitted once that block is the next one.
@@ -1105,7 +1116,11 @@ impl Chain {
         };
         let mut batch = WriteBatch::default();
         batch.put(Column::Headers, hash.0, block.header.to_bytes());
-        batch.put(Column::Bodies, hash.0, codec::encode(&block.transactions));
+        batch.put(
+            Column::Bodies,
+            hash.0,
+            StoredBody::bytes(&block.transactions, &block.anchor_headers),
+        );
         batch.put(Column::BlockMeta, hash.0, codec::encode(&meta));
         let parent = block.header.parent;
         let height = block.header.height;
@@ -1391,7 +1406,14 @@ impl Chain {
         }
         let context = self.context_on_tip(block.header.time_ms, relay);
         let mut view = self.tip_view_with(relay);
-        apply_anchors(&mut view, &block.header.anchors)?;
+        apply_anchors(
+            &mut view,
+            &self.params,
+            block.header.height,
+            block.header.time_ms,
+            &block.header.anchors,
+            &block.anchor_headers,
+        )?;
         crate::bounty::start_root_block(&mut view, &self.params, block.header.height)
             .map_err(apply_to_chain_error)?;
         let mut fees = Amount::ZERO;
@@ -1647,7 +1669,9 @@ impl Chain {
 
     /// [`Chain::produce_block`] for any chain: a data-chain block names the root's current
     /// relay parent and is validated against `root`; the block carries `anchors` of this
-    /// chain's children (and is produced for them even without transactions). Mined alone:
+    /// chain's children with their headers (and is produced for them even without
+    /// transactions; an anchor whose headers do not follow what this chain anchored last is
+    /// left out). Mined alone:
     /// its proof of work covers this block only.
     pub fn produce_block_with(
         &mut self,
@@ -1656,7 +1680,7 @@ impl Chain {
         allow_empty: bool,
         nonce_attempts_max: u64,
         root: Option<&Chain>,
-        anchors: Vec<Anchor>,
+        anchors: Vec<ChildAnchor>,
     ) -> Result<Option<Block>, ChainError> {
         let Some(candidate) = self.candidate_with(miner, now_ms, allow_empty, root, anchors)?
         else {
@@ -1684,7 +1708,7 @@ impl Chain {
         now_ms: u64,
         allow_empty: bool,
         root: Option<&Chain>,
-        anchors: Vec<Anchor>,
+        anchors: Vec<ChildAnchor>,
     ) -> Result<Option<Candidate>, ChainError> {
         let allow_empty = allow_empty || !anchors.is_empty();
         if self.mempool.is_empty() && !allow_empty {
@@ -1706,21 +1730,58 @@ impl Chain {
         let time_ms = now_ms.max(median_ms.saturating_add(1));
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
-        apply_anchors(&mut view, &anchors)?;
+        // Each anchor on its own: one that no longer follows what this chain anchored last
+        // (its tip moved since the anchors were read) is left out, not the whole block.
+        let mut carried_anchors = Vec::with_capacity(anchors.len());
+        let mut carried = Vec::with_capacity(anchors.len());
+        for ChildAnchor { anchor, headers } in anchors {
+            let one = std::slice::from_ref(&anchor);
+            let headers = vec![headers];
+            match apply_anchors(&mut view, &self.params, height, time_ms, one, &headers) {
+                Ok(()) => {
+                    carried_anchors.push(anchor);
+                    carried.extend(headers);
+                }
+                Err(ChainError::Block(BlockError::BadAnchor(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let anchors = carried_anchors;
         crate::bounty::start_root_block(&mut view, &self.params, height)
             .map_err(apply_to_chain_error)?;
         let mut included = Vec::new();
         let mut refused = Vec::new();
         let mut fees = Amount::ZERO;
+        // Senders with a transaction that did not fit this block (its bytes, or a Dispute's
+        // fuel): it and their later transactions wait in the mempool for the next block.
+        let mut deferred: Vec<AccountId> = Vec::new();
+        // What `Block::check_body` allows: the transactions' bytes and the anchor headers'
+        // within `BLOCK_SIZE_BYTES_MAX`. A full mempool of large transactions is mined over
+        // several blocks, never sealed into one that every node (this one too) refuses.
+        let mut size_bytes = HEADER_SIZE_BYTES_MAX
+            .saturating_add(VEC_LENGTH_BYTES)
+            .saturating_add(codec::encode(&carried).len());
         for tx in candidates {
+            if deferred.contains(&tx.body.sender) {
+                continue;
+            }
+            let tx_size = tx.to_bytes().len();
+            if size_bytes.saturating_add(tx_size) > BLOCK_SIZE_BYTES_MAX {
+                deferred.push(tx.body.sender);
+                continue;
+            }
             match view.try_apply_transaction(&tx, &context) {
                 Ok(fee) => match fees.checked_add(fee) {
                     Ok(total) => {
                         fees = total;
+                        size_bytes = size_bytes.saturating_add(tx_size);
                         included.push(tx);
                     }
                     Err(_) => refused.push((tx.hash(), TxError::Overflow)),
                 },
+                Err(ApplyError::Tx(TxError::DisputeFuelFull { .. })) => {
+                    deferred.push(tx.body.sender);
+                }
                 Err(ApplyError::Tx(error)) => refused.push((tx.hash(), error)),
                 Err(ApplyError::Store(e)) => return Err(e.into()),
                 Err(ApplyError::Sandbox(e)) => return Err(ChainError::Sandbox(e)),
@@ -1767,11 +1828,13 @@ impl Chain {
             state_root: update.root,
             relay_parent: relay.map_or(Hash::ZERO, |r| r.hash),
             anchors,
+            anchor_headers_hash: anchor_headers_hash(&carried),
         };
         Ok(Some(Candidate {
             block: Block {
                 header,
                 transactions: included,
+                anchor_headers: carried,
             },
             update,
         }))

@@ -75,9 +75,11 @@ pub fn claimed_key(chain: &ChainId, miner: &AccountId) -> KeyHash {
     )
 }
 
-/// Where the root records that it anchored `anchor` (a depth-1 block): every anchor it ever
-/// took, not only the latest, so that a claim against an older anchor stays valid while new
-/// blocks anchor newer headers. Two leaves a root block at most.
+/// Where the root records that it anchored `anchor` (a depth-1 block), holding the root height
+/// it took it at: every anchor it ever took, not only the latest, so that a claim against an
+/// older anchor stays valid while new blocks anchor newer headers. Each anchor of a chain
+/// extends the one before (`crate::anchoring`), so the set is one branch of the chain: the
+/// one the root anchors now. Two leaves a root block at most.
 pub fn anchored_key(anchor: &Anchor) -> KeyHash {
     KeyHash(
         Hash::tagged(

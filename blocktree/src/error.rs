@@ -209,14 +209,16 @@ pub enum TxError {
         /// What the Unstake asks for.
         needed: Amount,
     },
-    /// The registry of staked nodes of the role is full: a new node cannot stake in it
-    /// until another leaves.
-    #[error("the registry of staked {}s is full ({nodes_max} nodes)", role_name(*role))]
+    /// The registry of staked nodes of the role is full and the new stake is not larger than
+    /// the smallest listed, which it would have evicted.
+    #[error("the registry of staked {}s is full ({nodes_max} nodes); a stake above the smallest listed, {smallest} base units, takes its place", role_name(*role))]
     StakedNodesFull {
         /// The role.
         role: TaskKind,
         /// `STAKED_NODES_PER_ROLE_MAX`.
         nodes_max: usize,
+        /// The smallest stake listed: a new node's total stake must exceed it.
+        smallest: Amount,
     },
     /// The account already has the most unbonding entries it may have; it must wait for one
     /// to be released.
@@ -308,6 +310,13 @@ pub enum TxError {
         /// The pinned height.
         height: u64,
     },
+    /// A PostBounty naming its own requester as offerer: the ledger would record the
+    /// requester's own bounties as its successes (farming a reputation for nothing).
+    #[error("{account} cannot be the offerer of its own bounty")]
+    OffererIsRequester {
+        /// The requester, named as offerer.
+        account: AccountId,
+    },
     /// A PostBounty for more hops than there were eligible relayers at the pinned height, so
     /// that no lineup could ever be drawn for it.
     #[error("a tier of {hops} hops needs that many eligible relayers, {eligible} were staked")]
@@ -362,6 +371,26 @@ pub enum TxError {
     /// A lineup proof for a bounty of 0 hops, which has no lineup.
     #[error("bounty {0} is for 0 hops: it has no lineup")]
     NoLineupForTier(Hash),
+    /// A Dispute whose signers hold no stake in their roles: whoever is wrong, nothing would be
+    /// burnt, so the root does not re-execute for it (the bounty still refunds at expiry).
+    #[error("dispute of bounty {bounty} refused: its signers hold no stake to burn")]
+    DisputeBurnsNothing {
+        /// The bounty.
+        bounty: Hash,
+    },
+    /// The block re-executes as much dispute fuel as a block may: the Dispute waits for the
+    /// next block (block building keeps it in the mempool).
+    #[error(
+        "this block re-executes {used} fuel of disputes already; {budget} more would pass the {max} a block may"
+    )]
+    DisputeFuelFull {
+        /// Dispute fuel the block holds before this one.
+        used: u64,
+        /// This dispute's bounty's fuel budget.
+        budget: u64,
+        /// `crate::bounty::DISPUTE_FUEL_PER_BLOCK_MAX`.
+        max: u64,
+    },
     /// A reliability record could not be updated (the ledger's parameters are invalid).
     #[error("ledger: {0}")]
     Ledger(PricingError),
@@ -401,9 +430,13 @@ impl TxError {
             TxError::BadEnvelopeChain(_) | TxError::BadDisputeEvidence(_) => -32024,
             TxError::BadLineupProof(_) => -32025,
             TxError::TooManyOpenBounties { .. } | TxError::OpenBountiesFull { .. } => -32026,
-            TxError::OffererNotStaked { .. } | TxError::TierUnavailable { .. } => -32027,
+            TxError::OffererNotStaked { .. }
+            | TxError::TierUnavailable { .. }
+            | TxError::OffererIsRequester { .. } => -32027,
             TxError::PinnedKeyMissing { .. } => -32028,
             TxError::BadDeepValue { .. } => -32030,
+            TxError::DisputeBurnsNothing { .. } => -32031,
+            TxError::DisputeFuelFull { .. } => -32032,
             TxError::LineupNotDrawn(_)
             | TxError::LineupAlreadyDrawn(_)
             | TxError::NoLineupForTier(_) => -32029,
@@ -469,7 +502,8 @@ pub enum BlockError {
     /// recent, or older than the parent block's.
     #[error("bad relay parent: {0}")]
     BadRelayParent(String),
-    /// An anchor names no child of this chain, repeats one, or goes back on its child.
+    /// An anchor names no child of this chain or repeats one, or the child headers it carries
+    /// do not extend the header anchored last by the child's own rules and proof of work.
     #[error("bad anchor: {0}")]
     BadAnchor(String),
     /// The chain is deeper than the network allows.

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use bitverse_primitives::ChainId;
+use bitverse_primitives::{ChainId, Hash};
 
 use crate::block::BlockHeader;
 use crate::error::BlockError;
@@ -45,23 +45,32 @@ pub fn rules_after<'a>(
     depth: &DepthParams,
     ancestors: impl IntoIterator<Item = &'a BlockHeader>,
 ) -> HeaderRules {
-    let median_blocks = usize::try_from(params.median_time_blocks).unwrap_or(usize::MAX);
     let past: Vec<PastBlock> = ancestors
         .into_iter()
         .take(ancestors_needed(params, depth))
-        .map(|header| PastBlock {
-            height: header.height,
-            time_ms: header.time_ms,
-            difficulty: header.difficulty,
-        })
+        .map(PastBlock::of)
         .collect();
+    rules_after_past(params, depth, &past)
+}
+
+/// [`rules_after`] from what the rules read of each ancestor (height, time, difficulty),
+/// newest first: what a parent chain keeps of a child's anchored branch
+/// (`crate::anchoring`) instead of whole headers.
+pub fn rules_after_past(
+    params: &ChainParams,
+    depth: &DepthParams,
+    past: &[PastBlock],
+) -> HeaderRules {
+    let median_blocks = usize::try_from(params.median_time_blocks).unwrap_or(usize::MAX);
+    let needed = ancestors_needed(params, depth);
+    let past = past.get(..needed.min(past.len())).unwrap_or(past);
     let times = past
         .iter()
         .take(median_blocks)
         .map(|block| block.time_ms)
         .collect();
     HeaderRules {
-        difficulty: next_difficulty(depth, params.difficulty_fixed, &past),
+        difficulty: next_difficulty(depth, params.difficulty_fixed, past),
         median_time_ms: median_time_ms(times),
     }
 }
@@ -75,6 +84,34 @@ pub fn check_header(
     header: &BlockHeader,
     now_ms: u64,
 ) -> Result<u128, BlockError> {
+    let parent = HeaderLink {
+        chain: parent.chain,
+        hash: parent.hash(),
+        height: parent.height,
+    };
+    check_header_after(params, rules, &parent, header, now_ms)
+}
+
+/// What a header's check needs of its parent: the chain, the hash it must name and the height
+/// it must follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderLink {
+    /// The parent's chain, which the header must be of.
+    pub chain: ChainId,
+    /// The parent's hash.
+    pub hash: Hash,
+    /// The parent's height.
+    pub height: u64,
+}
+
+/// [`check_header`] against a parent known by its [`HeaderLink`] only.
+pub fn check_header_after(
+    params: &ChainParams,
+    rules: &HeaderRules,
+    parent: &HeaderLink,
+    header: &BlockHeader,
+    now_ms: u64,
+) -> Result<u128, BlockError> {
     if header.chain != parent.chain {
         return Err(BlockError::WrongChain {
             expected: parent.chain,
@@ -82,7 +119,7 @@ pub fn check_header(
         });
     }
     header.check_tree_fields()?;
-    if header.parent != parent.hash() {
+    if header.parent != parent.hash {
         return Err(BlockError::UnknownParent(header.parent));
     }
     let expected_height = parent.height.saturating_add(1);

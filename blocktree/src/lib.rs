@@ -22,6 +22,7 @@
     )
 )]
 
+pub mod anchoring;
 pub mod block;
 pub mod bounty;
 mod chain;
@@ -39,6 +40,7 @@ pub mod store;
 pub mod tree;
 pub mod tx;
 
+pub use anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use bounty::{
     BOUNTIES_EXPIRING_PER_HEIGHT_MAX, BOUNTY_INPUTS_MAX, Bounty, BountyStatus, BountyTotals,

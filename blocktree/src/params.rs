@@ -67,6 +67,11 @@ pub struct ChainParams {
     /// The difficulty a bounty's lineup proof must meet (`relay_lineup::LineupProof::check`):
     /// `D` hashes on average, the price of grinding for a lineup that suits the finder.
     pub lineup_difficulty: u64,
+    /// What a bounty pays, beyond its amount, per root block it may stay open (to its expiry
+    /// height), into the root's endowment pool: holding an escrow and a place in the open
+    /// table costs in proportion to how long it is held, so filling the table with tiny
+    /// bounties expiring far out costs real money (issue 18 §5).
+    pub bounty_price_per_block: Amount,
 }
 
 /// Balance of each dev account at genesis: 10^12 base units.
@@ -131,6 +136,9 @@ impl ChainParams {
             quote: QuoteParams::DEFAULT,
             // Any proof will do: a dev node publishes the lineup at once.
             lineup_difficulty: 1,
+            // A 20-block bounty pays 2 000 base units to be held; the whole open table held
+            // for the longest expiry, 10^10 (10 BV).
+            bounty_price_per_block: Amount(100),
         }
     }
 
@@ -160,6 +168,20 @@ impl ChainParams {
             // grinding many lineups.
             lineup_difficulty: 1 << 16,
             ..ChainParams::dev()
+        }
+    }
+
+    /// The work a root header chain must carry before a light client trusts a proof against
+    /// it (as Bitcoin's `nMinimumChainWork`): a fresh client cannot be shown a short chain of
+    /// the node's own making. A policy of the client, not a rule of consensus, so it is not
+    /// part of the parameters hashed into genesis and a release may raise it. `dev` demands
+    /// nothing (its difficulty is fixed at 1, so no work protects it anyway); `local`, the
+    /// work of its first 16 blocks at its initial difficulty (a fresh local network mines
+    /// that in seconds); a public network would ship the work of its chain at release.
+    pub fn light_client_work_min(&self) -> u128 {
+        match self.network.as_str() {
+            "local" => 16u128.saturating_mul(u128::from(self.root.difficulty_initial)),
+            _ => 0,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::params::DepthParams;
 pub const RETARGET_FACTOR_MAX: u64 = 4;
 
 /// One past block as retargeting sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct PastBlock {
     /// Its height.
     pub height: u64,
@@ -15,6 +15,17 @@ pub struct PastBlock {
     pub time_ms: u64,
     /// Its difficulty.
     pub difficulty: u64,
+}
+
+impl PastBlock {
+    /// What retargeting reads of `header`.
+    pub fn of(header: &crate::block::BlockHeader) -> PastBlock {
+        PastBlock {
+            height: header.height,
+            time_ms: header.time_ms,
+            difficulty: header.difficulty,
+        }
+    }
 }
 
 /// The difficulty the block after `recent[0]` must have, by the window-average rule.

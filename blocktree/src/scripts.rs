@@ -29,6 +29,10 @@ pub(crate) struct LazyScriptRunner {
     /// The transformations' runner, created the first time a Dispute re-executes one: other
     /// host API and limits than the scripts'.
     transforms: OnceLock<TransformRunner>,
+    /// What re-executing each recently disputed bounty gave, so that a bounty is re-executed
+    /// once however many Disputes name it (admission runs none, block building and import
+    /// share the verdict).
+    pub(crate) dispute_verdicts: crate::bounty::DisputeVerdicts,
 }
 
 impl LazyScriptRunner {
@@ -132,6 +136,11 @@ pub(crate) struct BlockContext<'a> {
     pub(crate) time_ms: u64,
     pub(crate) scripts: &'a LazyScriptRunner,
     pub(crate) payments: Arc<StorePayments>,
+    /// Mempool admission: only the cheap checks of a Dispute run, never its re-execution.
+    pub(crate) admission: bool,
+    /// Fuel budgets of the Disputes applied in this block so far, against
+    /// `crate::bounty::DISPUTE_FUEL_PER_BLOCK_MAX`.
+    pub(crate) dispute_fuel_used: AtomicU64,
 }
 
 impl BlockContext<'_> {

@@ -159,7 +159,11 @@ fn check_stake(view: &StateView<'_>, amount: Amount) -> Result<(), TxError> {
 }
 
 /// Adds `amount` (already taken from the balance) to `account`'s stake in `role`, entering
-/// the account in the role's registry if it was not staked there.
+/// the account in the role's registry if it is not listed there. A full registry takes a new
+/// account only if its stake in the role is larger than the smallest listed, which leaves the
+/// registry (keeping its stake, which it may unstake or raise to come back): otherwise a
+/// thousand accounts staking one base unit each would lock every other node out for ever
+/// (issue 18 §5), where now they must each outbid the stake of whoever comes next.
 pub(crate) fn stake(
     view: &mut StateView<'_>,
     account: &AccountId,
@@ -168,24 +172,51 @@ pub(crate) fn stake(
 ) -> Result<(), ApplyError> {
     check_stake(view, amount)?;
     let mut record = stake_record(view, account)?;
-    if record.stake(role) == Amount::ZERO {
-        let mut nodes = staked_nodes(view, role)?;
-        if let Err(at) = nodes.binary_search(account) {
-            if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
+    let staked = record.stake_mut(role);
+    *staked = staked.checked_add(amount).map_err(|_| TxError::Overflow)?;
+    let total = *staked;
+    let mut nodes = staked_nodes(view, role)?;
+    if nodes.binary_search(account).is_err() {
+        if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
+            let (smallest_stake, smallest) = smallest_listed(view, &nodes, role)?;
+            if total <= smallest_stake {
                 return Err(TxError::StakedNodesFull {
                     role,
                     nodes_max: STAKED_NODES_PER_ROLE_MAX,
+                    smallest: smallest_stake,
                 }
                 .into());
             }
-            nodes.insert(at, *account);
-            set_staked_nodes(view, role, &nodes);
+            nodes.retain(|node| *node != smallest);
         }
+        if let Err(at) = nodes.binary_search(account) {
+            nodes.insert(at, *account);
+        }
+        set_staked_nodes(view, role, &nodes);
     }
-    let staked = record.stake_mut(role);
-    *staked = staked.checked_add(amount).map_err(|_| TxError::Overflow)?;
     set_stake_record(view, account, &record);
     Ok(())
+}
+
+/// The smallest stake in `role` among `nodes` and its account (of equal stakes, the greatest
+/// account: any fixed rule will do, every node applies the same).
+fn smallest_listed(
+    view: &StateView<'_>,
+    nodes: &[AccountId],
+    role: TaskKind,
+) -> Result<(Amount, AccountId), ApplyError> {
+    let mut smallest: Option<(Amount, AccountId)> = None;
+    for node in nodes {
+        let stake = stake_record(view, node)?.stake(role);
+        let candidate = (stake, *node);
+        smallest = match smallest {
+            Some((s, a)) if (s, std::cmp::Reverse(a)) <= (stake, std::cmp::Reverse(*node)) => {
+                Some((s, a))
+            }
+            _ => Some(candidate),
+        };
+    }
+    smallest.ok_or_else(|| TxError::Overflow.into())
 }
 
 /// Moves `amount` of `account`'s stake in `role` into an unbonding entry released at the

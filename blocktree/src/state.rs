@@ -363,15 +363,26 @@ impl<'a> StateView<'a> {
         self.get_decoded(&anchor_key(child))
     }
 
-    /// Records `anchor` as its child's latest, outside any transaction (a block's anchors).
-    /// On the root, also adds it to the set of every anchor taken ([`anchored_key`]), which
-    /// miners' claims are checked against.
-    pub(crate) fn set_anchor_now(&mut self, anchor: &Anchor) {
+    /// Records `anchor` as its child's latest, with the trail its headers leave
+    /// ([`crate::anchoring::AnchorTrail`]), outside any transaction (a block's anchors, taken
+    /// in the block at `height`). On the root, also adds it to the set of every anchor taken
+    /// ([`anchored_key`], holding `height`), which miners' claims and deep values are checked
+    /// against: since each anchor extends the one before, the set is one branch of the child.
+    pub(crate) fn set_anchor_now(
+        &mut self,
+        anchor: &Anchor,
+        trail: &crate::anchoring::AnchorTrail,
+        height: u64,
+    ) {
         self.changes
             .insert(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
+        self.changes.insert(
+            crate::anchoring::anchor_trail_key(&anchor.chain),
+            Some(codec::encode(trail)),
+        );
         if self.chain.is_root() {
             self.changes
-                .insert(anchored_key(anchor), Some(codec::encode(&anchor.height)));
+                .insert(anchored_key(anchor), Some(codec::encode(&height)));
         }
     }
 
@@ -601,7 +612,19 @@ impl<'a> StateView<'a> {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
             TxPayload::Stake { amount, .. } => *amount,
-            TxPayload::PostBounty { amount, .. } => *amount,
+            TxPayload::PostBounty {
+                amount,
+                expiry_height,
+                deep_values,
+                ..
+            } => amount
+                .checked_add(crate::bounty::holding_charge(
+                    ctx.params,
+                    ctx.height,
+                    *expiry_height,
+                    deep_values,
+                )?)
+                .map_err(overflow)?,
             TxPayload::SetScript { .. }
             | TxPayload::LineupProof { .. }
             | TxPayload::Settle { .. }
@@ -818,6 +841,17 @@ impl<'a> StateView<'a> {
                         deep_values,
                     },
                 )?;
+                // Holding the bounty open, and its deep values in root state, until its
+                // expiry: paid into the root's pool, which pays its miners.
+                let charge = crate::bounty::holding_charge(
+                    ctx.params,
+                    ctx.height,
+                    *expiry_height,
+                    deep_values,
+                )?;
+                if charge > Amount::ZERO {
+                    self.deposit(&ChainId::ROOT, charge)?;
+                }
             }
             TxPayload::LineupProof { proof } => {
                 self.set_account(&body.sender, &sender);

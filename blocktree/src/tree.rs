@@ -17,6 +17,7 @@ use std::sync::Arc;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use parking_lot::{Mutex, RwLock};
 
+use crate::anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
 use crate::block::{
     Anchor, Block, BlockHeader, MERGED_LEAVES_MAX, merged_commitment, pow_meets, work_hash,
 };
@@ -657,7 +658,7 @@ impl Blocktree {
         }
         let root = self.root.lock();
         let root: &Chain = &root;
-        let jobs: Vec<(&mut Chain, Vec<Anchor>)> = guards
+        let jobs: Vec<(&mut Chain, Vec<ChildAnchor>)> = guards
             .iter_mut()
             .map(|(guard, anchors)| (&mut **guard, std::mem::take(anchors)))
             .collect();
@@ -671,10 +672,16 @@ impl Blocktree {
         Ok(blocks)
     }
 
-    /// Anchors of `parent`'s open children whose tips are past what `parent`'s tip state
-    /// anchors: what `parent`'s next block should carry.
-    pub fn fresh_anchors(&self, parent: ChainId) -> Result<Vec<Anchor>, ChainError> {
+    /// Anchors of `parent`'s open children whose best chains have moved past what `parent`'s
+    /// tip state anchors, each with the child's headers since that anchor (at most
+    /// [`ANCHOR_HEADERS_MAX`], so a child far ahead is anchored part of the way): what
+    /// `parent`'s next block should carry. A child whose best chain does not extend the header
+    /// anchored last (it cannot be anchored until it does) is left out.
+    pub fn fresh_anchors(&self, parent: ChainId) -> Result<Vec<ChildAnchor>, ChainError> {
         let Some(children) = parent.children() else {
+            return Ok(Vec::new());
+        };
+        let Some(parent_chain) = self.chain(parent) else {
             return Ok(Vec::new());
         };
         let mut anchors = Vec::new();
@@ -682,25 +689,45 @@ impl Blocktree {
             let Some(child_chain) = self.chain(child) else {
                 continue;
             };
-            let tip = child_chain.lock().tip();
-            if tip.height == 0 {
-                continue;
-            }
-            let Some(parent_chain) = self.chain(parent) else {
-                continue;
-            };
             let anchored = {
                 let parent_chain = parent_chain.lock();
                 let version = parent_chain.tip().height;
                 parent_chain.anchor_at(&child, version)?
             };
-            if anchored.is_none_or(|a| a.height < tip.height) {
-                anchors.push(Anchor {
-                    chain: child,
-                    height: tip.height,
-                    hash: tip.hash,
-                });
+            let child_chain = child_chain.lock();
+            let tip = child_chain.tip();
+            let from = match &anchored {
+                Some(previous) => {
+                    if child_chain.best_ancestor_height(&previous.hash) != Some(previous.height) {
+                        continue;
+                    }
+                    previous.height
+                }
+                None => 0,
+            };
+            if tip.height <= from {
+                continue;
             }
+            let steps = u64::try_from(ANCHOR_HEADERS_MAX).unwrap_or(u64::MAX);
+            let to = tip.height.min(from.saturating_add(steps));
+            let mut headers = Vec::new();
+            for height in from.saturating_add(1)..=to {
+                match child_chain.header_at(height)? {
+                    Some(header) => headers.push(header),
+                    None => break,
+                }
+            }
+            let Some(last) = headers.last() else {
+                continue;
+            };
+            anchors.push(ChildAnchor {
+                anchor: Anchor {
+                    chain: child,
+                    height: last.height,
+                    hash: last.hash(),
+                },
+                headers,
+            });
         }
         Ok(anchors)
     }

@@ -302,8 +302,14 @@ impl Transaction {
                 hops,
                 fuel_budget,
                 deep_values,
+                offerer,
                 ..
             } => {
+                if *offerer == self.body.sender {
+                    return Err(TxError::OffererIsRequester {
+                        account: self.body.sender,
+                    });
+                }
                 if deep_values.len() > inputs.len() {
                     return Err(TxError::BadDeepValue {
                         key: String::new(),

@@ -359,8 +359,11 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
     assert_eq!(open_escrow(&m, &ids), totals.escrowed.0);
     assert_eq!(
         m.chain.account(&account("alice")).unwrap().balance.0,
-        alice_before - (10_000 + 90_001 + 7_000) - 9,
-        "the amounts and fees left alice's balance"
+        alice_before
+            - (10_000 + 90_001 + 7_000)
+            - 9
+            - m.chain.params().bounty_price_per_block.0 * (20 + 20 + 4),
+        "the amounts, fees and holding (per block each may stay open) left alice's balance"
     );
     let posted = m.bounty(&relayed);
     assert_eq!(posted.pinned_height, pinned);
@@ -577,6 +580,16 @@ fn malformed_bounties_are_refused_with_their_codes() {
             }),
             -32009,
             &|e| *e == TxError::ZeroBountyAmount,
+        ),
+        // Issue 18 §5: a requester naming itself as offerer would farm successes.
+        (
+            with(&|p| {
+                if let TxPayload::PostBounty { offerer, .. } = p {
+                    *offerer = account("alice");
+                }
+            }),
+            -32027,
+            &|e| matches!(e, TxError::OffererIsRequester { account: a } if *a == account("alice")),
         ),
         (
             with(&|p| {
@@ -1271,6 +1284,143 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
         m.refusal("alice", payload),
         TxError::OffererNotStaked { .. }
     ));
+}
+
+/// Issue 18 §4: an offerer that sent its relayer a wrong result front-runs the relayer's
+/// dispute with evidence of its own, its right envelope first: it signed a wrong result, so it
+/// is slashed whatever the order.
+#[test]
+fn an_offerer_that_signed_two_results_is_slashed_whatever_the_evidence_order() {
+    for right_first in [true, false] {
+        let mut m = Market::new(ChainParams::dev());
+        let (id, _) = drawn_bounty(&mut m, 50_000);
+        let (honest, fuel) = honest_result();
+        let right = Envelope::offer(&key("bob"), id, honest, fuel);
+        let wrong = Envelope::offer(&key("bob"), id, Hash::digest(b"sent to the relayer"), fuel);
+        let (first, second) = if right_first {
+            (right, wrong)
+        } else {
+            (wrong, right)
+        };
+        m.submit(
+            "bob",
+            TxPayload::Dispute {
+                bounty: id,
+                first: Box::new(first),
+                second: Box::new(second),
+            },
+        );
+        m.seal();
+        match m.bounty(&id).status {
+            BountyStatus::Disputed { slashed, .. } => assert_eq!(
+                slashed,
+                vec![Slash {
+                    account: account("bob"),
+                    role: TaskKind::Offer,
+                    amount: Amount(1_000_000),
+                }],
+                "right envelope first: {right_first}"
+            ),
+            other => panic!("not disputed: {other:?}"),
+        }
+        assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
+    }
+}
+
+/// Issue 18 §3: the same evidence sent many times costs one re-execution. Admission makes
+/// only the cheap checks; the block re-executes once; the losing copies end on the closed
+/// bounty; and a dispute whose signers have nothing left to burn is refused before it runs.
+#[test]
+fn a_dispute_is_re_executed_once_and_never_at_admission() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 50_000);
+    // A second bounty for bob, open while he is still staked.
+    let other = m.post(1_000, 0, 20);
+    m.seal();
+    let (honest, fuel) = honest_result();
+    let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"flipped"), fuel);
+    let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
+    let dispute = || TxPayload::Dispute {
+        bounty: id,
+        first: Box::new(lie),
+        second: Box::new(catch),
+    };
+    for who in ["erin", "carol", "dave"] {
+        m.submit(who, dispute());
+    }
+    assert_eq!(m.chain.dispute_re_executions(), 0, "admission runs nothing");
+    let block = m.seal_allowing_drops();
+    assert_eq!(block.transactions.len(), 1, "one copy ends the bounty");
+    assert_eq!(
+        m.chain.dispute_re_executions(),
+        1,
+        "built and imported on one verdict"
+    );
+    assert!(matches!(
+        m.bounty(&id).status,
+        BountyStatus::Disputed { .. }
+    ));
+
+    // bob is slashed to nothing: two of his envelopes over the other bounty would burn
+    // nothing, so they are refused at once.
+    let right = Envelope::offer(&key("bob"), other, honest, fuel);
+    let wrong = Envelope::offer(&key("bob"), other, Hash::digest(b"again"), fuel);
+    let e = m.refusal(
+        "erin",
+        TxPayload::Dispute {
+            bounty: other,
+            first: Box::new(right),
+            second: Box::new(wrong),
+        },
+    );
+    assert_eq!(e, TxError::DisputeBurnsNothing { bounty: other });
+    assert_eq!(e.code(), -32031);
+    assert_eq!(m.chain.dispute_re_executions(), 1);
+}
+
+/// Issue 18 §3: a block re-executes at most `DISPUTE_FUEL_PER_BLOCK_MAX` of disputes; the
+/// block builder leaves a dispute that does not fit (and its sender's later transactions) in
+/// the mempool for the next block.
+#[test]
+fn dispute_fuel_is_capped_per_block() {
+    let mut m = Market::new(ChainParams::dev());
+    let budget = bitverse_blocktree::bounty::DISPUTE_FUEL_PER_BLOCK_MAX / 2 + 1;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let mut payload = m.bounty_payload(20_000, 2, 20);
+        if let TxPayload::PostBounty { fuel_budget, .. } = &mut payload {
+            *fuel_budget = budget;
+        }
+        ids.push(m.submit("alice", payload));
+    }
+    m.seal();
+    for (id, finder) in ids.iter().zip(["erin", "carol"]) {
+        let proof = m.proof(*id, finder);
+        m.submit(finder, TxPayload::LineupProof { proof });
+    }
+    m.seal();
+    let (honest, fuel) = honest_result();
+    for (id, who) in ids.iter().zip(["bob", "alice"]) {
+        let lineup = m.bounty(id).lineup.unwrap().relayers;
+        let offer = Envelope::offer(&key("bob"), *id, honest, fuel);
+        let lie = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"wrong"), fuel);
+        m.submit(
+            who,
+            TxPayload::Dispute {
+                bounty: *id,
+                first: Box::new(lie),
+                second: Box::new(offer),
+            },
+        );
+    }
+    let first = m.seal_allowing_drops();
+    assert_eq!(first.transactions.len(), 1, "one dispute fits a block");
+    assert_eq!(m.chain.mempool_len(), 1, "the other waits");
+    let second = m.seal();
+    assert_eq!(second.transactions.len(), 1);
+    for id in &ids {
+        assert!(matches!(m.bounty(id).status, BountyStatus::Disputed { .. }));
+    }
 }
 
 #[test]

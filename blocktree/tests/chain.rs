@@ -540,3 +540,48 @@ proptest! {
         }
     }
 }
+
+/// A mempool holding more transaction bytes than one block may is mined over several blocks:
+/// the builder stops at `BLOCK_SIZE_BYTES_MAX` (header and all), where before it sealed every
+/// transaction into one block that `check_body` — its own import included — refused, so that
+/// a mempool full of large writes stalled block production.
+#[test]
+fn more_transaction_bytes_than_a_block_holds_are_mined_over_several_blocks() {
+    use bitverse_blocktree::VALUE_SIZE_BYTES_MAX;
+    use bitverse_blocktree::block::BLOCK_SIZE_BYTES_MAX;
+    let mut chain = Chain::in_memory(ChainParams::dev()).unwrap();
+    let writes = BLOCK_SIZE_BYTES_MAX / VALUE_SIZE_BYTES_MAX + 4;
+    let quota = u64::try_from((writes + 1) * (VALUE_SIZE_BYTES_MAX + 64)).unwrap();
+    chain
+        .submit_transaction(buy(&chain, "alice", "big", quota))
+        .unwrap();
+    let at = |height: u64| chain_params_time(height);
+    chain
+        .produce_block(key("miner").account(), at(1), false, u64::MAX)
+        .unwrap()
+        .unwrap();
+    for i in 0..writes {
+        let value = vec![u8::try_from(i % 251).unwrap(); VALUE_SIZE_BYTES_MAX];
+        let t = put(&chain, "alice", &format!("big/{i}"), &value);
+        chain.submit_transaction(t).unwrap();
+    }
+    let mut mined = 0;
+    let mut blocks = 0;
+    while chain.mempool_len() > 0 {
+        blocks += 1;
+        assert!(blocks <= 3, "the writes should take two blocks");
+        let block = chain
+            .produce_block(key("miner").account(), at(1 + blocks), false, u64::MAX)
+            .unwrap()
+            .expect("a block");
+        assert!(block.to_bytes().len() <= BLOCK_SIZE_BYTES_MAX);
+        assert!(!block.transactions.is_empty());
+        mined += block.transactions.len();
+    }
+    assert_eq!(mined, writes);
+    assert_eq!(blocks, 2);
+}
+
+fn chain_params_time(step: u64) -> u64 {
+    ChainParams::dev().genesis_time_ms + step * 1_000
+}

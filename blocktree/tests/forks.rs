@@ -12,8 +12,8 @@
 mod common;
 
 use bitverse_blocktree::{
-    Anchor, Block, Blocktree, ChainParams, ChainSummary, ImportOutcome, Tracking, TxPayload,
-    TxStatus, UnsignedTx, chain_of_keyspace,
+    Anchor, Block, BlockHeader, Blocktree, ChainParams, ChainSummary, ChildAnchor, ImportOutcome,
+    Tracking, TxPayload, TxStatus, UnsignedTx, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use common::{alice, buy, signed};
@@ -408,19 +408,33 @@ fn data_block_is_final_when_its_anchor_is_buried_on_the_root_through_every_level
     assert_eq!(finals(&tree, deep), vec![Some(2), Some(2), Some(2)]);
 }
 
-/// A root block on `tree`'s root tip anchoring `anchored` of `chain`, whatever `tree` holds of
-/// that chain: the root does not judge its children's blocks (most nodes do not track them).
-fn root_anchoring(tree: &Blocktree, chain: ChainId, anchored: &Block, step: u64) -> Block {
-    let anchor = Anchor {
-        chain,
-        height: anchored.header.height,
-        hash: anchored.hash(),
+/// A root block on `tree`'s root tip anchoring the last of `branch` of `chain`, carrying
+/// `branch`'s headers (the blocks after the header `tree`'s root anchored last), whatever
+/// `tree` holds of that chain: the root checks its children's headers, not their blocks (most
+/// nodes do not track them).
+fn root_anchoring(tree: &Blocktree, chain: ChainId, branch: &[Block], step: u64) -> Block {
+    let headers: Vec<BlockHeader> = branch.iter().map(|block| block.header.clone()).collect();
+    let last = headers.last().unwrap();
+    let anchor = ChildAnchor {
+        anchor: Anchor {
+            chain,
+            height: last.height,
+            hash: last.hash(),
+        },
+        headers,
     };
-    tree.root()
+    let block = tree
+        .root()
         .lock()
         .produce_block_with(miner("a"), at(step), true, u64::MAX, None, vec![anchor])
         .unwrap()
-        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block.header.anchors.len(),
+        1,
+        "the branch follows the header the root anchored last"
+    );
+    block
 }
 
 #[test]
@@ -437,16 +451,18 @@ fn final_height_counts_only_what_the_buried_anchor_shares_with_the_best_chain() 
     assert_eq!(tip_of(&v, c), y[1].hash());
 
     // The root anchors x and buries it: x is final.
-    let mut root_blocks = vec![root_anchoring(&a, c, &x, 2)];
+    let mut root_blocks = vec![root_anchoring(&a, c, std::slice::from_ref(&x), 2)];
     root_blocks.extend((3..5).map(|step| empty_block(&a, ChainId::ROOT, "a", step)));
     send(&v, &root_blocks);
     assert_eq!(tip_of(&v, c), x.hash());
     assert_eq!(finals(&v, c), vec![Some(1)]);
 
-    // Then the root anchors the other branch, and the data chain follows its parent. The
-    // buried anchor still names x, which is no longer on the best chain: only what x shares
-    // with it (genesis) is reported final, never a height of the other branch.
-    send(&v, &[root_anchoring(&a, c, &y[1], 5)]);
+    // Then the root anchors x's child, which v has not received: until it arrives the data
+    // chain follows most work, to the other branch. The buried anchor still names x, which
+    // is not on that best chain: only what x shares with it (genesis) is reported final,
+    // never a height of the other branch.
+    let x2 = empty_block(&a, c, "a", 5);
+    send(&v, &[root_anchoring(&a, c, std::slice::from_ref(&x2), 5)]);
     assert_eq!(tip_of(&v, c), y[1].hash());
     assert_eq!(summary_of(&v, c).anchored_height, Some(2));
     assert_eq!(finals(&v, c), vec![Some(0)]);
@@ -621,8 +637,7 @@ fn two_branches(a_data: u64, b_data: u64, a_root: u64, b_root: u64) -> (Block, B
         .map(|i| empty_block(&b, c, "b", 2 + i))
         .collect();
     let root_branch = |tree: &Blocktree, data: &[Block], count: u64, who: &str| -> Vec<Block> {
-        let tip = data.last().unwrap();
-        let mut blocks = vec![root_anchoring(tree, c, tip, 10)];
+        let mut blocks = vec![root_anchoring(tree, c, data, 10)];
         blocks.extend((1..count).map(|i| empty_block(tree, ChainId::ROOT, who, 10 + i)));
         blocks
     };

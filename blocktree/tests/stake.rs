@@ -297,7 +297,7 @@ fn unbonding_entries_per_account_are_bounded() {
 }
 
 #[test]
-fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum() {
+fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum_at_the_same_stake() {
     let keys: Vec<SecretKey> = (0..=STAKED_NODES_PER_ROLE_MAX)
         .map(|i| SecretKey::from_seed(format!("staker {i}").as_bytes()))
         .collect();
@@ -340,7 +340,8 @@ fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum() {
         refusal(&mut chain, t),
         TxError::StakedNodesFull {
             role: TaskKind::Relay,
-            nodes_max: STAKED_NODES_PER_ROLE_MAX
+            nodes_max: STAKED_NODES_PER_ROLE_MAX,
+            smallest: Amount(10),
         }
     );
     // A staked node may add to its stake, and the other role has room.
@@ -373,6 +374,95 @@ fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum() {
     assert_eq!(staked.len(), STAKED_NODES_PER_ROLE_MAX);
     assert!(staked.iter().any(|(a, _)| *a == last.account()));
     assert!(!staked.iter().any(|(a, _)| *a == first[1].account()));
+}
+
+/// Issue 18 §5: squatters staking the least cannot lock others out of a full registry: a
+/// larger stake takes the smallest one's place; the evicted keeps its stake, may unstake it,
+/// and comes back by outbidding in turn.
+#[test]
+fn a_larger_stake_evicts_the_smallest_from_a_full_registry() {
+    let keys: Vec<SecretKey> = (0..=STAKED_NODES_PER_ROLE_MAX)
+        .map(|i| SecretKey::from_seed(format!("squatter {i}").as_bytes()))
+        .collect();
+    let mut params = ChainParams::dev();
+    params
+        .genesis_allocations
+        .extend(keys.iter().map(|k| (k.account(), Amount(1_000))));
+    let mut chain = Chain::in_memory(params).unwrap();
+    let (newcomer, squatters) = keys.split_last().unwrap();
+    // Every squatter stakes 10 but one, which stakes 9: the smallest.
+    let txs: Vec<Transaction> = squatters
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let amount = if i == 7 { Amount(9) } else { Amount(10) };
+            signed(
+                &chain,
+                k,
+                TxPayload::Stake {
+                    amount,
+                    role: TaskKind::Relay,
+                },
+            )
+        })
+        .collect();
+    block_with(&mut chain, txs);
+    let stake_of = |chain: &Chain, amount| {
+        signed(
+            chain,
+            newcomer,
+            TxPayload::Stake {
+                amount: Amount(amount),
+                role: TaskKind::Relay,
+            },
+        )
+    };
+    // Not above the smallest: refused, naming what it must exceed.
+    let t = stake_of(&chain, 9);
+    assert_eq!(
+        refusal(&mut chain, t),
+        TxError::StakedNodesFull {
+            role: TaskKind::Relay,
+            nodes_max: STAKED_NODES_PER_ROLE_MAX,
+            smallest: Amount(9),
+        }
+    );
+    let t = stake_of(&chain, 11);
+    block_with(&mut chain, vec![t]);
+    let tip = chain.tip().height;
+    let listed: Vec<AccountId> = chain
+        .staked_nodes_at(TaskKind::Relay, tip)
+        .unwrap()
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(listed.len(), STAKED_NODES_PER_ROLE_MAX);
+    assert!(listed.contains(&newcomer.account()));
+    let evicted = squatters[7].account();
+    assert!(!listed.contains(&evicted), "the smallest left");
+    assert_eq!(
+        chain
+            .stake_at(&evicted, tip)
+            .unwrap()
+            .stake(TaskKind::Relay),
+        Amount(9),
+        "its stake is still its own"
+    );
+    // It comes back by raising its stake above the smallest listed (10 now).
+    let back = signed(
+        &chain,
+        &squatters[7],
+        TxPayload::Stake {
+            amount: Amount(2),
+            role: TaskKind::Relay,
+        },
+    );
+    block_with(&mut chain, vec![back]);
+    let listed = chain
+        .staked_nodes_at(TaskKind::Relay, chain.tip().height)
+        .unwrap();
+    assert!(listed.iter().any(|(a, _)| *a == evicted));
+    assert_eq!(listed.len(), STAKED_NODES_PER_ROLE_MAX);
 }
 
 #[test]

@@ -142,6 +142,18 @@ impl wasmtime::ResourceLimiter for CallLimiter {
     }
 }
 
+/// Fuel every host call costs, whatever it does: the one price of a call into the host for
+/// validation scripts and transformations alike (consensus: every node charges the same).
+pub const FUEL_PER_HOST_CALL: u64 = 20;
+
+/// Fuel per byte a host call copies or hashes, for scripts and transformations alike.
+pub const FUEL_PER_BYTE_COPIED: u64 = 1;
+
+/// What a host call that copies or hashes `len` bytes costs.
+pub fn fuel_for_bytes(len: u32) -> u64 {
+    FUEL_PER_HOST_CALL.saturating_add(u64::from(len).saturating_mul(FUEL_PER_BYTE_COPIED))
+}
+
 /// Takes `units` of fuel from the call for work done by a host function, so host work counts
 /// against the same deterministic budget as the script's own instructions. Running out is the
 /// same out-of-fuel fault as in wasm code.

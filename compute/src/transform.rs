@@ -27,7 +27,8 @@ use bitverse_primitives::Hash;
 use crate::StoreData;
 use crate::error::{HostFault, SandboxError, ScriptFault, UploadError};
 use crate::host::{
-    Caller, HostError, Linker, charge_fuel, memory_and_host, memory_slice, memory_slice_mut,
+    Caller, FUEL_PER_HOST_CALL, HostError, Linker, charge_fuel, fuel_for_bytes, memory_and_host,
+    memory_slice, memory_slice_mut,
 };
 use crate::limits::Limits;
 use crate::sandbox::{LoadedModule, Sandbox, SandboxConfig};
@@ -62,12 +63,6 @@ pub const FUEL_PER_TRANSFORM_MAX: u64 = 4_000_000_000;
 /// whose compressed form fits a value, several times over (the examples keep up to five
 /// image-sized buffers of at most 4 MiB each).
 pub const TRANSFORM_MEMORY_PAGES_MAX: u32 = 512;
-
-/// Fuel every host call costs, whatever it does.
-pub const FUEL_PER_HOST_CALL: u64 = 20;
-
-/// Fuel per byte a host call copies.
-pub const FUEL_PER_BYTE_COPIED: u64 = 1;
 
 /// The limits of the transformation sandbox: the scripts' defaults, with the module size,
 /// fuel and memory caps above.
@@ -184,10 +179,6 @@ type Ctx<'a> = Caller<'a, StoreData<TransformHost>>;
 fn len_i32(len: usize) -> i32 {
     // Inputs, arguments and outputs are capped far below 2 GiB.
     i32::try_from(len).unwrap_or(i32::MAX)
-}
-
-fn fuel_for_bytes(len: u32) -> u64 {
-    FUEL_PER_HOST_CALL.saturating_add(u64::from(len).saturating_mul(FUEL_PER_BYTE_COPIED))
 }
 
 fn input_of<'h>(

@@ -309,8 +309,9 @@ fn story(dir: &Path) -> anyhow::Result<()> {
 
     demo.step(
         "Next",
-        "Transformed requests (the compute market) are not in this build yet.\n\
-         Run your own network with `bitverse devnet --nodes 4 --dir DIR`.",
+        "Run your own network with `bitverse devnet --nodes 4 --dir DIR`: its nodes stake as\n\
+         offerers and relayers, so `bitverse request` gets a value transformed through the\n\
+         compute market (README, \"The compute market, on a devnet\").",
     );
     println!("\nStopping the demo's nodes …");
     drop(nodes);

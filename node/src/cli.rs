@@ -79,8 +79,9 @@ pub(crate) enum Command {
     /// SIGTERM stops every node cleanly; if one node dies, the devnet stops the others and
     /// exits with 1, showing the end of its log.
     Devnet(DevnetArgs),
-    /// Show the whole story on a fresh local network, in a couple of minutes: a mining node
-    /// starts; a keyspace guarded by a script is bought, written and read verified; a write
+    /// Show the whole story on a fresh local network, in a couple of minutes.
+    ///
+    /// A mining node starts; a keyspace guarded by a script is bought, written and read verified; a write
     /// the script refuses is refused; a keyspace two levels down the tree is written and
     /// proven through it; a second node syncs and serves the deep value it does not store.
     /// Each step is explained and shown as the command you would type, with its output. The
@@ -143,8 +144,8 @@ pub(crate) enum Command {
     ///
     /// With --verify, the value is checked locally, trusting no node: the node's Merkle proof
     /// must lead from the value (or, for an absent key, from its absence) to the state root of
-    /// a header, and that header must be linked by proof of work to the genesis of the network,
-    /// which the client computes itself for networks it knows.
+    /// a header, and that header must be linked by proof of work to the genesis of the network
+    /// named by --network (never by the node), which the client computes itself.
     Get {
         /// The key, keyspace first: `alice/photos/1`.
         key: String,
@@ -159,10 +160,8 @@ pub(crate) enum Command {
         /// height (unverified reads) or verified: true.
         #[arg(long, conflicts_with = "out")]
         json: bool,
-        /// Where the light client keeps its verified header chains (default:
-        /// $XDG_DATA_HOME/bitverse/light, else ~/.local/share/bitverse/light).
-        #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
-        state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        light: LightArgs,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -178,9 +177,8 @@ pub(crate) enum Command {
         /// root_hash, final.
         #[arg(long)]
         json: bool,
-        /// Where the light client keeps its verified header chains (as for `get --verify`).
-        #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
-        state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        light: LightArgs,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -306,8 +304,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Get TRANSFORM applied to INPUT… through the compute market, at reliability tier N
-    /// (N relayers recompute and countersign the result): quote the tier, gossip the request
+    /// Get TRANSFORM applied to INPUT… through the compute market, at reliability tier N.
+    ///
+    /// N relayers recompute and countersign the result. The command quotes the tier, gossip the request
     /// and gather signed offers, post a bounty to the cheapest (escrowed on the root, values
     /// pinned at the tip), publish the lineup proof, follow the envelope chain hop by hop, and
     /// write the result to FILE only once the chain verifies against the bounty's pinned
@@ -521,6 +520,27 @@ pub(crate) struct DemoArgs {
     /// Keep the nodes' data directories after the demo.
     #[arg(long)]
     pub(crate) keep: bool,
+}
+
+/// The light client's own settings: which network it verifies against and where it keeps
+/// what it verified. The network is the client's word, never the node's: a node of another
+/// network (one whose rules a node could satisfy at no cost, such as `dev`) is refused.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LightArgs {
+    /// The network the value must be proven on: its rules and genesis are computed here, and
+    /// a node of another network is refused (`dev`, whose difficulty is fixed at 1, proves
+    /// nothing against a forger: name it only to check a dev node's answers).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "BITVERSE_NETWORK",
+        default_value = "local"
+    )]
+    pub(crate) network: String,
+    /// Where the light client keeps its verified header chains (default:
+    /// $XDG_DATA_HOME/bitverse/light, else ~/.local/share/bitverse/light).
+    #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 /// The RPC endpoint of client commands.

@@ -56,6 +56,12 @@ pub fn main(tools: &impl Tools) -> ExitCode {
         }
         other => other,
     };
+    if !matches!(
+        command,
+        Command::Devnet(_) | Command::Demo(_) | Command::Bench(_)
+    ) {
+        end_quietly_on_a_closed_pipe();
+    }
     init_logging(cli.log_level.as_deref());
     let runtime = match runtime() {
         Ok(runtime) => runtime,
@@ -64,6 +70,23 @@ pub fn main(tools: &impl Tools) -> ExitCode {
     match runtime.block_on(run(tools, command, cli.log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
+    }
+}
+
+/// A client command whose output is cut short (`bitverse status | head -3`) ends there
+/// quietly, as git and cargo do, rather than panicking on the failed write: writing to a
+/// closed pipe kills the process by SIGPIPE, whose default the Rust runtime replaced. Not for
+/// the node and the tools that supervise node processes (`devnet`, `demo`, `bench`), which
+/// must outlive a reader going away and stop their children on the way out.
+// The one `unsafe` of the workspace (whose lint denies it): setting a signal's disposition
+// is unsafe in general because a handler runs in signal context; SIG_DFL is no handler.
+#[allow(unsafe_code)]
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL installs no handler of ours, so nothing runs in signal context; this
+    // runs on the main thread before any other thread exists.
+    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
+        eprintln!("warning: cannot restore SIGPIPE's default: {e}");
     }
 }
 
@@ -343,16 +366,14 @@ async fn run(
             out,
             verify,
             json,
-            state_dir,
+            light,
             rpc,
         } => {
             let client = NodeClient::new(&rpc.url)?;
-            let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
+            let light = verify::LightClient::from_args(light);
             match (verify, json) {
-                (true, true) => verify::get_verified_json(&client, &key, &state_dir).await,
-                (true, false) => {
-                    verify::get_verified(&client, &key, out.as_deref(), &state_dir).await
-                }
+                (true, true) => verify::get_verified_json(&client, &key, &light).await,
+                (true, false) => verify::get_verified(&client, &key, out.as_deref(), &light).await,
                 (false, true) => commands::get_json(&client, &key).await,
                 (false, false) => commands::get(&client, &key, out.as_deref()).await,
             }
@@ -360,12 +381,11 @@ async fn run(
         Command::Proof {
             key,
             json,
-            state_dir,
+            light,
             rpc,
         } => {
             let client = NodeClient::new(&rpc.url)?;
-            let state_dir = state_dir.unwrap_or_else(light::default_state_dir);
-            verify::proof(&client, &key, &state_dir, json).await
+            verify::proof(&client, &key, &verify::LightClient::from_args(light), json).await
         }
         Command::Status {
             wait_sync,

@@ -251,6 +251,11 @@ impl LightHeaders {
         self.offsets.len().saturating_sub(1) as u64
     }
 
+    /// Cumulative work of the chain up to our tip.
+    pub(crate) fn tip_work(&self) -> u128 {
+        self.tip_work
+    }
+
     /// Headers held.
     pub(crate) fn len(&self) -> usize {
         self.offsets.len()

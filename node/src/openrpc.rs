@@ -133,6 +133,8 @@ const SEND_ERRORS: &[i32] = &[
     -32028,
     -32029,
     -32030,
+    -32031,
+    -32032,
     CODE_INTERNAL_ERROR,
 ];
 /// Reads of a miner's earnings: a bad address or chain, a chain not open here or not
@@ -828,8 +830,9 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
     ErrorSpec {
         code: -32027,
         name: "TierUnavailable",
-        meaning: "the offerer had no offerer stake at the pinned height, or fewer eligible \
-                  relayers were staked there than the bounty's hops",
+        meaning: "the bounty names its requester as offerer, the offerer had no offerer stake \
+                  at the pinned height, or fewer eligible relayers were staked there than the \
+                  bounty's hops",
     },
     ErrorSpec {
         code: -32028,
@@ -847,6 +850,18 @@ pub(crate) const ERRORS: &[ErrorSpec] = &[
         name: "BadDeepValue",
         meaning: "a PostBounty's proven value for an input on a data chain does not check: a \
                   broken proof, a header the root never anchored, or a missing or extra proof",
+    },
+    ErrorSpec {
+        code: -32031,
+        name: "DisputeBurnsNothing",
+        meaning: "a Dispute whose signers hold no stake in their roles: whoever is wrong, \
+                  nothing would be burnt, so the root does not re-execute for it",
+    },
+    ErrorSpec {
+        code: -32032,
+        name: "DisputeFuelFull",
+        meaning: "a block holds as much dispute fuel as it may (block building keeps the \
+                  Dispute for the next block; a block that passes it is invalid)",
     },
 ];
 
@@ -2298,6 +2313,7 @@ mod tests {
             TxError::StakedNodesFull {
                 role: TaskKind::Relay,
                 nodes_max: 1,
+                smallest: Amount(1),
             },
             TxError::TooManyUnbonding {
                 account: AccountId::default(),

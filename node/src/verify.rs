@@ -2,7 +2,7 @@
 //! leads from it (or from its absence) to the state root of a header, and that header is
 //! linked by proof of work to the network's genesis, which the client computes itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bitverse_blocktree::{BlockHeader, ChainParams, ValueProof, genesis_hash_of};
 use bitverse_primitives::{ChainId, Hash};
@@ -30,18 +30,40 @@ pub(crate) struct Verified {
     /// Root headers the client holds, and how many this call checked and replaced.
     pub(crate) headers_held: usize,
     pub(crate) report: SyncReport,
+    /// The network whose rules the root header chain was checked by (the client's choice).
+    pub(crate) network: String,
+}
+
+/// The light client's settings: the network it verifies against (its own choice, never the
+/// node's) and where it keeps the header chains it verified.
+pub(crate) struct LightClient {
+    pub(crate) network: String,
+    pub(crate) state_dir: PathBuf,
+}
+
+impl LightClient {
+    pub(crate) fn from_args(args: crate::cli::LightArgs) -> LightClient {
+        LightClient {
+            network: args.network,
+            state_dir: args
+                .state_dir
+                .unwrap_or_else(crate::light::default_state_dir),
+        }
+    }
 }
 
 /// Fetches the proof of `key`, checks it from the value up through every anchor link to a
-/// root header, brings the light client's root header chain (kept under `state_dir`) up to the
-/// node's by the network's own header rules, and checks that the root header is in it.
+/// root header, brings the light client's root header chain (kept under its state directory)
+/// up to the node's by the rules of the client's network, checks that the root header is in
+/// it and that the chain carries at least the network's minimum work.
 pub(crate) async fn check_value(
     client: &NodeClient,
     key: &str,
-    state_dir: &Path,
+    light_client: &LightClient,
 ) -> Result<Verified, CliError> {
     let status = client.status().await?;
-    let params = trusted_params(&status.network, status.genesis_hash)?;
+    let params = trusted_params(&light_client.network, &status.network, status.genesis_hash)?;
+    let state_dir = light_client.state_dir.as_path();
 
     let proof_hex = client.proof(key).await?.proof_hex;
     let proof_bytes = hex::decode(&proof_hex)
@@ -79,6 +101,16 @@ pub(crate) async fn check_value(
             proof.header.height
         )));
     }
+    let work_min = params.light_client_work_min();
+    if light.tip_work() < work_min {
+        return Err(failed(format!(
+            "verification failed: the node's root chain carries {} work, less than the {work_min} \
+             network {} demands of a chain before a light client trusts it (a young network \
+             has to mine a while first)",
+            light.tip_work(),
+            params.network
+        )));
+    }
     let is_final =
         light.tip_height().saturating_sub(proof.header.height) >= params.final_depth_blocks;
     Ok(Verified {
@@ -88,6 +120,7 @@ pub(crate) async fn check_value(
         headers_held: light.len(),
         report,
         proof,
+        network: params.network,
     })
 }
 
@@ -97,12 +130,13 @@ pub(crate) async fn get_verified(
     client: &NodeClient,
     key: &str,
     out: Option<&Path>,
-    state_dir: &Path,
+    light_client: &LightClient,
 ) -> Result<(), CliError> {
-    let checked = check_value(client, key, state_dir).await?;
+    let checked = check_value(client, key, light_client).await?;
     let proof = &checked.proof;
     let at = format!(
-        "on chain {} through {} link{} to root height {} (block {}){}; {} root headers held, {} new checked{}",
+        "on network {}, chain {} through {} link{} to root height {} (block {}){}; {} root headers held, {} new checked{}",
+        checked.network,
         checked.chain,
         proof.links.len(),
         if proof.links.len() == 1 { "" } else { "s" },
@@ -139,9 +173,9 @@ pub(crate) async fn get_verified(
 pub(crate) async fn get_verified_json(
     client: &NodeClient,
     key: &str,
-    state_dir: &Path,
+    light_client: &LightClient,
 ) -> Result<(), CliError> {
-    let checked = check_value(client, key, state_dir).await?;
+    let checked = check_value(client, key, light_client).await?;
     let Some(value) = &checked.proof.value else {
         return Err(CliError::Absent(format!(
             "absent (verified): {key:?} holds no value"
@@ -152,6 +186,7 @@ pub(crate) async fn get_verified_json(
         "value_hex": hex::encode(value),
         "value": std::str::from_utf8(value).ok(),
         "verified": true,
+        "network": checked.network,
         "chain": checked.chain.to_string(),
         "root_height": checked.proof.header.height,
         "final": checked.is_final,
@@ -165,10 +200,10 @@ pub(crate) async fn get_verified_json(
 pub(crate) async fn proof(
     client: &NodeClient,
     key: &str,
-    state_dir: &Path,
+    light_client: &LightClient,
     json: bool,
 ) -> Result<(), CliError> {
-    let checked = check_value(client, key, state_dir).await?;
+    let checked = check_value(client, key, light_client).await?;
     let proof = &checked.proof;
     let value_hash = proof.value.as_deref().map(Hash::digest);
     if json {
@@ -185,6 +220,7 @@ pub(crate) async fn proof(
             .collect();
         let object = serde_json::json!({
             "key": key,
+            "network": checked.network,
             "chain": checked.chain.to_string(),
             "depth": checked.chain.depth(),
             "value_hash": value_hash,
@@ -198,6 +234,7 @@ pub(crate) async fn proof(
         return Ok(());
     }
     println!("key:         {key}");
+    println!("network:     {}", checked.network);
     println!(
         "chain:       {} (depth {})",
         checked.chain,
@@ -234,16 +271,26 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The parameters of the network a header chain must follow. The client knows them for the
-/// networks it is built with, computes their genesis, and refuses a node that disagrees; it
-/// cannot check a chain of a network it does not know.
-fn trusted_params(network: &str, node_genesis: Hash) -> Result<ChainParams, CliError> {
+/// The parameters of the network a header chain must follow: `network`, the client's own
+/// choice. The client knows the networks it is built with and computes their genesis; a node
+/// that names another network, or this one with another genesis, is refused.
+fn trusted_params(
+    network: &str,
+    node_network: &str,
+    node_genesis: Hash,
+) -> Result<ChainParams, CliError> {
     let Some(params) = ChainParams::named(network) else {
         return Err(failed(format!(
             "cannot verify: unknown network {network:?} (this client knows dev and local); \
              its header rules and genesis cannot be checked"
         )));
     };
+    if node_network != network {
+        return Err(failed(format!(
+            "verification refused: the node serves network {node_network:?}, this client \
+             verifies against network {network:?} (--network or BITVERSE_NETWORK)"
+        )));
+    }
     let genesis = genesis_hash_of(&params).map_err(|e| {
         failed(format!(
             "cannot compute the genesis of network {network:?}: {e}"

@@ -45,6 +45,9 @@ pub(crate) struct TestNode {
     pub(crate) url: String,
     /// `/ip4/127.0.0.1/tcp/PORT/p2p/PEER_ID` for a node that runs the network.
     pub(crate) p2p_addr: Option<String>,
+    /// The network it runs, which [`TestNode::cli`] names to the light client
+    /// (`BITVERSE_NETWORK`), as a user of this node would configure theirs.
+    pub(crate) network: String,
 }
 
 impl TestNode {
@@ -92,7 +95,16 @@ impl TestNode {
             .args(["--rpc-addr", "127.0.0.1:0", "--log-level", "info"])
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log);
-        TestNode::spawn(command, data_dir)
+        let network = if args.contains(&"--dev") {
+            "dev"
+        } else {
+            args.iter()
+                .position(|arg| *arg == "--network")
+                .and_then(|at| args.get(at + 1))
+                .copied()
+                .unwrap_or("local")
+        };
+        TestNode::spawn(command, data_dir, network)
     }
 
     /// Starts a dev node as scripts/dev-node does (`node --dev --data-dir DIR --rpc-addr`, no
@@ -107,12 +119,12 @@ impl TestNode {
             .args(["--rpc-addr", "127.0.0.1:0"])
             .stdout(fs::File::create(stdout).expect("create stdout file"))
             .stderr(fs::File::create(stderr).expect("create stderr file"));
-        TestNode::spawn(command, data_dir)
+        TestNode::spawn(command, data_dir, "dev")
     }
 
     /// Spawns a `bitverse node` command whose data directory is `data_dir` and waits until it
     /// serves RPC.
-    fn spawn(mut command: Command, data_dir: &Path) -> TestNode {
+    fn spawn(mut command: Command, data_dir: &Path, network: &str) -> TestNode {
         let addr_file = data_dir.join("rpc.addr");
         let p2p_addr_file = data_dir.join("p2p.addr");
         // The node removes a stale address itself; removing it here too means the rig can never
@@ -128,6 +140,7 @@ impl TestNode {
             data_dir: data_dir.to_owned(),
             url: String::new(),
             p2p_addr: None,
+            network: network.to_owned(),
         };
         let deadline = Instant::now() + Duration::from_millis(NODE_START_TIMEOUT_MS);
         loop {
@@ -205,7 +218,11 @@ impl TestNode {
         all.extend(["--rpc", &self.url]);
         // The light client's header chains are this node's own: chains of other tests'
         // nodes share the dev genesis and must not be mistaken for this one's.
-        run_cli_with_state(&all, &self.data_dir.join("light-client"), &[])
+        run_cli_with_state(
+            &all,
+            &self.data_dir.join("light-client"),
+            &[("BITVERSE_NETWORK", &self.network)],
+        )
     }
 
     /// One JSON-RPC call; panics if the node does not answer over HTTP.

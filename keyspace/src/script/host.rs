@@ -21,11 +21,9 @@ pub const HOST_MODULE: &str = "bitverse_v1";
 /// The function every validation script exports: `validate() -> i32`.
 pub const VALIDATE_EXPORT_NAME: &str = "validate";
 
-/// Fuel every host call costs, whatever it does.
-pub const FUEL_PER_HOST_CALL: u64 = 20;
-
-/// Fuel per byte a host call copies or hashes.
-pub const FUEL_PER_BYTE_COPIED: u64 = 1;
+use bitverse_compute::host::fuel_for_bytes;
+/// The prices of host calls, shared with transformations: one definition, in `compute`.
+pub use bitverse_compute::host::{FUEL_PER_BYTE_COPIED, FUEL_PER_HOST_CALL};
 
 /// Fuel for one BIP-340 signature check (about 50 µs of native work, priced like the
 /// equivalent amount of wasm).
@@ -92,10 +90,6 @@ impl Source {
 fn len_of(bytes: &[u8]) -> u32 {
     // Keys, values and names are far below 4 GiB; saturate rather than wrap if ever not.
     u32::try_from(bytes.len()).unwrap_or(u32::MAX)
-}
-
-fn fuel_for_bytes(len: u32) -> u64 {
-    FUEL_PER_HOST_CALL.saturating_add(u64::from(len).saturating_mul(FUEL_PER_BYTE_COPIED))
 }
 
 /// Copies `len` bytes of `source` from `offset` to `dst` in the script's memory.

@@ -11,8 +11,8 @@ use bitverse_pricing::HOPS_MAX;
 use bitverse_primitives::{AccountId, Amount, Hash, SecretKey, Signature, codec};
 use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope};
 
-/// Longest key a request names (a key is `KEYSPACE/PATH`).
-const KEY_SIZE_BYTES_MAX: usize = 256;
+// Longest key a request names: any key the chain takes (one limit, the chain's).
+use bitverse_keyspace::KEY_SIZE_BYTES_MAX;
 /// Longest reason an offerer gives for declining.
 pub(crate) const DECLINE_REASON_BYTES_MAX: usize = 256;
 /// Largest encoded market message: a full result and the longest envelope chain, with room
@@ -352,6 +352,31 @@ mod tests {
         assert!(
             MarketMessage::from_bytes_checked(&MarketMessage::Request(long_args).to_bytes())
                 .is_err()
+        );
+    }
+
+    /// Issue 17 §4: the wire's key limit is the chain's. A key as long as the chain takes
+    /// (it was refused at 300 bytes when the wire kept a limit of its own) can be named in
+    /// a request, every input at once; one byte more cannot.
+    #[test]
+    fn a_request_names_any_key_the_chain_takes() {
+        let longest = format!(
+            "k/{}",
+            "p".repeat(bitverse_keyspace::KEY_SIZE_BYTES_MAX - 2)
+        );
+        bitverse_keyspace::check_key(&longest).unwrap();
+        let mut long_keys = request();
+        long_keys.transform = longest.clone();
+        long_keys.inputs = vec![longest.clone(); INPUTS_MAX];
+        let bytes = MarketMessage::Request(long_keys).to_bytes();
+        assert!(bytes.len() <= MARKET_MESSAGE_BYTES_MAX);
+        MarketMessage::from_bytes_checked(&bytes).unwrap();
+        let too_long = format!("{longest}p");
+        assert!(bitverse_keyspace::check_key(&too_long).is_err());
+        let mut over = request();
+        over.inputs = vec![too_long];
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(over).to_bytes()).is_err()
         );
     }
 

@@ -903,6 +903,7 @@ mod tests {
             state_root: Hash::ZERO,
             relay_parent: Hash::ZERO,
             anchors: Vec::new(),
+            anchor_headers_hash: Hash::ZERO,
         };
         while header.meets_difficulty() {
             header.nonce += 1;

@@ -1,0 +1,201 @@
+//! Anchors as claims checked by their work (DESIGN §2, "An anchor is a claim, valid only with
+//! its work"): a block that anchors a child's header carries the child's headers since the
+//! previous anchor, and its chain's validators check them by the child's own rules — linkage,
+//! height, the child's retarget rule, proof of work, median time past — before the anchor is
+//! recorded. So a made-up child header costs as much work as mining that child, and every
+//! anchor of a child on one branch of its parent extends the one before: the anchored branch
+//! of a child never changes within a branch of its parent, and everything paid or proven
+//! through an anchor (miners' claims, deep values, light-client proofs) is on it.
+//!
+//! Most of a parent's validators do not track the child, so they cannot read the child's
+//! ancestors: the parent's state keeps, per child, what the retarget and median-time rules
+//! read of the anchored header and its ancestors (an [`AnchorTrail`]), the way a light client
+//! keeps a header chain. The headers travel in the block body, committed by the header's
+//! `anchor_headers_hash`, so that a peer cannot strip or change them and have an honest block
+//! judged invalid.
+
+use bincode::{Decode, Encode};
+use bitverse_primitives::{ChainId, Hash, codec};
+use jmt::KeyHash;
+
+use crate::block::{Anchor, BlockHeader};
+use crate::error::{BlockError, ChainError, StoreError};
+use crate::headers::{
+    HeaderLink, ancestors_needed, check_header_after, depth_params, rules_after_past,
+};
+use crate::params::ChainParams;
+use crate::pow::PastBlock;
+use crate::state::StateView;
+
+/// Most child headers one anchor carries, so most a child's anchored height moves per parent
+/// block: a parent that has not anchored a child for longer catches up over several blocks.
+/// With [`crate::block::ANCHORS_PER_BLOCK_MAX`] anchors of at most
+/// [`crate::block::HEADER_SIZE_BYTES_MAX`] bytes a header, at most 96 KiB of a block.
+pub const ANCHOR_HEADERS_MAX: usize = 64;
+
+/// What a parent chain's state keeps of a child's anchored branch, under
+/// [`anchor_trail_key`]: the anchored header and its ancestors as the child's header rules
+/// read them, newest first, at most [`ancestors_needed`] of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct AnchorTrail {
+    /// Newest (the anchored header) first.
+    pub recent: Vec<PastBlock>,
+}
+
+/// Where a chain keeps the [`AnchorTrail`] of its child `child`.
+pub fn anchor_trail_key(child: &ChainId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state anchor trail v1", &[&child.to_bytes()]).0)
+}
+
+/// An anchor of a child chain with the child's headers that justify it: those after the
+/// header the parent anchored last (the child's genesis if none), oldest first, the last
+/// being the anchored one. What a miner puts in a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildAnchor {
+    /// The anchor the header carries.
+    pub anchor: Anchor,
+    /// The child's headers since the previous anchor, oldest first, ending at the anchored.
+    pub headers: Vec<BlockHeader>,
+}
+
+/// The commitment a header makes to its block's anchor headers: [`Hash::ZERO`] when the block
+/// anchors nothing.
+pub fn anchor_headers_hash(carried: &[Vec<BlockHeader>]) -> Hash {
+    if carried.is_empty() {
+        return Hash::ZERO;
+    }
+    Hash::tagged("bitverse anchor headers v1", &[&codec::encode(&carried)])
+}
+
+/// The checks of a block's anchor headers that need no state: one list per anchor, each of
+/// 1 to [`ANCHOR_HEADERS_MAX`] headers of the anchored chain, linked one to the next and
+/// ending at the anchored header, all of it committed by the header. Whether the first one
+/// follows the previous anchor, and each meets the child's rules, [`apply_anchors`] checks.
+pub fn check_carried(header: &BlockHeader, carried: &[Vec<BlockHeader>]) -> Result<(), BlockError> {
+    if carried.len() != header.anchors.len() {
+        return Err(BlockError::BadAnchor(format!(
+            "{} lists of anchor headers for {} anchors",
+            carried.len(),
+            header.anchors.len()
+        )));
+    }
+    for (anchor, headers) in header.anchors.iter().zip(carried) {
+        if headers.is_empty() || headers.len() > ANCHOR_HEADERS_MAX {
+            return Err(BlockError::BadAnchor(format!(
+                "chain {}'s anchor carries {} headers, 1 to {ANCHOR_HEADERS_MAX} allowed",
+                anchor.chain,
+                headers.len()
+            )));
+        }
+        let mut previous: Option<(Hash, u64)> = None;
+        for child in headers {
+            if child.chain != anchor.chain {
+                return Err(BlockError::BadAnchor(format!(
+                    "a header of chain {} among chain {}'s anchor headers",
+                    child.chain, anchor.chain
+                )));
+            }
+            if let Some((hash, height)) = previous
+                && (child.parent != hash || Some(child.height) != height.checked_add(1))
+            {
+                return Err(BlockError::BadAnchor(format!(
+                    "chain {}'s anchor headers are not linked at height {}",
+                    anchor.chain, child.height
+                )));
+            }
+            previous = Some((child.hash(), child.height));
+        }
+        if previous != Some((anchor.hash, anchor.height)) {
+            return Err(BlockError::BadAnchor(format!(
+                "chain {}'s anchor headers do not end at the anchored block {} at height {}",
+                anchor.chain, anchor.hash, anchor.height
+            )));
+        }
+    }
+    if anchor_headers_hash(carried) != header.anchor_headers_hash {
+        return Err(BlockError::BadAnchor(
+            "the anchor headers do not match the header's commitment".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks each anchor's headers against what `view` (the parent chain's state before the
+/// block) holds of the child's anchored branch, and records the anchors and the trails they
+/// leave. The first header must follow the header anchored last (or the child's genesis);
+/// every header must meet the child's own rules, with the block's time (`time_ms`) standing in
+/// for a clock in the future-time rule. `height` is the block's: the root records at which
+/// height it took each anchor ([`crate::endowment::anchored_key`]).
+pub(crate) fn apply_anchors(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    height: u64,
+    time_ms: u64,
+    anchors: &[Anchor],
+    carried: &[Vec<BlockHeader>],
+) -> Result<(), ChainError> {
+    if anchors.len() != carried.len() {
+        return Err(BlockError::BadAnchor(format!(
+            "{} lists of anchor headers for {} anchors",
+            carried.len(),
+            anchors.len()
+        ))
+        .into());
+    }
+    for (anchor, headers) in anchors.iter().zip(carried) {
+        let child = anchor.chain;
+        let depth = depth_params(params, child)?;
+        let needed = ancestors_needed(params, depth);
+        let (mut link, mut recent) = match view.anchor(&child)? {
+            Some(previous) => {
+                let trail: AnchorTrail =
+                    view.get_decoded(&anchor_trail_key(&child))?
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "chain {child} is anchored without a trail"
+                            ))
+                        })?;
+                let link = HeaderLink {
+                    chain: child,
+                    hash: previous.hash,
+                    height: previous.height,
+                };
+                (link, trail.recent)
+            }
+            None => {
+                let genesis = crate::chain::genesis_block_of(params, child)?.header;
+                let link = HeaderLink {
+                    chain: child,
+                    hash: genesis.hash(),
+                    height: genesis.height,
+                };
+                (link, vec![PastBlock::of(&genesis)])
+            }
+        };
+        for header in headers {
+            let rules = rules_after_past(params, depth, &recent);
+            check_header_after(params, &rules, &link, header, time_ms).map_err(|e| {
+                BlockError::BadAnchor(format!(
+                    "chain {child}'s header at height {} does not follow its anchored branch: {e}",
+                    header.height
+                ))
+            })?;
+            link = HeaderLink {
+                chain: child,
+                hash: header.hash(),
+                height: header.height,
+            };
+            recent.insert(0, PastBlock::of(header));
+            recent.truncate(needed);
+        }
+        if link.hash != anchor.hash || link.height != anchor.height {
+            return Err(BlockError::BadAnchor(format!(
+                "chain {child}'s anchor headers do not end at the anchored block {}",
+                anchor.hash
+            ))
+            .into());
+        }
+        view.set_anchor_now(anchor, &AnchorTrail { recent }, height);
+    }
+    Ok(())
+}
