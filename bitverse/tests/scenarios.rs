@@ -215,6 +215,7 @@ fn put_get_verify_round_trip() {
     );
 
     every_read_command_ends_quietly_on_a_closed_pipe(&node, &address);
+    top_level_help_gives_each_command_one_short_line();
 
     drop(node);
     let unreachable = run_cli(&["status", "--rpc", "http://127.0.0.1:1"]);
@@ -282,6 +283,26 @@ fn every_read_command_ends_quietly_on_a_closed_pipe(node: &TestNode, address: &s
             "bitverse {}: {:?}, stderr {stderr:?}",
             args.join(" "),
             output.status
+        );
+    }
+}
+
+/// Issue 17 §8: `bitverse --help` lists each command in one short line, as git and cargo do;
+/// the details stay in `bitverse COMMAND --help`.
+fn top_level_help_gives_each_command_one_short_line() {
+    let help = run_cli(&["--help"]);
+    let text = help.assert_ok("--help").stdout_text();
+    let commands: Vec<&str> = text
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert!(commands.len() > 20, "{text}");
+    for line in commands {
+        assert!(
+            line.chars().count() <= 100 && line.starts_with("  ") && !line.starts_with("   "),
+            "one short line a command: {line:?}"
         );
     }
 }

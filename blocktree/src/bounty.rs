@@ -678,12 +678,16 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
-    if stake_record(&pinned, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
-        return Err(TxError::OffererNotStaked {
-            offerer: post.offerer,
-            height: post.pinned_height,
+    // Staked at the pinned height, and still now: a stake left since (unbonding, released
+    // perhaps before this bounty expires) backs no new bounty.
+    for (state, height) in [(&pinned, post.pinned_height), (&*view, ctx.height)] {
+        if stake_record(state, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
+            return Err(TxError::OffererNotStaked {
+                offerer: post.offerer,
+                height,
+            }
+            .into());
         }
-        .into());
     }
     if post.hops > 0 {
         // The lineup is drawn later from the same state, so a tier that cannot be drawn now
@@ -742,6 +746,7 @@ pub(crate) fn post_bounty(
 
     expiring.push(post.id);
     view.set_pending(expiries, Some(codec::encode(&expiring)));
+    crate::stake::extend_duty(view, &post.offerer, TaskKind::Offer, post.expiry_height)?;
     set_open_count(view, &post.requester, count.saturating_add(1));
     sums.open = sums.open.checked_add(1).ok_or(TxError::Overflow)?;
     sums.escrowed = sums
@@ -788,7 +793,16 @@ pub(crate) fn publish_lineup(
         .check(&found.id, ctx.params.lineup_difficulty)
         .map_err(TxError::BadLineupProof)?;
     let pinned = view.committed_at(found.pinned_height);
-    let candidates = relayer_candidates(&pinned, found.pinned_height, ctx.params)?;
+    // Drawn as staked at the pinned height, among those still staked now: a relayer that left
+    // since has no stake this bounty could slash.
+    let mut candidates = relayer_candidates(&pinned, found.pinned_height, ctx.params)?;
+    let mut still_staked = Vec::with_capacity(candidates.len());
+    for candidate in candidates.drain(..) {
+        if stake_record(view, &candidate.account)?.stake(TaskKind::Relay) > Amount::ZERO {
+            still_staked.push(candidate);
+        }
+    }
+    let candidates = still_staked;
     let relayers = draw_lineup(
         &seed,
         &candidates,
@@ -796,6 +810,9 @@ pub(crate) fn publish_lineup(
         usize::from(found.hops),
     )
     .map_err(TxError::BadLineupProof)?;
+    for relayer in &relayers {
+        crate::stake::extend_duty(view, relayer, TaskKind::Relay, found.expiry_height)?;
+    }
     found.lineup = Some(Lineup {
         finder: proof.finder,
         seed,
@@ -980,10 +997,11 @@ pub(crate) fn dispute(
     let mut found = open_bounty(view, id)?;
     let [first, second] = evidence;
     check_conflict(first, second, &found.expected_chain()).map_err(TxError::BadDisputeEvidence)?;
-    // The cheap checks, before anything runs: someone must have a stake to lose.
+    // The cheap checks, before anything runs: someone must have a stake (or an unbonding
+    // one) to lose.
     let mut at_stake = Amount::ZERO;
     for signer in [first.signer, second.signer] {
-        let stake = stake_record(view, &signer)?.stake(role_of(&found, &signer));
+        let stake = stake_record(view, &signer)?.slashable(role_of(&found, &signer));
         at_stake = at_stake.checked_add(stake).map_err(|_| TxError::Overflow)?;
     }
     if at_stake == Amount::ZERO {

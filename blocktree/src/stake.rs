@@ -68,6 +68,17 @@ impl StakeRecord {
         }
     }
 
+    /// What a dispute would take in `role`: the stake and the unbonding entries of the role
+    /// (see `slash`). Saturates rather than fail: it is compared, never paid.
+    pub fn slashable(&self, role: TaskKind) -> Amount {
+        self.unbonding
+            .iter()
+            .filter(|entry| entry.role == role)
+            .fold(self.stake(role), |sum, entry| {
+                Amount(sum.0.saturating_add(entry.amount.0))
+            })
+    }
+
     fn stake_mut(&mut self, role: TaskKind) -> &mut Amount {
         match role {
             TaskKind::Offer => &mut self.offerer,
@@ -104,6 +115,47 @@ pub fn staked_nodes_key(role: TaskKind) -> KeyHash {
 /// listed.
 pub fn releases_key(height: u64) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state releases v1", &[&height.to_le_bytes()]).0)
+}
+
+/// Where the root keeps the latest expiry height of the bounties that named `account` in
+/// `role` (as offerer, or drawn as relayer): its stake in the role backs them until then.
+pub fn duty_horizon_key(account: &AccountId, role: TaskKind) -> KeyHash {
+    KeyHash(
+        Hash::tagged(
+            "bitverse state duty horizon v1",
+            &[&account.0, &codec::encode(&role)],
+        )
+        .0,
+    )
+}
+
+/// The latest expiry height of the bounties that named `account` in `role` (0 for none).
+pub(crate) fn duty_horizon(
+    view: &StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+) -> Result<u64, StoreError> {
+    Ok(view
+        .get_decoded(&duty_horizon_key(account, role))?
+        .unwrap_or(0))
+}
+
+/// Records that a bounty expiring at `expiry_height` names `account` in `role`: its stake in
+/// the role may be slashed by a dispute until then, so nothing of it unbonds before
+/// (issue 18 §5: unstaking while a bounty was open, then lying with nothing left to slash).
+pub(crate) fn extend_duty(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+    expiry_height: u64,
+) -> Result<(), StoreError> {
+    if duty_horizon(view, account, role)? < expiry_height {
+        view.set_pending(
+            duty_horizon_key(account, role),
+            Some(codec::encode(&expiry_height)),
+        );
+    }
+    Ok(())
 }
 
 /// Where an account's reliability record for `kind` lives in the root's state tree.
@@ -242,11 +294,13 @@ pub(crate) fn unstake(
         })?;
     *record.stake_mut(role) = left;
     // A delay of 0 would release at the start of the block holding the Unstake, which has
-    // already begun: the earliest release is the next block.
+    // already begun: the earliest release is the next block. And never before the last
+    // bounty the stake backs has expired: until then a dispute may slash the entry.
     let release_height = ctx
         .height
         .checked_add(ctx.params.unbonding_delay_blocks.max(1))
-        .ok_or(TxError::Overflow)?;
+        .ok_or(TxError::Overflow)?
+        .max(duty_horizon(view, account, role)?.saturating_add(1));
     match record
         .unbonding
         .iter_mut()

@@ -1423,6 +1423,85 @@ fn dispute_fuel_is_capped_per_block() {
     }
 }
 
+/// Issue 18 §5, the unbonding dodge: an offerer (or a drawn relayer) that unstakes while a
+/// bounty naming it is open gets its stake back only after that bounty expires, so a lie told
+/// after unstaking is still slashed; and a stake that has left backs no new bounty.
+#[test]
+fn a_stake_backing_an_open_bounty_unbonds_only_after_it_expires() {
+    let mut m = Market::new(ChainParams::dev());
+    let (id, lineup) = drawn_bounty(&mut m, 50_000);
+    let expiry = m.bounty(&id).expiry_height;
+    let relayer = ["carol", "dave", "erin"]
+        .into_iter()
+        .find(|name| account(name) == lineup[0])
+        .unwrap();
+    let (relayer_stake, _) = staked(&m, &lineup[0], TaskKind::Relay);
+    m.submit(
+        "bob",
+        TxPayload::Unstake {
+            amount: Amount(1_000_000),
+            role: TaskKind::Offer,
+        },
+    );
+    m.submit(
+        relayer,
+        TxPayload::Unstake {
+            amount: relayer_stake,
+            role: TaskKind::Relay,
+        },
+    );
+    m.seal();
+    assert!(m.height() + m.chain.params().unbonding_delay_blocks < expiry);
+    for who in [account("bob"), lineup[0]] {
+        let record = m.chain.stake_at(&who, m.height()).unwrap();
+        assert_eq!(
+            record
+                .unbonding
+                .iter()
+                .map(|e| e.release_height)
+                .collect::<Vec<_>>(),
+            vec![expiry + 1],
+            "released after the bounty it backs expires, not after the delay"
+        );
+    }
+    // Past the unbonding delay, bob lies; the relayer catches it; bob's unbonding stake burns.
+    for _ in 0..3 {
+        m.seal_allowing_drops();
+    }
+    let (honest, fuel) = honest_result();
+    let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"told after unstaking"), fuel);
+    let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
+    m.submit(
+        "erin",
+        TxPayload::Dispute {
+            bounty: id,
+            first: Box::new(lie),
+            second: Box::new(catch),
+        },
+    );
+    m.seal();
+    match m.bounty(&id).status {
+        BountyStatus::Disputed { slashed, .. } => assert_eq!(
+            slashed,
+            vec![Slash {
+                account: account("bob"),
+                role: TaskKind::Offer,
+                amount: Amount(1_000_000),
+            }]
+        ),
+        other => panic!("not disputed: {other:?}"),
+    }
+    // bob holds no offerer stake now: a bounty pinning a height when he did is refused.
+    let mut payload = m.bounty_payload(1_000, 0, 10);
+    if let TxPayload::PostBounty { pinned_height, .. } = &mut payload {
+        *pinned_height -= 6;
+    }
+    assert!(matches!(
+        m.refusal("alice", payload),
+        TxError::OffererNotStaked { .. }
+    ));
+}
+
 #[test]
 fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
     let mut m = Market::new(ChainParams::dev());

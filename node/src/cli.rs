@@ -46,6 +46,8 @@ pub(crate) struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run a node.
+    ///
     /// Run a node: open (or create) the chain in the data directory, serve JSON-RPC, and with
     /// --p2p-addr join the peer-to-peer network.
     ///
@@ -65,6 +67,8 @@ pub(crate) enum Command {
     /// so in one line on stderr. Every flag can also be set in DATA_DIR/bitverse.toml (see
     /// `bitverse init` and docs/CONFIG.md); flags override the file.
     Node(NodeArgs),
+    /// Write a commented bitverse.toml into a data directory.
+    ///
     /// Write a commented bitverse.toml, with every `bitverse node` option and its default,
     /// into a data directory.
     Init(InitArgs),
@@ -139,6 +143,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Print KEY's value (with --verify, checked as a light client).
+    ///
     /// Print KEY's value: its raw bytes on stdout (exit 1 if the key holds no value), or with
     /// --json an object with the value as hex and, when it is UTF-8, as text.
     ///
@@ -165,6 +171,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Check KEY's value as a light client does, and print the check.
+    ///
     /// Check KEY's value (or absence) the way a light client does and print the check: the
     /// chain it lives on, one anchor link per level up to a root header, that header's place
     /// in the root header chain checked from genesis by the network's rules, the proof's size,
@@ -197,6 +205,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Miners' pay from keyspace endowments: show it, claim it.
+    ///
     /// Miners' pay from keyspace endowments: what a miner earned on each data chain, and
     /// claiming it on the root.
     ///
@@ -206,13 +216,17 @@ pub(crate) enum Command {
     /// through the anchors.
     #[command(subcommand)]
     Earnings(EarningsCommand),
+    /// Post a bounty on the root, or show one.
+    ///
     /// Bounties on the root (docs/MARKET.md, "Bounties"): post one for a transformation over
     /// pinned inputs, or show one — what it pins, its lineup, how it ended.
     #[command(subcommand)]
     Bounty(BountyCommand),
-    /// Draw the tree of chains the node knows (those it tracks, and those its peers say they
-    /// track): each chain's height, the height its parent anchors, the height up to which it
-    /// is final, how many connected peers track it, and whether the node tracks it.
+    /// Draw the tree of chains the node knows.
+    ///
+    /// The chains are those it tracks and those its peers say they track; for each: its
+    /// height, the height its parent anchors, the height up to which it is final, how many
+    /// connected peers track it, and whether the node tracks it.
     Chains {
         /// Print the same as a JSON array, one object per chain.
         #[arg(long)]
@@ -220,6 +234,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Find keyspaces, transformations and popular keys.
+    ///
     /// Find things knowing nothing: the keyspaces, the transformations published, and the
     /// keys most read from and most written to, from the node's browse index (built from every
     /// chain it holds). The explorer page at the node's RPC address shows the same lists.
@@ -236,9 +252,11 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Stake AMOUNT on the root as an offerer or a relayer, from the key's balance: what lets
-    /// the market name the account as a bounty's offerer or draw it into a relay lineup, and
-    /// what a dispute can slash. Prints one line saying what was staked.
+    /// Stake AMOUNT on the root as an offerer or a relayer.
+    ///
+    /// The stake comes from the key's balance: it is what lets the market name the account as
+    /// a bounty's offerer or draw it into a relay lineup, and what a dispute can slash. Prints
+    /// one line saying what was staked.
     Stake {
         /// What to stake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
         amount: AmountArg,
@@ -250,10 +268,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Unstake AMOUNT of a role's stake (back after the unbonding delay).
+    ///
     /// Unstake AMOUNT of the key's stake in a role. The amount is unbonding first and returns
     /// to the balance at the start of the root block `unbonding_delay_blocks` after the one
-    /// that includes the unstake (2 blocks on `dev`, 10 on `local`); `bitverse ledger` shows
-    /// the entry and its release height.
+    /// that includes the unstake (2 blocks on `dev`, 10 on `local`), or, if later, of the block
+    /// after the last bounty that named the account in the role expires (a dispute may slash
+    /// it until then); `bitverse ledger` shows the entry and its release height.
     Unstake {
         /// What to unstake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
         amount: AmountArg,
@@ -265,9 +286,10 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Show an account's stakes, unbonding entries and reliability records (decayed to the
-    /// height, with the failure estimate, reputation and latency quotes use) at a root height.
-    /// A node with no record reads as the prior (docs/MARKET.md).
+    /// Show an account's stakes, unbonding entries and reliability records.
+    ///
+    /// At a root height; the records are decayed to it, with the failure estimate, reputation
+    /// and latency quotes use. A node with no record reads as the prior (docs/MARKET.md).
     Ledger {
         /// The account: a `bv1…` address or `dev:NAME`. Default: the node's own, the account
         /// its blocks pay (`--miner`).
@@ -280,6 +302,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Print a request's tier table: reliability, latency and price per tier.
+    ///
     /// Print the tier table (hops, probability that a wrong result passes unnoticed, expected
     /// latency, price) of every offerer staked at a root height, for a request of TRANSFORM
     /// over INPUT…: a pure function of root state, so every node prints the same table for the
