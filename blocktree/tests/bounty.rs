@@ -16,6 +16,7 @@ use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_relay_lineup::{Envelope, LineupError, LineupProof, settlement_shares};
 use common::signed_on_root as signed;
+use proptest::prelude::*;
 
 const TRANSFORM: &str = "filters/bw";
 const INPUT: &str = "photos/1";
@@ -1646,4 +1647,198 @@ fn a_requesters_bounty_and_its_lineup_proof_land_in_one_block() {
     assert_eq!(lineup.finder, account("alice"));
     assert_eq!(lineup.drawn_height, m.height());
     assert_eq!(m.bounty(&id).posted_height, m.height());
+}
+
+/// One step of a random market run (see the property below).
+#[derive(Clone, Debug)]
+enum Step {
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: u128,
+    },
+    Stake {
+        who: usize,
+        relay: bool,
+        amount: u128,
+    },
+    Unstake {
+        who: usize,
+        relay: bool,
+        amount: u128,
+    },
+    Post {
+        amount: u128,
+        relayed: bool,
+        expiry_in_blocks: u64,
+    },
+    Lineup {
+        bounty: usize,
+    },
+    Settle {
+        bounty: usize,
+    },
+    Dispute {
+        bounty: usize,
+    },
+    Seal,
+    /// A heavier branch from `depth` blocks back, mined empty elsewhere by `miner`, replaces
+    /// the tip.
+    Reorg {
+        depth: u64,
+        miner: usize,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let who = 0usize..5;
+    prop_oneof![
+        (who.clone(), 0usize..5, 1u128..20_000).prop_map(|(from, to, amount)| Step::Transfer {
+            from,
+            to,
+            amount
+        }),
+        (who.clone(), any::<bool>(), 1u128..200_000).prop_map(|(who, relay, amount)| Step::Stake {
+            who,
+            relay,
+            amount
+        }),
+        (who, any::<bool>(), 1u128..500_000).prop_map(|(who, relay, amount)| Step::Unstake {
+            who,
+            relay,
+            amount
+        }),
+        (1u128..60_000, any::<bool>(), 2u64..12).prop_map(|(amount, relayed, expiry_in_blocks)| {
+            Step::Post {
+                amount,
+                relayed,
+                expiry_in_blocks,
+            }
+        }),
+        (0usize..8).prop_map(|bounty| Step::Lineup { bounty }),
+        (0usize..8).prop_map(|bounty| Step::Settle { bounty }),
+        (0usize..8).prop_map(|bounty| Step::Dispute { bounty }),
+        Just(Step::Seal),
+        Just(Step::Seal),
+        (1u64..4, 0usize..5).prop_map(|(depth, miner)| Step::Reorg { depth, miner }),
+    ]
+}
+
+const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+impl Market {
+    /// Submits whatever `payload` is; a refusal at admission is part of the run, not a
+    /// failure.
+    fn try_submit(&mut self, who: &str, payload: TxPayload) {
+        let t = self.tx(who, payload);
+        let _ = self.chain.submit_transaction(t);
+    }
+
+    /// Replaces the tip: a second node with the same history up to `depth` blocks back mines
+    /// `depth + 1` empty blocks there, and this chain imports them (more work: a reorg), its
+    /// abandoned transactions going back to the mempool. Then the conservation check.
+    fn reorg(&mut self, depth: u64, miner: &str) {
+        let fork_height = self.height().saturating_sub(depth).max(2);
+        if fork_height >= self.height() {
+            return;
+        }
+        let mut other = Market::new(self.chain.params().clone());
+        for height in 3..=fork_height {
+            let block = self.chain.block_at(height).unwrap().unwrap();
+            other.chain.import_block(block, u64::MAX / 2).unwrap();
+        }
+        let branch: Vec<Block> = (0..=self.height() - fork_height)
+            .map(|_| {
+                let time_ms = other.chain.tip().time_ms + 1_000;
+                other
+                    .chain
+                    .produce_block(account(miner), time_ms, true, u64::MAX)
+                    .unwrap()
+                    .unwrap()
+            })
+            .collect();
+        for block in branch {
+            // An earlier reorg's branch may be this one again (same history, same miner).
+            match self.chain.import_block(block, u64::MAX / 2) {
+                Ok(_) | Err(ChainError::Block(bitverse_blocktree::BlockError::AlreadyKnown(_))) => {
+                }
+                Err(e) => panic!("the branch did not import: {e}"),
+            }
+            self.check_conservation();
+        }
+        assert_eq!(self.chain.tip().hash, other.chain.tip().hash, "reorged");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Issue 18 §7: money is conserved in every root block of any run of transfers, stakes,
+    /// unstakes, bounties posted (with their holding charge), lineups, settlements, disputes
+    /// (slashing stakes and unbonding entries), expiries and reorgs that undo any of them:
+    /// balances, stakes, unbonding, pools, escrow and what disputes burnt sum to the genesis
+    /// supply after every block.
+    #[test]
+    fn any_market_run_with_reorgs_conserves_money(steps in proptest::collection::vec(step(), 1..24)) {
+        let mut m = Market::new(ChainParams::dev());
+        let mut posted: Vec<Hash> = Vec::new();
+        let (honest, fuel) = honest_result();
+        for step in steps {
+            match step {
+                Step::Transfer { from, to, amount } => m.try_submit(
+                    NAMES[from],
+                    TxPayload::Transfer { to: account(NAMES[to]), amount: Amount(amount) },
+                ),
+                Step::Stake { who, relay, amount } => {
+                    let role = if relay { TaskKind::Relay } else { TaskKind::Offer };
+                    m.try_submit(NAMES[who], stake(role, amount));
+                }
+                Step::Unstake { who, relay, amount } => {
+                    let role = if relay { TaskKind::Relay } else { TaskKind::Offer };
+                    m.try_submit(NAMES[who], TxPayload::Unstake { amount: Amount(amount), role });
+                }
+                Step::Post { amount, relayed, expiry_in_blocks } => {
+                    let payload = m.bounty_payload(amount, if relayed { 2 } else { 0 }, expiry_in_blocks);
+                    let t = m.tx("alice", payload);
+                    if let Ok(id) = m.chain.submit_transaction(t) {
+                        posted.push(id);
+                    }
+                }
+                Step::Lineup { bounty } => {
+                    if let Some(id) = posted.get(bounty).copied() {
+                        let proof = m.proof(id, "erin");
+                        m.try_submit("erin", TxPayload::LineupProof { proof });
+                    }
+                }
+                Step::Settle { bounty } => {
+                    if let Some(id) = posted.get(bounty).copied()
+                        && m.chain.bounty_at(&id, m.height()).unwrap().is_some()
+                    {
+                        let chain = m.envelopes(&id);
+                        m.try_submit("carol", TxPayload::Settle { bounty: id, chain });
+                    }
+                }
+                Step::Dispute { bounty } => {
+                    if let Some(id) = posted.get(bounty).copied()
+                        && let Some(found) = m.chain.bounty_at(&id, m.height()).unwrap()
+                    {
+                        let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"a lie"), fuel);
+                        let other = match found.lineup.and_then(|l| l.relayers.first().copied()) {
+                            Some(relayer) => Envelope::relay(m.key_of(&relayer), &lie, honest, fuel),
+                            None => Envelope::offer(&key("bob"), id, honest, fuel),
+                        };
+                        m.try_submit(
+                            "dave",
+                            TxPayload::Dispute { bounty: id, first: Box::new(lie), second: Box::new(other) },
+                        );
+                    }
+                }
+                Step::Seal => {
+                    m.seal_allowing_drops();
+                }
+                Step::Reorg { depth, miner } => m.reorg(depth, NAMES[miner]),
+            }
+        }
+        m.seal_allowing_drops();
+    }
 }
