@@ -1,7 +1,7 @@
 //! A chain of the blocktree: importing blocks, fork choice by most work, reorgs that roll state
 //! back through jmt versions, the mempool in front of it, and the queries a node answers.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -852,12 +852,12 @@ impl Chain {
         self.mempool.is_empty()
     }
 
-    /// Uses `other`'s script runner (one engine and instance pool for a whole blocktree).
     /// The chain's script and transformation runners (shared with chains that share them).
     pub(crate) fn scripts_runner(&self) -> &LazyScriptRunner {
         &self.scripts
     }
 
+    /// Uses `other`'s script runner (one engine and instance pool for a whole blocktree).
     pub(crate) fn share_scripts_of(&mut self, other: &Chain) {
         self.scripts = other.scripts.clone();
     }
@@ -1671,8 +1671,7 @@ impl Chain {
     /// relay parent and is validated against `root`; the block carries `anchors` of this
     /// chain's children with their headers (and is produced for them even without
     /// transactions; an anchor whose headers do not follow what this chain anchored last is
-    /// left out). Mined alone:
-    /// its proof of work covers this block only.
+    /// left out). Mined alone: its proof of work covers this block only.
     pub fn produce_block_with(
         &mut self,
         miner: AccountId,
@@ -1754,7 +1753,7 @@ impl Chain {
         let mut fees = Amount::ZERO;
         // Senders with a transaction that did not fit this block (its bytes, or a Dispute's
         // fuel): it and their later transactions wait in the mempool for the next block.
-        let mut deferred: Vec<AccountId> = Vec::new();
+        let mut deferred: BTreeSet<AccountId> = BTreeSet::new();
         // What `Block::check_body` allows: the transactions' bytes and the anchor headers'
         // within `BLOCK_SIZE_BYTES_MAX`. A full mempool of large transactions is mined over
         // several blocks, never sealed into one that every node (this one too) refuses.
@@ -1767,7 +1766,7 @@ impl Chain {
             }
             let tx_size = tx.to_bytes().len();
             if size_bytes.saturating_add(tx_size) > BLOCK_SIZE_BYTES_MAX {
-                deferred.push(tx.body.sender);
+                deferred.insert(tx.body.sender);
                 continue;
             }
             match view.try_apply_transaction(&tx, &context) {
@@ -1780,7 +1779,7 @@ impl Chain {
                     Err(_) => refused.push((tx.hash(), TxError::Overflow)),
                 },
                 Err(ApplyError::Tx(TxError::DisputeFuelFull { .. })) => {
-                    deferred.push(tx.body.sender);
+                    deferred.insert(tx.body.sender);
                 }
                 Err(ApplyError::Tx(error)) => refused.push((tx.hash(), error)),
                 Err(ApplyError::Store(e)) => return Err(e.into()),

@@ -14,6 +14,8 @@
 //!   per transaction of one block (`BLOCK_TXS_MAX`);
 //! - [`reliability_key`]`(account, kind)`: a `pricing::ReliabilityRecord`, written by Settle
 //!   and expiry (`crate::bounty`); an absent record reads as the prior.
+//! - [`duty_horizon_key`]`(account, role)`: the latest expiry height of the bounties that named
+//!   the account in the role, before which nothing of its stake there unbonds.
 //!
 //! Staked and unbonding amounts are escrow: they leave the balance and come back, and the
 //! conservation of money counts them (`blocktree/tests/stake.rs`).

@@ -133,6 +133,24 @@ impl Market {
         market
     }
 
+    /// `who` disputes bounty `id` with the two envelopes; the block is sealed; returns who was
+    /// slashed (panics if the bounty did not end disputed).
+    fn disputed(&mut self, who: &str, id: Hash, first: Envelope, second: Envelope) -> Vec<Slash> {
+        self.submit(
+            who,
+            TxPayload::Dispute {
+                bounty: id,
+                first: Box::new(first),
+                second: Box::new(second),
+            },
+        );
+        self.seal();
+        match self.bounty(&id).status {
+            BountyStatus::Disputed { slashed, .. } => slashed,
+            other => panic!("not disputed: {other:?}"),
+        }
+    }
+
     fn key_of(&self, account: &AccountId) -> &SecretKey {
         self.keys.iter().find(|k| k.account() == *account).unwrap()
     }
@@ -1287,6 +1305,15 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
     ));
 }
 
+/// bob's whole offerer stake, burnt by a dispute he lost.
+fn bob_slashed() -> Vec<Slash> {
+    vec![Slash {
+        account: account("bob"),
+        role: TaskKind::Offer,
+        amount: Amount(1_000_000),
+    }]
+}
+
 /// Issue 18 §4: an offerer that sent its relayer a wrong result front-runs the relayer's
 /// dispute with evidence of its own, its right envelope first: it signed a wrong result, so it
 /// is slashed whatever the order.
@@ -1303,27 +1330,11 @@ fn an_offerer_that_signed_two_results_is_slashed_whatever_the_evidence_order() {
         } else {
             (wrong, right)
         };
-        m.submit(
-            "bob",
-            TxPayload::Dispute {
-                bounty: id,
-                first: Box::new(first),
-                second: Box::new(second),
-            },
+        assert_eq!(
+            m.disputed("bob", id, first, second),
+            bob_slashed(),
+            "right envelope first: {right_first}"
         );
-        m.seal();
-        match m.bounty(&id).status {
-            BountyStatus::Disputed { slashed, .. } => assert_eq!(
-                slashed,
-                vec![Slash {
-                    account: account("bob"),
-                    role: TaskKind::Offer,
-                    amount: Amount(1_000_000),
-                }],
-                "right envelope first: {right_first}"
-            ),
-            other => panic!("not disputed: {other:?}"),
-        }
         assert_eq!(record(&m, "bob", TaskKind::Offer), (0, 1));
     }
 }
@@ -1472,26 +1483,7 @@ fn a_stake_backing_an_open_bounty_unbonds_only_after_it_expires() {
     let (honest, fuel) = honest_result();
     let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"told after unstaking"), fuel);
     let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
-    m.submit(
-        "erin",
-        TxPayload::Dispute {
-            bounty: id,
-            first: Box::new(lie),
-            second: Box::new(catch),
-        },
-    );
-    m.seal();
-    match m.bounty(&id).status {
-        BountyStatus::Disputed { slashed, .. } => assert_eq!(
-            slashed,
-            vec![Slash {
-                account: account("bob"),
-                role: TaskKind::Offer,
-                amount: Amount(1_000_000),
-            }]
-        ),
-        other => panic!("not disputed: {other:?}"),
-    }
+    assert_eq!(m.disputed("erin", id, lie, catch), bob_slashed());
     // bob holds no offerer stake now: a bounty pinning a height when he did is refused.
     let mut payload = m.bounty_payload(1_000, 0, 10);
     if let TxPayload::PostBounty { pinned_height, .. } = &mut payload {
@@ -1511,26 +1503,14 @@ fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
     let offer = Envelope::offer(&key("bob"), id, honest, fuel);
     let lie = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"wrong"), fuel);
     let (relayer_stake, _) = staked(&m, &lineup[0], TaskKind::Relay);
-    m.submit(
-        "bob",
-        TxPayload::Dispute {
-            bounty: id,
-            first: Box::new(lie),
-            second: Box::new(offer),
-        },
+    assert_eq!(
+        m.disputed("bob", id, lie, offer),
+        vec![Slash {
+            account: lineup[0],
+            role: TaskKind::Relay,
+            amount: relayer_stake,
+        }]
     );
-    m.seal();
-    match m.bounty(&id).status {
-        BountyStatus::Disputed { slashed, .. } => assert_eq!(
-            slashed,
-            vec![Slash {
-                account: lineup[0],
-                role: TaskKind::Relay,
-                amount: relayer_stake,
-            }]
-        ),
-        other => panic!("not disputed: {other:?}"),
-    }
     assert_eq!(
         staked(&m, &lineup[0], TaskKind::Relay),
         (Amount::ZERO, false)

@@ -296,16 +296,22 @@ fn unbonding_entries_per_account_are_bounded() {
     );
 }
 
-#[test]
-fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum_at_the_same_stake() {
+/// `STAKED_NODES_PER_ROLE_MAX + 1` keys named `PREFIX i`, each funded with 1 000 at genesis,
+/// and the chain.
+fn one_more_staker_than_the_registry_holds(prefix: &str) -> (Vec<SecretKey>, Chain) {
     let keys: Vec<SecretKey> = (0..=STAKED_NODES_PER_ROLE_MAX)
-        .map(|i| SecretKey::from_seed(format!("staker {i}").as_bytes()))
+        .map(|i| SecretKey::from_seed(format!("{prefix} {i}").as_bytes()))
         .collect();
     let mut params = ChainParams::dev();
     params
         .genesis_allocations
         .extend(keys.iter().map(|k| (k.account(), Amount(1_000))));
-    let mut chain = Chain::in_memory(params).unwrap();
+    (keys, Chain::in_memory(params).unwrap())
+}
+
+#[test]
+fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum_at_the_same_stake() {
+    let (keys, mut chain) = one_more_staker_than_the_registry_holds("staker");
     let (last, first) = keys.split_last().unwrap();
     let txs: Vec<Transaction> = first
         .iter()
@@ -381,14 +387,7 @@ fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum_at_the_same_st
 /// and comes back by outbidding in turn.
 #[test]
 fn a_larger_stake_evicts_the_smallest_from_a_full_registry() {
-    let keys: Vec<SecretKey> = (0..=STAKED_NODES_PER_ROLE_MAX)
-        .map(|i| SecretKey::from_seed(format!("squatter {i}").as_bytes()))
-        .collect();
-    let mut params = ChainParams::dev();
-    params
-        .genesis_allocations
-        .extend(keys.iter().map(|k| (k.account(), Amount(1_000))));
-    let mut chain = Chain::in_memory(params).unwrap();
+    let (keys, mut chain) = one_more_staker_than_the_registry_holds("squatter");
     let (newcomer, squatters) = keys.split_last().unwrap();
     // Every squatter stakes 10 but one, which stakes 9: the smallest.
     let txs: Vec<Transaction> = squatters
