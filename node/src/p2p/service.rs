@@ -31,7 +31,7 @@ use libp2p::{
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 
-use super::peers::{PEERS_MAX, PeerBook};
+use super::peers::{PEERS_MAX, PeerBook, USELESS_GOSSIP_MAX};
 use super::protocol::{
     ChainTip, GOSSIP_MESSAGE_BYTES_MAX, NetworkNames, PeerStatus, SyncCodec, SyncRequest,
     SyncResponse,
@@ -684,6 +684,7 @@ impl Service {
 
     fn on_tick(&mut self, worker: &WorkerQueues) {
         let now = Instant::now();
+        self.book.decay_useless_gossip();
         for peer in self.book.lift_expired_bans(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
@@ -738,6 +739,7 @@ impl Service {
                 acceptance,
                 reason,
                 orphan,
+                useless,
             } => {
                 let rejected = matches!(acceptance, MessageAcceptance::Reject);
                 self.swarm
@@ -746,6 +748,15 @@ impl Service {
                     .report_message_validation_result(&message_id, &source, acceptance);
                 if rejected {
                     self.penalize(source, reason.as_deref().unwrap_or("rejected"));
+                } else if useless && self.book.record_useless_gossip(&source) {
+                    self.ban(
+                        source,
+                        format!(
+                            "more than {USELESS_GOSSIP_MAX} useless gossip messages in a few \
+                             seconds, last: {}",
+                            reason.as_deref().unwrap_or("ignored")
+                        ),
+                    );
                 } else if orphan {
                     // Its sender may be on a better chain we have not seen: ask, and sync.
                     self.ask_status(source);

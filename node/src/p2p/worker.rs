@@ -115,6 +115,10 @@ pub(crate) enum WorkerOutput {
         reason: Option<String>,
         /// A block whose parent is unknown: the sender may know a better chain.
         orphan: bool,
+        /// Well-formed but of no use, however often it comes: an orphan block, a transaction
+        /// whose sender cannot pay. Counted against the sender
+        /// (`super::peers::USELESS_GOSSIP_MAX`).
+        useless: bool,
     },
     /// An answer to send.
     Served {
@@ -394,6 +398,20 @@ fn verdict(job: &GossipJob, acceptance: MessageAcceptance, reason: Option<String
         acceptance,
         reason,
         orphan: false,
+        useless: false,
+    }
+}
+
+/// Ignore a message that is well-formed but of no use however often it comes (an `orphan`
+/// block, a transaction whose sender cannot pay), counted against its sender.
+fn useless_verdict(job: &GossipJob, reason: String, orphan: bool) -> WorkerOutput {
+    WorkerOutput::Verdict {
+        source: job.source,
+        message_id: job.message_id.clone(),
+        acceptance: MessageAcceptance::Ignore,
+        reason: Some(reason),
+        orphan,
+        useless: true,
     }
 }
 
@@ -428,13 +446,9 @@ fn judge_block(tree: &Blocktree, job: GossipJob) -> WorkerOutput {
             }
             verdict(&job, MessageAcceptance::Accept, None)
         }
-        Err(ChainError::Block(BlockError::UnknownParent(parent))) => WorkerOutput::Verdict {
-            source: job.source,
-            message_id: job.message_id,
-            acceptance: MessageAcceptance::Ignore,
-            reason: Some(format!("unknown parent {parent}")),
-            orphan: true,
-        },
+        Err(ChainError::Block(BlockError::UnknownParent(parent))) => {
+            useless_verdict(&job, format!("unknown parent {parent}"), true)
+        }
         Err(ChainError::Block(
             e @ (BlockError::AlreadyKnown(_) | BlockError::TimeTooNew { .. }),
         )) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
@@ -469,6 +483,11 @@ fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOut
         }
         Err(ChainError::Tx(e @ TxError::BadSignature)) => {
             verdict(&job, MessageAcceptance::Reject, Some(e.to_string()))
+        }
+        // A sender that cannot pay here may be funded on a peer's tip for a moment, so it is
+        // not invalid; a stream of them is a flood, which the sender's count catches.
+        Err(ChainError::Tx(e @ TxError::InsufficientBalance { .. })) => {
+            useless_verdict(&job, e.to_string(), false)
         }
         Err(e) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
     }
@@ -789,6 +808,46 @@ mod tests {
             judge(tx("alice", 7_000_000, "alice").to_bytes()),
             MessageAcceptance::Ignore,
             "a nonce far ahead may be valid on another node"
+        );
+    }
+
+    /// Issue 18 §6: an orphan block and a transfer from a key that holds nothing are ignored
+    /// (they may be of use elsewhere) but counted against their sender as useless; a
+    /// transaction merely known already is not.
+    #[test]
+    fn orphans_and_unfunded_transactions_are_marked_useless() {
+        let useless = |output: &WorkerOutput| match output {
+            WorkerOutput::Verdict { useless, .. } => *useless,
+            _ => panic!("not a verdict"),
+        };
+        let chain = dev_tree();
+        let notify = Notify::new();
+        let unfunded = SecretKey::from_seed(b"a key that holds nothing");
+        let transfer = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: unfunded.account(),
+            nonce: 0,
+            fee: Amount(1),
+            payload: TxPayload::Transfer {
+                to: SecretKey::dev("dave").account(),
+                amount: Amount(5),
+            },
+        }
+        .sign(&unfunded);
+        let output = judge_tx(&chain, &notify, job(transfer.to_bytes()));
+        assert_eq!(acceptance(&output).0, MessageAcceptance::Ignore);
+        assert!(useless(&output), "unfunded");
+        let valid = tx("alice", 0, "alice").to_bytes();
+        judge_tx(&chain, &notify, job(valid.clone()));
+        assert!(
+            !useless(&judge_tx(&chain, &notify, job(valid))),
+            "known already"
+        );
+        let source = dev_chain();
+        let blocks = extend(&source, "miner", 1, 2);
+        assert!(
+            useless(&judge_block(&chain, job(blocks[1].to_bytes()))),
+            "orphan"
         );
     }
 
