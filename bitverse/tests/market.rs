@@ -15,7 +15,8 @@ use bitverse_blocktree::{DeepValue, TxPayload, ValueProof};
 use bitverse_primitives::{Hash, SecretKey};
 use bitverse_relay_lineup::{Envelope, decode_envelope_chain};
 use common::{
-    CliOutput, Devnet, rpc_call, run_cli_with_env, signed, start_devnet, tx_hex, wait_for,
+    CliOutput, Devnet, rpc_call, run_cli_with_env, run_cli_with_env_timed, signed, start_devnet,
+    tx_hex, wait_for,
 };
 use serde_json::{Value, json};
 
@@ -50,6 +51,9 @@ struct Market {
     dir: tempfile::TempDir,
 }
 
+/// How long the rig lets one `bitverse request` run.
+const REQUEST_TIMEOUT_MS: u64 = 180_000;
+
 impl Market {
     fn url(&self) -> &str {
         &self.devnet.urls[0]
@@ -74,12 +78,29 @@ impl Market {
     ) -> CliOutput {
         let tier = tier.to_string();
         let out = out.display().to_string();
+        // The command's own deadline (`--timeout-secs`) comes before the rig's, so a request
+        // too slow fails with its own error. A deep input may wait up to a minute to be
+        // anchored level by level to the root before the request's own root blocks, so
+        // `request` gets more than the rig's usual minute.
+        let timeout_secs = (REQUEST_TIMEOUT_MS / 1_000 - 10).to_string();
         let mut args = vec![
-            "request", transform, input, "--tier", &tier, "--out", &out, "--key", "dev:bob",
-            "--fuel", FUEL, "--json",
+            "request",
+            transform,
+            input,
+            "--tier",
+            &tier,
+            "--out",
+            &out,
+            "--key",
+            "dev:bob",
+            "--fuel",
+            FUEL,
+            "--json",
+            "--timeout-secs",
+            &timeout_secs,
         ];
         args.extend_from_slice(extra);
-        self.cli(&args)
+        run_cli_with_env_timed(&args, &[("BITVERSE_RPC", self.url())], REQUEST_TIMEOUT_MS)
     }
 
     fn logs(&self) -> String {

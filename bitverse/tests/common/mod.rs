@@ -287,6 +287,26 @@ pub(crate) fn run_cli_with_state(
     state_dir: &Path,
     env: &[(&str, &str)],
 ) -> CliOutput {
+    run_cli_timed(args, state_dir, env, COMMAND_TIMEOUT_MS)
+}
+
+/// [`run_cli_with_env`] for a command allowed to run up to `timeout_ms` (a market request,
+/// which may wait for a deep input to be anchored level by level before its own steps).
+pub(crate) fn run_cli_with_env_timed(
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout_ms: u64,
+) -> CliOutput {
+    let state = tempfile::tempdir().expect("light-client state dir");
+    run_cli_timed(args, state.path(), env, timeout_ms)
+}
+
+fn run_cli_timed(
+    args: &[&str],
+    state_dir: &Path,
+    env: &[(&str, &str)],
+    timeout_ms: u64,
+) -> CliOutput {
     let mut child = Command::new(binary())
         .args(args)
         .env("BITVERSE_STATE_DIR", state_dir)
@@ -309,7 +329,7 @@ pub(crate) fn run_cli_with_state(
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let deadline = Instant::now() + Duration::from_millis(COMMAND_TIMEOUT_MS);
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for bitverse") {
             break status;
