@@ -164,12 +164,7 @@ pub(crate) fn apply_anchors(
             }
             None => {
                 let genesis = crate::chain::genesis_block_of(params, child)?.header;
-                let link = HeaderLink {
-                    chain: child,
-                    hash: genesis.hash(),
-                    height: genesis.height,
-                };
-                (link, vec![PastBlock::of(&genesis)])
+                (HeaderLink::of(&genesis), vec![PastBlock::of(&genesis)])
             }
         };
         for header in headers {
@@ -180,11 +175,7 @@ pub(crate) fn apply_anchors(
                     header.height
                 ))
             })?;
-            link = HeaderLink {
-                chain: child,
-                hash: header.hash(),
-                height: header.height,
-            };
+            link = HeaderLink::of(header);
             recent.insert(0, PastBlock::of(header));
             recent.truncate(needed);
         }

@@ -795,14 +795,12 @@ pub(crate) fn publish_lineup(
     let pinned = view.committed_at(found.pinned_height);
     // Drawn as staked at the pinned height, among those still staked now: a relayer that left
     // since has no stake this bounty could slash.
-    let mut candidates = relayer_candidates(&pinned, found.pinned_height, ctx.params)?;
-    let mut still_staked = Vec::with_capacity(candidates.len());
-    for candidate in candidates.drain(..) {
+    let mut candidates = Vec::new();
+    for candidate in relayer_candidates(&pinned, found.pinned_height, ctx.params)? {
         if stake_record(view, &candidate.account)?.stake(TaskKind::Relay) > Amount::ZERO {
-            still_staked.push(candidate);
+            candidates.push(candidate);
         }
     }
-    let candidates = still_staked;
     let relayers = draw_lineup(
         &seed,
         &candidates,
@@ -1001,7 +999,9 @@ pub(crate) fn dispute(
     // one) to lose.
     let mut at_stake = Amount::ZERO;
     for signer in [first.signer, second.signer] {
-        let stake = stake_record(view, &signer)?.slashable(role_of(&found, &signer));
+        let stake = stake_record(view, &signer)?
+            .slashable(role_of(&found, &signer))
+            .ok_or(TxError::Overflow)?;
         at_stake = at_stake.checked_add(stake).map_err(|_| TxError::Overflow)?;
     }
     if at_stake == Amount::ZERO {

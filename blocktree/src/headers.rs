@@ -84,12 +84,7 @@ pub fn check_header(
     header: &BlockHeader,
     now_ms: u64,
 ) -> Result<u128, BlockError> {
-    let parent = HeaderLink {
-        chain: parent.chain,
-        hash: parent.hash(),
-        height: parent.height,
-    };
-    check_header_after(params, rules, &parent, header, now_ms)
+    check_header_after(params, rules, &HeaderLink::of(parent), header, now_ms)
 }
 
 /// What a header's check needs of its parent: the chain, the hash it must name and the height
@@ -102,6 +97,17 @@ pub struct HeaderLink {
     pub hash: Hash,
     /// The parent's height.
     pub height: u64,
+}
+
+impl HeaderLink {
+    /// What a child of `header` is checked against.
+    pub fn of(header: &BlockHeader) -> HeaderLink {
+        HeaderLink {
+            chain: header.chain,
+            hash: header.hash(),
+            height: header.height,
+        }
+    }
 }
 
 /// [`check_header`] against a parent known by its [`HeaderLink`] only.

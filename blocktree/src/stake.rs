@@ -70,14 +70,14 @@ impl StakeRecord {
         }
     }
 
-    /// What a dispute would take in `role`: the stake and the unbonding entries of the role
-    /// (see `slash`). Saturates rather than fail: it is compared, never paid.
-    pub fn slashable(&self, role: TaskKind) -> Amount {
+    /// What a dispute takes in `role` (`slash`): the stake and the unbonding entries of the
+    /// role. `None` on overflow (impossible with a supply that fits in an `Amount`).
+    pub fn slashable(&self, role: TaskKind) -> Option<Amount> {
         self.unbonding
             .iter()
             .filter(|entry| entry.role == role)
-            .fold(self.stake(role), |sum, entry| {
-                Amount(sum.0.saturating_add(entry.amount.0))
+            .try_fold(self.stake(role), |sum, entry| {
+                sum.checked_add(entry.amount).ok()
             })
     }
 
@@ -259,18 +259,15 @@ fn smallest_listed(
     nodes: &[AccountId],
     role: TaskKind,
 ) -> Result<(Amount, AccountId), ApplyError> {
-    let mut smallest: Option<(Amount, AccountId)> = None;
+    let mut listed = Vec::with_capacity(nodes.len());
     for node in nodes {
-        let stake = stake_record(view, node)?.stake(role);
-        let candidate = (stake, *node);
-        smallest = match smallest {
-            Some((s, a)) if (s, std::cmp::Reverse(a)) <= (stake, std::cmp::Reverse(*node)) => {
-                Some((s, a))
-            }
-            _ => Some(candidate),
-        };
+        listed.push((
+            stake_record(view, node)?.stake(role),
+            std::cmp::Reverse(*node),
+        ));
     }
-    smallest.ok_or_else(|| TxError::Overflow.into())
+    let (stake, std::cmp::Reverse(account)) = listed.into_iter().min().ok_or(TxError::Overflow)?;
+    Ok((stake, account))
 }
 
 /// Moves `amount` of `account`'s stake in `role` into an unbonding entry released at the
@@ -356,13 +353,8 @@ pub(crate) fn slash(
     role: TaskKind,
 ) -> Result<Amount, ApplyError> {
     let mut record = stake_record(view, account)?;
-    let mut taken = record.stake(role);
+    let taken = record.slashable(role).ok_or(TxError::Overflow)?;
     *record.stake_mut(role) = Amount::ZERO;
-    for entry in record.unbonding.iter().filter(|e| e.role == role) {
-        taken = taken
-            .checked_add(entry.amount)
-            .map_err(|_| TxError::Overflow)?;
-    }
     record.unbonding.retain(|e| e.role != role);
     let mut nodes = staked_nodes(view, role)?;
     if let Ok(at) = nodes.binary_search(account) {

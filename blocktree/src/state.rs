@@ -608,23 +608,25 @@ impl<'a> StateView<'a> {
             }
             .into());
         }
+        // What a bounty pays to be held until its expiry, beyond its amount (into the root's
+        // pool, below).
+        let holding = match &body.payload {
+            TxPayload::PostBounty {
+                expiry_height,
+                deep_values,
+                ..
+            } => {
+                crate::bounty::holding_charge(ctx.params, ctx.height, *expiry_height, deep_values)?
+            }
+            _ => Amount::ZERO,
+        };
         let spend = match &body.payload {
             TxPayload::Transfer { amount, .. } => *amount,
             TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
             TxPayload::Stake { amount, .. } => *amount,
-            TxPayload::PostBounty {
-                amount,
-                expiry_height,
-                deep_values,
-                ..
-            } => amount
-                .checked_add(crate::bounty::holding_charge(
-                    ctx.params,
-                    ctx.height,
-                    *expiry_height,
-                    deep_values,
-                )?)
-                .map_err(overflow)?,
+            TxPayload::PostBounty { amount, .. } => {
+                amount.checked_add(holding).map_err(overflow)?
+            }
             TxPayload::SetScript { .. }
             | TxPayload::LineupProof { .. }
             | TxPayload::Settle { .. }
@@ -843,14 +845,8 @@ impl<'a> StateView<'a> {
                 )?;
                 // Holding the bounty open, and its deep values in root state, until its
                 // expiry: paid into the root's pool, which pays its miners.
-                let charge = crate::bounty::holding_charge(
-                    ctx.params,
-                    ctx.height,
-                    *expiry_height,
-                    deep_values,
-                )?;
-                if charge > Amount::ZERO {
-                    self.deposit(&ChainId::ROOT, charge)?;
+                if holding > Amount::ZERO {
+                    self.deposit(&ChainId::ROOT, holding)?;
                 }
             }
             TxPayload::LineupProof { proof } => {
