@@ -543,7 +543,7 @@ fn root_header_chain(params: &ChainParams, count: usize) -> Vec<BlockHeader> {
 /// O(depth) value proof): a whole chain from genesis, as on a first call, against root
 /// height; then a later call's cost, checking only the new headers from the stored tip; and
 /// what reading the stored chain back costs (decoding each header and hashing it for the
-/// link to the next, as `node/src/light.rs` does when it opens its file).
+/// link to the next, as `client/src/light.rs` does when it opens its file).
 fn header_chains(c: &mut Criterion) {
     let params = light_client_params();
     let mut group = c.benchmark_group("light_client_headers");

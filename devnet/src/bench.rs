@@ -9,12 +9,12 @@ use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 
-use bitverse_node::client::{CliError, NodeClient};
-use bitverse_node::commands::wait_for_inclusion;
-use bitverse_node::rpc_api::{
+use bitverse_client::wait_for_inclusion;
+use bitverse_client::{CliError, NodeClient};
+use bitverse_node::tools::PutsBenchOptions;
+use bitverse_rpc_api::{
     METHOD_SEND_TRANSACTIONS, SEND_TRANSACTIONS_TXS_MAX, SendItemResult, TxStatusName,
 };
-use bitverse_node::tools::PutsBenchOptions;
 
 /// The whole measured run may take at most this long; a node that cannot keep up fails the
 /// bench rather than hanging it.

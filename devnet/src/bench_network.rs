@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 
-use bitverse_node::client::NodeClient;
+use bitverse_client::NodeClient;
 use bitverse_node::tools::{PropagationOptions, SyncOptions};
 
 use crate::devnet::{DevnetNode, NodeLaunch, Nodes, log_tail, start_node};

@@ -15,9 +15,9 @@ use bitverse_compute::transform::{
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use serde_json::json;
 
-use bitverse_node::client::NodeClient;
-use bitverse_node::commands::wait_for_inclusion;
-use bitverse_node::request::{self, RequestOptions, RequestTimings};
+use bitverse_client::NodeClient;
+use bitverse_client::request::{self, RequestOptions, RequestTimings};
+use bitverse_client::wait_for_inclusion;
 use bitverse_node::tools::RequestBenchOptions;
 
 use crate::bench_network::{clients, work_dir};

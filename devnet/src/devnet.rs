@@ -14,11 +14,11 @@ use bitverse_primitives::{Amount, BASE_UNITS_PER_COIN, ChainId, Hash, SecretKey}
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use bitverse_node::client::NodeClient;
-use bitverse_node::commands::wait_for_inclusion;
+use bitverse_client::NodeClient;
+use bitverse_client::wait_for_inclusion;
 use bitverse_node::node::RPC_ADDR_FILE;
-use bitverse_node::p2p::P2P_ADDR_FILE;
 use bitverse_node::tools::DevnetOptions;
+use bitverse_p2p::P2P_ADDR_FILE;
 
 /// Most nodes one devnet runs: each is a process with its own database and miner, and the
 /// machine's cores are shared by all of them.

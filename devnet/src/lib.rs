@@ -15,8 +15,8 @@ mod bench_request;
 mod demo;
 mod devnet;
 
+use bitverse_client::{CliError, NodeClient};
 use bitverse_node::Tools;
-use bitverse_node::client::{CliError, NodeClient};
 use bitverse_node::tools::{
     DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions, RequestBenchOptions,
     SyncOptions,

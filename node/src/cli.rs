@@ -1,16 +1,14 @@
-//! The command line: every command, flag and help text of the `bitverse` program (clap derive).
-//! Parsing only; the commands live in `node.rs`, `commands.rs` and `bench.rs`.
+//! The command line of the `bitverse` program (clap derive): the node's own commands (`node`,
+//! `init`), the tools' (`devnet`, `demo`, `bench`) and, flattened among them, the client's
+//! (`bitverse_client::args`). Parsing only; the commands live in `node.rs`, `config.rs`,
+//! `bitverse-client` and `bitverse-devnet`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use std::str::FromStr;
-
-use bitverse_primitives::{Amount, AmountError};
+use bitverse_client::args::{ClientCommand, RpcArgs};
+use bitverse_p2p::P2pAddr;
 use clap::{Args, Parser, Subcommand};
-
-/// Where client commands find a node unless told otherwise.
-pub(crate) const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8645";
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -91,300 +89,8 @@ pub(crate) enum Command {
     /// Each step is explained and shown as the command you would type, with its output. The
     /// nodes stop at the end; their data is removed unless --keep.
     Demo(DemoArgs),
-    /// Create and inspect key files.
-    #[command(subcommand)]
-    Wallet(WalletCommand),
-    /// Print the balance of an account (`bv1…` or `dev:NAME`).
-    Balance {
-        /// The account: a `bv1…` address or `dev:NAME`.
-        address: String,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Transfer AMOUNT to TO.
-    Send {
-        /// Recipient: a `bv1…` address or `dev:NAME`.
-        to: String,
-        /// What to transfer, besides the fee: coins (`1.5`, `1.5BV`) or base units (`1500base`).
-        amount: AmountArg,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Buy and inspect keyspaces.
-    #[command(subcommand)]
-    Keyspace(KeyspaceCommand),
-    /// Set KEY (`KEYSPACE/PATH`) to a value, in a keyspace you own.
-    Put {
-        /// The key, keyspace first: `alice/photos/1`.
-        #[arg(value_name = "KEY")]
-        target: String,
-        /// The value, as text (stored as its UTF-8 bytes).
-        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
-        value: Option<String>,
-        /// Read the value's bytes from this file.
-        #[arg(long, value_name = "PATH")]
-        file: Option<PathBuf>,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Remove KEY's value, in a keyspace you own.
-    Delete {
-        /// The key, keyspace first: `alice/photos/1`.
-        #[arg(value_name = "KEY")]
-        target: String,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Print KEY's value (with --verify, checked as a light client).
-    ///
-    /// Print KEY's value: its raw bytes on stdout (exit 1 if the key holds no value), or with
-    /// --json an object with the value as hex and, when it is UTF-8, as text.
-    ///
-    /// With --verify, the value is checked locally, trusting no node: the node's Merkle proof
-    /// must lead from the value (or, for an absent key, from its absence) to the state root of
-    /// a header, and that header must be linked by proof of work to the genesis of the network
-    /// named by --network (never by the node), which the client computes itself.
-    Get {
-        /// The key, keyspace first: `alice/photos/1`.
-        key: String,
-        /// Write the value to this file instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Verify the value against a proof and the root header chain, checked from genesis by
-        /// the network's rules and kept between calls under --state-dir; says so on stderr.
-        #[arg(long)]
-        verify: bool,
-        /// Print one line of JSON: key, value_hex, value (text, or null when not UTF-8), and
-        /// height (unverified reads) or verified: true.
-        #[arg(long, conflicts_with = "out")]
-        json: bool,
-        #[command(flatten)]
-        light: LightArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Check KEY's value as a light client does, and print the check.
-    ///
-    /// Check KEY's value (or absence) the way a light client does and print the check: the
-    /// chain it lives on, one anchor link per level up to a root header, that header's place
-    /// in the root header chain checked from genesis by the network's rules, the proof's size,
-    /// and whether it is final. Exit status 1, with the reason, if it does not verify.
-    Proof {
-        /// The key, keyspace first: `alice/photos/1`.
-        key: String,
-        /// Print the check as one JSON object: key, chain, depth, value_hash (null if
-        /// absent), links [{chain, height, header_hash}], proof_bytes, root_height,
-        /// root_hash, final.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        light: LightArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Print the node's network, the root chain's tip, its peers and sync progress.
-    Status {
-        /// First wait until the node has caught up with the best tip its peers announced,
-        /// showing progress on a terminal (height of target, blocks per second, time left);
-        /// quiet when stderr is not a terminal.
-        #[arg(long)]
-        wait_sync: bool,
-        /// How long --wait-sync waits before giving up.
-        #[arg(long, value_name = "SECS", default_value_t = 3600)]
-        wait_sync_timeout_secs: u64,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Miners' pay from keyspace endowments: show it, claim it.
-    ///
-    /// Miners' pay from keyspace endowments: what a miner earned on each data chain, and
-    /// claiming it on the root.
-    ///
-    /// Every block releases a share of what is left of its chain's endowment pool (what the
-    /// keyspaces bought on that chain prepaid) to its miner. On the root that is paid at once;
-    /// on a data chain it is counted there, and the root pays it when a claim proves it
-    /// through the anchors.
-    #[command(subcommand)]
-    Earnings(EarningsCommand),
-    /// Post a bounty on the root, or show one.
-    ///
-    /// Bounties on the root (docs/MARKET.md, "Bounties"): post one for a transformation over
-    /// pinned inputs, or show one — what it pins, its lineup, how it ended.
-    #[command(subcommand)]
-    Bounty(BountyCommand),
-    /// Draw the tree of chains the node knows.
-    ///
-    /// The chains are those it tracks and those its peers say they track; for each: its
-    /// height, the height its parent anchors, the height up to which it is final, how many
-    /// connected peers track it, and whether the node tracks it.
-    Chains {
-        /// Print the same as a JSON array, one object per chain.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Find keyspaces, transformations and popular keys.
-    ///
-    /// Find things knowing nothing: the keyspaces, the transformations published, and the
-    /// keys most read from and most written to, from the node's browse index (built from every
-    /// chain it holds). The explorer page at the node's RPC address shows the same lists.
-    Browse {
-        /// Only what contains TEXT: keyspace names and owners, keys.
-        #[arg(long, value_name = "TEXT")]
-        search: Option<String>,
-        /// Entries per list (at most 200).
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Print the same as one JSON object (the `bv_browse` result).
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Stake AMOUNT on the root as an offerer or a relayer.
-    ///
-    /// The stake comes from the key's balance: it is what lets the market name the account as
-    /// a bounty's offerer or draw it into a relay lineup, and what a dispute can slash. Prints
-    /// one line saying what was staked.
-    Stake {
-        /// What to stake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
-        amount: AmountArg,
-        /// The role staked for.
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Unstake AMOUNT of a role's stake (back after the unbonding delay).
-    ///
-    /// Unstake AMOUNT of the key's stake in a role. The amount is unbonding first and returns
-    /// to the balance at the start of the root block `unbonding_delay_blocks` after the one
-    /// that includes the unstake (2 blocks on `dev`, 10 on `local`), or, if later, of the block
-    /// after the last bounty that named the account in the role expires (a dispute may slash
-    /// it until then); `bitverse ledger` shows the entry and its release height.
-    Unstake {
-        /// What to unstake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
-        amount: AmountArg,
-        /// The role it was staked for.
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Show an account's stakes, unbonding entries and reliability records.
-    ///
-    /// At a root height; the records are decayed to it, with the failure estimate, reputation
-    /// and latency quotes use. A node with no record reads as the prior (docs/MARKET.md).
-    Ledger {
-        /// The account: a `bv1…` address or `dev:NAME`. Default: the node's own, the account
-        /// its blocks pay (`--miner`).
-        node: Option<String>,
-        /// The root height to read (default: the tip).
-        #[arg(long, value_name = "H")]
-        height: Option<u64>,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Print a request's tier table: reliability, latency and price per tier.
-    ///
-    /// Print the tier table (hops, probability that a wrong result passes unnoticed, expected
-    /// latency, price) of every offerer staked at a root height, for a request of TRANSFORM
-    /// over INPUT…: a pure function of root state, so every node prints the same table for the
-    /// same height. The price depends on the fuel budget and the ledger, not on the values.
-    Quote {
-        /// The transformation's key (`filters/bw`).
-        transform: String,
-        /// The input keys (1 to 16).
-        #[arg(value_name = "INPUT", required = true)]
-        inputs: Vec<String>,
-        /// Fuel each execution may use.
-        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
-        fuel: u64,
-        /// The root height to read (default: the tip).
-        #[arg(long, value_name = "H")]
-        height: Option<u64>,
-        /// The requester (`bv1…` or `dev:NAME`), never counted as a relayer.
-        #[arg(long, value_name = "ADDRESS")]
-        requester: Option<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Get TRANSFORM applied to INPUT… through the compute market, at reliability tier N.
-    ///
-    /// N relayers recompute and countersign the result. The command quotes the tier, gossip the request
-    /// and gather signed offers, post a bounty to the cheapest (escrowed on the root, values
-    /// pinned at the tip), publish the lineup proof, follow the envelope chain hop by hop, and
-    /// write the result to FILE only once the chain verifies against the bounty's pinned
-    /// inputs and the root has settled it. Each step is shown on stderr as it happens. A
-    /// dispute or an expiry ends the command with an error and writes nothing.
-    Request {
-        /// The transformation's key (`filters/bw`).
-        transform: String,
-        /// The input keys (1 to 16), on any chain of the tree: an input on a data chain goes
-        /// to the root with its proof through the anchors.
-        #[arg(value_name = "INPUT", required = true)]
-        inputs: Vec<String>,
-        /// The tier: relayers in the lineup (0 to the network's most, 3 on dev and local).
-        #[arg(long, value_name = "N")]
-        tier: u8,
-        /// Where to write the result (refused if it exists, unless --force).
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Replace FILE if it exists.
-        #[arg(long)]
-        force: bool,
-        /// The transformation's arguments, as text (e.g. a thumbnail's width, `64`).
-        #[arg(long, value_name = "TEXT", default_value = "")]
-        args: String,
-        /// Fuel each execution may use.
-        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
-        fuel: u64,
-        /// Take only this offerer's offer (`bv1…` or `dev:NAME`).
-        #[arg(long, value_name = "ADDRESS")]
-        offerer: Option<String>,
-        /// The most to pay: coins (`0.001`) or base units (`5000base`).
-        #[arg(long, value_name = "AMOUNT")]
-        max_price: Option<AmountArg>,
-        /// How long to gather offers.
-        #[arg(long, value_name = "MS", default_value_t = 3_000)]
-        offers_wait_ms: u64,
-        /// Root blocks after the bounty's block before it expires and is refunded.
-        #[arg(long, value_name = "BLOCKS", default_value_t = 20)]
-        expires_in: u64,
-        /// How long the whole request may take.
-        #[arg(long, value_name = "SECS", default_value_t = 300)]
-        timeout_secs: u64,
-        /// The requester's key, which pays the bounty and the fees: a key file or `dev:NAME`.
-        #[arg(long, value_name = "KEYSPEC")]
-        key: String,
-        /// Fee of each transaction sent (the bounty, the lineup proof).
-        #[arg(long, value_name = "AMOUNT", default_value = "1base")]
-        fee: AmountArg,
-        /// Print the steps and the outcome as JSON lines (amounts as base units).
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
+    #[command(flatten)]
+    Client(ClientCommand),
     /// Measure the node's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -397,25 +103,6 @@ pub(crate) enum MarketFaultArg {
     Lie,
     /// Never deliver as an offerer, never settle as the last relayer.
     Silent,
-}
-
-/// A staking role on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum RoleArg {
-    /// Computes transformations as a bounty's offerer.
-    Offerer,
-    /// Recomputes and countersigns in relay lineups.
-    Relayer,
-}
-
-impl RoleArg {
-    /// The task kind the role is judged on.
-    pub(crate) fn task_kind(self) -> bitverse_pricing::TaskKind {
-        match self {
-            RoleArg::Offerer => bitverse_pricing::TaskKind::Offer,
-            RoleArg::Relayer => bitverse_pricing::TaskKind::Relay,
-        }
-    }
 }
 
 /// `bitverse node` flags. Each may also be set in `bitverse.toml` (docs/CONFIG.md), under the
@@ -457,14 +144,14 @@ pub(crate) struct NodeArgs {
     /// node's identity key is kept in DATA_DIR/p2p.key so its peer id survives restarts.
     /// Without this flag the node runs alone, without networking.
     #[arg(long, value_name = "MULTIADDR")]
-    pub(crate) p2p_addr: Option<libp2p::Multiaddr>,
+    pub(crate) p2p_addr: Option<P2pAddr>,
     /// A peer to connect to at start (repeatable; needs --p2p-addr), e.g. the contents of
     /// another node's p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked;
     /// without it the address is dialed as it is and the peer id learnt from the connection.
     /// More peers are found through Kademlia. Bootstrap peers are dialed again while the node
     /// has no peer. Given here, they replace the config file's list.
     #[arg(long, value_name = "MULTIADDR")]
-    pub(crate) bootstrap: Vec<libp2p::Multiaddr>,
+    pub(crate) bootstrap: Vec<P2pAddr>,
     /// Track the branch under this chain prefix (a bit string such as `0110`): store,
     /// validate and seal that chain, every chain below it, and the chains above it that carry
     /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
@@ -544,264 +231,6 @@ pub(crate) struct DemoArgs {
     /// Keep the nodes' data directories after the demo.
     #[arg(long)]
     pub(crate) keep: bool,
-}
-
-/// The light client's own settings: which network it verifies against and where it keeps
-/// what it verified. The network is the client's word, never the node's: a node of another
-/// network (one whose rules a node could satisfy at no cost, such as `dev`) is refused.
-#[derive(Args, Debug, Clone)]
-pub(crate) struct LightArgs {
-    /// The network the value must be proven on: its rules and genesis are computed here, and
-    /// a node of another network is refused (`dev`, whose difficulty is fixed at 1, proves
-    /// nothing against a forger: name it only to check a dev node's answers).
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "BITVERSE_NETWORK",
-        default_value = "local"
-    )]
-    pub(crate) network: String,
-    /// Where the light client keeps its verified header chains (default:
-    /// $XDG_DATA_HOME/bitverse/light, else ~/.local/share/bitverse/light).
-    #[arg(long, value_name = "DIR", env = "BITVERSE_STATE_DIR")]
-    pub(crate) state_dir: Option<PathBuf>,
-}
-
-/// The RPC endpoint of client commands.
-#[derive(Debug, Args)]
-pub(crate) struct RpcArgs {
-    /// URL of the node's JSON-RPC endpoint.
-    #[arg(long = "rpc", value_name = "URL", env = "BITVERSE_RPC", default_value = DEFAULT_RPC_URL)]
-    pub(crate) url: String,
-}
-
-/// How a read command prints its answer.
-#[derive(Debug, Args)]
-pub(crate) struct OutputArgs {
-    /// Print one line of JSON (amounts as decimal strings of base units).
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Print amounts in base units rather than coins.
-    #[arg(long)]
-    pub(crate) raw: bool,
-}
-
-/// An amount typed by a person: coins (`1.5`, `1.5BV`) or base units (`1500base`); see
-/// [`Amount::from_user_text`]. Its own type, so that clap can never read an amount argument
-/// with `Amount`'s base-unit `FromStr`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AmountArg(pub(crate) Amount);
-
-impl FromStr for AmountArg {
-    type Err = AmountError;
-
-    fn from_str(text: &str) -> Result<AmountArg, AmountError> {
-        Amount::from_user_text(text).map(AmountArg)
-    }
-}
-
-/// Flags of every command that signs and sends a transaction.
-#[derive(Debug, Args)]
-pub(crate) struct WriteArgs {
-    /// Signing key: a key file path (see `wallet new`) or `dev:NAME` for a development key.
-    #[arg(long, value_name = "KEYSPEC")]
-    pub(crate) key: String,
-    /// Fee paid to the block's miner: coins (`0.000001`) or base units (`1000base`). Writes
-    /// to a data chain (a keyspace bought with --depth above 0) carry none: their miners are
-    /// paid on the root.
-    #[arg(long, value_name = "AMOUNT", default_value = "1base")]
-    pub(crate) fee: AmountArg,
-    /// Return as soon as the node accepted the transaction, without waiting for a block.
-    #[arg(long)]
-    pub(crate) no_wait: bool,
-    /// How long to wait for the transaction to be in a block before giving up.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub(crate) wait_timeout_secs: u64,
-    /// Print what was done as one line of JSON (amounts as decimal strings of base units).
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Print amounts in base units rather than coins.
-    #[arg(long)]
-    pub(crate) raw: bool,
-}
-
-/// `bitverse wallet …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum WalletCommand {
-    /// Create a new random key, write it to FILE (mode 0600, never overwriting) and print its
-    /// address.
-    New {
-        /// Where to write the key file.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Print the address and the file as one line of JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print the address of a key.
-    Address {
-        /// A key file path or `dev:NAME`.
-        #[arg(long, value_name = "KEYSPEC")]
-        key: String,
-        /// Print the address as one line of JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// `bitverse keyspace …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum KeyspaceCommand {
-    /// Buy keyspace NAME, guarded by a validation script, or owner-only without one.
-    ///
-    /// A sub-keyspace (`twitter/erik`) is bought inside its parent, the longest registered
-    /// keyspace prefixing it, and only if the parent's script accepts the purchase (without a
-    /// script: if you own the parent). Every later write in NAME is judged by NAME's script.
-    Buy {
-        /// The keyspace name: segments of a-z, 0-9, '-', '_', '.', separated by '/'.
-        name: String,
-        /// The validation script: a `.wasm` module, or a `.wat` text module compiled here.
-        /// Without it only the owner may write. See docs/SCRIPTS.md for the host API.
-        #[arg(long, value_name = "FILE")]
-        script: Option<PathBuf>,
-        /// Bytes of keys and values the keyspace may hold.
-        #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
-        quota: u64,
-        /// Amount paid into the keyspace's endowment, in coins or base units (`4096base`).
-        /// Default: the quota at the network's storage price per byte.
-        #[arg(long, value_name = "AMOUNT")]
-        prepaid: Option<AmountArg>,
-        /// Owner of the keyspace (`bv1…` or `dev:NAME`). Default: the signer.
-        #[arg(long, value_name = "ADDRESS")]
-        owner: Option<String>,
-        /// Depth of the chain its keys live on: 0 is the root (most verified, dearest);
-        /// each level down halves the storage price and is tracked by fewer nodes. The
-        /// chain is the one whose prefix is the first DEPTH bits of the keyspace's address.
-        #[arg(long, value_name = "DEPTH", default_value_t = 0)]
-        depth: u8,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Replace keyspace NAME's validation script, if its current script accepts that
-    /// (without a script: if you are its owner).
-    SetScript {
-        /// The keyspace name.
-        name: String,
-        /// The new script: a `.wasm` module, or a `.wat` text module compiled here.
-        #[arg(long, value_name = "FILE", required_unless_present = "owner_only")]
-        script: Option<PathBuf>,
-        /// Remove the script instead: only the owner may write from then on.
-        #[arg(long, conflicts_with = "script")]
-        owner_only: bool,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Print a keyspace's owner, script, quota, usage and endowment.
-    Show {
-        /// The keyspace name.
-        name: String,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-}
-
-/// `bitverse earnings …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum EarningsCommand {
-    /// Print, for each data chain the node has open (or --chain), what MINER earned there,
-    /// how much of it the root's tip can prove, what the root paid it, what a claim would pay
-    /// now, and the chain's endowment pool.
-    Show {
-        /// The miner: a `bv1…` address or `dev:NAME`. Default: the account the node's own
-        /// blocks pay (its --miner).
-        miner: Option<String>,
-        /// Only this data chain (bit string, `0110`).
-        #[arg(long, value_name = "CHAIN")]
-        chain: Option<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Claim on the root what MINER earned on data chain CHAIN and was not paid yet: the node
-    /// builds the proof (it must track the chain), the key given signs and pays the fee, and
-    /// the miner is paid. Anyone may claim for a miner.
-    Claim {
-        /// The data chain (bit string, `0110`).
-        chain: String,
-        /// The miner paid: a `bv1…` address or `dev:NAME`. Default: the account the node's
-        /// own blocks pay (its --miner).
-        #[arg(long, value_name = "ADDRESS")]
-        miner: Option<String>,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-}
-
-/// `bitverse bounty …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum BountyCommand {
-    /// Post a bounty from the key's balance: AMOUNT escrowed on the root for OFFERER to run
-    /// TRANSFORM over INPUT… as their values stand at a root height (default: the tip), with a
-    /// lineup of --hops relayers, refunded if not settled by its expiry. The offerer must be
-    /// staked as one at that height, and the tier must be drawable there. The bounty's id is
-    /// the transaction's (`tx`), which `bounty show` takes.
-    Post {
-        /// The transformation's key (`filters/bw`), a root key.
-        transform: String,
-        /// The input keys (0 to 16), root keys (`bitverse request` also takes keys on data
-        /// chains, which it proves to the root).
-        #[arg(value_name = "INPUT")]
-        inputs: Vec<String>,
-        /// The offerer: a `bv1…` address or `dev:NAME`.
-        #[arg(long, value_name = "ADDRESS")]
-        offerer: String,
-        /// What to escrow: coins (`1.5`) or base units (`1500base`); `bitverse quote` prices
-        /// each tier.
-        #[arg(long, value_name = "AMOUNT")]
-        amount: AmountArg,
-        /// Relayers in the lineup (the tier; 0 to 8).
-        #[arg(long, default_value_t = 0)]
-        hops: u8,
-        /// Fuel each execution may use (1 to 4000000000).
-        #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
-        fuel: u64,
-        /// The transformation's argument, as text (a thumbnail's width: `64`).
-        #[arg(long, value_name = "TEXT", default_value = "")]
-        args: String,
-        /// The root height whose values are pinned (default: the tip; at most 1000 back).
-        #[arg(long, value_name = "H")]
-        pin_height: Option<u64>,
-        /// Root blocks after the one that includes it before it expires (1 to 10000).
-        #[arg(long, value_name = "BLOCKS", default_value_t = 100)]
-        expires_in: u64,
-        #[command(flatten)]
-        write: WriteArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Show bounty ID at a root height (default: the tip): requester, offerer, amount, the
-    /// pinned keys and value hashes, the tier, its lineup once drawn, and its status (open,
-    /// settled, expired or disputed, with the result hash and any slashing).
-    Show {
-        /// The bounty's id (the PostBounty transaction's id, hex).
-        id: String,
-        /// The root height to read (default: the tip).
-        #[arg(long, value_name = "H")]
-        height: Option<u64>,
-        #[command(flatten)]
-        output: OutputArgs,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
 }
 
 /// `bitverse bench …`
@@ -941,6 +370,8 @@ pub(crate) enum BenchCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitverse_client::args::AmountArg;
+    use bitverse_primitives::Amount;
     use clap::CommandFactory;
 
     /// clap checks a command's definition only when it is parsed; this checks all of them.
@@ -962,7 +393,7 @@ mod tests {
             "2base",
         ])
         .expect("send parses");
-        let Command::Send { amount, write, .. } = parsed.command else {
+        let Command::Client(ClientCommand::Send { amount, write, .. }) = parsed.command else {
             panic!("not send: {parsed:?}");
         };
         assert_eq!(amount, AmountArg(Amount(1_500_000_000)));
@@ -970,7 +401,7 @@ mod tests {
         let parsed =
             Cli::try_parse_from(["bitverse", "send", "dev:bob", "1", "--key", "dev:alice"])
                 .expect("send parses");
-        let Command::Send { amount, write, .. } = parsed.command else {
+        let Command::Client(ClientCommand::Send { amount, write, .. }) = parsed.command else {
             panic!("not send: {parsed:?}");
         };
         assert_eq!(

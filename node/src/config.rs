@@ -7,13 +7,13 @@ use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use bitverse_p2p::P2pAddr;
 use bitverse_primitives::ChainId;
-use libp2p::Multiaddr;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cli::{InitArgs, NodeArgs};
-use crate::keys::parse_address;
+use bitverse_client::keys::parse_address;
 
 /// Name of the configuration file in a data directory.
 pub(crate) const CONFIG_FILE_NAME: &str = "bitverse.toml";
@@ -96,9 +96,9 @@ pub(crate) struct NodeConfig {
     /// Account paid for produced blocks; `None` is dev:miner.
     pub(crate) miner: Option<String>,
     /// The peer-to-peer listen address; `None` runs without networking.
-    pub(crate) p2p_addr: Option<Multiaddr>,
+    pub(crate) p2p_addr: Option<P2pAddr>,
     /// Peers dialed at start.
-    pub(crate) bootstrap: Vec<Multiaddr>,
+    pub(crate) bootstrap: Vec<P2pAddr>,
     /// Branches of the blocktree tracked (empty: see `track_all` and `dev`).
     pub(crate) track: Vec<ChainId>,
     /// Track every chain.
@@ -339,8 +339,8 @@ struct FileSettings {
     rpc_addr: Option<SocketAddr>,
     mine: Option<bool>,
     miner: Option<String>,
-    p2p_addr: Option<Multiaddr>,
-    bootstrap: Option<Vec<Multiaddr>>,
+    p2p_addr: Option<P2pAddr>,
+    bootstrap: Option<Vec<P2pAddr>>,
     track: Option<Vec<ChainId>>,
     track_all: Option<bool>,
     offer: Option<bool>,
@@ -414,7 +414,7 @@ fn parse_file(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         })
         .transpose()?;
     let parse_multiaddr = |a: &str| {
-        a.parse::<Multiaddr>()
+        a.parse::<P2pAddr>()
             .map_err(|e| format!("{a:?} is not a multiaddr: {e}"))
     };
     let p2p_addr = raw
@@ -477,7 +477,7 @@ fn parse_file(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
                 &v,
                 "market_key",
                 |k| {
-                    crate::keys::load_key(k)
+                    bitverse_client::keys::load_key(k)
                         .map(|_| k.to_owned())
                         .map_err(|e| e.to_string())
                 },

@@ -1,37 +1,27 @@
-//! The Bitverse node as a library: `bitverse node` runs a node and its JSON-RPC server; every
-//! other command is a client of that server. [`main`] parses the command line, sets up logging
-//! and the runtime, runs the command (handing those that run processes to the [`Tools`] it is
-//! given) and turns its outcome into an exit code; the `bitverse` binary is that call.
+//! The Bitverse node: configuration and wiring. `bitverse node` opens the blocktree and starts
+//! the network (`bitverse-p2p`), the market agent (`bitverse-market-agent`), the browse index
+//! (`bitverse-index`) and the JSON-RPC server (`bitverse-rpc-server`) around it; every other
+//! command is a client of that server (`bitverse-client`). [`main`] parses the command line,
+//! sets up logging and the runtime, runs the command (handing those that run processes to the
+//! [`Tools`] it is given) and turns its outcome into an exit code; the `bitverse` binary is
+//! that call.
 //!
-//! Invariant: this crate (with the tools crate above it) is the only one that meets the
-//! outside world (HTTP, the command line, signals, the clock); the chain's rules live in
-//! `bitverse-blocktree`.
+//! Layout: `cli` (the program's command line, the client's commands flattened into it),
+//! `config` (`bitverse.toml` merged with the flags), `node` (the node's life: open, start,
+//! produce blocks, stop), `tools` (what the devnet crate carries out for it).
+//!
+//! Invariant: the chain's rules live in `bitverse-blocktree`, the wire shapes in
+//! `bitverse-rpc-api`; this crate only configures and connects the parts.
 
-mod browse;
 mod cli;
-pub mod client;
-pub mod commands;
 mod config;
-mod earnings;
-mod exchange;
-mod explorer;
-mod forward;
-mod keys;
-mod light;
-mod market;
-mod metrics;
 pub mod node;
-mod openrpc;
-pub mod p2p;
-pub mod request;
-pub mod rpc_api;
-mod server;
 pub mod tools;
-mod verify;
 
 pub use crate::tools::Tools;
 
 use std::fs;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -39,8 +29,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{BenchCommand, Cli, Command};
-use crate::client::{CliError, NodeClient};
 use crate::config::{LogTarget, NodeConfig};
+use bitverse_client::{CliError, NodeClient};
 
 /// Exit code of a bad configuration file, like clap's for a bad flag.
 const EXIT_USAGE: u8 = 2;
@@ -52,7 +42,7 @@ pub fn main(tools: &impl Tools) -> ExitCode {
     let command = match cli.command {
         Command::Node(args) => return run_node(args, cli.log_level),
         Command::Init(args) => {
-            return commands::init(&args).map_or_else(|e| e.report(), |()| ExitCode::SUCCESS);
+            return init(&args).map_or_else(|e| e.report(), |()| ExitCode::SUCCESS);
         }
         other => other,
     };
@@ -125,6 +115,28 @@ fn run_node(args: cli::NodeArgs, log_level: Option<String>) -> ExitCode {
             whole_chain(e).report()
         }
     }
+}
+
+/// `init`: writes a commented bitverse.toml and says where.
+fn init(args: &cli::InitArgs) -> Result<(), CliError> {
+    let path = config::init(args).map_err(|e| CliError::Failed(e.to_string()))?;
+    let data_dir = path.parent().unwrap_or(Path::new("."));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "config_file": path.display().to_string(),
+                "data_dir": data_dir.display().to_string(),
+            })
+        );
+    } else {
+        println!(
+            "wrote {}: every node option, commented out at its default; `bitverse node --data-dir {}` reads it",
+            path.display(),
+            data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Client commands log to stderr, so stdout carries only a command's answer (e.g. a value's
@@ -235,196 +247,7 @@ async fn run(
             };
             tools.demo(options).await.map_err(whole_chain)
         }
-        Command::Wallet(command) => commands::wallet(command),
-        Command::Balance {
-            address,
-            output,
-            rpc,
-        } => commands::balance(&NodeClient::new(&rpc.url)?, &address, &output).await,
-        Command::Send {
-            to,
-            amount,
-            write,
-            rpc,
-        } => commands::send(&NodeClient::new(&rpc.url)?, &to, amount.0, &write).await,
-        Command::Stake {
-            amount,
-            role,
-            write,
-            rpc,
-        } => commands::stake(&NodeClient::new(&rpc.url)?, amount.0, role, false, &write).await,
-        Command::Unstake {
-            amount,
-            role,
-            write,
-            rpc,
-        } => commands::stake(&NodeClient::new(&rpc.url)?, amount.0, role, true, &write).await,
-        Command::Ledger {
-            node,
-            height,
-            output,
-            rpc,
-        } => {
-            commands::ledger(
-                &NodeClient::new(&rpc.url)?,
-                node.as_deref(),
-                height,
-                &output,
-            )
-            .await
-        }
-        Command::Request {
-            transform,
-            inputs,
-            tier,
-            out,
-            force,
-            args,
-            fuel,
-            offerer,
-            max_price,
-            offers_wait_ms,
-            expires_in,
-            timeout_secs,
-            key,
-            fee,
-            json,
-            rpc,
-        } => {
-            let options = request::RequestOptions {
-                transform,
-                inputs,
-                args: args.into_bytes(),
-                fuel_budget: fuel,
-                hops: tier,
-                offerer: offerer.as_deref().map(keys::parse_address).transpose()?,
-                price_max: max_price.map(|m| m.0),
-                offers_wait_ms,
-                expires_in_blocks: expires_in,
-                fee: fee.0,
-                timeout_ms: timeout_secs.saturating_mul(1000),
-            };
-            commands::request(
-                &NodeClient::new(&rpc.url)?,
-                &key,
-                &options,
-                &out,
-                force,
-                json,
-            )
-            .await
-        }
-        Command::Quote {
-            transform,
-            inputs,
-            fuel,
-            height,
-            requester,
-            output,
-            rpc,
-        } => {
-            commands::quote(
-                &NodeClient::new(&rpc.url)?,
-                &transform,
-                &inputs,
-                fuel,
-                height,
-                requester.as_deref(),
-                &output,
-            )
-            .await
-        }
-        Command::Keyspace(command) => {
-            let url = match &command {
-                cli::KeyspaceCommand::Buy { rpc, .. }
-                | cli::KeyspaceCommand::SetScript { rpc, .. }
-                | cli::KeyspaceCommand::Show { rpc, .. } => rpc.url.clone(),
-            };
-            commands::keyspace(&NodeClient::new(&url)?, command).await
-        }
-        Command::Put {
-            target,
-            value,
-            file,
-            write,
-            rpc,
-        } => {
-            commands::put(
-                &NodeClient::new(&rpc.url)?,
-                target,
-                value,
-                file.as_deref(),
-                &write,
-            )
-            .await
-        }
-        Command::Delete { target, write, rpc } => {
-            commands::delete(&NodeClient::new(&rpc.url)?, target, &write).await
-        }
-        Command::Get {
-            key,
-            out,
-            verify,
-            json,
-            light,
-            rpc,
-        } => {
-            let client = NodeClient::new(&rpc.url)?;
-            let light = verify::LightClient::from_args(light);
-            match (verify, json) {
-                (true, true) => verify::get_verified_json(&client, &key, &light).await,
-                (true, false) => verify::get_verified(&client, &key, out.as_deref(), &light).await,
-                (false, true) => commands::get_json(&client, &key).await,
-                (false, false) => commands::get(&client, &key, out.as_deref()).await,
-            }
-        }
-        Command::Proof {
-            key,
-            json,
-            light,
-            rpc,
-        } => {
-            let client = NodeClient::new(&rpc.url)?;
-            verify::proof(&client, &key, &verify::LightClient::from_args(light), json).await
-        }
-        Command::Status {
-            wait_sync,
-            wait_sync_timeout_secs,
-            output,
-            rpc,
-        } => {
-            let client = NodeClient::new(&rpc.url)?;
-            if wait_sync {
-                commands::wait_for_sync(
-                    &client,
-                    std::time::Duration::from_secs(wait_sync_timeout_secs),
-                )
-                .await?;
-            }
-            commands::status(&client, &output).await
-        }
-        Command::Earnings(command) => {
-            let url = match &command {
-                cli::EarningsCommand::Show { rpc, .. }
-                | cli::EarningsCommand::Claim { rpc, .. } => rpc.url.clone(),
-            };
-            commands::earnings(&NodeClient::new(&url)?, command).await
-        }
-        Command::Bounty(command) => {
-            let url = match &command {
-                cli::BountyCommand::Post { rpc, .. } | cli::BountyCommand::Show { rpc, .. } => {
-                    rpc.url.clone()
-                }
-            };
-            commands::bounty(&NodeClient::new(&url)?, command).await
-        }
-        Command::Chains { json, rpc } => commands::chains(&NodeClient::new(&rpc.url)?, json).await,
-        Command::Browse {
-            search,
-            limit,
-            json,
-            rpc,
-        } => commands::browse(&NodeClient::new(&rpc.url)?, search.as_deref(), limit, json).await,
+        Command::Client(command) => bitverse_client::run(command).await,
         Command::Bench(BenchCommand::Puts {
             count,
             senders,
@@ -482,7 +305,7 @@ async fn run(
             height,
             rounds,
             json,
-        }) => light::bench(height, rounds, json).map_err(whole_chain),
+        }) => bitverse_client::bench_light_client(height, rounds, json).map_err(whole_chain),
         Command::Bench(BenchCommand::Sync {
             blocks,
             txs,

@@ -3,7 +3,7 @@
 //! `--mine`) and publishes them, and stops cleanly on Ctrl-C or SIGTERM.
 
 use std::fs;
-use std::path::Path;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,15 +12,16 @@ use bitverse_blocktree::{Block, Blocktree, ChainError, ChainParams, Tracking};
 use bitverse_primitives::{AccountId, Hash, SecretKey};
 use tokio::sync::{Notify, watch};
 
-use crate::browse::{self, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
+use bitverse_client::keys::{load_key, parse_address};
+use bitverse_index::{self as browse, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
+use bitverse_market_agent::Exchange;
+use bitverse_market_agent::agent::{self, MarketFault, MarketRoles};
+use bitverse_metrics::{BlockSource, NodeMetrics};
+use bitverse_p2p::{self as p2p, P2P_ADDR_FILE, P2pConfig, P2pHandle, write_addr_file};
+use bitverse_rpc_server::{self as server, RpcContext};
+
 use crate::cli::MarketFaultArg;
 use crate::config::{MarketSettings, NodeConfig};
-use crate::exchange::Exchange;
-use crate::exchange::agent::{self, MarketFault, MarketRoles};
-use crate::keys::{load_key, parse_address};
-use crate::metrics::{BlockSource, NodeMetrics};
-use crate::p2p::{self, P2P_ADDR_FILE, P2pConfig, P2pHandle};
-use crate::server::{self, RpcContext};
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
 pub const RPC_ADDR_FILE: &str = "rpc.addr";
@@ -271,14 +272,6 @@ fn market_roles(settings: &MarketSettings) -> anyhow::Result<Option<MarketRoles>
             MarketFaultArg::Silent => MarketFault::Silent,
         }),
     }))
-}
-
-/// Writes the address through a temporary file and a rename, so a reader never sees half.
-pub(crate) fn write_addr_file(path: &Path, url: &str) -> anyhow::Result<()> {
-    let temporary = path.with_extension("addr.tmp");
-    fs::write(&temporary, format!("{url}\n"))
-        .and_then(|()| fs::rename(&temporary, path))
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {

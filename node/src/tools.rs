@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use crate::client::{CliError, NodeClient};
+use bitverse_client::{CliError, NodeClient};
 
 /// What `bitverse devnet` was asked to do.
 #[derive(Clone, Debug)]

@@ -1,0 +1,611 @@
+//! The market agent: what `bitverse node --offer --relay` does. It answers requests with
+//! signed offers (after computing the result, so a module that loops or traps is declined,
+//! not accepted), watches root blocks for bounties naming this node as offerer and lineups
+//! drawing it as a relayer, computes over the pinned values, signs and passes the envelope
+//! chain on, settles a chain it completes, and disputes a result that differs from its own.
+//!
+//! It runs on a thread of its own: every step is a short read of the root, a sandbox run or
+//! a signature, and the next step waits for the last. Its queues and caches are bounded.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use bitverse_blocktree::{
+    Blocktree, Bounty, BountyStatus, ChainError, Transaction, TxError, TxPayload, UnsignedTx,
+};
+use bitverse_compute::{TransformRequest, TransformRunner};
+use bitverse_pricing::{TaskKind, tier_price};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use bitverse_relay_lineup::{Envelope, verify_envelope_prefix};
+use tokio::sync::{Notify, watch};
+
+use crate::Exchange;
+use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
+use bitverse_p2p::P2pHandle;
+
+/// How often the agent looks at the root for new blocks when no message wakes it.
+const TICK_MS: u64 = 200;
+/// Root blocks read per tick at most (a node catching up reads the rest on later ticks).
+const BLOCKS_PER_TICK_MAX: u64 = 32;
+/// Root blocks read lately that the agent remembers, to find where a reorg left them.
+const SCANNED_REMEMBERED: usize = 64;
+/// Bounties worked on at once; more are left (they expire, a failure for this node).
+const JOBS_MAX: usize = 64;
+/// Results computed for offers, kept for the bounty that may follow (each up to 64 KiB).
+const COMPUTED_MAX: usize = 64;
+/// The fee of each transaction the agent sends (Settle, Dispute).
+const MARKET_TX_FEE: Amount = Amount(1);
+
+/// How a test node misbehaves as an offerer (`--market-fault`; never for real use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketFault {
+    /// Signs a result with its first byte flipped.
+    Lie,
+    /// Takes bounties and never delivers; as the last relayer, never settles.
+    Silent,
+}
+
+/// Which roles this node takes, and the key it signs and pays with.
+pub struct MarketRoles {
+    /// Answers requests and computes bounties as their offerer.
+    pub offer: bool,
+    /// Recomputes and countersigns when drawn into a lineup.
+    pub relay: bool,
+    /// The staked account's key.
+    pub key: SecretKey,
+    /// A test-only fault.
+    pub fault: Option<MarketFault>,
+}
+
+/// The inputs of one computation; two requests with equal ones have equal results.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ComputeKey {
+    module: Hash,
+    inputs: Vec<Hash>,
+    args: Vec<u8>,
+    fuel_budget: u64,
+}
+
+/// What one computation gave: output bytes and fuel, or why there is none.
+type Computed = Result<(Vec<u8>, u64), String>;
+
+/// This node's part in one bounty.
+struct Job {
+    bounty: Bounty,
+    /// 0 as the offerer, `k + 1` as the lineup's `k`-th relayer.
+    position: usize,
+    computed: Option<Computed>,
+}
+
+struct Agent {
+    exchange: Arc<Exchange>,
+    tree: Arc<Blocktree>,
+    roles: MarketRoles,
+    account: AccountId,
+    runner: TransformRunner,
+    p2p: Option<P2pHandle>,
+    tx_admitted: Arc<Notify>,
+    /// The root blocks read lately, oldest first, as (height, hash): the last is where reading
+    /// goes on from, and a reorg is found by comparing them with the best chain.
+    scanned: VecDeque<(u64, Hash)>,
+    jobs: BTreeMap<Hash, Job>,
+    computed: BTreeMap<ComputeKey, Computed>,
+    computed_order: VecDeque<ComputeKey>,
+}
+
+/// Runs the agent on the calling thread until `stop` turns true.
+pub fn run(
+    exchange: Arc<Exchange>,
+    tree: Arc<Blocktree>,
+    roles: MarketRoles,
+    inbound: Receiver<MarketMessage>,
+    (p2p, tx_admitted): (Option<P2pHandle>, Arc<Notify>),
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let runner = TransformRunner::new()?;
+    let scanned = {
+        let tip = tree.root().lock().tip();
+        VecDeque::from([(tip.height, tip.hash)])
+    };
+    let account = roles.key.account();
+    tracing::info!(
+        %account,
+        offer = roles.offer,
+        relay = roles.relay,
+        fault = ?roles.fault,
+        "market agent running"
+    );
+    let mut agent = Agent {
+        exchange,
+        tree,
+        roles,
+        account,
+        runner,
+        p2p,
+        tx_admitted,
+        scanned,
+        jobs: BTreeMap::new(),
+        computed: BTreeMap::new(),
+        computed_order: VecDeque::new(),
+    };
+    let mut last_tick = Instant::now();
+    while !*stop.borrow() {
+        match inbound.recv_timeout(Duration::from_millis(TICK_MS)) {
+            Ok(message) => agent.on_message(message),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_tick.elapsed() >= Duration::from_millis(TICK_MS) {
+            last_tick = Instant::now();
+            agent.on_tick();
+        }
+    }
+    Ok(())
+}
+
+impl Agent {
+    fn on_message(&mut self, message: MarketMessage) {
+        match message {
+            MarketMessage::Request(request) if self.roles.offer => self.answer(&request),
+            // A chain moving on may be what a relay job waits for.
+            MarketMessage::Result(_) => self.drive_jobs(),
+            _ => {}
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Err(e) = self.scan_blocks() {
+            tracing::warn!(error = %e, "market agent cannot read the root");
+        }
+        self.drive_jobs();
+    }
+
+    /// Answers a request: declines when not staked as an offerer at the tip (no answer at
+    /// all), or when the values are not there or the module gives no output; otherwise
+    /// offers the tier's price at this node's expected latency, with the result computed.
+    fn answer(&mut self, request: &MarketRequest) {
+        let terms = match self.terms_for(request) {
+            Ok(Some(terms)) => terms,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "market agent cannot read the root");
+                return;
+            }
+        };
+        tracing::info!(request = %request.id(), ?terms, "answering a market request");
+        let offer = Offer::signed(&self.roles.key, request.id(), terms);
+        self.exchange.say(MarketMessage::Offer(offer));
+    }
+
+    fn terms_for(&mut self, request: &MarketRequest) -> Result<Option<OfferTerms>, ChainError> {
+        let (stake, params, record, tip, requester_balance) = {
+            let chain = self.tree.root().lock();
+            let tip = chain.tip().height;
+            let stake = chain.stake_at(&self.account, tip)?.stake(TaskKind::Offer);
+            let record = chain.reliability_record_at(&self.account, TaskKind::Offer, tip)?;
+            let balance = chain.account(&request.requester)?.balance;
+            (stake, chain.params().clone(), record, tip, balance)
+        };
+        if stake == Amount::ZERO {
+            return Ok(None);
+        }
+        // Requests are unsigned and cost nothing to gossip; a requester who could not pay
+        // the tier is not worth a sandbox run.
+        let Ok(price) = tier_price(&params.quote, request.fuel_budget, request.hops) else {
+            return Ok(None);
+        };
+        if requester_balance < price {
+            return Ok(None);
+        }
+        let declined = |reason: String| Ok(Some(OfferTerms::Declined { reason }));
+        let values = read_values(&self.tree, request);
+        let (module, inputs) = match values {
+            Ok(values) => values,
+            Err(reason) => return declined(reason),
+        };
+        let computed = self.compute(&module, inputs, &request.args, request.fuel_budget);
+        if let Err(reason) = computed {
+            return declined(reason);
+        }
+        let latency_ms = record
+            .unwrap_or_default()
+            .decayed(tip, &params.ledger)
+            .map(|r| r.estimate(&params.ledger).latency_ms)
+            .unwrap_or(params.ledger.prior_latency_ms);
+        Ok(Some(OfferTerms::Priced {
+            price,
+            latency_ms: u64::from(latency_ms),
+        }))
+    }
+
+    /// Runs the transformation, or takes the result of an equal run kept from before.
+    fn compute(
+        &mut self,
+        module: &[u8],
+        inputs: Vec<Vec<u8>>,
+        args: &[u8],
+        fuel_budget: u64,
+    ) -> Computed {
+        let key = ComputeKey {
+            module: Hash::digest(module),
+            inputs: inputs.iter().map(|i| Hash::digest(i)).collect(),
+            args: args.to_vec(),
+            fuel_budget,
+        };
+        if let Some(done) = self.computed.get(&key) {
+            return done.clone();
+        }
+        let request = TransformRequest {
+            inputs,
+            args: args.to_vec(),
+            fuel_max: fuel_budget,
+        };
+        let computed = match self.runner.run(module, request) {
+            Ok(outcome) => match outcome.result {
+                Ok(output) => Ok((output, outcome.fuel_used)),
+                Err(fault) => Err(format!("the transformation gives no output: {fault}")),
+            },
+            Err(e) => Err(format!("the transformation cannot run: {e}")),
+        };
+        if self.computed_order.len() >= COMPUTED_MAX
+            && let Some(oldest) = self.computed_order.pop_front()
+        {
+            self.computed.remove(&oldest);
+        }
+        self.computed.insert(key.clone(), computed.clone());
+        self.computed_order.push_back(key);
+        computed
+    }
+
+    /// Reads the root blocks after the last one read, taking a job for each bounty that
+    /// names this node as its offerer and each lineup that draws it. After a reorg it reads
+    /// again from where the best chain left the blocks it had read (at most
+    /// [`SCANNED_REMEMBERED`] back), since a bounty or a lineup may be in the new branch.
+    fn scan_blocks(&mut self) -> Result<(), ChainError> {
+        let chain = self.tree.root().clone();
+        {
+            let chain = chain.lock();
+            rewind_to_best_chain(&mut self.scanned, |height| {
+                Ok(chain.header_at(height)?.map(|h| h.hash()))
+            })?;
+        }
+        let tip = chain.lock().tip().height;
+        let from = self.scanned.back().map_or(tip, |(height, _)| *height);
+        let last = tip.min(from.saturating_add(BLOCKS_PER_TICK_MAX));
+        for height in from.saturating_add(1)..=last {
+            let block = chain.lock().block_at(height)?;
+            let Some(block) = block else { break };
+            if self.scanned.len() >= SCANNED_REMEMBERED {
+                self.scanned.pop_front();
+            }
+            self.scanned.push_back((height, block.hash()));
+            for tx in &block.transactions {
+                // The bounty, and whether this node is its offerer or may be in its lineup.
+                let (bounty, as_offerer) = match &tx.body.payload {
+                    TxPayload::PostBounty { offerer, .. }
+                        if self.roles.offer && *offerer == self.account =>
+                    {
+                        (tx.hash(), true)
+                    }
+                    TxPayload::LineupProof { proof } if self.roles.relay => (proof.bounty, false),
+                    _ => continue,
+                };
+                let found = {
+                    let chain = chain.lock();
+                    let tip = chain.tip().height;
+                    chain.bounty_at(&bounty, tip)?
+                };
+                let Some(found) = found else { continue };
+                let position = if as_offerer {
+                    0
+                } else {
+                    let drawn = found
+                        .lineup
+                        .as_ref()
+                        .and_then(|l| l.relayers.iter().position(|r| *r == self.account));
+                    match drawn {
+                        Some(k) => k.saturating_add(1),
+                        None => continue,
+                    }
+                };
+                self.take_job(found, position);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_job(&mut self, bounty: Bounty, position: usize) {
+        if bounty.status != BountyStatus::Open || self.jobs.contains_key(&bounty.id) {
+            return;
+        }
+        if self.jobs.len() >= JOBS_MAX {
+            tracing::warn!(bounty = %bounty.id, "market agent has {JOBS_MAX} jobs; bounty left");
+            return;
+        }
+        tracing::info!(bounty = %bounty.id, position, "market job taken");
+        self.jobs.insert(
+            bounty.id,
+            Job {
+                bounty,
+                position,
+                computed: None,
+            },
+        );
+    }
+
+    /// Moves every job as far as it can go now; drops those done or no longer open.
+    fn drive_jobs(&mut self) {
+        let ids: Vec<Hash> = self.jobs.keys().copied().collect();
+        for id in ids {
+            let Some(mut job) = self.jobs.remove(&id) else {
+                continue;
+            };
+            match self.step(&mut job) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.jobs.insert(id, job);
+                }
+                Err(e) => tracing::warn!(bounty = %id, error = %e, "market job failed"),
+            }
+        }
+    }
+
+    /// One step of a job; `Ok(true)` when the job is over.
+    fn step(&mut self, job: &mut Job) -> Result<bool, ChainError> {
+        // The bounty as the root holds it now (its lineup drawn, for a relayer), read once.
+        let (current, values) = {
+            let chain = self.tree.root().lock();
+            let tip = chain.tip().height;
+            let current = chain
+                .bounty_at(&job.bounty.id, tip)?
+                .filter(|b| b.status == BountyStatus::Open);
+            let values = match (&current, &job.computed) {
+                (Some(_), None) => Some(chain.bounty_values(&job.bounty)?),
+                _ => None,
+            };
+            (current, values)
+        };
+        let Some(current) = current else {
+            return Ok(true);
+        };
+        if let Some((module, inputs)) = values {
+            let bounty = &job.bounty;
+            job.computed = Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget));
+        }
+        let (output, fuel_used) = match &job.computed {
+            None => return Ok(false),
+            Some(Ok((output, fuel_used))) => (output, *fuel_used),
+            Some(Err(reason)) => {
+                tracing::warn!(bounty = %job.bounty.id, %reason, "cannot compute the bounty");
+                return Ok(true);
+            }
+        };
+        if job.position == 0 {
+            self.deliver(&current, output.clone(), fuel_used);
+            return Ok(true);
+        }
+        Ok(self.relay(&current, job.position, output, fuel_used))
+    }
+
+    /// As the offerer: signs the result and sends it on (or, by a test fault, lies or
+    /// keeps silent). A tier without relayers is complete at once and settled.
+    fn deliver(&mut self, bounty: &Bounty, mut output: Vec<u8>, fuel_used: u64) {
+        match self.roles.fault {
+            Some(MarketFault::Silent) => {
+                tracing::warn!(bounty = %bounty.id, "test fault: keeping silent");
+                return;
+            }
+            Some(MarketFault::Lie) => {
+                tracing::warn!(bounty = %bounty.id, "test fault: signing a false result");
+                match output.first_mut() {
+                    Some(byte) => *byte ^= 0xff,
+                    None => output.push(0),
+                }
+            }
+            None => {}
+        }
+        let envelope =
+            Envelope::offer(&self.roles.key, bounty.id, Hash::digest(&output), fuel_used);
+        tracing::info!(bounty = %bounty.id, "result signed as offerer");
+        let chain = vec![envelope];
+        self.exchange.say(MarketMessage::Result(ResultChain {
+            chain: chain.clone(),
+            result: output,
+        }));
+        if bounty.hops == 0 {
+            self.send_tx(TxPayload::Settle {
+                bounty: bounty.id,
+                chain,
+            });
+        }
+    }
+
+    /// As a relayer at `position` of `bounty`'s drawn lineup: waits for the chain to reach
+    /// it, checks it against the bounty, then countersigns a result equal to its own
+    /// (settling when it completes the chain) or disputes one that differs. Whether the job
+    /// is over.
+    fn relay(&mut self, bounty: &Bounty, position: usize, output: &[u8], fuel_used: u64) -> bool {
+        let expected = bounty.expected_chain();
+        // The first chain heard whose envelopes up to this node's place fit the bounty (a
+        // stranger's chain never does); only those envelopes are copied out of the book.
+        let found = self.exchange.read(|book| {
+            book.results(&bounty.id).iter().find_map(|h| {
+                let prefix = h.chain.get(..position)?;
+                let verified = verify_envelope_prefix(prefix, &expected).ok()?;
+                Some((prefix.to_vec(), verified))
+            })
+        });
+        let Some((prefix, verified)) = found else {
+            return false;
+        };
+        let Some(last) = prefix.last() else {
+            return false;
+        };
+        let own_hash = Hash::digest(output);
+        let mine = Envelope::relay(&self.roles.key, last, own_hash, fuel_used);
+        if verified.result_hash != own_hash || verified.fuel_used != fuel_used {
+            tracing::warn!(
+                bounty = %bounty.id,
+                theirs = %verified.result_hash,
+                ours = %own_hash,
+                "the result differs from this node's: disputing"
+            );
+            self.send_tx(TxPayload::Dispute {
+                bounty: bounty.id,
+                first: Box::new(*last),
+                second: Box::new(mine),
+            });
+            return true;
+        }
+        let mut chain = prefix;
+        chain.push(mine);
+        tracing::info!(bounty = %bounty.id, position, "result countersigned");
+        self.exchange.say(MarketMessage::Result(ResultChain {
+            chain: chain.clone(),
+            result: output.to_vec(),
+        }));
+        if position == usize::from(bounty.hops) {
+            if self.roles.fault == Some(MarketFault::Silent) {
+                tracing::warn!(bounty = %bounty.id, "test fault: not settling a complete chain");
+                return true;
+            }
+            self.send_tx(TxPayload::Settle {
+                bounty: bounty.id,
+                chain,
+            });
+        }
+        true
+    }
+
+    /// Signs and submits a root transaction from the market key, and hands it to the network.
+    fn send_tx(&self, payload: TxPayload) {
+        let nonce = match self.tree.root().lock().pending_nonce(&self.account) {
+            Ok(nonce) => nonce,
+            Err(e) => {
+                tracing::warn!(error = %e, "market agent cannot read its nonce");
+                return;
+            }
+        };
+        let tx: Transaction = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender: self.account,
+            nonce,
+            fee: MARKET_TX_FEE,
+            payload,
+        }
+        .sign(&self.roles.key);
+        let bytes = tx.to_bytes();
+        match self.tree.submit(tx) {
+            Ok(hash) => {
+                tracing::info!(%hash, "market transaction sent");
+                self.tx_admitted.notify_one();
+                if let Some(p2p) = &self.p2p {
+                    p2p.publish_transaction(ChainId::ROOT, bytes);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "market transaction refused"),
+        }
+    }
+}
+
+/// Drops the blocks read (`scanned`, oldest first) that are no longer on the best chain, whose
+/// block hash at a height `best_hash_at` gives, so that reading goes on from the last one that
+/// is; when none is, from the height below the oldest remembered.
+fn rewind_to_best_chain(
+    scanned: &mut VecDeque<(u64, Hash)>,
+    best_hash_at: impl Fn(u64) -> Result<Option<Hash>, ChainError>,
+) -> Result<(), ChainError> {
+    while let Some(&(height, hash)) = scanned.back() {
+        if best_hash_at(height)? == Some(hash) {
+            return Ok(());
+        }
+        if scanned.len() == 1 {
+            scanned.clear();
+            let below = height.saturating_sub(1);
+            scanned.push_back((below, best_hash_at(below)?.unwrap_or(Hash::ZERO)));
+            return Ok(());
+        }
+        scanned.pop_back();
+    }
+    Ok(())
+}
+
+/// The module and inputs a request names, or why they cannot be had: a root key as root state
+/// held it at the request's pinned height; a key on a data chain as this node holds it now (the
+/// bounty will pin the value the requester proves, which is that one unless it changes).
+fn read_values(
+    tree: &Blocktree,
+    request: &MarketRequest,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), String> {
+    let read = |key: &str| -> Result<Vec<u8>, String> {
+        let at_pin = tree.root().lock().value_at(key, request.pinned_height);
+        let found = match at_pin {
+            Err(ChainError::Tx(TxError::KeyOnOtherChain { .. })) => tree.value(key),
+            other => other,
+        };
+        match found {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(format!(
+                "no value under {key} at root height {}",
+                request.pinned_height
+            )),
+            Err(e) => Err(format!("cannot read {key}: {e}")),
+        }
+    };
+    let module = read(&request.transform)?;
+    let inputs = request
+        .inputs
+        .iter()
+        .map(|key| read(key))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((module, inputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(branch: u8, height: u64) -> Hash {
+        let mut bytes = [branch; 32];
+        bytes[..8].copy_from_slice(&height.to_le_bytes());
+        Hash(bytes)
+    }
+
+    /// The best chain: branch 1 up to `fork`, branch 2 above it, up to `tip`.
+    fn best(fork: u64, tip: u64) -> impl Fn(u64) -> Result<Option<Hash>, ChainError> {
+        move |height| Ok((height <= tip).then(|| hash(if height <= fork { 1 } else { 2 }, height)))
+    }
+
+    #[test]
+    fn a_reorg_rewinds_reading_to_where_the_branches_meet() {
+        let mut scanned: VecDeque<(u64, Hash)> = (5..=9).map(|h| (h, hash(1, h))).collect();
+        rewind_to_best_chain(&mut scanned, best(9, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(9, hash(1, 9))),
+            "no reorg: nothing to read again"
+        );
+
+        rewind_to_best_chain(&mut scanned, best(7, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(7, hash(1, 7))),
+            "heights 8 and 9 are read again"
+        );
+
+        // A reorg deeper than what is remembered: read again from below the oldest.
+        rewind_to_best_chain(&mut scanned, best(2, 12)).unwrap();
+        assert_eq!(
+            scanned.iter().copied().collect::<Vec<_>>(),
+            vec![(4, hash(2, 4))]
+        );
+        rewind_to_best_chain(&mut scanned, best(2, 12)).unwrap();
+        assert_eq!(
+            scanned.back(),
+            Some(&(4, hash(2, 4))),
+            "settled on the new branch"
+        );
+    }
+}

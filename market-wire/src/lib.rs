@@ -1,0 +1,404 @@
+//! The market's gossip messages (DESIGN §4): a requester's request, offerers' signed answers,
+//! and envelope chains carrying a bounty's result from the offerer through its lineup. Each
+//! is checked on its own here (bounds, signatures, links) before the node keeps or forwards
+//! it; whether it fits a bounty on the root is the agent's and the requester's check.
+
+use bincode::{Decode, Encode};
+use bitverse_compute::transform::{
+    ARGS_SIZE_BYTES_MAX, FUEL_PER_TRANSFORM_MAX, INPUTS_MAX, OUTPUT_SIZE_BYTES_MAX,
+};
+use bitverse_pricing::HOPS_MAX;
+use bitverse_primitives::{AccountId, Amount, Hash, SecretKey, Signature, codec};
+use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope};
+
+// Longest key a request names: any key the chain takes (one limit, the chain's).
+use bitverse_keyspace::KEY_SIZE_BYTES_MAX;
+/// Longest reason an offerer gives for declining.
+pub const DECLINE_REASON_BYTES_MAX: usize = 256;
+/// Largest encoded market message: a full result and the longest envelope chain, with room
+/// for the framing.
+pub const MARKET_MESSAGE_BYTES_MAX: usize =
+    OUTPUT_SIZE_BYTES_MAX + ENVELOPE_CHAIN_LEN_MAX * 256 + 1024;
+
+/// What a requester asks offerers for: run `transform` over `inputs` (root keys, read at
+/// `pinned_height`) with `args`, within `fuel_budget`, at a tier of `hops` relayers.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct MarketRequest {
+    /// Who will post the bounty: offerers price it, and the draw excludes it.
+    pub requester: AccountId,
+    /// The key whose value is the transformation's module.
+    pub transform: String,
+    /// The input keys, in order.
+    pub inputs: Vec<String>,
+    /// The argument bytes.
+    pub args: Vec<u8>,
+    /// Fuel per execution.
+    pub fuel_budget: u64,
+    /// Relayers in the lineup the requester wants.
+    pub hops: u8,
+    /// The root height whose values the bounty will pin.
+    pub pinned_height: u64,
+    /// Makes two otherwise equal requests two requests.
+    pub nonce: u64,
+}
+
+impl MarketRequest {
+    /// The request's id: what offers answer.
+    pub fn id(&self) -> Hash {
+        Hash::tagged("bitverse market request v1", &[&codec::encode(self)])
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.inputs.len() > INPUTS_MAX {
+            return Err(format!(
+                "{} inputs; at most {INPUTS_MAX}",
+                self.inputs.len()
+            ));
+        }
+        if std::iter::once(&self.transform)
+            .chain(&self.inputs)
+            .any(|k| k.is_empty() || k.len() > KEY_SIZE_BYTES_MAX)
+        {
+            return Err(format!("a key is empty or over {KEY_SIZE_BYTES_MAX} bytes"));
+        }
+        if self.hops > HOPS_MAX {
+            return Err(format!("{} hops; at most {HOPS_MAX}", self.hops));
+        }
+        if self.fuel_budget == 0 || self.fuel_budget > FUEL_PER_TRANSFORM_MAX {
+            return Err(format!(
+                "a fuel budget of {}; 1 to {FUEL_PER_TRANSFORM_MAX}",
+                self.fuel_budget
+            ));
+        }
+        if self.args.len() > ARGS_SIZE_BYTES_MAX {
+            return Err(format!(
+                "{} argument bytes; at most {ARGS_SIZE_BYTES_MAX}",
+                self.args.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An offerer's terms for a request, or why it will not take it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum OfferTerms {
+    /// It will compute for `price` (the whole bounty at the requested tier) and expects to
+    /// deliver within `latency_ms` of the bounty's posting.
+    Priced {
+        /// The bounty amount it asks.
+        price: Amount,
+        /// Its expected latency.
+        latency_ms: u64,
+    },
+    /// It will not: the inputs are not there, or the module refuses them, loops or traps.
+    Declined {
+        /// Why, for the requester to read.
+        reason: String,
+    },
+}
+
+impl OfferTerms {
+    /// The terms spread over flat, optional fields, as the RPC shows them: price, latency
+    /// (both set when priced) and the decline's reason.
+    pub fn parts(&self) -> (Option<Amount>, Option<u64>, Option<String>) {
+        match self {
+            OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
+            OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
+        }
+    }
+}
+
+/// An offerer's signed answer to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Offer {
+    /// The request answered.
+    pub request: Hash,
+    /// The offerer.
+    pub offerer: AccountId,
+    /// Its terms.
+    pub terms: OfferTerms,
+    /// The offerer's BIP-340 signature over [`Offer::signing_hash`].
+    pub signature: Signature,
+}
+
+impl Offer {
+    /// Signs `terms` for `request` with `key`.
+    pub fn signed(key: &SecretKey, request: Hash, terms: OfferTerms) -> Offer {
+        let mut offer = Offer {
+            request,
+            offerer: key.account(),
+            terms,
+            signature: Signature([0; 64]),
+        };
+        offer.signature = key.sign(&offer.signing_hash());
+        offer
+    }
+
+    /// What the offerer signs: every field but the signature.
+    pub fn signing_hash(&self) -> Hash {
+        let signed = (self.request, self.offerer, self.terms.clone());
+        Hash::tagged("bitverse market offer v1", &[&codec::encode(&signed)])
+    }
+
+    /// Whether the signature verifies for the offerer, and the terms are in bounds.
+    pub fn check(&self) -> Result<(), String> {
+        if let OfferTerms::Declined { reason } = &self.terms
+            && reason.len() > DECLINE_REASON_BYTES_MAX
+        {
+            return Err(format!(
+                "a decline reason of {} bytes; at most {DECLINE_REASON_BYTES_MAX}",
+                reason.len()
+            ));
+        }
+        self.offerer
+            .verify(&self.signing_hash(), &self.signature)
+            .map_err(|_| format!("offer from {} has a bad signature", self.offerer))
+    }
+}
+
+/// A bounty's envelope chain so far and the result it attests.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ResultChain {
+    /// The offerer's envelope, then each relayer's that countersigned, in lineup order.
+    pub chain: Vec<Envelope>,
+    /// The result's bytes: every envelope attests their hash.
+    pub result: Vec<u8>,
+}
+
+impl ResultChain {
+    /// The bounty, from the first envelope.
+    pub fn bounty(&self) -> Option<Hash> {
+        self.chain.first().map(|e| e.bounty)
+    }
+
+    /// Checks what needs no root state: a chain of 1 to [`ENVELOPE_CHAIN_LEN_MAX`] envelopes
+    /// of one bounty, each validly signed, linked to the one before (the first to nothing),
+    /// all attesting the hash of `result`. Who may sign, and where, is checked against the
+    /// bounty by whoever acts on the chain.
+    pub fn check(&self) -> Result<(), String> {
+        if self.chain.is_empty() || self.chain.len() > ENVELOPE_CHAIN_LEN_MAX {
+            return Err(format!(
+                "an envelope chain of {} envelopes; 1 to {ENVELOPE_CHAIN_LEN_MAX}",
+                self.chain.len()
+            ));
+        }
+        if self.result.len() > OUTPUT_SIZE_BYTES_MAX {
+            return Err(format!(
+                "a result of {} bytes; at most {OUTPUT_SIZE_BYTES_MAX}",
+                self.result.len()
+            ));
+        }
+        let result_hash = Hash::digest(&self.result);
+        let mut previous = Hash::ZERO;
+        for (position, envelope) in self.chain.iter().enumerate() {
+            if Some(envelope.bounty) != self.bounty() {
+                return Err(format!("envelope {position} is for another bounty"));
+            }
+            if envelope.previous != previous {
+                return Err(format!(
+                    "envelope {position} does not link to the one before"
+                ));
+            }
+            if envelope.result_hash != result_hash {
+                return Err(format!(
+                    "envelope {position} attests another result than the one carried"
+                ));
+            }
+            if !envelope.signature_is_valid() {
+                return Err(format!("envelope {position} has a bad signature"));
+            }
+            previous = envelope.hash();
+        }
+        Ok(())
+    }
+}
+
+/// One message on the market topic.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum MarketMessage {
+    /// A requester's request.
+    Request(MarketRequest),
+    /// An offerer's answer.
+    Offer(Offer),
+    /// A bounty's result and its envelopes so far.
+    Result(ResultChain),
+}
+
+impl MarketMessage {
+    /// The message's bytes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes and checks a message from the wire: bounds, signatures and links.
+    pub fn from_bytes_checked(bytes: &[u8]) -> Result<MarketMessage, String> {
+        let message: MarketMessage = codec::decode_with_limit::<_, MARKET_MESSAGE_BYTES_MAX>(bytes)
+            .map_err(|e| format!("not a market message: {e}"))?;
+        match &message {
+            MarketMessage::Request(request) => request.check()?,
+            MarketMessage::Offer(offer) => offer.check()?,
+            MarketMessage::Result(chain) => chain.check()?,
+        }
+        Ok(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn request() -> MarketRequest {
+        MarketRequest {
+            requester: SecretKey::dev("alice").account(),
+            transform: "filters/bw".into(),
+            inputs: vec!["photos/one".into()],
+            args: Vec::new(),
+            fuel_budget: 1_000_000,
+            hops: 1,
+            pinned_height: 7,
+            nonce: 1,
+        }
+    }
+
+    fn result_chain(result: &[u8]) -> ResultChain {
+        let bounty = Hash([9; 32]);
+        let offerer = SecretKey::dev("node-0");
+        let relayer = SecretKey::dev("node-1");
+        let first = Envelope::offer(&offerer, bounty, Hash::digest(result), 50);
+        let second = Envelope::relay(&relayer, &first, Hash::digest(result), 50);
+        ResultChain {
+            chain: vec![first, second],
+            result: result.to_vec(),
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips_checked() {
+        let offer = Offer::signed(
+            &SecretKey::dev("node-0"),
+            request().id(),
+            OfferTerms::Priced {
+                price: Amount(1_500),
+                latency_ms: 300,
+            },
+        );
+        for message in [
+            MarketMessage::Request(request()),
+            MarketMessage::Offer(offer),
+            MarketMessage::Result(result_chain(b"grey")),
+        ] {
+            let decoded = MarketMessage::from_bytes_checked(&message.to_bytes()).unwrap();
+            assert_eq!(decoded, message);
+        }
+    }
+
+    #[test]
+    fn a_forged_offer_or_chain_is_refused() {
+        let mut offer = Offer::signed(
+            &SecretKey::dev("node-0"),
+            request().id(),
+            OfferTerms::Priced {
+                price: Amount(1_500),
+                latency_ms: 300,
+            },
+        );
+        offer.terms = OfferTerms::Priced {
+            price: Amount(1),
+            latency_ms: 300,
+        };
+        let error = MarketMessage::from_bytes_checked(&MarketMessage::Offer(offer).to_bytes());
+        assert!(error.unwrap_err().contains("bad signature"));
+
+        let mut swapped = result_chain(b"grey");
+        swapped.result = b"gray".to_vec();
+        let error = MarketMessage::from_bytes_checked(&MarketMessage::Result(swapped).to_bytes());
+        assert!(error.unwrap_err().contains("another result"));
+
+        let mut unlinked = result_chain(b"grey");
+        unlinked.chain.swap(0, 1);
+        let error = MarketMessage::from_bytes_checked(&MarketMessage::Result(unlinked).to_bytes());
+        assert!(error.unwrap_err().contains("does not link"));
+
+        let empty = ResultChain {
+            chain: Vec::new(),
+            result: Vec::new(),
+        };
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Result(empty).to_bytes()).is_err()
+        );
+    }
+
+    #[test]
+    fn an_oversized_request_is_refused() {
+        let mut many = request();
+        many.inputs = vec!["a/b".into(); INPUTS_MAX + 1];
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(many).to_bytes()).is_err()
+        );
+        let mut deep = request();
+        deep.hops = HOPS_MAX + 1;
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(deep).to_bytes()).is_err()
+        );
+        let mut greedy = request();
+        greedy.fuel_budget = FUEL_PER_TRANSFORM_MAX + 1;
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(greedy).to_bytes()).is_err()
+        );
+        let mut long_args = request();
+        long_args.args = vec![0; ARGS_SIZE_BYTES_MAX + 1];
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(long_args).to_bytes())
+                .is_err()
+        );
+    }
+
+    /// Issue 17 §4: the wire's key limit is the chain's. A key as long as the chain takes
+    /// (it was refused at 300 bytes when the wire kept a limit of its own) can be named in
+    /// a request, every input at once; one byte more cannot.
+    #[test]
+    fn a_request_names_any_key_the_chain_takes() {
+        let longest = format!(
+            "k/{}",
+            "p".repeat(bitverse_keyspace::KEY_SIZE_BYTES_MAX - 2)
+        );
+        bitverse_keyspace::check_key(&longest).unwrap();
+        let mut long_keys = request();
+        long_keys.transform = longest.clone();
+        long_keys.inputs = vec![longest.clone(); INPUTS_MAX];
+        let bytes = MarketMessage::Request(long_keys).to_bytes();
+        assert!(bytes.len() <= MARKET_MESSAGE_BYTES_MAX);
+        MarketMessage::from_bytes_checked(&bytes).unwrap();
+        let too_long = format!("{longest}p");
+        assert!(bitverse_keyspace::check_key(&too_long).is_err());
+        let mut over = request();
+        over.inputs = vec![too_long];
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Request(over).to_bytes()).is_err()
+        );
+    }
+
+    proptest! {
+        /// Garbage never panics the decoder, and anything it accepts re-encodes to itself.
+        #[test]
+        fn arbitrary_bytes_decode_or_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(message) = MarketMessage::from_bytes_checked(&bytes) {
+                prop_assert_eq!(message.to_bytes(), bytes);
+            }
+        }
+
+        /// No changed byte of a signed chain's encoding passes as another checked chain.
+        #[test]
+        fn a_changed_byte_of_a_chain_is_caught(position in 0usize..4096, flip in 1u8..=255) {
+            let message = MarketMessage::Result(result_chain(b"a grey photo"));
+            let mut bytes = message.to_bytes();
+            let position = position % bytes.len();
+            bytes[position] ^= flip;
+            if let Ok(decoded) = MarketMessage::from_bytes_checked(&bytes) {
+                prop_assert_eq!(decoded, message);
+            }
+        }
+    }
+}

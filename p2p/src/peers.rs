@@ -1,0 +1,325 @@
+//! The node's book of peers: who is connected, what tip each announced, how many invalid
+//! messages each sent, and which peers are banned and until when. Every table is bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use libp2p::{Multiaddr, PeerId};
+
+use bitverse_primitives::ChainId;
+
+use super::protocol::{ChainTip, PeerStatus, most_work};
+
+/// Most peers connected at once; the swarm's connection limit enforces it, and the book refuses
+/// more as a second line.
+pub(crate) const PEERS_MAX: usize = 64;
+/// Most banned peers remembered; when full, the oldest ban is lifted early.
+pub(crate) const BANNED_PEERS_MAX: usize = 1024;
+/// Invalid messages (rejected gossip, bad sync answers) after which a peer is banned. Three,
+/// so that one bad message from an honest peer with a bug is not fatal, but a peer that keeps
+/// sending garbage is gone at once, whatever its gossip score.
+pub(crate) const REJECTED_MESSAGES_BEFORE_BAN: u32 = 3;
+/// How long a ban lasts.
+pub(crate) const BAN_DURATION_MS: u64 = 10 * 60 * 1000;
+/// Useless gossip a peer may have to its count before it is banned: well-formed messages that
+/// can never help, however often they come — orphan blocks and transactions from senders that
+/// cannot pay (issue 18 §6: a flooder sent 3,001 orphans at 476/s and 1,500 unfunded transfers
+/// at 283/s, ignored and never scored). The count loses a tenth every second
+/// ([`PeerBook::decay_useless_gossip`]), so it settles at about ten times a peer's rate: a peer
+/// sending more than about 20 such messages a second, for seconds on end, is banned; an honest
+/// one (an orphan now and then while it is ahead, a transaction its own tip could pay) stays
+/// far below.
+pub(crate) const USELESS_GOSSIP_MAX: u32 = 200;
+
+/// What the node knows of one connected peer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PeerInfo {
+    /// The address of the connection, as the swarm reported it.
+    pub addr: Option<Multiaddr>,
+    /// The tip it last announced.
+    pub status: Option<PeerStatus>,
+    /// Invalid messages it sent.
+    pub rejected_messages: u32,
+    /// Why its last message was rejected.
+    pub last_rejection: Option<String>,
+    /// When the node last asked it for its status.
+    pub status_asked_at: Option<Instant>,
+    /// Useless gossip it sent, decayed (see [`USELESS_GOSSIP_MAX`]).
+    pub useless_gossip: u32,
+}
+
+/// A banned peer.
+#[derive(Clone, Debug)]
+pub(crate) struct Ban {
+    /// When the ban ends.
+    pub until: Instant,
+    /// Why it was banned.
+    pub reason: String,
+    /// Invalid messages it had sent.
+    pub rejected_messages: u32,
+}
+
+/// Connected peers and bans.
+#[derive(Debug, Default)]
+pub(crate) struct PeerBook {
+    peers: HashMap<PeerId, PeerInfo>,
+    bans: HashMap<PeerId, Ban>,
+    /// Bans in the order they were made, for lifting the oldest when the table is full.
+    ban_order: VecDeque<PeerId>,
+}
+
+impl PeerBook {
+    /// Records a connection; `false` if the book is full and the peer should be dropped.
+    pub(crate) fn connected(&mut self, peer: PeerId, addr: Multiaddr) -> bool {
+        if let Some(info) = self.peers.get_mut(&peer) {
+            info.addr.get_or_insert(addr);
+            return true;
+        }
+        if self.peers.len() >= PEERS_MAX {
+            return false;
+        }
+        self.peers.insert(
+            peer,
+            PeerInfo {
+                addr: Some(addr),
+                ..PeerInfo::default()
+            },
+        );
+        true
+    }
+
+    /// Forgets a peer whose last connection closed.
+    pub(crate) fn disconnected(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
+
+    /// The connected peers.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = (&PeerId, &PeerInfo)> {
+        self.peers.iter()
+    }
+
+    /// How many peers are connected.
+    pub(crate) fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// One connected peer.
+    pub(crate) fn get_mut(&mut self, peer: &PeerId) -> Option<&mut PeerInfo> {
+        self.peers.get_mut(peer)
+    }
+
+    /// Records a peer's announced tip.
+    pub(crate) fn set_status(&mut self, peer: &PeerId, status: PeerStatus) {
+        if let Some(info) = self.peers.get_mut(peer) {
+            info.status = Some(status);
+        }
+    }
+
+    /// Counts an invalid message; `true` when the peer has now earned a ban.
+    pub(crate) fn record_rejection(&mut self, peer: &PeerId, reason: &str) -> bool {
+        match self.peers.get_mut(peer) {
+            Some(info) => {
+                info.rejected_messages = info.rejected_messages.saturating_add(1);
+                info.last_rejection = Some(reason.to_owned());
+                info.rejected_messages >= REJECTED_MESSAGES_BEFORE_BAN
+            }
+            None => false,
+        }
+    }
+
+    /// Counts a useless gossip message (an orphan block, a transaction its sender cannot pay);
+    /// `true` when the peer has now sent more than [`USELESS_GOSSIP_MAX`] and earned a ban.
+    pub(crate) fn record_useless_gossip(&mut self, peer: &PeerId) -> bool {
+        match self.peers.get_mut(peer) {
+            Some(info) => {
+                info.useless_gossip = info.useless_gossip.saturating_add(1);
+                info.useless_gossip > USELESS_GOSSIP_MAX
+            }
+            None => false,
+        }
+    }
+
+    /// Takes a tenth off every peer's count of useless gossip: called once a second.
+    pub(crate) fn decay_useless_gossip(&mut self) {
+        for info in self.peers.values_mut() {
+            info.useless_gossip -= info.useless_gossip.div_ceil(10);
+        }
+    }
+
+    /// Bans `peer` until `now + BAN_DURATION_MS`. Returns a peer whose ban was lifted early to
+    /// keep the table within [`BANNED_PEERS_MAX`]; the caller unblocks it.
+    pub(crate) fn ban(&mut self, peer: PeerId, reason: String, now: Instant) -> Option<PeerId> {
+        let rejected_messages = self.peers.get(&peer).map_or(0, |p| p.rejected_messages);
+        self.peers.remove(&peer);
+        let ban = Ban {
+            until: now + Duration::from_millis(BAN_DURATION_MS),
+            reason,
+            rejected_messages,
+        };
+        if self.bans.insert(peer, ban).is_some() {
+            self.ban_order.retain(|p| *p != peer);
+        }
+        self.ban_order.push_back(peer);
+        if self.bans.len() > BANNED_PEERS_MAX {
+            let oldest = self.ban_order.pop_front()?;
+            self.bans.remove(&oldest);
+            return Some(oldest);
+        }
+        None
+    }
+
+    /// Lifts the bans that ended by `now`; returns the peers to unblock.
+    pub(crate) fn lift_expired_bans(&mut self, now: Instant) -> Vec<PeerId> {
+        let mut lifted = Vec::new();
+        while let Some(peer) = self.ban_order.front().copied() {
+            match self.bans.get(&peer) {
+                Some(ban) if ban.until > now => break,
+                _ => {
+                    self.ban_order.pop_front();
+                    self.bans.remove(&peer);
+                    lifted.push(peer);
+                }
+            }
+        }
+        lifted
+    }
+
+    /// Whether `peer` is banned.
+    pub(crate) fn is_banned(&self, peer: &PeerId) -> bool {
+        self.bans.contains_key(peer)
+    }
+
+    /// The banned peers.
+    pub(crate) fn bans(&self) -> impl Iterator<Item = (&PeerId, &Ban)> {
+        self.bans.iter()
+    }
+
+    /// The connected peers that track `chain`, with the tip each announced for it.
+    pub(crate) fn tracking(&self, chain: ChainId) -> impl Iterator<Item = (PeerId, ChainTip)> {
+        self.peers.iter().filter_map(move |(peer, info)| {
+            let tip = info.status.as_ref()?.chain(chain)?;
+            Some((*peer, *tip))
+        })
+    }
+
+    /// The connected peer with the most work on `chain` among those that track it: where a
+    /// request about the chain goes. By [`most_work`], the rule sync follows too.
+    pub(crate) fn best_tracking(&self, chain: ChainId) -> Option<(PeerId, ChainTip)> {
+        most_work(self.tracking(chain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitverse_primitives::Hash;
+
+    fn addr() -> Multiaddr {
+        "/ip4/127.0.0.1/tcp/1".parse().unwrap()
+    }
+
+    fn tip(chain: ChainId, work: u128) -> ChainTip {
+        ChainTip {
+            chain,
+            height: 1,
+            tip: Hash::digest(&work.to_le_bytes()),
+            cumulative_work: work,
+        }
+    }
+
+    fn status(work: u128) -> PeerStatus {
+        PeerStatus {
+            genesis: Hash::ZERO,
+            chains: vec![tip(ChainId::ROOT, work)],
+        }
+    }
+
+    #[test]
+    fn the_book_holds_at_most_its_maximum_of_peers() {
+        let mut book = PeerBook::default();
+        for _ in 0..PEERS_MAX {
+            assert!(book.connected(PeerId::random(), addr()));
+        }
+        assert!(!book.connected(PeerId::random(), addr()));
+        assert_eq!(book.len(), PEERS_MAX);
+    }
+
+    #[test]
+    fn a_peer_is_banned_after_its_maximum_of_rejected_messages() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        book.connected(peer, addr());
+        for _ in 1..REJECTED_MESSAGES_BEFORE_BAN {
+            assert!(!book.record_rejection(&peer, "garbage"));
+        }
+        assert!(book.record_rejection(&peer, "garbage"));
+        let now = Instant::now();
+        assert_eq!(book.ban(peer, "garbage".into(), now), None);
+        assert!(book.is_banned(&peer));
+        assert_eq!(book.len(), 0);
+        assert!(book.lift_expired_bans(now).is_empty());
+        let later = now + Duration::from_millis(BAN_DURATION_MS + 1);
+        assert_eq!(book.lift_expired_bans(later), vec![peer]);
+        assert!(!book.is_banned(&peer));
+    }
+
+    #[test]
+    fn the_ban_table_is_bounded_by_lifting_the_oldest_ban() {
+        let mut book = PeerBook::default();
+        let now = Instant::now();
+        let first = PeerId::random();
+        assert_eq!(book.ban(first, "x".into(), now), None);
+        for _ in 1..BANNED_PEERS_MAX {
+            assert_eq!(book.ban(PeerId::random(), "x".into(), now), None);
+        }
+        assert_eq!(book.ban(PeerId::random(), "x".into(), now), Some(first));
+        assert_eq!(book.bans().count(), BANNED_PEERS_MAX);
+        assert!(!book.is_banned(&first));
+    }
+
+    #[test]
+    fn the_best_peer_is_the_one_with_most_work() {
+        let mut book = PeerBook::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        book.connected(a, addr());
+        book.connected(b, addr());
+        book.set_status(&a, status(10));
+        book.set_status(&b, status(20));
+        assert_eq!(book.best_tracking(ChainId::ROOT).map(|(p, _)| p), Some(b));
+    }
+
+    #[test]
+    fn a_data_chain_is_asked_only_of_peers_that_track_it() {
+        let mut book = PeerBook::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let chain = ChainId::new(2, 1).unwrap();
+        book.connected(a, addr());
+        book.connected(b, addr());
+        book.set_status(&a, status(100));
+        let mut tracking = status(10);
+        tracking.chains.push(tip(chain, 7));
+        book.set_status(&b, tracking);
+        assert_eq!(book.best_tracking(chain).map(|(p, _)| p), Some(b));
+        assert_eq!(book.tracking(chain).count(), 1);
+        assert_eq!(book.tracking(ChainId::ROOT).count(), 2);
+    }
+
+    #[test]
+    fn a_peer_flooding_useless_gossip_is_banned_and_an_occasional_one_never_is() {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/1".parse().unwrap();
+        let (honest, flooder) = (PeerId::random(), PeerId::random());
+        let mut book = PeerBook::default();
+        assert!(book.connected(honest, addr.clone()));
+        assert!(book.connected(flooder, addr));
+        // An hour of an honest peer at 5 a second (a busy network's orphans) stays below.
+        for _ in 0..3_600 {
+            for _ in 0..5 {
+                assert!(!book.record_useless_gossip(&honest));
+            }
+            book.decay_useless_gossip();
+        }
+        // The measured flooder, 476 a second, is over the bound within its first second.
+        let sent = (1..=476).find(|_| book.record_useless_gossip(&flooder));
+        assert_eq!(sent, Some(USELESS_GOSSIP_MAX as usize + 1));
+    }
+}
