@@ -357,59 +357,35 @@ pub(crate) struct RpcError {
     pub(crate) message: String,
 }
 
+/// An agent for the tests' HTTP calls: every call bounded by [`RPC_TIMEOUT_MS`], and a status
+/// other than 2xx returned as an answer rather than an error, since tests check statuses.
+fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_millis(RPC_TIMEOUT_MS)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// The body of an answer, at most [`RESPONSE_BYTES_MAX`].
+fn read_body(answer: &mut ureq::http::Response<ureq::Body>) -> std::io::Result<Vec<u8>> {
+    answer
+        .body_mut()
+        .with_config()
+        .limit(RESPONSE_BYTES_MAX)
+        .read_to_vec()
+        .map_err(std::io::Error::other)
+}
+
 /// An HTTP exchange: status code and body.
 pub(crate) fn http_post(url: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-    let host_port = url.strip_prefix("http://").unwrap_or(url);
-    let mut stream = TcpStream::connect(host_port)?;
-    stream.set_read_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))?;
-    stream.set_write_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))?;
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let (status, _, body) = read_http_answer(stream)?;
-    Ok((status, body))
-}
-
-/// Reads an HTTP answer to its end (at most [`RESPONSE_BYTES_MAX`]): the status code, the
-/// head in lower case, and the body, de-chunked.
-fn read_http_answer(stream: TcpStream) -> std::io::Result<(u16, String, Vec<u8>)> {
-    let mut response = Vec::new();
-    stream.take(RESPONSE_BYTES_MAX).read_to_end(&mut response)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no HTTP header end"))?;
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no HTTP status"))?;
-    let raw = &response[split + 4..];
-    let body = if head.contains("transfer-encoding: chunked") {
-        dechunk(raw)
-    } else {
-        raw.to_vec()
-    };
-    Ok((status, head, body))
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&raw[..line_end]).to_string();
-        let size = usize::from_str_radix(size_text.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        body.extend_from_slice(&raw[start..(start + size).min(raw.len())]);
-        raw = &raw[(start + size + 2).min(raw.len())..];
-    }
-    body
+    let mut answer = http_agent()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map_err(std::io::Error::other)?;
+    let status = answer.status().as_u16();
+    Ok((status, read_body(&mut answer)?))
 }
 
 /// Sends only the head of a POST that declares a `content_length`-byte body, and returns the
@@ -596,28 +572,21 @@ pub(crate) fn wait_for<T>(
     }
 }
 
-/// `GET path` over a plain socket (the RPC port also serves `/metrics` and the explorer's
-/// assets): the status code, the content type and the body as text. Panics if the node does
-/// not answer over HTTP.
+/// `GET path` (the RPC port also serves `/metrics` and the explorer's assets): the status
+/// code, the content type and the body as text. Panics if the node does not answer over HTTP.
 pub(crate) fn http_get(url: &str, path: &str) -> (u16, String, String) {
-    let host_port = url.strip_prefix("http://").unwrap_or(url);
-    let mut stream = TcpStream::connect(host_port).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(RPC_TIMEOUT_MS)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let (status, head, body) = read_http_answer(stream).expect("an HTTP answer");
-    let content_type = head
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
+    let mut answer = http_agent()
+        .get(format!("{url}{path}"))
+        .call()
+        .expect("an HTTP answer");
+    let status = answer.status().as_u16();
+    let content_type = answer
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = read_body(&mut answer).expect("the body");
     (
         status,
         content_type,
