@@ -279,6 +279,9 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) id: Hash,
     pub(crate) requester: AccountId,
     pub(crate) amount: Amount,
+    /// What holding it until its expiry costs ([`holding_charge`]), paid into the root's pool
+    /// besides the amount.
+    pub(crate) holding: Amount,
     pub(crate) transform: &'p str,
     pub(crate) inputs: &'p [String],
     pub(crate) args: &'p [u8],
@@ -571,7 +574,8 @@ fn record_event(
     Ok(())
 }
 
-/// Records a new bounty; its amount has already left the requester's balance.
+/// Records a new bounty; its amount and holding charge have already left the requester's
+/// balance.
 pub(crate) fn post_bounty(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,
@@ -773,6 +777,11 @@ pub(crate) fn post_bounty(
             status: BountyStatus::Open,
         },
     );
+    // Holding the bounty open, and its deep values in root state, until its expiry: paid
+    // into the root's pool, which pays its miners.
+    if post.holding > Amount::ZERO {
+        crate::endowment::deposit(view, &ChainId::ROOT, post.holding)?;
+    }
     Ok(())
 }
 

@@ -29,6 +29,7 @@ mod chain;
 pub mod endowment;
 pub mod error;
 pub mod headers;
+mod keyspace;
 pub mod mempool;
 pub mod params;
 pub mod pow;
