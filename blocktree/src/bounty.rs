@@ -575,9 +575,68 @@ fn record_event(
 }
 
 /// Records a new bounty; its amount and holding charge have already left the requester's
-/// balance.
+/// balance. The request is checked in the order of the steps below (a refusal names the
+/// first rule broken): its bounds, the values it pins, its parties, then the room the root
+/// has for one more open bounty.
 pub(crate) fn post_bounty(
     view: &mut StateView<'_>,
+    ctx: &BlockContext<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(), ApplyError> {
+    check_request(view, ctx, post)?;
+    // Everything the bounty names is read as of the pinned height.
+    let pinned = view.committed_at(post.pinned_height);
+    let (transform, inputs) = pin_inputs(view, &pinned, post)?;
+    check_parties(view, &pinned, ctx, post)?;
+    let Room {
+        count,
+        mut sums,
+        expiries,
+        mut expiring,
+    } = room_for(view, post)?;
+
+    expiring.push(post.id);
+    view.set_pending(expiries, Some(codec::encode(&expiring)));
+    crate::stake::extend_duty(view, &post.offerer, TaskKind::Offer, post.expiry_height)?;
+    set_open_count(view, &post.requester, count.saturating_add(1));
+    sums.open = sums.open.checked_add(1).ok_or(TxError::Overflow)?;
+    sums.escrowed = sums
+        .escrowed
+        .checked_add(post.amount)
+        .map_err(|_| TxError::Overflow)?;
+    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
+    set_bounty(
+        view,
+        &Bounty {
+            id: post.id,
+            requester: post.requester,
+            offerer: post.offerer,
+            amount: post.amount,
+            transform,
+            inputs,
+            args: post.args.to_vec(),
+            pinned_height: post.pinned_height,
+            posted_height: ctx.height,
+            hops: post.hops,
+            fuel_budget: post.fuel_budget,
+            expiry_height: post.expiry_height,
+            lineup: None,
+            status: BountyStatus::Open,
+        },
+    );
+    // Holding the bounty open, and its deep values in root state, until its expiry: paid
+    // into the root's pool, which pays its miners.
+    if post.holding > Amount::ZERO {
+        crate::endowment::deposit(view, &ChainId::ROOT, post.holding)?;
+    }
+    Ok(())
+}
+
+/// A PostBounty's bounds: on the root, the checks `check_stateless` makes again (where the
+/// state depends on them), and a pinned height and an expiry within reach of block
+/// `ctx.height`.
+fn check_request(
+    view: &StateView<'_>,
     ctx: &BlockContext<'_>,
     post: &PostBounty<'_>,
 ) -> Result<(), ApplyError> {
@@ -587,7 +646,6 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
-    // The checks `check_stateless` makes, again where the state depends on them.
     if post.amount == Amount::ZERO {
         return Err(TxError::ZeroBountyAmount.into());
     }
@@ -635,10 +693,19 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
+    Ok(())
+}
 
-    // Everything the bounty names is read as of the pinned height.
-    let pinned = view.committed_at(post.pinned_height);
-    let transform = pin(&pinned, post.transform, post.pinned_height)?;
+/// Pins the transformation and the inputs to the hashes of their values in `pinned` (root
+/// state at the pinned height): a root key's value read there, a data chain's value from its
+/// proof ([`DeepValue`], one per such input in order), which is checked and kept in root
+/// state while the bounty is open.
+fn pin_inputs(
+    view: &mut StateView<'_>,
+    pinned: &StateView<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(PinnedKey, Vec<PinnedKey>), ApplyError> {
+    let transform = pin(pinned, post.transform, post.pinned_height)?;
     let mut inputs = Vec::with_capacity(post.inputs.len());
     let mut deep_values = post.deep_values.iter();
     for (index, key) in post.inputs.iter().enumerate() {
@@ -646,7 +713,7 @@ pub(crate) fn post_bounty(
         let slot = crate::state::value_key(&home, key);
         let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
         if home_chain.is_root() {
-            inputs.push(pin(&pinned, key, post.pinned_height)?);
+            inputs.push(pin(pinned, key, post.pinned_height)?);
             continue;
         }
         let refused = |reason: String| TxError::BadDeepValue {
@@ -682,9 +749,20 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
+    Ok((transform, inputs))
+}
+
+/// A PostBounty's parties: an offerer staked at the pinned height and still now, and enough
+/// eligible relayers at the pinned height for its tier.
+fn check_parties(
+    view: &StateView<'_>,
+    pinned: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(), ApplyError> {
     // Staked at the pinned height, and still now: a stake left since (unbonding, released
     // perhaps before this bounty expires) backs no new bounty.
-    for (state, height) in [(&pinned, post.pinned_height), (&*view, ctx.height)] {
+    for (state, height) in [(pinned, post.pinned_height), (view, ctx.height)] {
         if stake_record(state, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
             return Err(TxError::OffererNotStaked {
                 offerer: post.offerer,
@@ -696,7 +774,7 @@ pub(crate) fn post_bounty(
     if post.hops > 0 {
         // The lineup is drawn later from the same state, so a tier that cannot be drawn now
         // never can: refuse it rather than escrow a bounty bound to expire.
-        let eligible = relayer_candidates(&pinned, post.pinned_height, ctx.params)?
+        let eligible = relayer_candidates(pinned, post.pinned_height, ctx.params)?
             .iter()
             .filter(|c| {
                 c.account != post.requester
@@ -712,7 +790,23 @@ pub(crate) fn post_bounty(
             .into());
         }
     }
+    Ok(())
+}
 
+/// What [`room_for`] read, for recording the new bounty.
+struct Room {
+    /// The requester's open bounties.
+    count: u32,
+    /// The root's open bounties and escrow.
+    sums: BountyTotals,
+    /// Where the bounties expiring with this one are listed, and the list.
+    expiries: KeyHash,
+    expiring: Vec<Hash>,
+}
+
+/// Whether the root has room for one more open bounty: below the requester's, the root's and
+/// the expiry height's limits, and under an id not taken.
+fn room_for(view: &StateView<'_>, post: &PostBounty<'_>) -> Result<Room, ApplyError> {
     let count = open_count(view, &post.requester)?;
     if usize::try_from(count).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_PER_ACCOUNT_MAX {
         return Err(TxError::TooManyOpenBounties {
@@ -721,7 +815,7 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
-    let mut sums = totals(view)?;
+    let sums = totals(view)?;
     if usize::try_from(sums.open).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_MAX {
         return Err(TxError::OpenBountiesFull {
             max: OPEN_BOUNTIES_MAX,
@@ -730,7 +824,7 @@ pub(crate) fn post_bounty(
         .into());
     }
     let expiries = expiries_key(post.expiry_height);
-    let mut expiring: Vec<Hash> = view.get_decoded(&expiries)?.unwrap_or_default();
+    let expiring: Vec<Hash> = view.get_decoded(&expiries)?.unwrap_or_default();
     if expiring.len() >= BOUNTIES_EXPIRING_PER_HEIGHT_MAX {
         return Err(TxError::OpenBountiesFull {
             max: BOUNTIES_EXPIRING_PER_HEIGHT_MAX,
@@ -747,42 +841,12 @@ pub(crate) fn post_bounty(
         }
         .into());
     }
-
-    expiring.push(post.id);
-    view.set_pending(expiries, Some(codec::encode(&expiring)));
-    crate::stake::extend_duty(view, &post.offerer, TaskKind::Offer, post.expiry_height)?;
-    set_open_count(view, &post.requester, count.saturating_add(1));
-    sums.open = sums.open.checked_add(1).ok_or(TxError::Overflow)?;
-    sums.escrowed = sums
-        .escrowed
-        .checked_add(post.amount)
-        .map_err(|_| TxError::Overflow)?;
-    view.set_pending(bounty_totals_key(), Some(codec::encode(&sums)));
-    set_bounty(
-        view,
-        &Bounty {
-            id: post.id,
-            requester: post.requester,
-            offerer: post.offerer,
-            amount: post.amount,
-            transform,
-            inputs,
-            args: post.args.to_vec(),
-            pinned_height: post.pinned_height,
-            posted_height: ctx.height,
-            hops: post.hops,
-            fuel_budget: post.fuel_budget,
-            expiry_height: post.expiry_height,
-            lineup: None,
-            status: BountyStatus::Open,
-        },
-    );
-    // Holding the bounty open, and its deep values in root state, until its expiry: paid
-    // into the root's pool, which pays its miners.
-    if post.holding > Amount::ZERO {
-        crate::endowment::deposit(view, &ChainId::ROOT, post.holding)?;
-    }
-    Ok(())
+    Ok(Room {
+        count,
+        sums,
+        expiries,
+        expiring,
+    })
 }
 
 /// Draws an open bounty's lineup from the first valid proof over its id.
