@@ -9,12 +9,13 @@ use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use super::{Candidate, Chain, apply_to_chain_error, compute_state_update};
 use crate::anchoring::{ChildAnchor, anchor_headers_hash, apply_anchors};
 use crate::block::{
-    BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX, Block, BlockHeader, HEADER_SIZE_BYTES_MAX, MergedWork,
-    VEC_LENGTH_BYTES, pow_meets, tx_root, work_hash,
+    Anchor, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX, Block, BlockHeader, HEADER_SIZE_BYTES_MAX,
+    MergedWork, VEC_LENGTH_BYTES, pow_meets, tx_root, work_hash,
 };
 use crate::error::{BlockError, ChainError, TxError};
 use crate::headers::HeaderRules;
-use crate::state::ApplyError;
+use crate::scripts::BlockContext;
+use crate::state::{ApplyError, StateView};
 use crate::tx::Transaction;
 
 impl Chain {
@@ -101,67 +102,14 @@ impl Chain {
         let time_ms = now_ms.max(median_ms.saturating_add(1));
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
-        // Each anchor on its own: one that no longer follows what this chain anchored last
-        // (its tip moved since the anchors were read) is left out, not the whole block.
-        let mut carried_anchors = Vec::with_capacity(anchors.len());
-        let mut carried = Vec::with_capacity(anchors.len());
-        for ChildAnchor { anchor, headers } in anchors {
-            let one = std::slice::from_ref(&anchor);
-            let headers = vec![headers];
-            match apply_anchors(&mut view, &self.params, height, time_ms, one, &headers) {
-                Ok(()) => {
-                    carried_anchors.push(anchor);
-                    carried.extend(headers);
-                }
-                Err(ChainError::Block(BlockError::BadAnchor(_))) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let anchors = carried_anchors;
+        let (anchors, carried) = self.carry_anchors(&mut view, height, time_ms, anchors)?;
         crate::bounty::start_root_block(&mut view, &self.params, height)
             .map_err(apply_to_chain_error)?;
-        let mut included = Vec::new();
-        let mut refused = Vec::new();
-        let mut fees = Amount::ZERO;
-        // Senders with a transaction that did not fit this block (its bytes, or a Dispute's
-        // fuel): it and their later transactions wait in the mempool for the next block.
-        let mut deferred: BTreeSet<AccountId> = BTreeSet::new();
-        // What `Block::check_body` allows: the transactions' bytes and the anchor headers'
-        // within `BLOCK_SIZE_BYTES_MAX`. A full mempool of large transactions is mined over
-        // several blocks, never sealed into one that every node (this one too) refuses.
-        let mut size_bytes = HEADER_SIZE_BYTES_MAX
-            .saturating_add(VEC_LENGTH_BYTES)
-            .saturating_add(codec::encode(&carried).len());
-        for tx in candidates {
-            if deferred.contains(&tx.body.sender) {
-                continue;
-            }
-            let tx_size = tx.to_bytes().len();
-            if size_bytes.saturating_add(tx_size) > BLOCK_SIZE_BYTES_MAX {
-                deferred.insert(tx.body.sender);
-                continue;
-            }
-            match view.try_apply_transaction(&tx, &context) {
-                Ok(fee) => match fees.checked_add(fee) {
-                    Ok(total) => {
-                        fees = total;
-                        size_bytes = size_bytes.saturating_add(tx_size);
-                        included.push(tx);
-                    }
-                    Err(_) => refused.push((tx.hash(), TxError::Overflow)),
-                },
-                Err(ApplyError::Tx(TxError::DisputeFuelFull { .. })) => {
-                    deferred.insert(tx.body.sender);
-                }
-                Err(ApplyError::Tx(error)) => refused.push((tx.hash(), error)),
-                Err(ApplyError::Store(e)) => return Err(e.into()),
-                Err(ApplyError::Sandbox(e)) => return Err(ChainError::Sandbox(e)),
-            }
-        }
-        let update = if included.is_empty() && !allow_empty {
+        let filled = fill(&mut view, &context, candidates, &carried)?;
+        let update = if filled.included.is_empty() && !allow_empty {
             None
         } else {
-            view.pay_block_miner(&self.params, &miner, fees)
+            view.pay_block_miner(&self.params, &miner, filled.fees)
                 .map_err(apply_to_chain_error)?;
             Some(compute_state_update(
                 self.store.as_ref(),
@@ -169,23 +117,11 @@ impl Chain {
                 height,
             )?)
         };
-        for (hash, error) in refused {
-            let mut gone = self.mempool.remove_with_successors(&hash).into_iter();
-            let Some(first) = gone.next() else { continue };
-            // Its successors can never be mined: the nonce they wait for will not come.
-            for later in gone {
-                let why = TxError::BadNonce {
-                    expected: first.body.nonce,
-                    got: later.body.nonce,
-                };
-                self.remember_dropped(later.hash(), why);
-            }
-            self.remember_dropped(first.hash(), error);
-        }
+        self.drop_refused(filled.refused);
         let Some(update) = update else {
             return Ok(None);
         };
-        let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
+        let hashes: Vec<Hash> = filled.included.iter().map(Transaction::hash).collect();
         let header = BlockHeader {
             chain: self.chain_id,
             parent: tip,
@@ -204,11 +140,57 @@ impl Chain {
         Ok(Some(Candidate {
             block: Block {
                 header,
-                transactions: included,
+                transactions: filled.included,
                 anchor_headers: carried,
             },
             update,
         }))
+    }
+
+    /// Applies each of `anchors` on its own to `view` (the candidate's state at `height` and
+    /// `time_ms`): one that no longer follows what this chain anchored last (its tip moved
+    /// since the anchors were read) is left out, not the whole block. Returns the anchors
+    /// carried and their headers.
+    fn carry_anchors(
+        &self,
+        view: &mut StateView<'_>,
+        height: u64,
+        time_ms: u64,
+        anchors: Vec<ChildAnchor>,
+    ) -> Result<(Vec<Anchor>, Vec<Vec<BlockHeader>>), ChainError> {
+        let mut carried_anchors = Vec::with_capacity(anchors.len());
+        let mut carried = Vec::with_capacity(anchors.len());
+        for ChildAnchor { anchor, headers } in anchors {
+            let one = std::slice::from_ref(&anchor);
+            let headers = vec![headers];
+            match apply_anchors(view, &self.params, height, time_ms, one, &headers) {
+                Ok(()) => {
+                    carried_anchors.push(anchor);
+                    carried.extend(headers);
+                }
+                Err(ChainError::Block(BlockError::BadAnchor(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((carried_anchors, carried))
+    }
+
+    /// Drops from the mempool each transaction block building refused, and its sender's later
+    /// ones, remembering why for a client waiting on them.
+    fn drop_refused(&mut self, refused: Vec<(Hash, TxError)>) {
+        for (hash, error) in refused {
+            let mut gone = self.mempool.remove_with_successors(&hash).into_iter();
+            let Some(first) = gone.next() else { continue };
+            // Its successors can never be mined: the nonce they wait for will not come.
+            for later in gone {
+                let why = TxError::BadNonce {
+                    expected: first.body.nonce,
+                    got: later.body.nonce,
+                };
+                self.remember_dropped(later.hash(), why);
+            }
+            self.remember_dropped(first.hash(), error);
+        }
     }
 
     /// Seals a candidate of this chain with the proof of work found for it (`nonce`, and its
@@ -240,4 +222,65 @@ impl Chain {
     ) -> Result<Option<Block>, ChainError> {
         self.produce_block(miner, now_ms, false, u64::MAX)
     }
+}
+
+/// What [`fill`] put in a candidate block.
+struct Filled {
+    /// The transactions applied, in order.
+    included: Vec<Transaction>,
+    /// Those refused, with why: dropped from the mempool.
+    refused: Vec<(Hash, TxError)>,
+    /// The fees of the included ones.
+    fees: Amount,
+}
+
+/// Applies `candidates` (the mempool's selection, fee order and nonce-aware) to `view` in
+/// order, as many as fit the block beside the anchor headers `carried`.
+fn fill(
+    view: &mut StateView<'_>,
+    context: &BlockContext<'_>,
+    candidates: Vec<Transaction>,
+    carried: &[Vec<BlockHeader>],
+) -> Result<Filled, ChainError> {
+    let mut filled = Filled {
+        included: Vec::new(),
+        refused: Vec::new(),
+        fees: Amount::ZERO,
+    };
+    // Senders with a transaction that did not fit this block (its bytes, or a Dispute's
+    // fuel): it and their later transactions wait in the mempool for the next block.
+    let mut deferred: BTreeSet<AccountId> = BTreeSet::new();
+    // What `Block::check_body` allows: the transactions' bytes and the anchor headers'
+    // within `BLOCK_SIZE_BYTES_MAX`. A full mempool of large transactions is mined over
+    // several blocks, never sealed into one that every node (this one too) refuses.
+    let mut size_bytes = HEADER_SIZE_BYTES_MAX
+        .saturating_add(VEC_LENGTH_BYTES)
+        .saturating_add(codec::encode(&carried).len());
+    for tx in candidates {
+        if deferred.contains(&tx.body.sender) {
+            continue;
+        }
+        let tx_size = tx.to_bytes().len();
+        if size_bytes.saturating_add(tx_size) > BLOCK_SIZE_BYTES_MAX {
+            deferred.insert(tx.body.sender);
+            continue;
+        }
+        match view.try_apply_transaction(&tx, context) {
+            Ok(fee) => match filled.fees.checked_add(fee) {
+                Ok(total) => {
+                    filled.fees = total;
+                    size_bytes = size_bytes.saturating_add(tx_size);
+                    filled.included.push(tx);
+                }
+                Err(_) => filled.refused.push((tx.hash(), TxError::Overflow)),
+            },
+            Err(ApplyError::Tx(TxError::DisputeFuelFull { .. })) => {
+                deferred.insert(tx.body.sender);
+            }
+            Err(ApplyError::Tx(error)) => filled.refused.push((tx.hash(), error)),
+            Err(ApplyError::Store(e)) => return Err(e.into()),
+            Err(ApplyError::Sandbox(e)) => return Err(ChainError::Sandbox(e)),
+        }
+    }
+    Ok(filled)
 }

@@ -93,24 +93,7 @@ impl Chain {
         }
         let cumulative_work = self.check_header(&block.header, now_ms)?;
         let tx_hashes = block.check_body()?;
-        // A block built here holds only mempool transactions, whose signatures were checked on
-        // admission: checking them again would halve a node's write throughput.
-        let built_here = matches!(&self.prepared, Some((h, _)) if *h == hash);
-        for (index, (tx, tx_hash)) in block
-            .transactions
-            .iter()
-            .zip(&tx_hashes)
-            .enumerate()
-            .filter(|_| !built_here)
-        {
-            tx.check_stateless(self.chain_id)
-                .and_then(|()| tx.verify_signature())
-                .map_err(|error| BlockError::InvalidTransaction {
-                    index,
-                    hash: *tx_hash,
-                    error: Box::new(error),
-                })?;
-        }
+        self.check_transactions(&hash, &block, &tx_hashes)?;
         // Stored before it is connected, so that a reorg can reach it; not yet trusted.
         let meta = BlockMeta {
             cumulative_work,
@@ -178,6 +161,30 @@ impl Chain {
             });
         }
         Ok(ImportOutcome::SideChain)
+    }
+
+    /// The stateless checks and signatures of `block`'s transactions (`hash`, with
+    /// `tx_hashes`). A block built here holds only mempool transactions, whose signatures were
+    /// checked on admission: checking them again would halve a node's write throughput.
+    fn check_transactions(
+        &self,
+        hash: &Hash,
+        block: &Block,
+        tx_hashes: &[Hash],
+    ) -> Result<(), BlockError> {
+        if matches!(&self.prepared, Some((h, _)) if h == hash) {
+            return Ok(());
+        }
+        for (index, (tx, tx_hash)) in block.transactions.iter().zip(tx_hashes).enumerate() {
+            tx.check_stateless(self.chain_id)
+                .and_then(|()| tx.verify_signature())
+                .map_err(|error| BlockError::InvalidTransaction {
+                    index,
+                    hash: *tx_hash,
+                    error: Box::new(error),
+                })?;
+        }
+        Ok(())
     }
 
     /// Applies `block`'s anchors and transactions to the tip's state and returns the state
