@@ -18,7 +18,7 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use crate::block::{Anchor, BlockHeader};
-use crate::error::TxError;
+use crate::error::{EarningsError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ProofError, check_leaf, walk_links};
 use crate::state::{ApplyError, StateView};
@@ -180,20 +180,18 @@ pub(crate) fn claim_miner_reward(
 ) -> Result<(), ApplyError> {
     let chain = proof.chain;
     if chain.depth() > params.depth_max() {
-        return Err(TxError::DepthTooDeep {
+        return Err(EarningsError::DepthTooDeep {
             depth: chain.depth(),
             depth_max: params.depth_max(),
         }
         .into());
     }
-    let top = proof
-        .verify()
-        .map_err(|e| TxError::BadEarningsProof(e.to_string()))?;
+    let top = proof.verify().map_err(EarningsError::BadProof)?;
     if view.get_raw(&anchored_key(&top))?.is_none() {
-        return Err(TxError::BadEarningsProof(format!(
-            "block {} of chain {} is not one the root anchored",
-            top.hash, top.chain
-        ))
+        return Err(EarningsError::NotAnchored {
+            chain: top.chain,
+            hash: top.hash,
+        }
         .into());
     }
     let claimed = view.claimed(&chain, &proof.miner)?;
@@ -201,7 +199,7 @@ pub(crate) fn claim_miner_reward(
     let owed = Amount(proof.earned.0.saturating_sub(claimed.0));
     let pay = owed.min(pool.held());
     if pay == Amount::ZERO {
-        return Err(TxError::NothingToClaim {
+        return Err(EarningsError::NothingToClaim {
             chain,
             miner: proof.miner,
             earned: proof.earned,

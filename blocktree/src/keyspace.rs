@@ -12,7 +12,7 @@ use bitverse_keyspace::KeyspaceName;
 use bitverse_keyspace::script::{Payments, ScriptError, ValidationContext, Verdict, WriteOp};
 use bitverse_primitives::{AccountId, Amount, Hash};
 
-use crate::error::{StoreError, TxError};
+use crate::error::{KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError};
 use crate::scripts::BlockContext;
 use crate::state::{ApplyError, KeyspaceRecord, StateView, script_key};
 
@@ -34,15 +34,14 @@ pub(crate) fn buy(
     sender: AccountId,
     purchase: &Purchase<'_>,
 ) -> Result<(), ApplyError> {
-    let name = KeyspaceName::new(purchase.name)
-        .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+    let name = KeyspaceName::new(purchase.name).map_err(StatelessError::InvalidKeyspaceName)?;
     if view.keyspace(name.as_str())?.is_some() {
-        return Err(TxError::KeyspaceTaken(name.to_string()).into());
+        return Err(KeyspaceError::KeyspaceTaken(name.to_string()).into());
     }
     let depth_params = ctx
         .params
         .depth(purchase.depth)
-        .ok_or(TxError::DepthTooDeep {
+        .ok_or(KeyspaceError::DepthTooDeep {
             depth: purchase.depth,
             depth_max: ctx.params.depth_max(),
         })?;
@@ -51,7 +50,7 @@ pub(crate) fn buy(
         .checked_mul(u128::from(purchase.quota_bytes))
         .map_err(|_| TxError::Overflow)?;
     if purchase.prepaid < price {
-        return Err(TxError::PrepaidTooLow {
+        return Err(KeyspaceError::PrepaidTooLow {
             prepaid: purchase.prepaid,
             needed: price,
         }
@@ -100,10 +99,9 @@ pub(crate) fn set_script(
     keyspace: &str,
     script: Option<&[u8]>,
 ) -> Result<(), ApplyError> {
-    let name =
-        KeyspaceName::new(keyspace).map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+    let name = KeyspaceName::new(keyspace).map_err(StatelessError::InvalidKeyspaceName)?;
     let Some(mut record) = view.keyspace(name.as_str())? else {
-        return Err(TxError::UnknownKeyspace(name.to_string()).into());
+        return Err(KeyspaceError::UnknownKeyspace(name.to_string()).into());
     };
     let script_hash = upload_script(view, ctx, script)?;
     let new_hash = script_hash.map(|h| h.0.to_vec()).unwrap_or_default();
@@ -158,7 +156,7 @@ pub(crate) fn put(
         .and_then(|u| u.checked_add(new_size))
         .ok_or(TxError::Overflow)?;
     if used > record.quota_bytes {
-        return Err(TxError::QuotaExceeded {
+        return Err(KeyspaceError::QuotaExceeded {
             keyspace: home.to_string(),
             quota_bytes: record.quota_bytes,
             used_bytes: used_before,
@@ -180,7 +178,7 @@ pub(crate) fn delete(
 ) -> Result<(), ApplyError> {
     let (home, mut record, slot) = view.home_here(key)?;
     let Some(old) = view.get_raw(&slot)? else {
-        return Err(TxError::NoSuchKey(key.to_owned()).into());
+        return Err(KeyspaceError::NoSuchKey(key.to_owned()).into());
     };
     authorize(
         view,
@@ -227,7 +225,7 @@ fn upload_script(
     let Some(wasm) = script else {
         return Ok(None);
     };
-    let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
+    let runner = ctx.scripts.get()?;
     let hash = runner.check_upload(wasm).map_err(script_error)?;
     view.set_pending(script_key(&hash), Some(wasm.to_vec()));
     Ok(Some(hash))
@@ -245,7 +243,7 @@ fn authorize(
         if write.writer == write.record.owner {
             return Ok(());
         }
-        return Err(TxError::NotOwner {
+        return Err(KeyspaceError::NotOwner {
             keyspace: write.keyspace.to_owned(),
         }
         .into());
@@ -267,7 +265,7 @@ fn authorize(
         block_height: ctx.height,
         block_time_unix_s: ctx.time_unix_s(),
     };
-    let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
+    let runner = ctx.scripts.get()?;
     let payments: std::sync::Arc<dyn Payments> = ctx.payments.clone();
     let outcome = runner
         .validate_by_hash(&script_hash, &wasm, &context, payments)
@@ -276,7 +274,7 @@ fn authorize(
     ctx.payments.take_failure()?;
     match outcome.verdict {
         Verdict::Accept => Ok(()),
-        Verdict::Reject { reason_code } => Err(TxError::ScriptRejected {
+        Verdict::Reject { reason_code } => Err(KeyspaceError::ScriptRejected {
             keyspace: write.keyspace.to_owned(),
             reason_code,
             reason_text: outcome
@@ -291,8 +289,8 @@ fn authorize(
 /// node's.
 fn script_error(e: ScriptError) -> ApplyError {
     match e {
-        ScriptError::Upload(e) => ApplyError::Tx(TxError::ScriptRefused(e.to_string())),
-        ScriptError::Node(e) => ApplyError::Sandbox(e.to_string()),
+        ScriptError::Upload(e) => KeyspaceError::ScriptRefused(e).into(),
+        ScriptError::Node(e) => SandboxFailure::Run(e).into(),
     }
 }
 

@@ -17,7 +17,10 @@ use crate::block::Anchor;
 use crate::endowment::{
     EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key, released_key,
 };
-use crate::error::{StoreError, TxError};
+use crate::error::{
+    AccountError, AdmissionError, BountyError, EarningsError, KeyspaceError, SandboxFailure,
+    StakeError, StatelessError, StoreError, TxError,
+};
 use crate::params::ChainParams;
 use crate::scripts::BlockContext;
 use crate::store::{Column, KvStore};
@@ -233,12 +236,39 @@ pub(crate) enum ApplyError {
     Tx(TxError),
     Store(StoreError),
     /// The node could not run a script: no verdict, see `ChainError::Sandbox`.
-    Sandbox(String),
+    Sandbox(SandboxFailure),
 }
 
 impl From<TxError> for ApplyError {
     fn from(e: TxError) -> Self {
         ApplyError::Tx(e)
+    }
+}
+
+/// A stage's refusal is the transaction's fault.
+macro_rules! apply_error_from_stage {
+    ($($stage:ty),*) => {$(
+        impl From<$stage> for ApplyError {
+            fn from(e: $stage) -> Self {
+                ApplyError::Tx(e.into())
+            }
+        }
+    )*};
+}
+
+apply_error_from_stage!(
+    StatelessError,
+    AdmissionError,
+    AccountError,
+    KeyspaceError,
+    StakeError,
+    BountyError,
+    EarningsError
+);
+
+impl From<SandboxFailure> for ApplyError {
+    fn from(e: SandboxFailure) -> Self {
+        ApplyError::Sandbox(e)
     }
 }
 
@@ -478,7 +508,7 @@ impl<'a> StateView<'a> {
         let slot = value_key(&home, key);
         let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
         if home_chain != self.chain {
-            return Err(TxError::KeyOnOtherChain {
+            return Err(KeyspaceError::KeyOnOtherChain {
                 key: key.to_owned(),
                 home: home_chain,
                 here: self.chain,
@@ -495,13 +525,13 @@ impl<'a> StateView<'a> {
 
     /// The registered keyspace that is home to `key`: the longest registered prefix.
     pub(crate) fn home_of(&self, key: &str) -> Result<(KeyspaceName, KeyspaceRecord), ApplyError> {
-        let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+        let candidates = home_candidates(key).map_err(StatelessError::InvalidKey)?;
         for name in candidates {
             if let Some(record) = self.keyspace(name.as_str())? {
                 return Ok((name, record));
             }
         }
-        Err(ApplyError::Tx(TxError::UnknownKeyspace(key.to_owned())))
+        Err(KeyspaceError::UnknownKeyspace(key.to_owned()).into())
     }
 
     pub(crate) fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ApplyError> {
@@ -629,7 +659,7 @@ impl<'a> StateView<'a> {
         let body = &tx.body;
         let mut account = self.account(&body.sender)?;
         if check_nonce && body.nonce != account.nonce {
-            return Err(TxError::BadNonce {
+            return Err(AccountError::BadNonce {
                 expected: account.nonce,
                 got: body.nonce,
             }
@@ -650,7 +680,7 @@ impl<'a> StateView<'a> {
             .checked_add(body.fee)
             .map_err(overflow)?;
         if account.balance < needed {
-            return Err(TxError::InsufficientBalance {
+            return Err(AccountError::InsufficientBalance {
                 account: body.sender,
                 available: account.balance,
                 needed,

@@ -7,7 +7,9 @@ use bitverse_primitives::{Hash, codec};
 use super::{
     Chain, DROPPED_TXS_REMEMBERED_MAX, TxLocation, TxStatus, apply_to_chain_error, corrupt,
 };
-use crate::error::{ChainError, TxError};
+use crate::error::{
+    AccountError, AdmissionError, BountyError, ChainError, StatelessError, TxError,
+};
 use crate::state::ApplyError;
 use crate::store::Column;
 use crate::tx::{Transaction, VerifiedTx};
@@ -69,7 +71,7 @@ impl Chain {
         root: Option<&Chain>,
     ) -> Result<Hash, ChainError> {
         if tx.body.chain != self.chain_id {
-            return Err(TxError::WrongChain {
+            return Err(StatelessError::WrongChain {
                 expected: self.chain_id,
                 got: tx.body.chain,
             }
@@ -98,7 +100,7 @@ impl Chain {
         root: Option<&Chain>,
     ) -> Result<Hash, ChainError> {
         if verified.chain() != self.chain_id {
-            return Err(TxError::WrongChain {
+            return Err(StatelessError::WrongChain {
                 expected: self.chain_id,
                 got: verified.chain(),
             }
@@ -106,15 +108,15 @@ impl Chain {
         }
         let hash = verified.hash();
         if self.mempool.contains(&hash) {
-            return Err(TxError::AlreadyKnown(hash).into());
+            return Err(AdmissionError::AlreadyKnown(hash).into());
         }
         if self.store.get(Column::TxIndex, &hash.0)?.is_some() {
-            return Err(TxError::AlreadyKnown(hash).into());
+            return Err(AdmissionError::AlreadyKnown(hash).into());
         }
         let tx = verified.into_tx();
         let state_nonce = self.account(&tx.body.sender)?.nonce;
         if tx.body.nonce < state_nonce {
-            return Err(TxError::BadNonce {
+            return Err(AccountError::BadNonce {
                 expected: state_nonce,
                 got: tx.body.nonce,
             }
@@ -140,7 +142,7 @@ impl Chain {
             // applies them in the sender's nonce order, so the proof is judged there (block
             // building has the last word, as for any later nonce). This lets a requester's
             // bounty and lineup land in one root block instead of two.
-            Err(ApplyError::Tx(TxError::UnknownBounty(bounty)))
+            Err(ApplyError::Tx(TxError::Bounty(BountyError::UnknownBounty(bounty))))
                 if self.posts_bounty_before(&tx, &bounty) => {}
             Err(e) => return Err(apply_to_chain_error(e)),
         }

@@ -12,7 +12,7 @@ use crate::block::{
     Anchor, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX, Block, BlockHeader, HEADER_SIZE_BYTES_MAX,
     MergedWork, VEC_LENGTH_BYTES, pow_meets, tx_root, work_hash,
 };
-use crate::error::{BlockError, ChainError, TxError};
+use crate::error::{AccountError, BlockError, BountyError, ChainError, TxError};
 use crate::headers::HeaderRules;
 use crate::scripts::BlockContext;
 use crate::state::{ApplyError, StateView};
@@ -183,10 +183,11 @@ impl Chain {
             let Some(first) = gone.next() else { continue };
             // Its successors can never be mined: the nonce they wait for will not come.
             for later in gone {
-                let why = TxError::BadNonce {
+                let why = AccountError::BadNonce {
                     expected: first.body.nonce,
                     got: later.body.nonce,
-                };
+                }
+                .into();
                 self.remember_dropped(later.hash(), why);
             }
             self.remember_dropped(first.hash(), error);
@@ -274,7 +275,7 @@ fn fill(
                 }
                 Err(_) => filled.refused.push((tx.hash(), TxError::Overflow)),
             },
-            Err(ApplyError::Tx(TxError::DisputeFuelFull { .. })) => {
+            Err(ApplyError::Tx(TxError::Bounty(BountyError::DisputeFuelFull { .. }))) => {
                 deferred.insert(tx.body.sender);
             }
             Err(ApplyError::Tx(error)) => filled.refused.push((tx.hash(), error)),

@@ -181,7 +181,7 @@ impl Chain {
                 .map_err(|error| BlockError::InvalidTransaction {
                     index,
                     hash: *tx_hash,
-                    error: Box::new(error),
+                    error: Box::new(error.into()),
                 })?;
         }
         Ok(())

@@ -8,7 +8,7 @@ use jmt::{JellyfishMerkleTree, KeyHash};
 use super::{Chain, Relay, apply_to_chain_error, corrupt};
 use crate::block::{Anchor, Block, BlockHeader};
 use crate::endowment::EndowmentPool;
-use crate::error::{ChainError, TxError};
+use crate::error::{ChainError, KeyspaceError, StatelessError};
 use crate::proof::{KeyspaceProof, ValueProof, encode_proof};
 use crate::state::{
     AccountState, Blake3Jmt, KeyspaceRecord, StateView, StoreTreeReader, keyspace_key, value_key,
@@ -80,7 +80,7 @@ impl Chain {
 
     /// A key's value at this chain's tip; a data chain finds the key's keyspace in `root`'s
     /// registry at the root's tip. A key whose keyspace lives on another chain is
-    /// [`TxError::KeyOnOtherChain`].
+    /// [`KeyspaceError::KeyOnOtherChain`].
     pub fn value_with(
         &self,
         key: &str,
@@ -110,7 +110,7 @@ impl Chain {
         let (mut proof, record, slot) = self.registry_proof(key)?;
         if record.depth != 0 {
             let home = record.chain().unwrap_or(self.chain_id);
-            return Err(TxError::KeyOnOtherChain {
+            return Err(KeyspaceError::KeyOnOtherChain {
                 key: key.to_owned(),
                 home,
                 here: self.chain_id,
@@ -132,7 +132,7 @@ impl Chain {
     ) -> Result<(ValueProof, KeyspaceRecord, KeyHash), ChainError> {
         let version = self.tip_height();
         let header = self.tip_entry()?.header.clone();
-        let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+        let candidates = home_candidates(key).map_err(StatelessError::InvalidKey)?;
         let mut keyspaces = Vec::new();
         let mut home = None;
         for name in candidates {
@@ -150,7 +150,7 @@ impl Chain {
             }
         }
         let Some((home, record)) = home else {
-            return Err(TxError::UnknownKeyspace(key.to_owned()).into());
+            return Err(KeyspaceError::UnknownKeyspace(key.to_owned()).into());
         };
         let slot = value_key(&home, key);
         let proof = ValueProof {
