@@ -44,7 +44,10 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use crate::chain::Chain;
-use crate::error::{ChainError, StoreError, TxError};
+use crate::error::{
+    BountyEnd, BountyError, ChainError, DeepValueFault, SandboxFailure, StatelessError, StoreError,
+    TxError,
+};
 use crate::params::ChainParams;
 use crate::scripts::BlockContext;
 use crate::stake::{reliability_key, stake_record, staked_nodes};
@@ -201,6 +204,18 @@ pub struct Slash {
     pub amount: Amount,
 }
 
+impl BountyStatus {
+    /// How the bounty ended, once it left `Open` (`None` while open).
+    pub fn end(&self) -> Option<BountyEnd> {
+        match self {
+            BountyStatus::Open => None,
+            BountyStatus::Settled { height, .. } => Some(BountyEnd::Settled { height: *height }),
+            BountyStatus::Expired { height } => Some(BountyEnd::Expired { height: *height }),
+            BountyStatus::Disputed { height, .. } => Some(BountyEnd::Disputed { height: *height }),
+        }
+    }
+}
+
 impl std::fmt::Display for BountyStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -279,6 +294,9 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) id: Hash,
     pub(crate) requester: AccountId,
     pub(crate) amount: Amount,
+    /// What holding it until its expiry costs ([`holding_charge`]), paid into the root's pool
+    /// besides the amount.
+    pub(crate) holding: Amount,
     pub(crate) transform: &'p str,
     pub(crate) inputs: &'p [String],
     pub(crate) args: &'p [u8],
@@ -355,26 +373,26 @@ impl DeepValue {
 
     /// Checks the proof for `key`, whose address is `slot` on `home` (a data chain): returns
     /// the anchor of the top header, which the root must have anchored.
-    fn verify(&self, slot: KeyHash, home: ChainId) -> Result<crate::block::Anchor, String> {
+    fn verify(&self, slot: KeyHash, home: ChainId) -> Result<crate::block::Anchor, DeepValueFault> {
         let depth = home.depth();
         if self.links.len() != usize::from(depth).saturating_sub(1) {
-            return Err(format!(
-                "{} links below depth 1 for a chain at depth {depth}",
-                self.links.len()
-            ));
+            return Err(DeepValueFault::LinkCount {
+                links: self.links.len(),
+                depth,
+            });
         }
         let mut path = home.path_to_root();
         path.reverse();
         let mut levels = path.into_iter().skip(1);
-        let top_chain = levels.next().ok_or("no depth-1 chain on the path")?;
+        let top_chain = levels.next().ok_or(DeepValueFault::NoTopChain)?;
         if self.top.chain != top_chain {
-            return Err(format!(
-                "the top header is of chain {}, not {top_chain}",
-                self.top.chain
-            ));
+            return Err(DeepValueFault::TopOnOtherChain {
+                got: self.top.chain,
+                expected: top_chain,
+            });
         }
         let state_root = crate::proof::walk_links(self.top.state_root, levels, &self.links)
-            .map_err(|e| e.to_string())?;
+            .map_err(DeepValueFault::Proof)?;
         crate::proof::check_leaf(
             &state_root,
             slot,
@@ -382,7 +400,7 @@ impl DeepValue {
             &self.value_proof,
             || format!("value on chain {home}"),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(DeepValueFault::Proof)?;
         Ok(crate::block::Anchor {
             chain: top_chain,
             height: self.top.height,
@@ -405,15 +423,15 @@ pub fn deep_value_key(bounty: &Hash, index: usize) -> KeyHash {
 
 /// The bounds a request's arguments and fuel budget must keep: those of one transformation
 /// run, so that every bounty can be computed.
-pub(crate) fn check_request_bounds(args: &[u8], fuel_budget: u64) -> Result<(), TxError> {
+pub(crate) fn check_request_bounds(args: &[u8], fuel_budget: u64) -> Result<(), StatelessError> {
     if args.len() > bitverse_compute::transform::ARGS_SIZE_BYTES_MAX {
-        return Err(TxError::BountyArgsTooLarge {
+        return Err(StatelessError::BountyArgsTooLarge {
             size_bytes: args.len(),
             max: bitverse_compute::transform::ARGS_SIZE_BYTES_MAX,
         });
     }
     if fuel_budget == 0 || fuel_budget > bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX {
-        return Err(TxError::FuelBudgetOutOfRange {
+        return Err(StatelessError::FuelBudgetOutOfRange {
             fuel_budget,
             max: bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX,
         });
@@ -470,11 +488,11 @@ fn set_open_count(view: &mut StateView<'_>, account: &AccountId, count: u32) {
 
 /// An open bounty, or the refusal that names why it is not one.
 fn open_bounty(view: &StateView<'_>, id: &Hash) -> Result<Bounty, ApplyError> {
-    let found = bounty(view, id)?.ok_or(TxError::UnknownBounty(*id))?;
-    if found.status != BountyStatus::Open {
-        return Err(TxError::BountyClosed {
+    let found = bounty(view, id)?.ok_or(BountyError::UnknownBounty(*id))?;
+    if let Some(status) = found.status.end() {
+        return Err(BountyError::BountyClosed {
             bounty: *id,
-            status: found.status.to_string(),
+            status,
         }
         .into());
     }
@@ -505,7 +523,7 @@ fn close(
 fn pin(pinned: &StateView<'_>, key: &str, height: u64) -> Result<PinnedKey, ApplyError> {
     let value = pinned
         .value(key)?
-        .ok_or_else(|| TxError::PinnedKeyMissing {
+        .ok_or_else(|| BountyError::PinnedKeyMissing {
             key: key.to_owned(),
             height,
         })?;
@@ -532,7 +550,7 @@ fn relayer_candidates(
         };
         candidates.push(
             RelayerCandidate::at_height(&node, height, &params.ledger)
-                .map_err(TxError::BadLineupProof)?,
+                .map_err(BountyError::BadLineupProof)?,
         );
     }
     Ok(candidates)
@@ -566,183 +584,31 @@ fn record_event(
         Some(latency_ms) => updated.record_success(height, latency_ms, &params.ledger),
         None => updated.record_failure(height, &params.ledger),
     }
-    .map_err(TxError::Ledger)?;
+    .map_err(BountyError::Ledger)?;
     view.set_pending(reliability_key(account, kind), Some(updated.to_bytes()));
     Ok(())
 }
 
-/// Records a new bounty; its amount has already left the requester's balance.
+/// Records a new bounty; its amount and holding charge have already left the requester's
+/// balance. The request is checked in the order of the steps below (a refusal names the
+/// first rule broken): its bounds, the values it pins, its parties, then the room the root
+/// has for one more open bounty.
 pub(crate) fn post_bounty(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,
     post: &PostBounty<'_>,
 ) -> Result<(), ApplyError> {
-    if !view.chain().is_root() {
-        return Err(TxError::RootOnly {
-            chain: view.chain(),
-        }
-        .into());
-    }
-    // The checks `check_stateless` makes, again where the state depends on them.
-    if post.amount == Amount::ZERO {
-        return Err(TxError::ZeroBountyAmount.into());
-    }
-    if post.offerer == post.requester {
-        return Err(TxError::OffererIsRequester {
-            account: post.requester,
-        }
-        .into());
-    }
-    if post.inputs.len() > BOUNTY_INPUTS_MAX {
-        return Err(TxError::TooManyBountyInputs {
-            count: post.inputs.len(),
-            max: BOUNTY_INPUTS_MAX,
-        }
-        .into());
-    }
-    check_request_bounds(post.args, post.fuel_budget)?;
-    if post.hops > HOPS_MAX {
-        return Err(TxError::TooManyHops {
-            hops: post.hops,
-            max: HOPS_MAX,
-        }
-        .into());
-    }
-    let highest = ctx.height.checked_sub(1).ok_or(TxError::Overflow)?;
-    let lowest = ctx.height.saturating_sub(PIN_AGE_BLOCKS_MAX);
-    if post.pinned_height < lowest || post.pinned_height > highest {
-        return Err(TxError::PinHeightOutOfRange {
-            pinned_height: post.pinned_height,
-            lowest,
-            highest,
-        }
-        .into());
-    }
-    let earliest_expiry = ctx.height.checked_add(1).ok_or(TxError::Overflow)?;
-    let latest_expiry = ctx
-        .height
-        .checked_add(EXPIRY_BLOCKS_MAX)
-        .ok_or(TxError::Overflow)?;
-    if post.expiry_height < earliest_expiry || post.expiry_height > latest_expiry {
-        return Err(TxError::ExpiryOutOfRange {
-            expiry_height: post.expiry_height,
-            lowest: earliest_expiry,
-            highest: latest_expiry,
-        }
-        .into());
-    }
-
+    check_request(view, ctx, post)?;
     // Everything the bounty names is read as of the pinned height.
     let pinned = view.committed_at(post.pinned_height);
-    let transform = pin(&pinned, post.transform, post.pinned_height)?;
-    let mut inputs = Vec::with_capacity(post.inputs.len());
-    let mut deep_values = post.deep_values.iter();
-    for (index, key) in post.inputs.iter().enumerate() {
-        let (home, record) = pinned.home_of(key)?;
-        let slot = crate::state::value_key(&home, key);
-        let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
-        if home_chain.is_root() {
-            inputs.push(pin(&pinned, key, post.pinned_height)?);
-            continue;
-        }
-        let refused = |reason: String| TxError::BadDeepValue {
-            key: key.clone(),
-            reason,
-        };
-        let deep = deep_values.next().ok_or_else(|| {
-            refused(format!(
-                "no proven value for this input on chain {home_chain}"
-            ))
-        })?;
-        let anchor = deep.verify(slot, home_chain).map_err(refused)?;
-        if view
-            .get_raw(&crate::endowment::anchored_key(&anchor))?
-            .is_none()
-        {
-            return Err(refused(format!(
-                "the root never anchored {}'s header {} at height {}",
-                anchor.chain, anchor.hash, anchor.height
-            ))
-            .into());
-        }
-        view.set_pending(deep_value_key(&post.id, index), Some(deep.value.clone()));
-        inputs.push(PinnedKey {
-            key: key.clone(),
-            value_hash: Hash::digest(&deep.value),
-        });
-    }
-    if deep_values.next().is_some() {
-        return Err(TxError::BadDeepValue {
-            key: String::new(),
-            reason: "more proven values than inputs on data chains".into(),
-        }
-        .into());
-    }
-    // Staked at the pinned height, and still now: a stake left since (unbonding, released
-    // perhaps before this bounty expires) backs no new bounty.
-    for (state, height) in [(&pinned, post.pinned_height), (&*view, ctx.height)] {
-        if stake_record(state, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
-            return Err(TxError::OffererNotStaked {
-                offerer: post.offerer,
-                height,
-            }
-            .into());
-        }
-    }
-    if post.hops > 0 {
-        // The lineup is drawn later from the same state, so a tier that cannot be drawn now
-        // never can: refuse it rather than escrow a bounty bound to expire.
-        let eligible = relayer_candidates(&pinned, post.pinned_height, ctx.params)?
-            .iter()
-            .filter(|c| {
-                c.account != post.requester
-                    && c.account != post.offerer
-                    && is_eligible_relayer(c.stake, c.reputation_ppm)
-            })
-            .count();
-        if eligible < usize::from(post.hops) {
-            return Err(TxError::TierUnavailable {
-                hops: post.hops,
-                eligible,
-            }
-            .into());
-        }
-    }
-
-    let count = open_count(view, &post.requester)?;
-    if usize::try_from(count).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_PER_ACCOUNT_MAX {
-        return Err(TxError::TooManyOpenBounties {
-            account: post.requester,
-            max: OPEN_BOUNTIES_PER_ACCOUNT_MAX,
-        }
-        .into());
-    }
-    let mut sums = totals(view)?;
-    if usize::try_from(sums.open).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_MAX {
-        return Err(TxError::OpenBountiesFull {
-            max: OPEN_BOUNTIES_MAX,
-            at_height: None,
-        }
-        .into());
-    }
-    let expiries = expiries_key(post.expiry_height);
-    let mut expiring: Vec<Hash> = view.get_decoded(&expiries)?.unwrap_or_default();
-    if expiring.len() >= BOUNTIES_EXPIRING_PER_HEIGHT_MAX {
-        return Err(TxError::OpenBountiesFull {
-            max: BOUNTIES_EXPIRING_PER_HEIGHT_MAX,
-            at_height: Some(post.expiry_height),
-        }
-        .into());
-    }
-    if bounty(view, &post.id)?.is_some() {
-        // A transaction id names one transaction, applied once: only a hash collision gets
-        // here.
-        return Err(TxError::BountyClosed {
-            bounty: post.id,
-            status: "posted already".into(),
-        }
-        .into());
-    }
+    let (transform, inputs) = pin_inputs(view, &pinned, post)?;
+    check_parties(view, &pinned, ctx, post)?;
+    let Room {
+        count,
+        mut sums,
+        expiries,
+        mut expiring,
+    } = room_for(view, post)?;
 
     expiring.push(post.id);
     view.set_pending(expiries, Some(codec::encode(&expiring)));
@@ -773,7 +639,224 @@ pub(crate) fn post_bounty(
             status: BountyStatus::Open,
         },
     );
+    // Holding the bounty open, and its deep values in root state, until its expiry: paid
+    // into the root's pool, which pays its miners.
+    if post.holding > Amount::ZERO {
+        crate::endowment::deposit(view, &ChainId::ROOT, post.holding)?;
+    }
     Ok(())
+}
+
+/// A PostBounty's bounds: on the root, the checks `check_stateless` makes again (where the
+/// state depends on them), and a pinned height and an expiry within reach of block
+/// `ctx.height`.
+fn check_request(
+    view: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(), ApplyError> {
+    if !view.chain().is_root() {
+        return Err(StatelessError::RootOnly {
+            chain: view.chain(),
+        }
+        .into());
+    }
+    if post.amount == Amount::ZERO {
+        return Err(StatelessError::ZeroBountyAmount.into());
+    }
+    if post.offerer == post.requester {
+        return Err(StatelessError::OffererIsRequester {
+            account: post.requester,
+        }
+        .into());
+    }
+    if post.inputs.len() > BOUNTY_INPUTS_MAX {
+        return Err(StatelessError::TooManyBountyInputs {
+            count: post.inputs.len(),
+            max: BOUNTY_INPUTS_MAX,
+        }
+        .into());
+    }
+    check_request_bounds(post.args, post.fuel_budget)?;
+    if post.hops > HOPS_MAX {
+        return Err(StatelessError::TooManyHops {
+            hops: post.hops,
+            max: HOPS_MAX,
+        }
+        .into());
+    }
+    let highest = ctx.height.checked_sub(1).ok_or(TxError::Overflow)?;
+    let lowest = ctx.height.saturating_sub(PIN_AGE_BLOCKS_MAX);
+    if post.pinned_height < lowest || post.pinned_height > highest {
+        return Err(BountyError::PinHeightOutOfRange {
+            pinned_height: post.pinned_height,
+            lowest,
+            highest,
+        }
+        .into());
+    }
+    let earliest_expiry = ctx.height.checked_add(1).ok_or(TxError::Overflow)?;
+    let latest_expiry = ctx
+        .height
+        .checked_add(EXPIRY_BLOCKS_MAX)
+        .ok_or(TxError::Overflow)?;
+    if post.expiry_height < earliest_expiry || post.expiry_height > latest_expiry {
+        return Err(BountyError::ExpiryOutOfRange {
+            expiry_height: post.expiry_height,
+            lowest: earliest_expiry,
+            highest: latest_expiry,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Pins the transformation and the inputs to the hashes of their values in `pinned` (root
+/// state at the pinned height): a root key's value read there, a data chain's value from its
+/// proof ([`DeepValue`], one per such input in order), which is checked and kept in root
+/// state while the bounty is open.
+fn pin_inputs(
+    view: &mut StateView<'_>,
+    pinned: &StateView<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(PinnedKey, Vec<PinnedKey>), ApplyError> {
+    let transform = pin(pinned, post.transform, post.pinned_height)?;
+    let mut inputs = Vec::with_capacity(post.inputs.len());
+    let mut deep_values = post.deep_values.iter();
+    for (index, key) in post.inputs.iter().enumerate() {
+        let (home, record) = pinned.home_of(key)?;
+        let slot = crate::state::value_key(&home, key);
+        let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
+        if home_chain.is_root() {
+            inputs.push(pin(pinned, key, post.pinned_height)?);
+            continue;
+        }
+        let refused = |reason: DeepValueFault| BountyError::BadDeepValue {
+            key: key.clone(),
+            reason,
+        };
+        let deep = deep_values
+            .next()
+            .ok_or_else(|| refused(DeepValueFault::Missing { chain: home_chain }))?;
+        let anchor = deep.verify(slot, home_chain).map_err(refused)?;
+        if view
+            .get_raw(&crate::endowment::anchored_key(&anchor))?
+            .is_none()
+        {
+            return Err(refused(DeepValueFault::NotAnchored {
+                chain: anchor.chain,
+                hash: anchor.hash,
+                height: anchor.height,
+            })
+            .into());
+        }
+        view.set_pending(deep_value_key(&post.id, index), Some(deep.value.clone()));
+        inputs.push(PinnedKey {
+            key: key.clone(),
+            value_hash: Hash::digest(&deep.value),
+        });
+    }
+    if deep_values.next().is_some() {
+        return Err(BountyError::BadDeepValue {
+            key: String::new(),
+            reason: DeepValueFault::Extra,
+        }
+        .into());
+    }
+    Ok((transform, inputs))
+}
+
+/// A PostBounty's parties: an offerer staked at the pinned height and still now, and enough
+/// eligible relayers at the pinned height for its tier.
+fn check_parties(
+    view: &StateView<'_>,
+    pinned: &StateView<'_>,
+    ctx: &BlockContext<'_>,
+    post: &PostBounty<'_>,
+) -> Result<(), ApplyError> {
+    // Staked at the pinned height, and still now: a stake left since (unbonding, released
+    // perhaps before this bounty expires) backs no new bounty.
+    for (state, height) in [(pinned, post.pinned_height), (view, ctx.height)] {
+        if stake_record(state, &post.offerer)?.stake(TaskKind::Offer) == Amount::ZERO {
+            return Err(BountyError::OffererNotStaked {
+                offerer: post.offerer,
+                height,
+            }
+            .into());
+        }
+    }
+    if post.hops > 0 {
+        // The lineup is drawn later from the same state, so a tier that cannot be drawn now
+        // never can: refuse it rather than escrow a bounty bound to expire.
+        let eligible = relayer_candidates(pinned, post.pinned_height, ctx.params)?
+            .iter()
+            .filter(|c| {
+                c.account != post.requester
+                    && c.account != post.offerer
+                    && is_eligible_relayer(c.stake, c.reputation_ppm)
+            })
+            .count();
+        if eligible < usize::from(post.hops) {
+            return Err(BountyError::TierUnavailable {
+                hops: post.hops,
+                eligible,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// What [`room_for`] read, for recording the new bounty.
+struct Room {
+    /// The requester's open bounties.
+    count: u32,
+    /// The root's open bounties and escrow.
+    sums: BountyTotals,
+    /// Where the bounties expiring with this one are listed, and the list.
+    expiries: KeyHash,
+    expiring: Vec<Hash>,
+}
+
+/// Whether the root has room for one more open bounty: below the requester's, the root's and
+/// the expiry height's limits, and under an id not taken.
+fn room_for(view: &StateView<'_>, post: &PostBounty<'_>) -> Result<Room, ApplyError> {
+    let count = open_count(view, &post.requester)?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_PER_ACCOUNT_MAX {
+        return Err(BountyError::TooManyOpenBounties {
+            account: post.requester,
+            max: OPEN_BOUNTIES_PER_ACCOUNT_MAX,
+        }
+        .into());
+    }
+    let sums = totals(view)?;
+    if usize::try_from(sums.open).unwrap_or(usize::MAX) >= OPEN_BOUNTIES_MAX {
+        return Err(BountyError::OpenBountiesFull {
+            max: OPEN_BOUNTIES_MAX,
+            at_height: None,
+        }
+        .into());
+    }
+    let expiries = expiries_key(post.expiry_height);
+    let expiring: Vec<Hash> = view.get_decoded(&expiries)?.unwrap_or_default();
+    if expiring.len() >= BOUNTIES_EXPIRING_PER_HEIGHT_MAX {
+        return Err(BountyError::OpenBountiesFull {
+            max: BOUNTIES_EXPIRING_PER_HEIGHT_MAX,
+            at_height: Some(post.expiry_height),
+        }
+        .into());
+    }
+    if bounty(view, &post.id)?.is_some() {
+        // A transaction id names one transaction, applied once: only a hash collision gets
+        // here.
+        return Err(BountyError::AlreadyPosted(post.id).into());
+    }
+    Ok(Room {
+        count,
+        sums,
+        expiries,
+        expiring,
+    })
 }
 
 /// Draws an open bounty's lineup from the first valid proof over its id.
@@ -784,14 +867,14 @@ pub(crate) fn publish_lineup(
 ) -> Result<(), ApplyError> {
     let mut found = open_bounty(view, &proof.bounty)?;
     if found.hops == 0 {
-        return Err(TxError::NoLineupForTier(found.id).into());
+        return Err(BountyError::NoLineupForTier(found.id).into());
     }
     if found.lineup.is_some() {
-        return Err(TxError::LineupAlreadyDrawn(found.id).into());
+        return Err(BountyError::LineupAlreadyDrawn(found.id).into());
     }
     let seed = proof
         .check(&found.id, ctx.params.lineup_difficulty)
-        .map_err(TxError::BadLineupProof)?;
+        .map_err(BountyError::BadLineupProof)?;
     let pinned = view.committed_at(found.pinned_height);
     // Drawn as staked at the pinned height, among those still staked now: a relayer that left
     // since has no stake this bounty could slash.
@@ -807,7 +890,7 @@ pub(crate) fn publish_lineup(
         &[found.requester, found.offerer],
         usize::from(found.hops),
     )
-    .map_err(TxError::BadLineupProof)?;
+    .map_err(BountyError::BadLineupProof)?;
     for relayer in &relayers {
         crate::stake::extend_duty(view, relayer, TaskKind::Relay, found.expiry_height)?;
     }
@@ -833,19 +916,19 @@ pub(crate) fn settle(
     let (relayers, finder) = match &found.lineup {
         Some(lineup) => (lineup.relayers.clone(), lineup.finder),
         None if found.hops == 0 => (Vec::new(), found.offerer),
-        None => return Err(TxError::LineupNotDrawn(found.id).into()),
+        None => return Err(BountyError::LineupNotDrawn(found.id).into()),
     };
-    let verified =
-        verify_envelope_chain(chain, &found.expected_chain()).map_err(TxError::BadEnvelopeChain)?;
+    let verified = verify_envelope_chain(chain, &found.expected_chain())
+        .map_err(BountyError::BadEnvelopeChain)?;
     let shares = settlement_shares(
         found.amount,
         relayers.len(),
         ctx.params.quote.finder_share_ppm,
     )
-    .map_err(TxError::BadEnvelopeChain)?;
+    .map_err(BountyError::BadEnvelopeChain)?;
     for (account, amount) in shares
         .payouts(found.offerer, &relayers, finder)
-        .map_err(TxError::BadEnvelopeChain)?
+        .map_err(BountyError::BadEnvelopeChain)?
     {
         view.credit(&account, amount)?;
     }
@@ -965,7 +1048,7 @@ fn run_transform(
     bounty: &Bounty,
 ) -> Result<Verdict, ApplyError> {
     let (module, inputs) = pinned_values(view, bounty)?;
-    let runner = ctx.scripts.transforms().map_err(ApplyError::Sandbox)?;
+    let runner = ctx.scripts.transforms()?;
     let request = TransformRequest {
         inputs,
         args: bounty.args.clone(),
@@ -976,7 +1059,7 @@ fn run_transform(
             .result
             .ok()
             .map(|output| (Hash::digest(&output), outcome.fuel_used))),
-        Err(TransformError::Node(e)) => Err(ApplyError::Sandbox(e.to_string())),
+        Err(TransformError::Node(e)) => Err(SandboxFailure::Run(e).into()),
         // A module that fails upload checks, or a request beyond the sandbox's bounds, has
         // no result: nothing anyone attested for it is right.
         Err(_) => Ok(None),
@@ -994,7 +1077,8 @@ pub(crate) fn dispute(
 ) -> Result<(), ApplyError> {
     let mut found = open_bounty(view, id)?;
     let [first, second] = evidence;
-    check_conflict(first, second, &found.expected_chain()).map_err(TxError::BadDisputeEvidence)?;
+    check_conflict(first, second, &found.expected_chain())
+        .map_err(BountyError::BadDisputeEvidence)?;
     // The cheap checks, before anything runs: someone must have a stake (or an unbonding
     // one) to lose.
     let mut at_stake = Amount::ZERO;
@@ -1005,7 +1089,7 @@ pub(crate) fn dispute(
         at_stake = at_stake.checked_add(stake).map_err(|_| TxError::Overflow)?;
     }
     if at_stake == Amount::ZERO {
-        return Err(TxError::DisputeBurnsNothing { bounty: found.id }.into());
+        return Err(BountyError::DisputeBurnsNothing { bounty: found.id }.into());
     }
     if ctx.admission {
         return Ok(());
@@ -1014,7 +1098,7 @@ pub(crate) fn dispute(
     let fuel = used
         .checked_add(found.fuel_budget)
         .filter(|total| *total <= DISPUTE_FUEL_PER_BLOCK_MAX)
-        .ok_or(TxError::DisputeFuelFull {
+        .ok_or(BountyError::DisputeFuelFull {
             used,
             budget: found.fuel_budget,
             max: DISPUTE_FUEL_PER_BLOCK_MAX,
@@ -1215,7 +1299,7 @@ mod tests {
         assert_eq!(check_request_bounds(&[], FUEL_PER_TRANSFORM_MAX), Ok(()));
         assert_eq!(
             check_request_bounds(&[0; ARGS_SIZE_BYTES_MAX + 1], 1),
-            Err(TxError::BountyArgsTooLarge {
+            Err(StatelessError::BountyArgsTooLarge {
                 size_bytes: ARGS_SIZE_BYTES_MAX + 1,
                 max: ARGS_SIZE_BYTES_MAX
             })
@@ -1223,7 +1307,7 @@ mod tests {
         for fuel_budget in [0, FUEL_PER_TRANSFORM_MAX + 1] {
             assert_eq!(
                 check_request_bounds(&[], fuel_budget),
-                Err(TxError::FuelBudgetOutOfRange {
+                Err(StatelessError::FuelBudgetOutOfRange {
                     fuel_budget,
                     max: FUEL_PER_TRANSFORM_MAX
                 })
@@ -1247,5 +1331,26 @@ mod tests {
             .to_string(),
             "settled at root height 12"
         );
+    }
+
+    #[test]
+    fn a_closed_bounty_is_refused_with_the_text_of_its_status() {
+        assert_eq!(BountyStatus::Open.end(), None);
+        for status in [
+            BountyStatus::Settled {
+                height: 12,
+                result_hash: Hash::ZERO,
+                fuel_used: 5,
+            },
+            BountyStatus::Expired { height: 40 },
+            BountyStatus::Disputed {
+                height: 7,
+                result_hash: None,
+                slashed: Vec::new(),
+            },
+        ] {
+            let end = status.end().unwrap();
+            assert_eq!(end.to_string(), status.to_string());
+        }
     }
 }

@@ -18,7 +18,10 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use crate::block::{Anchor, BlockHeader};
+use crate::error::{EarningsError, TxError};
+use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ProofError, check_leaf, walk_links};
+use crate::state::{ApplyError, StateView};
 
 /// Largest encoded [`EarningsProof`]: eight levels of headers and anchor proofs, with room;
 /// it travels inside a transaction, so it is below [`crate::tx::TX_SIZE_BYTES_MAX`].
@@ -166,6 +169,69 @@ impl EarningsProof {
             hash: self.top.hash(),
         })
     }
+}
+
+/// Pays a data-chain miner on the root what `proof` shows it earned beyond what it was paid
+/// for that chain before, at most what the chain's pool holds.
+pub(crate) fn claim_miner_reward(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    proof: &EarningsProof,
+) -> Result<(), ApplyError> {
+    let chain = proof.chain;
+    if chain.depth() > params.depth_max() {
+        return Err(EarningsError::DepthTooDeep {
+            depth: chain.depth(),
+            depth_max: params.depth_max(),
+        }
+        .into());
+    }
+    let top = proof.verify().map_err(EarningsError::BadProof)?;
+    if view.get_raw(&anchored_key(&top))?.is_none() {
+        return Err(EarningsError::NotAnchored {
+            chain: top.chain,
+            hash: top.hash,
+        }
+        .into());
+    }
+    let claimed = view.claimed(&chain, &proof.miner)?;
+    let mut pool = view.pool(&chain)?;
+    let owed = Amount(proof.earned.0.saturating_sub(claimed.0));
+    let pay = owed.min(pool.held());
+    if pay == Amount::ZERO {
+        return Err(EarningsError::NothingToClaim {
+            chain,
+            miner: proof.miner,
+            earned: proof.earned,
+            claimed,
+            pool_held: pool.held(),
+        }
+        .into());
+    }
+    pool.paid = pool.paid.checked_add(pay).map_err(|_| TxError::Overflow)?;
+    let claimed = claimed.checked_add(pay).map_err(|_| TxError::Overflow)?;
+    view.set_pending(pool_key(&chain), Some(codec::encode(&pool)));
+    view.set_pending(
+        claimed_key(&chain, &proof.miner),
+        Some(codec::encode(&claimed)),
+    );
+    view.credit(&proof.miner, pay)
+}
+
+/// Adds `amount` (already taken from a balance) to what `chain`'s endowment pool has been
+/// paid: a keyspace's endowment, a bounty's holding charge.
+pub(crate) fn deposit(
+    view: &mut StateView<'_>,
+    chain: &ChainId,
+    amount: Amount,
+) -> Result<(), ApplyError> {
+    let mut pool = view.pool(chain)?;
+    pool.deposited = pool
+        .deposited
+        .checked_add(amount)
+        .map_err(|_| TxError::Overflow)?;
+    view.set_pending(pool_key(chain), Some(codec::encode(&pool)));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ mod chain;
 pub mod endowment;
 pub mod error;
 pub mod headers;
+mod keyspace;
 pub mod mempool;
 pub mod params;
 pub mod pow;
@@ -52,7 +53,11 @@ pub use chain::{
     TxStatus, genesis_block, genesis_block_of, genesis_hash_of,
 };
 pub use endowment::{EarningsProof, EndowmentPool};
-pub use error::{BlockError, ChainError, StoreError, TxError, role_name};
+pub use error::{
+    AccountError, AdmissionError, BlockError, BountyEnd, BountyError, ChainError, DeepValueFault,
+    ERROR_CODES, EarningsError, ErrorCode, ErrorStage, KeyspaceError, SandboxFailure, StakeError,
+    StatelessError, StoreError, TxError, codes, role_name,
+};
 pub use headers::{HeaderChainChecker, HeaderRules};
 pub use params::{ChainParams, DEV_ACCOUNT_NAMES, DepthParams};
 pub use proof::{AnchorLink, KeyspaceProof, ProofError, ValueProof, verify_header_chain};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bitverse_primitives::{AccountId, Amount, Hash};
 
-use crate::error::TxError;
+use crate::error::{AccountError, AdmissionError, TxError};
 use crate::tx::Transaction;
 
 /// Most transactions the mempool holds; past it, a new transaction must outbid the cheapest.
@@ -74,21 +74,23 @@ impl Mempool {
         let nonce = tx.body.nonce;
         let fee = tx.body.fee;
         if self.by_hash.contains_key(&hash) {
-            return Err(TxError::AlreadyKnown(hash));
+            return Err(AdmissionError::AlreadyKnown(hash).into());
         }
         if nonce < state_nonce {
-            return Err(TxError::BadNonce {
+            return Err(AccountError::BadNonce {
                 expected: state_nonce,
                 got: nonce,
-            });
+            }
+            .into());
         }
         if nonce >= state_nonce.saturating_add(MEMPOOL_SENDER_TXS_MAX) {
-            return Err(TxError::NonceTooFarAhead {
+            return Err(AdmissionError::NonceTooFarAhead {
                 expected: state_nonce,
                 got: nonce,
-            });
+            }
+            .into());
         }
-        let mut evicted = Vec::new();
+        let mut evicted: Vec<(Hash, TxError)> = Vec::new();
         if let Some(existing) = self
             .by_sender
             .get(&sender)
@@ -101,32 +103,36 @@ impl Mempool {
                 .map(|t| t.body.fee)
                 .unwrap_or_default();
             if fee <= existing_fee {
-                return Err(TxError::ReplacementUnderpriced { nonce });
+                return Err(AdmissionError::ReplacementUnderpriced { nonce }.into());
             }
             self.remove(&existing);
-            evicted.push((existing, TxError::ReplacementUnderpriced { nonce }));
+            evicted.push((
+                existing,
+                AdmissionError::ReplacementUnderpriced { nonce }.into(),
+            ));
         } else if self.by_hash.len() >= MEMPOOL_TXS_MAX {
             let Some(&(cheapest_fee, cheapest)) = self.by_fee.first() else {
-                return Err(TxError::MempoolFull { fee });
+                return Err(AdmissionError::MempoolFull { fee }.into());
             };
             if fee <= cheapest_fee {
-                return Err(TxError::MempoolFull { fee });
+                return Err(AdmissionError::MempoolFull { fee }.into());
             }
             let mut gone = self.remove_with_successors(&cheapest).into_iter();
             if let Some(first) = gone.next() {
                 evicted.push((
                     first.hash(),
-                    TxError::MempoolFull {
+                    AdmissionError::MempoolFull {
                         fee: first.body.fee,
-                    },
+                    }
+                    .into(),
                 ));
                 // The nonce its successors wait for will not come.
                 for later in gone {
-                    let why = TxError::BadNonce {
+                    let why = AccountError::BadNonce {
                         expected: first.body.nonce,
                         got: later.body.nonce,
                     };
-                    evicted.push((later.hash(), why));
+                    evicted.push((later.hash(), why.into()));
                 }
             }
         }
@@ -274,27 +280,29 @@ mod tests {
         let mut pool = Mempool::default();
         assert!(matches!(
             pool.insert(tx("alice", 0, 1), 1),
-            Err(TxError::BadNonce { .. })
+            Err(TxError::Account(AccountError::BadNonce { .. }))
         ));
         assert!(matches!(
             pool.insert(tx("alice", MEMPOOL_SENDER_TXS_MAX + 1, 1), 1),
-            Err(TxError::NonceTooFarAhead { .. })
+            Err(TxError::Admission(AdmissionError::NonceTooFarAhead { .. }))
         ));
         pool.insert(tx("alice", 1, 5), 1).unwrap();
         assert!(matches!(
             pool.insert(tx("alice", 1, 5), 1),
-            Err(TxError::AlreadyKnown(_))
+            Err(TxError::Admission(AdmissionError::AlreadyKnown(_)))
         ));
         assert!(matches!(
             pool.insert(tx("alice", 1, 4), 1),
-            Err(TxError::ReplacementUnderpriced { .. })
+            Err(TxError::Admission(
+                AdmissionError::ReplacementUnderpriced { .. }
+            ))
         ));
         let replaced = pool.insert(tx("alice", 1, 6), 1).unwrap();
         assert_eq!(
             replaced,
             vec![(
                 tx("alice", 1, 5).hash(),
-                TxError::ReplacementUnderpriced { nonce: 1 }
+                TxError::Admission(AdmissionError::ReplacementUnderpriced { nonce: 1 })
             )]
         );
         assert_eq!(pool.len(), 1);
@@ -317,12 +325,15 @@ mod tests {
         }
         assert!(matches!(
             pool.insert(tx("alice", 0, 2), 0),
-            Err(TxError::MempoolFull { .. })
+            Err(TxError::Admission(AdmissionError::MempoolFull { .. }))
         ));
         let evicted = pool.insert(tx("alice", 0, 3), 0).unwrap();
         assert_eq!(evicted.len(), 1);
         assert!(
-            matches!(evicted[0].1, TxError::MempoolFull { fee: Amount(2) }),
+            matches!(
+                evicted[0].1,
+                TxError::Admission(AdmissionError::MempoolFull { fee: Amount(2) })
+            ),
             "{evicted:?}"
         );
         assert_eq!(pool.len(), MEMPOOL_TXS_MAX);

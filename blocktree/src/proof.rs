@@ -9,6 +9,7 @@ use jmt::proof::SparseMerkleProof;
 
 use crate::block::{Anchor, BlockHeader};
 use crate::chain::genesis_block;
+pub use crate::error::ProofError;
 use crate::error::StoreError;
 use crate::headers::HeaderChainChecker;
 use crate::params::ChainParams;
@@ -18,39 +19,6 @@ use crate::state::{Blake3Jmt, KeyspaceRecord, anchor_key, keyspace_key, value_ke
 pub const VALUE_PROOF_SIZE_BYTES_MAX: usize = 256 * 1024;
 /// Largest encoded sparse Merkle proof: 256 sibling hashes and a leaf, with room.
 const SPARSE_PROOF_SIZE_BYTES_MAX: usize = 16 * 1024;
-
-/// A proof that does not check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProofError {
-    /// The bytes do not decode.
-    #[error("malformed proof: {0}")]
-    Malformed(String),
-    /// The key does not follow the key syntax.
-    #[error("invalid key: {0}")]
-    InvalidKey(String),
-    /// A Merkle path does not lead to the header's state root.
-    #[error("{what} does not check against state root {root}")]
-    Mismatch {
-        /// What failed.
-        what: String,
-        /// The root it was checked against.
-        root: Hash,
-    },
-    /// The keyspace proofs do not establish the key's home.
-    #[error("the proof does not establish the key's home keyspace: {0}")]
-    Home(String),
-    /// A link of the walk from the root down to the key's chain does not hold.
-    #[error("broken link to the key's chain: {0}")]
-    Link(String),
-    /// A header in a chain does not link to the one before it, or lacks its proof of work.
-    #[error("header chain broken at height {height}: {reason}")]
-    HeaderChain {
-        /// Height of the offending header.
-        height: u64,
-        /// What is wrong.
-        reason: String,
-    },
-}
 
 /// Proof that a registered keyspace exists, or that a name is not registered.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -11,7 +11,7 @@ use bitverse_primitives::{AccountId, Amount, codec};
 use jmt::Version;
 use parking_lot::Mutex;
 
-use crate::error::StoreError;
+use crate::error::{SandboxFailure, StoreError};
 use crate::params::ChainParams;
 use crate::state::{payment_key, read_value};
 use crate::store::KvStore;
@@ -49,29 +49,27 @@ impl LazyScriptRunner {
 
     /// The runner, created now if it does not exist yet. Failing to create it is the node's
     /// failure, never a verdict on a transaction.
-    pub(crate) fn get(&self) -> Result<&ScriptRunner, String> {
+    pub(crate) fn get(&self) -> Result<&ScriptRunner, SandboxFailure> {
         if let Some(runner) = self.cell.get() {
             return Ok(runner);
         }
-        let runner = ScriptRunner::new().map_err(|e| e.to_string())?;
+        let runner = ScriptRunner::new().map_err(SandboxFailure::ScriptRunner)?;
         // A concurrent first call may have won the race; either runner is as good.
         let _ = self.cell.set(runner);
-        self.cell
-            .get()
-            .ok_or_else(|| "script runner vanished after creation".to_owned())
+        self.cell.get().ok_or(SandboxFailure::ScriptRunnerVanished)
     }
 
     /// The transformation runner, created now if it does not exist yet. Failing to create it
     /// is the node's failure, never a verdict on a transaction.
-    pub(crate) fn transforms(&self) -> Result<&TransformRunner, String> {
+    pub(crate) fn transforms(&self) -> Result<&TransformRunner, SandboxFailure> {
         if let Some(runner) = self.transforms.get() {
             return Ok(runner);
         }
-        let runner = TransformRunner::new().map_err(|e| e.to_string())?;
+        let runner = TransformRunner::new().map_err(SandboxFailure::TransformRunner)?;
         let _ = self.transforms.set(runner);
         self.transforms
             .get()
-            .ok_or_else(|| "transformation runner vanished after creation".to_owned())
+            .ok_or(SandboxFailure::TransformRunnerVanished)
     }
 }
 

@@ -26,7 +26,7 @@ use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use jmt::KeyHash;
 
 use crate::chain::Chain;
-use crate::error::{ChainError, StoreError, TxError};
+use crate::error::{ChainError, StakeError, StatelessError, StoreError, TxError};
 use crate::scripts::BlockContext;
 use crate::state::{ApplyError, StateView};
 
@@ -200,14 +200,14 @@ fn set_staked_nodes(view: &mut StateView<'_>, role: TaskKind, nodes: &[AccountId
 /// The checks `Transaction::check_stateless` makes already, made again where the state
 /// depends on them: a stake on a data chain, or a stake of zero (which would leave an empty
 /// record to delete), must never reach the state whatever path applied it.
-fn check_stake(view: &StateView<'_>, amount: Amount) -> Result<(), TxError> {
+fn check_stake(view: &StateView<'_>, amount: Amount) -> Result<(), StatelessError> {
     if !view.chain().is_root() {
-        return Err(TxError::RootOnly {
+        return Err(StatelessError::RootOnly {
             chain: view.chain(),
         });
     }
     if amount == Amount::ZERO {
-        return Err(TxError::ZeroStakeAmount);
+        return Err(StatelessError::ZeroStakeAmount);
     }
     Ok(())
 }
@@ -234,7 +234,7 @@ pub(crate) fn stake(
         if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
             let (smallest_stake, smallest) = smallest_listed(view, &nodes, role)?;
             if total <= smallest_stake {
-                return Err(TxError::StakedNodesFull {
+                return Err(StakeError::StakedNodesFull {
                     role,
                     nodes_max: STAKED_NODES_PER_ROLE_MAX,
                     smallest: smallest_stake,
@@ -285,7 +285,7 @@ pub(crate) fn unstake(
     let staked = record.stake(role);
     let left = staked
         .checked_sub(amount)
-        .map_err(|_| TxError::InsufficientStake {
+        .map_err(|_| StakeError::InsufficientStake {
             account: *account,
             role,
             staked,
@@ -313,7 +313,7 @@ pub(crate) fn unstake(
         }
         None => {
             if record.unbonding.len() >= UNBONDING_ENTRIES_PER_ACCOUNT_MAX {
-                return Err(TxError::TooManyUnbonding {
+                return Err(StakeError::TooManyUnbonding {
                     account: *account,
                     entries_max: UNBONDING_ENTRIES_PER_ACCOUNT_MAX,
                 }
@@ -489,12 +489,12 @@ mod tests {
         let mut on_data = StateView::of_chain(&store, None, data, None);
         assert_eq!(
             refusal(stake(&mut on_data, &account, TaskKind::Offer, Amount(1))),
-            TxError::RootOnly { chain: data }
+            TxError::Stateless(StatelessError::RootOnly { chain: data })
         );
         let mut on_root = StateView::new(&store, None);
         assert_eq!(
             refusal(stake(&mut on_root, &account, TaskKind::Relay, Amount::ZERO)),
-            TxError::ZeroStakeAmount
+            TxError::Stateless(StatelessError::ZeroStakeAmount)
         );
         stake(&mut on_root, &account, TaskKind::Relay, Amount(5)).unwrap();
         on_root.flush_pending();

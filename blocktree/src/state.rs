@@ -1,10 +1,12 @@
 //! The state of a chain: what it holds (accounts, keyspaces, values), how those live in the
-//! Jellyfish Merkle Tree, and how a transaction changes them.
+//! Jellyfish Merkle Tree, and how a transaction changes them: [`StateView`]'s
+//! `apply_transaction` makes the sender pay, then hands the transaction to the module of its
+//! kind (`crate::keyspace`, `crate::stake`, `crate::bounty`, `crate::endowment`; a transfer
+//! here).
 
 use std::collections::BTreeMap;
 
 use bincode::{Decode, Encode};
-use bitverse_keyspace::script::{Payments, ScriptError, ValidationContext, Verdict, WriteOp};
 use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
@@ -13,10 +15,12 @@ use serde::Serialize;
 
 use crate::block::Anchor;
 use crate::endowment::{
-    EarningsProof, EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key,
-    released_key,
+    EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key, released_key,
 };
-use crate::error::{StoreError, TxError};
+use crate::error::{
+    AccountError, AdmissionError, BountyError, EarningsError, KeyspaceError, SandboxFailure,
+    StakeError, StatelessError, StoreError, TxError,
+};
 use crate::params::ChainParams;
 use crate::scripts::BlockContext;
 use crate::store::{Column, KvStore};
@@ -232,12 +236,39 @@ pub(crate) enum ApplyError {
     Tx(TxError),
     Store(StoreError),
     /// The node could not run a script: no verdict, see `ChainError::Sandbox`.
-    Sandbox(String),
+    Sandbox(SandboxFailure),
 }
 
 impl From<TxError> for ApplyError {
     fn from(e: TxError) -> Self {
         ApplyError::Tx(e)
+    }
+}
+
+/// A stage's refusal is the transaction's fault.
+macro_rules! apply_error_from_stage {
+    ($($stage:ty),*) => {$(
+        impl From<$stage> for ApplyError {
+            fn from(e: $stage) -> Self {
+                ApplyError::Tx(e.into())
+            }
+        }
+    )*};
+}
+
+apply_error_from_stage!(
+    StatelessError,
+    AdmissionError,
+    AccountError,
+    KeyspaceError,
+    StakeError,
+    BountyError,
+    EarningsError
+);
+
+impl From<SandboxFailure> for ApplyError {
+    fn from(e: SandboxFailure) -> Self {
+        ApplyError::Sandbox(e)
     }
 }
 
@@ -249,18 +280,6 @@ impl From<StoreError> for ApplyError {
 
 fn overflow<E>(_: E) -> TxError {
     TxError::Overflow
-}
-
-/// One write a keyspace's script (or, without one, its owner rule) must allow.
-struct Write<'w> {
-    /// The keyspace whose rule decides.
-    keyspace: &'w str,
-    record: &'w KeyspaceRecord,
-    op: WriteOp,
-    key: &'w str,
-    value: &'w [u8],
-    existing: Option<&'w [u8]>,
-    writer: AccountId,
 }
 
 impl<'a> StateView<'a> {
@@ -356,6 +375,12 @@ impl<'a> StateView<'a> {
         self.registry_raw(&keyspace_key(name))?
             .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
+    }
+
+    /// The validation script stored under `script_hash`: from this state on the root, from
+    /// the relay parent's on a data chain.
+    pub(crate) fn script(&self, script_hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.registry_raw(&script_key(script_hash))
     }
 
     /// The latest anchor of `child` this chain's state holds.
@@ -455,68 +480,8 @@ impl<'a> StateView<'a> {
         Ok(())
     }
 
-    /// Pays a data-chain miner on the root what `proof` shows it earned beyond what it was
-    /// paid for that chain before, at most what the chain's pool holds.
-    fn claim_miner_reward(
-        &mut self,
-        params: &ChainParams,
-        proof: &EarningsProof,
-    ) -> Result<Amount, ApplyError> {
-        let chain = proof.chain;
-        if chain.depth() > params.depth_max() {
-            return Err(TxError::DepthTooDeep {
-                depth: chain.depth(),
-                depth_max: params.depth_max(),
-            }
-            .into());
-        }
-        let top = proof
-            .verify()
-            .map_err(|e| TxError::BadEarningsProof(e.to_string()))?;
-        if self.get_raw(&anchored_key(&top))?.is_none() {
-            return Err(TxError::BadEarningsProof(format!(
-                "block {} of chain {} is not one the root anchored",
-                top.hash, top.chain
-            ))
-            .into());
-        }
-        let claimed = self.claimed(&chain, &proof.miner)?;
-        let mut pool = self.pool(&chain)?;
-        let owed = Amount(proof.earned.0.saturating_sub(claimed.0));
-        let pay = owed.min(pool.held());
-        if pay == Amount::ZERO {
-            return Err(TxError::NothingToClaim {
-                chain,
-                miner: proof.miner,
-                earned: proof.earned,
-                claimed,
-                pool_held: pool.held(),
-            }
-            .into());
-        }
-        pool.paid = pool.paid.checked_add(pay).map_err(overflow)?;
-        let claimed = claimed.checked_add(pay).map_err(overflow)?;
-        self.pending
-            .insert(pool_key(&chain), Some(codec::encode(&pool)));
-        self.pending.insert(
-            claimed_key(&chain, &proof.miner),
-            Some(codec::encode(&claimed)),
-        );
-        self.credit(&proof.miner, pay)?;
-        Ok(pay)
-    }
-
-    /// Adds `amount` to what `chain`'s endowment pool has been paid.
-    fn deposit(&mut self, chain: &ChainId, amount: Amount) -> Result<(), ApplyError> {
-        let mut pool = self.pool(chain)?;
-        pool.deposited = pool.deposited.checked_add(amount).map_err(overflow)?;
-        self.pending
-            .insert(pool_key(chain), Some(codec::encode(&pool)));
-        Ok(())
-    }
-
     /// Bytes `record`'s keyspace holds on this chain.
-    fn used_bytes(&self, record: &KeyspaceRecord) -> Result<u64, StoreError> {
+    pub(crate) fn used_bytes(&self, record: &KeyspaceRecord) -> Result<u64, StoreError> {
         if self.root.is_none() {
             return Ok(record.used_bytes);
         }
@@ -524,7 +489,7 @@ impl<'a> StateView<'a> {
     }
 
     /// Sets the bytes `record`'s keyspace holds on this chain.
-    fn set_used_bytes(&mut self, record: &mut KeyspaceRecord, used_bytes: u64) {
+    pub(crate) fn set_used_bytes(&mut self, record: &mut KeyspaceRecord, used_bytes: u64) {
         if self.root.is_none() {
             record.used_bytes = used_bytes;
             self.set_keyspace(record);
@@ -535,12 +500,15 @@ impl<'a> StateView<'a> {
     }
 
     /// The home of `key` and its slot, refusing a key whose keyspace lives on another chain.
-    fn home_here(&self, key: &str) -> Result<(KeyspaceName, KeyspaceRecord, KeyHash), ApplyError> {
+    pub(crate) fn home_here(
+        &self,
+        key: &str,
+    ) -> Result<(KeyspaceName, KeyspaceRecord, KeyHash), ApplyError> {
         let (home, record) = self.home_of(key)?;
         let slot = value_key(&home, key);
         let home_chain = ChainId::of_address(&slot.0, record.depth).ok_or(TxError::Overflow)?;
         if home_chain != self.chain {
-            return Err(TxError::KeyOnOtherChain {
+            return Err(KeyspaceError::KeyOnOtherChain {
                 key: key.to_owned(),
                 home: home_chain,
                 here: self.chain,
@@ -550,20 +518,20 @@ impl<'a> StateView<'a> {
         Ok((home, record, slot))
     }
 
-    fn set_keyspace(&mut self, record: &KeyspaceRecord) {
+    pub(crate) fn set_keyspace(&mut self, record: &KeyspaceRecord) {
         self.pending
             .insert(keyspace_key(&record.name), Some(codec::encode(record)));
     }
 
     /// The registered keyspace that is home to `key`: the longest registered prefix.
     pub(crate) fn home_of(&self, key: &str) -> Result<(KeyspaceName, KeyspaceRecord), ApplyError> {
-        let candidates = home_candidates(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+        let candidates = home_candidates(key).map_err(StatelessError::InvalidKey)?;
         for name in candidates {
             if let Some(record) = self.keyspace(name.as_str())? {
                 return Ok((name, record));
             }
         }
-        Err(ApplyError::Tx(TxError::UnknownKeyspace(key.to_owned())))
+        Err(KeyspaceError::UnknownKeyspace(key.to_owned()).into())
     }
 
     pub(crate) fn value(&self, key: &str) -> Result<Option<Vec<u8>>, ApplyError> {
@@ -591,69 +559,20 @@ impl<'a> StateView<'a> {
         Ok(())
     }
 
-    /// Applies one transaction whose signature has been checked, into the pending journal.
-    /// Returns the fee, which the block pays to its miner.
+    /// Applies one transaction whose signature has been checked, into the pending journal:
+    /// the sender pays ([`StateView::charge_sender`]), then the module of the transaction's
+    /// kind makes its change. Returns the fee, which the block pays to its miner.
     fn apply_transaction(
         &mut self,
         tx: &Transaction,
         ctx: &BlockContext<'_>,
         check_nonce: bool,
     ) -> Result<Amount, ApplyError> {
+        let holding = self.charge_sender(tx, ctx, check_nonce)?;
         let body = &tx.body;
-        let mut sender = self.account(&body.sender)?;
-        if check_nonce && body.nonce != sender.nonce {
-            return Err(TxError::BadNonce {
-                expected: sender.nonce,
-                got: body.nonce,
-            }
-            .into());
-        }
-        // What a bounty pays to be held until its expiry, beyond its amount (into the root's
-        // pool, below).
-        let holding = match &body.payload {
-            TxPayload::PostBounty {
-                expiry_height,
-                deep_values,
-                ..
-            } => {
-                crate::bounty::holding_charge(ctx.params, ctx.height, *expiry_height, deep_values)?
-            }
-            _ => Amount::ZERO,
-        };
-        let spend = match &body.payload {
-            TxPayload::Transfer { amount, .. } => *amount,
-            TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
-            TxPayload::Stake { amount, .. } => *amount,
-            TxPayload::PostBounty { amount, .. } => {
-                amount.checked_add(holding).map_err(overflow)?
-            }
-            TxPayload::SetScript { .. }
-            | TxPayload::LineupProof { .. }
-            | TxPayload::Settle { .. }
-            | TxPayload::Dispute { .. }
-            | TxPayload::Put { .. }
-            | TxPayload::Delete { .. }
-            | TxPayload::Unstake { .. }
-            | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
-        };
-        let needed = spend.checked_add(body.fee).map_err(overflow)?;
-        if sender.balance < needed {
-            return Err(TxError::InsufficientBalance {
-                account: body.sender,
-                available: sender.balance,
-                needed,
-            }
-            .into());
-        }
-        sender.balance = sender.balance.checked_sub(needed).map_err(overflow)?;
-        sender.nonce = sender.nonce.checked_add(1).ok_or(TxError::Overflow)?;
-
+        let sender = &body.sender;
         match &body.payload {
-            TxPayload::Transfer { to, amount } => {
-                self.set_account(&body.sender, &sender);
-                self.credit(to, *amount)?;
-                self.record_payment(&body.sender, to, *amount)?;
-            }
+            TxPayload::Transfer { to, amount } => self.transfer(sender, to, *amount)?,
             TxPayload::BuyKeyspace {
                 name,
                 owner,
@@ -661,156 +580,30 @@ impl<'a> StateView<'a> {
                 prepaid,
                 script,
                 depth,
-            } => {
-                let name = KeyspaceName::new(name)
-                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
-                if self.keyspace(name.as_str())?.is_some() {
-                    return Err(TxError::KeyspaceTaken(name.to_string()).into());
-                }
-                let depth_params = ctx.params.depth(*depth).ok_or(TxError::DepthTooDeep {
-                    depth: *depth,
-                    depth_max: ctx.params.depth_max(),
-                })?;
-                let price = depth_params
-                    .storage_price_per_byte
-                    .checked_mul(u128::from(*quota_bytes))
-                    .map_err(overflow)?;
-                if *prepaid < price {
-                    return Err(TxError::PrepaidTooLow {
-                        prepaid: *prepaid,
-                        needed: price,
-                    }
-                    .into());
-                }
-                // A sub-keyspace is bought inside its parent, the longest registered keyspace
-                // prefixing it, when the parent's rule allows the purchase.
-                if name.parent().is_some() {
-                    let (parent, parent_record) = self.home_of(name.as_str())?;
-                    self.authorize(
-                        ctx,
-                        &Write {
-                            keyspace: parent.as_str(),
-                            record: &parent_record,
-                            op: WriteOp::BuySubKeyspace,
-                            key: name.as_str(),
-                            value: &[],
-                            existing: None,
-                            writer: body.sender,
-                        },
-                    )?;
-                }
-                let script_hash = self.upload_script(ctx, script.as_deref())?;
-                let chain = crate::tree::chain_of_keyspace(name.as_str(), *depth)
-                    .ok_or(TxError::Overflow)?;
-                self.set_account(&body.sender, &sender);
-                self.deposit(&chain, *prepaid)?;
-                self.set_keyspace(&KeyspaceRecord {
-                    name: name.to_string(),
+            } => crate::keyspace::buy(
+                self,
+                ctx,
+                *sender,
+                &crate::keyspace::Purchase {
+                    name,
                     owner: *owner,
                     quota_bytes: *quota_bytes,
-                    used_bytes: 0,
-                    endowment: *prepaid,
-                    script_hash,
+                    prepaid: *prepaid,
+                    script: script.as_deref(),
                     depth: *depth,
-                });
-            }
+                },
+            )?,
             TxPayload::SetScript { keyspace, script } => {
-                let name = KeyspaceName::new(keyspace)
-                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
-                let Some(mut record) = self.keyspace(name.as_str())? else {
-                    return Err(TxError::UnknownKeyspace(name.to_string()).into());
-                };
-                let script_hash = self.upload_script(ctx, script.as_deref())?;
-                let new_hash = script_hash.map(|h| h.0.to_vec()).unwrap_or_default();
-                let old_hash = record.script_hash.map(|h| h.0.to_vec());
-                self.authorize(
-                    ctx,
-                    &Write {
-                        keyspace: name.as_str(),
-                        record: &record,
-                        op: WriteOp::SetScript,
-                        key: name.as_str(),
-                        value: &new_hash,
-                        existing: old_hash.as_deref(),
-                        writer: body.sender,
-                    },
-                )?;
-                record.script_hash = script_hash;
-                self.set_account(&body.sender, &sender);
-                self.set_keyspace(&record);
+                crate::keyspace::set_script(self, ctx, *sender, keyspace, script.as_deref())?
             }
-            TxPayload::Put { key, value } => {
-                let (home, mut record, slot) = self.home_here(key)?;
-                let existing = self.get_raw(&slot)?;
-                self.authorize(
-                    ctx,
-                    &Write {
-                        keyspace: home.as_str(),
-                        record: &record,
-                        op: WriteOp::Put,
-                        key,
-                        value,
-                        existing: existing.as_deref(),
-                        writer: body.sender,
-                    },
-                )?;
-                let old_size = entry_size(key, existing.as_deref());
-                let new_size = entry_size(key, Some(value));
-                let used_before = self.used_bytes(&record)?;
-                let used = used_before
-                    .checked_sub(old_size)
-                    .and_then(|u| u.checked_add(new_size))
-                    .ok_or(TxError::Overflow)?;
-                if used > record.quota_bytes {
-                    return Err(TxError::QuotaExceeded {
-                        keyspace: home.to_string(),
-                        quota_bytes: record.quota_bytes,
-                        used_bytes: used_before,
-                        needed_bytes: used,
-                    }
-                    .into());
-                }
-                self.set_account(&body.sender, &sender);
-                self.set_used_bytes(&mut record, used);
-                self.pending.insert(slot, Some(value.clone()));
-            }
-            TxPayload::Delete { key } => {
-                let (home, mut record, slot) = self.home_here(key)?;
-                let Some(old) = self.get_raw(&slot)? else {
-                    return Err(TxError::NoSuchKey(key.clone()).into());
-                };
-                self.authorize(
-                    ctx,
-                    &Write {
-                        keyspace: home.as_str(),
-                        record: &record,
-                        op: WriteOp::Delete,
-                        key,
-                        value: &[],
-                        existing: Some(&old),
-                        writer: body.sender,
-                    },
-                )?;
-                let old_size = entry_size(key, Some(&old));
-                let used = self
-                    .used_bytes(&record)?
-                    .checked_sub(old_size)
-                    .ok_or(TxError::Overflow)?;
-                self.set_account(&body.sender, &sender);
-                self.set_used_bytes(&mut record, used);
-                self.pending.insert(slot, None);
-            }
+            TxPayload::Put { key, value } => crate::keyspace::put(self, ctx, *sender, key, value)?,
+            TxPayload::Delete { key } => crate::keyspace::delete(self, ctx, *sender, key)?,
             TxPayload::ClaimMinerReward { proof } => {
-                self.set_account(&body.sender, &sender);
-                self.claim_miner_reward(ctx.params, proof)?;
+                crate::endowment::claim_miner_reward(self, ctx.params, proof)?
             }
-            TxPayload::Stake { amount, role } => {
-                self.set_account(&body.sender, &sender);
-                crate::stake::stake(self, &body.sender, *role, *amount)?;
-            }
+            TxPayload::Stake { amount, role } => crate::stake::stake(self, sender, *role, *amount)?,
             TxPayload::Unstake { amount, role } => {
-                self.set_account(&body.sender, &sender);
-                crate::stake::unstake(self, ctx, &body.sender, *role, *amount)?;
+                crate::stake::unstake(self, ctx, sender, *role, *amount)?
             }
             TxPayload::PostBounty {
                 amount,
@@ -823,132 +616,99 @@ impl<'a> StateView<'a> {
                 fuel_budget,
                 expiry_height,
                 deep_values,
-            } => {
-                self.set_account(&body.sender, &sender);
-                crate::bounty::post_bounty(
-                    self,
-                    ctx,
-                    &crate::bounty::PostBounty {
-                        id: tx.hash(),
-                        requester: body.sender,
-                        amount: *amount,
-                        transform,
-                        inputs,
-                        args,
-                        pinned_height: *pinned_height,
-                        hops: *hops,
-                        offerer: *offerer,
-                        fuel_budget: *fuel_budget,
-                        expiry_height: *expiry_height,
-                        deep_values,
-                    },
-                )?;
-                // Holding the bounty open, and its deep values in root state, until its
-                // expiry: paid into the root's pool, which pays its miners.
-                if holding > Amount::ZERO {
-                    self.deposit(&ChainId::ROOT, holding)?;
-                }
-            }
-            TxPayload::LineupProof { proof } => {
-                self.set_account(&body.sender, &sender);
-                crate::bounty::publish_lineup(self, ctx, proof)?;
-            }
-            TxPayload::Settle { bounty, chain } => {
-                self.set_account(&body.sender, &sender);
-                crate::bounty::settle(self, ctx, bounty, chain)?;
-            }
+            } => crate::bounty::post_bounty(
+                self,
+                ctx,
+                &crate::bounty::PostBounty {
+                    id: tx.hash(),
+                    requester: *sender,
+                    amount: *amount,
+                    holding,
+                    transform,
+                    inputs,
+                    args,
+                    pinned_height: *pinned_height,
+                    hops: *hops,
+                    offerer: *offerer,
+                    fuel_budget: *fuel_budget,
+                    expiry_height: *expiry_height,
+                    deep_values,
+                },
+            )?,
+            TxPayload::LineupProof { proof } => crate::bounty::publish_lineup(self, ctx, proof)?,
+            TxPayload::Settle { bounty, chain } => crate::bounty::settle(self, ctx, bounty, chain)?,
             TxPayload::Dispute {
                 bounty,
                 first,
                 second,
-            } => {
-                self.set_account(&body.sender, &sender);
-                crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?;
-            }
+            } => crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?,
         }
         Ok(body.fee)
     }
 
-    /// Adds `amount` to the total `from` has paid `to`, which scripts read.
-    fn record_payment(
+    /// Makes `tx`'s sender pay: checks its nonce (admission, which may hold later nonces,
+    /// skips that with `check_nonce` off), then takes the fee and what the transaction moves
+    /// out of the balance, refusing a sender that cannot pay, and counts the nonce. Returns a
+    /// PostBounty's holding charge (part of what it paid), which goes into the root's pool.
+    fn charge_sender(
+        &mut self,
+        tx: &Transaction,
+        ctx: &BlockContext<'_>,
+        check_nonce: bool,
+    ) -> Result<Amount, ApplyError> {
+        let body = &tx.body;
+        let mut account = self.account(&body.sender)?;
+        if check_nonce && body.nonce != account.nonce {
+            return Err(AccountError::BadNonce {
+                expected: account.nonce,
+                got: body.nonce,
+            }
+            .into());
+        }
+        // What a bounty pays to be held until its expiry, beyond its amount.
+        let holding = match &body.payload {
+            TxPayload::PostBounty {
+                expiry_height,
+                deep_values,
+                ..
+            } => {
+                crate::bounty::holding_charge(ctx.params, ctx.height, *expiry_height, deep_values)?
+            }
+            _ => Amount::ZERO,
+        };
+        let needed = spend(&body.payload, holding)?
+            .checked_add(body.fee)
+            .map_err(overflow)?;
+        if account.balance < needed {
+            return Err(AccountError::InsufficientBalance {
+                account: body.sender,
+                available: account.balance,
+                needed,
+            }
+            .into());
+        }
+        account.balance = account.balance.checked_sub(needed).map_err(overflow)?;
+        account.nonce = account.nonce.checked_add(1).ok_or(TxError::Overflow)?;
+        // Written before the transaction's own change: a refusal there discards the whole
+        // journal, this write with it.
+        self.set_account(&body.sender, &account);
+        Ok(holding)
+    }
+
+    /// Moves `amount` (already taken from `from`'s balance) to `to`, and adds it to the total
+    /// `from` has paid `to`, which scripts read.
+    fn transfer(
         &mut self,
         from: &AccountId,
         to: &AccountId,
         amount: Amount,
     ) -> Result<(), ApplyError> {
+        self.credit(to, amount)?;
         let key = payment_key(from, to);
         let paid: Amount = self.get_decoded(&key)?.unwrap_or(Amount::ZERO);
         let paid = paid.checked_add(amount).map_err(overflow)?;
         self.pending.insert(key, Some(codec::encode(&paid)));
         Ok(())
-    }
-
-    /// Checks a script offered by BuyKeyspace or SetScript as at upload, and stores it by its
-    /// hash. Returns the hash (`None` without a script: owner-only).
-    fn upload_script(
-        &mut self,
-        ctx: &BlockContext<'_>,
-        script: Option<&[u8]>,
-    ) -> Result<Option<Hash>, ApplyError> {
-        let Some(wasm) = script else {
-            return Ok(None);
-        };
-        let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
-        let hash = runner.check_upload(wasm).map_err(script_error)?;
-        self.pending.insert(script_key(&hash), Some(wasm.to_vec()));
-        Ok(Some(hash))
-    }
-
-    /// Whether the keyspace's rule allows `write`: its script's verdict, or without a script,
-    /// whether the writer is its owner (the same rule as `sandbox-scripts/owner-only.wat`,
-    /// natively, since most keyspaces have no script and it is the hot path).
-    fn authorize(&self, ctx: &BlockContext<'_>, write: &Write<'_>) -> Result<(), ApplyError> {
-        let Some(script_hash) = write.record.script_hash else {
-            if write.writer == write.record.owner {
-                return Ok(());
-            }
-            return Err(TxError::NotOwner {
-                keyspace: write.keyspace.to_owned(),
-            }
-            .into());
-        };
-        let wasm = self
-            .registry_raw(&script_key(&script_hash))?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "script {script_hash} of keyspace {:?} is missing",
-                    write.keyspace
-                ))
-            })?;
-        let context = ValidationContext {
-            op: write.op,
-            keyspace: write.keyspace.as_bytes().to_vec(),
-            key: write.key.as_bytes().to_vec(),
-            value: write.value.to_vec(),
-            writer: write.writer,
-            keyspace_owner: write.record.owner,
-            existing_value: write.existing.map(<[u8]>::to_vec),
-            block_height: ctx.height,
-            block_time_unix_s: ctx.time_unix_s(),
-        };
-        let runner = ctx.scripts.get().map_err(ApplyError::Sandbox)?;
-        let payments: std::sync::Arc<dyn Payments> = ctx.payments.clone();
-        let outcome = runner
-            .validate_by_hash(&script_hash, &wasm, &context, payments)
-            .map_err(script_error)?;
-        ctx.scripts.record_fuel_used(outcome.fuel_used);
-        ctx.payments.take_failure()?;
-        match outcome.verdict {
-            Verdict::Accept => Ok(()),
-            Verdict::Reject { reason_code } => Err(TxError::ScriptRejected {
-                keyspace: write.keyspace.to_owned(),
-                reason_code,
-                reason_text: outcome
-                    .reason_text
-                    .or_else(|| outcome.fault.map(|fault| fault.to_string())),
-            }
-            .into()),
-        }
     }
 
     /// Applies `tx` only if it is valid: on a refusal the view is left as it was. The
@@ -983,19 +743,21 @@ impl StateView<'_> {
     }
 }
 
-/// A script that cannot be stored is the transaction's fault; a sandbox that cannot run is the
-/// node's.
-fn script_error(e: ScriptError) -> ApplyError {
-    match e {
-        ScriptError::Upload(e) => ApplyError::Tx(TxError::ScriptRefused(e.to_string())),
-        ScriptError::Node(e) => ApplyError::Sandbox(e.to_string()),
-    }
-}
-
-/// Bytes a key and its value count against a keyspace's quota.
-fn entry_size(key: &str, value: Option<&[u8]>) -> u64 {
-    match value {
-        None => 0,
-        Some(v) => (key.len() as u64).saturating_add(v.len() as u64),
-    }
+/// What `payload` moves out of its sender's balance besides the fee: the amount it sends,
+/// stakes, prepays or escrows (with a bounty's `holding` charge).
+fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
+    Ok(match payload {
+        TxPayload::Transfer { amount, .. } => *amount,
+        TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
+        TxPayload::Stake { amount, .. } => *amount,
+        TxPayload::PostBounty { amount, .. } => amount.checked_add(holding).map_err(overflow)?,
+        TxPayload::SetScript { .. }
+        | TxPayload::LineupProof { .. }
+        | TxPayload::Settle { .. }
+        | TxPayload::Dispute { .. }
+        | TxPayload::Put { .. }
+        | TxPayload::Delete { .. }
+        | TxPayload::Unstake { .. }
+        | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
+    })
 }

@@ -23,7 +23,7 @@ use crate::block::{
 };
 use crate::chain::{Candidate, Chain, ImportOutcome, TxStatus};
 use crate::endowment::{EarningsProof, earned_key};
-use crate::error::{ChainError, StoreError, TxError};
+use crate::error::{ChainError, EarningsError, KeyspaceError, StatelessError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
 use crate::state::{KeyspaceRecord, anchor_key};
@@ -216,7 +216,7 @@ impl Blocktree {
             return Ok(None);
         }
         if chain.depth() > self.params.depth_max() {
-            return Err(TxError::DepthTooDeep {
+            return Err(KeyspaceError::DepthTooDeep {
                 depth: chain.depth(),
                 depth_max: self.params.depth_max(),
             }
@@ -304,9 +304,18 @@ impl Blocktree {
     /// The chain a key's writes go to: its home keyspace's, by the root's registry at its tip.
     pub fn chain_of_key(&self, key: &str) -> Result<ChainId, ChainError> {
         let record = self.home_record(key)?;
-        record
-            .chain()
-            .ok_or_else(|| TxError::InvalidKeyspaceName(record.name.clone()).into())
+        if let Some(chain) = record.chain() {
+            return Ok(chain);
+        }
+        // Never for a registered keyspace: its name and depth were checked when it was bought.
+        Err(match bitverse_keyspace::KeyspaceName::new(&record.name) {
+            Err(e) => StatelessError::InvalidKeyspaceName(e).into(),
+            Ok(_) => KeyspaceError::DepthTooDeep {
+                depth: record.depth,
+                depth_max: bitverse_primitives::DEPTH_MAX,
+            }
+            .into(),
+        })
     }
 
     /// The name of a key's home keyspace, by the root's registry at its tip.
@@ -435,11 +444,11 @@ impl Blocktree {
     ) -> Result<Arc<Mutex<Chain>>, ChainError> {
         let key = match &tx.body.payload {
             TxPayload::Put { key, .. } | TxPayload::Delete { key } => key,
-            _ => return Err(TxError::RootOnly { chain: chain_id }.into()),
+            _ => return Err(StatelessError::RootOnly { chain: chain_id }.into()),
         };
         let home = self.chain_of_key(key)?;
         if home != chain_id {
-            return Err(TxError::KeyOnOtherChain {
+            return Err(KeyspaceError::KeyOnOtherChain {
                 key: key.clone(),
                 home,
                 here: chain_id,
@@ -760,10 +769,7 @@ impl Blocktree {
         miner: AccountId,
     ) -> Result<EarningsProof, ChainError> {
         if chain.is_root() {
-            return Err(TxError::BadEarningsProof(
-                "the root's miners are paid in their blocks, not by claims".into(),
-            )
-            .into());
+            return Err(EarningsError::RootChain.into());
         }
         let root_height = self.root.lock().tip().height;
         let (mut links, (bottom, version)) = self.anchor_links(chain, root_height)?;
@@ -1037,7 +1043,9 @@ fn young_keyspace(
     params: &ChainParams,
 ) -> Result<Hash, ChainError> {
     match admitted {
-        Err(ChainError::Tx(TxError::UnknownKeyspace(key))) if root.home_of(&key).is_ok() => {
+        Err(ChainError::Tx(TxError::Keyspace(KeyspaceError::UnknownKeyspace(key))))
+            if root.home_of(&key).is_ok() =>
+        {
             Err(ChainError::RelayPending(format!(
                 "the keyspace holding {key:?} was bought less than {} root blocks ago, which a \
                  write to a deeper chain waits for; try again after the next root block",
@@ -1061,7 +1069,7 @@ pub fn chain_of_keyspace(name: &str, depth: u8) -> Option<ChainId> {
 
 /// Checks every transaction's stateless rules and signature ([`VerifiedTx::check`]), in
 /// parallel over the machine's cores; results in the input's order.
-pub fn verify_all(txs: Vec<Transaction>) -> Vec<Result<VerifiedTx, TxError>> {
+pub fn verify_all(txs: Vec<Transaction>) -> Vec<Result<VerifiedTx, StatelessError>> {
     parallel_map(txs, VERIFY_TXS_PER_THREAD_MIN, VerifiedTx::check)
 }
 

@@ -9,7 +9,7 @@ use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope, LineupProof};
 
 use crate::bounty::BOUNTY_INPUTS_MAX;
 use crate::endowment::EarningsProof;
-use crate::error::TxError;
+use crate::error::StatelessError;
 
 /// Largest value a Put may carry on chain. Larger values are for off-chain chunk storage (§6).
 pub const VALUE_SIZE_BYTES_MAX: usize = 64 * 1024;
@@ -222,26 +222,26 @@ impl Transaction {
     }
 
     /// Decodes a transaction from exactly `bytes`, refusing more than [`TX_SIZE_BYTES_MAX`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Transaction, TxError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Transaction, StatelessError> {
         codec::decode_with_limit::<Transaction, TX_SIZE_BYTES_MAX>(bytes)
-            .map_err(|e| TxError::Malformed(e.to_string()))
+            .map_err(StatelessError::Malformed)
     }
 
     /// Checks the signature against the sender.
-    pub fn verify_signature(&self) -> Result<(), TxError> {
+    pub fn verify_signature(&self) -> Result<(), StatelessError> {
         self.body
             .sender
             .verify(&self.body.signing_hash(), &self.signature)
-            .map_err(|_| TxError::BadSignature)
+            .map_err(|_| StatelessError::BadSignature)
     }
 
     /// Every check that needs no state: the chain, sizes and syntax. The signature is checked
     /// apart, by [`Transaction::verify_signature`], because it is the costly part. Data chains
     /// take only puts and deletes, without a fee: all currency lives on the root, and their
     /// miners are paid there.
-    pub fn check_stateless(&self, chain: ChainId) -> Result<(), TxError> {
+    pub fn check_stateless(&self, chain: ChainId) -> Result<(), StatelessError> {
         if self.body.chain != chain {
-            return Err(TxError::WrongChain {
+            return Err(StatelessError::WrongChain {
                 expected: chain,
                 got: self.body.chain,
             });
@@ -251,109 +251,113 @@ impl Transaction {
                 self.body.payload,
                 TxPayload::Put { .. } | TxPayload::Delete { .. }
             ) {
-                return Err(TxError::RootOnly { chain });
+                return Err(StatelessError::RootOnly { chain });
             }
             if self.body.fee != Amount::ZERO {
-                return Err(TxError::FeeOnDataChain { chain });
+                return Err(StatelessError::FeeOnDataChain { chain });
             }
         }
         match &self.body.payload {
-            TxPayload::Transfer { .. } => {}
+            TxPayload::Transfer { .. }
+            | TxPayload::ClaimMinerReward { .. }
+            | TxPayload::LineupProof { .. }
+            | TxPayload::Dispute { .. } => Ok(()),
             TxPayload::BuyKeyspace {
                 name,
                 quota_bytes,
                 script,
                 ..
             } => {
-                KeyspaceName::new(name).map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
+                KeyspaceName::new(name).map_err(StatelessError::InvalidKeyspaceName)?;
                 if *quota_bytes == 0 {
-                    return Err(TxError::ZeroQuota);
+                    return Err(StatelessError::ZeroQuota);
                 }
-                check_script_size(script.as_deref())?;
+                check_script_size(script.as_deref())
             }
             TxPayload::SetScript { keyspace, script } => {
-                KeyspaceName::new(keyspace)
-                    .map_err(|e| TxError::InvalidKeyspaceName(e.to_string()))?;
-                check_script_size(script.as_deref())?;
+                KeyspaceName::new(keyspace).map_err(StatelessError::InvalidKeyspaceName)?;
+                check_script_size(script.as_deref())
             }
             TxPayload::Put { key, value } => {
-                check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
+                check_key(key).map_err(StatelessError::InvalidKey)?;
                 if value.len() > VALUE_SIZE_BYTES_MAX {
-                    return Err(TxError::ValueTooLarge {
+                    return Err(StatelessError::ValueTooLarge {
                         size_bytes: value.len(),
                         size_bytes_max: VALUE_SIZE_BYTES_MAX,
                     });
                 }
+                Ok(())
             }
-            TxPayload::Delete { key } => {
-                check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
-            }
-            TxPayload::ClaimMinerReward { .. } => {}
+            TxPayload::Delete { key } => check_key(key).map_err(StatelessError::InvalidKey),
             TxPayload::Stake { amount, .. } | TxPayload::Unstake { amount, .. } => {
                 if *amount == Amount::ZERO {
-                    return Err(TxError::ZeroStakeAmount);
+                    return Err(StatelessError::ZeroStakeAmount);
                 }
+                Ok(())
             }
-            TxPayload::PostBounty {
-                amount,
-                transform,
-                inputs,
-                args,
-                hops,
-                fuel_budget,
-                deep_values,
-                offerer,
-                ..
-            } => {
-                if *offerer == self.body.sender {
-                    return Err(TxError::OffererIsRequester {
-                        account: self.body.sender,
-                    });
-                }
-                if deep_values.len() > inputs.len() {
-                    return Err(TxError::BadDeepValue {
-                        key: String::new(),
-                        reason: format!(
-                            "{} proven values for {} inputs",
-                            deep_values.len(),
-                            inputs.len()
-                        ),
-                    });
-                }
-                if *amount == Amount::ZERO {
-                    return Err(TxError::ZeroBountyAmount);
-                }
-                if inputs.len() > BOUNTY_INPUTS_MAX {
-                    return Err(TxError::TooManyBountyInputs {
-                        count: inputs.len(),
-                        max: BOUNTY_INPUTS_MAX,
-                    });
-                }
-                for key in std::iter::once(transform).chain(inputs) {
-                    check_key(key).map_err(|e| TxError::InvalidKey(e.to_string()))?;
-                }
-                if *hops > bitverse_pricing::HOPS_MAX {
-                    return Err(TxError::TooManyHops {
-                        hops: *hops,
-                        max: bitverse_pricing::HOPS_MAX,
-                    });
-                }
-                crate::bounty::check_request_bounds(args, *fuel_budget)?;
+            TxPayload::PostBounty { .. } => {
+                check_bounty_request(&self.body.sender, &self.body.payload)
             }
-            TxPayload::LineupProof { .. } | TxPayload::Dispute { .. } => {}
             TxPayload::Settle { chain, .. } => {
                 if chain.len() > ENVELOPE_CHAIN_LEN_MAX {
-                    return Err(TxError::BadEnvelopeChain(
-                        bitverse_relay_lineup::LineupError::ChainTooLong {
-                            length: chain.len(),
-                            max: ENVELOPE_CHAIN_LEN_MAX,
-                        },
-                    ));
+                    return Err(StatelessError::EnvelopeChainTooLong {
+                        length: chain.len(),
+                        max: ENVELOPE_CHAIN_LEN_MAX,
+                    });
                 }
+                Ok(())
             }
         }
-        Ok(())
     }
+}
+
+/// The stateless rules of a PostBounty sent by `sender` (none for another payload): an
+/// offerer other than the requester, no more proven values than inputs, something escrowed,
+/// inputs within [`BOUNTY_INPUTS_MAX`] and keys of the key syntax, hops within
+/// `bitverse_pricing::HOPS_MAX`, arguments and fuel within one transformation run's.
+fn check_bounty_request(sender: &AccountId, payload: &TxPayload) -> Result<(), StatelessError> {
+    let TxPayload::PostBounty {
+        amount,
+        transform,
+        inputs,
+        args,
+        hops,
+        fuel_budget,
+        deep_values,
+        offerer,
+        ..
+    } = payload
+    else {
+        return Ok(());
+    };
+    if offerer == sender {
+        return Err(StatelessError::OffererIsRequester { account: *sender });
+    }
+    if deep_values.len() > inputs.len() {
+        return Err(StatelessError::TooManyDeepValues {
+            count: deep_values.len(),
+            inputs: inputs.len(),
+        });
+    }
+    if *amount == Amount::ZERO {
+        return Err(StatelessError::ZeroBountyAmount);
+    }
+    if inputs.len() > BOUNTY_INPUTS_MAX {
+        return Err(StatelessError::TooManyBountyInputs {
+            count: inputs.len(),
+            max: BOUNTY_INPUTS_MAX,
+        });
+    }
+    for key in std::iter::once(transform).chain(inputs) {
+        check_key(key).map_err(StatelessError::InvalidKey)?;
+    }
+    if *hops > bitverse_pricing::HOPS_MAX {
+        return Err(StatelessError::TooManyHops {
+            hops: *hops,
+            max: bitverse_pricing::HOPS_MAX,
+        });
+    }
+    crate::bounty::check_request_bounds(args, *fuel_budget)
 }
 
 /// A transaction whose stateless checks (chain rules, sizes, syntax) and signature have passed,
@@ -369,7 +373,7 @@ impl VerifiedTx {
     /// Checks `tx` for the chain it names: [`Transaction::check_stateless`], then
     /// [`Transaction::verify_signature`], the same checks and errors in the same order as
     /// admission has always made them. Needs no lock: callers run it on many threads.
-    pub fn check(tx: Transaction) -> Result<VerifiedTx, TxError> {
+    pub fn check(tx: Transaction) -> Result<VerifiedTx, StatelessError> {
         tx.check_stateless(tx.body.chain)?;
         tx.verify_signature()?;
         let hash = tx.hash();
@@ -397,9 +401,9 @@ impl VerifiedTx {
     }
 }
 
-fn check_script_size(script: Option<&[u8]>) -> Result<(), TxError> {
+fn check_script_size(script: Option<&[u8]>) -> Result<(), StatelessError> {
     match script {
-        Some(wasm) if wasm.len() > SCRIPT_SIZE_BYTES_MAX => Err(TxError::ScriptTooLarge {
+        Some(wasm) if wasm.len() > SCRIPT_SIZE_BYTES_MAX => Err(StatelessError::ScriptTooLarge {
             size_bytes: wasm.len(),
             size_bytes_max: SCRIPT_SIZE_BYTES_MAX,
         }),
@@ -503,7 +507,7 @@ mod tests {
         fn any_changed_field_breaks_the_signature(tx in transaction(), bump in 1u64..1000) {
             let mut changed = tx.clone();
             changed.body.nonce = changed.body.nonce.wrapping_add(bump);
-            prop_assert_eq!(changed.verify_signature(), Err(TxError::BadSignature));
+            prop_assert_eq!(changed.verify_signature(), Err(StatelessError::BadSignature));
         }
     }
 
@@ -512,7 +516,7 @@ mod tests {
         let bytes = vec![0u8; TX_SIZE_BYTES_MAX + 1];
         assert!(matches!(
             Transaction::from_bytes(&bytes),
-            Err(TxError::Malformed(_))
+            Err(StatelessError::Malformed(_))
         ));
     }
 
@@ -535,7 +539,7 @@ mod tests {
         });
         assert!(matches!(
             big.check_stateless(ChainId::ROOT),
-            Err(TxError::ValueTooLarge { .. })
+            Err(StatelessError::ValueTooLarge { .. })
         ));
         let nokey = tx(TxPayload::Put {
             key: "nokeyspace".into(),
@@ -543,7 +547,7 @@ mod tests {
         });
         assert!(matches!(
             nokey.check_stateless(ChainId::ROOT),
-            Err(TxError::InvalidKey(_))
+            Err(StatelessError::InvalidKey(_))
         ));
         let script = Some(vec![0; SCRIPT_SIZE_BYTES_MAX + 1]);
         assert!(matches!(
@@ -552,7 +556,7 @@ mod tests {
                 script: script.clone()
             })
             .check_stateless(ChainId::ROOT),
-            Err(TxError::ScriptTooLarge { .. })
+            Err(StatelessError::ScriptTooLarge { .. })
         ));
         assert!(matches!(
             tx(TxPayload::BuyKeyspace {
@@ -564,12 +568,12 @@ mod tests {
                 depth: 0,
             })
             .check_stateless(ChainId::ROOT),
-            Err(TxError::ScriptTooLarge { .. })
+            Err(StatelessError::ScriptTooLarge { .. })
         ));
         let other = ChainId::new(1, 1).unwrap();
         assert!(matches!(
             tx(TxPayload::Delete { key: "a/b".into() }).check_stateless(other),
-            Err(TxError::WrongChain { .. })
+            Err(StatelessError::WrongChain { .. })
         ));
         let on_data_chain = |fee, payload| {
             UnsignedTx {
@@ -596,7 +600,7 @@ mod tests {
         ] {
             assert_eq!(
                 on_data_chain(0, payload),
-                Err(TxError::RootOnly { chain: other })
+                Err(StatelessError::RootOnly { chain: other })
             );
         }
         for payload in [
@@ -611,12 +615,12 @@ mod tests {
         ] {
             assert_eq!(
                 tx(payload).check_stateless(ChainId::ROOT),
-                Err(TxError::ZeroStakeAmount)
+                Err(StatelessError::ZeroStakeAmount)
             );
         }
         assert!(matches!(
             on_data_chain(1, TxPayload::Delete { key: "a/b".into() }),
-            Err(TxError::FeeOnDataChain { .. })
+            Err(StatelessError::FeeOnDataChain { .. })
         ));
         assert!(matches!(
             on_data_chain(
@@ -626,7 +630,7 @@ mod tests {
                     amount: Amount(1)
                 }
             ),
-            Err(TxError::RootOnly { .. })
+            Err(StatelessError::RootOnly { .. })
         ));
     }
 
@@ -653,12 +657,12 @@ mod tests {
         assert_eq!(verified.chain(), data);
         assert_eq!(
             VerifiedTx::check(put_for(data, 0).sign(&SecretKey::dev("bob"))),
-            Err(TxError::BadSignature)
+            Err(StatelessError::BadSignature)
         );
         // A stateless fault is named before the signature is looked at, as before.
         assert_eq!(
             VerifiedTx::check(put_for(data, 1).sign(&SecretKey::dev("bob"))),
-            Err(TxError::FeeOnDataChain { chain: data })
+            Err(StatelessError::FeeOnDataChain { chain: data })
         );
     }
 }

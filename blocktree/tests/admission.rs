@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use bitverse_blocktree::{
-    Blocktree, ChainError, ChainParams, Tracking, Transaction, TxError, TxPayload, UnsignedTx,
-    chain_of_keyspace,
+    Blocktree, ChainError, ChainParams, StatelessError, Tracking, Transaction, TxError, TxPayload,
+    UnsignedTx, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
 
@@ -174,7 +174,12 @@ fn a_bad_signature_in_the_middle_of_a_batch_spoils_nothing_else() {
     for (i, (result, tx)) in results.iter().zip(&txs).enumerate() {
         if i == 2 {
             assert!(
-                matches!(result, Err(ChainError::Tx(TxError::BadSignature))),
+                matches!(
+                    result,
+                    Err(ChainError::Tx(TxError::Stateless(
+                        StatelessError::BadSignature
+                    )))
+                ),
                 "{result:?}"
             );
         } else {
@@ -202,13 +207,17 @@ fn submit_refuses_a_bad_signature_with_the_same_error_as_the_chain_does() {
     let forged = with_bad_signature(put_tx(name, 3, 0, "x"));
     assert!(matches!(
         tree.submit(forged.clone()),
-        Err(ChainError::Tx(TxError::BadSignature))
+        Err(ChainError::Tx(TxError::Stateless(
+            StatelessError::BadSignature
+        )))
     ));
     let chain = tree.chain(forged.body.chain).unwrap();
     let root = tree.root().lock();
     assert!(matches!(
         chain.lock().submit_transaction_with(forged, Some(&root)),
-        Err(ChainError::Tx(TxError::BadSignature))
+        Err(ChainError::Tx(TxError::Stateless(
+            StatelessError::BadSignature
+        )))
     ));
 }
 

@@ -8,9 +8,9 @@
 mod common;
 
 use bitverse_blocktree::{
-    BOUNTY_INPUTS_MAX, Block, Bounty, BountyStatus, Chain, ChainError, ChainParams,
-    EXPIRY_BLOCKS_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash, Transaction, TxError, TxPayload,
-    TxStatus, UnsignedTx,
+    AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, Chain, ChainError,
+    ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash,
+    StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
 };
 use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
@@ -598,7 +598,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| *e == TxError::ZeroBountyAmount,
+            &|e| *e == TxError::Stateless(StatelessError::ZeroBountyAmount),
         ),
         // Issue 18 §5: a requester naming itself as offerer would farm successes.
         (
@@ -608,7 +608,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32027,
-            &|e| matches!(e, TxError::OffererIsRequester { account: a } if *a == account("alice")),
+            &|e| matches!(e, TxError::Stateless(StatelessError::OffererIsRequester { account: a }) if *a == account("alice")),
         ),
         (
             with(&|p| {
@@ -617,7 +617,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::TooManyBountyInputs { count, .. } if *count == BOUNTY_INPUTS_MAX + 1),
+            &|e| matches!(e, TxError::Stateless(StatelessError::TooManyBountyInputs { count, .. }) if *count == BOUNTY_INPUTS_MAX + 1),
         ),
         (
             with(&|p| {
@@ -626,7 +626,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::TooManyHops { .. }),
+            &|e| matches!(e, TxError::Stateless(StatelessError::TooManyHops { .. })),
         ),
         (
             with(&|p| {
@@ -635,7 +635,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::FuelBudgetOutOfRange { fuel_budget: 0, .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Stateless(StatelessError::FuelBudgetOutOfRange { fuel_budget: 0, .. })
+                )
+            },
         ),
         (
             with(&|p| {
@@ -644,7 +649,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::FuelBudgetOutOfRange { .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Stateless(StatelessError::FuelBudgetOutOfRange { .. })
+                )
+            },
         ),
         (
             with(&|p| {
@@ -653,7 +663,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::BountyArgsTooLarge { .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Stateless(StatelessError::BountyArgsTooLarge { .. })
+                )
+            },
         ),
         (
             with(&|p| {
@@ -665,11 +680,11 @@ fn malformed_bounties_are_refused_with_their_codes() {
             &|e| {
                 matches!(
                     e,
-                    TxError::PinHeightOutOfRange {
+                    TxError::Bounty(BountyError::PinHeightOutOfRange {
                         pinned_height: 3,
                         highest: 2,
                         ..
-                    }
+                    })
                 )
             },
         ),
@@ -680,7 +695,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::ExpiryOutOfRange { lowest: 4, .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Bounty(BountyError::ExpiryOutOfRange { lowest: 4, .. })
+                )
+            },
         ),
         (
             with(&|p| {
@@ -689,7 +709,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32009,
-            &|e| matches!(e, TxError::ExpiryOutOfRange { .. }),
+            &|e| matches!(e, TxError::Bounty(BountyError::ExpiryOutOfRange { .. })),
         ),
         (
             with(&|p| {
@@ -698,7 +718,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32028,
-            &|e| matches!(e, TxError::PinnedKeyMissing { key, height: 2 } if key == "photos/none"),
+            &|e| matches!(e, TxError::Bounty(BountyError::PinnedKeyMissing { key, height: 2 }) if key == "photos/none"),
         ),
         (
             with(&|p| {
@@ -707,7 +727,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32001,
-            &|e| matches!(e, TxError::UnknownKeyspace(_)),
+            &|e| matches!(e, TxError::Keyspace(KeyspaceError::UnknownKeyspace(_))),
         ),
         (
             with(&|p| {
@@ -716,7 +736,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32027,
-            &|e| matches!(e, TxError::OffererNotStaked { height: 2, .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Bounty(BountyError::OffererNotStaked { height: 2, .. })
+                )
+            },
         ),
         (
             with(&|p| {
@@ -726,10 +751,10 @@ fn malformed_bounties_are_refused_with_their_codes() {
             }),
             -32027,
             &|e| {
-                *e == TxError::TierUnavailable {
+                *e == TxError::Bounty(BountyError::TierUnavailable {
                     hops: 4,
                     eligible: 3,
-                }
+                })
             },
         ),
         (
@@ -739,7 +764,12 @@ fn malformed_bounties_are_refused_with_their_codes() {
                 }
             }),
             -32003,
-            &|e| matches!(e, TxError::InsufficientBalance { .. }),
+            &|e| {
+                matches!(
+                    e,
+                    TxError::Account(AccountError::InsufficientBalance { .. })
+                )
+            },
         ),
     ];
     for (payload, code, is) in cases {
@@ -759,7 +789,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
     .sign(&key("alice"));
     assert_eq!(
         on_data.check_stateless(data),
-        Err(TxError::RootOnly { chain: data })
+        Err(StatelessError::RootOnly { chain: data })
     );
 
     // An input changed after the pinned height is pinned to its value at that height.
@@ -791,7 +821,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
     }
     assert!(matches!(
         m.refusal("alice", early),
-        TxError::PinnedKeyMissing { height: 4, .. }
+        TxError::Bounty(BountyError::PinnedKeyMissing { height: 4, .. })
     ));
     assert_eq!(m.chain.bounty_totals_at(m.height()).unwrap().open, 1);
 }
@@ -807,10 +837,10 @@ fn open_bounties_per_requester_are_bounded() {
     let e = m.refusal("alice", payload);
     assert_eq!(
         e,
-        TxError::TooManyOpenBounties {
+        TxError::Bounty(BountyError::TooManyOpenBounties {
             account: account("alice"),
             max: OPEN_BOUNTIES_PER_ACCOUNT_MAX
-        }
+        })
     );
     assert_eq!(e.code(), -32026);
     // Another requester is not held back by alice's bounties.
@@ -842,7 +872,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::UnknownBounty(unknown), -32022)
+        (TxError::Bounty(BountyError::UnknownBounty(unknown)), -32022)
     );
     let e = m.refusal(
         "carol",
@@ -852,7 +882,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::NoLineupForTier(solo), -32029)
+        (TxError::Bounty(BountyError::NoLineupForTier(solo)), -32029)
     );
     let chain = vec![Envelope::offer(&key("bob"), relayed, Hash::ZERO, 1)];
     let e = m.refusal(
@@ -864,7 +894,10 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::LineupNotDrawn(relayed), -32029)
+        (
+            TxError::Bounty(BountyError::LineupNotDrawn(relayed)),
+            -32029
+        )
     );
 
     // A proof below the difficulty.
@@ -880,9 +913,11 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     assert_eq!(
         (e.clone(), e.code()),
         (
-            TxError::BadLineupProof(LineupError::ProofBelowDifficulty {
-                difficulty: 1 << 10
-            }),
+            TxError::Bounty(BountyError::BadLineupProof(
+                LineupError::ProofBelowDifficulty {
+                    difficulty: 1 << 10
+                }
+            )),
             -32025
         )
     );
@@ -893,7 +928,10 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     let e = m.refusal("carol", TxPayload::LineupProof { proof: second });
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::LineupAlreadyDrawn(relayed), -32029)
+        (
+            TxError::Bounty(BountyError::LineupAlreadyDrawn(relayed)),
+            -32029
+        )
     );
     assert_eq!(m.bounty(&relayed).lineup.unwrap().seed, first.hash());
 
@@ -972,10 +1010,12 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
             // The solo bounty's chain names the solo bounty: refused at its first envelope.
             assert_eq!(
                 e,
-                TxError::BadEnvelopeChain(LineupError::WrongBounty { position: 0 })
+                TxError::Bounty(BountyError::BadEnvelopeChain(LineupError::WrongBounty {
+                    position: 0
+                }))
             );
         } else {
-            assert_eq!(e, TxError::BadEnvelopeChain(why));
+            assert_eq!(e, TxError::Bounty(BountyError::BadEnvelopeChain(why)));
         }
         assert_eq!(e.code(), -32024);
     }
@@ -990,7 +1030,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert!(matches!(
         t.check_stateless(ChainId::ROOT),
-        Err(TxError::BadEnvelopeChain(LineupError::ChainTooLong { .. }))
+        Err(StatelessError::EnvelopeChainTooLong { .. })
     ));
     assert_eq!(m.bounty(&relayed).status, BountyStatus::Open);
     assert_eq!(
@@ -1042,7 +1082,7 @@ fn a_bounty_ends_exactly_once() {
         })
         .collect();
     assert!(
-        matches!(dropped.as_slice(), [TxError::BountyClosed { bounty, .. }] if *bounty == settled),
+        matches!(dropped.as_slice(), [TxError::Bounty(BountyError::BountyClosed { bounty, .. })] if *bounty == settled),
         "{dropped:?}"
     );
     // A third, after the block.
@@ -1301,7 +1341,7 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
     let payload = m.bounty_payload(1_000, 0, 10);
     assert!(matches!(
         m.refusal("alice", payload),
-        TxError::OffererNotStaked { .. }
+        TxError::Bounty(BountyError::OffererNotStaked { .. })
     ));
 }
 
@@ -1385,7 +1425,10 @@ fn a_dispute_is_re_executed_once_and_never_at_admission() {
             second: Box::new(wrong),
         },
     );
-    assert_eq!(e, TxError::DisputeBurnsNothing { bounty: other });
+    assert_eq!(
+        e,
+        TxError::Bounty(BountyError::DisputeBurnsNothing { bounty: other })
+    );
     assert_eq!(e.code(), -32031);
     assert_eq!(m.chain.dispute_re_executions(), 1);
 }
@@ -1491,7 +1534,7 @@ fn a_stake_backing_an_open_bounty_unbonds_only_after_it_expires() {
     }
     assert!(matches!(
         m.refusal("alice", payload),
-        TxError::OffererNotStaked { .. }
+        TxError::Bounty(BountyError::OffererNotStaked { .. })
     ));
 }
 
@@ -1588,7 +1631,7 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
                 second: Box::new(second),
             },
         );
-        assert_eq!(e, TxError::BadDisputeEvidence(why));
+        assert_eq!(e, TxError::Bounty(BountyError::BadDisputeEvidence(why)));
         assert_eq!(e.code(), -32024);
     }
     let unknown = Hash::digest(b"none");
@@ -1600,7 +1643,7 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
             second: Box::new(agree),
         },
     );
-    assert_eq!(e, TxError::UnknownBounty(unknown));
+    assert_eq!(e, TxError::Bounty(BountyError::UnknownBounty(unknown)));
     assert_eq!(m.bounty(&id).status, BountyStatus::Open);
 }
 
@@ -1612,7 +1655,7 @@ fn a_requesters_bounty_and_its_lineup_proof_land_in_one_block() {
     let early = m.proof(id, "erin");
     let refused = m.refusal("erin", TxPayload::LineupProof { proof: early });
     assert!(
-        matches!(refused, TxError::UnknownBounty(b) if b == id),
+        matches!(refused, TxError::Bounty(BountyError::UnknownBounty(b)) if b == id),
         "{refused:?}"
     );
     // The requester's own, right behind its PostBounty, waits with it and lands in its block.

@@ -2,9 +2,9 @@
 //! from RocksDB, refusal of invalid blocks, and light-client proofs.
 
 use bitverse_blocktree::{
-    Block, BlockError, Chain, ChainError, ChainParams, ImportOutcome, Transaction, TxError,
-    TxPayload, TxStatus, UnsignedTx, ValueProof, genesis_block, genesis_hash_of,
-    verify_header_chain,
+    AccountError, Block, BlockError, Chain, ChainError, ChainParams, ImportOutcome, KeyspaceError,
+    StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx, ValueProof,
+    genesis_block, genesis_hash_of, verify_header_chain,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
 use proptest::prelude::*;
@@ -308,13 +308,19 @@ fn refused_transactions_say_why() {
         other => panic!("expected a refusal, got {other:?}"),
     };
     let t = put(&chain, "alice", "nobody/x", b"v");
-    assert!(matches!(refuse(&mut chain, t), TxError::UnknownKeyspace(_)));
+    assert!(matches!(
+        refuse(&mut chain, t),
+        TxError::Keyspace(KeyspaceError::UnknownKeyspace(_))
+    ));
     let t = put(&chain, "bob", "alice/x", b"v");
-    assert!(matches!(refuse(&mut chain, t), TxError::NotOwner { .. }));
+    assert!(matches!(
+        refuse(&mut chain, t),
+        TxError::Keyspace(KeyspaceError::NotOwner { .. })
+    ));
     let t = put(&chain, "alice", "alice/x", &[0; 64]);
     assert!(matches!(
         refuse(&mut chain, t),
-        TxError::QuotaExceeded { .. }
+        TxError::Keyspace(KeyspaceError::QuotaExceeded { .. })
     ));
     let broke = SecretKey::from_seed(b"broke");
     let t = UnsignedTx {
@@ -330,11 +336,14 @@ fn refused_transactions_say_why() {
     .sign(&broke);
     assert!(matches!(
         refuse(&mut chain, t),
-        TxError::InsufficientBalance { .. }
+        TxError::Account(AccountError::InsufficientBalance { .. })
     ));
     let mut forged = put(&chain, "alice", "alice/x", b"v");
     forged.body.sender = key("bob").account();
-    assert_eq!(refuse(&mut chain, forged), TxError::BadSignature);
+    assert_eq!(
+        refuse(&mut chain, forged),
+        TxError::Stateless(StatelessError::BadSignature)
+    );
     let used = UnsignedTx {
         chain: ChainId::ROOT,
         sender: key("alice").account(),
@@ -348,13 +357,16 @@ fn refused_transactions_say_why() {
     .sign(&key("alice"));
     assert!(matches!(
         refuse(&mut chain, used),
-        TxError::BadNonce {
+        TxError::Account(AccountError::BadNonce {
             expected: 1,
             got: 0
-        }
+        })
     ));
     let t = buy(&chain, "bob", "alice", 5);
-    assert!(matches!(refuse(&mut chain, t), TxError::KeyspaceTaken(_)));
+    assert!(matches!(
+        refuse(&mut chain, t),
+        TxError::Keyspace(KeyspaceError::KeyspaceTaken(_))
+    ));
     // A later-nonce write that turns out invalid at block building is dropped with its reason.
     let ok = put(&chain, "alice", "alice/a", b"1234567");
     chain.submit_transaction(ok.clone()).unwrap();
@@ -371,7 +383,7 @@ fn refused_transactions_say_why() {
     assert!(matches!(
         chain.tx_status(&too_much.hash()).unwrap(),
         TxStatus::Dropped {
-            error: TxError::QuotaExceeded { .. }
+            error: TxError::Keyspace(KeyspaceError::QuotaExceeded { .. })
         }
     ));
 }

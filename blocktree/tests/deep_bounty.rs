@@ -6,8 +6,8 @@
 mod common;
 
 use bitverse_blocktree::{
-    Blocktree, BountyStatus, ChainError, ChainParams, DeepValue, Tracking, TxError, TxPayload,
-    chain_of_keyspace,
+    Blocktree, BountyError, BountyStatus, ChainError, ChainParams, DeepValue, DeepValueFault,
+    Tracking, TxError, TxPayload, chain_of_keyspace,
 };
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
@@ -219,7 +219,13 @@ fn deep_values_that_do_not_check_are_refused() {
     changed.value = b"another photo".to_vec();
     let e = refusal(m.post(vec!["deep/photo".into()], vec![changed]));
     assert!(
-        matches!(&e, TxError::BadDeepValue { key, .. } if key == "deep/photo"),
+        matches!(
+            &e,
+            TxError::Bounty(BountyError::BadDeepValue {
+                key,
+                reason: DeepValueFault::Proof(_)
+            }) if key == "deep/photo"
+        ),
         "{e:?}"
     );
     assert_eq!(e.code(), -32030);
@@ -228,7 +234,10 @@ fn deep_values_that_do_not_check_are_refused() {
     broken.value_proof.truncate(broken.value_proof.len() / 2);
     assert!(matches!(
         refusal(m.post(vec!["deep/photo".into()], vec![broken])),
-        TxError::BadDeepValue { .. }
+        TxError::Bounty(BountyError::BadDeepValue {
+            reason: DeepValueFault::Proof(_),
+            ..
+        })
     ));
 
     // A header the root never anchored: the top header with another time.
@@ -236,16 +245,37 @@ fn deep_values_that_do_not_check_are_refused() {
     unanchored.top.time_ms += 1;
     let e = refusal(m.post(vec!["deep/photo".into()], vec![unanchored]));
     assert!(
-        matches!(&e, TxError::BadDeepValue { reason, .. } if reason.contains("anchor")),
+        matches!(
+            &e,
+            TxError::Bounty(BountyError::BadDeepValue {
+                reason: DeepValueFault::NotAnchored { .. },
+                ..
+            })
+        ) && e.to_string().contains("anchor"),
         "{e:?}"
     );
 
     let e = refusal(m.post(vec!["deep/photo".into()], Vec::new()));
     assert!(
-        matches!(&e, TxError::BadDeepValue { reason, .. } if reason.contains("no proven value")),
+        matches!(
+            &e,
+            TxError::Bounty(BountyError::BadDeepValue {
+                reason: DeepValueFault::Missing { .. },
+                ..
+            })
+        ) && e.to_string().contains("no proven value"),
         "{e:?}"
     );
 
     let e = refusal(m.post(vec!["filters/echo".into()], vec![good]));
-    assert!(matches!(e, TxError::BadDeepValue { .. }), "{e:?}");
+    assert!(
+        matches!(
+            &e,
+            TxError::Bounty(BountyError::BadDeepValue {
+                key,
+                reason: DeepValueFault::Extra
+            }) if key.is_empty()
+        ),
+        "{e:?}"
+    );
 }

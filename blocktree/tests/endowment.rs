@@ -8,7 +8,8 @@ mod common;
 
 use bitverse_blocktree::endowment::{EarningsProof, block_release};
 use bitverse_blocktree::{
-    Blocktree, ChainError, ChainParams, Tracking, TxError, TxPayload, chain_of_keyspace,
+    Blocktree, ChainError, ChainParams, EarningsError, ProofError, Tracking, TxError, TxPayload,
+    chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
 use common::{buy_with_prepaid, signed, signed_by};
@@ -226,16 +227,28 @@ fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
     };
     let mut inflated = proof.clone();
     inflated.earned = Amount(inflated.earned.0 + 1);
-    assert!(matches!(refused(inflated), TxError::BadEarningsProof(_)));
+    assert!(matches!(
+        refused(inflated),
+        TxError::Earnings(EarningsError::BadProof(ProofError::Mismatch { .. }))
+    ));
     let mut other_miner = proof.clone();
     other_miner.miner = miners()[1].account();
-    assert!(matches!(refused(other_miner), TxError::BadEarningsProof(_)));
+    assert!(matches!(
+        refused(other_miner),
+        TxError::Earnings(EarningsError::BadProof(ProofError::Mismatch { .. }))
+    ));
     let mut unanchored = proof.clone();
     unanchored.top.time_ms += 1;
-    assert!(matches!(refused(unanchored), TxError::BadEarningsProof(_)));
+    assert!(matches!(
+        refused(unanchored),
+        TxError::Earnings(EarningsError::NotAnchored { .. })
+    ));
     let mut root_claim = proof.clone();
     root_claim.chain = ChainId::ROOT;
-    assert!(matches!(refused(root_claim), TxError::BadEarningsProof(_)));
+    assert!(matches!(
+        refused(root_claim),
+        TxError::Earnings(EarningsError::BadProof(ProofError::Link(_)))
+    ));
 
     let before = tree.root().lock().account(&miner).unwrap().balance;
     claim(&tree, proof.clone()).unwrap();
@@ -244,7 +257,10 @@ fn a_claim_pays_once_and_a_false_proof_pays_nothing() {
         .unwrap();
     let after = tree.root().lock().account(&miner).unwrap().balance;
     assert_eq!(after.0 - before.0, proof.earned.0, "paid what it earned");
-    assert!(matches!(refused(proof), TxError::NothingToClaim { .. }));
+    assert!(matches!(
+        refused(proof),
+        TxError::Earnings(EarningsError::NothingToClaim { .. })
+    ));
 }
 
 /// A dev tree where keyspace `DEEP` (depth 2) was bought, then written `writes` times, each

@@ -4,7 +4,8 @@
 //! hostile script that cannot stop the chain, and a replay reaching the same state root.
 
 use bitverse_blocktree::{
-    Block, Chain, ChainError, ChainParams, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
+    Block, Chain, ChainError, ChainParams, KeyspaceError, Transaction, TxError, TxPayload,
+    TxStatus, UnsignedTx,
 };
 use bitverse_keyspace::script::REASON_OUT_OF_FUEL;
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
@@ -137,11 +138,11 @@ impl Harness {
 
 fn rejected(result: Result<(), TxError>) -> (String, u32) {
     match result {
-        Err(TxError::ScriptRejected {
+        Err(TxError::Keyspace(KeyspaceError::ScriptRejected {
             keyspace,
             reason_code,
             ..
-        }) => (keyspace, reason_code),
+        })) => (keyspace, reason_code),
         other => panic!("expected a script rejection, got {other:?}"),
     }
 }
@@ -177,12 +178,12 @@ fn a_keyspace_without_a_script_is_owner_only() {
     h.put("alice", "plain/x", b"1").unwrap();
     assert!(matches!(
         h.put("bob", "plain/x", b"2"),
-        Err(TxError::NotOwner { .. })
+        Err(TxError::Keyspace(KeyspaceError::NotOwner { .. }))
     ));
     // Without a script, sub-keyspaces are the owner's to buy.
     assert!(matches!(
         h.buy("bob", "plain/bob", None),
-        Err(TxError::NotOwner { .. })
+        Err(TxError::Keyspace(KeyspaceError::NotOwner { .. }))
     ));
     h.buy("alice", "plain/sub", None).unwrap();
 }
@@ -201,7 +202,7 @@ fn posts_script_sells_handles_and_limits_posts_to_140_characters() {
     );
     assert!(matches!(
         h.buy("carol", "twitter/bob", Some(posts.clone())),
-        Err(TxError::KeyspaceTaken(_))
+        Err(TxError::Keyspace(KeyspaceError::KeyspaceTaken(_)))
     ));
     assert_eq!(
         rejected(h.buy("carol", "twitter/bad-handle", Some(posts.clone()))),
@@ -236,7 +237,7 @@ fn set_script_needs_the_current_scripts_consent() {
     h.buy("alice", "log", None).unwrap();
     assert!(matches!(
         h.set_script("bob", "log", Some(example("append-only-log"))),
-        Err(TxError::NotOwner { .. })
+        Err(TxError::Keyspace(KeyspaceError::NotOwner { .. }))
     ));
     h.set_script("alice", "log", Some(example("append-only-log")))
         .unwrap();
@@ -328,7 +329,9 @@ fn paid_writes_see_payments_made_in_earlier_blocks() {
     h.chain.submit_transaction(pay).unwrap();
     assert!(matches!(
         h.chain.submit_transaction(write),
-        Err(ChainError::Tx(TxError::ScriptRejected { .. }))
+        Err(ChainError::Tx(TxError::Keyspace(
+            KeyspaceError::ScriptRejected { .. }
+        )))
     ));
     h.seal();
     assert_eq!(h.chain.tx_status(&write_hash).unwrap(), TxStatus::Unknown);
@@ -367,14 +370,20 @@ fn bad_scripts_are_refused_at_upload() {
     for (what, script) in cases {
         let result = h.buy("alice", "bad", Some(script.clone()));
         assert!(
-            matches!(result, Err(TxError::ScriptRefused(_))),
+            matches!(
+                result,
+                Err(TxError::Keyspace(KeyspaceError::ScriptRefused(_)))
+            ),
             "{what}: {result:?}"
         );
     }
     h.buy("alice", "good", None).unwrap();
     let result = h.set_script("alice", "good", Some(b"\0asm junk".to_vec()));
     assert!(
-        matches!(result, Err(TxError::ScriptRefused(_))),
+        matches!(
+            result,
+            Err(TxError::Keyspace(KeyspaceError::ScriptRefused(_)))
+        ),
         "{result:?}"
     );
 }
@@ -392,11 +401,11 @@ fn a_looping_script_refuses_its_writes_and_the_chain_goes_on() {
     for round in 0..3 {
         let result = h.put("alice", "spin/x", b"1");
         match result {
-            Err(TxError::ScriptRejected {
+            Err(TxError::Keyspace(KeyspaceError::ScriptRejected {
                 reason_code,
                 reason_text,
                 ..
-            }) => {
+            })) => {
                 assert_eq!(reason_code, REASON_OUT_OF_FUEL, "round {round}");
                 assert!(reason_text.unwrap_or_default().contains("fuel"));
             }

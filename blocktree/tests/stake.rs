@@ -7,8 +7,8 @@
 mod common;
 
 use bitverse_blocktree::{
-    Block, Chain, ChainError, ChainParams, STAKED_NODES_PER_ROLE_MAX, StakeRecord, Transaction,
-    TxError, TxPayload, UNBONDING_ENTRIES_PER_ACCOUNT_MAX, Unbonding,
+    AccountError, Block, Chain, ChainError, ChainParams, STAKED_NODES_PER_ROLE_MAX, StakeError,
+    StakeRecord, Transaction, TxError, TxPayload, UNBONDING_ENTRIES_PER_ACCOUNT_MAX, Unbonding,
 };
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, SecretKey};
@@ -235,28 +235,28 @@ fn unstaking_more_than_staked_or_paying_more_than_held_is_refused() {
     let t = unstake(&chain, "alice", TaskKind::Relay, 1_001);
     assert!(matches!(
         refusal(&mut chain, t),
-        TxError::InsufficientStake { staked, needed, role: TaskKind::Relay, .. }
+        TxError::Stake(StakeError::InsufficientStake { staked, needed, role: TaskKind::Relay, .. })
             if staked == Amount(1_000) && needed == Amount(1_001)
     ));
     let t = unstake(&chain, "alice", TaskKind::Offer, 1);
     assert!(matches!(
         refusal(&mut chain, t),
-        TxError::InsufficientStake { .. }
+        TxError::Stake(StakeError::InsufficientStake { .. })
     ));
     let balance = chain.account(&key("bob").account()).unwrap().balance;
     let t = stake(&chain, "bob", TaskKind::Offer, balance.0);
     assert!(matches!(
         refusal(&mut chain, t),
-        TxError::InsufficientBalance { .. }
+        TxError::Account(AccountError::InsufficientBalance { .. })
     ));
     // The refusals named the codes the RPC answers with.
     assert_eq!(
-        TxError::InsufficientStake {
+        TxError::Stake(StakeError::InsufficientStake {
             account: key("bob").account(),
             role: TaskKind::Offer,
             staked: Amount::ZERO,
             needed: Amount(1),
-        }
+        })
         .code(),
         -32018
     );
@@ -289,10 +289,10 @@ fn unbonding_entries_per_account_are_bounded() {
     let t = unstake(&chain, "alice", TaskKind::Offer, 1);
     assert_eq!(
         refusal(&mut chain, t),
-        TxError::TooManyUnbonding {
+        TxError::Stake(StakeError::TooManyUnbonding {
             account: alice,
             entries_max: UNBONDING_ENTRIES_PER_ACCOUNT_MAX
-        }
+        })
     );
 }
 
@@ -344,11 +344,11 @@ fn the_registry_of_staked_nodes_refuses_one_more_than_its_maximum_at_the_same_st
     let t = one_more(&chain, TaskKind::Relay);
     assert_eq!(
         refusal(&mut chain, t),
-        TxError::StakedNodesFull {
+        TxError::Stake(StakeError::StakedNodesFull {
             role: TaskKind::Relay,
             nodes_max: STAKED_NODES_PER_ROLE_MAX,
             smallest: Amount(10),
-        }
+        })
     );
     // A staked node may add to its stake, and the other role has room.
     let more = signed(
@@ -420,11 +420,11 @@ fn a_larger_stake_evicts_the_smallest_from_a_full_registry() {
     let t = stake_of(&chain, 9);
     assert_eq!(
         refusal(&mut chain, t),
-        TxError::StakedNodesFull {
+        TxError::Stake(StakeError::StakedNodesFull {
             role: TaskKind::Relay,
             nodes_max: STAKED_NODES_PER_ROLE_MAX,
             smallest: Amount(9),
-        }
+        })
     );
     let t = stake_of(&chain, 11);
     block_with(&mut chain, vec![t]);
@@ -536,7 +536,7 @@ fn a_spend_of_an_amount_released_in_the_next_block_is_admitted_and_included_ther
         let early = transfer(&chain, "bob", outsider, all_but_fees);
         assert!(matches!(
             refusal(&mut chain, early),
-            TxError::InsufficientBalance { .. }
+            TxError::Account(AccountError::InsufficientBalance { .. })
         ));
         let t = transfer(&chain, "alice", outsider, 1);
         block_with(&mut chain, vec![t]);

@@ -7,8 +7,8 @@ mod common;
 
 use bitverse_blocktree::block::merged_slot;
 use bitverse_blocktree::{
-    Block, Blocktree, ChainError, ChainParams, ProofError, Tracking, TxError, TxPayload,
-    UnsignedTx, ValueProof, chain_of_keyspace,
+    Block, Blocktree, ChainError, ChainParams, KeyspaceError, ProofError, StatelessError, Tracking,
+    TxError, TxPayload, UnsignedTx, ValueProof, chain_of_keyspace,
 };
 use bitverse_primitives::{AccountId, Amount, ChainId, SecretKey};
 use common::{buy, signed};
@@ -96,7 +96,10 @@ fn a_write_sent_to_the_wrong_chain_is_refused_with_the_right_one() {
         },
     );
     match tree.submit(wrong) {
-        Err(ChainError::Tx(TxError::KeyOnOtherChain { home: got, .. })) => assert_eq!(got, home),
+        Err(ChainError::Tx(TxError::Keyspace(KeyspaceError::KeyOnOtherChain {
+            home: got,
+            ..
+        }))) => assert_eq!(got, home),
         other => panic!("expected KeyOnOtherChain, got {other:?}"),
     }
     // Root-only transactions never reach a data chain.
@@ -110,7 +113,9 @@ fn a_write_sent_to_the_wrong_chain_is_refused_with_the_right_one() {
     );
     assert!(matches!(
         tree.submit(transfer),
-        Err(ChainError::Tx(TxError::RootOnly { .. }))
+        Err(ChainError::Tx(TxError::Stateless(
+            StatelessError::RootOnly { .. }
+        )))
     ));
     // Quota and ownership still hold at depth, judged by the root's registry.
     let bob = SecretKey::dev("bob");
@@ -127,11 +132,18 @@ fn a_write_sent_to_the_wrong_chain_is_refused_with_the_right_one() {
     .sign(&bob);
     assert!(matches!(
         tree.submit(by_bob),
-        Err(ChainError::Tx(TxError::NotOwner { .. }))
+        Err(ChainError::Tx(TxError::Keyspace(
+            KeyspaceError::NotOwner { .. }
+        )))
     ));
     let too_big = put(&tree, "d2/big", &vec![7u8; 5000]);
     assert!(
-        matches!(too_big, Err(ChainError::Tx(TxError::QuotaExceeded { .. }))),
+        matches!(
+            too_big,
+            Err(ChainError::Tx(TxError::Keyspace(
+                KeyspaceError::QuotaExceeded { .. }
+            )))
+        ),
         "{too_big:?}"
     );
 }
