@@ -987,14 +987,7 @@ pub(crate) async fn earnings(
                 .ok_or_else(|| failed(format!("the node says nothing of chain {chain}")))?;
             if line.claimable == Amount::ZERO {
                 return Err(CliError::Refused {
-                    code: bitverse_blocktree::TxError::NothingToClaim {
-                        chain,
-                        miner,
-                        earned: line.provable.unwrap_or(Amount::ZERO),
-                        claimed: line.claimed,
-                        pool_held: line.pool_held(),
-                    }
-                    .code(),
+                    code: bitverse_blocktree::codes::NOTHING_TO_CLAIM,
                     message: format!(
                         "nothing to claim for {miner} on chain {chain}: {} provable, {} paid already",
                         line.provable

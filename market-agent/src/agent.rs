@@ -13,7 +13,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{
-    Blocktree, Bounty, BountyStatus, ChainError, Transaction, TxError, TxPayload, UnsignedTx,
+    Blocktree, Bounty, BountyStatus, ChainError, KeyspaceError, Transaction, TxError, TxPayload,
+    UnsignedTx,
 };
 use bitverse_compute::{TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
@@ -542,7 +543,9 @@ fn read_values(
     let read = |key: &str| -> Result<Vec<u8>, String> {
         let at_pin = tree.root().lock().value_at(key, request.pinned_height);
         let found = match at_pin {
-            Err(ChainError::Tx(TxError::KeyOnOtherChain { .. })) => tree.value(key),
+            Err(ChainError::Tx(TxError::Keyspace(KeyspaceError::KeyOnOtherChain { .. }))) => {
+                tree.value(key)
+            }
             other => other,
         };
         match found {

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
+use bitverse_blocktree::{AccountError, KeyspaceError, StatelessError, Transaction, TxError};
 use bitverse_blocktree::{
     Block, BlockError, BlockHeader, Blocktree, Chain, ChainError, ImportOutcome, TxStatus,
 };
-use bitverse_blocktree::{Transaction, TxError};
 use bitverse_primitives::{AccountId, ChainId, Hash};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
@@ -489,12 +489,12 @@ fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOut
             tx_admitted.notify_one();
             verdict(&job, MessageAcceptance::Accept, None)
         }
-        Err(ChainError::Tx(e @ TxError::BadSignature)) => {
+        Err(ChainError::Tx(e @ TxError::Stateless(StatelessError::BadSignature))) => {
             verdict(&job, MessageAcceptance::Reject, Some(e.to_string()))
         }
         // A sender that cannot pay here may be funded on a peer's tip for a moment, so it is
         // not invalid; a stream of them is a flood, which the sender's count catches.
-        Err(ChainError::Tx(e @ TxError::InsufficientBalance { .. })) => {
+        Err(ChainError::Tx(e @ TxError::Account(AccountError::InsufficientBalance { .. }))) => {
             useless_verdict(&job, e.to_string(), false)
         }
         Err(e) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
@@ -550,7 +550,9 @@ pub fn wire_tx_status(status: TxStatus) -> WireTxStatus {
         TxStatus::Dropped { error } => WireTxStatus::Dropped {
             code: error.code(),
             script_reason_code: match &error {
-                TxError::ScriptRejected { reason_code, .. } => Some(*reason_code),
+                TxError::Keyspace(KeyspaceError::ScriptRejected { reason_code, .. }) => {
+                    Some(*reason_code)
+                }
                 _ => None,
             },
             message: error.to_string(),
@@ -1067,8 +1069,8 @@ mod tests {
         assert_eq!(
             answer,
             SyncResponse::TxRefused {
-                code: TxError::BadSignature.code(),
-                message: TxError::BadSignature.to_string(),
+                code: StatelessError::BadSignature.code(),
+                message: StatelessError::BadSignature.to_string(),
             }
         );
         assert_eq!(publish, None);

@@ -1784,9 +1784,7 @@ mod tests {
         NetworkStatusResult, NewHeadResult, PeerResult, ProofResult, StatusResult,
         TransactionResult, TxStatusName, ValueResult,
     };
-    use bitverse_blocktree::TxError;
-    use bitverse_pricing::TaskKind;
-    use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
+    use bitverse_primitives::{Amount, Hash, SecretKey};
 
     /// The RPC reference, which must document what the table holds.
     const RPC_REFERENCE: &str = include_str!("../../docs/RPC.md");
@@ -2290,86 +2288,19 @@ mod tests {
 
     #[test]
     fn every_transaction_error_code_is_in_the_error_table() {
-        let errors = [
-            TxError::Malformed("x".into()),
-            TxError::BadSignature,
-            TxError::UnknownKeyspace("x".into()),
-            TxError::KeyspaceTaken("x".into()),
-            TxError::InvalidKey("x".into()),
-            TxError::InvalidKeyspaceName("x".into()),
-            TxError::ZeroQuota,
-            TxError::NoSuchKey("x".into()),
-            TxError::Overflow,
-            TxError::AlreadyKnown(Hash::ZERO),
-            TxError::ScriptRefused("x".into()),
-            TxError::ZeroStakeAmount,
-            TxError::InsufficientStake {
-                account: AccountId::default(),
-                role: TaskKind::Offer,
-                staked: Amount::ZERO,
-                needed: Amount(1),
-            },
-            TxError::StakedNodesFull {
-                role: TaskKind::Relay,
-                nodes_max: 1,
-                smallest: Amount(1),
-            },
-            TxError::TooManyUnbonding {
-                account: AccountId::default(),
-                entries_max: 1,
-            },
-            TxError::ZeroBountyAmount,
-            TxError::FuelBudgetOutOfRange {
-                fuel_budget: 0,
-                max: 1,
-            },
-            TxError::BountyArgsTooLarge {
-                size_bytes: 1025,
-                max: 1024,
-            },
-            TxError::UnknownBounty(Hash::ZERO),
-            TxError::BountyClosed {
-                bounty: Hash::ZERO,
-                status: "open".into(),
-            },
-            TxError::BadEnvelopeChain(bitverse_relay_lineup::LineupError::EmptyChain),
-            TxError::BadLineupProof(bitverse_relay_lineup::LineupError::DrawExhausted),
-            TxError::BadDisputeEvidence(bitverse_relay_lineup::LineupError::NoConflict),
-            TxError::TooManyOpenBounties {
-                account: AccountId::default(),
-                max: 1,
-            },
-            TxError::OpenBountiesFull {
-                max: 1,
-                at_height: None,
-            },
-            TxError::OffererNotStaked {
-                offerer: AccountId::default(),
-                height: 0,
-            },
-            TxError::TierUnavailable {
-                hops: 1,
-                eligible: 0,
-            },
-            TxError::PinnedKeyMissing {
-                key: "a/b".into(),
-                height: 0,
-            },
-            TxError::BadDeepValue {
-                key: "deep/photo".into(),
-                reason: "x".into(),
-            },
-            TxError::LineupNotDrawn(Hash::ZERO),
-            TxError::LineupAlreadyDrawn(Hash::ZERO),
-            TxError::NoLineupForTier(Hash::ZERO),
-        ];
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
-        for error in errors {
-            assert!(codes.contains(&error.code()), "{error}: {}", error.code());
+        for entry in bitverse_blocktree::ERROR_CODES {
             assert!(
-                SEND_ERRORS.contains(&error.code()),
-                "bv_sendTransaction lacks {}",
-                error.code()
+                codes.contains(&entry.code),
+                "{}: {}",
+                entry.name,
+                entry.code
+            );
+            assert!(
+                SEND_ERRORS.contains(&entry.code),
+                "bv_sendTransaction lacks {} ({})",
+                entry.code,
+                entry.name
             );
         }
         // The codes of variants with structured fields, by value: the table must cover

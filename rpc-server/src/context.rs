@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bitverse_blocktree::{Blocktree, Chain, ChainError, TxError};
+use bitverse_blocktree::{Blocktree, Chain, ChainError, KeyspaceError, TxError};
 use bitverse_index::BrowseIndex;
 use bitverse_market_agent::Exchange;
 use bitverse_metrics::NodeMetrics;
@@ -52,11 +52,11 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
 pub(crate) fn tx_error(e: &TxError) -> ErrorObjectOwned {
     match e {
         // The reason code is in the message too; `data` is for programs.
-        TxError::ScriptRejected {
+        TxError::Keyspace(KeyspaceError::ScriptRejected {
             keyspace,
             reason_code,
             ..
-        } => ErrorObjectOwned::owned(
+        }) => ErrorObjectOwned::owned(
             e.code(),
             e.to_string(),
             Some(ScriptRejectionData {

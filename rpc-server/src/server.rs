@@ -272,9 +272,9 @@ fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
 fn decode_tx_hex(tx_hex: &str) -> RpcResult<(Transaction, Vec<u8>)> {
     let bytes = hex::decode(tx_hex.trim_start_matches("0x"))
         .map_err(|e| invalid_params(format!("tx_hex is not hexadecimal: {e}")))?;
-    let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e))?;
+    let tx = Transaction::from_bytes(&bytes).map_err(|e| tx_error(&e.into()))?;
     tx.check_stateless(tx.body.chain)
-        .map_err(|e| tx_error(&e))?;
+        .map_err(|e| tx_error(&e.into()))?;
     Ok((tx, bytes))
 }
 
