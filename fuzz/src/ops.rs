@@ -78,6 +78,9 @@ pub enum Op {
     Reorg { depth: u8, miner: u8 },
     /// The tree reopened from its store, as after a restart.
     Restart,
+    /// A block of the run's history with the byte at `at` of its encoding xored with `xor`,
+    /// imported into the tree and its replica, which must agree on it.
+    Tamper { block: u8, at: u16, xor: u8 },
 }
 
 /// Reads `data` as a program of at most [`OPS_MAX`] operations.
@@ -85,7 +88,7 @@ pub fn decode(data: &[u8]) -> Vec<Op> {
     let mut r = Reader { data };
     let mut ops = Vec::new();
     while !r.data.is_empty() && ops.len() < OPS_MAX {
-        let op = match r.u8() % 17 {
+        let op = match r.u8() % 18 {
             0 => Op::Transfer {
                 from: r.u8(),
                 to: r.u8(),
@@ -173,7 +176,12 @@ pub fn decode(data: &[u8]) -> Vec<Op> {
                 depth: r.u8(),
                 miner: r.u8(),
             },
-            _ => Op::Restart,
+            16 => Op::Restart,
+            _ => Op::Tamper {
+                block: r.u8(),
+                at: r.u16(),
+                xor: r.u8(),
+            },
         };
         ops.push(op);
     }
@@ -271,6 +279,11 @@ pub fn encode(ops: &[Op]) -> Vec<u8> {
             }
             Op::Reorg { depth, miner } => w.extend([15, *depth, *miner]),
             Op::Restart => w.push(16),
+            Op::Tamper { block, at, xor } => {
+                w.extend([17, *block]);
+                w.extend(at.to_le_bytes());
+                w.push(*xor);
+            }
         }
     }
     w
@@ -346,6 +359,11 @@ mod tests {
                 tamper: 0,
             },
             Op::Restart,
+            Op::Tamper {
+                block: 1,
+                at: 300,
+                xor: 4,
+            },
         ];
         assert_eq!(decode(&encode(&ops)), ops);
     }

@@ -6,7 +6,8 @@
 //! checks that money is conserved: balances of every account the run named, stakes and
 //! unbonding, every endowment pool, bounties' escrow and what disputes burnt equal the genesis
 //! allocations plus the subsidies minted. A replica that imports every block the run made (or
-//! imported) must accept each and reach the same tips; a restart must resume at the same
+//! imported) must accept each and reach the same tips; a block of the history with a byte
+//! changed must be judged alike by the tree and the replica; a restart must resume at the same
 //! tips; no operation may panic or report a storage fault.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -730,6 +731,7 @@ impl Run {
                 let _ = self.submit(from, chain, payload);
             }
             Op::Reorg { depth, miner } => self.reorg(depth, miner),
+            Op::Tamper { block, at, xor } => self.tamper(block, at, xor),
             Op::Restart => {
                 let before = Run::tips(&self.tree);
                 let tree = open(self.store.clone());
@@ -737,6 +739,44 @@ impl Run {
                 assert_eq!(Run::tips(&self.tree), before, "a restart moved a tip");
                 self.check();
             }
+        }
+    }
+
+    /// A block of the history, one byte of its encoding changed, offered to the tree and the
+    /// replica (which hold the same blocks): both must judge it alike, and an accepted one
+    /// must leave money conserved.
+    fn tamper(&mut self, block: u8, at: u16, xor: u8) {
+        if self.history.is_empty() || xor == 0 {
+            return;
+        }
+        let original = &self.history[usize::from(block) % self.history.len()];
+        let mut bytes = original.to_bytes();
+        let at = usize::from(at) % bytes.len();
+        bytes[at] ^= xor;
+        let Ok(tampered) = Block::from_bytes(&bytes) else {
+            return;
+        };
+        let now = self.time_ms.saturating_add(BLOCK_SPACING_MS);
+        let verdict = no_store_fault(self.tree.import(tampered.clone(), now), "tampered import");
+        if tracing() {
+            eprintln!(
+                "  tampered block: {:?}",
+                verdict.as_ref().map_err(|e| e.to_string())
+            );
+        }
+        if let Some(replica) = &self.replica {
+            let again = no_store_fault(replica.import(tampered.clone(), now), "replica");
+            assert_eq!(
+                verdict.is_ok(),
+                again.is_ok(),
+                "the tree and its replica judge a tampered block differently: {:?} / {:?}",
+                verdict.as_ref().err().map(ToString::to_string),
+                again.as_ref().err().map(ToString::to_string)
+            );
+        }
+        if verdict.is_ok() {
+            self.history.push(tampered);
+            self.check();
         }
     }
 
@@ -1190,6 +1230,17 @@ pub fn seed_programs() -> Vec<Vec<Op>> {
             }),
         },
         Op::Mine { miner: 0, ms: 0 },
+        Op::Tamper {
+            block: 0,
+            at: 40,
+            xor: 1,
+        },
+        Op::Tamper {
+            block: 1,
+            at: 200,
+            xor: 0x80,
+        },
+        Op::Seal { miner: 1, ms: 3 },
     ];
     vec![market, dispute, deep, scripts, forks, raw]
 }
