@@ -118,13 +118,18 @@ pub fn check_key(key: &str) -> Result<(), KeyError> {
 }
 
 /// The keyspaces that could be the home of `key`, longest first: for `a/b/c` that is `a/b`,
-/// then `a`. A key's home is the first of them that is registered.
+/// then `a`. A key's home is the first of them that is registered. Prefixes longer than
+/// [`KEYSPACE_NAME_BYTES_MAX`] are left out: no keyspace can have them, and each candidate
+/// costs a lookup and a non-inclusion proof in every value proof of the key (a key of 512
+/// bytes has up to 255 prefixes, 191 of them too long to be a name).
 pub fn home_candidates(key: &str) -> Result<Vec<KeyspaceName>, KeyError> {
     check_key(key)?;
     let mut candidates = Vec::new();
     let mut rest = key;
     while let Some((prefix, _)) = rest.rsplit_once('/') {
-        candidates.push(KeyspaceName(prefix.to_owned()));
+        if prefix.len() <= KEYSPACE_NAME_BYTES_MAX {
+            candidates.push(KeyspaceName(prefix.to_owned()));
+        }
         rest = prefix;
     }
     Ok(candidates)
@@ -145,6 +150,33 @@ pub fn key_address(home: &KeyspaceName, key: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `keyspace_names` fuzz target (fuzz/regressions/keyspace_names/): a valid
+    /// key of 134 bytes listed its 130-byte prefix as a candidate home, a name no keyspace can
+    /// have.
+    #[test]
+    fn home_candidates_are_names_a_keyspace_can_have() {
+        let key = "os/a/a-l/a-l/hoh/t/a/a--l/hoh/t/a-l/h/t/a-l/hoh/t/l/h/t/a-l/hos-b/s/aos/a/a-l/\
+                   a-l/hoh/t/a-l/h/t/a-l/hoh/t/a-l/hos-b/s/aos/a/a-lht/a-g";
+        check_key(key).unwrap();
+        let candidates = home_candidates(key).unwrap();
+        assert_eq!(candidates.len(), 39);
+        for candidate in &candidates {
+            assert!(KeyspaceName::new(candidate.as_str()).is_ok(), "{candidate}");
+        }
+        // The longest key of one-letter segments: 255 prefixes, 64 of them short enough.
+        let longest = ["a"; 256].join("/");
+        assert_eq!(longest.len(), KEY_SIZE_BYTES_MAX - 1);
+        let candidates = home_candidates(&longest).unwrap();
+        assert_eq!(candidates.len(), 64);
+        assert_eq!(candidates[0].as_str().len(), KEYSPACE_NAME_BYTES_MAX - 1);
+        // A key whose only prefix is too long has no candidate home.
+        let long_name = "a".repeat(KEYSPACE_NAME_BYTES_MAX + 1);
+        assert_eq!(
+            home_candidates(&format!("{long_name}/k")).unwrap(),
+            Vec::new()
+        );
+    }
 
     #[test]
     fn names_follow_the_syntax() {
