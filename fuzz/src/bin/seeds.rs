@@ -10,6 +10,7 @@ use libfuzzer_sys as _;
 
 use bitverse_blocktree::{Block, TxPayload};
 use bitverse_fuzz::{ops, state};
+use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
 use bitverse_pricing::{LedgerParams, PriceQuote, ReliabilityRecord, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, codec};
 use bitverse_relay_lineup::{LineupProof, encode_envelope_chain};
@@ -40,6 +41,56 @@ fn kind(payload: &TxPayload) -> &'static str {
         TxPayload::Settle { .. } => "settle",
         TxPayload::Dispute { .. } => "dispute",
     }
+}
+
+/// One message of each kind the market topic carries: a request, a priced and a declined offer,
+/// and a result chain from the seed programs' envelopes.
+fn market_messages(
+    envelope_chains: &[Vec<bitverse_relay_lineup::Envelope>],
+) -> Vec<(&'static str, MarketMessage)> {
+    let request = MarketRequest {
+        requester: SecretKey::dev("bob").account(),
+        transform: "filters/bw".into(),
+        inputs: vec!["photos/one".into()],
+        args: b"64".to_vec(),
+        fuel_budget: 1_000_000,
+        hops: 1,
+        pinned_height: 7,
+        nonce: 1,
+    };
+    let offerer = SecretKey::dev("node-0");
+    let priced = Offer::signed(
+        &offerer,
+        request.id(),
+        OfferTerms::Priced {
+            price: Amount(1_500),
+            latency_ms: 300,
+        },
+    );
+    let declined = Offer::signed(
+        &offerer,
+        request.id(),
+        OfferTerms::Declined {
+            reason: "the module traps".into(),
+        },
+    );
+    let mut messages = vec![
+        ("request", MarketMessage::Request(request)),
+        ("offer-priced", MarketMessage::Offer(priced)),
+        ("offer-declined", MarketMessage::Offer(declined)),
+    ];
+    if let Some(chain) = envelope_chains.first() {
+        // The envelopes attest the seed program's result; any bytes serve as a seed, and the
+        // fuzzer finds its way to bytes whose hash the chain names.
+        messages.push((
+            "result",
+            MarketMessage::Result(ResultChain {
+                chain: chain.clone(),
+                result: b"grey".to_vec(),
+            }),
+        ));
+    }
+    messages
 }
 
 fn main() {
@@ -198,6 +249,9 @@ fn main() {
     let mut lineup = proof.to_bytes();
     lineup.extend(16u64.to_le_bytes());
     write(&dir, "lineup_proof", "difficulty-16", &lineup);
+    for (name, message) in market_messages(&samples.envelope_chains) {
+        write(&dir, "market_message", name, &message.to_bytes());
+    }
     for (i, chain) in samples.envelope_chains.iter().enumerate().take(4) {
         write(
             &dir,
