@@ -229,13 +229,6 @@ impl Mempool {
         }
         picked
     }
-
-    /// Every waiting transaction, for re-checking after a reorg.
-    pub fn drain(&mut self) -> Vec<Transaction> {
-        self.by_sender.clear();
-        self.by_fee.clear();
-        self.by_hash.drain().map(|(_, tx)| tx).collect()
-    }
 }
 
 #[cfg(test)]

@@ -155,6 +155,10 @@ impl Chain {
         let tip_may_be_best = self.may_be_best(&tip_hash, &tip.header, root);
         // The index is a hash map: collected, then ordered by work and hash, so every node
         // tries the same candidates in the same order.
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "collected, then sorted by work and hash"
+        )]
         let mut candidates: Vec<(u128, Hash)> = self
             .index
             .iter()

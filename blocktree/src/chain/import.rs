@@ -428,6 +428,7 @@ impl Chain {
         let mut doomed = vec![bad];
         let mut frontier = vec![bad];
         while let Some(parent) = frontier.pop() {
+            #[expect(clippy::disallowed_methods, reason = "collected, then sorted")]
             let mut children: Vec<Hash> = self
                 .index
                 .iter()
