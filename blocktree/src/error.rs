@@ -310,26 +310,31 @@ pub enum ChainError {
     },
 }
 
-/// A stage's refusal is a transaction's refusal, wherever a chain operation meets it.
-macro_rules! chain_error_from_stage {
-    ($($stage:ty),*) => {$(
-        impl From<$stage> for ChainError {
+/// A stage's refusal is a transaction's refusal wherever it is met: `$target::Tx` of it, for
+/// every stage. One macro for the chain's errors and the state transition's.
+macro_rules! tx_error_from_stages {
+    ($target:ident) => {
+        $crate::error::tx_error_from_stages!(
+            $target: $crate::error::StatelessError,
+            $crate::error::AdmissionError,
+            $crate::error::AccountError,
+            $crate::error::KeyspaceError,
+            $crate::error::StakeError,
+            $crate::error::BountyError,
+            $crate::error::EarningsError
+        );
+    };
+    ($target:ident: $($stage:ty),*) => {$(
+        impl From<$stage> for $target {
             fn from(e: $stage) -> Self {
-                ChainError::Tx(e.into())
+                $target::Tx(e.into())
             }
         }
     )*};
 }
+pub(crate) use tx_error_from_stages;
 
-chain_error_from_stage!(
-    StatelessError,
-    AdmissionError,
-    AccountError,
-    KeyspaceError,
-    StakeError,
-    BountyError,
-    EarningsError
-);
+tx_error_from_stages!(ChainError);
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,7 @@ use crate::endowment::{
     EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key, released_key,
 };
 use crate::error::{
-    AccountError, AdmissionError, BountyError, EarningsError, KeyspaceError, SandboxFailure,
-    StakeError, StatelessError, StoreError, TxError,
+    AccountError, KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError,
 };
 use crate::params::ChainParams;
 use crate::scripts::BlockContext;
@@ -245,26 +244,8 @@ impl From<TxError> for ApplyError {
     }
 }
 
-/// A stage's refusal is the transaction's fault.
-macro_rules! apply_error_from_stage {
-    ($($stage:ty),*) => {$(
-        impl From<$stage> for ApplyError {
-            fn from(e: $stage) -> Self {
-                ApplyError::Tx(e.into())
-            }
-        }
-    )*};
-}
-
-apply_error_from_stage!(
-    StatelessError,
-    AdmissionError,
-    AccountError,
-    KeyspaceError,
-    StakeError,
-    BountyError,
-    EarningsError
-);
+// A stage's refusal is the transaction's fault.
+crate::error::tx_error_from_stages!(ApplyError);
 
 impl From<SandboxFailure> for ApplyError {
     fn from(e: SandboxFailure) -> Self {
