@@ -282,38 +282,63 @@ pub async fn run(
 
     // 3. The bounty, with the proven value of each input on a data chain.
     let bounty_started = Instant::now();
-    let mut deep_values = Vec::new();
-    for input in &options.inputs {
-        if let Some((home, deep)) = deep_value(client, input, deadline).await? {
-            say(
-                "proof",
-                format!(
-                    "{input} lives on chain {home}: its value ({} bytes) goes with the bounty, \
-                     proven through {} anchor link(s) from a header the root anchored",
-                    deep.value.len(),
-                    deep.links.len().saturating_add(1)
-                ),
-            );
-            deep_values.push(deep);
+    // A data chain's anchor can move between reading a proof and the root judging it (a
+    // reorganisation of the chain, or a root block anchoring a block this node has not
+    // synced): the node answers -32017, not yet, and the proofs are read again.
+    let mut proofs_told = false;
+    let mut wait_told = false;
+    let (id, expiry_height) = loop {
+        let mut deep_values = Vec::new();
+        for input in &options.inputs {
+            if let Some((home, deep)) = deep_value(client, input, deadline).await? {
+                if !proofs_told {
+                    say(
+                        "proof",
+                        format!(
+                            "{input} lives on chain {home}: its value ({} bytes) goes with the \
+                             bounty, proven through {} anchor link(s) from a header the root \
+                             anchored",
+                            deep.value.len(),
+                            deep.links.len().saturating_add(1)
+                        ),
+                    );
+                }
+                deep_values.push(deep);
+            }
         }
-    }
-    let tip = client.status().await?.height;
-    let expiry_height = tip
-        .saturating_add(1)
-        .saturating_add(options.expires_in_blocks);
-    let post = TxPayload::PostBounty {
-        amount: price,
-        transform: options.transform.clone(),
-        inputs: options.inputs.clone(),
-        pinned_height,
-        args: options.args.clone(),
-        hops: options.hops,
-        offerer,
-        fuel_budget: options.fuel_budget,
-        expiry_height,
-        deep_values,
+        proofs_told = true;
+        let tip = client.status().await?.height;
+        let expiry_height = tip
+            .saturating_add(1)
+            .saturating_add(options.expires_in_blocks);
+        let post = TxPayload::PostBounty {
+            amount: price,
+            transform: options.transform.clone(),
+            inputs: options.inputs.clone(),
+            pinned_height,
+            args: options.args.clone(),
+            hops: options.hops,
+            offerer,
+            fuel_budget: options.fuel_budget,
+            expiry_height,
+            deep_values,
+        };
+        match send(client, key, options.fee, post).await {
+            Err(CliError::Refused { code, message })
+                if code == bitverse_rpc_api::CODE_NOT_ANCHORED_YET && Instant::now() < deadline =>
+            {
+                if !wait_told {
+                    say(
+                        "proof",
+                        format!("the root cannot judge the proofs yet: {message}"),
+                    );
+                    wait_told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
+            }
+            sent => break (sent?, expiry_height),
+        }
     };
-    let id = send(client, key, options.fee, post).await?;
     // With relayers, the lineup proof goes right behind the bounty (the id is the
     // transaction's, known now), so both can land in one root block.
     let mut lineup_tx = None;
