@@ -480,6 +480,11 @@ fn anchored_header_arriving_after_its_anchor_becomes_the_tip() {
     // The anchor comes first: the block it names is not here, so it cannot bind yet.
     send(&v, &[block_of(&sealed, ChainId::ROOT)]);
     assert_eq!(tip_of(&v, c), heavier[1].hash());
+    // Sync reads that the anchored block is missing, to fetch it from a lighter branch.
+    assert_eq!(
+        v.chain(c).unwrap().lock().anchor_floor_missing().map(|a| a.hash),
+        Some(a1.hash())
+    );
     // Then the block: it is lighter, and the tip all the same.
     assert_eq!(
         send(&v, std::slice::from_ref(&a1)),
@@ -489,6 +494,7 @@ fn anchored_header_arriving_after_its_anchor_becomes_the_tip() {
         }]
     );
     assert_eq!(tip_of(&v, c), a1.hash());
+    assert_eq!(v.chain(c).unwrap().lock().anchor_floor_missing(), None);
 }
 
 #[test]

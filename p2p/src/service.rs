@@ -6,7 +6,7 @@
 //! does it), and carries the node's forwarded requests (writes and reads for chains it does not
 //! track) to peers that track them.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -254,6 +254,9 @@ pub(crate) struct Service {
     /// The chains whose topics are subscribed.
     subscribed: BTreeSet<ChainId>,
     local: PeerStatus,
+    /// The open data chains whose anchored block this node does not hold, read from the tree
+    /// each tick (see [`LocalChain::anchor_missing`]).
+    anchors_missing: BTreeMap<ChainId, (Hash, u64)>,
     bootstrap: Vec<Multiaddr>,
     listen_addrs: Vec<Multiaddr>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
@@ -296,6 +299,7 @@ impl Service {
             topics: HashMap::new(),
             subscribed: BTreeSet::new(),
             local,
+            anchors_missing: BTreeMap::new(),
             bootstrap,
             listen_addrs,
             snapshot,
@@ -358,10 +362,33 @@ impl Service {
                     chain,
                     height: tip.map_or(0, |t| t.height),
                     cumulative_work: tip.map_or(0, |t| t.cumulative_work),
+                    tip: tip.map_or(Hash::ZERO, |t| t.tip),
+                    anchor_missing: self.anchors_missing.get(&chain).copied(),
                 }
             })
             .collect();
         self.sync.set_local(open);
+    }
+
+    /// Reads which open data chains lack their anchored block. A chain busy importing keeps
+    /// its last reading: the loop never waits for a chain's lock.
+    fn refresh_anchors_missing(&mut self) {
+        let open: BTreeSet<ChainId> = self.tree.data_chains().into_iter().collect();
+        self.anchors_missing.retain(|chain, _| open.contains(chain));
+        for chain in open {
+            let Some(handle) = self.tree.chain(chain) else {
+                continue;
+            };
+            let Some(locked) = handle.try_lock() else {
+                continue;
+            };
+            match locked.anchor_floor_missing() {
+                Some(floor) => self
+                    .anchors_missing
+                    .insert(chain, (floor.hash, floor.height)),
+                None => self.anchors_missing.remove(&chain),
+            };
+        }
     }
 
     /// Carries out what the sync machine asked for, in order: requests go to the swarm, chain
@@ -715,6 +742,7 @@ impl Service {
         for peer in due {
             self.ask_status(peer);
         }
+        self.refresh_anchors_missing();
         self.refresh_sync_local();
         let actions = self.sync.tick(self.now_ms());
         self.apply_sync(worker, actions);

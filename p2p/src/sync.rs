@@ -62,6 +62,13 @@ pub(crate) struct LocalChain {
     pub height: u64,
     /// Its tip's cumulative work here; 0 when nothing is known of it yet.
     pub cumulative_work: u128,
+    /// Its tip's hash here.
+    pub tip: Hash,
+    /// The block its parent's best chain anchors, with its height, when this node does not
+    /// hold it: then a sync starts from a peer whose different tip is at least that high even
+    /// if it announces less work, since fork choice follows the anchor, not the work, and a
+    /// node that missed the anchored branch's gossip would otherwise never fetch it.
+    pub anchor_missing: Option<(Hash, u64)>,
 }
 
 /// Why importing synced blocks stopped.
@@ -173,6 +180,10 @@ struct KnownPeer {
     chains: Vec<ChainTip>,
     /// Blocks it gave this node through sync.
     synced_blocks: u64,
+    /// Per chain, its tip this node already synced from looking for a missing anchored block,
+    /// so a peer that did not have it is not asked again until its tip moves. At most one
+    /// entry per open chain.
+    anchor_tried: BTreeMap<ChainId, Hash>,
 }
 
 /// The known peers that track `chain`, with the tip each announced for it, in peer order.
@@ -469,9 +480,9 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
             if self.syncs.contains_key(&chain) {
                 continue;
             }
-            let best = most_work(tracking(&self.peers, chain))
+            let ahead = most_work(tracking(&self.peers, chain))
                 .filter(|(_, tip)| tip.cumulative_work > local.cumulative_work);
-            let Some((peer, tip)) = best else {
+            let Some((peer, tip)) = ahead.or_else(|| self.anchored_branch_peer(local)) else {
                 continue;
             };
             tracing::info!(
@@ -479,8 +490,14 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
                 %chain,
                 peer_height = tip.height,
                 height = local.height,
+                anchor_missing = local.anchor_missing.is_some(),
                 "syncing from peer"
             );
+            if local.anchor_missing.is_some()
+                && let Some(known) = self.peers.get_mut(&peer)
+            {
+                known.anchor_tried.insert(chain, tip.tip);
+            }
             self.syncs.insert(
                 chain,
                 ActiveSync {
@@ -495,6 +512,21 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
             actions.push(SyncAction::PrepareHeadersRequest { peer, chain });
         }
         actions
+    }
+
+    /// For a chain whose anchored block is not here: the peer with the most work among those
+    /// announcing a tip other than ours at least as high as the anchored block, and not
+    /// already tried at that tip.
+    fn anchored_branch_peer(&self, local: &LocalChain) -> Option<(P, ChainTip)> {
+        let (_, anchored_height) = local.anchor_missing?;
+        most_work(tracking(&self.peers, local.chain).filter(|(peer, tip)| {
+            tip.tip != local.tip
+                && tip.height >= anchored_height
+                && self
+                    .peers
+                    .get(peer)
+                    .is_none_or(|known| known.anchor_tried.get(&local.chain) != Some(&tip.tip))
+        }))
     }
 
     /// The chain whose sync with `peer` waits for headers request `id`.
@@ -748,6 +780,8 @@ mod tests {
             chain,
             height: u64::try_from(cumulative_work).unwrap(),
             cumulative_work,
+            tip: tip(chain, cumulative_work).tip,
+            anchor_missing: None,
         }
     }
 
@@ -806,12 +840,21 @@ mod tests {
 
     /// Drives the root's sync with `peer` up to its headers request; returns its id.
     fn ask_headers(syncs: &mut ChainSyncs<Peer>, now_ms: u64, peer: Peer) -> SyncRequestId {
+        ask_headers_of(syncs, now_ms, peer, ChainId::ROOT)
+    }
+
+    fn ask_headers_of(
+        syncs: &mut ChainSyncs<Peer>,
+        now_ms: u64,
+        peer: Peer,
+        chain: ChainId,
+    ) -> SyncRequestId {
         let request = SyncRequest::HeadersAfter {
-            chain: ChainId::ROOT,
+            chain,
             locator: Vec::new(),
             count_max: HEADERS_PER_RESPONSE_MAX,
         };
-        let actions = syncs.headers_request_ready(now_ms, peer, ChainId::ROOT, request);
+        let actions = syncs.headers_request_ready(now_ms, peer, chain, request);
         match actions.as_slice() {
             [
                 SyncAction::Send {
@@ -1209,6 +1252,39 @@ mod tests {
         assert!(syncs.peer_status(0, 1, &[tip(ChainId::ROOT, 500)]).len() == 1);
         let actions = syncs.peer_status(0, 2, &[tip(ChainId::ROOT, 50), tip(chain, 7)]);
         assert_eq!(prepared(&actions), vec![(2, chain)]);
+    }
+
+    #[test]
+    fn a_missing_anchored_block_is_fetched_from_a_lighter_branch_once_per_peer_tip() {
+        // The CI failure this caught: a node that missed the gossip of the branch its parent
+        // anchored stayed on its own heavier branch for minutes, since a sync started only
+        // from a peer announcing more work, and no proof through the chain could be served.
+        let chain = data_chain(3);
+        let anchored = tip(chain, 20).tip;
+        let mut mine = local(chain, 30);
+        let mut syncs = ChainSyncs::default();
+        syncs.set_local(vec![local(ChainId::ROOT, 100), mine]);
+        // Without a missing anchor, a lighter peer is not synced from.
+        assert!(syncs.peer_status(0, 1, &[tip(chain, 25)]).is_empty());
+        mine.anchor_missing = Some((anchored, 20));
+        syncs.set_local(vec![local(ChainId::ROOT, 100), mine]);
+        // Peer 1's lighter tip is high enough: its branch is fetched; peer 2's tip is below
+        // the anchored block, so it cannot have it.
+        let actions = syncs.peer_status(1, 2, &[tip(chain, 19)]);
+        assert_eq!(prepared(&actions), vec![(1, chain)]);
+        let id = ask_headers_of(&mut syncs, 3, 1, chain);
+        assert!(
+            syncs
+                .on_response(4, 1, id, SyncResponse::Headers(Vec::new()))
+                .is_empty()
+        );
+        // It had nothing new: not asked again at the same tip, but again once its tip moves.
+        assert!(prepared(&syncs.tick(5)).is_empty());
+        let actions = syncs.peer_status(6, 1, &[tip(chain, 26)]);
+        assert_eq!(prepared(&actions), vec![(1, chain)]);
+        // A peer announcing our own tip is never asked.
+        syncs.peer_gone(&1);
+        assert!(syncs.peer_status(7, 3, &[tip(chain, 30)]).is_empty());
     }
 
     #[test]

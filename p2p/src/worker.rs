@@ -1228,6 +1228,8 @@ mod tests {
                 chain: tip.chain,
                 height: tip.height,
                 cumulative_work: tip.cumulative_work,
+                tip: tip.tip,
+                anchor_missing: None,
             }]
         };
         let mut penalties = Vec::new();
@@ -1291,10 +1293,13 @@ mod tests {
         let source_tip = chain_tip(&source.root().lock());
         let target = dev_tree();
         let mut syncs = ChainSyncs::<u8>::default();
+        let target_tip = chain_tip(&target.root().lock());
         syncs.set_local(vec![LocalChain {
             chain: ChainId::ROOT,
             height: 0,
-            cumulative_work: target.root().lock().tip().cumulative_work,
+            cumulative_work: target_tip.cumulative_work,
+            tip: target_tip.tip,
+            anchor_missing: None,
         }]);
         // The liar is the only peer at first: its sync ends at its headers.
         let pending = syncs.peer_status(0, 0, &[source_tip]).into();

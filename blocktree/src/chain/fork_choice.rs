@@ -22,6 +22,16 @@ impl Chain {
         self.anchor_floor.clone()
     }
 
+    /// The anchor floor when this node does not hold the anchored block: fork choice cannot
+    /// follow the parent until the block arrives, and sync must fetch it even from a branch
+    /// lighter than this node's (whose own blocks nobody anchored).
+    pub fn anchor_floor_missing(&self) -> Option<Anchor> {
+        self.anchor_floor
+            .as_ref()
+            .filter(|floor| !self.index.contains_key(&floor.hash))
+            .cloned()
+    }
+
     /// Takes `floor`, this chain's anchor in its parent's best chain (read when the parent's
     /// [`Chain::best_changes`] was `parent_seq`), and moves the tip if the fork choice now
     /// wants another: the tip must extend the anchored header, then most work. With
