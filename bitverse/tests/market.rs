@@ -371,6 +371,7 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
             fuel_budget: 10_000_000,
             expiry_height: tip + 20,
             deep_values: vec![changed],
+            acceptance: None,
         },
     );
     let refused = market

@@ -263,6 +263,9 @@ pub struct Bounty {
     pub lineup: Option<Lineup>,
     /// Open, settled or expired.
     pub status: BountyStatus,
+    /// Whether its offerer signed its terms: only then does its expiry count against the
+    /// offerer's record.
+    pub accepted: bool,
 }
 
 impl Bounty {
@@ -306,6 +309,45 @@ pub(crate) struct PostBounty<'p> {
     pub(crate) fuel_budget: u64,
     pub(crate) expiry_height: u64,
     pub(crate) deep_values: &'p [DeepValue],
+    /// Whether the offerer signed the terms (checked statelessly).
+    pub(crate) accepted: bool,
+}
+
+/// The terms an offerer accepts by signing them ([`BountyTerms::acceptance_hash`], carried by
+/// a PostBounty as its `acceptance`): everything the bounty asks of it and pays. A bounty
+/// whose offerer signed its terms counts against the offerer's record when it expires
+/// unserved; one the offerer never saw does not (issue 18 §5: a requester could burn any
+/// offerer's record by naming it in bounties it could not serve, say with a fuel budget of
+/// one, and letting them expire).
+#[derive(Debug, Clone, Copy, Encode)]
+pub struct BountyTerms<'t> {
+    /// Who posts and funds it.
+    pub requester: AccountId,
+    /// Who computes it.
+    pub offerer: AccountId,
+    /// The amount escrowed.
+    pub amount: Amount,
+    /// The transformation's key.
+    pub transform: &'t str,
+    /// The input keys, in order.
+    pub inputs: &'t [String],
+    /// The argument bytes.
+    pub args: &'t [u8],
+    /// The root height whose values are pinned.
+    pub pinned_height: u64,
+    /// Relayers in its lineup.
+    pub hops: u8,
+    /// The most fuel a computation may use.
+    pub fuel_budget: u64,
+    /// The root height at whose start it is refunded if still open.
+    pub expiry_height: u64,
+}
+
+impl BountyTerms<'_> {
+    /// What the offerer signs to accept these terms.
+    pub fn acceptance_hash(&self) -> Hash {
+        Hash::tagged("bitverse bounty acceptance v1", &[&codec::encode(self)])
+    }
 }
 
 /// What a PostBounty in root block `height` pays, beyond its amount, for being held until its
@@ -570,19 +612,22 @@ fn record(
 }
 
 /// Records a success (`latency_ms = Some`) or a failure (`None`) at `height` on `account`'s
-/// record for `kind`.
+/// record for `kind`, about `bounty`: weighed by its amount, so that farming a record (or
+/// burning one) with tiny bounties moves it as little as they are worth.
 fn record_event(
     view: &mut StateView<'_>,
     params: &ChainParams,
+    bounty: &Bounty,
     account: &AccountId,
     kind: TaskKind,
     height: u64,
     latency_ms: Option<u32>,
 ) -> Result<(), ApplyError> {
     let mut updated = record(view, account, kind)?;
+    let weight = params.ledger.event_weight(bounty.amount);
     match latency_ms {
-        Some(latency_ms) => updated.record_success(height, latency_ms, &params.ledger),
-        None => updated.record_failure(height, &params.ledger),
+        Some(latency_ms) => updated.record_success(height, latency_ms, weight, &params.ledger),
+        None => updated.record_failure(height, weight, &params.ledger),
     }
     .map_err(BountyError::Ledger)?;
     view.set_pending(reliability_key(account, kind), Some(updated.to_bytes()));
@@ -637,6 +682,7 @@ pub(crate) fn post_bounty(
             expiry_height: post.expiry_height,
             lineup: None,
             status: BountyStatus::Open,
+            accepted: post.accepted,
         },
     );
     // Holding the bounty open, and its deep values in root state, until its expiry: paid
@@ -940,6 +986,7 @@ pub(crate) fn settle(
     record_event(
         view,
         ctx.params,
+        &found,
         &found.offerer,
         TaskKind::Offer,
         ctx.height,
@@ -949,6 +996,7 @@ pub(crate) fn settle(
         record_event(
             view,
             ctx.params,
+            &found,
             relayer,
             TaskKind::Relay,
             ctx.height,
@@ -1129,6 +1177,7 @@ pub(crate) fn dispute(
             record_event(
                 view,
                 ctx.params,
+                &found,
                 &envelope.signer,
                 role,
                 ctx.height,
@@ -1136,7 +1185,15 @@ pub(crate) fn dispute(
             )?;
         } else {
             let amount = crate::stake::slash(view, &envelope.signer, role)?;
-            record_event(view, ctx.params, &envelope.signer, role, ctx.height, None)?;
+            record_event(
+                view,
+                ctx.params,
+                &found,
+                &envelope.signer,
+                role,
+                ctx.height,
+                None,
+            )?;
             slashed.push(Slash {
                 account: envelope.signer,
                 role,
@@ -1166,7 +1223,7 @@ pub(crate) fn dispute(
 
 /// Refunds every bounty still open whose expiry is root block `height`, at its start and
 /// outside any transaction (before the block's transactions, which may spend the refund), and
-/// records a failure for each one's offerer. Does nothing on a data chain.
+/// records a failure for each one's offerer that accepted it. Does nothing on a data chain.
 pub(crate) fn expire_bounties(
     view: &mut StateView<'_>,
     params: &ChainParams,
@@ -1187,7 +1244,17 @@ pub(crate) fn expire_bounties(
             continue;
         }
         view.credit(&found.requester, found.amount)?;
-        record_event(view, params, &found.offerer, TaskKind::Offer, height, None)?;
+        if found.accepted {
+            record_event(
+                view,
+                params,
+                &found,
+                &found.offerer,
+                TaskKind::Offer,
+                height,
+                None,
+            )?;
+        }
         found.status = BountyStatus::Expired { height };
         forget_deep_values(view, &found)?;
         close(view, &found.requester, found.amount)?;

@@ -398,6 +398,7 @@ mod tests {
             s(StatelessError::ZeroStakeAmount, -32009),
             s(StatelessError::ZeroBountyAmount, -32009),
             s(StatelessError::OffererIsRequester { account }, -32027),
+            s(StatelessError::BadAcceptance { offerer: account }, -32027),
             s(
                 StatelessError::TooManyBountyInputs { count: 2, max: 1 },
                 -32009,
@@ -666,6 +667,7 @@ mod tests {
                 | StatelessError::ZeroStakeAmount
                 | StatelessError::ZeroBountyAmount
                 | StatelessError::OffererIsRequester { .. }
+                | StatelessError::BadAcceptance { .. }
                 | StatelessError::TooManyBountyInputs { .. }
                 | StatelessError::TooManyDeepValues { .. }
                 | StatelessError::TooManyHops { .. }

@@ -44,9 +44,9 @@ pub mod tx;
 pub use anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use bounty::{
-    BOUNTIES_EXPIRING_PER_HEIGHT_MAX, BOUNTY_INPUTS_MAX, Bounty, BountyStatus, BountyTotals,
-    DeepValue, EXPIRY_BLOCKS_MAX, Lineup, OPEN_BOUNTIES_MAX, OPEN_BOUNTIES_PER_ACCOUNT_MAX,
-    PIN_AGE_BLOCKS_MAX, PinnedKey, Slash, deep_value_key,
+    BOUNTIES_EXPIRING_PER_HEIGHT_MAX, BOUNTY_INPUTS_MAX, Bounty, BountyStatus, BountyTerms,
+    BountyTotals, DeepValue, EXPIRY_BLOCKS_MAX, Lineup, OPEN_BOUNTIES_MAX,
+    OPEN_BOUNTIES_PER_ACCOUNT_MAX, PIN_AGE_BLOCKS_MAX, PinnedKey, Slash, deep_value_key,
 };
 pub use chain::{
     Candidate, Chain, DROPPED_TXS_REMEMBERED_MAX, ImportOutcome, REEVALUATE_ATTEMPTS_MAX, TipInfo,

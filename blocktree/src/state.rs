@@ -597,6 +597,7 @@ impl<'a> StateView<'a> {
                 fuel_budget,
                 expiry_height,
                 deep_values,
+                acceptance,
             } => crate::bounty::post_bounty(
                 self,
                 ctx,
@@ -614,6 +615,7 @@ impl<'a> StateView<'a> {
                     fuel_budget: *fuel_budget,
                     expiry_height: *expiry_height,
                     deep_values,
+                    accepted: acceptance.is_some(),
                 },
             )?,
             TxPayload::LineupProof { proof } => crate::bounty::publish_lineup(self, ctx, proof)?,

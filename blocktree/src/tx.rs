@@ -134,6 +134,11 @@ pub enum TxPayload {
         /// value with its proof through the anchors (`crate::bounty::DeepValue`); empty when
         /// every input is a root key.
         deep_values: Vec<crate::bounty::DeepValue>,
+        /// The offerer's BIP-340 signature over these terms
+        /// ([`crate::bounty::BountyTerms::acceptance_hash`]), which it gives with its offer:
+        /// with it, the bounty expiring unserved counts against the offerer's record; without
+        /// it the offerer never agreed, and its record is left alone.
+        acceptance: Option<Signature>,
     },
     /// Publishes the proof of work over a bounty's id whose hash seeds its lineup's draw
     /// (bounties with `hops > 0`; anyone may send it, the proof's finder earns the share).
@@ -321,11 +326,13 @@ fn check_bounty_request(sender: &AccountId, payload: &TxPayload) -> Result<(), S
         transform,
         inputs,
         args,
+        pinned_height,
         hops,
         fuel_budget,
+        expiry_height,
         deep_values,
         offerer,
-        ..
+        acceptance,
     } = payload
     else {
         return Ok(());
@@ -357,7 +364,26 @@ fn check_bounty_request(sender: &AccountId, payload: &TxPayload) -> Result<(), S
             max: bitverse_pricing::HOPS_MAX,
         });
     }
-    crate::bounty::check_request_bounds(args, *fuel_budget)
+    crate::bounty::check_request_bounds(args, *fuel_budget)?;
+    // Last: a signature check costs more than every rule above.
+    if let Some(signature) = acceptance {
+        let terms = crate::bounty::BountyTerms {
+            requester: *sender,
+            offerer: *offerer,
+            amount: *amount,
+            transform,
+            inputs,
+            args,
+            pinned_height: *pinned_height,
+            hops: *hops,
+            fuel_budget: *fuel_budget,
+            expiry_height: *expiry_height,
+        };
+        offerer
+            .verify(&terms.acceptance_hash(), signature)
+            .map_err(|_| StatelessError::BadAcceptance { offerer: *offerer })?;
+    }
+    Ok(())
 }
 
 /// A transaction whose stateless checks (chain rules, sizes, syntax) and signature have passed,

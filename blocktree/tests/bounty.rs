@@ -8,9 +8,9 @@
 mod common;
 
 use bitverse_blocktree::{
-    AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, Chain, ChainError,
-    ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash,
-    StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
+    AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, BountyTerms, Chain,
+    ChainError, ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX,
+    Slash, StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
 };
 use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
@@ -209,11 +209,13 @@ impl Market {
     /// Posts a bounty from alice over the module and the photo pinned at the tip, for bob;
     /// returns its id (the transaction's id).
     /// It expires `expiry_in_blocks` after the block it goes in (the next one).
+    /// Bob accepted it, as the market's offers do.
     fn post(&mut self, amount: u128, hops: u8, expiry_in_blocks: u64) -> Hash {
-        let payload = self.bounty_payload(amount, hops, expiry_in_blocks);
+        let payload = accepted(self.bounty_payload(amount, hops, expiry_in_blocks));
         self.submit("alice", payload)
     }
 
+    /// A bounty from alice for bob, not yet accepted (see [`accepted`]).
     fn bounty_payload(&self, amount: u128, hops: u8, expiry_in_blocks: u64) -> TxPayload {
         TxPayload::PostBounty {
             amount: Amount(amount),
@@ -227,6 +229,7 @@ impl Market {
             // Counted from the block the bounty goes in, the one after the tip.
             expiry_height: self.height() + 1 + expiry_in_blocks,
             deep_values: Vec::new(),
+            acceptance: None,
         }
     }
 
@@ -302,6 +305,45 @@ impl Market {
 
 /// The result and fuel of the echo transformation over the photo, run here by the test's own
 /// sandbox: the reference every honest participant computes.
+/// `payload`, a bounty from alice, with its offerer's signature over its terms.
+fn accepted(mut payload: TxPayload) -> TxPayload {
+    let TxPayload::PostBounty {
+        amount,
+        transform,
+        inputs,
+        args,
+        pinned_height,
+        hops,
+        offerer,
+        fuel_budget,
+        expiry_height,
+        acceptance,
+        ..
+    } = &mut payload
+    else {
+        panic!("not a bounty");
+    };
+    let terms = BountyTerms {
+        requester: account("alice"),
+        offerer: *offerer,
+        amount: *amount,
+        transform,
+        inputs,
+        args,
+        pinned_height: *pinned_height,
+        hops: *hops,
+        fuel_budget: *fuel_budget,
+        expiry_height: *expiry_height,
+    };
+    let offerer_key = NAMES
+        .iter()
+        .map(|name| key(name))
+        .find(|k| k.account() == *offerer)
+        .expect("a named offerer");
+    *acceptance = Some(offerer_key.sign(&terms.acceptance_hash()));
+    payload
+}
+
 fn honest_result() -> (Hash, u64) {
     let runner = bitverse_compute::TransformRunner::new().unwrap();
     let outcome = runner
@@ -584,13 +626,28 @@ type Refusal = dyn Fn(&TxError) -> bool;
 #[test]
 fn malformed_bounties_are_refused_with_their_codes() {
     let mut m = Market::new(ChainParams::dev());
-    let good = m.bounty_payload(1_000, 0, 10);
+    let good = accepted(m.bounty_payload(1_000, 0, 10));
+    // Each case breaks one rule; bob's acceptance, which no longer matches, goes (a bounty
+    // need not carry one).
     let with = |change: &dyn Fn(&mut TxPayload)| {
         let mut payload = good.clone();
         change(&mut payload);
+        if let TxPayload::PostBounty { acceptance, .. } = &mut payload {
+            *acceptance = None;
+        }
         payload
     };
+    let mut with_stale_acceptance = good.clone();
+    if let TxPayload::PostBounty { amount, .. } = &mut with_stale_acceptance {
+        *amount = Amount(999);
+    }
     let cases: Vec<(TxPayload, i32, &Refusal)> = vec![
+        // Issue 18 §5: an acceptance of other terms (here a higher amount) is no acceptance.
+        (
+            with_stale_acceptance,
+            -32027,
+            &|e| matches!(e, TxError::Stateless(StatelessError::BadAcceptance { offerer }) if *offerer == account("bob")),
+        ),
         (
             with(&|p| {
                 if let TxPayload::PostBounty { amount, .. } = p {
@@ -824,6 +881,41 @@ fn malformed_bounties_are_refused_with_their_codes() {
         TxError::Bounty(BountyError::PinnedKeyMissing { height: 4, .. })
     ));
     assert_eq!(m.chain.bounty_totals_at(m.height()).unwrap().open, 1);
+}
+
+/// Issue 18 §5: a requester could burn any offerer's record by naming it in bounties it never
+/// agreed to and letting them expire; and a record moved as much for a bounty of one base unit
+/// as for a real one.
+#[test]
+fn only_an_accepted_bounty_counts_against_its_offerer_and_by_its_amount() {
+    let mut m = Market::new(ChainParams::dev());
+    let raw = |m: &Market| {
+        m.chain
+            .reliability_record_at(&account("bob"), TaskKind::Offer, m.height())
+            .unwrap()
+            .unwrap_or_default()
+            .failures
+    };
+    // Named without bob's acceptance: it expires, and bob's record is untouched.
+    let unaccepted = m.bounty_payload(1_000, 0, 2);
+    let id = m.submit("alice", unaccepted);
+    m.seal();
+    assert!(!m.bounty(&id).accepted);
+    for _ in 0..3 {
+        m.seal();
+    }
+    assert!(matches!(m.bounty(&id).status, BountyStatus::Expired { .. }));
+    assert_eq!(raw(&m), 0, "no failure for an offerer that never agreed");
+    // Accepted at a quarter of a full event's amount: it counts, a quarter of a failure.
+    let full = m.chain.params().ledger.full_event_amount.0;
+    let id = m.post(full / 4, 0, 2);
+    m.seal();
+    assert!(m.bounty(&id).accepted);
+    for _ in 0..3 {
+        m.seal();
+    }
+    assert!(matches!(m.bounty(&id).status, BountyStatus::Expired { .. }));
+    assert_eq!(raw(&m), EVENT_WEIGHT / 4);
 }
 
 #[test]

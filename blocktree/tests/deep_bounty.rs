@@ -75,6 +75,7 @@ impl Deep {
                 fuel_budget: FUEL_BUDGET,
                 expiry_height: tip + 20,
                 deep_values,
+                acceptance: None,
             },
         )
     }

@@ -482,7 +482,11 @@ fn anchored_header_arriving_after_its_anchor_becomes_the_tip() {
     assert_eq!(tip_of(&v, c), heavier[1].hash());
     // Sync reads that the anchored block is missing, to fetch it from a lighter branch.
     assert_eq!(
-        v.chain(c).unwrap().lock().anchor_floor_missing().map(|a| a.hash),
+        v.chain(c)
+            .unwrap()
+            .lock()
+            .anchor_floor_missing()
+            .map(|a| a.hash),
         Some(a1.hash())
     );
     // Then the block: it is lighter, and the tip all the same.

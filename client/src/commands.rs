@@ -850,6 +850,7 @@ pub(crate) async fn bounty(client: &NodeClient, command: BountyCommand) -> Resul
                 fuel_budget: fuel,
                 expiry_height,
                 deep_values: Vec::new(),
+                acceptance: None,
             };
             submit(client, &write, payload, Done { said, details }).await
         }

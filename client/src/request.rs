@@ -17,8 +17,8 @@
 
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{ChainParams, DeepValue, TxPayload, UnsignedTx, ValueProof};
-use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use bitverse_blocktree::{BountyTerms, ChainParams, DeepValue, TxPayload, UnsignedTx, ValueProof};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature};
 use bitverse_relay_lineup::{
     ExpectedChain, LineupProof, decode_envelope_chain, verify_envelope_chain,
 };
@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::node_client::{CliError, NodeClient};
 use crate::wait::wait_for_inclusion;
-use bitverse_market_wire::MarketMessage;
+use bitverse_market_wire::{MarketMessage, OfferTerms};
 use bitverse_rpc_api::{BountyResult, MarketRequestParams, OfferResult};
 
 /// How often the requester asks its node how things stand.
@@ -148,6 +148,11 @@ pub async fn run(
         ))
     })?;
     let pinned_height = status.height;
+    // Fixed now, as the offerers accept the bounty's terms with it: counted from the block
+    // after the tip, as `--expires-in` says.
+    let expiry_height = pinned_height
+        .saturating_add(1)
+        .saturating_add(options.expires_in_blocks);
 
     // 1. The quote: which offerers can serve the tier at all.
     let quote = client
@@ -204,6 +209,7 @@ pub async fn run(
             fuel_budget: options.fuel_budget,
             hops: options.hops,
             pinned_height,
+            expiry_height,
             nonce: crate::verify::now_ms(),
         })
         .await?;
@@ -223,12 +229,40 @@ pub async fn run(
     let offers_started = Instant::now();
     let offers_deadline = offers_started + Duration::from_millis(options.offers_wait_ms);
     let mut heard: Vec<OfferResult> = Vec::new();
+    // The priced offers' acceptances of the bounty's terms, which the bounty carries.
+    let mut acceptances: Vec<(AccountId, Signature)> = Vec::new();
     loop {
-        for offer in client.offers(&asked.id).await? {
+        for mut offer in client.offers(&asked.id).await? {
             if heard.iter().any(|h| h.offerer == offer.offerer) {
                 continue;
             }
-            check_offer(&offer, &asked.id)?;
+            let acceptance = check_offer(&offer, &asked.id)?;
+            if let (Some(price), Some(acceptance)) = (offer.price, acceptance) {
+                let terms = BountyTerms {
+                    requester,
+                    offerer: offer.offerer,
+                    amount: price,
+                    transform: &options.transform,
+                    inputs: &options.inputs,
+                    args: &options.args,
+                    pinned_height,
+                    hops: options.hops,
+                    fuel_budget: options.fuel_budget,
+                    expiry_height,
+                };
+                if offer
+                    .offerer
+                    .verify(&terms.acceptance_hash(), &acceptance)
+                    .is_ok()
+                {
+                    acceptances.push((offer.offerer, acceptance));
+                } else {
+                    // The offerer's fault, not the node's: the offer is of no use.
+                    offer.price = None;
+                    offer.declined =
+                        Some("its acceptance is not its signature over this bounty's terms".into());
+                }
+            }
             match (&offer.price, &offer.declined) {
                 (Some(price), _) => say(
                     "offer",
@@ -287,7 +321,7 @@ pub async fn run(
     // synced): the node answers -32017, not yet, and the proofs are read again.
     let mut proofs_told = false;
     let mut wait_told = false;
-    let (id, expiry_height) = loop {
+    let id = loop {
         let mut deep_values = Vec::new();
         for input in &options.inputs {
             if let Some((home, deep)) = deep_value(client, input, deadline).await? {
@@ -307,10 +341,6 @@ pub async fn run(
             }
         }
         proofs_told = true;
-        let tip = client.status().await?.height;
-        let expiry_height = tip
-            .saturating_add(1)
-            .saturating_add(options.expires_in_blocks);
         let post = TxPayload::PostBounty {
             amount: price,
             transform: options.transform.clone(),
@@ -322,6 +352,10 @@ pub async fn run(
             fuel_budget: options.fuel_budget,
             expiry_height,
             deep_values,
+            acceptance: acceptances
+                .iter()
+                .find(|(account, _)| *account == offerer)
+                .map(|(_, acceptance)| *acceptance),
         };
         match send(client, key, options.fee, post).await {
             Err(CliError::Refused { code, message })
@@ -336,7 +370,7 @@ pub async fn run(
                 }
                 tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
             }
-            sent => break (sent?, expiry_height),
+            sent => break sent?,
         }
     };
     // With relayers, the lineup proof goes right behind the bounty (the id is the
@@ -676,7 +710,9 @@ fn ended_without_result(bounty: &BountyResult) -> CliError {
 }
 
 /// Checks an offer as heard against its own signature and the request it answers.
-fn check_offer(offer: &OfferResult, request: &Hash) -> Result<(), CliError> {
+/// Checks that the node's account of an offer is what the offerer signed; the offer's
+/// acceptance of the bounty's terms when priced.
+fn check_offer(offer: &OfferResult, request: &Hash) -> Result<Option<Signature>, CliError> {
     let bytes = hex::decode(&offer.offer_hex)
         .map_err(|e| failed(format!("the node sent an offer that is not hex: {e}")))?;
     let message = MarketMessage::from_bytes_checked(&bytes)
@@ -696,7 +732,10 @@ fn check_offer(offer: &OfferResult, request: &Hash) -> Result<(), CliError> {
             offer.offerer
         )));
     }
-    Ok(())
+    Ok(match signed.terms {
+        OfferTerms::Priced { acceptance, .. } => Some(acceptance),
+        OfferTerms::Declined { .. } => None,
+    })
 }
 
 /// Signs `payload` for the root with `key` at its next nonce and sends it; its hash.

@@ -841,6 +841,7 @@ impl Run {
             fuel_budget: u64::from(fuel) % FUEL_BUDGET_MAX,
             expiry_height: tip + 1 + u64::from(expiry % 32),
             deep_values,
+            acceptance: None,
         };
         if let Ok(id) = self.submit(from, ChainId::ROOT, payload) {
             self.bounties.push(id);

@@ -13,8 +13,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{
-    Blocktree, Bounty, BountyStatus, ChainError, KeyspaceError, Transaction, TxError, TxPayload,
-    UnsignedTx,
+    Blocktree, Bounty, BountyStatus, BountyTerms, ChainError, KeyspaceError, Transaction, TxError,
+    TxPayload, UnsignedTx,
 };
 use bitverse_compute::{TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
@@ -215,9 +215,24 @@ impl Agent {
             .decayed(tip, &params.ledger)
             .map(|r| r.estimate(&params.ledger).latency_ms)
             .unwrap_or(params.ledger.prior_latency_ms);
+        // Accepting the terms at this price: the requester's PostBounty carries it, and the
+        // bounty then counts against this node if it expires unserved.
+        let terms = BountyTerms {
+            requester: request.requester,
+            offerer: self.account,
+            amount: price,
+            transform: &request.transform,
+            inputs: &request.inputs,
+            args: &request.args,
+            pinned_height: request.pinned_height,
+            hops: request.hops,
+            fuel_budget: request.fuel_budget,
+            expiry_height: request.expiry_height,
+        };
         Ok(Some(OfferTerms::Priced {
             price,
             latency_ms: u64::from(latency_ms),
+            acceptance: self.roles.key.sign(&terms.acceptance_hash()),
         }))
     }
 

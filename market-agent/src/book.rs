@@ -150,6 +150,7 @@ mod tests {
             fuel_budget: 1_000,
             hops: 0,
             pinned_height: 1,
+            expiry_height: 50,
             nonce,
         }
     }
@@ -161,6 +162,7 @@ mod tests {
             OfferTerms::Priced {
                 price: Amount(10),
                 latency_ms: 5,
+                acceptance: bitverse_primitives::Signature([7; 64]),
             },
         )
     }

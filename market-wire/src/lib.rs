@@ -38,6 +38,9 @@ pub struct MarketRequest {
     pub hops: u8,
     /// The root height whose values the bounty will pin.
     pub pinned_height: u64,
+    /// The root height at whose start the bounty will be refunded if still open: an offerer
+    /// accepts the bounty's terms with it, so its latency can be judged against it.
+    pub expiry_height: u64,
     /// Makes two otherwise equal requests two requests.
     pub nonce: u64,
 }
@@ -90,6 +93,10 @@ pub enum OfferTerms {
         price: Amount,
         /// Its expected latency.
         latency_ms: u64,
+        /// Its signature over the bounty's terms at that price (the blocktree's
+        /// `BountyTerms::acceptance_hash`), which the requester's PostBounty carries: with it,
+        /// the bounty expiring unserved counts against the offerer, and only then.
+        acceptance: Signature,
     },
     /// It will not: the inputs are not there, or the module refuses them, loops or traps.
     Declined {
@@ -103,7 +110,9 @@ impl OfferTerms {
     /// (both set when priced) and the decline's reason.
     pub fn parts(&self) -> (Option<Amount>, Option<u64>, Option<String>) {
         match self {
-            OfferTerms::Priced { price, latency_ms } => (Some(*price), Some(*latency_ms), None),
+            OfferTerms::Priced {
+                price, latency_ms, ..
+            } => (Some(*price), Some(*latency_ms), None),
             OfferTerms::Declined { reason } => (None, None, Some(reason.clone())),
         }
     }
@@ -258,6 +267,7 @@ mod tests {
             fuel_budget: 1_000_000,
             hops: 1,
             pinned_height: 7,
+            expiry_height: 60,
             nonce: 1,
         }
     }
@@ -282,6 +292,7 @@ mod tests {
             OfferTerms::Priced {
                 price: Amount(1_500),
                 latency_ms: 300,
+                acceptance: Signature([3; 64]),
             },
         );
         for message in [
@@ -302,11 +313,13 @@ mod tests {
             OfferTerms::Priced {
                 price: Amount(1_500),
                 latency_ms: 300,
+                acceptance: Signature([3; 64]),
             },
         );
         offer.terms = OfferTerms::Priced {
             price: Amount(1),
             latency_ms: 300,
+            acceptance: Signature([3; 64]),
         };
         let error = MarketMessage::from_bytes_checked(&MarketMessage::Offer(offer).to_bytes());
         assert!(error.unwrap_err().contains("bad signature"));

@@ -21,6 +21,11 @@
 //! pulled toward `prior_latency_ms` with the weight of `prior_successes`. The reputation that
 //! weighs the relay draw is `10^6 − failure_ppm`.
 //!
+//! **Weight by amount.** An event weighs in proportion to the bounty it is about, one whole
+//! event at `full_event_amount` and above, at least one unit below it
+//! ([`LedgerParams::event_weight`]): a record farmed with bounties of one base unit, or
+//! burnt with them, moves a millionth as fast as one earned on real work.
+//!
 //! What counts as a success or a failure is the chain's business (see `docs/MARKET.md`); this
 //! module only keeps the counts.
 #![cfg_attr(
@@ -72,18 +77,22 @@ pub struct LedgerParams {
     pub prior_failures: u32,
     /// The latency assumed of a node with no successes yet, in milliseconds.
     pub prior_latency_ms: u32,
+    /// The bounty amount at and above which an event weighs one whole event (at least 1).
+    pub full_event_amount: Amount,
 }
 
 impl LedgerParams {
     /// The defaults: a period of 100 root blocks keeping 98 % (an event's weight halves in about
     /// 34 periods), a prior of 4 successes and 1 failure (a new node fails with probability
-    /// 0.2), and one second of prior latency.
+    /// 0.2), one second of prior latency, and a whole event from a bounty of 1,000 base units
+    /// (the market's quotes for the sample transformations start at a few thousand).
     pub const DEFAULT: LedgerParams = LedgerParams {
         decay_period_blocks: 100,
         forgetting_factor_ppm: 980_000,
         prior_successes: 4,
         prior_failures: 1,
         prior_latency_ms: 1_000,
+        full_event_amount: Amount(1_000),
     };
 
     /// Checks the ranges documented on each field.
@@ -103,7 +112,27 @@ impl LedgerParams {
                 "prior_successes must be at least 1",
             ));
         }
+        if self.full_event_amount == Amount::ZERO {
+            return Err(PricingError::InvalidParams(
+                "full_event_amount must be at least 1",
+            ));
+        }
         Ok(())
+    }
+
+    /// What an event about a bounty of `amount` weighs, in [`EVENT_WEIGHT`] units:
+    /// `EVENT_WEIGHT · amount / full_event_amount`, floored, between 1 and [`EVENT_WEIGHT`].
+    pub fn event_weight(&self, amount: Amount) -> u64 {
+        let full = self.full_event_amount.0.max(1);
+        let weight = amount
+            .0
+            .min(full)
+            .saturating_mul(u128::from(EVENT_WEIGHT))
+            .checked_div(full)
+            .unwrap_or(0);
+        u64::try_from(weight)
+            .unwrap_or(EVENT_WEIGHT)
+            .clamp(1, EVENT_WEIGHT)
     }
 
     fn prior_successes_weight(&self) -> u64 {
@@ -188,28 +217,38 @@ impl ReliabilityRecord {
         Ok(())
     }
 
-    /// Records a success at `height` that took `latency_ms`.
+    /// Records a success at `height` that took `latency_ms`, weighing `weight` units (see
+    /// [`LedgerParams::event_weight`]; its latency counts with the same weight, floored to a
+    /// whole millisecond, so a tiny event's latency may count for nothing).
     pub fn record_success(
         &mut self,
         height: u64,
         latency_ms: u32,
+        weight: u64,
         params: &LedgerParams,
     ) -> Result<(), PricingError> {
         let mut next = self.decayed(height, params)?;
-        next.successes = next.successes.saturating_add(EVENT_WEIGHT);
-        next.latency_ms_total = next.latency_ms_total.saturating_add(u64::from(latency_ms));
+        next.successes = next.successes.saturating_add(weight);
+        let latency = u128::from(latency_ms)
+            .saturating_mul(u128::from(weight))
+            .checked_div(u128::from(EVENT_WEIGHT))
+            .unwrap_or(0);
+        next.latency_ms_total = next
+            .latency_ms_total
+            .saturating_add(u64::try_from(latency).unwrap_or(u64::MAX));
         *self = next;
         Ok(())
     }
 
-    /// Records a failure at `height`.
+    /// Records a failure at `height` weighing `weight` units.
     pub fn record_failure(
         &mut self,
         height: u64,
+        weight: u64,
         params: &LedgerParams,
     ) -> Result<(), PricingError> {
         let mut next = self.decayed(height, params)?;
-        next.failures = next.failures.saturating_add(EVENT_WEIGHT);
+        next.failures = next.failures.saturating_add(weight);
         *self = next;
         Ok(())
     }
@@ -329,6 +368,7 @@ mod tests {
                         prior_successes,
                         prior_failures,
                         prior_latency_ms,
+                        ..LedgerParams::DEFAULT
                     }
                 },
             )
@@ -338,10 +378,12 @@ mod tests {
     fn history(successes: u32, failures: u32, latency_ms: u32) -> ReliabilityRecord {
         let mut record = ReliabilityRecord::default();
         for _ in 0..successes {
-            record.record_success(0, latency_ms, &PARAMS).unwrap();
+            record
+                .record_success(0, latency_ms, EVENT_WEIGHT, &PARAMS)
+                .unwrap();
         }
         for _ in 0..failures {
-            record.record_failure(0, &PARAMS).unwrap();
+            record.record_failure(0, EVENT_WEIGHT, &PARAMS).unwrap();
         }
         record
     }
@@ -392,9 +434,9 @@ mod tests {
     #[test]
     fn moving_a_record_back_in_time_is_refused() {
         let mut record = ReliabilityRecord::default();
-        record.record_failure(500, &PARAMS).unwrap();
+        record.record_failure(500, EVENT_WEIGHT, &PARAMS).unwrap();
         assert_eq!(
-            record.record_success(499, 10, &PARAMS),
+            record.record_success(499, 10, EVENT_WEIGHT, &PARAMS),
             Err(PricingError::HeightBeforeRecord {
                 height: 499,
                 record_height: 500
@@ -422,6 +464,31 @@ mod tests {
             ..PARAMS
         };
         assert!(no_prior_success.validate().is_err());
+        let no_full_event = LedgerParams {
+            full_event_amount: Amount::ZERO,
+            ..PARAMS
+        };
+        assert!(no_full_event.validate().is_err());
+    }
+
+    #[test]
+    fn an_event_weighs_in_proportion_to_its_bounty_up_to_one_whole_event() {
+        let weight = |units| PARAMS.event_weight(Amount(units));
+        assert_eq!(weight(0), 1, "never nothing: a failure always counts");
+        assert_eq!(weight(1), EVENT_WEIGHT / 1_000);
+        assert_eq!(weight(250), EVENT_WEIGHT / 4);
+        assert_eq!(weight(1_000), EVENT_WEIGHT);
+        assert_eq!(weight(u128::MAX), EVENT_WEIGHT);
+        // The farming attack: a thousand one-unit bounties move a record as one real one.
+        let mut farmed = ReliabilityRecord::default();
+        for _ in 0..1_000 {
+            farmed.record_success(0, 500, weight(1), &PARAMS).unwrap();
+        }
+        assert_eq!(farmed.successes, EVENT_WEIGHT);
+        assert_eq!(
+            farmed.estimate(&PARAMS).failure_ppm,
+            history(1, 0, 500).estimate(&PARAMS).failure_ppm
+        );
     }
 
     #[test]
@@ -470,12 +537,13 @@ mod tests {
         #[test]
         fn ledger_operations_never_panic_and_estimates_stay_in_range(
             record in record(), params in params(), height in any::<u64>(), latency in any::<u32>(),
+            weight in 1..=EVENT_WEIGHT,
         ) {
             let mut updated = record;
-            let success = updated.record_success(height, latency, &params);
+            let success = updated.record_success(height, latency, weight, &params);
             prop_assert_eq!(success.is_ok(), height >= record.updated_at_height);
             let mut failed = record;
-            let _ = failed.record_failure(height, &params);
+            let _ = failed.record_failure(height, weight, &params);
             for r in [record, updated, failed] {
                 let estimate = r.estimate(&params);
                 prop_assert!(estimate.failure_ppm <= PPM_ONE);
@@ -494,14 +562,14 @@ mod tests {
 
         #[test]
         fn a_success_never_raises_and_a_failure_never_lowers_the_failure_estimate(
-            record in record(), params in params(), latency in any::<u32>(),
+            record in record(), params in params(), latency in any::<u32>(), weight in 1..=EVENT_WEIGHT,
         ) {
             let height = record.updated_at_height;
             let before = record.estimate(&params).failure_ppm;
             let mut succeeded = record;
-            succeeded.record_success(height, latency, &params).unwrap();
+            succeeded.record_success(height, latency, weight, &params).unwrap();
             let mut failed = record;
-            failed.record_failure(height, &params).unwrap();
+            failed.record_failure(height, weight, &params).unwrap();
             prop_assert!(succeeded.estimate(&params).failure_ppm <= before);
             prop_assert!(failed.estimate(&params).failure_ppm >= before);
         }

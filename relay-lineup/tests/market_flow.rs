@@ -3,7 +3,7 @@
 //! that reflects the settled work; and a lying offerer caught by its lineup.
 
 use bitverse_pricing::{
-    LedgerParams, QuoteParams, QuoteRequest, ReliabilityRecord, StakedNode, quote,
+    EVENT_WEIGHT, LedgerParams, QuoteParams, QuoteRequest, ReliabilityRecord, StakedNode, quote,
 };
 use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
 use bitverse_relay_lineup::{
@@ -132,7 +132,7 @@ fn a_settled_bounty_pays_every_role_exactly_and_improves_the_next_quote() {
     let settled_at = height + 3;
     market
         .offerer_record
-        .record_success(settled_at, 900, &LEDGER)
+        .record_success(settled_at, 900, EVENT_WEIGHT, &LEDGER)
         .unwrap();
     for relayer in market
         .relayers
@@ -141,7 +141,7 @@ fn a_settled_bounty_pays_every_role_exactly_and_improves_the_next_quote() {
     {
         relayer
             .record
-            .record_success(settled_at, 900, &LEDGER)
+            .record_success(settled_at, 900, EVENT_WEIGHT, &LEDGER)
             .unwrap();
     }
     let after = market.quote_at(settled_at);

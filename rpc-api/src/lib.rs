@@ -856,6 +856,9 @@ pub struct MarketRequestParams {
     pub hops: u8,
     /// The root height the bounty will pin.
     pub pinned_height: u64,
+    /// The root height at whose start the bounty will be refunded if still open; offerers
+    /// accept the bounty's terms with it.
+    pub expiry_height: u64,
     /// Tells equal requests apart.
     pub nonce: u64,
 }

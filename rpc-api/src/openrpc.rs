@@ -829,9 +829,10 @@ pub const ERRORS: &[ErrorSpec] = &[
     ErrorSpec {
         code: -32027,
         name: "TierUnavailable",
-        meaning: "the bounty names its requester as offerer, the offerer had no offerer stake \
-                  at the pinned height, or fewer eligible relayers were staked there than the \
-                  bounty's hops",
+        meaning: "the bounty names its requester as offerer, its acceptance is not the \
+                  offerer's signature over its terms, the offerer had no offerer stake at the \
+                  pinned height, or fewer eligible relayers were staked there than the bounty's \
+                  hops",
     },
     ErrorSpec {
         code: -32028,
@@ -1123,6 +1124,7 @@ pub const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "fuel_budget",
                 "hops",
                 "pinned_height",
+                "expiry_height",
                 "nonce",
             ],
             json!({
@@ -1133,6 +1135,7 @@ pub const SCHEMAS: &[(&str, SchemaFn)] = &[
                 "fuel_budget": schema_ref("FuelBudget"),
                 "hops": {"type": "integer", "minimum": 0, "maximum": 255},
                 "pinned_height": uint(),
+                "expiry_height": uint(),
                 "nonce": uint(),
             }),
         )
@@ -1846,6 +1849,7 @@ mod tests {
                 fuel_budget: 1,
                 hops: 1,
                 pinned_height: 1,
+                expiry_height: 40,
                 nonce: 1,
             },
         );

@@ -292,6 +292,7 @@ pub(crate) fn market_request(
         fuel_budget: asked.fuel_budget,
         hops: asked.hops,
         pinned_height: asked.pinned_height,
+        expiry_height: asked.expiry_height,
         nonce: asked.nonce,
     };
     let message = MarketMessage::Request(request.clone());

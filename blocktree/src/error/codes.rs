@@ -102,6 +102,8 @@ error_codes! {
     ZERO_BOUNTY_AMOUNT = -32009 (shared), Stateless: "a bounty escrowing nothing";
     OFFERER_IS_REQUESTER = -32027 (shared), Stateless:
         "a bounty names its own requester as offerer";
+    BAD_ACCEPTANCE = -32027 (shared), Stateless:
+        "a bounty's acceptance is not its offerer's signature over its terms";
     TOO_MANY_BOUNTY_INPUTS = -32009 (shared), Stateless:
         "a bounty names more inputs than a bounty may pin";
     TOO_MANY_DEEP_VALUES = -32030 (shared), Stateless:

@@ -83,6 +83,12 @@ pub enum StatelessError {
         /// The requester, named as offerer.
         account: AccountId,
     },
+    /// A PostBounty whose acceptance is not the offerer's signature over its terms.
+    #[error("the acceptance is not {offerer}'s signature over this bounty's terms")]
+    BadAcceptance {
+        /// The offerer named.
+        offerer: AccountId,
+    },
     /// A PostBounty with more inputs than a bounty may pin.
     #[error("a bounty pins at most {max} inputs, this one names {count}")]
     TooManyBountyInputs {
@@ -581,6 +587,7 @@ impl StatelessError {
             StatelessError::ZeroStakeAmount => codes::ZERO_STAKE_AMOUNT,
             StatelessError::ZeroBountyAmount => codes::ZERO_BOUNTY_AMOUNT,
             StatelessError::OffererIsRequester { .. } => codes::OFFERER_IS_REQUESTER,
+            StatelessError::BadAcceptance { .. } => codes::BAD_ACCEPTANCE,
             StatelessError::TooManyBountyInputs { .. } => codes::TOO_MANY_BOUNTY_INPUTS,
             StatelessError::TooManyDeepValues { .. } => codes::TOO_MANY_DEEP_VALUES,
             StatelessError::TooManyHops { .. } => codes::TOO_MANY_HOPS,

@@ -11,7 +11,7 @@ use libfuzzer_sys as _;
 use bitverse_blocktree::{Block, TxPayload};
 use bitverse_fuzz::{ops, state};
 use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
-use bitverse_pricing::{LedgerParams, PriceQuote, ReliabilityRecord, TaskKind};
+use bitverse_pricing::{EVENT_WEIGHT, LedgerParams, PriceQuote, ReliabilityRecord, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, codec};
 use bitverse_relay_lineup::{LineupProof, encode_envelope_chain};
 
@@ -56,6 +56,7 @@ fn market_messages(
         fuel_budget: 1_000_000,
         hops: 1,
         pinned_height: 7,
+        expiry_height: 60,
         nonce: 1,
     };
     let offerer = SecretKey::dev("node-0");
@@ -65,6 +66,7 @@ fn market_messages(
         OfferTerms::Priced {
             price: Amount(1_500),
             latency_ms: 300,
+            acceptance: offerer.sign(&Hash::digest(b"the bounty's terms")),
         },
     );
     let declined = Offer::signed(
@@ -325,8 +327,8 @@ fn main() {
 
     let mut record = ReliabilityRecord::default();
     let params = LedgerParams::DEFAULT;
-    let _ = record.record_success(10, 500, &params);
-    let _ = record.record_failure(12, &params);
+    let _ = record.record_success(10, 500, EVENT_WEIGHT, &params);
+    let _ = record.record_failure(12, EVENT_WEIGHT, &params);
     let mut record_seed = record.to_bytes();
     record_seed.extend(5_000u64.to_le_bytes());
     write(&dir, "pricing_records", "record", &record_seed);
