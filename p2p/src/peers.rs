@@ -2,8 +2,10 @@
 //! messages each sent, and which peers are banned and until when. Every table is bounded.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
 use bitverse_primitives::ChainId;
@@ -30,6 +32,46 @@ pub(crate) const BAN_DURATION_MS: u64 = 10 * 60 * 1000;
 /// one (an orphan now and then while it is ahead, a transaction its own tip could pay) stays
 /// far below.
 pub(crate) const USELESS_GOSSIP_MAX: u32 = 200;
+/// New identities admitted from one IP address per [`IDENTITY_WINDOW_MS`] (issue 18 §6: a
+/// flooder had a fresh identity admitted every time, 167 of 167, each starting with a clean
+/// count and score). Sixteen lets a devnet of a dozen nodes on one loopback address start at
+/// once; a peer that reconnects under an identity already admitted is not new.
+pub(crate) const NEW_IDENTITIES_PER_IP_MAX: usize = 16;
+/// The window [`NEW_IDENTITIES_PER_IP_MAX`] counts over: a minute.
+pub(crate) const IDENTITY_WINDOW_MS: u64 = 60_000;
+/// IP addresses whose window is kept; when full, the oldest window is dropped.
+const IDENTITY_WINDOWS_MAX: usize = 1024;
+
+/// Why the book refused a connection.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ConnectRefusal {
+    /// [`PEERS_MAX`] peers are connected.
+    #[error("the book holds its {PEERS_MAX} peers")]
+    BookFull,
+    /// The address's IP brought [`NEW_IDENTITIES_PER_IP_MAX`] new identities this window.
+    #[error("{ip} brought {NEW_IDENTITIES_PER_IP_MAX} new identities within a minute")]
+    NewIdentitiesFromIp {
+        /// The IP address.
+        ip: IpAddr,
+    },
+}
+
+/// The identities admitted from one IP address since `started`.
+#[derive(Debug)]
+struct IdentityWindow {
+    started: Instant,
+    /// At most [`NEW_IDENTITIES_PER_IP_MAX`].
+    peers: Vec<PeerId>,
+}
+
+/// The IP address a connection's address names, if any (a relayed or DNS address names none).
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    addr.iter().find_map(|protocol| match protocol {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
+}
 
 /// What the node knows of one connected peer.
 #[derive(Clone, Debug, Default)]
@@ -66,17 +108,28 @@ pub(crate) struct PeerBook {
     bans: HashMap<PeerId, Ban>,
     /// Bans in the order they were made, for lifting the oldest when the table is full.
     ban_order: VecDeque<PeerId>,
+    /// New identities per IP address, at most [`IDENTITY_WINDOWS_MAX`] addresses.
+    identity_windows: HashMap<IpAddr, IdentityWindow>,
 }
 
 impl PeerBook {
-    /// Records a connection; `false` if the book is full and the peer should be dropped.
-    pub(crate) fn connected(&mut self, peer: PeerId, addr: Multiaddr) -> bool {
+    /// Records a connection at `now`, or says why the peer should be dropped: the book is
+    /// full, or its IP address brought too many new identities this minute.
+    pub(crate) fn connected(
+        &mut self,
+        peer: PeerId,
+        addr: Multiaddr,
+        now: Instant,
+    ) -> Result<(), ConnectRefusal> {
         if let Some(info) = self.peers.get_mut(&peer) {
             info.addr.get_or_insert(addr);
-            return true;
+            return Ok(());
         }
         if self.peers.len() >= PEERS_MAX {
-            return false;
+            return Err(ConnectRefusal::BookFull);
+        }
+        if let Some(ip) = ip_of(&addr) {
+            self.admit_identity(ip, peer, now)?;
         }
         self.peers.insert(
             peer,
@@ -85,7 +138,46 @@ impl PeerBook {
                 ..PeerInfo::default()
             },
         );
-        true
+        Ok(())
+    }
+
+    /// Counts `peer` among the identities `ip` brought in its window, unless it is one
+    /// already; refused when the window holds its maximum.
+    fn admit_identity(
+        &mut self,
+        ip: IpAddr,
+        peer: PeerId,
+        now: Instant,
+    ) -> Result<(), ConnectRefusal> {
+        let window_length = Duration::from_millis(IDENTITY_WINDOW_MS);
+        if !self.identity_windows.contains_key(&ip)
+            && self.identity_windows.len() >= IDENTITY_WINDOWS_MAX
+        {
+            let oldest = self
+                .identity_windows
+                .iter()
+                .min_by_key(|(ip, window)| (window.started, **ip))
+                .map(|(ip, _)| *ip);
+            if let Some(oldest) = oldest {
+                self.identity_windows.remove(&oldest);
+            }
+        }
+        let window = self.identity_windows.entry(ip).or_insert(IdentityWindow {
+            started: now,
+            peers: Vec::new(),
+        });
+        if now.saturating_duration_since(window.started) >= window_length {
+            window.started = now;
+            window.peers.clear();
+        }
+        if window.peers.contains(&peer) {
+            return Ok(());
+        }
+        if window.peers.len() >= NEW_IDENTITIES_PER_IP_MAX {
+            return Err(ConnectRefusal::NewIdentitiesFromIp { ip });
+        }
+        window.peers.push(peer);
+        Ok(())
     }
 
     /// Forgets a peer whose last connection closed.
@@ -218,6 +310,13 @@ mod tests {
         "/ip4/127.0.0.1/tcp/1".parse().unwrap()
     }
 
+    /// An address of its own for the `n`th peer.
+    fn addr_of(n: usize) -> Multiaddr {
+        format!("/ip4/10.0.{}.{}/tcp/1", n / 256, n % 256)
+            .parse()
+            .unwrap()
+    }
+
     fn tip(chain: ChainId, work: u128) -> ChainTip {
         ChainTip {
             chain,
@@ -237,10 +336,14 @@ mod tests {
     #[test]
     fn the_book_holds_at_most_its_maximum_of_peers() {
         let mut book = PeerBook::default();
-        for _ in 0..PEERS_MAX {
-            assert!(book.connected(PeerId::random(), addr()));
+        let now = Instant::now();
+        for n in 0..PEERS_MAX {
+            assert_eq!(book.connected(PeerId::random(), addr_of(n), now), Ok(()));
         }
-        assert!(!book.connected(PeerId::random(), addr()));
+        assert_eq!(
+            book.connected(PeerId::random(), addr_of(PEERS_MAX), now),
+            Err(ConnectRefusal::BookFull)
+        );
         assert_eq!(book.len(), PEERS_MAX);
     }
 
@@ -248,7 +351,7 @@ mod tests {
     fn a_peer_is_banned_after_its_maximum_of_rejected_messages() {
         let mut book = PeerBook::default();
         let peer = PeerId::random();
-        book.connected(peer, addr());
+        book.connected(peer, addr(), Instant::now()).unwrap();
         for _ in 1..REJECTED_MESSAGES_BEFORE_BAN {
             assert!(!book.record_rejection(&peer, "garbage"));
         }
@@ -278,11 +381,52 @@ mod tests {
     }
 
     #[test]
+    fn an_ip_brings_at_most_its_new_identities_a_minute() {
+        let mut book = PeerBook::default();
+        let start = Instant::now();
+        let mut admitted = Vec::new();
+        for _ in 0..NEW_IDENTITIES_PER_IP_MAX {
+            let peer = PeerId::random();
+            assert_eq!(book.connected(peer, addr(), start), Ok(()));
+            admitted.push(peer);
+        }
+        // The flooder's next fresh identity is refused, whatever port it comes from.
+        let other_port: Multiaddr = "/ip4/127.0.0.1/tcp/2".parse().unwrap();
+        assert_eq!(
+            book.connected(PeerId::random(), other_port, start),
+            Err(ConnectRefusal::NewIdentitiesFromIp {
+                ip: "127.0.0.1".parse().unwrap()
+            })
+        );
+        // An identity already admitted comes back after a disconnection; another IP is not
+        // affected.
+        book.disconnected(&admitted[0]);
+        assert_eq!(book.connected(admitted[0], addr(), start), Ok(()));
+        assert_eq!(book.connected(PeerId::random(), addr_of(1), start), Ok(()));
+        // A minute later the window starts over.
+        let later = start + Duration::from_millis(IDENTITY_WINDOW_MS);
+        assert_eq!(book.connected(PeerId::random(), addr(), later), Ok(()));
+    }
+
+    #[test]
+    fn the_identity_windows_are_bounded_by_dropping_the_oldest() {
+        let mut book = PeerBook::default();
+        let start = Instant::now();
+        for n in 0..IDENTITY_WINDOWS_MAX + 10 {
+            let at = start + Duration::from_millis(u64::try_from(n).unwrap());
+            book.connected(PeerId::random(), addr_of(n), at).unwrap();
+            book.peers.clear();
+        }
+        assert_eq!(book.identity_windows.len(), IDENTITY_WINDOWS_MAX);
+        assert!(!book.identity_windows.contains_key(&"10.0.0.0".parse().unwrap()));
+    }
+
+    #[test]
     fn the_best_peer_is_the_one_with_most_work() {
         let mut book = PeerBook::default();
         let (a, b) = (PeerId::random(), PeerId::random());
-        book.connected(a, addr());
-        book.connected(b, addr());
+        book.connected(a, addr(), Instant::now()).unwrap();
+        book.connected(b, addr(), Instant::now()).unwrap();
         book.set_status(&a, status(10));
         book.set_status(&b, status(20));
         assert_eq!(book.best_tracking(ChainId::ROOT).map(|(p, _)| p), Some(b));
@@ -293,8 +437,8 @@ mod tests {
         let mut book = PeerBook::default();
         let (a, b) = (PeerId::random(), PeerId::random());
         let chain = ChainId::new(2, 1).unwrap();
-        book.connected(a, addr());
-        book.connected(b, addr());
+        book.connected(a, addr(), Instant::now()).unwrap();
+        book.connected(b, addr(), Instant::now()).unwrap();
         book.set_status(&a, status(100));
         let mut tracking = status(10);
         tracking.chains.push(tip(chain, 7));
@@ -309,8 +453,8 @@ mod tests {
         let addr: Multiaddr = "/ip4/127.0.0.1/tcp/1".parse().unwrap();
         let (honest, flooder) = (PeerId::random(), PeerId::random());
         let mut book = PeerBook::default();
-        assert!(book.connected(honest, addr.clone()));
-        assert!(book.connected(flooder, addr));
+        assert_eq!(book.connected(honest, addr.clone(), Instant::now()), Ok(()));
+        assert_eq!(book.connected(flooder, addr, Instant::now()), Ok(()));
         // An hour of an honest peer at 5 a second (a busy network's orphans) stays below.
         for _ in 0..3_600 {
             for _ in 0..5 {

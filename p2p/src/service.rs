@@ -865,7 +865,8 @@ impl Service {
                     return;
                 }
                 let addr = endpoint.get_remote_address().clone();
-                if !self.book.connected(peer_id, addr.clone()) {
+                if let Err(refusal) = self.book.connected(peer_id, addr.clone(), Instant::now()) {
+                    tracing::info!(peer = %peer_id, %addr, %refusal, "connection refused");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
