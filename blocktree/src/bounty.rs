@@ -584,10 +584,10 @@ fn relayer_candidates(
 ) -> Result<Vec<RelayerCandidate>, ApplyError> {
     let accounts = staked_nodes(view, TaskKind::Relay)?;
     let mut candidates = Vec::with_capacity(accounts.len());
-    for account in accounts {
+    for (account, stake) in accounts {
         let node = StakedNode {
             account,
-            stake: stake_record(view, &account)?.stake(TaskKind::Relay),
+            stake,
             record: record(view, &account, TaskKind::Relay)?,
         };
         candidates.push(

@@ -6,8 +6,10 @@
 //! Leaves (all on the root, beside accounts and keyspaces):
 //! - [`stake_key`]`(account)`: a [`StakeRecord`], the account's stake per role and its
 //!   unbonding entries; absent when all are zero;
-//! - [`staked_nodes_key`]`(role)`: the accounts with a stake in the role, sorted, at most
-//!   [`STAKED_NODES_PER_ROLE_MAX`], so a quote or a draw lists them without walking the tree;
+//! - [`staked_nodes_key`]`(role)`: the accounts with a stake in the role, sorted, each with
+//!   that stake, at most [`STAKED_NODES_PER_ROLE_MAX`], so a quote or a draw lists them, and a
+//!   full registry finds its smallest stake, without reading a record per account (before,
+//!   every Stake refused by a full registry read all 1,000 records at admission, for free);
 //! - [`releases_key`]`(height)`: the accounts with an unbonding entry released at the start of
 //!   root block `height`, so a block releases exactly what matures in it without a scan. Every
 //!   Unstake of block `h` lands in the list of `h + delay`, so a list holds at most one entry
@@ -30,8 +32,9 @@ use crate::error::{ChainError, StakeError, StatelessError, StoreError, TxError};
 use crate::scripts::BlockContext;
 use crate::state::{ApplyError, StateView};
 
-/// The most accounts staked in one role. Bounds the registry leaf (32 KiB) that every stake
-/// or full unstake rewrites and every quote reads; far below the quote's `RELAYERS_MAX`.
+/// The most accounts staked in one role. Bounds the registry leaf (48 KiB: an account and its
+/// stake each) that every Stake, Unstake and slash rewrites and every quote reads; far below
+/// the quote's `RELAYERS_MAX`.
 pub const STAKED_NODES_PER_ROLE_MAX: usize = 1_000;
 
 /// The most unbonding entries one account holds at once (Unstakes of one role released at the
@@ -110,7 +113,7 @@ pub fn stake_key(account: &AccountId) -> KeyHash {
 
 /// Where the sorted list of accounts staked in `role` lives in the root's state tree.
 pub fn staked_nodes_key(role: TaskKind) -> KeyHash {
-    KeyHash(Hash::tagged("bitverse state staked nodes v1", &[&codec::encode(&role)]).0)
+    KeyHash(Hash::tagged("bitverse state staked nodes v2", &[&codec::encode(&role)]).0)
 }
 
 /// Where the accounts whose unbonding is released at the start of root block `height` are
@@ -183,18 +186,40 @@ fn set_stake_record(view: &mut StateView<'_>, account: &AccountId, record: &Stak
     view.set_pending(stake_key(account), value);
 }
 
+/// The registry of `role`: the accounts staked in it, sorted, each with its stake in the role
+/// (always equal to its [`StakeRecord`]'s: every change of a listed stake writes both).
 pub(crate) fn staked_nodes(
     view: &StateView<'_>,
     role: TaskKind,
-) -> Result<Vec<AccountId>, StoreError> {
+) -> Result<Vec<(AccountId, Amount)>, StoreError> {
     Ok(view
         .get_decoded(&staked_nodes_key(role))?
         .unwrap_or_default())
 }
 
-fn set_staked_nodes(view: &mut StateView<'_>, role: TaskKind, nodes: &[AccountId]) {
+fn set_staked_nodes(view: &mut StateView<'_>, role: TaskKind, nodes: &[(AccountId, Amount)]) {
     let value = (!nodes.is_empty()).then(|| codec::encode(&nodes.to_vec()));
     view.set_pending(staked_nodes_key(role), value);
+}
+
+/// Sets `account`'s stake in `role`'s registry to `stake`, leaving the registry at zero; a
+/// listed account only (entering it is [`stake`]'s, which may evict).
+fn update_listed(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+    stake: Amount,
+) -> Result<(), StoreError> {
+    let mut nodes = staked_nodes(view, role)?;
+    if let Ok(at) = nodes.binary_search_by_key(account, |(node, _)| *node) {
+        if stake == Amount::ZERO {
+            nodes.remove(at);
+        } else if let Some(entry) = nodes.get_mut(at) {
+            entry.1 = stake;
+        }
+        set_staked_nodes(view, role, &nodes);
+    }
+    Ok(())
 }
 
 /// The checks `Transaction::check_stateless` makes already, made again where the state
@@ -230,43 +255,44 @@ pub(crate) fn stake(
     *staked = staked.checked_add(amount).map_err(|_| TxError::Overflow)?;
     let total = *staked;
     let mut nodes = staked_nodes(view, role)?;
-    if nodes.binary_search(account).is_err() {
-        if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
-            let (smallest_stake, smallest) = smallest_listed(view, &nodes, role)?;
-            if total <= smallest_stake {
-                return Err(StakeError::StakedNodesFull {
-                    role,
-                    nodes_max: STAKED_NODES_PER_ROLE_MAX,
-                    smallest: smallest_stake,
-                }
-                .into());
+    match nodes.binary_search_by_key(account, |(node, _)| *node) {
+        Ok(at) => {
+            if let Some(entry) = nodes.get_mut(at) {
+                entry.1 = total;
             }
-            nodes.retain(|node| *node != smallest);
         }
-        if let Err(at) = nodes.binary_search(account) {
-            nodes.insert(at, *account);
+        Err(mut at) => {
+            if nodes.len() >= STAKED_NODES_PER_ROLE_MAX {
+                let (smallest_stake, smallest) = smallest_listed(&nodes)?;
+                if total <= smallest_stake {
+                    return Err(StakeError::StakedNodesFull {
+                        role,
+                        nodes_max: STAKED_NODES_PER_ROLE_MAX,
+                        smallest: smallest_stake,
+                    }
+                    .into());
+                }
+                nodes.retain(|(node, _)| *node != smallest);
+                at = nodes
+                    .binary_search_by_key(account, |(node, _)| *node)
+                    .unwrap_or_else(|at| at);
+            }
+            nodes.insert(at, (*account, total));
         }
-        set_staked_nodes(view, role, &nodes);
     }
+    set_staked_nodes(view, role, &nodes);
     set_stake_record(view, account, &record);
     Ok(())
 }
 
-/// The smallest stake in `role` among `nodes` and its account (of equal stakes, the greatest
-/// account: any fixed rule will do, every node applies the same).
-fn smallest_listed(
-    view: &StateView<'_>,
-    nodes: &[AccountId],
-    role: TaskKind,
-) -> Result<(Amount, AccountId), ApplyError> {
-    let mut listed = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        listed.push((
-            stake_record(view, node)?.stake(role),
-            std::cmp::Reverse(*node),
-        ));
-    }
-    let (stake, std::cmp::Reverse(account)) = listed.into_iter().min().ok_or(TxError::Overflow)?;
+/// The smallest stake among `nodes` and its account (of equal stakes, the greatest account:
+/// any fixed rule will do, every node applies the same). Read from the registry itself.
+fn smallest_listed(nodes: &[(AccountId, Amount)]) -> Result<(Amount, AccountId), ApplyError> {
+    let (stake, std::cmp::Reverse(account)) = nodes
+        .iter()
+        .map(|(node, stake)| (*stake, std::cmp::Reverse(*node)))
+        .min()
+        .ok_or(TxError::Overflow)?;
     Ok((stake, account))
 }
 
@@ -333,13 +359,7 @@ pub(crate) fn unstake(
             }
         }
     }
-    if left == Amount::ZERO {
-        let mut nodes = staked_nodes(view, role)?;
-        if let Ok(at) = nodes.binary_search(account) {
-            nodes.remove(at);
-            set_staked_nodes(view, role, &nodes);
-        }
-    }
+    update_listed(view, account, role, left)?;
     set_stake_record(view, account, &record);
     Ok(())
 }
@@ -356,11 +376,7 @@ pub(crate) fn slash(
     let taken = record.slashable(role).ok_or(TxError::Overflow)?;
     *record.stake_mut(role) = Amount::ZERO;
     record.unbonding.retain(|e| e.role != role);
-    let mut nodes = staked_nodes(view, role)?;
-    if let Ok(at) = nodes.binary_search(account) {
-        nodes.remove(at);
-        set_staked_nodes(view, role, &nodes);
-    }
+    update_listed(view, account, role, Amount::ZERO)?;
     set_stake_record(view, account, &record);
     Ok(taken)
 }
@@ -417,13 +433,7 @@ impl Chain {
         height: u64,
     ) -> Result<Vec<(AccountId, Amount)>, ChainError> {
         let view = self.view_at(height)?;
-        let nodes = staked_nodes(&view, role)?;
-        let mut staked = Vec::with_capacity(nodes.len());
-        for account in nodes {
-            let record = stake_record(&view, &account)?;
-            staked.push((account, record.stake(role)));
-        }
-        Ok(staked)
+        Ok(staked_nodes(&view, role)?)
     }
 
     /// The accounts staked in `role` at root height `height`, sorted, each with its stake in
