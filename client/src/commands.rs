@@ -5,7 +5,6 @@
 //! did in one line. Also `init`, which writes a node's bitverse.toml.
 
 use std::fs;
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -626,52 +625,45 @@ const SYNC_POLL_MS: u64 = 500;
 /// Waits until the node's root height reaches the best tip a peer announced and no sync runs,
 /// drawing one progress line on a terminal (height of target, rate, time left).
 pub(crate) async fn wait_for_sync(client: &NodeClient, timeout: Duration) -> Result<(), CliError> {
-    let terminal = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut first_height = None;
-    let mut drawn = false;
+    let line = crate::output::progress_line(None, "{msg}");
     loop {
         let net = client.network_status().await?;
         // Without a peer's tip there is nothing to be in sync with yet: wait for one.
         let target = net.best_peer_height.unwrap_or(u64::MAX);
         if !net.enabled || (!net.syncing && net.height >= target) {
-            if drawn {
-                eprintln!("\r\x1b[2Kin sync at height {}", net.height);
+            if first_height.is_some() {
+                line.finish_with_message(format!("in sync at height {}", net.height));
             }
             return Ok(());
         }
         let first = *first_height.get_or_insert(net.height);
+        // Display only: floats are fine here.
         let elapsed_secs = started.elapsed().as_secs_f64();
-        if terminal {
-            // Display only: floats are fine here.
-            let done = net.height.saturating_sub(first) as f64;
-            let rate = if elapsed_secs > 0.0 {
-                done / elapsed_secs
-            } else {
-                0.0
-            };
-            let left = target.saturating_sub(net.height) as f64;
-            let eta = if net.best_peer_height.is_none() {
-                "waiting for a peer".to_owned()
-            } else if rate > 0.0 {
-                format!("about {:.0} s left", left / rate)
-            } else {
-                "time left unknown".to_owned()
-            };
-            let target = net
-                .best_peer_height
-                .map_or_else(|| "?".to_owned(), |t| t.to_string());
-            eprint!(
-                "\r\x1b[2Ksyncing: height {} of {target} ({rate:.0} blocks/s, {eta})",
-                net.height
-            );
-            let _ = std::io::stderr().flush();
-            drawn = true;
-        }
+        let done = net.height.saturating_sub(first) as f64;
+        let rate = if elapsed_secs > 0.0 {
+            done / elapsed_secs
+        } else {
+            0.0
+        };
+        let left = target.saturating_sub(net.height) as f64;
+        let eta = if net.best_peer_height.is_none() {
+            "waiting for a peer".to_owned()
+        } else if rate > 0.0 {
+            format!("about {:.0} s left", left / rate)
+        } else {
+            "time left unknown".to_owned()
+        };
+        let shown_target = net
+            .best_peer_height
+            .map_or_else(|| "?".to_owned(), |t| t.to_string());
+        line.set_message(format!(
+            "syncing: height {} of {shown_target} ({rate:.0} blocks/s, {eta})",
+            net.height
+        ));
         if started.elapsed() >= timeout {
-            if drawn {
-                eprintln!();
-            }
+            line.abandon();
             return Err(failed(match net.best_peer_height {
                 Some(best) => format!(
                     "not in sync after {} s: height {} of {best}",

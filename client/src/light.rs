@@ -15,7 +15,7 @@
 //! file is re-linked from genesis as before.
 
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -424,41 +424,31 @@ pub(crate) async fn fetch_page(
 
 /// Progress of a long header download on a terminal (stderr); silent when piped.
 struct Progress {
-    total: u64,
-    started: Instant,
-    shown: bool,
+    /// None below [`PROGRESS_HEADERS_MIN`] headers.
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(total: u64) -> Progress {
-        Progress {
-            total,
-            started: Instant::now(),
-            shown: total >= PROGRESS_HEADERS_MIN && std::io::stderr().is_terminal(),
-        }
+        let bar = (total >= PROGRESS_HEADERS_MIN).then(|| {
+            crate::output::progress_line(
+                Some(total),
+                "headers: {pos}/{len} ({per_sec}, {eta} left)",
+            )
+        });
+        Progress { bar }
     }
 
     fn show(&self, done: u64) {
-        if !self.shown {
-            return;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
         }
-        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-        let rate = done as f64 / seconds;
-        let left = if rate > 0.0 {
-            (self.total.saturating_sub(done)) as f64 / rate
-        } else {
-            0.0
-        };
-        eprint!(
-            "\rheaders: {done}/{} ({rate:.0}/s, {left:.0} s left)   ",
-            self.total
-        );
     }
 
     fn finish(&self, done: u64) {
-        if self.shown {
-            self.show(done);
-            eprintln!();
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.finish();
         }
     }
 }
