@@ -12,13 +12,12 @@ use bitverse_primitives::Hash;
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
-use crate::openrpc::OpenRpcDocument;
 use crate::{
     AccountResult, BlockResult, BlockSummaryResult, BountyResult, BrowseResult, ChainResult,
     EarningsProofResult, EarningsResult, KeyChainResult, KeyspaceKeysResult, KeyspaceResult,
     LedgerResult, MarketRequestParams, MarketRequestResult, NetworkStatusResult, NewHeadResult,
-    OfferResult, ProofResult, QuoteResult, ResultChainResult, SendItemResult, StakeResult,
-    StatusResult, TransactionResult, ValueResult,
+    OfferResult, OpenRpcDocument, ProofResult, QuoteResult, ResultChainResult, SendItemResult,
+    StakeResult, StatusResult, TransactionResult, ValueResult,
 };
 
 /// The node's request-answer methods, over HTTP and WebSocket alike. Every one but
@@ -117,8 +116,7 @@ pub trait BitverseRpc {
 
     /// `bv_getEarnings`: what a miner earned on each data chain open here (or on `chain`).
     #[method(name = "bv_getEarnings", blocking)]
-    fn get_earnings(&self, miner: String, chain: Option<String>)
-    -> RpcResult<Vec<EarningsResult>>;
+    fn get_earnings(&self, miner: String, chain: Option<String>) -> RpcResult<Vec<EarningsResult>>;
 
     /// `bv_getEarningsProof`: the proof a `ClaimMinerReward` transaction carries.
     #[method(name = "bv_getEarningsProof", blocking)]
@@ -142,8 +140,11 @@ pub trait BitverseRpc {
 
     /// `bv_getBlockByHash`: a stored block with its transactions, or null.
     #[method(name = "bv_getBlockByHash", blocking)]
-    fn get_block_by_hash(&self, hash: String, chain: Option<String>)
-    -> RpcResult<Option<BlockResult>>;
+    fn get_block_by_hash(
+        &self,
+        hash: String,
+        chain: Option<String>,
+    ) -> RpcResult<Option<BlockResult>>;
 
     /// `bv_getKeyspaceKeys`: a keyspace's keys, in key order, a page at a time.
     #[method(name = "bv_getKeyspaceKeys", blocking)]

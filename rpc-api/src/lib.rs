@@ -1,6 +1,7 @@
-//! The JSON-RPC wire format shared by the node's server and the CLI client: method names, the
-//! JSON shapes of results, error codes that are not transaction errors, and the size limits both
-//! sides enforce. Documented for outside callers in `docs/RPC.md`; a change here is a change of
+//! The JSON-RPC wire format shared by the node's server and the CLI client: the `#[rpc]` traits
+//! both are generated from (`api`), method names, the JSON shapes of results (with their JSON
+//! schemas), error codes that are not transaction errors, the size limits both sides enforce,
+//! and the OpenRPC document generated from all of them (`openrpc`). Documented for outside callers in `docs/RPC.md`; a change here is a change of
 //! the public API.
 
 use bitverse_blocktree::{TX_SIZE_BYTES_MAX, block::BLOCK_SIZE_BYTES_MAX};
@@ -143,6 +144,25 @@ pub const RESPONSE_BODY_BYTES_MAX: u32 = (2 * BLOCK_SIZE_BYTES_MAX + 64 * 1024) 
 
 // The request limit must admit the largest transaction, or some valid writes could never be sent.
 const _: () = assert!(2 * TX_SIZE_BYTES_MAX + 1024 < REQUEST_BODY_BYTES_MAX as usize);
+
+/// What `rpc.discover` answers: the document `openrpc::document` builds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OpenRpcDocument(pub serde_json::Value);
+
+impl JsonSchema for OpenRpcDocument {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OpenRpcDocument".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "An OpenRPC 1.3 document",
+            "required": ["openrpc", "info", "methods"]
+        })
+    }
+}
 
 /// What `bv_status` answers: the node's network and the root chain's tip.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -21,8 +21,8 @@ use jsonrpsee::core::params::{ArrayParams, BatchRequestBuilder};
 use jsonrpsee::core::traits::ToRpcParams;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema, json_schema};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api::{BitverseRpcClient, BitverseSubscriptionsClient};
@@ -772,25 +772,6 @@ pub fn method_label(name: &str) -> &'static str {
         .map_or(UNKNOWN_METHOD_LABEL, |m| m.name)
 }
 
-/// What `rpc.discover` answers: the document [`document`] builds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OpenRpcDocument(pub Value);
-
-impl JsonSchema for OpenRpcDocument {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "OpenRpcDocument".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "object",
-            "description": "An OpenRPC 1.3 document",
-            "required": ["openrpc", "info", "methods"]
-        })
-    }
-}
-
 /// A subscription's id as the server makes it: a number or a string.
 struct SubscriptionId;
 
@@ -874,14 +855,16 @@ impl ClientT for Recorder {
         async move { Err(error) }
     }
 
-    fn batch_request<'a, R>(
+    async fn batch_request<'a, R>(
         &self,
         _batch: BatchRequestBuilder<'a>,
-    ) -> impl Future<Output = Result<BatchResponse<'a, R>, ClientError>> + Send
+    ) -> Result<BatchResponse<'a, R>, ClientError>
     where
         R: DeserializeOwned + std::fmt::Debug + 'a,
     {
-        async move { Err(ClientError::Custom("the recorder takes no batch".to_owned())) }
+        Err(ClientError::Custom(
+            "the recorder takes no batch".to_owned(),
+        ))
     }
 }
 
