@@ -5,7 +5,7 @@
 //! the method name the client sends, the parameters' and the result's types — whose JSON
 //! schemas `schemars` derives from the types, field docs as descriptions. [`ERRORS`] lists every
 //! error code a caller can see. Tests check that the table names the trait's methods with their
-//! arity, that the server registers exactly the table, that every transaction error code is in
+//! arity and parameter names, that the server registers exactly the table, that every transaction error code is in
 //! it, that `docs/RPC.md` documents the same methods and codes, and that the checked-in document
 //! is the one generated (`bitverse rpc-doc` writes it).
 
@@ -1152,6 +1152,40 @@ mod tests {
                     assert!(text.contains("string"), "{}: {}", method.name, spec.name);
                 }
             }
+        }
+    }
+
+    /// The trait's parameter names, by method name, read from its source: the server takes
+    /// named parameters by these names, so the document must use them.
+    fn trait_parameter_names() -> Vec<(String, Vec<String>)> {
+        include_str!("api.rs")
+            .split("name = \"")
+            .skip(1)
+            .map(|chunk| {
+                let method = chunk.split('"').next().unwrap().to_owned();
+                let signature = chunk.split("fn ").nth(1).unwrap();
+                let arguments = signature.split(['(', ')']).nth(1).unwrap();
+                let names = arguments
+                    .split(',')
+                    .filter_map(|argument| argument.split(':').next())
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty() && *name != "&self")
+                    .map(str::to_owned)
+                    .collect();
+                (method, names)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_names_each_parameter_as_the_trait_does() {
+        let from_trait = trait_parameter_names();
+        // Every method but the unsubscribe ones, which the macro makes.
+        assert_eq!(from_trait.len(), METHODS.len() - 2);
+        for (method, names) in from_trait {
+            let spec = METHODS.iter().find(|m| m.name == method).unwrap();
+            let table: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+            assert_eq!(table, names, "{method}");
         }
     }
 
