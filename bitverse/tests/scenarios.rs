@@ -216,6 +216,7 @@ fn put_get_verify_round_trip() {
 
     every_read_command_ends_quietly_on_a_closed_pipe(&node, &address);
     top_level_help_gives_each_command_one_short_line();
+    the_node_serves_the_checked_in_openrpc_document_that_rpc_doc_prints(&node);
 
     drop(node);
     let unreachable = run_cli(&["status", "--rpc", "http://127.0.0.1:1"]);
@@ -258,6 +259,7 @@ fn every_read_command_ends_quietly_on_a_closed_pipe(node: &TestNode, address: &s
         &["wallet", "address", "--key", "dev:alice"],
         &["--help"],
         &["get", "--help"],
+        &["rpc-doc"],
     ];
     let rpc = ["--rpc", node.url.as_str()];
     let runs = commands
@@ -285,6 +287,21 @@ fn every_read_command_ends_quietly_on_a_closed_pipe(node: &TestNode, address: &s
             output.status
         );
     }
+}
+
+/// Issue 17 §2: one definition of the RPC surface. What `rpc.discover` answers on a running
+/// node is what `bitverse rpc-doc` prints and what `docs/openrpc.json` holds.
+fn the_node_serves_the_checked_in_openrpc_document_that_rpc_doc_prints(node: &TestNode) {
+    let printed = run_cli(&["rpc-doc"]).assert_ok("rpc-doc").stdout_text();
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openrpc.json"))
+            .unwrap();
+    assert!(
+        printed == checked_in,
+        "docs/openrpc.json is stale: bitverse rpc-doc > docs/openrpc.json"
+    );
+    let served = node.rpc("rpc.discover", json!([])).unwrap();
+    assert_eq!(served, serde_json::from_str::<Value>(&printed).unwrap());
 }
 
 /// Issue 17 §8: `bitverse --help` lists each command in one short line, as git and cargo do;

@@ -1,24 +1,21 @@
-//! The CLI's side of JSON-RPC: a typed client of the node's methods, and the error every
-//! client command ends in, which decides the line on stderr and the exit code.
+//! The CLI's side of JSON-RPC: a typed client of the node's methods (each a call of the client
+//! `bitverse_rpc_api`'s `#[rpc]` trait generates), and the error every client command ends in,
+//! which decides the line on stderr and the exit code.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use bitverse_blocktree::Transaction;
 use bitverse_primitives::{AccountId, ChainId, Hash};
-use jsonrpsee::core::client::{ClientT, Error as RpcClientError};
-use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::core::client::Error as RpcClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee::rpc_params;
-use serde::de::DeserializeOwned;
 
 use bitverse_rpc_api::{
-    AccountResult, BrowseResult, ChainResult, EarningsProofResult, EarningsResult, KeyChainResult,
-    KeyspaceResult, METHOD_BROWSE, METHOD_CHAINS, METHOD_GET_ACCOUNT, METHOD_GET_EARNINGS,
-    METHOD_GET_EARNINGS_PROOF, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE,
-    METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS,
-    METHOD_SEND_TRANSACTION, METHOD_STATUS, NetworkStatusResult, ProofResult,
-    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, StatusResult, TransactionResult, ValueResult,
+    AccountResult, BitverseRpcClient, BountyResult, BrowseResult, ChainResult, EarningsProofResult,
+    EarningsResult, KeyChainResult, KeyspaceResult, LedgerResult, MarketRequestParams,
+    MarketRequestResult, NetworkStatusResult, OfferResult, ProofResult, QuoteResult,
+    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, ResultChainResult, StatusResult,
+    TransactionResult, ValueResult,
 };
 
 /// How long one RPC call may take before the node counts as unreachable. Generous: a node
@@ -135,15 +132,9 @@ impl NodeClient {
         }
     }
 
-    async fn call<R: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: ArrayParams,
-    ) -> Result<R, CliError> {
-        self.http
-            .request(method, params)
-            .await
-            .map_err(|e| self.map_error(e))
+    /// A call's answer, its error the CLI's.
+    fn answer<T>(&self, answer: Result<T, RpcClientError>) -> Result<T, CliError> {
+        answer.map_err(|e| self.map_error(e))
     }
 
     /// `bv_getLedger`: an account's stakes and records at a root height (the tip if `None`).
@@ -151,61 +142,35 @@ impl NodeClient {
         &self,
         account: &AccountId,
         height: Option<u64>,
-    ) -> Result<bitverse_rpc_api::LedgerResult, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_GET_LEDGER,
-            rpc_params![account.to_string(), height],
-        )
-        .await
+    ) -> Result<LedgerResult, CliError> {
+        self.answer(self.http.get_ledger(account.to_string(), height).await)
     }
 
     /// `bv_getBounty`: a bounty at a root height (the tip if `None`); `None` if not posted.
     pub async fn bounty(
         &self,
-        id: &bitverse_primitives::Hash,
+        id: &Hash,
         height: Option<u64>,
-    ) -> Result<Option<bitverse_rpc_api::BountyResult>, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_GET_BOUNTY,
-            rpc_params![id.to_hex(), height],
-        )
-        .await
+    ) -> Result<Option<BountyResult>, CliError> {
+        self.answer(self.http.get_bounty(id.to_hex(), height).await)
     }
 
     /// `bv_marketRequest`: gossips a request; its id.
     pub async fn market_request(
         &self,
-        request: &bitverse_rpc_api::MarketRequestParams,
-    ) -> Result<bitverse_rpc_api::MarketRequestResult, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_MARKET_REQUEST,
-            rpc_params![request],
-        )
-        .await
+        request: &MarketRequestParams,
+    ) -> Result<MarketRequestResult, CliError> {
+        self.answer(self.http.market_request(request.clone()).await)
     }
 
     /// `bv_getOffers`: the offers the node heard for a request.
-    pub async fn offers(
-        &self,
-        request: &bitverse_primitives::Hash,
-    ) -> Result<Vec<bitverse_rpc_api::OfferResult>, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_GET_OFFERS,
-            rpc_params![request.to_hex()],
-        )
-        .await
+    pub async fn offers(&self, request: &Hash) -> Result<Vec<OfferResult>, CliError> {
+        self.answer(self.http.get_offers(request.to_hex()).await)
     }
 
     /// `bv_getResult`: the envelope chain the node heard for a bounty, if any.
-    pub async fn result_chain(
-        &self,
-        bounty: &bitverse_primitives::Hash,
-    ) -> Result<Option<bitverse_rpc_api::ResultChainResult>, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_GET_RESULT,
-            rpc_params![bounty.to_hex()],
-        )
-        .await
+    pub async fn result_chain(&self, bounty: &Hash) -> Result<Option<ResultChainResult>, CliError> {
+        self.answer(self.http.get_result(bounty.to_hex()).await)
     }
 
     /// `bv_quote`: every staked offerer's tier table at a root height (the tip if `None`).
@@ -216,29 +181,29 @@ impl NodeClient {
         fuel_budget: u64,
         height: Option<u64>,
         requester: Option<&AccountId>,
-    ) -> Result<bitverse_rpc_api::QuoteResult, CliError> {
-        self.call(
-            bitverse_rpc_api::METHOD_QUOTE,
-            rpc_params![
-                transform,
-                inputs,
+    ) -> Result<QuoteResult, CliError> {
+        let requester = requester.map(ToString::to_string);
+        let answer = self
+            .http
+            .quote(
+                transform.to_owned(),
+                inputs.to_vec(),
                 fuel_budget,
                 height,
-                requester.map(ToString::to_string)
-            ],
-        )
-        .await
+                requester,
+            )
+            .await;
+        self.answer(answer)
     }
 
     /// `bv_status`.
     pub async fn status(&self) -> Result<StatusResult, CliError> {
-        self.call(METHOD_STATUS, rpc_params![]).await
+        self.answer(self.http.status().await)
     }
 
     /// `bv_getAccount`.
     pub async fn account(&self, account: &AccountId) -> Result<AccountResult, CliError> {
-        self.call(METHOD_GET_ACCOUNT, rpc_params![account.to_string()])
-            .await
+        self.answer(self.http.get_account(account.to_string(), None).await)
     }
 
     /// `bv_getAccount` on `chain`: where a sender's nonce for that chain is counted.
@@ -247,25 +212,21 @@ impl NodeClient {
         account: &AccountId,
         chain: ChainId,
     ) -> Result<AccountResult, CliError> {
-        self.call(
-            METHOD_GET_ACCOUNT,
-            rpc_params![account.to_string(), chain.to_string()],
-        )
-        .await
+        let answer = self
+            .http
+            .get_account(account.to_string(), Some(chain.to_string()))
+            .await;
+        self.answer(answer)
     }
 
     /// `bv_getKeyChain`: the chain a key's writes go to.
     pub async fn key_chain(&self, key: &str) -> Result<KeyChainResult, CliError> {
-        self.call(METHOD_GET_KEY_CHAIN, rpc_params![key]).await
+        self.answer(self.http.get_key_chain(key.to_owned()).await)
     }
 
     /// `bv_sendTransaction`: the transaction's hash once the mempool took it.
     pub async fn send_transaction(&self, tx: &Transaction) -> Result<Hash, CliError> {
-        self.call(
-            METHOD_SEND_TRANSACTION,
-            rpc_params![hex::encode(tx.to_bytes())],
-        )
-        .await
+        self.answer(self.http.send_transaction(hex::encode(tx.to_bytes())).await)
     }
 
     /// `bv_getTransaction`, on `chain` when named (every chain the node has open otherwise).
@@ -274,40 +235,28 @@ impl NodeClient {
         hash: &Hash,
         chain: Option<ChainId>,
     ) -> Result<TransactionResult, CliError> {
-        match chain {
-            Some(chain) => {
-                self.call(
-                    METHOD_GET_TRANSACTION,
-                    rpc_params![hash.to_hex(), chain.to_string()],
-                )
-                .await
-            }
-            None => {
-                self.call(METHOD_GET_TRANSACTION, rpc_params![hash.to_hex()])
-                    .await
-            }
-        }
+        let chain = chain.map(|chain| chain.to_string());
+        self.answer(self.http.get_transaction(hash.to_hex(), chain).await)
     }
 
     /// `bv_getKeyspace`.
     pub async fn keyspace(&self, name: &str) -> Result<Option<KeyspaceResult>, CliError> {
-        self.call(METHOD_GET_KEYSPACE, rpc_params![name]).await
+        self.answer(self.http.get_keyspace(name.to_owned()).await)
     }
 
     /// `bv_getValue`.
     pub async fn value(&self, key: &str) -> Result<ValueResult, CliError> {
-        self.call(METHOD_GET_VALUE, rpc_params![key]).await
+        self.answer(self.http.get_value(key.to_owned()).await)
     }
 
     /// `bv_getProof`.
     pub async fn proof(&self, key: &str) -> Result<ProofResult, CliError> {
-        self.call(METHOD_GET_PROOF, rpc_params![key]).await
+        self.answer(self.http.get_proof(key.to_owned()).await)
     }
 
     /// `bv_getHeaders`: up to `count` header hex strings from `from_height` on.
     pub async fn headers(&self, from_height: u64, count: u64) -> Result<Vec<String>, CliError> {
-        self.call(METHOD_GET_HEADERS, rpc_params![from_height, count])
-            .await
+        self.answer(self.http.get_headers(from_height, count).await)
     }
 
     /// `bv_getEarnings`.
@@ -316,13 +265,8 @@ impl NodeClient {
         miner: &AccountId,
         chain: Option<ChainId>,
     ) -> Result<Vec<EarningsResult>, CliError> {
-        let mut params = rpc_params![miner.to_string()];
-        if let Some(chain) = chain {
-            params
-                .insert(chain.to_string())
-                .map_err(|e| CliError::Failed(format!("cannot encode the chain: {e}")))?;
-        }
-        self.call(METHOD_GET_EARNINGS, params).await
+        let chain = chain.map(|chain| chain.to_string());
+        self.answer(self.http.get_earnings(miner.to_string(), chain).await)
     }
 
     /// `bv_getEarningsProof`.
@@ -331,16 +275,16 @@ impl NodeClient {
         miner: &AccountId,
         chain: ChainId,
     ) -> Result<EarningsProofResult, CliError> {
-        self.call(
-            METHOD_GET_EARNINGS_PROOF,
-            rpc_params![miner.to_string(), chain.to_string()],
-        )
-        .await
+        let answer = self
+            .http
+            .get_earnings_proof(miner.to_string(), chain.to_string())
+            .await;
+        self.answer(answer)
     }
 
     /// `bv_chains`.
     pub async fn chains(&self) -> Result<Vec<ChainResult>, CliError> {
-        self.call(METHOD_CHAINS, rpc_params![]).await
+        self.answer(self.http.chains().await)
     }
 
     /// `bv_browse`.
@@ -349,16 +293,13 @@ impl NodeClient {
         search: Option<&str>,
         limit: usize,
     ) -> Result<BrowseResult, CliError> {
-        self.call(
-            METHOD_BROWSE,
-            rpc_params![search.unwrap_or_default(), limit],
-        )
-        .await
+        let search = search.unwrap_or_default().to_owned();
+        self.answer(self.http.browse(Some(search), Some(limit)).await)
     }
 
     /// `bv_networkStatus`.
     pub async fn network_status(&self) -> Result<NetworkStatusResult, CliError> {
-        self.call(METHOD_NETWORK_STATUS, rpc_params![]).await
+        self.answer(self.http.network_status().await)
     }
 }
 

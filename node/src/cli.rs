@@ -70,6 +70,11 @@ pub(crate) enum Command {
     /// Write a commented bitverse.toml, with every `bitverse node` option and its default,
     /// into a data directory.
     Init(InitArgs),
+    /// Print the OpenRPC document of the node's JSON-RPC API.
+    ///
+    /// Print the OpenRPC document that `rpc.discover` answers, generated from the RPC trait and
+    /// its types: `bitverse rpc-doc > docs/openrpc.json` regenerates the checked-in copy.
+    RpcDoc,
     /// Run a local network: N node processes on loopback, mining the `local` network.
     ///
     /// Node i keeps its database and log in DIR/node-i (a devnet restarted on the same DIR

@@ -44,6 +44,11 @@ pub fn main(tools: &impl Tools) -> ExitCode {
         Command::Init(args) => {
             return init(&args).map_or_else(|e| e.report(), |()| ExitCode::SUCCESS);
         }
+        Command::RpcDoc => {
+            end_quietly_on_a_closed_pipe();
+            print!("{}", bitverse_rpc_api::openrpc::document_text());
+            return ExitCode::SUCCESS;
+        }
         other => other,
     };
     if !matches!(
@@ -212,10 +217,10 @@ async fn run(
     log_level: Option<String>,
 ) -> Result<(), CliError> {
     match command {
-        // `main` runs both before any runtime exists: the node's logging depends on its
+        // `main` runs these before any runtime exists: the node's logging depends on its
         // configuration, and `init` needs no runtime. Never reached.
-        Command::Node(_) | Command::Init(_) => Err(CliError::Failed(
-            "node and init run outside the client runtime".to_owned(),
+        Command::Node(_) | Command::Init(_) | Command::RpcDoc => Err(CliError::Failed(
+            "node, init and rpc-doc run outside the client runtime".to_owned(),
         )),
         Command::Devnet(args) => {
             let mut market_faults = Vec::new();

@@ -22,6 +22,8 @@ mod chain_id;
 pub mod codec;
 mod hash;
 mod keys;
+#[cfg(feature = "schemars")]
+mod schema;
 
 pub use amount::{
     AMOUNT_TEXT_BYTES_MAX, Amount, AmountError, BASE_UNIT_SUFFIX, BASE_UNITS_PER_COIN,

@@ -1,13 +1,20 @@
-//! The JSON-RPC wire format shared by the node's server and the CLI client: method names, the
-//! JSON shapes of results, error codes that are not transaction errors, and the size limits both
-//! sides enforce. Documented for outside callers in `docs/RPC.md`; a change here is a change of
+//! The JSON-RPC wire format shared by the node's server and the CLI client: the `#[rpc]` traits
+//! both are generated from (`api`), method names, the JSON shapes of results (with their JSON
+//! schemas), error codes that are not transaction errors, the size limits both sides enforce,
+//! and the OpenRPC document generated from all of them (`openrpc`). Documented for outside callers in `docs/RPC.md`; a change here is a change of
 //! the public API.
 
 use bitverse_blocktree::{TX_SIZE_BYTES_MAX, block::BLOCK_SIZE_BYTES_MAX};
 use bitverse_primitives::{AccountId, Amount, Hash};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod api;
 pub mod openrpc;
+
+pub use api::{
+    BitverseRpcClient, BitverseRpcServer, BitverseSubscriptionsClient, BitverseSubscriptionsServer,
+};
 
 /// Most entries one list of a `bv_browse` or `bv_getKeyspaceKeys` answer holds.
 pub const BROWSE_RESULTS_MAX: usize = 200;
@@ -138,8 +145,27 @@ pub const RESPONSE_BODY_BYTES_MAX: u32 = (2 * BLOCK_SIZE_BYTES_MAX + 64 * 1024) 
 // The request limit must admit the largest transaction, or some valid writes could never be sent.
 const _: () = assert!(2 * TX_SIZE_BYTES_MAX + 1024 < REQUEST_BODY_BYTES_MAX as usize);
 
+/// What `rpc.discover` answers: the document `openrpc::document` builds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OpenRpcDocument(pub serde_json::Value);
+
+impl JsonSchema for OpenRpcDocument {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OpenRpcDocument".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "An OpenRPC 1.3 document",
+            "required": ["openrpc", "info", "methods"]
+        })
+    }
+}
+
 /// What `bv_status` answers: the node's network and the root chain's tip.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StatusResult {
     /// Network name (`dev`, `local`).
     pub network: String,
@@ -173,7 +199,7 @@ pub struct StatusResult {
 }
 
 /// What `bv_getAccount` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AccountResult {
     /// Balance at the tip.
     pub balance: Amount,
@@ -184,7 +210,7 @@ pub struct AccountResult {
 }
 
 /// Where a transaction is, as `bv_getTransaction` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TxStatusName {
     /// The node has never seen it, or forgot it (the mempool does not survive a restart).
@@ -199,7 +225,7 @@ pub enum TxStatusName {
 
 /// One transaction's fate in a `bv_sendTransactions` call: its hash once admitted, or the
 /// error `bv_sendTransaction` would have answered for it alone (same code, message, data).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendItemResult {
     /// The transaction's hash, when admitted; otherwise null.
     pub hash: Option<Hash>,
@@ -208,7 +234,7 @@ pub struct SendItemResult {
 }
 
 /// A refused item's JSON-RPC error object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SendItemError {
     /// The stable code (docs/RPC.md), as `bv_sendTransaction` gives it.
     pub code: i32,
@@ -220,7 +246,7 @@ pub struct SendItemError {
 }
 
 /// What `bv_getTransaction` answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TransactionResult {
     /// Where the transaction is.
     pub status: TxStatusName,
@@ -245,7 +271,7 @@ pub struct TransactionResult {
 }
 
 /// The `data` of a -32013 error: which script rejected the write, and its reason code.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ScriptRejectionData {
     /// The keyspace whose script ran.
     pub keyspace: String,
@@ -254,7 +280,7 @@ pub struct ScriptRejectionData {
 }
 
 /// What `bv_getKeyspace` answers for a registered keyspace.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct KeyspaceResult {
     /// The keyspace's name.
     pub name: String,
@@ -275,7 +301,7 @@ pub struct KeyspaceResult {
 }
 
 /// What `bv_getKeyChain` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct KeyChainResult {
     /// The key's home keyspace.
     pub keyspace: String,
@@ -286,7 +312,7 @@ pub struct KeyChainResult {
 }
 
 /// What `bv_getValue` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ValueResult {
     /// The value's bytes as hex, or null when the key holds no value.
     pub value_hex: Option<String>,
@@ -297,14 +323,14 @@ pub struct ValueResult {
 }
 
 /// What `bv_getProof` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ProofResult {
     /// The canonical bytes of a `ValueProof`, as hex.
     pub proof_hex: String,
 }
 
 /// One chain of the blocktree, as `bv_chains` lists it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChainResult {
     /// The chain id: `root`, or a bit string such as `0110`.
     pub chain: String,
@@ -327,7 +353,7 @@ pub struct ChainResult {
 }
 
 /// One connected peer, as `bv_networkStatus` lists it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PeerResult {
     /// Its libp2p peer id.
     pub peer_id: String,
@@ -348,7 +374,7 @@ pub struct PeerResult {
 }
 
 /// One banned peer, as `bv_networkStatus` lists it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BannedPeerResult {
     /// Its libp2p peer id.
     pub peer_id: String,
@@ -361,7 +387,7 @@ pub struct BannedPeerResult {
 }
 
 /// What `bv_networkStatus` answers: peers and sync progress.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkStatusResult {
     /// Whether the node runs the peer-to-peer network (`--p2p-addr`).
     pub enabled: bool,
@@ -390,7 +416,7 @@ pub struct NetworkStatusResult {
 /// One block that joined the best chain, as a `bv_newHead` notification carries it. After a
 /// reorganisation the new branch's blocks are sent from the fork point on, so a height may be
 /// seen twice; the later header is the best chain's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NewHeadResult {
     /// The chain: `root` today.
     pub chain: String,
@@ -426,7 +452,7 @@ pub const RECENT_BLOCKS_PER_CALL_MAX: u64 = 100;
 pub const BROWSE_LIMIT_DEFAULT: usize = 20;
 
 /// What `bv_browse` answers: each list filtered by the search text and cut to the limit.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BrowseResult {
     /// Keyspaces, newest purchase first.
     pub keyspaces: Vec<BrowseKeyspaceResult>,
@@ -441,7 +467,7 @@ pub struct BrowseResult {
 }
 
 /// One keyspace in `bv_browse`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BrowseKeyspaceResult {
     /// Its name.
     pub name: String,
@@ -465,7 +491,7 @@ pub struct BrowseKeyspaceResult {
 }
 
 /// One published transformation in `bv_browse`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BrowseTransformResult {
     /// The key holding the module.
     pub key: String,
@@ -480,7 +506,7 @@ pub struct BrowseTransformResult {
 }
 
 /// A key's read count in `bv_browse`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReadCountResult {
     /// The key.
     pub key: String,
@@ -489,7 +515,7 @@ pub struct ReadCountResult {
 }
 
 /// A key's write count in `bv_browse`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WriteCountResult {
     /// The key.
     pub key: String,
@@ -502,7 +528,7 @@ pub struct WriteCountResult {
 }
 
 /// How far the browse index has read one chain.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct IndexedChainResult {
     /// The chain.
     pub chain: String,
@@ -513,7 +539,7 @@ pub struct IndexedChainResult {
 }
 
 /// One block in `bv_getRecentBlocks`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BlockSummaryResult {
     /// Its chain.
     pub chain: String,
@@ -532,7 +558,7 @@ pub struct BlockSummaryResult {
 }
 
 /// A block with its transactions, as `bv_getBlockByHash` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BlockResult {
     /// Its chain.
     pub chain: String,
@@ -561,7 +587,7 @@ pub struct BlockResult {
 }
 
 /// A child tip a block anchors.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AnchorResult {
     /// The child chain.
     pub chain: String,
@@ -572,7 +598,7 @@ pub struct AnchorResult {
 }
 
 /// A transaction in a [`BlockResult`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TxSummaryResult {
     /// Its hash.
     pub hash: Hash,
@@ -601,7 +627,7 @@ pub struct TxSummaryResult {
 }
 
 /// What `bv_getKeyspaceKeys` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct KeyspaceKeysResult {
     /// The keyspace.
     pub keyspace: String,
@@ -612,7 +638,7 @@ pub struct KeyspaceKeysResult {
 }
 
 /// One key of a keyspace.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct KeyEntryResult {
     /// The key.
     pub key: String,
@@ -621,7 +647,7 @@ pub struct KeyEntryResult {
 }
 
 /// One data chain's line of `bv_getEarnings`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct EarningsResult {
     /// The chain (bit string).
     pub chain: String,
@@ -648,7 +674,7 @@ impl EarningsResult {
 }
 
 /// What `bv_getEarningsProof` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct EarningsProofResult {
     /// The chain (bit string).
     pub chain: String,
@@ -661,7 +687,7 @@ pub struct EarningsProofResult {
 }
 
 /// What `bv_getBounty` answers: a bounty at one root height (`docs/MARKET.md`, "Bounties").
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BountyResult {
     /// Its id, the id of the PostBounty transaction.
     pub id: Hash,
@@ -705,7 +731,7 @@ pub struct BountyResult {
 }
 
 /// A key pinned by a bounty.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PinnedKeyResult {
     /// The key.
     pub key: String,
@@ -714,7 +740,7 @@ pub struct PinnedKeyResult {
 }
 
 /// A bounty's drawn lineup.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LineupResult {
     /// Who published the lineup proof.
     pub finder: AccountId,
@@ -727,7 +753,7 @@ pub struct LineupResult {
 }
 
 /// One slashing by a dispute.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SlashResult {
     /// The signer of a wrong result.
     pub address: AccountId,
@@ -738,7 +764,7 @@ pub struct SlashResult {
 }
 
 /// What `bv_getStake` answers: an account's stakes at one root height.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StakeResult {
     /// The account.
     pub address: AccountId,
@@ -753,7 +779,7 @@ pub struct StakeResult {
 }
 
 /// One unbonding entry in a [`StakeResult`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UnbondingResult {
     /// `offerer` or `relayer`.
     pub role: String,
@@ -764,7 +790,7 @@ pub struct UnbondingResult {
 }
 
 /// What `bv_getLedger` answers: an account's stakes and its ledger at one root height.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LedgerResult {
     /// Its stakes, as `bv_getStake` gives them at the same height.
     pub stake: StakeResult,
@@ -773,7 +799,7 @@ pub struct LedgerResult {
 }
 
 /// One reliability record in a [`LedgerResult`], decayed to the height read.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LedgerRecordResult {
     /// `offerer` (the `Offer` task kind) or `relayer` (`Relay`).
     pub role: String,
@@ -794,7 +820,7 @@ pub struct LedgerRecordResult {
 }
 
 /// What `bv_quote` answers: for each staked offerer, the tiers a bounty could buy.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct QuoteResult {
     /// The root height whose ledger and stakes the quote reads.
     pub height: u64,
@@ -813,7 +839,7 @@ pub struct QuoteResult {
 }
 
 /// One offerer's quote in a [`QuoteResult`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct OfferQuoteResult {
     /// The offerer.
     pub offerer: AccountId,
@@ -824,7 +850,7 @@ pub struct OfferQuoteResult {
 }
 
 /// One tier of a quote.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TierResult {
     /// Relayers that recompute and countersign.
     pub hops: u8,
@@ -840,7 +866,7 @@ pub struct TierResult {
 
 /// `bv_marketRequest`'s parameter: what a requester asks offerers for (`docs/MARKET.md`,
 /// "Across nodes").
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct MarketRequestParams {
     /// Who will post the bounty.
     pub requester: AccountId,
@@ -864,7 +890,7 @@ pub struct MarketRequestParams {
 }
 
 /// What `bv_marketRequest` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MarketRequestResult {
     /// The request's id, which offers name.
     pub id: Hash,
@@ -873,7 +899,7 @@ pub struct MarketRequestResult {
 }
 
 /// One offer as `bv_getOffers` shows it: priced, or declined with a reason.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct OfferResult {
     /// The offerer.
     pub offerer: AccountId,
@@ -888,7 +914,7 @@ pub struct OfferResult {
 }
 
 /// What `bv_getResult` answers: a bounty's envelope chain as heard, and the result.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ResultChainResult {
     /// The bounty.
     pub bounty: Hash,

@@ -1,26 +1,42 @@
-//! The OpenRPC description of the node's JSON-RPC API, served by `rpc.discover`: one table
-//! ([`METHODS`]) names every method the server registers with its parameters, result schema
-//! and error codes, and one ([`ERRORS`]) every error code a caller can see. The document is
-//! built from these tables; tests check that the server registers exactly the methods of the
-//! table, that every error code a transaction can fail with is in it, and that `docs/RPC.md`
-//! documents the same methods and codes.
+//! The OpenRPC description of the node's JSON-RPC API, served by `rpc.discover` and checked in
+//! as `docs/openrpc.json`. It is generated: [`METHODS`] names each method of the `#[rpc]`
+//! traits (`api`) with what only a reader needs (a summary, each parameter's name and meaning,
+//! the error codes it can answer with), and each entry reads the rest from the trait itself —
+//! the method name the client sends, the parameters' and the result's types — whose JSON
+//! schemas `schemars` derives from the types, field docs as descriptions. [`ERRORS`] lists every
+//! error code a caller can see. Tests check that the table names the trait's methods with their
+//! arity and parameter names, that the server registers exactly the table, that every transaction error code is in
+//! it, that `docs/RPC.md` documents the same methods and codes, and that the checked-in document
+//! is the one generated (`bitverse rpc-doc` writes it).
 
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bitverse_primitives::{AccountId, ChainId, Hash};
+use jsonrpsee::core::client::{
+    BatchResponse, ClientT, Error as ClientError, Subscription, SubscriptionClientT,
+};
+use jsonrpsee::core::params::{ArrayParams, BatchRequestBuilder};
+use jsonrpsee::core::traits::ToRpcParams;
+use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema, json_schema};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use crate::api::{BitverseRpcClient, BitverseSubscriptionsClient};
 use crate::{
-    BROWSE_RESULTS_MAX, CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_ANCHORED_YET,
-    CODE_NOT_TRACKED, HEADERS_PER_CALL_MAX, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT,
-    METHOD_GET_BLOCK, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE,
-    METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS,
-    METHOD_SEND_TRANSACTION, METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
+    CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED,
+    METHOD_BROWSE, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
+    METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
+    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_KEYSPACE_KEYS,
+    METHOD_GET_LEDGER, METHOD_GET_OFFERS, METHOD_GET_PROOF, METHOD_GET_RECENT_BLOCKS,
+    METHOD_GET_RESULT, METHOD_GET_STAKE, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
+    METHOD_MARKET_REQUEST, METHOD_NETWORK_STATUS, METHOD_QUOTE, METHOD_SEND_TRANSACTION,
+    METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
     METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
-    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION, SEARCH_TEXT_BYTES_MAX,
-};
-use crate::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS,
-    METHOD_GET_EARNINGS_PROOF, METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_OFFERS,
-    METHOD_GET_RECENT_BLOCKS, METHOD_GET_RESULT, METHOD_GET_STAKE, METHOD_MARKET_REQUEST,
-    METHOD_QUOTE, RECENT_BLOCKS_PER_CALL_MAX,
+    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 
 /// The OpenRPC version the document follows.
@@ -31,45 +47,37 @@ pub const UNKNOWN_METHOD_LABEL: &str = "unknown";
 /// Most methods the API may have: bounds the RPC latency metric's label set.
 pub const RPC_METHODS_MAX: usize = 64;
 
-/// A JSON schema, written once, referenced by name.
-type SchemaFn = fn() -> Value;
+/// Reads a method's shape from the `#[rpc]` trait (see [`MethodShape`]).
+pub type ShapeFn = fn(&mut SchemaGenerator) -> Shape;
+/// A JSON schema a parameter's text follows, where the trait carries it as a plain string.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
-/// One positional parameter.
+/// One positional parameter, in the trait's order; its type (and so its schema and whether it
+/// may be left out: an `Option`) is the trait's.
 pub struct ParamSpec {
-    /// Its name in the document.
+    /// Its name in the document: the trait's parameter name.
     pub name: &'static str,
     /// What it is.
     pub description: &'static str,
-    /// The name of its schema in [`SCHEMAS`].
-    pub schema: &'static str,
-    /// Whether it must be given.
-    pub required: bool,
-}
-
-/// What a subscription method sends.
-pub struct SubscriptionSpec {
-    /// The notifications' method name.
-    pub notification: &'static str,
-    /// The method that ends the subscription.
-    pub unsubscribe: &'static str,
-    /// The name of the notifications' schema in [`SCHEMAS`].
-    pub item_schema: &'static str,
+    /// The schema of what the string holds, for a parameter the trait takes as text and its
+    /// handler parses (an address, a hash, a chain); `None`: the trait type's own schema.
+    pub text_of: Option<SchemaFn>,
 }
 
 /// One method of the API.
 pub struct MethodSpec {
-    /// Its name.
+    /// Its name (checked against the name the trait's client sends).
     pub name: &'static str,
     /// One line on what it does.
     pub summary: &'static str,
-    /// Its parameters, in order.
+    /// Its parameters, in order (as many as the trait method takes).
     pub params: &'static [ParamSpec],
-    /// The name of its result's schema in [`SCHEMAS`].
-    pub result: &'static str,
     /// The error codes it can answer with (each in [`ERRORS`]).
     pub errors: &'static [i32],
-    /// For a subscription: what it sends (WebSocket only).
-    pub subscription: Option<SubscriptionSpec>,
+    /// The trait method it is: the name sent, parameter and result types.
+    pub shape: ShapeFn,
+    /// For a subscription: the notifications' method name (WebSocket only).
+    pub notification: Option<&'static str>,
 }
 
 /// One error code.
@@ -84,21 +92,47 @@ pub struct ErrorSpec {
 
 const NO_PARAMS: &[ParamSpec] = &[];
 const INTERNAL: &[i32] = &[CODE_INTERNAL_ERROR];
+
+fn address_text(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<AccountId>()
+}
+
+fn hash_text(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<Hash>()
+}
+
+fn chain_text(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<ChainId>()
+}
+
+const fn param(name: &'static str, description: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        description,
+        text_of: None,
+    }
+}
+
+const fn text_param(name: &'static str, description: &'static str, text_of: SchemaFn) -> ParamSpec {
+    ParamSpec {
+        name,
+        description,
+        text_of: Some(text_of),
+    }
+}
+
 /// An account and an optional root height: the market's reads.
 const ADDRESS_AND_HEIGHT: &[ParamSpec] = &[
-    ParamSpec {
-        name: "address",
-        description: "A bech32m address `bv1…`",
-        schema: "Address",
-        required: true,
-    },
-    ParamSpec {
-        name: "height",
-        description: "The root height read (default: the tip); above the tip is -32602",
-        schema: "Height",
-        required: false,
-    },
+    text_param("address", "A bech32m address `bv1…`", address_text),
+    param(
+        "height",
+        "The root height read (default: the tip); above the tip is -32602",
+    ),
 ];
+const KEY_PARAM: &[ParamSpec] = &[param("key", "A key such as `alice/profile`")];
+const SUBSCRIPTION_PARAM: &[ParamSpec] =
+    &[param("subscription", "The id the subscribe call answered")];
+
 const PARAMS_OR_INTERNAL: &[i32] = &[CODE_INVALID_PARAMS, CODE_INTERNAL_ERROR];
 const KEY_ERRORS: &[i32] = &[CODE_INVALID_PARAMS, -32009, -32001, CODE_INTERNAL_ERROR];
 const SEND_ERRORS: &[i32] = &[
@@ -163,18 +197,6 @@ const NEW_HEADS_ERRORS: &[i32] = &[
     -32006,
     CODE_INTERNAL_ERROR,
 ];
-const KEY_PARAM: &[ParamSpec] = &[ParamSpec {
-    name: "key",
-    description: "A key such as `alice/profile`",
-    schema: "Key",
-    required: true,
-}];
-const SUBSCRIPTION_PARAM: &[ParamSpec] = &[ParamSpec {
-    name: "subscription",
-    description: "The id the subscribe call answered",
-    schema: "SubscriptionId",
-    required: true,
-}];
 
 /// Every method the server registers.
 pub const METHODS: &[MethodSpec] = &[
@@ -182,475 +204,351 @@ pub const METHODS: &[MethodSpec] = &[
         name: METHOD_DISCOVER,
         summary: "This document: the OpenRPC description of the API",
         params: NO_PARAMS,
-        result: "OpenRpcDocument",
         errors: &[],
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::discover),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_STATUS,
         summary: "The node's network and the root chain's tip",
         params: NO_PARAMS,
-        result: "StatusResult",
         errors: INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::status),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_ACCOUNT,
         summary: "An account's balance and nonces at the tip",
         params: &[
-            ParamSpec {
-                name: "address",
-                description: "A bech32m address `bv1…`",
-                schema: "Address",
-                required: true,
-            },
-            ParamSpec {
-                name: "chain",
-                description: "The chain whose nonce is counted (default `root`)",
-                schema: "ChainName",
-                required: false,
-            },
+            text_param("address", "A bech32m address `bv1…`", address_text),
+            text_param(
+                "chain",
+                "The chain whose nonce is counted (default `root`)",
+                chain_text,
+            ),
         ],
-        result: "AccountResult",
         errors: CHAIN_PARAM_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_account),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_STAKE,
         summary: "An account's stakes and unbonding entries in the root's state at a height",
         params: ADDRESS_AND_HEIGHT,
-        result: "StakeResult",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_stake),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_LEDGER,
         summary: "An account's stakes and reliability records (decayed, with estimates) at a root height",
         params: ADDRESS_AND_HEIGHT,
-        result: "LedgerResult",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_ledger),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_QUOTE,
         summary: "The tier table of every staked offerer at a root height: hops, undetected-error bound, latency, price",
         params: &[
-            ParamSpec {
-                name: "transform",
-                description: "The transformation's key",
-                schema: "Key",
-                required: true,
-            },
-            ParamSpec {
-                name: "inputs",
-                description: "The input keys, 1 to 16",
-                schema: "KeyList",
-                required: true,
-            },
-            ParamSpec {
-                name: "fuel_budget",
-                description: "Fuel each execution may use, 1 to 4 000 000 000",
-                schema: "FuelBudget",
-                required: true,
-            },
-            ParamSpec {
-                name: "height",
-                description: "The root height read (default: the tip)",
-                schema: "Height",
-                required: false,
-            },
-            ParamSpec {
-                name: "requester",
-                description: "The requester, never drawn as a relayer (default: none)",
-                schema: "Address",
-                required: false,
-            },
+            param("transform", "The transformation's key"),
+            param("inputs", "The input keys, 1 to 16"),
+            param(
+                "fuel_budget",
+                "Fuel each execution may use, 1 to 4 000 000 000",
+            ),
+            param("height", "The root height read (default: the tip)"),
+            text_param(
+                "requester",
+                "The requester, never drawn as a relayer (default: none)",
+                address_text,
+            ),
         ],
-        result: "QuoteResult",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::quote),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_BOUNTY,
         summary: "A bounty in the root's state at a height: what it pins, its lineup, how it ended; null if not posted by then",
         params: &[
-            ParamSpec {
-                name: "id",
-                description: "The bounty's id: the id of the PostBounty transaction",
-                schema: "Hash",
-                required: true,
-            },
-            ParamSpec {
-                name: "height",
-                description: "The root height read (default: the tip); above the tip is -32602",
-                schema: "Height",
-                required: false,
-            },
+            text_param(
+                "id",
+                "The bounty's id: the id of the PostBounty transaction",
+                hash_text,
+            ),
+            param(
+                "height",
+                "The root height read (default: the tip); above the tip is -32602",
+            ),
         ],
-        result: "BountyResultOrNull",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_bounty),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_MARKET_REQUEST,
         summary: "Gossips a requester's request on the market topic for staked offerers to answer with signed offers",
-        params: &[ParamSpec {
-            name: "request",
-            description: "What the requester asks for: transformation, inputs, arguments, fuel, tier, pinned height, nonce",
-            schema: "MarketRequestParams",
-            required: true,
-        }],
-        result: "MarketRequestResult",
+        params: &[param(
+            "request",
+            "What the requester asks for: transformation, inputs, arguments, fuel, tier, pinned height, nonce",
+        )],
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::market_request),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_OFFERS,
         summary: "The signed offers this node heard for a request, in the order heard",
-        params: &[ParamSpec {
-            name: "request_id",
-            description: "The id bv_marketRequest answered",
-            schema: "Hash",
-            required: true,
-        }],
-        result: "OfferResultArray",
+        params: &[text_param(
+            "request_id",
+            "The id bv_marketRequest answered",
+            hash_text,
+        )],
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_offers),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_RESULT,
         summary: "The longest envelope chain this node heard for a bounty that fits it as the root holds it, with the result it attests; null if none",
-        params: &[ParamSpec {
-            name: "bounty_id",
-            description: "The bounty's id",
-            schema: "Hash",
-            required: true,
-        }],
-        result: "ResultChainResultOrNull",
+        params: &[text_param("bounty_id", "The bounty's id", hash_text)],
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_result),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_SEND_TRANSACTION,
         summary: "Admits a signed transaction to the mempool and returns its hash",
-        params: &[ParamSpec {
-            name: "tx_hex",
-            description: "The canonical bytes of a signed `Transaction`, as hex",
-            schema: "Hex",
-            required: true,
-        }],
-        result: "Hash",
+        params: &[param(
+            "tx_hex",
+            "The canonical bytes of a signed `Transaction`, as hex",
+        )],
         errors: SEND_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::send_transaction),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_SEND_TRANSACTIONS,
         summary: "Admits many signed transactions at once (at most 1000); answers each with its \
                   hash or the error bv_sendTransaction would give it alone",
-        params: &[ParamSpec {
-            name: "txs_hex",
-            description: "Signed `Transaction`s' canonical bytes, as hex, at most 1000",
-            schema: "HexArray",
-            required: true,
-        }],
-        result: "SendItemResults",
+        params: &[param(
+            "txs_hex",
+            "Signed `Transaction`s' canonical bytes, as hex, at most 1000",
+        )],
         // The whole call fails only for a list that is not one, or is too long (-32602);
         // each item's own error (any of bv_sendTransaction's) is inside the result.
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::send_transactions),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_TRANSACTION,
         summary: "Where a transaction is: unknown, pending, included or dropped",
         params: &[
-            ParamSpec {
-                name: "hash",
-                description: "The transaction's hash",
-                schema: "Hash",
-                required: true,
-            },
-            ParamSpec {
-                name: "chain",
-                description: "The chain to look on (default: every open chain, the root first)",
-                schema: "ChainName",
-                required: false,
-            },
+            text_param("hash", "The transaction's hash", hash_text),
+            text_param(
+                "chain",
+                "The chain to look on (default: every open chain, the root first)",
+                chain_text,
+            ),
         ],
-        result: "TransactionResult",
         errors: CHAIN_PARAM_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_transaction),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_KEYSPACE,
         summary: "A registered keyspace, or null",
-        params: &[ParamSpec {
-            name: "name",
-            description: "A keyspace name such as `alice` or `twitter/erik`",
-            schema: "KeyspaceName",
-            required: true,
-        }],
-        result: "KeyspaceResultOrNull",
+        params: &[param(
+            "name",
+            "A keyspace name such as `alice` or `twitter/erik`",
+        )],
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_keyspace),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_VALUE,
         summary: "A key's value at its chain's tip, on the node's word (see bv_getProof)",
         params: KEY_PARAM,
-        result: "ValueResult",
         errors: DEEP_KEY_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_value),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_PROOF,
         summary: "A proof of a key's value (or absence) against the root's tip header, one anchor link per level",
         params: KEY_PARAM,
-        result: "ProofResult",
         errors: DEEP_KEY_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_proof),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_KEY_CHAIN,
         summary: "The chain a key's writes go to, and its home keyspace",
         params: KEY_PARAM,
-        result: "KeyChainResult",
         errors: KEY_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_key_chain),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_HEADERS,
         summary: "Up to `count` best-chain headers from `from_height` on",
         params: &[
-            ParamSpec {
-                name: "from_height",
-                description: "The first height",
-                schema: "Height",
-                required: true,
-            },
-            ParamSpec {
-                name: "count",
-                description: "How many headers, at most 1000",
-                schema: "HeaderCount",
-                required: true,
-            },
+            param("from_height", "The first height"),
+            param("count", "How many headers, at most 1000"),
         ],
-        result: "HexArray",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_headers),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_BLOCK,
         summary: "The best chain's block at a height, as hex, or null",
-        params: &[ParamSpec {
-            name: "height",
-            description: "The block's height",
-            schema: "Height",
-            required: true,
-        }],
-        result: "HexOrNull",
+        params: &[param("height", "The block's height")],
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_block),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_CHAINS,
         summary: "The chains the node has open, root first then depth-first, with tips, anchored and final heights",
         params: NO_PARAMS,
-        result: "ChainResultArray",
         errors: INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::chains),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_EARNINGS,
         summary: "What a miner earned from keyspace endowments on each data chain open here, \
                   what the root paid it, and what a claim would pay now",
         params: &[
-            ParamSpec {
-                name: "miner",
-                description: "The miner's bech32m address `bv1…`",
-                schema: "Address",
-                required: true,
-            },
-            ParamSpec {
-                name: "chain",
-                description: "Only this data chain (default: every data chain open here)",
-                schema: "ChainName",
-                required: false,
-            },
+            text_param("miner", "The miner's bech32m address `bv1…`", address_text),
+            text_param(
+                "chain",
+                "Only this data chain (default: every data chain open here)",
+                chain_text,
+            ),
         ],
-        result: "EarningsResultArray",
         errors: EARNINGS_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_earnings),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_EARNINGS_PROOF,
         summary: "The proof of a miner's earnings on a data chain that a ClaimMinerReward \
                   transaction carries, as of the block the root's tip anchors",
         params: &[
-            ParamSpec {
-                name: "miner",
-                description: "The miner's bech32m address `bv1…`",
-                schema: "Address",
-                required: true,
-            },
-            ParamSpec {
-                name: "chain",
-                description: "The data chain (bit string) the miner earned on",
-                schema: "ChainName",
-                required: true,
-            },
+            text_param("miner", "The miner's bech32m address `bv1…`", address_text),
+            text_param(
+                "chain",
+                "The data chain (bit string) the miner earned on",
+                chain_text,
+            ),
         ],
-        result: "EarningsProofResult",
         errors: EARNINGS_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_earnings_proof),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_NETWORK_STATUS,
         summary: "The node's peers, bans and sync progress",
         params: NO_PARAMS,
-        result: "NetworkStatusResult",
         errors: INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::network_status),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_SUBSCRIBE_NEW_HEADS,
         summary: "WebSocket: a notification for each block that joins a chain's best chain",
-        params: &[ParamSpec {
-            name: "chain",
-            description: "The chain, `root` (the default) or the bit string of a data chain this \
-                          node tracks",
-            schema: "ChainName",
-            required: false,
-        }],
-        result: "SubscriptionId",
+        params: &[text_param(
+            "chain",
+            "The chain, `root` (the default) or the bit string of a data chain this node tracks",
+            chain_text,
+        )],
         errors: NEW_HEADS_ERRORS,
-        subscription: Some(SubscriptionSpec {
-            notification: NOTIFICATION_NEW_HEAD,
-            unsubscribe: METHOD_UNSUBSCRIBE_NEW_HEADS,
-            item_schema: "NewHeadResult",
-        }),
+        shape: |g| subscription_shape(g, Recorder::subscribe_new_heads),
+        notification: Some(NOTIFICATION_NEW_HEAD),
     },
     MethodSpec {
         name: METHOD_UNSUBSCRIBE_NEW_HEADS,
         summary: "Ends a bv_subscribeNewHeads subscription",
         params: SUBSCRIPTION_PARAM,
-        result: "Unsubscribed",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| unsubscribe_shape(g, Recorder::subscribe_new_heads),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_SUBSCRIBE_TRANSACTION,
         summary: "WebSocket: a transaction's status on each change, until included or dropped",
-        params: &[ParamSpec {
-            name: "hash",
-            description: "The transaction's hash",
-            schema: "Hash",
-            required: true,
-        }],
-        result: "SubscriptionId",
+        params: &[text_param("hash", "The transaction's hash", hash_text)],
         errors: SUBSCRIBE_ERRORS,
-        subscription: Some(SubscriptionSpec {
-            notification: NOTIFICATION_TRANSACTION,
-            unsubscribe: METHOD_UNSUBSCRIBE_TRANSACTION,
-            item_schema: "TransactionResult",
-        }),
+        shape: |g| subscription_shape(g, Recorder::subscribe_transaction),
+        notification: Some(NOTIFICATION_TRANSACTION),
     },
     MethodSpec {
         name: METHOD_UNSUBSCRIBE_TRANSACTION,
         summary: "Ends a bv_subscribeTransaction subscription",
         params: SUBSCRIPTION_PARAM,
-        result: "Unsubscribed",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| unsubscribe_shape(g, Recorder::subscribe_transaction),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_BROWSE,
         summary: "The browse lists: keyspaces, transformations published, most read and most written keys",
         params: &[
-            ParamSpec {
-                name: "search",
-                description: "Only entries whose keyspace name, owner or key contains this text (default: all)",
-                schema: "SearchText",
-                required: false,
-            },
-            ParamSpec {
-                name: "limit",
-                description: "Entries per list, at most 200 (default 20)",
-                schema: "BrowseLimit",
-                required: false,
-            },
+            param(
+                "search",
+                "Only entries whose keyspace name, owner or key contains this text (default: all)",
+            ),
+            param("limit", "Entries per list, at most 200 (default 20)"),
         ],
-        result: "BrowseResult",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::browse),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_RECENT_BLOCKS,
         summary: "A chain's last best blocks, newest first",
         params: &[
-            ParamSpec {
-                name: "chain",
-                description: "The chain (default `root`)",
-                schema: "ChainName",
-                required: false,
-            },
-            ParamSpec {
-                name: "count",
-                description: "How many blocks, at most 100 (default 10)",
-                schema: "RecentBlockCount",
-                required: false,
-            },
+            text_param("chain", "The chain (default `root`)", chain_text),
+            param("count", "How many blocks, at most 100 (default 10)"),
         ],
-        result: "BlockSummaryResultArray",
         errors: CHAIN_PARAM_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_recent_blocks),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_BLOCK_BY_HASH,
         summary: "A stored block (any branch) with its transactions, or null",
         params: &[
-            ParamSpec {
-                name: "hash",
-                description: "The block's hash",
-                schema: "Hash",
-                required: true,
-            },
-            ParamSpec {
-                name: "chain",
-                description: "The chain to look on (default: every open chain, the root first)",
-                schema: "ChainName",
-                required: false,
-            },
+            text_param("hash", "The block's hash", hash_text),
+            text_param(
+                "chain",
+                "The chain to look on (default: every open chain, the root first)",
+                chain_text,
+            ),
         ],
-        result: "BlockResultOrNull",
         errors: CHAIN_PARAM_ERRORS,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_block_by_hash),
+        notification: None,
     },
     MethodSpec {
         name: METHOD_GET_KEYSPACE_KEYS,
         summary: "A keyspace's keys as the browse index lists them, in key order, a page at a time",
         params: &[
-            ParamSpec {
-                name: "name",
-                description: "The keyspace",
-                schema: "KeyspaceName",
-                required: true,
-            },
-            ParamSpec {
-                name: "after",
-                description: "List the keys after this one (the last of the previous page)",
-                schema: "Key",
-                required: false,
-            },
-            ParamSpec {
-                name: "limit",
-                description: "How many keys, at most 200 (default 200)",
-                schema: "BrowseLimit",
-                required: false,
-            },
+            param("name", "The keyspace"),
+            param(
+                "after",
+                "List the keys after this one (the last of the previous page)",
+            ),
+            param("limit", "How many keys, at most 200 (default 200)"),
         ],
-        result: "KeyspaceKeysResult",
         errors: PARAMS_OR_INTERNAL,
-        subscription: None,
+        shape: |g| method_shape(g, Recorder::get_keyspace_keys),
+        notification: None,
     },
 ];
 
@@ -874,846 +772,265 @@ pub fn method_label(name: &str) -> &'static str {
         .map_or(UNKNOWN_METHOD_LABEL, |m| m.name)
 }
 
-fn hex_pattern(digits: Option<u32>) -> Value {
-    match digits {
-        Some(n) => json!(format!("^(0x)?[0-9a-fA-F]{{{n}}}$")),
-        None => json!("^(0x)?([0-9a-fA-F]{2})*$"),
+/// A subscription's id as the server makes it: a number or a string.
+struct SubscriptionId;
+
+impl JsonSchema for SubscriptionId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SubscriptionId".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"oneOf": [{"type": "string"}, {"type": "integer"}]})
     }
 }
 
-fn object(required: &[&str], properties: Value) -> Value {
-    json!({"type": "object", "required": required, "properties": properties})
+/// A method as the `#[rpc]` trait defines it.
+pub struct Shape {
+    /// The method name its client call sends.
+    pub method: String,
+    /// Each parameter's schema, and whether it must be given (an `Option` need not).
+    pub params: Vec<(Schema, bool)>,
+    /// The result's schema.
+    pub result: Schema,
+    /// For a subscription: each notification's schema, and the method that ends it.
+    pub subscription: Option<(Schema, String)>,
 }
 
-fn schema_ref(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
+/// A client that sends nothing: each table entry calls its generated client method on it once,
+/// with default arguments, and reads what the call would have sent — the method name, the
+/// parameters (an `Option` is the only parameter type whose default encodes as null), and
+/// for a subscription the method that ends it — while the call's Rust signature gives the
+/// parameter and result types. So the document cannot name a method, an arity or a type the
+/// trait does not have.
+#[derive(Debug)]
+pub struct Recorder;
+
+/// The one [`Recorder`]: a `'static` receiver, so that a generated method's future type is a
+/// plain type parameter.
+static RECORDER: Recorder = Recorder;
+
+/// What a call on [`Recorder`] sent.
+#[derive(Deserialize)]
+struct Sent {
+    method: String,
+    params: Vec<Value>,
+    unsubscribe: Option<String>,
 }
 
-fn nullable(name: &str) -> Value {
-    json!({"oneOf": [schema_ref(name), {"type": "null"}]})
+/// The error a [`Recorder`] answers every call with: what was sent, as JSON.
+fn sent(method: &str, params: impl ToRpcParams, unsubscribe: Option<&str>) -> ClientError {
+    let params = match params.to_rpc_params() {
+        Ok(Some(raw)) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        Ok(None) => json!([]),
+        Err(e) => return ClientError::Custom(e.to_string()),
+    };
+    let sent = json!({"method": method, "params": params, "unsubscribe": unsubscribe});
+    ClientError::Custom(sent.to_string())
 }
 
-fn uint() -> Value {
-    json!({"type": "integer", "minimum": 0})
+impl ClientT for Recorder {
+    fn notification<Params>(
+        &self,
+        method: &str,
+        params: Params,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send
+    where
+        Params: ToRpcParams + Send,
+    {
+        let error = sent(method, params, None);
+        async move { Err(error) }
+    }
+
+    fn request<R, Params>(
+        &self,
+        method: &str,
+        params: Params,
+    ) -> impl Future<Output = Result<R, ClientError>> + Send
+    where
+        R: DeserializeOwned,
+        Params: ToRpcParams + Send,
+    {
+        let error = sent(method, params, None);
+        async move { Err(error) }
+    }
+
+    async fn batch_request<'a, R>(
+        &self,
+        _batch: BatchRequestBuilder<'a>,
+    ) -> Result<BatchResponse<'a, R>, ClientError>
+    where
+        R: DeserializeOwned + std::fmt::Debug + 'a,
+    {
+        Err(ClientError::Custom(
+            "the recorder takes no batch".to_owned(),
+        ))
+    }
 }
 
-/// Every schema the methods name, by name.
-pub const SCHEMAS: &[(&str, SchemaFn)] = &[
-    (
-        "Hash",
-        || json!({"type": "string", "description": "64 hex digits (BLAKE3-256)", "pattern": hex_pattern(Some(64))}),
-    ),
-    (
-        "Hex",
-        || json!({"type": "string", "description": "Bytes as hex", "pattern": hex_pattern(None)}),
-    ),
-    ("HexOrNull", || nullable("Hex")),
-    (
-        "SendItemResults",
-        || json!({"type": "array", "description": "One per transaction sent, in order", "items": schema_ref("SendItemResult")}),
-    ),
-    ("SendItemResult", || {
-        json!({
-            "type": "object",
-            "description": "Exactly one of `hash` (admitted) and `error` (refused) is not null",
-            "required": ["hash", "error"],
-            "properties": {
-                "hash": nullable("Hash"),
-                "error": {
-                    "oneOf": [
-                        {"type": "null"},
-                        {
-                            "type": "object",
-                            "description": "The error bv_sendTransaction would answer for this transaction alone",
-                            "required": ["code", "message"],
-                            "properties": {
-                                "code": {"type": "integer"},
-                                "message": {"type": "string"},
-                                "data": {"description": "Structured detail (a script's rejection: keyspace, reason_code)"}
-                            }
-                        }
-                    ]
+impl SubscriptionClientT for Recorder {
+    fn subscribe<'a, Notif, Params>(
+        &self,
+        subscribe_method: &'a str,
+        params: Params,
+        unsubscribe_method: &'a str,
+    ) -> impl Future<Output = Result<Subscription<Notif>, ClientError>> + Send
+    where
+        Params: ToRpcParams + Send,
+        Notif: DeserializeOwned,
+    {
+        let error = sent(subscribe_method, params, Some(unsubscribe_method));
+        async move { Err(error) }
+    }
+
+    fn subscribe_to_method<Notif>(
+        &self,
+        method: &str,
+    ) -> impl Future<Output = Result<Subscription<Notif>, ClientError>> + Send
+    where
+        Notif: DeserializeOwned,
+    {
+        let error = sent(method, ArrayParams::new(), None);
+        async move { Err(error) }
+    }
+}
+
+/// What a call on [`Recorder`] sent: its future answers at once.
+fn sent_by<T>(call: impl Future<Output = Result<T, ClientError>>) -> Sent {
+    let mut context = Context::from_waker(Waker::noop());
+    let answer = match pin!(call).poll(&mut context) {
+        Poll::Ready(Err(ClientError::Custom(text))) => serde_json::from_str(&text).ok(),
+        _ => None,
+    };
+    answer.expect("the recorder answers every call at once with what it would send")
+}
+
+/// Each parameter's schema beside whether the call sent a value for its default.
+fn params_of(schemas: Vec<Schema>, sent: &[Value]) -> Vec<(Schema, bool)> {
+    schemas
+        .into_iter()
+        .zip(sent)
+        .map(|(schema, value)| (schema, !value.is_null()))
+        .collect()
+}
+
+/// A generated client method of a request-answer method, taking `Args`.
+pub trait MethodShape<Args> {
+    /// The method's shape, its types' schemas added to `generator`.
+    fn shape(self, generator: &mut SchemaGenerator) -> Shape;
+}
+
+/// A generated client method of a subscription, taking `Args`.
+pub trait SubscriptionShape<Args> {
+    /// The subscription's shape, its types' schemas added to `generator`.
+    fn shape(self, generator: &mut SchemaGenerator) -> Shape;
+}
+
+macro_rules! shapes_of_arity {
+    ($($arg:ident),*) => {
+        impl<F, Fut, R, $($arg,)*> MethodShape<($($arg,)*)> for F
+        where
+            F: Fn(&'static Recorder, $($arg),*) -> Fut,
+            Fut: Future<Output = Result<R, ClientError>>,
+            R: JsonSchema,
+            $($arg: JsonSchema + Default,)*
+        {
+            fn shape(self, generator: &mut SchemaGenerator) -> Shape {
+                let sent = sent_by(self(&RECORDER, $(<$arg>::default()),*));
+                let schemas = vec![$(generator.subschema_for::<$arg>()),*];
+                Shape {
+                    method: sent.method,
+                    params: params_of(schemas, &sent.params),
+                    result: generator.subschema_for::<R>(),
+                    subscription: None,
                 }
             }
-        })
-    }),
-    (
-        "HexArray",
-        || json!({"type": "array", "items": schema_ref("Hex")}),
-    ),
-    (
-        "Address",
-        || json!({"type": "string", "description": "A bech32m account address", "pattern": "^bv1[02-9ac-hj-np-z]+$"}),
-    ),
-    (
-        "Amount",
-        || json!({"type": "string", "description": "Base units as a decimal string (a u128)", "pattern": "^[0-9]+$"}),
-    ),
-    (
-        "Key",
-        || json!({"type": "string", "description": "keyspace/path"}),
-    ),
-    ("KeyspaceName", || json!({"type": "string"})),
-    (
-        "ChainName",
-        || json!({"type": "string", "description": "`root` or a bit string", "pattern": "^(root|[01]+)$"}),
-    ),
-    ("Height", uint),
-    (
-        "HeaderCount",
-        || json!({"type": "integer", "minimum": 0, "maximum": HEADERS_PER_CALL_MAX}),
-    ),
-    (
-        "SubscriptionId",
-        || json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}),
-    ),
-    (
-        "Unsubscribed",
-        || json!({"type": "boolean", "description": "Whether a subscription was ended"}),
-    ),
-    (
-        "OpenRpcDocument",
-        || json!({"type": "object", "required": ["openrpc", "info", "methods"]}),
-    ),
-    ("StatusResult", || {
-        object(
-            &[
-                "network",
-                "genesis_hash",
-                "dev",
-                "height",
-                "tip",
-                "state_root",
-                "time_ms",
-                "difficulty",
-                "mempool_size",
-                "peers",
-                "storage_price_per_byte",
-                "storage_price_per_byte_by_depth",
-                "miner",
-            ],
-            json!({
-                "network": {"type": "string"},
-                "genesis_hash": schema_ref("Hash"),
-                "dev": {"type": "boolean"},
-                "height": uint(),
-                "tip": schema_ref("Hash"),
-                "state_root": schema_ref("Hash"),
-                "time_ms": uint(),
-                "difficulty": uint(),
-                "mempool_size": uint(),
-                "peers": uint(),
-                "storage_price_per_byte": schema_ref("Amount"),
-                "storage_price_per_byte_by_depth": {"type": "array", "items": schema_ref("Amount")},
-                "miner": schema_ref("Address"),
-            }),
-        )
-    }),
-    ("AccountResult", || {
-        object(
-            &["balance", "nonce", "pending_nonce"],
-            json!({
-                "balance": schema_ref("Amount"),
-                "nonce": uint(),
-                "pending_nonce": uint(),
-            }),
-        )
-    }),
-    ("TransactionResult", || {
-        object(
-            &["status"],
-            json!({
-                "status": {"enum": ["unknown", "pending", "included", "dropped"]},
-                "height": uint(),
-                "block": schema_ref("Hash"),
-                "index": uint(),
-                "error": {"type": "string"},
-                "error_code": {"type": "integer"},
-                "script_reason_code": uint(),
-            }),
-        )
-    }),
-    ("KeyspaceResult", || {
-        object(
-            &[
-                "name",
-                "owner",
-                "quota_bytes",
-                "used_bytes",
-                "endowment",
-                "script_hash",
-                "depth",
-                "chain",
-            ],
-            json!({
-                "name": {"type": "string"},
-                "owner": schema_ref("Address"),
-                "quota_bytes": uint(),
-                "used_bytes": uint(),
-                "endowment": schema_ref("Amount"),
-                "script_hash": nullable("Hash"),
-                "depth": uint(),
-                "chain": schema_ref("ChainName"),
-            }),
-        )
-    }),
-    ("KeyspaceResultOrNull", || nullable("KeyspaceResult")),
-    (
-        "KeyList",
-        || json!({"type": "array", "items": schema_ref("Key"), "minItems": 1, "maxItems": 16}),
-    ),
-    (
-        "FuelBudget",
-        || json!({"type": "integer", "minimum": 1, "maximum": 4_000_000_000u64}),
-    ),
-    ("Role", || json!({"enum": ["offerer", "relayer"]})),
-    ("BountyResultOrNull", || nullable("BountyResult")),
-    ("BountyResult", || {
-        object(
-            &[
-                "id",
-                "height",
-                "requester",
-                "offerer",
-                "amount",
-                "transform",
-                "inputs",
-                "args_hex",
-                "pinned_height",
-                "posted_height",
-                "hops",
-                "fuel_budget",
-                "expiry_height",
-                "lineup",
-                "status",
-                "ended_height",
-                "result_hash",
-                "fuel_used",
-                "slashed",
-            ],
-            json!({
-                "id": schema_ref("Hash"),
-                "height": uint(),
-                "requester": schema_ref("Address"),
-                "offerer": schema_ref("Address"),
-                "amount": schema_ref("Amount"),
-                "transform": schema_ref("PinnedKeyResult"),
-                "inputs": {"type": "array", "items": schema_ref("PinnedKeyResult"), "maxItems": 16},
-                "args_hex": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
-                "pinned_height": uint(),
-                "posted_height": uint(),
-                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
-                "fuel_budget": schema_ref("FuelBudget"),
-                "expiry_height": uint(),
-                "lineup": nullable("LineupResult"),
-                "status": {"enum": ["open", "settled", "expired", "disputed"]},
-                "ended_height": {"type": ["integer", "null"], "minimum": 0},
-                "result_hash": nullable("Hash"),
-                "fuel_used": {"type": ["integer", "null"], "minimum": 0},
-                "slashed": {"type": "array", "items": schema_ref("SlashResult")},
-            }),
-        )
-    }),
-    ("MarketRequestParams", || {
-        object(
-            &[
-                "requester",
-                "transform",
-                "inputs",
-                "args_hex",
-                "fuel_budget",
-                "hops",
-                "pinned_height",
-                "expiry_height",
-                "nonce",
-            ],
-            json!({
-                "requester": schema_ref("Address"),
-                "transform": schema_ref("Key"),
-                "inputs": {"type": "array", "items": schema_ref("Key"), "minItems": 1, "maxItems": 16},
-                "args_hex": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
-                "fuel_budget": schema_ref("FuelBudget"),
-                "hops": {"type": "integer", "minimum": 0, "maximum": 255},
-                "pinned_height": uint(),
-                "expiry_height": uint(),
-                "nonce": uint(),
-            }),
-        )
-    }),
-    ("MarketRequestResult", || {
-        object(
-            &["id", "gossiped"],
-            json!({"id": schema_ref("Hash"), "gossiped": {"type": "boolean"}}),
-        )
-    }),
-    (
-        "OfferResultArray",
-        || json!({"type": "array", "items": schema_ref("OfferResult"), "maxItems": 64}),
-    ),
-    ("OfferResult", || {
-        object(
-            &["offerer", "price", "latency_ms", "declined", "offer_hex"],
-            json!({
-                "offerer": schema_ref("Address"),
-                "price": nullable("Amount"),
-                "latency_ms": {"type": ["integer", "null"], "minimum": 0},
-                "declined": {"type": ["string", "null"], "maxLength": 256},
-                "offer_hex": schema_ref("Hex"),
-            }),
-        )
-    }),
-    ("ResultChainResultOrNull", || nullable("ResultChainResult")),
-    ("ResultChainResult", || {
-        object(
-            &[
-                "bounty",
-                "signers",
-                "result_hash",
-                "fuel_used",
-                "envelopes_hex",
-                "result_hex",
-            ],
-            json!({
-                "bounty": schema_ref("Hash"),
-                "signers": {"type": "array", "items": schema_ref("Address"), "minItems": 1, "maxItems": 9},
-                "result_hash": schema_ref("Hash"),
-                "fuel_used": uint(),
-                "envelopes_hex": schema_ref("Hex"),
-                "result_hex": schema_ref("Hex"),
-            }),
-        )
-    }),
-    ("PinnedKeyResult", || {
-        object(
-            &["key", "value_hash"],
-            json!({"key": schema_ref("Key"), "value_hash": schema_ref("Hash")}),
-        )
-    }),
-    ("LineupResult", || {
-        object(
-            &["finder", "seed", "relayers", "drawn_height"],
-            json!({
-                "finder": schema_ref("Address"),
-                "seed": schema_ref("Hash"),
-                "relayers": {"type": "array", "items": schema_ref("Address"), "maxItems": 8},
-                "drawn_height": uint(),
-            }),
-        )
-    }),
-    ("SlashResult", || {
-        object(
-            &["address", "role", "amount"],
-            json!({
-                "address": schema_ref("Address"),
-                "role": schema_ref("Role"),
-                "amount": schema_ref("Amount"),
-            }),
-        )
-    }),
-    ("StakeResult", || {
-        object(
-            &["address", "height", "offerer", "relayer", "unbonding"],
-            json!({
-                "address": schema_ref("Address"),
-                "height": uint(),
-                "offerer": schema_ref("Amount"),
-                "relayer": schema_ref("Amount"),
-                "unbonding": {"type": "array", "items": schema_ref("UnbondingResult")},
-            }),
-        )
-    }),
-    ("UnbondingResult", || {
-        object(
-            &["role", "amount", "release_height"],
-            json!({
-                "role": schema_ref("Role"),
-                "amount": schema_ref("Amount"),
-                "release_height": uint(),
-            }),
-        )
-    }),
-    ("LedgerResult", || {
-        object(
-            &["stake", "records"],
-            json!({
-                "stake": schema_ref("StakeResult"),
-                "records": {"type": "array", "items": schema_ref("LedgerRecordResult")},
-            }),
-        )
-    }),
-    ("LedgerRecordResult", || {
-        object(
-            &[
-                "role",
-                "recorded",
-                "successes",
-                "failures",
-                "latency_ms_total",
-                "failure_ppm",
-                "reputation_ppm",
-                "latency_ms",
-            ],
-            json!({
-                "role": schema_ref("Role"),
-                "recorded": {"type": "boolean"},
-                "successes": uint(),
-                "failures": uint(),
-                "latency_ms_total": uint(),
-                "failure_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "reputation_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "latency_ms": uint(),
-            }),
-        )
-    }),
-    ("QuoteResult", || {
-        object(
-            &[
-                "height",
-                "transform",
-                "inputs",
-                "fuel_budget",
-                "requester",
-                "relayers_staked",
-                "offers",
-            ],
-            json!({
-                "height": uint(),
-                "transform": schema_ref("Key"),
-                "inputs": schema_ref("KeyList"),
-                "fuel_budget": schema_ref("FuelBudget"),
-                "requester": nullable("Address"),
-                "relayers_staked": uint(),
-                "offers": {"type": "array", "items": schema_ref("OfferQuoteResult")},
-            }),
-        )
-    }),
-    ("OfferQuoteResult", || {
-        object(
-            &["offerer", "stake", "tiers"],
-            json!({
-                "offerer": schema_ref("Address"),
-                "stake": schema_ref("Amount"),
-                "tiers": {"type": "array", "items": schema_ref("TierResult")},
-            }),
-        )
-    }),
-    ("TierResult", || {
-        object(
-            &[
-                "hops",
-                "undetected_error_ppm",
-                "reliability_ppm",
-                "latency_ms",
-                "price",
-            ],
-            json!({
-                "hops": {"type": "integer", "minimum": 0, "maximum": 8},
-                "undetected_error_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "reliability_ppm": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "latency_ms": uint(),
-                "price": schema_ref("Amount"),
-            }),
-        )
-    }),
-    ("ValueResult", || {
-        object(
-            &["value_hex", "height", "chain"],
-            json!({"value_hex": nullable("Hex"), "height": uint(), "chain": schema_ref("ChainName")}),
-        )
-    }),
-    ("KeyChainResult", || {
-        object(
-            &["keyspace", "chain", "depth"],
-            json!({
-                "keyspace": schema_ref("KeyspaceName"),
-                "chain": schema_ref("ChainName"),
-                "depth": uint(),
-            }),
-        )
-    }),
-    ("ProofResult", || {
-        object(&["proof_hex"], json!({"proof_hex": schema_ref("Hex")}))
-    }),
-    ("ChainResult", || {
-        object(
-            &[
-                "chain",
-                "depth",
-                "height",
-                "tip",
-                "anchored_height",
-                "final_height",
-                "tracked",
-                "peers",
-            ],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "depth": uint(),
-                "height": uint(),
-                "tip": schema_ref("Hash"),
-                "anchored_height": {"type": ["integer", "null"], "minimum": 0},
-                "final_height": {"type": ["integer", "null"], "minimum": 0},
-                "tracked": {"type": "boolean"},
-                "peers": uint(),
-            }),
-        )
-    }),
-    (
-        "ChainResultArray",
-        || json!({"type": "array", "items": schema_ref("ChainResult")}),
-    ),
-    ("EarningsResult", || {
-        object(
-            &[
-                "chain",
-                "earned",
-                "provable",
-                "claimed",
-                "claimable",
-                "pool_deposited",
-                "pool_paid",
-            ],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "earned": schema_ref("Amount"),
-                "provable": nullable("Amount"),
-                "claimed": schema_ref("Amount"),
-                "claimable": schema_ref("Amount"),
-                "pool_deposited": schema_ref("Amount"),
-                "pool_paid": schema_ref("Amount"),
-            }),
-        )
-    }),
-    (
-        "EarningsResultArray",
-        || json!({"type": "array", "items": schema_ref("EarningsResult")}),
-    ),
-    ("EarningsProofResult", || {
-        object(
-            &["chain", "miner", "earned", "proof"],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "miner": schema_ref("Address"),
-                "earned": schema_ref("Amount"),
-                "proof": schema_ref("Hex"),
-            }),
-        )
-    }),
-    ("PeerResult", || {
-        object(
-            &[
-                "peer_id",
-                "addr",
-                "height",
-                "tip",
-                "cumulative_work",
-                "rejected_messages",
-                "synced_blocks",
-                "gossip_score",
-            ],
-            json!({
-                "peer_id": {"type": "string"},
-                "addr": {"type": ["string", "null"]},
-                "height": {"type": ["integer", "null"], "minimum": 0},
-                "tip": nullable("Hash"),
-                "cumulative_work": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
-                "rejected_messages": uint(),
-                "synced_blocks": uint(),
-                "gossip_score": {"type": ["number", "null"]},
-            }),
-        )
-    }),
-    ("BannedPeerResult", || {
-        object(
-            &["peer_id", "reason", "rejected_messages", "remaining_ms"],
-            json!({
-                "peer_id": {"type": "string"},
-                "reason": {"type": "string"},
-                "rejected_messages": uint(),
-                "remaining_ms": uint(),
-            }),
-        )
-    }),
-    ("NetworkStatusResult", || {
-        object(
-            &[
-                "enabled",
-                "peer_id",
-                "listen_addrs",
-                "peer_count",
-                "peers",
-                "banned_peers",
-                "height",
-                "best_peer_height",
-                "syncing",
-                "sync_peer",
-                "synced_blocks",
-            ],
-            json!({
-                "enabled": {"type": "boolean"},
-                "peer_id": {"type": ["string", "null"]},
-                "listen_addrs": {"type": "array", "items": {"type": "string"}},
-                "peer_count": uint(),
-                "peers": {"type": "array", "items": schema_ref("PeerResult")},
-                "banned_peers": {"type": "array", "items": schema_ref("BannedPeerResult")},
-                "height": uint(),
-                "best_peer_height": {"type": ["integer", "null"], "minimum": 0},
-                "syncing": {"type": "boolean"},
-                "sync_peer": {"type": ["string", "null"]},
-                "synced_blocks": uint(),
-            }),
-        )
-    }),
-    (
-        "SearchText",
-        || json!({"type": "string", "maxLength": SEARCH_TEXT_BYTES_MAX}),
-    ),
-    (
-        "BrowseLimit",
-        || json!({"type": "integer", "minimum": 0, "maximum": BROWSE_RESULTS_MAX}),
-    ),
-    (
-        "RecentBlockCount",
-        || json!({"type": "integer", "minimum": 0, "maximum": RECENT_BLOCKS_PER_CALL_MAX}),
-    ),
-    ("BrowseKeyspaceResult", || {
-        object(
-            &[
-                "name",
-                "owner",
-                "depth",
-                "chain",
-                "quota_bytes",
-                "size_bytes",
-                "script_hash",
-                "bought_height",
-                "last_write_height",
-            ],
-            json!({
-                "name": schema_ref("KeyspaceName"),
-                "owner": schema_ref("Address"),
-                "depth": uint(),
-                "chain": schema_ref("ChainName"),
-                "quota_bytes": uint(),
-                "size_bytes": uint(),
-                "script_hash": nullable("Hash"),
-                "bought_height": uint(),
-                "last_write_height": {"type": ["integer", "null"], "minimum": 0},
-            }),
-        )
-    }),
-    ("BrowseTransformResult", || {
-        object(
-            &["key", "chain", "module_hash", "size_bytes", "height"],
-            json!({
-                "key": schema_ref("Key"),
-                "chain": schema_ref("ChainName"),
-                "module_hash": schema_ref("Hash"),
-                "size_bytes": uint(),
-                "height": uint(),
-            }),
-        )
-    }),
-    ("ReadCountResult", || {
-        object(
-            &["key", "count"],
-            json!({"key": schema_ref("Key"), "count": uint()}),
-        )
-    }),
-    ("WriteCountResult", || {
-        object(
-            &["key", "count", "chain", "last_write_height"],
-            json!({
-                "key": schema_ref("Key"),
-                "count": uint(),
-                "chain": schema_ref("ChainName"),
-                "last_write_height": uint(),
-            }),
-        )
-    }),
-    ("IndexedChainResult", || {
-        object(
-            &["chain", "height", "hash"],
-            json!({"chain": schema_ref("ChainName"), "height": uint(), "hash": schema_ref("Hash")}),
-        )
-    }),
-    ("BrowseResult", || {
-        object(
-            &[
-                "keyspaces",
-                "transformations",
-                "most_read",
-                "most_written",
-                "indexed",
-            ],
-            json!({
-                "keyspaces": {"type": "array", "items": schema_ref("BrowseKeyspaceResult")},
-                "transformations": {"type": "array", "items": schema_ref("BrowseTransformResult")},
-                "most_read": {"type": "array", "items": schema_ref("ReadCountResult")},
-                "most_written": {"type": "array", "items": schema_ref("WriteCountResult")},
-                "indexed": {"type": "array", "items": schema_ref("IndexedChainResult")},
-            }),
-        )
-    }),
-    ("BlockSummaryResult", || {
-        object(
-            &[
-                "chain",
-                "height",
-                "hash",
-                "time_ms",
-                "miner",
-                "tx_count",
-                "anchor_count",
-            ],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "height": uint(),
-                "hash": schema_ref("Hash"),
-                "time_ms": uint(),
-                "miner": schema_ref("Address"),
-                "tx_count": uint(),
-                "anchor_count": uint(),
-            }),
-        )
-    }),
-    (
-        "BlockSummaryResultArray",
-        || json!({"type": "array", "items": schema_ref("BlockSummaryResult")}),
-    ),
-    ("AnchorResult", || {
-        object(
-            &["chain", "height", "hash"],
-            json!({"chain": schema_ref("ChainName"), "height": uint(), "hash": schema_ref("Hash")}),
-        )
-    }),
-    ("TxSummaryResult", || {
-        object(
-            &[
-                "hash",
-                "sender",
-                "nonce",
-                "fee",
-                "kind",
-                "key",
-                "keyspace",
-                "to",
-                "amount",
-                "value_bytes",
-                "role",
-            ],
-            json!({
-                "hash": schema_ref("Hash"),
-                "sender": schema_ref("Address"),
-                "nonce": uint(),
-                "fee": schema_ref("Amount"),
-                "kind": {"enum": [
-                    "transfer",
-                    "buy_keyspace",
-                    "set_script",
-                    "put",
-                    "delete",
-                    "stake",
-                    "unstake",
-                    "claim_miner_reward",
-                    "post_bounty",
-                    "lineup_proof",
-                    "settle",
-                    "dispute"
-                ]},
-                "key": {"type": ["string", "null"]},
-                "keyspace": {"type": ["string", "null"]},
-                "to": nullable("Address"),
-                "amount": nullable("Amount"),
-                "value_bytes": {"type": ["integer", "null"], "minimum": 0},
-                "role": {"enum": ["offerer", "relayer", null]},
-            }),
-        )
-    }),
-    ("BlockResult", || {
-        object(
-            &[
-                "chain",
-                "height",
-                "hash",
-                "parent",
-                "time_ms",
-                "difficulty",
-                "miner",
-                "state_root",
-                "relay_parent",
-                "on_best_chain",
-                "anchors",
-                "transactions",
-            ],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "height": uint(),
-                "hash": schema_ref("Hash"),
-                "parent": schema_ref("Hash"),
-                "time_ms": uint(),
-                "difficulty": uint(),
-                "miner": schema_ref("Address"),
-                "state_root": schema_ref("Hash"),
-                "relay_parent": schema_ref("Hash"),
-                "on_best_chain": {"type": "boolean"},
-                "anchors": {"type": "array", "items": schema_ref("AnchorResult")},
-                "transactions": {"type": "array", "items": schema_ref("TxSummaryResult")},
-            }),
-        )
-    }),
-    ("BlockResultOrNull", || nullable("BlockResult")),
-    ("KeyEntryResult", || {
-        object(
-            &["key", "size_bytes"],
-            json!({"key": schema_ref("Key"), "size_bytes": uint()}),
-        )
-    }),
-    ("KeyspaceKeysResult", || {
-        object(
-            &["keyspace", "keys", "truncated"],
-            json!({
-                "keyspace": schema_ref("KeyspaceName"),
-                "keys": {"type": "array", "items": schema_ref("KeyEntryResult")},
-                "truncated": {"type": "boolean"},
-            }),
-        )
-    }),
-    ("NewHeadResult", || {
-        object(
-            &[
-                "chain",
-                "height",
-                "hash",
-                "parent",
-                "time_ms",
-                "difficulty",
-                "miner",
-                "state_root",
-                "header_hex",
-            ],
-            json!({
-                "chain": schema_ref("ChainName"),
-                "height": uint(),
-                "hash": schema_ref("Hash"),
-                "parent": schema_ref("Hash"),
-                "time_ms": uint(),
-                "difficulty": uint(),
-                "miner": schema_ref("Address"),
-                "state_root": schema_ref("Hash"),
-                "header_hex": schema_ref("Hex"),
-            }),
-        )
-    }),
-];
+        }
 
-/// The OpenRPC document, built from [`METHODS`], [`ERRORS`] and [`SCHEMAS`].
+        impl<F, Fut, N, $($arg,)*> SubscriptionShape<($($arg,)*)> for F
+        where
+            F: Fn(&'static Recorder, $($arg),*) -> Fut,
+            Fut: Future<Output = Result<Subscription<N>, ClientError>>,
+            N: JsonSchema,
+            $($arg: JsonSchema + Default,)*
+        {
+            fn shape(self, generator: &mut SchemaGenerator) -> Shape {
+                let sent = sent_by(self(&RECORDER, $(<$arg>::default()),*));
+                let schemas = vec![$(generator.subschema_for::<$arg>()),*];
+                Shape {
+                    method: sent.method,
+                    params: params_of(schemas, &sent.params),
+                    result: generator.subschema_for::<SubscriptionId>(),
+                    subscription: Some((
+                        generator.subschema_for::<N>(),
+                        sent.unsubscribe.unwrap_or_default(),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+shapes_of_arity!();
+shapes_of_arity!(A);
+shapes_of_arity!(A, B);
+shapes_of_arity!(A, B, C);
+shapes_of_arity!(A, B, C, D);
+shapes_of_arity!(A, B, C, D, E);
+
+fn method_shape<Args>(generator: &mut SchemaGenerator, method: impl MethodShape<Args>) -> Shape {
+    method.shape(generator)
+}
+
+fn subscription_shape<Args>(
+    generator: &mut SchemaGenerator,
+    subscribe: impl SubscriptionShape<Args>,
+) -> Shape {
+    subscribe.shape(generator)
+}
+
+/// The method that ends the subscription `subscribe` starts: the server makes it, taking the
+/// subscription's id and answering whether one was ended.
+fn unsubscribe_shape<Args>(
+    generator: &mut SchemaGenerator,
+    subscribe: impl SubscriptionShape<Args>,
+) -> Shape {
+    let subscription = subscribe.shape(generator);
+    Shape {
+        method: subscription
+            .subscription
+            .map(|(_, unsubscribe)| unsubscribe)
+            .unwrap_or_default(),
+        params: vec![(generator.subschema_for::<SubscriptionId>(), true)],
+        result: json_schema!({
+            "type": "boolean",
+            "description": "Whether a subscription was ended"
+        }),
+        subscription: None,
+    }
+}
+
+/// Where the document keeps its schemas, as OpenRPC has it.
+const SCHEMAS_PATH: &str = "/components/schemas";
+
+/// The schema generator the document uses: draft 7 (OpenRPC's), schemas kept under
+/// `#/components/schemas`, describing what the node sends (results are serialized).
+fn generator() -> SchemaGenerator {
+    let mut settings = SchemaSettings::draft07();
+    settings.definitions_path = SCHEMAS_PATH.into();
+    settings.meta_schema = None;
+    settings.contract = Contract::Serialize;
+    SchemaGenerator::new(settings)
+}
+
+/// The OpenRPC document of the API, as `rpc.discover` answers it.
 pub fn document() -> Value {
-    let methods: Vec<Value> = METHODS.iter().map(method_document).collect();
-    let schemas: Map<String, Value> = SCHEMAS
+    let mut generator = generator();
+    let methods: Vec<Value> = METHODS
         .iter()
-        .map(|(name, schema)| ((*name).to_owned(), schema()))
+        .map(|method| method_document(method, &mut generator))
         .collect();
+    let schemas = generator.take_definitions(true);
     let errors: Map<String, Value> = ERRORS
         .iter()
         .map(|e| {
@@ -1736,16 +1053,29 @@ pub fn document() -> Value {
     })
 }
 
-fn method_document(method: &MethodSpec) -> Value {
+/// The document as checked in at `docs/openrpc.json`: pretty JSON and a final newline.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn method_document(method: &MethodSpec, generator: &mut SchemaGenerator) -> Value {
+    let shape = (method.shape)(generator);
     let params: Vec<Value> = method
         .params
         .iter()
-        .map(|p| {
+        .zip(shape.params)
+        .map(|(spec, (schema, required))| {
+            let schema = match spec.text_of {
+                Some(text_of) => text_of(generator),
+                None => schema,
+            };
             json!({
-                "name": p.name,
-                "description": p.description,
-                "required": p.required,
-                "schema": schema_ref(p.schema),
+                "name": spec.name,
+                "description": spec.description,
+                "required": required,
+                "schema": schema,
             })
         })
         .collect();
@@ -1760,17 +1090,19 @@ fn method_document(method: &MethodSpec) -> Value {
         "summary": method.summary,
         "paramStructure": "by-position",
         "params": params,
-        "result": {"name": "result", "schema": schema_ref(method.result)},
+        "result": {"name": "result", "schema": shape.result},
         "errors": errors,
     });
-    if let (Some(subscription), Some(fields)) = (&method.subscription, document.as_object_mut()) {
+    if let (Some((item, unsubscribe)), Some(fields)) =
+        (shape.subscription, document.as_object_mut())
+    {
         // OpenRPC has no notion of subscriptions; an extension field describes them.
         fields.insert(
             "x-subscription".to_owned(),
             json!({
-                "notification": subscription.notification,
-                "unsubscribe": subscription.unsubscribe,
-                "item": schema_ref(subscription.item_schema),
+                "notification": method.notification,
+                "unsubscribe": unsubscribe,
+                "item": item,
             }),
         );
     }
@@ -1782,501 +1114,137 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::{
-        AccountResult, BannedPeerResult, ChainResult, KeyChainResult, KeyspaceResult,
-        NetworkStatusResult, NewHeadResult, PeerResult, ProofResult, StatusResult,
-        TransactionResult, TxStatusName, ValueResult,
-    };
-    use bitverse_primitives::{Amount, Hash, SecretKey};
 
     /// The RPC reference, which must document what the table holds.
     const RPC_REFERENCE: &str = include_str!("../../docs/RPC.md");
+    /// The document as checked in.
+    const CHECKED_IN: &str = include_str!("../../docs/openrpc.json");
 
-    fn schema(name: &str) -> Value {
-        SCHEMAS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| f())
-            .unwrap_or_else(|| panic!("no schema {name}"))
+    #[test]
+    fn each_table_entry_is_the_trait_method_it_names_with_its_arity() {
+        let mut generator = generator();
+        for method in METHODS {
+            let shape = (method.shape)(&mut generator);
+            assert_eq!(shape.method, method.name, "the trait sends another name");
+            assert_eq!(
+                shape.params.len(),
+                method.params.len(),
+                "{}: the trait takes another number of parameters",
+                method.name
+            );
+            assert_eq!(
+                shape.subscription.is_some(),
+                method.notification.is_some(),
+                "{}: a subscription names its notification",
+                method.name
+            );
+            if let Some((_, unsubscribe)) = &shape.subscription {
+                assert!(
+                    METHODS.iter().any(|m| m.name == unsubscribe),
+                    "{}: {unsubscribe} is in the table",
+                    method.name
+                );
+            }
+            // A parameter given as text documents what the text holds; only strings are.
+            for (spec, (schema, _)) in method.params.iter().zip(&shape.params) {
+                if spec.text_of.is_some() {
+                    let text = schema.as_value().to_string();
+                    assert!(text.contains("string"), "{}: {}", method.name, spec.name);
+                }
+            }
+        }
     }
 
-    /// A value serialized from the Rust type has exactly the properties its schema lists,
-    /// and every required one.
-    fn assert_schema_matches(name: &str, value: &impl serde::Serialize) {
-        let value = serde_json::to_value(value).unwrap();
-        let schema = schema(name);
-        let properties: BTreeSet<&String> =
-            schema["properties"].as_object().unwrap().keys().collect();
-        let fields: BTreeSet<&String> = value.as_object().unwrap().keys().collect();
-        assert_eq!(fields, properties, "{name}: fields vs schema properties");
-        for required in schema["required"].as_array().unwrap() {
-            assert!(
-                value.get(required.as_str().unwrap()).is_some(),
-                "{name}: {required} is required"
-            );
+    /// The trait's parameter names, by method name, read from its source: the server takes
+    /// named parameters by these names, so the document must use them.
+    fn trait_parameter_names() -> Vec<(String, Vec<String>)> {
+        include_str!("api.rs")
+            .split("name = \"")
+            .skip(1)
+            .map(|chunk| {
+                let method = chunk.split('"').next().unwrap().to_owned();
+                let signature = chunk.split("fn ").nth(1).unwrap();
+                let arguments = signature.split(['(', ')']).nth(1).unwrap();
+                let names = arguments
+                    .split(',')
+                    .filter_map(|argument| argument.split(':').next())
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty() && *name != "&self")
+                    .map(str::to_owned)
+                    .collect();
+                (method, names)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_names_each_parameter_as_the_trait_does() {
+        let from_trait = trait_parameter_names();
+        // Every method but the unsubscribe ones, which the macro makes.
+        assert_eq!(from_trait.len(), METHODS.len() - 2);
+        for (method, names) in from_trait {
+            let spec = METHODS.iter().find(|m| m.name == method).unwrap();
+            let table: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+            assert_eq!(table, names, "{method}");
         }
     }
 
     #[test]
-    fn result_schemas_list_exactly_the_fields_the_result_types_serialize() {
-        let hash = Hash::digest(b"x");
-        let account = SecretKey::dev("alice").account();
-        assert_schema_matches(
-            "StatusResult",
-            &StatusResult {
-                network: "dev".into(),
-                genesis_hash: hash,
-                dev: true,
-                height: 1,
-                tip: hash,
-                state_root: hash,
-                time_ms: 1,
-                difficulty: 1,
-                mempool_size: 0,
-                peers: 0,
-                storage_price_per_byte: Amount(1),
-                storage_price_per_byte_by_depth: vec![Amount(2), Amount(1)],
-                miner: account,
-            },
-        );
-        assert_schema_matches(
-            "MarketRequestParams",
-            &crate::MarketRequestParams {
-                requester: account,
-                transform: "filters/bw".into(),
-                inputs: vec!["photos/one".into()],
-                args_hex: String::new(),
-                fuel_budget: 1,
-                hops: 1,
-                pinned_height: 1,
-                expiry_height: 40,
-                nonce: 1,
-            },
-        );
-        assert_schema_matches(
-            "MarketRequestResult",
-            &crate::MarketRequestResult {
-                id: hash,
-                gossiped: true,
-            },
-        );
-        assert_schema_matches(
-            "OfferResult",
-            &crate::OfferResult {
-                offerer: account,
-                price: Some(Amount(1)),
-                latency_ms: Some(1),
-                declined: None,
-                offer_hex: "00".into(),
-            },
-        );
-        assert_schema_matches(
-            "ResultChainResult",
-            &crate::ResultChainResult {
-                bounty: hash,
-                signers: vec![account],
-                result_hash: hash,
-                fuel_used: 1,
-                envelopes_hex: "00".into(),
-                result_hex: "00".into(),
-            },
-        );
-        assert_schema_matches(
-            "AccountResult",
-            &AccountResult {
-                balance: Amount(1),
-                nonce: 0,
-                pending_nonce: 0,
-            },
-        );
-        assert_schema_matches(
-            "SendItemResult",
-            &crate::SendItemResult {
-                hash: None,
-                error: Some(crate::SendItemError {
-                    code: -32007,
-                    message: "bad signature".into(),
-                    data: None,
-                }),
-            },
-        );
-        assert_schema_matches(
-            "TransactionResult",
-            &TransactionResult {
-                status: TxStatusName::Dropped,
-                height: Some(1),
-                block: Some(hash),
-                index: Some(0),
-                error: Some("e".into()),
-                error_code: Some(-32006),
-                script_reason_code: Some(1),
-            },
-        );
-        assert_schema_matches(
-            "KeyspaceResult",
-            &KeyspaceResult {
-                name: "alice".into(),
-                owner: account,
-                quota_bytes: 1,
-                used_bytes: 0,
-                endowment: Amount(1),
-                script_hash: None,
-                depth: 1,
-                chain: "0".into(),
-            },
-        );
-        assert_schema_matches(
-            "ValueResult",
-            &ValueResult {
-                value_hex: None,
-                height: 1,
-                chain: "root".into(),
-            },
-        );
-        assert_schema_matches(
-            "KeyChainResult",
-            &KeyChainResult {
-                keyspace: "alice".into(),
-                chain: "01".into(),
-                depth: 2,
-            },
-        );
-        assert_schema_matches(
-            "ProofResult",
-            &ProofResult {
-                proof_hex: "00".into(),
-            },
-        );
-        assert_schema_matches(
-            "ChainResult",
-            &ChainResult {
-                chain: "root".into(),
-                depth: 0,
-                height: 1,
-                tip: hash,
-                anchored_height: Some(1),
-                final_height: None,
-                tracked: true,
-                peers: 2,
-            },
-        );
-        let peer = PeerResult {
-            peer_id: "p".into(),
-            addr: None,
-            height: None,
-            tip: None,
-            cumulative_work: None,
-            rejected_messages: 0,
-            synced_blocks: 0,
-            gossip_score: None,
-        };
-        assert_schema_matches("PeerResult", &peer);
-        let banned = BannedPeerResult {
-            peer_id: "p".into(),
-            reason: "r".into(),
-            rejected_messages: 3,
-            remaining_ms: 1,
-        };
-        assert_schema_matches("BannedPeerResult", &banned);
-        assert_schema_matches(
-            "NetworkStatusResult",
-            &NetworkStatusResult {
-                enabled: true,
-                peer_id: None,
-                listen_addrs: Vec::new(),
-                peer_count: 1,
-                peers: vec![peer],
-                banned_peers: vec![banned],
-                height: 1,
-                best_peer_height: None,
-                syncing: false,
-                sync_peer: None,
-                synced_blocks: 0,
-            },
-        );
-        assert_schema_matches(
-            "NewHeadResult",
-            &NewHeadResult {
-                chain: "root".into(),
-                height: 1,
-                hash,
-                parent: hash,
-                time_ms: 1,
-                difficulty: 1,
-                miner: account,
-                state_root: hash,
-                header_hex: "00".into(),
-            },
-        );
+    fn optional_parameters_come_last_and_are_marked_so() {
+        let document = document();
+        for method in document["methods"].as_array().unwrap() {
+            let required: Vec<bool> = method["params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["required"].as_bool().unwrap())
+                .collect();
+            assert!(
+                required.windows(2).all(|w| w[0] || !w[1]),
+                "{}: a required parameter after an optional one",
+                method["name"]
+            );
+        }
+        let account = &document["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == METHOD_GET_ACCOUNT)
+            .unwrap()["params"];
+        assert_eq!(account[0]["required"], true);
+        assert_eq!(account[1]["required"], false);
     }
 
     #[test]
-    fn browse_and_explorer_result_schemas_list_exactly_the_fields_their_types_serialize() {
-        use crate::{
-            AnchorResult, BlockResult, BlockSummaryResult, BrowseKeyspaceResult, BrowseResult,
-            BrowseTransformResult, IndexedChainResult, KeyEntryResult, KeyspaceKeysResult,
-            ReadCountResult, TxSummaryResult, WriteCountResult,
-        };
-        let hash = Hash::digest(b"x");
-        let account = SecretKey::dev("alice").account();
-        let keyspace = BrowseKeyspaceResult {
-            name: "alice".into(),
-            owner: account,
-            depth: 0,
-            chain: "root".into(),
-            quota_bytes: 10,
-            size_bytes: 5,
-            script_hash: Some(hash),
-            bought_height: 1,
-            last_write_height: Some(2),
-        };
-        assert_schema_matches("BrowseKeyspaceResult", &keyspace);
-        let transform = BrowseTransformResult {
-            key: "alice/bw".into(),
-            chain: "root".into(),
-            module_hash: hash,
-            size_bytes: 100,
-            height: 3,
-        };
-        assert_schema_matches("BrowseTransformResult", &transform);
-        let read = ReadCountResult {
-            key: "alice/x".into(),
-            count: 2,
-        };
-        assert_schema_matches("ReadCountResult", &read);
-        let written = WriteCountResult {
-            key: "alice/x".into(),
-            count: 2,
-            chain: "root".into(),
-            last_write_height: 2,
-        };
-        assert_schema_matches("WriteCountResult", &written);
-        let indexed = IndexedChainResult {
-            chain: "root".into(),
-            height: 2,
-            hash,
-        };
-        assert_schema_matches("IndexedChainResult", &indexed);
-        assert_schema_matches(
-            "BrowseResult",
-            &BrowseResult {
-                keyspaces: vec![keyspace],
-                transformations: vec![transform],
-                most_read: vec![read],
-                most_written: vec![written],
-                indexed: vec![indexed],
-            },
+    fn field_docs_are_the_schemas_descriptions() {
+        let document = document();
+        let status = &document["components"]["schemas"]["StatusResult"];
+        assert_eq!(
+            status["properties"]["height"]["description"],
+            "Height of the best block."
         );
-        assert_schema_matches(
-            "BlockSummaryResult",
-            &BlockSummaryResult {
-                chain: "root".into(),
-                height: 1,
-                hash,
-                time_ms: 1,
-                miner: account,
-                tx_count: 1,
-                anchor_count: 0,
-            },
+        assert!(
+            status["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("genesis_hash"))
         );
-        let anchor = AnchorResult {
-            chain: "0".into(),
-            height: 1,
-            hash,
-        };
-        assert_schema_matches("AnchorResult", &anchor);
-        let tx = TxSummaryResult {
-            hash,
-            sender: account,
-            nonce: 0,
-            fee: Amount(1),
-            kind: "put".into(),
-            key: Some("alice/x".into()),
-            keyspace: None,
-            to: None,
-            amount: None,
-            value_bytes: Some(3),
-            role: None,
-        };
-        assert_schema_matches("TxSummaryResult", &tx);
-        let staking = TxSummaryResult {
-            kind: "stake".into(),
-            key: None,
-            amount: Some(Amount(5)),
-            value_bytes: None,
-            role: Some("relayer".into()),
-            ..tx.clone()
-        };
-        assert_schema_matches("TxSummaryResult", &staking);
-        let stake = crate::StakeResult {
-            address: account,
-            height: 3,
-            offerer: Amount(1),
-            relayer: Amount(2),
-            unbonding: vec![crate::UnbondingResult {
-                role: "relayer".into(),
-                amount: Amount(3),
-                release_height: 9,
-            }],
-        };
-        assert_schema_matches("StakeResult", &stake);
-        let bounty = crate::BountyResult {
-            id: hash,
-            height: 9,
-            requester: account,
-            offerer: account,
-            amount: Amount(5),
-            transform: crate::PinnedKeyResult {
-                key: "filters/bw".into(),
-                value_hash: hash,
-            },
-            inputs: vec![],
-            args_hex: "3634".into(),
-            pinned_height: 2,
-            posted_height: 3,
-            hops: 1,
-            fuel_budget: 10,
-            expiry_height: 20,
-            lineup: Some(crate::LineupResult {
-                finder: account,
-                seed: hash,
-                relayers: vec![account],
-                drawn_height: 4,
-            }),
-            status: "disputed".into(),
-            ended_height: Some(5),
-            result_hash: None,
-            fuel_used: None,
-            slashed: vec![crate::SlashResult {
-                address: account,
-                role: "offerer".into(),
-                amount: Amount(7),
-            }],
-        };
-        assert_schema_matches("BountyResult", &bounty);
-        assert_schema_matches("PinnedKeyResult", &bounty.transform);
-        assert_schema_matches("LineupResult", bounty.lineup.as_ref().unwrap());
-        assert_schema_matches("SlashResult", &bounty.slashed[0]);
-        assert_schema_matches("UnbondingResult", &stake.unbonding[0]);
-        let record = crate::LedgerRecordResult {
-            role: "offerer".into(),
-            recorded: false,
-            successes: 0,
-            failures: 0,
-            latency_ms_total: 0,
-            failure_ppm: 200_000,
-            reputation_ppm: 800_000,
-            latency_ms: 1_000,
-        };
-        assert_schema_matches("LedgerRecordResult", &record);
-        assert_schema_matches(
-            "LedgerResult",
-            &crate::LedgerResult {
-                stake: stake.clone(),
-                records: vec![record],
-            },
-        );
-        let tier = crate::TierResult {
-            hops: 0,
-            undetected_error_ppm: 200_000,
-            reliability_ppm: 800_000,
-            latency_ms: 1_000,
-            price: Amount(1_100),
-        };
-        assert_schema_matches("TierResult", &tier);
-        let offer = crate::OfferQuoteResult {
-            offerer: account,
-            stake: Amount(5),
-            tiers: vec![tier],
-        };
-        assert_schema_matches("OfferQuoteResult", &offer);
-        assert_schema_matches(
-            "QuoteResult",
-            &crate::QuoteResult {
-                height: 3,
-                transform: "filters/bw".into(),
-                inputs: vec!["erik/photo".into()],
-                fuel_budget: 1_000_000,
-                requester: None,
-                relayers_staked: 0,
-                offers: vec![offer],
-            },
-        );
-        assert_schema_matches(
-            "BlockResult",
-            &BlockResult {
-                chain: "root".into(),
-                height: 1,
-                hash,
-                parent: hash,
-                time_ms: 1,
-                difficulty: 1,
-                miner: account,
-                state_root: hash,
-                relay_parent: hash,
-                on_best_chain: true,
-                anchors: vec![anchor],
-                transactions: vec![tx],
-            },
-        );
-        let key = KeyEntryResult {
-            key: "alice/x".into(),
-            size_bytes: 10,
-        };
-        assert_schema_matches("KeyEntryResult", &key);
-        assert_schema_matches(
-            "EarningsResult",
-            &crate::EarningsResult {
-                chain: "01".into(),
-                earned: Amount(3),
-                provable: Some(Amount(2)),
-                claimed: Amount(1),
-                claimable: Amount(1),
-                pool_deposited: Amount(100),
-                pool_paid: Amount(1),
-            },
-        );
-        assert_schema_matches(
-            "EarningsProofResult",
-            &crate::EarningsProofResult {
-                chain: "01".into(),
-                miner: account,
-                earned: Amount(2),
-                proof: "00".into(),
-            },
-        );
-        assert_schema_matches(
-            "KeyspaceKeysResult",
-            &KeyspaceKeysResult {
-                keyspace: "alice".into(),
-                keys: vec![key],
-                truncated: false,
-            },
-        );
+        // A field left out when empty is not required.
+        let transaction = &document["components"]["schemas"]["TransactionResult"];
+        assert_eq!(transaction["required"], json!(["status"]));
     }
 
     #[test]
-    fn every_schema_and_error_a_method_names_exists_and_names_are_unique() {
-        let schema_names: BTreeSet<&str> = SCHEMAS.iter().map(|(n, _)| *n).collect();
-        assert_eq!(schema_names.len(), SCHEMAS.len(), "duplicate schema names");
+    fn error_codes_and_method_names_are_unique_and_every_reference_resolves() {
         let codes: BTreeSet<i32> = ERRORS.iter().map(|e| e.code).collect();
         assert_eq!(codes.len(), ERRORS.len(), "duplicate error codes");
         let method_names: BTreeSet<&str> = METHODS.iter().map(|m| m.name).collect();
         assert_eq!(method_names.len(), METHODS.len(), "duplicate methods");
         for method in METHODS {
-            assert!(schema_names.contains(method.result), "{}", method.name);
-            for param in method.params {
-                assert!(schema_names.contains(param.schema), "{}", method.name);
-            }
             for code in method.errors {
                 assert!(codes.contains(code), "{}: code {code}", method.name);
             }
-            if let Some(subscription) = &method.subscription {
-                assert!(schema_names.contains(subscription.item_schema));
-                assert!(method_names.contains(subscription.unsubscribe));
-            }
         }
-        // Every $ref in the document resolves.
         let document = document();
         let text = document.to_string();
         for reference in text.split("\"$ref\":\"").skip(1) {
@@ -2288,6 +1256,14 @@ mod tests {
             }
             assert!(!node.is_null(), "dangling reference {target}");
         }
+    }
+
+    #[test]
+    fn the_checked_in_document_is_the_generated_one() {
+        assert!(
+            CHECKED_IN == document_text(),
+            "docs/openrpc.json is stale: regenerate it with `bitverse rpc-doc > docs/openrpc.json`"
+        );
     }
 
     #[test]
@@ -2357,7 +1333,7 @@ mod tests {
         let limit = crate::SEND_TRANSACTIONS_TXS_MAX.to_string();
         let method = METHODS
             .iter()
-            .find(|m| m.name == METHOD_SEND_TRANSACTIONS)
+            .find(|m| m.name == crate::METHOD_SEND_TRANSACTIONS)
             .unwrap();
         assert!(method.summary.contains(&limit));
         assert!(method.params[0].description.contains(&limit));

@@ -4,16 +4,18 @@
 
 use bitverse_blocktree::ChainError;
 use bitverse_primitives::{AccountId, Amount, ChainId};
-use jsonrpsee::types::Params;
 
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params, parse_chain};
 use bitverse_rpc_api::{EarningsProofResult, EarningsResult};
 
 /// `bv_getEarnings(miner[, chain])`.
-pub(crate) fn earnings(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<EarningsResult>> {
-    let mut args = params.sequence();
-    let miner = parse_miner(args.next()?)?;
-    let chains = match args.optional_next::<String>()? {
+pub(crate) fn earnings(
+    ctx: &RpcContext,
+    miner: String,
+    chain: Option<String>,
+) -> RpcResult<Vec<EarningsResult>> {
+    let miner = parse_miner(miner)?;
+    let chains = match chain {
         Some(text) => vec![data_chain(Some(text), ctx)?],
         None => ctx.tree.data_chains(),
     };
@@ -25,12 +27,12 @@ pub(crate) fn earnings(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<E
 
 /// `bv_getEarningsProof(miner, chain)`.
 pub(crate) fn earnings_proof(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    miner: String,
+    chain: String,
 ) -> RpcResult<EarningsProofResult> {
-    let mut args = params.sequence();
-    let miner = parse_miner(args.next()?)?;
-    let chain = data_chain(Some(args.next()?), ctx)?;
+    let miner = parse_miner(miner)?;
+    let chain = data_chain(Some(chain), ctx)?;
     let proof = ctx.tree.earnings_proof(chain, miner).map_err(chain_error)?;
     Ok(EarningsProofResult {
         chain: chain.to_string(),

@@ -5,7 +5,7 @@
 //! peer that can.
 //!
 //! Layout: `context` (what every handler shares, and errors as JSON-RPC errors), `server`
-//! (binding, limits, the chain's methods, subscriptions), `market` and
+//! (binding, limits, `rpc-api`'s traits implemented, the chain's methods, subscriptions), `market` and
 //! `earnings` (the market's and miners' pay methods), `forward` (asking peers), `explorer`
 //! (the page and its gateway routes).
 //!

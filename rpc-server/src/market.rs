@@ -9,7 +9,7 @@ use bitverse_compute::transform::{FUEL_PER_TRANSFORM_MAX, INPUTS_MAX};
 use bitverse_keyspace::check_key;
 use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
 use bitverse_primitives::{AccountId, Hash};
-use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::types::ErrorObjectOwned;
 
 use bitverse_relay_lineup::{encode_envelope_chain, verify_envelope_prefix};
 
@@ -52,10 +52,12 @@ fn stake_result(account: AccountId, height: u64, record: &StakeRecord) -> StakeR
 }
 
 /// `bv_getStake(address[, height])`.
-pub(crate) fn get_stake(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<StakeResult> {
-    let mut args = params.sequence();
-    let account = parse_account(&args.next::<String>()?)?;
-    let height: Option<u64> = args.optional_next()?;
+pub(crate) fn get_stake(
+    ctx: &RpcContext,
+    address: &str,
+    height: Option<u64>,
+) -> RpcResult<StakeResult> {
+    let account = parse_account(address)?;
     let chain = ctx.chain.lock();
     let height = height_or_tip(&chain, height);
     let record = chain.stake_at(&account, height).map_err(chain_error)?;
@@ -63,10 +65,12 @@ pub(crate) fn get_stake(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Stak
 }
 
 /// `bv_getLedger(address[, height])`.
-pub(crate) fn get_ledger(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<LedgerResult> {
-    let mut args = params.sequence();
-    let account = parse_account(&args.next::<String>()?)?;
-    let height: Option<u64> = args.optional_next()?;
+pub(crate) fn get_ledger(
+    ctx: &RpcContext,
+    address: &str,
+    height: Option<u64>,
+) -> RpcResult<LedgerResult> {
+    let account = parse_account(address)?;
     let chain = ctx.chain.lock();
     let height = height_or_tip(&chain, height);
     let ledger_params = chain.params().ledger;
@@ -102,13 +106,14 @@ pub(crate) fn get_ledger(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Led
 /// at the height, `pricing::quote` over the relayers staked there and everyone's records
 /// decayed to it. The keys are checked for syntax and count only: the price depends on the
 /// fuel budget and the ledger, not on the values (a bounty pins those).
-pub(crate) fn quote(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<QuoteResult> {
-    let mut args = params.sequence();
-    let transform: String = args.next()?;
-    let inputs: Vec<String> = args.next()?;
-    let fuel_budget: u64 = args.next()?;
-    let height: Option<u64> = args.optional_next()?;
-    let requester: Option<String> = args.optional_next()?;
+pub(crate) fn quote(
+    ctx: &RpcContext,
+    transform: String,
+    inputs: Vec<String>,
+    fuel_budget: u64,
+    height: Option<u64>,
+    requester: Option<String>,
+) -> RpcResult<QuoteResult> {
     let requester = requester.as_deref().map(parse_account).transpose()?;
     check_key(&transform).map_err(|e| invalid_params(format!("transform {transform:?}: {e}")))?;
     if inputs.is_empty() || inputs.len() > INPUTS_MAX {
@@ -176,13 +181,12 @@ pub(crate) fn quote(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<QuoteRes
 }
 
 /// `bv_getBounty(id[, height])`.
-pub(crate) fn get_bounty(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<BountyResult>> {
-    let mut args = params.sequence();
-    let id: Hash = args
-        .next::<String>()?
-        .parse()
-        .map_err(|e| invalid_params(format!("bounty id: {e}")))?;
-    let height: Option<u64> = args.optional_next()?;
+pub(crate) fn get_bounty(
+    ctx: &RpcContext,
+    id: &str,
+    height: Option<u64>,
+) -> RpcResult<Option<BountyResult>> {
+    let id = parse_hash(id, "bounty id")?;
     let chain = ctx.chain.lock();
     let height = height_or_tip(&chain, height);
     let bounty = chain.bounty_at(&id, height).map_err(chain_error)?;
@@ -272,10 +276,9 @@ fn pricing_error(e: bitverse_pricing::PricingError) -> ErrorObjectOwned {
 
 /// `bv_marketRequest(request)`.
 pub(crate) fn market_request(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    asked: MarketRequestParams,
 ) -> RpcResult<MarketRequestResult> {
-    let asked: MarketRequestParams = params.one()?;
     for key in std::iter::once(&asked.transform).chain(&asked.inputs) {
         check_key(key).map_err(|e| invalid_params(format!("{key:?}: {e}")))?;
     }
@@ -311,8 +314,8 @@ fn parse_hash(text: &str, what: &str) -> RpcResult<Hash> {
 }
 
 /// `bv_getOffers(request_id)`.
-pub(crate) fn get_offers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<OfferResult>> {
-    let id = parse_hash(&params.one::<String>()?, "request id")?;
+pub(crate) fn get_offers(ctx: &RpcContext, request_id: &str) -> RpcResult<Vec<OfferResult>> {
+    let id = parse_hash(request_id, "request id")?;
     let offers = ctx.exchange.read(|book| book.offers(&id).to_vec());
     Ok(offers
         .into_iter()
@@ -331,10 +334,10 @@ pub(crate) fn get_offers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec
 
 /// `bv_getResult(bounty_id)`.
 pub(crate) fn get_result(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    bounty_id: &str,
 ) -> RpcResult<Option<ResultChainResult>> {
-    let id = parse_hash(&params.one::<String>()?, "bounty id")?;
+    let id = parse_hash(bounty_id, "bounty id")?;
     let bounty = {
         let chain = ctx.chain.lock();
         let tip = chain.tip().height;

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{Blocktree, ChainError, Transaction, TxStatus};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
-use jsonrpsee::core::BoxError;
+use jsonrpsee::core::{BoxError, SubscriptionResult};
 use jsonrpsee::server::middleware::rpc::{
     Batch, BatchEntry, Notification, Request, RpcServiceBuilder, RpcServiceT,
 };
@@ -22,31 +22,26 @@ use jsonrpsee::server::{
     BatchRequestConfig, BatchResponseBuilder, HttpBody, HttpRequest, HttpResponse, MethodResponse,
     PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle,
 };
-use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::types::ErrorObjectOwned;
 use tokio::sync::broadcast;
 
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params, parse_chain, tx_error};
 use crate::earnings;
 use crate::explorer;
 use crate::forward;
+use crate::market;
 use bitverse_metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
 use bitverse_p2p::{P2pHandle, WireTxStatus};
-use bitverse_rpc_api::openrpc;
 use bitverse_rpc_api::{
-    AccountResult, BannedPeerResult, CODE_NOT_TRACKED, ChainResult, HEADERS_PER_CALL_MAX,
-    KeyChainResult, KeyspaceResult, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT,
-    METHOD_GET_BLOCK, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE,
-    METHOD_GET_PROOF, METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_NETWORK_STATUS,
-    METHOD_SEND_TRANSACTION, METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
-    METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
-    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION, NetworkStatusResult, PeerResult, ProofResult,
-    REQUEST_BODY_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, SEND_TRANSACTIONS_TXS_MAX, SendItemError,
-    SendItemResult, StatusResult, TransactionResult, TxStatusName, ValueResult,
+    AccountResult, BannedPeerResult, BitverseRpcServer, BitverseSubscriptionsServer, BlockResult,
+    BlockSummaryResult, BountyResult, BrowseResult, CODE_NOT_TRACKED, ChainResult,
+    EarningsProofResult, EarningsResult, HEADERS_PER_CALL_MAX, KeyChainResult, KeyspaceKeysResult,
+    KeyspaceResult, LedgerResult, MarketRequestParams, MarketRequestResult, NetworkStatusResult,
+    OfferResult, PeerResult, ProofResult, QuoteResult, REQUEST_BODY_BYTES_MAX,
+    RESPONSE_BODY_BYTES_MAX, ResultChainResult, SEND_TRANSACTIONS_TXS_MAX, SendItemError,
+    SendItemResult, StakeResult, StatusResult, TransactionResult, TxStatusName, ValueResult,
 };
-use bitverse_rpc_api::{
-    METHOD_BROWSE, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
-    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_RECENT_BLOCKS,
-};
+use bitverse_rpc_api::{OpenRpcDocument, openrpc};
 
 /// Most simultaneous RPC connections, HTTP and WebSocket together. Each may hold a blocking
 /// thread while it waits for the chain lock, so this also bounds the threads RPC can occupy.
@@ -104,94 +99,171 @@ pub async fn start(
     Ok((bound, handle))
 }
 
-fn methods(context: RpcContext) -> anyhow::Result<RpcModule<RpcContext>> {
-    let mut module = RpcModule::new(context);
-    // Every method reads the chain under its lock, which may wait behind a block being
-    // sealed: blocking methods run on tokio's blocking pool, never on the async workers.
-    module.register_blocking_method(METHOD_STATUS, |_, ctx, _| status(&ctx))?;
-    module.register_blocking_method(METHOD_GET_ACCOUNT, |params, ctx, _| {
-        get_account(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_SEND_TRANSACTION, |params, ctx, _| {
-        send_transaction(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_SEND_TRANSACTIONS, |params, ctx, _| {
-        send_transactions(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_TRANSACTION, |params, ctx, _| {
-        get_transaction(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_KEYSPACE, |params, ctx, _| {
-        get_keyspace(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_VALUE, |params, ctx, _| get_value(&params, &ctx))?;
-    module.register_blocking_method(METHOD_GET_PROOF, |params, ctx, _| get_proof(&params, &ctx))?;
-    module.register_blocking_method(METHOD_GET_HEADERS, |params, ctx, _| {
-        get_headers(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_BLOCK, |params, ctx, _| get_block(&params, &ctx))?;
-    module.register_blocking_method(METHOD_CHAINS, |_, ctx, _| chains(&ctx))?;
-    module.register_blocking_method(METHOD_NETWORK_STATUS, |_, ctx, _| network_status(&ctx))?;
-    module.register_blocking_method(METHOD_GET_KEY_CHAIN, |params, ctx, _| {
-        get_key_chain(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_BROWSE, |params, ctx, _| {
-        explorer::browse(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_RECENT_BLOCKS, |params, ctx, _| {
-        explorer::recent_blocks(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_BLOCK_BY_HASH, |params, ctx, _| {
-        explorer::block_by_hash(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_KEYSPACE_KEYS, |params, ctx, _| {
-        explorer::keyspace_keys(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_EARNINGS, |params, ctx, _| {
-        earnings::earnings(&params, &ctx)
-    })?;
-    module.register_blocking_method(METHOD_GET_EARNINGS_PROOF, |params, ctx, _| {
-        earnings::earnings_proof(&params, &ctx)
-    })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_GET_STAKE, |params, ctx, _| {
-        crate::market::get_stake(&params, &ctx)
-    })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_GET_LEDGER, |params, ctx, _| {
-        crate::market::get_ledger(&params, &ctx)
-    })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_QUOTE, |params, ctx, _| {
-        crate::market::quote(&params, &ctx)
-    })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_GET_BOUNTY, |params, ctx, _| {
-        crate::market::get_bounty(&params, &ctx)
-    })?;
-    module
-        .register_blocking_method(bitverse_rpc_api::METHOD_MARKET_REQUEST, |params, ctx, _| {
-            crate::market::market_request(&params, &ctx)
-        })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_GET_OFFERS, |params, ctx, _| {
-        crate::market::get_offers(&params, &ctx)
-    })?;
-    module.register_blocking_method(bitverse_rpc_api::METHOD_GET_RESULT, |params, ctx, _| {
-        crate::market::get_result(&params, &ctx)
-    })?;
-    let document = Arc::new(openrpc::document());
-    module.register_method(
-        METHOD_DISCOVER,
-        move |_, _, _| -> RpcResult<serde_json::Value> { Ok(document.as_ref().clone()) },
-    )?;
-    module.register_subscription(
-        METHOD_SUBSCRIBE_NEW_HEADS,
-        NOTIFICATION_NEW_HEAD,
-        METHOD_UNSUBSCRIBE_NEW_HEADS,
-        |params, pending, ctx, _| async move { follow_new_heads(params, pending, ctx).await },
-    )?;
-    module.register_subscription(
-        METHOD_SUBSCRIBE_TRANSACTION,
-        NOTIFICATION_TRANSACTION,
-        METHOD_UNSUBSCRIBE_TRANSACTION,
-        |params, pending, ctx, _| async move { follow_transaction(params, pending, ctx).await },
-    )?;
+/// The RPC traits' implementation: every method answers from the shared context. The traits
+/// (`bitverse_rpc_api::api`) name the methods and their types; this only calls the handlers.
+#[derive(Clone)]
+struct Api(Arc<RpcContext>);
+
+/// The document `rpc.discover` answers, built once.
+fn discover_document() -> &'static OpenRpcDocument {
+    static DOCUMENT: OnceLock<OpenRpcDocument> = OnceLock::new();
+    DOCUMENT.get_or_init(|| OpenRpcDocument(openrpc::document()))
+}
+
+impl BitverseRpcServer for Api {
+    fn discover(&self) -> RpcResult<OpenRpcDocument> {
+        Ok(discover_document().clone())
+    }
+
+    fn status(&self) -> RpcResult<StatusResult> {
+        status(&self.0)
+    }
+
+    fn get_account(&self, address: String, chain: Option<String>) -> RpcResult<AccountResult> {
+        get_account(&self.0, &address, chain)
+    }
+
+    fn get_stake(&self, address: String, height: Option<u64>) -> RpcResult<StakeResult> {
+        market::get_stake(&self.0, &address, height)
+    }
+
+    fn get_ledger(&self, address: String, height: Option<u64>) -> RpcResult<LedgerResult> {
+        market::get_ledger(&self.0, &address, height)
+    }
+
+    fn quote(
+        &self,
+        transform: String,
+        inputs: Vec<String>,
+        fuel_budget: u64,
+        height: Option<u64>,
+        requester: Option<String>,
+    ) -> RpcResult<QuoteResult> {
+        market::quote(&self.0, transform, inputs, fuel_budget, height, requester)
+    }
+
+    fn get_bounty(&self, id: String, height: Option<u64>) -> RpcResult<Option<BountyResult>> {
+        market::get_bounty(&self.0, &id, height)
+    }
+
+    fn market_request(&self, request: MarketRequestParams) -> RpcResult<MarketRequestResult> {
+        market::market_request(&self.0, request)
+    }
+
+    fn get_offers(&self, request_id: String) -> RpcResult<Vec<OfferResult>> {
+        market::get_offers(&self.0, &request_id)
+    }
+
+    fn get_result(&self, bounty_id: String) -> RpcResult<Option<ResultChainResult>> {
+        market::get_result(&self.0, &bounty_id)
+    }
+
+    fn send_transaction(&self, tx_hex: String) -> RpcResult<Hash> {
+        send_transaction(&self.0, &tx_hex)
+    }
+
+    fn send_transactions(&self, txs_hex: Vec<String>) -> RpcResult<Vec<SendItemResult>> {
+        send_transactions(&self.0, &txs_hex)
+    }
+
+    fn get_transaction(&self, hash: String, chain: Option<String>) -> RpcResult<TransactionResult> {
+        get_transaction(&self.0, &hash, chain)
+    }
+
+    fn get_keyspace(&self, name: String) -> RpcResult<Option<KeyspaceResult>> {
+        get_keyspace(&self.0, &name)
+    }
+
+    fn get_value(&self, key: String) -> RpcResult<ValueResult> {
+        get_value(&self.0, &key)
+    }
+
+    fn get_proof(&self, key: String) -> RpcResult<ProofResult> {
+        get_proof(&self.0, &key)
+    }
+
+    fn get_key_chain(&self, key: String) -> RpcResult<KeyChainResult> {
+        get_key_chain(&self.0, &key)
+    }
+
+    fn get_headers(&self, from_height: u64, count: u64) -> RpcResult<Vec<String>> {
+        get_headers(&self.0, from_height, count)
+    }
+
+    fn get_block(&self, height: u64) -> RpcResult<Option<String>> {
+        get_block(&self.0, height)
+    }
+
+    fn chains(&self) -> RpcResult<Vec<ChainResult>> {
+        chains(&self.0)
+    }
+
+    fn get_earnings(&self, miner: String, chain: Option<String>) -> RpcResult<Vec<EarningsResult>> {
+        earnings::earnings(&self.0, miner, chain)
+    }
+
+    fn get_earnings_proof(&self, miner: String, chain: String) -> RpcResult<EarningsProofResult> {
+        earnings::earnings_proof(&self.0, miner, chain)
+    }
+
+    fn network_status(&self) -> RpcResult<NetworkStatusResult> {
+        network_status(&self.0)
+    }
+
+    fn browse(&self, search: Option<String>, limit: Option<usize>) -> RpcResult<BrowseResult> {
+        explorer::browse(&self.0, search, limit)
+    }
+
+    fn get_recent_blocks(
+        &self,
+        chain: Option<String>,
+        count: Option<u64>,
+    ) -> RpcResult<Vec<BlockSummaryResult>> {
+        explorer::recent_blocks(&self.0, chain, count)
+    }
+
+    fn get_block_by_hash(
+        &self,
+        hash: String,
+        chain: Option<String>,
+    ) -> RpcResult<Option<BlockResult>> {
+        explorer::block_by_hash(&self.0, &hash, chain)
+    }
+
+    fn get_keyspace_keys(
+        &self,
+        name: String,
+        after: Option<String>,
+        limit: Option<usize>,
+    ) -> RpcResult<KeyspaceKeysResult> {
+        explorer::keyspace_keys(&self.0, name, after, limit)
+    }
+}
+
+#[jsonrpsee::core::async_trait]
+impl BitverseSubscriptionsServer for Api {
+    async fn subscribe_new_heads(
+        &self,
+        pending: PendingSubscriptionSink,
+        chain: Option<String>,
+    ) -> SubscriptionResult {
+        follow_new_heads(chain, pending, self.0.clone()).await
+    }
+
+    async fn subscribe_transaction(
+        &self,
+        pending: PendingSubscriptionSink,
+        hash: String,
+    ) -> SubscriptionResult {
+        follow_transaction(&hash, pending, self.0.clone()).await
+    }
+}
+
+/// Every method of the two traits, answering from `context`.
+fn methods(context: RpcContext) -> anyhow::Result<RpcModule<Api>> {
+    let api = Api(Arc::new(context));
+    let mut module = BitverseRpcServer::into_rpc(api.clone());
+    module.merge(BitverseSubscriptionsServer::into_rpc(api))?;
     Ok(module)
 }
 
@@ -218,10 +290,8 @@ fn status(ctx: &RpcContext) -> RpcResult<StatusResult> {
     })
 }
 
-fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult> {
-    let mut args = params.sequence();
-    let text: String = args.next()?;
-    let chain_id = parse_chain(args.optional_next()?)?;
+fn get_account(ctx: &RpcContext, text: &str, chain: Option<String>) -> RpcResult<AccountResult> {
+    let chain_id = parse_chain(chain)?;
     let account: AccountId = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
     if forward::is_forwarded(&ctx.tree, chain_id) {
         let (balance, nonce, pending_nonce) =
@@ -252,9 +322,8 @@ fn get_account(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<AccountResult
     })
 }
 
-fn send_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Hash> {
-    let tx_hex: String = params.one()?;
-    let (tx, bytes) = decode_tx_hex(&tx_hex)?;
+fn send_transaction(ctx: &RpcContext, tx_hex: &str) -> RpcResult<Hash> {
+    let (tx, bytes) = decode_tx_hex(tx_hex)?;
     let chain = tx.body.chain;
     if forward::is_forwarded(&ctx.tree, chain) {
         return forward::submit(ctx.p2p.as_ref(), chain, bytes, tx.hash());
@@ -289,8 +358,7 @@ fn publish_admitted(ctx: &RpcContext, chain: ChainId, bytes: Vec<u8>) {
 /// [`Blocktree::submit_batch`], and answers each item with its hash or the error
 /// `bv_sendTransaction` would have given it. Only a list over [`SEND_TRANSACTIONS_TXS_MAX`]
 /// (or not a list of strings) fails the whole call.
-fn send_transactions(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<SendItemResult>> {
-    let txs_hex: Vec<String> = params.one()?;
+fn send_transactions(ctx: &RpcContext, txs_hex: &[String]) -> RpcResult<Vec<SendItemResult>> {
     if txs_hex.len() > SEND_TRANSACTIONS_TXS_MAX {
         return Err(invalid_params(format!(
             "{} transactions in one call; at most {SEND_TRANSACTIONS_TXS_MAX}",
@@ -352,10 +420,11 @@ fn send_item_result(item: RpcResult<Hash>) -> SendItemResult {
     }
 }
 
-fn get_transaction(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<TransactionResult> {
-    let mut args = params.sequence();
-    let text: String = args.next()?;
-    let named: Option<String> = args.optional_next()?;
+fn get_transaction(
+    ctx: &RpcContext,
+    text: &str,
+    named: Option<String>,
+) -> RpcResult<TransactionResult> {
     let hash: Hash = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
     let chain = match named {
         Some(_) => Some(parse_chain(named)?),
@@ -432,9 +501,8 @@ fn wire_result(status: WireTxStatus) -> TransactionResult {
     result
 }
 
-fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<KeyspaceResult>> {
-    let name: String = params.one()?;
-    let record = ctx.chain.lock().keyspace(&name).map_err(chain_error)?;
+fn get_keyspace(ctx: &RpcContext, name: &str) -> RpcResult<Option<KeyspaceResult>> {
+    let record = ctx.chain.lock().keyspace(name).map_err(chain_error)?;
     Ok(record.map(|r| KeyspaceResult {
         chain: r.chain().map_or_else(String::new, |c| c.to_string()),
         name: r.name,
@@ -447,12 +515,11 @@ fn get_keyspace(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<Keysp
     }))
 }
 
-fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
-    let key: String = params.one()?;
-    let chain_id = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+fn get_value(ctx: &RpcContext, key: &str) -> RpcResult<ValueResult> {
+    let chain_id = ctx.tree.chain_of_key(key).map_err(chain_error)?;
     if forward::is_forwarded(&ctx.tree, chain_id) {
         // Fetched with its proof and checked here before it is answered.
-        let proof = forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), &key, chain_id)?;
+        let proof = forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), key, chain_id)?;
         let height = proof
             .links
             .last()
@@ -472,13 +539,13 @@ fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
     // for a data chain, inside `value_with`).
     let chain = chain.lock();
     let value = if chain_id.is_root() {
-        chain.value(&key)
+        chain.value(key)
     } else {
-        chain.value_with(&key, Some(&ctx.chain.lock()))
+        chain.value_with(key, Some(&ctx.chain.lock()))
     }
     .map_err(chain_error)?;
     if value.is_some() {
-        ctx.browse.count_read(&key);
+        ctx.browse.count_read(key);
     }
     Ok(ValueResult {
         value_hex: value.map(hex::encode),
@@ -487,21 +554,19 @@ fn get_value(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ValueResult> {
     })
 }
 
-fn get_proof(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<ProofResult> {
-    let key: String = params.one()?;
-    let chain_id = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
+fn get_proof(ctx: &RpcContext, key: &str) -> RpcResult<ProofResult> {
+    let chain_id = ctx.tree.chain_of_key(key).map_err(chain_error)?;
     let proof = if forward::is_forwarded(&ctx.tree, chain_id) {
-        forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), &key, chain_id)?
+        forward::value_proof(&ctx.tree, ctx.p2p.as_ref(), key, chain_id)?
     } else {
-        ctx.tree.value_proof(&key).map_err(chain_error)?
+        ctx.tree.value_proof(key).map_err(chain_error)?
     };
     Ok(ProofResult {
         proof_hex: hex::encode(proof.to_bytes()),
     })
 }
 
-fn get_headers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<String>> {
-    let (from_height, count): (u64, u64) = params.parse()?;
+fn get_headers(ctx: &RpcContext, from_height: u64, count: u64) -> RpcResult<Vec<String>> {
     if count > HEADERS_PER_CALL_MAX {
         return Err(invalid_params(format!(
             "count {count} exceeds the maximum of {HEADERS_PER_CALL_MAX} headers per call"
@@ -521,8 +586,7 @@ fn get_headers(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Vec<String>> 
     Ok(headers)
 }
 
-fn get_block(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<Option<String>> {
-    let height: u64 = params.one()?;
+fn get_block(ctx: &RpcContext, height: u64) -> RpcResult<Option<String>> {
     let block = ctx.chain.lock().block_at(height).map_err(chain_error)?;
     Ok(block.map(|b| hex::encode(b.to_bytes())))
 }
@@ -587,10 +651,9 @@ fn chains(ctx: &RpcContext) -> RpcResult<Vec<ChainResult>> {
     Ok(results)
 }
 
-fn get_key_chain(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<KeyChainResult> {
-    let key: String = params.one()?;
-    let chain = ctx.tree.chain_of_key(&key).map_err(chain_error)?;
-    let keyspace = ctx.tree.home_keyspace(&key).map_err(chain_error)?;
+fn get_key_chain(ctx: &RpcContext, key: &str) -> RpcResult<KeyChainResult> {
+    let chain = ctx.tree.chain_of_key(key).map_err(chain_error)?;
+    let keyspace = ctx.tree.home_keyspace(key).map_err(chain_error)?;
     Ok(KeyChainResult {
         keyspace,
         chain: chain.to_string(),
@@ -656,11 +719,11 @@ fn network_status(ctx: &RpcContext) -> RpcResult<NetworkStatusResult> {
 /// `bv_subscribeNewHeads(chain?)`: sends each block that joins the chain's best chain, until
 /// the client unsubscribes or falls [`bitverse_metrics::NEW_HEADS_BUFFER_MAX`] heads behind.
 async fn follow_new_heads(
-    params: Params<'static>,
+    chain: Option<String>,
     pending: PendingSubscriptionSink,
     ctx: Arc<RpcContext>,
-) -> Result<(), jsonrpsee::core::SubscriptionError> {
-    let chain = match parse_chain_param(&params, &ctx.tree) {
+) -> SubscriptionResult {
+    let chain = match parse_chain_param(chain, &ctx.tree) {
         Ok(chain) => chain,
         Err(e) => {
             pending.reject(e).await;
@@ -699,8 +762,8 @@ async fn follow_new_heads(
 
 /// The optional chain parameter of `bv_subscribeNewHeads`: the root when absent; a chain this
 /// node does not have open is refused (its heads never reach it).
-fn parse_chain_param(params: &Params<'_>, tree: &Blocktree) -> RpcResult<ChainId> {
-    let chain = parse_chain(params.sequence().optional_next()?)?;
+fn parse_chain_param(chain: Option<String>, tree: &Blocktree) -> RpcResult<ChainId> {
+    let chain = parse_chain(chain)?;
     if tree.chain(chain).is_none() {
         return Err(ErrorObjectOwned::owned(
             CODE_NOT_TRACKED,
@@ -715,14 +778,14 @@ fn parse_chain_param(params: &Params<'_>, tree: &Blocktree) -> RpcResult<ChainId
 /// ending after `included` or `dropped`. It looks again at each new head and every
 /// [`TX_SUBSCRIPTION_RECHECK_MS`].
 async fn follow_transaction(
-    params: Params<'static>,
+    text: &str,
     pending: PendingSubscriptionSink,
     ctx: Arc<RpcContext>,
-) -> Result<(), jsonrpsee::core::SubscriptionError> {
-    let hash = match params.one::<String>().and_then(|text| {
-        text.parse::<Hash>()
-            .map_err(|e| invalid_params(format!("{e}")))
-    }) {
+) -> SubscriptionResult {
+    let hash = match text
+        .parse::<Hash>()
+        .map_err(|e| invalid_params(format!("{e}")))
+    {
         Ok(hash) => hash,
         Err(e) => {
             pending.reject(e).await;
@@ -957,7 +1020,9 @@ mod tests {
     use tokio::sync::Notify;
 
     use bitverse_index::BrowseLimits;
-    use bitverse_rpc_api::NewHeadResult;
+    use bitverse_rpc_api::{
+        METHOD_DISCOVER, METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION, NewHeadResult,
+    };
 
     /// How long a test waits for a subscription's next message.
     const NOTIFICATION_TIMEOUT_MS: u64 = 10_000;

@@ -12,7 +12,6 @@ use bitverse_blocktree::{Block, ChainError, TxPayload, role_name};
 use bitverse_primitives::{ChainId, Hash};
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
-use jsonrpsee::types::Params;
 
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params, parse_chain};
 use bitverse_rpc_api::{
@@ -114,10 +113,11 @@ where
 
 /// `bv_browse([search[, limit]])`: the browse lists, after indexing what the chains gained
 /// since the follower last looked (so a write just included is listed).
-pub(crate) fn browse(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<BrowseResult> {
-    let mut args = params.sequence();
-    let search: Option<String> = args.optional_next()?;
-    let limit: Option<usize> = args.optional_next()?;
+pub(crate) fn browse(
+    ctx: &RpcContext,
+    search: Option<String>,
+    limit: Option<usize>,
+) -> RpcResult<BrowseResult> {
     let search = search.unwrap_or_default();
     if search.len() > SEARCH_TEXT_BYTES_MAX {
         return Err(invalid_params(format!(
@@ -192,12 +192,11 @@ pub(crate) fn browse(params: &Params<'_>, ctx: &RpcContext) -> RpcResult<BrowseR
 
 /// `bv_getRecentBlocks([chain[, count]])`: the chain's last `count` best blocks, newest first.
 pub(crate) fn recent_blocks(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    chain: Option<String>,
+    count: Option<u64>,
 ) -> RpcResult<Vec<BlockSummaryResult>> {
-    let mut args = params.sequence();
-    let chain_id = parse_chain(args.optional_next()?)?;
-    let count: Option<u64> = args.optional_next()?;
+    let chain_id = parse_chain(chain)?;
     let count = count.unwrap_or(10);
     if count > RECENT_BLOCKS_PER_CALL_MAX {
         return Err(invalid_params(format!(
@@ -235,12 +234,10 @@ pub(crate) fn recent_blocks(
 /// `bv_getBlockByHash(hash[, chain])`: a stored block on any branch, with its transactions;
 /// without `chain`, every open chain is searched, the root first.
 pub(crate) fn block_by_hash(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    text: &str,
+    named: Option<String>,
 ) -> RpcResult<Option<BlockResult>> {
-    let mut args = params.sequence();
-    let text: String = args.next()?;
-    let named: Option<String> = args.optional_next()?;
     let hash: Hash = text.parse().map_err(|e| invalid_params(format!("{e}")))?;
     let chains: Vec<ChainId> = match named {
         Some(named) => vec![parse_chain(Some(named))?],
@@ -368,13 +365,11 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
 /// `bv_getKeyspaceKeys(name[, after[, limit]])`: a keyspace's keys as the browse index lists
 /// them, in key order, a page at a time.
 pub(crate) fn keyspace_keys(
-    params: &Params<'_>,
     ctx: &RpcContext,
+    name: String,
+    after: Option<String>,
+    limit: Option<usize>,
 ) -> RpcResult<KeyspaceKeysResult> {
-    let mut args = params.sequence();
-    let name: String = args.next()?;
-    let after: Option<String> = args.optional_next()?;
-    let limit: Option<usize> = args.optional_next()?;
     let limit = limit.unwrap_or(BROWSE_RESULTS_MAX);
     if limit > BROWSE_RESULTS_MAX {
         return Err(invalid_params(format!(
