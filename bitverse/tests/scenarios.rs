@@ -400,8 +400,8 @@ fn bench_crash_reports_a_lost_write_with_its_cycle_and_seed() {
         out.stderr
     );
     for needle in [
-        "cycle 2 of 3",
-        "LOST on the crash node after its restart",
+        "cycle 2 of 3 (seed 7)",
+        "LOST on the restarted crash node after the kill in cycle 2",
         "seed 7",
         "--seed 7",
     ] {

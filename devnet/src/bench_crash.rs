@@ -135,13 +135,13 @@ pub(crate) async fn run(options: CrashBenchOptions) -> anyhow::Result<()> {
         Err(e) => {
             // The data tells what happened: keep it.
             let kept = temp.map_or_else(|| dir.clone(), tempfile::TempDir::keep);
-            Err(e.context(format!(
-                "seed {seed}: replay with `bitverse bench crash --seed {seed} --kill-within-ms {} \
+            Err(anyhow!(
+                "{e:#}. Replay with `bitverse bench crash --seed {seed} --kill-within-ms {} \
                  --cycles {}`; the nodes' data and logs are kept in {}",
                 options.kill_within_ms,
                 options.cycles,
                 kept.display()
-            )))
+            ))
         }
     }
 }
@@ -287,7 +287,9 @@ impl Bench {
             let report = self
                 .cycle(cycle, options.kill_within_ms)
                 .await
-                .with_context(|| format!("cycle {cycle} of {}", options.cycles))?;
+                .with_context(|| {
+                    format!("cycle {cycle} of {} (seed {})", options.cycles, self.seed)
+                })?;
             self.print_cycle(cycle, options.cycles, &report);
         }
         self.print_summary(options.cycles, started.elapsed());
@@ -345,7 +347,7 @@ impl Bench {
             start_node(&self.exe, &self.crash_dir, &crash_launch(None))
         })?;
         let restart_ms = restart_started.elapsed().as_secs_f64() * 1000.0;
-        self.check_acked(&client(&alone)?, "the crash node after its restart", cycle)
+        self.check_acked(&client(&alone)?, "the restarted crash node", cycle)
             .await?;
         // Stop it cleanly (SIGTERM; dropping a node stops it) and start it on the network again.
         tokio::task::block_in_place(|| drop(alone));
@@ -427,8 +429,8 @@ impl Bench {
                 let status = answer.map_err(|e| anyhow!("{whose}: {e}"))?;
                 if status.status != TxStatusName::Included {
                     bail!(
-                        "acknowledged transfer {} (cycle {}) LOST on {whose}: its status is \
-                         {:?}",
+                        "acknowledged transfer {} (cycle {}) LOST on {whose} after the kill in \
+                         cycle {cycle}: its status is {:?}",
                         acked.hash,
                         acked.cycle,
                         status.status
@@ -766,19 +768,22 @@ async fn check_values(
             .await
             .map_err(|e| anyhow!("{whose}: bv_getValue batch: {e}"))?;
         for ((acked, key, value), answer) in chunk.iter().zip(answers) {
-            let read = match answer {
-                Ok(read) => read.value_hex,
+            let expected = hex::encode(value);
+            let found = match answer {
+                Ok(read) if read.value_hex.as_deref() == Some(expected.as_str()) => continue,
+                Ok(read) => match read.value_hex {
+                    Some(other) => format!("it holds {other} instead of {expected}"),
+                    None => "it holds nothing".to_owned(),
+                },
                 // An unknown keyspace, say: the write is gone all the same.
-                Err(e) => Some(format!("an error: {}", e.message())),
+                Err(e) => format!("reading it fails: {}", e.message()),
             };
-            if read.as_deref() != Some(hex::encode(value).as_str()) {
-                bail!(
-                    "acknowledged put {key} (tx {}, cycle {}) LOST on {whose} after the kill in \
-                     cycle {cycle}: it reads {read:?}",
-                    acked.hash,
-                    acked.cycle,
-                );
-            }
+            bail!(
+                "acknowledged put {key} (tx {}, cycle {}) LOST on {whose} after the kill in \
+                 cycle {cycle}: {found}",
+                acked.hash,
+                acked.cycle,
+            );
         }
     }
     Ok(())
