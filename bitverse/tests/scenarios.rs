@@ -1,22 +1,18 @@
 //! Scenario tests of the real `bitverse` binary on loopback: the CLI round trip with local
-//! proof verification, crash safety under SIGKILL during a stream of writes, and refusal of bad
+//! proof verification, crash safety under SIGKILL during a stream of writes (a short run of
+//! `bitverse bench crash`, against a replica that never crashed), and refusal of bad
 //! input while the node keeps serving; the README walkthrough run as written, and a node run
 //! from the bitverse.toml `init` wrote. One test binary, so the rig compiles and links once.
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
-
 use bitverse_blocktree::{
-    Block, Chain, ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX, chain_of_keyspace,
+    ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX, chain_of_keyspace,
 };
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 use common::{
-    TestNode, http_post_head_only, pending_nonce, pending_nonce_on, post_json, rpc_batch, rpc_call,
-    run_cli, run_cli_with_env, signed, signed_for, tx_hex, wait_included,
+    TestNode, http_post_head_only, pending_nonce, pending_nonce_on, post_json, run_cli,
+    run_cli_with_env, signed, signed_for, tx_hex, wait_included,
 };
 use serde_json::{Value, json};
 
@@ -324,185 +320,120 @@ fn top_level_help_gives_each_command_one_short_line() {
     }
 }
 
-/// Writes acknowledged (in a block per `bv_getTransaction`) as (key, value).
-type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-/// The keyspaces the crash test writes to, at depths 0, 2 and 3: writes on three chains of
-/// the tree at once, each sealed with its ancestors.
-const CRASH_KEYSPACES: [(&str, u8); 3] = [("alice", 0), ("deepa", 2), ("deepb", 3)];
-
-/// Streams puts to the node round-robin over `targets` (keyspace, chain, next nonce there), a
-/// few in flight at a time, recording each once it is in a block, until the node dies. An error
-/// before `killed` is set is a real failure.
-fn stream_writes(
-    url: String,
-    round: usize,
-    mut targets: Vec<(&'static str, ChainId, u64)>,
-    acked: Acked,
-    killed: Arc<AtomicBool>,
-) -> Result<(), String> {
-    /// Puts in flight at once: enough to land several per block, as real clients do.
-    const IN_FLIGHT: usize = 6;
-    let alice = SecretKey::dev("alice");
-    let mut index = 0usize;
-    let fail = |what: String| {
-        if killed.load(Ordering::SeqCst) {
-            Ok(())
-        } else {
-            Err(what)
-        }
-    };
-    loop {
-        let mut sent = Vec::new();
-        for _ in 0..IN_FLIGHT {
-            let target = index % targets.len();
-            let (keyspace, chain, nonce) = targets[target];
-            let key = format!("{keyspace}/r{round}/w{index}");
-            let value = format!("value {round}.{index}").into_bytes();
-            let tx = signed_for(
-                &alice,
-                chain,
-                nonce,
-                TxPayload::Put {
-                    key: key.clone(),
-                    value: value.clone(),
-                },
-            );
-            match rpc_call(&url, "bv_sendTransaction", json!([tx_hex(&tx)])) {
-                Ok(Ok(_)) => sent.push((tx.hash().to_hex(), key, value)),
-                Ok(Err(e)) => return Err(format!("put {key} refused: {e:?}")),
-                Err(e) => return fail(format!("send failed while the node was alive: {e}")),
-            }
-            targets[target].2 += 1;
-            index += 1;
-        }
-        for (hash, key, value) in sent {
-            match wait_included(&url, &hash) {
-                Ok(_) => acked.lock().unwrap().push((key, value)),
-                Err(e) => return fail(format!("waiting for {key}: {e}")),
-            }
-        }
-    }
-}
-
-/// Every acknowledged write must read back with its value.
-fn assert_all_readable(node: &TestNode, acked: &[(String, Vec<u8>)]) {
-    for chunk in acked.chunks(500) {
-        let params: Vec<Value> = chunk.iter().map(|(key, _)| json!([key])).collect();
-        let answers = rpc_batch(&node.url, "bv_getValue", &params).expect("bv_getValue batch");
-        for ((key, value), answer) in chunk.iter().zip(answers) {
-            let answer = answer.unwrap_or_else(|e| panic!("{key}: {e:?}"));
-            assert_eq!(
-                answer["value_hex"].as_str(),
-                Some(hex::encode(value).as_str()),
-                "acknowledged {key} lost"
-            );
-        }
-    }
-}
-
+/// A short run of `bitverse bench crash` (the full one is 200 cycles, docs/BENCHMARKS.md): a
+/// `--dev` node killed with SIGKILL during writes on chains at depths 0, 1 and 3 (puts) and on
+/// the root (transfers), at seeded moments, restarted on its data directory each time. After
+/// each restart every write it acknowledged is still in a block and readable (before it may
+/// sync from anyone), the newest value of each keyspace is proven against its root header,
+/// and once it and a replica that never crashed have the same tips, every chain's state root
+/// is the same on both. The command exits 0 only then, and prints JSON lines saying so.
 #[test]
-fn kill_9_during_writes_on_several_chains_loses_no_acknowledged_write() {
-    const ROUNDS: usize = 20;
+fn kill_9_during_writes_loses_no_acknowledged_write_and_matches_a_replica() {
+    const CYCLES: u64 = 4;
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("node");
-    let acked: Acked = Arc::new(Mutex::new(Vec::new()));
-    let alice = SecretKey::dev("alice");
-    {
-        let node = TestNode::start(&data_dir);
-        for (nonce, (name, depth)) in CRASH_KEYSPACES.iter().enumerate() {
-            let buy = signed(
-                &alice,
-                nonce as u64,
-                TxPayload::BuyKeyspace {
-                    name: (*name).into(),
-                    owner: alice.account(),
-                    quota_bytes: 10_000_000,
-                    prepaid: Amount(10_000_000 * ROOT_PRICE_PER_BYTE),
-                    script: None,
-                    depth: *depth,
-                },
-            );
-            let hash = node
-                .rpc("bv_sendTransaction", json!([tx_hex(&buy)]))
-                .expect("buy keyspace");
-            wait_included(&node.url, hash.as_str().unwrap()).expect("keyspace bought");
-        }
-    }
-    for round in 0..ROUNDS {
-        let mut node = TestNode::start(&data_dir);
-        let before = acked.lock().unwrap().clone();
-        assert_all_readable(&node, &before);
-
-        let targets: Vec<(&'static str, ChainId, u64)> = CRASH_KEYSPACES
-            .iter()
-            .map(|(name, depth)| {
-                let chain = chain_of_keyspace(name, *depth).expect("chain");
-                (*name, chain, pending_nonce_on(&node, &alice, chain))
-            })
-            .collect();
-        let killed = Arc::new(AtomicBool::new(false));
-        let writer = {
-            let (url, acked, killed) = (node.url.clone(), acked.clone(), killed.clone());
-            thread::spawn(move || stream_writes(url, round, targets, acked, killed))
-        };
-        // A different moment each round, deterministic: 300 to 900 ms into the stream.
-        thread::sleep(Duration::from_millis(300 + (round as u64 * 211) % 600));
-        killed.store(true, Ordering::SeqCst);
-        node.kill_9();
-        writer
-            .join()
-            .expect("writer thread")
-            .unwrap_or_else(|e| panic!("round {round}: {e}\nlog:\n{}", node.log()));
-        let acked_now = acked.lock().unwrap().len();
-        assert!(
-            acked_now > before.len(),
-            "round {round} acknowledged no write"
-        );
-    }
-
-    let node = TestNode::start(&data_dir);
-    let acked = acked.lock().unwrap().clone();
-    assert_all_readable(&node, &acked);
-    // Writes landed on every chain, and each reads back verified from the root down.
-    for (name, _) in CRASH_KEYSPACES {
-        let (key, value) = acked
-            .iter()
-            .find(|(key, _)| key.starts_with(&format!("{name}/")))
-            .unwrap_or_else(|| panic!("no acknowledged write in {name}"));
-        let verified = node.cli(&["get", key, "--verify"]);
-        assert_eq!(
-            &verified.assert_ok("get --verify after the crashes").stdout,
-            value
-        );
-    }
-
-    // Replaying the node's blocks into a fresh chain must give the node's state root.
-    let status = node.rpc("bv_status", json!([])).expect("bv_status");
-    let tip_height = status["height"].as_u64().unwrap();
-    let mut replay = Chain::in_memory(ChainParams::dev()).unwrap();
-    let heights: Vec<u64> = (1..=tip_height).collect();
-    for chunk in heights.chunks(100) {
-        let params: Vec<Value> = chunk.iter().map(|h| json!([h])).collect();
-        for (height, answer) in chunk
-            .iter()
-            .zip(rpc_batch(&node.url, "bv_getBlock", &params).expect("blocks"))
-        {
-            let block_hex = answer.unwrap_or_else(|e| panic!("block {height}: {e:?}"));
-            let bytes = hex::decode(block_hex.as_str().expect("block present")).unwrap();
-            let block = Block::from_bytes(&bytes).unwrap();
-            let time_ms = block.header.time_ms;
-            replay
-                .import_block(block, time_ms)
-                .unwrap_or_else(|e| panic!("replaying block {height}: {e}"));
-        }
-    }
-    assert_eq!(replay.tip().height, tip_height);
-    assert_eq!(replay.tip().hash.to_hex(), status["tip"].as_str().unwrap());
-    assert_eq!(
-        replay.tip().state_root.to_hex(),
-        status["state_root"].as_str().unwrap()
+    let work = dir.path().join("crash");
+    let out = common::run_cli_with_env_timed(
+        &[
+            "bench",
+            "crash",
+            "--cycles",
+            &CYCLES.to_string(),
+            "--seed",
+            "7",
+            "--kill-within-ms",
+            "800",
+            "--json",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+        &[],
+        150_000,
     );
+    let text = out.stdout_text();
+    assert_eq!(
+        out.code, 0,
+        "bench crash failed: stdout {text}\nstderr {}",
+        out.stderr
+    );
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect();
+    assert_eq!(
+        lines.len() as u64,
+        CYCLES + 1,
+        "a line per cycle and a summary: {text}"
+    );
+    for (cycle, line) in lines[..lines.len() - 1].iter().enumerate() {
+        assert_eq!(line["cycle"], cycle as u64 + 1, "{line}");
+        assert_eq!(line["lost"], 0, "{line}");
+        // The root, the chains of depths 1 and 3, and the two chains above the depth-3 one
+        // (one of which may be the depth-1 keyspace's).
+        assert!(line["chains_equal"].as_u64().unwrap() >= 4, "{line}");
+    }
+    let summary = &lines[lines.len() - 1];
+    assert_eq!(summary["summary"], true, "{summary}");
+    assert_eq!(summary["cycles"], CYCLES, "{summary}");
+    assert_eq!(summary["lost"], 0, "{summary}");
+    assert_eq!(summary["seed"], 7, "{summary}");
+    assert!(summary["puts"].as_u64().unwrap() > 0, "{summary}");
+    assert!(summary["transfers"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        summary["restart_ms_p50"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+}
+
+/// The check above can fail: when the crash node's database is deleted after the kill in
+/// cycle 2 (a hidden test-only flag), `bench crash` reports an acknowledged write lost, names
+/// the cycle and the seed to replay, keeps the data, and exits 1.
+#[test]
+fn bench_crash_reports_a_lost_write_with_its_cycle_and_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("crash");
+    let out = common::run_cli_with_env_timed(
+        &[
+            "bench",
+            "crash",
+            "--cycles",
+            "3",
+            "--seed",
+            "7",
+            "--kill-within-ms",
+            "800",
+            "--wipe-in-cycle",
+            "2",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+        &[],
+        120_000,
+    );
+    assert_eq!(
+        out.code,
+        1,
+        "stdout {}\nstderr {}",
+        out.stdout_text(),
+        out.stderr
+    );
+    for needle in [
+        "cycle 2 of 3 (seed 7)",
+        "LOST on the restarted crash node after the kill in cycle 2",
+        "seed 7",
+        "--seed 7",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "stderr should say {needle:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stdout_text().starts_with("cycle 1/3: "),
+        "cycle 1 passed: {}",
+        out.stdout_text()
+    );
+    assert!(work.join("replica/node.log").exists(), "the data is kept");
 }
 
 #[test]

@@ -13,7 +13,9 @@ use crate::node_client::CliError;
 pub(crate) fn progress_line(len: Option<u64>, template: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
     // The templates are constants of this crate; a broken one falls back to a plain bar.
-    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar
 }
 

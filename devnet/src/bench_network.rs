@@ -14,7 +14,7 @@ use bitverse_primitives::{Amount, ChainId, SecretKey};
 use bitverse_client::NodeClient;
 use bitverse_node::tools::{PropagationOptions, SyncOptions};
 
-use crate::devnet::{DevnetNode, NodeLaunch, Nodes, log_tail, start_node};
+use crate::devnet::{DevnetNode, NodeLaunch, NodeNetwork, Nodes, log_tail, start_node};
 
 /// What the miner logs for each block it mines (node.rs), with `hash=`.
 const LOG_MINED: &str = "mined block";
@@ -92,6 +92,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
     for index in 0..options.nodes {
         let parent = index.saturating_sub(1) / 2;
         let launch = NodeLaunch {
+            network: NodeNetwork::Local,
             mine: index == 0,
             track_all: false,
             bootstrap: nodes
@@ -270,6 +271,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
     let mut nodes = Nodes::default();
     let source_launch = NodeLaunch {
+        network: NodeNetwork::Local,
         mine: false,
         track_all: false,
         bootstrap: Vec::new(),
@@ -278,6 +280,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
     };
     let source = tokio::task::block_in_place(|| start_node(&exe, &source_dir, &source_launch))?;
     let fresh_launch = NodeLaunch {
+        network: NodeNetwork::Local,
         track_all: false,
         mine: false,
         bootstrap: vec![source.p2p_addr.clone()],

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use bitverse_node::tools::DemoOptions;
 
-use crate::devnet::{self, DevnetNode, NodeLaunch, Nodes};
+use crate::devnet::{self, DevnetNode, NodeLaunch, NodeNetwork, Nodes};
 
 /// The validation script of the demo's keyspace: entries may be appended, never rewritten.
 const APPEND_ONLY_SCRIPT: &str = include_str!("../../sandbox-scripts/append-only-log.wat");
@@ -178,6 +178,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
          chain of the blocktree. Blocks come every few seconds once the difficulty settles.",
     );
     let launch = NodeLaunch {
+        network: NodeNetwork::Local,
         mine: true,
         track_all: true,
         bootstrap: Vec::new(),
@@ -292,6 +293,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
     );
     let target = height(miner).unwrap_or(1);
     let launch = NodeLaunch {
+        network: NodeNetwork::Local,
         mine: false,
         track_all: false,
         bootstrap: vec![miner.p2p_addr.clone()],

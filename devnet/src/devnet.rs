@@ -25,6 +25,9 @@ use bitverse_p2p::P2P_ADDR_FILE;
 pub(crate) const DEVNET_NODES_MAX: usize = 16;
 /// How long one node may take to open its database and bind its RPC and P2P addresses.
 const NODE_START_TIMEOUT_MS: u64 = 60_000;
+/// How often a starting node's address files are looked for: often, since `bench crash`
+/// measures restarts by it.
+const START_POLL_MS: u64 = 5;
 /// How long a node may take to stop after SIGTERM before it is killed.
 const NODE_STOP_TIMEOUT_MS: u64 = 15_000;
 /// How often the devnet checks on its nodes and on the address files it waits for.
@@ -55,8 +58,21 @@ pub(crate) struct DevnetNode {
     miner: String,
 }
 
+/// Which network a node runs, and how it produces blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeNetwork {
+    /// The `local` network: proof of work, mined by the nodes started with `mine`.
+    Local,
+    /// `--dev`: the dev network, sealing a block as soon as a transaction waits.
+    DevSealer,
+    /// `--network dev` without `--dev`: the dev network, following a sealer over the network.
+    DevFollower,
+}
+
 /// How to start one node.
 pub(crate) struct NodeLaunch<'a> {
+    /// Its network and how it produces blocks.
+    pub(crate) network: NodeNetwork,
     /// Mine (paying the dev account named like the node), or only follow.
     pub(crate) mine: bool,
     /// Track every chain of the blocktree (`--track-all`), or the root only.
@@ -68,6 +84,21 @@ pub(crate) struct NodeLaunch<'a> {
     /// Take the market roles (offer and relay) with the node's own dev key, and this
     /// test-only fault (`lie`, `silent`) if any.
     pub(crate) market: Option<Option<&'a str>>,
+}
+
+impl DevnetNode {
+    /// Kills the process with SIGKILL, as a crash or a power cut would end it (for the
+    /// process; the operating system keeps what it had written), and reaps it.
+    pub(crate) fn kill_9(&mut self) -> anyhow::Result<()> {
+        // `Child::kill` sends SIGKILL on Unix.
+        self.child
+            .kill()
+            .with_context(|| format!("cannot kill {}", self.name))?;
+        self.child
+            .wait()
+            .with_context(|| format!("cannot reap {}", self.name))?;
+        Ok(())
+    }
 }
 
 impl Drop for DevnetNode {
@@ -161,6 +192,7 @@ pub(crate) fn start_devnet_nodes(
     let mut nodes = Nodes::default();
     for index in 0..count {
         let launch = NodeLaunch {
+            network: NodeNetwork::Local,
             mine: true,
             track_all: true,
             bootstrap: nodes
@@ -290,9 +322,14 @@ pub(crate) fn start_node(
     // Each node is paid as its own dev account, so `balance dev:node-0` shows what it mined.
     let miner = SecretKey::dev(&name).account().to_string();
     let mut command = Command::new(exe);
+    command.arg("node");
+    match launch.network {
+        NodeNetwork::Local => command.args(["--network", DEVNET_NETWORK]),
+        NodeNetwork::DevSealer => command.arg("--dev"),
+        NodeNetwork::DevFollower => command.args(["--network", "dev"]),
+    };
     command
-        .arg("node")
-        .args(["--network", DEVNET_NETWORK, "--data-dir"])
+        .arg("--data-dir")
         .arg(&data_dir)
         .args(["--rpc-addr", "127.0.0.1:0"])
         .args(["--p2p-addr", "/ip4/127.0.0.1/tcp/0"]);
@@ -353,7 +390,7 @@ pub(crate) fn start_node(
                 log_tail(&log_path)
             );
         }
-        std::thread::sleep(Duration::from_millis(POLL_INTERVAL_MS));
+        std::thread::sleep(Duration::from_millis(START_POLL_MS));
     }
 }
 

@@ -2,7 +2,8 @@
 //! the local devnet launcher (`devnet`: starts and supervises `bitverse node` processes, stops
 //! them all whenever it ends), the demo that tells the whole story on such a network (`demo`),
 //! and the benchmarks of signed puts (`bench`), of block propagation and sync on real
-//! processes (`bench_network`) and of market requests per tier (`bench_request`). The node library parses their command lines and calls them
+//! processes (`bench_network`), of market requests per tier (`bench_request`), and the crash
+//! test that kills a node during writes against a replica (`bench_crash`). The node library parses their command lines and calls them
 //! through [`Launcher`], its [`Tools`].
 //!
 //! Invariant: no consensus or network logic here; nodes are driven through their command line,
@@ -10,6 +11,7 @@
 //! SIGKILL) on every path out.
 
 mod bench;
+mod bench_crash;
 mod bench_network;
 mod bench_request;
 mod demo;
@@ -18,8 +20,8 @@ mod devnet;
 use bitverse_client::{CliError, NodeClient};
 use bitverse_node::Tools;
 use bitverse_node::tools::{
-    DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions, RequestBenchOptions,
-    SyncOptions,
+    CrashBenchOptions, DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions,
+    RequestBenchOptions, SyncOptions,
 };
 
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
@@ -57,5 +59,9 @@ impl Tools for Launcher {
 
     async fn bench_request(&self, options: RequestBenchOptions) -> anyhow::Result<()> {
         bench_request::run(options).await
+    }
+
+    async fn bench_crash(&self, options: CrashBenchOptions) -> anyhow::Result<()> {
+        bench_crash::run(options).await
     }
 }

@@ -353,6 +353,49 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Crash safety: SIGKILL a node during writes, CYCLES times, against a replica that never
+    /// crashed (Bitcoin Core's `feature_dbcrash` is the model).
+    ///
+    /// Starts a replica (`--network dev --track-all`: it only follows) and a crash node
+    /// (`--dev`: it seals a block as soon as a write waits) that dials it over libp2p on
+    /// loopback, on ports the system picks. Buys keyspaces at depths 0, 1 and 3 as dev:alice.
+    /// Then, each cycle: streams writes to the crash node (puts on the three chains, transfers
+    /// dev:bob → dev:carol on the root), counting a write as acknowledged once the node reports
+    /// it in a block; kills the node with SIGKILL at a moment drawn from SEED; restarts it on
+    /// the same data directory without a peer (so no lost block can come back by sync) and
+    /// checks that every write acknowledged so far, in any cycle, is still in a block and
+    /// readable, and that the newest value of each keyspace is proven against its root
+    /// header; restarts it on the network and waits until both nodes have the same tip on
+    /// every chain, then checks that each chain's state root is the same on both. Prints a
+    /// line per cycle (a JSON object per line with --json) and a summary: writes
+    /// acknowledged, lost, time per cycle, restart time p50/p99. On the first lost write or
+    /// divergence it stops the nodes, keeps their data, and exits 1 naming the cycle and the
+    /// seed to replay.
+    Crash {
+        /// Kill-and-restart cycles, 1 to 100,000.
+        #[arg(long, default_value_t = 200,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        cycles: u32,
+        /// Seed of the kill moments (and of nothing else); a random one, printed, by default.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Latest kill moment, in ms after a cycle's writes start; each cycle draws one from
+        /// 1 ms up to this (at least 10).
+        #[arg(long, value_name = "MS", default_value_t = 1_500,
+              value_parser = clap::value_parser!(u64).range(10..=600_000))]
+        kill_within_ms: u64,
+        /// Keep the nodes' data and logs here (a new or empty directory) instead of a
+        /// temporary one.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print one JSON object per line: one per cycle, then the summary.
+        #[arg(long)]
+        json: bool,
+        /// Test only: after the kill in cycle N, delete the crash node's database, as a disk
+        /// that lost everything would, to show that the loss is caught and reported.
+        #[arg(long, value_name = "N", hide = true)]
+        wipe_in_cycle: Option<u32>,
+    },
     /// What the light client's stored root header chain costs each call at root height
     /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
     /// times opening it (what every `get --verify` and `proof` does before asking the node for

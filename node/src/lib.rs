@@ -306,6 +306,24 @@ async fn run(
             })
             .await
             .map_err(whole_chain),
+        Command::Bench(BenchCommand::Crash {
+            cycles,
+            seed,
+            kill_within_ms,
+            dir,
+            json,
+            wipe_in_cycle,
+        }) => tools
+            .bench_crash(tools::CrashBenchOptions {
+                cycles,
+                seed,
+                kill_within_ms,
+                dir,
+                json,
+                wipe_in_cycle,
+            })
+            .await
+            .map_err(whole_chain),
         Command::Bench(BenchCommand::LightClient {
             height,
             rounds,

@@ -26,7 +26,7 @@ use crate::config::{MarketSettings, NodeConfig};
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
 pub const RPC_ADDR_FILE: &str = "rpc.addr";
 /// Subdirectory of the data directory holding the chain's RocksDB database.
-const CHAIN_DB_DIR: &str = "chain";
+pub const CHAIN_DB_DIR: &str = "chain";
 /// The dev sealer also looks at the mempool this often, in case a wake-up was missed (a
 /// transaction admitted while it was sealing the previous block is rung once, not queued).
 const DEV_SEAL_POLL_MS: u64 = 200;

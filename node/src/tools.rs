@@ -1,5 +1,5 @@
 //! The commands that run `bitverse` processes rather than talk to one: `devnet`, `demo`,
-//! `bench puts`, `bench propagation`, `bench sync` and `bench request`. They live in the `bitverse-devnet`
+//! `bench puts`, `bench propagation`, `bench sync`, `bench request` and `bench crash`. They live in the `bitverse-devnet`
 //! crate, which depends on this one, so this library cannot call them: the binary hands it an
 //! implementation of [`Tools`], and [`crate::main`] calls it with the options parsed here.
 //! The command line itself (flags, help) stays in `cli`, so users see one program.
@@ -91,6 +91,23 @@ pub struct RequestBenchOptions {
     pub json: bool,
 }
 
+/// What `bitverse bench crash` was asked to do.
+#[derive(Clone, Debug)]
+pub struct CrashBenchOptions {
+    /// Kill-and-restart cycles.
+    pub cycles: u32,
+    /// Seed of the kill moments; a random one when `None`.
+    pub seed: Option<u64>,
+    /// Latest kill moment after a cycle's writes start, ms.
+    pub kill_within_ms: u64,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print JSON lines instead of prose.
+    pub json: bool,
+    /// Test only: delete the crash node's database after the kill in this cycle.
+    pub wipe_in_cycle: Option<u32>,
+}
+
 /// The process-running commands, implemented by the `bitverse-devnet` crate. Their errors are
 /// reports for a person (what failed, with its causes), printed on one line by the caller.
 pub trait Tools {
@@ -119,6 +136,10 @@ pub trait Tools {
 
     /// `bitverse bench sync`: how fast a new node process catches up with a long chain.
     fn bench_sync(&self, options: SyncOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench crash`: SIGKILL a node during writes, again and again, and check it
+    /// against a replica that never crashed.
+    fn bench_crash(&self, options: CrashBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
 
     /// `bitverse bench request`: request → settled latency per tier on a network of market
     /// nodes, against the same transformation run natively in the sandbox.

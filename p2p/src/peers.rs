@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
-use bitverse_primitives::ChainId;
+use bitverse_primitives::{ChainId, Hash};
 
 use super::protocol::{ChainTip, PeerStatus, most_work};
 
@@ -73,6 +73,16 @@ fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     })
 }
 
+/// Orphan blocks remembered per peer (their hashes), so that an orphan whose parent is one the
+/// same peer sent before is known for what it is: the next block of a branch we are behind on.
+/// An honest peer that produces blocks faster than we catch up (a `--dev` sealer, dozens a
+/// second over several chains, while we sync after missing one) sends nothing but such
+/// orphans until the sync is done; counting each as useless banned it within seconds and
+/// left us behind for [`BAN_DURATION_MS`] (found by `bitverse bench crash`). Only the first
+/// orphan of each such run counts. Linked orphans cost their sender the proof of work of as
+/// many blocks, as valid side-branch blocks (never counted) do.
+pub(crate) const ORPHANS_REMEMBERED_PER_PEER: usize = 64;
+
 /// What the node knows of one connected peer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PeerInfo {
@@ -88,6 +98,8 @@ pub(crate) struct PeerInfo {
     pub status_asked_at: Option<Instant>,
     /// Useless gossip it sent, decayed (see [`USELESS_GOSSIP_MAX`]).
     pub useless_gossip: u32,
+    /// The last orphan blocks it sent, oldest first (see [`ORPHANS_REMEMBERED_PER_PEER`]).
+    pub recent_orphans: VecDeque<Hash>,
 }
 
 /// A banned peer.
@@ -229,6 +241,21 @@ impl PeerBook {
             }
             None => false,
         }
+    }
+
+    /// Counts an orphan block `hash` (whose parent, `parent`, is unknown here) as useless
+    /// gossip unless it extends an orphan the same peer sent before; remembers it either way.
+    /// `true` when the peer has now earned a ban.
+    pub(crate) fn record_orphan(&mut self, peer: &PeerId, hash: Hash, parent: Hash) -> bool {
+        let Some(info) = self.peers.get_mut(peer) else {
+            return false;
+        };
+        let extends_its_own = info.recent_orphans.contains(&parent);
+        if info.recent_orphans.len() >= ORPHANS_REMEMBERED_PER_PEER {
+            info.recent_orphans.pop_front();
+        }
+        info.recent_orphans.push_back(hash);
+        !extends_its_own && self.record_useless_gossip(peer)
     }
 
     /// Takes a tenth off every peer's count of useless gossip: called once a second.
@@ -418,7 +445,11 @@ mod tests {
             book.peers.clear();
         }
         assert_eq!(book.identity_windows.len(), IDENTITY_WINDOWS_MAX);
-        assert!(!book.identity_windows.contains_key(&"10.0.0.0".parse().unwrap()));
+        assert!(
+            !book
+                .identity_windows
+                .contains_key(&"10.0.0.0".parse().unwrap())
+        );
     }
 
     #[test]
@@ -465,5 +496,41 @@ mod tests {
         // The measured flooder, 476 a second, is over the bound within its first second.
         let sent = (1..=476).find(|_| book.record_useless_gossip(&flooder));
         assert_eq!(sent, Some(USELESS_GOSSIP_MAX as usize + 1));
+    }
+
+    /// Found by `bitverse bench crash`: a follower that fell behind a `--dev` sealer got only
+    /// orphans from it (each block's parent the one before) until its sync caught up, and
+    /// banned it. A run of linked orphans counts once; orphans that link to nothing it sent
+    /// still count one each, and the memory of them is bounded.
+    #[test]
+    fn a_run_of_linked_orphans_counts_once_and_unlinked_ones_each() {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/1".parse().unwrap();
+        let (ahead, flooder) = (PeerId::random(), PeerId::random());
+        let mut book = PeerBook::default();
+        assert_eq!(book.connected(ahead, addr.clone(), Instant::now()), Ok(()));
+        assert_eq!(book.connected(flooder, addr, Instant::now()), Ok(()));
+        // 5,000 blocks in one burst, on 5 chains, each the child of the one before on its chain.
+        let block = |chain: u64, height: u64| {
+            Hash::tagged("test", &[&chain.to_le_bytes(), &height.to_le_bytes()])
+        };
+        for height in 1..=1_000u64 {
+            for chain in 0..5 {
+                let earned =
+                    book.record_orphan(&ahead, block(chain, height), block(chain, height - 1));
+                assert!(!earned, "banned at height {height}");
+            }
+        }
+        assert_eq!(
+            book.get_mut(&ahead).map(|p| p.useless_gossip),
+            Some(5),
+            "one per run"
+        );
+        assert_eq!(
+            book.get_mut(&ahead).map(|p| p.recent_orphans.len()),
+            Some(ORPHANS_REMEMBERED_PER_PEER)
+        );
+        // Orphans whose parents it never sent: one each, banned past the bound.
+        let sent = (1..=476u64).find(|n| book.record_orphan(&flooder, block(9, *n), block(8, *n)));
+        assert_eq!(sent, Some(u64::from(USELESS_GOSSIP_MAX) + 1));
     }
 }

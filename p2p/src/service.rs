@@ -774,9 +774,15 @@ impl Service {
                     .behaviour_mut()
                     .gossipsub
                     .report_message_validation_result(&message_id, &source, acceptance);
+                let earned_ban = match (useless, orphan) {
+                    (false, _) => false,
+                    // A run of orphans linked to each other counts once (`record_orphan`).
+                    (true, Some((hash, parent))) => self.book.record_orphan(&source, hash, parent),
+                    (true, None) => self.book.record_useless_gossip(&source),
+                };
                 if rejected {
                     self.penalize(source, reason.as_deref().unwrap_or("rejected"));
-                } else if useless && self.book.record_useless_gossip(&source) {
+                } else if earned_ban {
                     self.ban(
                         source,
                         format!(
@@ -785,7 +791,7 @@ impl Service {
                             reason.as_deref().unwrap_or("ignored")
                         ),
                     );
-                } else if orphan {
+                } else if orphan.is_some() {
                     // Its sender may be on a better chain we have not seen: ask, and sync.
                     self.ask_status(source);
                 }

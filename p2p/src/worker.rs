@@ -121,8 +121,9 @@ pub(crate) enum WorkerOutput {
         acceptance: MessageAcceptance,
         /// Why, for a rejection or an ignored message.
         reason: Option<String>,
-        /// A block whose parent is unknown: the sender may know a better chain.
-        orphan: bool,
+        /// A block whose parent is unknown, as (its hash, that parent): the sender may know a
+        /// better chain.
+        orphan: Option<(Hash, Hash)>,
         /// Well-formed but of no use, however often it comes: an orphan block, a transaction
         /// whose sender cannot pay. Counted against the sender
         /// (`super::peers::USELESS_GOSSIP_MAX`).
@@ -405,14 +406,14 @@ fn verdict(job: &GossipJob, acceptance: MessageAcceptance, reason: Option<String
         message_id: job.message_id.clone(),
         acceptance,
         reason,
-        orphan: false,
+        orphan: None,
         useless: false,
     }
 }
 
 /// Ignore a message that is well-formed but of no use however often it comes (an `orphan`
 /// block, a transaction whose sender cannot pay), counted against its sender.
-fn useless_verdict(job: &GossipJob, reason: String, orphan: bool) -> WorkerOutput {
+fn useless_verdict(job: &GossipJob, reason: String, orphan: Option<(Hash, Hash)>) -> WorkerOutput {
     WorkerOutput::Verdict {
         source: job.source,
         message_id: job.message_id.clone(),
@@ -454,9 +455,11 @@ fn judge_block(tree: &Blocktree, job: GossipJob) -> WorkerOutput {
             }
             verdict(&job, MessageAcceptance::Accept, None)
         }
-        Err(ChainError::Block(BlockError::UnknownParent(parent))) => {
-            useless_verdict(&job, format!("unknown parent {parent}"), true)
-        }
+        Err(ChainError::Block(BlockError::UnknownParent(parent))) => useless_verdict(
+            &job,
+            format!("unknown parent {parent}"),
+            Some((hash, parent)),
+        ),
         Err(ChainError::Block(
             e @ (BlockError::AlreadyKnown(_) | BlockError::TimeTooNew { .. }),
         )) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
@@ -495,7 +498,7 @@ fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOut
         // A sender that cannot pay here may be funded on a peer's tip for a moment, so it is
         // not invalid; a stream of them is a flood, which the sender's count catches.
         Err(ChainError::Tx(e @ TxError::Account(AccountError::InsufficientBalance { .. }))) => {
-            useless_verdict(&job, e.to_string(), false)
+            useless_verdict(&job, e.to_string(), None)
         }
         Err(e) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
     }
@@ -798,7 +801,7 @@ mod tests {
         match output {
             WorkerOutput::Verdict {
                 acceptance, orphan, ..
-            } => (*acceptance, *orphan),
+            } => (*acceptance, orphan.is_some()),
             _ => panic!("not a verdict"),
         }
     }
