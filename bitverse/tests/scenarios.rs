@@ -1701,6 +1701,8 @@ fn a_bounty_posted_through_the_cli_pins_its_values_and_shows_as_json() {
     let shown = json_of(&node.cli(&["bounty", "show", &id, "--json"]), "bounty show");
     assert_eq!(shown["id"], id.as_str());
     assert_eq!(shown["status"], "open");
+    // `bounty post` carries no acceptance from the offerer: its expiry will not count against it.
+    assert_eq!(shown["accepted"], false);
     assert_eq!(amount_of(&shown["amount"]), 5_000);
     assert_eq!(
         shown["requester"],

@@ -873,6 +873,14 @@ pub(crate) async fn bounty(client: &NodeClient, command: BountyCommand) -> Resul
                 bounty.posted_height, bounty.pinned_height, bounty.expiry_height
             );
             println!(
+                "  {}",
+                if bounty.accepted {
+                    "accepted by the offerer: its expiry counts against the offerer's record"
+                } else {
+                    "not accepted by the offerer: its expiry leaves the offerer's record alone"
+                }
+            );
+            println!(
                 "  transform {} = {}",
                 bounty.transform.key, bounty.transform.value_hash
             );

@@ -715,6 +715,9 @@ pub struct BountyResult {
     pub fuel_budget: u64,
     /// The root height at whose start it is refunded if still open.
     pub expiry_height: u64,
+    /// Whether its offerer signed its terms: only then does its expiry count against the
+    /// offerer's record (`docs/MARKET.md`, "Acceptance").
+    pub accepted: bool,
     /// Its lineup once drawn; null before, and always for 0 hops.
     pub lineup: Option<LineupResult>,
     /// `open`, `settled`, `expired` or `disputed`.

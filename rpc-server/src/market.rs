@@ -249,6 +249,7 @@ pub(crate) fn bounty_result(bounty: &Bounty, height: u64) -> BountyResult {
         hops: bounty.hops,
         fuel_budget: bounty.fuel_budget,
         expiry_height: bounty.expiry_height,
+        accepted: bounty.accepted,
         lineup: bounty.lineup.as_ref().map(|l| LineupResult {
             finder: l.finder,
             seed: l.seed,
