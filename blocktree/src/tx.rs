@@ -192,6 +192,40 @@ pub struct Transaction {
     pub signature: Signature,
 }
 
+impl TxPayload {
+    /// A PostBounty's terms as its offerer accepts them, `requester` being its sender; `None`
+    /// for another payload.
+    pub fn bounty_terms(&self, requester: AccountId) -> Option<crate::bounty::BountyTerms<'_>> {
+        let TxPayload::PostBounty {
+            amount,
+            transform,
+            inputs,
+            args,
+            pinned_height,
+            hops,
+            offerer,
+            fuel_budget,
+            expiry_height,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(crate::bounty::BountyTerms {
+            requester,
+            offerer: *offerer,
+            amount: *amount,
+            transform,
+            inputs,
+            args,
+            pinned_height: *pinned_height,
+            hops: *hops,
+            fuel_budget: *fuel_budget,
+            expiry_height: *expiry_height,
+        })
+    }
+}
+
 impl UnsignedTx {
     /// The digest a sender signs: the canonical bytes of the body under a domain tag.
     pub fn signing_hash(&self) -> Hash {
@@ -326,13 +360,12 @@ fn check_bounty_request(sender: &AccountId, payload: &TxPayload) -> Result<(), S
         transform,
         inputs,
         args,
-        pinned_height,
         hops,
         fuel_budget,
-        expiry_height,
         deep_values,
         offerer,
         acceptance,
+        ..
     } = payload
     else {
         return Ok(());
@@ -366,19 +399,9 @@ fn check_bounty_request(sender: &AccountId, payload: &TxPayload) -> Result<(), S
     }
     crate::bounty::check_request_bounds(args, *fuel_budget)?;
     // Last: a signature check costs more than every rule above.
-    if let Some(signature) = acceptance {
-        let terms = crate::bounty::BountyTerms {
-            requester: *sender,
-            offerer: *offerer,
-            amount: *amount,
-            transform,
-            inputs,
-            args,
-            pinned_height: *pinned_height,
-            hops: *hops,
-            fuel_budget: *fuel_budget,
-            expiry_height: *expiry_height,
-        };
+    if let Some(signature) = acceptance
+        && let Some(terms) = payload.bounty_terms(*sender)
+    {
         offerer
             .verify(&terms.acceptance_hash(), signature)
             .map_err(|_| StatelessError::BadAcceptance { offerer: *offerer })?;

@@ -8,9 +8,9 @@
 mod common;
 
 use bitverse_blocktree::{
-    AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, BountyTerms, Chain,
-    ChainError, ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX,
-    Slash, StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
+    AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, Chain, ChainError,
+    ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash,
+    StatelessError, Transaction, TxError, TxPayload, TxStatus, UnsignedTx,
 };
 use bitverse_pricing::{EVENT_WEIGHT, HOPS_MAX, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
@@ -307,40 +307,16 @@ impl Market {
 /// sandbox: the reference every honest participant computes.
 /// `payload`, a bounty from alice, with its offerer's signature over its terms.
 fn accepted(mut payload: TxPayload) -> TxPayload {
-    let TxPayload::PostBounty {
-        amount,
-        transform,
-        inputs,
-        args,
-        pinned_height,
-        hops,
-        offerer,
-        fuel_budget,
-        expiry_height,
-        acceptance,
-        ..
-    } = &mut payload
-    else {
-        panic!("not a bounty");
-    };
-    let terms = BountyTerms {
-        requester: account("alice"),
-        offerer: *offerer,
-        amount: *amount,
-        transform,
-        inputs,
-        args,
-        pinned_height: *pinned_height,
-        hops: *hops,
-        fuel_budget: *fuel_budget,
-        expiry_height: *expiry_height,
-    };
+    let terms = payload.bounty_terms(account("alice")).expect("a bounty");
     let offerer_key = NAMES
         .iter()
         .map(|name| key(name))
-        .find(|k| k.account() == *offerer)
+        .find(|k| k.account() == terms.offerer)
         .expect("a named offerer");
-    *acceptance = Some(offerer_key.sign(&terms.acceptance_hash()));
+    let signature = offerer_key.sign(&terms.acceptance_hash());
+    if let TxPayload::PostBounty { acceptance, .. } = &mut payload {
+        *acceptance = Some(signature);
+    }
     payload
 }
 
