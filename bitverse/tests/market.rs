@@ -11,6 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{DeepValue, TxPayload, ValueProof};
 use bitverse_primitives::{Hash, SecretKey};
 use bitverse_relay_lineup::{Envelope, decode_envelope_chain};
@@ -377,7 +378,11 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
     let refused = market
         .rpc("bv_sendTransaction", json!([tx_hex(&forged_post)]))
         .expect_err("a changed deep value");
-    assert_eq!(refused.code, -32030, "{refused:?}");
+    assert_eq!(
+        refused.code,
+        i64::from(codes::BAD_DEEP_VALUE),
+        "{refused:?}"
+    );
 
     let successes = market.offerer_record(0)["successes"].as_u64().unwrap_or(0);
     assert!(successes > 0, "node-0's settled offers are in the ledger");
@@ -410,7 +415,7 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
     let refused = market
         .rpc("bv_sendTransaction", json!([tx_hex(&duplicate)]))
         .expect_err("a second Settle");
-    assert_eq!(refused.code, -32023, "{refused:?}");
+    assert_eq!(refused.code, i64::from(codes::BOUNTY_CLOSED), "{refused:?}");
 
     // A lying offerer is caught by its lineup, disputed (the root re-executes over the deep
     // value it keeps for the bounty) and slashed; nothing is written.
@@ -477,7 +482,11 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
     let refused = market
         .rpc("bv_sendTransaction", json!([tx_hex(&forged_tx)]))
         .expect_err("a forged Settle");
-    assert_eq!(refused.code, -32024, "{refused:?}");
+    assert_eq!(
+        refused.code,
+        i64::from(codes::BAD_ENVELOPE_CHAIN),
+        "{refused:?}"
+    );
 
     // A silent offerer leaves the bounty to expire: refunded, a failure in its record, and
     // its quote moves.

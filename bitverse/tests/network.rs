@@ -993,13 +993,13 @@ fn a_data_chain_split_by_a_partition_heals_onto_the_branch_the_winning_root_anch
         )
     };
     for (side, value) in [(&a, "from a"), (&b, "from b")] {
-        // Until the purchase is a root block deep, the node answers -32017: not yet.
+        // Until the purchase is a root block deep, the node answers `CODE_NOT_ANCHORED_YET`: not yet.
         let hash = wait_for(
             TREE_STEP_TIMEOUT_MS,
             "each side to take its write",
             || match side.rpc("bv_sendTransaction", json!([tx_hex(&write(value))])) {
                 Ok(hash) => Some(hash),
-                Err(e) if e.code == -32017 => None,
+                Err(e) if e.code == i64::from(bitverse_rpc_api::CODE_NOT_ANCHORED_YET) => None,
                 Err(e) => panic!("each side takes its write: {e:?}"),
             },
             context,

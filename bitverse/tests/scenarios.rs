@@ -6,6 +6,7 @@
 
 mod common;
 
+use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{
     ChainParams, TxPayload, UnsignedTx, VALUE_SIZE_BYTES_MAX, chain_of_keyspace,
 };
@@ -476,9 +477,9 @@ fn bad_input_is_refused_clearly_while_serving() {
         wait_included(&node.url, hash.as_str().unwrap()).expect("good put included");
         tx
     };
-    let expect_code = |outcome: Result<Value, common::RpcError>, code: i64, needle: &str| {
+    let expect_code = |outcome: Result<Value, common::RpcError>, code: i32, needle: &str| {
         let error = outcome.expect_err("must be refused");
-        assert_eq!(error.code, code, "{error:?}");
+        assert_eq!(error.code, i64::from(code), "{error:?}");
         assert!(
             error.message.contains(needle),
             "{:?} should say {needle:?}",
@@ -503,7 +504,11 @@ fn bad_input_is_refused_clearly_while_serving() {
         key: "alice/big".into(),
         value: vec![7; VALUE_SIZE_BYTES_MAX + 1],
     };
-    expect_code(send(&signed(&alice, nonce, big)), -32005, "value too large");
+    expect_code(
+        send(&signed(&alice, nonce, big)),
+        codes::VALUE_TOO_LARGE,
+        "value too large",
+    );
     good_put();
 
     let payload = TxPayload::Put {
@@ -518,11 +523,11 @@ fn bad_input_is_refused_clearly_while_serving() {
         payload,
     }
     .sign(&bob);
-    expect_code(send(&forged), -32007, "bad signature");
+    expect_code(send(&forged), codes::BAD_SIGNATURE, "bad signature");
     good_put();
 
     let included = good_put();
-    expect_code(send(&included), -32012, "already known");
+    expect_code(send(&included), codes::ALREADY_KNOWN, "already known");
     let reused = signed(
         &alice,
         included.body.nonce,
@@ -531,7 +536,7 @@ fn bad_input_is_refused_clearly_while_serving() {
             value: b"y".to_vec(),
         },
     );
-    expect_code(send(&reused), -32006, "bad nonce");
+    expect_code(send(&reused), codes::BAD_NONCE, "bad nonce");
     good_put();
 
     expect_code(
@@ -541,7 +546,7 @@ fn bad_input_is_refused_clearly_while_serving() {
     );
     expect_code(
         node.rpc("bv_sendTransaction", json!(["deadbeef"])),
-        -32009,
+        codes::MALFORMED_TX,
         "malformed transaction",
     );
     good_put();
@@ -553,12 +558,12 @@ fn bad_input_is_refused_clearly_while_serving() {
     };
     expect_code(
         send(&signed(&alice, nonce, put("nobody/x", 1))),
-        -32001,
+        codes::UNKNOWN_KEYSPACE,
         "unknown keyspace",
     );
     expect_code(
         send(&signed(&bob, pending_nonce(&node, &bob), put("alice/x", 1))),
-        -32002,
+        codes::NOT_OWNER,
         "not the owner",
     );
     let pauper = SecretKey::from_seed(b"no funds");
@@ -568,12 +573,12 @@ fn bad_input_is_refused_clearly_while_serving() {
     };
     expect_code(
         send(&signed(&pauper, 0, transfer)),
-        -32003,
+        codes::INSUFFICIENT_BALANCE,
         "insufficient balance",
     );
     expect_code(
         send(&signed(&alice, nonce, put("tiny/x", 100))),
-        -32004,
+        codes::QUOTA_EXCEEDED,
         "quota exceeded",
     );
     good_put();
@@ -662,7 +667,7 @@ fn keyspace_scripts_through_the_cli() {
             .as_bytes(),
     )
     .unwrap();
-    assert_eq!(answer["error"]["code"], -32013, "{answer}");
+    assert_eq!(answer["error"]["code"], codes::SCRIPT_REJECTED, "{answer}");
     assert_eq!(answer["error"]["data"]["reason_code"], 1, "{answer}");
     assert_eq!(
         answer["error"]["data"]["keyspace"], "twitter/bob",
@@ -1170,7 +1175,7 @@ fn the_demo_runs_the_whole_story_and_cleans_up() {
     for line in [
         "$ bitverse keyspace buy log --key dev:alice --quota 4096 --script",
         "$ bitverse put log/1 --key dev:alice --value rewritten",
-        "rejected the write: reason 1 (code -32013)",
+        "rejected the write: reason 1 (code 4009)",
         "→ refused, as the script says.",
         "$ bitverse keyspace buy deep --key dev:alice --quota 4096 --depth 2",
         "node-1 synced to height",
@@ -1287,7 +1292,11 @@ fn send_transactions_answers_each_item_and_a_bad_one_spoils_none() {
     assert_eq!(refused, alone);
     assert_eq!(
         refused.iter().map(|(code, _)| *code).collect::<Vec<_>>(),
-        vec![-32007, -32602, -32009]
+        vec![
+            i64::from(codes::BAD_SIGNATURE),
+            -32602,
+            i64::from(codes::MALFORMED_TX)
+        ]
     );
     for (i, key) in [
         (0usize, "alice/a"),
@@ -1328,7 +1337,7 @@ fn send_transactions_answers_each_item_and_a_bad_one_spoils_none() {
     assert!(
         answers[1..]
             .iter()
-            .all(|a| a["error"]["code"].as_i64() == Some(-32012)),
+            .all(|a| a["error"]["code"].as_i64() == Some(i64::from(codes::ALREADY_KNOWN))),
         "the copies are already known"
     );
 }

@@ -366,85 +366,85 @@ mod tests {
         vec![
             s(
                 StatelessError::Malformed(CodecError::TrailingBytes(1)),
-                -32009,
+                1001,
             ),
-            s(StatelessError::BadSignature, -32007),
+            s(StatelessError::BadSignature, 1002),
             s(
                 StatelessError::WrongChain {
                     expected: chain,
                     got: chain,
                 },
-                -32009,
+                1003,
             ),
-            s(StatelessError::RootOnly { chain }, -32009),
-            s(StatelessError::FeeOnDataChain { chain }, -32009),
-            s(StatelessError::InvalidKey(KeyError::NoKeyspace), -32009),
-            s(StatelessError::InvalidKeyspaceName(KeyError::Empty), -32009),
+            s(StatelessError::RootOnly { chain }, 1004),
+            s(StatelessError::FeeOnDataChain { chain }, 1005),
+            s(StatelessError::InvalidKey(KeyError::NoKeyspace), 1006),
+            s(StatelessError::InvalidKeyspaceName(KeyError::Empty), 1007),
             s(
                 StatelessError::ValueTooLarge {
                     size_bytes: 2,
                     size_bytes_max: 1,
                 },
-                -32005,
+                1008,
             ),
             s(
                 StatelessError::ScriptTooLarge {
                     size_bytes: 2,
                     size_bytes_max: 1,
                 },
-                -32014,
+                1009,
             ),
-            s(StatelessError::ZeroQuota, -32009),
-            s(StatelessError::ZeroStakeAmount, -32009),
-            s(StatelessError::ZeroBountyAmount, -32009),
-            s(StatelessError::OffererIsRequester { account }, -32027),
-            s(StatelessError::BadAcceptance { offerer: account }, -32027),
+            s(StatelessError::ZeroQuota, 1010),
+            s(StatelessError::ZeroStakeAmount, 1011),
+            s(StatelessError::ZeroBountyAmount, 1012),
+            s(StatelessError::OffererIsRequester { account }, 1013),
+            s(StatelessError::BadAcceptance { offerer: account }, 1014),
             s(
                 StatelessError::TooManyBountyInputs { count: 2, max: 1 },
-                -32009,
+                1015,
             ),
             s(
                 StatelessError::TooManyDeepValues {
                     count: 2,
                     inputs: 1,
                 },
-                -32030,
+                1016,
             ),
-            s(StatelessError::TooManyHops { hops: 2, max: 1 }, -32009),
+            s(StatelessError::TooManyHops { hops: 2, max: 1 }, 1017),
             s(
                 StatelessError::BountyArgsTooLarge {
                     size_bytes: 2,
                     max: 1,
                 },
-                -32009,
+                1018,
             ),
             s(
                 StatelessError::FuelBudgetOutOfRange {
                     fuel_budget: 0,
                     max: 1,
                 },
-                -32009,
+                1019,
             ),
             s(
                 StatelessError::EnvelopeChainTooLong { length: 2, max: 1 },
-                -32024,
+                1020,
             ),
-            a(AdmissionError::AlreadyKnown(hash), -32012),
+            a(AdmissionError::AlreadyKnown(hash), 2001),
             a(
                 AdmissionError::NonceTooFarAhead {
                     expected: 0,
                     got: 9,
                 },
-                -32006,
+                2002,
             ),
-            a(AdmissionError::MempoolFull { fee: Amount(1) }, -32008),
-            a(AdmissionError::ReplacementUnderpriced { nonce: 0 }, -32008),
+            a(AdmissionError::MempoolFull { fee: Amount(1) }, 2003),
+            a(AdmissionError::ReplacementUnderpriced { nonce: 0 }, 2004),
             c(
                 AccountError::BadNonce {
                     expected: 1,
                     got: 0,
                 },
-                -32006,
+                3001,
             ),
             c(
                 AccountError::InsufficientBalance {
@@ -452,15 +452,15 @@ mod tests {
                     available: Amount::ZERO,
                     needed: Amount(1),
                 },
-                -32003,
+                3002,
             ),
-            k(KeyspaceError::UnknownKeyspace("a/b".into()), -32001),
-            k(KeyspaceError::KeyspaceTaken("a".into()), -32011),
+            k(KeyspaceError::UnknownKeyspace("a/b".into()), 4001),
+            k(KeyspaceError::KeyspaceTaken("a".into()), 4002),
             k(
                 KeyspaceError::NotOwner {
                     keyspace: "a".into(),
                 },
-                -32002,
+                4003,
             ),
             k(
                 KeyspaceError::QuotaExceeded {
@@ -469,30 +469,30 @@ mod tests {
                     used_bytes: 1,
                     needed_bytes: 2,
                 },
-                -32004,
+                4004,
             ),
             k(
                 KeyspaceError::PrepaidTooLow {
                     prepaid: Amount::ZERO,
                     needed: Amount(1),
                 },
-                -32009,
+                4005,
             ),
             k(
                 KeyspaceError::DepthTooDeep {
                     depth: 9,
                     depth_max: 8,
                 },
-                -32009,
+                4006,
             ),
-            k(KeyspaceError::NoSuchKey("a/b".into()), -32009),
+            k(KeyspaceError::NoSuchKey("a/b".into()), 4007),
             k(
                 KeyspaceError::KeyOnOtherChain {
                     key: "a/b".into(),
                     home: chain,
                     here: chain,
                 },
-                -32015,
+                4008,
             ),
             k(
                 KeyspaceError::ScriptRejected {
@@ -500,14 +500,14 @@ mod tests {
                     reason_code: 7,
                     reason_text: None,
                 },
-                -32013,
+                4009,
             ),
             k(
                 KeyspaceError::ScriptRefused(UploadError::TooLarge {
                     size_bytes: 2,
                     size_bytes_max: 1,
                 }),
-                -32014,
+                4010,
             ),
             st(
                 StakeError::InsufficientStake {
@@ -516,7 +516,7 @@ mod tests {
                     staked: Amount::ZERO,
                     needed: Amount(1),
                 },
-                -32018,
+                5001,
             ),
             st(
                 StakeError::StakedNodesFull {
@@ -524,14 +524,14 @@ mod tests {
                     nodes_max: 1,
                     smallest: Amount(1),
                 },
-                -32019,
+                5002,
             ),
             st(
                 StakeError::TooManyUnbonding {
                     account,
                     entries_max: 1,
                 },
-                -32019,
+                5003,
             ),
             b(
                 BountyError::PinHeightOutOfRange {
@@ -539,7 +539,7 @@ mod tests {
                     lowest: 0,
                     highest: 1,
                 },
-                -32009,
+                6001,
             ),
             b(
                 BountyError::ExpiryOutOfRange {
@@ -547,94 +547,85 @@ mod tests {
                     lowest: 1,
                     highest: 2,
                 },
-                -32009,
+                6002,
             ),
             b(
                 BountyError::PinnedKeyMissing {
                     key: "a/b".into(),
                     height: 0,
                 },
-                -32028,
+                6003,
             ),
             b(
                 BountyError::BadDeepValue {
                     key: "a/b".into(),
                     reason: DeepValueFault::Extra,
                 },
-                -32030,
+                6004,
             ),
             b(
                 BountyError::OffererNotStaked {
                     offerer: account,
                     height: 0,
                 },
-                -32027,
+                6005,
             ),
             b(
                 BountyError::TierUnavailable {
                     hops: 1,
                     eligible: 0,
                 },
-                -32027,
+                6006,
             ),
-            b(BountyError::TooManyOpenBounties { account, max: 1 }, -32026),
+            b(BountyError::TooManyOpenBounties { account, max: 1 }, 6007),
             b(
                 BountyError::OpenBountiesFull {
                     max: 1,
                     at_height: None,
                 },
-                -32026,
+                6008,
             ),
-            b(BountyError::UnknownBounty(hash), -32022),
+            b(BountyError::UnknownBounty(hash), 6009),
             b(
                 BountyError::BountyClosed {
                     bounty: hash,
                     status: BountyEnd::Expired { height: 4 },
                 },
-                -32023,
+                6010,
             ),
-            b(BountyError::AlreadyPosted(hash), -32023),
-            b(
-                BountyError::BadEnvelopeChain(LineupError::EmptyChain),
-                -32024,
-            ),
+            b(BountyError::AlreadyPosted(hash), 6010),
+            b(BountyError::BadEnvelopeChain(LineupError::EmptyChain), 6011),
             b(
                 BountyError::BadDisputeEvidence(LineupError::NoConflict),
-                -32024,
+                6012,
             ),
             b(
                 BountyError::BadLineupProof(LineupError::DrawExhausted),
-                -32025,
+                6013,
             ),
-            b(BountyError::LineupNotDrawn(hash), -32029),
-            b(BountyError::LineupAlreadyDrawn(hash), -32029),
-            b(BountyError::NoLineupForTier(hash), -32029),
-            b(BountyError::DisputeBurnsNothing { bounty: hash }, -32031),
+            b(BountyError::LineupNotDrawn(hash), 6014),
+            b(BountyError::LineupAlreadyDrawn(hash), 6015),
+            b(BountyError::NoLineupForTier(hash), 6016),
+            b(BountyError::DisputeBurnsNothing { bounty: hash }, 6017),
             b(
                 BountyError::DisputeFuelFull {
                     used: 1,
                     budget: 1,
                     max: 1,
                 },
-                -32032,
+                6018,
             ),
-            b(
-                BountyError::Ledger(PricingError::InvalidParams("x")),
-                -32009,
-            ),
+            b(BountyError::Ledger(PricingError::InvalidParams("x")), 6019),
             e(
                 EarningsError::DepthTooDeep {
                     depth: 9,
                     depth_max: 8,
                 },
-                -32009,
+                7001,
             ),
-            e(
-                EarningsError::BadProof(ProofError::Link("x".into())),
-                -32021,
-            ),
-            e(EarningsError::RootChain, -32021),
-            e(EarningsError::NotAnchored { chain, hash }, -32021),
+            e(EarningsError::BadProof(ProofError::Link("x".into())), 7002),
+            e(EarningsError::RootChain, 7002),
+            e(EarningsError::NotAnchored { chain, hash }, 7002),
             e(
                 EarningsError::NothingToClaim {
                     chain,
@@ -643,9 +634,9 @@ mod tests {
                     claimed: Amount::ZERO,
                     pool_held: Amount::ZERO,
                 },
-                -32020,
+                7003,
             ),
-            (TxError::Overflow, -32009),
+            (TxError::Overflow, 8001),
         ]
     }
 
@@ -764,27 +755,48 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_shared_only_where_the_table_says_so() {
-        let mut by_code: BTreeMap<i32, Vec<&ErrorCode>> = BTreeMap::new();
+    fn each_code_has_one_meaning_outside_the_reserved_range() {
+        let mut by_code: BTreeMap<i32, &ErrorCode> = BTreeMap::new();
         for entry in ERROR_CODES {
-            by_code.entry(entry.code).or_default().push(entry);
-        }
-        for (code, entries) in by_code {
-            let shared = entries.len() > 1;
-            for entry in entries {
-                assert_eq!(
-                    entry.shares_code, shared,
-                    "{} ({code}) says shares_code {}",
-                    entry.name, entry.shares_code
-                );
+            if let Some(other) = by_code.insert(entry.code, entry) {
+                panic!("{} and {} share {}", other.name, entry.name, entry.code);
             }
+            // JSON-RPC reserves -32768..=-32000; jsonrpsee answers its own limits there.
+            assert!(
+                !(-32768..=-32000).contains(&entry.code),
+                "{} ({}) is in the reserved range",
+                entry.name,
+                entry.code
+            );
+            let thousands = match entry.stage {
+                ErrorStage::Stateless => 1,
+                ErrorStage::Admission => 2,
+                ErrorStage::Account => 3,
+                ErrorStage::Keyspace => 4,
+                ErrorStage::Stake => 5,
+                ErrorStage::Bounty => 6,
+                ErrorStage::Earnings => 7,
+                ErrorStage::Arithmetic => 8,
+            };
+            assert_eq!(
+                entry.code / 1000,
+                thousands,
+                "{} is in its stage's thousand",
+                entry.name
+            );
+            assert!(
+                (-32768..=-32000).contains(&entry.former_code),
+                "{}: the former codes were all in the reserved range",
+                entry.name
+            );
         }
         let names: BTreeSet<&str> = ERROR_CODES.iter().map(|entry| entry.name).collect();
         assert_eq!(names.len(), ERROR_CODES.len(), "names are unique");
         assert!(ERROR_CODES.iter().all(|entry| !entry.meaning.is_empty()));
-        assert_eq!(codes::BAD_NONCE, -32006);
+        assert_eq!(codes::BAD_NONCE, 3001);
         assert!(ERROR_CODES.iter().any(|entry| entry.name == "BAD_NONCE"
             && entry.code == codes::BAD_NONCE
+            && entry.former_code == -32006
             && entry.stage == ErrorStage::Account));
     }
 

@@ -7,6 +7,7 @@
 
 mod common;
 
+use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{
     AccountError, BOUNTY_INPUTS_MAX, Block, Bounty, BountyError, BountyStatus, Chain, ChainError,
     ChainParams, EXPIRY_BLOCKS_MAX, KeyspaceError, OPEN_BOUNTIES_PER_ACCOUNT_MAX, Slash,
@@ -621,7 +622,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
         // Issue 18 §5: an acceptance of other terms (here a higher amount) is no acceptance.
         (
             with_stale_acceptance,
-            -32027,
+            codes::BAD_ACCEPTANCE,
             &|e| matches!(e, TxError::Stateless(StatelessError::BadAcceptance { offerer }) if *offerer == account("bob")),
         ),
         (
@@ -630,7 +631,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *amount = Amount::ZERO;
                 }
             }),
-            -32009,
+            codes::ZERO_BOUNTY_AMOUNT,
             &|e| *e == TxError::Stateless(StatelessError::ZeroBountyAmount),
         ),
         // Issue 18 §5: a requester naming itself as offerer would farm successes.
@@ -640,7 +641,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *offerer = account("alice");
                 }
             }),
-            -32027,
+            codes::OFFERER_IS_REQUESTER,
             &|e| matches!(e, TxError::Stateless(StatelessError::OffererIsRequester { account: a }) if *a == account("alice")),
         ),
         (
@@ -649,7 +650,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *inputs = vec![INPUT.into(); BOUNTY_INPUTS_MAX + 1];
                 }
             }),
-            -32009,
+            codes::TOO_MANY_BOUNTY_INPUTS,
             &|e| matches!(e, TxError::Stateless(StatelessError::TooManyBountyInputs { count, .. }) if *count == BOUNTY_INPUTS_MAX + 1),
         ),
         (
@@ -658,7 +659,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *hops = HOPS_MAX + 1;
                 }
             }),
-            -32009,
+            codes::TOO_MANY_HOPS,
             &|e| matches!(e, TxError::Stateless(StatelessError::TooManyHops { .. })),
         ),
         (
@@ -667,7 +668,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *fuel_budget = 0;
                 }
             }),
-            -32009,
+            codes::FUEL_BUDGET_OUT_OF_RANGE,
             &|e| {
                 matches!(
                     e,
@@ -681,7 +682,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *fuel_budget = bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX + 1;
                 }
             }),
-            -32009,
+            codes::FUEL_BUDGET_OUT_OF_RANGE,
             &|e| {
                 matches!(
                     e,
@@ -695,7 +696,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *args = vec![0; bitverse_compute::transform::ARGS_SIZE_BYTES_MAX + 1];
                 }
             }),
-            -32009,
+            codes::BOUNTY_ARGS_TOO_LARGE,
             &|e| {
                 matches!(
                     e,
@@ -709,7 +710,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *pinned_height = 3;
                 }
             }),
-            -32009,
+            codes::PIN_HEIGHT_OUT_OF_RANGE,
             &|e| {
                 matches!(
                     e,
@@ -727,7 +728,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *expiry_height = 3;
                 }
             }),
-            -32009,
+            codes::EXPIRY_OUT_OF_RANGE,
             &|e| {
                 matches!(
                     e,
@@ -741,7 +742,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *expiry_height = 3 + EXPIRY_BLOCKS_MAX + 1;
                 }
             }),
-            -32009,
+            codes::EXPIRY_OUT_OF_RANGE,
             &|e| matches!(e, TxError::Bounty(BountyError::ExpiryOutOfRange { .. })),
         ),
         (
@@ -750,7 +751,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *inputs = vec!["photos/none".into()];
                 }
             }),
-            -32028,
+            codes::PINNED_KEY_MISSING,
             &|e| matches!(e, TxError::Bounty(BountyError::PinnedKeyMissing { key, height: 2 }) if key == "photos/none"),
         ),
         (
@@ -759,7 +760,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *transform = "nobody/bw".into();
                 }
             }),
-            -32001,
+            codes::UNKNOWN_KEYSPACE,
             &|e| matches!(e, TxError::Keyspace(KeyspaceError::UnknownKeyspace(_))),
         ),
         (
@@ -768,7 +769,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *offerer = account("carol");
                 }
             }),
-            -32027,
+            codes::OFFERER_NOT_STAKED,
             &|e| {
                 matches!(
                     e,
@@ -782,7 +783,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *hops = 4;
                 }
             }),
-            -32027,
+            codes::TIER_UNAVAILABLE,
             &|e| {
                 *e == TxError::Bounty(BountyError::TierUnavailable {
                     hops: 4,
@@ -796,7 +797,7 @@ fn malformed_bounties_are_refused_with_their_codes() {
                     *amount = Amount(u128::MAX / 2);
                 }
             }),
-            -32003,
+            codes::INSUFFICIENT_BALANCE,
             &|e| {
                 matches!(
                     e,
@@ -910,7 +911,7 @@ fn open_bounties_per_requester_are_bounded() {
             max: OPEN_BOUNTIES_PER_ACCOUNT_MAX
         })
     );
-    assert_eq!(e.code(), -32026);
+    assert_eq!(e.code(), codes::TOO_MANY_OPEN_BOUNTIES);
     // Another requester is not held back by alice's bounties.
     let payload = m.bounty_payload(100, 0, 50);
     m.submit("carol", payload);
@@ -940,7 +941,10 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::Bounty(BountyError::UnknownBounty(unknown)), -32022)
+        (
+            TxError::Bounty(BountyError::UnknownBounty(unknown)),
+            codes::UNKNOWN_BOUNTY
+        )
     );
     let e = m.refusal(
         "carol",
@@ -950,7 +954,10 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     );
     assert_eq!(
         (e.clone(), e.code()),
-        (TxError::Bounty(BountyError::NoLineupForTier(solo)), -32029)
+        (
+            TxError::Bounty(BountyError::NoLineupForTier(solo)),
+            codes::NO_LINEUP_FOR_TIER
+        )
     );
     let chain = vec![Envelope::offer(&key("bob"), relayed, Hash::ZERO, 1)];
     let e = m.refusal(
@@ -964,7 +971,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         (e.clone(), e.code()),
         (
             TxError::Bounty(BountyError::LineupNotDrawn(relayed)),
-            -32029
+            codes::LINEUP_NOT_DRAWN
         )
     );
 
@@ -986,7 +993,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
                     difficulty: 1 << 10
                 }
             )),
-            -32025
+            codes::BAD_LINEUP_PROOF
         )
     );
     let first = m.proof(relayed, "erin");
@@ -998,7 +1005,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         (e.clone(), e.code()),
         (
             TxError::Bounty(BountyError::LineupAlreadyDrawn(relayed)),
-            -32029
+            codes::LINEUP_ALREADY_DRAWN
         )
     );
     assert_eq!(m.bounty(&relayed).lineup.unwrap().seed, first.hash());
@@ -1085,7 +1092,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         } else {
             assert_eq!(e, TxError::Bounty(BountyError::BadEnvelopeChain(why)));
         }
-        assert_eq!(e.code(), -32024);
+        assert_eq!(e.code(), codes::BAD_ENVELOPE_CHAIN);
     }
     // A chain longer than any lineup is refused before any state is read.
     let long = vec![honest[0]; bitverse_relay_lineup::ENVELOPE_CHAIN_LEN_MAX + 1];
@@ -1161,7 +1168,7 @@ fn a_bounty_ends_exactly_once() {
             chain: chain.clone(),
         },
     );
-    assert_eq!(e.code(), -32023);
+    assert_eq!(e.code(), codes::BOUNTY_CLOSED);
     assert_eq!(
         e.to_string(),
         format!("bounty {settled} is closed: settled at root height 4")
@@ -1186,7 +1193,7 @@ fn a_bounty_ends_exactly_once() {
             chain: late.clone(),
         },
     );
-    assert_eq!(e.code(), -32023);
+    assert_eq!(e.code(), codes::BOUNTY_CLOSED);
     assert!(e.to_string().ends_with("expired at root height 6"), "{e}");
     let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
     m.submit(
@@ -1229,7 +1236,7 @@ fn a_bounty_ends_exactly_once() {
             chain: late,
         },
     );
-    assert_eq!(e.code(), -32023);
+    assert_eq!(e.code(), codes::BOUNTY_CLOSED);
 }
 
 #[test]
@@ -1339,7 +1346,7 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
             chain: vec![lie, catch],
         },
     );
-    assert_eq!(e.code(), -32024);
+    assert_eq!(e.code(), codes::BAD_ENVELOPE_CHAIN);
     let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
     let relayer_record_before = m
         .chain
@@ -1400,7 +1407,7 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
             second: Box::new(catch),
         },
     );
-    assert_eq!(e.code(), -32023);
+    assert_eq!(e.code(), codes::BOUNTY_CLOSED);
     assert!(
         e.to_string()
             .ends_with(&format!("disputed at root height {height}"))
@@ -1497,7 +1504,7 @@ fn a_dispute_is_re_executed_once_and_never_at_admission() {
         e,
         TxError::Bounty(BountyError::DisputeBurnsNothing { bounty: other })
     );
-    assert_eq!(e.code(), -32031);
+    assert_eq!(e.code(), codes::DISPUTE_BURNS_NOTHING);
     assert_eq!(m.chain.dispute_re_executions(), 1);
 }
 
@@ -1700,7 +1707,7 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
             },
         );
         assert_eq!(e, TxError::Bounty(BountyError::BadDisputeEvidence(why)));
-        assert_eq!(e.code(), -32024);
+        assert_eq!(e.code(), codes::BAD_DISPUTE_EVIDENCE);
     }
     let unknown = Hash::digest(b"none");
     let e = m.refusal(

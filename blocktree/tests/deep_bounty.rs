@@ -1,7 +1,7 @@
 //! Bounties over inputs on data chains: the requester brings each value with its proof through
 //! the anchors (`DeepValue`), the root checks it against a header it anchored, pins the value's
 //! hash and keeps the value for the bounty's computations until the bounty ends; a proof that
-//! does not check, or a missing or extra one, is refused with -32030.
+//! does not check, or a missing or extra one, is refused with `BAD_DEEP_VALUE` (6004).
 
 mod common;
 
@@ -229,7 +229,7 @@ fn deep_values_that_do_not_check_are_refused() {
         ),
         "{e:?}"
     );
-    assert_eq!(e.code(), -32030);
+    assert_eq!(e.code(), bitverse_blocktree::error::codes::BAD_DEEP_VALUE);
 
     let mut broken = good.clone();
     broken.value_proof.truncate(broken.value_proof.len() / 2);

@@ -258,7 +258,7 @@ fn unstaking_more_than_staked_or_paying_more_than_held_is_refused() {
             needed: Amount(1),
         })
         .code(),
-        -32018
+        bitverse_blocktree::error::codes::INSUFFICIENT_STAKE
     );
 }
 

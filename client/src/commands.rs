@@ -17,7 +17,7 @@ use crate::args::{
 };
 use crate::keys::{load_key, parse_address, write_key_file};
 use crate::node_client::{CliError, NodeClient};
-use crate::output::emit_value;
+use crate::output::{Align, emit_value, table};
 use crate::wait::wait_for_inclusion;
 
 /// Largest file `put --file` reads before the node would refuse it anyway. Values above the
@@ -249,18 +249,33 @@ pub(crate) async fn quote(
             offer.offerer,
             shown(offer.stake, output.raw)
         );
-        println!("  hops  reliability  undetected error  latency     price");
-        for tier in &offer.tiers {
-            println!(
-                "  {:>4}  {:>3}.{:04} %  {:>12} ppm  {:>6} ms  {:>8}",
-                tier.hops,
-                tier.reliability_ppm / 10_000,
-                tier.reliability_ppm % 10_000,
-                tier.undetected_error_ppm,
-                tier.latency_ms,
-                shown(tier.price, output.raw)
-            );
-        }
+        let rows = offer.tiers.iter().map(|tier| {
+            vec![
+                tier.hops.to_string(),
+                format!(
+                    "{}.{:04} %",
+                    tier.reliability_ppm / 10_000,
+                    tier.reliability_ppm % 10_000
+                ),
+                format!("{} ppm", tier.undetected_error_ppm),
+                format!("{} ms", tier.latency_ms),
+                shown(tier.price, output.raw),
+            ]
+        });
+        print!(
+            "{}",
+            table(
+                "  ",
+                &[
+                    ("hops", Align::Right),
+                    ("reliability", Align::Right),
+                    ("undetected error", Align::Right),
+                    ("latency", Align::Right),
+                    ("price", Align::Right),
+                ],
+                rows,
+            )
+        );
     }
     Ok(())
 }
@@ -551,10 +566,10 @@ async fn submit(
     Ok(())
 }
 
-/// How often a write the node cannot judge yet (-32017) is sent again.
+/// How often a write the node cannot judge yet (`CODE_NOT_ANCHORED_YET`) is sent again.
 const NOT_SETTLED_RETRY_MS: u64 = 500;
 
-/// Sends `tx`; while the node answers that it cannot judge it yet (-32017: a write to a deeper
+/// Sends `tx`; while the node answers that it cannot judge it yet (`CODE_NOT_ANCHORED_YET`: a write to a deeper
 /// chain whose keyspace was bought less than the relay depth ago, or whose root is not deep
 /// enough), says so once on stderr and sends it again, until `timeout`.
 async fn send_when_settled(
@@ -761,23 +776,34 @@ pub(crate) async fn chains(client: &NodeClient, json: bool) -> Result<(), CliErr
         print_json(&value);
         return Ok(());
     }
-    println!(
-        "{:<24} {:>8} {:>9} {:>8} {:>5}  tracked",
-        "chain", "height", "anchored", "final", "peers"
-    );
     let shown = |height: Option<u64>| height.map_or_else(|| "-".to_owned(), |h| h.to_string());
-    for chain in &chains {
+    let rows = chains.iter().map(|chain| {
+        // A chain's depth shows as its indent: the tree of chains at a glance.
         let indent = "  ".repeat(usize::from(chain.depth));
-        println!(
-            "{:<24} {:>8} {:>9} {:>8} {:>5}  {}",
+        vec![
             format!("{indent}{}", chain.chain),
-            chain.height,
+            chain.height.to_string(),
             shown(chain.anchored_height),
             shown(chain.final_height),
-            chain.peers,
-            if chain.tracked { "yes" } else { "no" }
-        );
-    }
+            chain.peers.to_string(),
+            if chain.tracked { "yes" } else { "no" }.to_owned(),
+        ]
+    });
+    print!(
+        "{}",
+        table(
+            "",
+            &[
+                ("chain", Align::Left),
+                ("height", Align::Right),
+                ("anchored", Align::Right),
+                ("final", Align::Right),
+                ("peers", Align::Right),
+                ("tracked", Align::Left),
+            ],
+            rows,
+        )
+    );
     Ok(())
 }
 
@@ -953,23 +979,32 @@ pub(crate) async fn earnings(
                 println!("no data chain is open on this node: nothing earned from endowments");
                 return Ok(());
             }
-            println!(
-                "{:<24} {:>18} {:>18} {:>18} {:>18} {:>18}",
-                "chain", "earned", "provable", "claimed", "claimable", "pool holds"
-            );
-            for line in &lines {
-                let held = line.pool_held();
-                println!(
-                    "{:<24} {:>18} {:>18} {:>18} {:>18} {:>18}",
-                    line.chain,
+            let rows = lines.iter().map(|line| {
+                vec![
+                    line.chain.to_string(),
                     shown(line.earned, output.raw),
                     line.provable
                         .map_or_else(|| "-".to_owned(), |a| shown(a, output.raw)),
                     shown(line.claimed, output.raw),
                     shown(line.claimable, output.raw),
-                    shown(held, output.raw),
-                );
-            }
+                    shown(line.pool_held(), output.raw),
+                ]
+            });
+            print!(
+                "{}",
+                table(
+                    "",
+                    &[
+                        ("chain", Align::Left),
+                        ("earned", Align::Right),
+                        ("provable", Align::Right),
+                        ("claimed", Align::Right),
+                        ("claimable", Align::Right),
+                        ("pool holds", Align::Right),
+                    ],
+                    rows,
+                )
+            );
             Ok(())
         }
         EarningsCommand::Claim {
@@ -1064,49 +1099,100 @@ pub(crate) async fn browse(
     println!();
     println!("keyspaces ({})", lists.keyspaces.len());
     if !lists.keyspaces.is_empty() {
-        println!(
-            "  {:<24} {:<8} {:>5} {:>10} {:>10}  {:<12} {:>10}",
-            "name", "chain", "depth", "size", "quota", "script", "last write"
+        let rows = lists.keyspaces.iter().map(|k| {
+            vec![
+                k.name.to_string(),
+                k.chain.to_string(),
+                k.depth.to_string(),
+                bytes_text(k.size_bytes),
+                bytes_text(k.quota_bytes),
+                k.script_hash
+                    .map_or_else(|| "owner-only".to_owned(), |h| short_hash(&h)),
+                k.last_write_height
+                    .map_or_else(|| "-".to_owned(), |h| h.to_string()),
+                k.owner.to_string(),
+            ]
+        });
+        print!(
+            "{}",
+            table(
+                "  ",
+                &[
+                    ("name", Align::Left),
+                    ("chain", Align::Left),
+                    ("depth", Align::Right),
+                    ("size", Align::Right),
+                    ("quota", Align::Right),
+                    ("script", Align::Left),
+                    ("last write", Align::Right),
+                    ("owner", Align::Left),
+                ],
+                rows,
+            )
         );
-    }
-    for k in &lists.keyspaces {
-        println!(
-            "  {:<24} {:<8} {:>5} {:>10} {:>10}  {:<12} {:>10}",
-            k.name,
-            k.chain,
-            k.depth,
-            bytes_text(k.size_bytes),
-            bytes_text(k.quota_bytes),
-            k.script_hash
-                .map_or_else(|| "owner-only".to_owned(), |h| short_hash(&h)),
-            k.last_write_height
-                .map_or_else(|| "-".to_owned(), |h| h.to_string()),
-        );
-        println!("    owner {}", k.owner);
     }
     println!();
     println!("transformations ({})", lists.transformations.len());
-    for t in &lists.transformations {
-        println!(
-            "  {:<40} {:>10}  module {}  on {} at {}",
-            t.key,
-            bytes_text(t.size_bytes),
-            short_hash(&t.module_hash),
-            t.chain,
-            t.height
+    if !lists.transformations.is_empty() {
+        let rows = lists.transformations.iter().map(|t| {
+            vec![
+                t.key.to_string(),
+                bytes_text(t.size_bytes),
+                short_hash(&t.module_hash),
+                t.chain.to_string(),
+                t.height.to_string(),
+            ]
+        });
+        print!(
+            "{}",
+            table(
+                "  ",
+                &[
+                    ("key", Align::Left),
+                    ("size", Align::Right),
+                    ("module", Align::Left),
+                    ("chain", Align::Left),
+                    ("height", Align::Right),
+                ],
+                rows,
+            )
         );
     }
     println!();
     println!("most read ({})", lists.most_read.len());
-    for r in &lists.most_read {
-        println!("  {:<40} {:>8} reads", r.key, r.count);
+    if !lists.most_read.is_empty() {
+        let rows = lists
+            .most_read
+            .iter()
+            .map(|r| vec![r.key.to_string(), r.count.to_string()]);
+        print!(
+            "{}",
+            table("  ", &[("key", Align::Left), ("reads", Align::Right)], rows)
+        );
     }
     println!();
     println!("most written ({})", lists.most_written.len());
-    for w in &lists.most_written {
-        println!(
-            "  {:<40} {:>8} writes  on {}, last at {}",
-            w.key, w.count, w.chain, w.last_write_height
+    if !lists.most_written.is_empty() {
+        let rows = lists.most_written.iter().map(|w| {
+            vec![
+                w.key.to_string(),
+                w.count.to_string(),
+                w.chain.to_string(),
+                w.last_write_height.to_string(),
+            ]
+        });
+        print!(
+            "{}",
+            table(
+                "  ",
+                &[
+                    ("key", Align::Left),
+                    ("writes", Align::Right),
+                    ("chain", Align::Left),
+                    ("last write", Align::Right),
+                ],
+                rows,
+            )
         );
     }
     Ok(())

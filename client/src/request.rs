@@ -318,7 +318,7 @@ pub async fn run(
     let bounty_started = Instant::now();
     // A data chain's anchor can move between reading a proof and the root judging it (a
     // reorganisation of the chain, or a root block anchoring a block this node has not
-    // synced): the node answers -32017, not yet, and the proofs are read again.
+    // synced): the node answers `CODE_NOT_ANCHORED_YET`, not yet, and the proofs are read again.
     let mut proofs_told = false;
     let mut wait_told = false;
     let id = loop {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{DEV_ACCOUNT_NAMES, Transaction, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use jsonrpsee::core::client::ClientT;
@@ -28,13 +29,6 @@ const INCLUSION_POLL_MS: u64 = 10;
 const BATCH_CALLS_MAX: usize = SEND_TRANSACTIONS_TXS_MAX;
 /// Fee of each put; equal fees keep the mempool's order the nonce order.
 const PUT_FEE: Amount = Amount(1);
-
-/// Code for "mempool full" and "replacement underpriced" (docs/RPC.md).
-const CODE_MEMPOOL_FULL: i32 = -32008;
-/// Code for a bad nonce, which here can only be one too far ahead for the mempool.
-const CODE_BAD_NONCE: i32 = -32006;
-/// Code for "already known": a resent put that the node had taken after all.
-const CODE_ALREADY_KNOWN: i32 = -32012;
 
 fn failed(message: impl Into<String>) -> CliError {
     CliError::Failed(message.into())
@@ -260,8 +254,18 @@ async fn stream_sender(
         for (offset, answer) in answers.into_iter().enumerate() {
             match answer {
                 Ok(_) => {}
-                Err(e) if e.code == CODE_ALREADY_KNOWN => {}
-                Err(e) if e.code == CODE_MEMPOOL_FULL || e.code == CODE_BAD_NONCE => {
+                // A resent put that the node had taken after all.
+                Err(e) if e.code == codes::ALREADY_KNOWN => {}
+                // The mempool is full, or holds as many of the sender's nonces ahead as it may:
+                // send the rest again later.
+                Err(e)
+                    if [
+                        codes::MEMPOOL_FULL,
+                        codes::REPLACEMENT_UNDERPRICED,
+                        codes::NONCE_TOO_FAR_AHEAD,
+                    ]
+                    .contains(&e.code) =>
+                {
                     pushed_back = Some(next + offset);
                     break;
                 }

@@ -24,8 +24,8 @@ use bitverse_node::node::CHAIN_DB_DIR;
 use bitverse_node::tools::CrashBenchOptions;
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use bitverse_rpc_api::{
-    BlockResult, ChainResult, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
-    TransactionResult, TxStatusName, ValueResult,
+    BlockResult, CODE_NOT_ANCHORED_YET, ChainResult, METHOD_GET_BLOCK_BY_HASH,
+    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, TransactionResult, TxStatusName, ValueResult,
 };
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::BatchRequestBuilder;
@@ -56,8 +56,6 @@ const AGREE_TIMEOUT_MS: u64 = 120_000;
 const AGREE_POLL_MS: u64 = 20;
 /// How long the keyspace purchases and the first write on each chain may take at setup.
 const SETUP_TIMEOUT_MS: u64 = 60_000;
-/// `-32017`: a deep write whose keyspace the chain cannot see yet; retried at setup.
-const CODE_NOT_YET: i32 = -32017;
 
 /// One acknowledged write.
 #[derive(Clone, Debug)]
@@ -250,7 +248,7 @@ impl Bench {
         for hash in &hashes {
             bitverse_client::wait_for_inclusion(&crash, hash, Some(ChainId::ROOT), timeout).await?;
         }
-        // A deep write may be refused for a moment (-32017) until the chain sees the purchase.
+        // A deep write may be refused for a moment (`CODE_NOT_ANCHORED_YET`) until the chain sees the purchase.
         let deadline = Instant::now() + timeout;
         for (name, depth) in KEYSPACES {
             let chain = keyspace_chain(name, depth)?;
@@ -268,7 +266,7 @@ impl Bench {
                         break;
                     }
                     Err(CliError::Refused { code, .. })
-                        if code == CODE_NOT_YET && Instant::now() < deadline =>
+                        if code == CODE_NOT_ANCHORED_YET && Instant::now() < deadline =>
                     {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }

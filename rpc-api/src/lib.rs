@@ -85,11 +85,13 @@ pub const METHOD_GET_OFFERS: &str = "bv_getOffers";
 /// node heard for a bounty, with the result it attests.
 pub const METHOD_GET_RESULT: &str = "bv_getResult";
 
-/// The chain named is not one this node stores (not tracked, or not live yet).
-pub const CODE_NOT_TRACKED: i32 = -32016;
+/// The chain named is not one this node stores (not tracked, or not live yet). The node's own
+/// codes are 9xxx, beside the transactions' 1xxx to 8xxx (`bitverse_blocktree::error::codes`);
+/// this one was -32016 before 2026-12.
+pub const CODE_NOT_TRACKED: i32 = 9001;
 /// A data-chain write or proof cannot be judged yet: its relay parent or anchor is not
-/// there yet on this node; retry shortly.
-pub const CODE_NOT_ANCHORED_YET: i32 = -32017;
+/// there yet on this node; retry shortly. It was -32017 before 2026-12.
+pub const CODE_NOT_ANCHORED_YET: i32 = 9002;
 
 /// `rpc.discover` → the OpenRPC document describing every method (see `openrpc`).
 pub const METHOD_DISCOVER: &str = "rpc.discover";

@@ -1277,7 +1277,11 @@ mod tests {
         seal(&chain, &metrics);
         let dropped: TransactionResult = next(&mut fate).await.unwrap();
         assert_eq!(dropped.status, TxStatusName::Dropped);
-        assert_eq!(dropped.error_code, Some(-32003), "{dropped:?}");
+        assert_eq!(
+            dropped.error_code,
+            Some(bitverse_blocktree::error::codes::INSUFFICIENT_BALANCE),
+            "{dropped:?}"
+        );
         assert!(next::<TransactionResult>(&mut fate).await.is_none());
     }
 

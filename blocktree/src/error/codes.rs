@@ -1,12 +1,13 @@
 //! The one table of transaction error codes: a named constant per meaning, and
-//! [`ERROR_CODES`], the same entries with their stage and a line saying what each means, for
-//! the RPC reference and a generated OpenRPC document to be built from.
+//! [`ERROR_CODES`], the same entries with their stage and a line saying what each means, from
+//! which the RPC reference's table and the generated OpenRPC document are built.
 //!
-//! A code, once documented, keeps its meaning. The values are today's: most sit in the range
-//! jsonrpsee reserves for its own server errors (-32000 to -32099), and -32009 still stands for
-//! twenty refusals at once; where an entry shares its value with others, `shares_code` says
-//! so. Moving them out of that range, one value per entry, is a change for the whole
-//! workspace at once (clients and tests assert the numbers), made with a migration note.
+//! A code, once documented, keeps its meaning. Each entry has a value of its own, grouped by
+//! stage in thousands (stateless 1xxx, admission 2xxx, account 3xxx, keyspace 4xxx, stake
+//! 5xxx, bounty 6xxx, earnings 7xxx, arithmetic 8xxx), outside the range JSON-RPC reserves
+//! (-32768 to -32000), where jsonrpsee answers its own transport limits. Until 2026-12 the
+//! codes sat in that range and shared values (-32009 stood for twenty refusals); each entry
+//! keeps its former code in `former_code`, for the migration note in `docs/RPC.md`.
 
 /// One entry of [`ERROR_CODES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +18,9 @@ pub struct ErrorCode {
     pub name: &'static str,
     /// The stage of the checks that refuses with it.
     pub stage: ErrorStage,
-    /// Whether other entries have the same code (only until the codes are renumbered).
-    pub shares_code: bool,
+    /// The code it had before the renumbering of 2026-12 (shared by other entries then, in
+    /// the range JSON-RPC reserves): what a client written for the old codes matches.
+    pub former_code: i32,
     /// What it means, in one line.
     pub meaning: &'static str,
 }
@@ -61,10 +63,10 @@ impl ErrorStage {
     }
 }
 
-/// Declares each code once: its constant, and its entry in [`ERROR_CODES`]. `(shared)` after
-/// the value marks an entry whose value other entries have too.
+/// Declares each code once: its constant, and its entry in [`ERROR_CODES`], with the code it
+/// had before the renumbering.
 macro_rules! error_codes {
-    ($($name:ident = $code:literal $(($shared:ident))?, $stage:ident: $meaning:literal;)*) => {
+    ($($name:ident = $code:literal (was $former:literal), $stage:ident: $meaning:literal;)*) => {
         $(
             #[doc = $meaning]
             pub const $name: i32 = $code;
@@ -76,122 +78,120 @@ macro_rules! error_codes {
             code: $name,
             name: stringify!($name),
             stage: ErrorStage::$stage,
-            shares_code: error_codes!(@shared $($shared)?),
+            former_code: $former,
             meaning: $meaning,
         },)*];
     };
-    (@shared shared) => { true };
-    (@shared) => { false };
 }
 
 error_codes! {
-    MALFORMED_TX = -32009 (shared), Stateless: "the bytes do not decode to a transaction";
-    BAD_SIGNATURE = -32007, Stateless: "the signature does not verify for the sender";
-    WRONG_CHAIN = -32009 (shared), Stateless: "the transaction is signed for another chain";
-    ROOT_ONLY = -32009 (shared), Stateless:
+    MALFORMED_TX = 1001 (was -32009), Stateless: "the bytes do not decode to a transaction";
+    BAD_SIGNATURE = 1002 (was -32007), Stateless: "the signature does not verify for the sender";
+    WRONG_CHAIN = 1003 (was -32009), Stateless: "the transaction is signed for another chain";
+    ROOT_ONLY = 1004 (was -32009), Stateless:
         "a data chain takes only puts and deletes: send this one to the root";
-    FEE_ON_DATA_CHAIN = -32009 (shared), Stateless: "a transaction on a data chain carries a fee";
-    INVALID_KEY = -32009 (shared), Stateless: "a key does not follow the key syntax";
-    INVALID_KEYSPACE_NAME = -32009 (shared), Stateless:
+    FEE_ON_DATA_CHAIN = 1005 (was -32009), Stateless: "a transaction on a data chain carries a fee";
+    INVALID_KEY = 1006 (was -32009), Stateless: "a key does not follow the key syntax";
+    INVALID_KEYSPACE_NAME = 1007 (was -32009), Stateless:
         "a keyspace name does not follow the name syntax";
-    VALUE_TOO_LARGE = -32005, Stateless: "a value above the on-chain limit (65536 bytes)";
-    SCRIPT_TOO_LARGE = -32014 (shared), Stateless:
+    VALUE_TOO_LARGE = 1008 (was -32005), Stateless: "a value above the on-chain limit (65536 bytes)";
+    SCRIPT_TOO_LARGE = 1009 (was -32014), Stateless:
         "a script above the size a transaction may carry (65536 bytes)";
-    ZERO_QUOTA = -32009 (shared), Stateless: "a keyspace bought with a quota of zero bytes";
-    ZERO_STAKE_AMOUNT = -32009 (shared), Stateless: "a stake or unstake of nothing";
-    ZERO_BOUNTY_AMOUNT = -32009 (shared), Stateless: "a bounty escrowing nothing";
-    OFFERER_IS_REQUESTER = -32027 (shared), Stateless:
+    ZERO_QUOTA = 1010 (was -32009), Stateless: "a keyspace bought with a quota of zero bytes";
+    ZERO_STAKE_AMOUNT = 1011 (was -32009), Stateless: "a stake or unstake of nothing";
+    ZERO_BOUNTY_AMOUNT = 1012 (was -32009), Stateless: "a bounty escrowing nothing";
+    OFFERER_IS_REQUESTER = 1013 (was -32027), Stateless:
         "a bounty names its own requester as offerer";
-    BAD_ACCEPTANCE = -32027 (shared), Stateless:
+    BAD_ACCEPTANCE = 1014 (was -32027), Stateless:
         "a bounty's acceptance is not its offerer's signature over its terms";
-    TOO_MANY_BOUNTY_INPUTS = -32009 (shared), Stateless:
+    TOO_MANY_BOUNTY_INPUTS = 1015 (was -32009), Stateless:
         "a bounty names more inputs than a bounty may pin";
-    TOO_MANY_DEEP_VALUES = -32030 (shared), Stateless:
+    TOO_MANY_DEEP_VALUES = 1016 (was -32030), Stateless:
         "a bounty brings more proven values than it has inputs";
-    TOO_MANY_HOPS = -32009 (shared), Stateless: "a bounty asks more hops than any lineup has";
-    BOUNTY_ARGS_TOO_LARGE = -32009 (shared), Stateless:
+    TOO_MANY_HOPS = 1017 (was -32009), Stateless: "a bounty asks more hops than any lineup has";
+    BOUNTY_ARGS_TOO_LARGE = 1018 (was -32009), Stateless:
         "a bounty's arguments exceed what a transformation takes";
-    FUEL_BUDGET_OUT_OF_RANGE = -32009 (shared), Stateless:
+    FUEL_BUDGET_OUT_OF_RANGE = 1019 (was -32009), Stateless:
         "a bounty's fuel budget is zero or above what one run may use";
-    ENVELOPE_CHAIN_TOO_LONG = -32024 (shared), Stateless:
+    ENVELOPE_CHAIN_TOO_LONG = 1020 (was -32024), Stateless:
         "a Settle carries more envelopes than any lineup has";
 
-    ALREADY_KNOWN = -32012, Admission: "the transaction is already known (pending or included)";
-    NONCE_TOO_FAR_AHEAD = -32006 (shared), Admission:
+    ALREADY_KNOWN = 2001 (was -32012), Admission: "the transaction is already known (pending or included)";
+    NONCE_TOO_FAR_AHEAD = 2002 (was -32006), Admission:
         "the nonce is too far ahead of the sender's next one for the mempool to hold";
-    MEMPOOL_FULL = -32008 (shared), Admission:
+    MEMPOOL_FULL = 2003 (was -32008), Admission:
         "the mempool is full of transactions paying at least as much";
-    REPLACEMENT_UNDERPRICED = -32008 (shared), Admission:
+    REPLACEMENT_UNDERPRICED = 2004 (was -32008), Admission:
         "a pending transaction with the same nonce pays at least as much";
 
-    BAD_NONCE = -32006 (shared), Account: "the nonce is not the sender's next one";
-    INSUFFICIENT_BALANCE = -32003, Account:
+    BAD_NONCE = 3001 (was -32006), Account: "the nonce is not the sender's next one";
+    INSUFFICIENT_BALANCE = 3002 (was -32003), Account:
         "the sender cannot pay the fee and what the transaction moves";
 
-    UNKNOWN_KEYSPACE = -32001, Keyspace: "no registered keyspace holds the key or has the name";
-    KEYSPACE_TAKEN = -32011, Keyspace: "the keyspace is registered already";
-    NOT_OWNER = -32002, Keyspace: "the sender may not write in the keyspace (no script)";
-    QUOTA_EXCEEDED = -32004, Keyspace: "the write would take the keyspace past its quota";
-    PREPAID_TOO_LOW = -32009 (shared), Keyspace:
+    UNKNOWN_KEYSPACE = 4001 (was -32001), Keyspace: "no registered keyspace holds the key or has the name";
+    KEYSPACE_TAKEN = 4002 (was -32011), Keyspace: "the keyspace is registered already";
+    NOT_OWNER = 4003 (was -32002), Keyspace: "the sender may not write in the keyspace (no script)";
+    QUOTA_EXCEEDED = 4004 (was -32004), Keyspace: "the write would take the keyspace past its quota";
+    PREPAID_TOO_LOW = 4005 (was -32009), Keyspace:
         "the prepaid endowment does not cover the quota at the storage price";
-    DEPTH_TOO_DEEP = -32009 (shared), Keyspace:
+    DEPTH_TOO_DEEP = 4006 (was -32009), Keyspace:
         "a keyspace bought deeper than the network's deepest chain";
-    NO_SUCH_KEY = -32009 (shared), Keyspace: "a delete of a key that holds no value";
-    KEY_ON_OTHER_CHAIN = -32015, Keyspace:
+    NO_SUCH_KEY = 4007 (was -32009), Keyspace: "a delete of a key that holds no value";
+    KEY_ON_OTHER_CHAIN = 4008 (was -32015), Keyspace:
         "the key's keyspace lives on another chain: sign the write for that chain";
-    SCRIPT_REJECTED = -32013, Keyspace:
+    SCRIPT_REJECTED = 4009 (was -32013), Keyspace:
         "the keyspace's validation script rejected the write (with its reason code)";
-    SCRIPT_REFUSED = -32014 (shared), Keyspace:
+    SCRIPT_REFUSED = 4010 (was -32014), Keyspace:
         "a script offered by BuyKeyspace or SetScript is not an acceptable module";
 
-    INSUFFICIENT_STAKE = -32018, Stake: "an unstake asks more than is staked in the role";
-    STAKED_NODES_FULL = -32019 (shared), Stake:
+    INSUFFICIENT_STAKE = 5001 (was -32018), Stake: "an unstake asks more than is staked in the role";
+    STAKED_NODES_FULL = 5002 (was -32019), Stake:
         "the role's registry is full and the stake is not above the smallest listed";
-    TOO_MANY_UNBONDING = -32019 (shared), Stake:
+    TOO_MANY_UNBONDING = 5003 (was -32019), Stake:
         "the sender has the most unbonding entries it may: wait for one to be released";
 
-    PIN_HEIGHT_OUT_OF_RANGE = -32009 (shared), Bounty:
+    PIN_HEIGHT_OUT_OF_RANGE = 6001 (was -32009), Bounty:
         "a bounty pins a root height not reached yet or too old";
-    EXPIRY_OUT_OF_RANGE = -32009 (shared), Bounty:
+    EXPIRY_OUT_OF_RANGE = 6002 (was -32009), Bounty:
         "a bounty's expiry is not ahead of its block, or too far ahead";
-    PINNED_KEY_MISSING = -32028, Bounty:
+    PINNED_KEY_MISSING = 6003 (was -32028), Bounty:
         "a bounty's transformation or input key had no value at the pinned height";
-    BAD_DEEP_VALUE = -32030 (shared), Bounty:
+    BAD_DEEP_VALUE = 6004 (was -32030), Bounty:
         "a bounty's proven value of an input on a data chain does not check, or is missing";
-    OFFERER_NOT_STAKED = -32027 (shared), Bounty:
+    OFFERER_NOT_STAKED = 6005 (was -32027), Bounty:
         "a bounty's offerer had no offerer stake at the pinned height, or has none now";
-    TIER_UNAVAILABLE = -32027 (shared), Bounty:
+    TIER_UNAVAILABLE = 6006 (was -32027), Bounty:
         "fewer eligible relayers were staked at the pinned height than the bounty's hops";
-    TOO_MANY_OPEN_BOUNTIES = -32026 (shared), Bounty:
+    TOO_MANY_OPEN_BOUNTIES = 6007 (was -32026), Bounty:
         "the requester has the most open bounties it may";
-    OPEN_BOUNTIES_FULL = -32026 (shared), Bounty:
+    OPEN_BOUNTIES_FULL = 6008 (was -32026), Bounty:
         "the root holds the most open bounties it may, in total or expiring at one height";
-    UNKNOWN_BOUNTY = -32022, Bounty: "no bounty has this id";
-    BOUNTY_CLOSED = -32023, Bounty:
+    UNKNOWN_BOUNTY = 6009 (was -32022), Bounty: "no bounty has this id";
+    BOUNTY_CLOSED = 6010 (was -32023), Bounty:
         "the bounty settled, expired or was disputed already: a bounty ends exactly once";
-    BAD_ENVELOPE_CHAIN = -32024 (shared), Bounty:
+    BAD_ENVELOPE_CHAIN = 6011 (was -32024), Bounty:
         "a Settle's envelope chain does not check against the bounty and its lineup";
-    BAD_DISPUTE_EVIDENCE = -32024 (shared), Bounty:
+    BAD_DISPUTE_EVIDENCE = 6012 (was -32024), Bounty:
         "a Dispute's envelopes are not conflicting results of the bounty's participants";
-    BAD_LINEUP_PROOF = -32025, Bounty:
+    BAD_LINEUP_PROOF = 6013 (was -32025), Bounty:
         "a lineup proof does not meet the lineup difficulty, or its draw fails";
-    LINEUP_NOT_DRAWN = -32029 (shared), Bounty:
+    LINEUP_NOT_DRAWN = 6014 (was -32029), Bounty:
         "a Settle of a bounty with hops before its lineup is drawn";
-    LINEUP_ALREADY_DRAWN = -32029 (shared), Bounty: "a second lineup proof for a bounty";
-    NO_LINEUP_FOR_TIER = -32029 (shared), Bounty: "a lineup proof for a bounty of 0 hops";
-    DISPUTE_BURNS_NOTHING = -32031, Bounty:
+    LINEUP_ALREADY_DRAWN = 6015 (was -32029), Bounty: "a second lineup proof for a bounty";
+    NO_LINEUP_FOR_TIER = 6016 (was -32029), Bounty: "a lineup proof for a bounty of 0 hops";
+    DISPUTE_BURNS_NOTHING = 6017 (was -32031), Bounty:
         "a Dispute whose signers hold no stake to burn: the root does not re-execute for it";
-    DISPUTE_FUEL_FULL = -32032, Bounty:
+    DISPUTE_FUEL_FULL = 6018 (was -32032), Bounty:
         "the block re-executes as much dispute fuel as it may: the Dispute waits for the next";
-    LEDGER = -32009 (shared), Bounty:
+    LEDGER = 6019 (was -32009), Bounty:
         "a reliability record could not be updated (invalid ledger parameters)";
 
-    CLAIM_DEPTH_TOO_DEEP = -32009 (shared), Earnings:
+    CLAIM_DEPTH_TOO_DEEP = 7001 (was -32009), Earnings:
         "a claim for a chain deeper than the network's deepest";
-    BAD_EARNINGS_PROOF = -32021, Earnings:
+    BAD_EARNINGS_PROOF = 7002 (was -32021), Earnings:
         "a miner's earnings proof does not check, or starts from a block the root never anchored";
-    NOTHING_TO_CLAIM = -32020, Earnings:
+    NOTHING_TO_CLAIM = 7003 (was -32020), Earnings:
         "a claim would pay nothing: the miner was paid all it earned there, or the pool is empty";
 
-    OVERFLOW = -32009 (shared), Arithmetic: "an amount out of range";
+    OVERFLOW = 8001 (was -32009), Arithmetic: "an amount out of range";
 }
