@@ -39,6 +39,13 @@ const CHAINS: u64 = 12;
 /// Most a tick moves the clock: more than a sync step's timeout in one tick.
 const TICK_MS_MAX: u32 = 100_000;
 
+/// Whether to print each action (`BITVERSE_FUZZ_TRACE=1`), to read what an input does:
+/// `BITVERSE_FUZZ_TRACE=1 scripts/fuzz replay sync_machine FILE`.
+fn tracing() -> bool {
+    static TRACING: OnceLock<bool> = OnceLock::new();
+    *TRACING.get_or_init(|| std::env::var_os("BITVERSE_FUZZ_TRACE").is_some())
+}
+
 /// The blocks answers are made of, built once: distinct headers of the dev genesis at heights
 /// 1.. (the machine checks neither linkage nor work: the worker does, and it is modelled here).
 fn pool() -> &'static Vec<(Hash, Block)> {
@@ -250,6 +257,9 @@ impl Harness {
     fn apply(&mut self, actions: Vec<SyncAction<Peer>>, allowed: &Allowed) {
         let mut penalised = BTreeSet::new();
         for action in actions {
+            if tracing() {
+                trace(self.now_ms, &action);
+            }
             match action {
                 SyncAction::Send { id, peer, request } => {
                     assert!(self.ids.insert(id), "request id {id:?} given twice");
@@ -517,6 +527,30 @@ impl Harness {
         }
         self.syncs.set_local(open);
     }
+}
+
+fn trace(now_ms: u64, action: &SyncAction<Peer>) {
+    let what = match action {
+        SyncAction::Send {
+            peer,
+            request: SyncRequest::Blocks { chain, hashes },
+            ..
+        } => format!("send {peer} blocks of {chain}: {}", hashes.len()),
+        SyncAction::Send { peer, .. } => format!("send {peer} headers request"),
+        SyncAction::PrepareHeadersRequest { peer, chain } => format!("prepare {peer} {chain}"),
+        SyncAction::CheckHeaders {
+            peer,
+            chain,
+            headers,
+        } => format!("check {peer} {chain}: {} headers", headers.len()),
+        SyncAction::ImportBlocks {
+            peer,
+            chain,
+            blocks,
+        } => format!("import {peer} {chain}: {} blocks", blocks.len()),
+        SyncAction::Penalise { peer, reason } => format!("penalise {peer}: {reason}"),
+    };
+    eprintln!("{now_ms} ms: {what}");
 }
 
 fn local_chain(chain: ChainId, l: &Local) -> LocalChain {

@@ -23,23 +23,38 @@ fn judge(status: &PeerStatus) {
     }
 }
 
+/// What holds of a message the codec read from `data` under `limit_bytes`: it is canonical and
+/// round-trips, and the codec's write side sends exactly `data` for it.
+fn check<T>(what: &str, data: &[u8], message: &T, limit_bytes: usize, write: WriteFn<T>)
+where
+    T: bincode::Encode + bincode::Decode<()> + PartialEq + std::fmt::Debug,
+{
+    assert_canonical(what, data, message, limit_bytes);
+    match write(message) {
+        Ok(bytes) => assert_eq!(bytes, data, "{what}: the codec writes other bytes"),
+        Err(e) => panic!("{what}: read, but cannot be written: {e}"),
+    }
+}
+
+/// The codec's write side for one message type.
+type WriteFn<T> = fn(&T) -> std::io::Result<Vec<u8>>;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(request) = decode_request(data) {
-        assert_canonical("sync request", data, &request, SYNC_REQUEST_BYTES_MAX);
-        match encode_request(&request) {
-            Ok(bytes) => assert_eq!(bytes, data, "the codec writes other bytes"),
-            Err(e) => panic!("a request that was read cannot be written: {e}"),
-        }
+        check(
+            "sync request",
+            data,
+            &request,
+            SYNC_REQUEST_BYTES_MAX,
+            encode_request,
+        );
         if let SyncRequest::Status(status) = &request {
             judge(status);
         }
     }
     if let Ok(response) = decode_response(data) {
-        assert_canonical("sync response", data, &response, SYNC_RESPONSE_BYTES_MAX);
-        match encode_response(&response) {
-            Ok(bytes) => assert_eq!(bytes, data, "the codec writes other bytes"),
-            Err(e) => panic!("a response that was read cannot be written: {e}"),
-        }
+        let limit = SYNC_RESPONSE_BYTES_MAX;
+        check("sync response", data, &response, limit, encode_response);
         if let SyncResponse::Status(status) = &response {
             judge(status);
         }
