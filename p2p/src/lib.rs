@@ -35,6 +35,42 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, watch};
 
 pub use self::protocol::{SyncRequest, SyncResponse, WireTxStatus};
+
+/// What the fuzz targets `sync_message` and `sync_machine` drive (`fuzz/`, docs/FUZZING.md):
+/// the sync protocol's decoders and encoders as the codec runs them, with their limits, and the
+/// headers-first sync machine with its events, actions and bounds. Built only under
+/// `--cfg fuzzing`, which `scripts/fuzz` passes to every crate; no other build sees it.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    pub use super::protocol::{
+        ChainTip, PeerStatus, decode_request, decode_response, encode_request, encode_response,
+    };
+    pub use super::sync::{ChainSyncs, ImportFailure, LocalChain, SyncAction, SyncRequestId};
+
+    /// Largest sync request on the wire.
+    pub const SYNC_REQUEST_BYTES_MAX: usize = super::protocol::SYNC_REQUEST_BYTES_MAX;
+    /// Largest sync response on the wire.
+    pub const SYNC_RESPONSE_BYTES_MAX: usize = super::protocol::SYNC_RESPONSE_BYTES_MAX;
+    /// Most chains one status names.
+    pub const STATUS_CHAINS_MAX: usize = super::protocol::STATUS_CHAINS_MAX;
+    /// Most headers in one headers response.
+    pub const HEADERS_PER_RESPONSE_MAX: u32 = super::protocol::HEADERS_PER_RESPONSE_MAX;
+    /// Most block hashes one blocks request may name.
+    pub const BLOCKS_PER_REQUEST_MAX: usize = super::protocol::BLOCKS_PER_REQUEST_MAX;
+    /// Chains synced at once.
+    pub const SYNCS_AT_ONCE_MAX: usize = super::sync::SYNCS_AT_ONCE_MAX;
+    /// Peers one chain's blocks are fetched from at once.
+    pub const SYNC_PEERS_PER_CHAIN_MAX: usize = super::sync::SYNC_PEERS_PER_CHAIN_MAX;
+    /// How long a sync step may take before the machine starts over.
+    pub const SYNC_STEP_TIMEOUT_MS: u64 = super::sync::SYNC_STEP_TIMEOUT_MS;
+    /// How long the swarm waits for an answer before it reports the request failed.
+    pub const SYNC_REQUEST_TIMEOUT_MS: u64 = super::service::SYNC_REQUEST_TIMEOUT_MS;
+    /// Chain jobs of sync waiting for the worker; when full, a job is not queued.
+    pub const SYNC_JOBS_QUEUE_MAX: usize = super::worker::SYNC_JOBS_QUEUE_MAX;
+    /// Peers connected at once, and so peers the sync machine knows.
+    pub const PEERS_MAX: usize = super::peers::PEERS_MAX;
+}
+
 pub use worker::wire_tx_status;
 
 use self::protocol::{ChainTip, NetworkNames};

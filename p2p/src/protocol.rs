@@ -284,26 +284,52 @@ impl SyncResponse {
     }
 }
 
-/// Reads a whole stream, refusing more than `LIMIT` bytes, and decodes it canonically.
-async fn read_bounded<T, const LIMIT: usize, I>(io: &mut I) -> io::Result<T>
-where
-    T: Decode<()>,
-    I: AsyncRead + Unpin + Send,
-{
-    let mut bytes = Vec::new();
-    // One byte past the limit tells "exactly at the limit" from "over it".
-    let limit_plus_one = u64::try_from(LIMIT).unwrap_or(u64::MAX).saturating_add(1);
-    io.take(limit_plus_one).read_to_end(&mut bytes).await?;
-    codec::decode_with_limit::<T, LIMIT>(&bytes)
+/// Decodes a sync request from the whole of a stream's bytes: canonical bincode of at most
+/// [`SYNC_REQUEST_BYTES_MAX`] bytes. The codec's read side is this after reading the stream.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
+pub fn decode_request(bytes: &[u8]) -> io::Result<SyncRequest> {
+    decode_bounded::<SyncRequest, SYNC_REQUEST_BYTES_MAX>(bytes)
+}
+
+/// Decodes a sync response from the whole of a stream's bytes: canonical bincode of at most
+/// [`SYNC_RESPONSE_BYTES_MAX`] bytes. The codec's read side is this after reading the stream.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
+pub fn decode_response(bytes: &[u8]) -> io::Result<SyncResponse> {
+    decode_bounded::<SyncResponse, SYNC_RESPONSE_BYTES_MAX>(bytes)
+}
+
+/// A sync request's bytes on the wire, refused when over [`SYNC_REQUEST_BYTES_MAX`] (the other
+/// side would refuse to read them). The codec's write side is this before writing the stream.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
+pub fn encode_request(request: &SyncRequest) -> io::Result<Vec<u8>> {
+    encode_bounded::<SyncRequest, SYNC_REQUEST_BYTES_MAX>(request)
+}
+
+/// A sync response's bytes on the wire, refused when over [`SYNC_RESPONSE_BYTES_MAX`]. The
+/// codec's write side is this before writing the stream.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
+pub fn encode_response(response: &SyncResponse) -> io::Result<Vec<u8>> {
+    encode_bounded::<SyncResponse, SYNC_RESPONSE_BYTES_MAX>(response)
+}
+
+fn decode_bounded<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> io::Result<T> {
+    codec::decode_with_limit::<T, LIMIT>(bytes)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// Encodes canonically and writes, refusing to send what the other side would refuse to read.
-async fn write_bounded<T, const LIMIT: usize, I>(io: &mut I, value: &T) -> io::Result<()>
-where
-    T: Encode,
-    I: AsyncWrite + Unpin + Send,
-{
+fn encode_bounded<T: Encode, const LIMIT: usize>(value: &T) -> io::Result<Vec<u8>> {
     let bytes = codec::encode(value);
     if bytes.len() > LIMIT {
         return Err(io::Error::new(
@@ -311,7 +337,27 @@ where
             format!("message of {} bytes exceeds {LIMIT}", bytes.len()),
         ));
     }
-    io.write_all(&bytes).await?;
+    Ok(bytes)
+}
+
+/// Reads a whole stream, at most `LIMIT` bytes and one more, so that the decoder tells "exactly
+/// at the limit" from "over it" and refuses the latter.
+async fn read_stream<const LIMIT: usize, I>(io: &mut I) -> io::Result<Vec<u8>>
+where
+    I: AsyncRead + Unpin + Send,
+{
+    let mut bytes = Vec::new();
+    let limit_plus_one = u64::try_from(LIMIT).unwrap_or(u64::MAX).saturating_add(1);
+    io.take(limit_plus_one).read_to_end(&mut bytes).await?;
+    Ok(bytes)
+}
+
+/// Writes a message's bytes as the whole stream.
+async fn write_stream<I>(io: &mut I, bytes: &[u8]) -> io::Result<()>
+where
+    I: AsyncWrite + Unpin + Send,
+{
+    io.write_all(bytes).await?;
     io.close().await
 }
 
@@ -329,14 +375,14 @@ impl libp2p::request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_bounded::<SyncRequest, SYNC_REQUEST_BYTES_MAX, T>(io).await
+        decode_request(&read_stream::<SYNC_REQUEST_BYTES_MAX, T>(io).await?)
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_bounded::<SyncResponse, SYNC_RESPONSE_BYTES_MAX, T>(io).await
+        decode_response(&read_stream::<SYNC_RESPONSE_BYTES_MAX, T>(io).await?)
     }
 
     async fn write_request<T>(
@@ -348,7 +394,7 @@ impl libp2p::request_response::Codec for SyncCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_bounded::<SyncRequest, SYNC_REQUEST_BYTES_MAX, T>(io, &request).await
+        write_stream(io, &encode_request(&request)?).await
     }
 
     async fn write_response<T>(
@@ -360,7 +406,7 @@ impl libp2p::request_response::Codec for SyncCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_bounded::<SyncResponse, SYNC_RESPONSE_BYTES_MAX, T>(io, &response).await
+        write_stream(io, &encode_response(&response)?).await
     }
 }
 

@@ -53,7 +53,7 @@ const OUTBOUND_PEERS_TARGET: usize = 8;
 /// A connection with no protocol in use is closed after this long.
 const IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
 /// How long a sync request may go unanswered.
-const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
+pub(crate) const SYNC_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Sync streams open on one connection at once, each way.
 const SYNC_STREAMS_MAX: usize = 16;
 /// Sync requests of ours in flight at once: a status request per peer and one step per sync

@@ -47,15 +47,37 @@ pub(crate) enum SyncRequestKind {
 /// A sync request of ours, named by the machine; the swarm loop maps its own request ids to
 /// these. It carries its kind, so an answer of the wrong kind is known even when the step that
 /// asked has ended.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct SyncRequestId {
+pub struct SyncRequestId {
     seq: u64,
     kind: SyncRequestKind,
 }
 
+#[cfg(fuzzing)]
+impl SyncRequestId {
+    /// An id the machine may never have given (any sequence number, either kind): what the
+    /// fuzz targets answer to see that an answer nobody asked for is dropped.
+    pub fn forged(seq: u64, blocks: bool) -> SyncRequestId {
+        let kind = if blocks {
+            SyncRequestKind::Blocks
+        } else {
+            SyncRequestKind::Headers
+        };
+        SyncRequestId { seq, kind }
+    }
+}
+
 /// One chain this node has open, with its tip's height and work.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct LocalChain {
+pub struct LocalChain {
     /// The chain.
     pub chain: ChainId,
     /// Its tip's height here.
@@ -72,8 +94,12 @@ pub(crate) struct LocalChain {
 }
 
 /// Why importing synced blocks stopped.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 #[derive(Debug)]
-pub(crate) enum ImportFailure {
+pub enum ImportFailure {
     /// A block was invalid: the peer that sent it is at fault.
     Invalid(String),
     /// The node itself failed (storage): nobody to blame, but sync cannot go on.
@@ -81,8 +107,12 @@ pub(crate) enum ImportFailure {
 }
 
 /// What the machine asks the swarm loop to do, in order.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 #[derive(Debug)]
-pub(crate) enum SyncAction<P> {
+pub enum SyncAction<P> {
     /// Queue the chain job that builds the headers request (our best-chain locator) for
     /// `peer`; its result comes back through [`ChainSyncs::headers_request_ready`]. If it
     /// cannot be queued, tell [`ChainSyncs::job_not_queued`].
@@ -214,8 +244,12 @@ fn contiguous_blocks(slices: impl IntoIterator<Item = (usize, Vec<Block>)>) -> V
 }
 
 /// The sync of every chain this node has open, at most [`SYNCS_AT_ONCE_MAX`] at once.
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 #[derive(Debug)]
-pub(crate) struct ChainSyncs<P> {
+pub struct ChainSyncs<P> {
     /// Peers' announced tips, at most [`SYNC_PEERS_KNOWN_MAX`].
     peers: BTreeMap<P, KnownPeer>,
     /// The chains open here, the root first, with their tips.
@@ -239,11 +273,15 @@ impl<P: Ord + Copy + Display> Default for ChainSyncs<P> {
     }
 }
 
+#[cfg_attr(
+    not(fuzzing),
+    expect(unreachable_pub, reason = "public only to the fuzz targets")
+)]
 impl<P: Ord + Copy + Display> ChainSyncs<P> {
     /// Takes the chains open here and their tips, the root first; a sync starts for one
     /// only when a peer announces more work on it than this. Kept to
     /// [`STATUS_CHAINS_MAX`] chains.
-    pub(crate) fn set_local(&mut self, mut local: Vec<LocalChain>) {
+    pub fn set_local(&mut self, mut local: Vec<LocalChain>) {
         local.truncate(STATUS_CHAINS_MAX);
         self.local = local;
     }
@@ -251,12 +289,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
     /// A peer's status was seen (its genesis and form already checked): its tips replace
     /// those it announced before, and syncs start where it has more work. A new peer beyond
     /// [`SYNC_PEERS_KNOWN_MAX`] is not kept.
-    pub(crate) fn peer_status(
-        &mut self,
-        now_ms: u64,
-        peer: P,
-        chains: &[ChainTip],
-    ) -> Vec<SyncAction<P>> {
+    pub fn peer_status(&mut self, now_ms: u64, peer: P, chains: &[ChainTip]) -> Vec<SyncAction<P>> {
         if !self.peers.contains_key(&peer) && self.peers.len() >= SYNC_PEERS_KNOWN_MAX {
             return Vec::new();
         }
@@ -267,14 +300,14 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
 
     /// A peer left or was banned: it is forgotten, with the syncs that followed it. Its
     /// blocks slices in other syncs end by their requests' failure, which the swarm reports.
-    pub(crate) fn peer_gone(&mut self, peer: &P) {
+    pub fn peer_gone(&mut self, peer: &P) {
         self.peers.remove(peer);
         self.syncs.retain(|_, sync| sync.peer != *peer);
     }
 
     /// Housekeeping: a step that took longer than [`SYNC_STEP_TIMEOUT_MS`] ends its sync,
     /// which starts again with the best peer then; syncs start where a peer is ahead.
-    pub(crate) fn tick(&mut self, now_ms: u64) -> Vec<SyncAction<P>> {
+    pub fn tick(&mut self, now_ms: u64) -> Vec<SyncAction<P>> {
         self.syncs.retain(|chain, sync| {
             let stuck = now_ms.saturating_sub(sync.step_started_ms) > SYNC_STEP_TIMEOUT_MS;
             if stuck {
@@ -287,12 +320,12 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
 
     /// A chain job this machine asked for could not be queued (the worker is busy): the
     /// chain's sync ends and starts again later.
-    pub(crate) fn job_not_queued(&mut self, chain: ChainId) {
+    pub fn job_not_queued(&mut self, chain: ChainId) {
         self.syncs.remove(&chain);
     }
 
     /// The worker built the headers request of `chain`'s sync with `peer`: send it.
-    pub(crate) fn headers_request_ready(
+    pub fn headers_request_ready(
         &mut self,
         now_ms: u64,
         peer: P,
@@ -313,7 +346,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
 
     /// `peer` answered request `id`. An answer to a step that has ended is dropped; one of
     /// the wrong kind is held against the peer.
-    pub(crate) fn on_response(
+    pub fn on_response(
         &mut self,
         now_ms: u64,
         peer: P,
@@ -345,7 +378,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
     /// Request `id` to `peer` failed (no answer in time, the connection closed, refused): a
     /// blocks slice counts as answered with nothing (the others may still carry the step,
     /// and what it lacked is asked again in the next); a headers request ends the sync.
-    pub(crate) fn request_failed(
+    pub fn request_failed(
         &mut self,
         now_ms: u64,
         peer: P,
@@ -370,7 +403,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
 
     /// The worker checked the headers `peer` sent for `chain`: the hashes of the blocks to
     /// fetch, oldest first, or why they are invalid (the peer's fault).
-    pub(crate) fn headers_checked(
+    pub fn headers_checked(
         &mut self,
         now_ms: u64,
         peer: P,
@@ -401,7 +434,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
 
     /// The worker imported the blocks of `chain`'s sync with `peer`: how many were new, or
     /// why importing stopped.
-    pub(crate) fn blocks_imported(
+    pub fn blocks_imported(
         &mut self,
         now_ms: u64,
         peer: P,
@@ -436,13 +469,78 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         }
     }
 
+    /// Whether every bound the machine names holds, else which one does not: peers known
+    /// ([`SYNC_PEERS_KNOWN_MAX`], each with at most [`STATUS_CHAINS_MAX`] tips), chains open
+    /// and syncs at once ([`SYNCS_AT_ONCE_MAX`]), blocks still wanted (one headers response),
+    /// and per blocks step at most [`SYNC_PEERS_PER_CHAIN_MAX`] slices to distinct peers, each
+    /// of 1 to [`BLOCKS_PER_REQUEST_MAX`] hashes; so requests awaited are at most
+    /// `SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX`. The unit tests and the fuzz target
+    /// `sync_machine` check it after every event.
+    #[cfg(any(test, fuzzing))]
+    pub fn check_bounds(&self) -> Result<(), String> {
+        if self.peers.len() > SYNC_PEERS_KNOWN_MAX {
+            return Err(format!("{} peers known", self.peers.len()));
+        }
+        if let Some((peer, known)) = self.peers.iter().find(|(_, known)| {
+            known.chains.len() > STATUS_CHAINS_MAX || known.anchor_tried.len() > STATUS_CHAINS_MAX
+        }) {
+            return Err(format!(
+                "peer {peer}: {} tips, {} anchors tried",
+                known.chains.len(),
+                known.anchor_tried.len()
+            ));
+        }
+        if self.local.len() > STATUS_CHAINS_MAX {
+            return Err(format!("{} chains open", self.local.len()));
+        }
+        if self.syncs.len() > SYNCS_AT_ONCE_MAX {
+            return Err(format!("{} syncs at once", self.syncs.len()));
+        }
+        let mut awaited = 0usize;
+        for (chain, sync) in &self.syncs {
+            if sync.wanted.len() > HEADERS_PER_RESPONSE_LEN_MAX {
+                return Err(format!(
+                    "chain {chain}: {} blocks wanted",
+                    sync.wanted.len()
+                ));
+            }
+            match &sync.phase {
+                Phase::AwaitingHeaders(_) => awaited = awaited.saturating_add(1),
+                Phase::AwaitingBlocks(slices) => {
+                    if slices.is_empty() || slices.len() > SYNC_PEERS_PER_CHAIN_MAX {
+                        return Err(format!("chain {chain}: {} slices", slices.len()));
+                    }
+                    for (i, slice) in slices.iter().enumerate() {
+                        if slice.hashes.is_empty() || slice.hashes.len() > BLOCKS_PER_REQUEST_MAX {
+                            return Err(format!(
+                                "chain {chain}: a slice of {} hashes",
+                                slice.hashes.len()
+                            ));
+                        }
+                        if slices[..i].iter().any(|other| other.peer == slice.peer) {
+                            return Err(format!("chain {chain}: peer {} asked twice", slice.peer));
+                        }
+                        if slice.blocks.is_none() {
+                            awaited = awaited.saturating_add(1);
+                        }
+                    }
+                }
+                Phase::Preparing | Phase::CheckingHeaders | Phase::Importing => {}
+            }
+        }
+        if awaited > SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX {
+            return Err(format!("{awaited} requests awaited"));
+        }
+        Ok(())
+    }
+
     /// Whether any chain is syncing.
-    pub(crate) fn is_syncing(&self) -> bool {
+    pub fn is_syncing(&self) -> bool {
         !self.syncs.is_empty()
     }
 
     /// The peer the root follows, else that of the first chain syncing.
-    pub(crate) fn lead_peer(&self) -> Option<P> {
+    pub fn lead_peer(&self) -> Option<P> {
         self.syncs
             .get(&ChainId::ROOT)
             .or_else(|| self.syncs.values().next())
@@ -450,12 +548,12 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
     }
 
     /// Blocks imported through sync since start.
-    pub(crate) fn synced_blocks(&self) -> u64 {
+    pub fn synced_blocks(&self) -> u64 {
         self.synced_blocks
     }
 
     /// Blocks `peer` gave through sync since it connected.
-    pub(crate) fn synced_blocks_from(&self, peer: &P) -> u64 {
+    pub fn synced_blocks_from(&self, peer: &P) -> u64 {
         self.peers.get(peer).map_or(0, |known| known.synced_blocks)
     }
 
@@ -986,6 +1084,7 @@ mod tests {
             u64::try_from(per + rest.len()).unwrap()
         );
         assert_eq!(syncs.synced_blocks_from(&4), 0);
+        syncs.check_bounds().unwrap();
     }
 
     #[test]
@@ -1232,6 +1331,7 @@ mod tests {
         assert_eq!(started[0], ChainId::ROOT);
         assert_eq!(started[1..], data[..SYNCS_AT_ONCE_MAX - 1]);
         assert!(syncs.tick(1).is_empty(), "the bound holds");
+        syncs.check_bounds().unwrap();
         // One ends, caught up: the next chain in order takes its place, and only it.
         syncs.job_not_queued(data[0]);
         let mut open = vec![local(ChainId::ROOT, 10), local(data[0], 7)];
@@ -1302,10 +1402,49 @@ mod tests {
                 .is_empty()
         );
         assert!(!syncs.is_syncing());
+        syncs.check_bounds().unwrap();
         // A known peer's news still counts.
         assert_eq!(
             prepared(&syncs.peer_status(0, 0, &[tip(ChainId::ROOT, 1_000)])),
             vec![(0, ChainId::ROOT)]
         );
+    }
+
+    #[test]
+    fn check_bounds_names_the_bound_that_does_not_hold() {
+        let mut syncs = machine();
+        syncs.peer_status(0, 1, &[tip(ChainId::ROOT, 100)]);
+        let all = blocks(3);
+        sync_to_blocks(&mut syncs, 1, &all);
+        syncs.check_bounds().unwrap();
+        let Some(Phase::AwaitingBlocks(slices)) =
+            syncs.syncs.get_mut(&ChainId::ROOT).map(|s| &mut s.phase)
+        else {
+            panic!("not fetching blocks");
+        };
+        let twice = BlocksSlice {
+            id: slices[0].id,
+            peer: slices[0].peer,
+            hashes: slices[0].hashes.clone(),
+            blocks: None,
+        };
+        slices.push(twice);
+        let broken = syncs.check_bounds().unwrap_err();
+        assert!(broken.contains("asked twice"), "{broken}");
+        for n in 0..=SYNCS_AT_ONCE_MAX {
+            syncs.syncs.insert(
+                data_chain(u64::try_from(n).unwrap()),
+                ActiveSync {
+                    peer: 1,
+                    target_work: 0,
+                    phase: Phase::Preparing,
+                    wanted: VecDeque::new(),
+                    more_headers: false,
+                    step_started_ms: 0,
+                },
+            );
+        }
+        let broken = syncs.check_bounds().unwrap_err();
+        assert!(broken.contains("syncs at once"), "{broken}");
     }
 }

@@ -1,6 +1,7 @@
 //! Writes the seed corpora, `fuzz/corpus/<target>/seed-*`, from real encodings: transactions
 //! of every kind, blocks, headers, proofs, deep values, envelopes and programs that a run of
-//! the state-transition driver made. Run by `scripts/fuzz seeds` when a format changes; the
+//! the state-transition driver made, and the sync protocol's requests and responses built from
+//! them. Run by `scripts/fuzz seeds` when a format changes; the
 //! files are checked in. Takes the corpus directory as its one argument.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use libfuzzer_sys as _;
 use bitverse_blocktree::{Block, TxPayload};
 use bitverse_fuzz::{ops, state};
 use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
+use bitverse_p2p::fuzzing::{ChainTip, PeerStatus, encode_request, encode_response};
+use bitverse_p2p::{SyncRequest, SyncResponse, WireTxStatus};
 use bitverse_pricing::{EVENT_WEIGHT, LedgerParams, PriceQuote, ReliabilityRecord, TaskKind};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, codec};
 use bitverse_relay_lineup::{LineupProof, encode_envelope_chain};
@@ -93,6 +96,152 @@ fn market_messages(
         ));
     }
     messages
+}
+
+/// The sync protocol: every request and response kind as the codec writes it, from the run's
+/// blocks and headers (`sync_message`); and event programs for the sync machine
+/// (`sync_machine`), patterns that libFuzzer grows from.
+fn sync_seeds(dir: &Path, blocks: &[Block]) {
+    let root: Vec<&Block> = blocks.iter().filter(|b| b.header.chain.is_root()).collect();
+    let tips: Vec<ChainTip> = blocks
+        .iter()
+        .rev()
+        .filter(|b| b.header.chain.is_root())
+        .take(1)
+        .chain(blocks.iter().filter(|b| !b.header.chain.is_root()).take(2))
+        .map(|b| ChainTip {
+            chain: b.header.chain,
+            height: b.header.height,
+            tip: b.hash(),
+            cumulative_work: u128::from(b.header.height),
+        })
+        .collect();
+    let status = PeerStatus {
+        genesis: root.first().map_or(Hash::ZERO, |b| b.hash()),
+        chains: tips,
+    };
+    let some_hashes: Vec<Hash> = root.iter().take(4).map(|b| b.hash()).collect();
+    let requests = [
+        ("status", SyncRequest::Status(status.clone())),
+        (
+            "headers-after",
+            SyncRequest::HeadersAfter {
+                chain: ChainId::ROOT,
+                locator: some_hashes.clone(),
+                count_max: 1000,
+            },
+        ),
+        (
+            "blocks",
+            SyncRequest::Blocks {
+                chain: ChainId::ROOT,
+                hashes: some_hashes.clone(),
+            },
+        ),
+        (
+            "value-proof",
+            SyncRequest::ValueProof { key: "a/k0".into() },
+        ),
+        (
+            "submit-tx",
+            SyncRequest::SubmitTx {
+                tx: blocks
+                    .iter()
+                    .flat_map(|b| b.transactions.iter())
+                    .next()
+                    .map(|tx| tx.to_bytes())
+                    .unwrap_or_default(),
+            },
+        ),
+        (
+            "tx-status",
+            SyncRequest::TxStatus {
+                chain: ChainId::ROOT,
+                hash: Hash::digest(b"a tx"),
+            },
+        ),
+        (
+            "account",
+            SyncRequest::Account {
+                chain: ChainId::ROOT,
+                account: SecretKey::dev("alice").account().0,
+            },
+        ),
+    ];
+    for (name, request) in requests {
+        match encode_request(&request) {
+            Ok(bytes) => write(dir, "sync_message", &format!("request-{name}"), &bytes),
+            Err(e) => panic!("seed request {name}: {e}"),
+        }
+    }
+    let small: Vec<Block> = root
+        .iter()
+        .filter(|b| b.to_bytes().len() < 4096)
+        .take(2)
+        .map(|b| (*b).clone())
+        .collect();
+    let responses = [
+        ("status", SyncResponse::Status(status)),
+        (
+            "headers",
+            SyncResponse::Headers(root.iter().take(3).map(|b| b.header.clone()).collect()),
+        ),
+        ("blocks", SyncResponse::Blocks(small)),
+        ("value-proof", SyncResponse::ValueProof(vec![1, 2, 3])),
+        (
+            "tx-admitted",
+            SyncResponse::TxAdmitted(Hash::digest(b"a tx")),
+        ),
+        (
+            "tx-refused",
+            SyncResponse::TxRefused {
+                code: -32010,
+                message: "nonce too low".into(),
+            },
+        ),
+        (
+            "tx-included",
+            SyncResponse::TxStatus(WireTxStatus::Included {
+                height: 3,
+                block: Hash::digest(b"a block"),
+                index: 1,
+            }),
+        ),
+        (
+            "tx-dropped",
+            SyncResponse::TxStatus(WireTxStatus::Dropped {
+                code: 7,
+                message: "refused by script".into(),
+                script_reason_code: Some(4),
+            }),
+        ),
+        (
+            "account",
+            SyncResponse::Account {
+                balance: 1_000,
+                nonce: 2,
+                pending_nonce: 3,
+            },
+        ),
+        ("refused", SyncResponse::refused("over a limit")),
+    ];
+    for (name, response) in responses {
+        match encode_response(&response) {
+            Ok(bytes) => write(dir, "sync_message", &format!("response-{name}"), &bytes),
+            Err(e) => panic!("seed response {name}: {e}"),
+        }
+    }
+    // Event programs: a byte pattern reads as statuses, answers and worker results in turn.
+    for (name, pattern) in [
+        ("ones", vec![0x01u8; 512]),
+        ("counting", (0..=255u8).cycle().take(2048).collect()),
+        (
+            "stride",
+            [0x10u8, 0x02, 0x35, 0x81, 0x07, 0x40, 0xc3].repeat(200),
+        ),
+    ] {
+        write(dir, "sync_machine", name, &pattern);
+    }
 }
 
 fn main() {
@@ -338,6 +487,8 @@ fn main() {
         "quote",
         &PriceQuote::default().to_bytes(),
     );
+
+    sync_seeds(&dir, &samples.blocks);
 
     for (i, program) in state::seed_programs().iter().enumerate() {
         write(
