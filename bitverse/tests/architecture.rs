@@ -541,3 +541,44 @@ fn the_token_check_sees_whole_tokens_only() {
     assert!(has_token("use std::net::TcpStream;", "std::net"));
     assert!(has_token("let t = SystemTime::now();", "SystemTime"));
 }
+
+/// The lints that make consensus code total (no panic on any input), as each consensus crate's
+/// root declares them for the whole crate outside its unit tests. They live in source rather
+/// than in the workspace's `[lints]` table because a `[lints]` table binds every target of a
+/// crate, tests included, and clippy has test allowances for `unwrap`, `expect`, `panic` and
+/// indexing but none for `arithmetic_side_effects`: a workspace-wide deny would need an allow
+/// in each of the eleven crates above consensus and in every test file. So the block is
+/// written once a consensus crate, and this check keeps the six copies one text.
+const CONSENSUS_LINT_BLOCK: &str = "#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]";
+
+#[test]
+fn every_consensus_crate_denies_panics_at_its_root_and_only_there() {
+    let mut wrong = Vec::new();
+    for dir in CONSENSUS_DIRS {
+        for file in sources(dir) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let is_root = file == root().join(dir).join("src").join("lib.rs");
+            let blocks = text.matches(CONSENSUS_LINT_BLOCK).count();
+            let lints = text.matches("clippy::arithmetic_side_effects").count();
+            if is_root && (blocks != 1 || lints != 1) {
+                wrong.push(format!("{} lacks the consensus lint block", file.display()));
+            }
+            if !is_root && lints > 0 {
+                wrong.push(format!(
+                    "{} repeats or loosens the crate's lint block",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -11,17 +11,6 @@
 //! same module, inputs, arguments and fuel budget give the same output and the same fuel used,
 //! or the same fault, on every node.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use bitverse_primitives::Hash;
 
 use crate::StoreData;

@@ -1,16 +1,6 @@
 //! Fixed-point arithmetic for the ledger and quotes: parts per million for probabilities, and
 //! a 10^18 scale for the forgetting factor raised to a power. Integers only, total on every
 //! input (no panics, no overflow: every operation is checked or provably bounded).
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 /// One, in parts per million: probabilities and shares are integers in `0..=PPM_ONE`.
 pub const PPM_ONE: u32 = 1_000_000;

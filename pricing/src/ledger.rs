@@ -28,16 +28,6 @@
 //!
 //! What counts as a success or a failure is the chain's business (see `docs/MARKET.md`); this
 //! module only keeps the counts.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bincode::{Decode, Encode};
 use bitverse_primitives::{Amount, codec};

@@ -11,6 +11,20 @@
 //! arguments in integer or fixed-point arithmetic: no floats, no clock, no randomness, no hash
 //! map iteration, no panics on any input. The crate knows nothing of blocks, storage, networks
 //! or RPC, and depends only on `primitives`.
+//!
+//! All of it is consensus: no `unwrap`, `expect`, panics, indexing or unchecked arithmetic
+//! outside tests, for the whole crate (the one block below; `bitverse/tests/architecture.rs`
+//! checks that every consensus crate carries it, at its root and nowhere else).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 pub mod fixed;
 pub mod ledger;

@@ -27,16 +27,6 @@
 //! under `relay-lineup`'s settlement split.
 //!
 //! A tier is offered only for hop counts the eligible relayers can fill.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use std::collections::BTreeSet;
 

@@ -20,16 +20,6 @@
 //! **Pick.** The number selects the candidate whose stretch of the cumulative weights (in
 //! account order) contains it; its weight is then removed from the total, so nobody is drawn
 //! twice. The lineup's order is the draw's order: the first drawn relays first.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bitverse_pricing::{
     HOPS_MAX, LedgerParams, RELAYERS_MAX, StakedNode, draw_weight, is_eligible_relayer,

@@ -16,16 +16,6 @@
 //! the signer (the offerer first, then the lineup in draw order), the link, the signature, the
 //! result hash (one for the whole chain), the fuel (equal to the offerer's, and within the
 //! budget). The first failure is reported with its position.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bincode::{Decode, Encode};
 use bitverse_pricing::HOPS_MAX;

@@ -13,6 +13,20 @@
 //! (integers only; randomness only from hashing the proof); nothing here panics on any input.
 //! The crate knows nothing of storage, networks or RPC, and depends only on `primitives` and
 //! `pricing`.
+//!
+//! All of it is consensus: no `unwrap`, `expect`, panics, indexing or unchecked arithmetic
+//! outside tests, for the whole crate (the one block below; `bitverse/tests/architecture.rs`
+//! checks that every consensus crate carries it, at its root and nowhere else).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 pub mod draw;
 pub mod envelope;

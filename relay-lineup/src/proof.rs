@@ -6,16 +6,6 @@
 //! it meets a difficulty `D` under the convention of block headers (`blocktree`'s
 //! `pow_meets`): the hash's top 128 bits, read big-endian, are at most `u128::MAX / D`, which a
 //! random hash is with probability `1/D`. Difficulty 0 and 1 accept every hash.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bincode::{Decode, Encode};
 use bitverse_primitives::{AccountId, Hash, codec};

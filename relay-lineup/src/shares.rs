@@ -9,16 +9,6 @@
 //!
 //! `bitverse_pricing::tier_price` grosses a tier's price up by the same finder share, so a
 //! bounty of at least the quoted price pays every executor at least one execution's price.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
 
 use bitverse_pricing::{HOPS_MAX, PPM_ONE};
 use bitverse_primitives::{AccountId, Amount, AmountError};
