@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use bitverse_client::keys::{load_key, parse_address};
 use bitverse_p2p::P2pAddr;
-use bitverse_primitives::{AccountId, ChainId, SecretKey};
+use bitverse_primitives::{AccountId, ChainId, ChainIdError, SecretKey};
 use clap::Args;
 use merge::Merge;
 use serde::{Deserialize, Deserializer};
@@ -136,7 +136,8 @@ pub(crate) struct NodeOptions {
     /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
     /// chain with --dev. Writes and reads for a chain the node does not track are forwarded
     /// to a peer that tracks it.
-    #[arg(long, value_name = "PREFIX", conflicts_with = "track_all", value_parser = ChainPrefix::parse)]
+    #[arg(long, value_name = "PREFIX", value_parser = ChainPrefix::parse)]
+    #[arg(conflicts_with = "track_all")]
     #[serde(deserialize_with = "list::<_, ChainPrefix>")]
     #[merge(strategy = merge::vec::overwrite_empty)]
     pub(crate) track: Vec<ChainId>,
@@ -187,77 +188,42 @@ trait ValueKind {
     fn parse(text: &str) -> Result<Self::Value, String>;
 }
 
-/// A socket address, `IP:PORT`.
-struct IpPort;
-impl ValueKind for IpPort {
-    type Value = SocketAddr;
-    fn parse(text: &str) -> Result<SocketAddr, String> {
-        text.parse()
-            .map_err(|e| format!("{text:?} is not IP:PORT: {e}"))
-    }
+/// Declares each [`ValueKind`]: `Name -> Value: |text| parse`.
+macro_rules! value_kinds {
+    ($($(#[$doc:meta])* $kind:ident -> $value:ty: |$text:ident| $parse:expr;)*) => {$(
+        $(#[$doc])*
+        struct $kind;
+        impl ValueKind for $kind {
+            type Value = $value;
+            fn parse($text: &str) -> Result<$value, String> {
+                $parse
+            }
+        }
+    )*};
 }
 
-/// A libp2p address.
-struct Multiaddr;
-impl ValueKind for Multiaddr {
-    type Value = P2pAddr;
-    fn parse(text: &str) -> Result<P2pAddr, String> {
-        text.parse()
-            .map_err(|e| format!("{text:?} is not a multiaddr: {e}"))
-    }
-}
-
-/// A chain prefix, a bit string such as `0110`.
-struct ChainPrefix;
-impl ValueKind for ChainPrefix {
-    type Value = ChainId;
-    fn parse(text: &str) -> Result<ChainId, String> {
-        text.parse()
-            .map_err(|e: bitverse_primitives::ChainIdError| e.to_string())
-    }
-}
-
-/// The name of a network's parameters.
-struct NetworkName;
-impl ValueKind for NetworkName {
-    type Value = String;
-    fn parse(text: &str) -> Result<String, String> {
-        bitverse_blocktree::ChainParams::named(text)
-            .map(|_| text.to_owned())
-            .ok_or_else(|| format!("unknown network {text:?} (known: dev, local)"))
-    }
-}
-
-/// An account: `bv1…` or `dev:NAME`.
-struct Account;
-impl ValueKind for Account {
-    type Value = AccountId;
-    fn parse(text: &str) -> Result<AccountId, String> {
-        parse_address(text).map_err(|e| e.to_string())
-    }
-}
-
-/// A key: `dev:NAME` or a key file, which must load. Kept as written: the node loads it when
-/// it takes a market role.
-struct KeySpec;
-impl ValueKind for KeySpec {
-    type Value = String;
-    fn parse(text: &str) -> Result<String, String> {
-        load_key(text)
-            .map(|_| text.to_owned())
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// A tracing filter: a level or directives such as `bitverse=debug`.
-struct LogFilter;
-impl ValueKind for LogFilter {
-    type Value = String;
-    fn parse(text: &str) -> Result<String, String> {
-        tracing_subscriber::EnvFilter::try_new(text)
-            .map(|_| text.to_owned())
-            .map_err(|e| format!("{text:?} is not a log level or filter: {e}"))
-    }
+value_kinds! {
+    /// A socket address, `IP:PORT`.
+    IpPort -> SocketAddr: |text| text.parse()
+        .map_err(|e| format!("{text:?} is not IP:PORT: {e}"));
+    /// A libp2p address.
+    Multiaddr -> P2pAddr: |text| text.parse()
+        .map_err(|e| format!("{text:?} is not a multiaddr: {e}"));
+    /// A chain prefix, a bit string such as `0110`.
+    ChainPrefix -> ChainId: |text| text.parse().map_err(|e: ChainIdError| e.to_string());
+    /// The name of a network's parameters.
+    NetworkName -> String: |text| bitverse_blocktree::ChainParams::named(text)
+        .map(|_| text.to_owned())
+        .ok_or_else(|| format!("unknown network {text:?} (known: dev, local)"));
+    /// An account: `bv1…` or `dev:NAME`.
+    Account -> AccountId: |text| parse_address(text).map_err(|e| e.to_string());
+    /// A key: `dev:NAME` or a key file, which must load. Kept as written: the node loads it
+    /// when it takes a market role.
+    KeySpec -> String: |text| load_key(text).map(|_| text.to_owned()).map_err(|e| e.to_string());
+    /// A tracing filter: a level or directives such as `bitverse=debug`.
+    LogFilter -> String: |text| tracing_subscriber::EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("{text:?} is not a log level or filter: {e}"));
 }
 
 /// A value of kind `K` read from the file's text. Parsed inside the visitor, so that the TOML
