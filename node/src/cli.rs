@@ -3,12 +3,12 @@
 //! (`bitverse_client::args`). Parsing only; the commands live in `node.rs`, `config.rs`,
 //! `bitverse-client` and `bitverse-devnet`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use bitverse_client::args::{ClientCommand, RpcArgs};
-use bitverse_p2p::P2pAddr;
 use clap::{Args, Parser, Subcommand};
+
+use crate::config::NodeOptions;
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -110,90 +110,22 @@ pub(crate) enum MarketFaultArg {
     Silent,
 }
 
-/// `bitverse node` flags. Each may also be set in `bitverse.toml` (docs/CONFIG.md), under the
-/// flag's name with `_` for `-`; a flag given here overrides the file. `config.rs` merges them.
+/// `bitverse node` flags: the configuration file, every option of it ([`NodeOptions`], declared
+/// once in `config.rs`, which merges the flags over the file) and a test-only fault.
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
     /// The configuration file. Default: DATA_DIR/bitverse.toml, read if it exists (`bitverse
     /// init` writes one with every option). Relative paths in it are relative to its directory.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// Development mode: seal a block as soon as the mempool holds a transaction, at minimum
-    /// difficulty. The dev accounts alice, bob, carol and dave are funded at genesis.
-    #[arg(long)]
-    pub(crate) dev: bool,
-    /// Network parameters to run: `dev` or `local`. Default `dev` with --dev, `local`
-    /// without it. Every node of a network must run the same parameters: they fix its genesis,
-    /// and nodes of different networks never talk to each other.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) network: Option<String>,
-    /// Directory holding the node's database, its log and its rpc.addr file; created if
-    /// missing. Default: the config file's `data_dir`, else ~/.bitverse.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
-    /// Address to serve JSON-RPC on. Default 127.0.0.1:8645. Loopback by default: anyone who
-    /// can reach the RPC can submit transactions and read everything.
-    #[arg(long, value_name = "IP:PORT")]
-    pub(crate) rpc_addr: Option<SocketAddr>,
-    /// Mine blocks on a non-dev network: a simple single-threaded proof-of-work loop over
-    /// templates built from the mempool. Mined blocks are published to peers.
-    #[arg(long)]
-    pub(crate) mine: bool,
-    /// Account paid the subsidy and fees of blocks this node produces (`bv1…` or `dev:NAME`).
-    /// Default: dev:miner, a well-known development key (anyone can spend what it earns).
-    #[arg(long, value_name = "ADDRESS")]
-    pub(crate) miner: Option<String>,
-    /// Join the peer-to-peer network, listening on this libp2p address, e.g.
-    /// `/ip4/0.0.0.0/tcp/8646`, or `/ip4/127.0.0.1/tcp/0` for a free port on loopback. The
-    /// address actually bound, with `/p2p/PEER_ID`, is written to DATA_DIR/p2p.addr; the
-    /// node's identity key is kept in DATA_DIR/p2p.key so its peer id survives restarts.
-    /// Without this flag the node runs alone, without networking.
-    #[arg(long, value_name = "MULTIADDR")]
-    pub(crate) p2p_addr: Option<P2pAddr>,
-    /// A peer to connect to at start (repeatable; needs --p2p-addr), e.g. the contents of
-    /// another node's p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked;
-    /// without it the address is dialed as it is and the peer id learnt from the connection.
-    /// More peers are found through Kademlia. Bootstrap peers are dialed again while the node
-    /// has no peer. Given here, they replace the config file's list.
-    #[arg(long, value_name = "MULTIADDR")]
-    pub(crate) bootstrap: Vec<P2pAddr>,
-    /// Track the branch under this chain prefix (a bit string such as `0110`): store,
-    /// validate and seal that chain, every chain below it, and the chains above it that carry
-    /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
-    /// chain with --dev. Writes and reads for a chain the node does not track are forwarded
-    /// to a peer that tracks it.
-    #[arg(long, value_name = "PREFIX", conflicts_with = "track_all")]
-    pub(crate) track: Vec<bitverse_primitives::ChainId>,
-    /// Track every chain of the blocktree.
-    #[arg(long)]
-    pub(crate) track_all: bool,
-    /// Take the offerer's role in the compute market (docs/MARKET.md): answer gossiped
-    /// requests with signed offers, and compute and sign the result of every bounty that names
-    /// the market key's account as its offerer. The account needs an offerer stake (`bitverse
-    /// stake AMOUNT --role offerer`). Needs --market-key.
-    #[arg(long)]
-    pub(crate) offer: bool,
-    /// Take the relayer's role: when a lineup draws the market key's account, recompute the
-    /// bounty, countersign a result equal to its own and pass the envelope chain on (settling
-    /// it when last), or dispute one that differs. Needs a relayer stake and --market-key.
-    #[arg(long)]
-    pub(crate) relay: bool,
-    /// The key the market roles sign offers, envelopes and their transactions with: `dev:NAME`
-    /// or a key file (`bitverse wallet new`). Its account is the one staked; it pays the fees
-    /// of the Settle and Dispute transactions the node sends.
-    #[arg(long, value_name = "KEY")]
-    pub(crate) market_key: Option<String>,
+    /// The options, each also a key of the file.
+    #[command(flatten)]
+    pub(crate) options: NodeOptions,
     /// Test only: misbehave as an offerer, signing a false result (`lie`) or never delivering
     /// (`silent`, which as the last relayer never settles either), to exercise disputes, expiry
     /// and the requester's own settlement. Never on a real network.
     #[arg(long, value_name = "FAULT", hide = true)]
     pub(crate) market_fault: Option<MarketFaultArg>,
-    /// Write the log to this file (appending) instead of DATA_DIR/node.log.
-    #[arg(long, value_name = "PATH", conflicts_with = "log_stderr")]
-    pub(crate) log_file: Option<PathBuf>,
-    /// Write the log to stderr (the terminal) instead of a file.
-    #[arg(long)]
-    pub(crate) log_stderr: bool,
 }
 
 /// `bitverse init`.

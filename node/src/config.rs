@@ -1,26 +1,42 @@
-//! `bitverse.toml`, the node's configuration file: every `bitverse node` flag under its name
-//! with `_` for `-`. This module reads the file (a bad key or value is an error naming its
-//! line), merges it under the command-line flags (a flag given overrides the file), and writes
+//! The node's options, declared once in [`NodeOptions`]: each field is a `bitverse node` flag
+//! (clap) and, under the same name, a key of `bitverse.toml` (serde), read by the same parser
+//! either way and merged by the same rule. This module reads the file (a bad key or value is an
+//! error naming its line), merges the flags over it and the defaults under both, and writes
 //! the commented file `bitverse init` creates. docs/CONFIG.md describes the file for users.
+//!
+//! The merge order, highest first: the flags given, then the file, then the defaults (in
+//! [`NodeConfig`]'s accessors and [`resolve`]). There is no environment layer: no node option
+//! is read from the environment (RUST_LOG only when no log level is set, HOME only for the
+//! default data directory).
 
 use std::fs;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
+use bitverse_client::keys::{load_key, parse_address};
 use bitverse_p2p::P2pAddr;
-use bitverse_primitives::ChainId;
-use serde::Deserialize;
-use toml::Spanned;
+use bitverse_primitives::{AccountId, ChainId, ChainIdError, SecretKey};
+use clap::Args;
+use merge::Merge;
+use serde::{Deserialize, Deserializer};
 
-use crate::cli::{InitArgs, NodeArgs};
-use bitverse_client::keys::parse_address;
+use crate::cli::{InitArgs, MarketFaultArg, NodeArgs};
 
 /// Name of the configuration file in a data directory.
 pub(crate) const CONFIG_FILE_NAME: &str = "bitverse.toml";
 /// Name of the node's log file in its data directory, unless `--log-file` says otherwise.
 pub(crate) const LOG_FILE_NAME: &str = "node.log";
 /// Where the node serves JSON-RPC unless told otherwise (client commands' default URL too).
-pub(crate) const DEFAULT_RPC_ADDR: &str = "127.0.0.1:8645";
+pub(crate) const DEFAULT_RPC_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8645));
+/// Network run without --dev when none is named: the local multi-node test network, the
+/// default until a public network exists.
+const DEFAULT_NETWORK: &str = "local";
+/// Network run with --dev when none is named.
+const DEV_NETWORK: &str = "dev";
+/// Name of the dev key whose account is paid the fees when no `--miner` is given.
+const DEFAULT_MINER_DEV_NAME: &str = "miner";
 /// The data directory without `--data-dir` or `data_dir`, under the home directory.
 const DEFAULT_DATA_DIR_IN_HOME: &str = ".bitverse";
 /// Largest configuration file read: a full one is about 4 KiB.
@@ -58,6 +74,195 @@ pub(crate) enum ConfigError {
     Conflict(String),
 }
 
+/// Every `bitverse node` option, declared once: the field's doc comment is its `--help`, its
+/// name is the flag (with `-` for `_`) and the file's key, its parser reads the flag and the
+/// key alike, and its `merge` strategy says how a flag given combines with the file: a value
+/// flag replaces the key, a bool flag can only turn its option on, a list given replaces the
+/// file's whole list. An option neither sets is `None`, `false` or empty, and takes its default
+/// in [`NodeConfig`]. The file refuses unknown keys.
+#[derive(Debug, Clone, Default, Args, Deserialize, Merge)]
+#[serde(default, deny_unknown_fields)]
+#[merge(strategy = merge::option::overwrite_none)]
+pub(crate) struct NodeOptions {
+    /// Development mode: seal a block as soon as the mempool holds a transaction, at minimum
+    /// difficulty. The dev accounts alice, bob, carol and dave are funded at genesis.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) dev: bool,
+    /// Network parameters to run: `dev` or `local`. Default `dev` with --dev, `local`
+    /// without it. Every node of a network must run the same parameters: they fix its genesis,
+    /// and nodes of different networks never talk to each other.
+    #[arg(long, value_name = "NAME", value_parser = NetworkName::parse)]
+    #[serde(deserialize_with = "one::<_, NetworkName>")]
+    pub(crate) network: Option<String>,
+    /// Directory holding the node's database, its log and its rpc.addr file; created if
+    /// missing. Default: the config file's `data_dir`, else ~/.bitverse.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Address to serve JSON-RPC on. Default 127.0.0.1:8645. Loopback by default: anyone who
+    /// can reach the RPC can submit transactions and read everything.
+    #[arg(long, value_name = "IP:PORT", value_parser = IpPort::parse)]
+    #[serde(deserialize_with = "one::<_, IpPort>")]
+    pub(crate) rpc_addr: Option<SocketAddr>,
+    /// Mine blocks on a non-dev network: a simple single-threaded proof-of-work loop over
+    /// templates built from the mempool. Mined blocks are published to peers.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) mine: bool,
+    /// Account paid the subsidy and fees of blocks this node produces (`bv1…` or `dev:NAME`).
+    /// Default: dev:miner, a well-known development key (anyone can spend what it earns).
+    #[arg(long, value_name = "ADDRESS", value_parser = Account::parse)]
+    #[serde(deserialize_with = "one::<_, Account>")]
+    pub(crate) miner: Option<AccountId>,
+    /// Join the peer-to-peer network, listening on this libp2p address, e.g.
+    /// `/ip4/0.0.0.0/tcp/8646`, or `/ip4/127.0.0.1/tcp/0` for a free port on loopback. The
+    /// address actually bound, with `/p2p/PEER_ID`, is written to DATA_DIR/p2p.addr; the
+    /// node's identity key is kept in DATA_DIR/p2p.key so its peer id survives restarts.
+    /// Without this flag the node runs alone, without networking.
+    #[arg(long, value_name = "MULTIADDR", value_parser = Multiaddr::parse)]
+    #[serde(deserialize_with = "one::<_, Multiaddr>")]
+    pub(crate) p2p_addr: Option<P2pAddr>,
+    /// A peer to connect to at start (repeatable; needs --p2p-addr), e.g. the contents of
+    /// another node's p2p.addr. With its `/p2p/PEER_ID` suffix the peer's identity is checked;
+    /// without it the address is dialed as it is and the peer id learnt from the connection.
+    /// More peers are found through Kademlia. Bootstrap peers are dialed again while the node
+    /// has no peer. Given here, they replace the config file's list.
+    #[arg(long, value_name = "MULTIADDR", value_parser = Multiaddr::parse)]
+    #[serde(deserialize_with = "list::<_, Multiaddr>")]
+    #[merge(strategy = merge::vec::overwrite_empty)]
+    pub(crate) bootstrap: Vec<P2pAddr>,
+    /// Track the branch under this chain prefix (a bit string such as `0110`): store,
+    /// validate and seal that chain, every chain below it, and the chains above it that carry
+    /// its anchors. Repeatable. Every node tracks the root. Default: only the root, or every
+    /// chain with --dev. Writes and reads for a chain the node does not track are forwarded
+    /// to a peer that tracks it.
+    #[arg(long, value_name = "PREFIX", value_parser = ChainPrefix::parse)]
+    #[arg(conflicts_with = "track_all")]
+    #[serde(deserialize_with = "list::<_, ChainPrefix>")]
+    #[merge(strategy = merge::vec::overwrite_empty)]
+    pub(crate) track: Vec<ChainId>,
+    /// Track every chain of the blocktree.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) track_all: bool,
+    /// Take the offerer's role in the compute market (docs/MARKET.md): answer gossiped
+    /// requests with signed offers, and compute and sign the result of every bounty that names
+    /// the market key's account as its offerer. The account needs an offerer stake (`bitverse
+    /// stake AMOUNT --role offerer`). Needs --market-key.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) offer: bool,
+    /// Take the relayer's role: when a lineup draws the market key's account, recompute the
+    /// bounty, countersign a result equal to its own and pass the envelope chain on (settling
+    /// it when last), or dispute one that differs. Needs a relayer stake and --market-key.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) relay: bool,
+    /// The key the market roles sign offers, envelopes and their transactions with: `dev:NAME`
+    /// or a key file (`bitverse wallet new`). Its account is the one staked; it pays the fees
+    /// of the Settle and Dispute transactions the node sends.
+    #[arg(long, value_name = "KEY", value_parser = KeySpec::parse)]
+    #[serde(deserialize_with = "one::<_, KeySpec>")]
+    pub(crate) market_key: Option<String>,
+    /// Write the log to this file (appending) instead of DATA_DIR/node.log.
+    #[arg(long, value_name = "PATH", conflicts_with = "log_stderr")]
+    pub(crate) log_file: Option<PathBuf>,
+    /// Write the log to stderr (the terminal) instead of a file.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) log_stderr: bool,
+    /// The log filter. Its flag is the program's global `--log-level` (`cli::Cli`), which
+    /// client commands take too and which `resolve` puts here.
+    #[arg(skip)]
+    #[serde(deserialize_with = "one::<_, LogFilter>")]
+    pub(crate) log_level: Option<String>,
+}
+
+/// One kind of option value, read from its text the same way from a flag (as clap's value
+/// parser) and from the file (through [`one`] and [`list`]). The error says what the text
+/// should have been; it becomes one line for the user.
+trait ValueKind {
+    /// What the text becomes.
+    type Value;
+    /// Reads `text`.
+    fn parse(text: &str) -> Result<Self::Value, String>;
+}
+
+/// Declares each [`ValueKind`]: `Name -> Value: |text| parse`.
+macro_rules! value_kinds {
+    ($($(#[$doc:meta])* $kind:ident -> $value:ty: |$text:ident| $parse:expr;)*) => {$(
+        $(#[$doc])*
+        struct $kind;
+        impl ValueKind for $kind {
+            type Value = $value;
+            fn parse($text: &str) -> Result<$value, String> {
+                $parse
+            }
+        }
+    )*};
+}
+
+value_kinds! {
+    /// A socket address, `IP:PORT`.
+    IpPort -> SocketAddr: |text| text.parse()
+        .map_err(|e| format!("{text:?} is not IP:PORT: {e}"));
+    /// A libp2p address.
+    Multiaddr -> P2pAddr: |text| text.parse()
+        .map_err(|e| format!("{text:?} is not a multiaddr: {e}"));
+    /// A chain prefix, a bit string such as `0110`.
+    ChainPrefix -> ChainId: |text| text.parse().map_err(|e: ChainIdError| e.to_string());
+    /// The name of a network's parameters.
+    NetworkName -> String: |text| bitverse_blocktree::ChainParams::named(text)
+        .map(|_| text.to_owned())
+        .ok_or_else(|| format!("unknown network {text:?} (known: dev, local)"));
+    /// An account: `bv1…` or `dev:NAME`.
+    Account -> AccountId: |text| parse_address(text).map_err(|e| e.to_string());
+    /// A key: `dev:NAME` or a key file, which must load. Kept as written: the node loads it
+    /// when it takes a market role.
+    KeySpec -> String: |text| load_key(text).map(|_| text.to_owned()).map_err(|e| e.to_string());
+    /// A tracing filter: a level or directives such as `bitverse=debug`.
+    LogFilter -> String: |text| tracing_subscriber::EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("{text:?} is not a log level or filter: {e}"));
+}
+
+/// A value of kind `K` read from the file's text. Parsed inside the visitor, so that the TOML
+/// deserializer gives an error the span of this very value (an element's, in a list).
+struct FileValue<K: ValueKind>(K::Value, PhantomData<K>);
+
+impl<'de, K: ValueKind> Deserialize<'de> for FileValue<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text<K>(PhantomData<K>);
+        impl<K: ValueKind> serde::de::Visitor<'_> for Text<K> {
+            type Value = FileValue<K>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<FileValue<K>, E> {
+                K::parse(text)
+                    .map(|value| FileValue(value, PhantomData))
+                    .map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Text(PhantomData))
+    }
+}
+
+/// The file's value of an optional option of kind `K` (serde's `deserialize_with`).
+fn one<'de, D: Deserializer<'de>, K: ValueKind>(
+    deserializer: D,
+) -> Result<Option<K::Value>, D::Error> {
+    FileValue::<K>::deserialize(deserializer).map(|value| Some(value.0))
+}
+
+/// The file's list of values of kind `K` (serde's `deserialize_with`).
+fn list<'de, D: Deserializer<'de>, K: ValueKind>(
+    deserializer: D,
+) -> Result<Vec<K::Value>, D::Error> {
+    Vec::<FileValue<K>>::deserialize(deserializer)
+        .map(|values| values.into_iter().map(|value| value.0).collect())
+}
+
 /// Where the node's log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LogTarget {
@@ -67,73 +272,44 @@ pub(crate) enum LogTarget {
     Stderr,
 }
 
-/// The compute market roles a node takes (`--offer`, `--relay`, `--market-key`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MarketSettings {
-    /// Take the offerer's role.
-    pub(crate) offer: bool,
-    /// Take the relayer's role.
-    pub(crate) relay: bool,
-    /// The key spec (`dev:NAME` or a key file) the roles sign with.
-    pub(crate) key: Option<String>,
-    /// A test-only fault.
-    pub(crate) fault: Option<crate::cli::MarketFaultArg>,
-}
-
-/// The node's settings after the file and the flags are merged: what `node::run` runs with.
+/// What `node::run` runs with: the options, flags merged over the file, and what is worked
+/// out from them before the node starts. An option neither gave has its default here.
 #[derive(Debug, Clone)]
 pub(crate) struct NodeConfig {
-    /// Development mode.
-    pub(crate) dev: bool,
-    /// Network parameters by name; `None` picks by `dev`.
-    pub(crate) network: Option<String>,
+    /// The options as merged: `None`, `false` or empty where neither the flags nor the file
+    /// set them (the accessors below give their defaults).
+    pub(crate) options: NodeOptions,
     /// The data directory.
     pub(crate) data_dir: PathBuf,
-    /// Where JSON-RPC is served.
-    pub(crate) rpc_addr: SocketAddr,
-    /// Mine on a non-dev network.
-    pub(crate) mine: bool,
-    /// Account paid for produced blocks; `None` is dev:miner.
-    pub(crate) miner: Option<String>,
-    /// The peer-to-peer listen address; `None` runs without networking.
-    pub(crate) p2p_addr: Option<P2pAddr>,
-    /// Peers dialed at start.
-    pub(crate) bootstrap: Vec<P2pAddr>,
-    /// Branches of the blocktree tracked (empty: see `track_all` and `dev`).
-    pub(crate) track: Vec<ChainId>,
-    /// Track every chain.
-    pub(crate) track_all: bool,
-    /// The market roles taken, and the key they sign with.
-    pub(crate) market: MarketSettings,
     /// Where the log goes.
     pub(crate) log: LogTarget,
-    /// The log filter; `None` is RUST_LOG or `info`.
-    pub(crate) log_level: Option<String>,
+    /// A test-only market fault (a flag only, never in the file).
+    pub(crate) market_fault: Option<MarketFaultArg>,
     /// The configuration file read, if any.
     pub(crate) config_file: Option<PathBuf>,
 }
 
-/// The file as written: every key optional, unknown keys refused. Values parsed here (rather
-/// than by serde) keep their span, so an error can name the line.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    dev: Option<bool>,
-    network: Option<Spanned<String>>,
-    data_dir: Option<PathBuf>,
-    rpc_addr: Option<Spanned<String>>,
-    mine: Option<bool>,
-    miner: Option<Spanned<String>>,
-    p2p_addr: Option<Spanned<String>>,
-    bootstrap: Option<Vec<Spanned<String>>>,
-    track: Option<Vec<Spanned<String>>>,
-    track_all: Option<bool>,
-    offer: Option<bool>,
-    relay: Option<bool>,
-    market_key: Option<Spanned<String>>,
-    log_file: Option<PathBuf>,
-    log_stderr: Option<Spanned<bool>>,
-    log_level: Option<Spanned<String>>,
+impl NodeConfig {
+    /// Where JSON-RPC is served.
+    pub(crate) fn rpc_addr(&self) -> SocketAddr {
+        self.options.rpc_addr.unwrap_or(DEFAULT_RPC_ADDR)
+    }
+
+    /// The network's name: as given, else `dev` in development mode, else `local`.
+    pub(crate) fn network(&self) -> &str {
+        match (&self.options.network, self.options.dev) {
+            (Some(name), _) => name,
+            (None, true) => DEV_NETWORK,
+            (None, false) => DEFAULT_NETWORK,
+        }
+    }
+
+    /// The account paid for produced blocks: as given, else dev:miner.
+    pub(crate) fn miner(&self) -> AccountId {
+        self.options
+            .miner
+            .unwrap_or_else(|| SecretKey::dev(DEFAULT_MINER_DEV_NAME).account())
+    }
 }
 
 /// One option of the file, as `bitverse init` documents it.
@@ -146,8 +322,9 @@ struct OptionDoc {
     value: &'static str,
 }
 
-/// Every key of the file, in the order `bitverse init` writes them. A test checks this list
-/// against `bitverse node`'s flags and [`FileConfig`].
+/// The file's comments, in the order `bitverse init` writes them: the option's help in the
+/// file's terms (the flag's `--help` speaks of flags) and its default or an example. A test
+/// checks these keys against [`NodeOptions`] and that each example parses.
 const OPTIONS: &[OptionDoc] = &[
     OptionDoc {
         key: "dev",
@@ -295,15 +472,15 @@ pub(crate) fn resolve(
     let (config_path, required) = match &args.config {
         Some(path) => (path.clone(), true),
         None => {
-            let dir = match &args.data_dir {
+            let dir = match &args.options.data_dir {
                 Some(dir) => dir.clone(),
                 None => default_data_dir()?,
             };
             (dir.join(CONFIG_FILE_NAME), false)
         }
     };
-    let text = match read_bounded(&config_path) {
-        Ok(text) => Some(text),
+    let file = match read_bounded(&config_path) {
+        Ok(text) => Some(parse_file(&config_path, &text)?),
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             return Err(ConfigError::Io {
@@ -312,11 +489,13 @@ pub(crate) fn resolve(
             });
         }
     };
-    let file = match &text {
-        Some(text) => Some(parse_file(&config_path, text)?),
-        None => None,
-    };
-    merge(args, log_level, file, text.as_ref().map(|_| config_path))
+    let mut flags = args.options;
+    flags.log_level = log_level;
+    merge(
+        flags,
+        args.market_fault,
+        file.map(|file| (file, config_path)),
+    )
 }
 
 /// Reads a file of at most [`CONFIG_FILE_BYTES_MAX`] bytes as text.
@@ -330,178 +509,60 @@ fn read_bounded(path: &Path) -> std::io::Result<String> {
     fs::read_to_string(path)
 }
 
-/// The file's settings, each value checked. Paths stay as written (resolved in [`merge`]).
-#[derive(Debug, Default)]
-struct FileSettings {
-    dev: Option<bool>,
-    network: Option<String>,
-    data_dir: Option<PathBuf>,
-    rpc_addr: Option<SocketAddr>,
-    mine: Option<bool>,
-    miner: Option<String>,
-    p2p_addr: Option<P2pAddr>,
-    bootstrap: Option<Vec<P2pAddr>>,
-    track: Option<Vec<ChainId>>,
-    track_all: Option<bool>,
-    offer: Option<bool>,
-    relay: Option<bool>,
-    market_key: Option<String>,
-    log: Option<LogTarget>,
-    log_level: Option<String>,
-}
-
-/// Parses and checks the file's text; every error names the line.
-fn parse_file(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
-    let invalid = |span: Option<std::ops::Range<usize>>, message: String| ConfigError::Invalid {
+/// The file's options, each value parsed and checked by its kind; every error names the line,
+/// and a bad value its key. Paths stay as written (made relative to the file in [`merge`]).
+fn parse_file(path: &Path, text: &str) -> Result<NodeOptions, ConfigError> {
+    let invalid = |offset: Option<usize>, message: String| ConfigError::Invalid {
         path: path.display().to_string(),
-        line: span.map_or(1, |span| line_of(text, span.start)),
+        line: offset.map_or(1, |offset| line_of(text, offset)),
         message,
     };
-    let raw: FileConfig =
-        toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_owned()))?;
-    // Checks one spanned string with `parse`, naming the key and the line on failure.
-    fn check<T>(
-        value: &Spanned<String>,
-        key: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-        invalid: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
-    ) -> Result<T, ConfigError> {
-        parse(value.get_ref())
-            .map_err(|reason| invalid(Some(value.span()), format!("{key}: {reason}")))
+    let options: NodeOptions = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|span| span.start);
+        let message = e.message().trim();
+        let message = match offset.and_then(|offset| key_of_value_at(text, offset)) {
+            Some(key) => format!("{key}: {message}"),
+            None => message.to_owned(),
+        };
+        invalid(offset, message)
+    })?;
+    if options.log_stderr && options.log_file.is_some() {
+        return Err(invalid(
+            key_offset(text, "log_stderr"),
+            "log_stderr = true and log_file both set; keep one".to_owned(),
+        ));
     }
-    let network = raw
-        .network
-        .map(|v| {
-            check(
-                &v,
-                "network",
-                |name| {
-                    bitverse_blocktree::ChainParams::named(name)
-                        .map(|_| name.to_owned())
-                        .ok_or_else(|| format!("unknown network {name:?} (known: dev, local)"))
-                },
-                &invalid,
-            )
+    Ok(options)
+}
+
+/// The top-level keys of `text` with the byte ranges of the key and of its value; empty if
+/// the text does not parse (its error is reported by the caller).
+fn top_level_entries(text: &str) -> Vec<(String, std::ops::Range<usize>, std::ops::Range<usize>)> {
+    toml::de::DeTable::parse(text)
+        .map(|table| {
+            table
+                .get_ref()
+                .iter()
+                .map(|(key, value)| (key.get_ref().to_string(), key.span(), value.span()))
+                .collect()
         })
-        .transpose()?;
-    let rpc_addr = raw
-        .rpc_addr
-        .map(|v| {
-            check(
-                &v,
-                "rpc_addr",
-                |a| {
-                    a.parse::<SocketAddr>()
-                        .map_err(|e| format!("{a:?} is not IP:PORT: {e}"))
-                },
-                &invalid,
-            )
-        })
-        .transpose()?;
-    let miner = raw
-        .miner
-        .map(|v| {
-            check(
-                &v,
-                "miner",
-                |m| {
-                    parse_address(m)
-                        .map(|_| m.to_owned())
-                        .map_err(|e| e.to_string())
-                },
-                &invalid,
-            )
-        })
-        .transpose()?;
-    let parse_multiaddr = |a: &str| {
-        a.parse::<P2pAddr>()
-            .map_err(|e| format!("{a:?} is not a multiaddr: {e}"))
-    };
-    let p2p_addr = raw
-        .p2p_addr
-        .map(|v| check(&v, "p2p_addr", parse_multiaddr, &invalid))
-        .transpose()?;
-    let bootstrap = raw
-        .bootstrap
-        .map(|list| {
-            list.iter()
-                .map(|v| check(v, "bootstrap", parse_multiaddr, &invalid))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let track = raw
-        .track
-        .map(|list| {
-            list.iter()
-                .map(|v| {
-                    check(
-                        v,
-                        "track",
-                        |prefix| prefix.parse::<ChainId>().map_err(|e| e.to_string()),
-                        &invalid,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let log_level = raw
-        .log_level
-        .map(|v| {
-            check(
-                &v,
-                "log_level",
-                |level| {
-                    tracing_subscriber::EnvFilter::try_new(level)
-                        .map(|_| level.to_owned())
-                        .map_err(|e| format!("{level:?} is not a log level or filter: {e}"))
-                },
-                &invalid,
-            )
-        })
-        .transpose()?;
-    let log = match (raw.log_file, raw.log_stderr) {
-        (Some(_), Some(stderr)) if *stderr.get_ref() => {
-            return Err(invalid(
-                Some(stderr.span()),
-                "log_stderr = true and log_file both set; keep one".to_owned(),
-            ));
-        }
-        (Some(file), _) => Some(LogTarget::File(file)),
-        (None, Some(stderr)) if *stderr.get_ref() => Some(LogTarget::Stderr),
-        (None, _) => None,
-    };
-    let market_key = raw
-        .market_key
-        .map(|v| {
-            check(
-                &v,
-                "market_key",
-                |k| {
-                    bitverse_client::keys::load_key(k)
-                        .map(|_| k.to_owned())
-                        .map_err(|e| e.to_string())
-                },
-                &invalid,
-            )
-        })
-        .transpose()?;
-    Ok(FileSettings {
-        dev: raw.dev,
-        network,
-        data_dir: raw.data_dir,
-        rpc_addr,
-        mine: raw.mine,
-        miner,
-        p2p_addr,
-        bootstrap,
-        track,
-        track_all: raw.track_all,
-        offer: raw.offer,
-        relay: raw.relay,
-        market_key,
-        log,
-        log_level,
-    })
+        .unwrap_or_default()
+}
+
+/// The top-level key whose value holds byte `offset`, if any (not for an error on a key).
+fn key_of_value_at(text: &str, offset: usize) -> Option<String> {
+    top_level_entries(text)
+        .into_iter()
+        .find(|(_, _, value)| value.contains(&offset))
+        .map(|(key, _, _)| key)
+}
+
+/// Byte offset of top-level `key` in `text`.
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    top_level_entries(text)
+        .into_iter()
+        .find(|(name, _, _)| name == key)
+        .map(|(_, span, _)| span.start)
 }
 
 /// 1-based line of byte `offset` in `text`.
@@ -525,93 +586,66 @@ fn relative_to(config_path: &Path, path: PathBuf) -> PathBuf {
     }
 }
 
-/// Flags over file over defaults. `config_path` is the file read, if one was.
+/// Flags over file over defaults: `flags.merge(file)` by each field's strategy, after the
+/// file's paths are made relative to it and with two rules of the log target: the log target
+/// is one setting written with two keys, so a log flag replaces the file's target whole; the
+/// data directory defaults to the file's own directory. Then the checks across options.
 fn merge(
-    args: NodeArgs,
-    log_level: Option<String>,
-    file: Option<FileSettings>,
-    config_path: Option<PathBuf>,
+    mut flags: NodeOptions,
+    market_fault: Option<MarketFaultArg>,
+    file: Option<(NodeOptions, PathBuf)>,
 ) -> Result<NodeConfig, ConfigError> {
-    let file = file.unwrap_or_default();
-    let from_file = |path: PathBuf| match &config_path {
-        Some(config) => relative_to(config, path),
-        None => path,
-    };
-    let data_dir = match (args.data_dir, file.data_dir, &config_path) {
-        (Some(dir), _, _) => dir,
-        (None, Some(dir), _) => from_file(dir),
-        // Found by --config without data_dir: the file's own directory.
-        (None, None, Some(config)) => config
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-        (None, None, None) => default_data_dir()?,
-    };
-    let log = if args.log_stderr {
-        LogTarget::Stderr
-    } else if let Some(path) = args.log_file {
-        LogTarget::File(path)
-    } else {
-        match file.log {
-            Some(LogTarget::File(path)) => LogTarget::File(from_file(path)),
-            Some(LogTarget::Stderr) => LogTarget::Stderr,
-            None => LogTarget::File(data_dir.join(LOG_FILE_NAME)),
+    let config_file = match file {
+        Some((mut file, config_path)) => {
+            file.data_dir = file.data_dir.map(|dir| relative_to(&config_path, dir));
+            file.log_file = file.log_file.map(|log| relative_to(&config_path, log));
+            if flags.log_stderr || flags.log_file.is_some() {
+                file.log_file = None;
+                file.log_stderr = false;
+            }
+            // Found by --config without data_dir: the file's own directory.
+            file.data_dir.get_or_insert_with(|| {
+                config_path
+                    .parent()
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            });
+            flags.merge(file);
+            Some(config_path)
         }
+        None => None,
     };
-    let rpc_addr = match args.rpc_addr.or(file.rpc_addr) {
-        Some(addr) => addr,
-        None => DEFAULT_RPC_ADDR
-            .parse()
-            .map_err(|e| ConfigError::Conflict(format!("default RPC address: {e}")))?,
+    let options = flags;
+    let data_dir = match &options.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
     };
-    let p2p_addr = args.p2p_addr.or(file.p2p_addr);
-    let bootstrap = if args.bootstrap.is_empty() {
-        file.bootstrap.unwrap_or_default()
-    } else {
-        args.bootstrap
+    let log = match (&options.log_file, options.log_stderr) {
+        (_, true) => LogTarget::Stderr,
+        (Some(path), false) => LogTarget::File(path.clone()),
+        (None, false) => LogTarget::File(data_dir.join(LOG_FILE_NAME)),
     };
-    if !bootstrap.is_empty() && p2p_addr.is_none() {
+    if !options.bootstrap.is_empty() && options.p2p_addr.is_none() {
         return Err(ConfigError::Conflict(
             "bootstrap peers need a p2p address to listen on (--p2p-addr or p2p_addr)".to_owned(),
         ));
     }
-    let track = if args.track.is_empty() {
-        file.track.unwrap_or_default()
-    } else {
-        args.track
-    };
-    let track_all = args.track_all || file.track_all.unwrap_or(false);
-    if track_all && !track.is_empty() {
+    if options.track_all && !options.track.is_empty() {
         return Err(ConfigError::Conflict(
             "track_all and track both set; keep one".to_owned(),
         ));
     }
-    let market = MarketSettings {
-        offer: args.offer || file.offer.unwrap_or(false),
-        relay: args.relay || file.relay.unwrap_or(false),
-        key: args.market_key.or(file.market_key),
-        fault: args.market_fault,
-    };
-    if (market.offer || market.relay) && market.key.is_none() {
+    if (options.offer || options.relay) && options.market_key.is_none() {
         return Err(ConfigError::Conflict(
             "offer and relay need the key they sign with (--market-key or market_key)".to_owned(),
         ));
     }
     Ok(NodeConfig {
-        dev: args.dev || file.dev.unwrap_or(false),
-        network: args.network.or(file.network),
+        options,
         data_dir,
-        rpc_addr,
-        mine: args.mine || file.mine.unwrap_or(false),
-        miner: args.miner.or(file.miner),
-        p2p_addr,
-        bootstrap,
-        track,
-        track_all,
-        market,
         log,
-        log_level: log_level.or(file.log_level),
-        config_file: config_path,
+        market_fault,
+        config_file,
     })
 }
 
@@ -620,6 +654,9 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::{CommandFactory, Parser};
+
+    /// The file these tests read from: relative paths in it are relative to /cfg.
+    const CONFIG_PATH: &str = "/cfg/bitverse.toml";
 
     /// `bitverse node ARGS…` parsed.
     fn node_args(args: &[&str]) -> NodeArgs {
@@ -630,11 +667,31 @@ mod tests {
         }
     }
 
-    fn parse(text: &str) -> Result<FileSettings, ConfigError> {
-        parse_file(Path::new("/cfg/bitverse.toml"), text)
+    /// The error clap gives for `bitverse node ARGS…`.
+    fn flag_error(args: &[&str]) -> String {
+        let all = [&["bitverse", "node"][..], args].concat();
+        match Cli::try_parse_from(all) {
+            Err(e) => e.to_string(),
+            Ok(parsed) => panic!("{args:?} parsed: {parsed:?}"),
+        }
     }
 
-    fn invalid_line(result: Result<FileSettings, ConfigError>) -> (usize, String) {
+    fn parse(text: &str) -> Result<NodeOptions, ConfigError> {
+        parse_file(Path::new(CONFIG_PATH), text)
+    }
+
+    /// The flags of `args` merged over the file `text` read from [`CONFIG_PATH`].
+    fn merged(args: &[&str], text: &str) -> Result<NodeConfig, ConfigError> {
+        let args = node_args(args);
+        let file = parse(text)?;
+        merge(
+            args.options,
+            args.market_fault,
+            Some((file, PathBuf::from(CONFIG_PATH))),
+        )
+    }
+
+    fn invalid_line(result: Result<NodeOptions, ConfigError>) -> (usize, String) {
         match result {
             Err(ConfigError::Invalid { line, message, .. }) => (line, message),
             other => panic!("expected an invalid-file error, got {other:?}"),
@@ -648,10 +705,8 @@ mod tests {
         let mut flags: std::collections::BTreeSet<String> = node
             .get_arguments()
             .filter_map(|a| a.get_long())
-            // --market-fault is a test-only flag, never a setting.
-            .filter(|long| {
-                !["config", "help", "version", "market_fault", "market-fault"].contains(long)
-            })
+            // --config names the file; --market-fault is a test-only flag, never a setting.
+            .filter(|long| !["config", "help", "version", "market-fault"].contains(long))
             .map(|long| long.replace('-', "_"))
             .collect();
         // The global --log-level is a node setting too.
@@ -666,7 +721,7 @@ mod tests {
     fn template_parses_to_defaults_and_each_uncommented_line_is_valid() {
         let text = template();
         let defaults = parse(&text).expect("template parses");
-        assert!(defaults.dev.is_none() && defaults.rpc_addr.is_none() && defaults.log.is_none());
+        assert!(!defaults.dev && defaults.rpc_addr.is_none() && defaults.log_file.is_none());
         for option in OPTIONS {
             let line = format!("{} = {}", option.key, option.value);
             let commented = format!("# {line}\n");
@@ -680,84 +735,218 @@ mod tests {
     fn unknown_key_is_refused_naming_its_line() {
         let (line, message) = invalid_line(parse("dev = true\n\nrpc_adr = \"127.0.0.1:1\"\n"));
         assert_eq!(line, 3);
-        assert!(message.contains("rpc_adr"), "{message}");
+        assert!(message.starts_with("unknown field `rpc_adr`"), "{message}");
+        // --config and --market-fault are flags only.
+        let (line, message) = invalid_line(parse("market_fault = \"lie\"\n"));
+        assert_eq!(line, 1);
+        assert!(message.contains("market_fault"), "{message}");
     }
 
     #[test]
-    fn bad_values_are_refused_naming_their_line() {
+    fn bad_values_are_refused_naming_their_key_and_line() {
         let (line, message) = invalid_line(parse("\nrpc_addr = \"localhost\"\n"));
         assert_eq!(line, 2);
-        assert!(message.contains("rpc_addr"), "{message}");
-        let (line, _) = invalid_line(parse("mine = false\ndev = \"yes\"\n"));
+        assert_eq!(
+            message,
+            "rpc_addr: \"localhost\" is not IP:PORT: invalid socket address syntax"
+        );
+        let (line, message) = invalid_line(parse("mine = false\ndev = \"yes\"\n"));
         assert_eq!(line, 2);
+        assert!(message.starts_with("dev: invalid type"), "{message}");
         let (line, message) = invalid_line(parse("\n\n\nnetwork = \"mainnet\"\n"));
         assert_eq!(line, 4);
-        assert!(message.contains("unknown network"), "{message}");
-        let (line, _) = invalid_line(parse(
+        assert_eq!(
+            message,
+            "network: unknown network \"mainnet\" (known: dev, local)"
+        );
+        let (line, message) = invalid_line(parse(
             "bootstrap = [\n  \"/ip4/1.2.3.4/tcp/1\",\n  \"nope\",\n]\n",
         ));
-        assert_eq!(line, 3);
-        let (line, _) = invalid_line(parse("miner = \"bv1nothing\"\n"));
+        assert_eq!(line, 3, "the element's line");
+        assert!(
+            message.starts_with("bootstrap: \"nope\" is not a multiaddr"),
+            "{message}"
+        );
+        let (line, message) = invalid_line(parse("track = [\"012\"]\n"));
         assert_eq!(line, 1);
-        let (line, _) = invalid_line(parse("log_file = \"a.log\"\nlog_stderr = true\n"));
+        assert!(message.starts_with("track: "), "{message}");
+        let (line, message) = invalid_line(parse("miner = \"bv1nothing\"\n"));
+        assert_eq!(line, 1);
+        assert!(message.starts_with("miner: "), "{message}");
+        let (line, message) = invalid_line(parse("rpc_addr = 8645\n"));
+        assert_eq!(line, 1);
+        assert!(message.starts_with("rpc_addr: invalid type"), "{message}");
+        let (line, message) = invalid_line(parse("log_level = \"info,=\"\n"));
+        assert_eq!(line, 1);
+        assert!(message.starts_with("log_level: "), "{message}");
+        let (line, message) = invalid_line(parse("log_file = \"a.log\"\nlog_stderr = true\n"));
         assert_eq!(line, 2);
+        assert_eq!(message, "log_stderr = true and log_file both set; keep one");
         let (line, _) = invalid_line(parse("dev = true\ndev = false\n"));
         assert_eq!(line, 2);
+        // The error names the file too.
+        let e = parse("\nrpc_addr = \"localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/cfg/bitverse.toml line 2: rpc_addr: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_flag_is_read_as_its_key_is() {
+        for (flag, value, key) in [
+            ("--rpc-addr", "localhost", "rpc_addr"),
+            ("--network", "mainnet", "network"),
+            ("--p2p-addr", "nope", "p2p_addr"),
+            ("--bootstrap", "nope", "bootstrap"),
+            ("--track", "012", "track"),
+            ("--miner", "bv1nothing", "miner"),
+            ("--market-key", "dev:", "market_key"),
+        ] {
+            let from_flag = flag_error(&[flag, value]);
+            let text = match key {
+                "bootstrap" | "track" => format!("{key} = [{value:?}]\n"),
+                _ => format!("{key} = {value:?}\n"),
+            };
+            let (_, from_file) = invalid_line(parse(&text));
+            let reason = from_file
+                .strip_prefix(&format!("{key}: "))
+                .unwrap_or_else(|| panic!("{from_file}"));
+            assert!(
+                from_flag.contains(reason),
+                "{flag}: {from_flag:?} lacks the file's {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_file_alone_sets_the_options_with_paths_relative_to_it() {
+        let config = merged(
+            &[],
+            "dev = true\nrpc_addr = \"127.0.0.1:9000\"\nlog_file = \"logs/n.log\"\n\
+             miner = \"dev:carol\"\ndata_dir = \"data\"\ntrack = [\"01\"]\n\
+             bootstrap = [\"/ip4/127.0.0.1/tcp/1\"]\np2p_addr = \"/ip4/127.0.0.1/tcp/0\"\n\
+             offer = true\nmarket_key = \"dev:carol\"\nlog_level = \"debug\"\n",
+        )
+        .unwrap();
+        assert!(config.options.dev && config.options.offer && !config.options.relay);
+        assert_eq!(config.rpc_addr().to_string(), "127.0.0.1:9000");
+        assert_eq!(config.miner(), SecretKey::dev("carol").account());
+        assert_eq!(config.network(), "dev");
+        assert_eq!(config.data_dir, PathBuf::from("/cfg/data"));
+        assert_eq!(config.log, LogTarget::File("/cfg/logs/n.log".into()));
+        assert_eq!(config.options.track, vec!["01".parse::<ChainId>().unwrap()]);
+        assert_eq!(config.options.bootstrap.len(), 1);
+        assert_eq!(config.options.market_key.as_deref(), Some("dev:carol"));
+        assert_eq!(config.options.log_level.as_deref(), Some("debug"));
+        assert_eq!(config.config_file, Some(PathBuf::from(CONFIG_PATH)));
+        // Without data_dir, the file's own directory is the data directory.
+        let config = merged(&[], "mine = true\n").unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/cfg"));
+        assert_eq!(config.log, LogTarget::File("/cfg/node.log".into()));
     }
 
     #[test]
     fn flags_override_the_file_and_file_overrides_defaults() {
-        let file = parse(
-            "dev = true\nrpc_addr = \"127.0.0.1:9000\"\nlog_file = \"logs/n.log\"\n\
-             miner = \"dev:carol\"\ndata_dir = \"data\"\n",
+        let file = "dev = true\nrpc_addr = \"127.0.0.1:9000\"\nlog_file = \"logs/n.log\"\n\
+                    miner = \"dev:carol\"\ndata_dir = \"data\"\nnetwork = \"dev\"\n\
+                    track = [\"01\", \"10\"]\n";
+        let config = merged(
+            &[
+                "--rpc-addr",
+                "127.0.0.1:9001",
+                "--track",
+                "0",
+                "--network",
+                "local",
+            ],
+            file,
         )
         .unwrap();
-        let config_path = Some(PathBuf::from("/cfg/bitverse.toml"));
-        let merged = merge(
-            node_args(&["--rpc-addr", "127.0.0.1:9001"]),
-            None,
-            Some(file),
-            config_path.clone(),
-        )
-        .unwrap();
-        assert!(merged.dev);
-        assert_eq!(merged.rpc_addr.to_string(), "127.0.0.1:9001");
-        assert_eq!(merged.miner.as_deref(), Some("dev:carol"));
-        assert_eq!(merged.data_dir, PathBuf::from("/cfg/data"));
-        assert_eq!(merged.log, LogTarget::File("/cfg/logs/n.log".into()));
-
-        let file = parse("log_file = \"n.log\"\ndata_dir = \"/d\"\n").unwrap();
-        let merged = merge(
-            node_args(&["--log-stderr", "--data-dir", "/x"]),
-            Some("debug".into()),
-            Some(file),
-            config_path,
-        )
-        .unwrap();
-        assert_eq!(merged.log, LogTarget::Stderr);
-        assert_eq!(merged.data_dir, PathBuf::from("/x"));
-        assert_eq!(merged.log_level.as_deref(), Some("debug"));
-    }
-
-    #[test]
-    fn without_a_file_the_log_goes_to_the_data_directory() {
-        let merged = merge(node_args(&["--data-dir", "/d", "--dev"]), None, None, None).unwrap();
-        assert_eq!(merged.log, LogTarget::File("/d/node.log".into()));
-        assert_eq!(merged.rpc_addr.to_string(), DEFAULT_RPC_ADDR);
-        assert!(merged.config_file.is_none());
-    }
-
-    #[test]
-    fn bootstrap_without_p2p_address_is_refused() {
-        let result = merge(
-            node_args(&["--data-dir", "/d", "--bootstrap", "/ip4/127.0.0.1/tcp/1"]),
-            None,
-            None,
-            None,
-        );
         assert!(
-            matches!(result, Err(ConfigError::Conflict(_))),
-            "{result:?}"
+            config.options.dev,
+            "a flag not given leaves the file's value"
         );
+        assert_eq!(config.rpc_addr().to_string(), "127.0.0.1:9001");
+        assert_eq!(config.network(), "local");
+        assert_eq!(config.miner(), SecretKey::dev("carol").account());
+        assert_eq!(
+            config.options.track,
+            vec!["0".parse::<ChainId>().unwrap()],
+            "a list given replaces the file's whole list"
+        );
+        assert_eq!(config.data_dir, PathBuf::from("/cfg/data"));
+        assert_eq!(config.log, LogTarget::File("/cfg/logs/n.log".into()));
+
+        // Flag paths are taken as given, not relative to the file.
+        let config = merged(
+            &["--log-stderr", "--data-dir", "/x"],
+            "log_file = \"n.log\"\ndata_dir = \"/d\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.log, LogTarget::Stderr);
+        assert_eq!(config.data_dir, PathBuf::from("/x"));
+        // A log flag replaces the file's log target whole.
+        let config = merged(&["--log-file", "flag.log"], "log_stderr = true\n").unwrap();
+        assert_eq!(config.log, LogTarget::File("flag.log".into()));
+        // A bool flag only turns its option on: the file's true stays without the flag.
+        let config = merged(&["--mine"], "mine = false\noffer = false\n").unwrap();
+        assert!(config.options.mine && !config.options.offer);
+    }
+
+    #[test]
+    fn the_global_log_level_flag_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join(CONFIG_FILE_NAME);
+        fs::write(&config_path, "log_level = \"warn\"\ndev = true\n").unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let config = resolve(node_args(&["--data-dir", data_dir]), Some("trace".into())).unwrap();
+        assert_eq!(config.options.log_level.as_deref(), Some("trace"));
+        assert!(
+            config.options.dev,
+            "the file in the data directory was read"
+        );
+        assert_eq!(config.config_file, Some(config_path));
+        let config = resolve(node_args(&["--data-dir", data_dir]), None).unwrap();
+        assert_eq!(config.options.log_level.as_deref(), Some("warn"));
+        // A file named by --config must exist.
+        let missing = dir.path().join("missing.toml");
+        let result = resolve(node_args(&["--config", missing.to_str().unwrap()]), None);
+        assert!(matches!(result, Err(ConfigError::Io { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn without_a_file_the_defaults_apply() {
+        let args = node_args(&["--data-dir", "/d", "--dev"]);
+        let config = merge(args.options, args.market_fault, None).unwrap();
+        assert_eq!(config.log, LogTarget::File("/d/node.log".into()));
+        assert_eq!(config.rpc_addr().to_string(), "127.0.0.1:8645");
+        assert_eq!(config.network(), "dev");
+        assert_eq!(config.miner(), SecretKey::dev("miner").account());
+        assert!(config.config_file.is_none());
+        let args = node_args(&["--data-dir", "/d"]);
+        let config = merge(args.options, args.market_fault, None).unwrap();
+        assert_eq!(config.network(), "local");
+    }
+
+    #[test]
+    fn options_that_exclude_each_other_are_refused_across_flags_and_file() {
+        let conflict = |args: &[&str], file: &str| {
+            let result = merged(args, file);
+            match result {
+                Err(ConfigError::Conflict(message)) => message,
+                other => panic!("{args:?} over {file:?}: {other:?}"),
+            }
+        };
+        assert!(conflict(&["--bootstrap", "/ip4/127.0.0.1/tcp/1"], "").contains("--p2p-addr"));
+        assert!(conflict(&[], "bootstrap = [\"/ip4/127.0.0.1/tcp/1\"]\n").contains("p2p_addr"));
+        assert!(conflict(&["--track", "01"], "track_all = true\n").contains("track_all"));
+        assert!(conflict(&["--offer"], "").contains("market_key"));
+        assert!(conflict(&[], "relay = true\n").contains("market_key"));
+        // On the command line, clap refuses them itself.
+        assert!(flag_error(&["--track", "01", "--track-all"]).contains("cannot be used with"));
+        assert!(flag_error(&["--log-file", "a", "--log-stderr"]).contains("cannot be used with"));
     }
 }

@@ -166,7 +166,7 @@ fn log_filter(log_level: Option<&str>, default_level: &str) -> EnvFilter {
 /// The node logs at info to its log file (appending), and says where in one line on stderr;
 /// or to stderr when asked.
 fn init_node_logging(config: &NodeConfig) -> Result<(), CliError> {
-    let filter = log_filter(config.log_level.as_deref(), "info");
+    let filter = log_filter(config.options.log_level.as_deref(), "info");
     match &config.log {
         LogTarget::Stderr => {
             // Colour only on a terminal: stderr redirected to a file stays plain text.

@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use bitverse_blocktree::{Block, Blocktree, ChainError, ChainParams, Tracking};
-use bitverse_primitives::{AccountId, Hash, SecretKey};
+use bitverse_primitives::{AccountId, Hash};
 use tokio::sync::{Notify, watch};
 
-use bitverse_client::keys::{load_key, parse_address};
+use bitverse_client::keys::load_key;
 use bitverse_index::{self as browse, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
 use bitverse_market_agent::Exchange;
 use bitverse_market_agent::agent::{self, MarketFault, MarketRoles};
@@ -21,7 +21,7 @@ use bitverse_p2p::{self as p2p, P2P_ADDR_FILE, P2pConfig, P2pHandle, write_addr_
 use bitverse_rpc_server::{self as server, RpcContext};
 
 use crate::cli::MarketFaultArg;
-use crate::config::{MarketSettings, NodeConfig};
+use crate::config::NodeConfig;
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
 pub const RPC_ADDR_FILE: &str = "rpc.addr";
@@ -37,12 +37,6 @@ const DEV_SEAL_BACK_TO_BACK_PAUSE_MS: u64 = 2;
 /// Nonces a miner tries per attempt before it rebuilds the template: bounds how long one
 /// attempt holds the chain lock, and lets new transactions into the next block.
 const MINE_NONCE_ATTEMPTS_PER_ROUND: u64 = 200_000;
-/// Name of the dev key whose account is paid the fees when no `--miner` is given.
-const DEFAULT_MINER_DEV_NAME: &str = "miner";
-
-/// Network run without --dev when none is named: the local multi-node test network, the
-/// default until a public network exists.
-const DEFAULT_NETWORK: &str = "local";
 
 /// Milliseconds since the Unix epoch, as the block rules want the clock.
 pub(crate) fn now_ms() -> u64 {
@@ -52,18 +46,15 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs the node until it is told to stop. `args` is the configuration after the file and
-/// the flags are merged (`config.rs`).
-pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
-    if let Some(path) = &args.config_file {
+/// Runs the node until it is told to stop, with the configuration `config.rs` made of the
+/// flags, the file and the defaults.
+pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    if let Some(path) = &config.config_file {
         tracing::info!(config = %path.display(), "configuration read");
     }
-    let network = match (&args.network, args.dev) {
-        (Some(name), _) => name.clone(),
-        (None, true) => "dev".to_owned(),
-        (None, false) => DEFAULT_NETWORK.to_owned(),
-    };
-    let params = ChainParams::named(&network)
+    let args = &config.options;
+    let network = config.network();
+    let params = ChainParams::named(network)
         .with_context(|| format!("unknown network {network:?} (known: dev, local)"))?;
     if args.dev && !params.difficulty_fixed {
         bail!("--dev needs a network with fixed minimum difficulty (dev), not {network:?}");
@@ -71,14 +62,12 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     if args.mine && args.dev {
         bail!("--mine is for non-dev networks; --dev already seals blocks");
     }
-    let miner: AccountId = match &args.miner {
-        Some(text) => parse_address(text)?,
-        None => SecretKey::dev(DEFAULT_MINER_DEV_NAME).account(),
-    };
+    let miner: AccountId = config.miner();
+    let data_dir = &config.data_dir;
 
-    fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
-    let addr_file = args.data_dir.join(RPC_ADDR_FILE);
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let addr_file = data_dir.join(RPC_ADDR_FILE);
     // A stale address from a previous run would send clients (and tests) to a dead port.
     match fs::remove_file(&addr_file) {
         Ok(()) => {}
@@ -91,14 +80,14 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     } else {
         Tracking::Prefixes(args.track.clone())
     };
-    let db_dir = args.data_dir.join(CHAIN_DB_DIR);
+    let db_dir = data_dir.join(CHAIN_DB_DIR);
     let open_params = params.clone();
     // Boxed: ChainError is large, and only its text reaches the user.
     let tree = tokio::task::spawn_blocking(move || {
         Blocktree::open(&db_dir, open_params, tracking).map_err(Box::new)
     })
     .await?
-    .with_context(|| format!("cannot open the blocktree in {}", args.data_dir.display()))?;
+    .with_context(|| format!("cannot open the blocktree in {}", data_dir.display()))?;
     let tree = Arc::new(tree);
     let chain = tree.root().clone();
     let tip = chain.lock().tip();
@@ -123,7 +112,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
             let config = P2pConfig {
                 listen: listen.clone(),
                 bootstrap: args.bootstrap.clone(),
-                data_dir: args.data_dir.clone(),
+                data_dir: data_dir.clone(),
                 metrics: metrics.clone(),
             };
             Some(p2p::start(config, tree.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
@@ -147,7 +136,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
             }
         })
     });
-    let market_agent = match market_roles(&args.market)? {
+    let market_agent = match market_roles(&config)? {
         Some(roles) => {
             let (exchange, tree, p2p, notify, stop) = (
                 exchange.clone(),
@@ -165,17 +154,12 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
 
     // The browse index, in its own database; the follower catches it up (or rebuilds it when
     // missing) in the background, and `bv_browse` catches up before answering.
-    let browse_dir = args.data_dir.join(BROWSE_DB_DIR);
+    let browse_dir = data_dir.join(BROWSE_DB_DIR);
     let browse = tokio::task::spawn_blocking(move || {
         BrowseIndex::open(&browse_dir, BrowseLimits::default())
     })
     .await?
-    .with_context(|| {
-        format!(
-            "cannot open the browse index in {}",
-            args.data_dir.display()
-        )
-    })?;
+    .with_context(|| format!("cannot open the browse index in {}", data_dir.display()))?;
     let browse = Arc::new(browse);
     let browse_follower = tokio::spawn(browse::follow(
         browse.clone(),
@@ -195,7 +179,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
         miner,
         exchange,
     };
-    let (bound, rpc) = server::start(args.rpc_addr, context).await?;
+    let (bound, rpc) = server::start(config.rpc_addr(), context).await?;
     let url = format!("http://{bound}");
     write_addr_file(&addr_file, &url)?;
     tracing::info!(rpc = %url, "serving JSON-RPC");
@@ -240,7 +224,7 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     }
     if let Some((_, task)) = network {
         task.await?;
-        let _ = fs::remove_file(args.data_dir.join(P2P_ADDR_FILE));
+        let _ = fs::remove_file(data_dir.join(P2P_ADDR_FILE));
     }
     if let Some(listener) = market_listener {
         // The network's end of its queue is gone with the network.
@@ -253,13 +237,14 @@ pub(crate) async fn run(args: NodeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The roles `settings` asks for, with their key loaded; `None` when it asks for none.
-fn market_roles(settings: &MarketSettings) -> anyhow::Result<Option<MarketRoles>> {
+/// The market roles `config` asks for, with their key loaded; `None` when it asks for none.
+fn market_roles(config: &NodeConfig) -> anyhow::Result<Option<MarketRoles>> {
+    let settings = &config.options;
     if !settings.offer && !settings.relay {
         return Ok(None);
     }
     let spec = settings
-        .key
+        .market_key
         .as_deref()
         .context("--offer and --relay need --market-key")?;
     let key = load_key(spec).with_context(|| format!("market key {spec}"))?;
@@ -267,7 +252,7 @@ fn market_roles(settings: &MarketSettings) -> anyhow::Result<Option<MarketRoles>
         offer: settings.offer,
         relay: settings.relay,
         key,
-        fault: settings.fault.map(|fault| match fault {
+        fault: config.market_fault.map(|fault| match fault {
             MarketFaultArg::Lie => MarketFault::Lie,
             MarketFaultArg::Silent => MarketFault::Silent,
         }),
