@@ -30,13 +30,22 @@ pub(crate) const SYNCS_AT_ONCE_MAX: usize = 8;
 pub(crate) const SYNC_PEERS_PER_CHAIN_MAX: usize = 4;
 /// How long a sync step may take before sync gives up on the peer and starts over.
 pub(crate) const SYNC_STEP_TIMEOUT_MS: u64 = 45_000;
+/// Sync requests sent and not yet answered or failed, whatever step sent them. A step that
+/// ends early (its sync's peer left, it timed out) leaves its other slices' requests open
+/// until the swarm reports their end, and the peers asked still answer them (up to a full
+/// response each); new steps count those against this bound, so a peer that keeps leaving
+/// the syncs it leads cannot pile requests up on the others.
+pub(crate) const OPEN_REQUESTS_MAX: usize = SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX;
+/// How long a sent request counts as open at most, should the swarm never report its end:
+/// longer than the swarm's own request timeout, so only a lost report ends it here.
+const OPEN_REQUEST_AGE_MS_MAX: u64 = SYNC_STEP_TIMEOUT_MS;
 /// Peers whose announced tips the machine keeps: as many as may be connected.
 const SYNC_PEERS_KNOWN_MAX: usize = PEERS_MAX;
 /// Most headers one response may carry, as a length.
 const HEADERS_PER_RESPONSE_LEN_MAX: usize = HEADERS_PER_RESPONSE_MAX as usize;
 
 /// What a sync request of ours asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum SyncRequestKind {
     /// Headers after our locator.
     Headers,
@@ -51,7 +60,7 @@ pub(crate) enum SyncRequestKind {
     not(fuzzing),
     expect(unreachable_pub, reason = "public only to the fuzz targets")
 )]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SyncRequestId {
     seq: u64,
     kind: SyncRequestKind,
@@ -257,6 +266,9 @@ pub struct ChainSyncs<P> {
     syncs: BTreeMap<ChainId, ActiveSync<P>>,
     /// The next request's sequence number.
     next_seq: u64,
+    /// Requests sent and not yet ended, with when each was sent: at most
+    /// [`OPEN_REQUESTS_MAX`].
+    open: BTreeMap<SyncRequestId, u64>,
     /// Blocks imported through sync since start.
     synced_blocks: u64,
 }
@@ -268,6 +280,7 @@ impl<P: Ord + Copy + Display> Default for ChainSyncs<P> {
             local: Vec::new(),
             syncs: BTreeMap::new(),
             next_seq: 0,
+            open: BTreeMap::new(),
             synced_blocks: 0,
         }
     }
@@ -308,6 +321,8 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
     /// Housekeeping: a step that took longer than [`SYNC_STEP_TIMEOUT_MS`] ends its sync,
     /// which starts again with the best peer then; syncs start where a peer is ahead.
     pub fn tick(&mut self, now_ms: u64) -> Vec<SyncAction<P>> {
+        self.open
+            .retain(|_, sent_ms| now_ms.saturating_sub(*sent_ms) <= OPEN_REQUEST_AGE_MS_MAX);
         self.syncs.retain(|chain, sync| {
             let stuck = now_ms.saturating_sub(sync.step_started_ms) > SYNC_STEP_TIMEOUT_MS;
             if stuck {
@@ -332,15 +347,23 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         chain: ChainId,
         request: SyncRequest,
     ) -> Vec<SyncAction<P>> {
-        let id = self.next_id(SyncRequestKind::Headers);
+        let room = self.open_room();
         let Some(sync) = self.syncs.get_mut(&chain) else {
             return Vec::new();
         };
         if sync.peer != peer || !matches!(sync.phase, Phase::Preparing) {
             return Vec::new();
         }
-        sync.phase = Phase::AwaitingHeaders(id);
-        sync.step_started_ms = now_ms;
+        if room == 0 {
+            // Too many requests still open: the sync starts again on a later tick.
+            self.syncs.remove(&chain);
+            return Vec::new();
+        }
+        let id = self.send_id(now_ms, SyncRequestKind::Headers);
+        if let Some(sync) = self.syncs.get_mut(&chain) {
+            sync.phase = Phase::AwaitingHeaders(id);
+            sync.step_started_ms = now_ms;
+        }
         vec![SyncAction::Send { id, peer, request }]
     }
 
@@ -353,6 +376,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         id: SyncRequestId,
         response: SyncResponse,
     ) -> Vec<SyncAction<P>> {
+        self.open.remove(&id);
         match (id.kind, response) {
             (SyncRequestKind::Headers, SyncResponse::Headers(headers)) => {
                 self.on_headers(now_ms, peer, id, headers)
@@ -384,6 +408,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         peer: P,
         id: SyncRequestId,
     ) -> Vec<SyncAction<P>> {
+        self.open.remove(&id);
         match id.kind {
             SyncRequestKind::Headers => {
                 if let Some(chain) = self.awaiting_headers(peer, id) {
@@ -531,6 +556,9 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         if awaited > SYNCS_AT_ONCE_MAX * SYNC_PEERS_PER_CHAIN_MAX {
             return Err(format!("{awaited} requests awaited"));
         }
+        if self.open.len() > OPEN_REQUESTS_MAX {
+            return Err(format!("{} requests open", self.open.len()));
+        }
         Ok(())
     }
 
@@ -557,10 +585,18 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
         self.peers.get(peer).map_or(0, |known| known.synced_blocks)
     }
 
-    fn next_id(&mut self, kind: SyncRequestKind) -> SyncRequestId {
+    /// A new request's id, counted open from `now_ms` until its answer or failure.
+    fn send_id(&mut self, now_ms: u64, kind: SyncRequestKind) -> SyncRequestId {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        SyncRequestId { seq, kind }
+        let id = SyncRequestId { seq, kind };
+        self.open.insert(id, now_ms);
+        id
+    }
+
+    /// How many more requests may be sent now ([`OPEN_REQUESTS_MAX`]).
+    fn open_room(&self) -> usize {
+        OPEN_REQUESTS_MAX.saturating_sub(self.open.len())
     }
 
     /// Starts syncing every open chain some peer has more work on, up to
@@ -734,7 +770,13 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
             return Vec::new();
         };
         let peer = sync.peer;
+        let room = self.open_room();
         if !sync.wanted.is_empty() {
+            if room == 0 {
+                // Too many requests still open: the sync starts again on a later tick.
+                self.syncs.remove(&chain);
+                return Vec::new();
+            }
             // The sync's peer first, then the others with as much work, most work first.
             let mut helpers: Vec<(P, u128)> = tracking(&self.peers, chain)
                 .filter(|(other, tip)| *other != peer && tip.cumulative_work >= sync.target_work)
@@ -743,7 +785,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
             helpers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let asked_peers: Vec<P> = std::iter::once(peer)
                 .chain(helpers.into_iter().map(|(other, _)| other))
-                .take(SYNC_PEERS_PER_CHAIN_MAX)
+                .take(SYNC_PEERS_PER_CHAIN_MAX.min(room))
                 .collect();
             let wanted: Vec<Hash> = sync.wanted.iter().copied().collect();
             let mut actions = Vec::new();
@@ -752,7 +794,7 @@ impl<P: Ord + Copy + Display> ChainSyncs<P> {
                 .into_iter()
                 .zip(wanted.chunks(BLOCKS_PER_REQUEST_MAX))
             {
-                let id = self.next_id(SyncRequestKind::Blocks);
+                let id = self.send_id(now_ms, SyncRequestKind::Blocks);
                 actions.push(SyncAction::Send {
                     id,
                     peer: asked,
@@ -1408,6 +1450,55 @@ mod tests {
             prepared(&syncs.peer_status(0, 0, &[tip(ChainId::ROOT, 1_000)])),
             vec![(0, ChainId::ROOT)]
         );
+    }
+
+    #[test]
+    fn leaders_that_leave_mid_step_cannot_pile_open_requests_on_the_others() {
+        let mut syncs = machine();
+        let all = blocks(600);
+        // Three helpers with as much work as every leader, announced while nothing was ahead.
+        syncs.set_local(vec![local(ChainId::ROOT, 100)]);
+        for helper in [2, 3, 4] {
+            assert!(
+                syncs
+                    .peer_status(0, helper, &[tip(ChainId::ROOT, 100)])
+                    .is_empty()
+            );
+        }
+        syncs.set_local(vec![local(ChainId::ROOT, 10)]);
+        let mut open_to_helpers: Vec<(SyncRequestId, Peer)> = Vec::new();
+        let mut slices_per_step = Vec::new();
+        for leader in 10..30 {
+            // A newcomer with as much work and the greatest id leads the next sync, asks the
+            // helpers for slices, and leaves: the swarm fails its own request, and the
+            // helpers' stay open until they answer.
+            syncs.peer_status(0, leader, &[tip(ChainId::ROOT, 100)]);
+            assert_eq!(syncs.lead_peer(), Some(leader));
+            let asked = sync_to_blocks(&mut syncs, leader, &all);
+            slices_per_step.push(asked.len());
+            syncs.peer_gone(&leader);
+            for (id, peer, _) in asked {
+                if peer == leader {
+                    syncs.request_failed(4, leader, id);
+                } else {
+                    open_to_helpers.push((id, peer));
+                }
+            }
+            syncs.check_bounds().unwrap();
+        }
+        assert_eq!(slices_per_step[..10], [4; 10], "{slices_per_step:?}");
+        assert_eq!(slices_per_step[10..12], [2, 1], "{slices_per_step:?}");
+        assert_eq!(open_to_helpers.len(), OPEN_REQUESTS_MAX - 1);
+        // Their late answers end them, and a step may again ask four peers.
+        for (id, peer) in open_to_helpers {
+            syncs.on_response(5, peer, id, SyncResponse::Blocks(Vec::new()));
+        }
+        assert!(syncs.open.is_empty());
+        syncs.peer_status(6, 40, &[tip(ChainId::ROOT, 100)]);
+        assert_eq!(sync_to_blocks(&mut syncs, 40, &all).len(), 4);
+        // A request whose end the swarm never reports stops counting after its age limit.
+        syncs.tick(3 + OPEN_REQUEST_AGE_MS_MAX + 1);
+        assert!(syncs.open.is_empty());
     }
 
     #[test]
