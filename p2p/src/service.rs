@@ -107,7 +107,7 @@ pub(crate) struct Behaviour {
     limits: connection_limits::Behaviour,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub gossipsub: gossipsub::Behaviour,
-    sync: request_response::Behaviour<SyncCodec>,
+    pub sync: request_response::Behaviour<SyncCodec>,
     identify: identify::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
 }
