@@ -396,8 +396,7 @@ pub(crate) enum BenchCommand {
         #[arg(long, value_name = "N", hide = true)]
         wipe_in_cycle: Option<u32>,
     },
-    /// Honest latency under a gossip flood, and whether the nodes drop the flooder (issue 18
-    /// §6: "a flooder is disconnected and honest latency stays within 2× while it tries").
+    /// Honest latency under a gossip flood, and whether the nodes drop the flooder (issue 18 §6).
     ///
     /// Starts NODES honest node processes on loopback (one `--dev`, sealing at once; the others
     /// `--network dev`, following it), and streams honest transfers (dev:bob → dev:carol) sent
