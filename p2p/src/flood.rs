@@ -32,9 +32,6 @@ use super::service::{BehaviourEvent, build_swarm};
 const PACE_MS: u64 = 5;
 /// Most messages published in one pacing step, so that a late step cannot stall the swarm.
 const MESSAGES_PER_STEP_MAX: u64 = 64;
-/// How long the flooder waits before dialing again after a dial that failed outright (the
-/// node is not listening, say); a connection the node drops is redialed at once.
-const REDIAL_AFTER_ERROR_MS: u64 = 100;
 /// Most identities recorded per target; beyond it they are counted but not listed.
 pub const IDENTITIES_RECORDED_MAX: usize = 100_000;
 
@@ -217,12 +214,9 @@ async fn flood_target(
             counters,
         )
         .await?;
-        let failed = report.end == IdentityEnd::DialFailed;
+        // Whatever ended it, the next identity dials at once, as a flooder would.
         if reports.len() < IDENTITIES_RECORDED_MAX {
             reports.push(report);
-        }
-        if failed {
-            tokio::time::sleep(Duration::from_millis(REDIAL_AFTER_ERROR_MS)).await;
         }
     }
     Ok(reports)
