@@ -87,6 +87,11 @@ pub(crate) struct NodeLaunch<'a> {
 }
 
 impl DevnetNode {
+    /// The node's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL, as a crash or a power cut would end it (for the
     /// process; the operating system keeps what it had written), and reaps it.
     pub(crate) fn kill_9(&mut self) -> anyhow::Result<()> {

@@ -2,8 +2,9 @@
 //! the local devnet launcher (`devnet`: starts and supervises `bitverse node` processes, stops
 //! them all whenever it ends), the demo that tells the whole story on such a network (`demo`),
 //! and the benchmarks of signed puts (`bench`), of block propagation and sync on real
-//! processes (`bench_network`), of market requests per tier (`bench_request`), and the crash
-//! test that kills a node during writes against a replica (`bench_crash`). The node library parses their command lines and calls them
+//! processes (`bench_network`), of market requests per tier (`bench_request`), the crash
+//! test that kills a node during writes against a replica (`bench_crash`), and the gossip
+//! flood against honest nodes (`bench_flood`). The node library parses their command lines and calls them
 //! through [`Launcher`], its [`Tools`].
 //!
 //! Invariant: no consensus or network logic here; nodes are driven through their command line,
@@ -12,6 +13,7 @@
 
 mod bench;
 mod bench_crash;
+mod bench_flood;
 mod bench_network;
 mod bench_request;
 mod demo;
@@ -20,8 +22,8 @@ mod devnet;
 use bitverse_client::{CliError, NodeClient};
 use bitverse_node::Tools;
 use bitverse_node::tools::{
-    CrashBenchOptions, DemoOptions, DevnetOptions, PropagationOptions, PutsBenchOptions,
-    RequestBenchOptions, SyncOptions,
+    CrashBenchOptions, DemoOptions, DevnetOptions, FloodBenchOptions, PropagationOptions,
+    PutsBenchOptions, RequestBenchOptions, SyncOptions,
 };
 
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
@@ -63,5 +65,9 @@ impl Tools for Launcher {
 
     async fn bench_crash(&self, options: CrashBenchOptions) -> anyhow::Result<()> {
         bench_crash::run(options).await
+    }
+
+    async fn bench_flood(&self, options: FloodBenchOptions) -> anyhow::Result<()> {
+        bench_flood::run(options).await
     }
 }

@@ -328,6 +328,53 @@ pub(crate) enum BenchCommand {
         #[arg(long, value_name = "N", hide = true)]
         wipe_in_cycle: Option<u32>,
     },
+    /// Honest latency under a gossip flood, and whether the nodes drop the flooder (issue 18 §6).
+    ///
+    /// Starts NODES honest node processes on loopback (one `--dev`, sealing at once; the others
+    /// `--network dev`, following it), and streams honest transfers (dev:bob → dev:carol) sent
+    /// over RPC to one node and waited for in a block on another: BASELINE seconds, then FLOOD
+    /// seconds while a flooder in this process (a libp2p swarm built as the node's is) joins
+    /// every node's root topics and sends RATE messages a second per connection of the KINDS
+    /// asked (orphan blocks, transfers from an unfunded key, invalid messages; each identity
+    /// sends one kind), coming back under a fresh identity from the same IP whenever a node
+    /// drops it, then AFTER seconds. Prints the honest p50/p99 per phase and the flood's p50 as
+    /// a multiple of the baseline's, what the flooder did (messages, identities tried, admitted,
+    /// dropped, how long each stayed connected, its thread's CPU) and what the nodes saw (bans
+    /// and why, refused identities, gossip verdicts, CPU). Exits 1 when the flood's p50 is over
+    /// 2× the baseline's or no node ever dropped the flooder.
+    Flood {
+        /// Honest nodes, 2 or 3.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=3))]
+        nodes: u64,
+        /// Seconds of honest writes before the flood.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        baseline: u64,
+        /// Seconds of flood.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        flood: u64,
+        /// Seconds of honest writes after the flood.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        after: u64,
+        /// Messages per second each flooder connection sends.
+        #[arg(long, default_value_t = 500,
+              value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        rate: u64,
+        /// The kinds of message, comma-separated: orphan, unfunded, invalid.
+        #[arg(long, value_delimiter = ',', default_value = "orphan,unfunded,invalid")]
+        kinds: Vec<String>,
+        /// Honest writes per second (one at a time: a slow one delays the next).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+        writes: u64,
+        /// Keep the nodes' data and logs here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the light client's stored root header chain costs each call at root height
     /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
     /// times opening it (what every `get --verify` and `proof` does before asking the node for

@@ -324,6 +324,30 @@ async fn run(
             })
             .await
             .map_err(whole_chain),
+        Command::Bench(BenchCommand::Flood {
+            nodes,
+            baseline,
+            flood,
+            after,
+            rate,
+            kinds,
+            writes,
+            dir,
+            json,
+        }) => tools
+            .bench_flood(tools::FloodBenchOptions {
+                nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+                baseline_s: baseline,
+                flood_s: flood,
+                after_s: after,
+                rate_per_s: rate,
+                kinds,
+                writes_per_s: writes,
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
         Command::Bench(BenchCommand::LightClient {
             height,
             rounds,

@@ -1,5 +1,5 @@
 //! The commands that run `bitverse` processes rather than talk to one: `devnet`, `demo`,
-//! `bench puts`, `bench propagation`, `bench sync`, `bench request` and `bench crash`. They live in the `bitverse-devnet`
+//! `bench puts`, `bench propagation`, `bench sync`, `bench request`, `bench crash` and `bench flood`. They live in the `bitverse-devnet`
 //! crate, which depends on this one, so this library cannot call them: the binary hands it an
 //! implementation of [`Tools`], and [`crate::main`] calls it with the options parsed here.
 //! The command line itself (flags, help) stays in `cli`, so users see one program.
@@ -108,6 +108,29 @@ pub struct CrashBenchOptions {
     pub wipe_in_cycle: Option<u32>,
 }
 
+/// What `bitverse bench flood` was asked to do.
+#[derive(Clone, Debug)]
+pub struct FloodBenchOptions {
+    /// Honest node processes: 2 or 3.
+    pub nodes: usize,
+    /// Seconds of honest writes before the flood.
+    pub baseline_s: u64,
+    /// Seconds of flood.
+    pub flood_s: u64,
+    /// Seconds of honest writes after the flood.
+    pub after_s: u64,
+    /// Messages per second each flooder connection sends.
+    pub rate_per_s: u64,
+    /// The kinds of message the flooder sends, by name.
+    pub kinds: Vec<String>,
+    /// Honest writes per second.
+    pub writes_per_s: u64,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object instead of prose.
+    pub json: bool,
+}
+
 /// The process-running commands, implemented by the `bitverse-devnet` crate. Their errors are
 /// reports for a person (what failed, with its causes), printed on one line by the caller.
 pub trait Tools {
@@ -140,6 +163,10 @@ pub trait Tools {
     /// `bitverse bench crash`: SIGKILL a node during writes, again and again, and check it
     /// against a replica that never crashed.
     fn bench_crash(&self, options: CrashBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench flood`: honest latency before, during and after a gossip flood, and
+    /// whether the nodes drop the flooder.
+    fn bench_flood(&self, options: FloodBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
 
     /// `bitverse bench request`: request → settled latency per tier on a network of market
     /// nodes, against the same transformation run natively in the sandbox.

@@ -4,16 +4,19 @@
 //! proofs; identify and Kademlia for discovery; bans for peers that send invalid data.
 //!
 //! Layout: `protocol` (names, wire types, limits, codec), `identity` (the persisted key),
-//! `peers` (the bounded peer book and bans), `sync` (headers-first sync of every chain as a
+//! `peers` (the bounded peer book and bans), `gate` (addresses refused before their handshake), `sync` (headers-first sync of every chain as a
 //! plain state machine, no libp2p inside), `worker` (all chain work the network asks for,
 //! off the swarm's task), `service` (the swarm and its loop, which drives `sync`). The rest
 //! of the node sees only [`start`], [`P2pHandle`] (publish, forward a request for a chain it
 //! does not track, look), [`NetworkSnapshot`], [`P2pAddr`] and the sync protocol's request and
-//! response types that forwarding speaks: no libp2p type leaves this crate.
+//! response types that forwarding speaks: no libp2p type leaves this crate. [`flood`] is a
+//! tool, not part of the node: the flooder `bitverse bench flood` attacks the nodes with.
 //!
 //! Invariant: the only crate of the workspace that names a libp2p type; it never touches the
 //! chain from the swarm's task, and knows nothing of the RPC server or the market's roles.
 
+pub mod flood;
+mod gate;
 mod identity;
 mod peers;
 mod protocol;

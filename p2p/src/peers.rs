@@ -65,7 +65,7 @@ struct IdentityWindow {
 }
 
 /// The IP address a connection's address names, if any (a relayed or DNS address names none).
-fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+pub(crate) fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     addr.iter().find_map(|protocol| match protocol {
         Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
         Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
@@ -190,6 +190,14 @@ impl PeerBook {
         }
         window.peers.push(peer);
         Ok(())
+    }
+
+    /// When the current window of new identities from `ip` ends, if it has one: an address
+    /// refused for bringing too many is gated until then ([`super::gate::InboundGate`]).
+    pub(crate) fn identity_window_end(&self, ip: IpAddr) -> Option<Instant> {
+        self.identity_windows
+            .get(&ip)
+            .map(|window| window.started + Duration::from_millis(IDENTITY_WINDOW_MS))
     }
 
     /// Forgets a peer whose last connection closed.
@@ -430,9 +438,17 @@ mod tests {
         book.disconnected(&admitted[0]);
         assert_eq!(book.connected(admitted[0], addr(), start), Ok(()));
         assert_eq!(book.connected(PeerId::random(), addr_of(1), start), Ok(()));
-        // A minute later the window starts over.
+        // The window ends a minute after its first identity: the gate holds the IP till then.
         let later = start + Duration::from_millis(IDENTITY_WINDOW_MS);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(book.identity_window_end(ip), Some(later));
+        assert_eq!(book.identity_window_end("10.9.9.9".parse().unwrap()), None);
+        // A minute later the window starts over.
         assert_eq!(book.connected(PeerId::random(), addr(), later), Ok(()));
+        assert_eq!(
+            book.identity_window_end(ip),
+            Some(later + Duration::from_millis(IDENTITY_WINDOW_MS))
+        );
     }
 
     #[test]

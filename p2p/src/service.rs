@@ -31,7 +31,8 @@ use libp2p::{
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 
-use super::peers::{PEERS_MAX, PeerBook, USELESS_GOSSIP_MAX};
+use super::gate::InboundGate;
+use super::peers::{ConnectRefusal, PEERS_MAX, PeerBook, USELESS_GOSSIP_MAX};
 use super::protocol::{
     ChainTip, GOSSIP_MESSAGE_BYTES_MAX, NetworkNames, PeerStatus, SyncCodec, SyncRequest,
     SyncResponse,
@@ -104,10 +105,11 @@ const TX_RESEND_AFTER_MS: [u64; 2] = [3_000, 10_000];
 /// The node's protocols.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    gate: InboundGate,
     limits: connection_limits::Behaviour,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub gossipsub: gossipsub::Behaviour,
-    sync: request_response::Behaviour<SyncCodec>,
+    pub sync: request_response::Behaviour<SyncCodec>,
     identify: identify::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
 }
@@ -193,6 +195,7 @@ pub(crate) fn build_swarm(
             .with_max_pending_outgoing(Some(PENDING_CONNECTIONS_MAX)),
     );
     let behaviour = Behaviour {
+        gate: InboundGate::default(),
         limits,
         blocked: allow_block_list::Behaviour::default(),
         gossipsub,
@@ -871,9 +874,16 @@ impl Service {
                     return;
                 }
                 let addr = endpoint.get_remote_address().clone();
-                if let Err(refusal) = self.book.connected(peer_id, addr.clone(), Instant::now()) {
+                let now = Instant::now();
+                if let Err(refusal) = self.book.connected(peer_id, addr.clone(), now) {
                     tracing::info!(peer = %peer_id, %addr, %refusal, "connection refused");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
+                    // Its next identities are refused before they cost a handshake.
+                    if let ConnectRefusal::NewIdentitiesFromIp { ip } = refusal
+                        && let Some(until) = self.book.identity_window_end(ip)
+                    {
+                        self.swarm.behaviour_mut().gate.refuse_until(ip, until, now);
+                    }
                     return;
                 }
                 tracing::info!(peer = %peer_id, %addr, "peer connected");
@@ -1030,7 +1040,9 @@ impl Service {
                 }
             }
             BehaviourEvent::Kad(_) => {}
-            BehaviourEvent::Limits(never) | BehaviourEvent::Blocked(never) => match never {},
+            BehaviourEvent::Gate(never)
+            | BehaviourEvent::Limits(never)
+            | BehaviourEvent::Blocked(never) => match never {},
         }
     }
 
