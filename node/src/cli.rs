@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bitverse_client::args::{ClientCommand, RpcArgs};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::NodeOptions;
+use crate::config::{InitArgs, NodeArgs};
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -99,48 +99,6 @@ pub(crate) enum Command {
     /// Measure the node's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
-}
-
-/// A test-only market fault on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum MarketFaultArg {
-    /// Sign a false result.
-    Lie,
-    /// Never deliver as an offerer, never settle as the last relayer.
-    Silent,
-}
-
-/// `bitverse node` flags: the configuration file, every option of it ([`NodeOptions`], declared
-/// once in `config.rs`, which merges the flags over the file) and a test-only fault.
-#[derive(Debug, Args)]
-pub(crate) struct NodeArgs {
-    /// The configuration file. Default: DATA_DIR/bitverse.toml, read if it exists (`bitverse
-    /// init` writes one with every option). Relative paths in it are relative to its directory.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
-    /// The options, each also a key of the file.
-    #[command(flatten)]
-    pub(crate) options: NodeOptions,
-    /// Test only: misbehave as an offerer, signing a false result (`lie`) or never delivering
-    /// (`silent`, which as the last relayer never settles either), to exercise disputes, expiry
-    /// and the requester's own settlement. Never on a real network.
-    #[arg(long, value_name = "FAULT", hide = true)]
-    pub(crate) market_fault: Option<MarketFaultArg>,
-}
-
-/// `bitverse init`.
-#[derive(Debug, Args)]
-pub(crate) struct InitArgs {
-    /// The data directory to write bitverse.toml into; created if missing. Default ~/.bitverse,
-    /// where `bitverse node` looks without --data-dir.
-    #[arg(long, value_name = "DATA_DIR")]
-    pub(crate) dir: Option<PathBuf>,
-    /// Replace an existing bitverse.toml.
-    #[arg(long)]
-    pub(crate) force: bool,
-    /// Print what was written as one line of JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 /// `bitverse devnet`.

@@ -21,7 +21,47 @@ use clap::Args;
 use merge::Merge;
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::{InitArgs, MarketFaultArg, NodeArgs};
+/// A test-only market fault on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum MarketFaultArg {
+    /// Sign a false result.
+    Lie,
+    /// Never deliver as an offerer, never settle as the last relayer.
+    Silent,
+}
+
+/// `bitverse node` flags: the configuration file, every option of it ([`NodeOptions`], declared
+/// once in `config.rs`, which merges the flags over the file) and a test-only fault.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// The configuration file. Default: DATA_DIR/bitverse.toml, read if it exists (`bitverse
+    /// init` writes one with every option). Relative paths in it are relative to its directory.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The options, each also a key of the file.
+    #[command(flatten)]
+    pub(crate) options: NodeOptions,
+    /// Test only: misbehave as an offerer, signing a false result (`lie`) or never delivering
+    /// (`silent`, which as the last relayer never settles either), to exercise disputes, expiry
+    /// and the requester's own settlement. Never on a real network.
+    #[arg(long, value_name = "FAULT", hide = true)]
+    pub(crate) market_fault: Option<MarketFaultArg>,
+}
+
+/// `bitverse init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The data directory to write bitverse.toml into; created if missing. Default ~/.bitverse,
+    /// where `bitverse node` looks without --data-dir.
+    #[arg(long, value_name = "DATA_DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Replace an existing bitverse.toml.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print what was written as one line of JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
 
 /// Name of the configuration file in a data directory.
 pub(crate) const CONFIG_FILE_NAME: &str = "bitverse.toml";

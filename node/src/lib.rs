@@ -97,7 +97,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 /// `bitverse node`: the configuration first (a bad file is a usage error), then the logging
 /// it asks for, then the node.
-fn run_node(args: cli::NodeArgs, log_level: Option<String>) -> ExitCode {
+fn run_node(args: config::NodeArgs, log_level: Option<String>) -> ExitCode {
     let config = match config::resolve(args, log_level) {
         Ok(config) => config,
         Err(e) => {
@@ -123,7 +123,7 @@ fn run_node(args: cli::NodeArgs, log_level: Option<String>) -> ExitCode {
 }
 
 /// `init`: writes a commented bitverse.toml and says where.
-fn init(args: &cli::InitArgs) -> Result<(), CliError> {
+fn init(args: &config::InitArgs) -> Result<(), CliError> {
     let path = config::init(args).map_err(|e| CliError::Failed(e.to_string()))?;
     let data_dir = path.parent().unwrap_or(Path::new("."));
     if args.json {

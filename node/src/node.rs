@@ -20,7 +20,7 @@ use bitverse_metrics::{BlockSource, NodeMetrics};
 use bitverse_p2p::{self as p2p, P2P_ADDR_FILE, P2pConfig, P2pHandle, write_addr_file};
 use bitverse_rpc_server::{self as server, RpcContext};
 
-use crate::cli::MarketFaultArg;
+use crate::config::MarketFaultArg;
 use crate::config::NodeConfig;
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
