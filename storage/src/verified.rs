@@ -18,6 +18,8 @@ use bao_tree::io::{BaoContentItem, round_up_to_chunks_groups};
 use bao_tree::{BaoTree, BlockSize, ChunkNum, ChunkRanges};
 use bitverse_primitives::Hash;
 
+use crate::manifest::BLOB_SIZE_BYTES_MAX;
+
 /// A chunk group's log2 in 1 KiB BLAKE3 chunks: 2^4 = 16 chunks.
 const CHUNK_GROUP_LOG: u8 = 4;
 
@@ -29,6 +31,18 @@ const CHUNK_BYTES: u64 = 1024;
 
 fn block_size() -> BlockSize {
     BlockSize::from_chunk_log(CHUNK_GROUP_LOG)
+}
+
+/// The tree of a shard of `size_bytes`, refused above [`BLOB_SIZE_BYTES_MAX`] so that no size
+/// read from the wire reaches the tree's arithmetic unbounded.
+fn tree(size_bytes: u64) -> Result<BaoTree, VerifyError> {
+    if size_bytes > BLOB_SIZE_BYTES_MAX {
+        return Err(VerifyError::ShardTooLarge {
+            size_bytes,
+            size_bytes_max: BLOB_SIZE_BYTES_MAX,
+        });
+    }
+    Ok(BaoTree::new(size_bytes, block_size()))
 }
 
 /// A range, proof or outboard that does not check out.
@@ -43,6 +57,14 @@ pub enum VerifyError {
         end: u64,
         /// The shard's length.
         size_bytes: u64,
+    },
+    /// A shard larger than any blob (a shard is at most the blob's size).
+    #[error("a shard of {size_bytes} bytes exceeds the largest blob's {size_bytes_max} bytes")]
+    ShardTooLarge {
+        /// The size given.
+        size_bytes: u64,
+        /// The limit.
+        size_bytes_max: u64,
     },
     /// An outboard of the wrong length for its shard.
     #[error("an outboard of {outboard_bytes} bytes, where the shard's tree needs {expected_bytes}")]
@@ -78,7 +100,7 @@ impl ShardOutboard {
     /// An outboard read back from storage, refused unless its length fits the shard's tree.
     /// (Its hashes are checked against `root` as proofs are made from it.)
     pub fn from_parts(root: Hash, size_bytes: u64, hashes: Vec<u8>) -> Result<Self, VerifyError> {
-        let expected_bytes = BaoTree::new(size_bytes, block_size()).outboard_size();
+        let expected_bytes = tree(size_bytes)?.outboard_size();
         if hashes.len() as u64 != expected_bytes {
             return Err(VerifyError::OutboardSize {
                 outboard_bytes: hashes.len() as u64,
@@ -106,15 +128,11 @@ impl ShardOutboard {
     pub fn hashes(&self) -> &[u8] {
         &self.hashes
     }
-
-    fn tree(&self) -> BaoTree {
-        BaoTree::new(self.size_bytes, block_size())
-    }
 }
 
 /// Reads `size_bytes` of a shard and builds its outboard; its root is BLAKE3 of those bytes.
 pub fn encode_outboard(shard: impl Read, size_bytes: u64) -> Result<ShardOutboard, VerifyError> {
-    let tree = BaoTree::new(size_bytes, block_size());
+    let tree = tree(size_bytes)?;
     let mut hashes = Vec::with_capacity(usize::try_from(tree.outboard_size()).unwrap_or(0));
     let root = outboard_post_order(shard, tree, &mut hashes).map_err(VerifyError::Read)?;
     Ok(ShardOutboard {
@@ -147,7 +165,7 @@ pub fn prove_range(
     range: Range<u64>,
 ) -> Result<Vec<u8>, VerifyError> {
     let groups = chunk_groups(&range, outboard.size_bytes)?;
-    let tree = outboard.tree();
+    let tree = tree(outboard.size_bytes)?;
     let memory = PostOrderMemOutboard {
         root: blake3::Hash::from_bytes(outboard.root.0),
         tree,
@@ -172,7 +190,7 @@ pub fn verify_range(
     mut on_bytes: impl FnMut(u64, &[u8]),
 ) -> Result<u64, VerifyError> {
     let groups = chunk_groups(&range, size_bytes)?;
-    let tree = BaoTree::new(size_bytes, block_size());
+    let tree = tree(size_bytes)?;
     let items =
         DecodeResponseIter::new(blake3::Hash::from_bytes(root.0), tree, &mut proof, &groups);
     let mut handed_bytes: u64 = 0;
@@ -324,6 +342,23 @@ mod tests {
         assert!(matches!(
             ShardOutboard::from_parts(outboard.root(), 1_000_000, vec![0; 64]),
             Err(VerifyError::OutboardSize { .. })
+        ));
+    }
+
+    #[test]
+    fn a_shard_larger_than_any_blob_is_refused_before_its_tree() {
+        let too_large = BLOB_SIZE_BYTES_MAX + 1;
+        assert!(matches!(
+            verify_range(Hash::ZERO, u64::MAX, 0..10, &[][..], |_, _| {}),
+            Err(VerifyError::ShardTooLarge { .. })
+        ));
+        assert!(matches!(
+            ShardOutboard::from_parts(Hash::ZERO, too_large, Vec::new()),
+            Err(VerifyError::ShardTooLarge { .. })
+        ));
+        assert!(matches!(
+            encode_outboard(&[][..], too_large),
+            Err(VerifyError::ShardTooLarge { .. })
         ));
     }
 
