@@ -467,7 +467,7 @@ pub fn decode_blob<R: Read, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::PIECE_BYTES_MIN;
+    use crate::manifest::{PIECE_BYTES_MIN, SHARDS_MAX};
     use proptest::prelude::*;
 
     /// `len` bytes from a seeded BLAKE3 stream: reproducible, incompressible.
@@ -528,6 +528,43 @@ mod tests {
             let keep = &order[..usize::from(k)];
             prop_assert_eq!(decode(&manifest, &shards, keep).unwrap(), data);
         }
+    }
+
+    #[test]
+    fn every_k_of_64_rebuilds_from_its_last_k_shards() {
+        let data = seeded_bytes(5, 70_000);
+        for k in 1..=SHARDS_MAX {
+            let (manifest, shards) =
+                encode(&data, Shares::new(k, SHARDS_MAX).unwrap(), PIECE_BYTES_MIN);
+            let keep: Vec<usize> = (usize::from(SHARDS_MAX - k)..usize::from(SHARDS_MAX)).collect();
+            assert_eq!(
+                decode(&manifest, &shards, &keep).unwrap(),
+                data,
+                "{k}-of-64"
+            );
+        }
+    }
+
+    #[test]
+    fn a_writer_a_shard_and_a_slot_a_shard_are_required() {
+        let data = seeded_bytes(6, 1_000);
+        let mut nine = vec![Vec::new(); 9];
+        assert!(matches!(
+            encode_blob(data.as_slice(), Shares::default(), &mut nine),
+            Err(EncodeError::ShardWriters {
+                writers: 9,
+                total_shards: 10
+            })
+        ));
+        let (manifest, shards) = encode(&data, Shares::default(), PIECE_BYTES_MIN);
+        let slots: Vec<Option<&[u8]>> = shards.iter().take(9).map(|s| Some(s.as_slice())).collect();
+        assert!(matches!(
+            decode_blob(&manifest, slots, Vec::new()),
+            Err(DecodeError::ShardSlots {
+                slots: 9,
+                total_shards: 10
+            })
+        ));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::io::{self, BufReader, Read, Write};
 
 use bitverse_primitives::Hash;
 use bitverse_storage::{
-    BlobDecoder, BlobEncoder, PIECE_BYTES_DEFAULT, Shares, decode_blob, encode_blob,
-    encode_outboard, prove_range, verify_range,
+    BLOB_SIZE_BYTES_MAX, BlobDecoder, BlobEncoder, EncodeError, ManifestError, PIECE_BYTES_DEFAULT,
+    Shares, decode_blob, encode_blob, encode_outboard, prove_range, verify_range,
 };
 
 /// A seeded stream of incompressible bytes: a file that is never whole in memory.
@@ -144,4 +144,24 @@ fn a_100_mb_file_streams_through_encoder_and_decoder_in_bounded_buffers() {
         Hash(*out.hasher.finalize().as_bytes()),
         manifest.content_hash
     );
+}
+
+#[test]
+fn a_file_past_4_gib_is_refused_with_the_limit_named() {
+    // 64-of-64: no recovery pieces, so the 4 GiB are only hashed, in 64 MiB stripes.
+    let shares = Shares::new(64, 64).unwrap();
+    let mut sinks: Vec<io::Sink> = (0..64).map(|_| io::sink()).collect();
+    let file = io::repeat(7).take(BLOB_SIZE_BYTES_MAX + 1);
+    let error = encode_blob(file, shares, &mut sinks).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EncodeError::Manifest(ManifestError::TooLarge {
+                size_bytes_max: BLOB_SIZE_BYTES_MAX,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("4 GiB"), "{error}");
 }
