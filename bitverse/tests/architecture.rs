@@ -14,6 +14,7 @@ const CONSENSUS: &[&str] = &[
     "bitverse-pricing",
     "bitverse-keyspace",
     "bitverse-relay-lineup",
+    "bitverse-storage",
     "bitverse-blocktree",
 ];
 
@@ -25,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pricing", &["bitverse-primitives"]),
     ("keyspace", &["bitverse-primitives", "bitverse-compute"]),
     ("relay-lineup", &["bitverse-primitives", "bitverse-pricing"]),
+    ("storage", &["bitverse-primitives"]),
     ("blocktree", &[]),
     ("rpc-api", &[]),
     ("market-wire", &[]),
@@ -492,6 +494,7 @@ const CONSENSUS_DIRS: &[&str] = &[
     "pricing",
     "keyspace",
     "relay-lineup",
+    "storage",
     "blocktree",
 ];
 
