@@ -35,6 +35,7 @@ mod admission;
 mod build;
 mod fork_choice;
 mod import;
+mod market;
 mod reads;
 mod sync;
 

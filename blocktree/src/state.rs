@@ -59,8 +59,15 @@ pub struct KeyspaceRecord {
 impl KeyspaceRecord {
     /// The chain this keyspace's keys live on: the first `depth` bits of its address.
     pub fn chain(&self) -> Option<ChainId> {
-        crate::tree::chain_of_keyspace(&self.name, self.depth)
+        chain_of_keyspace(&self.name, self.depth)
     }
+}
+
+/// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of
+/// its address, which all its keys share (DESIGN §3).
+pub fn chain_of_keyspace(name: &str, depth: u8) -> Option<ChainId> {
+    let name = bitverse_keyspace::KeyspaceName::new(name).ok()?;
+    ChainId::of_address(&bitverse_keyspace::key_address(&name, ""), depth)
 }
 
 /// BLAKE3 for the Jellyfish Merkle Tree.
