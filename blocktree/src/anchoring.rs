@@ -15,9 +15,10 @@
 //! judged invalid.
 
 use bincode::{Decode, Encode};
-use bitverse_primitives::{ChainId, Hash, codec};
+use bitverse_primitives::{ChainId, Hash};
 use jmt::KeyHash;
 
+pub use crate::block::{ANCHOR_HEADERS_MAX, anchor_headers_hash, check_carried};
 use crate::block::{Anchor, BlockHeader};
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::headers::{
@@ -26,12 +27,6 @@ use crate::headers::{
 use crate::params::ChainParams;
 use crate::pow::PastBlock;
 use crate::state::StateView;
-
-/// Most child headers one anchor carries, so most a child's anchored height moves per parent
-/// block: a parent that has not anchored a child for longer catches up over several blocks.
-/// With [`crate::block::ANCHORS_PER_BLOCK_MAX`] anchors of at most
-/// [`crate::block::HEADER_SIZE_BYTES_MAX`] bytes a header, at most 96 KiB of a block.
-pub const ANCHOR_HEADERS_MAX: usize = 64;
 
 /// What a parent chain's state keeps of a child's anchored branch, under
 /// [`anchor_trail_key`]: the anchored header and its ancestors as the child's header rules
@@ -56,68 +51,6 @@ pub struct ChildAnchor {
     pub anchor: Anchor,
     /// The child's headers since the previous anchor, oldest first, ending at the anchored.
     pub headers: Vec<BlockHeader>,
-}
-
-/// The commitment a header makes to its block's anchor headers: [`Hash::ZERO`] when the block
-/// anchors nothing.
-pub fn anchor_headers_hash(carried: &[Vec<BlockHeader>]) -> Hash {
-    if carried.is_empty() {
-        return Hash::ZERO;
-    }
-    Hash::tagged("bitverse anchor headers v1", &[&codec::encode(&carried)])
-}
-
-/// The checks of a block's anchor headers that need no state: one list per anchor, each of
-/// 1 to [`ANCHOR_HEADERS_MAX`] headers of the anchored chain, linked one to the next and
-/// ending at the anchored header, all of it committed by the header. Whether the first one
-/// follows the previous anchor, and each meets the child's rules, [`apply_anchors`] checks.
-pub fn check_carried(header: &BlockHeader, carried: &[Vec<BlockHeader>]) -> Result<(), BlockError> {
-    if carried.len() != header.anchors.len() {
-        return Err(BlockError::BadAnchor(format!(
-            "{} lists of anchor headers for {} anchors",
-            carried.len(),
-            header.anchors.len()
-        )));
-    }
-    for (anchor, headers) in header.anchors.iter().zip(carried) {
-        if headers.is_empty() || headers.len() > ANCHOR_HEADERS_MAX {
-            return Err(BlockError::BadAnchor(format!(
-                "chain {}'s anchor carries {} headers, 1 to {ANCHOR_HEADERS_MAX} allowed",
-                anchor.chain,
-                headers.len()
-            )));
-        }
-        let mut previous: Option<(Hash, u64)> = None;
-        for child in headers {
-            if child.chain != anchor.chain {
-                return Err(BlockError::BadAnchor(format!(
-                    "a header of chain {} among chain {}'s anchor headers",
-                    child.chain, anchor.chain
-                )));
-            }
-            if let Some((hash, height)) = previous
-                && (child.parent != hash || Some(child.height) != height.checked_add(1))
-            {
-                return Err(BlockError::BadAnchor(format!(
-                    "chain {}'s anchor headers are not linked at height {}",
-                    anchor.chain, child.height
-                )));
-            }
-            previous = Some((child.hash(), child.height));
-        }
-        if previous != Some((anchor.hash, anchor.height)) {
-            return Err(BlockError::BadAnchor(format!(
-                "chain {}'s anchor headers do not end at the anchored block {} at height {}",
-                anchor.chain, anchor.hash, anchor.height
-            )));
-        }
-    }
-    if anchor_headers_hash(carried) != header.anchor_headers_hash {
-        return Err(BlockError::BadAnchor(
-            "the anchor headers do not match the header's commitment".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks each anchor's headers against what `view` (the parent chain's state before the
