@@ -15,18 +15,19 @@
 //! judged invalid.
 
 use bincode::{Decode, Encode};
-use bitverse_primitives::{ChainId, Hash};
+use bitverse_primitives::{ChainId, Hash, codec};
 use jmt::KeyHash;
 
 pub use crate::block::{ANCHOR_HEADERS_MAX, anchor_headers_hash, check_carried};
 use crate::block::{Anchor, BlockHeader};
+use crate::endowment::anchored_key;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::headers::{
     HeaderLink, ancestors_needed, check_header_after, depth_params, rules_after_past,
 };
 use crate::params::ChainParams;
 use crate::pow::PastBlock;
-use crate::state::StateView;
+use crate::state::{StateView, anchor_key};
 
 /// What a parent chain's state keeps of a child's anchored branch, under
 /// [`anchor_trail_key`]: the anchored header and its ancestors as the child's header rules
@@ -40,6 +41,21 @@ pub struct AnchorTrail {
 /// Where a chain keeps the [`AnchorTrail`] of its child `child`.
 pub fn anchor_trail_key(child: &ChainId) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state anchor trail v1", &[&child.to_bytes()]).0)
+}
+
+impl StateView<'_> {
+    /// Records `anchor` as its child's latest, with the trail its headers leave
+    /// ([`AnchorTrail`]), outside any transaction (a block's anchors, taken
+    /// in the block at `height`). On the root, also adds it to the set of every anchor taken
+    /// ([`anchored_key`], holding `height`), which miners' claims and deep values are checked
+    /// against: since each anchor extends the one before, the set is one branch of the child.
+    pub(crate) fn set_anchor_now(&mut self, anchor: &Anchor, trail: &AnchorTrail, height: u64) {
+        self.set_now(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
+        self.set_now(anchor_trail_key(&anchor.chain), Some(codec::encode(trail)));
+        if self.chain().is_root() {
+            self.set_now(anchored_key(anchor), Some(codec::encode(&height)));
+        }
+    }
 }
 
 /// An anchor of a child chain with the child's headers that justify it: those after the

@@ -353,7 +353,7 @@ pub struct DeepValue {
     pub value: Vec<u8>,
     /// The header of the key's depth-1 ancestor chain (or its own, at depth 1) that the root
     /// anchored.
-    pub top: crate::block::BlockHeader,
+    pub top: crate::block::header::BlockHeader,
     /// Depth 2 down to the key's chain: each header and the proof of its anchor above.
     pub links: Vec<crate::proof::AnchorLink>,
     /// Sparse Merkle proof of the value at the key's address in the last header's state.
@@ -378,7 +378,11 @@ impl DeepValue {
 
     /// Checks the proof for `key`, whose address is `slot` on `home` (a data chain): returns
     /// the anchor of the top header, which the root must have anchored.
-    fn verify(&self, slot: KeyHash, home: ChainId) -> Result<crate::block::Anchor, DeepValueFault> {
+    fn verify(
+        &self,
+        slot: KeyHash,
+        home: ChainId,
+    ) -> Result<crate::block::header::Anchor, DeepValueFault> {
         let depth = home.depth();
         if self.links.len() != usize::from(depth).saturating_sub(1) {
             return Err(DeepValueFault::LinkCount {
@@ -406,7 +410,7 @@ impl DeepValue {
             || format!("value on chain {home}"),
         )
         .map_err(DeepValueFault::Proof)?;
-        Ok(crate::block::Anchor {
+        Ok(crate::block::header::Anchor {
             chain: top_chain,
             height: self.top.height,
             hash: self.top.hash(),

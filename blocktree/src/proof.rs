@@ -7,7 +7,7 @@ use bitverse_primitives::{ChainId, Hash, codec};
 use jmt::RootHash;
 use jmt::proof::SparseMerkleProof;
 
-use crate::block::{Anchor, BlockHeader};
+use crate::block::header::{Anchor, BlockHeader};
 use crate::chain::genesis_block;
 pub use crate::error::ProofError;
 use crate::error::StoreError;
