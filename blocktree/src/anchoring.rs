@@ -112,7 +112,7 @@ pub(crate) fn apply_anchors(
                 (link, trail.recent)
             }
             None => {
-                let genesis = crate::chain::genesis_block_of(params, child)?.header;
+                let genesis = crate::genesis::genesis_header_of(params, child)?;
                 (HeaderLink::of(&genesis), vec![PastBlock::of(&genesis)])
             }
         };

@@ -29,6 +29,7 @@ pub mod bounty;
 mod chain;
 pub mod endowment;
 pub mod error;
+mod genesis;
 pub mod headers;
 mod keyspace;
 pub mod mempool;

@@ -9,13 +9,15 @@ use std::collections::BTreeMap;
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
 use serde::Serialize;
 
 use crate::block::header::Anchor;
-use crate::error::{KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError};
-use crate::store::{Column, KvStore};
+use crate::error::{
+    ChainError, KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError,
+};
+use crate::store::{Column, KvStore, WriteBatch};
 
 /// An account's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, Serialize)]
@@ -456,5 +458,60 @@ impl<'a> StateView<'a> {
         state.balance = state.balance.checked_add(amount).map_err(overflow)?;
         self.set_account(account, &state);
         Ok(())
+    }
+}
+
+/// What connecting a block writes to state, computed once whether the block was built here or
+/// received.
+pub(crate) struct StateUpdate {
+    pub(crate) root: Hash,
+    pub(crate) tree: TreeUpdateBatch,
+    pub(crate) changed: Vec<KeyHash>,
+}
+
+pub(crate) fn compute_state_update(
+    store: &dyn KvStore,
+    changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
+    version: u64,
+) -> Result<StateUpdate, StoreError> {
+    let changed: Vec<KeyHash> = changes.keys().copied().collect();
+    let reader = StoreTreeReader { store };
+    let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+    let (root, update) = tree
+        .put_value_set(changes, version)
+        .map_err(|e| StoreError::Corrupt(format!("state tree: {e}")))?;
+    Ok(StateUpdate {
+        root: Hash(root.0),
+        tree: update,
+        changed,
+    })
+}
+
+pub(crate) fn write_state_update(
+    batch: &mut WriteBatch,
+    update: &StateUpdate,
+) -> Result<(), StoreError> {
+    for (node_key, node) in update.tree.node_batch.nodes() {
+        let bytes =
+            borsh::to_vec(node).map_err(|e| StoreError::Corrupt(format!("state node: {e}")))?;
+        batch.put(Column::StateNodes, node_key_bytes(node_key)?, bytes);
+    }
+    for ((version, key_hash), value) in update.tree.node_batch.values() {
+        batch.put(
+            Column::StateValues,
+            value_version_key(key_hash, *version),
+            encode_value_version(value.as_deref()),
+        );
+    }
+    Ok(())
+}
+
+/// A chain's error for a failure while applying: the transaction's, the store's or the
+/// sandbox's.
+pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
+    match e {
+        ApplyError::Tx(e) => ChainError::Tx(e),
+        ApplyError::Store(e) => ChainError::Store(e),
+        ApplyError::Sandbox(e) => ChainError::Sandbox(e),
     }
 }
