@@ -23,7 +23,7 @@
 )]
 
 pub mod anchoring;
-pub(crate) mod apply;
+mod apply;
 pub mod block;
 pub mod bounty;
 mod chain;

@@ -1,8 +1,9 @@
 //! The state of a chain: what it holds (accounts, keyspaces, values), how those live in the
-//! Jellyfish Merkle Tree, and how a transaction changes them: [`StateView`]'s
-//! `apply_transaction` makes the sender pay, then hands the transaction to the module of its
-//! kind (`crate::keyspace`, `crate::stake`, `crate::bounty`, `crate::endowment`; a transfer
-//! here).
+//! Jellyfish Merkle Tree, the [`StateView`] a block or a transaction is applied to, and the
+//! update a block writes. Below the modules that change it (`crate::keyspace`,
+//! `crate::stake`, `crate::bounty`, `crate::endowment`, `crate::anchoring`, each adding its
+//! methods or functions over a `StateView`) and the dispatcher that hands a transaction to
+//! them (`crate::apply`).
 
 use std::collections::BTreeMap;
 
