@@ -18,20 +18,16 @@ use bincode::{Decode, Encode};
 use bitverse_primitives::{ChainId, Hash, codec};
 use jmt::KeyHash;
 
+pub use crate::block::{ANCHOR_HEADERS_MAX, anchor_headers_hash, check_carried};
 use crate::block::{Anchor, BlockHeader};
+use crate::endowment::anchored_key;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::headers::{
     HeaderLink, ancestors_needed, check_header_after, depth_params, rules_after_past,
 };
 use crate::params::ChainParams;
 use crate::pow::PastBlock;
-use crate::state::StateView;
-
-/// Most child headers one anchor carries, so most a child's anchored height moves per parent
-/// block: a parent that has not anchored a child for longer catches up over several blocks.
-/// With [`crate::block::ANCHORS_PER_BLOCK_MAX`] anchors of at most
-/// [`crate::block::HEADER_SIZE_BYTES_MAX`] bytes a header, at most 96 KiB of a block.
-pub const ANCHOR_HEADERS_MAX: usize = 64;
+use crate::state::{StateView, anchor_key};
 
 /// What a parent chain's state keeps of a child's anchored branch, under
 /// [`anchor_trail_key`]: the anchored header and its ancestors as the child's header rules
@@ -47,6 +43,21 @@ pub fn anchor_trail_key(child: &ChainId) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state anchor trail v1", &[&child.to_bytes()]).0)
 }
 
+impl StateView<'_> {
+    /// Records `anchor` as its child's latest, with the trail its headers leave
+    /// ([`AnchorTrail`]), outside any transaction (a block's anchors, taken
+    /// in the block at `height`). On the root, also adds it to the set of every anchor taken
+    /// ([`anchored_key`], holding `height`), which miners' claims and deep values are checked
+    /// against: since each anchor extends the one before, the set is one branch of the child.
+    pub(crate) fn set_anchor_now(&mut self, anchor: &Anchor, trail: &AnchorTrail, height: u64) {
+        self.set_now(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
+        self.set_now(anchor_trail_key(&anchor.chain), Some(codec::encode(trail)));
+        if self.chain().is_root() {
+            self.set_now(anchored_key(anchor), Some(codec::encode(&height)));
+        }
+    }
+}
+
 /// An anchor of a child chain with the child's headers that justify it: those after the
 /// header the parent anchored last (the child's genesis if none), oldest first, the last
 /// being the anchored one. What a miner puts in a block.
@@ -56,68 +67,6 @@ pub struct ChildAnchor {
     pub anchor: Anchor,
     /// The child's headers since the previous anchor, oldest first, ending at the anchored.
     pub headers: Vec<BlockHeader>,
-}
-
-/// The commitment a header makes to its block's anchor headers: [`Hash::ZERO`] when the block
-/// anchors nothing.
-pub fn anchor_headers_hash(carried: &[Vec<BlockHeader>]) -> Hash {
-    if carried.is_empty() {
-        return Hash::ZERO;
-    }
-    Hash::tagged("bitverse anchor headers v1", &[&codec::encode(&carried)])
-}
-
-/// The checks of a block's anchor headers that need no state: one list per anchor, each of
-/// 1 to [`ANCHOR_HEADERS_MAX`] headers of the anchored chain, linked one to the next and
-/// ending at the anchored header, all of it committed by the header. Whether the first one
-/// follows the previous anchor, and each meets the child's rules, [`apply_anchors`] checks.
-pub fn check_carried(header: &BlockHeader, carried: &[Vec<BlockHeader>]) -> Result<(), BlockError> {
-    if carried.len() != header.anchors.len() {
-        return Err(BlockError::BadAnchor(format!(
-            "{} lists of anchor headers for {} anchors",
-            carried.len(),
-            header.anchors.len()
-        )));
-    }
-    for (anchor, headers) in header.anchors.iter().zip(carried) {
-        if headers.is_empty() || headers.len() > ANCHOR_HEADERS_MAX {
-            return Err(BlockError::BadAnchor(format!(
-                "chain {}'s anchor carries {} headers, 1 to {ANCHOR_HEADERS_MAX} allowed",
-                anchor.chain,
-                headers.len()
-            )));
-        }
-        let mut previous: Option<(Hash, u64)> = None;
-        for child in headers {
-            if child.chain != anchor.chain {
-                return Err(BlockError::BadAnchor(format!(
-                    "a header of chain {} among chain {}'s anchor headers",
-                    child.chain, anchor.chain
-                )));
-            }
-            if let Some((hash, height)) = previous
-                && (child.parent != hash || Some(child.height) != height.checked_add(1))
-            {
-                return Err(BlockError::BadAnchor(format!(
-                    "chain {}'s anchor headers are not linked at height {}",
-                    anchor.chain, child.height
-                )));
-            }
-            previous = Some((child.hash(), child.height));
-        }
-        if previous != Some((anchor.hash, anchor.height)) {
-            return Err(BlockError::BadAnchor(format!(
-                "chain {}'s anchor headers do not end at the anchored block {} at height {}",
-                anchor.chain, anchor.hash, anchor.height
-            )));
-        }
-    }
-    if anchor_headers_hash(carried) != header.anchor_headers_hash {
-        return Err(BlockError::BadAnchor(
-            "the anchor headers do not match the header's commitment".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks each anchor's headers against what `view` (the parent chain's state before the
@@ -163,7 +112,7 @@ pub(crate) fn apply_anchors(
                 (link, trail.recent)
             }
             None => {
-                let genesis = crate::chain::genesis_block_of(params, child)?.header;
+                let genesis = crate::genesis::genesis_header_of(params, child)?;
                 (HeaderLink::of(&genesis), vec![PastBlock::of(&genesis)])
             }
         };

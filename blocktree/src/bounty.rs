@@ -29,7 +29,6 @@
 //! Inputs are root keys only for now: a key whose keyspace lives on a data chain is refused
 //! (`KeyOnOtherChain`) until bounties carry proofs of deeper values.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 
 use bincode::{Decode, Encode};
@@ -43,13 +42,11 @@ use bitverse_relay_lineup::{
 use jmt::KeyHash;
 use serde::Serialize;
 
-use crate::chain::Chain;
 use crate::error::{
-    BountyEnd, BountyError, ChainError, DeepValueFault, SandboxFailure, StatelessError, StoreError,
-    TxError,
+    BountyEnd, BountyError, DeepValueFault, SandboxFailure, StatelessError, StoreError, TxError,
 };
 use crate::params::ChainParams;
-use crate::scripts::BlockContext;
+use crate::scripts::{BlockContext, Verdict};
 use crate::stake::{reliability_key, stake_record, staked_nodes};
 use crate::state::{ApplyError, StateView};
 
@@ -84,56 +81,22 @@ pub const BOUNTIES_EXPIRING_PER_HEIGHT_MAX: usize = 1_000;
 /// building leaves the rest for the next block.
 pub const DISPUTE_FUEL_PER_BLOCK_MAX: u64 = bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX;
 
-/// Re-execution verdicts a chain remembers (see [`DisputeVerdicts`]).
-pub const DISPUTE_VERDICTS_CACHED_MAX: usize = 256;
+pub use crate::scripts::DISPUTE_VERDICTS_CACHED_MAX;
 
-/// What re-executing a bounty gave: the result's hash and fuel, or `None` for no result.
-type Verdict = Option<(Hash, u64)>;
-
-/// The verdicts of the bounties re-executed last, at most [`DISPUTE_VERDICTS_CACHED_MAX`],
-/// the oldest forgotten first. Re-execution is a deterministic function of what the key
-/// hashes (the bounty's transformation and input pins, arguments and fuel budget), so a
-/// remembered verdict is the one any node would compute: caching it changes no outcome, only
-/// how often a node pays for it.
-#[derive(Default)]
-pub(crate) struct DisputeVerdicts {
-    remembered: parking_lot::Mutex<(BTreeMap<Hash, Verdict>, VecDeque<Hash>)>,
-    /// Re-executions run (not answered from memory) since the chain was opened: an
-    /// observation for tests and metrics, never an input to a decision.
-    runs: std::sync::atomic::AtomicU64,
-}
-
-impl DisputeVerdicts {
-    fn key(bounty: &Bounty) -> Hash {
-        Hash::tagged(
-            "bitverse dispute verdict v1",
-            &[&codec::encode(&(
-                &bounty.id,
-                &bounty.transform,
-                &bounty.inputs,
-                &bounty.args,
-                bounty.fuel_budget,
-            ))],
-        )
-    }
-
-    fn get(&self, bounty: &Bounty) -> Option<Verdict> {
-        self.remembered.lock().0.get(&Self::key(bounty)).copied()
-    }
-
-    fn remember(&self, bounty: &Bounty, verdict: Verdict) {
-        let key = Self::key(bounty);
-        let mut guard = self.remembered.lock();
-        let (verdicts, order) = &mut *guard;
-        if verdicts.insert(key, verdict).is_none() {
-            order.push_back(key);
-        }
-        while order.len() > DISPUTE_VERDICTS_CACHED_MAX {
-            if let Some(oldest) = order.pop_front() {
-                verdicts.remove(&oldest);
-            }
-        }
-    }
+/// What [`crate::scripts::DisputeVerdicts`] remembers `bounty`'s verdict under: a hash of
+/// what its re-execution is a function of (the transformation and input pins, arguments and
+/// fuel budget).
+fn verdict_key(bounty: &Bounty) -> Hash {
+    Hash::tagged(
+        "bitverse dispute verdict v1",
+        &[&codec::encode(&(
+            &bounty.id,
+            &bounty.transform,
+            &bounty.inputs,
+            &bounty.args,
+            bounty.fuel_budget,
+        ))],
+    )
 }
 
 /// A key pinned to the hash of its value at the bounty's pinned height.
@@ -390,7 +353,7 @@ pub struct DeepValue {
     pub value: Vec<u8>,
     /// The header of the key's depth-1 ancestor chain (or its own, at depth 1) that the root
     /// anchored.
-    pub top: crate::block::BlockHeader,
+    pub top: crate::block::header::BlockHeader,
     /// Depth 2 down to the key's chain: each header and the proof of its anchor above.
     pub links: Vec<crate::proof::AnchorLink>,
     /// Sparse Merkle proof of the value at the key's address in the last header's state.
@@ -415,7 +378,11 @@ impl DeepValue {
 
     /// Checks the proof for `key`, whose address is `slot` on `home` (a data chain): returns
     /// the anchor of the top header, which the root must have anchored.
-    fn verify(&self, slot: KeyHash, home: ChainId) -> Result<crate::block::Anchor, DeepValueFault> {
+    fn verify(
+        &self,
+        slot: KeyHash,
+        home: ChainId,
+    ) -> Result<crate::block::header::Anchor, DeepValueFault> {
         let depth = home.depth();
         if self.links.len() != usize::from(depth).saturating_sub(1) {
             return Err(DeepValueFault::LinkCount {
@@ -443,7 +410,7 @@ impl DeepValue {
             || format!("value on chain {home}"),
         )
         .map_err(DeepValueFault::Proof)?;
-        Ok(crate::block::Anchor {
+        Ok(crate::block::header::Anchor {
             chain: top_chain,
             height: self.top.height,
             hash: self.top.hash(),
@@ -507,7 +474,7 @@ pub fn expiries_key(height: u64) -> KeyHash {
     )
 }
 
-fn bounty(view: &StateView<'_>, id: &Hash) -> Result<Option<Bounty>, StoreError> {
+pub(crate) fn bounty(view: &StateView<'_>, id: &Hash) -> Result<Option<Bounty>, StoreError> {
     view.get_decoded(&bounty_key(id))
 }
 
@@ -515,11 +482,11 @@ fn set_bounty(view: &mut StateView<'_>, bounty: &Bounty) {
     view.set_pending(bounty_key(&bounty.id), Some(codec::encode(bounty)));
 }
 
-fn totals(view: &StateView<'_>) -> Result<BountyTotals, StoreError> {
+pub(crate) fn totals(view: &StateView<'_>) -> Result<BountyTotals, StoreError> {
     Ok(view.get_decoded(&bounty_totals_key())?.unwrap_or_default())
 }
 
-fn open_count(view: &StateView<'_>, account: &AccountId) -> Result<u32, StoreError> {
+pub(crate) fn open_count(view: &StateView<'_>, account: &AccountId) -> Result<u32, StoreError> {
     Ok(view.get_decoded(&open_bounties_key(account))?.unwrap_or(0))
 }
 
@@ -1025,7 +992,7 @@ fn role_of(bounty: &Bounty, signer: &AccountId) -> TaskKind {
 
 /// The values a bounty pinned, read at its pinned height: the module, then the inputs in
 /// order. State keeps every height's values, so one missing or changed is corruption.
-fn pinned_values(
+pub(crate) fn pinned_values(
     view: &StateView<'_>,
     bounty: &Bounty,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApplyError> {
@@ -1080,12 +1047,13 @@ fn re_execute(
     bounty: &Bounty,
 ) -> Result<Verdict, ApplyError> {
     let verdicts = &ctx.scripts.dispute_verdicts;
-    if let Some(verdict) = verdicts.get(bounty) {
+    let key = verdict_key(bounty);
+    if let Some(verdict) = verdicts.get(&key) {
         return Ok(verdict);
     }
     verdicts.runs.fetch_add(1, Ordering::Relaxed);
     let verdict = run_transform(view, ctx, bounty)?;
-    verdicts.remember(bounty, verdict);
+    verdicts.remember(key, verdict);
     Ok(verdict)
 }
 
@@ -1274,64 +1242,6 @@ pub(crate) fn start_root_block(
 ) -> Result<(), ApplyError> {
     crate::stake::release_unbonded(view, height)?;
     expire_bounties(view, params, height)
-}
-
-impl Chain {
-    /// How many times this chain re-executed a disputed bounty's transformation since it was
-    /// opened (verdicts remembered are not counted again): what a Dispute cost this node.
-    pub fn dispute_re_executions(&self) -> u64 {
-        self.scripts_runner()
-            .dispute_verdicts
-            .runs
-            .load(Ordering::Relaxed)
-    }
-
-    /// The bounty `id` as root state holds it at `height` (at most the tip's), `None` if it
-    /// was not posted by then.
-    pub fn bounty_at(&self, id: &Hash, height: u64) -> Result<Option<Bounty>, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(bounty(&view, id)?)
-    }
-
-    /// The values `bounty` pinned (the module, then the inputs in order), read at its pinned
-    /// height and checked against their hashes: what its offerer and relayers compute over.
-    pub fn bounty_values(&self, bounty: &Bounty) -> Result<(Vec<u8>, Vec<Vec<u8>>), ChainError> {
-        let view = self.view_at(self.tip_height())?;
-        pinned_values(&view, bounty).map_err(crate::chain::apply_to_chain_error)
-    }
-
-    /// A root key's value as root state held it at `height` (at most the tip's): what a
-    /// bounty posted at that pinned height would pin. A key whose keyspace lives on a data
-    /// chain is `KeyOnOtherChain`.
-    pub fn value_at(&self, key: &str, height: u64) -> Result<Option<Vec<u8>>, ChainError> {
-        let view = self.view_at(height)?;
-        view.value(key).map_err(crate::chain::apply_to_chain_error)
-    }
-
-    /// The open bounties and the escrow they hold at root height `height`.
-    pub fn bounty_totals_at(&self, height: u64) -> Result<BountyTotals, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(totals(&view)?)
-    }
-
-    /// How many open bounties `account` has posted, at root height `height`.
-    pub fn open_bounties_of_at(&self, account: &AccountId, height: u64) -> Result<u32, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(open_count(&view, account)?)
-    }
-
-    /// The ids listed to expire at the start of root block `expiry_height`, as state holds
-    /// them at `height` (ended ones included until that block removes the list).
-    pub fn bounties_expiring_at(
-        &self,
-        expiry_height: u64,
-        height: u64,
-    ) -> Result<Vec<Hash>, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(view
-            .get_decoded(&expiries_key(expiry_height))?
-            .unwrap_or_default())
-    }
 }
 
 #[cfg(test)]

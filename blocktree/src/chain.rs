@@ -8,25 +8,23 @@
 //! sealing), `reads` (state, proofs and blocks a node answers with) and `sync` (headers-first
 //! sync's reads).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
 use bincode::{Decode, Encode};
-use bitverse_primitives::{AccountId, ChainId, Hash, codec};
-use jmt::storage::TreeUpdateBatch;
-use jmt::{JellyfishMerkleTree, KeyHash};
+use bitverse_primitives::{ChainId, Hash, codec};
 use serde::Serialize;
 
-use crate::block::{Anchor, Block, BlockHeader, MergedWork};
+use crate::block::{Anchor, Block, BlockHeader};
 use crate::error::{ChainError, StoreError, TxError};
-use crate::headers;
+use crate::genesis::{genesis_header_of, genesis_state};
 use crate::mempool::Mempool;
 use crate::params::ChainParams;
 use crate::scripts::{BlockContext, LazyScriptRunner, StorePayments};
 use crate::state::{
-    ApplyError, Blake3Jmt, RootRead, StateView, StoreTreeReader, encode_value_version,
-    node_key_bytes, value_version_key,
+    RootRead, StateUpdate, StateView, apply_to_chain_error, compute_state_update,
+    write_state_update,
 };
 use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, WriteBatch};
 use crate::tx::Transaction;
@@ -35,6 +33,7 @@ mod admission;
 mod build;
 mod fork_choice;
 mod import;
+mod market;
 mod reads;
 mod sync;
 
@@ -153,14 +152,6 @@ struct TxLocation {
     index: u32,
 }
 
-/// What connecting a block writes to state, computed once whether the block was built here or
-/// received.
-struct StateUpdate {
-    root: Hash,
-    tree: TreeUpdateBatch,
-    changed: Vec<KeyHash>,
-}
-
 /// The root as a data chain sees it for one block: the root chain (locked by the caller for as
 /// long as this lives) and the relay parent, a block of the root's best chain.
 #[derive(Clone, Copy)]
@@ -216,10 +207,8 @@ pub fn genesis_block(params: &ChainParams) -> Result<Block, ChainError> {
 /// The genesis block of any chain of the blocktree, derived from the chain's id and the
 /// network's root genesis (DESIGN §2: every chain exists implicitly).
 pub fn genesis_block_of(params: &ChainParams, chain: ChainId) -> Result<Block, ChainError> {
-    let store = MemoryStore::default();
-    let (header, _) = genesis_state(&store, params, chain)?;
     Ok(Block {
-        header,
+        header: genesis_header_of(params, chain)?,
         transactions: Vec::new(),
         anchor_headers: Vec::new(),
     })
@@ -228,58 +217,6 @@ pub fn genesis_block_of(params: &ChainParams, chain: ChainId) -> Result<Block, C
 /// The hash of [`genesis_block`].
 pub fn genesis_hash_of(params: &ChainParams) -> Result<Hash, ChainError> {
     Ok(genesis_block(params)?.hash())
-}
-
-fn genesis_state(
-    store: &dyn KvStore,
-    params: &ChainParams,
-    chain: ChainId,
-) -> Result<(BlockHeader, StateUpdate), ChainError> {
-    let depth = headers::depth_params(params, chain)?;
-    let mut view = StateView::new(store, None);
-    let (parent, relay_parent) = if chain.is_root() {
-        for (account, amount) in &params.genesis_allocations {
-            view.credit_now(account, *amount)
-                .map_err(apply_to_chain_error)?;
-        }
-        let parent = Hash::tagged("bitverse genesis v1", &[&codec::encode(params)]);
-        (parent, Hash::ZERO)
-    } else {
-        // A data chain starts empty; its genesis names the root's as its relay parent.
-        let root_genesis = genesis_state(&MemoryStore::default(), params, ChainId::ROOT)?
-            .0
-            .hash();
-        let parent = Hash::tagged(
-            "bitverse chain genesis v1",
-            &[&root_genesis.0, &chain.to_bytes()],
-        );
-        (parent, root_genesis)
-    };
-    let update = compute_state_update(store, view.into_changes(), 0)?;
-    let header = BlockHeader {
-        chain,
-        parent,
-        height: 0,
-        time_ms: params.genesis_time_ms,
-        difficulty: depth.difficulty_initial,
-        nonce: 0,
-        merged: MergedWork::default(),
-        miner: AccountId::default(),
-        tx_root: Hash::ZERO,
-        state_root: update.root,
-        relay_parent,
-        anchors: Vec::new(),
-        anchor_headers_hash: Hash::ZERO,
-    };
-    Ok((header, update))
-}
-
-pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
-    match e {
-        ApplyError::Tx(e) => ChainError::Tx(e),
-        ApplyError::Store(e) => ChainError::Store(e),
-        ApplyError::Sandbox(e) => ChainError::Sandbox(e),
-    }
 }
 
 /// A block's body as the store keeps it: everything but the header.
@@ -299,39 +236,6 @@ impl StoredBody {
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
-}
-
-fn compute_state_update(
-    store: &dyn KvStore,
-    changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
-    version: u64,
-) -> Result<StateUpdate, StoreError> {
-    let changed: Vec<KeyHash> = changes.keys().copied().collect();
-    let reader = StoreTreeReader { store };
-    let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
-    let (root, update) = tree
-        .put_value_set(changes, version)
-        .map_err(|e| corrupt(format!("state tree: {e}")))?;
-    Ok(StateUpdate {
-        root: Hash(root.0),
-        tree: update,
-        changed,
-    })
-}
-
-fn write_state_update(batch: &mut WriteBatch, update: &StateUpdate) -> Result<(), StoreError> {
-    for (node_key, node) in update.tree.node_batch.nodes() {
-        let bytes = borsh::to_vec(node).map_err(|e| corrupt(format!("state node: {e}")))?;
-        batch.put(Column::StateNodes, node_key_bytes(node_key)?, bytes);
-    }
-    for ((version, key_hash), value) in update.tree.node_batch.values() {
-        batch.put(
-            Column::StateValues,
-            value_version_key(key_hash, *version),
-            encode_value_version(value.as_deref()),
-        );
-    }
-    Ok(())
 }
 
 impl Chain {

@@ -17,11 +17,11 @@ use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use jmt::KeyHash;
 use serde::Serialize;
 
-use crate::block::{Anchor, BlockHeader};
-use crate::error::{EarningsError, TxError};
+use crate::block::header::{Anchor, BlockHeader};
+use crate::error::{EarningsError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ProofError, check_leaf, walk_links};
-use crate::state::{ApplyError, StateView};
+use crate::state::{ApplyError, StateView, overflow};
 
 /// Largest encoded [`EarningsProof`]: eight levels of headers and anchor proofs, with room;
 /// it travels inside a transaction, so it is below [`crate::tx::TX_SIZE_BYTES_MAX`].
@@ -168,6 +168,73 @@ impl EarningsProof {
             height: self.top.height,
             hash: self.top.hash(),
         })
+    }
+}
+
+impl StateView<'_> {
+    /// `chain`'s endowment pool: from this state on the root, from the relay parent's on a
+    /// data chain.
+    pub(crate) fn pool(&self, chain: &ChainId) -> Result<EndowmentPool, StoreError> {
+        Ok(self
+            .registry_raw(&pool_key(chain))?
+            .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// What this data chain's blocks have released from its pool, in total.
+    pub(crate) fn released(&self) -> Result<Amount, StoreError> {
+        Ok(self.get_decoded(&released_key())?.unwrap_or(Amount::ZERO))
+    }
+
+    /// What `miner` has earned on this data chain, in total.
+    pub(crate) fn earned(&self, miner: &AccountId) -> Result<Amount, StoreError> {
+        Ok(self
+            .get_decoded(&earned_key(miner))?
+            .unwrap_or(Amount::ZERO))
+    }
+
+    /// What the root has paid `miner` for blocks of `chain`, in total.
+    pub(crate) fn claimed(&self, chain: &ChainId, miner: &AccountId) -> Result<Amount, StoreError> {
+        Ok(self
+            .get_decoded(&claimed_key(chain, miner))?
+            .unwrap_or(Amount::ZERO))
+    }
+
+    /// Pays a block's miner, outside any transaction: on the root the fees, the subsidy and
+    /// what the block releases from the root's endowment pool; on a data chain (whose
+    /// transactions carry no fee) what it releases from its pool, counted as the miner's
+    /// earnings there, which the root pays on a claim (`crate::endowment`).
+    pub(crate) fn pay_block_miner(
+        &mut self,
+        params: &ChainParams,
+        miner: &AccountId,
+        fees: Amount,
+    ) -> Result<(), ApplyError> {
+        let mut pool = self.pool(&self.chain())?;
+        if self.chain().is_root() {
+            let release = block_release(pool.deposited, pool.paid, params.endowment_release_shift);
+            pool.paid = pool.paid.checked_add(release).map_err(overflow)?;
+            if release > Amount::ZERO {
+                self.set_pending(pool_key(&ChainId::ROOT), Some(codec::encode(&pool)));
+            }
+            let reward = fees
+                .checked_add(params.block_subsidy)
+                .and_then(|r| r.checked_add(release))
+                .map_err(overflow)?;
+            self.credit(miner, reward)?;
+        } else {
+            let released = self.released()?;
+            let release = block_release(pool.deposited, released, params.endowment_release_shift);
+            if release > Amount::ZERO {
+                let released = released.checked_add(release).map_err(overflow)?;
+                let earned = self.earned(miner)?.checked_add(release).map_err(overflow)?;
+                self.set_pending(released_key(), Some(codec::encode(&released)));
+                self.set_pending(earned_key(miner), Some(codec::encode(&earned)));
+            }
+        }
+        self.flush_pending();
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use bitverse_primitives::{ChainId, Hash};
 
-use crate::block::BlockHeader;
+use crate::block::header::BlockHeader;
 use crate::error::BlockError;
 use crate::params::{ChainParams, DepthParams};
 use crate::pow::{PastBlock, median_time_ms, next_difficulty};

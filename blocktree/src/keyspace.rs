@@ -76,7 +76,7 @@ pub(crate) fn buy(
     }
     let script_hash = upload_script(view, ctx, purchase.script)?;
     let chain =
-        crate::tree::chain_of_keyspace(name.as_str(), purchase.depth).ok_or(TxError::Overflow)?;
+        crate::state::chain_of_keyspace(name.as_str(), purchase.depth).ok_or(TxError::Overflow)?;
     crate::endowment::deposit(view, &chain, purchase.prepaid)?;
     view.set_keyspace(&KeyspaceRecord {
         name: name.to_string(),

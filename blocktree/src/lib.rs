@@ -23,11 +23,13 @@
 )]
 
 pub mod anchoring;
+mod apply;
 pub mod block;
 pub mod bounty;
 mod chain;
 pub mod endowment;
 pub mod error;
+mod genesis;
 pub mod headers;
 mod keyspace;
 pub mod mempool;

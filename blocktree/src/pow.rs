@@ -19,7 +19,7 @@ pub struct PastBlock {
 
 impl PastBlock {
     /// What retargeting reads of `header`.
-    pub fn of(header: &crate::block::BlockHeader) -> PastBlock {
+    pub fn of(header: &crate::block::header::BlockHeader) -> PastBlock {
         PastBlock {
             height: header.height,
             time_ms: header.time_ms,

@@ -7,10 +7,10 @@ use bitverse_primitives::{ChainId, Hash, codec};
 use jmt::RootHash;
 use jmt::proof::SparseMerkleProof;
 
-use crate::block::{Anchor, BlockHeader};
-use crate::chain::genesis_block;
+use crate::block::header::{Anchor, BlockHeader};
 pub use crate::error::ProofError;
 use crate::error::StoreError;
+use crate::genesis::genesis_header_of;
 use crate::headers::HeaderChainChecker;
 use crate::params::ChainParams;
 use crate::state::{Blake3Jmt, KeyspaceRecord, anchor_key, keyspace_key, value_key};
@@ -228,28 +228,28 @@ pub fn verify_header_chain(
     headers: &[BlockHeader],
     now_ms: u64,
 ) -> Result<u128, ProofError> {
-    let genesis = genesis_block(params).map_err(|e| ProofError::HeaderChain {
-        height: 0,
-        reason: format!("cannot compute genesis: {e}"),
-    })?;
+    let genesis =
+        genesis_header_of(params, ChainId::ROOT).map_err(|e| ProofError::HeaderChain {
+            height: 0,
+            reason: format!("cannot compute genesis: {e}"),
+        })?;
     let Some((first, rest)) = headers.split_first() else {
         return Err(ProofError::HeaderChain {
             height: 0,
             reason: "no headers".into(),
         });
     };
-    if *first != genesis.header {
+    if *first != genesis {
         return Err(ProofError::HeaderChain {
             height: first.height,
             reason: format!("first header is not genesis {}", genesis.hash()),
         });
     }
-    let mut checker = HeaderChainChecker::resume(params, [genesis.header], 0).map_err(|e| {
-        ProofError::HeaderChain {
+    let mut checker =
+        HeaderChainChecker::resume(params, [genesis], 0).map_err(|e| ProofError::HeaderChain {
             height: 0,
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let mut work = 0;
     for header in rest {
         let height = header.height;

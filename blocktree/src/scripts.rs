@@ -2,12 +2,13 @@
 //! scripts' runner (and the transformations' runner, which a Dispute re-executes with), and
 //! the payments ledger scripts read, as of the block's parent.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bitverse_compute::TransformRunner;
 use bitverse_keyspace::script::{Payments, ScriptRunner};
-use bitverse_primitives::{AccountId, Amount, codec};
+use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use jmt::Version;
 use parking_lot::Mutex;
 
@@ -32,7 +33,7 @@ pub(crate) struct LazyScriptRunner {
     /// What re-executing each recently disputed bounty gave, so that a bounty is re-executed
     /// once however many Disputes name it (admission runs none, block building and import
     /// share the verdict).
-    pub(crate) dispute_verdicts: crate::bounty::DisputeVerdicts,
+    pub(crate) dispute_verdicts: DisputeVerdicts,
 }
 
 impl LazyScriptRunner {
@@ -120,6 +121,44 @@ impl Payments for StorePayments {
             Err(e) => {
                 self.failure.lock().get_or_insert(e);
                 Amount::ZERO
+            }
+        }
+    }
+}
+
+/// Re-execution verdicts a chain remembers (see [`DisputeVerdicts`]).
+pub const DISPUTE_VERDICTS_CACHED_MAX: usize = 256;
+
+/// What re-executing a bounty gave: the result's hash and fuel, or `None` for no result.
+pub(crate) type Verdict = Option<(Hash, u64)>;
+
+/// The verdicts of the bounties re-executed last, at most [`DISPUTE_VERDICTS_CACHED_MAX`],
+/// the oldest forgotten first, each under a key hashing what its re-execution is a function
+/// of (`crate::bounty` computes it: the bounty's transformation and input pins, arguments and
+/// fuel budget), so a remembered verdict is the one any node would compute: caching it
+/// changes no outcome, only how often a node pays for it.
+#[derive(Default)]
+pub(crate) struct DisputeVerdicts {
+    remembered: Mutex<(BTreeMap<Hash, Verdict>, VecDeque<Hash>)>,
+    /// Re-executions run (not answered from memory) since the chain was opened: an
+    /// observation for tests and metrics, never an input to a decision.
+    pub(crate) runs: AtomicU64,
+}
+
+impl DisputeVerdicts {
+    pub(crate) fn get(&self, key: &Hash) -> Option<Verdict> {
+        self.remembered.lock().0.get(key).copied()
+    }
+
+    pub(crate) fn remember(&self, key: Hash, verdict: Verdict) {
+        let mut guard = self.remembered.lock();
+        let (verdicts, order) = &mut *guard;
+        if verdicts.insert(key, verdict).is_none() {
+            order.push_back(key);
+        }
+        while order.len() > DISPUTE_VERDICTS_CACHED_MAX {
+            if let Some(oldest) = order.pop_front() {
+                verdicts.remove(&oldest);
             }
         }
     }

@@ -23,12 +23,11 @@
 //! conservation of money counts them (`blocktree/tests/stake.rs`).
 
 use bincode::{Decode, Encode};
-use bitverse_pricing::{ReliabilityRecord, StakedNode, TaskKind};
+use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, Hash, codec};
 use jmt::KeyHash;
 
-use crate::chain::Chain;
-use crate::error::{ChainError, StakeError, StatelessError, StoreError, TxError};
+use crate::error::{StakeError, StatelessError, StoreError, TxError};
 use crate::scripts::BlockContext;
 use crate::state::{ApplyError, StateView};
 
@@ -416,66 +415,6 @@ pub(crate) fn release_unbonded(view: &mut StateView<'_>, height: u64) -> Result<
     view.set_pending(key, None);
     view.flush_pending();
     Ok(())
-}
-
-impl Chain {
-    /// `account`'s stakes and unbonding entries in the root's state at `height` (at most the
-    /// tip's: [`ChainError::HeightAboveTip`] otherwise).
-    pub fn stake_at(&self, account: &AccountId, height: u64) -> Result<StakeRecord, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(stake_record(&view, account)?)
-    }
-
-    /// The accounts staked in `role` at root height `height`, sorted, with their stakes.
-    pub fn staked_nodes_at(
-        &self,
-        role: TaskKind,
-        height: u64,
-    ) -> Result<Vec<(AccountId, Amount)>, ChainError> {
-        let view = self.view_at(height)?;
-        Ok(staked_nodes(&view, role)?)
-    }
-
-    /// The accounts staked in `role` at root height `height`, sorted, each with its stake in
-    /// the role and its reliability record for that task kind (the prior,
-    /// `ReliabilityRecord::default()`, when it has none): what a quote or a draw takes, a pure
-    /// function of root state at that height.
-    pub fn staked_with_records_at(
-        &self,
-        role: TaskKind,
-        height: u64,
-    ) -> Result<Vec<StakedNode>, ChainError> {
-        let mut nodes = Vec::new();
-        for (account, stake) in self.staked_nodes_at(role, height)? {
-            let record = self
-                .reliability_record_at(&account, role, height)?
-                .unwrap_or_default();
-            nodes.push(StakedNode {
-                account,
-                stake,
-                record,
-            });
-        }
-        Ok(nodes)
-    }
-
-    /// `account`'s reliability record for `kind` as stored at root height `height`, not
-    /// decayed (decay it to the height read with `ReliabilityRecord::decayed`); `None` when it
-    /// has none, which `pricing` reads as the prior (`ReliabilityRecord::default()`).
-    pub fn reliability_record_at(
-        &self,
-        account: &AccountId,
-        kind: TaskKind,
-        height: u64,
-    ) -> Result<Option<ReliabilityRecord>, ChainError> {
-        let view = self.view_at(height)?;
-        view.get_raw(&reliability_key(account, kind))?
-            .map(|bytes| {
-                ReliabilityRecord::from_bytes(&bytes)
-                    .map_err(|e| ChainError::Store(StoreError::Corrupt(e.to_string())))
-            })
-            .transpose()
-    }
 }
 
 #[cfg(test)]

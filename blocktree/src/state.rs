@@ -1,29 +1,24 @@
 //! The state of a chain: what it holds (accounts, keyspaces, values), how those live in the
-//! Jellyfish Merkle Tree, and how a transaction changes them: [`StateView`]'s
-//! `apply_transaction` makes the sender pay, then hands the transaction to the module of its
-//! kind (`crate::keyspace`, `crate::stake`, `crate::bounty`, `crate::endowment`; a transfer
-//! here).
+//! Jellyfish Merkle Tree, the [`StateView`] a block or a transaction is applied to, and the
+//! update a block writes. Below the modules that change it (`crate::keyspace`,
+//! `crate::stake`, `crate::bounty`, `crate::endowment`, `crate::anchoring`, each adding its
+//! methods or functions over a `StateView`) and the dispatcher that hands a transaction to
+//! them (`crate::apply`).
 
 use std::collections::BTreeMap;
 
 use bincode::{Decode, Encode};
 use bitverse_keyspace::{KeyspaceName, home_candidates, key_address};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
 use serde::Serialize;
 
-use crate::block::Anchor;
-use crate::endowment::{
-    EndowmentPool, anchored_key, block_release, claimed_key, earned_key, pool_key, released_key,
-};
+use crate::block::header::Anchor;
 use crate::error::{
-    AccountError, KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError,
+    ChainError, KeyspaceError, SandboxFailure, StatelessError, StoreError, TxError,
 };
-use crate::params::ChainParams;
-use crate::scripts::BlockContext;
-use crate::store::{Column, KvStore};
-use crate::tx::{Transaction, TxPayload};
+use crate::store::{Column, KvStore, WriteBatch};
 
 /// An account's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, Serialize)]
@@ -59,8 +54,15 @@ pub struct KeyspaceRecord {
 impl KeyspaceRecord {
     /// The chain this keyspace's keys live on: the first `depth` bits of its address.
     pub fn chain(&self) -> Option<ChainId> {
-        crate::tree::chain_of_keyspace(&self.name, self.depth)
+        chain_of_keyspace(&self.name, self.depth)
     }
+}
+
+/// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of
+/// its address, which all its keys share (DESIGN §3).
+pub fn chain_of_keyspace(name: &str, depth: u8) -> Option<ChainId> {
+    let name = bitverse_keyspace::KeyspaceName::new(name).ok()?;
+    ChainId::of_address(&bitverse_keyspace::key_address(&name, ""), depth)
 }
 
 /// BLAKE3 for the Jellyfish Merkle Tree.
@@ -259,7 +261,7 @@ impl From<StoreError> for ApplyError {
     }
 }
 
-fn overflow<E>(_: E) -> TxError {
+pub(crate) fn overflow<E>(_: E) -> TxError {
     TxError::Overflow
 }
 
@@ -316,6 +318,17 @@ impl<'a> StateView<'a> {
         self.pending.insert(key, value);
     }
 
+    /// Writes `key` outside any transaction, straight into the block's changes (a block's
+    /// anchors).
+    pub(crate) fn set_now(&mut self, key: KeyHash, value: Option<Vec<u8>>) {
+        self.changes.insert(key, value);
+    }
+
+    /// Discards the pending journal: a refused transaction's writes.
+    pub(crate) fn clear_pending(&mut self) {
+        self.pending.clear();
+    }
+
     /// Makes the pending journal part of the block's changes: for writes made outside any
     /// transaction (rewards, releases).
     pub(crate) fn flush_pending(&mut self) {
@@ -345,7 +358,7 @@ impl<'a> StateView<'a> {
     }
 
     /// A root leaf: from this state on the root, from the relay parent's on a data chain.
-    fn registry_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn registry_raw(&self, key: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
         match self.root {
             Some(root) => read_value(root.store, root.version, key),
             None => self.get_raw(key),
@@ -367,98 +380,6 @@ impl<'a> StateView<'a> {
     /// The latest anchor of `child` this chain's state holds.
     pub(crate) fn anchor(&self, child: &ChainId) -> Result<Option<Anchor>, StoreError> {
         self.get_decoded(&anchor_key(child))
-    }
-
-    /// Records `anchor` as its child's latest, with the trail its headers leave
-    /// ([`crate::anchoring::AnchorTrail`]), outside any transaction (a block's anchors, taken
-    /// in the block at `height`). On the root, also adds it to the set of every anchor taken
-    /// ([`anchored_key`], holding `height`), which miners' claims and deep values are checked
-    /// against: since each anchor extends the one before, the set is one branch of the child.
-    pub(crate) fn set_anchor_now(
-        &mut self,
-        anchor: &Anchor,
-        trail: &crate::anchoring::AnchorTrail,
-        height: u64,
-    ) {
-        self.changes
-            .insert(anchor_key(&anchor.chain), Some(codec::encode(anchor)));
-        self.changes.insert(
-            crate::anchoring::anchor_trail_key(&anchor.chain),
-            Some(codec::encode(trail)),
-        );
-        if self.chain.is_root() {
-            self.changes
-                .insert(anchored_key(anchor), Some(codec::encode(&height)));
-        }
-    }
-
-    /// `chain`'s endowment pool: from this state on the root, from the relay parent's on a
-    /// data chain.
-    pub(crate) fn pool(&self, chain: &ChainId) -> Result<EndowmentPool, StoreError> {
-        Ok(self
-            .registry_raw(&pool_key(chain))?
-            .map(|bytes| codec::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?
-            .unwrap_or_default())
-    }
-
-    /// What this data chain's blocks have released from its pool, in total.
-    pub(crate) fn released(&self) -> Result<Amount, StoreError> {
-        Ok(self.get_decoded(&released_key())?.unwrap_or(Amount::ZERO))
-    }
-
-    /// What `miner` has earned on this data chain, in total.
-    pub(crate) fn earned(&self, miner: &AccountId) -> Result<Amount, StoreError> {
-        Ok(self
-            .get_decoded(&earned_key(miner))?
-            .unwrap_or(Amount::ZERO))
-    }
-
-    /// What the root has paid `miner` for blocks of `chain`, in total.
-    pub(crate) fn claimed(&self, chain: &ChainId, miner: &AccountId) -> Result<Amount, StoreError> {
-        Ok(self
-            .get_decoded(&claimed_key(chain, miner))?
-            .unwrap_or(Amount::ZERO))
-    }
-
-    /// Pays a block's miner, outside any transaction: on the root the fees, the subsidy and
-    /// what the block releases from the root's endowment pool; on a data chain (whose
-    /// transactions carry no fee) what it releases from its pool, counted as the miner's
-    /// earnings there, which the root pays on a claim (`crate::endowment`).
-    pub(crate) fn pay_block_miner(
-        &mut self,
-        params: &ChainParams,
-        miner: &AccountId,
-        fees: Amount,
-    ) -> Result<(), ApplyError> {
-        let mut pool = self.pool(&self.chain)?;
-        if self.chain.is_root() {
-            let release = block_release(pool.deposited, pool.paid, params.endowment_release_shift);
-            pool.paid = pool.paid.checked_add(release).map_err(overflow)?;
-            if release > Amount::ZERO {
-                self.pending
-                    .insert(pool_key(&ChainId::ROOT), Some(codec::encode(&pool)));
-            }
-            let reward = fees
-                .checked_add(params.block_subsidy)
-                .and_then(|r| r.checked_add(release))
-                .map_err(overflow)?;
-            self.credit(miner, reward)?;
-        } else {
-            let released = self.released()?;
-            let release = block_release(pool.deposited, released, params.endowment_release_shift);
-            if release > Amount::ZERO {
-                let released = released.checked_add(release).map_err(overflow)?;
-                let earned = self.earned(miner)?.checked_add(release).map_err(overflow)?;
-                self.pending
-                    .insert(released_key(), Some(codec::encode(&released)));
-                self.pending
-                    .insert(earned_key(miner), Some(codec::encode(&earned)));
-            }
-        }
-        let pending = std::mem::take(&mut self.pending);
-        self.changes.extend(pending);
-        Ok(())
     }
 
     /// Bytes `record`'s keyspace holds on this chain.
@@ -539,208 +460,59 @@ impl<'a> StateView<'a> {
         self.set_account(account, &state);
         Ok(())
     }
-
-    /// Applies one transaction whose signature has been checked, into the pending journal:
-    /// the sender pays ([`StateView::charge_sender`]), then the module of the transaction's
-    /// kind makes its change. Returns the fee, which the block pays to its miner.
-    fn apply_transaction(
-        &mut self,
-        tx: &Transaction,
-        ctx: &BlockContext<'_>,
-        check_nonce: bool,
-    ) -> Result<Amount, ApplyError> {
-        let holding = self.charge_sender(tx, ctx, check_nonce)?;
-        let body = &tx.body;
-        let sender = &body.sender;
-        match &body.payload {
-            TxPayload::Transfer { to, amount } => self.transfer(sender, to, *amount)?,
-            TxPayload::BuyKeyspace {
-                name,
-                owner,
-                quota_bytes,
-                prepaid,
-                script,
-                depth,
-            } => crate::keyspace::buy(
-                self,
-                ctx,
-                *sender,
-                &crate::keyspace::Purchase {
-                    name,
-                    owner: *owner,
-                    quota_bytes: *quota_bytes,
-                    prepaid: *prepaid,
-                    script: script.as_deref(),
-                    depth: *depth,
-                },
-            )?,
-            TxPayload::SetScript { keyspace, script } => {
-                crate::keyspace::set_script(self, ctx, *sender, keyspace, script.as_deref())?
-            }
-            TxPayload::Put { key, value } => crate::keyspace::put(self, ctx, *sender, key, value)?,
-            TxPayload::Delete { key } => crate::keyspace::delete(self, ctx, *sender, key)?,
-            TxPayload::ClaimMinerReward { proof } => {
-                crate::endowment::claim_miner_reward(self, ctx.params, proof)?
-            }
-            TxPayload::Stake { amount, role } => crate::stake::stake(self, sender, *role, *amount)?,
-            TxPayload::Unstake { amount, role } => {
-                crate::stake::unstake(self, ctx, sender, *role, *amount)?
-            }
-            TxPayload::PostBounty {
-                amount,
-                transform,
-                inputs,
-                args,
-                pinned_height,
-                hops,
-                offerer,
-                fuel_budget,
-                expiry_height,
-                deep_values,
-                acceptance,
-            } => crate::bounty::post_bounty(
-                self,
-                ctx,
-                &crate::bounty::PostBounty {
-                    id: tx.hash(),
-                    requester: *sender,
-                    amount: *amount,
-                    holding,
-                    transform,
-                    inputs,
-                    args,
-                    pinned_height: *pinned_height,
-                    hops: *hops,
-                    offerer: *offerer,
-                    fuel_budget: *fuel_budget,
-                    expiry_height: *expiry_height,
-                    deep_values,
-                    accepted: acceptance.is_some(),
-                },
-            )?,
-            TxPayload::LineupProof { proof } => crate::bounty::publish_lineup(self, ctx, proof)?,
-            TxPayload::Settle { bounty, chain } => crate::bounty::settle(self, ctx, bounty, chain)?,
-            TxPayload::Dispute {
-                bounty,
-                first,
-                second,
-            } => crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?,
-        }
-        Ok(body.fee)
-    }
-
-    /// Makes `tx`'s sender pay: checks its nonce (admission, which may hold later nonces,
-    /// skips that with `check_nonce` off), then takes the fee and what the transaction moves
-    /// out of the balance, refusing a sender that cannot pay, and counts the nonce. Returns a
-    /// PostBounty's holding charge (part of what it paid), which goes into the root's pool.
-    fn charge_sender(
-        &mut self,
-        tx: &Transaction,
-        ctx: &BlockContext<'_>,
-        check_nonce: bool,
-    ) -> Result<Amount, ApplyError> {
-        let body = &tx.body;
-        let mut account = self.account(&body.sender)?;
-        if check_nonce && body.nonce != account.nonce {
-            return Err(AccountError::BadNonce {
-                expected: account.nonce,
-                got: body.nonce,
-            }
-            .into());
-        }
-        // What a bounty pays to be held until its expiry, beyond its amount.
-        let holding = match &body.payload {
-            TxPayload::PostBounty {
-                expiry_height,
-                deep_values,
-                ..
-            } => {
-                crate::bounty::holding_charge(ctx.params, ctx.height, *expiry_height, deep_values)?
-            }
-            _ => Amount::ZERO,
-        };
-        let needed = spend(&body.payload, holding)?
-            .checked_add(body.fee)
-            .map_err(overflow)?;
-        if account.balance < needed {
-            return Err(AccountError::InsufficientBalance {
-                account: body.sender,
-                available: account.balance,
-                needed,
-            }
-            .into());
-        }
-        account.balance = account.balance.checked_sub(needed).map_err(overflow)?;
-        account.nonce = account.nonce.checked_add(1).ok_or(TxError::Overflow)?;
-        // Written before the transaction's own change: a refusal there discards the whole
-        // journal, this write with it.
-        self.set_account(&body.sender, &account);
-        Ok(holding)
-    }
-
-    /// Moves `amount` (already taken from `from`'s balance) to `to`, and adds it to the total
-    /// `from` has paid `to`, which scripts read.
-    fn transfer(
-        &mut self,
-        from: &AccountId,
-        to: &AccountId,
-        amount: Amount,
-    ) -> Result<(), ApplyError> {
-        self.credit(to, amount)?;
-        let key = payment_key(from, to);
-        let paid: Amount = self.get_decoded(&key)?.unwrap_or(Amount::ZERO);
-        let paid = paid.checked_add(amount).map_err(overflow)?;
-        self.pending.insert(key, Some(codec::encode(&paid)));
-        Ok(())
-    }
-
-    /// Applies `tx` only if it is valid: on a refusal the view is left as it was. The
-    /// transaction's writes go to a journal of their own first, merged only on success.
-    pub(crate) fn try_apply_transaction(
-        &mut self,
-        tx: &Transaction,
-        ctx: &BlockContext<'_>,
-    ) -> Result<Amount, ApplyError> {
-        self.pending.clear();
-        let result = self.apply_transaction(tx, ctx, true);
-        let pending = std::mem::take(&mut self.pending);
-        if result.is_ok() {
-            self.changes.extend(pending);
-        }
-        result
-    }
 }
 
-impl StateView<'_> {
-    /// Checks `tx` against this state as if it were the sender's next transaction, changing
-    /// nothing: the mempool's admission check, which a later nonce cannot make exact.
-    pub(crate) fn dry_run(
-        &mut self,
-        tx: &Transaction,
-        ctx: &BlockContext<'_>,
-    ) -> Result<(), ApplyError> {
-        self.pending.clear();
-        let result = self.apply_transaction(tx, ctx, false);
-        self.pending.clear();
-        result.map(|_| ())
-    }
+/// What connecting a block writes to state, computed once whether the block was built here or
+/// received.
+pub(crate) struct StateUpdate {
+    pub(crate) root: Hash,
+    pub(crate) tree: TreeUpdateBatch,
+    pub(crate) changed: Vec<KeyHash>,
 }
 
-/// What `payload` moves out of its sender's balance besides the fee: the amount it sends,
-/// stakes, prepays or escrows (with a bounty's `holding` charge).
-fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
-    Ok(match payload {
-        TxPayload::Transfer { amount, .. } => *amount,
-        TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
-        TxPayload::Stake { amount, .. } => *amount,
-        TxPayload::PostBounty { amount, .. } => amount.checked_add(holding).map_err(overflow)?,
-        TxPayload::SetScript { .. }
-        | TxPayload::LineupProof { .. }
-        | TxPayload::Settle { .. }
-        | TxPayload::Dispute { .. }
-        | TxPayload::Put { .. }
-        | TxPayload::Delete { .. }
-        | TxPayload::Unstake { .. }
-        | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
+pub(crate) fn compute_state_update(
+    store: &dyn KvStore,
+    changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
+    version: u64,
+) -> Result<StateUpdate, StoreError> {
+    let changed: Vec<KeyHash> = changes.keys().copied().collect();
+    let reader = StoreTreeReader { store };
+    let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+    let (root, update) = tree
+        .put_value_set(changes, version)
+        .map_err(|e| StoreError::Corrupt(format!("state tree: {e}")))?;
+    Ok(StateUpdate {
+        root: Hash(root.0),
+        tree: update,
+        changed,
     })
+}
+
+pub(crate) fn write_state_update(
+    batch: &mut WriteBatch,
+    update: &StateUpdate,
+) -> Result<(), StoreError> {
+    for (node_key, node) in update.tree.node_batch.nodes() {
+        let bytes =
+            borsh::to_vec(node).map_err(|e| StoreError::Corrupt(format!("state node: {e}")))?;
+        batch.put(Column::StateNodes, node_key_bytes(node_key)?, bytes);
+    }
+    for ((version, key_hash), value) in update.tree.node_batch.values() {
+        batch.put(
+            Column::StateValues,
+            value_version_key(key_hash, *version),
+            encode_value_version(value.as_deref()),
+        );
+    }
+    Ok(())
+}
+
+/// A chain's error for a failure while applying: the transaction's, the store's or the
+/// sandbox's.
+pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
+    match e {
+        ApplyError::Tx(e) => ChainError::Tx(e),
+        ApplyError::Store(e) => ChainError::Store(e),
+        ApplyError::Sandbox(e) => ChainError::Sandbox(e),
+    }
 }

@@ -26,6 +26,7 @@ use crate::endowment::{EarningsProof, earned_key};
 use crate::error::{ChainError, EarningsError, KeyspaceError, StatelessError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
+pub use crate::state::chain_of_keyspace;
 use crate::state::{KeyspaceRecord, anchor_key};
 use crate::store::{Column, KvStore, MemoryStore, RocksStore, WriteBatch};
 use crate::tx::{Transaction, TxPayload, VerifiedTx};
@@ -1059,13 +1060,6 @@ fn young_keyspace(
 /// What [`Blocktree::anchor_walk`] finds: per level below the root, the anchored header and
 /// what the walk kept of reading its anchor; then the chain and height the walk ends at.
 type AnchorWalk<K> = (Vec<(BlockHeader, K)>, (ChainId, u64));
-
-/// The chain a keyspace named `name` bought at `depth` lives on: the first `depth` bits of
-/// its address, which all its keys share (DESIGN §3).
-pub fn chain_of_keyspace(name: &str, depth: u8) -> Option<ChainId> {
-    let name = bitverse_keyspace::KeyspaceName::new(name).ok()?;
-    ChainId::of_address(&bitverse_keyspace::key_address(&name, ""), depth)
-}
 
 /// Checks every transaction's stateless rules and signature ([`VerifiedTx::check`]), in
 /// parallel over the machine's cores; results in the input's order.
