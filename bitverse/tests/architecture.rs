@@ -352,29 +352,64 @@ fn code_of(file: &Path) -> String {
 }
 
 /// The paths (`a::b::c`) that follow `prefix` in `code`: lower-case segments only, so a path's
-/// modules and not the item it ends at.
+/// modules and not the item it ends at. A group (`crate::{a::X, b::{c, D}}`) gives each of its
+/// paths (`a`, `b::c`, `b`).
 fn paths_after<'a>(code: &'a str, prefix: &'a str) -> impl Iterator<Item = String> + 'a {
-    code.match_indices(prefix).filter_map(move |(at, _)| {
+    code.match_indices(prefix).flat_map(move |(at, _)| {
         let before = code[..at].chars().next_back();
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            return None;
+            return Vec::new();
         }
-        let rest = &code[at + prefix.len()..];
-        let mut segments = Vec::new();
-        for segment in rest.split("::") {
-            let end = segment
-                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-                .unwrap_or(segment.len());
-            if end > 0 {
-                segments.push(&segment[..end]);
-            }
-            // The path ends where a segment does not end at the next `::`.
-            if end < segment.len() || end == 0 {
-                break;
-            }
-        }
-        (!segments.is_empty()).then(|| segments.join("::"))
+        let mut paths = Vec::new();
+        path_or_group(&code[at + prefix.len()..], "", &mut paths);
+        paths
     })
+}
+
+/// Reads one path at the start of `rest`, after the segments `base` already read; a path that
+/// ends in a `{` group reads each item of the group the same way.
+fn path_or_group(rest: &str, base: &str, out: &mut Vec<String>) {
+    let mut path = base.to_owned();
+    let mut rest = rest.trim_start();
+    loop {
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0usize;
+            let mut item_start = 0;
+            for (at, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        path_or_group(&group[item_start..at], &path, out);
+                        return;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        path_or_group(&group[item_start..at], &path, out);
+                        item_start = at + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let end = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(rest.len());
+        if end > 0 && &rest[..end] != "self" {
+            if !path.is_empty() {
+                path.push_str("::");
+            }
+            path.push_str(&rest[..end]);
+        }
+        match rest[end..].strip_prefix("::") {
+            // The path goes on, into a segment or a group.
+            Some(more) if end > 0 => rest = more.trim_start(),
+            _ => break,
+        }
+    }
+    if !path.is_empty() {
+        out.push(path);
+    }
 }
 
 /// The module a path names: its longest prefix that is a module.
@@ -475,6 +510,17 @@ fn the_module_cycle_check_sees_a_cycle() {
     );
     let code = "use crate::peers::{PEERS_MAX};\nlet x = super::sync::most_work(); notcrate::x;";
     assert_eq!(paths_after(code, "crate::").collect::<Vec<_>>(), ["peers"]);
+    let grouped = "use crate::{\n    cli::Cli,\n    config::{self, NodeArgs, parse::{a, B}},\n};";
+    assert_eq!(
+        paths_after(grouped, "crate::").collect::<Vec<_>>(),
+        [
+            "cli",
+            "config",
+            "config",
+            "config::parse::a",
+            "config::parse"
+        ]
+    );
     assert_eq!(
         paths_after(code, "super::").collect::<Vec<_>>(),
         ["sync::most_work"]
