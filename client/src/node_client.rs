@@ -8,7 +8,7 @@ use std::time::Duration;
 use bitverse_blocktree::Transaction;
 use bitverse_primitives::{AccountId, ChainId, Hash};
 use jsonrpsee::core::client::Error as RpcClientError;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 
 use bitverse_rpc_api::{
     AccountResult, BitverseRpcClient, BountyResult, BrowseResult, ChainResult, EarningsProofResult,

@@ -4,7 +4,8 @@
 //! and the benchmarks of signed puts (`bench`), of block propagation and sync on real
 //! processes (`bench_network`), of market requests per tier (`bench_request`), the crash
 //! test that kills a node during writes against a replica (`bench_crash`), and the gossip
-//! flood against honest nodes (`bench_flood`). The node library parses their command lines and calls them
+//! flood against honest nodes (`bench_flood`), and a client command's fixed cost
+//! (`bench_cli`). The node library parses their command lines and calls them
 //! through [`Launcher`], its [`Tools`].
 //!
 //! Invariant: no consensus or network logic here; nodes are driven through their command line,
@@ -12,6 +13,7 @@
 //! SIGKILL) on every path out.
 
 mod bench;
+mod bench_cli;
 mod bench_crash;
 mod bench_flood;
 mod bench_network;
@@ -22,8 +24,8 @@ mod devnet;
 use bitverse_client::{CliError, NodeClient};
 use bitverse_node::Tools;
 use bitverse_node::tools::{
-    CrashBenchOptions, DemoOptions, DevnetOptions, FloodBenchOptions, PropagationOptions,
-    PutsBenchOptions, RequestBenchOptions, SyncOptions,
+    CliBenchOptions, CrashBenchOptions, DemoOptions, DevnetOptions, FloodBenchOptions,
+    PropagationOptions, PutsBenchOptions, RequestBenchOptions, SyncOptions,
 };
 
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
@@ -65,6 +67,10 @@ impl Tools for Launcher {
 
     async fn bench_crash(&self, options: CrashBenchOptions) -> anyhow::Result<()> {
         bench_crash::run(options).await
+    }
+
+    async fn bench_cli(&self, options: CliBenchOptions) -> anyhow::Result<()> {
+        bench_cli::run(options).await
     }
 
     async fn bench_flood(&self, options: FloodBenchOptions) -> anyhow::Result<()> {

@@ -333,6 +333,22 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A client command's fixed cost: `bitverse --version` and `bitverse status` against a dev
+    /// node, beside status's two RPC calls sent by hand on a fresh connection and `/bin/true`,
+    /// RUNS of each, interleaved. Prints p50, p90 and min of each, and status's cost over its
+    /// round trips against the 2 ms bound. Stops the node at the end.
+    Cli {
+        /// Measured runs of each, 1 to 100,000 (after 5 unmeasured ones).
+        #[arg(long, default_value_t = 200,
+              value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        runs: u64,
+        /// Keep the node's data and log here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the light client's stored root header chain costs each call at root height
     /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
     /// times opening it (what every `get --verify` and `proof` does before asking the node for

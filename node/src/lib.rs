@@ -51,14 +51,20 @@ pub fn main(tools: &impl Tools) -> ExitCode {
         }
         other => other,
     };
-    if !matches!(
+    let supervises_processes = matches!(
         command,
         Command::Devnet(_) | Command::Demo(_) | Command::Bench(_)
-    ) {
+    );
+    if !supervises_processes {
         end_quietly_on_a_closed_pipe();
     }
     init_logging(cli.log_level.as_deref());
-    let runtime = match runtime() {
+    let runtime = if supervises_processes {
+        runtime()
+    } else {
+        client_runtime()
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -85,14 +91,33 @@ fn end_quietly_on_a_closed_pipe() {
     }
 }
 
+/// The runtime of the node and of the tools that supervise node processes: a worker per core.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
-        })
+    built(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    )
+}
+
+/// A client command's runtime: one thread. A command waits on one RPC call at a time (or a few
+/// it joins), so worker threads would only add their start and shutdown to every command's
+/// fixed cost (issue 17 §9); `spawn_blocking` still has its pool.
+fn client_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    built(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    )
+}
+
+fn built(
+    runtime: std::io::Result<tokio::runtime::Runtime>,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    runtime.map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// `bitverse node`: the configuration first (a bad file is a usage error), then the logging
@@ -343,6 +368,14 @@ async fn run(
                 rate_per_s: rate,
                 kinds,
                 writes_per_s: writes,
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
+        Command::Bench(BenchCommand::Cli { runs, dir, json }) => tools
+            .bench_cli(tools::CliBenchOptions {
+                runs: usize::try_from(runs).unwrap_or(usize::MAX),
                 dir,
                 json,
             })

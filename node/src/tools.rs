@@ -1,5 +1,5 @@
 //! The commands that run `bitverse` processes rather than talk to one: `devnet`, `demo`,
-//! `bench puts`, `bench propagation`, `bench sync`, `bench request`, `bench crash` and `bench flood`. They live in the `bitverse-devnet`
+//! `bench puts`, `bench propagation`, `bench sync`, `bench request`, `bench crash`, `bench flood` and `bench cli`. They live in the `bitverse-devnet`
 //! crate, which depends on this one, so this library cannot call them: the binary hands it an
 //! implementation of [`Tools`], and [`crate::main`] calls it with the options parsed here.
 //! The command line itself (flags, help) stays in `cli`, so users see one program.
@@ -108,6 +108,17 @@ pub struct CrashBenchOptions {
     pub wipe_in_cycle: Option<u32>,
 }
 
+/// What `bitverse bench cli` was asked to do.
+#[derive(Clone, Debug)]
+pub struct CliBenchOptions {
+    /// Measured runs of each command.
+    pub runs: usize,
+    /// Where the node keeps its data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    pub json: bool,
+}
+
 /// What `bitverse bench flood` was asked to do.
 #[derive(Clone, Debug)]
 pub struct FloodBenchOptions {
@@ -163,6 +174,9 @@ pub trait Tools {
     /// `bitverse bench crash`: SIGKILL a node during writes, again and again, and check it
     /// against a replica that never crashed.
     fn bench_crash(&self, options: CrashBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench cli`: a client command's fixed cost over its RPC round trips.
+    fn bench_cli(&self, options: CliBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
 
     /// `bitverse bench flood`: honest latency before, during and after a gossip flood, and
     /// whether the nodes drop the flooder.
