@@ -308,6 +308,21 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
             json!(hex::encode(&written)),
             "tier {tier}: the revealed bytes are the written result"
         );
+        // Every node heard the reveal and checked it against the settle it imported: the
+        // network's chain worker forwarded it only once it matched.
+        for url in &market.devnet.urls {
+            wait_for(
+                20_000,
+                &format!("tier {tier}'s reveal at {url}"),
+                || {
+                    let heard = rpc_call(url, "bv_getResult", json!([outcome["bounty"]]))
+                        .ok()?
+                        .ok()?;
+                    (heard["result_hex"] == json!(hex::encode(&written))).then_some(())
+                },
+                || market.logs(),
+            );
+        }
         let text = output.stdout_text();
         let settled_at = text.find(r#""step":"settled""#).expect("a settled step");
         let revealed_at = text.find(r#""step":"revealed""#).expect("a revealed step");

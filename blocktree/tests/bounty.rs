@@ -1403,18 +1403,19 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
     // bob flips his result; the first relayer computes its own and signs it on top.
     let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"flipped"), fuel);
     let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
-    // The lie cannot settle: the two envelopes commit to different results, so no revealed
-    // hash opens both.
+    // The lie cannot settle, even completed by the second relayer: the envelopes commit to
+    // different results, so no revealed hash opens them all.
+    let last = Envelope::relay(m.key_of(&lineup[1]), &catch, honest, fuel);
     for revealed in [honest, Hash::digest(b"flipped")] {
         let e = m.refusal(
             "carol",
             TxPayload::Settle {
                 bounty: id,
                 result_hash: revealed,
-                chain: vec![lie, catch],
+                chain: vec![lie, catch, last],
             },
         );
-        assert_eq!(e.code(), codes::RESULT_NOT_COMMITTED);
+        assert_eq!(e.code(), codes::RESULT_NOT_COMMITTED, "{e}");
     }
     let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
     let relayer_record_before = m

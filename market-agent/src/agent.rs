@@ -424,6 +424,15 @@ impl Agent {
             }
             BountyStatus::Expired { .. } | BountyStatus::Disputed { .. } => return Ok(true),
         }
+        if let Some(signed) = &job.signed {
+            // Signed already: waits for the settlement, settling itself as the offerer when
+            // the completing relayer's Settle is late.
+            if job.position == 0 {
+                let signed = Hash::digest(signed);
+                self.settle_if_late(job, &current, tip, signed);
+            }
+            return Ok(false);
+        }
         if let Some((module, inputs)) = values {
             let bounty = &job.bounty;
             job.computed = Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget));
@@ -436,15 +445,6 @@ impl Agent {
                 return Ok(true);
             }
         };
-        if let Some(signed) = &job.signed {
-            // Signed already: waits for the settlement, settling itself as the offerer when
-            // the completing relayer's Settle is late.
-            if job.position == 0 {
-                let signed = Hash::digest(signed);
-                self.settle_if_late(job, &current, tip, signed);
-            }
-            return Ok(false);
-        }
         if job.position == 0 {
             job.signed = self.deliver(&current, output, fuel_used);
             return Ok(job.signed.is_none());
