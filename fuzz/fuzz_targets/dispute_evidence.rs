@@ -32,10 +32,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let verdict = check_conflict(&first, &second, &revealed, &expected);
     if verdict.is_ok() {
-        assert!(second.commits_to(&revealed), "accepted an unopened commitment");
-        assert!(!first.commits_to(&revealed), "accepted two commitments to one result");
+        assert!(
+            second.commits_to(&revealed),
+            "accepted an unopened commitment"
+        );
+        assert!(
+            !first.commits_to(&revealed),
+            "accepted two commitments to one result"
+        );
     }
     if first.signer == second.signer && first.commitment == second.commitment {
-        assert!(verdict.is_err(), "one signer's one result taken as a conflict");
+        assert!(
+            verdict.is_err(),
+            "one signer's one result taken as a conflict"
+        );
     }
 });
