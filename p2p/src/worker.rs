@@ -909,6 +909,32 @@ mod tests {
         );
     }
 
+    /// Issue 18 §5: a reveal this node cannot judge yet (its bounty is not on the root here,
+    /// so its Settle's block has not arrived) is neither forwarded nor held against its
+    /// sender, but kept for the book, whose readers judge it once the bounty is settled.
+    #[test]
+    fn a_reveal_for_a_bounty_not_settled_here_is_kept_unforwarded() {
+        let tree = dev_tree();
+        let reveal = Reveal {
+            bounty: Hash::digest(b"a bounty posted on a block not here yet"),
+            result: b"grey".to_vec(),
+        };
+        let job = RevealJob {
+            source: PeerId::random(),
+            message_id: MessageId::new(b"id"),
+            reveal: reveal.clone(),
+        };
+        match judge_reveal(&tree, job) {
+            WorkerOutput::RevealVerdict {
+                acceptance, keep, ..
+            } => {
+                assert_eq!(acceptance, MessageAcceptance::Ignore);
+                assert_eq!(keep, Some(reveal));
+            }
+            _ => panic!("not a reveal verdict"),
+        }
+    }
+
     /// Issue 18 §6: an orphan block and a transfer from a key that holds nothing are ignored
     /// (they may be of use elsewhere) but counted against their sender as useless; a
     /// transaction merely known already is not.
