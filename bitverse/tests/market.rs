@@ -297,11 +297,57 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
             json!(Hash::digest(&written).to_hex())
         );
         settled.push(outcome["bounty"].as_str().expect("bounty id").to_owned());
-        // The silent node never settles as the last relayer: when it is drawn last, the
-        // requester settles the complete chain itself.
-        if output.stdout_text().contains(r#""step":"settle""#) {
-            eprintln!("tier {tier}: the requester settled the chain itself");
+        // The result reached the requester only after the settlement, in a reveal whose
+        // bytes the node checked against the settled hash; every node that heard it shows it.
+        let heard = market
+            .rpc("bv_getResult", json!([outcome["bounty"]]))
+            .expect("bv_getResult");
+        assert_eq!(heard["result_hash"], bounty["result_hash"], "{heard}");
+        assert_eq!(
+            heard["result_hex"],
+            json!(hex::encode(&written)),
+            "tier {tier}: the revealed bytes are the written result"
+        );
+        // Every node heard the reveal and checked it against the settle it imported: the
+        // network's chain worker forwarded it only once it matched.
+        for url in &market.devnet.urls {
+            wait_for(
+                20_000,
+                &format!("tier {tier}'s reveal at {url}"),
+                || {
+                    let heard = rpc_call(url, "bv_getResult", json!([outcome["bounty"]]))
+                        .ok()?
+                        .ok()?;
+                    (heard["result_hex"] == json!(hex::encode(&written))).then_some(())
+                },
+                || market.logs(),
+            );
         }
+        let text = output.stdout_text();
+        let settled_at = text.find(r#""step":"settled""#).expect("a settled step");
+        let revealed_at = text.find(r#""step":"revealed""#).expect("a revealed step");
+        assert!(
+            settled_at < revealed_at,
+            "revealed only after the settlement"
+        );
+        // The envelopes the chain carried commit to the result under each signer: none is
+        // the result's hash, and no two are equal (a relayer copying one would be refused).
+        let chain = decode_envelope_chain(
+            &hex::decode(heard["envelopes_hex"].as_str().expect("envelopes")).expect("hex"),
+        )
+        .expect("a chain");
+        let result_hash = Hash::digest(&written);
+        for (i, envelope) in chain.iter().enumerate() {
+            assert!(envelope.commits_to(&result_hash));
+            assert_ne!(envelope.commitment, result_hash);
+            assert!(
+                chain[..i]
+                    .iter()
+                    .all(|e| e.commitment != envelope.commitment)
+            );
+        }
+        // The silent node never settles as the last relayer: when it is drawn last, the
+        // offerer settles the complete chain itself a few root blocks later.
     }
     // An input two levels down the tree: the requester brings it to the root with its proof.
     market
@@ -404,11 +450,17 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
     )
     .expect("a chain");
     let bounty_id: Hash = settled[1].parse().expect("bounty id");
+    let settled_hash: Hash = heard["result_hash"]
+        .as_str()
+        .expect("settled")
+        .parse()
+        .expect("a hash");
     let duplicate = signed(
         &carol,
         carol_nonce(),
         TxPayload::Settle {
             bounty: bounty_id,
+            result_hash: settled_hash,
             chain: chain.clone(),
         },
     );
@@ -476,6 +528,7 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
         carol_nonce(),
         TxPayload::Settle {
             bounty: open_id,
+            result_hash: Hash::digest(b"forged"),
             chain: vec![forged],
         },
     );

@@ -90,12 +90,23 @@ impl StateView<'_> {
                 },
             )?,
             TxPayload::LineupProof { proof } => crate::bounty::publish_lineup(self, ctx, proof)?,
-            TxPayload::Settle { bounty, chain } => crate::bounty::settle(self, ctx, bounty, chain)?,
+            TxPayload::Settle {
+                bounty,
+                result_hash,
+                chain,
+            } => crate::bounty::settle(self, ctx, bounty, result_hash, chain)?,
             TxPayload::Dispute {
                 bounty,
                 first,
                 second,
-            } => crate::bounty::dispute(self, ctx, bounty, [first.as_ref(), second.as_ref()])?,
+                result_hash,
+            } => crate::bounty::dispute(
+                self,
+                ctx,
+                bounty,
+                [first.as_ref(), second.as_ref()],
+                result_hash,
+            )?,
         }
         Ok(body.fee)
     }

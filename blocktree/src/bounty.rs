@@ -36,8 +36,8 @@ use bitverse_compute::{TransformError, TransformRequest};
 use bitverse_pricing::{HOPS_MAX, ReliabilityRecord, StakedNode, TaskKind, is_eligible_relayer};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
 use bitverse_relay_lineup::{
-    Envelope, ExpectedChain, LineupProof, RelayerCandidate, check_conflict, draw_lineup,
-    settlement_shares, verify_envelope_chain,
+    Envelope, ExpectedChain, LineupError, LineupProof, RelayerCandidate, check_conflict,
+    draw_lineup, settlement_shares, verify_envelope_chain,
 };
 use jmt::KeyHash;
 use serde::Serialize;
@@ -917,12 +917,13 @@ pub(crate) fn publish_lineup(
     Ok(())
 }
 
-/// Settles an open bounty with its complete envelope chain: pays the split, records the
-/// successes, closes it.
+/// Settles an open bounty with its complete envelope chain, every envelope committing to the
+/// revealed `result_hash`: pays the split, records the successes, closes it.
 pub(crate) fn settle(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,
     id: &Hash,
+    result_hash: &Hash,
     chain: &[Envelope],
 ) -> Result<(), ApplyError> {
     let mut found = open_bounty(view, id)?;
@@ -931,8 +932,15 @@ pub(crate) fn settle(
         None if found.hops == 0 => (Vec::new(), found.offerer),
         None => return Err(BountyError::LineupNotDrawn(found.id).into()),
     };
-    let verified = verify_envelope_chain(chain, &found.expected_chain())
-        .map_err(BountyError::BadEnvelopeChain)?;
+    let verified = verify_envelope_chain(chain, &found.expected_chain(), result_hash).map_err(
+        |e| match e {
+            LineupError::CommitmentMismatch { position } => BountyError::ResultNotCommitted {
+                bounty: found.id,
+                position,
+            },
+            other => BountyError::BadEnvelopeChain(other),
+        },
+    )?;
     let shares = settlement_shares(
         found.amount,
         relayers.len(),
@@ -972,7 +980,7 @@ pub(crate) fn settle(
     }
     found.status = BountyStatus::Settled {
         height: ctx.height,
-        result_hash: verified.result_hash,
+        result_hash: *result_hash,
         fuel_used: verified.fuel_used,
     };
     forget_deep_values(view, &found)?;
@@ -1082,18 +1090,21 @@ fn run_transform(
     }
 }
 
-/// Ends an open bounty on two conflicting signed results: re-executes, slashes (burns) every
-/// signer of a wrong result in its role and records its failure, records a success for a
-/// signer of the right one, and refunds the requester.
+/// Ends an open bounty on two conflicting signed results (`revealed` is the result hash the
+/// second commits to, which the first does not): re-executes, slashes (burns) every signer of
+/// a wrong result in its role and records its failure, records a success for a signer of the
+/// right one, and refunds the requester. A signer is right when its envelope commits to the
+/// result re-execution gives, with the fuel it used.
 pub(crate) fn dispute(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,
     id: &Hash,
     evidence: [&Envelope; 2],
+    revealed: &Hash,
 ) -> Result<(), ApplyError> {
     let mut found = open_bounty(view, id)?;
     let [first, second] = evidence;
-    check_conflict(first, second, &found.expected_chain())
+    check_conflict(first, second, revealed, &found.expected_chain())
         .map_err(BountyError::BadDisputeEvidence)?;
     // The cheap checks, before anything runs: someone must have a stake (or an unbonding
     // one) to lose.
@@ -1126,8 +1137,9 @@ pub(crate) fn dispute(
         .unwrap_or(u32::MAX);
     let mut slashed: Vec<Slash> = Vec::new();
     let mut judged: Vec<AccountId> = Vec::new();
-    let is_right =
-        |envelope: &Envelope| correct == Some((envelope.result_hash, envelope.fuel_used));
+    let is_right = |envelope: &Envelope| {
+        correct.is_some_and(|(hash, fuel)| envelope.commits_to(&hash) && envelope.fuel_used == fuel)
+    };
     for envelope in [first, second] {
         // A signer is judged once, on every envelope of it here: one wrong result slashes it,
         // whatever the evidence's order, so one that signed both (conflicting) results always

@@ -596,6 +596,13 @@ mod tests {
             b(BountyError::AlreadyPosted(hash), 6010),
             b(BountyError::BadEnvelopeChain(LineupError::EmptyChain), 6011),
             b(
+                BountyError::ResultNotCommitted {
+                    bounty: hash,
+                    position: 1,
+                },
+                6020,
+            ),
+            b(
                 BountyError::BadDisputeEvidence(LineupError::NoConflict),
                 6012,
             ),
@@ -705,6 +712,7 @@ mod tests {
                 | BountyError::BountyClosed { .. }
                 | BountyError::AlreadyPosted(_)
                 | BountyError::BadEnvelopeChain(_)
+                | BountyError::ResultNotCommitted { .. }
                 | BountyError::BadDisputeEvidence(_)
                 | BountyError::BadLineupProof(_)
                 | BountyError::LineupNotDrawn(_)

@@ -147,17 +147,23 @@ pub enum TxPayload {
         proof: LineupProof,
     },
     /// Settles an open bounty with its complete envelope chain: the offerer's envelope, then
-    /// one per relayer of the drawn lineup, in draw order. Anyone may send it.
+    /// one per relayer of the drawn lineup, in draw order, every one committing to
+    /// `result_hash` (`bitverse_relay_lineup::result_commitment`). Anyone who knows the
+    /// result's hash may send it: it reveals the hash, which the chain kept secret until every
+    /// relayer had committed; the result's bytes follow on the market topic, checked against it.
     Settle {
         /// The bounty's id.
         bounty: Hash,
+        /// The result's hash, revealed: what every envelope must commit to, and what the
+        /// bounty records as settled.
+        result_hash: Hash,
         /// The chain; at most [`ENVELOPE_CHAIN_LEN_MAX`] envelopes.
         chain: Vec<Envelope>,
     },
-    /// Disputes an open bounty with two envelopes of its participants attesting different
-    /// results: the root re-executes the transformation over the pinned values and slashes
-    /// whoever signed a wrong result; the bounty is refunded (`crate::bounty`). Anyone may
-    /// send it.
+    /// Disputes an open bounty with two envelopes of its participants committing to different
+    /// results, shown by `result_hash`: the result `second` commits to, which `first` does not.
+    /// The root re-executes the transformation over the pinned values and slashes whoever
+    /// signed a wrong result; the bounty is refunded (`crate::bounty`). Anyone may send it.
     Dispute {
         /// The bounty's id.
         bounty: Hash,
@@ -165,6 +171,9 @@ pub enum TxPayload {
         first: Box<Envelope>,
         /// The conflicting one.
         second: Box<Envelope>,
+        /// The result hash `second` commits to, revealed by the disputer (a relayer disputing
+        /// reveals its own).
+        result_hash: Hash,
     },
 }
 

@@ -136,13 +136,22 @@ impl Market {
 
     /// `who` disputes bounty `id` with the two envelopes; the block is sealed; returns who was
     /// slashed (panics if the bounty did not end disputed).
-    fn disputed(&mut self, who: &str, id: Hash, first: Envelope, second: Envelope) -> Vec<Slash> {
+    /// `revealed` is the result hash `second` commits to.
+    fn disputed(
+        &mut self,
+        who: &str,
+        id: Hash,
+        first: Envelope,
+        second: Envelope,
+        revealed: Hash,
+    ) -> Vec<Slash> {
         self.submit(
             who,
             TxPayload::Dispute {
                 bounty: id,
                 first: Box::new(first),
                 second: Box::new(second),
+                result_hash: revealed,
             },
         );
         self.seal();
@@ -427,6 +436,7 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
         "carol",
         TxPayload::Settle {
             bounty: solo,
+            result_hash: honest_result().0,
             chain,
         },
     );
@@ -467,6 +477,7 @@ fn posting_drawing_settling_and_expiring_conserve_money_in_every_root_block() {
         "alice",
         TxPayload::Settle {
             bounty: relayed,
+            result_hash: honest_result().0,
             chain,
         },
     );
@@ -936,6 +947,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         "carol",
         TxPayload::Settle {
             bounty: unknown,
+            result_hash: Hash::ZERO,
             chain: vec![],
         },
     );
@@ -964,6 +976,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         "carol",
         TxPayload::Settle {
             bounty: relayed,
+            result_hash: Hash::ZERO,
             chain,
         },
     );
@@ -1017,7 +1030,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
     forged[2] = Envelope::relay(
         &key("alice"),
         &honest[1],
-        honest[1].result_hash,
+        honest_result().0,
         honest[0].fuel_used,
     );
     let mut lying = honest.clone();
@@ -1025,6 +1038,12 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         m.key_of(&lineup[0]),
         &honest[0],
         Hash::digest(b"else"),
+        honest[0].fuel_used,
+    );
+    lying[2] = Envelope::relay(
+        m.key_of(&lineup[1]),
+        &lying[1],
+        honest_result().0,
         honest[0].fuel_used,
     );
     let mut over_budget = vec![Envelope::offer(
@@ -1059,7 +1078,6 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
                 found: account("alice"),
             },
         ),
-        (lying, LineupError::ResultMismatch { position: 1 }),
         (
             over_budget,
             LineupError::FuelOverBudget {
@@ -1078,6 +1096,7 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
             "carol",
             TxPayload::Settle {
                 bounty: relayed,
+                result_hash: honest_result().0,
                 chain,
             },
         );
@@ -1094,12 +1113,46 @@ fn lineups_and_settlements_that_do_not_check_are_refused_with_their_codes() {
         }
         assert_eq!(e.code(), codes::BAD_ENVELOPE_CHAIN);
     }
+    // A relayer that signed another result (or a commitment it copied): the chain checks in
+    // itself, but not against the result the Settle reveals, whichever that is; a refusal of
+    // its own.
+    for (revealed, position) in [(honest_result().0, 1), (Hash::digest(b"else"), 0)] {
+        let e = m.refusal(
+            "carol",
+            TxPayload::Settle {
+                bounty: relayed,
+                result_hash: revealed,
+                chain: lying.clone(),
+            },
+        );
+        assert_eq!(
+            (e.clone(), e.code()),
+            (
+                TxError::Bounty(BountyError::ResultNotCommitted {
+                    bounty: relayed,
+                    position
+                }),
+                codes::RESULT_NOT_COMMITTED
+            )
+        );
+    }
+    // The honest chain, with another result revealed than the one it commits to.
+    let e = m.refusal(
+        "carol",
+        TxPayload::Settle {
+            bounty: relayed,
+            result_hash: Hash::digest(b"not the result"),
+            chain: honest.clone(),
+        },
+    );
+    assert_eq!(e.code(), codes::RESULT_NOT_COMMITTED);
     // A chain longer than any lineup is refused before any state is read.
     let long = vec![honest[0]; bitverse_relay_lineup::ENVELOPE_CHAIN_LEN_MAX + 1];
     let t = m.tx(
         "carol",
         TxPayload::Settle {
             bounty: relayed,
+            result_hash: honest_result().0,
             chain: long,
         },
     );
@@ -1126,6 +1179,7 @@ fn a_bounty_ends_exactly_once() {
         "carol",
         TxPayload::Settle {
             bounty: settled,
+            result_hash: honest_result().0,
             chain: chain.clone(),
         },
     );
@@ -1133,6 +1187,7 @@ fn a_bounty_ends_exactly_once() {
         "erin",
         TxPayload::Settle {
             bounty: settled,
+            result_hash: honest_result().0,
             chain: chain.clone(),
         },
     );
@@ -1165,6 +1220,7 @@ fn a_bounty_ends_exactly_once() {
         "carol",
         TxPayload::Settle {
             bounty: settled,
+            result_hash: honest_result().0,
             chain: chain.clone(),
         },
     );
@@ -1190,6 +1246,7 @@ fn a_bounty_ends_exactly_once() {
         "carol",
         TxPayload::Settle {
             bounty: expiring,
+            result_hash: honest_result().0,
             chain: late.clone(),
         },
     );
@@ -1233,6 +1290,7 @@ fn a_bounty_ends_exactly_once() {
         "carol",
         TxPayload::Settle {
             bounty: expiring,
+            result_hash: honest_result().0,
             chain: late,
         },
     );
@@ -1257,7 +1315,14 @@ fn a_reorg_undoes_a_settle_of_the_losing_branch() {
     b.chain.import_block(shared, u64::MAX / 2).unwrap();
     // Branch A settles it at 4.
     let chain = a.envelopes(&id);
-    a.submit("carol", TxPayload::Settle { bounty: id, chain });
+    a.submit(
+        "carol",
+        TxPayload::Settle {
+            bounty: id,
+            result_hash: honest_result().0,
+            chain,
+        },
+    );
     a.seal();
     assert!(matches!(a.bounty(&id).status, BountyStatus::Settled { .. }));
     // Branch B does not, and is longer.
@@ -1338,15 +1403,20 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
     // bob flips his result; the first relayer computes its own and signs it on top.
     let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"flipped"), fuel);
     let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
-    // The lie cannot settle: the relayer's envelope attests another result.
-    let e = m.refusal(
-        "carol",
-        TxPayload::Settle {
-            bounty: id,
-            chain: vec![lie, catch],
-        },
-    );
-    assert_eq!(e.code(), codes::BAD_ENVELOPE_CHAIN);
+    // The lie cannot settle, even completed by the second relayer: the envelopes commit to
+    // different results, so no revealed hash opens them all.
+    let last = Envelope::relay(m.key_of(&lineup[1]), &catch, honest, fuel);
+    for revealed in [honest, Hash::digest(b"flipped")] {
+        let e = m.refusal(
+            "carol",
+            TxPayload::Settle {
+                bounty: id,
+                result_hash: revealed,
+                chain: vec![lie, catch, last],
+            },
+        );
+        assert_eq!(e.code(), codes::RESULT_NOT_COMMITTED, "{e}");
+    }
     let alice_before = m.chain.account(&account("alice")).unwrap().balance.0;
     let relayer_record_before = m
         .chain
@@ -1359,6 +1429,7 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
             bounty: id,
             first: Box::new(lie),
             second: Box::new(catch),
+            result_hash: honest,
         },
     );
     m.seal();
@@ -1405,6 +1476,7 @@ fn a_dispute_burns_a_lying_offerers_stake_and_refunds_the_bounty() {
             bounty: id,
             first: Box::new(lie),
             second: Box::new(catch),
+            result_hash: honest,
         },
     );
     assert_eq!(e.code(), codes::BOUNTY_CLOSED);
@@ -1440,13 +1512,13 @@ fn an_offerer_that_signed_two_results_is_slashed_whatever_the_evidence_order() {
         let (honest, fuel) = honest_result();
         let right = Envelope::offer(&key("bob"), id, honest, fuel);
         let wrong = Envelope::offer(&key("bob"), id, Hash::digest(b"sent to the relayer"), fuel);
-        let (first, second) = if right_first {
-            (right, wrong)
+        let (first, second, revealed) = if right_first {
+            (right, wrong, Hash::digest(b"sent to the relayer"))
         } else {
-            (wrong, right)
+            (wrong, right, honest)
         };
         assert_eq!(
-            m.disputed("bob", id, first, second),
+            m.disputed("bob", id, first, second, revealed),
             bob_slashed(),
             "right envelope first: {right_first}"
         );
@@ -1471,6 +1543,7 @@ fn a_dispute_is_re_executed_once_and_never_at_admission() {
         bounty: id,
         first: Box::new(lie),
         second: Box::new(catch),
+        result_hash: honest,
     };
     for who in ["erin", "carol", "dave"] {
         m.submit(who, dispute());
@@ -1498,6 +1571,7 @@ fn a_dispute_is_re_executed_once_and_never_at_admission() {
             bounty: other,
             first: Box::new(right),
             second: Box::new(wrong),
+            result_hash: Hash::digest(b"again"),
         },
     );
     assert_eq!(
@@ -1540,6 +1614,7 @@ fn dispute_fuel_is_capped_per_block() {
                 bounty: *id,
                 first: Box::new(lie),
                 second: Box::new(offer),
+                result_hash: honest,
             },
         );
     }
@@ -1601,7 +1676,7 @@ fn a_stake_backing_an_open_bounty_unbonds_only_after_it_expires() {
     let (honest, fuel) = honest_result();
     let lie = Envelope::offer(&key("bob"), id, Hash::digest(b"told after unstaking"), fuel);
     let catch = Envelope::relay(m.key_of(&lineup[0]), &lie, honest, fuel);
-    assert_eq!(m.disputed("erin", id, lie, catch), bob_slashed());
+    assert_eq!(m.disputed("erin", id, lie, catch, honest), bob_slashed());
     // bob holds no offerer stake now: a bounty pinning a height when he did is refused.
     let mut payload = m.bounty_payload(1_000, 0, 10);
     if let TxPayload::PostBounty { pinned_height, .. } = &mut payload {
@@ -1622,7 +1697,7 @@ fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
     let lie = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"wrong"), fuel);
     let (relayer_stake, _) = staked(&m, &lineup[0], TaskKind::Relay);
     assert_eq!(
-        m.disputed("bob", id, lie, offer),
+        m.disputed("bob", id, lie, offer, honest),
         vec![Slash {
             account: lineup[0],
             role: TaskKind::Relay,
@@ -1664,6 +1739,7 @@ fn a_module_that_loops_has_no_result_so_both_signers_are_slashed() {
             bounty: id,
             first: Box::new(one),
             second: Box::new(two),
+            result_hash: Hash::digest(b"two"),
         },
     );
     m.seal();
@@ -1691,12 +1767,22 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
     let offer = Envelope::offer(&key("bob"), id, honest, fuel);
     let agree = Envelope::relay(m.key_of(&lineup[0]), &offer, honest, fuel);
     let outsider = Envelope::offer(&key("alice"), id, Hash::digest(b"x"), fuel);
-    let mut forged = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"y"), fuel);
+    let other = Envelope::relay(m.key_of(&lineup[0]), &offer, Hash::digest(b"y"), fuel);
+    let mut forged = other;
     forged.fuel_used += 1;
-    for (second, why) in [
-        (agree, LineupError::NoConflict),
-        (outsider, LineupError::NotAParticipant(account("alice"))),
-        (forged, LineupError::BadSignature { position: 1 }),
+    let y = Hash::digest(b"y");
+    for (second, revealed, why) in [
+        // Two honest envelopes differ in commitment (each is bound to its signer), yet both
+        // open to the result revealed: no conflict, nothing re-executed.
+        (agree, honest, LineupError::NoConflict),
+        (outsider, y, LineupError::NotAParticipant(account("alice"))),
+        (forged, y, LineupError::BadSignature { position: 1 }),
+        // The disputer must reveal what its own envelope commits to.
+        (
+            other,
+            honest,
+            LineupError::CommitmentMismatch { position: 1 },
+        ),
     ] {
         let e = m.refusal(
             "carol",
@@ -1704,6 +1790,7 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
                 bounty: id,
                 first: Box::new(offer),
                 second: Box::new(second),
+                result_hash: revealed,
             },
         );
         assert_eq!(e, TxError::Bounty(BountyError::BadDisputeEvidence(why)));
@@ -1716,6 +1803,7 @@ fn dispute_evidence_that_does_not_conflict_is_refused() {
             bounty: unknown,
             first: Box::new(offer),
             second: Box::new(agree),
+            result_hash: honest,
         },
     );
     assert_eq!(e, TxError::Bounty(BountyError::UnknownBounty(unknown)));
@@ -1913,7 +2001,10 @@ proptest::proptest! {
                         && m.chain.bounty_at(&id, m.height()).unwrap().is_some()
                     {
                         let chain = m.envelopes(&id);
-                        m.try_submit("carol", TxPayload::Settle { bounty: id, chain });
+                        m.try_submit(
+                            "carol",
+                            TxPayload::Settle { bounty: id, result_hash: honest, chain },
+                        );
                     }
                 }
                 Step::Dispute { bounty } => {
@@ -1927,7 +2018,12 @@ proptest::proptest! {
                         };
                         m.try_submit(
                             "dave",
-                            TxPayload::Dispute { bounty: id, first: Box::new(lie), second: Box::new(other) },
+                            TxPayload::Dispute {
+                                bounty: id,
+                                first: Box::new(lie),
+                                second: Box::new(other),
+                                result_hash: honest,
+                            },
                         );
                     }
                 }

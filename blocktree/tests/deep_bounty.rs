@@ -192,6 +192,7 @@ fn a_bounty_pins_a_proven_deep_value_keeps_it_while_open_and_settles_over_it() {
         ChainId::ROOT,
         TxPayload::Settle {
             bounty: id,
+            result_hash: Hash::digest(&output),
             chain: vec![envelope],
         },
     )

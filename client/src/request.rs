@@ -7,10 +7,13 @@
 //! 3. post the bounty to the cheapest offer (`PostBounty`), pinning the values at the tip;
 //! 4. for a tier with relayers, find and publish the lineup proof (`LineupProof`) right behind
 //!    the bounty, so both can land in one root block: the requester is the finder;
-//! 5. follow the envelope chain as the offerer and each relayer sign it (`bv_getResult`);
-//! 6. verify the complete chain against the bounty the root holds (its pinned hashes, offerer,
-//!    lineup and fuel budget) and the result against the attested hash, wait for the root to
-//!    settle it, and only then hand the result back.
+//! 5. follow the envelope chain as the offerer and each relayer sign it (`bv_getResult`): it
+//!    carries commitments to the result, never the result;
+//! 6. verify the complete chain against the bounty the root holds (offerer, lineup and fuel
+//!    budget), wait for the root to settle it (the Settle reveals the result's hash, and the
+//!    root checked every commitment against it), check the chain against that hash too, then
+//!    wait for the result's bytes, revealed on the market topic after the settlement, and hand
+//!    them back only if they hash to the settled result.
 //!
 //! A dispute or an expiry ends the request with an error naming what the root recorded; no
 //! result is ever returned that did not verify.
@@ -20,19 +23,18 @@ use std::time::{Duration, Instant};
 use bitverse_blocktree::{BountyTerms, ChainParams, DeepValue, TxPayload, UnsignedTx, ValueProof};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature};
 use bitverse_relay_lineup::{
-    ExpectedChain, LineupProof, decode_envelope_chain, verify_envelope_chain,
+    Envelope, ExpectedChain, LineupProof, decode_envelope_chain, verify_envelope_chain,
+    verify_envelope_prefix,
 };
 use serde::Serialize;
 
 use crate::node_client::{CliError, NodeClient};
 use crate::wait::wait_for_inclusion;
 use bitverse_market_wire::{MarketMessage, OfferTerms};
-use bitverse_rpc_api::{BountyResult, MarketRequestParams, OfferResult};
+use bitverse_rpc_api::{BountyResult, MarketRequestParams, OfferResult, ResultChainResult};
 
 /// How often the requester asks its node how things stand.
 const POLL_INTERVAL_MS: u64 = 100;
-/// Root blocks after the chain is complete before the requester settles it itself.
-const SETTLE_GRACE_BLOCKS: u64 = 3;
 /// How long a deep input's value may take to be anchored up to the root after it is written.
 const ANCHOR_WAIT_MS: u64 = 60_000;
 /// Nonces tried per lineup proof search before giving up (the difficulty is 1 on dev and
@@ -73,7 +75,8 @@ pub struct RequestOptions {
 /// One step, as it is reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Progress {
-    /// The step's name: `quote`, `offer`, `bounty`, `lineup`, `hop`, `settled`.
+    /// The step's name: `quote`, `request`, `offer`, `proof`, `bounty`, `lineup`, `hop`,
+    /// `settled`, `revealed`.
     pub step: &'static str,
     /// What happened, in one line.
     pub said: String,
@@ -92,7 +95,7 @@ pub struct RequestTimings {
     pub lineup_ms: u64,
     /// From the bounty (or lineup) block to each envelope heard, per position.
     pub hops_ms: Vec<u64>,
-    /// From the complete chain to the root's settlement.
+    /// From the complete chain to the root's settlement and the result's bytes revealed.
     pub settlement_ms: u64,
     /// The whole request.
     pub total_ms: u64,
@@ -481,91 +484,85 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
     };
 
-    // 6. Verify, then wait for the root's settlement.
+    // 6. Check the chain as far as it can be before the reveal, wait for the root's
+    // settlement (its Settle reveals the result's hash), check every commitment against that
+    // hash, then wait for the result's bytes and check them against it.
     let settle_started = Instant::now();
     let bounty = fetch_bounty(client, &id).await?;
-    let envelopes = hex::decode(&heard_chain.envelopes_hex)
-        .map_err(|e| failed(format!("the node sent envelopes that are not hex: {e}")))
-        .and_then(|bytes| {
-            decode_envelope_chain(&bytes)
-                .map_err(|e| failed(format!("the node sent a malformed envelope chain: {e}")))
-        })?;
-    let result = hex::decode(&heard_chain.result_hex)
-        .map_err(|e| failed(format!("the node sent a result that is not hex: {e}")))?;
-    let verified = verify_envelope_chain(
-        &envelopes,
-        &ExpectedChain {
-            bounty: id,
-            offerer: bounty.offerer,
-            lineup: &lineup,
-            fuel_budget: bounty.fuel_budget,
-        },
-    )
-    .map_err(|e| failed(format!("the envelope chain does not verify: {e}")))?;
-    if Hash::digest(&result) != verified.result_hash {
-        return Err(failed(
-            "the result heard is not the one the envelope chain attests",
-        ));
-    }
-    // The node whose envelope completed the chain settles it; should its Settle be lost, the
-    // requester sends the same chain itself after a few root blocks.
-    let complete_at = client.status().await?.height;
-    let mut settle_sent = false;
-    let settled_height = loop {
+    let expected = ExpectedChain {
+        bounty: id,
+        offerer: bounty.offerer,
+        lineup: &lineup,
+        fuel_budget: bounty.fuel_budget,
+    };
+    let verified = verify_envelope_prefix(&decode_chain(&heard_chain)?, &expected)
+        .map_err(|e| failed(format!("the envelope chain does not verify: {e}")))?;
+    // The relayer that completed the chain settles it, and the offerer after a few root blocks
+    // should that Settle be lost; the requester cannot, as it does not know the result's hash.
+    let (settled_height, result_hash) = loop {
         let bounty = fetch_bounty(client, &id).await?;
-        if bounty.status == "open"
-            && !settle_sent
-            && bounty.height >= complete_at.saturating_add(SETTLE_GRACE_BLOCKS)
-        {
-            settle_sent = true;
-            let settle = TxPayload::Settle {
-                bounty: id,
-                chain: envelopes.clone(),
-            };
-            match send(client, key, options.fee, settle).await {
-                Ok(hash) => say(
-                    "settle",
-                    format!(
-                        "not settled within {SETTLE_GRACE_BLOCKS} root blocks: sent the chain \
-                         ourselves ({hash})"
-                    ),
-                ),
-                // Settled meanwhile by someone else, most likely: the loop reads how it ended.
-                Err(e) => say("settle", format!("our Settle was refused: {e}")),
-            }
-        }
         match bounty.status.as_str() {
             "settled" => {
-                if bounty.result_hash != Some(verified.result_hash) {
-                    return Err(failed(format!(
-                        "the root settled bounty {id} with another result ({:?})",
-                        bounty.result_hash
-                    )));
-                }
-                break bounty.ended_height.unwrap_or(bounty.height);
+                let hash = bounty.result_hash.ok_or_else(|| {
+                    failed(format!(
+                        "the node shows bounty {id} settled without a result"
+                    ))
+                })?;
+                break (bounty.ended_height.unwrap_or(bounty.height), hash);
             }
             "open" if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
             }
             "open" => {
                 return Err(failed(format!(
-                    "the chain is complete and verified but the root has not settled bounty \
-                     {id} within {} ms",
+                    "the chain is complete but the root has not settled bounty {id} within {} \
+                     ms",
                     options.timeout_ms
                 )));
             }
             _ => return Err(ended_without_result(&bounty)),
         }
     };
-    let settlement_ms = millis(settle_started.elapsed());
     say(
         "settled",
         format!(
-            "settled at root height {settled_height}: result {} ({} bytes, {} fuel), verified \
-             against the pinned inputs",
-            verified.result_hash,
-            result.len(),
+            "settled at root height {settled_height}: result {result_hash} ({} fuel); waiting \
+             for its bytes",
             verified.fuel_used
+        ),
+    );
+    let result = loop {
+        let heard = client.result_chain(&id).await?;
+        if let Some(heard) = &heard
+            && let Some(result_hex) = &heard.result_hex
+        {
+            // The chain the root settled: every envelope commits to the revealed hash.
+            verify_envelope_chain(&decode_chain(heard)?, &expected, &result_hash)
+                .map_err(|e| failed(format!("the settled envelope chain does not verify: {e}")))?;
+            let bytes = hex::decode(result_hex)
+                .map_err(|e| failed(format!("the node sent a result that is not hex: {e}")))?;
+            if Hash::digest(&bytes) != result_hash {
+                return Err(failed(format!(
+                    "the result the node sent is not the one bounty {id} settled with"
+                )));
+            }
+            break bytes;
+        }
+        if Instant::now() >= deadline {
+            return Err(failed(format!(
+                "bounty {id} settled at root height {settled_height} with result {result_hash}, \
+                 but no executor revealed its bytes within {} ms",
+                options.timeout_ms
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
+    };
+    let settlement_ms = millis(settle_started.elapsed());
+    say(
+        "revealed",
+        format!(
+            "result {result_hash} revealed ({} bytes), checked against the settled hash",
+            result.len()
         ),
     );
     Ok(RequestOutcome {
@@ -573,7 +570,7 @@ pub async fn run(
         offerer,
         price,
         lineup,
-        result_hash: verified.result_hash,
+        result_hash,
         fuel_used: verified.fuel_used,
         settled_height,
         timings: RequestTimings {
@@ -658,6 +655,14 @@ fn remaining(deadline: Instant) -> Result<Duration, CliError> {
         return Err(failed("the request timed out"));
     }
     Ok(left)
+}
+
+/// The envelope chain a node's `bv_getResult` answer carries.
+fn decode_chain(heard: &ResultChainResult) -> Result<Vec<Envelope>, CliError> {
+    let bytes = hex::decode(&heard.envelopes_hex)
+        .map_err(|e| failed(format!("the node sent envelopes that are not hex: {e}")))?;
+    decode_envelope_chain(&bytes)
+        .map_err(|e| failed(format!("the node sent a malformed envelope chain: {e}")))
 }
 
 async fn fetch_bounty(client: &NodeClient, id: &Hash) -> Result<BountyResult, CliError> {

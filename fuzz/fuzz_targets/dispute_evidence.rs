@@ -1,8 +1,9 @@
-//! A dispute's evidence as a `Dispute` transaction carries it (the bounty and two envelopes,
-//! decoded under `TX_SIZE_BYTES_MAX`) and each envelope alone: no input panics; what decodes is
-//! canonical and round-trips; `check_conflict` against the participants the evidence names
-//! never panics, refuses two envelopes of one result, and gives the same verdict whichever
-//! envelope comes first (a signer cannot escape by choosing the order).
+//! A dispute's evidence as a `Dispute` transaction carries it (the bounty, two envelopes and the
+//! result hash the second commits to, decoded under `TX_SIZE_BYTES_MAX`) and each envelope
+//! alone: no input panics; what decodes is canonical and round-trips; `check_conflict` against
+//! the participants the evidence names never panics, accepts only evidence whose second
+//! envelope commits to the revealed hash and whose first does not, and refuses two envelopes
+//! of one signer with one commitment (one result).
 #![no_main]
 
 use bitverse_blocktree::TX_SIZE_BYTES_MAX;
@@ -16,12 +17,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = envelope.signature_is_valid();
     }
     let Ok(evidence) =
-        codec::decode_with_limit::<(Hash, Envelope, Envelope), TX_SIZE_BYTES_MAX>(data)
+        codec::decode_with_limit::<(Hash, Envelope, Envelope, Hash), TX_SIZE_BYTES_MAX>(data)
     else {
         return;
     };
     assert_canonical("dispute evidence", data, &evidence, TX_SIZE_BYTES_MAX);
-    let (bounty, first, second) = evidence;
+    let (bounty, first, second, revealed) = evidence;
     let lineup = [second.signer];
     let expected = ExpectedChain {
         bounty,
@@ -29,14 +30,21 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         lineup: &lineup,
         fuel_budget: first.fuel_used.max(second.fuel_used),
     };
-    let forward = check_conflict(&first, &second, &expected);
-    let backward = check_conflict(&second, &first, &expected);
-    if first.result_hash == second.result_hash {
-        assert!(forward.is_err() && backward.is_err());
+    let verdict = check_conflict(&first, &second, &revealed, &expected);
+    if verdict.is_ok() {
+        assert!(
+            second.commits_to(&revealed),
+            "accepted an unopened commitment"
+        );
+        assert!(
+            !first.commits_to(&revealed),
+            "accepted two commitments to one result"
+        );
     }
-    assert_eq!(
-        forward.is_ok(),
-        backward.is_ok(),
-        "the evidence's order changes the verdict: {forward:?} / {backward:?}"
-    );
+    if first.signer == second.signer && first.commitment == second.commitment {
+        assert!(
+            verdict.is_err(),
+            "one signer's one result taken as a conflict"
+        );
+    }
 });

@@ -3,9 +3,12 @@
 //! `ENVELOPE_CHAIN_LEN_MAX`): no input panics; what decodes is canonical (through
 //! `encode_envelope_chain`), round-trips and within both limits; verifying it, as a prefix or
 //! whole, against the bounty, offerer and lineup it names itself (and against a lineup cut
-//! short) never panics, and a verified chain's figures are its first envelope's.
+//! short) never panics, and a verified chain's figures are its first envelope's; whole, with
+//! the result hash the first envelope would commit to for its own signer's bytes (the input
+//! hashed), it settles only if every envelope commits to that hash.
 #![no_main]
 
+use bitverse_primitives::Hash;
 use bitverse_relay_lineup::{
     ENVELOPE_CHAIN_LEN_MAX, ENVELOPE_CHAIN_SIZE_BYTES_MAX, ExpectedChain, decode_envelope_chain,
     encode_envelope_chain, verify_envelope_chain, verify_envelope_prefix,
@@ -34,7 +37,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             fuel_budget: first.fuel_used,
         };
         if let Ok(verified) = verify_envelope_prefix(&chain, &expected) {
-            assert_eq!(verified.result_hash, first.result_hash);
             assert_eq!(verified.fuel_used, first.fuel_used);
             assert_eq!(verified.signers, chain.len());
             assert_eq!(
@@ -42,6 +44,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 chain.last().map(|e| e.hash()).unwrap_or_default()
             );
         }
-        let _ = verify_envelope_chain(&chain, &expected);
+        for revealed in [Hash::digest(data), first.commitment] {
+            if verify_envelope_chain(&chain, &expected, &revealed).is_ok() {
+                assert!(chain.iter().all(|e| e.commits_to(&revealed)));
+            }
+        }
     }
 });

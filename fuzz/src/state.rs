@@ -654,9 +654,10 @@ impl Run {
                 let Some(found) = self.bounty(bounty) else {
                     return;
                 };
-                let chain = self.envelopes(&found, how);
+                let (chain, result_hash) = self.envelopes(&found, how);
                 let payload = TxPayload::Settle {
                     bounty: found.id,
+                    result_hash,
                     chain,
                 };
                 let _ = self.submit(from, ChainId::ROOT, payload);
@@ -665,17 +666,18 @@ impl Run {
                 let Some(found) = self.bounty(bounty) else {
                     return;
                 };
-                let honest = self.envelopes(&found, 0);
-                let lying = self.envelopes(&found, 2);
+                let (honest, truth) = self.envelopes(&found, 0);
+                let (lying, lie) = self.envelopes(&found, 2);
                 let pick = |chain: &[Envelope], i: usize| chain.get(i).copied();
-                let (first, second) = match how % 4 {
+                // The second envelope's result hash is revealed with the evidence.
+                let (first, second, revealed) = match how % 4 {
                     // The offerer's lie against the first relayer's honest result.
-                    0 => (pick(&lying, 0), pick(&honest, 1)),
+                    0 => (pick(&lying, 0), pick(&honest, 1), truth),
                     // The offerer's honest result against its own lie: equivocation.
-                    1 => (pick(&honest, 0), pick(&lying, 0)),
+                    1 => (pick(&honest, 0), pick(&lying, 0), lie),
                     // Two honest envelopes: no conflict.
-                    2 => (pick(&honest, 0), pick(&honest, 1)),
-                    _ => (pick(&lying, 1), pick(&honest, 0)),
+                    2 => (pick(&honest, 0), pick(&honest, 1), truth),
+                    _ => (pick(&lying, 1), pick(&honest, 0), truth),
                 };
                 let (Some(first), Some(second)) = (first, second) else {
                     return;
@@ -684,6 +686,7 @@ impl Run {
                     bounty: found.id,
                     first: Box::new(first),
                     second: Box::new(second),
+                    result_hash: revealed,
                 };
                 let _ = self.submit(from, ChainId::ROOT, payload);
             }
@@ -851,7 +854,9 @@ impl Run {
     /// An envelope chain for `bounty` as its participants would sign it: honest (the
     /// transformation's real result), cut short, a lie from the offerer on, or in the wrong
     /// order, as `how` says.
-    fn envelopes(&self, bounty: &Bounty, how: u8) -> Vec<Envelope> {
+    /// An envelope chain of `bounty` and the result hash its envelopes commit to: honest
+    /// (`how % 4` 0), one short (1), every signer signing a lie (2), reversed (3).
+    fn envelopes(&self, bounty: &Bounty, how: u8) -> (Vec<Envelope>, Hash) {
         let (result, fuel) = honest_result(&self.tree, bounty)
             .unwrap_or((Hash::digest(b"no result"), bounty.fuel_budget));
         let result = if how % 4 == 2 {
@@ -860,7 +865,7 @@ impl Run {
             result
         };
         let Some(offerer) = Run::key_of(&bounty.offerer) else {
-            return Vec::new();
+            return (Vec::new(), result);
         };
         let mut chain = vec![Envelope::offer(offerer, bounty.id, result, fuel)];
         let relayers = bounty
@@ -882,7 +887,7 @@ impl Run {
             3 => chain.reverse(),
             _ => {}
         }
-        chain
+        (chain, result)
     }
 
     /// A rival replays the run's history up to a root block `depth % 3 + 1` below the tip,
@@ -999,8 +1004,9 @@ pub struct Samples {
     pub earnings_proofs: Vec<bitverse_blocktree::EarningsProof>,
     /// Deep values of the data-chain inputs.
     pub deep_values: Vec<DeepValue>,
-    /// Envelope chains of the bounties, honest and lying.
-    pub envelope_chains: Vec<Vec<Envelope>>,
+    /// Envelope chains of the bounties, honest and lying, each with the result hash its
+    /// envelopes commit to.
+    pub envelope_chains: Vec<(Vec<Envelope>, Hash)>,
 }
 
 /// Runs the market program and collects [`Samples`].
@@ -1034,7 +1040,7 @@ pub fn samples() -> Samples {
     let envelope_chains = (0..run.bounties.len())
         .filter_map(|i| run.bounty(u8::try_from(i).unwrap_or(0)))
         .flat_map(|b| [run.envelopes(&b, 0), run.envelopes(&b, 2)])
-        .filter(|c| !c.is_empty())
+        .filter(|(c, _)| !c.is_empty())
         .collect();
     Samples {
         blocks: run.history,

@@ -1,8 +1,11 @@
 //! The market agent: what `bitverse node --offer --relay` does. It answers requests with
 //! signed offers (after computing the result, so a module that loops or traps is declined,
 //! not accepted), watches root blocks for bounties naming this node as offerer and lineups
-//! drawing it as a relayer, computes over the pinned values, signs and passes the envelope
-//! chain on, settles a chain it completes, and disputes a result that differs from its own.
+//! drawing it as a relayer, computes over the pinned values, signs its commitment to the
+//! result and passes the envelope chain on (never the result: see docs/MARKET.md, "Keeping
+//! the result secret"), settles a chain it completes, disputes a commitment that is not to
+//! its own result, and, once the root settled the bounty with the result it computed, reveals
+//! the result's bytes on the market topic.
 //!
 //! It runs on a thread of its own: every step is a short read of the root, a sandbox run or
 //! a signature, and the next step waits for the last. Its queues and caches are bounded.
@@ -19,11 +22,13 @@ use bitverse_blocktree::{
 use bitverse_compute::{TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
-use bitverse_relay_lineup::{Envelope, verify_envelope_prefix};
+use bitverse_relay_lineup::{
+    Envelope, LineupError, check_commitments, verify_envelope_chain, verify_envelope_prefix,
+};
 use tokio::sync::{Notify, watch};
 
 use crate::Exchange;
-use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
+use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain, Reveal};
 use bitverse_p2p::P2pHandle;
 
 /// How often the agent looks at the root for new blocks when no message wakes it.
@@ -38,13 +43,17 @@ const JOBS_MAX: usize = 64;
 const COMPUTED_MAX: usize = 64;
 /// The fee of each transaction the agent sends (Settle, Dispute).
 const MARKET_TX_FEE: Amount = Amount(1);
+/// Root blocks an offerer waits, after it first sees its bounty's chain complete, before it
+/// settles the chain itself: the relayer that completed it settles first, and its Settle may
+/// be lost. (The requester cannot: it does not know the result's hash before settlement.)
+const SETTLE_GRACE_BLOCKS: u64 = 3;
 
 /// How a test node misbehaves as an offerer (`--market-fault`; never for real use).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarketFault {
     /// Signs a result with its first byte flipped.
     Lie,
-    /// Takes bounties and never delivers; as the last relayer, never settles.
+    /// Takes bounties and never delivers; as the last relayer, never settles; never reveals.
     Silent,
 }
 
@@ -72,12 +81,30 @@ struct ComputeKey {
 /// What one computation gave: output bytes and fuel, or why there is none.
 type Computed = Result<(Vec<u8>, u64), String>;
 
-/// This node's part in one bounty.
+/// This node's part in one bounty, from the block that names this node until the bounty
+/// ends (settled: revealed; expired or disputed: dropped).
 struct Job {
     bounty: Bounty,
     /// 0 as the offerer, `k + 1` as the lineup's `k`-th relayer.
     position: usize,
     computed: Option<Computed>,
+    /// The bytes this node signed a commitment to, once it signed: what it reveals once the
+    /// root settles the bounty with their hash.
+    signed: Option<Vec<u8>>,
+    /// As the offerer: the root height at which it first saw the chain complete.
+    complete_at: Option<u64>,
+    /// As the offerer: whether it sent the fallback Settle.
+    settle_sent: bool,
+}
+
+/// Where a relay job stands after a step.
+enum Relayed {
+    /// The chain has not reached this node's place yet.
+    Waiting,
+    /// Countersigned: the job waits for the settlement, to reveal.
+    Signed(Vec<u8>),
+    /// Disputed, or nothing more to do.
+    Over,
 }
 
 struct Agent {
@@ -347,6 +374,9 @@ impl Agent {
                 bounty,
                 position,
                 computed: None,
+                signed: None,
+                complete_at: None,
+                settle_sent: false,
             },
         );
     }
@@ -371,47 +401,72 @@ impl Agent {
     /// One step of a job; `Ok(true)` when the job is over.
     fn step(&mut self, job: &mut Job) -> Result<bool, ChainError> {
         // The bounty as the root holds it now (its lineup drawn, for a relayer), read once.
-        let (current, values) = {
+        let (current, tip, values) = {
             let chain = self.tree.root().lock();
             let tip = chain.tip().height;
-            let current = chain
-                .bounty_at(&job.bounty.id, tip)?
-                .filter(|b| b.status == BountyStatus::Open);
+            let current = chain.bounty_at(&job.bounty.id, tip)?;
             let values = match (&current, &job.computed) {
-                (Some(_), None) => Some(chain.bounty_values(&job.bounty)?),
+                (Some(b), None) if b.status == BountyStatus::Open => {
+                    Some(chain.bounty_values(&job.bounty)?)
+                }
                 _ => None,
             };
-            (current, values)
+            (current, tip, values)
         };
         let Some(current) = current else {
             return Ok(true);
         };
+        match &current.status {
+            BountyStatus::Open => {}
+            BountyStatus::Settled { result_hash, .. } => {
+                self.reveal(job, result_hash);
+                return Ok(true);
+            }
+            BountyStatus::Expired { .. } | BountyStatus::Disputed { .. } => return Ok(true),
+        }
+        if let Some(signed) = &job.signed {
+            // Signed already: waits for the settlement, settling itself as the offerer when
+            // the completing relayer's Settle is late.
+            if job.position == 0 {
+                let signed = Hash::digest(signed);
+                self.settle_if_late(job, &current, tip, signed);
+            }
+            return Ok(false);
+        }
         if let Some((module, inputs)) = values {
             let bounty = &job.bounty;
             job.computed = Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget));
         }
         let (output, fuel_used) = match &job.computed {
             None => return Ok(false),
-            Some(Ok((output, fuel_used))) => (output, *fuel_used),
+            Some(Ok((output, fuel_used))) => (output.clone(), *fuel_used),
             Some(Err(reason)) => {
                 tracing::warn!(bounty = %job.bounty.id, %reason, "cannot compute the bounty");
                 return Ok(true);
             }
         };
         if job.position == 0 {
-            self.deliver(&current, output.clone(), fuel_used);
-            return Ok(true);
+            job.signed = self.deliver(&current, output, fuel_used);
+            return Ok(job.signed.is_none());
         }
-        Ok(self.relay(&current, job.position, output, fuel_used))
+        match self.relay(&current, job.position, output, fuel_used) {
+            Relayed::Waiting => Ok(false),
+            Relayed::Signed(bytes) => {
+                job.signed = Some(bytes);
+                Ok(false)
+            }
+            Relayed::Over => Ok(true),
+        }
     }
 
-    /// As the offerer: signs the result and sends it on (or, by a test fault, lies or
-    /// keeps silent). A tier without relayers is complete at once and settled.
-    fn deliver(&mut self, bounty: &Bounty, mut output: Vec<u8>, fuel_used: u64) {
+    /// As the offerer: signs a commitment to the result and sends the chain of one on (or, by
+    /// a test fault, lies or keeps silent); the result stays here. A tier without relayers is
+    /// complete at once and settled. The bytes committed to, unless silent.
+    fn deliver(&mut self, bounty: &Bounty, mut output: Vec<u8>, fuel_used: u64) -> Option<Vec<u8>> {
         match self.roles.fault {
             Some(MarketFault::Silent) => {
                 tracing::warn!(bounty = %bounty.id, "test fault: keeping silent");
-                return;
+                return None;
             }
             Some(MarketFault::Lie) => {
                 tracing::warn!(bounty = %bounty.id, "test fault: signing a false result");
@@ -422,27 +477,89 @@ impl Agent {
             }
             None => {}
         }
-        let envelope =
-            Envelope::offer(&self.roles.key, bounty.id, Hash::digest(&output), fuel_used);
-        tracing::info!(bounty = %bounty.id, "result signed as offerer");
+        let result_hash = Hash::digest(&output);
+        let envelope = Envelope::offer(&self.roles.key, bounty.id, result_hash, fuel_used);
+        tracing::info!(bounty = %bounty.id, "result committed to as offerer");
         let chain = vec![envelope];
         self.exchange.say(MarketMessage::Result(ResultChain {
             chain: chain.clone(),
-            result: output,
         }));
         if bounty.hops == 0 {
             self.send_tx(TxPayload::Settle {
                 bounty: bounty.id,
+                result_hash,
                 chain,
             });
         }
+        Some(output)
+    }
+
+    /// As the offerer whose result is `result_hash`: once a chain of its bounty is complete and
+    /// commits to that result throughout, and the bounty is still open
+    /// [`SETTLE_GRACE_BLOCKS`] root blocks later, settles it (once).
+    fn settle_if_late(&mut self, job: &mut Job, bounty: &Bounty, tip: u64, result_hash: Hash) {
+        if job.settle_sent || bounty.hops == 0 {
+            return;
+        }
+        let expected = bounty.expected_chain();
+        let complete = self.exchange.read(|book| {
+            book.results(&bounty.id)
+                .iter()
+                .find(|heard| verify_envelope_chain(&heard.chain, &expected, &result_hash).is_ok())
+                .map(|heard| heard.chain.clone())
+        });
+        let Some(chain) = complete else {
+            return;
+        };
+        let complete_at = *job.complete_at.get_or_insert(tip);
+        if tip < complete_at.saturating_add(SETTLE_GRACE_BLOCKS) {
+            return;
+        }
+        job.settle_sent = true;
+        tracing::info!(
+            bounty = %bounty.id,
+            "the complete chain is not settled {SETTLE_GRACE_BLOCKS} root blocks on: settling it"
+        );
+        self.send_tx(TxPayload::Settle {
+            bounty: bounty.id,
+            result_hash,
+            chain,
+        });
+    }
+
+    /// Once the root settled the bounty: gossips the bytes this node committed to, when they
+    /// are the result the bounty settled with (`settled`). Whoever signed reveals, so one
+    /// honest executor is enough for the requester to get its result.
+    fn reveal(&self, job: &Job, settled: &Hash) {
+        let Some(bytes) = &job.signed else {
+            return;
+        };
+        if Hash::digest(bytes) != *settled {
+            tracing::warn!(bounty = %job.bounty.id, "settled with another result than ours: not revealing");
+            return;
+        }
+        if self.roles.fault == Some(MarketFault::Silent) {
+            tracing::warn!(bounty = %job.bounty.id, "test fault: not revealing");
+            return;
+        }
+        tracing::info!(bounty = %job.bounty.id, bytes = bytes.len(), "settled: result revealed");
+        self.exchange.say(MarketMessage::Reveal(Reveal {
+            bounty: job.bounty.id,
+            result: bytes.clone(),
+        }));
     }
 
     /// As a relayer at `position` of `bounty`'s drawn lineup: waits for the chain to reach
-    /// it, checks it against the bounty, then countersigns a result equal to its own
-    /// (settling when it completes the chain) or disputes one that differs. Whether the job
-    /// is over.
-    fn relay(&mut self, bounty: &Bounty, position: usize, output: &[u8], fuel_used: u64) -> bool {
+    /// it, checks it against the bounty, then compares every commitment before its place with
+    /// its own result: all equal, it countersigns (settling when it completes the chain);
+    /// one not, it disputes that envelope with its own, revealing its own result's hash.
+    fn relay(
+        &mut self,
+        bounty: &Bounty,
+        position: usize,
+        output: Vec<u8>,
+        fuel_used: u64,
+    ) -> Relayed {
         let expected = bounty.expected_chain();
         // The first chain heard whose envelopes up to this node's place fit the bounty (a
         // stranger's chain never does); only those envelopes are copied out of the book.
@@ -454,45 +571,53 @@ impl Agent {
             })
         });
         let Some((prefix, verified)) = found else {
-            return false;
+            return Relayed::Waiting;
         };
         let Some(last) = prefix.last() else {
-            return false;
+            return Relayed::Waiting;
         };
-        let own_hash = Hash::digest(output);
+        let own_hash = Hash::digest(&output);
         let mine = Envelope::relay(&self.roles.key, last, own_hash, fuel_used);
-        if verified.result_hash != own_hash || verified.fuel_used != fuel_used {
+        // Only the signer's commitment to this node's own result matches: a different
+        // result, or a commitment copied from another signer, does not.
+        let differing = match check_commitments(&prefix, &own_hash) {
+            Err(LineupError::CommitmentMismatch { position }) => prefix.get(position).copied(),
+            _ if verified.fuel_used != fuel_used => Some(*last),
+            _ => None,
+        };
+        if let Some(theirs) = differing {
             tracing::warn!(
                 bounty = %bounty.id,
-                theirs = %verified.result_hash,
+                signer = %theirs.signer,
                 ours = %own_hash,
-                "the result differs from this node's: disputing"
+                "a commitment before ours is not to our result: disputing"
             );
             self.send_tx(TxPayload::Dispute {
                 bounty: bounty.id,
-                first: Box::new(*last),
+                first: Box::new(theirs),
                 second: Box::new(mine),
+                result_hash: own_hash,
             });
-            return true;
+            return Relayed::Over;
         }
         let mut chain = prefix;
         chain.push(mine);
-        tracing::info!(bounty = %bounty.id, position, "result countersigned");
+        tracing::info!(bounty = %bounty.id, position, "result recomputed and countersigned");
         self.exchange.say(MarketMessage::Result(ResultChain {
             chain: chain.clone(),
-            result: output.to_vec(),
         }));
         if position == usize::from(bounty.hops) {
             if self.roles.fault == Some(MarketFault::Silent) {
                 tracing::warn!(bounty = %bounty.id, "test fault: not settling a complete chain");
-                return true;
+                return Relayed::Signed(output);
             }
             self.send_tx(TxPayload::Settle {
                 bounty: bounty.id,
+                result_hash: own_hash,
                 chain,
             });
         }
-        true
+        Relayed::Signed(output)
     }
 
     /// Signs and submits a root transaction from the market key, and hands it to the network.

@@ -1,17 +1,24 @@
 //! What the node has heard on the market topic, bounded: recent requests, the offers
-//! answering each, and the envelope chains (with their results) of each bounty. The RPC reads
-//! it for requesters; the agent reads it for the chains its relay jobs wait on.
+//! answering each, the envelope chains of each bounty, and the reveals of settled bounties'
+//! results. The RPC reads it for requesters; the agent reads it for the chains its relay jobs
+//! wait on.
 //!
 //! Several rival chains of one bounty are kept, because anyone can sign a self-consistent
 //! chain: the book cannot tell the offerer's from a stranger's without root state, so it keeps
 //! each (a longer one replacing the one it extends) and readers take the one that verifies
 //! against the bounty the root holds.
+//!
+//! Reveals are alike: the network forwards only a reveal whose bytes match the result hash the
+//! bounty settled with on this node's root, but one that arrives before this node has the
+//! Settle's block cannot be judged yet, so it is kept, unjudged, beside others (the newest
+//! replacing the oldest, so a peer's stream of wrong ones cannot keep the right one out), and
+//! readers take the one whose bytes hash to the settled result.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use bitverse_primitives::Hash;
 
-use bitverse_market_wire::{MarketRequest, Offer, ResultChain};
+use bitverse_market_wire::{MarketRequest, Offer, ResultChain, Reveal};
 
 /// Requests remembered (with their offers), oldest forgotten first.
 pub(crate) const REQUESTS_MAX: usize = 256;
@@ -19,8 +26,14 @@ pub(crate) const REQUESTS_MAX: usize = 256;
 pub(crate) const OFFERS_PER_REQUEST_MAX: usize = 64;
 /// Bounties whose result chains are kept, oldest forgotten first.
 pub(crate) const RESULTS_MAX: usize = 128;
-/// Rival chains kept per bounty (each up to 64 KiB); past it the newest rival is dropped.
+/// Rival chains kept per bounty (each up to 1.8 KiB); past it the newest rival is dropped.
 pub(crate) const CHAINS_PER_BOUNTY_MAX: usize = 4;
+/// Bounties whose reveals are kept, oldest forgotten first.
+pub(crate) const REVEALS_MAX: usize = 64;
+/// Reveals kept per bounty, each up to 64 KiB (so at most 16 MiB in all): one is the right
+/// one once the bounty settled; the others are what arrived before this node could judge
+/// them. Past it the oldest is dropped.
+pub(crate) const REVEALS_PER_BOUNTY_MAX: usize = 4;
 
 /// The market as this node heard it.
 #[derive(Default)]
@@ -29,6 +42,8 @@ pub struct MarketBook {
     request_order: VecDeque<Hash>,
     results: BTreeMap<Hash, Vec<ResultChain>>,
     result_order: VecDeque<Hash>,
+    reveals: BTreeMap<Hash, VecDeque<Vec<u8>>>,
+    reveal_order: VecDeque<Hash>,
 }
 
 /// What adding a message changed.
@@ -85,8 +100,8 @@ impl MarketBook {
             .map_or(&[], |(_, offers)| offers.as_slice())
     }
 
-    /// Keeps a bounty's result chain: in place of a kept chain it extends (the same
-    /// envelopes and more after them, the same result), else beside the kept ones up to
+    /// Keeps a bounty's envelope chain: in place of a kept chain it extends (the same
+    /// envelopes and more after them), else beside the kept ones up to
     /// [`CHAINS_PER_BOUNTY_MAX`]. Forgets the oldest bounty beyond [`RESULTS_MAX`].
     pub fn add_result(&mut self, chain: ResultChain) -> Added {
         let Some(bounty) = chain.bounty() else {
@@ -101,15 +116,10 @@ impl MarketBook {
             self.result_order.push_back(bounty);
         }
         let kept = self.results.entry(bounty).or_default();
-        if kept
-            .iter()
-            .any(|k| k.chain.starts_with(&chain.chain) && k.result == chain.result)
-        {
+        if kept.iter().any(|k| k.chain.starts_with(&chain.chain)) {
             return Added::Nothing;
         }
-        let extended = kept
-            .iter()
-            .position(|k| chain.chain.starts_with(&k.chain) && chain.result == k.result);
+        let extended = kept.iter().position(|k| chain.chain.starts_with(&k.chain));
         match extended {
             Some(index) => {
                 if let Some(slot) = kept.get_mut(index) {
@@ -125,6 +135,39 @@ impl MarketBook {
     /// The chains kept for `bounty`, in the order first heard.
     pub fn results(&self, bounty: &Hash) -> &[ResultChain] {
         self.results.get(bounty).map_or(&[], Vec::as_slice)
+    }
+
+    /// Keeps a reveal, unjudged: beside the bounty's others, the oldest dropped past
+    /// [`REVEALS_PER_BOUNTY_MAX`]; the oldest bounty forgotten past [`REVEALS_MAX`]. The same
+    /// bytes twice are kept once.
+    pub fn add_reveal(&mut self, reveal: Reveal) -> Added {
+        if !self.reveals.contains_key(&reveal.bounty) {
+            if self.reveal_order.len() >= REVEALS_MAX
+                && let Some(oldest) = self.reveal_order.pop_front()
+            {
+                self.reveals.remove(&oldest);
+            }
+            self.reveal_order.push_back(reveal.bounty);
+        }
+        let kept = self.reveals.entry(reveal.bounty).or_default();
+        if kept.contains(&reveal.result) {
+            return Added::Nothing;
+        }
+        if kept.len() >= REVEALS_PER_BOUNTY_MAX {
+            kept.pop_front();
+        }
+        kept.push_back(reveal.result);
+        Added::New
+    }
+
+    /// The revealed bytes of `bounty` that hash to `settled_result_hash`, the result the root
+    /// settled it with, if heard.
+    pub fn revealed(&self, bounty: &Hash, settled_result_hash: &Hash) -> Option<&[u8]> {
+        self.reveals
+            .get(bounty)?
+            .iter()
+            .find(|bytes| Hash::digest(bytes) == *settled_result_hash)
+            .map(Vec::as_slice)
     }
 
     /// Whether `offerer` answered request `id`.
@@ -192,11 +235,9 @@ mod tests {
         let relayed = Envelope::relay(&SecretKey::dev("r"), &offerer, Hash::digest(&result), 9);
         let short = ResultChain {
             chain: vec![offerer],
-            result: result.clone(),
         };
         let long = ResultChain {
             chain: vec![offerer, relayed],
-            result: result.clone(),
         };
         assert_eq!(book.add_result(short.clone()), Added::New);
         assert_eq!(book.add_result(long.clone()), Added::New);
@@ -211,7 +252,6 @@ mod tests {
             let liar = SecretKey::dev(&format!("x{n}"));
             let rival = ResultChain {
                 chain: vec![Envelope::offer(&liar, bounty, Hash::digest(b"lie"), 9)],
-                result: b"lie".to_vec(),
             };
             let expected = if n + 1 < CHAINS_PER_BOUNTY_MAX {
                 Added::New
@@ -222,5 +262,44 @@ mod tests {
         }
         assert_eq!(book.results(&bounty).len(), CHAINS_PER_BOUNTY_MAX);
         assert_eq!(book.results(&bounty).first(), Some(&long));
+    }
+
+    /// The right reveal is found among wrong ones, whatever came before it: a peer that sends
+    /// wrong bytes before this node can judge them pushes out only the oldest.
+    #[test]
+    fn the_reveal_that_matches_the_settled_hash_is_found_and_wrong_ones_are_bounded() {
+        let mut book = MarketBook::default();
+        let bounty = Hash([5; 32]);
+        let right = b"the output".to_vec();
+        let settled = Hash::digest(&right);
+        let reveal = |result: &[u8]| Reveal {
+            bounty,
+            result: result.to_vec(),
+        };
+        assert_eq!(book.revealed(&bounty, &settled), None);
+        for n in 0..2 * REVEALS_PER_BOUNTY_MAX {
+            book.add_reveal(reveal(format!("wrong {n}").as_bytes()));
+        }
+        assert_eq!(book.add_reveal(reveal(&right)), Added::New);
+        assert_eq!(book.add_reveal(reveal(&right)), Added::Nothing);
+        assert_eq!(book.revealed(&bounty, &settled), Some(right.as_slice()));
+        assert_eq!(
+            book.revealed(&bounty, &Hash::digest(b"wrong 0")),
+            None,
+            "pushed out"
+        );
+        assert_eq!(
+            book.reveals.get(&bounty).map(VecDeque::len),
+            Some(REVEALS_PER_BOUNTY_MAX)
+        );
+        // Bounties are bounded too, oldest first.
+        for n in 0..REVEALS_MAX {
+            book.add_reveal(Reveal {
+                bounty: Hash::digest(&n.to_le_bytes()),
+                result: right.clone(),
+            });
+        }
+        assert_eq!(book.revealed(&bounty, &settled), None);
+        assert_eq!(book.reveals.len(), REVEALS_MAX);
     }
 }

@@ -1,7 +1,8 @@
 //! The market's network half (DESIGN §4, docs/MARKET.md "Across nodes"): requests and signed
 //! offers gossiped on the market topic, and the agent that computes as an offerer and
 //! countersigns as a relayer for bounties the root names this node in, passing envelope
-//! chains on and settling or disputing them.
+//! chains (commitments, never results) on, settling or disputing them, and revealing the
+//! result's bytes once the root settled the bounty.
 //!
 //! Layout: `book` (what the node heard, bounded, read by the RPC), `agent` (the roles, on a
 //! thread of their own). The gossip messages and their stand-alone checks are
@@ -66,9 +67,11 @@ impl Exchange {
                 MarketMessage::Request(request) => book.add_request(request.clone()),
                 MarketMessage::Offer(offer) => book.add_offer(offer.clone()),
                 MarketMessage::Result(chain) => book.add_result(chain.clone()),
+                MarketMessage::Reveal(reveal) => book.add_reveal(reveal.clone()),
             }
         };
-        if added == Added::Nothing {
+        // The agent acts on requests and chains; a reveal is for readers of the book.
+        if added == Added::Nothing || matches!(message, MarketMessage::Reveal(_)) {
             return;
         }
         match self.agent.try_send(message) {

@@ -1,7 +1,14 @@
 //! The market's gossip messages (DESIGN §4): a requester's request, offerers' signed answers,
-//! and envelope chains carrying a bounty's result from the offerer through its lineup. Each
-//! is checked on its own here (bounds, signatures, links) before the node keeps or forwards
-//! it; whether it fits a bounty on the root is the agent's and the requester's check.
+//! envelope chains carrying a bounty's commitments from the offerer through its lineup, and,
+//! once the root settled the bounty, the reveal of the result's bytes. Each is checked on its
+//! own here (bounds, signatures, links) before the node keeps or forwards it; whether it fits
+//! a bounty on the root is the agent's and the requester's check, and, for a reveal, the
+//! network's chain worker's (its bytes must hash to the result the root settled).
+//!
+//! No message carries a result before settlement: a chain carries only commitments bound to
+//! each signer (`bitverse_relay_lineup::result_commitment`), so a relayer cannot countersign
+//! without computing, and no node sees the output before the requester's bounty paid for it
+//! (docs/MARKET.md, "Keeping the result secret").
 
 use bincode::{Decode, Encode};
 use bitverse_compute::transform::{
@@ -15,8 +22,8 @@ use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope};
 use bitverse_keyspace::KEY_SIZE_BYTES_MAX;
 /// Longest reason an offerer gives for declining.
 pub const DECLINE_REASON_BYTES_MAX: usize = 256;
-/// Largest encoded market message: a full result and the longest envelope chain, with room
-/// for the framing.
+/// Largest encoded market message: a full result (a reveal) or the longest envelope chain,
+/// with room for the framing.
 pub const MARKET_MESSAGE_BYTES_MAX: usize =
     OUTPUT_SIZE_BYTES_MAX + ENVELOPE_CHAIN_LEN_MAX * 256 + 1024;
 
@@ -166,13 +173,12 @@ impl Offer {
     }
 }
 
-/// A bounty's envelope chain so far and the result it attests.
+/// A bounty's envelope chain so far: commitments to the result, never the result itself
+/// (its bytes come in a [`Reveal`] once the root settled the bounty).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ResultChain {
     /// The offerer's envelope, then each relayer's that countersigned, in lineup order.
     pub chain: Vec<Envelope>,
-    /// The result's bytes: every envelope attests their hash.
-    pub result: Vec<u8>,
 }
 
 impl ResultChain {
@@ -182,9 +188,10 @@ impl ResultChain {
     }
 
     /// Checks what needs no root state: a chain of 1 to [`ENVELOPE_CHAIN_LEN_MAX`] envelopes
-    /// of one bounty, each validly signed, linked to the one before (the first to nothing),
-    /// all attesting the hash of `result`. Who may sign, and where, is checked against the
-    /// bounty by whoever acts on the chain.
+    /// of one bounty, each validly signed, linked to the one before (the first to nothing).
+    /// Who may sign, and where, is checked against the bounty by whoever acts on the chain;
+    /// whether the signers computed one result, by each relayer against its own and by the
+    /// root at settlement.
     pub fn check(&self) -> Result<(), String> {
         if self.chain.is_empty() || self.chain.len() > ENVELOPE_CHAIN_LEN_MAX {
             return Err(format!(
@@ -192,13 +199,6 @@ impl ResultChain {
                 self.chain.len()
             ));
         }
-        if self.result.len() > OUTPUT_SIZE_BYTES_MAX {
-            return Err(format!(
-                "a result of {} bytes; at most {OUTPUT_SIZE_BYTES_MAX}",
-                self.result.len()
-            ));
-        }
-        let result_hash = Hash::digest(&self.result);
         let mut previous = Hash::ZERO;
         for (position, envelope) in self.chain.iter().enumerate() {
             if Some(envelope.bounty) != self.bounty() {
@@ -207,11 +207,6 @@ impl ResultChain {
             if envelope.previous != previous {
                 return Err(format!(
                     "envelope {position} does not link to the one before"
-                ));
-            }
-            if envelope.result_hash != result_hash {
-                return Err(format!(
-                    "envelope {position} attests another result than the one carried"
                 ));
             }
             if !envelope.signature_is_valid() {
@@ -223,6 +218,36 @@ impl ResultChain {
     }
 }
 
+/// A settled bounty's result bytes, sent by its offerer and relayers once the root settled
+/// it: the only message that carries a result. Unsigned: what makes it right is that its
+/// bytes hash to the `result_hash` the bounty's Settle revealed, which a node checks against
+/// its root before keeping or forwarding it ([`Reveal::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Reveal {
+    /// The bounty.
+    pub bounty: Hash,
+    /// The result's bytes (at most `OUTPUT_SIZE_BYTES_MAX`).
+    pub result: Vec<u8>,
+}
+
+impl Reveal {
+    /// Checks what needs no root state: the result's size.
+    pub fn check(&self) -> Result<(), String> {
+        if self.result.len() > OUTPUT_SIZE_BYTES_MAX {
+            return Err(format!(
+                "a result of {} bytes; at most {OUTPUT_SIZE_BYTES_MAX}",
+                self.result.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the bytes are the result whose hash a bounty settled with.
+    pub fn matches(&self, settled_result_hash: &Hash) -> bool {
+        Hash::digest(&self.result) == *settled_result_hash
+    }
+}
+
 /// One message on the market topic.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum MarketMessage {
@@ -230,8 +255,10 @@ pub enum MarketMessage {
     Request(MarketRequest),
     /// An offerer's answer.
     Offer(Offer),
-    /// A bounty's result and its envelopes so far.
+    /// A bounty's envelopes so far (commitments, no result).
     Result(ResultChain),
+    /// A settled bounty's result bytes.
+    Reveal(Reveal),
 }
 
 impl MarketMessage {
@@ -248,6 +275,7 @@ impl MarketMessage {
             MarketMessage::Request(request) => request.check()?,
             MarketMessage::Offer(offer) => offer.check()?,
             MarketMessage::Result(chain) => chain.check()?,
+            MarketMessage::Reveal(reveal) => reveal.check()?,
         }
         Ok(message)
     }
@@ -280,6 +308,12 @@ mod tests {
         let second = Envelope::relay(&relayer, &first, Hash::digest(result), 50);
         ResultChain {
             chain: vec![first, second],
+        }
+    }
+
+    fn reveal(result: &[u8]) -> Reveal {
+        Reveal {
+            bounty: Hash([9; 32]),
             result: result.to_vec(),
         }
     }
@@ -299,6 +333,7 @@ mod tests {
             MarketMessage::Request(request()),
             MarketMessage::Offer(offer),
             MarketMessage::Result(result_chain(b"grey")),
+            MarketMessage::Reveal(reveal(b"grey")),
         ] {
             let decoded = MarketMessage::from_bytes_checked(&message.to_bytes()).unwrap();
             assert_eq!(decoded, message);
@@ -324,23 +359,62 @@ mod tests {
         let error = MarketMessage::from_bytes_checked(&MarketMessage::Offer(offer).to_bytes());
         assert!(error.unwrap_err().contains("bad signature"));
 
-        let mut swapped = result_chain(b"grey");
-        swapped.result = b"gray".to_vec();
-        let error = MarketMessage::from_bytes_checked(&MarketMessage::Result(swapped).to_bytes());
-        assert!(error.unwrap_err().contains("another result"));
+        let mut forged = result_chain(b"grey");
+        forged.chain[1].commitment = forged.chain[0].commitment;
+        let error = MarketMessage::from_bytes_checked(&MarketMessage::Result(forged).to_bytes());
+        assert!(error.unwrap_err().contains("bad signature"));
 
         let mut unlinked = result_chain(b"grey");
         unlinked.chain.swap(0, 1);
         let error = MarketMessage::from_bytes_checked(&MarketMessage::Result(unlinked).to_bytes());
         assert!(error.unwrap_err().contains("does not link"));
 
-        let empty = ResultChain {
-            chain: Vec::new(),
-            result: Vec::new(),
-        };
+        let empty = ResultChain { chain: Vec::new() };
         assert!(
             MarketMessage::from_bytes_checked(&MarketMessage::Result(empty).to_bytes()).is_err()
         );
+    }
+
+    /// A chain carries no result, nor its hash: only commitments bound to each signer, from
+    /// which the result's hash cannot be read (each is a hash of it and the signer).
+    #[test]
+    fn a_result_chain_carries_no_result_nor_its_hash() {
+        let result = b"a grey photo".to_vec();
+        let bytes = MarketMessage::Result(result_chain(&result)).to_bytes();
+        let hash = Hash::digest(&result);
+        for needle in [&result[..], &hash.0[..]] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "the chain's bytes hold the result or its hash"
+            );
+        }
+    }
+
+    /// A reveal is checked for size on receipt, then against the settled result hash: the
+    /// wrong bytes, or one flipped bit of the right ones, do not match.
+    #[test]
+    fn a_reveal_matches_only_the_settled_result() {
+        let right = reveal(b"grey");
+        let settled = Hash::digest(b"grey");
+        assert!(right.matches(&settled));
+        assert!(!reveal(b"gray").matches(&settled));
+        let mut flipped = right.clone();
+        flipped.result[0] ^= 1;
+        assert!(!flipped.matches(&settled));
+        let huge = Reveal {
+            bounty: Hash([9; 32]),
+            result: vec![0; OUTPUT_SIZE_BYTES_MAX + 1],
+        };
+        assert!(
+            MarketMessage::from_bytes_checked(&MarketMessage::Reveal(huge).to_bytes()).is_err()
+        );
+        let largest = Reveal {
+            bounty: Hash([9; 32]),
+            result: vec![0; OUTPUT_SIZE_BYTES_MAX],
+        };
+        let bytes = MarketMessage::Reveal(largest).to_bytes();
+        assert!(bytes.len() <= MARKET_MESSAGE_BYTES_MAX);
+        MarketMessage::from_bytes_checked(&bytes).unwrap();
     }
 
     #[test]

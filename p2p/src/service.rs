@@ -40,7 +40,9 @@ use super::protocol::{
 use super::sync::{
     ChainSyncs, LocalChain, SYNC_PEERS_PER_CHAIN_MAX, SYNCS_AT_ONCE_MAX, SyncAction, SyncRequestId,
 };
-use super::worker::{GossipJob, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult};
+use super::worker::{
+    GossipJob, RevealJob, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult,
+};
 use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
 use bitverse_market_wire::MarketMessage;
 
@@ -481,7 +483,9 @@ impl Service {
                 // Results of our own work first: they free the worker's queues.
                 biased;
                 _ = inputs.stop.changed() => break,
-                Some(result) = inputs.results.recv() => self.on_worker_result(&inputs.worker, result),
+                Some(result) = inputs.results.recv() => {
+                    self.on_worker_result(&inputs.worker, &inputs.market_heard, result);
+                }
                 Some((data, tip)) = inputs.publish.blocks.recv() => {
                     let chain = tip.chain;
                     self.local.update(tip);
@@ -759,7 +763,12 @@ impl Service {
         }
     }
 
-    fn on_worker_result(&mut self, worker: &WorkerQueues, result: WorkerResult) {
+    fn on_worker_result(
+        &mut self,
+        worker: &WorkerQueues,
+        market_heard: &mpsc::Sender<MarketMessage>,
+        result: WorkerResult,
+    ) {
         if let Some(status) = result.status {
             self.update_local(status);
         }
@@ -797,6 +806,31 @@ impl Service {
                 } else if orphan.is_some() {
                     // Its sender may be on a better chain we have not seen: ask, and sync.
                     self.ask_status(source);
+                }
+            }
+            WorkerOutput::RevealVerdict {
+                source,
+                message_id,
+                acceptance,
+                reason,
+                keep,
+            } => {
+                let rejected = matches!(acceptance, MessageAcceptance::Reject);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &source, acceptance);
+                if rejected {
+                    self.penalize(source, reason.as_deref().unwrap_or("rejected"));
+                } else if let Some(reason) = &reason {
+                    tracing::debug!(peer = %source, %reason, "a reveal not forwarded");
+                }
+                if let Some(reveal) = keep
+                    && market_heard
+                        .try_send(MarketMessage::Reveal(reveal))
+                        .is_err()
+                {
+                    tracing::debug!("market queue full; a reveal not kept");
                 }
             }
             WorkerOutput::Served {
@@ -920,15 +954,31 @@ impl Service {
 
     /// Judges a market message at once (decoding and signature checks are cheap and need no
     /// chain): a malformed or forged one counts against its sender, a good one is forwarded
-    /// and handed to the exchange. When the exchange is busy it is still forwarded.
+    /// and handed to the exchange. When the exchange is busy it is still forwarded. A reveal,
+    /// whose bytes must be the result its bounty settled with, goes to the chain worker to be
+    /// judged against the root ([`WorkerOutput::RevealVerdict`]); with the worker busy it is
+    /// ignored.
     fn on_market_message(
         &mut self,
+        worker: &WorkerQueues,
         market_heard: &mpsc::Sender<MarketMessage>,
         source: &PeerId,
         message_id: &MessageId,
         data: &[u8],
     ) {
         let acceptance = match MarketMessage::from_bytes_checked(data) {
+            Ok(MarketMessage::Reveal(reveal)) => {
+                let job = RevealJob {
+                    source: *source,
+                    message_id: message_id.clone(),
+                    reveal,
+                };
+                if worker.reveals.try_send(job).is_ok() {
+                    return;
+                }
+                tracing::debug!("reveal queue full; a reveal ignored");
+                MessageAcceptance::Ignore
+            }
             Ok(message) => {
                 if market_heard.try_send(message).is_err() {
                     tracing::debug!("market queue full; a market message not kept");
@@ -964,6 +1014,7 @@ impl Service {
                     Some((_, TopicKind::Market)) => {
                         let data = message.data;
                         self.on_market_message(
+                            worker,
                             market_heard,
                             &propagation_source,
                             &message_id,

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use bitverse_blocktree::{AccountError, KeyspaceError, StatelessError, Transaction, TxError};
 use bitverse_blocktree::{
-    Block, BlockError, BlockHeader, Blocktree, Chain, ChainError, ImportOutcome, TxStatus,
+    Block, BlockError, BlockHeader, Blocktree, BountyStatus, Chain, ChainError, ImportOutcome,
+    TxStatus,
 };
+use bitverse_market_wire::Reveal;
 use bitverse_primitives::{AccountId, ChainId, Hash};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
@@ -37,6 +39,9 @@ fn now_ms() -> u64 {
 pub(crate) const BLOCK_JOBS_QUEUE_MAX: usize = 8;
 /// Gossiped transactions waiting to be judged (each at most ~68 KiB).
 pub(crate) const TX_JOBS_QUEUE_MAX: usize = 1024;
+/// Gossiped reveals of settled results waiting to be judged against the root (each at most
+/// 64 KiB). When full, new ones are ignored (not forwarded, not held against the sender).
+pub(crate) const REVEAL_JOBS_QUEUE_MAX: usize = 16;
 /// Sync requests from peers waiting to be served; when full, requests are dropped and the
 /// requester's call fails, so remote work cannot grow the node's queues.
 pub(crate) const SERVE_JOBS_QUEUE_MAX: usize = 32;
@@ -55,6 +60,17 @@ pub(crate) struct GossipJob {
     pub message_id: MessageId,
     /// The message's bytes.
     pub data: Vec<u8>,
+}
+
+/// A gossiped reveal of a bounty's result, checked on its own already (its size), to judge
+/// against the bounty as this node's root holds it.
+pub(crate) struct RevealJob {
+    /// The peer that forwarded it.
+    pub source: PeerId,
+    /// Gossipsub's id, for reporting the verdict.
+    pub message_id: MessageId,
+    /// The reveal.
+    pub reveal: Reveal,
 }
 
 /// A peer's sync request to serve.
@@ -103,6 +119,8 @@ pub(crate) struct WorkerQueues {
     pub blocks: mpsc::Sender<GossipJob>,
     /// Gossiped transactions.
     pub txs: mpsc::Sender<GossipJob>,
+    /// Gossiped reveals.
+    pub reveals: mpsc::Sender<RevealJob>,
     /// Requests to serve.
     pub serve: mpsc::Sender<ServeJob>,
     /// Sync steps.
@@ -128,6 +146,23 @@ pub(crate) enum WorkerOutput {
         /// whose sender cannot pay. Counted against the sender
         /// (`super::peers::USELESS_GOSSIP_MAX`).
         useless: bool,
+    },
+    /// A reveal's verdict: Accept when its bytes are the result the bounty settled with on
+    /// this node's root, Reject when the bounty settled with another or ended unsettled,
+    /// Ignore (not forwarded) when this node cannot judge it yet (the bounty is open or
+    /// unknown here: its Settle's block may not have arrived).
+    RevealVerdict {
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// Gossipsub's id.
+        message_id: MessageId,
+        /// Accept, Reject or Ignore.
+        acceptance: MessageAcceptance,
+        /// Why, for a rejection or an ignored reveal.
+        reason: Option<String>,
+        /// The reveal, to hand to the market's book: an accepted one, and one that cannot be
+        /// judged yet (kept briefly and bounded there, judged by whoever reads it).
+        keep: Option<Reveal>,
     },
     /// An answer to send.
     Served {
@@ -217,6 +252,7 @@ pub(crate) fn spawn(
 ) {
     let (blocks_tx, blocks_rx) = mpsc::channel(BLOCK_JOBS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(TX_JOBS_QUEUE_MAX);
+    let (reveals_tx, reveals_rx) = mpsc::channel(REVEAL_JOBS_QUEUE_MAX);
     let (serve_tx, serve_rx) = mpsc::channel(SERVE_JOBS_QUEUE_MAX);
     let (sync_tx, sync_rx) = mpsc::channel(SYNC_JOBS_QUEUE_MAX);
     let (results_tx, results_rx) = mpsc::channel(RESULTS_QUEUE_MAX);
@@ -227,6 +263,7 @@ pub(crate) fn spawn(
         Inputs {
             blocks: blocks_rx,
             txs: txs_rx,
+            reveals: reveals_rx,
             serve: serve_rx,
             sync: sync_rx,
         },
@@ -236,6 +273,7 @@ pub(crate) fn spawn(
         WorkerQueues {
             blocks: blocks_tx,
             txs: txs_tx,
+            reveals: reveals_tx,
             serve: serve_tx,
             sync: sync_tx,
         },
@@ -247,6 +285,7 @@ pub(crate) fn spawn(
 struct Inputs {
     blocks: mpsc::Receiver<GossipJob>,
     txs: mpsc::Receiver<GossipJob>,
+    reveals: mpsc::Receiver<RevealJob>,
     serve: mpsc::Receiver<ServeJob>,
     sync: mpsc::Receiver<SyncJob>,
 }
@@ -254,6 +293,7 @@ struct Inputs {
 enum Job {
     Block(GossipJob),
     Tx(GossipJob),
+    Reveal(RevealJob),
     Serve(ServeJob),
     Sync(SyncJob),
 }
@@ -274,6 +314,7 @@ async fn run(
             Some(job) = inputs.serve.recv() => Job::Serve(job),
             Some(job) = inputs.blocks.recv() => Job::Block(job),
             Some(job) = inputs.txs.recv() => Job::Tx(job),
+            Some(job) = inputs.reveals.recv() => Job::Reveal(job),
             else => return,
         };
         let tree = tree.clone();
@@ -326,6 +367,7 @@ fn perform(
             }
             output
         }
+        Job::Reveal(job) => judge_reveal(tree, job),
         Job::Serve(job) => {
             let (response, publish_tx) = serve(tree, tx_admitted, job.request);
             WorkerOutput::Served {
@@ -501,6 +543,46 @@ fn judge_tx(tree: &Blocktree, tx_admitted: &Notify, job: GossipJob) -> WorkerOut
             useless_verdict(&job, e.to_string(), None)
         }
         Err(e) => verdict(&job, MessageAcceptance::Ignore, Some(e.to_string())),
+    }
+}
+
+/// Judges a reveal against the bounty at the root's tip (see [`WorkerOutput::RevealVerdict`]).
+fn judge_reveal(tree: &Blocktree, job: RevealJob) -> WorkerOutput {
+    let found = {
+        let root = tree.root().lock();
+        let tip = root.tip().height;
+        root.bounty_at(&job.reveal.bounty, tip)
+    };
+    let pending = |reason: &str| (MessageAcceptance::Ignore, Some(reason.to_owned()), true);
+    let (acceptance, reason, keep) = match found {
+        Ok(Some(bounty)) => match bounty.status {
+            BountyStatus::Settled { result_hash, .. } if job.reveal.matches(&result_hash) => {
+                (MessageAcceptance::Accept, None, true)
+            }
+            BountyStatus::Settled { result_hash, .. } => (
+                MessageAcceptance::Reject,
+                Some(format!(
+                    "revealed bytes are not bounty {}'s settled result {result_hash}",
+                    bounty.id
+                )),
+                false,
+            ),
+            BountyStatus::Open => pending("the bounty is not settled here yet"),
+            other => (
+                MessageAcceptance::Reject,
+                Some(format!("a reveal for bounty {}, {other}", bounty.id)),
+                false,
+            ),
+        },
+        Ok(None) => pending("the bounty is unknown here"),
+        Err(e) => (MessageAcceptance::Ignore, Some(e.to_string()), false),
+    };
+    WorkerOutput::RevealVerdict {
+        source: job.source,
+        message_id: job.message_id,
+        acceptance,
+        reason,
+        keep: keep.then_some(job.reveal),
     }
 }
 
@@ -825,6 +907,32 @@ mod tests {
             MessageAcceptance::Ignore,
             "a nonce far ahead may be valid on another node"
         );
+    }
+
+    /// Issue 18 §5: a reveal this node cannot judge yet (its bounty is not on the root here,
+    /// so its Settle's block has not arrived) is neither forwarded nor held against its
+    /// sender, but kept for the book, whose readers judge it once the bounty is settled.
+    #[test]
+    fn a_reveal_for_a_bounty_not_settled_here_is_kept_unforwarded() {
+        let tree = dev_tree();
+        let reveal = Reveal {
+            bounty: Hash::digest(b"a bounty posted on a block not here yet"),
+            result: b"grey".to_vec(),
+        };
+        let job = RevealJob {
+            source: PeerId::random(),
+            message_id: MessageId::new(b"id"),
+            reveal: reveal.clone(),
+        };
+        match judge_reveal(&tree, job) {
+            WorkerOutput::RevealVerdict {
+                acceptance, keep, ..
+            } => {
+                assert_eq!(acceptance, MessageAcceptance::Ignore);
+                assert_eq!(keep, Some(reveal));
+            }
+            _ => panic!("not a reveal verdict"),
+        }
     }
 
     /// Issue 18 §6: an orphan block and a transfer from a key that holds nothing are ignored

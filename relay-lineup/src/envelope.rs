@@ -1,21 +1,31 @@
 //! Envelopes: the signed chain that carries a result from the offerer through every relayer
 //! of the lineup to the requester, and on to `Settle`.
 //!
-//! The offerer signs an attestation (bounty id, result hash, fuel used, its account, and the
+//! No envelope carries its result's hash in clear. Each attests a *commitment* bound to its
+//! signer, [`result_commitment`]`(result_hash, signer)` = `H_tagged("bitverse result
+//! commitment v1", result_hash ‖ signer)`: a relayer holding its own result `R` computes
+//! `result_commitment(H(R), offerer)` and compares it with the offerer's envelope (equal iff
+//! the results are), yet cannot make its own envelope's commitment without `H(R)`, which only
+//! computing `R` gives (or the offerer telling it: collusion, which this does not prevent).
+//! Copying the offerer's commitment under another signer is refused at settlement.
+//!
+//! The offerer signs an attestation (bounty id, commitment, fuel used, its account, and the
 //! zero hash as `previous`). Each relayer, once its own computation gives the same result,
 //! signs its attestation with `previous` set to the hash of the envelope before it — a hash
 //! that covers that envelope's signature, so the chain is fixed link by link. A relayer whose
-//! result differs signs its own result instead: its envelope and the offerer's are then the
-//! evidence of a dispute ([`check_conflict`]).
+//! result differs signs its own result instead: its envelope and the differing one are then
+//! the evidence of a dispute ([`check_conflict`]), with its own result hash revealed.
 //!
-//! - signed message: `H_tagged("bitverse envelope v1", encode(bounty, result_hash, fuel_used,
-//!   signer, previous))`, BIP-340;
+//! - signed message: `H_tagged("bitverse envelope v2", encode(bounty, commitment, fuel_used,
+//!   signer, previous))`, BIP-340 (v1 signed the bare result hash);
 //! - link: `H_tagged("bitverse envelope link v1", encode(envelope))`.
 //!
-//! A verifier ([`verify_envelope_chain`]) checks, envelope by envelope in order: the bounty,
-//! the signer (the offerer first, then the lineup in draw order), the link, the signature, the
-//! result hash (one for the whole chain), the fuel (equal to the offerer's, and within the
-//! budget). The first failure is reported with its position.
+//! A verifier of a prefix ([`verify_envelope_prefix`]) checks, envelope by envelope in order:
+//! the bounty, the signer (the offerer first, then the lineup in draw order), the link, the
+//! signature, the fuel (equal to the offerer's, and within the budget). It cannot compare
+//! results across signers. At settlement ([`verify_envelope_chain`]) the result hash is
+//! revealed, and every envelope's commitment must open to it. The first failure is reported
+//! with its position.
 
 use bincode::{Decode, Encode};
 use bitverse_pricing::HOPS_MAX;
@@ -31,13 +41,25 @@ pub const ENVELOPE_CHAIN_LEN_MAX: usize = 1 + HOPS_MAX as usize;
 pub const ENVELOPE_CHAIN_SIZE_BYTES_MAX: usize =
     8 + ENVELOPE_CHAIN_LEN_MAX * std::mem::size_of::<Envelope>();
 
+/// What an envelope of `signer` attests for a result whose hash is `result_hash`:
+/// `H_tagged("bitverse result commitment v1", result_hash ‖ signer)`. Two signers' commitments
+/// to one result differ, so one cannot be copied as the other's; whoever holds the result hash
+/// can check anyone's.
+pub fn result_commitment(result_hash: &Hash, signer: &AccountId) -> Hash {
+    Hash::tagged(
+        "bitverse result commitment v1",
+        &[&result_hash.0, &signer.0],
+    )
+}
+
 /// One signed step of a result's journey from the offerer through each relayer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Envelope {
     /// The bounty.
     pub bounty: Hash,
-    /// Hash of the result the signer computed.
-    pub result_hash: Hash,
+    /// The signer's commitment to the result it computed: [`result_commitment`] of the
+    /// result's hash and the signer.
+    pub commitment: Hash,
     /// Fuel the signer's computation used.
     pub fuel_used: u64,
     /// The signer.
@@ -54,12 +76,12 @@ impl Envelope {
     pub fn signing_hash(&self) -> Hash {
         let attestation = (
             self.bounty,
-            self.result_hash,
+            self.commitment,
             self.fuel_used,
             self.signer,
             self.previous,
         );
-        Hash::tagged("bitverse envelope v1", &[&codec::encode(&attestation)])
+        Hash::tagged("bitverse envelope v2", &[&codec::encode(&attestation)])
     }
 
     /// The envelope's hash, signature included: what the next envelope links to.
@@ -74,11 +96,12 @@ impl Envelope {
         fuel_used: u64,
         previous: Hash,
     ) -> Envelope {
+        let signer = key.account();
         let mut envelope = Envelope {
             bounty,
-            result_hash,
+            commitment: result_commitment(&result_hash, &signer),
             fuel_used,
-            signer: key.account(),
+            signer,
             previous,
             signature: Signature([0; 64]),
         };
@@ -86,13 +109,14 @@ impl Envelope {
         envelope
     }
 
-    /// The offerer's envelope: the first of a chain.
+    /// The offerer's envelope, the first of a chain, committing to the result whose hash is
+    /// `result_hash`.
     pub fn offer(key: &SecretKey, bounty: Hash, result_hash: Hash, fuel_used: u64) -> Envelope {
         Envelope::signed(key, bounty, result_hash, fuel_used, Hash::ZERO)
     }
 
-    /// A relayer's envelope after `previous`, attesting the result and fuel the relayer's own
-    /// computation gave (equal to `previous`'s for a chain that settles; different for the
+    /// A relayer's envelope after `previous`, committing to the result and fuel the relayer's
+    /// own computation gave (equal to `previous`'s for a chain that settles; different for the
     /// evidence of a dispute).
     pub fn relay(
         key: &SecretKey,
@@ -114,6 +138,11 @@ impl Envelope {
         self.signer
             .verify(&self.signing_hash(), &self.signature)
             .is_ok()
+    }
+
+    /// Whether this envelope commits to the result whose hash is `result_hash`.
+    pub fn commits_to(&self, result_hash: &Hash) -> bool {
+        self.commitment == result_commitment(result_hash, &self.signer)
     }
 }
 
@@ -158,8 +187,6 @@ impl ExpectedChain<'_> {
 /// What a verified chain establishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifiedChain {
-    /// The result every signer attested.
-    pub result_hash: Hash,
     /// The fuel every signer attested.
     pub fuel_used: u64,
     /// Envelopes verified.
@@ -169,7 +196,10 @@ pub struct VerifiedChain {
 }
 
 /// Verifies a chain that may stop before the end of the lineup: what a relayer checks before
-/// adding its own envelope. See the module docs for the order of the checks.
+/// adding its own envelope, and what anyone can check before the result is revealed. It says
+/// nothing of whether the signers computed the same result: a relayer compares the
+/// commitments with its own result ([`check_commitments`]), and settlement with the revealed
+/// one ([`verify_envelope_chain`]). See the module docs for the order of the checks.
 pub fn verify_envelope_prefix(
     chain: &[Envelope],
     expected: &ExpectedChain<'_>,
@@ -212,9 +242,6 @@ pub fn verify_envelope_prefix(
         if !envelope.signature_is_valid() {
             return Err(LineupError::BadSignature { position });
         }
-        if envelope.result_hash != first.result_hash {
-            return Err(LineupError::ResultMismatch { position });
-        }
         if envelope.fuel_used != first.fuel_used {
             return Err(LineupError::FuelMismatch { position });
         }
@@ -228,18 +255,31 @@ pub fn verify_envelope_prefix(
         previous = envelope.hash();
     }
     Ok(VerifiedChain {
-        result_hash: first.result_hash,
         fuel_used: first.fuel_used,
         signers: chain.len(),
         tip: previous,
     })
 }
 
+/// Checks that every envelope of `chain` commits to the result whose hash is `result_hash`:
+/// the first that does not is `CommitmentMismatch` with its position. What a relayer checks
+/// with its own result's hash (a mismatch is what it disputes), and settlement with the
+/// revealed one.
+pub fn check_commitments(chain: &[Envelope], result_hash: &Hash) -> Result<(), LineupError> {
+    match chain.iter().position(|e| !e.commits_to(result_hash)) {
+        Some(position) => Err(LineupError::CommitmentMismatch { position }),
+        None => Ok(()),
+    }
+}
+
 /// Verifies a complete chain, one envelope from the offerer and one from every relayer of the
-/// lineup: what `Settle` and the requester check.
+/// lineup, against the result hash revealed at settlement: what `Settle` and the requester
+/// check. The chain's own checks ([`verify_envelope_prefix`]) and its completeness come first,
+/// then every commitment ([`check_commitments`]).
 pub fn verify_envelope_chain(
     chain: &[Envelope],
     expected: &ExpectedChain<'_>,
+    result_hash: &Hash,
 ) -> Result<VerifiedChain, LineupError> {
     let verified = verify_envelope_prefix(chain, expected)?;
     if verified.signers < expected.participants() {
@@ -248,15 +288,22 @@ pub fn verify_envelope_chain(
             expected: expected.participants(),
         });
     }
+    check_commitments(chain, result_hash)?;
     Ok(verified)
 }
 
 /// Checks the evidence of a dispute: two envelopes for the bounty, each validly signed by a
-/// participant (the offerer or a relayer of the lineup), attesting different results. Which of
-/// them is wrong is for re-execution to decide.
+/// participant (the offerer or a relayer of the lineup), and `revealed`, the result hash the
+/// second one commits to (its signer's own, made public by disputing), which the first one
+/// does not commit to: so the two signers attested different results. Which of them is wrong
+/// is for re-execution to decide.
+///
+/// Without `revealed`, two envelopes of different signers always differ in commitment, honest
+/// ones too: anyone could make the root re-execute, and refund, a bounty served honestly.
 pub fn check_conflict(
     first: &Envelope,
     second: &Envelope,
+    revealed: &Hash,
     expected: &ExpectedChain<'_>,
 ) -> Result<(), LineupError> {
     for (position, envelope) in [first, second].into_iter().enumerate() {
@@ -270,7 +317,10 @@ pub fn check_conflict(
             return Err(LineupError::BadSignature { position });
         }
     }
-    if first.result_hash == second.result_hash {
+    if !second.commits_to(revealed) {
+        return Err(LineupError::CommitmentMismatch { position: 1 });
+    }
+    if first.commits_to(revealed) {
         return Err(LineupError::NoConflict);
     }
     Ok(())
@@ -340,8 +390,7 @@ mod tests {
     fn an_honest_chain_verifies_and_reports_its_result_and_tip() {
         for hops in 0..=usize::from(HOPS_MAX) {
             let (chain, lineup) = honest(hops);
-            let verified = verify_envelope_chain(&chain, &expected(&lineup)).unwrap();
-            assert_eq!(verified.result_hash, result());
+            let verified = verify_envelope_chain(&chain, &expected(&lineup), &result()).unwrap();
             assert_eq!(verified.fuel_used, 4_242);
             assert_eq!(verified.signers, hops + 1);
             assert_eq!(verified.tip, chain.last().unwrap().hash());
@@ -353,14 +402,14 @@ mod tests {
         let (chain, lineup) = honest(3);
         assert!(verify_envelope_prefix(&chain[..2], &expected(&lineup)).is_ok());
         assert_eq!(
-            verify_envelope_chain(&chain[..2], &expected(&lineup)),
+            verify_envelope_chain(&chain[..2], &expected(&lineup), &result()),
             Err(LineupError::ChainIncomplete {
                 length: 2,
                 expected: 4
             })
         );
         assert_eq!(
-            verify_envelope_chain(&[], &expected(&lineup)),
+            verify_envelope_chain(&[], &expected(&lineup), &result()),
             Err(LineupError::EmptyChain)
         );
     }
@@ -371,7 +420,7 @@ mod tests {
         let extra = Envelope::relay(&key("stranger"), chain.last().unwrap(), result(), 4_242);
         chain.push(extra);
         assert_eq!(
-            verify_envelope_chain(&chain, &expected(&lineup)),
+            verify_envelope_chain(&chain, &expected(&lineup), &result()),
             Err(LineupError::ChainTooLong { length: 4, max: 3 })
         );
     }
@@ -383,7 +432,11 @@ mod tests {
         let second_first = Envelope::relay(&key("relayer 1"), &offer, result(), 4_242);
         let first_second = Envelope::relay(&key("relayer 0"), &second_first, result(), 4_242);
         assert_eq!(
-            verify_envelope_chain(&[offer, second_first, first_second], &expected(&lineup)),
+            verify_envelope_chain(
+                &[offer, second_first, first_second],
+                &expected(&lineup),
+                &result()
+            ),
             Err(LineupError::SignerOutOfOrder {
                 position: 1,
                 signer: lineup[1],
@@ -398,7 +451,7 @@ mod tests {
         let offer = Envelope::offer(&key("offerer"), bounty(), result(), 4_242);
         let stranger = Envelope::relay(&key("stranger"), &offer, result(), 4_242);
         assert_eq!(
-            verify_envelope_chain(&[offer, stranger], &expected(&lineup)),
+            verify_envelope_chain(&[offer, stranger], &expected(&lineup), &result()),
             Err(LineupError::WrongSigner {
                 position: 1,
                 expected: lineup[0],
@@ -410,32 +463,94 @@ mod tests {
     #[test]
     fn a_relayer_with_another_result_breaks_the_chain_and_is_evidence_of_a_conflict() {
         let (_, lineup) = honest(1);
+        let other = Hash::digest(b"other");
         let offer = Envelope::offer(&key("offerer"), bounty(), result(), 4_242);
-        let disagree = Envelope::relay(&key("relayer 0"), &offer, Hash::digest(b"other"), 4_242);
+        let disagree = Envelope::relay(&key("relayer 0"), &offer, other, 4_242);
+        // Before the reveal nobody can tell, from the chain alone, that the results differ.
+        assert!(verify_envelope_prefix(&[offer, disagree], &expected(&lineup)).is_ok());
+        // The relayer can, from its own result.
         assert_eq!(
-            verify_envelope_chain(&[offer, disagree], &expected(&lineup)),
-            Err(LineupError::ResultMismatch { position: 1 })
+            check_commitments(&[offer], &other),
+            Err(LineupError::CommitmentMismatch { position: 0 })
+        );
+        // Settlement cannot, whichever of the two results is revealed.
+        assert_eq!(
+            verify_envelope_chain(&[offer, disagree], &expected(&lineup), &result()),
+            Err(LineupError::CommitmentMismatch { position: 1 })
         );
         assert_eq!(
-            check_conflict(&offer, &disagree, &expected(&lineup)),
+            verify_envelope_chain(&[offer, disagree], &expected(&lineup), &other),
+            Err(LineupError::CommitmentMismatch { position: 0 })
+        );
+        assert_eq!(
+            check_conflict(&offer, &disagree, &other, &expected(&lineup)),
             Ok(())
         );
-        let agree = Envelope::relay(&key("relayer 0"), &offer, result(), 4_242);
+        // The disputer must reveal the result its own envelope commits to.
         assert_eq!(
-            check_conflict(&offer, &agree, &expected(&lineup)),
+            check_conflict(&offer, &disagree, &result(), &expected(&lineup)),
+            Err(LineupError::CommitmentMismatch { position: 1 })
+        );
+        // Two honest envelopes differ in commitment, but are no conflict.
+        let agree = Envelope::relay(&key("relayer 0"), &offer, result(), 4_242);
+        assert_ne!(offer.commitment, agree.commitment);
+        assert_eq!(
+            check_conflict(&offer, &agree, &result(), &expected(&lineup)),
             Err(LineupError::NoConflict)
         );
-        let stranger = Envelope::relay(&key("stranger"), &offer, Hash::digest(b"other"), 1);
+        let stranger = Envelope::relay(&key("stranger"), &offer, other, 1);
         assert_eq!(
-            check_conflict(&offer, &stranger, &expected(&lineup)),
+            check_conflict(&offer, &stranger, &other, &expected(&lineup)),
             Err(LineupError::NotAParticipant(key("stranger").account()))
         );
         let mut forged = disagree;
-        forged.result_hash = Hash::digest(b"third");
+        forged.commitment = result_commitment(&Hash::digest(b"third"), &forged.signer);
         assert_eq!(
-            check_conflict(&offer, &forged, &expected(&lineup)),
+            check_conflict(&offer, &forged, &Hash::digest(b"third"), &expected(&lineup)),
             Err(LineupError::BadSignature { position: 1 })
         );
+    }
+
+    #[test]
+    fn a_commitment_copied_under_another_signer_is_refused_at_settlement() {
+        let (_, lineup) = honest(2);
+        let offer = Envelope::offer(&key("offerer"), bounty(), result(), 4_242);
+        // The lazy relayer signs the offerer's commitment (and fuel) as its own.
+        let lazy = key("relayer 0");
+        let mut copied = Envelope {
+            bounty: bounty(),
+            commitment: offer.commitment,
+            fuel_used: offer.fuel_used,
+            signer: lazy.account(),
+            previous: offer.hash(),
+            signature: Signature([0; 64]),
+        };
+        copied.signature = lazy.sign(&copied.signing_hash());
+        let next = Envelope::relay(&key("relayer 1"), &copied, result(), 4_242);
+        let chain = [offer, copied, next];
+        // It links and is signed: a prefix cannot tell it apart ...
+        assert!(verify_envelope_prefix(&chain, &expected(&lineup)).is_ok());
+        // ... but the next honest relayer can, and settlement refuses it.
+        assert_eq!(
+            check_commitments(&chain[..2], &result()),
+            Err(LineupError::CommitmentMismatch { position: 1 })
+        );
+        assert_eq!(
+            verify_envelope_chain(&chain, &expected(&lineup), &result()),
+            Err(LineupError::CommitmentMismatch { position: 1 })
+        );
+    }
+
+    #[test]
+    fn a_relayer_compares_its_result_with_the_offerers_commitment() {
+        let offer = Envelope::offer(&key("offerer"), bounty(), result(), 4_242);
+        assert!(offer.commits_to(&result()));
+        assert_eq!(
+            offer.commitment,
+            result_commitment(&result(), &key("offerer").account())
+        );
+        assert!(!offer.commits_to(&Hash::digest(b"other")));
+        assert_eq!(check_commitments(&[offer], &result()), Ok(()));
     }
 
     #[test]
@@ -444,12 +559,12 @@ mod tests {
         let offer = Envelope::offer(&key("offerer"), bounty(), result(), 4_242);
         let other_fuel = Envelope::relay(&key("relayer 0"), &offer, result(), 4_243);
         assert_eq!(
-            verify_envelope_chain(&[offer, other_fuel], &expected(&lineup)),
+            verify_envelope_chain(&[offer, other_fuel], &expected(&lineup), &result()),
             Err(LineupError::FuelMismatch { position: 1 })
         );
         let greedy = Envelope::offer(&key("offerer"), bounty(), result(), BUDGET + 1);
         assert_eq!(
-            verify_envelope_chain(&[greedy], &expected(&[])),
+            verify_envelope_chain(&[greedy], &expected(&[]), &result()),
             Err(LineupError::FuelOverBudget {
                 position: 0,
                 fuel_used: BUDGET + 1,
@@ -462,7 +577,7 @@ mod tests {
     fn an_envelope_for_another_bounty_is_refused() {
         let offer = Envelope::offer(&key("offerer"), Hash::digest(b"other"), result(), 1);
         assert_eq!(
-            verify_envelope_chain(&[offer], &expected(&[])),
+            verify_envelope_chain(&[offer], &expected(&[]), &result()),
             Err(LineupError::WrongBounty { position: 0 })
         );
     }
@@ -483,7 +598,7 @@ mod tests {
         let flip = |bytes: &mut [u8]| bytes[bit % bytes.len()] ^= 1 << (bit % 8);
         match field {
             0 => flip(&mut envelope.bounty.0),
-            1 => flip(&mut envelope.result_hash.0),
+            1 => flip(&mut envelope.commitment.0),
             2 => envelope.fuel_used ^= 1 << (bit % 64),
             3 => flip(&mut envelope.signer.0),
             4 => flip(&mut envelope.previous.0),
@@ -501,7 +616,7 @@ mod tests {
             let (mut chain, lineup) = honest(hops);
             let position = at.index(chain.len());
             tamper(&mut chain[position], field, bit);
-            prop_assert!(verify_envelope_chain(&chain, &expected(&lineup)).is_err());
+            prop_assert!(verify_envelope_chain(&chain, &expected(&lineup), &result()).is_err());
             prop_assert!(verify_envelope_prefix(&chain, &expected(&lineup)).is_err());
         }
 
@@ -511,12 +626,45 @@ mod tests {
             let (a, b) = (a.index(chain.len()), b.index(chain.len()));
             let mut dropped = chain.clone();
             dropped.remove(a);
-            prop_assert!(verify_envelope_chain(&dropped, &expected(&lineup)).is_err());
+            prop_assert!(verify_envelope_chain(&dropped, &expected(&lineup), &result()).is_err());
             if a != b {
                 let mut swapped = chain.clone();
                 swapped.swap(a, b);
-                prop_assert!(verify_envelope_chain(&swapped, &expected(&lineup)).is_err());
+                prop_assert!(verify_envelope_chain(&swapped, &expected(&lineup), &result()).is_err());
             }
+        }
+
+        /// The commitment binds both its fields: another result or another signer gives
+        /// another commitment, so none passes for another's.
+        #[test]
+        fn a_commitment_changes_with_any_changed_field(
+            result in any::<[u8; 32]>(), signer in any::<[u8; 32]>(), bit in 0usize..256, which in any::<bool>(),
+        ) {
+            let (result, signer) = (Hash(result), AccountId(signer));
+            let (mut other_result, mut other_signer) = (result, signer);
+            let flip = |bytes: &mut [u8; 32]| bytes[bit / 8] ^= 1 << (bit % 8);
+            if which {
+                flip(&mut other_result.0);
+            } else {
+                flip(&mut other_signer.0);
+            }
+            prop_assert_ne!(
+                result_commitment(&result, &signer),
+                result_commitment(&other_result, &other_signer)
+            );
+        }
+
+        /// An honest chain settles only with the result its signers computed: any other
+        /// revealed hash is refused at the offerer's envelope.
+        #[test]
+        fn only_the_computed_result_settles_an_honest_chain(hops in 0usize..=3, other in any::<[u8; 32]>()) {
+            let (chain, lineup) = honest(hops);
+            let other = Hash(other);
+            prop_assume!(other != result());
+            prop_assert_eq!(
+                verify_envelope_chain(&chain, &expected(&lineup), &other),
+                Err(LineupError::CommitmentMismatch { position: 0 })
+            );
         }
 
         #[test]

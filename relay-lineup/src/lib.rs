@@ -3,7 +3,8 @@
 //! - [`proof`]: the lineup proof, a proof of work over a bounty id whose hash seeds the draw;
 //! - [`draw`]: the stake-and-reputation-weighted draw of relayers without replacement;
 //! - [`envelope`]: the signed envelope chain from the offerer through every relayer, and its
-//!   verification against the bounty and the drawn lineup;
+//!   verification against the bounty and the drawn lineup, each envelope committing to its
+//!   result under its signer (`result_commitment`) so the result stays secret until settled;
 //! - [`shares`]: the split of a settled bounty between offerer, relayers and finder.
 //!
 //! Every function is pure over plain data, so that a state transition can call it with what
@@ -36,8 +37,8 @@ pub mod shares;
 pub use draw::{DRAW_ATTEMPTS_MAX, RelayerCandidate, check_lineup, draw_lineup};
 pub use envelope::{
     ENVELOPE_CHAIN_LEN_MAX, ENVELOPE_CHAIN_SIZE_BYTES_MAX, Envelope, ExpectedChain, VerifiedChain,
-    check_conflict, decode_envelope_chain, encode_envelope_chain, verify_envelope_chain,
-    verify_envelope_prefix,
+    check_commitments, check_conflict, decode_envelope_chain, encode_envelope_chain,
+    result_commitment, verify_envelope_chain, verify_envelope_prefix,
 };
 pub use proof::{LINEUP_PROOF_SIZE_BYTES, LineupProof, meets_difficulty};
 pub use shares::{SettlementShares, settlement_shares};
@@ -157,10 +158,12 @@ pub enum LineupError {
         /// Position in the chain.
         position: usize,
     },
-    /// A relayer attests a result hash other than the offerer's: a dispute, not a settlement.
-    #[error("envelope {position} attests another result than the offerer's")]
-    ResultMismatch {
-        /// Position in the chain.
+    /// An envelope does not commit to the result hash it is checked against (the one revealed
+    /// at settlement, a relayer's own, or the one a dispute reveals for its second envelope):
+    /// its signer computed another result, or copied another signer's commitment.
+    #[error("envelope {position} does not commit to the result hash revealed")]
+    CommitmentMismatch {
+        /// Position in the chain (in a dispute's evidence, 0 or 1).
         position: usize,
     },
     /// A relayer attests other fuel than the offerer's (fuel is deterministic).
@@ -179,8 +182,8 @@ pub enum LineupError {
         /// The bounty's budget.
         fuel_budget: u64,
     },
-    /// Dispute evidence whose two envelopes attest the same result.
-    #[error("the two envelopes attest the same result: no conflict")]
+    /// Dispute evidence whose first envelope commits to the result the second's reveals.
+    #[error("the two envelopes commit to the same result: no conflict")]
     NoConflict,
     /// Dispute evidence signed by someone outside the offerer and lineup.
     #[error("{0} is neither the offerer nor in the lineup")]

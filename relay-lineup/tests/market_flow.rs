@@ -5,11 +5,14 @@
 use bitverse_pricing::{
     EVENT_WEIGHT, LedgerParams, QuoteParams, QuoteRequest, ReliabilityRecord, StakedNode, quote,
 };
+use bitverse_primitives::Signature;
 use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
 use bitverse_relay_lineup::{
-    Envelope, ExpectedChain, LineupError, LineupProof, RelayerCandidate, check_conflict,
-    check_lineup, draw_lineup, settlement_shares, verify_envelope_chain,
+    Envelope, ExpectedChain, LineupError, LineupProof, RelayerCandidate, check_commitments,
+    check_conflict, check_lineup, draw_lineup, result_commitment, settlement_shares,
+    verify_envelope_chain, verify_envelope_prefix,
 };
+use proptest::prelude::*;
 
 const LEDGER: LedgerParams = LedgerParams::DEFAULT;
 const PARAMS: QuoteParams = QuoteParams::DEFAULT;
@@ -114,8 +117,15 @@ fn a_settled_bounty_pays_every_role_exactly_and_improves_the_next_quote() {
         lineup: &lineup,
         fuel_budget: FUEL_BUDGET,
     };
-    let verified = verify_envelope_chain(&chain, &expected).unwrap();
-    assert_eq!(verified.result_hash, result);
+    // Before settlement the chain verifies as a prefix: linked, signed, one fuel.
+    verify_envelope_prefix(&chain, &expected).unwrap();
+    // Every relayer compared its own result with the commitments before it ...
+    for position in 1..chain.len() {
+        check_commitments(&chain[..position], &result).unwrap();
+    }
+    // ... and settlement, with the result hash revealed, checks every commitment.
+    let verified = verify_envelope_chain(&chain, &expected, &result).unwrap();
+    assert_eq!(verified.fuel_used, 1_234_567);
 
     let shares = settlement_shares(tier.price, lineup.len(), PARAMS.finder_share_ppm).unwrap();
     let payouts = shares
@@ -171,11 +181,16 @@ fn a_lying_offerer_is_caught_by_its_first_relayer_and_the_evidence_checks() {
         lineup: &lineup,
         fuel_budget: FUEL_BUDGET,
     };
+    // The relayer finds the offerer's commitment is not to its own result ...
     assert_eq!(
-        verify_envelope_chain(&[offer, disagreement], &expected),
-        Err(LineupError::ResultMismatch { position: 1 })
+        check_commitments(&[offer], &truth),
+        Err(LineupError::CommitmentMismatch { position: 0 })
     );
-    assert_eq!(check_conflict(&offer, &disagreement, &expected), Ok(()));
+    // ... and disputes, revealing its own result's hash: the evidence checks.
+    assert_eq!(
+        check_conflict(&offer, &disagreement, &truth, &expected),
+        Ok(())
+    );
 
     // A relayer that was not drawn cannot countersign in the lineup's place.
     let outsider = market
@@ -185,7 +200,94 @@ fn a_lying_offerer_is_caught_by_its_first_relayer_and_the_evidence_checks() {
         .unwrap();
     let forged = Envelope::relay(outsider, &offer, lie, 500);
     assert!(matches!(
-        verify_envelope_chain(&[offer, forged], &expected),
+        verify_envelope_prefix(&[offer, forged], &expected),
         Err(LineupError::WrongSigner { position: 1, .. })
     ));
+}
+
+/// A drawn relayer that signs without computing, from what it can see of the chain before it
+/// (the offerer's envelope: its commitment and fuel, never the result nor its hash).
+fn lazy_envelope(key: &SecretKey, previous: &Envelope, commitment: Hash) -> Envelope {
+    let mut envelope = Envelope {
+        bounty: previous.bounty,
+        commitment,
+        fuel_used: previous.fuel_used,
+        signer: key.account(),
+        previous: previous.hash(),
+        signature: Signature([0; 64]),
+    };
+    envelope.signature = key.sign(&envelope.signing_hash());
+    envelope
+}
+
+/// The strategies a relayer that never computed has: copy the offerer's commitment, derive
+/// one from it, or guess the result's hash. None settles, and the next honest relayer sees it.
+#[test]
+fn a_relayer_that_never_computed_cannot_make_a_valid_envelope() {
+    let market = market();
+    let bounty = Hash::digest(b"bounty with a lazy relayer");
+    let (_, lineup) = market.lineup(bounty, 1_000, 2);
+    let result = Hash::digest(b"the true output");
+    let expected = ExpectedChain {
+        bounty,
+        offerer: market.offerer.account(),
+        lineup: &lineup,
+        fuel_budget: FUEL_BUDGET,
+    };
+    let offer = Envelope::offer(&market.offerer, bounty, result, 500);
+    let lazy = market.key_of(&lineup[0]);
+    let guesses = [
+        offer.commitment,
+        Hash::digest(&offer.commitment.0),
+        result_commitment(&offer.commitment, &lazy.account()),
+        result_commitment(&Hash::digest(b""), &lazy.account()),
+        result_commitment(&Hash::ZERO, &lazy.account()),
+    ];
+    for commitment in guesses {
+        let copied = lazy_envelope(lazy, &offer, commitment);
+        let honest = Envelope::relay(market.key_of(&lineup[1]), &copied, result, 500);
+        let chain = [offer, copied, honest];
+        assert!(verify_envelope_prefix(&chain, &expected).is_ok());
+        assert_eq!(
+            check_commitments(&chain[..2], &result),
+            Err(LineupError::CommitmentMismatch { position: 1 }),
+            "the next relayer sees it"
+        );
+        assert_eq!(
+            verify_envelope_chain(&chain, &expected, &result),
+            Err(LineupError::CommitmentMismatch { position: 1 }),
+            "settlement refuses it"
+        );
+    }
+    // Only the result's hash makes the relayer's commitment: computing it is the way.
+    let computed = Envelope::relay(lazy, &offer, result, 500);
+    let honest = Envelope::relay(market.key_of(&lineup[1]), &computed, result, 500);
+    verify_envelope_chain(&[offer, computed, honest], &expected, &result).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever commitment a relayer signs without the result's hash, settlement refuses it.
+    #[test]
+    fn no_guessed_commitment_settles(guess in any::<[u8; 32]>()) {
+        let market = market();
+        let bounty = Hash::digest(b"bounty with a guessing relayer");
+        let (_, lineup) = market.lineup(bounty, 1_000, 1);
+        let result = Hash::digest(b"the true output");
+        let lazy = market.key_of(&lineup[0]);
+        prop_assume!(Hash(guess) != result_commitment(&result, &lazy.account()));
+        let offer = Envelope::offer(&market.offerer, bounty, result, 500);
+        let guessed = lazy_envelope(lazy, &offer, Hash(guess));
+        let expected = ExpectedChain {
+            bounty,
+            offerer: market.offerer.account(),
+            lineup: &lineup,
+            fuel_budget: FUEL_BUDGET,
+        };
+        prop_assert_eq!(
+            verify_envelope_chain(&[offer, guessed], &expected, &result),
+            Err(LineupError::CommitmentMismatch { position: 1 })
+        );
+    }
 }

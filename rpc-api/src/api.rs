@@ -69,7 +69,8 @@ pub trait BitverseRpc {
     #[method(name = "bv_getOffers", blocking)]
     fn get_offers(&self, request_id: String) -> RpcResult<Vec<OfferResult>>;
 
-    /// `bv_getResult`: the longest envelope chain heard for a bounty, with its result.
+    /// `bv_getResult`: the longest envelope chain heard for a bounty and, once the root
+    /// settled it, the result revealed.
     #[method(name = "bv_getResult", blocking)]
     fn get_result(&self, bounty_id: String) -> RpcResult<Option<ResultChainResult>>;
 

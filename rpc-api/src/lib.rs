@@ -82,7 +82,7 @@ pub const METHOD_MARKET_REQUEST: &str = "bv_marketRequest";
 /// `bv_getOffers(request_id)` → [`OfferResult`]s: the signed answers this node heard.
 pub const METHOD_GET_OFFERS: &str = "bv_getOffers";
 /// `bv_getResult(bounty_id)` → [`ResultChainResult`] or null: the longest envelope chain this
-/// node heard for a bounty, with the result it attests.
+/// node heard for a bounty and, once settled, the result revealed.
 pub const METHOD_GET_RESULT: &str = "bv_getResult";
 
 /// The chain named is not one this node stores (not tracked, or not live yet). The node's own
@@ -918,19 +918,23 @@ pub struct OfferResult {
     pub offer_hex: String,
 }
 
-/// What `bv_getResult` answers: a bounty's envelope chain as heard, and the result.
+/// What `bv_getResult` answers: a bounty's envelope chain as heard and, once the root settled
+/// the bounty, the result hash it settled with and the result's bytes as revealed.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ResultChainResult {
     /// The bounty.
     pub bounty: Hash,
     /// The signers so far, offerer first.
     pub signers: Vec<AccountId>,
-    /// The result hash every envelope attests.
-    pub result_hash: Hash,
     /// The fuel every envelope attests.
     pub fuel_used: u64,
-    /// The chain's canonical bytes (`encode_envelope_chain`), hex: what `Settle` carries.
+    /// The chain's canonical bytes (`encode_envelope_chain`), hex: what `Settle` carries. Its
+    /// envelopes commit to the result under each signer; none carries the result's hash.
     pub envelopes_hex: String,
-    /// The result's bytes, hex.
-    pub result_hex: String,
+    /// The result hash the root settled the bounty with (its Settle revealed it), and every
+    /// envelope of the chain shown commits to; null while the bounty is not settled.
+    pub result_hash: Option<Hash>,
+    /// The result's bytes, hex, as revealed on the market topic after the settlement, checked
+    /// here against `result_hash`; null until the bounty is settled and its result revealed.
+    pub result_hex: Option<String>,
 }

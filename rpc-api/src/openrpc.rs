@@ -308,7 +308,7 @@ pub const METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: METHOD_GET_RESULT,
-        summary: "The longest envelope chain this node heard for a bounty that fits it as the root holds it, with the result it attests; null if none",
+        summary: "The longest envelope chain this node heard for a bounty that fits it as the root holds it and, once settled, the result hash and the revealed bytes; null if none",
         params: &[text_param("bounty_id", "The bounty's id", hash_text)],
         errors: PARAMS_OR_INTERNAL,
         shape: |g| method_shape(g, Recorder::get_result),

@@ -1,8 +1,9 @@
 //! The market's RPC methods: `bv_getStake`, `bv_getLedger`, `bv_quote` and `bv_getBounty`, each a read of the
 //! root's state at one height (the tip unless named), so any two nodes answer alike for the
 //! same height; and `bv_marketRequest`, `bv_getOffers` and `bv_getResult`, which speak on and
-//! read the market gossip as this node heard it (`exchange`). The rules are `blocktree`'s
-//! (`stake`) and `pricing`'s; this only reads and shapes them.
+//! read the market gossip as this node heard it (`exchange`); `bv_getResult` shows a result's
+//! bytes only once the root settled the bounty and they hash to the result it settled with.
+//! The rules are `blocktree`'s (`stake`) and `pricing`'s; this only reads and shapes them.
 
 use bitverse_blocktree::{Bounty, BountyStatus, Chain, PinnedKey, StakeRecord, role_name};
 use bitverse_compute::transform::{FUEL_PER_TRANSFORM_MAX, INPUTS_MAX};
@@ -11,7 +12,7 @@ use bitverse_pricing::{QuoteRequest, TaskKind, quote as price_quote};
 use bitverse_primitives::{AccountId, Hash};
 use jsonrpsee::types::ErrorObjectOwned;
 
-use bitverse_relay_lineup::{encode_envelope_chain, verify_envelope_prefix};
+use bitverse_relay_lineup::{encode_envelope_chain, verify_envelope_chain, verify_envelope_prefix};
 
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params};
 use bitverse_market_wire::{MarketMessage, MarketRequest, ResultChain};
@@ -344,30 +345,40 @@ pub(crate) fn get_result(
         let tip = chain.tip().height;
         chain.bounty_at(&id, tip).map_err(chain_error)?
     };
+    let settled = bounty.as_ref().and_then(|b| match &b.status {
+        BountyStatus::Settled { result_hash, .. } => Some(*result_hash),
+        _ => None,
+    });
     // The longest chain whose envelopes fit the bounty as the root holds it (a stranger's
-    // never does); with the bounty not on this node's root yet, the longest heard.
+    // never does), and once it is settled, one that commits to the settled result throughout;
+    // with the bounty not on this node's root yet, the longest heard.
     let expected = bounty.as_ref().map(Bounty::expected_chain);
-    let fits = |heard: &&ResultChain| {
-        expected
-            .as_ref()
-            .is_none_or(|expected| verify_envelope_prefix(&heard.chain, expected).is_ok())
+    let fits = |heard: &&ResultChain| match (&expected, &settled) {
+        (None, _) => true,
+        (Some(expected), None) => verify_envelope_prefix(&heard.chain, expected).is_ok(),
+        (Some(expected), Some(result_hash)) => {
+            verify_envelope_chain(&heard.chain, expected, result_hash).is_ok()
+        }
     };
-    let best = ctx.exchange.read(|book| {
-        book.results(&id)
+    let (best, revealed) = ctx.exchange.read(|book| {
+        let best = book
+            .results(&id)
             .iter()
             .filter(fits)
             .max_by_key(|h| h.chain.len())
-            .cloned()
+            .cloned();
+        let revealed = settled.and_then(|hash| book.revealed(&id, &hash).map(hex::encode));
+        (best, revealed)
     });
     Ok(best.and_then(|heard| {
         let first = heard.chain.first()?;
         Some(ResultChainResult {
             bounty: id,
             signers: heard.chain.iter().map(|e| e.signer).collect(),
-            result_hash: first.result_hash,
             fuel_used: first.fuel_used,
             envelopes_hex: hex::encode(encode_envelope_chain(&heard.chain)),
-            result_hex: hex::encode(&heard.result),
+            result_hash: settled,
+            result_hex: revealed,
         })
     }))
 }

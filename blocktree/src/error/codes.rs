@@ -185,6 +185,8 @@ error_codes! {
         "the block re-executes as much dispute fuel as it may: the Dispute waits for the next";
     LEDGER = 6019 (was -32009), Bounty:
         "a reliability record could not be updated (invalid ledger parameters)";
+    RESULT_NOT_COMMITTED = 6020 (was -32024), Bounty:
+        "a Settle's revealed result hash is not the one an envelope of its chain commits to";
 
     CLAIM_DEPTH_TOO_DEEP = 7001 (was -32009), Earnings:
         "a claim for a chain deeper than the network's deepest";

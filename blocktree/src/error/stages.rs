@@ -415,6 +415,17 @@ pub enum BountyError {
     /// A Settle's envelope chain does not check against the bounty and its lineup.
     #[error("envelope chain refused: {0}")]
     BadEnvelopeChain(LineupError),
+    /// A Settle's revealed result hash is not the one an envelope of its chain commits to:
+    /// that signer computed another result, or signed a commitment it copied.
+    #[error(
+        "bounty {bounty}: envelope {position} does not commit to the result hash the Settle reveals"
+    )]
+    ResultNotCommitted {
+        /// The bounty.
+        bounty: Hash,
+        /// The envelope's position in the chain (0: the offerer's).
+        position: usize,
+    },
     /// A Dispute's two envelopes are not conflicting results of the bounty's participants.
     #[error("dispute evidence refused: {0}")]
     BadDisputeEvidence(LineupError),
@@ -666,6 +677,7 @@ impl BountyError {
                 codes::BOUNTY_CLOSED
             }
             BountyError::BadEnvelopeChain(_) => codes::BAD_ENVELOPE_CHAIN,
+            BountyError::ResultNotCommitted { .. } => codes::RESULT_NOT_COMMITTED,
             BountyError::BadDisputeEvidence(_) => codes::BAD_DISPUTE_EVIDENCE,
             BountyError::BadLineupProof(_) => codes::BAD_LINEUP_PROOF,
             BountyError::LineupNotDrawn(_) => codes::LINEUP_NOT_DRAWN,

@@ -11,7 +11,7 @@ use libfuzzer_sys as _;
 
 use bitverse_blocktree::{Block, TxPayload};
 use bitverse_fuzz::{ops, state};
-use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain};
+use bitverse_market_wire::{MarketMessage, MarketRequest, Offer, OfferTerms, ResultChain, Reveal};
 use bitverse_p2p::fuzzing::{ChainTip, PeerStatus, encode_request, encode_response};
 use bitverse_p2p::{SyncRequest, SyncResponse, WireTxStatus};
 use bitverse_pricing::{EVENT_WEIGHT, LedgerParams, PriceQuote, ReliabilityRecord, TaskKind};
@@ -47,9 +47,9 @@ fn kind(payload: &TxPayload) -> &'static str {
 }
 
 /// One message of each kind the market topic carries: a request, a priced and a declined offer,
-/// and a result chain from the seed programs' envelopes.
+/// a result chain from the seed programs' envelopes, and a reveal.
 fn market_messages(
-    envelope_chains: &[Vec<bitverse_relay_lineup::Envelope>],
+    envelope_chains: &[(Vec<bitverse_relay_lineup::Envelope>, Hash)],
 ) -> Vec<(&'static str, MarketMessage)> {
     let request = MarketRequest {
         requester: SecretKey::dev("bob").account(),
@@ -84,16 +84,23 @@ fn market_messages(
         ("offer-priced", MarketMessage::Offer(priced)),
         ("offer-declined", MarketMessage::Offer(declined)),
     ];
-    if let Some(chain) = envelope_chains.first() {
-        // The envelopes attest the seed program's result; any bytes serve as a seed, and the
-        // fuzzer finds its way to bytes whose hash the chain names.
+    if let Some((chain, _)) = envelope_chains.first() {
         messages.push((
             "result",
             MarketMessage::Result(ResultChain {
                 chain: chain.clone(),
-                result: b"grey".to_vec(),
             }),
         ));
+        if let Some(first) = chain.first() {
+            // Its bytes are checked against a settled bounty, which only a node's root holds.
+            messages.push((
+                "reveal",
+                MarketMessage::Reveal(Reveal {
+                    bounty: first.bounty,
+                    result: b"grey".to_vec(),
+                }),
+            ));
+        }
     }
     messages
 }
@@ -262,7 +269,7 @@ fn main() {
     let envelope = samples
         .envelope_chains
         .first()
-        .and_then(|c| c.first().copied());
+        .and_then(|(c, _)| c.first().copied());
     let mut extra = vec![
         ("delete", TxPayload::Delete { key: "a/k0".into() }),
         (
@@ -307,13 +314,15 @@ fn main() {
     ];
     if let Some(envelope) = envelope {
         let mut other = envelope;
-        other.result_hash = Hash::digest(b"another result");
+        let revealed = Hash::digest(b"another result");
+        other.commitment = bitverse_relay_lineup::result_commitment(&revealed, &other.signer);
         extra.push((
             "dispute",
             TxPayload::Dispute {
                 bounty: envelope.bounty,
                 first: Box::new(envelope),
                 second: Box::new(other),
+                result_hash: revealed,
             },
         ));
     }
@@ -403,7 +412,7 @@ fn main() {
     for (name, message) in market_messages(&samples.envelope_chains) {
         write(&dir, "market_message", name, &message.to_bytes());
     }
-    for (i, chain) in samples.envelope_chains.iter().enumerate().take(4) {
+    for (i, (chain, result_hash)) in samples.envelope_chains.iter().enumerate().take(4) {
         write(
             &dir,
             "envelope_chain",
@@ -411,7 +420,7 @@ fn main() {
             &encode_envelope_chain(chain),
         );
         if let [first, .., last] = chain.as_slice() {
-            let evidence = (first.bounty, *first, *last);
+            let evidence = (first.bounty, *first, *last, *result_hash);
             write(
                 &dir,
                 "dispute_evidence",
