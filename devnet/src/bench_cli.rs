@@ -181,14 +181,21 @@ fn time_round_trips(addr: &str) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// One HTTP/1.1 response with a Content-Length (what the node's server sends): its body.
+/// One HTTP/1.1 response with a Content-Length (what the node's server sends): its body. Headers
+/// and body are each bounded by [`RESPONSE_BYTES_MAX`].
 fn read_response(reader: &mut impl BufRead) -> anyhow::Result<String> {
     let mut length = None;
     let mut line = String::new();
+    let mut header_bytes = 0;
     loop {
         line.clear();
-        if reader.read_line(&mut line)? == 0 {
+        let read = Read::take(&mut *reader, RESPONSE_BYTES_MAX as u64).read_line(&mut line)?;
+        if read == 0 {
             bail!("the node closed the connection mid-response");
+        }
+        header_bytes += read;
+        if header_bytes > RESPONSE_BYTES_MAX {
+            bail!("response headers over {RESPONSE_BYTES_MAX} bytes");
         }
         let header = line.trim_end();
         if header.is_empty() {
