@@ -27,6 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("keyspace", &["bitverse-primitives", "bitverse-compute"]),
     ("relay-lineup", &["bitverse-primitives", "bitverse-pricing"]),
     ("storage", &["bitverse-primitives"]),
+    ("shard-store", &["bitverse-primitives", "bitverse-storage"]),
     ("blocktree", &[]),
     ("rpc-api", &[]),
     ("market-wire", &[]),
@@ -40,6 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("market-agent", &["bitverse-market-wire", "bitverse-p2p"]),
+    ("blob-agent", &["bitverse-p2p", "bitverse-shard-store"]),
     ("index", &["bitverse-rpc-api", "bitverse-metrics"]),
     (
         "rpc-server",

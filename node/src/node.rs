@@ -114,6 +114,7 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 bootstrap: args.bootstrap.clone(),
                 data_dir: data_dir.clone(),
                 metrics: metrics.clone(),
+                shard_service: None,
             };
             Some(p2p::start(config, tree.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }

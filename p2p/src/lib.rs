@@ -21,6 +21,7 @@ mod identity;
 mod peers;
 mod protocol;
 mod service;
+mod shards;
 mod sync;
 mod worker;
 
@@ -38,6 +39,10 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, watch};
 
 pub use self::protocol::{SyncRequest, SyncResponse, WireTxStatus};
+pub use self::shards::{
+    SHARD_PIECE_BYTES_MAX, SHARD_RANGE_BYTES_MAX, SHARD_REFUSAL_BYTES_MAX, ShardRef, ShardRequest,
+    ShardResponse, ShardService,
+};
 
 /// What the fuzz targets `sync_message` and `sync_machine` drive (`fuzz/`, docs/FUZZING.md):
 /// the sync protocol's decoders and encoders as the codec runs them, with their limits, and the
@@ -91,6 +96,8 @@ const PUBLISH_BLOCKS_QUEUE_MAX: usize = 4;
 const PUBLISH_TXS_QUEUE_MAX: usize = 1024;
 /// Forwarded requests waiting for the swarm loop.
 const ASKS_QUEUE_MAX: usize = 64;
+/// Shard requests of this node waiting for the swarm loop.
+const SHARD_ASKS_QUEUE_MAX: usize = 256;
 /// How long the node waits for its listener to come up.
 const LISTEN_TIMEOUT_MS: u64 = 10_000;
 
@@ -130,6 +137,9 @@ pub struct P2pConfig {
     pub data_dir: PathBuf,
     /// Where the chain worker reports gossip verdicts, imports and new tips.
     pub metrics: Arc<NodeMetrics>,
+    /// What this node does with the shard requests it receives, if it is a storer; without
+    /// one, every shard request is refused.
+    pub shard_service: Option<Arc<dyn ShardService>>,
 }
 
 /// One connected peer, as `bv_networkStatus` shows it.
@@ -202,6 +212,17 @@ impl PeerRef {
     }
 }
 
+impl std::str::FromStr for PeerRef {
+    type Err = P2pAddrError;
+
+    /// A peer id as libp2p writes it (`12D3Koo…`), as a storer declares it on the chain.
+    fn from_str(text: &str) -> Result<PeerRef, P2pAddrError> {
+        text.parse::<libp2p::PeerId>()
+            .map(PeerRef)
+            .map_err(|e| P2pAddrError(e.to_string()))
+    }
+}
+
 impl std::fmt::Display for PeerRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -234,6 +255,23 @@ impl Ask {
     }
 }
 
+/// A shard request this node sends to a storer, and where the answer goes.
+pub(crate) struct ShardAsk {
+    peer: PeerRef,
+    request: ShardRequest,
+    reply: std::sync::mpsc::SyncSender<Result<ShardResponse, String>>,
+}
+
+impl ShardAsk {
+    fn answer(self, response: ShardResponse) {
+        let _ = self.reply.try_send(Ok(response));
+    }
+
+    fn fail(self, why: String) {
+        let _ = self.reply.try_send(Err(why));
+    }
+}
+
 /// Answers that proved false reported by the node, most waiting for the swarm loop.
 const REPORTS_QUEUE_MAX: usize = 64;
 /// Market messages of this node waiting to be published, and checked ones heard waiting
@@ -245,6 +283,7 @@ pub struct PublishQueues {
     blocks: mpsc::Receiver<(Vec<u8>, ChainTip)>,
     txs: mpsc::Receiver<(ChainId, Vec<u8>)>,
     asks: mpsc::Receiver<Ask>,
+    shard_asks: mpsc::Receiver<ShardAsk>,
     reports: mpsc::Receiver<(PeerRef, String)>,
     market: mpsc::Receiver<Vec<u8>>,
 }
@@ -255,9 +294,11 @@ pub struct P2pHandle {
     blocks: mpsc::Sender<(Vec<u8>, ChainTip)>,
     txs: mpsc::Sender<(ChainId, Vec<u8>)>,
     asks: mpsc::Sender<Ask>,
+    shard_asks: mpsc::Sender<ShardAsk>,
     reports: mpsc::Sender<(PeerRef, String)>,
     market: mpsc::Sender<Vec<u8>>,
     snapshot: Arc<Mutex<NetworkSnapshot>>,
+    local_peer: PeerRef,
 }
 
 impl P2pHandle {
@@ -295,6 +336,33 @@ impl P2pHandle {
         answer
             .recv_timeout(Duration::from_millis(timeout_ms))
             .map_err(|_| format!("no peer tracking chain {chain} answered in {timeout_ms} ms"))?
+    }
+
+    /// Sends `request` to the storer `peer` (dialling it at the addresses discovery knows if
+    /// not connected) and waits for its answer, at most `timeout_ms`. Blocks the calling
+    /// thread: call it from a blocking one.
+    pub fn shard_request_blocking(
+        &self,
+        peer: PeerRef,
+        request: ShardRequest,
+        timeout_ms: u64,
+    ) -> Result<ShardResponse, String> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.shard_asks
+            .try_send(ShardAsk {
+                peer,
+                request,
+                reply,
+            })
+            .map_err(|_| "the network is busy with shard requests; try again".to_owned())?;
+        answer
+            .recv_timeout(Duration::from_millis(timeout_ms))
+            .map_err(|_| format!("storer {peer} did not answer in {timeout_ms} ms"))?
+    }
+
+    /// This node's own peer id, as a storer declares it on the chain.
+    pub fn local_peer(&self) -> PeerRef {
+        self.local_peer
     }
 
     /// Reports that `peer`'s answer proved false (a forwarded proof that does not check out):
@@ -379,12 +447,15 @@ pub async fn start(
     let (blocks_tx, blocks_rx) = mpsc::channel(PUBLISH_BLOCKS_QUEUE_MAX);
     let (txs_tx, txs_rx) = mpsc::channel(PUBLISH_TXS_QUEUE_MAX);
     let (asks_tx, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
+    let (shard_asks_tx, shard_asks_rx) = mpsc::channel(SHARD_ASKS_QUEUE_MAX);
+    let (shard_answers_tx, shard_answers_rx) =
+        mpsc::channel(service::SHARD_JOBS_MAX.saturating_mul(2));
     let (reports_tx, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
     let (market_tx, market_rx) = mpsc::channel(MARKET_QUEUE_MAX);
     let (heard_tx, heard_rx) = mpsc::channel(MARKET_QUEUE_MAX);
     let (worker, results, worker_task) =
         worker::spawn(tree.clone(), tx_admitted, config.metrics.clone());
-    let service = Service::new(
+    let mut service = Service::new(
         swarm,
         names,
         tree,
@@ -393,6 +464,13 @@ pub async fn start(
         vec![first_addr],
         snapshot.clone(),
     );
+    if let Some(shard_service) = config.shard_service {
+        service.serve_shards(service::ShardServing {
+            service: shard_service,
+            jobs: Arc::default(),
+            answers: shard_answers_tx,
+        });
+    }
     let inputs = LoopInputs {
         worker,
         results,
@@ -400,10 +478,12 @@ pub async fn start(
             blocks: blocks_rx,
             txs: txs_rx,
             asks: asks_rx,
+            shard_asks: shard_asks_rx,
             reports: reports_rx,
             market: market_rx,
         },
         market_heard: heard_tx,
+        shard_answers: shard_answers_rx,
         stop,
     };
     let task = tokio::spawn(async move {
@@ -416,9 +496,11 @@ pub async fn start(
             blocks: blocks_tx,
             txs: txs_tx,
             asks: asks_tx,
+            shard_asks: shard_asks_tx,
             reports: reports_tx,
             market: market_tx,
             snapshot,
+            local_peer: PeerRef(local_peer_id),
         },
         task,
         heard_rx,
@@ -436,15 +518,18 @@ pub fn test_handle() -> (
     let (blocks, _) = mpsc::channel(1);
     let (txs, _) = mpsc::channel(1);
     let (asks, asks_rx) = mpsc::channel(ASKS_QUEUE_MAX);
+    let (shard_asks, _) = mpsc::channel(1);
     let (reports, reports_rx) = mpsc::channel(REPORTS_QUEUE_MAX);
     let (market, _) = mpsc::channel(1);
     let handle = P2pHandle {
         blocks,
         txs,
         asks,
+        shard_asks,
         reports,
         market,
         snapshot: Arc::new(Mutex::new(NetworkSnapshot::default())),
+        local_peer: PeerRef::random(),
     };
     (handle, asks_rx, reports_rx)
 }

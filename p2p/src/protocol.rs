@@ -60,6 +60,8 @@ pub(crate) struct NetworkNames {
     pub sync_protocol: StreamProtocol,
     /// The Kademlia protocol: a separate DHT per network.
     pub kad_protocol: StreamProtocol,
+    /// The shard protocol: uploads to storers and verified ranges from them.
+    pub shard_protocol: StreamProtocol,
     /// What identify announces as the protocol version.
     pub identify_version: String,
 }
@@ -75,6 +77,7 @@ impl NetworkNames {
         Ok(NetworkNames {
             sync_protocol: protocol("sync/2")?,
             kad_protocol: protocol("kad/1")?,
+            shard_protocol: protocol("shard/1")?,
             identify_version: format!("/bitverse/{short}/2"),
             short,
         })
@@ -324,12 +327,12 @@ pub fn encode_response(response: &SyncResponse) -> io::Result<Vec<u8>> {
     encode_bounded::<SyncResponse, SYNC_RESPONSE_BYTES_MAX>(response)
 }
 
-fn decode_bounded<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> io::Result<T> {
+pub(crate) fn decode_bounded<T: Decode<()>, const LIMIT: usize>(bytes: &[u8]) -> io::Result<T> {
     codec::decode_with_limit::<T, LIMIT>(bytes)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-fn encode_bounded<T: Encode, const LIMIT: usize>(value: &T) -> io::Result<Vec<u8>> {
+pub(crate) fn encode_bounded<T: Encode, const LIMIT: usize>(value: &T) -> io::Result<Vec<u8>> {
     let bytes = codec::encode(value);
     if bytes.len() > LIMIT {
         return Err(io::Error::new(
@@ -342,7 +345,7 @@ fn encode_bounded<T: Encode, const LIMIT: usize>(value: &T) -> io::Result<Vec<u8
 
 /// Reads a whole stream, at most `LIMIT` bytes and one more, so that the decoder tells "exactly
 /// at the limit" from "over it" and refuses the latter.
-async fn read_stream<const LIMIT: usize, I>(io: &mut I) -> io::Result<Vec<u8>>
+pub(crate) async fn read_stream<const LIMIT: usize, I>(io: &mut I) -> io::Result<Vec<u8>>
 where
     I: AsyncRead + Unpin + Send,
 {
@@ -353,7 +356,7 @@ where
 }
 
 /// Writes a message's bytes as the whole stream.
-async fn write_stream<I>(io: &mut I, bytes: &[u8]) -> io::Result<()>
+pub(crate) async fn write_stream<I>(io: &mut I, bytes: &[u8]) -> io::Result<()>
 where
     I: AsyncWrite + Unpin + Send,
 {

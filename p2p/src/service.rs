@@ -37,13 +37,14 @@ use super::protocol::{
     ChainTip, GOSSIP_MESSAGE_BYTES_MAX, NetworkNames, PeerStatus, SyncCodec, SyncRequest,
     SyncResponse,
 };
+use super::shards::{ShardCodec, ShardRequest, ShardResponse, ShardService};
 use super::sync::{
     ChainSyncs, LocalChain, SYNC_PEERS_PER_CHAIN_MAX, SYNCS_AT_ONCE_MAX, SyncAction, SyncRequestId,
 };
 use super::worker::{
     GossipJob, RevealJob, ServeJob, SyncJob, WorkerOutput, WorkerQueues, WorkerResult,
 };
-use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues};
+use super::{Ask, BanSnapshot, NetworkSnapshot, PeerSnapshot, PublishQueues, ShardAsk};
 use bitverse_market_wire::MarketMessage;
 
 /// Connections one peer may hold (two covers simultaneous dials from both sides).
@@ -65,6 +66,16 @@ const REQUESTS_IN_FLIGHT_MAX: usize = PEERS_MAX + SYNCS_AT_ONCE_MAX * SYNC_PEERS
 /// Forwarded requests (writes and reads for chains this node does not track) in flight at once;
 /// more are refused at once, so a burst of RPC calls cannot grow the loop's tables.
 pub(crate) const ASKS_IN_FLIGHT_MAX: usize = 64;
+/// How long a storer may take over one shard request (a piece written, a range proven).
+const SHARD_REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// Shard streams open on one connection at once, each way: an uploader sends one piece per
+/// shard at a time, and a blob has at most 64 shards.
+const SHARD_STREAMS_MAX: usize = 64;
+/// Shard requests of ours in flight at once; more are refused at once.
+pub(crate) const SHARD_ASKS_IN_FLIGHT_MAX: usize = 256;
+/// Shard requests a storer works on at once (each on a blocking thread: a piece written, a
+/// range proven from disk); more are refused as busy, and the uploader or reader retries.
+pub(crate) const SHARD_JOBS_MAX: usize = 16;
 /// How long a forwarded request waits for a peer that tracks its chain when none is known yet
 /// (a chain just opened: peers name it in their next status, which the node asks for at once).
 const ASK_PEER_WAIT_MS: u64 = 5_000;
@@ -112,6 +123,7 @@ pub(crate) struct Behaviour {
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub gossipsub: gossipsub::Behaviour,
     pub sync: request_response::Behaviour<SyncCodec>,
+    pub shards: request_response::Behaviour<ShardCodec>,
     identify: identify::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
 }
@@ -176,6 +188,13 @@ pub(crate) fn build_swarm(
             .with_request_timeout(Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS))
             .with_max_concurrent_streams(SYNC_STREAMS_MAX),
     );
+    let shards = request_response::Behaviour::with_codec(
+        ShardCodec,
+        [(names.shard_protocol.clone(), ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_millis(SHARD_REQUEST_TIMEOUT_MS))
+            .with_max_concurrent_streams(SHARD_STREAMS_MAX),
+    );
     let identify = identify::Behaviour::new(
         identify::Config::new(names.identify_version.clone(), keypair.public())
             .with_agent_version(format!("bitverse/{}", env!("CARGO_PKG_VERSION"))),
@@ -202,6 +221,7 @@ pub(crate) fn build_swarm(
         blocked: allow_block_list::Behaviour::default(),
         gossipsub,
         sync,
+        shards,
         identify,
         kad,
     };
@@ -245,7 +265,23 @@ pub(crate) struct LoopInputs {
     pub publish: PublishQueues,
     /// Where checked market messages heard go.
     pub market_heard: mpsc::Sender<MarketMessage>,
+    /// Answers of this storer's [`ShardService`], done on blocking threads, to send back.
+    pub shard_answers: mpsc::Receiver<ShardAnswer>,
     pub stop: watch::Receiver<bool>,
+}
+
+/// A shard request answered off the loop, and the channel its answer goes back on.
+pub(crate) type ShardAnswer = (
+    request_response::ResponseChannel<ShardResponse>,
+    ShardResponse,
+);
+
+/// This node's side of the shard protocol as a storer: its service (none unless it stores),
+/// the requests it is working on, and where their answers go.
+pub(crate) struct ShardServing {
+    pub service: Arc<dyn ShardService>,
+    pub jobs: Arc<std::sync::atomic::AtomicUsize>,
+    pub answers: mpsc::Sender<ShardAnswer>,
 }
 
 /// The loop's state.
@@ -269,6 +305,10 @@ pub(crate) struct Service {
     requests: HashMap<OutboundRequestId, (PeerId, Outbound)>,
     /// Forwarded requests in flight and where their answers go.
     asks: HashMap<OutboundRequestId, Ask>,
+    /// Shard requests of ours in flight and where their answers go.
+    shard_asks: HashMap<OutboundRequestId, ShardAsk>,
+    /// This node as a storer, if it is one.
+    shard_serving: Option<ShardServing>,
     /// Forwarded requests waiting for a peer that tracks their chain, with their deadline.
     waiting_asks: VecDeque<(Ask, Instant)>,
     /// Headers-first sync of every open chain, at most [`SYNCS_AT_ONCE_MAX`] at once.
@@ -311,6 +351,8 @@ impl Service {
             book: PeerBook::default(),
             requests: HashMap::new(),
             asks: HashMap::new(),
+            shard_asks: HashMap::new(),
+            shard_serving: None,
             waiting_asks: VecDeque::new(),
             sync: ChainSyncs::default(),
             started: Instant::now(),
@@ -324,6 +366,11 @@ impl Service {
         service.subscribe_market();
         service.refresh_sync_local();
         service
+    }
+
+    /// Makes this node a storer: the shard requests it receives go to `serving`'s service.
+    pub(crate) fn serve_shards(&mut self, serving: ShardServing) {
+        self.shard_serving = Some(serving);
     }
 
     /// Subscribes to the market topic: every node carries market gossip, whatever its roles.
@@ -500,6 +547,10 @@ impl Service {
                     self.publish(chain, TopicKind::Txs, data);
                 }
                 Some(ask) = inputs.publish.asks.recv() => self.forward(ask),
+                Some(ask) = inputs.publish.shard_asks.recv() => self.send_shard_request(ask),
+                Some((channel, answer)) = inputs.shard_answers.recv() => {
+                    let _ = self.swarm.behaviour_mut().shards.send_response(channel, answer);
+                }
                 Some(data) = inputs.publish.market.recv() => {
                     self.publish(ChainId::ROOT, TopicKind::Market, data);
                 }
@@ -697,6 +748,26 @@ impl Service {
     }
 
     /// Counts an invalid message against `peer`, banning it at the limit.
+    /// Tells gossipsub the worker's verdict on a message (forward, ignore or reject) and
+    /// penalises the sender of a rejected one; returns whether it was rejected.
+    fn report_validation(
+        &mut self,
+        message_id: &MessageId,
+        source: PeerId,
+        acceptance: MessageAcceptance,
+        reason: &Option<String>,
+    ) -> bool {
+        let rejected = matches!(acceptance, MessageAcceptance::Reject);
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message_id, &source, acceptance);
+        if rejected {
+            self.penalize(source, reason.as_deref().unwrap_or("rejected"));
+        }
+        rejected
+    }
+
     fn penalize(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(%peer, reason, "invalid message from peer");
         if self.book.record_rejection(&peer, reason) {
@@ -781,11 +852,7 @@ impl Service {
                 orphan,
                 useless,
             } => {
-                let rejected = matches!(acceptance, MessageAcceptance::Reject);
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&message_id, &source, acceptance);
+                let rejected = self.report_validation(&message_id, source, acceptance, &reason);
                 let earned_ban = match (useless, orphan) {
                     (false, _) => false,
                     // A run of orphans linked to each other counts once (`record_orphan`).
@@ -793,7 +860,7 @@ impl Service {
                     (true, None) => self.book.record_useless_gossip(&source),
                 };
                 if rejected {
-                    self.penalize(source, reason.as_deref().unwrap_or("rejected"));
+                    // Penalised already, by `report_validation`.
                 } else if earned_ban {
                     self.ban(
                         source,
@@ -815,14 +882,8 @@ impl Service {
                 reason,
                 keep,
             } => {
-                let rejected = matches!(acceptance, MessageAcceptance::Reject);
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&message_id, &source, acceptance);
-                if rejected {
-                    self.penalize(source, reason.as_deref().unwrap_or("rejected"));
-                } else if let Some(reason) = &reason {
+                let rejected = self.report_validation(&message_id, source, acceptance, &reason);
+                if !rejected && let Some(reason) = &reason {
                     tracing::debug!(peer = %source, %reason, "a reveal not forwarded");
                 }
                 if let Some(reveal) = keep
@@ -1055,6 +1116,7 @@ impl Service {
             }
             BehaviourEvent::Gossipsub(_) => {}
             BehaviourEvent::Sync(event) => self.on_sync_event(worker, event),
+            BehaviourEvent::Shards(event) => self.on_shard_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if info.protocol_version != self.names.identify_version {
                     tracing::info!(
@@ -1094,6 +1156,102 @@ impl Service {
             BehaviourEvent::Gate(never)
             | BehaviourEvent::Limits(never)
             | BehaviourEvent::Blocked(never) => match never {},
+        }
+    }
+
+    /// Sends a shard request of this node to its storer (dialled if need be, at the addresses
+    /// discovery knows); the answer, or why there is none, goes back on the ask's channel.
+    fn send_shard_request(&mut self, ask: ShardAsk) {
+        if self.shard_asks.len() >= SHARD_ASKS_IN_FLIGHT_MAX {
+            ask.fail(format!(
+                "{SHARD_ASKS_IN_FLIGHT_MAX} shard requests already in flight; try again"
+            ));
+            return;
+        }
+        if self.book.is_banned(&ask.peer.0) {
+            let peer = ask.peer;
+            ask.fail(format!("storer {peer} is banned here"));
+            return;
+        }
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .shards
+            .send_request(&ask.peer.0, ask.request.clone());
+        self.shard_asks.insert(id, ask);
+    }
+
+    fn on_shard_event(&mut self, event: request_response::Event<ShardRequest, ShardResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let Some(serving) = &self.shard_serving else {
+                    let answer = ShardResponse::refused("this node stores no shards");
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .shards
+                        .send_response(channel, answer);
+                    return;
+                };
+                let service = serving.service.clone();
+                let jobs = serving.jobs.clone();
+                let taken = jobs.fetch_update(
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Acquire,
+                    |n| (n < SHARD_JOBS_MAX).then(|| n.saturating_add(1)),
+                );
+                if taken.is_err() {
+                    let answer = ShardResponse::Busy;
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .shards
+                        .send_response(channel, answer);
+                    return;
+                }
+                let answers = serving.answers.clone();
+                tokio::task::spawn_blocking(move || {
+                    let answer = service.serve(crate::PeerRef(peer), request);
+                    // Sent before the job's slot is freed, so the queue (twice the jobs) has
+                    // room unless the loop falls far behind; then the answer is dropped and
+                    // the asker's request fails, to be retried.
+                    let _ = answers.try_send((channel, answer));
+                    jobs.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                });
+            }
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(ask) = self.shard_asks.remove(&request_id) {
+                    ask.answer(response);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(ask) = self.shard_asks.remove(&request_id) {
+                    ask.fail(format!("storer {peer} did not answer: {error}"));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, error = %error, "answering a shard request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 

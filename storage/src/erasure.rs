@@ -13,7 +13,7 @@ use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 
 use crate::manifest::{
     BLOB_SIZE_BYTES_MAX, Layout, MANIFEST_VERSION, Manifest, ManifestError, PIECE_BYTES_DEFAULT,
-    Shares,
+    Shares, Stripe,
 };
 
 /// A blob that could not be encoded.
@@ -101,6 +101,14 @@ pub enum DecodeError {
         /// Why.
         #[source]
         source: io::Error,
+    },
+    /// A stripe given other than k distinct shards' pieces of the stripe's width.
+    #[error("a stripe needs {data_shards} distinct shards' pieces of {piece_bytes} bytes")]
+    StripePieces {
+        /// k.
+        data_shards: u8,
+        /// The stripe's piece width.
+        piece_bytes: u32,
     },
     /// Writing the blob failed.
     #[error("writing the blob: {0}")]
@@ -388,46 +396,24 @@ impl BlobDecoder {
                     })?;
                 hasher.update(slot);
             }
-            let pieces: &[u8] = pieces;
-            let mut remaining = usize_of(stripe.data_bytes);
-            let mut emit = |data: &[u8]| -> Result<(), DecodeError> {
-                let take = data.get(..remaining.min(data.len())).unwrap_or_default();
-                out.write_all(take).map_err(DecodeError::Write)?;
-                content.update(take);
-                remaining = remaining.saturating_sub(take.len());
-                written = written.saturating_add(take.len() as u64);
-                Ok(())
-            };
-            match (&mut self.coder, systematic) {
-                (Some(coder), false) => {
-                    coder
-                        .reset(k, usize::from(shares.recovery_shards()), piece)
-                        .map_err(DecodeError::Coding)?;
-                    for ((index, ..), slot) in chosen.iter().zip(pieces.chunks_exact(piece)) {
-                        match index.checked_sub(k) {
-                            None => coder.add_original_shard(*index, slot),
-                            Some(recovery) => coder.add_recovery_shard(recovery, slot),
-                        }
-                        .map_err(DecodeError::Coding)?;
-                    }
-                    let result = coder.decode().map_err(DecodeError::Coding)?;
-                    for original in 0..k {
-                        let given = chosen
-                            .iter()
-                            .position(|(index, ..)| *index == original)
-                            .and_then(|slot| pieces.chunks_exact(piece).nth(slot));
-                        let data = given
-                            .or_else(|| result.restored_original(original))
-                            .unwrap_or_default();
-                        emit(data)?;
-                    }
-                }
-                _ => {
-                    for data in pieces.chunks_exact(piece) {
-                        emit(data)?;
-                    }
-                }
-            }
+            let indexed: Vec<(usize, &[u8])> = chosen
+                .iter()
+                .map(|(index, ..)| *index)
+                .zip(pieces.chunks_exact(piece))
+                .collect();
+            rebuild_stripe(
+                &mut self.coder,
+                shares,
+                &stripe,
+                &indexed,
+                systematic,
+                |data| {
+                    out.write_all(data).map_err(DecodeError::Write)?;
+                    content.update(data);
+                    written = written.saturating_add(data.len() as u64);
+                    Ok(())
+                },
+            )?;
         }
         for (index, reader, hasher) in &mut chosen {
             let mut probe = [0u8; 1];
@@ -453,6 +439,102 @@ impl BlobDecoder {
         out.flush().map_err(DecodeError::Write)?;
         Ok(written)
     }
+}
+
+impl BlobDecoder {
+    /// Rebuilds one stripe of the blob from k of its pieces, `(shard index, piece)`, in any
+    /// order, and writes the stripe's data (without padding) to `emit`: for a reader that
+    /// fetches pieces itself and may switch shards between stripes (a storer that fails is
+    /// replaced by another shard's for the rest). The pieces must already be verified (against
+    /// their shard roots, as `crate::verified` does while they stream); this checks only their
+    /// number, width and indices.
+    pub fn decode_stripe(
+        &mut self,
+        stripe: &Stripe,
+        pieces: &[(usize, &[u8])],
+        emit: impl FnMut(&[u8]) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let shares = self.layout.shares();
+        let k = usize::from(shares.data_shards);
+        let n = usize::from(shares.total_shards);
+        let width = usize_of(u64::from(stripe.piece_bytes));
+        let mut seen = [false; 256];
+        let well_formed = pieces.len() == k
+            && pieces.iter().all(|(index, piece)| {
+                let fresh = seen
+                    .get_mut(*index)
+                    .is_some_and(|s| !std::mem::replace(s, true));
+                *index < n && piece.len() == width && fresh
+            });
+        if !well_formed {
+            return Err(DecodeError::StripePieces {
+                data_shards: shares.data_shards,
+                piece_bytes: stripe.piece_bytes,
+            });
+        }
+        let mut sorted: Vec<(usize, &[u8])> = pieces.to_vec();
+        sorted.sort_by_key(|(index, _)| *index);
+        let systematic = sorted
+            .iter()
+            .enumerate()
+            .all(|(slot, (index, _))| slot == *index);
+        rebuild_stripe(&mut self.coder, shares, stripe, &sorted, systematic, emit)
+    }
+}
+
+/// Writes stripe `stripe`'s data, rebuilt from `pieces` (k of them, `(shard index, piece)`,
+/// in increasing index order), to `emit`, cut to the stripe's data bytes. `systematic`: the
+/// pieces are the k data shards', so the data is copied, not decoded.
+fn rebuild_stripe(
+    coder: &mut Option<ReedSolomonDecoder>,
+    shares: Shares,
+    stripe: &Stripe,
+    pieces: &[(usize, &[u8])],
+    systematic: bool,
+    mut emit: impl FnMut(&[u8]) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let k = usize::from(shares.data_shards);
+    let piece = usize_of(u64::from(stripe.piece_bytes));
+    let mut remaining = usize_of(stripe.data_bytes);
+    let mut emit_data = |data: &[u8]| -> Result<(), DecodeError> {
+        let take = data.get(..remaining.min(data.len())).unwrap_or_default();
+        remaining = remaining.saturating_sub(take.len());
+        if take.is_empty() {
+            return Ok(());
+        }
+        emit(take)
+    };
+    match (coder, systematic) {
+        (Some(coder), false) => {
+            coder
+                .reset(k, usize::from(shares.recovery_shards()), piece)
+                .map_err(DecodeError::Coding)?;
+            for (index, slot) in pieces {
+                match index.checked_sub(k) {
+                    None => coder.add_original_shard(*index, slot),
+                    Some(recovery) => coder.add_recovery_shard(recovery, slot),
+                }
+                .map_err(DecodeError::Coding)?;
+            }
+            let result = coder.decode().map_err(DecodeError::Coding)?;
+            for original in 0..k {
+                let given = pieces
+                    .iter()
+                    .find(|(index, _)| *index == original)
+                    .map(|(_, piece)| *piece);
+                let data = given
+                    .or_else(|| result.restored_original(original))
+                    .unwrap_or_default();
+                emit_data(data)?;
+            }
+        }
+        _ => {
+            for (_, data) in pieces {
+                emit_data(data)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rebuilds `manifest`'s blob into `out` from the first k of `shards` given.
@@ -527,6 +609,63 @@ mod tests {
             order.sort_by_key(|i| Hash::digest(&[keep_seed.to_le_bytes(), (*i as u64).to_le_bytes()].concat()));
             let keep = &order[..usize::from(k)];
             prop_assert_eq!(decode(&manifest, &shards, keep).unwrap(), data);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// A reader that switches shards between stripes (a storer dropped mid-file) still
+        /// rebuilds the blob, stripe by stripe, from whichever k pieces it has for each.
+        #[test]
+        fn each_stripe_rebuilds_from_its_own_k_pieces(
+            size in 1usize..30_000,
+            n in 2u8..=10,
+            k_pick in any::<prop::sample::Index>(),
+            seed in any::<u64>(),
+        ) {
+            let k = u8::try_from(k_pick.index(usize::from(n))).unwrap() + 1;
+            let shares = Shares::new(k, n).unwrap();
+            let data = seeded_bytes(seed, size);
+            let (manifest, shards) = encode(&data, shares, PIECE_BYTES_MIN);
+            let layout = manifest.layout().unwrap();
+            let mut decoder = BlobDecoder::new(&manifest).unwrap();
+            let mut out = Vec::new();
+            for (number, stripe) in layout.stripe_iter().enumerate() {
+                let mut order: Vec<usize> = (0..usize::from(n)).collect();
+                order.sort_by_key(|i| Hash::digest(&[seed.to_le_bytes(), (number as u64).to_le_bytes(), (*i as u64).to_le_bytes()].concat()));
+                let start = stripe.shard_offset_bytes as usize;
+                let end = start + stripe.piece_bytes as usize;
+                let pieces: Vec<(usize, &[u8])> = order[..usize::from(k)]
+                    .iter()
+                    .map(|i| (*i, &shards[*i][start..end]))
+                    .collect();
+                decoder.decode_stripe(&stripe, &pieces, |bytes| {
+                    out.extend_from_slice(bytes);
+                    Ok(())
+                }).unwrap();
+            }
+            prop_assert_eq!(out, data);
+        }
+    }
+
+    #[test]
+    fn a_stripe_needs_k_distinct_pieces_of_its_width() {
+        let data = seeded_bytes(9, 10_000);
+        let (manifest, shards) = encode(&data, Shares::new(3, 5).unwrap(), PIECE_BYTES_MIN);
+        let stripe = manifest.layout().unwrap().stripe(0).unwrap();
+        let width = stripe.piece_bytes as usize;
+        let piece = |i: usize| (i, &shards[i][..width]);
+        let mut decoder = BlobDecoder::new(&manifest).unwrap();
+        for pieces in [
+            vec![piece(0), piece(1)],
+            vec![piece(0), piece(1), piece(1)],
+            vec![piece(0), piece(1), (7, &shards[2][..width])],
+            vec![piece(0), piece(1), (2, &shards[2][..width - 2])],
+        ] {
+            assert!(matches!(
+                decoder.decode_stripe(&stripe, &pieces, |_| Ok(())),
+                Err(DecodeError::StripePieces { data_shards: 3, .. })
+            ));
         }
     }
 
