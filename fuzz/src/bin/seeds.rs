@@ -43,6 +43,9 @@ fn kind(payload: &TxPayload) -> &'static str {
         TxPayload::LineupProof { .. } => "lineup-proof",
         TxPayload::Settle { .. } => "settle",
         TxPayload::Dispute { .. } => "dispute",
+        TxPayload::DeclareCapacity { .. } => "declare-capacity",
+        TxPayload::RegisterBlob { .. } => "register-blob",
+        TxPayload::ConfirmShards { .. } => "confirm-shards",
     }
 }
 
