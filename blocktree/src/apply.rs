@@ -49,13 +49,22 @@ impl StateView<'_> {
             TxPayload::SetScript { keyspace, script } => {
                 crate::keyspace::set_script(self, ctx, *sender, keyspace, script.as_deref())?
             }
-            TxPayload::Put { key, value } => crate::keyspace::put(self, ctx, *sender, key, value)?,
-            TxPayload::Delete { key } => crate::keyspace::delete(self, ctx, *sender, key)?,
+            TxPayload::Put { key, value } => {
+                crate::blob::check_key_free(self, key)?;
+                crate::keyspace::put(self, ctx, *sender, key, value)?
+            }
+            TxPayload::Delete { key } => {
+                crate::blob::check_key_free(self, key)?;
+                crate::keyspace::delete(self, ctx, *sender, key)?
+            }
             TxPayload::ClaimMinerReward { proof } => {
                 crate::endowment::claim_miner_reward(self, ctx.params, proof)?
             }
             TxPayload::Stake { amount, role } => crate::stake::stake(self, sender, *role, *amount)?,
             TxPayload::Unstake { amount, role } => {
+                if *role == bitverse_pricing::TaskKind::Store {
+                    crate::blob::check_storer_may_unstake(self, sender)?;
+                }
                 crate::stake::unstake(self, ctx, sender, *role, *amount)?
             }
             TxPayload::PostBounty {

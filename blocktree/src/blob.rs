@@ -383,8 +383,9 @@ fn set_totals(view: &mut StateView<'_>, totals: &BlobTotals) {
     view.set_pending(blob_totals_key(), Some(codec::encode(totals)));
 }
 
-/// Refuses a write (Put, Delete) of a key that holds a live blob: its value is the blob's
-/// manifest, which its storers and readers rely on, for as long as the blob lives.
+/// Refuses a write (Put, Delete; `crate::apply` asks before either) of a key that holds a live
+/// blob: its value is the blob's manifest, which its storers and readers rely on, for as long
+/// as the blob lives.
 pub(crate) fn check_key_free(view: &StateView<'_>, key: &str) -> Result<(), ApplyError> {
     if !view.chain().is_root() {
         return Ok(());
@@ -400,7 +401,7 @@ pub(crate) fn check_key_free(view: &StateView<'_>, key: &str) -> Result<(), Appl
 }
 
 /// Refuses an Unstake of storer stake while the root has shards placed on the storer: the
-/// stake backs them (`docs/STORAGE.md`, "Unstaking with shards").
+/// stake backs them (`docs/STORAGE.md`; `crate::apply` asks before `crate::stake::unstake`).
 pub(crate) fn check_storer_may_unstake(
     view: &StateView<'_>,
     account: &AccountId,
@@ -572,7 +573,7 @@ pub(crate) fn register(
         }
         .into());
     }
-    crate::keyspace::put_value(
+    crate::keyspace::put(
         view,
         ctx,
         registration.publisher,
@@ -958,21 +959,12 @@ fn draw_due(
             Err(e) => return Err(StorageError::Draw(e).into()),
         };
         let first_placement = found.shards.iter().all(|s| s.placed_height == 0);
+        let placed = Placed {
+            height,
+            deadline_height,
+        };
         for (index, storer) in indices.iter().zip(&storers) {
-            let Some(shard) = found.shards.get_mut(usize::from(*index)) else {
-                continue;
-            };
-            shard.storer = Some(*storer);
-            shard.placed_height = height;
-            shard.deadline_height = deadline_height;
-            shard.confirmed_height = None;
-            let mut record = storer_record(view, storer)?;
-            record.assigned_bytes = record
-                .assigned_bytes
-                .checked_add(shard_bytes)
-                .ok_or(TxError::Overflow)?;
-            record.shards = record.shards.checked_add(1).ok_or(TxError::Overflow)?;
-            set_storer_record(view, storer, &record);
+            assign(view, &mut found, *index, storer, &placed)?;
             if let Some(candidate) = candidates
                 .as_mut()
                 .and_then(|pool| pool.iter_mut().find(|c| c.account == *storer))
@@ -1004,6 +996,38 @@ fn draw_due(
             Some(codec::encode(&deadlines)),
         );
     }
+    Ok(())
+}
+
+/// When a draw placed shards: its block and the deadline it gives them.
+struct Placed {
+    height: u64,
+    deadline_height: u64,
+}
+
+/// Places shard `index` of `found` on `storer`, counting its bytes against the storer's room.
+fn assign(
+    view: &mut StateView<'_>,
+    found: &mut Blob,
+    index: u8,
+    storer: &AccountId,
+    placed: &Placed,
+) -> Result<(), ApplyError> {
+    let shard_bytes = found.manifest.shard_size_bytes;
+    let Some(shard) = found.shards.get_mut(usize::from(index)) else {
+        return Err(corrupt(format!("blob {} has no shard {index}", found.id)));
+    };
+    shard.storer = Some(*storer);
+    shard.placed_height = placed.height;
+    shard.deadline_height = placed.deadline_height;
+    shard.confirmed_height = None;
+    let mut record = storer_record(view, storer)?;
+    record.assigned_bytes = record
+        .assigned_bytes
+        .checked_add(shard_bytes)
+        .ok_or(TxError::Overflow)?;
+    record.shards = record.shards.checked_add(1).ok_or(TxError::Overflow)?;
+    set_storer_record(view, storer, &record);
     Ok(())
 }
 

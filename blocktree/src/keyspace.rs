@@ -125,21 +125,9 @@ pub(crate) fn set_script(
 }
 
 /// Sets `key` to `value` on this chain, within its keyspace's quota, when the keyspace's rule
-/// allows it and the key does not hold a live blob's manifest (`crate::blob`).
+/// allows it. (A RegisterBlob writes its manifest's bytes here too; `crate::apply` refuses a
+/// Put of a key holding a live blob before it comes here.)
 pub(crate) fn put(
-    view: &mut StateView<'_>,
-    ctx: &BlockContext<'_>,
-    sender: AccountId,
-    key: &str,
-    value: &[u8],
-) -> Result<(), ApplyError> {
-    crate::blob::check_key_free(view, key)?;
-    put_value(view, ctx, sender, key, value)
-}
-
-/// [`put`] without the blob check: the write a RegisterBlob makes of its manifest's bytes,
-/// judged by the keyspace's rule and quota as any Put.
-pub(crate) fn put_value(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,
     sender: AccountId,
@@ -189,7 +177,6 @@ pub(crate) fn delete(
     sender: AccountId,
     key: &str,
 ) -> Result<(), ApplyError> {
-    crate::blob::check_key_free(view, key)?;
     let (home, mut record, slot) = view.home_here(key)?;
     let Some(old) = view.get_raw(&slot)? else {
         return Err(KeyspaceError::NoSuchKey(key.to_owned()).into());

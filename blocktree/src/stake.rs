@@ -319,9 +319,6 @@ pub(crate) fn unstake(
     amount: Amount,
 ) -> Result<(), ApplyError> {
     check_stake(view, amount)?;
-    if role == TaskKind::Store {
-        crate::blob::check_storer_may_unstake(view, account)?;
-    }
     let mut record = stake_record(view, account)?;
     let staked = record.stake(role);
     let left = staked
