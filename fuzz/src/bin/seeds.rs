@@ -314,6 +314,21 @@ fn main() {
                 role: TaskKind::Relay,
             },
         ),
+        (
+            "declare-capacity",
+            TxPayload::DeclareCapacity {
+                capacity_bytes: 1 << 30,
+            },
+        ),
+        (
+            "confirm-shards",
+            TxPayload::ConfirmShards {
+                receipts: vec![bitverse_blocktree::ShardReceipt {
+                    blob: Hash::digest(b"a blob"),
+                    shard: 3,
+                }],
+            },
+        ),
     ];
     if let Some(envelope) = envelope {
         let mut other = envelope;
