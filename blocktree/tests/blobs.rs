@@ -843,3 +843,25 @@ fn a_blob_in_a_keyspace_on_a_data_chain_is_refused_on_the_root() {
     );
     assert_eq!(e.code(), codes::KEY_ON_OTHER_CHAIN);
 }
+
+#[test]
+fn at_most_a_block_s_worth_of_shards_is_drawn_per_block_and_the_rest_waits_its_turn() {
+    // Three blobs of 30 shards are due in the same block: two fit in its 64 draws, the third
+    // is drawn in the next block, in registration order.
+    assert_eq!(bitverse_blocktree::PLACEMENTS_PER_BLOCK_MAX, 64);
+    let mut s = Store::new(params(), &[STAKE; 31]);
+    let m = manifest(100_000, 10, 30);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let ids: Vec<Hash> = (0..3)
+        .map(|i| s.register(&format!("files/{i}"), &m, needed))
+        .collect();
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let drawn = |s: &Store, id: &Hash| s.blob(id).shards.iter().all(|sh| sh.storer.is_some());
+    assert!(drawn(&s, &ids[0]));
+    assert!(drawn(&s, &ids[1]));
+    assert!(s.blob(&ids[2]).shards.iter().all(|sh| sh.storer.is_none()));
+    s.seal();
+    assert!(drawn(&s, &ids[2]));
+    assert_eq!(s.blob(&ids[2]).shards[0].placed_height, s.height());
+}
