@@ -868,6 +868,8 @@ pub struct StakeResult {
     pub offerer: Amount,
     /// Staked as a relayer.
     pub relayer: Amount,
+    /// Staked as a storer: locked while the root places shards on it (`docs/STORAGE.md`).
+    pub storer: Amount,
     /// Amounts on their way back to the balance, by release height.
     pub unbonding: Vec<UnbondingResult>,
 }
@@ -875,7 +877,7 @@ pub struct StakeResult {
 /// One unbonding entry in a [`StakeResult`].
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UnbondingResult {
-    /// `offerer` or `relayer`.
+    /// `offerer`, `relayer` or `storer`.
     pub role: String,
     /// The amount.
     pub amount: Amount,
