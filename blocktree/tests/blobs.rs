@@ -865,3 +865,88 @@ fn at_most_a_block_s_worth_of_shards_is_drawn_per_block_and_the_rest_waits_its_t
     assert!(drawn(&s, &ids[2]));
     assert_eq!(s.blob(&ids[2]).shards[0].placed_height, s.height());
 }
+
+/// One step of a random run: register a blob, have every drawn storer of a blob confirm, or let
+/// blocks go by.
+#[derive(Clone, Debug)]
+enum Step {
+    Register { n: u8, periods: u8 },
+    ConfirmAll { blob: usize },
+    Seal { blocks: u8 },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u8..=4, 0u8..4).prop_map(|(n, periods)| Step::Register { n, periods }),
+        (0usize..8).prop_map(|blob| Step::ConfirmAll { blob }),
+        (1u8..=6).prop_map(|blocks| Step::Seal { blocks }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Money is conserved in every root block of any run of registrations, receipts, draws,
+    /// redraws, failures, payments and expiries (`Store::seal` checks it after every block),
+    /// and the escrow total is what the live blobs hold.
+    #[test]
+    fn any_run_of_blobs_conserves_money_in_every_block(
+        steps in proptest::collection::vec(step(), 1..16)
+    ) {
+        let mut s = Store::new(params(), &[STAKE; 6]);
+        let mut ids: Vec<Hash> = Vec::new();
+        for step in steps {
+            match step {
+                Step::Register { n, periods } => {
+                    let m = manifest(1 << 20, 1, n);
+                    let storage = s.chain.params().storage;
+                    let charge = shard_period_charge(m.shard_size_bytes, 0, &storage).unwrap().0;
+                    let endowment = s.chain.blob_endowment_min(&m).unwrap().0
+                        + u128::from(periods) * u128::from(n) * charge
+                        + u128::from(periods);
+                    let key = format!("files/{}", ids.len());
+                    ids.push(s.register(&key, &m, Amount(endowment)));
+                    s.seal();
+                }
+                Step::ConfirmAll { blob } => {
+                    let Some(id) = ids.get(blob).copied() else { continue };
+                    let found = s.blob(&id);
+                    if !found.status.is_live() {
+                        continue;
+                    }
+                    let next = s.height() + 1;
+                    for (index, shard) in found.shards.iter().enumerate() {
+                        let (Some(storer), None) = (shard.storer, shard.confirmed_height) else {
+                            continue;
+                        };
+                        if shard.deadline_height <= next {
+                            continue;
+                        }
+                        let key = s.key_of(&storer).clone();
+                        s.submit(
+                            &key,
+                            TxPayload::ConfirmShards {
+                                receipts: vec![ShardReceipt { blob: id, shard: index as u8 }],
+                            },
+                        );
+                    }
+                    s.seal();
+                }
+                Step::Seal { blocks } => {
+                    for _ in 0..blocks {
+                        s.seal();
+                    }
+                }
+            }
+        }
+        let height = s.height();
+        let live: u128 = ids
+            .iter()
+            .map(|id| s.chain.blob_at(id, height).unwrap().unwrap())
+            .filter(|b| b.status.is_live())
+            .map(|b| b.endowment.0)
+            .sum();
+        proptest::prop_assert_eq!(s.chain.blob_totals_at(height).unwrap().escrowed.0, live);
+    }
+}
