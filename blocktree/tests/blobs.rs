@@ -866,6 +866,64 @@ fn at_most_a_block_s_worth_of_shards_is_drawn_per_block_and_the_rest_waits_its_t
     assert_eq!(s.blob(&ids[2]).shards[0].placed_height, s.height());
 }
 
+#[test]
+fn at_most_a_block_s_worth_of_payments_is_made_per_block_and_the_rest_waits_its_turn() {
+    // 64 blobs placed in one block and a 65th placed one period later fall due together two
+    // periods after the first: 64 are paid in that block, the last in the next.
+    assert_eq!(bitverse_blocktree::blob::PAYMENTS_PER_BLOCK_MAX, 64);
+    let mut s = Store::new(params(), &[STAKE; 2]);
+    let period = s.chain.params().storage.period_blocks;
+    let m = manifest(2_000, 1, 1);
+    let mut ids: Vec<Hash> = (0..64)
+        .map(|i| s.register(&format!("files/{i}"), &m, Amount(1_000_000)))
+        .collect();
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let placed = s.height();
+    let confirm_all = |s: &mut Store, ids: &[Hash]| {
+        let mut by_storer: Vec<(SecretKey, Vec<ShardReceipt>)> = Vec::new();
+        for id in ids {
+            let blob = s.blob(id);
+            if blob.shards[0].confirmed_height.is_some() {
+                continue;
+            }
+            let storer = s.key_of(&blob.shards[0].storer.unwrap()).clone();
+            let receipt = ShardReceipt {
+                blob: *id,
+                shard: 0,
+            };
+            match by_storer
+                .iter_mut()
+                .find(|(k, _)| k.account() == storer.account())
+            {
+                Some((_, receipts)) => receipts.push(receipt),
+                None => by_storer.push((storer, vec![receipt])),
+            }
+        }
+        for (storer, receipts) in by_storer {
+            s.submit(&storer, TxPayload::ConfirmShards { receipts });
+        }
+        s.seal();
+    };
+    // The 65th goes in the block after the first draw (with the receipts): drawn a period
+    // after the first 64.
+    assert_eq!(period, 1 + PLACEMENT_DELAY_BLOCKS);
+    let late = s.register("files/late", &m, Amount(1_000_000));
+    confirm_all(&mut s, &ids);
+    ids.push(late);
+    s.seal_until(placed + period);
+    assert_eq!(s.blob(&ids[64]).shards[0].placed_height, placed + period);
+    confirm_all(&mut s, &ids);
+    let periods = |s: &Store| -> u64 { ids.iter().map(|id| s.blob(id).periods_elapsed).sum() };
+    s.seal_until(placed + 2 * period - 1);
+    assert_eq!(periods(&s), 64);
+    s.seal();
+    // 64 paid here: the 65th (queued at its draw) and 63 of the first.
+    assert_eq!(periods(&s), 64 + 64);
+    s.seal();
+    assert_eq!(periods(&s), 64 + 65);
+}
+
 /// One step of a random run: register a blob, have every drawn storer of a blob confirm, or let
 /// blocks go by.
 #[derive(Clone, Debug)]
