@@ -1,6 +1,7 @@
 //! How a transaction changes a chain's state: the sender pays ([`StateView`]'s
 //! `charge_sender`), then the module of the transaction's kind makes its change
-//! (`crate::keyspace`, `crate::stake`, `crate::bounty`, `crate::endowment`; a transfer here).
+//! (`crate::keyspace`, `crate::stake`, `crate::bounty`, `crate::endowment`, `crate::blob`; a
+//! transfer here).
 //! Above the state modules, which know nothing of the transaction as a whole.
 
 use bitverse_primitives::{AccountId, Amount, codec};
@@ -48,13 +49,22 @@ impl StateView<'_> {
             TxPayload::SetScript { keyspace, script } => {
                 crate::keyspace::set_script(self, ctx, *sender, keyspace, script.as_deref())?
             }
-            TxPayload::Put { key, value } => crate::keyspace::put(self, ctx, *sender, key, value)?,
-            TxPayload::Delete { key } => crate::keyspace::delete(self, ctx, *sender, key)?,
+            TxPayload::Put { key, value } => {
+                crate::blob::check_key_free(self, key)?;
+                crate::keyspace::put(self, ctx, *sender, key, value)?
+            }
+            TxPayload::Delete { key } => {
+                crate::blob::check_key_free(self, key)?;
+                crate::keyspace::delete(self, ctx, *sender, key)?
+            }
             TxPayload::ClaimMinerReward { proof } => {
                 crate::endowment::claim_miner_reward(self, ctx.params, proof)?
             }
             TxPayload::Stake { amount, role } => crate::stake::stake(self, sender, *role, *amount)?,
             TxPayload::Unstake { amount, role } => {
+                if *role == bitverse_pricing::TaskKind::Store {
+                    crate::blob::check_storer_may_unstake(self, sender)?;
+                }
                 crate::stake::unstake(self, ctx, sender, *role, *amount)?
             }
             TxPayload::PostBounty {
@@ -107,6 +117,27 @@ impl StateView<'_> {
                 [first.as_ref(), second.as_ref()],
                 result_hash,
             )?,
+            TxPayload::DeclareCapacity { capacity_bytes } => {
+                crate::blob::declare_capacity(self, sender, *capacity_bytes)?
+            }
+            TxPayload::RegisterBlob {
+                key,
+                manifest,
+                endowment,
+            } => crate::blob::register(
+                self,
+                ctx,
+                &crate::blob::Registration {
+                    id: tx.hash(),
+                    publisher: *sender,
+                    key,
+                    manifest,
+                    endowment: *endowment,
+                },
+            )?,
+            TxPayload::ConfirmShards { receipts } => {
+                crate::blob::confirm_shards(self, ctx, sender, receipts)?
+            }
         }
         Ok(body.fee)
     }
@@ -216,6 +247,7 @@ fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
         TxPayload::Transfer { amount, .. } => *amount,
         TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
         TxPayload::Stake { amount, .. } => *amount,
+        TxPayload::RegisterBlob { endowment, .. } => *endowment,
         TxPayload::PostBounty { amount, .. } => amount.checked_add(holding).map_err(overflow)?,
         TxPayload::SetScript { .. }
         | TxPayload::LineupProof { .. }
@@ -224,6 +256,8 @@ fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
         | TxPayload::Put { .. }
         | TxPayload::Delete { .. }
         | TxPayload::Unstake { .. }
-        | TxPayload::ClaimMinerReward { .. } => Amount::ZERO,
+        | TxPayload::ClaimMinerReward { .. }
+        | TxPayload::DeclareCapacity { .. }
+        | TxPayload::ConfirmShards { .. } => Amount::ZERO,
     })
 }

@@ -1246,14 +1246,17 @@ pub(crate) fn expire_bounties(
 }
 
 /// What every root block does at its start, before its transactions: releases unbonded
-/// stakes, then refunds expired bounties.
+/// stakes, refunds expired bounties, then the blobs' deadlines, draws and payments
+/// (`crate::blob`), whose draws are seeded by `parent`, the hash of the block before.
 pub(crate) fn start_root_block(
     view: &mut StateView<'_>,
     params: &ChainParams,
     height: u64,
+    parent: &Hash,
 ) -> Result<(), ApplyError> {
     crate::stake::release_unbonded(view, height)?;
-    expire_bounties(view, params, height)
+    expire_bounties(view, params, height)?;
+    crate::blob::start_root_block(view, params, height, parent)
 }
 
 #[cfg(test)]

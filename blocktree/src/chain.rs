@@ -30,6 +30,7 @@ use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, Writ
 use crate::tx::Transaction;
 
 mod admission;
+mod blobs;
 mod build;
 mod fork_choice;
 mod import;

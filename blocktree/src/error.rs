@@ -3,7 +3,7 @@
 //!
 //! A transaction's refusal is a [`TxError`], which wraps the enum of the stage that refused it
 //! ([`StatelessError`], [`AdmissionError`], [`AccountError`], [`KeyspaceError`],
-//! [`StakeError`], [`BountyError`], [`EarningsError`]); each has a stable code from the one
+//! [`StakeError`], [`BountyError`], [`EarningsError`], [`StorageError`]); each has a stable code from the one
 //! table in [`codes`]. This module depends on no other module of the crate.
 
 use bitverse_compute::SandboxError;
@@ -18,7 +18,7 @@ mod stages;
 pub use codes::{ERROR_CODES, ErrorCode, ErrorStage};
 pub use stages::{
     AccountError, AdmissionError, BountyEnd, BountyError, DeepValueFault, EarningsError,
-    KeyspaceError, StakeError, StatelessError,
+    KeyspaceError, StakeError, StatelessError, StorageError,
 };
 
 /// Why a transaction was refused, by the mempool or by a block: the refusal of the stage that
@@ -46,6 +46,9 @@ pub enum TxError {
     /// A miner's claim refused.
     #[error(transparent)]
     Earnings(#[from] EarningsError),
+    /// Refused by the storage rules.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     /// Amounts overflowed.
     #[error("amount overflow")]
     Overflow,
@@ -56,6 +59,7 @@ pub fn role_name(role: TaskKind) -> &'static str {
     match role {
         TaskKind::Offer => "offerer",
         TaskKind::Relay => "relayer",
+        TaskKind::Store => "storer",
     }
 }
 
@@ -71,6 +75,7 @@ impl TxError {
             TxError::Stake(e) => e.code(),
             TxError::Bounty(e) => e.code(),
             TxError::Earnings(e) => e.code(),
+            TxError::Storage(e) => e.code(),
             TxError::Overflow => codes::OVERFLOW,
         }
     }
@@ -85,6 +90,7 @@ impl TxError {
             TxError::Stake(_) => ErrorStage::Stake,
             TxError::Bounty(_) => ErrorStage::Bounty,
             TxError::Earnings(_) => ErrorStage::Earnings,
+            TxError::Storage(_) => ErrorStage::Storage,
             TxError::Overflow => ErrorStage::Arithmetic,
         }
     }
@@ -321,7 +327,8 @@ macro_rules! tx_error_from_stages {
             $crate::error::KeyspaceError,
             $crate::error::StakeError,
             $crate::error::BountyError,
-            $crate::error::EarningsError
+            $crate::error::EarningsError,
+            $crate::error::StorageError
         );
     };
     ($target:ident: $($stage:ty),*) => {$(
@@ -361,6 +368,7 @@ mod tests {
         let c = |e: AccountError, code| (TxError::from(e), code);
         let k = |e: KeyspaceError, code| (TxError::from(e), code);
         let st = |e: StakeError, code| (TxError::from(e), code);
+        let sg = |e: StorageError, code| (TxError::from(e), code);
         let b = |e: BountyError, code| (TxError::from(e), code);
         let e = |e: EarningsError, code| (TxError::from(e), code);
         vec![
@@ -644,6 +652,91 @@ mod tests {
                 7003,
             ),
             (TxError::Overflow, 8001),
+            sg(StorageError::NotStorer { account }, 10001),
+            sg(
+                StorageError::CapacityTooLarge {
+                    capacity_bytes: 2,
+                    capacity_bytes_max: 1,
+                },
+                10002,
+            ),
+            sg(
+                StorageError::BadManifest(bitverse_storage::ManifestError::Empty),
+                10003,
+            ),
+            sg(
+                StorageError::EndowmentTooLow {
+                    endowment: Amount::ZERO,
+                    needed: Amount(1),
+                },
+                10004,
+            ),
+            sg(
+                StorageError::NotEnoughStorers {
+                    needed: 10,
+                    eligible: 3,
+                },
+                10005,
+            ),
+            sg(
+                StorageError::BlobKeyHeld {
+                    key: "a/b".into(),
+                    blob: hash,
+                },
+                10006,
+            ),
+            sg(
+                StorageError::BlobsFull {
+                    live: 1,
+                    live_max: 1,
+                    placements_pending: 0,
+                },
+                10007,
+            ),
+            sg(
+                StorageError::ReceiptCount {
+                    count: 0,
+                    count_max: 64,
+                },
+                10008,
+            ),
+            sg(StorageError::UnknownBlob(hash), 10009),
+            sg(StorageError::BlobEnded(hash), 10010),
+            sg(
+                StorageError::NoSuchShard {
+                    blob: hash,
+                    shard: 9,
+                    total_shards: 3,
+                },
+                10011,
+            ),
+            sg(
+                StorageError::NotAssigned {
+                    blob: hash,
+                    shard: 0,
+                    account,
+                },
+                10012,
+            ),
+            sg(
+                StorageError::ShardConfirmed {
+                    blob: hash,
+                    shard: 0,
+                },
+                10013,
+            ),
+            sg(
+                StorageError::StorerHoldsShards { account, shards: 1 },
+                10014,
+            ),
+            sg(
+                StorageError::Ledger(bitverse_pricing::PricingError::InvalidParams("x")),
+                10015,
+            ),
+            sg(
+                StorageError::Draw(bitverse_pricing::DrawError::WeightOverflow),
+                10016,
+            ),
         ]
     }
 
@@ -729,6 +822,24 @@ mod tests {
                 | EarningsError::NotAnchored { .. }
                 | EarningsError::NothingToClaim { .. },
             )
+            | TxError::Storage(
+                StorageError::NotStorer { .. }
+                | StorageError::CapacityTooLarge { .. }
+                | StorageError::BadManifest(_)
+                | StorageError::EndowmentTooLow { .. }
+                | StorageError::NotEnoughStorers { .. }
+                | StorageError::BlobKeyHeld { .. }
+                | StorageError::BlobsFull { .. }
+                | StorageError::ReceiptCount { .. }
+                | StorageError::UnknownBlob(_)
+                | StorageError::BlobEnded(_)
+                | StorageError::NoSuchShard { .. }
+                | StorageError::NotAssigned { .. }
+                | StorageError::ShardConfirmed { .. }
+                | StorageError::StorerHoldsShards { .. }
+                | StorageError::Ledger(_)
+                | StorageError::Draw(_),
+            )
             | TxError::Overflow => {}
         }
     }
@@ -785,6 +896,7 @@ mod tests {
                 ErrorStage::Bounty => 6,
                 ErrorStage::Earnings => 7,
                 ErrorStage::Arithmetic => 8,
+                ErrorStage::Storage => 10,
             };
             assert_eq!(
                 entry.code / 1000,
@@ -792,11 +904,19 @@ mod tests {
                 "{} is in its stage's thousand",
                 entry.name
             );
-            assert!(
-                (-32768..=-32000).contains(&entry.former_code),
-                "{}: the former codes were all in the reserved range",
-                entry.name
-            );
+            if entry.stage == ErrorStage::Storage {
+                assert_eq!(
+                    entry.former_code, entry.code,
+                    "{}: the storage codes came after the renumbering",
+                    entry.name
+                );
+            } else {
+                assert!(
+                    (-32768..=-32000).contains(&entry.former_code),
+                    "{}: the former codes were all in the reserved range",
+                    entry.name
+                );
+            }
         }
         let names: BTreeSet<&str> = ERROR_CODES.iter().map(|entry| entry.name).collect();
         assert_eq!(names.len(), ERROR_CODES.len(), "names are unique");

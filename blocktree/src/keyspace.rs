@@ -125,7 +125,8 @@ pub(crate) fn set_script(
 }
 
 /// Sets `key` to `value` on this chain, within its keyspace's quota, when the keyspace's rule
-/// allows it.
+/// allows it. (A RegisterBlob writes its manifest's bytes here too; `crate::apply` refuses a
+/// Put of a key holding a live blob before it comes here.)
 pub(crate) fn put(
     view: &mut StateView<'_>,
     ctx: &BlockContext<'_>,

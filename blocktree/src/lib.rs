@@ -24,6 +24,7 @@
 
 pub mod anchoring;
 mod apply;
+pub mod blob;
 pub mod block;
 pub mod bounty;
 mod chain;
@@ -44,6 +45,11 @@ pub mod tree;
 pub mod tx;
 
 pub use anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
+pub use blob::{
+    BLOBS_LIVE_MAX, Blob, BlobFailure, BlobStatus, BlobTotals, CAPACITY_BYTES_MAX,
+    PLACEMENT_DELAY_BLOCKS, PLACEMENT_QUEUE_MAX, PLACEMENTS_PER_BLOCK_MAX, RECEIPTS_PER_TX_MAX,
+    REDRAWS_PER_SHARD_MAX, Shard, ShardReceipt, StorerRecord,
+};
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use bounty::{
     BOUNTIES_EXPIRING_PER_HEIGHT_MAX, BOUNTY_INPUTS_MAX, Bounty, BountyStatus, BountyTerms,
@@ -58,7 +64,7 @@ pub use endowment::{EarningsProof, EndowmentPool};
 pub use error::{
     AccountError, AdmissionError, BlockError, BountyEnd, BountyError, ChainError, DeepValueFault,
     ERROR_CODES, EarningsError, ErrorCode, ErrorStage, KeyspaceError, SandboxFailure, StakeError,
-    StatelessError, StoreError, TxError, codes, role_name,
+    StatelessError, StorageError, StoreError, TxError, codes, role_name,
 };
 pub use headers::{HeaderChainChecker, HeaderRules};
 pub use params::{ChainParams, DEV_ACCOUNT_NAMES, DepthParams};

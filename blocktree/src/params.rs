@@ -1,6 +1,6 @@
 //! Network parameters: the numbers every node of a network must agree on, genesis included.
 
-use bitverse_pricing::{LedgerParams, QuoteParams};
+use bitverse_pricing::{LedgerParams, QuoteParams, StorageParams};
 use bitverse_primitives::{AccountId, Amount, SecretKey};
 
 /// The dev accounts funded at genesis on `dev` and `local` networks, by name (`dev:alice`).
@@ -72,10 +72,17 @@ pub struct ChainParams {
     /// table costs in proportion to how long it is held, so filling the table with tiny
     /// bounties expiring far out costs real money (issue 18 §5).
     pub bounty_price_per_block: Amount,
+    /// What storing a blob costs, how fast it gets cheaper, and how long a storer has to
+    /// confirm a shard (`docs/STORAGE.md`).
+    pub storage: StorageParams,
 }
 
 /// Balance of each dev account at genesis: 10^12 base units.
 pub const DEV_ACCOUNT_BALANCE: Amount = Amount(1_000_000_000_000);
+
+/// A year of 365.25 days, in milliseconds: the clock of the storage rate's yearly fall is
+/// this many milliseconds of root blocks at their target interval.
+pub const YEAR_MS: u64 = 31_557_600_000;
 
 /// The deepest chain `dev` and `local` let a keyspace be bought on.
 pub const DEV_DEPTH_MAX: u8 = 8;
@@ -139,6 +146,18 @@ impl ChainParams {
             // A 20-block bounty pays 2 000 base units to be held; the whole open table held
             // for the longest expiry, 10^10 (10 BV).
             bounty_price_per_block: Amount(100),
+            storage: StorageParams {
+                // Paid every 10 one-second blocks: a dev node shows payments within a demo.
+                period_blocks: 10,
+                year_blocks: YEAR_MS / 1_000,
+                // 1 BV (10^9 base units) a GiB of shards for the first year, 10 % less every
+                // year: 1 GiB at 3-of-10 costs about 3.3 BV its first year, 33 BV for ever.
+                price_per_gib_year: Amount(1_000_000_000),
+                yearly_retention_ppm: 900_000,
+                placement_price_per_shard: Amount(1_000),
+                // 200 blocks: three minutes of dev blocks to take and receipt a shard.
+                confirm_deadline_blocks: 200,
+            },
         }
     }
 
@@ -167,6 +186,14 @@ impl ChainParams {
             // About 65 thousand hashes: milliseconds for an honest finder, a real cost for
             // grinding many lineups.
             lineup_difficulty: 1 << 16,
+            storage: StorageParams {
+                // Five minutes of three-second blocks.
+                period_blocks: 100,
+                year_blocks: YEAR_MS / 3_000,
+                // Ten minutes to take and receipt a shard.
+                confirm_deadline_blocks: 200,
+                ..ChainParams::dev().storage
+            },
             ..ChainParams::dev()
         }
     }

@@ -61,6 +61,9 @@ pub struct StakeRecord {
     /// Unbonding entries, by increasing release height then role; at most
     /// [`UNBONDING_ENTRIES_PER_ACCOUNT_MAX`].
     pub unbonding: Vec<Unbonding>,
+    /// Staked as a storer (`TaskKind::Store`): locked while the root places shards on it
+    /// (`crate::blob`).
+    pub storer: Amount,
 }
 
 impl StakeRecord {
@@ -69,6 +72,7 @@ impl StakeRecord {
         match role {
             TaskKind::Offer => self.offerer,
             TaskKind::Relay => self.relayer,
+            TaskKind::Store => self.storer,
         }
     }
 
@@ -87,13 +91,19 @@ impl StakeRecord {
         match role {
             TaskKind::Offer => &mut self.offerer,
             TaskKind::Relay => &mut self.relayer,
+            TaskKind::Store => &mut self.storer,
         }
     }
 
-    /// Everything this record holds in escrow: both stakes and every unbonding entry. `None`
-    /// on overflow (impossible with a supply that fits in an `Amount`).
+    /// Everything this record holds in escrow: every role's stake and every unbonding entry.
+    /// `None` on overflow (impossible with a supply that fits in an `Amount`).
     pub fn escrow_total(&self) -> Option<Amount> {
-        let mut total = self.offerer.checked_add(self.relayer).ok()?;
+        let mut total = self
+            .offerer
+            .checked_add(self.relayer)
+            .ok()?
+            .checked_add(self.storer)
+            .ok()?;
         for entry in &self.unbonding {
             total = total.checked_add(entry.amount).ok()?;
         }
@@ -101,7 +111,10 @@ impl StakeRecord {
     }
 
     fn is_empty(&self) -> bool {
-        self.offerer == Amount::ZERO && self.relayer == Amount::ZERO && self.unbonding.is_empty()
+        self.offerer == Amount::ZERO
+            && self.relayer == Amount::ZERO
+            && self.storer == Amount::ZERO
+            && self.unbonding.is_empty()
     }
 }
 
@@ -466,6 +479,8 @@ mod tests {
             reliability_key(&a, TaskKind::Offer),
             reliability_key(&a, TaskKind::Relay),
             reliability_key(&b, TaskKind::Offer),
+            staked_nodes_key(TaskKind::Store),
+            reliability_key(&a, TaskKind::Store),
         ];
         for (i, x) in keys.iter().enumerate() {
             for y in &keys[i + 1..] {
@@ -491,12 +506,14 @@ mod tests {
                     release_height: 4,
                 },
             ],
+            storer: Amount(17),
         };
-        assert_eq!(record.escrow_total(), Some(Amount(36)));
+        assert_eq!(record.escrow_total(), Some(Amount(53)));
         let overflowing = StakeRecord {
             offerer: Amount(u128::MAX),
             relayer: Amount(1),
             unbonding: Vec::new(),
+            storer: Amount::ZERO,
         };
         assert_eq!(overflowing.escrow_total(), None);
     }

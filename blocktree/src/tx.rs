@@ -6,7 +6,9 @@ use bitverse_keyspace::{KeyspaceName, check_key};
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature, codec};
 use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope, LineupProof};
+use bitverse_storage::Manifest;
 
+use crate::blob::ShardReceipt;
 use crate::bounty::BOUNTY_INPUTS_MAX;
 use crate::endowment::EarningsProof;
 use crate::error::StatelessError;
@@ -89,7 +91,7 @@ pub enum TxPayload {
     Stake {
         /// Amount moved, besides the fee.
         amount: Amount,
-        /// `Offer` to stake as an offerer, `Relay` as a relayer.
+        /// `Offer` to stake as an offerer, `Relay` as a relayer, `Store` as a storer.
         role: TaskKind,
     },
     /// Moves `amount` of the sender's stake for `role` into an unbonding entry, returned to
@@ -174,6 +176,32 @@ pub enum TxPayload {
         /// The result hash `second` commits to, revealed by the disputer (a relayer disputing
         /// reveals its own).
         result_hash: Hash,
+    },
+    /// Sets the bytes of shards the sender, staked as a storer, offers to hold (root only):
+    /// the root places no shard on a storer without room for it (`crate::blob`).
+    DeclareCapacity {
+        /// At most `crate::blob::CAPACITY_BYTES_MAX`.
+        capacity_bytes: u64,
+    },
+    /// Registers a blob at `key` (root only, for now; `crate::blob`): the key's value becomes
+    /// the manifest's canonical bytes, written as a Put would write it (the keyspace's rule
+    /// judges it), and `endowment` leaves the sender's balance: a placement charge per shard
+    /// to the root's pool, the rest escrowed to pay the storers the root draws, per period.
+    /// The blob's id is this transaction's id.
+    RegisterBlob {
+        /// Full key, keyspace included.
+        key: String,
+        /// The blob's manifest (size, content hash, k-of-n, shard roots).
+        manifest: Manifest,
+        /// What the sender prepays: at least the first period of every shard and the
+        /// placement charge of every shard (`crate::blob::endowment_min`).
+        endowment: Amount,
+    },
+    /// A storer's receipts for shards placed on it (root only): it holds them, checked against
+    /// their shard roots. The transaction's signature is the storer's over every receipt.
+    ConfirmShards {
+        /// 1 to `crate::blob::RECEIPTS_PER_TX_MAX` receipts.
+        receipts: Vec<ShardReceipt>,
     },
 }
 
@@ -309,7 +337,12 @@ impl Transaction {
             TxPayload::Transfer { .. }
             | TxPayload::ClaimMinerReward { .. }
             | TxPayload::LineupProof { .. }
-            | TxPayload::Dispute { .. } => Ok(()),
+            | TxPayload::Dispute { .. }
+            | TxPayload::DeclareCapacity { .. }
+            | TxPayload::ConfirmShards { .. } => Ok(()),
+            TxPayload::RegisterBlob { key, .. } => {
+                check_key(key).map_err(StatelessError::InvalidKey)
+            }
             TxPayload::BuyKeyspace {
                 name,
                 quota_bytes,

@@ -167,6 +167,7 @@ fn stakes_unstakes_and_releases_conserve_money_in_every_block() {
             offerer: Amount(400_000),
             relayer: Amount(200_000),
             unbonding: Vec::new(),
+            storer: Amount::ZERO,
         }
     );
     let before = bob_balance_before_release.unwrap();

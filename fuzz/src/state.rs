@@ -294,7 +294,10 @@ fn accounts_named(payload: &TxPayload) -> Vec<AccountId> {
         | TxPayload::Put { .. }
         | TxPayload::Delete { .. }
         | TxPayload::Stake { .. }
-        | TxPayload::Unstake { .. } => Vec::new(),
+        | TxPayload::Unstake { .. }
+        | TxPayload::DeclareCapacity { .. }
+        | TxPayload::RegisterBlob { .. }
+        | TxPayload::ConfirmShards { .. } => Vec::new(),
         TxPayload::ClaimMinerReward { proof } => vec![proof.miner],
         TxPayload::PostBounty { offerer, .. } => vec![*offerer],
         TxPayload::LineupProof { proof } => vec![proof.finder],

@@ -547,6 +547,11 @@ impl BrowseIndex {
                     TxPayload::Delete { key } => {
                         writes.push((home_of(&root, key), key.clone(), None, None));
                     }
+                    // The key's value becomes the manifest's canonical bytes.
+                    TxPayload::RegisterBlob { key, manifest, .. } => {
+                        let size = manifest.encode().len();
+                        writes.push((home_of(&root, key), key.clone(), Some(size), None));
+                    }
                     TxPayload::Transfer { .. }
                     | TxPayload::ClaimMinerReward { .. }
                     | TxPayload::Stake { .. }
@@ -554,7 +559,9 @@ impl BrowseIndex {
                     | TxPayload::PostBounty { .. }
                     | TxPayload::LineupProof { .. }
                     | TxPayload::Settle { .. }
-                    | TxPayload::Dispute { .. } => {}
+                    | TxPayload::Dispute { .. }
+                    | TxPayload::DeclareCapacity { .. }
+                    | TxPayload::ConfirmShards { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

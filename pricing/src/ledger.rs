@@ -42,15 +42,17 @@ pub const EVENT_WEIGHT: u64 = 1_000_000;
 pub const RECORD_SIZE_BYTES_MAX: usize = 32;
 
 /// The kind of task a record is about. A node is judged separately as an offerer (does its
-/// result hold up, does it deliver before expiry) and as a relayer (does it check and
-/// countersign honestly and in time). New kinds are added at the end, so old encodings keep
-/// their meaning.
+/// result hold up, does it deliver before expiry), as a relayer (does it check and
+/// countersign honestly and in time) and as a storer (does it take and keep the shards the
+/// chain places on it). New kinds are added at the end, so old encodings keep their meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Encode, Decode)]
 pub enum TaskKind {
     /// Computing a transformation as the bounty's offerer.
     Offer,
     /// Recomputing and countersigning as a relayer of a lineup.
     Relay,
+    /// Holding the shards of blobs the root placed on it (`docs/STORAGE.md`).
+    Store,
 }
 
 /// The ledger's parameters, part of the network's parameters (encoded into the genesis hash,
@@ -518,7 +520,7 @@ mod tests {
         #[test]
         fn task_kind_codec_round_trips_and_refuses_unknown_tags(tag in any::<u32>()) {
             let decoded = bitverse_primitives::decode::<TaskKind>(&tag.to_le_bytes());
-            prop_assert_eq!(decoded.is_ok(), tag < 2);
+            prop_assert_eq!(decoded.is_ok(), tag < 3);
             if let Ok(kind) = decoded {
                 prop_assert_eq!(bitverse_primitives::encode(&kind), tag.to_le_bytes().to_vec());
             }

@@ -6,6 +6,9 @@
 //! - [`quote`]: a deterministic function of ledger records and the staked relayers that gives,
 //!   per number of hops, an upper bound on the probability that a wrong result passes
 //!   unnoticed, the expected latency and the price.
+//! - [`draw`]: a weighted draw of distinct accounts from a seed (the placement of shards).
+//! - [`storage`]: the storage endowment model, what a shard costs per period at a rate that
+//!   falls every year (`docs/STORAGE.md`).
 //!
 //! Invariant: pricing is consensus. Every function here is a pure, total function of its
 //! arguments in integer or fixed-point arithmetic: no floats, no clock, no randomness, no hash
@@ -26,10 +29,13 @@
     )
 )]
 
+pub mod draw;
 pub mod fixed;
 pub mod ledger;
 pub mod quote;
+pub mod storage;
 
+pub use draw::{DrawError, WEIGHTED_DRAW_CANDIDATES_MAX, draw_weighted_distinct};
 pub use fixed::PPM_ONE;
 pub use ledger::{
     EVENT_WEIGHT, LedgerParams, NodeEstimate, RECORD_SIZE_BYTES_MAX, ReliabilityRecord, TaskKind,
@@ -39,6 +45,7 @@ pub use quote::{
     HOPS_MAX, PriceQuote, QUOTE_SIZE_BYTES_MAX, QuoteParams, QuoteRequest, RELAYERS_MAX,
     ReliabilityTier, StakedNode, quote, tier_price,
 };
+pub use storage::{StorageParams, prepaid_for_years, shard_base_charge, shard_period_charge};
 
 use bitverse_primitives::{AccountId, CodecError};
 

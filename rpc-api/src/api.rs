@@ -13,11 +13,11 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
 use crate::{
-    AccountResult, BlockResult, BlockSummaryResult, BountyResult, BrowseResult, ChainResult,
-    EarningsProofResult, EarningsResult, KeyChainResult, KeyspaceKeysResult, KeyspaceResult,
-    LedgerResult, MarketRequestParams, MarketRequestResult, NetworkStatusResult, NewHeadResult,
-    OfferResult, OpenRpcDocument, ProofResult, QuoteResult, ResultChainResult, SendItemResult,
-    StakeResult, StatusResult, TransactionResult, ValueResult,
+    AccountResult, BlobResult, BlockResult, BlockSummaryResult, BountyResult, BrowseResult,
+    ChainResult, EarningsProofResult, EarningsResult, KeyChainResult, KeyspaceKeysResult,
+    KeyspaceResult, LedgerResult, MarketRequestParams, MarketRequestResult, NetworkStatusResult,
+    NewHeadResult, OfferResult, OpenRpcDocument, ProofResult, QuoteResult, ResultChainResult,
+    SendItemResult, StakeResult, StatusResult, StorerResult, TransactionResult, ValueResult,
 };
 
 /// The node's request-answer methods, over HTTP and WebSocket alike. Every one but
@@ -60,6 +60,14 @@ pub trait BitverseRpc {
     /// `bv_getBounty`: a bounty at a root height; null if not posted by then.
     #[method(name = "bv_getBounty", blocking)]
     fn get_bounty(&self, id: String, height: Option<u64>) -> RpcResult<Option<BountyResult>>;
+
+    /// `bv_getBlob`: the last blob registered at a root key, at a root height; null if none.
+    #[method(name = "bv_getBlob", blocking)]
+    fn get_blob(&self, key: String, height: Option<u64>) -> RpcResult<Option<BlobResult>>;
+
+    /// `bv_getStorers`: the registry of staked storers at a root height.
+    #[method(name = "bv_getStorers", blocking)]
+    fn get_storers(&self, height: Option<u64>) -> RpcResult<Vec<StorerResult>>;
 
     /// `bv_marketRequest`: gossips a requester's request on the market topic.
     #[method(name = "bv_marketRequest", blocking)]

@@ -76,6 +76,13 @@ pub const METHOD_QUOTE: &str = "bv_quote";
 /// `bv_getBounty(id[, height])` → [`BountyResult`] or null: a bounty as the root's state holds
 /// it at `height` (default: the tip), null when it was not posted by then.
 pub const METHOD_GET_BOUNTY: &str = "bv_getBounty";
+/// `bv_getBlob(key[, height])` → [`BlobResult`] or null: the last blob registered at a root
+/// key as the root's state holds it at `height` (default: the tip): its manifest, each
+/// shard's storer, confirmation and deadline, and the endowment left (`docs/STORAGE.md`).
+pub const METHOD_GET_BLOB: &str = "bv_getBlob";
+/// `bv_getStorers([height])` → [`StorerResult`]s: the registry of staked storers at `height`
+/// (default: the tip), with stake, reputation, capacity and what is placed on each.
+pub const METHOD_GET_STORERS: &str = "bv_getStorers";
 /// `bv_marketRequest(request)` → [`MarketRequestResult`]: gossips a requester's request on
 /// the market topic so that staked offerers answer it.
 pub const METHOD_MARKET_REQUEST: &str = "bv_marketRequest";
@@ -735,6 +742,88 @@ pub struct BountyResult {
     pub slashed: Vec<SlashResult>,
 }
 
+/// What `bv_getBlob` answers: a blob at one root height (`docs/STORAGE.md`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct BlobResult {
+    /// Its id, the id of the RegisterBlob transaction.
+    pub id: Hash,
+    /// The root height read.
+    pub height: u64,
+    /// Its key.
+    pub key: String,
+    /// Who registered it.
+    pub publisher: AccountId,
+    /// The blob's length in bytes.
+    pub size_bytes: u64,
+    /// BLAKE3 of its bytes.
+    pub content_hash: Hash,
+    /// k: the shards a reader needs.
+    pub data_shards: u8,
+    /// n: the shards stored.
+    pub total_shards: u8,
+    /// The width of a full stripe's piece.
+    pub piece_bytes: u32,
+    /// Every shard's length.
+    pub shard_size_bytes: u64,
+    /// The manifest's canonical bytes (the key's value), hex.
+    pub manifest_hex: String,
+    /// The root height of the block that registered it.
+    pub registered_height: u64,
+    /// `placing`, `stored`, `failed` or `expired`.
+    pub status: String,
+    /// The root height it failed or expired at; null while live.
+    pub ended_height: Option<u64>,
+    /// Why it failed (`not_enough_storers`, `redraws_exhausted`, `placement_queue_full`);
+    /// null unless failed.
+    pub failure: Option<String>,
+    /// The endowment left in escrow.
+    pub endowment_remaining: Amount,
+    /// What it has paid its storers.
+    pub paid: Amount,
+    /// Payment periods gone by since its placement.
+    pub periods_elapsed: u64,
+    /// One entry a shard, in shard order.
+    pub shards: Vec<ShardResult>,
+}
+
+/// One shard of a blob: where the chain placed it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ShardResult {
+    /// Its index (data shards first).
+    pub index: u8,
+    /// BLAKE3 of its bytes, from the manifest.
+    pub root: Hash,
+    /// The storer drawn for it; null before the draw or between a no-show and the redraw.
+    pub storer: Option<AccountId>,
+    /// Whether its storer confirmed it.
+    pub confirmed: bool,
+    /// The root height of the receipt; null unless confirmed.
+    pub confirmed_height: Option<u64>,
+    /// The root height of the draw; 0 before.
+    pub placed_height: u64,
+    /// The root block at whose start it is drawn again unless confirmed; 0 before the draw.
+    pub deadline_height: u64,
+    /// How many times it was drawn again.
+    pub redraws: u8,
+}
+
+/// One storer of `bv_getStorers`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct StorerResult {
+    /// The storer.
+    pub address: AccountId,
+    /// Its storer stake.
+    pub stake: Amount,
+    /// Its reputation as a storer at the height read, in parts per million.
+    pub reputation_ppm: u32,
+    /// The bytes it offers (`DeclareCapacity`).
+    pub capacity_bytes: u64,
+    /// The bytes of the shards placed on it.
+    pub assigned_bytes: u64,
+    /// The shards placed on it.
+    pub shards: u32,
+}
+
 /// A key pinned by a bounty.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PinnedKeyResult {
@@ -779,6 +868,8 @@ pub struct StakeResult {
     pub offerer: Amount,
     /// Staked as a relayer.
     pub relayer: Amount,
+    /// Staked as a storer: locked while the root places shards on it (`docs/STORAGE.md`).
+    pub storer: Amount,
     /// Amounts on their way back to the balance, by release height.
     pub unbonding: Vec<UnbondingResult>,
 }
@@ -786,7 +877,7 @@ pub struct StakeResult {
 /// One unbonding entry in a [`StakeResult`].
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UnbondingResult {
-    /// `offerer` or `relayer`.
+    /// `offerer`, `relayer` or `storer`.
     pub role: String,
     /// The amount.
     pub amount: Amount,

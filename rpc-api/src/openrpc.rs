@@ -28,15 +28,15 @@ use serde_json::{Map, Value, json};
 use crate::api::{BitverseRpcClient, BitverseSubscriptionsClient};
 use crate::{
     CODE_INTERNAL_ERROR, CODE_INVALID_PARAMS, CODE_NOT_ANCHORED_YET, CODE_NOT_TRACKED,
-    METHOD_BROWSE, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOCK,
-    METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS, METHOD_GET_EARNINGS_PROOF,
-    METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE, METHOD_GET_KEYSPACE_KEYS,
-    METHOD_GET_LEDGER, METHOD_GET_OFFERS, METHOD_GET_PROOF, METHOD_GET_RECENT_BLOCKS,
-    METHOD_GET_RESULT, METHOD_GET_STAKE, METHOD_GET_TRANSACTION, METHOD_GET_VALUE,
-    METHOD_MARKET_REQUEST, METHOD_NETWORK_STATUS, METHOD_QUOTE, METHOD_SEND_TRANSACTION,
-    METHOD_SEND_TRANSACTIONS, METHOD_STATUS, METHOD_SUBSCRIBE_NEW_HEADS,
-    METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS, METHOD_UNSUBSCRIBE_TRANSACTION,
-    NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
+    METHOD_BROWSE, METHOD_CHAINS, METHOD_DISCOVER, METHOD_GET_ACCOUNT, METHOD_GET_BLOB,
+    METHOD_GET_BLOCK, METHOD_GET_BLOCK_BY_HASH, METHOD_GET_BOUNTY, METHOD_GET_EARNINGS,
+    METHOD_GET_EARNINGS_PROOF, METHOD_GET_HEADERS, METHOD_GET_KEY_CHAIN, METHOD_GET_KEYSPACE,
+    METHOD_GET_KEYSPACE_KEYS, METHOD_GET_LEDGER, METHOD_GET_OFFERS, METHOD_GET_PROOF,
+    METHOD_GET_RECENT_BLOCKS, METHOD_GET_RESULT, METHOD_GET_STAKE, METHOD_GET_STORERS,
+    METHOD_GET_TRANSACTION, METHOD_GET_VALUE, METHOD_MARKET_REQUEST, METHOD_NETWORK_STATUS,
+    METHOD_QUOTE, METHOD_SEND_TRANSACTION, METHOD_SEND_TRANSACTIONS, METHOD_STATUS,
+    METHOD_SUBSCRIBE_NEW_HEADS, METHOD_SUBSCRIBE_TRANSACTION, METHOD_UNSUBSCRIBE_NEW_HEADS,
+    METHOD_UNSUBSCRIBE_TRANSACTION, NOTIFICATION_NEW_HEAD, NOTIFICATION_TRANSACTION,
 };
 use bitverse_blocktree::ERROR_CODES;
 use bitverse_blocktree::error::codes;
@@ -281,6 +281,31 @@ pub const METHODS: &[MethodSpec] = &[
         ],
         errors: PARAMS_OR_INTERNAL,
         shape: |g| method_shape(g, Recorder::get_bounty),
+        notification: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_BLOB,
+        summary: "The last blob registered at a root key, at a height: its manifest, each shard's storer, confirmation and deadline, and the endowment left; null if none",
+        params: &[
+            param("key", "The blob's key (`files/photo`)"),
+            param(
+                "height",
+                "The root height read (default: the tip); above the tip is -32602",
+            ),
+        ],
+        errors: PARAMS_OR_INTERNAL,
+        shape: |g| method_shape(g, Recorder::get_blob),
+        notification: None,
+    },
+    MethodSpec {
+        name: METHOD_GET_STORERS,
+        summary: "The registry of staked storers at a root height: stake, reputation, capacity and the shards placed on each",
+        params: &[param(
+            "height",
+            "The root height read (default: the tip); above the tip is -32602",
+        )],
+        errors: PARAMS_OR_INTERNAL,
+        shape: |g| method_shape(g, Recorder::get_storers),
         notification: None,
     },
     MethodSpec {

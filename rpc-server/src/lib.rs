@@ -12,6 +12,7 @@
 //! Invariant: the wire shapes are `bitverse-rpc-api`'s; this crate only answers them. It names
 //! no libp2p type (peers are `bitverse-p2p`'s handle) and knows nothing of the command line.
 
+mod blobs;
 mod context;
 mod earnings;
 mod explorer;

@@ -40,6 +40,7 @@ fn stake_result(account: AccountId, height: u64, record: &StakeRecord) -> StakeR
         height,
         offerer: record.offerer,
         relayer: record.relayer,
+        storer: record.storer,
         unbonding: record
             .unbonding
             .iter()

@@ -25,6 +25,7 @@ use jsonrpsee::server::{
 use jsonrpsee::types::ErrorObjectOwned;
 use tokio::sync::broadcast;
 
+use crate::blobs;
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params, parse_chain, tx_error};
 use crate::earnings;
 use crate::explorer;
@@ -33,13 +34,14 @@ use crate::market;
 use bitverse_metrics::{METRICS_CONTENT_TYPE, METRICS_PATH, NodeMetrics, ScrapeSample};
 use bitverse_p2p::{P2pHandle, WireTxStatus};
 use bitverse_rpc_api::{
-    AccountResult, BannedPeerResult, BitverseRpcServer, BitverseSubscriptionsServer, BlockResult,
-    BlockSummaryResult, BountyResult, BrowseResult, CODE_NOT_TRACKED, ChainResult,
+    AccountResult, BannedPeerResult, BitverseRpcServer, BitverseSubscriptionsServer, BlobResult,
+    BlockResult, BlockSummaryResult, BountyResult, BrowseResult, CODE_NOT_TRACKED, ChainResult,
     EarningsProofResult, EarningsResult, HEADERS_PER_CALL_MAX, KeyChainResult, KeyspaceKeysResult,
     KeyspaceResult, LedgerResult, MarketRequestParams, MarketRequestResult, NetworkStatusResult,
     OfferResult, PeerResult, ProofResult, QuoteResult, REQUEST_BODY_BYTES_MAX,
     RESPONSE_BODY_BYTES_MAX, ResultChainResult, SEND_TRANSACTIONS_TXS_MAX, SendItemError,
-    SendItemResult, StakeResult, StatusResult, TransactionResult, TxStatusName, ValueResult,
+    SendItemResult, StakeResult, StatusResult, StorerResult, TransactionResult, TxStatusName,
+    ValueResult,
 };
 use bitverse_rpc_api::{OpenRpcDocument, openrpc};
 
@@ -144,6 +146,14 @@ impl BitverseRpcServer for Api {
 
     fn get_bounty(&self, id: String, height: Option<u64>) -> RpcResult<Option<BountyResult>> {
         market::get_bounty(&self.0, &id, height)
+    }
+
+    fn get_blob(&self, key: String, height: Option<u64>) -> RpcResult<Option<BlobResult>> {
+        blobs::get_blob(&self.0, &key, height)
+    }
+
+    fn get_storers(&self, height: Option<u64>) -> RpcResult<Vec<StorerResult>> {
+        blobs::get_storers(&self.0, height)
     }
 
     fn market_request(&self, request: MarketRequestParams) -> RpcResult<MarketRequestResult> {

@@ -134,7 +134,7 @@ impl Chain {
         let mut view = self.tip_view_with(relay);
         // The next block releases what unbonds in it before its transactions: a spend of the
         // released amount is admitted once that block is the next one.
-        crate::bounty::start_root_block(&mut view, &self.params, context.height)
+        crate::bounty::start_root_block(&mut view, &self.params, context.height, &self.tip_hash())
             .map_err(apply_to_chain_error)?;
         match view.dry_run(&tx, &context) {
             Ok(()) => {}

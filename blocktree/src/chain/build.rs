@@ -103,7 +103,7 @@ impl Chain {
         let context = self.context_on_tip(time_ms, relay);
         let mut view = self.tip_view_with(relay);
         let (anchors, carried) = self.carry_anchors(&mut view, height, time_ms, anchors)?;
-        crate::bounty::start_root_block(&mut view, &self.params, height)
+        crate::bounty::start_root_block(&mut view, &self.params, height, &tip)
             .map_err(apply_to_chain_error)?;
         let filled = fill(&mut view, &context, candidates, &carried)?;
         let update = if filled.included.is_empty() && !allow_empty {

@@ -213,8 +213,13 @@ impl Chain {
             &block.header.anchors,
             &block.anchor_headers,
         )?;
-        crate::bounty::start_root_block(&mut view, &self.params, block.header.height)
-            .map_err(apply_to_chain_error)?;
+        crate::bounty::start_root_block(
+            &mut view,
+            &self.params,
+            block.header.height,
+            &block.header.parent,
+        )
+        .map_err(apply_to_chain_error)?;
         let mut fees = Amount::ZERO;
         for (index, tx) in block.transactions.iter().enumerate() {
             let fee = view

@@ -4,10 +4,12 @@
 //!
 //! A code, once documented, keeps its meaning. Each entry has a value of its own, grouped by
 //! stage in thousands (stateless 1xxx, admission 2xxx, account 3xxx, keyspace 4xxx, stake
-//! 5xxx, bounty 6xxx, earnings 7xxx, arithmetic 8xxx), outside the range JSON-RPC reserves
+//! 5xxx, bounty 6xxx, earnings 7xxx, arithmetic 8xxx, storage 10xxx: the node's own are
+//! 9xxx), outside the range JSON-RPC reserves
 //! (-32768 to -32000), where jsonrpsee answers its own transport limits. Until 2026-12 the
 //! codes sat in that range and shared values (-32009 stood for twenty refusals); each entry
-//! keeps its former code in `former_code`, for the migration note in `docs/RPC.md`.
+//! keeps its former code in `former_code`, for the migration note in `docs/RPC.md`; the
+//! storage codes came after, and their `former_code` repeats the code.
 
 /// One entry of [`ERROR_CODES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub enum ErrorStage {
     Earnings,
     /// `TxError::Overflow`: an amount out of range, at any stage.
     Arithmetic,
+    /// [`super::StorageError`]: storers, blobs, placements and receipts.
+    Storage,
 }
 
 impl ErrorStage {
@@ -59,6 +63,7 @@ impl ErrorStage {
             ErrorStage::Bounty => "bounty",
             ErrorStage::Earnings => "earnings",
             ErrorStage::Arithmetic => "arithmetic",
+            ErrorStage::Storage => "storage",
         }
     }
 }
@@ -196,4 +201,33 @@ error_codes! {
         "a claim would pay nothing: the miner was paid all it earned there, or the pool is empty";
 
     OVERFLOW = 8001 (was -32009), Arithmetic: "an amount out of range";
+
+    NOT_STORER = 10001 (was 10001), Storage:
+        "a DeclareCapacity by an account with no storer stake";
+    CAPACITY_TOO_LARGE = 10002 (was 10002), Storage:
+        "a declared capacity above the most a storer may declare (1 PiB)";
+    BAD_MANIFEST = 10003 (was 10003), Storage:
+        "a RegisterBlob's manifest is inconsistent (version, shares, size, piece width, shard size or roots)";
+    ENDOWMENT_TOO_LOW = 10004 (was 10004), Storage:
+        "a blob's endowment does not cover its first period and the placement of every shard";
+    NOT_ENOUGH_STORERS = 10005 (was 10005), Storage:
+        "fewer storers with stake and room for a shard are staked than the blob has shards";
+    BLOB_KEY_HELD = 10006 (was 10006), Storage:
+        "the key's value is a live blob's manifest: no RegisterBlob, Put or Delete of it until the blob ends";
+    BLOBS_FULL = 10007 (was 10007), Storage:
+        "the root holds the most live blobs or waiting placements it may: try later";
+    RECEIPT_COUNT = 10008 (was 10008), Storage:
+        "a ConfirmShards carries no receipt or more than 64";
+    UNKNOWN_BLOB = 10009 (was 10009), Storage: "no blob has this id";
+    BLOB_ENDED = 10010 (was 10010), Storage: "the blob failed or expired already";
+    NO_SUCH_SHARD = 10011 (was 10011), Storage: "a receipt names a shard index the blob does not have";
+    NOT_ASSIGNED = 10012 (was 10012), Storage:
+        "a receipt by an account the shard is not placed on (or no longer: its deadline passed)";
+    SHARD_CONFIRMED = 10013 (was 10013), Storage: "a second receipt for a shard";
+    STORER_HOLDS_SHARDS = 10014 (was 10014), Storage:
+        "an Unstake of storer stake while shards are placed on the storer";
+    STORER_LEDGER = 10015 (was 10015), Storage:
+        "a storer's reliability record could not be updated (invalid ledger parameters)";
+    PLACEMENT_DRAW = 10016 (was 10016), Storage:
+        "the placement draw failed (weights out of range)";
 }

@@ -5,10 +5,11 @@
 
 use bitverse_compute::UploadError;
 use bitverse_keyspace::KeyError;
-use bitverse_pricing::{PricingError, TaskKind};
+use bitverse_pricing::{DrawError, PricingError, TaskKind};
 use bitverse_primitives::codec::CodecError;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash};
 use bitverse_relay_lineup::LineupError;
+use bitverse_storage::ManifestError;
 
 use super::codes;
 use super::{ProofError, role_name};
@@ -579,6 +580,150 @@ pub enum EarningsError {
         /// What the chain's endowment pool holds.
         pool_held: Amount,
     },
+}
+
+/// A refusal by the storage rules: storers' capacity, RegisterBlob, ConfirmShards, and an
+/// Unstake or a write that would let a placed shard or a live blob's manifest go
+/// (`docs/STORAGE.md`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// DeclareCapacity by an account with no storer stake.
+    #[error("{account} has no storer stake: stake as a storer before declaring capacity")]
+    NotStorer {
+        /// The sender.
+        account: AccountId,
+    },
+    /// DeclareCapacity above the most a storer may declare.
+    #[error("a capacity of {capacity_bytes} bytes exceeds the limit of {capacity_bytes_max}")]
+    CapacityTooLarge {
+        /// Declared.
+        capacity_bytes: u64,
+        /// `blob::CAPACITY_BYTES_MAX`.
+        capacity_bytes_max: u64,
+    },
+    /// RegisterBlob with an inconsistent manifest.
+    #[error("bad manifest: {0}")]
+    BadManifest(ManifestError),
+    /// RegisterBlob whose endowment does not cover the first period and the placements.
+    #[error(
+        "an endowment of {endowment} base units does not cover the first period and the placement of every shard: {needed} needed"
+    )]
+    EndowmentTooLow {
+        /// Offered.
+        endowment: Amount,
+        /// What the blob must prepay at least.
+        needed: Amount,
+    },
+    /// RegisterBlob of more shards than there are storers with room for one.
+    #[error("{needed} shards need as many storers with room; {eligible} are staked with room")]
+    NotEnoughStorers {
+        /// n.
+        needed: u8,
+        /// Storers with stake, reputation and room for a shard.
+        eligible: u32,
+    },
+    /// A RegisterBlob, Put or Delete of a key whose value is a live blob's manifest.
+    #[error("key {key:?} holds live blob {blob}: its manifest stays until the blob ends")]
+    BlobKeyHeld {
+        /// The key.
+        key: String,
+        /// The blob.
+        blob: Hash,
+    },
+    /// The root holds the most live blobs, or the most placements waiting, it may.
+    #[error(
+        "the root holds {live} live blobs (at most {live_max}) and {placements_pending} placements waiting: try later"
+    )]
+    BlobsFull {
+        /// Live blobs.
+        live: u64,
+        /// `blob::BLOBS_LIVE_MAX`.
+        live_max: u64,
+        /// Placements waiting for their draw.
+        placements_pending: u64,
+    },
+    /// ConfirmShards with no receipt or more than a transaction may carry.
+    #[error("{count} receipts: a ConfirmShards carries 1 to {count_max}")]
+    ReceiptCount {
+        /// Carried.
+        count: usize,
+        /// `blob::RECEIPTS_PER_TX_MAX`.
+        count_max: usize,
+    },
+    /// A receipt for a blob the root does not know.
+    #[error("no blob has id {0}")]
+    UnknownBlob(Hash),
+    /// A receipt for a blob that failed or expired.
+    #[error("blob {0} has ended (failed or expired)")]
+    BlobEnded(Hash),
+    /// A receipt for a shard index the blob does not have.
+    #[error("blob {blob} has {total_shards} shards: there is no shard {shard}")]
+    NoSuchShard {
+        /// The blob.
+        blob: Hash,
+        /// The index named.
+        shard: u8,
+        /// n.
+        total_shards: u8,
+    },
+    /// A receipt by an account that is not the shard's storer (or is no longer: its deadline
+    /// passed and the shard was drawn again).
+    #[error("shard {shard} of blob {blob} is not placed on {account}")]
+    NotAssigned {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+        /// The sender.
+        account: AccountId,
+    },
+    /// A second receipt for a shard.
+    #[error("shard {shard} of blob {blob} is confirmed already")]
+    ShardConfirmed {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+    },
+    /// An Unstake of storer stake while shards are placed on the storer.
+    #[error("{account} holds {shards} placed shards: its storer stake stays locked until they end")]
+    StorerHoldsShards {
+        /// The sender.
+        account: AccountId,
+        /// Shards placed on it.
+        shards: u32,
+    },
+    /// A storer's reliability record could not be read or updated (invalid ledger
+    /// parameters).
+    #[error("storer ledger: {0}")]
+    Ledger(PricingError),
+    /// The placement draw failed in a way no valid state gives (weights overflowing).
+    #[error("placement draw: {0}")]
+    Draw(DrawError),
+}
+
+impl StorageError {
+    /// Its stable code ([`codes`]).
+    pub fn code(&self) -> i32 {
+        match self {
+            StorageError::NotStorer { .. } => codes::NOT_STORER,
+            StorageError::CapacityTooLarge { .. } => codes::CAPACITY_TOO_LARGE,
+            StorageError::BadManifest(_) => codes::BAD_MANIFEST,
+            StorageError::EndowmentTooLow { .. } => codes::ENDOWMENT_TOO_LOW,
+            StorageError::NotEnoughStorers { .. } => codes::NOT_ENOUGH_STORERS,
+            StorageError::BlobKeyHeld { .. } => codes::BLOB_KEY_HELD,
+            StorageError::BlobsFull { .. } => codes::BLOBS_FULL,
+            StorageError::ReceiptCount { .. } => codes::RECEIPT_COUNT,
+            StorageError::UnknownBlob(_) => codes::UNKNOWN_BLOB,
+            StorageError::BlobEnded(_) => codes::BLOB_ENDED,
+            StorageError::NoSuchShard { .. } => codes::NO_SUCH_SHARD,
+            StorageError::NotAssigned { .. } => codes::NOT_ASSIGNED,
+            StorageError::ShardConfirmed { .. } => codes::SHARD_CONFIRMED,
+            StorageError::StorerHoldsShards { .. } => codes::STORER_HOLDS_SHARDS,
+            StorageError::Ledger(_) => codes::STORER_LEDGER,
+            StorageError::Draw(_) => codes::PLACEMENT_DRAW,
+        }
+    }
 }
 
 impl StatelessError {

@@ -43,6 +43,9 @@ fn kind(payload: &TxPayload) -> &'static str {
         TxPayload::LineupProof { .. } => "lineup-proof",
         TxPayload::Settle { .. } => "settle",
         TxPayload::Dispute { .. } => "dispute",
+        TxPayload::DeclareCapacity { .. } => "declare-capacity",
+        TxPayload::RegisterBlob { .. } => "register-blob",
+        TxPayload::ConfirmShards { .. } => "confirm-shards",
     }
 }
 
@@ -309,6 +312,21 @@ fn main() {
             TxPayload::Unstake {
                 amount: Amount(5),
                 role: TaskKind::Relay,
+            },
+        ),
+        (
+            "declare-capacity",
+            TxPayload::DeclareCapacity {
+                capacity_bytes: 1 << 30,
+            },
+        ),
+        (
+            "confirm-shards",
+            TxPayload::ConfirmShards {
+                receipts: vec![bitverse_blocktree::ShardReceipt {
+                    blob: Hash::digest(b"a blob"),
+                    shard: 3,
+                }],
             },
         ),
     ];

@@ -355,6 +355,22 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                     TxPayload::Dispute { .. } => {
                         summary.kind = "dispute".into();
                     }
+                    TxPayload::DeclareCapacity { .. } => {
+                        summary.kind = "declare_capacity".into();
+                    }
+                    TxPayload::RegisterBlob {
+                        key,
+                        manifest,
+                        endowment,
+                    } => {
+                        summary.kind = "register_blob".into();
+                        summary.key = Some(key.clone());
+                        summary.amount = Some(*endowment);
+                        summary.value_bytes = Some(manifest.encode().len() as u64);
+                    }
+                    TxPayload::ConfirmShards { .. } => {
+                        summary.kind = "confirm_shards".into();
+                    }
                 }
                 summary
             })

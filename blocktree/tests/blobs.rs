@@ -1,0 +1,1010 @@
+//! Integration tests of blobs on the root (issue 19 §2 and §3, chain side; `docs/STORAGE.md`):
+//! storers stake and declare capacity; RegisterBlob writes the manifest as the key's value and
+//! escrows the endowment; the shards are drawn onto distinct storers only after a later block,
+//! weighted by stake; only the assigned storer confirms its shard, once; an unconfirmed shard
+//! is redrawn at its deadline and its storer records a failure, and after four redraws the blob
+//! fails and is refunded; the endowment pays confirmed storers every period until it runs out;
+//! money is conserved in every root block; every refusal is named with its code.
+
+mod common;
+
+use bitverse_blocktree::error::codes;
+use bitverse_blocktree::{
+    AccountError, Blob, BlobFailure, BlobStatus, Chain, ChainError, ChainParams, KeyspaceError,
+    PLACEMENT_DELAY_BLOCKS, REDRAWS_PER_SHARD_MAX, ShardReceipt, StatelessError, StorageError,
+    TxError, TxPayload,
+};
+use bitverse_pricing::{EVENT_WEIGHT, StorageParams, TaskKind, shard_period_charge};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
+use bitverse_storage::{Layout, MANIFEST_VERSION, Manifest, Shares};
+use common::signed_on_root as signed;
+
+const KEY: &str = "files/photo";
+/// Every storer's stake, unless a test says otherwise.
+const STAKE: u128 = 1_000_000;
+/// Every storer's capacity: 1 GiB.
+const CAPACITY: u64 = 1 << 30;
+
+fn storer_key(i: usize) -> SecretKey {
+    SecretKey::from_seed(format!("storer {i}").as_bytes())
+}
+
+/// alice publishes; `storers` storers; dave mines.
+struct Store {
+    chain: Chain,
+    storers: Vec<SecretKey>,
+}
+
+fn alice() -> SecretKey {
+    SecretKey::dev("alice")
+}
+
+fn bob() -> SecretKey {
+    SecretKey::dev("bob")
+}
+
+/// Dev parameters with a short deadline and period, so that a test sees both.
+fn params() -> ChainParams {
+    let mut params = ChainParams::dev();
+    params.storage = StorageParams {
+        period_blocks: 3,
+        confirm_deadline_blocks: 4,
+        // A price a small blob pays visibly: 10^15 a GiB-year, so a 1 MiB shard pays
+        // hundreds of base units a period.
+        price_per_gib_year: Amount(1_000_000_000_000_000),
+        ..params.storage
+    };
+    params
+}
+
+/// A valid manifest of `size_bytes` at k-of-n (its roots made up: the chain cannot check them
+/// against bytes it never sees).
+fn manifest(size_bytes: u64, k: u8, n: u8) -> Manifest {
+    let shares = Shares::new(k, n).unwrap();
+    let piece_bytes = 64 * 1024;
+    let layout = Layout::new(size_bytes, shares, piece_bytes).unwrap();
+    Manifest {
+        version: MANIFEST_VERSION,
+        size_bytes,
+        content_hash: Hash::digest(&size_bytes.to_le_bytes()),
+        shares,
+        piece_bytes,
+        shard_size_bytes: layout.shard_size_bytes(),
+        shard_roots: (0..n).map(|i| Hash::digest(&[i])).collect(),
+    }
+}
+
+impl Store {
+    /// Block 1: alice buys `files` and funds `storers` storers. Block 2: each stakes `stakes[i]`
+    /// as a storer. Block 3: each declares 1 GiB.
+    fn new(params: ChainParams, stakes: &[u128]) -> Store {
+        let mut store = Store {
+            chain: Chain::in_memory(params).unwrap(),
+            storers: (0..stakes.len()).map(storer_key).collect(),
+        };
+        let price = store.chain.params().root.storage_price_per_byte;
+        store.submit(
+            &alice(),
+            TxPayload::BuyKeyspace {
+                name: "files".into(),
+                owner: alice().account(),
+                quota_bytes: 64 * 1024,
+                prepaid: Amount(price.0 * 64 * 1024),
+                script: None,
+                depth: 0,
+            },
+        );
+        for i in 0..stakes.len() {
+            store.submit(
+                &alice(),
+                TxPayload::Transfer {
+                    to: storer_key(i).account(),
+                    amount: Amount(STAKE * 100),
+                },
+            );
+        }
+        store.seal();
+        for (i, stake) in stakes.iter().enumerate() {
+            let key = storer_key(i);
+            store.submit(
+                &key,
+                TxPayload::Stake {
+                    amount: Amount(*stake),
+                    role: TaskKind::Store,
+                },
+            );
+        }
+        store.seal();
+        // A declaration is judged against the tip's stakes: after the stake's block.
+        for i in 0..stakes.len() {
+            store.submit(
+                &storer_key(i),
+                TxPayload::DeclareCapacity {
+                    capacity_bytes: CAPACITY,
+                },
+            );
+        }
+        store.seal();
+        store
+    }
+
+    fn submit(&mut self, who: &SecretKey, payload: TxPayload) -> Hash {
+        let tx = signed(&self.chain, who, payload);
+        self.chain.submit_transaction(tx).unwrap()
+    }
+
+    fn refusal(&mut self, who: &SecretKey, payload: TxPayload) -> TxError {
+        let tx = signed(&self.chain, who, payload);
+        match self.chain.submit_transaction(tx) {
+            Err(ChainError::Tx(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// One block, mined by dave, holding every pending transaction; then the conservation
+    /// check.
+    fn seal(&mut self) {
+        let pending = self.chain.mempool_len();
+        let time_ms = self
+            .chain
+            .tip()
+            .time_ms
+            .max(self.chain.params().genesis_time_ms)
+            + 1_000;
+        let block = self
+            .chain
+            .produce_block(SecretKey::dev("dave").account(), time_ms, true, u64::MAX)
+            .unwrap()
+            .expect("a block");
+        assert_eq!(
+            block.transactions.len(),
+            pending,
+            "every transaction went in"
+        );
+        self.check_conservation();
+    }
+
+    fn seal_until(&mut self, height: u64) {
+        while self.height() < height {
+            self.seal();
+        }
+    }
+
+    fn height(&self) -> u64 {
+        self.chain.tip().height
+    }
+
+    fn register(&mut self, key: &str, manifest: &Manifest, endowment: Amount) -> Hash {
+        self.submit(
+            &alice(),
+            TxPayload::RegisterBlob {
+                key: key.into(),
+                manifest: manifest.clone(),
+                endowment,
+            },
+        )
+    }
+
+    fn blob(&self, id: &Hash) -> Blob {
+        self.chain.blob_at(id, self.height()).unwrap().unwrap()
+    }
+
+    fn key_of(&self, account: &AccountId) -> &SecretKey {
+        self.storers
+            .iter()
+            .find(|k| k.account() == *account)
+            .expect("a storer")
+    }
+
+    /// Every drawn, unconfirmed shard of `id` receipted by its storer, except `skip`.
+    fn confirm_all_but(&mut self, id: &Hash, skip: &[u8]) {
+        let blob = self.blob(id);
+        for (index, shard) in blob.shards.iter().enumerate() {
+            let index = index as u8;
+            if skip.contains(&index) || shard.confirmed_height.is_some() {
+                continue;
+            }
+            let storer = self.key_of(&shard.storer.expect("drawn")).clone();
+            self.submit(
+                &storer,
+                TxPayload::ConfirmShards {
+                    receipts: vec![ShardReceipt {
+                        blob: *id,
+                        shard: index,
+                    }],
+                },
+            );
+        }
+        self.seal();
+    }
+
+    fn balance(&self, account: &AccountId) -> u128 {
+        self.chain.account(account).unwrap().balance.0
+    }
+
+    /// Balances, stakes, the root's pool, bounties' escrow and blobs' escrow add up to the
+    /// genesis supply (dev pays no subsidy).
+    fn check_conservation(&self) {
+        let height = self.height();
+        let mut accounts: Vec<AccountId> = ["alice", "bob", "carol", "dave"]
+            .iter()
+            .map(|n| SecretKey::dev(n).account())
+            .collect();
+        accounts.extend(self.storers.iter().map(SecretKey::account));
+        let mut supply: u128 = 0;
+        for a in &accounts {
+            supply += self.balance(a);
+            supply += self
+                .chain
+                .stake_at(a, height)
+                .unwrap()
+                .escrow_total()
+                .unwrap()
+                .0;
+        }
+        supply += self.chain.endowment_pool(&ChainId::ROOT).unwrap().held().0;
+        let bounties = self.chain.bounty_totals_at(height).unwrap();
+        supply += bounties.escrowed.0 + bounties.burnt.0;
+        supply += self.chain.blob_totals_at(height).unwrap().escrowed.0;
+        let genesis: u128 = self
+            .chain
+            .params()
+            .genesis_allocations
+            .iter()
+            .map(|(_, a)| a.0)
+            .sum();
+        assert_eq!(supply, genesis, "money conserved at height {height}");
+    }
+}
+
+fn store_error(e: TxError) -> StorageError {
+    match e {
+        TxError::Storage(e) => e,
+        other => panic!("expected a storage refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_blob_is_drawn_onto_distinct_storers_only_after_a_later_block() {
+    let mut s = Store::new(params(), &[STAKE; 12]);
+    let m = manifest(3 * 1024 * 1024, 3, 10);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let alice_before = s.balance(&alice().account());
+    let id = s.register(KEY, &m, needed);
+    s.seal();
+    let registered = s.height();
+    // The key's value is the manifest's canonical bytes, so its proof proves the manifest.
+    assert_eq!(s.chain.value_at(KEY, registered).unwrap(), Some(m.encode()));
+    assert_eq!(
+        Manifest::decode(&s.chain.value_at(KEY, registered).unwrap().unwrap()).unwrap(),
+        m
+    );
+    let blob = s.blob(&id);
+    assert_eq!(blob.status, BlobStatus::Placing);
+    assert_eq!(blob.key, KEY);
+    assert!(blob.shards.iter().all(|shard| shard.storer.is_none()));
+    // The endowment left alice's balance (with the fee); the placement charge went to the
+    // pool, the rest is escrowed.
+    let placement = s.chain.params().storage.placement_price_per_shard.0 * 10;
+    assert_eq!(alice_before - s.balance(&alice().account()), needed.0 + 3);
+    assert_eq!(blob.endowment.0, needed.0 - placement);
+    assert_eq!(
+        s.chain.blob_of_key_at(KEY, registered).unwrap().unwrap().id,
+        id
+    );
+
+    // The block after the registration: not drawn yet (its hash seeds the draw).
+    s.seal();
+    assert!(
+        s.blob(&id)
+            .shards
+            .iter()
+            .all(|shard| shard.storer.is_none())
+    );
+    s.seal();
+    assert_eq!(s.height(), registered + PLACEMENT_DELAY_BLOCKS);
+    let blob = s.blob(&id);
+    let storers: Vec<AccountId> = blob.shards.iter().map(|s| s.storer.unwrap()).collect();
+    let distinct: std::collections::BTreeSet<_> = storers.iter().collect();
+    assert_eq!(distinct.len(), 10, "ten distinct storers");
+    let deadline = s.height() + s.chain.params().storage.confirm_deadline_blocks;
+    for shard in &blob.shards {
+        assert_eq!(shard.placed_height, s.height());
+        assert_eq!(shard.deadline_height, deadline);
+        assert_eq!(shard.confirmed_height, None);
+    }
+    for storer in &storers {
+        let record = s.chain.storer_at(storer, s.height()).unwrap();
+        assert_eq!(record.shards, 1);
+        assert_eq!(record.assigned_bytes, m.shard_size_bytes);
+        assert_eq!(record.room_bytes(), CAPACITY - m.shard_size_bytes);
+    }
+
+    // Everyone confirms: the blob is stored.
+    s.confirm_all_but(&id, &[]);
+    let blob = s.blob(&id);
+    assert_eq!(blob.status, BlobStatus::Stored);
+    let confirmed = blob.shards[0].confirmed_height.unwrap();
+    assert_eq!(confirmed, s.height());
+}
+
+#[test]
+fn the_same_registration_draws_the_same_storers_and_another_block_hash_draws_others() {
+    // Two chains, same transactions: the same draw. A chain whose block after the
+    // registration differs (another miner): another draw, which the publisher could not
+    // foresee when it signed.
+    let run = |miner: &str| {
+        let mut s = Store::new(params(), &[STAKE; 20]);
+        let id = s.register(KEY, &manifest(100_000, 2, 4), Amount(10_000_000_000));
+        s.seal();
+        let time_ms = s.chain.tip().time_ms + 1_000;
+        s.chain
+            .produce_block(SecretKey::dev(miner).account(), time_ms, true, u64::MAX)
+            .unwrap();
+        s.seal();
+        let blob = s.blob(&id);
+        blob.shards
+            .iter()
+            .map(|s| s.storer.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run("dave"), run("dave"));
+    assert_ne!(run("dave"), run("carol"));
+}
+
+#[test]
+fn heavier_storers_are_drawn_more_often() {
+    // Two storers staking 1 : 9; forty 1-of-1 blobs: the heavy one takes about 36.
+    let mut s = Store::new(params(), &[STAKE, 9 * STAKE]);
+    let m = manifest(2_000, 1, 1);
+    let ids: Vec<Hash> = (0..40)
+        .map(|i| {
+            let payload = TxPayload::RegisterBlob {
+                key: format!("files/{i}"),
+                manifest: m.clone(),
+                endowment: Amount(1_000_000),
+            };
+            s.submit(&alice(), payload)
+        })
+        .collect();
+    s.seal();
+    s.seal();
+    s.seal();
+    let heavy = s.storers[1].account();
+    let drawn_heavy = ids
+        .iter()
+        .filter(|id| s.blob(id).shards[0].storer == Some(heavy))
+        .count();
+    assert!((30..=40).contains(&drawn_heavy), "{drawn_heavy} of 40");
+}
+
+#[test]
+fn only_the_assigned_storer_confirms_its_shard_and_only_once() {
+    let mut s = Store::new(params(), &[STAKE; 5]);
+    let id = s.register(KEY, &manifest(50_000, 2, 3), Amount(10_000_000_000));
+    s.seal();
+    // Before the draw, nobody is assigned.
+    let anyone = s.storers[0].clone();
+    let receipt = |shard| TxPayload::ConfirmShards {
+        receipts: vec![ShardReceipt { blob: id, shard }],
+    };
+    let e = store_error(s.refusal(&anyone, receipt(0)));
+    assert!(matches!(e, StorageError::NotAssigned { .. }), "{e:?}");
+    s.seal();
+    s.seal();
+    let blob = s.blob(&id);
+    let holder = blob.shards[0].storer.unwrap();
+    let outsider = s
+        .storers
+        .iter()
+        .find(|k| blob.shards.iter().all(|sh| sh.storer != Some(k.account())))
+        .unwrap()
+        .clone();
+    let other_holder = s.key_of(&blob.shards[1].storer.unwrap()).clone();
+    let e = s.refusal(&outsider, receipt(0));
+    assert_eq!(e.code(), codes::NOT_ASSIGNED);
+    // A holder of another shard cannot confirm this one.
+    let e = s.refusal(&other_holder, receipt(0));
+    assert_eq!(e.code(), codes::NOT_ASSIGNED);
+    let holder_key = s.key_of(&holder).clone();
+    let e = s.refusal(&holder_key, receipt(3));
+    assert_eq!(
+        store_error(e),
+        StorageError::NoSuchShard {
+            blob: id,
+            shard: 3,
+            total_shards: 3
+        }
+    );
+    let e = s.refusal(
+        &holder_key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt {
+                blob: Hash::digest(b"no blob"),
+                shard: 0,
+            }],
+        },
+    );
+    assert_eq!(e.code(), codes::UNKNOWN_BLOB);
+    let e = s.refusal(&holder_key, TxPayload::ConfirmShards { receipts: vec![] });
+    assert_eq!(e.code(), codes::RECEIPT_COUNT);
+    let e = s.refusal(
+        &holder_key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt { blob: id, shard: 0 }; 65],
+        },
+    );
+    assert_eq!(e.code(), codes::RECEIPT_COUNT);
+    // The same shard twice in one transaction: the second is refused, and the whole
+    // transaction with it.
+    let e = s.refusal(
+        &holder_key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt { blob: id, shard: 0 }; 2],
+        },
+    );
+    assert_eq!(e.code(), codes::SHARD_CONFIRMED);
+    s.submit(&holder_key, receipt(0));
+    s.seal();
+    assert_eq!(s.blob(&id).shards[0].confirmed_height, Some(s.height()));
+    let e = s.refusal(&holder_key, receipt(0));
+    assert_eq!(
+        store_error(e),
+        StorageError::ShardConfirmed { blob: id, shard: 0 }
+    );
+    // The confirmation counts as a success on the storer's record.
+    let record = s
+        .chain
+        .reliability_record_at(&holder, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.successes, EVENT_WEIGHT);
+}
+
+#[test]
+fn an_unconfirmed_shard_is_redrawn_at_its_deadline_and_its_storer_records_a_failure() {
+    let mut s = Store::new(params(), &[STAKE; 6]);
+    let id = s.register(KEY, &manifest(50_000, 2, 3), Amount(10_000_000_000));
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let placed = s.blob(&id);
+    let no_show = placed.shards[0].storer.unwrap();
+    s.confirm_all_but(&id, &[0]);
+    let deadline = placed.shards[0].deadline_height;
+    s.seal_until(deadline - 1);
+    assert_eq!(s.blob(&id).shards[0].storer, Some(no_show));
+    // At the start of the deadline block: a failure for the no-show, which lets go of the
+    // shard, and a redraw queued for the next block.
+    s.seal();
+    let blob = s.blob(&id);
+    assert_eq!(blob.shards[0].storer, None);
+    assert_eq!(blob.shards[0].redraws, 1);
+    let record = s
+        .chain
+        .reliability_record_at(&no_show, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.failures, EVENT_WEIGHT);
+    assert_eq!(s.chain.storer_at(&no_show, s.height()).unwrap().shards, 0);
+    // Too late to confirm.
+    let key = s.key_of(&no_show).clone();
+    let e = s.refusal(
+        &key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt { blob: id, shard: 0 }],
+        },
+    );
+    assert_eq!(e.code(), codes::NOT_ASSIGNED);
+    s.seal();
+    let blob = s.blob(&id);
+    let redrawn = blob.shards[0].storer.expect("redrawn");
+    assert_eq!(blob.shards[0].placed_height, s.height());
+    // Never onto a storer holding another shard of the blob.
+    assert_ne!(Some(redrawn), blob.shards[1].storer);
+    assert_ne!(Some(redrawn), blob.shards[2].storer);
+    // The other shards were confirmed and stay so.
+    assert!(blob.shards[1].confirmed_height.is_some());
+    s.confirm_all_but(&id, &[]);
+    assert_eq!(s.blob(&id).status, BlobStatus::Stored);
+}
+
+#[test]
+fn a_shard_never_confirmed_fails_its_blob_after_the_last_redraw_and_refunds_the_rest() {
+    let mut s = Store::new(params(), &[STAKE; 4]);
+    let endowment = Amount(10_000_000_000);
+    let id = s.register(KEY, &manifest(50_000, 1, 2), endowment);
+    s.seal();
+    let alice_after_register = s.balance(&alice().account());
+    // Nobody ever confirms: 1 + REDRAWS_PER_SHARD_MAX placements, each ending at its deadline.
+    for _ in 0..200 {
+        if !s.blob(&id).status.is_live() {
+            break;
+        }
+        s.seal();
+    }
+    let blob = s.blob(&id);
+    match blob.status {
+        BlobStatus::Failed {
+            failure: BlobFailure::RedrawsExhausted { .. },
+            ..
+        } => {}
+        other => panic!("expected a failed blob, got {other:?}"),
+    }
+    assert!(
+        blob.shards
+            .iter()
+            .any(|shard| shard.redraws == REDRAWS_PER_SHARD_MAX + 1)
+    );
+    assert!(blob.shards.iter().all(|shard| shard.storer.is_none()));
+    assert_eq!(blob.endowment, Amount::ZERO);
+    // Nothing was paid (no shard confirmed): the whole escrow came back.
+    let placement = s.chain.params().storage.placement_price_per_shard.0 * 2;
+    assert_eq!(blob.paid, Amount::ZERO);
+    assert_eq!(
+        s.balance(&alice().account()) - alice_after_register,
+        endowment.0 - placement
+    );
+    assert_eq!(s.chain.blob_totals_at(s.height()).unwrap().live, 0);
+    // Every storer was let go, and may unstake.
+    for key in s.storers.clone() {
+        assert_eq!(
+            s.chain
+                .storer_at(&key.account(), s.height())
+                .unwrap()
+                .shards,
+            0
+        );
+        s.submit(
+            &key,
+            TxPayload::Unstake {
+                amount: Amount(STAKE),
+                role: TaskKind::Store,
+            },
+        );
+    }
+    s.seal();
+    // The key may be written again, and a new blob registered there.
+    s.submit(
+        &alice(),
+        TxPayload::Put {
+            key: KEY.into(),
+            value: b"plain".to_vec(),
+        },
+    );
+    s.seal();
+}
+
+#[test]
+fn the_endowment_pays_confirmed_storers_every_period_until_it_runs_out() {
+    let mut s = Store::new(params(), &[STAKE; 4]);
+    let m = manifest(1 << 20, 2, 3);
+    let params = s.chain.params().storage;
+    let charge = shard_period_charge(m.shard_size_bytes, 0, &params)
+        .unwrap()
+        .0;
+    assert!(charge > 100, "{charge}");
+    let placement = params.placement_price_per_shard.0 * 3;
+    // Three full periods of three shards, and a bit.
+    let endowment = placement + 3 * 3 * charge + 5;
+    let id = s.register(KEY, &m, Amount(endowment));
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let placed_at = s.height();
+    // Shard 2 is confirmed only in the block where the first period falls due, after that
+    // block's payment: it is not paid for that period, and its share stays in the endowment.
+    s.confirm_all_but(&id, &[2]);
+    let blob = s.blob(&id);
+    let paid_storers = [
+        blob.shards[0].storer.unwrap(),
+        blob.shards[1].storer.unwrap(),
+    ];
+    let late = blob.shards[2].storer.unwrap();
+    let before: Vec<u128> = paid_storers.iter().map(|a| s.balance(a)).collect();
+    let late_before = s.balance(&late);
+    s.seal_until(placed_at + params.period_blocks - 1);
+    let late_key = s.key_of(&late).clone();
+    s.submit(
+        &late_key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt { blob: id, shard: 2 }],
+        },
+    );
+    s.seal();
+    assert_eq!(s.height(), placed_at + params.period_blocks);
+    let blob = s.blob(&id);
+    assert_eq!(blob.status, BlobStatus::Stored);
+    assert_eq!(blob.periods_elapsed, 1);
+    assert_eq!(blob.paid.0, 2 * charge);
+    for (storer, before) in paid_storers.iter().zip(&before) {
+        assert_eq!(s.balance(storer) - before, charge);
+    }
+    // The late storer paid its fee (3) and nothing yet.
+    assert_eq!(late_before - s.balance(&late), 3);
+    s.seal_until(placed_at + 2 * params.period_blocks);
+    assert_eq!(s.blob(&id).paid.0, 5 * charge);
+    // Run until the endowment cannot pay a period: the blob expires, the last of it shared.
+    for _ in 0..200 {
+        if !s.blob(&id).status.is_live() {
+            break;
+        }
+        s.seal();
+    }
+    let blob = s.blob(&id);
+    assert!(
+        matches!(blob.status, BlobStatus::Expired { .. }),
+        "{:?}",
+        blob.status
+    );
+    assert_eq!(blob.endowment, Amount::ZERO);
+    // 2 + 3 + 3 whole shares, then the last of it shared: 9c + 5 less what was paid.
+    assert!(blob.paid.0 >= 8 * charge, "{}", blob.paid.0);
+    assert!(blob.paid.0 <= endowment - placement);
+    assert!(blob.shards.iter().all(|shard| shard.storer.is_none()));
+    assert_eq!(
+        s.chain.blob_totals_at(s.height()).unwrap().escrowed,
+        Amount::ZERO
+    );
+}
+
+#[test]
+fn a_storer_holding_shards_cannot_unstake_and_a_key_holding_a_live_blob_cannot_be_written() {
+    let mut s = Store::new(params(), &[STAKE; 3]);
+    let id = s.register(KEY, &manifest(10_000, 1, 3), Amount(10_000_000_000));
+    s.seal();
+    let e = s.refusal(
+        &alice(),
+        TxPayload::Put {
+            key: KEY.into(),
+            value: b"over it".to_vec(),
+        },
+    );
+    assert_eq!(
+        store_error(e),
+        StorageError::BlobKeyHeld {
+            key: KEY.into(),
+            blob: id
+        }
+    );
+    let e = s.refusal(&alice(), TxPayload::Delete { key: KEY.into() });
+    assert_eq!(e.code(), codes::BLOB_KEY_HELD);
+    let e = s.refusal(
+        &alice(),
+        TxPayload::RegisterBlob {
+            key: KEY.into(),
+            manifest: manifest(10_000, 1, 3),
+            endowment: Amount(10_000_000_000),
+        },
+    );
+    assert_eq!(e.code(), codes::BLOB_KEY_HELD);
+    s.seal();
+    s.seal();
+    let holder = s.storers[0].clone();
+    let e = s.refusal(
+        &holder,
+        TxPayload::Unstake {
+            amount: Amount(1),
+            role: TaskKind::Store,
+        },
+    );
+    assert_eq!(
+        store_error(e),
+        StorageError::StorerHoldsShards {
+            account: holder.account(),
+            shards: 1
+        }
+    );
+    // Its other roles are not locked.
+    s.submit(
+        &holder,
+        TxPayload::Stake {
+            amount: Amount(10),
+            role: TaskKind::Relay,
+        },
+    );
+    s.seal();
+    s.submit(
+        &holder,
+        TxPayload::Unstake {
+            amount: Amount(10),
+            role: TaskKind::Relay,
+        },
+    );
+    s.seal();
+}
+
+#[test]
+fn every_refused_registration_and_declaration_is_named() {
+    let mut s = Store::new(params(), &[STAKE; 3]);
+    let m = manifest(10_000, 2, 3);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let register = |key: &str, manifest: &Manifest, endowment: Amount| TxPayload::RegisterBlob {
+        key: key.into(),
+        manifest: manifest.clone(),
+        endowment,
+    };
+    // Not the keyspace's owner (no script: owner only).
+    let e = s.refusal(&bob(), register(KEY, &m, needed));
+    assert!(
+        matches!(e, TxError::Keyspace(KeyspaceError::NotOwner { .. })),
+        "{e:?}"
+    );
+    // An inconsistent manifest.
+    let mut bad = m.clone();
+    bad.shard_roots.pop();
+    let e = s.refusal(&alice(), register(KEY, &bad, needed));
+    assert_eq!(e.code(), codes::BAD_MANIFEST);
+    let mut bad = m.clone();
+    bad.shard_size_bytes += 2;
+    let e = s.refusal(&alice(), register(KEY, &bad, needed));
+    assert_eq!(e.code(), codes::BAD_MANIFEST);
+    // Too small an endowment.
+    let e = s.refusal(&alice(), register(KEY, &m, Amount(needed.0 - 1)));
+    assert_eq!(
+        store_error(e),
+        StorageError::EndowmentTooLow {
+            endowment: Amount(needed.0 - 1),
+            needed
+        }
+    );
+    // More shards than storers with room.
+    let wide = manifest(10_000, 2, 4);
+    let needed_wide = s.chain.blob_endowment_min(&wide).unwrap();
+    let e = s.refusal(&alice(), register(KEY, &wide, needed_wide));
+    assert_eq!(
+        store_error(e),
+        StorageError::NotEnoughStorers {
+            needed: 4,
+            eligible: 3
+        }
+    );
+    // A shard larger than any storer's room.
+    let huge = manifest(4 * CAPACITY, 2, 3);
+    let needed_huge = s.chain.blob_endowment_min(&huge).unwrap();
+    let e = s.refusal(&alice(), register(KEY, &huge, needed_huge));
+    assert_eq!(
+        store_error(e),
+        StorageError::NotEnoughStorers {
+            needed: 3,
+            eligible: 0
+        }
+    );
+    // An endowment the sender does not have.
+    let e = s.refusal(&alice(), register(KEY, &m, Amount(u128::MAX / 4)));
+    assert!(
+        matches!(
+            e,
+            TxError::Account(AccountError::InsufficientBalance { .. })
+        ),
+        "{e:?}"
+    );
+    // A key of no registered keyspace, or not a key.
+    let e = s.refusal(&alice(), register("nobody/file", &m, needed));
+    assert_eq!(e.code(), codes::UNKNOWN_KEYSPACE);
+    let e = s.refusal(&alice(), register("no keyspace", &m, needed));
+    assert!(
+        matches!(e, TxError::Stateless(StatelessError::InvalidKey(_))),
+        "{e:?}"
+    );
+    // Capacity: only a storer, and at most 1 PiB.
+    let e = s.refusal(
+        &bob(),
+        TxPayload::DeclareCapacity {
+            capacity_bytes: 1024,
+        },
+    );
+    assert_eq!(
+        store_error(e),
+        StorageError::NotStorer {
+            account: bob().account()
+        }
+    );
+    let storer = s.storers[0].clone();
+    let e = s.refusal(
+        &storer,
+        TxPayload::DeclareCapacity {
+            capacity_bytes: (1 << 50) + 1,
+        },
+    );
+    assert_eq!(e.code(), codes::CAPACITY_TOO_LARGE);
+    // None of it changed anything: the valid registration still goes through.
+    let id = s.submit(&alice(), register(KEY, &m, needed));
+    s.seal();
+    assert_eq!(s.blob(&id).status, BlobStatus::Placing);
+}
+
+#[test]
+fn a_blob_in_a_keyspace_on_a_data_chain_is_refused_on_the_root() {
+    let mut s = Store::new(params(), &[STAKE; 3]);
+    let price = s.chain.params().depth(1).unwrap().storage_price_per_byte;
+    s.submit(
+        &alice(),
+        TxPayload::BuyKeyspace {
+            name: "deep".into(),
+            owner: alice().account(),
+            quota_bytes: 4096,
+            prepaid: Amount(price.0 * 4096),
+            script: None,
+            depth: 1,
+        },
+    );
+    let m = manifest(10_000, 2, 3);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let time_ms = s.chain.tip().time_ms + 1_000;
+    s.chain
+        .produce_block(SecretKey::dev("dave").account(), time_ms, true, u64::MAX)
+        .unwrap();
+    let e = s.refusal(
+        &alice(),
+        TxPayload::RegisterBlob {
+            key: "deep/file".into(),
+            manifest: m,
+            endowment: needed,
+        },
+    );
+    assert_eq!(e.code(), codes::KEY_ON_OTHER_CHAIN);
+}
+
+#[test]
+fn at_most_a_block_s_worth_of_shards_is_drawn_per_block_and_the_rest_waits_its_turn() {
+    // Three blobs of 30 shards are due in the same block: two fit in its 64 draws, the third
+    // is drawn in the next block, in registration order.
+    assert_eq!(bitverse_blocktree::PLACEMENTS_PER_BLOCK_MAX, 64);
+    let mut s = Store::new(params(), &[STAKE; 31]);
+    let m = manifest(100_000, 10, 30);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let ids: Vec<Hash> = (0..3)
+        .map(|i| s.register(&format!("files/{i}"), &m, needed))
+        .collect();
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let drawn = |s: &Store, id: &Hash| s.blob(id).shards.iter().all(|sh| sh.storer.is_some());
+    assert!(drawn(&s, &ids[0]));
+    assert!(drawn(&s, &ids[1]));
+    assert!(s.blob(&ids[2]).shards.iter().all(|sh| sh.storer.is_none()));
+    s.seal();
+    assert!(drawn(&s, &ids[2]));
+    assert_eq!(s.blob(&ids[2]).shards[0].placed_height, s.height());
+}
+
+#[test]
+fn at_most_a_block_s_worth_of_payments_is_made_per_block_and_the_rest_waits_its_turn() {
+    // 64 blobs placed in one block and a 65th placed one period later fall due together two
+    // periods after the first: 64 are paid in that block, the last in the next.
+    assert_eq!(bitverse_blocktree::blob::PAYMENTS_PER_BLOCK_MAX, 64);
+    let mut s = Store::new(params(), &[STAKE; 2]);
+    let period = s.chain.params().storage.period_blocks;
+    let m = manifest(2_000, 1, 1);
+    let mut ids: Vec<Hash> = (0..64)
+        .map(|i| s.register(&format!("files/{i}"), &m, Amount(1_000_000)))
+        .collect();
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    let placed = s.height();
+    let confirm_all = |s: &mut Store, ids: &[Hash]| {
+        let mut by_storer: Vec<(SecretKey, Vec<ShardReceipt>)> = Vec::new();
+        for id in ids {
+            let blob = s.blob(id);
+            if blob.shards[0].confirmed_height.is_some() {
+                continue;
+            }
+            let storer = s.key_of(&blob.shards[0].storer.unwrap()).clone();
+            let receipt = ShardReceipt {
+                blob: *id,
+                shard: 0,
+            };
+            match by_storer
+                .iter_mut()
+                .find(|(k, _)| k.account() == storer.account())
+            {
+                Some((_, receipts)) => receipts.push(receipt),
+                None => by_storer.push((storer, vec![receipt])),
+            }
+        }
+        for (storer, receipts) in by_storer {
+            s.submit(&storer, TxPayload::ConfirmShards { receipts });
+        }
+        s.seal();
+    };
+    // The 65th goes in the block after the first draw (with the receipts): drawn a period
+    // after the first 64.
+    assert_eq!(period, 1 + PLACEMENT_DELAY_BLOCKS);
+    let late = s.register("files/late", &m, Amount(1_000_000));
+    confirm_all(&mut s, &ids);
+    ids.push(late);
+    s.seal_until(placed + period);
+    assert_eq!(s.blob(&ids[64]).shards[0].placed_height, placed + period);
+    confirm_all(&mut s, &ids);
+    let periods = |s: &Store| -> u64 { ids.iter().map(|id| s.blob(id).periods_elapsed).sum() };
+    s.seal_until(placed + 2 * period - 1);
+    assert_eq!(periods(&s), 64);
+    s.seal();
+    // 64 paid here: the 65th (queued at its draw) and 63 of the first.
+    assert_eq!(periods(&s), 64 + 64);
+    s.seal();
+    assert_eq!(periods(&s), 64 + 65);
+}
+
+/// One step of a random run: register a blob, have every drawn storer of a blob confirm, or let
+/// blocks go by.
+#[derive(Clone, Debug)]
+enum Step {
+    Register { n: u8, periods: u8 },
+    ConfirmAll { blob: usize },
+    Seal { blocks: u8 },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u8..=4, 0u8..4).prop_map(|(n, periods)| Step::Register { n, periods }),
+        (0usize..8).prop_map(|blob| Step::ConfirmAll { blob }),
+        (1u8..=6).prop_map(|blocks| Step::Seal { blocks }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Money is conserved in every root block of any run of registrations, receipts, draws,
+    /// redraws, failures, payments and expiries (`Store::seal` checks it after every block),
+    /// and the escrow total is what the live blobs hold.
+    #[test]
+    fn any_run_of_blobs_conserves_money_in_every_block(
+        steps in proptest::collection::vec(step(), 1..16)
+    ) {
+        let mut s = Store::new(params(), &[STAKE; 6]);
+        let mut ids: Vec<Hash> = Vec::new();
+        for step in steps {
+            match step {
+                Step::Register { n, periods } => {
+                    let m = manifest(1 << 20, 1, n);
+                    let storage = s.chain.params().storage;
+                    let charge = shard_period_charge(m.shard_size_bytes, 0, &storage).unwrap().0;
+                    let endowment = s.chain.blob_endowment_min(&m).unwrap().0
+                        + u128::from(periods) * u128::from(n) * charge
+                        + u128::from(periods);
+                    let key = format!("files/{}", ids.len());
+                    ids.push(s.register(&key, &m, Amount(endowment)));
+                    s.seal();
+                }
+                Step::ConfirmAll { blob } => {
+                    let Some(id) = ids.get(blob).copied() else { continue };
+                    let found = s.blob(&id);
+                    if !found.status.is_live() {
+                        continue;
+                    }
+                    let next = s.height() + 1;
+                    for (index, shard) in found.shards.iter().enumerate() {
+                        let (Some(storer), None) = (shard.storer, shard.confirmed_height) else {
+                            continue;
+                        };
+                        if shard.deadline_height <= next {
+                            continue;
+                        }
+                        let key = s.key_of(&storer).clone();
+                        s.submit(
+                            &key,
+                            TxPayload::ConfirmShards {
+                                receipts: vec![ShardReceipt { blob: id, shard: index as u8 }],
+                            },
+                        );
+                    }
+                    s.seal();
+                }
+                Step::Seal { blocks } => {
+                    for _ in 0..blocks {
+                        s.seal();
+                    }
+                }
+            }
+        }
+        let height = s.height();
+        let live: u128 = ids
+            .iter()
+            .map(|id| s.chain.blob_at(id, height).unwrap().unwrap())
+            .filter(|b| b.status.is_live())
+            .map(|b| b.endowment.0)
+            .sum();
+        proptest::prop_assert_eq!(s.chain.blob_totals_at(height).unwrap().escrowed.0, live);
+    }
+}
