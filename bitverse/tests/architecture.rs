@@ -52,6 +52,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-p2p",
             "bitverse-market-agent",
             "bitverse-index",
+            "bitverse-blob-agent",
         ],
     ),
     ("client", &["bitverse-rpc-api", "bitverse-market-wire"]),
@@ -65,6 +66,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-index",
             "bitverse-rpc-server",
             "bitverse-client",
+            "bitverse-blob-agent",
+            "bitverse-shard-store",
         ],
     ),
     (

@@ -7,14 +7,18 @@
 //! - [`upload`]: one sender a storer, fed pieces through a short queue by the encoder.
 //! - [`fetch`]: stripe by stripe from k shards, prefetched a piece ahead, verified.
 //! - [`storer`]: the [`bitverse_p2p::ShardService`] of a storing node.
+//! - [`role`]: the storer's role as a node runs it: the store, placement read from the root
+//!   chain, and the keeper that declares capacity, confirms shards and drops ended ones.
 //!
 //! Everything here blocks: run it on a blocking thread. The network is reached through
 //! [`ShardTransport`], which the p2p handle implements (and tests may implement in process).
 //!
-//! Invariant: knows nothing of the RPC server, the CLI or HTTP; reads the chain only through
-//! what its caller hands it (the manifest, the placement, a [`storer::ShardPlacement`]).
+//! Invariant: knows nothing of the RPC server, the CLI or HTTP; `upload`, `fetch` and
+//! `storer` read the chain only through what their caller hands them (the manifest, the
+//! placement, a [`storer::ShardPlacement`]); only `role` reads and writes the root chain.
 
 pub mod fetch;
+pub mod role;
 pub mod storer;
 pub mod upload;
 

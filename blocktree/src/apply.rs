@@ -117,13 +117,15 @@ impl StateView<'_> {
                 [first.as_ref(), second.as_ref()],
                 result_hash,
             )?,
-            TxPayload::DeclareCapacity { capacity_bytes } => {
-                crate::blob::declare_capacity(self, sender, *capacity_bytes)?
-            }
+            TxPayload::DeclareCapacity {
+                capacity_bytes,
+                peer,
+            } => crate::blob::declare_capacity(self, sender, *capacity_bytes, peer)?,
             TxPayload::RegisterBlob {
                 key,
                 manifest,
                 endowment,
+                content_type,
             } => crate::blob::register(
                 self,
                 ctx,
@@ -133,6 +135,7 @@ impl StateView<'_> {
                     key,
                     manifest,
                     endowment: *endowment,
+                    content_type,
                 },
             )?,
             TxPayload::ConfirmShards { receipts } => {

@@ -82,6 +82,42 @@ pub const BLOBS_LIVE_MAX: u64 = 65_536;
 /// The most capacity a storer may declare: 1 PiB.
 pub const CAPACITY_BYTES_MAX: u64 = 1 << 50;
 
+/// The longest peer id a storer may declare (a libp2p Ed25519 peer id is 52 characters).
+pub const STORER_PEER_BYTES_MAX: usize = 64;
+
+/// The longest content type a blob may carry.
+pub const CONTENT_TYPE_BYTES_MAX: usize = 127;
+
+/// Whether `peer` can be a storer's peer id as text: 1 to [`STORER_PEER_BYTES_MAX`] ASCII
+/// letters and digits (base58, as libp2p writes them). The chain does not parse it further.
+pub fn valid_storer_peer(peer: &str) -> bool {
+    !peer.is_empty()
+        && peer.len() <= STORER_PEER_BYTES_MAX
+        && peer.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Whether `content_type` can be a blob's media type: empty, or `type/subtype` (parameters
+/// after `;` allowed) of printable ASCII without spaces before the `;`, at most
+/// [`CONTENT_TYPE_BYTES_MAX`] bytes, so a gateway can send it as a header as it is.
+pub fn valid_content_type(content_type: &str) -> bool {
+    if content_type.is_empty() {
+        return true;
+    }
+    let essence = content_type.split(';').next().unwrap_or_default();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    content_type.len() <= CONTENT_TYPE_BYTES_MAX
+        && content_type.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && token(kind)
+        && token(sub)
+}
+
 const PLACEMENT_QUEUE: &str = "placements";
 const PAYMENT_QUEUE: &str = "payments";
 
@@ -183,6 +219,8 @@ pub struct Blob {
     pub status: BlobStatus,
     /// One placement per shard, n of them.
     pub shards: Vec<Shard>,
+    /// Its media type as the publisher gave it; empty for bytes.
+    pub content_type: String,
 }
 
 /// What a storer offers and what the root has placed on it.
@@ -257,6 +295,11 @@ pub fn blob_of_key_key(key: &str) -> KeyHash {
 /// Where `account`'s [`StorerRecord`] lives.
 pub fn storer_key(account: &AccountId) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state storer v1", &[&account.0]).0)
+}
+
+/// Where storer `account`'s declared peer id lives.
+pub fn storer_peer_key(account: &AccountId) -> KeyHash {
+    KeyHash(Hash::tagged("bitverse state storer peer v1", &[&account.0]).0)
 }
 
 /// Where the [`BlobTotals`] live.
@@ -423,7 +466,15 @@ pub(crate) fn declare_capacity(
     view: &mut StateView<'_>,
     sender: &AccountId,
     capacity_bytes: u64,
+    peer: &str,
 ) -> Result<(), ApplyError> {
+    if !valid_storer_peer(peer) {
+        return Err(StorageError::BadPeer {
+            length: peer.len(),
+            length_max: STORER_PEER_BYTES_MAX,
+        }
+        .into());
+    }
     if capacity_bytes > CAPACITY_BYTES_MAX {
         return Err(StorageError::CapacityTooLarge {
             capacity_bytes,
@@ -437,6 +488,10 @@ pub(crate) fn declare_capacity(
     let mut record = storer_record(view, sender)?;
     record.capacity_bytes = capacity_bytes;
     set_storer_record(view, sender, &record);
+    view.set_pending(
+        storer_peer_key(sender),
+        Some(codec::encode(&peer.to_owned())),
+    );
     Ok(())
 }
 
@@ -553,6 +608,7 @@ pub(crate) struct Registration<'r> {
     pub(crate) manifest: &'r Manifest,
     /// Already taken from the publisher's balance.
     pub(crate) endowment: Amount,
+    pub(crate) content_type: &'r str,
 }
 
 /// `RegisterBlob`: checks the manifest, the key's rule (as a Put of the manifest's bytes),
@@ -565,6 +621,13 @@ pub(crate) fn register(
 ) -> Result<(), ApplyError> {
     let manifest = registration.manifest;
     manifest.validate().map_err(StorageError::BadManifest)?;
+    if !valid_content_type(registration.content_type) {
+        return Err(StorageError::BadContentType {
+            length: registration.content_type.len(),
+            length_max: CONTENT_TYPE_BYTES_MAX,
+        }
+        .into());
+    }
     check_key_free(view, registration.key)?;
     if blob(view, &registration.id)?.is_some() {
         return Err(StorageError::BlobKeyHeld {
@@ -644,6 +707,7 @@ pub(crate) fn register(
         periods_elapsed: 0,
         status: BlobStatus::Placing,
         shards: vec![Shard::default(); usize::from(total_shards)],
+        content_type: registration.content_type.to_owned(),
     };
     set_blob(view, &found);
     view.set_pending(
@@ -770,6 +834,16 @@ fn end_blob(
     found.status = status;
     set_blob(view, found);
     Ok(())
+}
+
+/// Whether the root block at `height` should be sealed for blobs even without transactions:
+/// a draw is due at it or at the block after (whose seed is this block's hash). A dev sealer
+/// seals an empty block for it, so that a blob registered on an idle dev node is placed
+/// without waiting for some other write; a deadline, by contrast, never makes blocks on its
+/// own, so idle blocks cannot run a storer's time out.
+pub(crate) fn work_due(view: &StateView<'_>, height: u64) -> Result<bool, ApplyError> {
+    let next = queue_peek::<PlacementTask>(view, PLACEMENT_QUEUE)?;
+    Ok(next.is_some_and(|task| task.due_height <= height.saturating_add(1)))
 }
 
 /// What every root block does for blobs at its start, before its transactions and after the
@@ -1121,6 +1195,34 @@ fn pay_period(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_ids_and_content_types_are_checked_as_headers_and_text_need() {
+        assert!(valid_storer_peer(
+            "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+        ));
+        for bad in ["", "12D3 Koo", "12D3/Koo", &"a".repeat(65)] {
+            assert!(!valid_storer_peer(bad), "{bad:?}");
+        }
+        for good in [
+            "",
+            "image/png",
+            "text/plain; charset=utf-8",
+            "application/vnd.api+json",
+        ] {
+            assert!(valid_content_type(good), "{good:?}");
+        }
+        for bad in [
+            "png",
+            "image/",
+            "/png",
+            "image /png",
+            "image/png\r\nX-Evil: 1",
+            &format!("a/{}", "b".repeat(126)),
+        ] {
+            assert!(!valid_content_type(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn state_keys_of_different_things_differ() {

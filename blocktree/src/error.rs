@@ -737,6 +737,20 @@ mod tests {
                 StorageError::Draw(bitverse_pricing::DrawError::WeightOverflow),
                 10016,
             ),
+            sg(
+                StorageError::BadPeer {
+                    length: 0,
+                    length_max: 64,
+                },
+                10017,
+            ),
+            sg(
+                StorageError::BadContentType {
+                    length: 3,
+                    length_max: 127,
+                },
+                10018,
+            ),
         ]
     }
 
@@ -824,6 +838,8 @@ mod tests {
             )
             | TxError::Storage(
                 StorageError::NotStorer { .. }
+                | StorageError::BadPeer { .. }
+                | StorageError::BadContentType { .. }
                 | StorageError::CapacityTooLarge { .. }
                 | StorageError::BadManifest(_)
                 | StorageError::EndowmentTooLow { .. }

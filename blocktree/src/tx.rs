@@ -182,6 +182,11 @@ pub enum TxPayload {
     DeclareCapacity {
         /// At most `crate::blob::CAPACITY_BYTES_MAX`.
         capacity_bytes: u64,
+        /// The storer's libp2p peer id as text (`12D3Koo…`, at most
+        /// `crate::blob::STORER_PEER_BYTES_MAX` ASCII letters and digits): where uploaders and
+        /// readers reach it. The chain keeps it as given; a storer that names another's peer
+        /// only fails its own placements.
+        peer: String,
     },
     /// Registers a blob at `key` (root only, for now; `crate::blob`): the key's value becomes
     /// the manifest's canonical bytes, written as a Put would write it (the keyspace's rule
@@ -196,6 +201,9 @@ pub enum TxPayload {
         /// What the sender prepays: at least the first period of every shard and the
         /// placement charge of every shard (`crate::blob::endowment_min`).
         endowment: Amount,
+        /// The blob's media type as a gateway serves it (`image/png`), at most
+        /// `crate::blob::CONTENT_TYPE_BYTES_MAX` bytes of `type/subtype`; empty for bytes.
+        content_type: String,
     },
     /// A storer's receipts for shards placed on it (root only): it holds them, checked against
     /// their shard roots. The transaction's signature is the storer's over every receipt.

@@ -121,6 +121,7 @@ impl Store {
                 &storer_key(i),
                 TxPayload::DeclareCapacity {
                     capacity_bytes: CAPACITY,
+                    peer: "12D3KooWStorer".into(),
                 },
             );
         }
@@ -181,6 +182,7 @@ impl Store {
                 key: key.into(),
                 manifest: manifest.clone(),
                 endowment,
+                content_type: String::new(),
             },
         )
     }
@@ -363,6 +365,7 @@ fn heavier_storers_are_drawn_more_often() {
                 key: format!("files/{i}"),
                 manifest: m.clone(),
                 endowment: Amount(1_000_000),
+                content_type: String::new(),
             };
             s.submit(&alice(), payload)
         })
@@ -673,6 +676,7 @@ fn a_storer_holding_shards_cannot_unstake_and_a_key_holding_a_live_blob_cannot_b
             key: KEY.into(),
             manifest: manifest(10_000, 1, 3),
             endowment: Amount(10_000_000_000),
+            content_type: String::new(),
         },
     );
     assert_eq!(e.code(), codes::BLOB_KEY_HELD);
@@ -721,6 +725,7 @@ fn every_refused_registration_and_declaration_is_named() {
         key: key.into(),
         manifest: manifest.clone(),
         endowment,
+        content_type: String::new(),
     };
     // Not the keyspace's owner (no script: owner only).
     let e = s.refusal(&bob(), register(KEY, &m, needed));
@@ -790,6 +795,7 @@ fn every_refused_registration_and_declaration_is_named() {
         &bob(),
         TxPayload::DeclareCapacity {
             capacity_bytes: 1024,
+            peer: "12D3KooWStorer".into(),
         },
     );
     assert_eq!(
@@ -803,6 +809,7 @@ fn every_refused_registration_and_declaration_is_named() {
         &storer,
         TxPayload::DeclareCapacity {
             capacity_bytes: (1 << 50) + 1,
+            peer: "12D3KooWStorer".into(),
         },
     );
     assert_eq!(e.code(), codes::CAPACITY_TOO_LARGE);
@@ -839,6 +846,7 @@ fn a_blob_in_a_keyspace_on_a_data_chain_is_refused_on_the_root() {
             key: "deep/file".into(),
             manifest: m,
             endowment: needed,
+            content_type: String::new(),
         },
     );
     assert_eq!(e.code(), codes::KEY_ON_OTHER_CHAIN);

@@ -52,9 +52,23 @@ pub enum ClientCommand {
         /// The value, as text (stored as its UTF-8 bytes).
         #[arg(long, conflicts_with = "file", required_unless_present = "file")]
         value: Option<String>,
-        /// Read the value's bytes from this file.
+        /// Read the value's bytes from this file, of any size up to 4 GiB: up to the on-chain
+        /// value limit (64 KiB) it is a value; above it, a blob: its manifest goes on the
+        /// chain with a storage endowment, and its erasure-coded shards to the storers the
+        /// chain draws (docs/STORAGE.md). Returns once every storer has confirmed its shard.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// A blob's erasure coding: any K of its N shards rebuild it (N at most 64).
+        #[arg(long, value_name = "K-of-N", default_value = "3-of-10")]
+        shares: bitverse_storage::Shares,
+        /// A blob's media type, as the node's gateway serves it (`image/png`). Default: guessed
+        /// from the file's first bytes (PNG, JPEG, GIF, WebP, PDF, MP4), else bytes.
+        #[arg(long, value_name = "TYPE", requires = "file")]
+        content_type: Option<String>,
+        /// A blob's storage endowment, paid once (coins or `…base`). Default: the least the
+        /// network takes for its size and shares (its first period and placement).
+        #[arg(long, value_name = "AMOUNT", requires = "file")]
+        endowment: Option<AmountArg>,
         /// How the transaction is signed, paid and waited for.
         #[command(flatten)]
         write: WriteArgs,
@@ -342,6 +356,8 @@ pub enum RoleArg {
     Offerer,
     /// Recomputes and countersigns in relay lineups.
     Relayer,
+    /// Keeps the shards of blobs the chain places on it (`bitverse node --store`).
+    Storer,
 }
 
 impl RoleArg {
@@ -350,6 +366,7 @@ impl RoleArg {
         match self {
             RoleArg::Offerer => bitverse_pricing::TaskKind::Offer,
             RoleArg::Relayer => bitverse_pricing::TaskKind::Relay,
+            RoleArg::Storer => bitverse_pricing::TaskKind::Store,
         }
     }
 }
@@ -624,4 +641,81 @@ pub enum BountyCommand {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+}
+
+/// A size in bytes as people write it: `1048576`, `512KB`, `50GiB`, `1.5 TB` (decimal units
+/// KB MB GB TB, binary KiB MiB GiB TiB, case-insensitive, a space allowed before the unit).
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size: use bytes or a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let not_a_number = || format!("{text:?} is not a size: expected a number, then a unit");
+    if whole.is_empty() && fraction.is_empty() {
+        return Err(not_a_number());
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| not_a_number())?
+    };
+    let too_large = || format!("{text:?} is larger than {} bytes", u64::MAX);
+    let mut bytes = whole.checked_mul(scale).ok_or_else(too_large)?;
+    if !fraction.is_empty() {
+        if fraction.len() > 9 || fraction.contains('.') {
+            return Err(not_a_number());
+        }
+        let digits: u64 = fraction.parse().map_err(|_| not_a_number())?;
+        let denominator = 10u64.pow(fraction.len() as u32);
+        let part = u128::from(digits) * u128::from(scale) / u128::from(denominator);
+        bytes = bytes
+            .checked_add(u64::try_from(part).map_err(|_| too_large())?)
+            .ok_or_else(too_large)?;
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byte_size;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_byte_size("50GiB"), Ok(50 << 30));
+        assert_eq!(parse_byte_size("50 gib"), Ok(50 << 30));
+        assert_eq!(parse_byte_size("512KB"), Ok(512_000));
+        assert_eq!(parse_byte_size("1.5 TB"), Ok(1_500_000_000_000));
+        assert_eq!(parse_byte_size("0.5MiB"), Ok(1 << 19));
+        assert_eq!(parse_byte_size(".25kib"), Ok(256));
+        for bad in [
+            "",
+            "GiB",
+            "12 parsecs",
+            "1.2.3MB",
+            "-5MB",
+            "99999999999999999999",
+            "20000000TiB",
+        ] {
+            assert!(parse_byte_size(bad).is_err(), "{bad}");
+        }
+    }
 }

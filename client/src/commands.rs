@@ -32,7 +32,7 @@ fn failed(message: impl Into<String>) -> CliError {
 }
 
 /// An amount as people read it (`12.5 BV`), or in base units with `--raw`.
-fn shown(amount: Amount, raw: bool) -> String {
+pub(crate) fn shown(amount: Amount, raw: bool) -> String {
     if raw {
         amount.to_string()
     } else {
@@ -446,6 +446,29 @@ fn read_file_bounded(path: &Path, size_bytes_max: u64, what: &str) -> Result<Vec
     fs::read(path).map_err(|e| failed(format!("cannot read {shown}: {e}")))
 }
 
+/// `put KEY --file FILE` for a file of any size: a value up to the value limit, a blob above.
+pub(crate) async fn put_file(
+    client: &NodeClient,
+    key: String,
+    blob_put: crate::blob::BlobPut<'_>,
+    write: &WriteArgs,
+) -> Result<(), CliError> {
+    let path = blob_put.path;
+    let size_bytes = fs::metadata(path)
+        .map_err(|e| failed(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size_bytes == 0 {
+        return Err(failed(format!(
+            "{} is empty: there is nothing to store",
+            path.display()
+        )));
+    }
+    if size_bytes > bitverse_blocktree::VALUE_SIZE_BYTES_MAX as u64 {
+        return crate::blob::put_blob(client, key, blob_put, write).await;
+    }
+    put(client, key, None, Some(path), write).await
+}
+
 /// `delete KEY`.
 pub(crate) async fn delete(
     client: &NodeClient,
@@ -497,6 +520,44 @@ async fn submit(
     payload: TxPayload,
     done: Done,
 ) -> Result<(), CliError> {
+    let (hash, fee, height) = submit_quiet(client, write, payload).await?;
+    if write.json {
+        let mut object = done.details;
+        if let Value::Object(fields) = &mut object {
+            fields.insert("tx".into(), json!(hash.to_hex()));
+            fields.insert("fee".into(), json!(fee));
+            fields.insert(
+                "status".into(),
+                json!(if height.is_some() {
+                    "included"
+                } else {
+                    "pending"
+                }),
+            );
+            fields.insert("height".into(), json!(height));
+        }
+        print_json(&object);
+    } else {
+        let fee = shown(fee, write.raw);
+        match height {
+            Some(height) => println!(
+                "{}; fee {fee}; included at height {height}, tx {hash}",
+                done.said
+            ),
+            None => println!("{}; fee {fee}; pending, tx {hash}", done.said),
+        }
+    }
+    Ok(())
+}
+
+/// Signs `payload` with the write's key for its chain, sends it and (unless `--no-wait`)
+/// waits for its inclusion; prints nothing. The transaction's hash, its fee and the height
+/// it was included at.
+pub(crate) async fn submit_quiet(
+    client: &NodeClient,
+    write: &WriteArgs,
+    payload: TxPayload,
+) -> Result<(Hash, Amount, Option<u64>), CliError> {
     let key = load_key(&write.key)?;
     let sender = key.account();
     // Puts and deletes go to their keyspace's chain, which counts the sender's nonces there
@@ -537,33 +598,7 @@ async fn submit(
         let timeout = Duration::from_secs(write.wait_timeout_secs);
         Some(wait_for_inclusion(client, &hash, Some(chain), timeout).await?)
     };
-    if write.json {
-        let mut object = done.details;
-        if let Value::Object(fields) = &mut object {
-            fields.insert("tx".into(), json!(hash.to_hex()));
-            fields.insert("fee".into(), json!(fee));
-            fields.insert(
-                "status".into(),
-                json!(if height.is_some() {
-                    "included"
-                } else {
-                    "pending"
-                }),
-            );
-            fields.insert("height".into(), json!(height));
-        }
-        print_json(&object);
-    } else {
-        let fee = shown(fee, write.raw);
-        match height {
-            Some(height) => println!(
-                "{}; fee {fee}; included at height {height}, tx {hash}",
-                done.said
-            ),
-            None => println!("{}; fee {fee}; pending, tx {hash}", done.said),
-        }
-    }
-    Ok(())
+    Ok((hash, fee, height))
 }
 
 /// How often a write the node cannot judge yet (`CODE_NOT_ANCHORED_YET`) is sent again.
@@ -610,7 +645,40 @@ pub(crate) async fn get(
     };
     let value = hex::decode(&value_hex)
         .map_err(|e| failed(format!("node sent a value that is not hex: {e}")))?;
+    if let Some(manifest) = blob_manifest(client, key, &value).await? {
+        let Some(out) = out else {
+            return Err(failed(format!(
+                "{key} holds a blob of {} bytes: name a file to write it to with --out FILE",
+                manifest.size_bytes
+            )));
+        };
+        return crate::blob::get_blob(client, key, &manifest, out).await;
+    }
     emit_value(&value, out)
+}
+
+/// The manifest `value` is, if the chain holds a stored blob at `key` with it as its value.
+async fn blob_manifest(
+    client: &NodeClient,
+    key: &str,
+    value: &[u8],
+) -> Result<Option<bitverse_storage::Manifest>, CliError> {
+    let Ok(manifest) = bitverse_storage::Manifest::decode(value) else {
+        return Ok(None);
+    };
+    let Some(blob) = client.blob(key).await? else {
+        return Ok(None);
+    };
+    if blob.manifest_hex != hex::encode(value) {
+        return Ok(None);
+    }
+    if blob.status != "stored" {
+        return Err(failed(format!(
+            "{key} holds blob {} which is {}: it can be read once every shard is stored",
+            blob.id, blob.status
+        )));
+    }
+    Ok(Some(manifest))
 }
 
 /// `get KEY --json` without `--verify`.

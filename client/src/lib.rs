@@ -15,6 +15,7 @@
 //! the server.
 
 pub mod args;
+mod blob;
 mod commands;
 pub mod keys;
 mod light;
@@ -142,10 +143,29 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
         }
         ClientCommand::Put {
             target,
+            value: None,
+            file: Some(path),
+            shares,
+            content_type,
+            endowment,
+            write,
+            rpc,
+        } => {
+            let put = blob::BlobPut {
+                path: &path,
+                shares,
+                content_type,
+                endowment: endowment.map(|a| a.0),
+            };
+            commands::put_file(&NodeClient::new(&rpc.url)?, target, put, &write).await
+        }
+        ClientCommand::Put {
+            target,
             value,
             file,
             write,
             rpc,
+            ..
         } => {
             commands::put(
                 &NodeClient::new(&rpc.url)?,

@@ -244,6 +244,11 @@ impl NodeClient {
         self.answer(self.http.get_keyspace(name.to_owned()).await)
     }
 
+    /// `bv_getBlob` at the tip.
+    pub async fn blob(&self, key: &str) -> Result<Option<bitverse_rpc_api::BlobResult>, CliError> {
+        self.answer(self.http.get_blob(key.to_owned(), None).await)
+    }
+
     /// `bv_getValue`.
     pub async fn value(&self, key: &str) -> Result<ValueResult, CliError> {
         self.answer(self.http.get_value(key.to_owned()).await)

@@ -75,6 +75,8 @@ pub(crate) const DEFAULT_RPC_ADDR: SocketAddr =
 const DEFAULT_NETWORK: &str = "local";
 /// Network run with --dev when none is named.
 const DEV_NETWORK: &str = "dev";
+/// What a storer keeps at most unless told: 10 GiB.
+pub(crate) const DEFAULT_STORE_CAPACITY_BYTES: u64 = 10 << 30;
 /// Name of the dev key whose account is paid the fees when no `--miner` is given.
 const DEFAULT_MINER_DEV_NAME: &str = "miner";
 /// The data directory without `--data-dir` or `data_dir`, under the home directory.
@@ -198,6 +200,18 @@ pub(crate) struct NodeOptions {
     #[arg(long)]
     #[merge(strategy = merge::bool::overwrite_false)]
     pub(crate) relay: bool,
+    /// Take the storer's role (docs/STORAGE.md): keep the shards the chain places on the
+    /// market key's account in DATA_DIR/shards, durably, serve them to readers as verified
+    /// ranges, and confirm them on the chain. Needs a storer stake (`bitverse stake AMOUNT
+    /// --role storer`), --market-key and --p2p-addr.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) store: bool,
+    /// The most bytes of shards to keep with --store, e.g. `50GiB` or `500MB`; uploads that
+    /// would go past it are refused. Default 10GiB.
+    #[arg(long, value_name = "SIZE", value_parser = ByteSize::parse)]
+    #[serde(deserialize_with = "one::<_, ByteSize>")]
+    pub(crate) store_capacity: Option<u64>,
     /// The key the market roles sign offers, envelopes and their transactions with: `dev:NAME`
     /// or a key file (`bitverse wallet new`). Its account is the one staked; it pays the fees
     /// of the Settle and Dispute transactions the node sends.
@@ -260,6 +274,8 @@ value_kinds! {
     /// A key: `dev:NAME` or a key file, which must load. Kept as written: the node loads it
     /// when it takes a market role.
     KeySpec -> String: |text| load_key(text).map(|_| text.to_owned()).map_err(|e| e.to_string());
+    /// A size: bytes, or a number and a unit such as `50GiB`.
+    ByteSize -> u64: |text| bitverse_client::args::parse_byte_size(text);
     /// A tracing filter: a level or directives such as `bitverse=debug`.
     LogFilter -> String: |text| tracing_subscriber::EnvFilter::try_new(text)
         .map(|_| text.to_owned())
@@ -342,6 +358,13 @@ impl NodeConfig {
             (None, true) => DEV_NETWORK,
             (None, false) => DEFAULT_NETWORK,
         }
+    }
+
+    /// The storer's capacity: as given, else [`DEFAULT_STORE_CAPACITY_BYTES`].
+    pub(crate) fn store_capacity_bytes(&self) -> u64 {
+        self.options
+            .store_capacity
+            .unwrap_or(DEFAULT_STORE_CAPACITY_BYTES)
     }
 
     /// The account paid for produced blocks: as given, else dev:miner.
@@ -430,6 +453,17 @@ const OPTIONS: &[OptionDoc] = &[
         key: "relay",
         help: "Take the compute market's relayer role (needs market_key and a relayer stake).",
         value: "false",
+    },
+    OptionDoc {
+        key: "store",
+        help: "Take the storer's role: keep, serve and confirm the shards the chain places on\n\
+               market_key's account (needs market_key, p2p_addr and a storer stake).",
+        value: "false",
+    },
+    OptionDoc {
+        key: "store_capacity",
+        help: "The most bytes of shards to keep with store = true. Default 10GiB.",
+        value: "\"10GiB\"",
     },
     OptionDoc {
         key: "market_key",
@@ -678,6 +712,22 @@ fn merge(
     if (options.offer || options.relay) && options.market_key.is_none() {
         return Err(ConfigError::Conflict(
             "offer and relay need the key they sign with (--market-key or market_key)".to_owned(),
+        ));
+    }
+    if options.store && options.market_key.is_none() {
+        return Err(ConfigError::Conflict(
+            "store needs the key of the staked storer account (--market-key or market_key)"
+                .to_owned(),
+        ));
+    }
+    if options.store && options.p2p_addr.is_none() {
+        return Err(ConfigError::Conflict(
+            "store needs the network to take and serve shards (--p2p-addr or p2p_addr)".to_owned(),
+        ));
+    }
+    if options.store_capacity.is_some() && !options.store {
+        return Err(ConfigError::Conflict(
+            "store_capacity is the storer's (add --store or store = true)".to_owned(),
         ));
     }
     Ok(NodeConfig {

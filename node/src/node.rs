@@ -12,6 +12,7 @@ use bitverse_blocktree::{Block, Blocktree, ChainError, ChainParams, Tracking};
 use bitverse_primitives::{AccountId, Hash};
 use tokio::sync::{Notify, watch};
 
+use bitverse_blob_agent::role::{StorerConfig, StorerRole};
 use bitverse_client::keys::load_key;
 use bitverse_index::{self as browse, BROWSE_DB_DIR, BrowseIndex, BrowseLimits};
 use bitverse_market_agent::Exchange;
@@ -19,12 +20,15 @@ use bitverse_market_agent::agent::{self, MarketFault, MarketRoles};
 use bitverse_metrics::{BlockSource, NodeMetrics};
 use bitverse_p2p::{self as p2p, P2P_ADDR_FILE, P2pConfig, P2pHandle, write_addr_file};
 use bitverse_rpc_server::{self as server, RpcContext};
+use bitverse_shard_store::ShardStoreConfig;
 
 use crate::config::MarketFaultArg;
 use crate::config::NodeConfig;
 
 /// File in the data directory holding the RPC address actually bound, as `http://IP:PORT`.
 pub const RPC_ADDR_FILE: &str = "rpc.addr";
+/// Subdirectory of the data directory holding a storer's shards (`--store`).
+pub const SHARDS_DIR: &str = "shards";
 /// Subdirectory of the data directory holding the chain's RocksDB database.
 pub const CHAIN_DB_DIR: &str = "chain";
 /// The dev sealer also looks at the mempool this often, in case a wake-up was missed (a
@@ -106,6 +110,19 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let metrics = Arc::new(NodeMetrics::new(tip.hash));
 
+    // The storer's role opens its shard store before the network, which hands it requests.
+    let mut storer = match storer_config(&config)? {
+        Some(storer_config) => {
+            let tree = tree.clone();
+            let role = tokio::task::spawn_blocking(move || StorerRole::open(storer_config, tree))
+                .await?
+                .with_context(|| {
+                    format!("cannot open the shard store in {}", data_dir.display())
+                })?;
+            Some(role)
+        }
+        None => None,
+    };
     // The network comes up before RPC, so that when rpc.addr appears p2p.addr is there too.
     let network = match &args.p2p_addr {
         Some(listen) => {
@@ -114,7 +131,9 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 bootstrap: args.bootstrap.clone(),
                 data_dir: data_dir.clone(),
                 metrics: metrics.clone(),
-                shard_service: None,
+                shard_service: storer
+                    .as_ref()
+                    .map(|role| role.service.clone() as Arc<dyn bitverse_p2p::ShardService>),
             };
             Some(p2p::start(config, tree.clone(), tx_admitted.clone(), stop_rx.clone()).await?)
         }
@@ -151,6 +170,17 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
             }))
         }
         None => None,
+    };
+
+    // The storer's keeper: declares capacity and peer id, confirms shards, drops ended ones.
+    let storer_keeper = match (storer.take(), p2p_handle.clone()) {
+        (Some(mut role), Some(p2p)) => {
+            let (notify, stop) = (tx_admitted.clone(), stop_rx.clone());
+            Some(tokio::task::spawn_blocking(move || {
+                role.run_keeper(p2p, || notify.notify_one(), || *stop.borrow());
+            }))
+        }
+        _ => None,
     };
 
     // The browse index, in its own database; the follower catches it up (or rebuilds it when
@@ -223,6 +253,9 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
     if let Some(agent) = market_agent {
         agent.await??;
     }
+    if let Some(keeper) = storer_keeper {
+        keeper.await?;
+    }
     if let Some((_, task)) = network {
         task.await?;
         let _ = fs::remove_file(data_dir.join(P2P_ADDR_FILE));
@@ -236,6 +269,26 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
     drop(tree);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The storer's role as `config` asks for it (`--store`), with its key loaded.
+fn storer_config(config: &NodeConfig) -> anyhow::Result<Option<StorerConfig>> {
+    let settings = &config.options;
+    if !settings.store {
+        return Ok(None);
+    }
+    let spec = settings
+        .market_key
+        .as_deref()
+        .context("--store needs --market-key")?;
+    let key = load_key(spec).with_context(|| format!("storer key {spec}"))?;
+    Ok(Some(StorerConfig {
+        store: ShardStoreConfig {
+            dir: config.data_dir.join(SHARDS_DIR),
+            capacity_bytes: config.store_capacity_bytes(),
+        },
+        key,
+    }))
 }
 
 /// The market roles `config` asks for, with their key loaded; `None` when it asks for none.

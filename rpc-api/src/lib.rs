@@ -767,6 +767,8 @@ pub struct BlobResult {
     pub shard_size_bytes: u64,
     /// The manifest's canonical bytes (the key's value), hex.
     pub manifest_hex: String,
+    /// Its media type as the publisher gave it (`image/png`); empty for bytes.
+    pub content_type: String,
     /// The root height of the block that registered it.
     pub registered_height: u64,
     /// `placing`, `stored`, `failed` or `expired`.
@@ -822,6 +824,9 @@ pub struct StorerResult {
     pub assigned_bytes: u64,
     /// The shards placed on it.
     pub shards: u32,
+    /// The libp2p peer id it declared, where uploaders and readers reach it; null if it
+    /// declared none.
+    pub peer: Option<String>,
 }
 
 /// A key pinned by a bounty.

@@ -30,6 +30,9 @@ pub(crate) fn get_storers(ctx: &RpcContext, height: Option<u64>) -> RpcResult<Ve
         let record = chain
             .storer_at(&candidate.account, height)
             .map_err(chain_error)?;
+        let peer = chain
+            .storer_peer_at(&candidate.account, height)
+            .map_err(chain_error)?;
         storers.push(StorerResult {
             address: candidate.account,
             stake: candidate.stake,
@@ -37,6 +40,7 @@ pub(crate) fn get_storers(ctx: &RpcContext, height: Option<u64>) -> RpcResult<Ve
             capacity_bytes: record.capacity_bytes,
             assigned_bytes: record.assigned_bytes,
             shards: record.shards,
+            peer,
         });
     }
     Ok(storers)
@@ -70,6 +74,7 @@ pub(crate) fn blob_result(blob: &Blob, height: u64) -> BlobResult {
         piece_bytes: manifest.piece_bytes,
         shard_size_bytes: manifest.shard_size_bytes,
         manifest_hex: hex::encode(manifest.encode()),
+        content_type: blob.content_type.clone(),
         registered_height: blob.registered_height,
         status: status.into(),
         ended_height,

@@ -7,7 +7,9 @@
 //! Layout: `context` (what every handler shares, and errors as JSON-RPC errors), `server`
 //! (binding, limits, `rpc-api`'s traits implemented, the chain's methods, subscriptions), `market` and
 //! `earnings` (the market's and miners' pay methods), `forward` (asking peers), `explorer`
-//! (the page and its gateway routes).
+//! (the page and its gateway routes), `blobs` (the storage methods), `gateway` (blobs over
+//! HTTP: `POST /blob-upload/ID` pushes a file's shards to their storers, `GET /blob/KEY`
+//! streams a blob back, with `Range`).
 //!
 //! Invariant: the wire shapes are `bitverse-rpc-api`'s; this crate only answers them. It names
 //! no libp2p type (peers are `bitverse-p2p`'s handle) and knows nothing of the command line.
@@ -17,6 +19,7 @@ mod context;
 mod earnings;
 mod explorer;
 mod forward;
+mod gateway;
 mod market;
 mod server;
 

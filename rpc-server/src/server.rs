@@ -82,10 +82,16 @@ pub async fn start(
         metrics: context.metrics.clone(),
     });
     let timing_metrics = context.metrics.clone();
+    let context = Arc::new(context);
+    let gateway = crate::gateway::BlobGatewayLayer {
+        context: context.clone(),
+        transfers: Arc::default(),
+    };
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(
             tower::ServiceBuilder::new()
+                .layer(gateway)
                 .layer(MetricsEndpointLayer { scrape })
                 .layer(explorer::ExplorerLayer),
         )
@@ -270,8 +276,8 @@ impl BitverseSubscriptionsServer for Api {
 }
 
 /// Every method of the two traits, answering from `context`.
-fn methods(context: RpcContext) -> anyhow::Result<RpcModule<Api>> {
-    let api = Api(Arc::new(context));
+fn methods(context: Arc<RpcContext>) -> anyhow::Result<RpcModule<Api>> {
+    let api = Api(context);
     let mut module = BitverseRpcServer::into_rpc(api.clone());
     module.merge(BitverseSubscriptionsServer::into_rpc(api))?;
     Ok(module)
@@ -1097,7 +1103,7 @@ mod tests {
 
     #[test]
     fn the_server_registers_exactly_the_methods_of_the_openrpc_table() {
-        let module = methods(context()).unwrap();
+        let module = methods(Arc::new(context())).unwrap();
         let registered: BTreeSet<&str> = module.method_names().collect();
         let table: BTreeSet<&str> = openrpc::METHODS.iter().map(|m| m.name).collect();
         assert_eq!(registered, table);
@@ -1105,7 +1111,7 @@ mod tests {
 
     #[tokio::test]
     async fn rpc_discover_answers_the_openrpc_document() {
-        let module = methods(context()).unwrap();
+        let module = methods(Arc::new(context())).unwrap();
         let document: serde_json::Value = module
             .call(METHOD_DISCOVER, EmptyServerParams::new())
             .await
@@ -1122,7 +1128,7 @@ mod tests {
         let context = context();
         let chain = context.chain.clone();
         let metrics = context.metrics.clone();
-        let module = methods(context).unwrap();
+        let module = methods(Arc::new(context)).unwrap();
         let mut heads = module
             .subscribe_unbounded(METHOD_SUBSCRIBE_NEW_HEADS, rpc_params!["root"])
             .await
@@ -1140,7 +1146,7 @@ mod tests {
         let context = context();
         let tree = context.tree.clone();
         let metrics = context.metrics.clone();
-        let module = methods(context).unwrap();
+        let module = methods(Arc::new(context)).unwrap();
         let alice = SecretKey::dev("alice");
         let price = tree.params().depth(1).unwrap().storage_price_per_byte;
         let buy = UnsignedTx {
@@ -1215,7 +1221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_heads_subscription_for_an_untracked_chain_is_refused() {
-        let module = methods(context()).unwrap();
+        let module = methods(Arc::new(context())).unwrap();
         let refused = module
             .subscribe_unbounded(METHOD_SUBSCRIBE_NEW_HEADS, rpc_params!["0110"])
             .await;
@@ -1231,7 +1237,7 @@ mod tests {
         let context = context();
         let chain = context.chain.clone();
         let metrics = context.metrics.clone();
-        let module = methods(context).unwrap();
+        let module = methods(Arc::new(context)).unwrap();
         let hash = chain.lock().submit_transaction(transfer(0)).unwrap();
         let mut fate = module
             .subscribe_unbounded(METHOD_SUBSCRIBE_TRANSACTION, rpc_params![hash.to_string()])
@@ -1257,7 +1263,7 @@ mod tests {
         let context = context();
         let chain = context.chain.clone();
         let metrics = context.metrics.clone();
-        let module = methods(context).unwrap();
+        let module = methods(Arc::new(context)).unwrap();
         // Nonce 0 spends everything; nonce 1 was admitted against the tip's state, where it
         // was affordable, and fails when the block is built.
         let alice = SecretKey::dev("alice");
@@ -1297,7 +1303,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_subscription_with_a_bad_hash_is_refused() {
-        let module = methods(context()).unwrap();
+        let module = methods(Arc::new(context())).unwrap();
         let refused = module
             .subscribe_unbounded(METHOD_SUBSCRIBE_TRANSACTION, rpc_params!["not a hash"])
             .await;

@@ -23,6 +23,16 @@ impl Chain {
         Ok(blob_of_key(&view, key)?)
     }
 
+    /// The peer id storer `account` declared, as of root height `height`.
+    pub fn storer_peer_at(
+        &self,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<String>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(view.get_decoded(&crate::blob::storer_peer_key(account))?)
+    }
+
     /// `account`'s storer record (capacity and placed shards) at root height `height`.
     pub fn storer_at(&self, account: &AccountId, height: u64) -> Result<StorerRecord, ChainError> {
         let view = self.view_at(height)?;

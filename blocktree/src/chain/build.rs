@@ -221,7 +221,13 @@ impl Chain {
         miner: AccountId,
         now_ms: u64,
     ) -> Result<Option<Block>, ChainError> {
-        self.produce_block(miner, now_ms, false, u64::MAX)
+        // Blob work due (a draw, a deadline) is sealed even without transactions: a dev node
+        // is idle between writes, and a blob's storers are drawn at a block after its own.
+        let next_height = self.tip().height.saturating_add(1);
+        let blob_work = self.id().is_root()
+            && crate::blob::work_due(&self.tip_view(), next_height)
+                .map_err(apply_to_chain_error)?;
+        self.produce_block(miner, now_ms, blob_work, u64::MAX)
     }
 }
 

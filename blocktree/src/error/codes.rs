@@ -230,4 +230,8 @@ error_codes! {
         "a storer's reliability record could not be updated (invalid ledger parameters)";
     PLACEMENT_DRAW = 10016 (was 10016), Storage:
         "the placement draw failed (weights out of range)";
+    BAD_STORER_PEER = 10017 (was 10017), Storage:
+        "a DeclareCapacity's peer id is empty, longer than 64 bytes or not ASCII letters and digits";
+    BAD_CONTENT_TYPE = 10018 (was 10018), Storage:
+        "a RegisterBlob's content type is not type/subtype of at most 127 printable ASCII bytes";
 }

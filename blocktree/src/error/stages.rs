@@ -593,6 +593,26 @@ pub enum StorageError {
         /// The sender.
         account: AccountId,
     },
+    /// DeclareCapacity with a peer id that is empty, too long or not letters and digits.
+    #[error(
+        "a storer's peer id must be 1 to {length_max} ASCII letters and digits (libp2p's text form); got {length} bytes"
+    )]
+    BadPeer {
+        /// Its length.
+        length: usize,
+        /// `blob::STORER_PEER_BYTES_MAX`.
+        length_max: usize,
+    },
+    /// RegisterBlob with a content type that is not `type/subtype` of printable ASCII.
+    #[error(
+        "a blob's content type must be empty or type/subtype (such as image/png) of at most {length_max} printable ASCII bytes; got {length} bytes"
+    )]
+    BadContentType {
+        /// Its length.
+        length: usize,
+        /// `blob::CONTENT_TYPE_BYTES_MAX`.
+        length_max: usize,
+    },
     /// DeclareCapacity above the most a storer may declare.
     #[error("a capacity of {capacity_bytes} bytes exceeds the limit of {capacity_bytes_max}")]
     CapacityTooLarge {
@@ -709,6 +729,8 @@ impl StorageError {
             StorageError::NotStorer { .. } => codes::NOT_STORER,
             StorageError::CapacityTooLarge { .. } => codes::CAPACITY_TOO_LARGE,
             StorageError::BadManifest(_) => codes::BAD_MANIFEST,
+            StorageError::BadPeer { .. } => codes::BAD_STORER_PEER,
+            StorageError::BadContentType { .. } => codes::BAD_CONTENT_TYPE,
             StorageError::EndowmentTooLow { .. } => codes::ENDOWMENT_TOO_LOW,
             StorageError::NotEnoughStorers { .. } => codes::NOT_ENOUGH_STORERS,
             StorageError::BlobKeyHeld { .. } => codes::BLOB_KEY_HELD,

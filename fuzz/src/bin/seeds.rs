@@ -318,6 +318,7 @@ fn main() {
             "declare-capacity",
             TxPayload::DeclareCapacity {
                 capacity_bytes: 1 << 30,
+                peer: "12D3KooWStorer".into(),
             },
         ),
         (

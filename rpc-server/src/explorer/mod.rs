@@ -362,6 +362,7 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                         key,
                         manifest,
                         endowment,
+                        ..
                     } => {
                         summary.kind = "register_blob".into();
                         summary.key = Some(key.clone());

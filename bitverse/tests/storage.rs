@@ -1,0 +1,202 @@
+//! Storage across real processes (issue 19): a dev node and three storer nodes on loopback,
+//! each `bitverse node --store` with its own shard store; a 12 MB photo put as a blob at
+//! 2-of-3 through the CLI (the chain draws the storers, the gateway pushes the shards, the
+//! storers confirm them), read back byte for byte, served by range over HTTP, and read back
+//! again after one storer is killed with kill -9; the killed storer, restarted, still holds
+//! its acknowledged shard.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+
+use common::{TestNode, wait_for};
+use serde_json::json;
+
+const STORERS: [&str; 3] = ["bob", "carol", "dave"];
+const TIMEOUT_MS: u64 = 60_000;
+const PHOTO_BYTES: usize = 12_000_000;
+
+fn photo() -> Vec<u8> {
+    let mut bytes = vec![0; PHOTO_BYTES];
+    blake3::Hasher::new()
+        .update(b"a phone photo")
+        .finalize_xof()
+        .fill(&mut bytes);
+    // A PNG signature first, so the client names its content type.
+    bytes[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+    bytes
+}
+
+fn storer(dir: &std::path::Path, name: &str, bootstrap: &str) -> TestNode {
+    let key = format!("dev:{name}");
+    TestNode::launch(
+        &dir.join(name),
+        &[
+            "--network",
+            "dev",
+            "--p2p-addr",
+            "/ip4/127.0.0.1/tcp/0",
+            "--bootstrap",
+            bootstrap,
+            "--store",
+            "--store-capacity",
+            "1GiB",
+            "--market-key",
+            &key,
+        ],
+    )
+}
+
+#[test]
+fn a_photo_put_on_three_storers_comes_back_after_one_is_killed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::launch(
+        &dir.path().join("node"),
+        &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
+    );
+    for name in STORERS {
+        node.cli(&[
+            "stake",
+            "100",
+            "--role",
+            "storer",
+            "--key",
+            &format!("dev:{name}"),
+        ])
+        .assert_ok("stake as storer");
+    }
+    let mut storers: Vec<TestNode> = STORERS
+        .iter()
+        .map(|name| storer(dir.path(), name, node.p2p()))
+        .collect();
+    // Each storer declares its capacity and peer id on its own once it sees its stake.
+    wait_for(
+        TIMEOUT_MS,
+        "three storers declaring a peer",
+        || {
+            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
+            let declared = listed
+                .as_array()?
+                .iter()
+                .filter(|s| s["peer"].is_string() && s["capacity_bytes"] == json!(1u64 << 30))
+                .count();
+            (declared == STORERS.len()).then_some(())
+        },
+        || node.log(),
+    );
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "photos",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ])
+    .assert_ok("buy keyspace");
+
+    let photo = photo();
+    let photo_path = dir.path().join("photo.png");
+    fs::write(&photo_path, &photo).expect("write photo");
+    let put = node.cli(&[
+        "put",
+        "photos/beach",
+        "--file",
+        photo_path.to_str().unwrap(),
+        "--shares",
+        "2-of-3",
+        "--key",
+        "dev:alice",
+        "--json",
+    ]);
+    put.assert_ok("put a 12 MB photo");
+    let answer: serde_json::Value =
+        serde_json::from_str(put.stdout_text().trim()).expect("put --json answers JSON");
+    assert_eq!(answer["status"], "stored", "{answer}");
+    assert_eq!(answer["content_type"], "image/png");
+    let blob = node
+        .rpc("bv_getBlob", json!(["photos/beach"]))
+        .expect("bv_getBlob");
+    assert_eq!(blob["size_bytes"], json!(PHOTO_BYTES));
+    let mut holders = Vec::new();
+    for (index, shard) in blob["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(shard["confirmed"], true, "shard {index}: {blob}");
+        holders.push(shard["storer"].as_str().expect("a storer").to_owned());
+    }
+    holders.sort();
+    holders.dedup();
+    assert_eq!(holders.len(), 3, "three distinct storers: {blob}");
+
+    let back = dir.path().join("back.png");
+    node.cli(&["get", "photos/beach", "--out", back.to_str().unwrap()])
+        .assert_ok("get the photo");
+    assert!(
+        fs::read(&back).expect("read back") == photo,
+        "the photo came back different"
+    );
+
+    // The gateway serves it as a browser asks: its type, and exactly the bytes of a range.
+    let agent = ureq::Agent::new_with_defaults();
+    let mut response = agent
+        .get(format!("{}/blob/photos/beach", node.url))
+        .header("Range", "bytes=4000000-4000999")
+        .call()
+        .expect("ranged GET");
+    assert_eq!(response.status(), 206);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    let mut part = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_end(&mut part)
+        .expect("read the range");
+    assert!(
+        part == photo[4_000_000..4_001_000],
+        "the range is not the photo's bytes"
+    );
+
+    // One storer killed outright: any two of three still rebuild the photo.
+    storers[0].kill_9();
+    let again = dir.path().join("again.png");
+    node.cli(&["get", "photos/beach", "--out", again.to_str().unwrap()])
+        .assert_ok("get with a storer down");
+    assert!(
+        fs::read(&again).expect("read again") == photo,
+        "rebuilt photo differs"
+    );
+
+    // Restarted on its data directory, the killed storer still holds the shard it confirmed.
+    let restarted = storer(dir.path(), STORERS[0], node.p2p());
+    assert!(
+        restarted.log().contains("shards=1"),
+        "the restarted storer lost its shard: {}",
+        restarted.log()
+    );
+    storers[0] = restarted;
+
+    // A file that is empty is refused with a reason, and nothing is registered.
+    let empty = dir.path().join("empty");
+    fs::write(&empty, b"").expect("write empty");
+    let refused = node.cli(&[
+        "put",
+        "photos/empty",
+        "--file",
+        empty.to_str().unwrap(),
+        "--key",
+        "dev:alice",
+    ]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("is empty"), "{}", refused.stderr);
+}
