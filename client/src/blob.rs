@@ -104,11 +104,11 @@ pub(crate) async fn put_blob(
         endowment,
         content_type: content_type.clone(),
     };
-    let (id, _fee, _height) = crate::commands::submit_quiet(client, write, payload).await?;
+    let (id, _fee, _height) = crate::submit::submit_quiet(client, write, payload).await?;
     if !write.json {
         eprintln!(
             "registered {key} as blob {id}: {size_bytes} bytes at {shares}, endowment {}",
-            crate::commands::shown(endowment, write.raw)
+            crate::submit::shown(endowment, write.raw)
         );
     }
 

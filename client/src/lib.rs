@@ -22,6 +22,7 @@ mod light;
 mod node_client;
 mod output;
 pub mod request;
+mod submit;
 mod verify;
 mod wait;
 
