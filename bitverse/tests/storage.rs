@@ -3,7 +3,8 @@
 //! 2-of-3 through the CLI (the chain draws the storers, the gateway pushes the shards, the
 //! storers confirm them), read back byte for byte, served by range over HTTP, and read back
 //! again after one storer is killed with kill -9; the killed storer, restarted, still holds
-//! its acknowledged shard.
+//! its acknowledged shard. And ten storers keeping a 64 MiB file at 3-of-10, read back after
+//! seven of them are killed.
 
 mod common;
 
@@ -199,4 +200,90 @@ fn a_photo_put_on_three_storers_comes_back_after_one_is_killed() {
     ]);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("is empty"), "{}", refused.stderr);
+}
+
+#[test]
+fn ten_storers_keep_a_64_mib_file_readable_after_seven_are_killed() {
+    const SIZE: usize = 64 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::launch(
+        &dir.path().join("node"),
+        &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
+    );
+    let names: Vec<String> = (0..10).map(|i| format!("storer-{i}")).collect();
+    for name in &names {
+        node.cli(&["send", &format!("dev:{name}"), "11", "--key", "dev:alice"])
+            .assert_ok("fund a storer");
+        node.cli(&[
+            "stake",
+            "10",
+            "--role",
+            "storer",
+            "--key",
+            &format!("dev:{name}"),
+        ])
+        .assert_ok("stake as storer");
+    }
+    let mut storers: Vec<TestNode> = names
+        .iter()
+        .map(|name| storer(dir.path(), name, node.p2p()))
+        .collect();
+    wait_for(
+        TIMEOUT_MS,
+        "ten storers declaring a peer",
+        || {
+            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
+            let declared = listed
+                .as_array()?
+                .iter()
+                .filter(|s| s["peer"].is_string())
+                .count();
+            (declared == names.len()).then_some(())
+        },
+        || node.log(),
+    );
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "album",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ])
+    .assert_ok("buy keyspace");
+    let mut file = vec![0; SIZE];
+    blake3::Hasher::new()
+        .update(b"an album")
+        .finalize_xof()
+        .fill(&mut file);
+    let path = dir.path().join("album.bin");
+    fs::write(&path, &file).expect("write the album");
+    node.cli(&[
+        "put",
+        "album/2026",
+        "--file",
+        path.to_str().unwrap(),
+        "--key",
+        "dev:alice",
+    ])
+    .assert_ok("put 64 MiB at 3-of-10");
+    let blob = node
+        .rpc("bv_getBlob", json!(["album/2026"]))
+        .expect("bv_getBlob");
+    assert_eq!(blob["total_shards"], 10);
+    assert_eq!(blob["data_shards"], 3);
+    assert_eq!(blob["status"], "stored", "{blob}");
+
+    // Seven storers killed outright, whichever shards they held: any three rebuild it.
+    for storer in storers.iter_mut().take(7) {
+        storer.kill_9();
+    }
+    let back = dir.path().join("back.bin");
+    node.cli(&["get", "album/2026", "--out", back.to_str().unwrap()])
+        .assert_ok("get with seven storers down");
+    assert!(
+        fs::read(&back).expect("read back") == file,
+        "the album came back different"
+    );
 }

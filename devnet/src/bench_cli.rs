@@ -51,6 +51,7 @@ fn measure(options: &CliBenchOptions) -> anyhow::Result<()> {
         bootstrap: Vec::new(),
         log_level: None,
         market: None,
+        store: false,
     };
     let node = start_node(&exe, &dir.join("node-0"), &launch)?;
     let addr = node

@@ -589,6 +589,7 @@ fn replica_launch() -> NodeLaunch<'static> {
         bootstrap: Vec::new(),
         log_level: Some("info"),
         market: None,
+        store: false,
     }
 }
 
@@ -601,6 +602,7 @@ fn crash_launch(replica: Option<&str>) -> NodeLaunch<'_> {
         bootstrap: replica.map(str::to_owned).into_iter().collect(),
         log_level: Some("info"),
         market: None,
+        store: false,
     }
 }
 

@@ -143,6 +143,7 @@ fn start_nodes(dir: &Path, count: usize) -> anyhow::Result<Nodes> {
             bootstrap: nodes.0.iter().map(|n| n.p2p_addr.clone()).collect(),
             log_level: Some("info"),
             market: None,
+            store: false,
         };
         let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
         nodes.0.push(node);

@@ -103,6 +103,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
                 .collect(),
             log_level: Some("info"),
             market: None,
+            store: false,
         };
         let data_dir = dir.join(format!("node-{index}"));
         let node = tokio::task::block_in_place(|| start_node(&exe, &data_dir, &launch))?;
@@ -277,6 +278,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
         bootstrap: Vec::new(),
         log_level: Some("info"),
         market: None,
+        store: false,
     };
     let source = tokio::task::block_in_place(|| start_node(&exe, &source_dir, &source_launch))?;
     let fresh_launch = NodeLaunch {
@@ -286,6 +288,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
         bootstrap: vec![source.p2p_addr.clone()],
         log_level: Some("info"),
         market: None,
+        store: false,
     };
     nodes.0.push(source);
     eprintln!("bench: starting the new node");

@@ -184,6 +184,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
         bootstrap: Vec::new(),
         log_level: None,
         market: None,
+        store: false,
     };
     nodes
         .0
@@ -299,6 +300,7 @@ fn story(dir: &Path) -> anyhow::Result<()> {
         bootstrap: vec![miner.p2p_addr.clone()],
         log_level: None,
         market: None,
+        store: false,
     };
     nodes
         .0

@@ -39,8 +39,14 @@ const LOG_TAIL_BYTES_MAX: u64 = 16 * 1024;
 /// The network every devnet node runs.
 const DEVNET_NETWORK: &str = "local";
 /// What each devnet node stakes in each role (offerer, relayer) from its own dev account, so
-/// that a quote lists every node and lineups have relayers at once: 100 BV. dev:alice funds it.
+/// that a quote lists every node and lineups have relayers at once: 100 BV.
 pub(crate) const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COIN);
+/// What each devnet node stakes as a storer: 10 BV.
+const DEVNET_STORER_STAKE: Amount = Amount(10 * BASE_UNITS_PER_COIN);
+/// The dev accounts funded at genesis that fund the devnet's nodes, in turn.
+const DEVNET_FUNDERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+/// The shard capacity each devnet node declares as a storer.
+const DEVNET_STORE_CAPACITY: &str = "4GiB";
 /// What each node is given for its market transactions' fees: 0.01 BV.
 const DEVNET_MARKET_FEES: Amount = Amount(BASE_UNITS_PER_COIN / 100);
 /// How long funding and staking (a few root blocks) may take before the devnet says it failed.
@@ -84,6 +90,8 @@ pub(crate) struct NodeLaunch<'a> {
     /// Take the market roles (offer and relay) with the node's own dev key, and this
     /// test-only fault (`lie`, `silent`) if any.
     pub(crate) market: Option<Option<&'a str>>,
+    /// Take the storer's role (`--store`) with the node's own dev key.
+    pub(crate) store: bool,
 }
 
 impl DevnetNode {
@@ -163,8 +171,9 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
                 staked = true;
                 match outcome {
                     Ok(()) => eprintln!(
-                        "devnet: every node staked {} as offerer and as relayer",
-                        DEVNET_STAKE_PER_ROLE.coins()
+                        "devnet: every node staked {} as offerer and as relayer, {} as storer",
+                        DEVNET_STAKE_PER_ROLE.coins(),
+                        DEVNET_STORER_STAKE.coins()
                     ),
                     // The network runs on; only the market lacks its staked nodes.
                     Err(e) => eprintln!("devnet: staking the nodes failed: {e:#}"),
@@ -213,6 +222,7 @@ pub(crate) fn start_devnet_nodes(
                     .find(|(i, _)| *i == index)
                     .map(|(_, fault)| fault.as_str()),
             ),
+            store: true,
         };
         eprintln!("devnet: starting node-{index} …");
         let data_dir = dir.join(format!("node-{index}"));
@@ -222,20 +232,27 @@ pub(crate) fn start_devnet_nodes(
     Ok(nodes)
 }
 
-/// Has every node stake [`DEVNET_STAKE_PER_ROLE`] as offerer and as relayer from its own dev
-/// account, funded by dev:alice, as a user would: signed transactions sent to the first node,
+/// Has every node stake [`DEVNET_STAKE_PER_ROLE`] as offerer, relayer and storer from its own dev
+/// account (and [`DEVNET_STORER_STAKE`] as storer), funded by the dev accounts alice, bob,
+/// carol and dave in turn, as a user would: signed transactions sent to the first node,
 /// each waited for. A node that sent its stakes before (a devnet resumed on its directory) is
 /// left as it is.
 pub(crate) async fn stake_every_node(url: String, names: Vec<String>) -> anyhow::Result<()> {
     let client = NodeClient::new(&url)?;
     let timeout = Duration::from_secs(DEVNET_STAKE_TIMEOUT_SECS);
-    let alice = SecretKey::dev("alice");
-    let mut alice_nonce = client.account(&alice.account()).await?.pending_nonce;
-    // Both stakes, their fees, and what the node's market roles pay in fees (Settle and
-    // Dispute transactions) before its own mining pays for them.
+    // The funded dev accounts take turns, so that sixteen nodes' stakes fit their balances.
+    let mut funders = Vec::new();
+    for name in DEVNET_FUNDERS {
+        let key = SecretKey::dev(name);
+        let nonce = client.account(&key.account()).await?.pending_nonce;
+        funders.push((key, nonce));
+    }
+    // The three stakes, their fees, and what the node's roles pay in fees (Settle, Dispute,
+    // DeclareCapacity and ConfirmShards transactions) before its own mining pays for them.
     let funding = DEVNET_STAKE_PER_ROLE
         .checked_add(DEVNET_STAKE_PER_ROLE)
-        .and_then(|a| a.checked_add(Amount(DEVNET_TX_FEE.0 * 2)))
+        .and_then(|a| a.checked_add(DEVNET_STORER_STAKE))
+        .and_then(|a| a.checked_add(Amount(DEVNET_TX_FEE.0 * 3)))
         .and_then(|a| a.checked_add(DEVNET_MARKET_FEES))
         .context("stake funding overflows")?;
     let mut to_stake = Vec::new();
@@ -249,8 +266,12 @@ pub(crate) async fn stake_every_node(url: String, names: Vec<String>) -> anyhow:
             to: key.account(),
             amount: funding,
         };
-        sent.push(send(&client, &alice, alice_nonce, payload).await?);
-        alice_nonce += 1;
+        let turn = sent.len() % funders.len().max(1);
+        let Some((funder, nonce)) = funders.get_mut(turn) else {
+            bail!("no dev account to fund the nodes from");
+        };
+        sent.push(send(&client, funder, *nonce, payload).await?);
+        *nonce += 1;
         to_stake.push(key);
     }
     for hash in &sent {
@@ -258,11 +279,13 @@ pub(crate) async fn stake_every_node(url: String, names: Vec<String>) -> anyhow:
     }
     let mut stakes = Vec::new();
     for key in &to_stake {
-        for (nonce, role) in [(0, TaskKind::Offer), (1, TaskKind::Relay)] {
-            let payload = TxPayload::Stake {
-                amount: DEVNET_STAKE_PER_ROLE,
-                role,
-            };
+        let stakes_of_node = [
+            (0, TaskKind::Offer, DEVNET_STAKE_PER_ROLE),
+            (1, TaskKind::Relay, DEVNET_STAKE_PER_ROLE),
+            (2, TaskKind::Store, DEVNET_STORER_STAKE),
+        ];
+        for (nonce, role, amount) in stakes_of_node {
+            let payload = TxPayload::Stake { amount, role };
             stakes.push(send(&client, key, nonce, payload).await?);
         }
     }
@@ -345,10 +368,16 @@ pub(crate) fn start_node(
         command.arg("--track-all");
     }
     if let Some(fault) = launch.market {
-        command.args(["--offer", "--relay", "--market-key", &format!("dev:{name}")]);
+        command.args(["--offer", "--relay"]);
         if let Some(fault) = fault {
             command.args(["--market-fault", fault]);
         }
+    }
+    if launch.store {
+        command.args(["--store", "--store-capacity", DEVNET_STORE_CAPACITY]);
+    }
+    if launch.market.is_some() || launch.store {
+        command.args(["--market-key", &format!("dev:{name}")]);
     }
     for address in &launch.bootstrap {
         command.args(["--bootstrap", address]);

@@ -80,9 +80,11 @@ pub(crate) enum Command {
     /// Node i keeps its database and log in DIR/node-i (a devnet restarted on the same DIR
     /// resumes its chain). Every node binds free ports, joins through node-0, and mines paying
     /// the dev account `node-i`; the dev accounts alice, bob, carol and dave are funded at
-    /// genesis. Once the network runs, every node stakes 100 BV as offerer and 100 BV as
-    /// relayer from `node-i` (dev:alice funds it), so quotes list them all at once; stderr
-    /// says when. Each node's RPC URL is printed on stdout as `node-i  rpc URL`. Ctrl-C or
+    /// genesis. Once the network runs, every node stakes 100 BV as offerer and as relayer and
+    /// 10 BV as storer from `node-i` (funded by alice, bob, carol and dave in turn), so quotes
+    /// list them all at once and every
+    /// node keeps the shards of blobs (`--store`, 4 GiB in DIR/node-i/shards); stderr says
+    /// when. Each node's RPC URL is printed on stdout as `node-i  rpc URL`. Ctrl-C or
     /// SIGTERM stops every node cleanly; if one node dies, the devnet stops the others and
     /// exits with 1, showing the end of its log.
     Devnet(DevnetArgs),
