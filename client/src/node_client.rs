@@ -249,6 +249,11 @@ impl NodeClient {
         self.answer(self.http.get_blob(key.to_owned(), None).await)
     }
 
+    /// `bv_getStorers` at the tip.
+    pub async fn storers(&self) -> Result<Vec<bitverse_rpc_api::StorerResult>, CliError> {
+        self.answer(self.http.get_storers(None).await)
+    }
+
     /// `bv_getValue`.
     pub async fn value(&self, key: &str) -> Result<ValueResult, CliError> {
         self.answer(self.http.get_value(key.to_owned()).await)

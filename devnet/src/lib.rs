@@ -13,6 +13,7 @@
 //! SIGKILL) on every path out.
 
 mod bench;
+mod bench_blob;
 mod bench_cli;
 mod bench_crash;
 mod bench_flood;
@@ -24,8 +25,8 @@ mod devnet;
 use bitverse_client::{CliError, NodeClient};
 use bitverse_node::Tools;
 use bitverse_node::tools::{
-    CliBenchOptions, CrashBenchOptions, DemoOptions, DevnetOptions, FloodBenchOptions,
-    PropagationOptions, PutsBenchOptions, RequestBenchOptions, SyncOptions,
+    BlobBenchOptions, CliBenchOptions, CrashBenchOptions, DemoOptions, DevnetOptions,
+    FloodBenchOptions, PropagationOptions, PutsBenchOptions, RequestBenchOptions, SyncOptions,
 };
 
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
@@ -71,6 +72,10 @@ impl Tools for Launcher {
 
     async fn bench_cli(&self, options: CliBenchOptions) -> anyhow::Result<()> {
         bench_cli::run(options).await
+    }
+
+    async fn bench_blob(&self, options: BlobBenchOptions) -> anyhow::Result<()> {
+        bench_blob::run(options).await
     }
 
     async fn bench_flood(&self, options: FloodBenchOptions) -> anyhow::Result<()> {

@@ -351,6 +351,30 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Files put and got back through the whole storage path: a dev node and STORERS storer
+    /// nodes on loopback (each `bitverse node --store`, staked from its own dev account); for
+    /// each size, BLAKE3 + Reed-Solomon over the file in this process (the bound), then
+    /// `bitverse put --file` (hash, register, draw, upload, receipts) and `bitverse get --out`
+    /// (k shards fetched and verified, rebuilt, hashed), in MB/s with their ratios to the bound
+    /// and to Tahoe-LAFS's 44 MB/s up and 45 MB/s down on this machine. Stops the nodes.
+    Blob {
+        /// File sizes, comma-separated (`10MiB,100MiB,1GiB`).
+        #[arg(long, value_name = "SIZES", default_value = "10MiB,100MiB",
+              value_delimiter = ',', value_parser = bitverse_client::args::parse_byte_size)]
+        size: Vec<u64>,
+        /// Erasure coding: any K of N shards rebuild a file.
+        #[arg(long, value_name = "K-of-N", default_value = "3-of-10")]
+        shares: bitverse_storage::Shares,
+        /// Storer node processes, at least N and at most 32.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=32))]
+        storers: u64,
+        /// Keep the nodes' data and logs here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the light client's stored root header chain costs each call at root height
     /// HEIGHT: writes a dev chain of that many headers into a temporary state directory, then
     /// times opening it (what every `get --verify` and `proof` does before asking the node for

@@ -381,6 +381,22 @@ async fn run(
             })
             .await
             .map_err(whole_chain),
+        Command::Bench(BenchCommand::Blob {
+            size,
+            shares,
+            storers,
+            dir,
+            json,
+        }) => tools
+            .bench_blob(tools::BlobBenchOptions {
+                sizes_bytes: size,
+                shares,
+                storers: usize::try_from(storers).unwrap_or(usize::MAX),
+                dir,
+                json,
+            })
+            .await
+            .map_err(whole_chain),
         Command::Bench(BenchCommand::LightClient {
             height,
             rounds,

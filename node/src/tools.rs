@@ -119,6 +119,21 @@ pub struct CliBenchOptions {
     pub json: bool,
 }
 
+/// What `bitverse bench blob` was asked to do.
+#[derive(Clone, Debug)]
+pub struct BlobBenchOptions {
+    /// The file sizes put and got, in bytes.
+    pub sizes_bytes: Vec<u64>,
+    /// k-of-n.
+    pub shares: bitverse_storage::Shares,
+    /// Storer node processes (at least n).
+    pub storers: usize,
+    /// Where the nodes keep their data; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object instead of lines.
+    pub json: bool,
+}
+
 /// What `bitverse bench flood` was asked to do.
 #[derive(Clone, Debug)]
 pub struct FloodBenchOptions {
@@ -177,6 +192,9 @@ pub trait Tools {
 
     /// `bitverse bench cli`: a client command's fixed cost over its RPC round trips.
     fn bench_cli(&self, options: CliBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// `bitverse bench blob`: files put and got through storers, against the encode rate.
+    fn bench_blob(&self, options: BlobBenchOptions) -> impl Future<Output = anyhow::Result<()>>;
 
     /// `bitverse bench flood`: honest latency before, during and after a gossip flood, and
     /// whether the nodes drop the flooder.
