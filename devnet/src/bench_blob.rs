@@ -18,7 +18,7 @@ use bitverse_storage::encode_blob;
 use serde_json::json;
 
 use crate::bench_network::work_dir;
-use crate::devnet::{NodeLaunch, NodeNetwork, Nodes, start_node};
+use crate::devnet::{DEVNET_FUNDERS, NodeLaunch, NodeNetwork, Nodes, start_node};
 
 /// Tahoe-LAFS 1.20 at 2-of-3 on a 3-node loopback grid on this machine moves a 10 MiB file at
 /// 44 MB/s up and 45 MB/s down; issue 19 §7 asks for at least 4× that each way.
@@ -26,8 +26,6 @@ const TAHOE_UP_MB_S: f64 = 44.0;
 const TAHOE_DOWN_MB_S: f64 = 45.0;
 /// How long the storers may take to declare themselves.
 const STORERS_TIMEOUT_MS: u64 = 60_000;
-/// The dev accounts funded at genesis that fund the storers, in turn.
-const FUNDERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 pub(crate) async fn run(options: BlobBenchOptions) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || measure(&options))
@@ -90,7 +88,7 @@ fn measure(options: &BlobBenchOptions) -> anyhow::Result<()> {
     }
     for index in 0..options.storers {
         let name = format!("dev:storer-{index}");
-        let funder = format!("dev:{}", FUNDERS[index % FUNDERS.len()]);
+        let funder = format!("dev:{}", DEVNET_FUNDERS[index % DEVNET_FUNDERS.len()]);
         cli(
             &exe,
             &["send", &name, "11", "--key", &funder, "--rpc", &url],

@@ -44,7 +44,7 @@ pub(crate) const DEVNET_STAKE_PER_ROLE: Amount = Amount(100 * BASE_UNITS_PER_COI
 /// What each devnet node stakes as a storer: 10 BV.
 const DEVNET_STORER_STAKE: Amount = Amount(10 * BASE_UNITS_PER_COIN);
 /// The dev accounts funded at genesis that fund the devnet's nodes, in turn.
-const DEVNET_FUNDERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+pub(crate) const DEVNET_FUNDERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 /// The shard capacity each devnet node declares as a storer.
 const DEVNET_STORE_CAPACITY: &str = "4GiB";
 /// What each node is given for its market transactions' fees: 0.01 BV.

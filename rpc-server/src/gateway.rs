@@ -159,6 +159,14 @@ impl Drop for TransferSlot {
     }
 }
 
+/// How a request names its blob.
+enum BlobBy<'a> {
+    /// By id (an upload).
+    Id(&'a str),
+    /// By key (a read).
+    Key(&'a str),
+}
+
 /// Why a blob cannot be served or taken, as the HTTP status and text the caller gets.
 type Refusal = (StatusCode, String);
 
@@ -171,36 +179,43 @@ impl BlobGatewayLayer {
         ))
     }
 
-    /// The storer `account`'s peer, as it declared it on the chain.
-    fn storer_peer(&self, account: &bitverse_primitives::AccountId) -> Option<PeerRef> {
+    /// Blob `id` (or the blob at `key`) and, for each of its shards, the peer its storer
+    /// declared: read under one lock at one height, so the placement and the peers agree.
+    fn blob_with_peers(&self, by: BlobBy<'_>) -> Result<(Blob, Vec<Option<PeerRef>>), Refusal> {
         let chain = self.context.chain.lock();
         let height = chain.tip().height;
-        let peer = chain.storer_peer_at(account, height).ok().flatten()?;
-        peer.parse().ok()
-    }
-
-    fn blob_by_id(&self, id: &str) -> Result<Blob, Refusal> {
-        let id: Hash = id.parse().map_err(|_| {
-            (
-                StatusCode::BAD_REQUEST,
-                format!("{id:?} is not a blob id (64 hexadecimal digits)"),
-            )
-        })?;
-        let chain = self.context.chain.lock();
-        let height = chain.tip().height;
-        chain
-            .blob_at(&id, height)
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .ok_or((StatusCode::NOT_FOUND, format!("no blob {id} on the chain")))
-    }
-
-    fn blob_by_key(&self, key: &str) -> Result<Blob, Refusal> {
-        let chain = self.context.chain.lock();
-        let height = chain.tip().height;
-        chain
-            .blob_of_key_at(key, height)
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .ok_or((StatusCode::NOT_FOUND, format!("no blob stored at {key}")))
+        let internal =
+            |e: bitverse_blocktree::ChainError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        let blob = match by {
+            BlobBy::Id(id) => {
+                let id: Hash = id.parse().map_err(|_| {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        format!("{id:?} is not a blob id (64 hexadecimal digits)"),
+                    )
+                })?;
+                chain
+                    .blob_at(&id, height)
+                    .map_err(internal)?
+                    .ok_or((StatusCode::NOT_FOUND, format!("no blob {id} on the chain")))?
+            }
+            BlobBy::Key(key) => chain
+                .blob_of_key_at(key, height)
+                .map_err(internal)?
+                .ok_or((StatusCode::NOT_FOUND, format!("no blob stored at {key}")))?,
+        };
+        let peers = blob
+            .shards
+            .iter()
+            .map(|shard| {
+                let peer = chain
+                    .storer_peer_at(&shard.storer?, height)
+                    .ok()
+                    .flatten()?;
+                peer.parse().ok()
+            })
+            .collect();
+        Ok((blob, peers))
     }
 
     async fn upload<B>(&self, id: &str, body: B) -> HttpResponse
@@ -208,23 +223,25 @@ impl BlobGatewayLayer {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let prepared = self.blob_by_id(id).and_then(|blob| {
-            if !blob.status.is_live() {
-                return Err((
-                    StatusCode::CONFLICT,
-                    format!("blob {} is no longer live ({:?})", blob.id, blob.status),
-                ));
-            }
-            let p2p = self.p2p()?;
-            Ok((blob, p2p))
-        });
-        let (blob, p2p) = match prepared {
+        let prepared = self
+            .blob_with_peers(BlobBy::Id(id))
+            .and_then(|(blob, peers)| {
+                if !blob.status.is_live() {
+                    return Err((
+                        StatusCode::CONFLICT,
+                        format!("blob {} is no longer live ({:?})", blob.id, blob.status),
+                    ));
+                }
+                let p2p = self.p2p()?;
+                Ok((blob, peers, p2p))
+            });
+        let (blob, peers, p2p) = match prepared {
             Ok(ready) => ready,
             Err((status, message)) => return text(status, message),
         };
         let mut targets = Vec::new();
         let mut unreachable = Vec::new();
-        for (index, shard) in blob.shards.iter().enumerate() {
+        for (index, (shard, peer)) in blob.shards.iter().zip(&peers).enumerate() {
             let index = u8::try_from(index).unwrap_or(u8::MAX);
             let Some(storer) = shard.storer else {
                 unreachable.push(json!({"index": index, "outcome": "not_placed",
@@ -234,10 +251,10 @@ impl BlobGatewayLayer {
             if shard.confirmed_height.is_some() {
                 continue;
             }
-            match self.storer_peer(&storer) {
+            match peer {
                 Some(peer) => targets.push(ShardTarget {
                     index,
-                    storer: peer,
+                    storer: *peer,
                 }),
                 None => unreachable.push(json!({"index": index, "storer": storer.to_string(),
                     "outcome": "failed", "reason": "the storer declared no peer id"})),
@@ -298,17 +315,19 @@ impl BlobGatewayLayer {
     }
 
     async fn read(&self, key: &str, range: Option<String>, head_only: bool) -> HttpResponse {
-        let prepared = self.blob_by_key(key).and_then(|blob| {
-            if blob.status != BlobStatus::Stored {
-                return Err((
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("the blob at {key} is not stored yet ({:?})", blob.status),
-                ));
-            }
-            let p2p = self.p2p()?;
-            Ok((blob, p2p))
-        });
-        let (blob, p2p) = match prepared {
+        let prepared = self
+            .blob_with_peers(BlobBy::Key(key))
+            .and_then(|(blob, peers)| {
+                if blob.status != BlobStatus::Stored {
+                    return Err((
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the blob at {key} is not stored yet ({:?})", blob.status),
+                    ));
+                }
+                let p2p = self.p2p()?;
+                Ok((blob, peers, p2p))
+            });
+        let (blob, peers, p2p) = match prepared {
             Ok(ready) => ready,
             Err((status, message)) => return text(status, message),
         };
@@ -345,13 +364,13 @@ impl BlobGatewayLayer {
         let sources: Vec<ShardSource> = blob
             .shards
             .iter()
+            .zip(&peers)
             .enumerate()
-            .filter(|(_, shard)| shard.confirmed_height.is_some())
-            .filter_map(|(index, shard)| {
-                let peer = self.storer_peer(&shard.storer?)?;
+            .filter(|(_, (shard, _))| shard.confirmed_height.is_some())
+            .filter_map(|(index, (_, peer))| {
                 Some(ShardSource {
                     index: u8::try_from(index).ok()?,
-                    storer: peer,
+                    storer: (*peer)?,
                 })
             })
             .collect();
