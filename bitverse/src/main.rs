@@ -1,9 +1,9 @@
-//! `bitverse`: the one program of Bitverse. Everything it does is in the node library
-//! (`bitverse-node`); the commands that run `bitverse` processes (devnet, demo, benches) are in
-//! `bitverse-devnet`, handed to the library here, since that crate depends on the library.
+//! `bitverse`: the program users run. A client command (status, get, put, …) runs here, in a
+//! binary that links only the client; the node, the tools and help are the whole program's,
+//! `bitverse-full`, which this binary becomes (exec) for them. See `bitverse_client::program`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    bitverse_node::main(&bitverse_devnet::Launcher)
+    bitverse_client::program::main()
 }

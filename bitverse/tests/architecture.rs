@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage", &["bitverse-primitives"]),
     ("shard-store", &["bitverse-primitives", "bitverse-storage"]),
     ("blocktree", &[]),
+    ("store-rocks", &[]),
     ("rpc-api", &[]),
     ("market-wire", &[]),
     ("metrics", &["bitverse-rpc-api"]),
@@ -68,6 +69,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-client",
             "bitverse-blob-agent",
             "bitverse-shard-store",
+            "bitverse-store-rocks",
         ],
     ),
     (
@@ -77,9 +79,18 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-client",
             "bitverse-rpc-api",
             "bitverse-p2p",
+            "bitverse-store-rocks",
         ],
     ),
-    ("bitverse", &["bitverse-node", "bitverse-devnet"]),
+    (
+        "bitverse",
+        &[
+            "bitverse-node",
+            "bitverse-devnet",
+            "bitverse-client",
+            "bitverse-store-rocks",
+        ],
+    ),
 ];
 
 /// The members that meet the outside world. `rpc-api` and `market-wire` are not among them:
@@ -276,6 +287,44 @@ fn only_the_outside_world_crates_use_network_rpc_metrics_or_cli_libraries() {
             "{dir} uses {used:?}: outside-world code lives in the node's crates (ARCHITECTURE.md)"
         );
     }
+}
+
+/// The crates that link RocksDB: the node's store, and the browse index's database of its own.
+const ROCKSDB_CRATES: &[&str] = &["store-rocks", "index"];
+
+/// RocksDB's C++ in a process costs it static constructors, libstdc++ symbol bindings and
+/// destructors at every start and exit (issue 17 §9), and would tie the chain's rules to a
+/// database: only [`ROCKSDB_CRATES`] link it, and the client, whose `bitverse` binary starts
+/// without it, reaches none of them.
+#[test]
+fn only_the_stores_link_rocksdb_and_the_client_never_does() {
+    for (dir, _) in LAYERS {
+        if !ROCKSDB_CRATES.contains(dir) {
+            assert!(
+                !dependencies(dir).contains("rocksdb"),
+                "{dir} depends on rocksdb: only {ROCKSDB_CRATES:?} link the database"
+            );
+        }
+    }
+    let mut reachable: BTreeSet<String> = BTreeSet::from(["client".to_owned()]);
+    let mut frontier = vec!["client".to_owned()];
+    while let Some(dir) = frontier.pop() {
+        for dep in dependencies(&dir) {
+            if let Some(member) = dep.strip_prefix("bitverse-")
+                && reachable.insert(member.to_owned())
+            {
+                frontier.push(member.to_owned());
+            }
+        }
+    }
+    let linked: Vec<&&str> = ROCKSDB_CRATES
+        .iter()
+        .filter(|c| reachable.contains(**c))
+        .collect();
+    assert!(
+        linked.is_empty(),
+        "the client reaches {linked:?}: its binary would link RocksDB"
+    );
 }
 
 /// Libraries and build scripts, not tests: a libp2p type named anywhere but in `p2p` would tie

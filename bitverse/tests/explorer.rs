@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
+use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 use common::{TestNode, binary, http_get, wait_for};
 use serde_json::{Value, json};
@@ -332,7 +332,7 @@ fn build_local_chain_with_writes(db_dir: &Path) -> u64 {
     let spacing_ms = params.root.block_interval_target_ms * 4;
     let start_ms = params.genesis_time_ms;
     let price = params.root.storage_price_per_byte;
-    let mut chain = Chain::open(db_dir, params).unwrap();
+    let mut chain = bitverse_store_rocks::open_chain(db_dir, params).unwrap();
     let alice = SecretKey::dev("alice");
     let miner = SecretKey::dev("miner").account();
     let payloads = [

@@ -12,9 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::params::DEV_ACCOUNT_BALANCE;
-use bitverse_blocktree::{
-    Block, BlockHeader, Chain, ChainParams, TxPayload, UnsignedTx, genesis_hash_of,
-};
+use bitverse_blocktree::{Block, BlockHeader, ChainParams, TxPayload, UnsignedTx, genesis_hash_of};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use common::{TestNode, signed, signed_for, tx_hex, wait_for, wait_included};
 use libp2p::futures::StreamExt;
@@ -160,7 +158,7 @@ fn build_local_chain(db_dir: &Path, blocks: u64) -> (Hash, Hash) {
     let params = ChainParams::local();
     let spacing_ms = params.root.block_interval_target_ms * 4;
     let start_ms = params.genesis_time_ms;
-    let mut chain = Chain::open(db_dir, params).unwrap();
+    let mut chain = bitverse_store_rocks::open_chain(db_dir, params).unwrap();
     let alice = SecretKey::dev("alice");
     let dave = SecretKey::dev("dave").account();
     let miner = SecretKey::dev("miner").account();

@@ -1,7 +1,8 @@
 //! Storage across real processes (issue 19): a dev node and three storer nodes on loopback,
-//! each `bitverse node --store` with its own shard store; a 12 MB photo put as a blob at
-//! 2-of-3 through the CLI (the chain draws the storers, the gateway pushes the shards, the
-//! storers confirm them), read back byte for byte, served by range over HTTP, and read back
+//! each `bitverse node --store` with its own shard store; a 12 MB photo quoted (`quote --put`)
+//! and put as a blob at 2-of-3 through the CLI (the chain draws the storers, the gateway pushes
+//! the shards, the storers confirm them), shown (`blob show`), read back byte for byte with
+//! its manifest verified as a light client, served by range over HTTP, and read back
 //! again after one storer is killed with kill -9; the killed storer, restarted, still holds
 //! its acknowledged shard. And ten storers keeping a 64 MiB file at 3-of-10, read back after
 //! seven of them are killed.
@@ -100,6 +101,30 @@ fn a_photo_put_on_three_storers_comes_back_after_one_is_killed() {
     let photo = photo();
     let photo_path = dir.path().join("photo.png");
     fs::write(&photo_path, &photo).expect("write photo");
+    // The price first, from the file's length alone: the least endowment is what `put` pays.
+    let quote = node.cli(&[
+        "quote",
+        "--put",
+        photo_path.to_str().unwrap(),
+        "--shares",
+        "2-of-3",
+        "--json",
+    ]);
+    quote.assert_ok("quote --put");
+    let quote: serde_json::Value =
+        serde_json::from_str(quote.stdout_text().trim()).expect("quote --json answers JSON");
+    assert_eq!(quote["size_bytes"], json!(PHOTO_BYTES));
+    assert_eq!(quote["total_shards"], 3);
+    let kept: Vec<u128> = quote["kept_for"]
+        .as_array()
+        .expect("kept_for")
+        .iter()
+        .map(|k| k["endowment"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        kept.windows(2).all(|w| w[0] < w[1]),
+        "keeping longer costs more: {quote}"
+    );
     let put = node.cli(&[
         "put",
         "photos/beach",
@@ -134,9 +159,37 @@ fn a_photo_put_on_three_storers_comes_back_after_one_is_killed() {
     holders.dedup();
     assert_eq!(holders.len(), 3, "three distinct storers: {blob}");
 
+    // The placement charge went to the root's pool; the rest of the quoted least endowment
+    // is the blob's escrow.
+    let units = |v: &serde_json::Value| v.as_str().unwrap().parse::<u128>().unwrap();
+    assert_eq!(
+        units(&blob["endowment_remaining"]) + units(&quote["placement"]),
+        units(&quote["endowment_min"]),
+        "put paid the quoted least endowment: {blob} {quote}"
+    );
+    let shown = node.cli(&["blob", "show", "photos/beach"]);
+    shown.assert_ok("blob show");
+    let shown = shown.stdout_text();
+    assert!(
+        shown.contains("3 of 3 shards confirmed, 2 needed: readable")
+            && shown.contains("2-of-3")
+            && shown.contains("image/png"),
+        "{shown}"
+    );
     let back = dir.path().join("back.png");
-    node.cli(&["get", "photos/beach", "--out", back.to_str().unwrap()])
-        .assert_ok("get the photo");
+    let verified = node.cli(&[
+        "get",
+        "photos/beach",
+        "--out",
+        back.to_str().unwrap(),
+        "--verify",
+    ]);
+    verified.assert_ok("get the photo, its manifest verified");
+    assert!(
+        verified.stderr.contains("is a blob of 12000000 bytes"),
+        "{}",
+        verified.stderr
+    );
     assert!(
         fs::read(&back).expect("read back") == photo,
         "the photo came back different"

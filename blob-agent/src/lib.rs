@@ -6,6 +6,7 @@
 //!
 //! - [`upload`]: one sender a storer, fed pieces through a short queue by the encoder.
 //! - [`fetch`]: stripe by stripe from k shards, prefetched a piece ahead, verified.
+//! - [`repair`]: a shard rebuilt from k others and written into this storer's store.
 //! - [`storer`]: the [`bitverse_p2p::ShardService`] of a storing node.
 //! - [`role`]: the storer's role as a node runs it: the store, placement read from the root
 //!   chain, and the keeper that declares capacity, confirms shards and drops ended ones.
@@ -18,6 +19,7 @@
 //! placement, a [`storer::ShardPlacement`]); only `role` reads and writes the root chain.
 
 pub mod fetch;
+pub mod repair;
 pub mod role;
 pub mod storer;
 pub mod upload;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use bitverse_blob_agent::ShardTransport;
 use bitverse_blob_agent::fetch::{FetchError, ShardSource, fetch_blob, fetch_range};
+use bitverse_blob_agent::repair::rebuild_shard;
 use bitverse_blob_agent::storer::{ShardPlacement, StorerService};
 use bitverse_blob_agent::upload::{ShardOutcome, ShardTarget, UploadError, upload_shards};
 use bitverse_p2p::{PeerRef, ShardRef, ShardRequest, ShardResponse, ShardService};
@@ -377,4 +378,68 @@ fn only_the_peer_that_began_an_upload_may_add_to_it() {
         ShardResponse::Refused { .. } => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// Issue 19 §3, repair: a shard lost with its storer is rebuilt onto a new storer from any k
+/// of the others, byte for byte, and committed only because it hashes to its root; with too
+/// few others left it is not rebuilt, and nothing is committed.
+#[test]
+fn a_lost_shard_is_rebuilt_onto_a_new_storer_from_k_others() {
+    let shares = Shares::default();
+    let manifest = manifest_of(4, PHOTO_BYTES, shares);
+    let blob = Hash::digest(&manifest.encode());
+    let grid = grid(&manifest);
+    upload_shards(
+        &grid,
+        blob,
+        &manifest,
+        &targets(&grid),
+        file(4, PHOTO_BYTES),
+        |_| {},
+    )
+    .unwrap();
+    let lost = 8u8;
+    let original = std::fs::read(
+        grid.storers[usize::from(lost)]
+            .store
+            .data_path(&ShardId { blob, index: lost }),
+    )
+    .unwrap();
+    // The storer of shard 8 is gone, and so are six others but two: k = 3 remain.
+    let mut down = grid.down.lock().unwrap();
+    down.push(grid.storers[usize::from(lost)].peer);
+    for gone in [0usize, 1, 3, 4, 6, 9] {
+        down.push(grid.storers[gone].peer);
+    }
+    drop(down);
+    let dir = tempfile::tempdir().unwrap();
+    let (fresh, _) = ShardStore::open(ShardStoreConfig {
+        dir: dir.path().to_path_buf(),
+        capacity_bytes: 1 << 32,
+    })
+    .unwrap();
+    assert!(
+        rebuild_shard(&grid, &fresh, blob, &manifest, lost, &sources(&grid)).unwrap(),
+        "rebuilt"
+    );
+    let id = ShardId { blob, index: lost };
+    assert_eq!(fresh.get(&id).unwrap().root, manifest.shard_roots[8]);
+    assert_eq!(std::fs::read(fresh.data_path(&id)).unwrap(), original);
+    // Held now: a second repair reads nothing.
+    assert!(!rebuild_shard(&grid, &fresh, blob, &manifest, lost, &sources(&grid)).unwrap());
+
+    // One more storer gone: two of the others are fewer than k, and nothing is committed.
+    grid.down.lock().unwrap().push(grid.storers[2].peer);
+    let dir = tempfile::tempdir().unwrap();
+    let (other, _) = ShardStore::open(ShardStoreConfig {
+        dir: dir.path().to_path_buf(),
+        capacity_bytes: 1 << 32,
+    })
+    .unwrap();
+    let error = rebuild_shard(&grid, &other, blob, &manifest, lost, &sources(&grid)).unwrap_err();
+    assert!(
+        error.to_string().contains("only 2 of the 3 shards"),
+        "{error}"
+    );
+    assert!(other.get(&id).is_none());
 }

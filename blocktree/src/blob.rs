@@ -498,8 +498,22 @@ pub(crate) fn declare_capacity(
 /// What a blob of `manifest` must prepay at least: its first period for every shard, and the
 /// placement charge of every shard.
 pub fn endowment_min(manifest: &Manifest, params: &ChainParams) -> Option<Amount> {
-    let n = u128::from(manifest.shares.total_shards);
-    let first = shard_period_charge(manifest.shard_size_bytes, 0, &params.storage)?;
+    endowment_min_for(
+        manifest.shard_size_bytes,
+        manifest.shares.total_shards,
+        params,
+    )
+}
+
+/// [`endowment_min`] of a blob whose `total_shards` shards are `shard_size_bytes` each: what a
+/// quote needs before any manifest exists.
+pub fn endowment_min_for(
+    shard_size_bytes: u64,
+    total_shards: u8,
+    params: &ChainParams,
+) -> Option<Amount> {
+    let n = u128::from(total_shards);
+    let first = shard_period_charge(shard_size_bytes, 0, &params.storage)?;
     let per_shard = first
         .checked_add(params.storage.placement_price_per_shard)
         .ok()?;

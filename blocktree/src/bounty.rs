@@ -624,7 +624,13 @@ pub(crate) fn post_bounty(
 
     expiring.push(post.id);
     view.set_pending(expiries, Some(codec::encode(&expiring)));
-    crate::stake::extend_duty(view, &post.offerer, TaskKind::Offer, post.expiry_height)?;
+    // Only an offerer that accepted the bounty is bound to it until its expiry: a bounty that
+    // merely names it must not hold its stake (a requester could otherwise keep any offerer
+    // from unbonding for the holding charge alone). One that serves a bounty it did not
+    // accept backs it with what it holds then, stake or unbonding entry.
+    if post.accepted {
+        crate::stake::extend_duty(view, &post.offerer, TaskKind::Offer, post.expiry_height)?;
+    }
     set_open_count(view, &post.requester, count.saturating_add(1));
     sums.open = sums.open.checked_add(1).ok_or(TxError::Overflow)?;
     sums.escrowed = sums

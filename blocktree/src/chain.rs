@@ -9,7 +9,6 @@
 //! sync's reads).
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 
 use bincode::{Decode, Encode};
@@ -26,7 +25,7 @@ use crate::state::{
     RootRead, StateUpdate, StateView, apply_to_chain_error, compute_state_update,
     write_state_update,
 };
-use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, RocksStore, WriteBatch};
+use crate::store::{Column, KvStore, MemoryStore, PrefixedStore, WriteBatch};
 use crate::tx::Transaction;
 
 mod admission;
@@ -240,13 +239,6 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 impl Chain {
-    /// Opens the root chain stored in `data_dir` (RocksDB), creating it at genesis if it is
-    /// new, and resumes at the stored tip.
-    pub fn open(data_dir: &Path, params: ChainParams) -> Result<Chain, ChainError> {
-        let store: Arc<dyn KvStore> = Arc::new(RocksStore::open(data_dir)?);
-        Chain::in_store(store, params, ChainId::ROOT)
-    }
-
     /// A root chain held in memory only: for tests and replays.
     pub fn in_memory(params: ChainParams) -> Result<Chain, ChainError> {
         Chain::in_store(Arc::new(MemoryStore::default()), params, ChainId::ROOT)

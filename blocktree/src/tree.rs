@@ -11,7 +11,6 @@
 //! is held only for the checks that need its state.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, codec};
@@ -28,7 +27,7 @@ use crate::params::ChainParams;
 use crate::proof::{AnchorLink, ValueProof};
 pub use crate::state::chain_of_keyspace;
 use crate::state::{KeyspaceRecord, anchor_key};
-use crate::store::{Column, KvStore, MemoryStore, RocksStore, WriteBatch};
+use crate::store::{Column, KvStore, MemoryStore, WriteBatch};
 use crate::tx::{Transaction, TxPayload, VerifiedTx};
 
 /// Most data chains one node keeps open. A network of depth 8 has 510.
@@ -112,17 +111,6 @@ pub struct Blocktree {
 }
 
 impl Blocktree {
-    /// Opens the blocktree stored in `data_dir` (RocksDB), creating the root at genesis if new,
-    /// and reopening every data chain it had opened before.
-    pub fn open(
-        data_dir: &Path,
-        params: ChainParams,
-        tracking: Tracking,
-    ) -> Result<Blocktree, ChainError> {
-        let store: Arc<dyn KvStore> = Arc::new(RocksStore::open(data_dir)?);
-        Blocktree::in_store(store, params, tracking)
-    }
-
     /// A blocktree held in memory only: for tests.
     pub fn in_memory(params: ChainParams, tracking: Tracking) -> Result<Blocktree, ChainError> {
         Blocktree::in_store(Arc::new(MemoryStore::default()), params, tracking)

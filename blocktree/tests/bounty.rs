@@ -1688,6 +1688,61 @@ fn a_stake_backing_an_open_bounty_unbonds_only_after_it_expires() {
     ));
 }
 
+/// Issue 18 §5, the other side of the duty horizon: a bounty that names an offerer without
+/// its acceptance binds it to nothing, so it must not hold the offerer's stake either (else
+/// any requester could keep any offerer from unbonding for the holding charge alone).
+#[test]
+fn a_bounty_the_offerer_did_not_accept_does_not_delay_its_unbonding() {
+    let mut m = Market::new(ChainParams::dev());
+    let payload = m.bounty_payload(1_000, 0, 20);
+    let id = m.submit("alice", payload);
+    m.seal();
+    let expiry = m.bounty(&id).expiry_height;
+    assert!(!m.bounty(&id).accepted);
+    m.submit(
+        "bob",
+        TxPayload::Unstake {
+            amount: Amount(1_000_000),
+            role: TaskKind::Offer,
+        },
+    );
+    let unstaked_at = m.seal().header.height;
+    let release = unstaked_at + m.chain.params().unbonding_delay_blocks;
+    assert!(release < expiry);
+    let record = m.chain.stake_at(&account("bob"), m.height()).unwrap();
+    assert_eq!(
+        record
+            .unbonding
+            .iter()
+            .map(|e| e.release_height)
+            .collect::<Vec<_>>(),
+        vec![release],
+        "released after the network's delay, not held until the unaccepted bounty expires"
+    );
+    // The same bounty accepted holds the stake until it expires.
+    let mut m = Market::new(ChainParams::dev());
+    let id = m.post(1_000, 0, 20);
+    m.seal();
+    let expiry = m.bounty(&id).expiry_height;
+    m.submit(
+        "bob",
+        TxPayload::Unstake {
+            amount: Amount(1_000_000),
+            role: TaskKind::Offer,
+        },
+    );
+    m.seal();
+    let record = m.chain.stake_at(&account("bob"), m.height()).unwrap();
+    assert_eq!(
+        record
+            .unbonding
+            .iter()
+            .map(|e| e.release_height)
+            .collect::<Vec<_>>(),
+        vec![expiry + 1]
+    );
+}
+
 #[test]
 fn a_dispute_burns_a_lying_relayers_stake_and_credits_the_honest_offerer() {
     let mut m = Market::new(ChainParams::dev());

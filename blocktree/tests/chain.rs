@@ -390,21 +390,25 @@ fn refused_transactions_say_why() {
 
 #[test]
 fn restart_resumes_at_the_tip_with_state_intact() {
-    let dir = tempfile::tempdir().unwrap();
+    // One store outlives the chain opened on it, as a node's database outlives its process
+    // (RocksDB's own durability: `bitverse-store-rocks`'s tests).
+    let store: std::sync::Arc<dyn bitverse_blocktree::store::KvStore> =
+        std::sync::Arc::new(bitverse_blocktree::store::MemoryStore::default());
+    let open = |params: ChainParams| Chain::in_store(store.clone(), params, ChainId::ROOT);
     let (tip, root) = {
-        let mut chain = Chain::open(dir.path(), ChainParams::dev()).unwrap();
+        let mut chain = open(ChainParams::dev()).unwrap();
         let t = buy(&chain, "alice", "disk", 1000);
         block_with(&mut chain, vec![t], "alice", time(1));
         let t = put(&chain, "alice", "disk/k", b"persisted");
         block_with(&mut chain, vec![t], "alice", time(2));
         (chain.tip().hash, chain.tip().state_root)
     };
-    let chain = Chain::open(dir.path(), ChainParams::dev()).unwrap();
+    let chain = open(ChainParams::dev()).unwrap();
     assert_eq!(chain.tip().hash, tip);
     assert_eq!(chain.tip().state_root, root);
     assert_eq!(chain.value("disk/k").unwrap(), Some(b"persisted".to_vec()));
     drop(chain);
-    let err = Chain::open(dir.path(), ChainParams::local()).err().unwrap();
+    let err = open(ChainParams::local()).err().unwrap();
     assert!(matches!(err, ChainError::WrongNetwork { .. }), "{err}");
 }
 

@@ -503,19 +503,20 @@ fn anchored_header_arriving_after_its_anchor_becomes_the_tip() {
 
 #[test]
 fn anchor_binds_again_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn bitverse_blocktree::store::KvStore> =
+        std::sync::Arc::new(bitverse_blocktree::store::MemoryStore::default());
     let (a, b, _) = three_nodes();
     let c = fork_chain();
     put(&a, "fork/x", b"from a");
     let sealed = seal(&a, "a", 2);
     let a1 = block_of(&sealed, c);
     {
-        let v = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+        let v = Blocktree::in_store(store.clone(), ChainParams::dev(), Tracking::All).unwrap();
         send(&v, &[a.root().lock().block_at(1).unwrap().unwrap()]);
         send(&v, &sealed);
         assert_eq!(tip_of(&v, c), a1.hash());
     }
-    let v = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+    let v = Blocktree::in_store(store, ChainParams::dev(), Tracking::All).unwrap();
     assert_eq!(
         v.chain(c).unwrap().lock().anchor_floor().map(|a| a.hash),
         Some(a1.hash()),

@@ -238,14 +238,20 @@ fn root_anchor_bytes_do_not_grow_with_live_chains() {
     assert_eq!(few_bytes, many_bytes, "root header bytes");
 }
 
+/// One store that outlives the trees opened on it, as a node's database outlives its process
+/// (RocksDB's own durability: `bitverse-store-rocks`'s tests).
+fn shared_store() -> std::sync::Arc<dyn bitverse_blocktree::store::KvStore> {
+    std::sync::Arc::new(bitverse_blocktree::store::MemoryStore::default())
+}
+
 #[test]
 fn every_chain_resumes_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = shared_store();
     {
-        let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+        let tree = Blocktree::in_store(store.clone(), ChainParams::dev(), Tracking::All).unwrap();
         four_levels(&tree);
     }
-    let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+    let tree = Blocktree::in_store(store.clone(), ChainParams::dev(), Tracking::All).unwrap();
     // Reopened: every chain on the paths of d1, d2 and d3.
     let mut expected: Vec<ChainId> = (1..4u8)
         .flat_map(|depth| {
@@ -331,10 +337,10 @@ fn the_chain_summary_reports_anchored_and_final_heights() {
 
 #[test]
 fn a_chain_bought_just_before_a_crash_is_opened_at_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = shared_store();
     let deep = chain_of_keyspace("crashy", 2).unwrap();
     {
-        let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+        let tree = Blocktree::in_store(store.clone(), ChainParams::dev(), Tracking::All).unwrap();
         buy(&tree, "crashy", 2);
         // The root block is committed, and the process dies before the purchase is noted.
         let block = tree
@@ -346,7 +352,7 @@ fn a_chain_bought_just_before_a_crash_is_opened_at_restart() {
         assert_eq!(block.transactions.len(), 1);
         assert!(tree.chain(deep).is_none());
     }
-    let tree = Blocktree::open(dir.path(), ChainParams::dev(), Tracking::All).unwrap();
+    let tree = Blocktree::in_store(store.clone(), ChainParams::dev(), Tracking::All).unwrap();
     assert!(
         tree.chain(deep).is_some(),
         "the purchase was noted at start"

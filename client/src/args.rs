@@ -44,6 +44,9 @@ pub enum ClientCommand {
     /// Buy and inspect keyspaces.
     #[command(subcommand)]
     Keyspace(KeyspaceCommand),
+    /// Inspect blobs: files stored off chain on staked storers.
+    #[command(subcommand)]
+    Blob(BlobCommand),
     /// Set KEY (`KEYSPACE/PATH`) to a value, in a keyspace you own.
     Put {
         /// The key, keyspace first: `alice/photos/1`.
@@ -97,6 +100,10 @@ pub enum ClientCommand {
     /// must lead from the value (or, for an absent key, from its absence) to the state root of
     /// a header, and that header must be linked by proof of work to the genesis of the network
     /// named by --network (never by the node), which the client computes itself.
+    ///
+    /// A key holding a blob (a file put above the value limit) is written to --out FILE,
+    /// streamed from the node's gateway and kept only if it hashes to the manifest's content
+    /// hash; with --verify that manifest is the proven value, so no node chose the hash.
     Get {
         /// The key, keyspace first: `alice/photos/1`.
         key: String,
@@ -205,10 +212,11 @@ pub enum ClientCommand {
         #[command(flatten)]
         rpc: RpcArgs,
     },
-    /// Stake AMOUNT on the root as an offerer or a relayer.
+    /// Stake AMOUNT on the root as an offerer, a relayer or a storer.
     ///
     /// The stake comes from the key's balance: it is what lets the market name the account as
-    /// a bounty's offerer or draw it into a relay lineup, and what a dispute can slash. Prints
+    /// a bounty's offerer or draw it into a relay lineup, or the chain place blobs' shards on
+    /// it (a node run with --store), and what a dispute or a failed audit can slash. Prints
     /// one line saying what was staked.
     Stake {
         /// What to stake: coins (`1.5`, `1.5BV`) or base units (`1500base`).
@@ -267,12 +275,23 @@ pub enum ClientCommand {
     /// latency, price) of every offerer staked at a root height, for a request of TRANSFORM
     /// over INPUT…: a pure function of root state, so every node prints the same table for the
     /// same height. The price depends on the fuel budget and the ledger, not on the values.
+    ///
+    /// With --put FILE instead: what storing FILE as a blob costs at --shares K-of-N (the
+    /// least endowment the network takes, and what keeps it stored for 1, 10 and 100 years
+    /// at the falling rate), from its size alone; nothing is read but the file's length.
     Quote {
         /// The transformation's key (`filters/bw`).
-        transform: String,
+        #[arg(required_unless_present = "put")]
+        transform: Option<String>,
         /// The input keys (1 to 16).
-        #[arg(value_name = "INPUT", required = true)]
+        #[arg(value_name = "INPUT", required_unless_present = "put")]
         inputs: Vec<String>,
+        /// Quote storing this file as a blob instead of a transformation.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["transform", "inputs", "requester", "height"])]
+        put: Option<PathBuf>,
+        /// With --put: the blob's erasure coding, any K of its N shards rebuild it.
+        #[arg(long, value_name = "K-of-N", default_value = "3-of-10")]
+        shares: bitverse_storage::Shares,
         /// Fuel each execution may use.
         #[arg(long, value_name = "FUEL", default_value_t = 10_000_000)]
         fuel: u64,
@@ -471,6 +490,26 @@ pub enum WalletCommand {
         /// Print the address as one line of JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `bitverse blob …`
+#[derive(Debug, Subcommand)]
+pub enum BlobCommand {
+    /// Show the blob stored at KEY: its size, content hash, k-of-n, status, endowment, and
+    /// each shard's storer, receipt and health.
+    ///
+    /// Health counts the shards confirmed by their storers against the k a reader needs: a
+    /// blob is readable while at least k are held. The table has one row a shard.
+    Show {
+        /// The blob's key: `alice/photos/1`.
+        key: String,
+        /// How the answer is printed.
+        #[command(flatten)]
+        output: OutputArgs,
+        /// The node to ask.
+        #[command(flatten)]
+        rpc: RpcArgs,
     },
 }
 

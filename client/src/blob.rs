@@ -350,3 +350,228 @@ fn sniff_content_type(path: &Path) -> String {
     };
     kind.to_owned()
 }
+
+/// `blob show KEY`: the blob at `key` as the chain holds it at the node's tip.
+pub(crate) async fn show(
+    client: &NodeClient,
+    key: &str,
+    output: &crate::args::OutputArgs,
+) -> Result<(), CliError> {
+    use crate::output::{Align, table};
+    use crate::submit::shown;
+    let Some(blob) = client.blob(key).await? else {
+        return Err(CliError::Absent(format!("no blob at {key}")));
+    };
+    if output.json {
+        let value = serde_json::to_value(&blob)
+            .map_err(|e| failed(format!("cannot print the blob as JSON: {e}")))?;
+        println!("{value}");
+        return Ok(());
+    }
+    let confirmed = blob.shards.iter().filter(|s| s.confirmed).count();
+    let status = match (blob.ended_height, &blob.failure) {
+        (Some(height), Some(why)) => format!("{} at root block {height}: {why}", blob.status),
+        (Some(height), None) => format!("{} at root block {height}", blob.status),
+        _ => blob.status.clone(),
+    };
+    let content_type = if blob.content_type.is_empty() {
+        "bytes"
+    } else {
+        blob.content_type.as_str()
+    };
+    let readable = if confirmed >= usize::from(blob.data_shards) {
+        "readable"
+    } else {
+        "not readable yet"
+    };
+    println!("key:           {}", blob.key);
+    println!("blob:          {}", blob.id);
+    println!("publisher:     {}", blob.publisher);
+    println!("status:        {status}");
+    println!("size:          {} bytes, {content_type}", blob.size_bytes);
+    println!("content hash:  {}", blob.content_hash);
+    println!(
+        "shares:        {}-of-{}, shards of {} bytes",
+        blob.data_shards, blob.total_shards, blob.shard_size_bytes
+    );
+    println!(
+        "health:        {confirmed} of {} shards confirmed, {} needed: {readable}",
+        blob.total_shards, blob.data_shards
+    );
+    println!(
+        "registered:    root block {} (read at {})",
+        blob.registered_height, blob.height
+    );
+    println!(
+        "endowment:     {} left, {} paid over {} periods",
+        shown(blob.endowment_remaining, output.raw),
+        shown(blob.paid, output.raw),
+        blob.periods_elapsed
+    );
+    let rows = blob.shards.iter().map(|shard| {
+        vec![
+            shard.index.to_string(),
+            shard
+                .storer
+                .map_or_else(|| "(drawing)".to_owned(), |s| s.to_string()),
+            shard
+                .confirmed_height
+                .map_or_else(|| "no".to_owned(), |h| format!("at {h}")),
+            shard.placed_height.to_string(),
+            if shard.confirmed {
+                "-".to_owned()
+            } else {
+                shard.deadline_height.to_string()
+            },
+            shard.redraws.to_string(),
+        ]
+    });
+    print!(
+        "{}",
+        table(
+            "  ",
+            &[
+                ("SHARD", Align::Right),
+                ("STORER", Align::Left),
+                ("CONFIRMED", Align::Left),
+                ("PLACED", Align::Right),
+                ("DEADLINE", Align::Right),
+                ("REDRAWS", Align::Right),
+            ],
+            rows,
+        )
+    );
+    Ok(())
+}
+
+/// Years `quote --put` prices a blob's keeping for.
+const QUOTED_YEARS: [u64; 3] = [1, 10, 100];
+
+/// `quote --put FILE --shares K-of-N`: what storing FILE as a blob costs on the node's network,
+/// from its length alone.
+pub(crate) async fn quote(
+    client: &NodeClient,
+    path: &Path,
+    shares: Shares,
+    output: &crate::args::OutputArgs,
+) -> Result<(), CliError> {
+    use crate::submit::shown;
+    let shown_path = path.display();
+    let size_bytes = fs::metadata(path)
+        .map_err(|e| failed(format!("cannot read {shown_path}: {e}")))?
+        .len();
+    let layout =
+        bitverse_storage::Layout::new(size_bytes, shares, bitverse_storage::PIECE_BYTES_DEFAULT)
+            .map_err(|e| failed(format!("{shown_path} cannot be a blob: {e}")))?;
+    let shard_size_bytes = layout.shard_size_bytes();
+    let status = client.status().await?;
+    let params = ChainParams::named(&status.network).ok_or_else(|| {
+        failed(format!(
+            "the node runs an unknown network {:?}",
+            status.network
+        ))
+    })?;
+    let out_of_range = || failed("the blob's price is out of range");
+    let least =
+        bitverse_blocktree::blob::endowment_min_for(shard_size_bytes, shares.total_shards, &params)
+            .ok_or_else(out_of_range)?;
+    let placement = Amount(
+        params
+            .storage
+            .placement_price_per_shard
+            .0
+            .checked_mul(u128::from(shares.total_shards))
+            .ok_or_else(out_of_range)?,
+    );
+    let mut kept = Vec::with_capacity(QUOTED_YEARS.len());
+    for years in QUOTED_YEARS {
+        let periods = bitverse_pricing::prepaid_for_years(
+            shard_size_bytes,
+            shares.total_shards,
+            years,
+            &params.storage,
+        )
+        .ok_or_else(out_of_range)?;
+        kept.push((
+            years,
+            periods.checked_add(placement).map_err(|_| out_of_range())?,
+        ));
+    }
+    let stored_bytes = shard_size_bytes.saturating_mul(u64::from(shares.total_shards));
+    if output.json {
+        let kept_json: Vec<Value> = kept
+            .iter()
+            .map(|(years, amount)| json!({"years": years, "endowment": amount}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "network": status.network,
+                "size_bytes": size_bytes,
+                "data_shards": shares.data_shards,
+                "total_shards": shares.total_shards,
+                "shard_size_bytes": shard_size_bytes,
+                "stored_bytes": stored_bytes,
+                "endowment_min": least,
+                "placement": placement,
+                "price_per_gib_year": params.storage.price_per_gib_year,
+                "yearly_retention_ppm": params.storage.yearly_retention_ppm,
+                "period_blocks": params.storage.period_blocks,
+                "kept_for": kept_json,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{shown_path}: {size_bytes} bytes as a blob at {shares} on network {}",
+        status.network
+    );
+    println!(
+        "  {} shards of {shard_size_bytes} bytes: {stored_bytes} bytes stored ({:.2}× the file)",
+        shares.total_shards,
+        stored_bytes as f64 / size_bytes as f64
+    );
+    println!(
+        "  least endowment: {} (every shard's first period, and placement {})",
+        shown(least, output.raw),
+        shown(placement, output.raw)
+    );
+    for (years, amount) in &kept {
+        println!(
+            "  kept {years} year{}: {}",
+            if *years == 1 { "" } else { "s" },
+            shown(*amount, output.raw)
+        );
+    }
+    println!(
+        "  price: {} per GiB-year of shard bytes, {:.0} % cheaper each year; storers paid every {} root blocks",
+        shown(params.storage.price_per_gib_year, output.raw),
+        100.0 - f64::from(params.storage.yearly_retention_ppm) / 10_000.0,
+        params.storage.period_blocks
+    );
+    Ok(())
+}
+
+/// The manifest `value` is, if the chain holds a stored blob at `key` with it as its value.
+pub(crate) async fn blob_manifest(
+    client: &NodeClient,
+    key: &str,
+    value: &[u8],
+) -> Result<Option<bitverse_storage::Manifest>, CliError> {
+    let Ok(manifest) = bitverse_storage::Manifest::decode(value) else {
+        return Ok(None);
+    };
+    let Some(blob) = client.blob(key).await? else {
+        return Ok(None);
+    };
+    if blob.manifest_hex != hex::encode(value) {
+        return Ok(None);
+    }
+    if blob.status != "stored" {
+        return Err(failed(format!(
+            "{key} holds blob {} which is {}: it can be read once every shard is stored",
+            blob.id, blob.status
+        )));
+    }
+    Ok(Some(manifest))
+}

@@ -556,7 +556,7 @@ pub(crate) async fn get(
     };
     let value = hex::decode(&value_hex)
         .map_err(|e| failed(format!("node sent a value that is not hex: {e}")))?;
-    if let Some(manifest) = blob_manifest(client, key, &value).await? {
+    if let Some(manifest) = crate::blob::blob_manifest(client, key, &value).await? {
         let Some(out) = out else {
             return Err(failed(format!(
                 "{key} holds a blob of {} bytes: name a file to write it to with --out FILE",
@@ -566,30 +566,6 @@ pub(crate) async fn get(
         return crate::blob::get_blob(client, key, &manifest, out).await;
     }
     emit_value(&value, out)
-}
-
-/// The manifest `value` is, if the chain holds a stored blob at `key` with it as its value.
-async fn blob_manifest(
-    client: &NodeClient,
-    key: &str,
-    value: &[u8],
-) -> Result<Option<bitverse_storage::Manifest>, CliError> {
-    let Ok(manifest) = bitverse_storage::Manifest::decode(value) else {
-        return Ok(None);
-    };
-    let Some(blob) = client.blob(key).await? else {
-        return Ok(None);
-    };
-    if blob.manifest_hex != hex::encode(value) {
-        return Ok(None);
-    }
-    if blob.status != "stored" {
-        return Err(failed(format!(
-            "{key} holds blob {} which is {}: it can be read once every shard is stored",
-            blob.id, blob.status
-        )));
-    }
-    Ok(Some(manifest))
 }
 
 /// `get KEY --json` without `--verify`.

@@ -1,13 +1,16 @@
 //! The command-line client: every `bitverse` command that talks to a node, over JSON-RPC
-//! ([`NodeClient`]). [`run`] carries out one [`args::ClientCommand`]; the `bitverse` program
-//! (`bitverse-node`) parses the command line and hands these commands here.
+//! ([`NodeClient`]). [`run`] carries out one [`args::ClientCommand`]; `program` is the small
+//! `bitverse` binary, which runs these commands itself and hands every other one to the whole
+//! program (`bitverse-full`, whose command line, in `bitverse-node`, flattens these commands
+//! into its own).
 //!
 //! Layout: `args` (the commands' flags and help), `node_client` (the typed JSON-RPC client and
 //! [`CliError`], whose kinds are the exit codes), `commands` (wallet, keyspaces, values,
 //! stakes, bounties, status), `light` and `verify` (the light client: header chains checked
 //! from genesis, proofs checked against them), `request` (a market request, end to end),
-//! `wait` (until a transaction is in a block), `output` (where an answer is written) and
-//! `keys` (key files and addresses).
+//! `wait` (until a transaction is in a block), `output` (where an answer is written),
+//! `keys` (key files and addresses) and `program` (a client command as a process: routing,
+//! logging, runtime, exit code).
 //!
 //! Invariant: the client trusts no node for what it verifies (the network it verifies against
 //! is its own flag); it knows the node only through `bitverse-rpc-api`'s wire shapes and the
@@ -21,6 +24,7 @@ pub mod keys;
 mod light;
 mod node_client;
 mod output;
+pub mod program;
 pub mod request;
 mod submit;
 mod verify;
@@ -30,7 +34,7 @@ pub use crate::light::bench as bench_light_client;
 pub use crate::node_client::{CliError, NodeClient};
 pub use crate::wait::wait_for_inclusion;
 
-use crate::args::{BountyCommand, ClientCommand, EarningsCommand, KeyspaceCommand};
+use crate::args::{BlobCommand, BountyCommand, ClientCommand, EarningsCommand, KeyspaceCommand};
 
 /// Runs one client command against the node its `--rpc` names.
 pub async fn run(command: ClientCommand) -> Result<(), CliError> {
@@ -115,6 +119,13 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             .await
         }
         ClientCommand::Quote {
+            put: Some(path),
+            shares,
+            output,
+            rpc,
+            ..
+        } => blob::quote(&NodeClient::new(&rpc.url)?, &path, shares, &output).await,
+        ClientCommand::Quote {
             transform,
             inputs,
             fuel,
@@ -122,7 +133,9 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             requester,
             output,
             rpc,
+            ..
         } => {
+            let transform = transform.unwrap_or_default();
             commands::quote(
                 &NodeClient::new(&rpc.url)?,
                 &transform,
@@ -141,6 +154,9 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
                 | KeyspaceCommand::Show { rpc, .. } => rpc.url.clone(),
             };
             commands::keyspace(&NodeClient::new(&url)?, command).await
+        }
+        ClientCommand::Blob(BlobCommand::Show { key, output, rpc }) => {
+            blob::show(&NodeClient::new(&rpc.url)?, &key, &output).await
         }
         ClientCommand::Put {
             target,

@@ -160,6 +160,21 @@ pub(crate) async fn get_verified(
     );
     match &proof.value {
         Some(value) => {
+            // A blob's value is its manifest: proven here, so the file fetched next is
+            // checked against a content hash no node chose.
+            if let Some(manifest) = crate::blob::blob_manifest(client, key, value).await? {
+                let Some(out) = out else {
+                    return Err(CliError::Failed(format!(
+                        "{key} holds a blob of {} bytes: name a file to write it to with --out FILE",
+                        manifest.size_bytes
+                    )));
+                };
+                eprintln!(
+                    "verified: {key:?} is a blob of {} bytes with content hash {} {at}",
+                    manifest.size_bytes, manifest.content_hash
+                );
+                return crate::blob::get_blob(client, key, &manifest, out).await;
+            }
             eprintln!("verified: {key:?} ({} bytes) {at}", value.len());
             emit_value(value, out)
         }

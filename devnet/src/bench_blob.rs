@@ -64,7 +64,7 @@ fn measure(options: &BlobBenchOptions) -> anyhow::Result<()> {
             options.storers
         );
     }
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
     let mut nodes = Nodes::default();
     let sealer = start_node(

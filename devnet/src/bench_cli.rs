@@ -4,8 +4,10 @@
 //! `bitverse --version` (the program's start and exit, no RPC), `bitverse status` (two RPC
 //! calls, `bv_status` and `bv_networkStatus`, on one connection), the same two calls sent by
 //! hand on a fresh TCP connection (the round trips alone: the floor any client pays), and
-//! `/bin/true` (what starting any process costs here). A command's fixed cost is `status`
-//! minus the round trips; issue 17 §9 bounds it at 2 ms.
+//! `/bin/true` (what starting any process costs here), and `status` run by the whole program,
+//! `bitverse-full`, which links the node (what every command cost before `bitverse` became a
+//! client of its own). A command's fixed cost is `status` minus the round trips; issue 17 §9
+//! bounds it at 2 ms.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -29,8 +31,14 @@ const RESPONSE_BYTES_MAX: usize = 64 * 1024;
 /// Runs before measuring, so that the binary's pages are in the page cache.
 const WARM_UP_RUNS: usize = 5;
 
-/// The four things measured, in the order they run within a round.
-const MEASURES: [&str; 4] = ["version", "status", "rpc_round_trips", "true"];
+/// The things measured, in the order they run within a round.
+const MEASURES: [&str; 5] = [
+    "version",
+    "status",
+    "rpc_round_trips",
+    "true",
+    "full_program_status",
+];
 
 pub(crate) async fn run(options: CliBenchOptions) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || measure(&options))
@@ -42,7 +50,7 @@ fn measure(options: &CliBenchOptions) -> anyhow::Result<()> {
     if options.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
     let launch = NodeLaunch {
         network: NodeNetwork::DevSealer,
@@ -66,13 +74,15 @@ fn measure(options: &CliBenchOptions) -> anyhow::Result<()> {
             options.runs, node.rpc_url
         );
     }
-    let mut samples: [Vec<f64>; 4] = Default::default();
+    let full = exe.with_file_name(bitverse_client::program::FULL_PROGRAM);
+    let mut samples: [Vec<f64>; 5] = Default::default();
     for round in 0..WARM_UP_RUNS + options.runs {
         let timings = [
             time_process(&exe, &["--version"])?,
             time_process(&exe, &["status", "--rpc", &node.rpc_url])?,
             time_round_trips(&addr)?,
             time_process(Path::new("/bin/true"), &[])?,
+            time_process(&full, &["status", "--rpc", &node.rpc_url])?,
         ];
         if round >= WARM_UP_RUNS {
             for (sample, ms) in samples.iter_mut().zip(timings) {
@@ -105,16 +115,17 @@ fn measure(options: &CliBenchOptions) -> anyhow::Result<()> {
             })
         );
     } else {
-        println!("{:<34} {:>9} {:>9} {:>9}", "", "p50 ms", "p90 ms", "min ms");
+        println!("{:<40} {:>9} {:>9} {:>9}", "", "p50 ms", "p90 ms", "min ms");
         let labels = [
             "bitverse --version",
             "bitverse status",
             "its 2 RPC calls, fresh connection",
             "/bin/true",
+            "bitverse-full status (the node linked)",
         ];
         for (i, label) in labels.iter().enumerate() {
             println!(
-                "{label:<34} {:>9.3} {:>9.3} {:>9.3}",
+                "{label:<40} {:>9.3} {:>9.3} {:>9.3}",
                 p50(i),
                 p90(i),
                 samples[i][0]

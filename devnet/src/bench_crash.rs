@@ -165,7 +165,7 @@ struct Bench {
 impl Bench {
     /// Starts the replica and the crash node, connects them and buys the keyspaces.
     async fn new(dir: &Path, seed: u64, options: &CrashBenchOptions) -> anyhow::Result<Bench> {
-        let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+        let exe = crate::bitverse_exe()?;
         for name in ["replica", "crash"] {
             let old = dir.join(name);
             if old.exists() {

@@ -119,7 +119,7 @@ pub(crate) async fn run(options: FloodBenchOptions) -> anyhow::Result<()> {
 /// Starts the sealer (`--dev`) and the followers (`--network dev`), each follower dialing
 /// every node started before it.
 fn start_nodes(dir: &Path, count: usize) -> anyhow::Result<Nodes> {
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let mut nodes = Nodes::default();
     for index in 0..count {
         let name = if index == 0 {

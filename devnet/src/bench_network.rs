@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bitverse_blocktree::{Chain, ChainParams, TxPayload, UnsignedTx};
+use bitverse_blocktree::{ChainParams, TxPayload, UnsignedTx};
 use bitverse_primitives::{Amount, ChainId, SecretKey};
 
 use bitverse_client::NodeClient;
@@ -87,7 +87,7 @@ pub(crate) async fn propagation(options: PropagationOptions) -> anyhow::Result<(
         bail!("--nodes must be at least 2: one miner and a follower");
     }
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let mut nodes = Nodes::default();
     for index in 0..options.nodes {
         let parent = index.saturating_sub(1) / 2;
@@ -269,7 +269,7 @@ pub(crate) async fn sync(options: SyncOptions) -> anyhow::Result<()> {
     let chain_bytes =
         tokio::task::spawn_blocking(move || build_chain(&db_dir, blocks, txs_per_block)).await??;
 
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let mut nodes = Nodes::default();
     let source_launch = NodeLaunch {
         network: NodeNetwork::Local,
@@ -333,7 +333,7 @@ fn build_chain(db_dir: &Path, blocks: u64, txs_per_block: usize) -> anyhow::Resu
         .root
         .storage_price_per_byte
         .checked_mul(u128::from(quota_bytes))?;
-    let mut chain = Chain::open(db_dir, params)?;
+    let mut chain = bitverse_store_rocks::open_chain(db_dir, params)?;
     let writer = SecretKey::dev("alice");
     let miner = SecretKey::dev("miner").account();
     let mut nonce = 0u64;

@@ -78,7 +78,7 @@ pub(crate) async fn run(options: RequestBenchOptions) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     // As `bitverse devnet` starts them, every node offering and relaying honestly.
     let nodes = start_devnet_nodes(&exe, &dir, options.nodes, None, &[])?;
     let clients = clients(&nodes.0)?;

@@ -138,7 +138,7 @@ impl Demo {
 }
 
 fn height(node: &DevnetNode) -> Option<u64> {
-    let output = Command::new(std::env::current_exe().ok()?)
+    let output = Command::new(crate::bitverse_exe().ok()?)
         .args(["status", "--json", "--rpc", &node.rpc_url])
         .output()
         .ok()?;
@@ -160,7 +160,7 @@ fn wait_for_height(node: &DevnetNode, at_least: u64) -> anyhow::Result<u64> {
 }
 
 fn story(dir: &Path) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
     let script = dir.join("append-only-log.wat");
     std::fs::write(&script, APPEND_ONLY_SCRIPT)
         .with_context(|| format!("cannot write {}", script.display()))?;

@@ -143,7 +143,7 @@ pub(crate) async fn run(args: DevnetOptions, log_level: Option<String>) -> anyho
     }
     fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create devnet directory {}", args.dir.display()))?;
-    let exe = std::env::current_exe().context("cannot find the bitverse executable")?;
+    let exe = crate::bitverse_exe()?;
 
     let mut nodes = start_devnet_nodes(
         &exe,

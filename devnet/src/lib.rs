@@ -29,6 +29,18 @@ use bitverse_node::tools::{
     FloodBenchOptions, PropagationOptions, PutsBenchOptions, RequestBenchOptions, SyncOptions,
 };
 
+/// The `bitverse` program the tools start, for nodes and client commands alike: the one
+/// beside this binary (`bitverse-full`), as a user runs it, so that a measured client command
+/// costs what a user's does; this binary itself where there is none.
+fn bitverse_exe() -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .context("cannot find the bitverse executable")?;
+    let program = exe.with_file_name("bitverse");
+    Ok(if program.is_file() { program } else { exe })
+}
+
 /// The devnet, the demo and the benchmarks, for [`bitverse_node::main`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Launcher;

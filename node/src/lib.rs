@@ -3,8 +3,9 @@
 //! (`bitverse-index`) and the JSON-RPC server (`bitverse-rpc-server`) around it; every other
 //! command is a client of that server (`bitverse-client`). [`main`] parses the command line,
 //! sets up logging and the runtime, runs the command (handing those that run processes to the
-//! [`Tools`] it is given) and turns its outcome into an exit code; the `bitverse` binary is
-//! that call.
+//! [`Tools`] it is given) and turns its outcome into an exit code; the `bitverse-full` binary
+//! is that call, and the small `bitverse` binary (`bitverse_client::program`) hands it every
+//! command that is not a client's.
 //!
 //! Layout: `cli` (the program's command line, the client's commands flattened into it),
 //! `config` (`bitverse.toml` merged with the flags), `node` (the node's life: open, start,
@@ -26,11 +27,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::config::{LogTarget, NodeConfig};
-use bitverse_client::{CliError, NodeClient};
+use bitverse_client::{CliError, NodeClient, program};
 
 /// Exit code of a bad configuration file, like clap's for a bad flag.
 const EXIT_USAGE: u8 = 2;
@@ -44,27 +44,18 @@ pub fn main(tools: &impl Tools) -> ExitCode {
         Command::Init(args) => {
             return init(&args).map_or_else(|e| e.report(), |()| ExitCode::SUCCESS);
         }
+        Command::Client(command) => {
+            return program::run_command(command, cli.log_level.as_deref());
+        }
         Command::RpcDoc => {
-            end_quietly_on_a_closed_pipe();
+            program::end_quietly_on_a_closed_pipe();
             print!("{}", bitverse_rpc_api::openrpc::document_text());
             return ExitCode::SUCCESS;
         }
         other => other,
     };
-    let supervises_processes = matches!(
-        command,
-        Command::Devnet(_) | Command::Demo(_) | Command::Bench(_)
-    );
-    if !supervises_processes {
-        end_quietly_on_a_closed_pipe();
-    }
-    init_logging(cli.log_level.as_deref());
-    let runtime = if supervises_processes {
-        runtime()
-    } else {
-        client_runtime()
-    };
-    let runtime = match runtime {
+    program::init_logging(cli.log_level.as_deref());
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -74,50 +65,15 @@ pub fn main(tools: &impl Tools) -> ExitCode {
     }
 }
 
-/// A client command whose output is cut short (`bitverse status | head -3`) ends there
-/// quietly, as git and cargo do, rather than panicking on the failed write: writing to a
-/// closed pipe kills the process by SIGPIPE, whose default the Rust runtime replaced. Not for
-/// the node and the tools that supervise node processes (`devnet`, `demo`, `bench`), which
-/// must outlive a reader going away and stop their children on the way out.
-// The one `unsafe` of the workspace (whose lint denies it): setting a signal's disposition
-// is unsafe in general because a handler runs in signal context; SIG_DFL is no handler.
-#[allow(unsafe_code)]
-fn end_quietly_on_a_closed_pipe() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    // SAFETY: SIG_DFL installs no handler of ours, so nothing runs in signal context; this
-    // runs on the main thread before any other thread exists.
-    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
-        eprintln!("warning: cannot restore SIGPIPE's default: {e}");
-    }
-}
-
 /// The runtime of the node and of the tools that supervise node processes: a worker per core.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    built(
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-    )
-}
-
-/// A client command's runtime: one thread. A command waits on one RPC call at a time (or a few
-/// it joins), so worker threads would only add their start and shutdown to every command's
-/// fixed cost (issue 17 §9); `spawn_blocking` still has its pool.
-fn client_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    built(
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-    )
-}
-
-fn built(
-    runtime: std::io::Result<tokio::runtime::Runtime>,
-) -> Result<tokio::runtime::Runtime, ExitCode> {
-    runtime.map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        ExitCode::FAILURE
-    })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
 }
 
 /// `bitverse node`: the configuration first (a bad file is a usage error), then the logging
@@ -169,29 +125,10 @@ fn init(args: &config::InitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Client commands log to stderr, so stdout carries only a command's answer (e.g. a value's
-/// raw bytes); only warnings by default.
-fn init_logging(log_level: Option<&str>) {
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter(log_level, "warn"))
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
-}
-
-/// `--log-level` (or the file's `log_level`), else RUST_LOG, else `default_level`.
-fn log_filter(log_level: Option<&str>, default_level: &str) -> EnvFilter {
-    match log_level {
-        Some(level) => EnvFilter::new(level),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-    }
-}
-
 /// The node logs at info to its log file (appending), and says where in one line on stderr;
 /// or to stderr when asked.
 fn init_node_logging(config: &NodeConfig) -> Result<(), CliError> {
-    let filter = log_filter(config.options.log_level.as_deref(), "info");
+    let filter = program::log_filter(config.options.log_level.as_deref(), "info");
     match &config.log {
         LogTarget::Stderr => {
             // Colour only on a terminal: stderr redirected to a file stays plain text.
@@ -244,9 +181,11 @@ async fn run(
     match command {
         // `main` runs these before any runtime exists: the node's logging depends on its
         // configuration, and `init` needs no runtime. Never reached.
-        Command::Node(_) | Command::Init(_) | Command::RpcDoc => Err(CliError::Failed(
-            "node, init and rpc-doc run outside the client runtime".to_owned(),
-        )),
+        Command::Node(_) | Command::Init(_) | Command::RpcDoc | Command::Client(_) => {
+            Err(CliError::Failed(
+                "node, init, rpc-doc and client commands run outside the tools' runtime".to_owned(),
+            ))
+        }
         Command::Devnet(args) => {
             let mut market_faults = Vec::new();
             for spec in &args.market_fault {
@@ -277,7 +216,6 @@ async fn run(
             };
             tools.demo(options).await.map_err(whole_chain)
         }
-        Command::Client(command) => bitverse_client::run(command).await,
         Command::Bench(BenchCommand::Puts {
             count,
             senders,

@@ -88,7 +88,7 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let open_params = params.clone();
     // Boxed: ChainError is large, and only its text reaches the user.
     let tree = tokio::task::spawn_blocking(move || {
-        Blocktree::open(&db_dir, open_params, tracking).map_err(Box::new)
+        bitverse_store_rocks::open_blocktree(&db_dir, open_params, tracking).map_err(Box::new)
     })
     .await?
     .with_context(|| format!("cannot open the blocktree in {}", data_dir.display()))?;

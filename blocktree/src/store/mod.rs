@@ -1,17 +1,12 @@
 //! The storage under a chain: a small key/value trait with column families and atomic batches,
-//! implemented by RocksDB for nodes and by an in-memory map for unit tests.
+//! implemented by an in-memory map here (tests, replays, the fuzz targets, the simulator) and
+//! by RocksDB for nodes in `bitverse-store-rocks`, so that the chain's rules link no database.
 
 mod memory;
 mod prefixed;
-#[cfg(feature = "rocksdb")]
-mod rocks;
 
 pub use memory::MemoryStore;
 pub use prefixed::PrefixedStore;
-#[cfg(feature = "rocksdb")]
-pub use rocks::RocksStore;
-#[cfg(not(feature = "rocksdb"))]
-pub use without_rocksdb::RocksStore;
 
 use crate::error::StoreError;
 
@@ -113,6 +108,11 @@ impl WriteBatch {
         &self.ops
     }
 
+    /// The operations, in order, taken out of the batch: what a store applies.
+    pub fn into_ops(self) -> Vec<WriteOp> {
+        self.ops
+    }
+
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
@@ -136,46 +136,6 @@ pub trait KvStore: Send + Sync {
 
     /// Applies `batch` atomically and durably: after a crash, all of it or none of it is there.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
-}
-
-/// A build without the `rocksdb` feature (the fuzz targets'): a `RocksStore` that cannot be
-/// opened, so the chain and tree code that opens one builds unchanged.
-#[cfg(not(feature = "rocksdb"))]
-mod without_rocksdb {
-    use std::path::Path;
-
-    use super::{Column, Entry, KvStore, WriteBatch};
-    use crate::error::StoreError;
-
-    /// Never made: [`RocksStore::open`] always refuses.
-    pub enum RocksStore {}
-
-    impl RocksStore {
-        /// Refuses: this build has no RocksDB.
-        pub fn open(_path: &Path) -> Result<RocksStore, StoreError> {
-            Err(StoreError::Database(
-                "built without the rocksdb feature: only in-memory stores".into(),
-            ))
-        }
-    }
-
-    impl KvStore for RocksStore {
-        fn get(&self, _: Column, _: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            match *self {}
-        }
-
-        fn get_at_or_before(&self, _: Column, _: &[u8]) -> Result<Option<Entry>, StoreError> {
-            match *self {}
-        }
-
-        fn scan(&self, _: Column, _: &[u8]) -> Result<Vec<Entry>, StoreError> {
-            match *self {}
-        }
-
-        fn write(&self, _: WriteBatch) -> Result<(), StoreError> {
-            match *self {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -218,17 +178,5 @@ mod tests {
     #[test]
     fn memory_store_behaves() {
         exercise(&MemoryStore::default());
-    }
-
-    #[cfg(feature = "rocksdb")]
-    #[test]
-    fn rocks_store_behaves_and_persists() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = RocksStore::open(dir.path()).unwrap();
-            exercise(&store);
-        }
-        let store = RocksStore::open(dir.path()).unwrap();
-        assert_eq!(store.get(Column::Meta, b"d").unwrap(), Some(b"4".to_vec()));
     }
 }

@@ -479,9 +479,37 @@ async function keyspaceView(name) {
   ];
 }
 
+/** The gateway's address of the blob at `key`, each segment escaped as the CLI does. */
+function blobUrl(key) {
+  return '/blob/' + key.split('/').map(encodeURIComponent).join('/');
+}
+
+/** A blob's section: what the chain holds of it, and its bytes through this node's gateway. */
+function blobSection(key, blob) {
+  const confirmed = blob.shards.filter((s) => s.confirmed).length;
+  const url = blobUrl(key);
+  const type = blob.content_type || 'bytes';
+  const readable = confirmed >= blob.data_shards;
+  return section('Blob', { class: 'wide', id: 'blob' },
+    definitions([
+      ['size', `${bytes(blob.size_bytes)}, ${type}`],
+      ['content hash', el('code', {}, blob.content_hash)],
+      ['shares', `${blob.data_shards}-of-${blob.total_shards}`],
+      ['status', blob.status],
+      ['health', `${confirmed} of ${blob.total_shards} shards confirmed, ${blob.data_shards} needed`],
+      ['endowment left', coins(blob.endowment_remaining)],
+      ['file', readable ? link(url, 'open through this node\'s gateway', { id: 'blob-link' }) : 'not readable yet'],
+    ]),
+    readable && type.startsWith('image/')
+      ? el('img', { src: url, alt: key, id: 'blob-image', style: 'max-width: 100%; max-height: 32rem;' })
+      : null);
+}
+
 async function keyView(key) {
-  const [where, value, proof] = await Promise.all([
-    call('bv_getKeyChain', [key]), call('bv_getValue', [key]), call('bv_getProof', [key])]);
+  const [where, value, proof, blob] = await Promise.all([
+    call('bv_getKeyChain', [key]), call('bv_getValue', [key]), call('bv_getProof', [key]),
+    call('bv_getBlob', [key])]);
+  const isBlob = blob !== null && value.value_hex !== null && blob.manifest_hex === value.value_hex;
   let shown;
   if (value.value_hex === null) {
     shown = el('p', { id: 'value', class: 'muted' }, 'No value: the proof below proves its absence.');
@@ -497,12 +525,13 @@ async function keyView(key) {
       ['chain', chainLink(where.chain)],
       ['depth', String(where.depth)],
       ['read at height', `${value.height} on ${value.chain}`],
-    ]), shown),
+    ]), isBlob ? el('p', { class: 'muted' }, 'The value is the blob\'s manifest: its bytes live on the storers below.') : null, shown),
+    isBlob ? blobSection(key, blob) : null,
     section('Proof', { class: 'wide', id: 'proof' },
       el('p', {}, `A ${bytes(proof.proof_hex.length / 2)} proof of this key's value against the root's best header, one anchor link per level below the root. `,
         'Check it without trusting this node: ', el('code', {}, `bitverse proof ${key}`), '.'),
       expandable(proof.proof_hex, PROOF_PREVIEW_HEX, { id: 'proof-hex', class: 'mono' })),
-  ];
+  ].filter((node) => node !== null);
 }
 
 async function accountView(address) {

@@ -1,12 +1,37 @@
-//! The RocksDB [`KvStore`]: one database per node, a column family per [`Column`], every batch
-//! written atomically through the write-ahead log and synced before it is acknowledged.
+//! The node's durable store: the RocksDB [`KvStore`] (one database per node, a column family
+//! per [`Column`], every batch written atomically through the write-ahead log and synced before
+//! it is acknowledged), and the blocktree and the root chain opened on it.
+//!
+//! A crate of its own so that nothing links RocksDB's C++ but what opens a database: the
+//! blocktree's rules run on any [`KvStore`], and the `bitverse` client binary, which links the
+//! blocktree for its proofs, starts without RocksDB's static constructors, libstdc++ symbol
+//! bindings and destructors (issue 17 §9).
+//!
+//! Invariant: no rule of the chain here; only the mapping of the blocktree's store onto RocksDB.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use bitverse_blocktree::store::{Column, Entry, KvStore, WriteBatch, WriteOp};
+use bitverse_blocktree::{Blocktree, Chain, ChainError, ChainParams, StoreError, Tracking};
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteOptions};
 
-use super::{Column, Entry, KvStore, WriteBatch, WriteOp};
-use crate::error::StoreError;
+/// Opens the blocktree stored in `data_dir` (RocksDB), creating the root at genesis if new, and
+/// reopening every data chain it had opened before.
+pub fn open_blocktree(
+    data_dir: &Path,
+    params: ChainParams,
+    tracking: Tracking,
+) -> Result<Blocktree, ChainError> {
+    let store: Arc<dyn KvStore> = Arc::new(RocksStore::open(data_dir)?);
+    Blocktree::in_store(store, params, tracking)
+}
+
+/// Opens the root chain stored in `data_dir` (RocksDB) alone, creating it at genesis if it is
+/// new, and resumes at the stored tip: for tools that build or read one chain.
+pub fn open_chain(data_dir: &Path, params: ChainParams) -> Result<Chain, ChainError> {
+    Chain::with_store(Box::new(RocksStore::open(data_dir)?), params)
+}
 
 /// A RocksDB database holding one node's chain.
 pub struct RocksStore {
@@ -76,7 +101,7 @@ impl KvStore for RocksStore {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut rocks_batch = rocksdb::WriteBatch::default();
-        for op in batch.ops {
+        for op in batch.into_ops() {
             match op {
                 WriteOp::Put(column, key, value) => {
                     rocks_batch.put_cf(self.family(column)?, key, value)
