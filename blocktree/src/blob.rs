@@ -298,7 +298,8 @@ struct PlacementTask {
     shard: Option<u8>,
     /// The root block from whose start it may be drawn.
     due_height: u64,
-    /// A storer the draw may not pick: the one a repair replaces, which lost the shard.
+    /// A storer the draw may not pick unless nobody else can take the shard: the one that
+    /// did not confirm it (a redraw), or that lost it (a repair).
     exclude: Option<AccountId>,
 }
 
@@ -998,7 +999,7 @@ fn expire_deadlines(
                 blob: found.id,
                 shard: Some(entry.shard),
                 due_height: height.checked_add(1).ok_or(TxError::Overflow)?,
-                exclude: None,
+                exclude: Some(storer),
             },
         )?;
         set_blob(view, &found);
@@ -1070,8 +1071,9 @@ fn draw_due(
         let mut holding: Vec<AccountId> = found.shards.iter().filter_map(|s| s.storer).collect();
         let shard_bytes = found.manifest.shard_size_bytes;
         let mut weights = Vec::new();
-        // A repair keeps the storer that lost the shard out of its draw, unless nobody else
-        // could take it: the blob must not fail because its storers were audited out.
+        // A redraw keeps the storer that did not take the shard, and a repair the one that
+        // lost it, out of its draw, unless nobody else could take it: the blob must not fail
+        // because its storers were audited out.
         if let Some(excluded) = task.exclude {
             holding.push(excluded);
             weights = eligible(pool, shard_bytes, &holding)?;
