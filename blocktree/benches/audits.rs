@@ -5,7 +5,8 @@
 //! dev chain pair (memory store): one chain builds each block, the other imports it, checking
 //! it in full as a block from elsewhere.
 //!
-//! `cargo bench --workspace --bench audits`
+//! `cargo bench --workspace --bench audits --profile test` (workspace crates at opt-level 1,
+//! dependencies at 2: the test build's artifacts, no release build of wasmtime and RocksDB)
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use bitverse_storage::{
     BlobEncoder, CHUNK_GROUP_PROOF_BYTES_MAX, ShardOutboard, Shares, chunk_group_count,
     chunk_group_range, encode_outboard, prove_range, verify_range,
 };
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_main};
 
 const START_MS: u64 = 1_800_000_000_000;
 
@@ -367,5 +368,8 @@ fn root_block_import(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, proof_verify, root_block_import);
-criterion_main!(benches);
+mod harness {
+    criterion::criterion_group!(benches, super::proof_verify, super::root_block_import);
+}
+
+criterion_main!(harness::benches);
