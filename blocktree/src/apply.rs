@@ -141,6 +141,9 @@ impl StateView<'_> {
             TxPayload::ConfirmShards { receipts } => {
                 crate::blob::confirm_shards(self, ctx, sender, receipts)?
             }
+            TxPayload::ProveShards { proofs } => {
+                crate::blob::prove_shards(self, ctx, sender, proofs)?
+            }
         }
         Ok(body.fee)
     }
@@ -261,6 +264,7 @@ fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
         | TxPayload::Unstake { .. }
         | TxPayload::ClaimMinerReward { .. }
         | TxPayload::DeclareCapacity { .. }
-        | TxPayload::ConfirmShards { .. } => Amount::ZERO,
+        | TxPayload::ConfirmShards { .. }
+        | TxPayload::ProveShards { .. } => Amount::ZERO,
     })
 }

@@ -28,6 +28,13 @@
 //!   payment;
 //! - [`deadlines_key`]`(height)`: the shards whose confirmation deadline is root block
 //!   `height` (at most [`PLACEMENTS_PER_BLOCK_MAX`]: one block's placements).
+//! - the audits' leaves (`audit`): the confirmed shards as a dense array, the pending audits,
+//!   their deadlines per height, each storer's pending audits and [`AuditTotals`].
+//!
+//! Audits (`audit`, `docs/STORAGE.md` "Audits"): every root block audits up to
+//! [`AUDITS_PER_BLOCK_MAX`] confirmed shards; a storer answers with `ProveShards`; one that
+//! does not is slashed and let go, and the shard is marked for repair and drawn again
+//! ([`Shard::repair`]), its new storer paid a repair fee when it confirms.
 //!
 //! Blobs are root keys only in this slice: a key whose keyspace lives on a data chain is
 //! refused (`KeyOnOtherChain`); a deeper blob will keep its manifest on its key's chain.
@@ -47,6 +54,15 @@ use crate::params::ChainParams;
 use crate::scripts::BlockContext;
 use crate::stake::{reliability_key, stake_record, staked_nodes};
 use crate::state::{ApplyError, StateView};
+
+mod audit;
+
+pub use audit::{
+    AUDITS_PER_BLOCK_MAX, AuditTotals, PendingAudit, SHARD_PROOF_BYTES_MAX,
+    SHARD_PROOFS_PER_TX_MAX, ShardProof, audit_deadlines_key, audit_key, audit_slot_key,
+    audit_totals_key, storer_audits_key,
+};
+pub(crate) use audit::{audit_totals, pending_audits_of_storer, prove_shards};
 
 /// Root blocks between a blob's registration and the draw of its shards: the draw at the
 /// start of block `r + 2` is seeded by the hash of block `r + 1`, which did not exist when the
@@ -142,8 +158,16 @@ pub struct Shard {
     pub deadline_height: u64,
     /// The root height of the block that recorded the storer's receipt.
     pub confirmed_height: Option<u64>,
-    /// How many times it was drawn again.
+    /// How many times it was drawn again because its storer did not confirm it in time
+    /// (repairs after a failed audit do not count).
     pub redraws: u8,
+    /// The root height of the block that recorded its storer's last passed audit; `None`
+    /// until its present storer passes one (a new storer starts with none).
+    pub last_audit_height: Option<u64>,
+    /// Marked for repair: its storer failed an audit and was let go, so the storer drawn next
+    /// must rebuild it from k other shards (no upload will come). Cleared, and the new storer
+    /// paid its repair fee, when the new storer confirms it.
+    pub repair: bool,
 }
 
 /// Why a blob failed (its endowment refunded).
@@ -172,7 +196,8 @@ pub enum BlobFailure {
 pub enum BlobStatus {
     /// Registered; some shard is not drawn or not confirmed yet.
     Placing,
-    /// Every shard confirmed by its storer.
+    /// Every shard confirmed by its storer. A blob stays stored while a shard is repaired
+    /// (`Shard::repair`): it is readable as long as k shards are held.
     Stored,
     /// Ended before every shard was placed; the endowment left was refunded.
     Failed {
@@ -273,6 +298,9 @@ struct PlacementTask {
     shard: Option<u8>,
     /// The root block from whose start it may be drawn.
     due_height: u64,
+    /// A storer the draw may not pick unless nobody else can take the shard: the one that
+    /// did not confirm it (a redraw), or that lost it (a repair).
+    exclude: Option<AccountId>,
 }
 
 /// A live blob's next payment.
@@ -738,6 +766,7 @@ pub(crate) fn register(
                 .height
                 .checked_add(PLACEMENT_DELAY_BLOCKS)
                 .ok_or(TxError::Overflow)?,
+            exclude: None,
         },
     )
 }
@@ -789,6 +818,7 @@ pub(crate) fn confirm_shards(
             .into());
         }
         shard.confirmed_height = Some(ctx.height);
+        let repaired = std::mem::take(&mut shard.repair);
         let blocks = ctx.height.saturating_sub(shard.placed_height);
         let latency_ms = blocks.saturating_mul(ctx.params.root.block_interval_target_ms);
         record_event(
@@ -798,6 +828,10 @@ pub(crate) fn confirm_shards(
             ctx.height,
             Some(u32::try_from(latency_ms).unwrap_or(u32::MAX)),
         )?;
+        if repaired {
+            pay_repair_fee(view, ctx.params, &mut found, sender)?;
+        }
+        audit::index_shard(view, &receipt.blob, receipt.shard)?;
         if found.shards.iter().all(|s| s.confirmed_height.is_some()) {
             found.status = BlobStatus::Stored;
         }
@@ -806,12 +840,42 @@ pub(crate) fn confirm_shards(
     Ok(())
 }
 
-/// Lets go of the storer of `shard` (its bytes and count), leaving the shard unassigned.
+/// Pays `storer`, which has just confirmed a repaired shard of `found`, its repair fee from
+/// the blob's endowment: one period's charge for the shard at the blob's current rate (what
+/// holding it for a period is worth; the rebuild reads k shards' worth of bytes once), or
+/// what is left of the endowment if less.
+fn pay_repair_fee(
+    view: &mut StateView<'_>,
+    params: &ChainParams,
+    found: &mut Blob,
+    storer: &AccountId,
+) -> Result<(), ApplyError> {
+    let charge = shard_period_charge(
+        found.manifest.shard_size_bytes,
+        found.periods_elapsed,
+        &params.storage,
+    )
+    .ok_or(TxError::Overflow)?;
+    let fee = charge.min(found.endowment);
+    view.credit(storer, fee)?;
+    found.endowment = found.endowment.checked_sub(fee).map_err(overflow)?;
+    found.paid = found.paid.checked_add(fee).map_err(overflow)?;
+    let mut sums = totals(view)?;
+    sums.escrowed = sums.escrowed.checked_sub(fee).map_err(overflow)?;
+    set_totals(view, &sums);
+    audit::count_repair(view, fee)
+}
+
+/// Lets go of the storer of shard `index` of blob `blob` (its bytes and count), leaving the
+/// shard unassigned, out of the audited shards and without a pending audit.
 fn release_shard(
     view: &mut StateView<'_>,
+    blob: &Hash,
+    index: u8,
     shard: &mut Shard,
     shard_bytes: u64,
 ) -> Result<(), ApplyError> {
+    audit::forget_shard(view, blob, index)?;
     if let Some(storer) = shard.storer.take() {
         let mut record = storer_record(view, &storer)?;
         record.assigned_bytes = record.assigned_bytes.saturating_sub(shard_bytes);
@@ -831,8 +895,9 @@ fn end_blob(
     refund: bool,
 ) -> Result<(), ApplyError> {
     let shard_bytes = found.manifest.shard_size_bytes;
-    for shard in found.shards.iter_mut() {
-        release_shard(view, shard, shard_bytes)?;
+    let id = found.id;
+    for (shard, index) in found.shards.iter_mut().zip(0u8..) {
+        release_shard(view, &id, index, shard, shard_bytes)?;
     }
     let left = found.endowment;
     if refund {
@@ -861,9 +926,10 @@ pub(crate) fn work_due(view: &StateView<'_>, height: u64) -> Result<bool, ApplyE
 }
 
 /// What every root block does for blobs at its start, before its transactions and after the
-/// releases and expiries of stakes and bounties: the shards whose deadline it is, then the
-/// draws due (seeded by `parent`, the hash of the block before), then the payments due. Does
-/// nothing on a data chain.
+/// releases and expiries of stakes and bounties: the shards whose confirmation deadline it
+/// is, the audits whose deadline it is (failed: slashed and marked for repair), then the
+/// draws due (seeded by `parent`, the hash of the block before), then the payments due, then
+/// this block's audits (seeded by `parent` too). Does nothing on a data chain.
 pub(crate) fn start_root_block(
     view: &mut StateView<'_>,
     params: &ChainParams,
@@ -875,8 +941,10 @@ pub(crate) fn start_root_block(
     }
     view.clear_pending();
     expire_deadlines(view, params, height)?;
+    audit::expire_audits(view, params, height)?;
     draw_due(view, params, height, parent)?;
     pay_due(view, params, height)?;
+    audit::issue_audits(view, params, height, parent)?;
     view.flush_pending();
     Ok(())
 }
@@ -916,7 +984,7 @@ fn expire_deadlines(
             continue;
         }
         record_event(view, params, &storer, height, None)?;
-        release_shard(view, &mut shard, shard_bytes)?;
+        release_shard(view, &found.id, entry.shard, &mut shard, shard_bytes)?;
         let exhausted = shard.redraws >= REDRAWS_PER_SHARD_MAX;
         shard.redraws = shard.redraws.saturating_add(1);
         if let Some(slot) = found.shards.get_mut(index) {
@@ -945,6 +1013,7 @@ fn expire_deadlines(
                 blob: found.id,
                 shard: Some(entry.shard),
                 due_height: height.checked_add(1).ok_or(TxError::Overflow)?,
+                exclude: Some(storer),
             },
         )?;
         set_blob(view, &found);
@@ -1013,9 +1082,20 @@ fn draw_due(
             Some(pool) => pool,
             None => candidates.insert(storer_candidates(view, params, height)?),
         };
-        let holding: Vec<AccountId> = found.shards.iter().filter_map(|s| s.storer).collect();
+        let mut holding: Vec<AccountId> = found.shards.iter().filter_map(|s| s.storer).collect();
         let shard_bytes = found.manifest.shard_size_bytes;
-        let weights = eligible(pool, shard_bytes, &holding)?;
+        let mut weights = Vec::new();
+        // A redraw keeps the storer that did not take the shard, and a repair the one that
+        // lost it, out of its draw, unless nobody else could take it: the blob must not fail
+        // because its storers were audited out.
+        if let Some(excluded) = task.exclude {
+            holding.push(excluded);
+            weights = eligible(pool, shard_bytes, &holding)?;
+            holding.pop();
+        }
+        if weights.len() < indices.len() {
+            weights = eligible(pool, shard_bytes, &holding)?;
+        }
         let redraws = task
             .shard
             .and_then(|i| found.shards.get(usize::from(i)))
@@ -1109,6 +1189,7 @@ fn assign(
     shard.placed_height = placed.height;
     shard.deadline_height = placed.deadline_height;
     shard.confirmed_height = None;
+    shard.last_audit_height = None;
     let mut record = storer_record(view, storer)?;
     record.assigned_bytes = record
         .assigned_bytes

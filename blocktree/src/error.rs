@@ -751,6 +751,40 @@ mod tests {
                 },
                 10018,
             ),
+            sg(
+                StorageError::ProofCount {
+                    count: 0,
+                    count_max: 3,
+                },
+                10019,
+            ),
+            sg(
+                StorageError::ProofTooLarge {
+                    blob: hash,
+                    shard: 0,
+                    proof_bytes: 20_000,
+                    proof_bytes_max: 17_536,
+                },
+                10020,
+            ),
+            sg(
+                StorageError::NoPendingAudit {
+                    blob: hash,
+                    shard: 0,
+                    audit_height: 4,
+                },
+                10021,
+            ),
+            sg(
+                StorageError::BadAuditProof {
+                    blob: hash,
+                    shard: 0,
+                    start: 0,
+                    end: 16_384,
+                    reason: "x".into(),
+                },
+                10022,
+            ),
         ]
     }
 
@@ -854,7 +888,11 @@ mod tests {
                 | StorageError::ShardConfirmed { .. }
                 | StorageError::StorerHoldsShards { .. }
                 | StorageError::Ledger(_)
-                | StorageError::Draw(_),
+                | StorageError::Draw(_)
+                | StorageError::ProofCount { .. }
+                | StorageError::ProofTooLarge { .. }
+                | StorageError::NoPendingAudit { .. }
+                | StorageError::BadAuditProof { .. },
             )
             | TxError::Overflow => {}
         }

@@ -46,9 +46,10 @@ pub mod tx;
 
 pub use anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
 pub use blob::{
-    BLOBS_LIVE_MAX, Blob, BlobFailure, BlobStatus, BlobTotals, CAPACITY_BYTES_MAX,
-    PLACEMENT_DELAY_BLOCKS, PLACEMENT_QUEUE_MAX, PLACEMENTS_PER_BLOCK_MAX, RECEIPTS_PER_TX_MAX,
-    REDRAWS_PER_SHARD_MAX, Shard, ShardReceipt, StorerRecord,
+    AUDITS_PER_BLOCK_MAX, AuditTotals, BLOBS_LIVE_MAX, Blob, BlobFailure, BlobStatus, BlobTotals,
+    CAPACITY_BYTES_MAX, PLACEMENT_DELAY_BLOCKS, PLACEMENT_QUEUE_MAX, PLACEMENTS_PER_BLOCK_MAX,
+    PendingAudit, RECEIPTS_PER_TX_MAX, REDRAWS_PER_SHARD_MAX, SHARD_PROOF_BYTES_MAX,
+    SHARD_PROOFS_PER_TX_MAX, Shard, ShardProof, ShardReceipt, StorerRecord,
 };
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use bounty::{

@@ -157,6 +157,18 @@ impl ChainParams {
                 placement_price_per_shard: Amount(1_000),
                 // 200 blocks: three minutes of dev blocks to take and receipt a shard.
                 confirm_deadline_blocks: 200,
+                // 100 blocks to answer an audit. A dev node seals blocks only when it has
+                // transactions, so this is 100 blocks of activity, not of time: a burst of
+                // writes (the puts bench seals tens of blocks a second) must not run out an
+                // honest storer whose node looks at the chain every two seconds. Also the
+                // least gap between two audits of a shard, which keeps a dev node from
+                // sealing a block for each answer for ever (each answer's block issues
+                // audits of its own).
+                audit_deadline_blocks: 100,
+                // 1 % of the storer stake burnt per audit missed: a storer that lost one
+                // shard of many pays for that shard; one that dropped everything loses most
+                // of its stake after about a hundred audits (0.99^100 = 37 % left).
+                audit_slash_ppm: 10_000,
             },
         }
     }
@@ -192,6 +204,11 @@ impl ChainParams {
                 year_blocks: YEAR_MS / 3_000,
                 // Ten minutes to take and receipt a shard.
                 confirm_deadline_blocks: 200,
+                // A minute of three-second blocks to answer an audit: an honest storer's node
+                // answers within its next look at the chain (two seconds) and a block or two
+                // of propagation; a node restarted within a minute misses nothing; a devnet
+                // test sees a deleted shard repaired within a few minutes.
+                audit_deadline_blocks: 20,
                 ..ChainParams::dev().storage
             },
             ..ChainParams::dev()

@@ -393,6 +393,45 @@ pub(crate) fn slash(
     Ok(taken)
 }
 
+/// Takes `share_ppm` parts per million of `account`'s stake in `role` (rounded down) out of
+/// state (a missed audit's slashing), lowering its registry entry, or taking it out of the
+/// registry if nothing is left. Its unbonding entries are left alone: for the storer role they
+/// can only have begun while it held no shard (an Unstake of storer stake is refused while it
+/// holds any), so they never backed the shard it failed. Returns the amount taken, which the
+/// caller burns.
+pub(crate) fn slash_share(
+    view: &mut StateView<'_>,
+    account: &AccountId,
+    role: TaskKind,
+    share_ppm: u32,
+) -> Result<Amount, ApplyError> {
+    let mut record = stake_record(view, account)?;
+    let staked = record.stake(role);
+    let ppm = u128::from(share_ppm.min(bitverse_pricing::PPM_ONE));
+    let one = u128::from(bitverse_pricing::PPM_ONE);
+    // (q·one + r)·ppm / one = q·ppm + r·ppm / one, without overflowing for any stake.
+    let whole = staked
+        .0
+        .checked_div(one)
+        .and_then(|q| q.checked_mul(ppm))
+        .ok_or(TxError::Overflow)?;
+    let part = staked
+        .0
+        .checked_rem(one)
+        .and_then(|r| r.checked_mul(ppm))
+        .and_then(|p| p.checked_div(one))
+        .ok_or(TxError::Overflow)?;
+    let taken = Amount(whole.checked_add(part).ok_or(TxError::Overflow)?);
+    if taken == Amount::ZERO {
+        return Ok(taken);
+    }
+    let left = staked.checked_sub(taken).map_err(|_| TxError::Overflow)?;
+    *record.stake_mut(role) = left;
+    update_listed(view, account, role, left)?;
+    set_stake_record(view, account, &record);
+    Ok(taken)
+}
+
 /// Returns to their balances every unbonding entry released at the start of root block
 /// `height`, outside any transaction (before the block's transactions, which may spend it).
 /// Does nothing on a data chain: stakes live on the root.

@@ -8,7 +8,7 @@ use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey, Signature
 use bitverse_relay_lineup::{ENVELOPE_CHAIN_LEN_MAX, Envelope, LineupProof};
 use bitverse_storage::Manifest;
 
-use crate::blob::ShardReceipt;
+use crate::blob::{ShardProof, ShardReceipt};
 use crate::bounty::BOUNTY_INPUTS_MAX;
 use crate::endowment::EarningsProof;
 use crate::error::StatelessError;
@@ -211,6 +211,14 @@ pub enum TxPayload {
         /// 1 to `crate::blob::RECEIPTS_PER_TX_MAX` receipts.
         receipts: Vec<ShardReceipt>,
     },
+    /// A storer's answers to the root's audits of shards placed on it (root only;
+    /// `crate::blob`, `docs/STORAGE.md` "Audits"): for each, the audited chunk group of the
+    /// shard with its path to the shard's root. The transaction's signature is the storer's.
+    ProveShards {
+        /// 1 to `crate::blob::SHARD_PROOFS_PER_TX_MAX` proofs, each at most
+        /// `crate::blob::SHARD_PROOF_BYTES_MAX` bytes.
+        proofs: Vec<ShardProof>,
+    },
 }
 
 /// The signed part of a transaction.
@@ -347,7 +355,8 @@ impl Transaction {
             | TxPayload::LineupProof { .. }
             | TxPayload::Dispute { .. }
             | TxPayload::DeclareCapacity { .. }
-            | TxPayload::ConfirmShards { .. } => Ok(()),
+            | TxPayload::ConfirmShards { .. }
+            | TxPayload::ProveShards { .. } => Ok(()),
             TxPayload::RegisterBlob { key, .. } => {
                 check_key(key).map_err(StatelessError::InvalidKey)
             }

@@ -4,19 +4,26 @@
 //! weighted by stake; only the assigned storer confirms its shard, once; an unconfirmed shard
 //! is redrawn at its deadline and its storer records a failure, and after four redraws the blob
 //! fails and is refunded; the endowment pays confirmed storers every period until it runs out;
-//! money is conserved in every root block; every refusal is named with its code.
+//! money is conserved in every root block; every refusal is named with its code. Audits: the
+//! root audits confirmed shards within a budget per block; an honest storer's proof passes; a
+//! storer that does not answer is slashed and its shard repaired onto another storer, which is
+//! paid a repair fee; every bad proof is refused with its code.
 
 mod common;
 
 use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{
-    AccountError, Blob, BlobFailure, BlobStatus, Chain, ChainError, ChainParams, KeyspaceError,
-    PLACEMENT_DELAY_BLOCKS, REDRAWS_PER_SHARD_MAX, ShardReceipt, StatelessError, StorageError,
-    TxError, TxPayload,
+    AUDITS_PER_BLOCK_MAX, AccountError, Blob, BlobFailure, BlobStatus, Chain, ChainError,
+    ChainParams, KeyspaceError, PLACEMENT_DELAY_BLOCKS, PendingAudit, REDRAWS_PER_SHARD_MAX,
+    SHARD_PROOF_BYTES_MAX, SHARD_PROOFS_PER_TX_MAX, ShardProof, ShardReceipt, StatelessError,
+    StorageError, TxError, TxPayload,
 };
 use bitverse_pricing::{EVENT_WEIGHT, StorageParams, TaskKind, shard_period_charge};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
-use bitverse_storage::{Layout, MANIFEST_VERSION, Manifest, Shares};
+use bitverse_storage::{
+    BlobEncoder, CHUNK_GROUP_BYTES, Layout, MANIFEST_VERSION, Manifest, ShardOutboard, Shares,
+    chunk_group_count, chunk_group_range, encode_outboard, prove_range, verify_range,
+};
 use common::signed_on_root as signed;
 
 const KEY: &str = "files/photo";
@@ -52,9 +59,71 @@ fn params() -> ChainParams {
         // A price a small blob pays visibly: 10^15 a GiB-year, so a 1 MiB shard pays
         // hundreds of base units a period.
         price_per_gib_year: Amount(1_000_000_000_000_000),
+        // Longer than any test that does not audit runs: its audits stay pending.
+        audit_deadline_blocks: 1_000,
         ..params.storage
     };
     params
+}
+
+/// [`params`] with audits answered within 6 blocks and 5 % of the storer stake burnt for
+/// each one missed.
+fn audit_params() -> ChainParams {
+    let mut params = params();
+    params.storage.audit_deadline_blocks = 6;
+    params.storage.audit_slash_ppm = 50_000;
+    params
+}
+
+/// A real blob: its manifest, and each shard's bytes and outboard, for proofs.
+struct Data {
+    manifest: Manifest,
+    shards: Vec<Vec<u8>>,
+    outboards: Vec<ShardOutboard>,
+}
+
+/// `size_bytes` of bytes drawn from `seed`, encoded at k-of-n with 64 KiB pieces.
+fn data(size_bytes: usize, k: u8, n: u8, seed: u8) -> Data {
+    let mut file = vec![0u8; size_bytes];
+    let mut state = u64::from(seed) + 1;
+    for byte in file.iter_mut() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *byte = (state >> 56) as u8;
+    }
+    let mut shards: Vec<Vec<u8>> = vec![Vec::new(); usize::from(n)];
+    let manifest = BlobEncoder::new(Shares::new(k, n).unwrap(), 64 * 1024)
+        .unwrap()
+        .encode(file.as_slice(), &mut shards)
+        .unwrap();
+    let outboards = shards
+        .iter()
+        .map(|shard| encode_outboard(shard.as_slice(), shard.len() as u64).unwrap())
+        .collect();
+    Data {
+        manifest,
+        shards,
+        outboards,
+    }
+}
+
+impl Data {
+    /// The proof of `range` of shard `shard`.
+    fn prove(&self, shard: u8, range: std::ops::Range<u64>) -> Vec<u8> {
+        let index = usize::from(shard);
+        prove_range(self.shards[index].as_slice(), &self.outboards[index], range).unwrap()
+    }
+
+    /// The answer to `audit`, made from the shard's bytes.
+    fn answer(&self, audit: &PendingAudit) -> ShardProof {
+        ShardProof {
+            blob: audit.blob,
+            shard: audit.shard,
+            audit_height: audit.audit_height,
+            proof: self.prove(audit.shard, audit.range.clone()),
+        }
+    }
 }
 
 /// A valid manifest of `size_bytes` at k-of-n (its roots made up: the chain cannot check them
@@ -224,6 +293,83 @@ impl Store {
         self.chain.account(account).unwrap().balance.0
     }
 
+    fn storer_stake(&self, account: &AccountId) -> u128 {
+        self.chain
+            .stake_at(account, self.height())
+            .unwrap()
+            .stake(TaskKind::Store)
+            .0
+    }
+
+    /// Every audit pending at the tip, of every storer.
+    fn pending_audits(&self) -> Vec<(AccountId, PendingAudit)> {
+        let mut all = Vec::new();
+        for key in &self.storers {
+            for audit in self
+                .chain
+                .pending_audits_of_storer_at(&key.account(), self.height())
+                .unwrap()
+            {
+                all.push((key.account(), audit));
+            }
+        }
+        all
+    }
+
+    /// Registers `data` at `key` with a generous endowment, has every shard confirmed, and
+    /// returns the blob's id.
+    fn store(&mut self, key: &str, data: &Data) -> Hash {
+        let id = self.register(key, &data.manifest, Amount(10_000_000_000));
+        self.seal();
+        self.seal_until(self.height() + PLACEMENT_DELAY_BLOCKS);
+        self.confirm_all_but(&id, &[]);
+        assert_eq!(self.blob(&id).status, BlobStatus::Stored);
+        id
+    }
+
+    /// Seals blocks until an audit of a shard of `id` is pending (at most 200 blocks), and
+    /// returns it with its storer.
+    fn next_audit_of(&mut self, id: &Hash) -> (AccountId, PendingAudit) {
+        for _ in 0..200 {
+            if let Some(found) = self
+                .pending_audits()
+                .into_iter()
+                .find(|(_, audit)| audit.blob == *id)
+            {
+                return found;
+            }
+            self.seal();
+        }
+        panic!("no audit of blob {id} in 200 blocks");
+    }
+
+    fn prove(&mut self, who: &SecretKey, proofs: Vec<ShardProof>) -> Hash {
+        self.submit(who, TxPayload::ProveShards { proofs })
+    }
+
+    /// Seals one block, in which every audit pending of blob `id` (whose data is `d`) is
+    /// answered by its storer, except that of `skip`.
+    fn seal_answering(&mut self, id: &Hash, d: &Data, skip: Option<&PendingAudit>) {
+        let mut by_storer: Vec<(AccountId, Vec<ShardProof>)> = Vec::new();
+        for (storer, audit) in self.pending_audits() {
+            if audit.blob != *id || skip.is_some_and(|s| s.shard == audit.shard) {
+                continue;
+            }
+            let proof = d.answer(&audit);
+            match by_storer.iter_mut().find(|(a, _)| *a == storer) {
+                Some((_, proofs)) => proofs.push(proof),
+                None => by_storer.push((storer, vec![proof])),
+            }
+        }
+        for (storer, proofs) in by_storer {
+            let key = self.key_of(&storer).clone();
+            for chunk in proofs.chunks(SHARD_PROOFS_PER_TX_MAX) {
+                self.prove(&key, chunk.to_vec());
+            }
+        }
+        self.seal();
+    }
+
     /// Balances, stakes, the root's pool, bounties' escrow and blobs' escrow add up to the
     /// genesis supply (dev pays no subsidy).
     fn check_conservation(&self) {
@@ -248,6 +394,8 @@ impl Store {
         let bounties = self.chain.bounty_totals_at(height).unwrap();
         supply += bounties.escrowed.0 + bounties.burnt.0;
         supply += self.chain.blob_totals_at(height).unwrap().escrowed.0;
+        // Storer stake burnt for missed audits.
+        supply += self.chain.audit_totals_at(height).unwrap().slashed.0;
         let genesis: u128 = self
             .chain
             .params()
@@ -954,13 +1102,17 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
 
     /// Money is conserved in every root block of any run of registrations, receipts, draws,
-    /// redraws, failures, payments and expiries (`Store::seal` checks it after every block),
-    /// and the escrow total is what the live blobs hold.
+    /// redraws, failures, payments and expiries, and of audits: the roots here are made up,
+    /// so every audit fails, slashes its storer and marks its shard for repair, and a later
+    /// ConfirmAll pays repair fees (`Store::seal` checks it after every block); and the escrow
+    /// total is what the live blobs hold.
     #[test]
     fn any_run_of_blobs_conserves_money_in_every_block(
         steps in proptest::collection::vec(step(), 1..16)
     ) {
-        let mut s = Store::new(params(), &[STAKE; 6]);
+        let mut params = params();
+        params.storage.audit_deadline_blocks = 3;
+        let mut s = Store::new(params, &[STAKE; 6]);
         let mut ids: Vec<Hash> = Vec::new();
         for step in steps {
             match step {
@@ -1014,5 +1166,466 @@ proptest::proptest! {
             .map(|b| b.endowment.0)
             .sum();
         proptest::prop_assert_eq!(s.chain.blob_totals_at(height).unwrap().escrowed.0, live);
+    }
+}
+
+fn codes_of(e: TxError) -> i32 {
+    e.code()
+}
+
+#[test]
+fn an_honest_storer_proves_its_audit_and_records_a_success() {
+    let mut s = Store::new(audit_params(), &[STAKE; 5]);
+    let d = data(100_000, 2, 3, 1);
+    let id = s.store(KEY, &d);
+    assert_eq!(s.chain.audit_totals_at(s.height()).unwrap().shards, 3);
+    let (storer, audit) = s.next_audit_of(&id);
+    // The audit asks for one whole chunk group of the shard (the last may be shorter),
+    // issued at the tip and answered before its deadline.
+    let size = d.manifest.shard_size_bytes;
+    let group = audit.range.start / CHUNK_GROUP_BYTES;
+    assert_eq!(audit.range.start % CHUNK_GROUP_BYTES, 0);
+    assert_eq!(Some(audit.range.clone()), chunk_group_range(size, group));
+    assert!(group < chunk_group_count(size));
+    assert_eq!(audit.audit_height, s.height());
+    assert_eq!(audit.deadline_height, s.height() + 6);
+    assert_eq!(
+        s.blob(&id).shards[usize::from(audit.shard)].storer,
+        Some(storer)
+    );
+    let successes_before = s
+        .chain
+        .reliability_record_at(&storer, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap()
+        .successes;
+    let stake_before = s.storer_stake(&storer);
+    let key = s.key_of(&storer).clone();
+    let proof = d.answer(&audit);
+    assert!(proof.proof.len() <= SHARD_PROOF_BYTES_MAX);
+    s.prove(&key, vec![proof.clone()]);
+    s.seal();
+    let shard = s.blob(&id).shards[usize::from(audit.shard)];
+    assert_eq!(shard.last_audit_height, Some(s.height()));
+    assert!(!shard.repair);
+    assert!(
+        s.chain
+            .pending_audits_of_storer_at(&storer, s.height())
+            .unwrap()
+            .iter()
+            .all(|a| a.blob != id || a.shard != audit.shard),
+        "the audit is cleared"
+    );
+    let record = s
+        .chain
+        .reliability_record_at(&storer, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert!(record.successes > successes_before, "a success recorded");
+    assert_eq!(s.storer_stake(&storer), stake_before, "nothing slashed");
+    let totals = s.chain.audit_totals_at(s.height()).unwrap();
+    assert!(totals.passed >= 1);
+    assert_eq!(totals.failed, 0);
+    // Once answered, the same proof is refused: nothing is pending any more.
+    let e = s.refusal(
+        &key,
+        TxPayload::ProveShards {
+            proofs: vec![proof],
+        },
+    );
+    assert_eq!(e.code(), codes::NO_PENDING_AUDIT);
+    // The shard is not audited again within the audit window.
+    let window = s.chain.params().storage.audit_deadline_blocks;
+    let passed_at = s.height();
+    while s.height() < passed_at + window - 1 {
+        s.seal_answering(&id, &d, None);
+        assert!(
+            s.pending_audits()
+                .iter()
+                .all(|(_, a)| a.blob != id || a.shard != audit.shard)
+        );
+    }
+}
+
+#[test]
+fn a_storer_that_misses_its_audit_is_slashed_and_its_shard_repaired_onto_another_storer() {
+    let mut s = Store::new(audit_params(), &[STAKE; 6]);
+    let d = data(100_000, 2, 3, 2);
+    let id = s.store(KEY, &d);
+    let (lost, audit) = s.next_audit_of(&id);
+    let index = usize::from(audit.shard);
+    let stake_before = s.storer_stake(&lost);
+    let failures_before = s
+        .chain
+        .reliability_record_at(&lost, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap()
+        .failures;
+    // Every other pending audit is answered; this one is not.
+    while s.height() < audit.deadline_height - 1 {
+        s.seal_answering(&id, &d, Some(&audit));
+    }
+    assert_eq!(s.blob(&id).shards[index].storer, Some(lost));
+    s.seal_answering(&id, &d, Some(&audit));
+    // At the start of the deadline block: a failure, 5 % of the storer stake burnt, the
+    // storer let go and the shard marked for repair, not counted as a redraw.
+    let slashed = stake_before * 50_000 / 1_000_000;
+    assert_eq!(s.storer_stake(&lost), stake_before - slashed);
+    let totals = s.chain.audit_totals_at(s.height()).unwrap();
+    assert_eq!(totals.failed, 1);
+    assert_eq!(totals.slashed, Amount(slashed));
+    assert_eq!(totals.shards, 2, "the shard left the audited shards");
+    let record = s
+        .chain
+        .reliability_record_at(&lost, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.failures, failures_before + EVENT_WEIGHT);
+    assert_eq!(s.chain.storer_at(&lost, s.height()).unwrap().shards, 0);
+    let shard = s.blob(&id).shards[index];
+    assert_eq!(shard.storer, None);
+    assert!(shard.repair);
+    assert_eq!(shard.redraws, 0);
+    assert_eq!(shard.confirmed_height, None);
+    // Still readable from the other two: the blob stays stored.
+    assert_eq!(s.blob(&id).status, BlobStatus::Stored);
+    assert!(s.pending_audits().iter().all(|(a, _)| *a != lost));
+    // The next block draws another storer, never the one that lost the shard.
+    s.seal_answering(&id, &d, None);
+    let blob = s.blob(&id);
+    let repairer = blob.shards[index].storer.expect("redrawn");
+    assert_ne!(repairer, lost);
+    assert!(blob.shards[index].repair, "the new storer must rebuild it");
+    for (other, shard) in blob.shards.iter().enumerate() {
+        if other != index {
+            assert_ne!(shard.storer, Some(repairer));
+        }
+    }
+    // It confirms: paid one period's charge from the endowment, the mark cleared.
+    let charge = shard_period_charge(
+        d.manifest.shard_size_bytes,
+        blob.periods_elapsed,
+        &s.chain.params().storage,
+    )
+    .unwrap();
+    let balance_before = s.balance(&repairer);
+    let endowment_before = blob.endowment;
+    let paid_before = blob.paid;
+    let key = s.key_of(&repairer).clone();
+    s.submit(
+        &key,
+        TxPayload::ConfirmShards {
+            receipts: vec![ShardReceipt {
+                blob: id,
+                shard: audit.shard,
+            }],
+        },
+    );
+    s.seal();
+    let blob = s.blob(&id);
+    // Its fee (3) paid, the repair fee earned (a period falling due in that block paid only
+    // the other two, before the receipt).
+    assert_eq!(s.balance(&repairer), balance_before - 3 + charge.0);
+    let paid = blob.paid.0 - paid_before.0;
+    assert!(paid == charge.0 || paid == 3 * charge.0, "{paid}");
+    assert_eq!(blob.endowment.0, endowment_before.0 - paid);
+    assert!(!blob.shards[index].repair);
+    assert_eq!(blob.shards[index].confirmed_height, Some(s.height()));
+    let totals = s.chain.audit_totals_at(s.height()).unwrap();
+    assert_eq!(totals.repaired, 1);
+    assert_eq!(totals.repair_fees, charge);
+    assert_eq!(totals.shards, 3, "the repaired shard is audited again");
+}
+
+#[test]
+fn every_bad_proof_is_refused_with_its_code() {
+    let mut s = Store::new(audit_params(), &[STAKE; 5]);
+    let d = data(100_000, 2, 3, 3);
+    let id = s.store(KEY, &d);
+    let (storer, audit) = s.next_audit_of(&id);
+    let key = s.key_of(&storer).clone();
+    let good = d.answer(&audit);
+    let size = d.manifest.shard_size_bytes;
+    assert!(chunk_group_count(size) >= 2);
+    let with = |proof: Vec<u8>| ShardProof {
+        proof,
+        ..good.clone()
+    };
+    let one = |proof: ShardProof| TxPayload::ProveShards {
+        proofs: vec![proof],
+    };
+    // Another segment of the same shard.
+    let groups = chunk_group_count(size);
+    let other_group = (audit.range.start / CHUNK_GROUP_BYTES + 1) % groups;
+    let other_range = chunk_group_range(size, other_group).unwrap();
+    let e = s.refusal(&key, one(with(d.prove(audit.shard, other_range.clone()))));
+    assert_eq!(codes_of(e), codes::BAD_AUDIT_PROOF);
+    // The same range of another shard.
+    let other_shard = (audit.shard + 1) % 3;
+    let e = s.refusal(&key, one(with(d.prove(other_shard, audit.range.clone()))));
+    assert_eq!(codes_of(e), codes::BAD_AUDIT_PROOF);
+    // A flipped byte, in the path or in the data.
+    for at in [0, good.proof.len() / 2, good.proof.len() - 1] {
+        let mut flipped = good.proof.clone();
+        flipped[at] ^= 0x01;
+        let e = s.refusal(&key, one(with(flipped)));
+        assert_eq!(codes_of(e), codes::BAD_AUDIT_PROOF, "byte {at}");
+    }
+    // Cut short, or with a byte more.
+    let e = s.refusal(&key, one(with(good.proof[..good.proof.len() - 1].to_vec())));
+    assert_eq!(codes_of(e), codes::BAD_AUDIT_PROOF);
+    let mut long = good.proof.clone();
+    long.push(0);
+    let e = s.refusal(&key, one(with(long)));
+    assert_eq!(codes_of(e), codes::BAD_AUDIT_PROOF);
+    // A valid proof sent by a storer the shard is not placed on: another holder, or one
+    // holding nothing of the blob.
+    let blob = s.blob(&id);
+    let other_holder = s
+        .key_of(&blob.shards[usize::from(other_shard)].storer.unwrap())
+        .clone();
+    let e = s.refusal(&other_holder, one(good.clone()));
+    assert_eq!(codes_of(e), codes::NOT_ASSIGNED);
+    let outsider = s
+        .storers
+        .iter()
+        .find(|k| blob.shards.iter().all(|sh| sh.storer != Some(k.account())))
+        .unwrap()
+        .clone();
+    let e = s.refusal(&outsider, one(good.clone()));
+    assert_eq!(codes_of(e), codes::NOT_ASSIGNED);
+    // Another audit height, a shard with no audit, a shard or blob that does not exist.
+    let e = s.refusal(
+        &key,
+        one(ShardProof {
+            audit_height: audit.audit_height - 1,
+            ..good.clone()
+        }),
+    );
+    assert_eq!(codes_of(e), codes::NO_PENDING_AUDIT);
+    let e = s.refusal(
+        &key,
+        one(ShardProof {
+            shard: 7,
+            ..good.clone()
+        }),
+    );
+    assert_eq!(codes_of(e), codes::NO_SUCH_SHARD);
+    let e = s.refusal(
+        &key,
+        one(ShardProof {
+            blob: Hash::digest(b"no blob"),
+            ..good.clone()
+        }),
+    );
+    assert_eq!(codes_of(e), codes::UNKNOWN_BLOB);
+    // Bounds: no proof, more than a transaction carries, a proof longer than any.
+    let e = s.refusal(&key, TxPayload::ProveShards { proofs: vec![] });
+    assert_eq!(
+        store_error(e),
+        StorageError::ProofCount {
+            count: 0,
+            count_max: SHARD_PROOFS_PER_TX_MAX
+        }
+    );
+    let e = s.refusal(
+        &key,
+        TxPayload::ProveShards {
+            proofs: vec![with(vec![0; 64]); SHARD_PROOFS_PER_TX_MAX + 1],
+        },
+    );
+    assert_eq!(codes_of(e), codes::PROOF_COUNT);
+    let e = s.refusal(&key, one(with(vec![0; SHARD_PROOF_BYTES_MAX + 1])));
+    assert_eq!(codes_of(e), codes::PROOF_TOO_LARGE);
+    // The same answer twice in one transaction: the second finds nothing pending, and the
+    // whole transaction is refused.
+    let e = s.refusal(
+        &key,
+        TxPayload::ProveShards {
+            proofs: vec![good.clone(), good.clone()],
+        },
+    );
+    assert_eq!(codes_of(e), codes::NO_PENDING_AUDIT);
+    // Nothing of it changed anything: the right proof passes.
+    s.prove(&key, vec![good]);
+    s.seal();
+    let shard = s.blob(&id).shards[usize::from(audit.shard)];
+    assert_eq!(shard.last_audit_height, Some(s.height()));
+    assert_eq!(s.chain.audit_totals_at(s.height()).unwrap().failed, 0);
+}
+
+#[test]
+fn a_proof_after_the_deadline_is_refused() {
+    let mut s = Store::new(audit_params(), &[STAKE; 5]);
+    let d = data(60_000, 2, 3, 4);
+    let id = s.store(KEY, &d);
+    let (storer, audit) = s.next_audit_of(&id);
+    let key = s.key_of(&storer).clone();
+    let proof = d.answer(&audit);
+    // The tip is the block before the deadline: the next block starts by failing the audit
+    // and letting the storer go, so a proof cannot go in any block from there on.
+    while s.height() < audit.deadline_height - 1 {
+        s.seal_answering(&id, &d, Some(&audit));
+    }
+    let e = s.refusal(
+        &key,
+        TxPayload::ProveShards {
+            proofs: vec![proof.clone()],
+        },
+    );
+    assert_eq!(codes_of(e), codes::NOT_ASSIGNED);
+    s.seal_answering(&id, &d, Some(&audit));
+    let e = s.refusal(
+        &key,
+        TxPayload::ProveShards {
+            proofs: vec![proof],
+        },
+    );
+    assert_eq!(codes_of(e), codes::NOT_ASSIGNED);
+    assert_eq!(s.chain.audit_totals_at(s.height()).unwrap().failed, 1);
+}
+
+#[test]
+fn a_block_issues_at_most_its_audit_budget_however_many_shards_are_confirmed() {
+    assert_eq!(AUDITS_PER_BLOCK_MAX, 8);
+    let mut s = Store::new(params(), &[STAKE; 12]);
+    let m = manifest(100_000, 5, 10);
+    let needed = s.chain.blob_endowment_min(&m).unwrap();
+    let ids: Vec<Hash> = (0..6)
+        .map(|i| s.register(&format!("files/{i}"), &m, Amount(needed.0 * 10)))
+        .collect();
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    // Every shard confirmed in one block, each storer's receipts in one transaction.
+    let mut by_storer: Vec<(AccountId, Vec<ShardReceipt>)> = Vec::new();
+    for id in &ids {
+        for (index, shard) in s.blob(id).shards.iter().enumerate() {
+            let storer = shard.storer.unwrap();
+            let receipt = ShardReceipt {
+                blob: *id,
+                shard: index as u8,
+            };
+            match by_storer.iter_mut().find(|(a, _)| *a == storer) {
+                Some((_, receipts)) => receipts.push(receipt),
+                None => by_storer.push((storer, vec![receipt])),
+            }
+        }
+    }
+    for (storer, receipts) in by_storer {
+        let key = s.key_of(&storer).clone();
+        s.submit(&key, TxPayload::ConfirmShards { receipts });
+    }
+    s.seal();
+    assert_eq!(s.chain.audit_totals_at(s.height()).unwrap().shards, 60);
+    let mut issued = s.chain.audit_totals_at(s.height()).unwrap().issued;
+    let mut per_block = Vec::new();
+    for _ in 0..10 {
+        s.seal();
+        let now = s.chain.audit_totals_at(s.height()).unwrap().issued;
+        per_block.push(now - issued);
+        issued = now;
+    }
+    assert!(
+        per_block.iter().all(|n| *n <= AUDITS_PER_BLOCK_MAX as u64),
+        "{per_block:?}"
+    );
+    // Until most shards have an audit pending, most draws find one without.
+    assert!(per_block[0] >= 6, "{per_block:?}");
+    assert!(issued >= 40, "{per_block:?}");
+    let pending = s.pending_audits();
+    assert_eq!(pending.len() as u64, issued);
+    let distinct: std::collections::BTreeSet<(Hash, u8)> =
+        pending.iter().map(|(_, a)| (a.blob, a.shard)).collect();
+    assert_eq!(distinct.len(), pending.len(), "never two audits of a shard");
+}
+
+#[test]
+fn an_expired_blob_s_shards_leave_the_audits_and_their_storers_owe_nothing() {
+    let mut s = Store::new(audit_params(), &[STAKE; 4]);
+    let d = data(50_000, 1, 2, 5);
+    let storage = s.chain.params().storage;
+    let charge = shard_period_charge(d.manifest.shard_size_bytes, 0, &storage)
+        .unwrap()
+        .0;
+    // One period and a little: the blob expires at its second payment.
+    let endowment = s.chain.blob_endowment_min(&d.manifest).unwrap().0 + charge;
+    let id = s.register(KEY, &d.manifest, Amount(endowment));
+    s.seal();
+    s.seal_until(s.height() + PLACEMENT_DELAY_BLOCKS);
+    s.confirm_all_but(&id, &[]);
+    for _ in 0..50 {
+        if !s.blob(&id).status.is_live() {
+            break;
+        }
+        s.seal();
+    }
+    assert!(matches!(s.blob(&id).status, BlobStatus::Expired { .. }));
+    let totals = s.chain.audit_totals_at(s.height()).unwrap();
+    assert_eq!(totals.shards, 0);
+    assert!(s.pending_audits().is_empty());
+    let failed = totals.failed;
+    s.seal_until(s.height() + 10);
+    assert_eq!(s.chain.audit_totals_at(s.height()).unwrap().failed, failed);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// For any chunk group of any shard, the proof `prove_range` makes verifies against the
+    /// shard's root as exactly that range, as the chain checks it, and a change of any one
+    /// byte of it does not.
+    #[test]
+    fn a_proof_of_any_segment_verifies_and_any_changed_byte_fails(
+        size in 1usize..200_000,
+        seed in proptest::prelude::any::<u8>(),
+        group in proptest::prelude::any::<proptest::sample::Index>(),
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let d = data(size, 1, 2, seed);
+        let shard_size = d.manifest.shard_size_bytes;
+        let group = group.index(chunk_group_count(shard_size) as usize) as u64;
+        let range = chunk_group_range(shard_size, group).unwrap();
+        let root = d.manifest.shard_roots[1];
+        let proof = d.prove(1, range.clone());
+        proptest::prop_assert!(proof.len() <= SHARD_PROOF_BYTES_MAX);
+        let verified = verify_range(root, shard_size, range.clone(), proof.as_slice(), |_, _| {});
+        proptest::prop_assert_eq!(verified.unwrap(), range.end - range.start);
+        let mut changed = proof.clone();
+        changed[at.index(proof.len())] ^= 1 << bit;
+        let verified = verify_range(root, shard_size, range, changed.as_slice(), |_, _| {});
+        proptest::prop_assert!(verified.is_err());
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+
+    /// On the chain: whichever segment of whichever shard of a random blob the root audits,
+    /// its storer's proof passes, and the same proof with one byte changed is refused.
+    #[test]
+    fn the_chain_takes_a_true_proof_of_an_audit_and_refuses_a_changed_byte(
+        size in 1usize..300_000,
+        k in 1u8..=3,
+        extra in 0u8..=2,
+        seed in proptest::prelude::any::<u8>(),
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let n = k + extra;
+        let mut s = Store::new(audit_params(), &[STAKE; 6]);
+        let d = data(size, k, n, seed);
+        let id = s.store(KEY, &d);
+        let (storer, audit) = s.next_audit_of(&id);
+        let key = s.key_of(&storer).clone();
+        let good = d.answer(&audit);
+        let mut bad = good.clone();
+        let at = at.index(bad.proof.len());
+        bad.proof[at] ^= 0x80;
+        let e = s.refusal(&key, TxPayload::ProveShards { proofs: vec![bad] });
+        proptest::prop_assert_eq!(e.code(), codes::BAD_AUDIT_PROOF);
+        s.prove(&key, vec![good]);
+        s.seal();
+        let shard = s.blob(&id).shards[usize::from(audit.shard)];
+        proptest::prop_assert_eq!(shard.last_audit_height, Some(s.height()));
     }
 }

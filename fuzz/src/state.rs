@@ -297,7 +297,8 @@ fn accounts_named(payload: &TxPayload) -> Vec<AccountId> {
         | TxPayload::Unstake { .. }
         | TxPayload::DeclareCapacity { .. }
         | TxPayload::RegisterBlob { .. }
-        | TxPayload::ConfirmShards { .. } => Vec::new(),
+        | TxPayload::ConfirmShards { .. }
+        | TxPayload::ProveShards { .. } => Vec::new(),
         TxPayload::ClaimMinerReward { proof } => vec![proof.miner],
         TxPayload::PostBounty { offerer, .. } => vec![*offerer],
         TxPayload::LineupProof { proof } => vec![proof.finder],
@@ -510,6 +511,12 @@ impl Run {
             .unwrap_or_else(|e| panic!("bounty totals: {e}"));
         add(&mut supply, totals.escrowed, &|| "escrow".into());
         add(&mut supply, totals.burnt, &|| "burnt".into());
+        let audits = no_store_fault(root.audit_totals_at(height), "audit totals")
+            .unwrap_or_else(|e| panic!("audit totals: {e}"));
+        add(&mut supply, audits.slashed, &|| "audits' burnt".into());
+        let blobs = no_store_fault(root.blob_totals_at(height), "blob totals")
+            .unwrap_or_else(|e| panic!("blob totals: {e}"));
+        add(&mut supply, blobs.escrowed, &|| "blob escrow".into());
         let genesis: u128 = params.genesis_allocations.iter().map(|(_, a)| a.0).sum();
         let minted = params.block_subsidy.0.saturating_mul(u128::from(height));
         assert_eq!(

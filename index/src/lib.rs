@@ -561,7 +561,8 @@ impl BrowseIndex {
                     | TxPayload::Settle { .. }
                     | TxPayload::Dispute { .. }
                     | TxPayload::DeclareCapacity { .. }
-                    | TxPayload::ConfirmShards { .. } => {}
+                    | TxPayload::ConfirmShards { .. }
+                    | TxPayload::ProveShards { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

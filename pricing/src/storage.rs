@@ -44,19 +44,30 @@ pub struct StorageParams {
     /// Root blocks after its placement within which a storer must confirm a shard, or it is
     /// drawn again (at least 1).
     pub confirm_deadline_blocks: u64,
+    /// Root blocks a storer has to answer an audit of one of its shards: an audit issued at
+    /// the start of root block `h` fails at the start of block `h + audit_deadline_blocks`
+    /// (at least 1). Also the least gap between two audits of one shard.
+    pub audit_deadline_blocks: u64,
+    /// The share of its storer stake a storer loses (burnt) for each audit it fails to
+    /// answer, in parts per million (at most [`PPM_ONE`]).
+    pub audit_slash_ppm: u32,
 }
 
 impl StorageParams {
     /// Checks the ranges documented on each field.
     pub fn validate(&self) -> Result<(), PricingError> {
-        if self.period_blocks == 0 || self.year_blocks == 0 || self.confirm_deadline_blocks == 0 {
+        if self.period_blocks == 0
+            || self.year_blocks == 0
+            || self.confirm_deadline_blocks == 0
+            || self.audit_deadline_blocks == 0
+        {
             return Err(PricingError::InvalidParams(
-                "period_blocks, year_blocks and confirm_deadline_blocks must be at least 1",
+                "period_blocks, year_blocks, confirm_deadline_blocks and audit_deadline_blocks must be at least 1",
             ));
         }
-        if self.yearly_retention_ppm > PPM_ONE {
+        if self.yearly_retention_ppm > PPM_ONE || self.audit_slash_ppm > PPM_ONE {
             return Err(PricingError::InvalidParams(
-                "yearly_retention_ppm must be at most 1 000 000",
+                "yearly_retention_ppm and audit_slash_ppm must be at most 1 000 000",
             ));
         }
         Ok(())
@@ -152,6 +163,8 @@ mod tests {
         yearly_retention_ppm: 900_000,
         placement_price_per_shard: Amount(1_000),
         confirm_deadline_blocks: 200,
+        audit_deadline_blocks: 100,
+        audit_slash_ppm: 10_000,
     };
 
     #[test]
@@ -227,6 +240,16 @@ mod tests {
             ..PARAMS
         };
         assert!(deadline.validate().is_err());
+        let audit = StorageParams {
+            audit_deadline_blocks: 0,
+            ..PARAMS
+        };
+        assert!(audit.validate().is_err());
+        let slash = StorageParams {
+            audit_slash_ppm: PPM_ONE + 1,
+            ..PARAMS
+        };
+        assert!(slash.validate().is_err());
         assert!(PARAMS.validate().is_ok());
     }
 }

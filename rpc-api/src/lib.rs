@@ -805,8 +805,17 @@ pub struct ShardResult {
     pub placed_height: u64,
     /// The root block at whose start it is drawn again unless confirmed; 0 before the draw.
     pub deadline_height: u64,
-    /// How many times it was drawn again.
+    /// How many times it was drawn again because its storer did not confirm it in time.
     pub redraws: u8,
+    /// The root height of the block that recorded its present storer's last passed audit;
+    /// null until that storer passes one.
+    #[serde(default)]
+    pub last_audit_height: Option<u64>,
+    /// Marked for repair: its storer failed an audit and was let go, so the storer drawn next
+    /// rebuilds it from k other shards rather than waiting for an upload; false again once
+    /// that storer confirms it.
+    #[serde(default)]
+    pub repair: bool,
 }
 
 /// One storer of `bv_getStorers`.

@@ -96,6 +96,8 @@ pub(crate) fn blob_result(blob: &Blob, height: u64) -> BlobResult {
                 placed_height: shard.placed_height,
                 deadline_height: shard.deadline_height,
                 redraws: shard.redraws,
+                last_audit_height: shard.last_audit_height,
+                repair: shard.repair,
             })
             .collect(),
     }

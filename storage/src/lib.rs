@@ -37,5 +37,6 @@ pub use manifest::{
     PIECE_BYTES_DEFAULT, PIECE_BYTES_MAX, SHARDS_MAX, Shares, SharesParseError, Stripe,
 };
 pub use verified::{
-    CHUNK_GROUP_BYTES, ShardOutboard, VerifyError, encode_outboard, prove_range, verify_range,
+    CHUNK_GROUP_BYTES, CHUNK_GROUP_PROOF_BYTES_MAX, ShardOutboard, VerifyError, chunk_group_count,
+    chunk_group_proof_bytes_max, chunk_group_range, encode_outboard, prove_range, verify_range,
 };

@@ -29,6 +29,50 @@ pub const CHUNK_GROUP_BYTES: u64 = 16 * 1024;
 /// BLAKE3's chunk.
 const CHUNK_BYTES: u64 = 1024;
 
+/// One hash pair of a proof's path: the two children of a parent node.
+const HASH_PAIR_BYTES: u64 = 64;
+
+/// The chunk groups of a shard of `size_bytes`: `ceil(size_bytes / 16 KiB)`.
+pub const fn chunk_group_count(size_bytes: u64) -> u64 {
+    size_bytes.div_ceil(CHUNK_GROUP_BYTES)
+}
+
+/// The bytes of chunk group `index` of a shard of `size_bytes` (the last group may be
+/// shorter); `None` past the shard's end. An audit asks for one such range.
+pub fn chunk_group_range(size_bytes: u64, index: u64) -> Option<Range<u64>> {
+    let start = index.checked_mul(CHUNK_GROUP_BYTES)?;
+    if start >= size_bytes {
+        return None;
+    }
+    Some(start..start.saturating_add(CHUNK_GROUP_BYTES).min(size_bytes))
+}
+
+/// The longest [`prove_range`] proof of one chunk group of a shard of `size_bytes`: the
+/// group's bytes and one hash pair per level of the tree above it, `ceil(log2(groups))`
+/// levels (BLAKE3's tree is left-full, so no path is longer).
+pub const fn chunk_group_proof_bytes_max(size_bytes: u64) -> u64 {
+    let groups = chunk_group_count(size_bytes);
+    let levels = if groups <= 1 {
+        0
+    } else {
+        // ceil(log2(groups)) = the bits of groups - 1.
+        64u64.saturating_sub(groups.saturating_sub(1).leading_zeros() as u64)
+    };
+    let group_bytes = if size_bytes < CHUNK_GROUP_BYTES {
+        size_bytes
+    } else {
+        CHUNK_GROUP_BYTES
+    };
+    levels
+        .saturating_mul(HASH_PAIR_BYTES)
+        .saturating_add(group_bytes)
+}
+
+/// The longest proof of one chunk group of any shard: a shard of the largest blob
+/// ([`BLOB_SIZE_BYTES_MAX`], 4 GiB, at 1-of-n) has 2^18 groups, so 18 hash pairs and 16 KiB of
+/// data: 17,536 bytes.
+pub const CHUNK_GROUP_PROOF_BYTES_MAX: u64 = chunk_group_proof_bytes_max(BLOB_SIZE_BYTES_MAX);
+
 fn block_size() -> BlockSize {
     BlockSize::from_chunk_log(CHUNK_GROUP_LOG)
 }
@@ -311,6 +355,42 @@ mod tests {
                 verified(outboard.root(), data.len() as u64, range, &long),
                 Err(VerifyError::TrailingBytes)
             ));
+        }
+    }
+
+    #[test]
+    fn a_chunk_group_s_proof_is_at_most_its_bound_and_the_bound_is_reached() {
+        assert_eq!(CHUNK_GROUP_PROOF_BYTES_MAX, 18 * 64 + 16 * 1024);
+        assert_eq!(chunk_group_count(0), 0);
+        assert_eq!(chunk_group_count(1), 1);
+        assert_eq!(chunk_group_count(16 * 1024 + 1), 2);
+        assert_eq!(chunk_group_range(40_000, 2), Some(32_768..40_000));
+        assert_eq!(chunk_group_range(40_000, 3), None);
+        assert_eq!(chunk_group_range(u64::MAX, u64::MAX), None);
+        for size in [
+            1u64,
+            5_000,
+            16_384,
+            16_385,
+            100_000,
+            3 * 16_384,
+            17 * 16_384 + 9,
+        ] {
+            let data = shard(size as usize, 9);
+            let outboard = encode_outboard(data.as_slice(), size).unwrap();
+            let bound = chunk_group_proof_bytes_max(size);
+            let mut longest = 0;
+            for index in 0..chunk_group_count(size) {
+                let range = chunk_group_range(size, index).unwrap();
+                let proof = prove_range(data.as_slice(), &outboard, range.clone()).unwrap();
+                assert!(proof.len() as u64 <= bound, "size {size} group {index}");
+                longest = longest.max(proof.len() as u64);
+                assert_eq!(
+                    verified(outboard.root(), size, range.clone(), &proof).unwrap(),
+                    &data[range.start as usize..range.end as usize]
+                );
+            }
+            assert_eq!(longest, bound, "size {size}: the bound is reached");
         }
     }
 

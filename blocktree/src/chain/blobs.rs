@@ -5,8 +5,8 @@ use bitverse_primitives::{AccountId, Amount, Hash};
 
 use super::{Chain, apply_to_chain_error};
 use crate::blob::{
-    Blob, BlobTotals, StorerCandidate, StorerRecord, blob, blob_of_key, storer_candidates,
-    storer_record, totals,
+    AuditTotals, Blob, BlobTotals, PendingAudit, StorerCandidate, StorerRecord, audit_totals, blob,
+    blob_of_key, pending_audits_of_storer, storer_candidates, storer_record, totals,
 };
 use crate::error::ChainError;
 
@@ -51,6 +51,27 @@ impl Chain {
     pub fn storers_at(&self, height: u64) -> Result<Vec<StorerCandidate>, ChainError> {
         let view = self.view_at(height)?;
         storer_candidates(&view, &self.params, height).map_err(apply_to_chain_error)
+    }
+
+    /// The audits pending for storer `account` at root height `height`, in the order they were
+    /// issued: what its node must answer with `ProveShards` before each one's deadline. One
+    /// read of the storer's list and one per audit (a storer has at most a block's audits,
+    /// 8, times `audit_deadline_blocks` pending; usually none or a few).
+    pub fn pending_audits_of_storer_at(
+        &self,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Vec<PendingAudit>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(pending_audits_of_storer(&view, account)?)
+    }
+
+    /// The audits in total at root height `height`: the confirmed shards they select from,
+    /// audits issued, passed and failed, the storer stake burnt for them (which the
+    /// conservation of money counts) and the repairs paid.
+    pub fn audit_totals_at(&self, height: u64) -> Result<AuditTotals, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(audit_totals(&view)?)
     }
 
     /// The least endowment a blob of `manifest` may be registered with on this network.

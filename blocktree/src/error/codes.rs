@@ -220,9 +220,10 @@ error_codes! {
         "a ConfirmShards carries no receipt or more than 64";
     UNKNOWN_BLOB = 10009 (was 10009), Storage: "no blob has this id";
     BLOB_ENDED = 10010 (was 10010), Storage: "the blob failed or expired already";
-    NO_SUCH_SHARD = 10011 (was 10011), Storage: "a receipt names a shard index the blob does not have";
+    NO_SUCH_SHARD = 10011 (was 10011), Storage:
+        "a receipt or proof names a shard index the blob does not have";
     NOT_ASSIGNED = 10012 (was 10012), Storage:
-        "a receipt by an account the shard is not placed on (or no longer: its deadline passed)";
+        "a receipt or proof by an account the shard is not placed on (or no longer: its deadline passed)";
     SHARD_CONFIRMED = 10013 (was 10013), Storage: "a second receipt for a shard";
     STORER_HOLDS_SHARDS = 10014 (was 10014), Storage:
         "an Unstake of storer stake while shards are placed on the storer";
@@ -234,4 +235,12 @@ error_codes! {
         "a DeclareCapacity's peer id is empty, longer than 64 bytes or not ASCII letters and digits";
     BAD_CONTENT_TYPE = 10018 (was 10018), Storage:
         "a RegisterBlob's content type is not type/subtype of at most 127 printable ASCII bytes";
+    PROOF_COUNT = 10019 (was 10019), Storage:
+        "a ProveShards carries no proof or more than 3";
+    PROOF_TOO_LARGE = 10020 (was 10020), Storage:
+        "an audit proof longer than one chunk group and its path (17,536 bytes)";
+    NO_PENDING_AUDIT = 10021 (was 10021), Storage:
+        "no audit of the shard issued at that height is pending: never issued, answered already, or past its deadline";
+    BAD_AUDIT_PROOF = 10022 (was 10022), Storage:
+        "an audit proof does not verify as the audited segment against the shard's root";
 }

@@ -582,8 +582,8 @@ pub enum EarningsError {
     },
 }
 
-/// A refusal by the storage rules: storers' capacity, RegisterBlob, ConfirmShards, and an
-/// Unstake or a write that would let a placed shard or a live blob's manifest go
+/// A refusal by the storage rules: storers' capacity, RegisterBlob, ConfirmShards,
+/// ProveShards, and an Unstake or a write that would let a placed shard or a live blob's manifest go
 /// (`docs/STORAGE.md`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {
@@ -713,6 +713,57 @@ pub enum StorageError {
         /// Shards placed on it.
         shards: u32,
     },
+    /// ProveShards with no proof or more than a transaction may carry.
+    #[error("{count} proofs: a ProveShards carries 1 to {count_max}")]
+    ProofCount {
+        /// Carried.
+        count: usize,
+        /// `blob::SHARD_PROOFS_PER_TX_MAX`.
+        count_max: usize,
+    },
+    /// An audit proof longer than one chunk group and its path can be.
+    #[error(
+        "the proof of shard {shard} of blob {blob} has {proof_bytes} bytes: one chunk group and its path take at most {proof_bytes_max}"
+    )]
+    ProofTooLarge {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+        /// Its length.
+        proof_bytes: usize,
+        /// `blob::SHARD_PROOF_BYTES_MAX`.
+        proof_bytes_max: usize,
+    },
+    /// A proof for an audit that is not pending: never issued at that height, answered
+    /// already, or past its deadline (the storer failed it).
+    #[error(
+        "no audit of shard {shard} of blob {blob} issued at root height {audit_height} is pending"
+    )]
+    NoPendingAudit {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+        /// The audit height the proof names.
+        audit_height: u64,
+    },
+    /// A proof that does not verify as the audited segment against the shard's root.
+    #[error(
+        "the proof of shard {shard} of blob {blob} does not prove bytes {start}..{end} against its root: {reason}"
+    )]
+    BadAuditProof {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+        /// The audited segment's first byte in the shard.
+        start: u64,
+        /// One past its last.
+        end: u64,
+        /// What failed.
+        reason: String,
+    },
     /// A storer's reliability record could not be read or updated (invalid ledger
     /// parameters).
     #[error("storer ledger: {0}")]
@@ -744,6 +795,10 @@ impl StorageError {
             StorageError::StorerHoldsShards { .. } => codes::STORER_HOLDS_SHARDS,
             StorageError::Ledger(_) => codes::STORER_LEDGER,
             StorageError::Draw(_) => codes::PLACEMENT_DRAW,
+            StorageError::ProofCount { .. } => codes::PROOF_COUNT,
+            StorageError::ProofTooLarge { .. } => codes::PROOF_TOO_LARGE,
+            StorageError::NoPendingAudit { .. } => codes::NO_PENDING_AUDIT,
+            StorageError::BadAuditProof { .. } => codes::BAD_AUDIT_PROOF,
         }
     }
 }

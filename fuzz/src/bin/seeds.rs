@@ -46,6 +46,7 @@ fn kind(payload: &TxPayload) -> &'static str {
         TxPayload::DeclareCapacity { .. } => "declare-capacity",
         TxPayload::RegisterBlob { .. } => "register-blob",
         TxPayload::ConfirmShards { .. } => "confirm-shards",
+        TxPayload::ProveShards { .. } => "prove-shards",
     }
 }
 
@@ -330,6 +331,19 @@ fn main() {
                 }],
             },
         ),
+        (
+            "prove-shards",
+            TxPayload::ProveShards {
+                proofs: vec![bitverse_blocktree::ShardProof {
+                    blob: Hash::digest(b"a blob"),
+                    shard: 3,
+                    audit_height: 12,
+                    // The shape of a proof: a hash pair, then a chunk group's bytes (one
+                    // KiB here); the tx target only decodes and checks it statelessly.
+                    proof: (0u8..=255).cycle().take(64 + 1024).collect(),
+                }],
+            },
+        ),
     ];
     if let Some(envelope) = envelope {
         let mut other = envelope;
@@ -408,6 +422,7 @@ fn main() {
         &[0x05, 0, 0, 0, 0, 0x11].repeat(40),
     );
     write(&dir, "tx_inclusion", "pattern", &[0x03; 96]);
+    write(&dir, "audit_proof", "pattern", &[0x41; 160]);
 
     for (i, proof) in samples.value_proofs.iter().enumerate() {
         write(&dir, "value_proof", &format!("{i}"), &proof.to_bytes());

@@ -372,6 +372,9 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                     TxPayload::ConfirmShards { .. } => {
                         summary.kind = "confirm_shards".into();
                     }
+                    TxPayload::ProveShards { .. } => {
+                        summary.kind = "prove_shards".into();
+                    }
                 }
                 summary
             })
