@@ -12,7 +12,7 @@ mod common;
 use std::fs;
 use std::io::Read;
 
-use common::{TestNode, wait_for};
+use common::{TestNode, run_cli, wait_for};
 use serde_json::json;
 
 const STORERS: [&str; 3] = ["bob", "carol", "dave"];
@@ -338,5 +338,175 @@ fn ten_storers_keep_a_64_mib_file_readable_after_seven_are_killed() {
     assert!(
         fs::read(&back).expect("read back") == file,
         "the album came back different"
+    );
+}
+
+/// Issue 19 §3 and §6, across real processes: a storer that deletes its shard fails the
+/// chain's audit of it (it cannot make the proof), is slashed, and the shard is re-placed for
+/// repair on the spare storer, whose node rebuilds it from the other two over libp2p and
+/// confirms it; the honest storers' audits pass. Afterwards, kill -9 of any other n − k
+/// storers still leaves the file readable.
+#[test]
+fn a_storer_that_deletes_its_shard_is_slashed_and_the_shard_is_repaired_elsewhere() {
+    const SIZE: usize = 3_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::launch(
+        &dir.path().join("node"),
+        &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
+    );
+    let names: Vec<String> = (0..4).map(|i| format!("keeper-{i}")).collect();
+    let mut addresses = Vec::new();
+    for name in &names {
+        let key = format!("dev:{name}");
+        node.cli(&["send", &key, "11", "--key", "dev:alice"])
+            .assert_ok("fund a storer");
+        node.cli(&["stake", "10", "--role", "storer", "--key", &key])
+            .assert_ok("stake as storer");
+        let address = run_cli(&["wallet", "address", "--key", &key]);
+        addresses.push(address.assert_ok("address").stdout_text().trim().to_owned());
+    }
+    let mut storers: Vec<TestNode> = names
+        .iter()
+        .map(|name| storer(dir.path(), name, node.p2p()))
+        .collect();
+    wait_for(
+        TIMEOUT_MS,
+        "four storers declaring a peer",
+        || {
+            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
+            let declared = listed
+                .as_array()?
+                .iter()
+                .filter(|s| s["peer"].is_string())
+                .count();
+            (declared == names.len()).then_some(())
+        },
+        || node.log(),
+    );
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "vault",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ])
+    .assert_ok("buy keyspace");
+    let mut file = vec![0; SIZE];
+    blake3::Hasher::new()
+        .update(b"a document")
+        .finalize_xof()
+        .fill(&mut file);
+    let path = dir.path().join("document.bin");
+    fs::write(&path, &file).expect("write the document");
+    node.cli(&[
+        "put",
+        "vault/document",
+        "--file",
+        path.to_str().unwrap(),
+        "--shares",
+        "2-of-3",
+        // Paid for thousands of dev blocks: the least endowment lasts one period, and this
+        // test makes hundreds of blocks go by.
+        "--endowment",
+        "1",
+        "--key",
+        "dev:alice",
+    ])
+    .assert_ok("put at 2-of-3");
+    let blob = node
+        .rpc("bv_getBlob", json!(["vault/document"]))
+        .expect("bv_getBlob");
+    let holder_of = |blob: &serde_json::Value, shard: usize| {
+        let storer = blob["shards"][shard]["storer"].as_str().map(str::to_owned);
+        storer.and_then(|s| addresses.iter().position(|a| *a == s))
+    };
+    let cheat = holder_of(&blob, 0).expect("shard 0 placed");
+    let honest: Vec<usize> = [1, 2].iter().filter_map(|s| holder_of(&blob, *s)).collect();
+    let spare = (0..4)
+        .find(|i| *i != cheat && !honest.contains(i))
+        .expect("a spare storer");
+
+    // The cheat deletes its shard; its node still lists it, but can prove nothing from disk.
+    let id = blob["id"].as_str().unwrap();
+    let shard_file = storers[cheat]
+        .data_dir
+        .join("shards")
+        .join(format!("{id}-00.data"));
+    fs::remove_file(&shard_file).expect("delete the shard");
+
+    // Blocks go by (a dev node seals one a write): the audit's deadline passes, the shard is
+    // re-placed on the spare, which rebuilds and confirms it.
+    let sent = std::cell::Cell::new(0u32);
+    let repaired = wait_for(
+        2 * TIMEOUT_MS,
+        "the deleted shard repaired on the spare storer",
+        || {
+            node.cli(&["send", "dev:bob", "1base", "--key", "dev:alice"])
+                .assert_ok("a write, for a block");
+            sent.set(sent.get() + 1);
+            let blob = node.rpc("bv_getBlob", json!(["vault/document"])).ok()?;
+            let shard = &blob["shards"][0];
+            (holder_of(&blob, 0) == Some(spare) && shard["confirmed"] == true).then_some(blob)
+        },
+        || {
+            let tail = |node: &TestNode| {
+                let log = node.log();
+                let lines: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.contains("audit") || l.contains("repair") || l.contains("WARN"))
+                    .collect();
+                lines[lines.len().saturating_sub(12)..].join("\n")
+            };
+            format!(
+                "after {} writes, blob {}\n--- cheat ---\n{}\n--- spare ---\n{}",
+                sent.get(),
+                node.rpc("bv_getBlob", json!(["vault/document"])).unwrap(),
+                tail(&storers[cheat]),
+                tail(&storers[spare])
+            )
+        },
+    );
+    assert_eq!(repaired["shards"][0]["repair"], false, "{repaired}");
+    for shard in [1, 2] {
+        assert!(
+            repaired["shards"][shard]["last_audit_height"].is_u64(),
+            "the honest storers' audits passed: {repaired}"
+        );
+    }
+    let listed = node.rpc("bv_getStorers", json!([])).expect("bv_getStorers");
+    let stake_of = |address: &str| -> u128 {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["address"] == address)
+            .map(|s| s["stake"].as_str().unwrap().parse().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        stake_of(&addresses[cheat]),
+        9_900_000_000,
+        "1 % of the cheat's 10 BV burnt ({} writes)",
+        sent.get()
+    );
+    assert_eq!(stake_of(&addresses[honest[0]]), 10_000_000_000);
+    assert!(
+        storers[spare]
+            .log()
+            .contains("repaired shard rebuilt and stored"),
+        "{}",
+        storers[spare].log()
+    );
+
+    // Any other n − k = 1 storer killed: the repaired shard and the last one rebuild the file.
+    storers[honest[0]].kill_9();
+    let back = dir.path().join("back.bin");
+    node.cli(&["get", "vault/document", "--out", back.to_str().unwrap()])
+        .assert_ok("get after the repair with another storer down");
+    assert!(
+        fs::read(&back).expect("read back") == file,
+        "the document came back different"
     );
 }

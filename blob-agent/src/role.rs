@@ -1,21 +1,28 @@
 //! The storer's role as a node runs it (`bitverse node --store`): the shard store in the data
 //! directory behind the [`StorerService`], a [`ShardPlacement`] that reads the root chain, and
 //! a keeper thread that declares the storer's capacity and peer id on the chain, confirms the
-//! shards it holds with `ConfirmShards` receipts (at most 64 a transaction), and removes the
-//! shards no longer placed on it (their blob ended, or the shard was drawn again elsewhere).
+//! shards it holds with `ConfirmShards` receipts (at most 64 a transaction), answers the
+//! chain's audits of its shards with `ProveShards` (each proof made from the disk, so a shard
+//! lost or rotten fails its audit), rebuilds the shards the chain re-placed on it for repair
+//! from k other shards (one at a time, on a thread of its own), and removes the shards no
+//! longer placed on it (their blob ended, or the shard was drawn again elsewhere).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use bitverse_blocktree::blob::{RECEIPTS_PER_TX_MAX, ShardReceipt};
+use bitverse_blocktree::blob::{
+    RECEIPTS_PER_TX_MAX, SHARD_PROOFS_PER_TX_MAX, ShardProof, ShardReceipt,
+};
 use bitverse_blocktree::{Blocktree, Transaction, TxPayload, UnsignedTx};
 use bitverse_p2p::{P2pHandle, PeerRef, ShardRef};
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_shard_store::{ShardId, ShardStore, ShardStoreConfig, StoreError};
 
+use crate::fetch::ShardSource;
+use crate::repair::rebuild_shard;
 use crate::storer::{ShardPlacement, StorerService};
 
 /// The fee of the storer's own transactions.
@@ -29,6 +36,12 @@ const KEEPER_LOOK_MS: u64 = 2_000;
 const RECEIPT_RESEND_MS: u64 = 20_000;
 /// How long the keeper gathers receipts before sending them, so one transaction carries many.
 const RECEIPT_GATHER_MS: u64 = 200;
+/// A proof sent but not yet included is sent again after this long (an audit's deadline is
+/// tens of blocks away).
+const PROOF_RESEND_MS: u64 = 10_000;
+/// Root blocks looked back at a start for repairs placed here while the node was down: the
+/// confirmation deadline on every network is shorter.
+const REPAIR_LOOKBACK_BLOCKS_MAX: u64 = 1_000;
 
 /// What the storer's role needs.
 pub struct StorerConfig {
@@ -92,6 +105,15 @@ struct Keeper {
     sent: BTreeMap<ShardId, Instant>,
     /// The declaration last sent, and when.
     declared: Option<(u64, String, Instant)>,
+    /// Proofs sent and not seen included yet: (blob, shard, audit height) and when.
+    proved: BTreeMap<(Hash, u8, u64), Instant>,
+    /// The last root height whose placements were looked at for repairs.
+    repairs_scanned: Option<u64>,
+    /// The repair running, if any: its shard, and the thread rebuilding it (which says
+    /// whether it stored the shard).
+    repairing: Option<(ShardId, std::thread::JoinHandle<bool>)>,
+    /// Shards whose rebuild failed, and when: tried again after [`RECEIPT_RESEND_MS`].
+    repair_failed: BTreeMap<ShardId, Instant>,
 }
 
 impl StorerRole {
@@ -130,6 +152,10 @@ impl StorerRole {
                 stored,
                 sent: BTreeMap::new(),
                 declared: None,
+                proved: BTreeMap::new(),
+                repairs_scanned: None,
+                repairing: None,
+                repair_failed: BTreeMap::new(),
             }),
         })
     }
@@ -160,6 +186,8 @@ impl StorerRole {
             if look {
                 last_look = Some(Instant::now());
                 keeper.declare(peer, &p2p, &tx_admitted);
+                keeper.answer_audits(&p2p, &tx_admitted);
+                keeper.start_repairs(&p2p);
                 fresh.extend(keeper.store.list().into_iter().map(|(id, _)| id));
             }
             if !fresh.is_empty() {
@@ -295,6 +323,162 @@ impl Keeper {
                 tx_admitted,
             );
         }
+    }
+
+    /// Answers the chain's pending audits of this storer's shards: each proof is made from the
+    /// disk (a shard lost or rotten makes none, and its audit fails), at most
+    /// [`SHARD_PROOFS_PER_TX_MAX`] a transaction, not again while one sent is pending.
+    fn answer_audits(&mut self, p2p: &P2pHandle, tx_admitted: &impl Fn()) {
+        let audits = {
+            let chain = self.tree.root().lock();
+            let height = chain.tip().height;
+            chain.pending_audits_of_storer_at(&self.account, height)
+        };
+        let audits = match audits {
+            Ok(audits) => audits,
+            Err(e) => {
+                tracing::warn!(error = %e, "storer cannot read its audits");
+                return;
+            }
+        };
+        let resend = Duration::from_millis(PROOF_RESEND_MS);
+        self.proved.retain(|(blob, shard, height), at| {
+            at.elapsed() < resend
+                && audits
+                    .iter()
+                    .any(|a| a.blob == *blob && a.shard == *shard && a.audit_height == *height)
+        });
+        let mut proofs: Vec<ShardProof> = Vec::new();
+        for audit in audits {
+            let key = (audit.blob, audit.shard, audit.audit_height);
+            if self.proved.contains_key(&key) {
+                continue;
+            }
+            let id = ShardId {
+                blob: audit.blob,
+                index: audit.shard,
+            };
+            match self.store.prove(id, audit.range.clone()) {
+                Ok(proof) => proofs.push(ShardProof {
+                    blob: audit.blob,
+                    shard: audit.shard,
+                    audit_height: audit.audit_height,
+                    proof,
+                }),
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, deadline = audit.deadline_height, "cannot prove an audited shard: the audit will fail")
+                }
+            }
+        }
+        for batch in proofs.chunks(SHARD_PROOFS_PER_TX_MAX) {
+            for proof in batch {
+                self.proved.insert(
+                    (proof.blob, proof.shard, proof.audit_height),
+                    Instant::now(),
+                );
+            }
+            tracing::info!(proofs = batch.len(), "answering audits on the chain");
+            self.send(
+                TxPayload::ProveShards {
+                    proofs: batch.to_vec(),
+                },
+                p2p,
+                tx_admitted,
+            );
+        }
+    }
+
+    /// Starts rebuilding a shard the chain re-placed here for repair (the storer before failed
+    /// an audit), if none is being rebuilt: the root blocks since the last look are read for
+    /// the placements they made (one leaf each), and the first repair of this storer not
+    /// held, not confirmed and not failed lately is rebuilt from the other shards' storers on
+    /// a thread of its own. Its receipt follows from the keeper's next look at the store.
+    fn start_repairs(&mut self, p2p: &P2pHandle) {
+        if let Some((id, handle)) = self.repairing.take() {
+            if !handle.is_finished() {
+                self.repairing = Some((id, handle));
+                return;
+            }
+            if !handle.join().unwrap_or(false) {
+                self.repair_failed.insert(id, Instant::now());
+            }
+        }
+        let retry = Duration::from_millis(RECEIPT_RESEND_MS);
+        self.repair_failed.retain(|_, at| at.elapsed() < retry);
+        let found = {
+            let chain = self.tree.root().lock();
+            let tip = chain.tip().height;
+            let from = match self.repairs_scanned {
+                Some(scanned) => scanned.saturating_add(1),
+                None => tip.saturating_sub(REPAIR_LOOKBACK_BLOCKS_MAX),
+            };
+            let mut found = None;
+            let mut scanned = self.repairs_scanned;
+            for placed_height in from..=tip {
+                let Ok(placed) = chain.shards_placed_at(placed_height, tip) else {
+                    break;
+                };
+                scanned = Some(placed_height);
+                found = placed.into_iter().find_map(|entry| {
+                    let id = ShardId {
+                        blob: entry.blob,
+                        index: entry.shard,
+                    };
+                    if self.store.get(&id).is_some() || self.repair_failed.contains_key(&id) {
+                        return None;
+                    }
+                    let blob = chain.blob_at(&entry.blob, tip).ok().flatten()?;
+                    let shard = blob.shards.get(usize::from(entry.shard))?;
+                    let mine = blob.status.is_live()
+                        && shard.repair
+                        && shard.storer == Some(self.account)
+                        && shard.confirmed_height.is_none();
+                    if !mine {
+                        return None;
+                    }
+                    let sources: Vec<ShardSource> = blob
+                        .shards
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| s.confirmed_height.is_some())
+                        .filter_map(|(index, s)| {
+                            let peer = chain.storer_peer_at(&s.storer?, tip).ok()??;
+                            Some(ShardSource {
+                                index: u8::try_from(index).ok()?,
+                                storer: peer.parse().ok()?,
+                            })
+                        })
+                        .collect();
+                    Some((id, blob.manifest, sources))
+                });
+                if found.is_some() {
+                    // Looked at again next time: it may hold another repair of this storer.
+                    scanned = Some(placed_height.saturating_sub(1));
+                    break;
+                }
+            }
+            self.repairs_scanned = scanned;
+            found
+        };
+        let Some((id, manifest, sources)) = found else {
+            return;
+        };
+        tracing::info!(%id, sources = sources.len(), "rebuilding a shard placed here for repair");
+        let store = self.store.clone();
+        let transport = p2p.clone();
+        let handle = std::thread::spawn(move || {
+            match rebuild_shard(&transport, &store, id.blob, &manifest, id.index, &sources) {
+                Ok(_) => {
+                    tracing::info!(%id, "repaired shard rebuilt and stored");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, "cannot rebuild a shard for repair");
+                    false
+                }
+            }
+        });
+        self.repairing = Some((id, handle));
     }
 
     /// Signs and submits a root transaction from the storer's key, and publishes it.

@@ -5,8 +5,9 @@ use bitverse_primitives::{AccountId, Amount, Hash};
 
 use super::{Chain, apply_to_chain_error};
 use crate::blob::{
-    AuditTotals, Blob, BlobTotals, PendingAudit, StorerCandidate, StorerRecord, audit_totals, blob,
-    blob_of_key, pending_audits_of_storer, storer_candidates, storer_record, totals,
+    AuditTotals, Blob, BlobTotals, PendingAudit, ShardReceipt, StorerCandidate, StorerRecord,
+    audit_totals, blob, blob_of_key, pending_audits_of_storer, storer_candidates, storer_record,
+    totals,
 };
 use crate::error::ChainError;
 
@@ -72,6 +73,26 @@ impl Chain {
     pub fn audit_totals_at(&self, height: u64) -> Result<AuditTotals, ChainError> {
         let view = self.view_at(height)?;
         Ok(audit_totals(&view)?)
+    }
+
+    /// The shards root block `placed_height` drew a storer for (first placements, redraws and
+    /// repairs alike), as root state held them at `height`, while their confirmation deadline
+    /// has not passed (after it, the list is gone): one leaf. A storer's node reads it for each
+    /// new block to find the repairs placed on it, which nobody uploads.
+    pub fn shards_placed_at(
+        &self,
+        placed_height: u64,
+        height: u64,
+    ) -> Result<Vec<ShardReceipt>, ChainError> {
+        let Some(deadline_height) =
+            placed_height.checked_add(self.params.storage.confirm_deadline_blocks)
+        else {
+            return Ok(Vec::new());
+        };
+        let view = self.view_at(height)?;
+        Ok(view
+            .get_decoded(&crate::blob::deadlines_key(deadline_height))?
+            .unwrap_or_default())
     }
 
     /// The least endowment a blob of `manifest` may be registered with on this network.
