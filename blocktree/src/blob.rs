@@ -194,7 +194,8 @@ pub enum BlobFailure {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BlobStatus {
-    /// Registered; some shard is not drawn or not confirmed yet.
+    /// Registered; some shard is not drawn or not confirmed yet (the blob was never stored:
+    /// a repair does not take a stored blob back here).
     Placing,
     /// Every shard confirmed by its storer. A blob stays stored while a shard is repaired
     /// (`Shard::repair`): it is readable as long as k shards are held.

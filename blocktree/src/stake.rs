@@ -529,6 +529,45 @@ mod tests {
     }
 
     #[test]
+    fn a_share_of_a_stake_is_taken_rounded_down_and_the_registry_follows() {
+        let store = MemoryStore::default();
+        let mut view = StateView::new(&store, None);
+        let account = AccountId([3; 32]);
+        stake(&mut view, &account, TaskKind::Store, Amount(1_000_099)).unwrap();
+        stake(&mut view, &account, TaskKind::Relay, Amount(50)).unwrap();
+        // 1 % of 1,000,099 is 10,000.99: 10,000 taken.
+        let taken = slash_share(&mut view, &account, TaskKind::Store, 10_000).unwrap();
+        assert_eq!(taken, Amount(10_000));
+        let record = stake_record(&view, &account).unwrap();
+        assert_eq!(record.storer, Amount(990_099));
+        assert_eq!(record.relayer, Amount(50), "other roles untouched");
+        assert_eq!(
+            staked_nodes(&view, TaskKind::Store).unwrap(),
+            vec![(account, Amount(990_099))]
+        );
+        // Nothing to take from a tiny stake; all of it at 100 %, leaving the registry.
+        let tiny = AccountId([4; 32]);
+        stake(&mut view, &tiny, TaskKind::Store, Amount(99)).unwrap();
+        assert_eq!(
+            slash_share(&mut view, &tiny, TaskKind::Store, 10_000).unwrap(),
+            Amount::ZERO
+        );
+        assert_eq!(
+            slash_share(&mut view, &tiny, TaskKind::Store, 1_000_000).unwrap(),
+            Amount(99)
+        );
+        assert_eq!(
+            staked_nodes(&view, TaskKind::Store).unwrap(),
+            vec![(account, Amount(990_099))]
+        );
+        // No overflow for the largest stake.
+        let whale = AccountId([5; 32]);
+        stake(&mut view, &whale, TaskKind::Store, Amount(u128::MAX)).unwrap();
+        let taken = slash_share(&mut view, &whale, TaskKind::Store, 999_999).unwrap();
+        assert!(taken.0 < u128::MAX && taken.0 > u128::MAX / 10 * 9);
+    }
+
+    #[test]
     fn escrow_total_counts_stakes_and_unbonding() {
         let record = StakeRecord {
             offerer: Amount(5),
