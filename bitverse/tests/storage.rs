@@ -50,6 +50,37 @@ fn storer(dir: &std::path::Path, name: &str, bootstrap: &str) -> TestNode {
     )
 }
 
+/// Storer nodes `names` beside `node`: each funded by alice with 11 BV, staked with 10 as
+/// storer, launched, and seen on the chain with its capacity and peer declared.
+fn staked_storers(node: &TestNode, dir: &std::path::Path, names: &[String]) -> Vec<TestNode> {
+    for name in names {
+        let key = format!("dev:{name}");
+        node.cli(&["send", &key, "11", "--key", "dev:alice"])
+            .assert_ok("fund a storer");
+        node.cli(&["stake", "10", "--role", "storer", "--key", &key])
+            .assert_ok("stake as storer");
+    }
+    let storers: Vec<TestNode> = names
+        .iter()
+        .map(|name| storer(dir, name, node.p2p()))
+        .collect();
+    wait_for(
+        TIMEOUT_MS,
+        "every storer declaring a peer",
+        || {
+            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
+            let declared = listed
+                .as_array()?
+                .iter()
+                .filter(|s| s["peer"].is_string())
+                .count();
+            (declared == names.len()).then_some(())
+        },
+        || node.log(),
+    );
+    storers
+}
+
 #[test]
 fn a_photo_put_on_three_storers_comes_back_after_one_is_killed() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -264,37 +295,7 @@ fn ten_storers_keep_a_64_mib_file_readable_after_seven_are_killed() {
         &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
     );
     let names: Vec<String> = (0..10).map(|i| format!("storer-{i}")).collect();
-    for name in &names {
-        node.cli(&["send", &format!("dev:{name}"), "11", "--key", "dev:alice"])
-            .assert_ok("fund a storer");
-        node.cli(&[
-            "stake",
-            "10",
-            "--role",
-            "storer",
-            "--key",
-            &format!("dev:{name}"),
-        ])
-        .assert_ok("stake as storer");
-    }
-    let mut storers: Vec<TestNode> = names
-        .iter()
-        .map(|name| storer(dir.path(), name, node.p2p()))
-        .collect();
-    wait_for(
-        TIMEOUT_MS,
-        "ten storers declaring a peer",
-        || {
-            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
-            let declared = listed
-                .as_array()?
-                .iter()
-                .filter(|s| s["peer"].is_string())
-                .count();
-            (declared == names.len()).then_some(())
-        },
-        || node.log(),
-    );
+    let mut storers = staked_storers(&node, dir.path(), &names);
     node.cli(&[
         "keyspace",
         "buy",
@@ -355,34 +356,15 @@ fn a_storer_that_deletes_its_shard_is_slashed_and_the_shard_is_repaired_elsewher
         &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
     );
     let names: Vec<String> = (0..4).map(|i| format!("keeper-{i}")).collect();
-    let mut addresses = Vec::new();
-    for name in &names {
-        let key = format!("dev:{name}");
-        node.cli(&["send", &key, "11", "--key", "dev:alice"])
-            .assert_ok("fund a storer");
-        node.cli(&["stake", "10", "--role", "storer", "--key", &key])
-            .assert_ok("stake as storer");
-        let address = run_cli(&["wallet", "address", "--key", &key]);
-        addresses.push(address.assert_ok("address").stdout_text().trim().to_owned());
-    }
-    let mut storers: Vec<TestNode> = names
+    let mut storers = staked_storers(&node, dir.path(), &names);
+    let addresses: Vec<String> = names
         .iter()
-        .map(|name| storer(dir.path(), name, node.p2p()))
+        .map(|name| {
+            let key = format!("dev:{name}");
+            let address = run_cli(&["wallet", "address", "--key", &key]);
+            address.assert_ok("address").stdout_text().trim().to_owned()
+        })
         .collect();
-    wait_for(
-        TIMEOUT_MS,
-        "four storers declaring a peer",
-        || {
-            let listed = node.rpc("bv_getStorers", json!([])).ok()?;
-            let declared = listed
-                .as_array()?
-                .iter()
-                .filter(|s| s["peer"].is_string())
-                .count();
-            (declared == names.len()).then_some(())
-        },
-        || node.log(),
-    );
     node.cli(&[
         "keyspace",
         "buy",

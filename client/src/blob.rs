@@ -88,13 +88,7 @@ pub(crate) async fn put_blob(
         bar.finish_and_clear();
         manifest
     };
-    let status = client.status().await?;
-    let params = ChainParams::named(&status.network).ok_or_else(|| {
-        failed(format!(
-            "the node runs an unknown network {:?}",
-            status.network
-        ))
-    })?;
+    let (_, params) = network_params(client).await?;
     let least = endowment_min(&manifest, &params)
         .ok_or_else(|| failed("the blob's endowment is out of range"))?;
     let endowment = put.endowment.unwrap_or(least);
@@ -464,13 +458,7 @@ pub(crate) async fn quote(
         bitverse_storage::Layout::new(size_bytes, shares, bitverse_storage::PIECE_BYTES_DEFAULT)
             .map_err(|e| failed(format!("{shown_path} cannot be a blob: {e}")))?;
     let shard_size_bytes = layout.shard_size_bytes();
-    let status = client.status().await?;
-    let params = ChainParams::named(&status.network).ok_or_else(|| {
-        failed(format!(
-            "the node runs an unknown network {:?}",
-            status.network
-        ))
-    })?;
+    let (network, params) = network_params(client).await?;
     let out_of_range = || failed("the blob's price is out of range");
     let least =
         bitverse_blocktree::blob::endowment_min_for(shard_size_bytes, shares.total_shards, &params)
@@ -506,7 +494,7 @@ pub(crate) async fn quote(
         println!(
             "{}",
             json!({
-                "network": status.network,
+                "network": network,
                 "size_bytes": size_bytes,
                 "data_shards": shares.data_shards,
                 "total_shards": shares.total_shards,
@@ -522,10 +510,7 @@ pub(crate) async fn quote(
         );
         return Ok(());
     }
-    println!(
-        "{shown_path}: {size_bytes} bytes as a blob at {shares} on network {}",
-        status.network
-    );
+    println!("{shown_path}: {size_bytes} bytes as a blob at {shares} on network {network}");
     println!(
         "  {} shards of {shard_size_bytes} bytes: {stored_bytes} bytes stored ({:.2}× the file)",
         shares.total_shards,
@@ -574,4 +559,12 @@ pub(crate) async fn blob_manifest(
         )));
     }
     Ok(Some(manifest))
+}
+
+/// The node's network and its parameters, which price a blob.
+async fn network_params(client: &NodeClient) -> Result<(String, ChainParams), CliError> {
+    let network = client.status().await?.network;
+    let params = ChainParams::named(&network)
+        .ok_or_else(|| failed(format!("the node runs an unknown network {network:?}")))?;
+    Ok((network, params))
 }
