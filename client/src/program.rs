@@ -41,8 +41,9 @@ enum Route {
     Full,
 }
 
-/// The first word of `args` (after the program name) that is not the global `--log-level`
-/// and its value; `None` when there is none.
+/// Where a command line goes, by its first word after the program name and the global
+/// `--log-level` (with its value): a client command without help runs here, `--version`
+/// before any command is answered here, anything else is the whole program's.
 fn route(args: &[OsString]) -> Route {
     let mut words = args.iter().skip(1).map(|a| a.to_str());
     while let Some(word) = words.next() {
