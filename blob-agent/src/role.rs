@@ -414,27 +414,37 @@ impl Keeper {
             };
             let mut found = None;
             let mut scanned = self.repairs_scanned;
-            for placed_height in from..=tip {
+            // The first block holding a repair of ours that failed lately: scanned again from
+            // there once its pause is over.
+            let mut retry_from: Option<u64> = None;
+            'blocks: for placed_height in from..=tip {
                 let Ok(placed) = chain.shards_placed_at(placed_height, tip) else {
                     break;
                 };
                 scanned = Some(placed_height);
-                found = placed.into_iter().find_map(|entry| {
+                for entry in placed {
                     let id = ShardId {
                         blob: entry.blob,
                         index: entry.shard,
                     };
-                    if self.store.get(&id).is_some() || self.repair_failed.contains_key(&id) {
-                        return None;
+                    if self.store.get(&id).is_some() {
+                        continue;
                     }
-                    let blob = chain.blob_at(&entry.blob, tip).ok().flatten()?;
-                    let shard = blob.shards.get(usize::from(entry.shard))?;
-                    let mine = blob.status.is_live()
-                        && shard.repair
-                        && shard.storer == Some(self.account)
-                        && shard.confirmed_height.is_none();
+                    let Some(blob) = chain.blob_at(&entry.blob, tip).ok().flatten() else {
+                        continue;
+                    };
+                    let mine = blob.shards.get(usize::from(entry.shard)).is_some_and(|s| {
+                        blob.status.is_live()
+                            && s.repair
+                            && s.storer == Some(self.account)
+                            && s.confirmed_height.is_none()
+                    });
                     if !mine {
-                        return None;
+                        continue;
+                    }
+                    if self.repair_failed.contains_key(&id) {
+                        retry_from.get_or_insert(placed_height);
+                        continue;
                     }
                     let sources: Vec<ShardSource> = blob
                         .shards
@@ -449,13 +459,14 @@ impl Keeper {
                             })
                         })
                         .collect();
-                    Some((id, blob.manifest, sources))
-                });
-                if found.is_some() {
-                    // Looked at again next time: it may hold another repair of this storer.
-                    scanned = Some(placed_height.saturating_sub(1));
-                    break;
+                    found = Some((id, blob.manifest, sources));
+                    // Looked at again next time: the block may hold another repair of ours.
+                    retry_from.get_or_insert(placed_height);
+                    break 'blocks;
                 }
+            }
+            if let Some(height) = retry_from {
+                scanned = Some(height.saturating_sub(1));
             }
             self.repairs_scanned = scanned;
             found
