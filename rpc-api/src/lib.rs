@@ -618,20 +618,22 @@ pub struct TxSummaryResult {
     /// Its fee.
     pub fee: Amount,
     /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake`,
-    /// `claim_miner_reward`, `post_bounty`, `lineup_proof`, `settle` or `dispute`.
+    /// `claim_miner_reward`, `post_bounty`, `lineup_proof`, `settle`, `dispute`,
+    /// `declare_capacity`, `register_blob`, `confirm_shards` or `prove_shards`.
     pub kind: String,
-    /// The key a put or delete writes; null for other kinds.
+    /// The key a put, delete or register_blob writes; null for other kinds.
     pub key: Option<String>,
     /// The keyspace bought or whose script is set; null for other kinds.
     pub keyspace: Option<String>,
     /// The recipient of a transfer; null for other kinds.
     pub to: Option<AccountId>,
-    /// The amount a transfer moves, a purchase prepays, a stake or unstake moves, or a bounty
-    /// escrows; null for other kinds.
+    /// The amount a transfer moves, a purchase prepays, a stake or unstake moves, a bounty
+    /// escrows, or a blob's registration endows; null for other kinds.
     pub amount: Option<Amount>,
-    /// The size of a put's value; null for other kinds.
+    /// The size of a put's value, or of a registered blob's manifest; null for other kinds.
     pub value_bytes: Option<u64>,
-    /// The role (`offerer`, `relayer`) a stake or unstake is for; null for other kinds.
+    /// The role (`offerer`, `relayer`, `storer`) a stake or unstake is for; null for other
+    /// kinds.
     pub role: Option<String>,
 }
 

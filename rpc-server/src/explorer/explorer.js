@@ -454,6 +454,7 @@ function txWhat(tx) {
     case 'transfer': return el('span', {}, `${coins(tx.amount)} to `, accountLink(tx.to));
     case 'claim_miner_reward': return el('span', {}, 'endowment pay of ', accountLink(tx.to), `, earned ${coins(tx.amount)} in total`);
     case 'stake': case 'unstake': return `${coins(tx.amount)} as ${tx.role}`;
+    case 'register_blob': return el('span', {}, keyLink(tx.key), `, endowment ${coins(tx.amount)}`);
     default: return '';
   }
 }
