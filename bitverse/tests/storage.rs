@@ -30,6 +30,23 @@ fn photo() -> Vec<u8> {
     bytes
 }
 
+/// A file `name` in `dir` of `size_bytes` reproducible, incompressible bytes (seeded by its
+/// name), and its bytes.
+fn random_file(
+    dir: &std::path::Path,
+    name: &str,
+    size_bytes: usize,
+) -> (std::path::PathBuf, Vec<u8>) {
+    let mut bytes = vec![0; size_bytes];
+    blake3::Hasher::new()
+        .update(name.as_bytes())
+        .finalize_xof()
+        .fill(&mut bytes);
+    let path = dir.join(name);
+    fs::write(&path, &bytes).expect("write the file");
+    (path, bytes)
+}
+
 fn storer(dir: &std::path::Path, name: &str, bootstrap: &str) -> TestNode {
     let key = format!("dev:{name}");
     TestNode::launch(
@@ -306,13 +323,7 @@ fn ten_storers_keep_a_64_mib_file_readable_after_seven_are_killed() {
         "100000",
     ])
     .assert_ok("buy keyspace");
-    let mut file = vec![0; SIZE];
-    blake3::Hasher::new()
-        .update(b"an album")
-        .finalize_xof()
-        .fill(&mut file);
-    let path = dir.path().join("album.bin");
-    fs::write(&path, &file).expect("write the album");
+    let (path, file) = random_file(dir.path(), "album.bin", SIZE);
     node.cli(&[
         "put",
         "album/2026",
@@ -375,13 +386,7 @@ fn a_storer_that_deletes_its_shard_is_slashed_and_the_shard_is_repaired_elsewher
         "100000",
     ])
     .assert_ok("buy keyspace");
-    let mut file = vec![0; SIZE];
-    blake3::Hasher::new()
-        .update(b"a document")
-        .finalize_xof()
-        .fill(&mut file);
-    let path = dir.path().join("document.bin");
-    fs::write(&path, &file).expect("write the document");
+    let (path, file) = random_file(dir.path(), "document.bin", SIZE);
     node.cli(&[
         "put",
         "vault/document",

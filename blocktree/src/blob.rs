@@ -772,6 +772,40 @@ pub(crate) fn register(
     )
 }
 
+/// Live blob `blob_id` whose shard `shard` is placed on `sender`: what a receipt and an audit
+/// proof both claim, refused with the first rule broken (unknown blob, ended, no such shard,
+/// not placed on the sender).
+pub(crate) fn blob_assigned_to(
+    view: &StateView<'_>,
+    blob_id: &Hash,
+    shard: u8,
+    sender: &AccountId,
+) -> Result<Blob, ApplyError> {
+    let Some(found) = blob(view, blob_id)? else {
+        return Err(StorageError::UnknownBlob(*blob_id).into());
+    };
+    if !found.status.is_live() {
+        return Err(StorageError::BlobEnded(*blob_id).into());
+    }
+    let Some(placed) = found.shards.get(usize::from(shard)) else {
+        return Err(StorageError::NoSuchShard {
+            blob: *blob_id,
+            shard,
+            total_shards: found.manifest.shares.total_shards,
+        }
+        .into());
+    };
+    if placed.storer != Some(*sender) {
+        return Err(StorageError::NotAssigned {
+            blob: *blob_id,
+            shard,
+            account: *sender,
+        }
+        .into());
+    }
+    Ok(found)
+}
+
 /// `ConfirmShards`: the sender, the storer drawn for each shard named, receipts them. Each
 /// shard once, by its storer only, before its deadline.
 pub(crate) fn confirm_shards(
@@ -788,22 +822,14 @@ pub(crate) fn confirm_shards(
         .into());
     }
     for receipt in receipts {
-        let Some(mut found) = blob(view, &receipt.blob)? else {
-            return Err(StorageError::UnknownBlob(receipt.blob).into());
-        };
-        if !found.status.is_live() {
-            return Err(StorageError::BlobEnded(receipt.blob).into());
-        }
-        let total_shards = found.manifest.shares.total_shards;
+        let mut found = blob_assigned_to(view, &receipt.blob, receipt.shard, sender)?;
         let Some(shard) = found.shards.get_mut(usize::from(receipt.shard)) else {
-            return Err(StorageError::NoSuchShard {
-                blob: receipt.blob,
-                shard: receipt.shard,
-                total_shards,
-            }
-            .into());
+            return Err(corrupt(format!(
+                "blob {} lost shard {} while it was read",
+                receipt.blob, receipt.shard
+            )));
         };
-        if shard.storer != Some(*sender) || ctx.height >= shard.deadline_height {
+        if ctx.height >= shard.deadline_height {
             return Err(StorageError::NotAssigned {
                 blob: receipt.blob,
                 shard: receipt.shard,

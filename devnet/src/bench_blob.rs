@@ -67,19 +67,7 @@ fn measure(options: &BlobBenchOptions) -> anyhow::Result<()> {
     let exe = crate::bitverse_exe()?;
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
     let mut nodes = Nodes::default();
-    let sealer = start_node(
-        &exe,
-        &dir.join("node-0"),
-        &NodeLaunch {
-            network: NodeNetwork::DevSealer,
-            mine: false,
-            track_all: false,
-            bootstrap: Vec::new(),
-            log_level: None,
-            market: None,
-            store: false,
-        },
-    )?;
+    let sealer = start_node(&exe, &dir.join("node-0"), &NodeLaunch::dev_sealer())?;
     let url = sealer.rpc_url.clone();
     let bootstrap = sealer.p2p_addr.clone();
     nodes.0.push(sealer);

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::bench_network::work_dir;
-use crate::devnet::{NodeLaunch, NodeNetwork, start_node};
+use crate::devnet::{NodeLaunch, start_node};
 use bitverse_node::tools::CliBenchOptions;
 
 /// The bound issue 17 §9 sets on a client command's cost over its RPC round trips.
@@ -52,16 +52,7 @@ fn measure(options: &CliBenchOptions) -> anyhow::Result<()> {
     }
     let exe = crate::bitverse_exe()?;
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
-    let launch = NodeLaunch {
-        network: NodeNetwork::DevSealer,
-        mine: false,
-        track_all: false,
-        bootstrap: Vec::new(),
-        log_level: None,
-        market: None,
-        store: false,
-    };
-    let node = start_node(&exe, &dir.join("node-0"), &launch)?;
+    let node = start_node(&exe, &dir.join("node-0"), &NodeLaunch::dev_sealer())?;
     let addr = node
         .rpc_url
         .strip_prefix("http://")

@@ -596,13 +596,9 @@ fn replica_launch() -> NodeLaunch<'static> {
 /// The crash node: `--dev` (every chain, sealing at once), dialing the replica when given.
 fn crash_launch(replica: Option<&str>) -> NodeLaunch<'_> {
     NodeLaunch {
-        network: NodeNetwork::DevSealer,
-        mine: false,
-        track_all: false,
         bootstrap: replica.map(str::to_owned).into_iter().collect(),
         log_level: Some("info"),
-        market: None,
-        store: false,
+        ..NodeLaunch::dev_sealer()
     }
 }
 

@@ -94,6 +94,22 @@ pub(crate) struct NodeLaunch<'a> {
     pub(crate) store: bool,
 }
 
+impl NodeLaunch<'_> {
+    /// A `--dev` node alone: sealing a block as soon as a transaction arrives, no mining, no
+    /// peers, no roles, the root only.
+    pub(crate) fn dev_sealer() -> Self {
+        NodeLaunch {
+            network: NodeNetwork::DevSealer,
+            mine: false,
+            track_all: false,
+            bootstrap: Vec::new(),
+            log_level: None,
+            market: None,
+            store: false,
+        }
+    }
+}
+
 impl DevnetNode {
     /// The node's process id.
     pub(crate) fn pid(&self) -> u32 {

@@ -35,8 +35,8 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use super::{
-    Blob, PLACEMENT_QUEUE, PlacementTask, ShardReceipt, blob, corrupt, overflow, queue_push,
-    record_event, release_shard, set_blob,
+    Blob, PLACEMENT_QUEUE, PlacementTask, ShardReceipt, blob, blob_assigned_to, corrupt, overflow,
+    queue_push, record_event, release_shard, set_blob,
 };
 use crate::error::{StorageError, StoreError, TxError};
 use crate::params::ChainParams;
@@ -518,28 +518,7 @@ pub(crate) fn prove_shards(
             }
             .into());
         }
-        let Some(found) = blob(view, &proof.blob)? else {
-            return Err(StorageError::UnknownBlob(proof.blob).into());
-        };
-        if !found.status.is_live() {
-            return Err(StorageError::BlobEnded(proof.blob).into());
-        }
-        let Some(shard) = found.shards.get(usize::from(proof.shard)) else {
-            return Err(StorageError::NoSuchShard {
-                blob: proof.blob,
-                shard: proof.shard,
-                total_shards: found.manifest.shares.total_shards,
-            }
-            .into());
-        };
-        if shard.storer != Some(*sender) {
-            return Err(StorageError::NotAssigned {
-                blob: proof.blob,
-                shard: proof.shard,
-                account: *sender,
-            }
-            .into());
-        }
+        let found = blob_assigned_to(view, &proof.blob, proof.shard, sender)?;
         let no_audit = || StorageError::NoPendingAudit {
             blob: proof.blob,
             shard: proof.shard,
