@@ -86,16 +86,22 @@ impl ShardTransport for Grid {
     }
 }
 
+/// An empty shard store of 4 GiB in a directory of its own, kept as long as the directory.
+fn empty_store() -> (ShardStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = ShardStore::open(ShardStoreConfig {
+        dir: dir.path().to_path_buf(),
+        capacity_bytes: 1 << 32,
+    })
+    .unwrap();
+    (store, dir)
+}
+
 fn grid(manifest: &Manifest) -> Grid {
     let table = Arc::new(Mutex::new(BTreeMap::new()));
     let storers = (0..manifest.shares.total_shards)
         .map(|index| {
-            let dir = tempfile::tempdir().unwrap();
-            let (store, _) = ShardStore::open(ShardStoreConfig {
-                dir: dir.path().to_path_buf(),
-                capacity_bytes: 1 << 32,
-            })
-            .unwrap();
+            let (store, dir) = empty_store();
             let store = Arc::new(store);
             let peer = PeerRef::random();
             table.lock().unwrap().insert(index, peer);
@@ -412,12 +418,7 @@ fn a_lost_shard_is_rebuilt_onto_a_new_storer_from_k_others() {
         down.push(grid.storers[gone].peer);
     }
     drop(down);
-    let dir = tempfile::tempdir().unwrap();
-    let (fresh, _) = ShardStore::open(ShardStoreConfig {
-        dir: dir.path().to_path_buf(),
-        capacity_bytes: 1 << 32,
-    })
-    .unwrap();
+    let (fresh, _dir) = empty_store();
     assert!(
         rebuild_shard(&grid, &fresh, blob, &manifest, lost, &sources(&grid)).unwrap(),
         "rebuilt"
@@ -430,12 +431,7 @@ fn a_lost_shard_is_rebuilt_onto_a_new_storer_from_k_others() {
 
     // One more storer gone: two of the others are fewer than k, and nothing is committed.
     grid.down.lock().unwrap().push(grid.storers[2].peer);
-    let dir = tempfile::tempdir().unwrap();
-    let (other, _) = ShardStore::open(ShardStoreConfig {
-        dir: dir.path().to_path_buf(),
-        capacity_bytes: 1 << 32,
-    })
-    .unwrap();
+    let (other, _other_dir) = empty_store();
     let error = rebuild_shard(&grid, &other, blob, &manifest, lost, &sources(&grid)).unwrap_err();
     assert!(
         error.to_string().contains("only 2 of the 3 shards"),
