@@ -23,7 +23,7 @@ use bitverse_shard_store::{ShardId, ShardStore, ShardStoreConfig, StoreError};
 
 use crate::fetch::ShardSource;
 use crate::repair::rebuild_shard;
-use crate::storer::{ShardPlacement, StorerService};
+use crate::storer::{NotPlaced, ShardPlacement, StorerService};
 
 /// The fee of the storer's own transactions.
 const STORER_TX_FEE: Amount = Amount(1);
@@ -58,29 +58,29 @@ struct ChainPlacement {
 }
 
 impl ShardPlacement for ChainPlacement {
-    fn check(&self, shard: ShardRef, root: Hash, size_bytes: u64) -> Result<(), String> {
+    fn check(&self, shard: ShardRef, root: Hash, size_bytes: u64) -> Result<(), NotPlaced> {
         let chain = self.tree.root().lock();
         let height = chain.tip().height;
         let blob = chain
             .blob_at(&shard.blob, height)
-            .map_err(|e| format!("cannot read the chain: {e}"))?
-            .ok_or_else(|| format!("no blob {} on the chain", shard.blob))?;
+            .map_err(|e| NotPlaced::NotYet(format!("cannot read the chain: {e}")))?
+            .ok_or_else(|| NotPlaced::NotYet(format!("no blob {} on the chain yet", shard.blob)))?;
         if !blob.status.is_live() {
-            return Err(format!("blob {} has ended", shard.blob));
+            return Err(NotPlaced::Refused(format!("blob {} has ended", shard.blob)));
         }
         let placed = blob.shards.get(usize::from(shard.index));
         if placed.and_then(|s| s.storer) != Some(self.account) {
-            return Err(format!(
+            return Err(NotPlaced::Refused(format!(
                 "shard {} of blob {} is not placed on storer {}",
                 shard.index, shard.blob, self.account
-            ));
+            )));
         }
         let expected = blob.manifest.shard_roots.get(usize::from(shard.index));
         if expected != Some(&root) || blob.manifest.shard_size_bytes != size_bytes {
-            return Err(format!(
+            return Err(NotPlaced::Refused(format!(
                 "shard {} of blob {} has another root or size in its manifest",
                 shard.index, shard.blob
-            ));
+            )));
         }
         Ok(())
     }

@@ -16,7 +16,18 @@ use bitverse_shard_store::{ShardId, ShardMeta, ShardStore, StoreError, UPLOADS_M
 pub trait ShardPlacement: Send + Sync + 'static {
     /// `Ok` if the chain placed `shard` on this storer with root `root` and length
     /// `size_bytes`; else why not, for the uploader.
-    fn check(&self, shard: ShardRef, root: Hash, size_bytes: u64) -> Result<(), String>;
+    fn check(&self, shard: ShardRef, root: Hash, size_bytes: u64) -> Result<(), NotPlaced>;
+}
+
+/// Why a storer does not take a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotPlaced {
+    /// The chain this storer follows does not hold the blob yet: it may be a block behind the
+    /// uploader's node, so the uploader is answered Busy and asks again shortly.
+    NotYet(String),
+    /// The chain says otherwise: the blob ended, the shard is placed on another storer, or its
+    /// root or size differ.
+    Refused(String),
 }
 
 /// Told of every shard this storer holds whole after an upload (or already held when one is
@@ -73,8 +84,10 @@ impl StorerService {
                 root,
                 size_bytes,
             } => {
-                if let Err(why) = self.placement.check(shard, root, size_bytes) {
-                    return Ok(ShardResponse::refused(why));
+                match self.placement.check(shard, root, size_bytes) {
+                    Ok(()) => {}
+                    Err(NotPlaced::NotYet(_)) => return Ok(ShardResponse::Busy),
+                    Err(NotPlaced::Refused(why)) => return Ok(ShardResponse::refused(why)),
                 }
                 let meta = ShardMeta { root, size_bytes };
                 let begun = self.store.begin_upload(id(shard), meta)?;

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use bitverse_blob_agent::ShardTransport;
 use bitverse_blob_agent::fetch::{FetchError, ShardSource, fetch_blob, fetch_range};
 use bitverse_blob_agent::repair::rebuild_shard;
-use bitverse_blob_agent::storer::{ShardPlacement, StorerService};
+use bitverse_blob_agent::storer::{NotPlaced, ShardPlacement, StorerService};
 use bitverse_blob_agent::upload::{ShardOutcome, ShardTarget, UploadError, upload_shards};
 use bitverse_p2p::{PeerRef, ShardRef, ShardRequest, ShardResponse, ShardService};
 use bitverse_primitives::Hash;
@@ -37,16 +37,16 @@ struct Placed {
 }
 
 impl ShardPlacement for Placed {
-    fn check(&self, shard: ShardRef, root: Hash, _size_bytes: u64) -> Result<(), String> {
+    fn check(&self, shard: ShardRef, root: Hash, _size_bytes: u64) -> Result<(), NotPlaced> {
         let table = self.table.lock().unwrap();
         if table.get(&shard.index) != Some(&self.me) {
-            return Err(format!(
+            return Err(NotPlaced::Refused(format!(
                 "shard {} is not placed on this storer",
                 shard.index
-            ));
+            )));
         }
         if self.roots.get(usize::from(shard.index)) != Some(&root) {
-            return Err("not the shard's root".to_owned());
+            return Err(NotPlaced::Refused("not the shard's root".to_owned()));
         }
         Ok(())
     }
@@ -438,4 +438,31 @@ fn a_lost_shard_is_rebuilt_onto_a_new_storer_from_k_others() {
         "{error}"
     );
     assert!(other.get(&id).is_none());
+}
+
+/// A storer whose chain is a block behind the uploader's (the blob not there yet) answers
+/// Busy, so the uploader asks again, rather than refusing the shard for good (seen in the
+/// storage scenario under load: "no blob … on the chain").
+#[test]
+fn a_storer_that_does_not_know_the_blob_yet_answers_busy() {
+    struct Behind;
+    impl ShardPlacement for Behind {
+        fn check(&self, shard: ShardRef, _: Hash, _: u64) -> Result<(), NotPlaced> {
+            Err(NotPlaced::NotYet(format!("no blob {} yet", shard.blob)))
+        }
+    }
+    let (store, _dir) = empty_store();
+    let service = StorerService::new(Arc::new(store), Box::new(Behind), Box::new(|_, _| {}));
+    let answer = service.serve(
+        PeerRef::random(),
+        ShardRequest::Begin {
+            shard: ShardRef {
+                blob: Hash::digest(b"a blob"),
+                index: 0,
+            },
+            root: Hash::digest(b"a root"),
+            size_bytes: 1024,
+        },
+    );
+    assert_eq!(answer, ShardResponse::Busy);
 }
