@@ -3,7 +3,8 @@
 //! a keeper thread that declares the storer's capacity and peer id on the chain, confirms the
 //! shards it holds with `ConfirmShards` receipts (at most 64 a transaction), answers the
 //! chain's audits of its shards with `ProveShards` (each proof made from the disk, so a shard
-//! lost or rotten fails its audit), rebuilds the shards the chain re-placed on it for repair
+//! lost or rotten fails its audit), claims its publishers' challenges with `ClaimChallenge`
+//! (each key derived from the whole shard as the disk holds it), rebuilds the shards the chain re-placed on it for repair
 //! from k other shards (one at a time, on a thread of its own), and removes the shards no
 //! longer placed on it (their blob ended, or the shard was drawn again elsewhere).
 
@@ -20,6 +21,7 @@ use bitverse_p2p::{P2pHandle, PeerRef, ShardRef};
 use bitverse_pricing::TaskKind;
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_shard_store::{ShardId, ShardStore, ShardStoreConfig, StoreError};
+use bitverse_storage::{challenge_secret, claim_message};
 
 use crate::fetch::ShardSource;
 use crate::repair::rebuild_shard;
@@ -39,6 +41,8 @@ const RECEIPT_GATHER_MS: u64 = 200;
 /// A proof sent but not yet included is sent again after this long (an audit's deadline is
 /// tens of blocks away).
 const PROOF_RESEND_MS: u64 = 10_000;
+/// Challenges claimed at most on one look: each reads its whole shard from disk.
+const CLAIMS_PER_LOOK_MAX: usize = 4;
 /// Root blocks looked back at a start for repairs placed here while the node was down: the
 /// confirmation deadline on every network is shorter.
 const REPAIR_LOOKBACK_BLOCKS_MAX: u64 = 1_000;
@@ -107,6 +111,8 @@ struct Keeper {
     declared: Option<(u64, String, Instant)>,
     /// Proofs sent and not seen included yet: (blob, shard, audit height) and when.
     proved: BTreeMap<(Hash, u8, u64), Instant>,
+    /// Claims sent and not seen included yet: (blob, shard, nonce) and when.
+    claimed: BTreeMap<(Hash, u8, Hash), Instant>,
     /// The last root height whose placements were looked at for repairs.
     repairs_scanned: Option<u64>,
     /// The repair running, if any: its shard, and the thread rebuilding it (which says
@@ -153,6 +159,7 @@ impl StorerRole {
                 sent: BTreeMap::new(),
                 declared: None,
                 proved: BTreeMap::new(),
+                claimed: BTreeMap::new(),
                 repairs_scanned: None,
                 repairing: None,
                 repair_failed: BTreeMap::new(),
@@ -187,6 +194,7 @@ impl StorerRole {
                 last_look = Some(Instant::now());
                 keeper.declare(peer, &p2p, &tx_admitted);
                 keeper.answer_audits(&p2p, &tx_admitted);
+                keeper.claim_challenges(&p2p, &tx_admitted);
                 keeper.start_repairs(&p2p);
                 fresh.extend(keeper.store.list().into_iter().map(|(id, _)| id));
             }
@@ -381,6 +389,87 @@ impl Keeper {
             self.send(
                 TxPayload::ProveShards {
                     proofs: batch.to_vec(),
+                },
+                p2p,
+                tx_admitted,
+            );
+        }
+    }
+
+    /// Claims the open challenges of this storer's shards: each key is derived from the whole
+    /// shard read from the disk (a shard lost or changed gives another key, and the claim is
+    /// refused or never made), signed over the claim naming this storer; not again while one
+    /// sent is pending. The hashing reads every byte of the shard, so at most
+    /// [`CLAIMS_PER_LOOK_MAX`] are made a look: the deadline is tens of blocks away.
+    fn claim_challenges(&mut self, p2p: &P2pHandle, tx_admitted: &impl Fn()) {
+        let challenges = {
+            let chain = self.tree.root().lock();
+            let height = chain.tip().height;
+            chain.challenges_of_storer_at(&self.account, height)
+        };
+        let challenges = match challenges {
+            Ok(challenges) => challenges,
+            Err(e) => {
+                tracing::warn!(error = %e, "storer cannot read its challenges");
+                return;
+            }
+        };
+        let resend = Duration::from_millis(PROOF_RESEND_MS);
+        self.claimed.retain(|(blob, shard, nonce), at| {
+            at.elapsed() < resend
+                && challenges
+                    .iter()
+                    .any(|c| c.blob == *blob && c.shard == *shard && c.nonce == *nonce)
+        });
+        let mut made = 0;
+        for challenge in challenges {
+            let key = (challenge.blob, challenge.shard, challenge.nonce);
+            if self.claimed.contains_key(&key) || challenge.storer != self.account {
+                continue;
+            }
+            if made >= CLAIMS_PER_LOOK_MAX {
+                break;
+            }
+            let id = ShardId {
+                blob: challenge.blob,
+                index: challenge.shard,
+            };
+            if self.store.get(&id).is_none() {
+                tracing::warn!(%id, deadline = challenge.deadline_height, "challenged for a shard not held here: the challenge will fail");
+                self.claimed.insert(key, Instant::now());
+                continue;
+            }
+            made += 1;
+            let secret = match std::fs::File::open(self.store.data_path(&id))
+                .and_then(|file| challenge_secret(&challenge.nonce, std::io::BufReader::new(file)))
+            {
+                Ok(secret) => secret,
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, deadline = challenge.deadline_height, "cannot read a challenged shard: the challenge will fail");
+                    self.claimed.insert(key, Instant::now());
+                    continue;
+                }
+            };
+            if secret.account() != challenge.key {
+                // The shard on disk is not the shard (or the key is not from it): a claim
+                // would be refused.
+                tracing::warn!(%id, deadline = challenge.deadline_height, "the shard on disk does not give the challenge's key: the challenge will fail");
+                self.claimed.insert(key, Instant::now());
+                continue;
+            }
+            let message = claim_message(
+                &challenge.blob,
+                challenge.shard,
+                &challenge.nonce,
+                &self.account,
+            );
+            tracing::info!(%id, amount = %challenge.amount, "claiming a challenge on the chain");
+            self.claimed.insert(key, Instant::now());
+            self.send(
+                TxPayload::ClaimChallenge {
+                    blob: challenge.blob,
+                    shard: challenge.shard,
+                    signature: secret.sign(&message),
                 },
                 p2p,
                 tx_admitted,

@@ -144,6 +144,29 @@ impl StateView<'_> {
             TxPayload::ProveShards { proofs } => {
                 crate::blob::prove_shards(self, ctx, sender, proofs)?
             }
+            TxPayload::PostChallenge {
+                blob,
+                shard,
+                nonce,
+                key,
+                amount,
+            } => crate::blob::post_challenge(
+                self,
+                ctx,
+                &crate::blob::Posting {
+                    poster: *sender,
+                    blob,
+                    shard: *shard,
+                    nonce,
+                    key,
+                    amount: *amount,
+                },
+            )?,
+            TxPayload::ClaimChallenge {
+                blob,
+                shard,
+                signature,
+            } => crate::blob::claim_challenge(self, ctx, sender, blob, *shard, signature)?,
         }
         Ok(body.fee)
     }
@@ -254,6 +277,7 @@ fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
         TxPayload::BuyKeyspace { prepaid, .. } => *prepaid,
         TxPayload::Stake { amount, .. } => *amount,
         TxPayload::RegisterBlob { endowment, .. } => *endowment,
+        TxPayload::PostChallenge { amount, .. } => *amount,
         TxPayload::PostBounty { amount, .. } => amount.checked_add(holding).map_err(overflow)?,
         TxPayload::SetScript { .. }
         | TxPayload::LineupProof { .. }
@@ -265,6 +289,7 @@ fn spend(payload: &TxPayload, holding: Amount) -> Result<Amount, TxError> {
         | TxPayload::ClaimMinerReward { .. }
         | TxPayload::DeclareCapacity { .. }
         | TxPayload::ConfirmShards { .. }
-        | TxPayload::ProveShards { .. } => Amount::ZERO,
+        | TxPayload::ProveShards { .. }
+        | TxPayload::ClaimChallenge { .. } => Amount::ZERO,
     })
 }

@@ -36,6 +36,10 @@
 //! does not is slashed and let go, and the shard is marked for repair and drawn again
 //! ([`Shard::repair`]), its new storer paid a repair fee when it confirms.
 //!
+//! Challenges (`challenge`, `docs/STORAGE.md` "Challenges"): a publisher's own check of a
+//! storer, a payment only the holder of the whole shard can claim; unclaimed, it marks the
+//! shard for repair as a failed audit does, without the slash.
+//!
 //! Blobs are root keys only in this slice: a key whose keyspace lives on a data chain is
 //! refused (`KeyOnOtherChain`); a deeper blob will keep its manifest on its key's chain.
 
@@ -56,6 +60,7 @@ use crate::stake::{reliability_key, stake_record, staked_nodes};
 use crate::state::{ApplyError, StateView};
 
 mod audit;
+mod challenge;
 
 pub use audit::{
     AUDITS_PER_BLOCK_MAX, AuditTotals, PendingAudit, SHARD_PROOF_BYTES_MAX,
@@ -63,6 +68,15 @@ pub use audit::{
     audit_totals_key, storer_audits_key,
 };
 pub(crate) use audit::{audit_totals, pending_audits_of_storer, prove_shards};
+pub use challenge::{
+    CHALLENGE_AMOUNT_MIN, CHALLENGES_PER_BLOCK_MAX, CHALLENGES_PER_STORER_MAX, Challenge,
+    ChallengeResult, ChallengeTotals, challenge_deadlines_key, challenge_key, challenge_totals_key,
+    storer_challenges_key,
+};
+pub(crate) use challenge::{
+    Posting, challenge_totals, challenges_of_storer, claim_challenge, open_challenge,
+    post_challenge,
+};
 
 /// Root blocks between a blob's registration and the draw of its shards: the draw at the
 /// start of block `r + 2` is seeded by the hash of block `r + 1`, which did not exist when the
@@ -168,6 +182,8 @@ pub struct Shard {
     /// must rebuild it from k other shards (no upload will come). Cleared, and the new storer
     /// paid its repair fee, when the new storer confirms it.
     pub repair: bool,
+    /// How its last challenge ended (`challenge`), if it was ever challenged.
+    pub last_challenge: Option<ChallengeResult>,
 }
 
 /// Why a blob failed (its endowment refunded).
@@ -969,6 +985,7 @@ pub(crate) fn start_root_block(
     view.clear_pending();
     expire_deadlines(view, params, height)?;
     audit::expire_audits(view, params, height)?;
+    challenge::expire_challenges(view, params, height)?;
     draw_due(view, params, height, parent)?;
     pay_due(view, params, height)?;
     audit::issue_audits(view, params, height, parent)?;

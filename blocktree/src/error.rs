@@ -785,6 +785,57 @@ mod tests {
                 },
                 10022,
             ),
+            sg(
+                StorageError::ChallengeTooSmall {
+                    amount: Amount(1),
+                    amount_min: Amount(1_000),
+                },
+                10023,
+            ),
+            sg(
+                StorageError::NotPublisher {
+                    blob: hash,
+                    account,
+                },
+                10024,
+            ),
+            sg(
+                StorageError::ShardNotHeld {
+                    blob: hash,
+                    shard: 0,
+                },
+                10025,
+            ),
+            sg(
+                StorageError::ChallengeOpen {
+                    blob: hash,
+                    shard: 0,
+                },
+                10026,
+            ),
+            sg(
+                StorageError::ChallengesFull {
+                    in_block: 64,
+                    in_block_max: 64,
+                    on_storer: 0,
+                    on_storer_max: 64,
+                },
+                10027,
+            ),
+            sg(
+                StorageError::NoOpenChallenge {
+                    blob: hash,
+                    shard: 0,
+                },
+                10028,
+            ),
+            sg(
+                StorageError::BadChallengeClaim {
+                    blob: hash,
+                    shard: 0,
+                },
+                10029,
+            ),
         ]
     }
 
@@ -892,7 +943,14 @@ mod tests {
                 | StorageError::ProofCount { .. }
                 | StorageError::ProofTooLarge { .. }
                 | StorageError::NoPendingAudit { .. }
-                | StorageError::BadAuditProof { .. },
+                | StorageError::BadAuditProof { .. }
+                | StorageError::ChallengeTooSmall { .. }
+                | StorageError::NotPublisher { .. }
+                | StorageError::ShardNotHeld { .. }
+                | StorageError::ChallengeOpen { .. }
+                | StorageError::ChallengesFull { .. }
+                | StorageError::NoOpenChallenge { .. }
+                | StorageError::BadChallengeClaim { .. },
             )
             | TxError::Overflow => {}
         }

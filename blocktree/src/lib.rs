@@ -47,9 +47,10 @@ pub mod tx;
 pub use anchoring::{ANCHOR_HEADERS_MAX, ChildAnchor};
 pub use blob::{
     AUDITS_PER_BLOCK_MAX, AuditTotals, BLOBS_LIVE_MAX, Blob, BlobFailure, BlobStatus, BlobTotals,
-    CAPACITY_BYTES_MAX, PLACEMENT_DELAY_BLOCKS, PLACEMENT_QUEUE_MAX, PLACEMENTS_PER_BLOCK_MAX,
-    PendingAudit, RECEIPTS_PER_TX_MAX, REDRAWS_PER_SHARD_MAX, SHARD_PROOF_BYTES_MAX,
-    SHARD_PROOFS_PER_TX_MAX, Shard, ShardProof, ShardReceipt, StorerRecord,
+    CAPACITY_BYTES_MAX, CHALLENGE_AMOUNT_MIN, CHALLENGES_PER_BLOCK_MAX, CHALLENGES_PER_STORER_MAX,
+    Challenge, ChallengeResult, ChallengeTotals, PLACEMENT_DELAY_BLOCKS, PLACEMENT_QUEUE_MAX,
+    PLACEMENTS_PER_BLOCK_MAX, PendingAudit, RECEIPTS_PER_TX_MAX, REDRAWS_PER_SHARD_MAX,
+    SHARD_PROOF_BYTES_MAX, SHARD_PROOFS_PER_TX_MAX, Shard, ShardProof, ShardReceipt, StorerRecord,
 };
 pub use block::{Anchor, Block, BlockHeader, MergedWork};
 pub use bounty::{

@@ -219,6 +219,33 @@ pub enum TxPayload {
         /// `crate::blob::SHARD_PROOF_BYTES_MAX` bytes.
         proofs: Vec<ShardProof>,
     },
+    /// A challenge bounty (root only; `crate::blob`, `docs/STORAGE.md` "Challenges"): the
+    /// publisher of `blob` locks `amount` for the storer of shard `shard`, claimable with a
+    /// signature by `key`, whose secret only the shard's whole bytes hashed under `nonce`
+    /// give (`bitverse_storage::challenge`); refunded, with a failure on the storer's record
+    /// and the shard repaired elsewhere, if unclaimed within `audit_deadline_blocks`.
+    PostChallenge {
+        /// The blob's id.
+        blob: Hash,
+        /// The shard challenged.
+        shard: u8,
+        /// The nonce the key is derived with, secret until now.
+        nonce: Hash,
+        /// The public key the claim must be signed with.
+        key: AccountId,
+        /// What a claim pays, at least `crate::blob::CHALLENGE_AMOUNT_MIN`.
+        amount: Amount,
+    },
+    /// The storer of a challenged shard claims its challenge: `signature` is by the
+    /// challenge's key over `bitverse_storage::claim_message` naming the sender.
+    ClaimChallenge {
+        /// The blob's id.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+        /// By the derived key, over the claim message.
+        signature: Signature,
+    },
 }
 
 /// The signed part of a transaction.
@@ -356,7 +383,9 @@ impl Transaction {
             | TxPayload::Dispute { .. }
             | TxPayload::DeclareCapacity { .. }
             | TxPayload::ConfirmShards { .. }
-            | TxPayload::ProveShards { .. } => Ok(()),
+            | TxPayload::ProveShards { .. }
+            | TxPayload::PostChallenge { .. }
+            | TxPayload::ClaimChallenge { .. } => Ok(()),
             TxPayload::RegisterBlob { key, .. } => {
                 check_key(key).map_err(StatelessError::InvalidKey)
             }
@@ -575,6 +604,36 @@ mod tests {
                     TaskKind::Relay
                 },
             }),
+            (
+                any::<[u8; 32]>(),
+                any::<u8>(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>(),
+                any::<u128>()
+            )
+                .prop_map(|(blob, shard, nonce, key, a)| TxPayload::PostChallenge {
+                    blob: Hash(blob),
+                    shard,
+                    nonce: Hash(nonce),
+                    key: AccountId(key),
+                    amount: Amount(a),
+                }),
+            (
+                any::<[u8; 32]>(),
+                any::<u8>(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>()
+            )
+                .prop_map(|(blob, shard, r, s)| {
+                    let mut signature = [0u8; 64];
+                    signature[..32].copy_from_slice(&r);
+                    signature[32..].copy_from_slice(&s);
+                    TxPayload::ClaimChallenge {
+                        blob: Hash(blob),
+                        shard,
+                        signature: Signature(signature),
+                    }
+                }),
         ]
     }
 

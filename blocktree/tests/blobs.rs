@@ -7,22 +7,25 @@
 //! money is conserved in every root block; every refusal is named with its code. Audits: the
 //! root audits confirmed shards within a budget per block; an honest storer's proof passes; a
 //! storer that does not answer is slashed and its shard repaired onto another storer, which is
-//! paid a repair fee; every bad proof is refused with its code.
+//! paid a repair fee; every bad proof is refused with its code. Challenges: the storer
+//! claims with the key only the shard gives, a reader holding the shard cannot; an unclaimed
+//! one is refunded, records a failure and repairs the shard; every refusal is named.
 
 mod common;
 
 use bitverse_blocktree::error::codes;
 use bitverse_blocktree::{
-    AUDITS_PER_BLOCK_MAX, AccountError, Blob, BlobFailure, BlobStatus, Chain, ChainError,
-    ChainParams, KeyspaceError, PLACEMENT_DELAY_BLOCKS, PendingAudit, REDRAWS_PER_SHARD_MAX,
-    SHARD_PROOF_BYTES_MAX, SHARD_PROOFS_PER_TX_MAX, ShardProof, ShardReceipt, StatelessError,
-    StorageError, TxError, TxPayload,
+    AUDITS_PER_BLOCK_MAX, AccountError, Blob, BlobFailure, BlobStatus, CHALLENGE_AMOUNT_MIN, Chain,
+    ChainError, ChainParams, KeyspaceError, PLACEMENT_DELAY_BLOCKS, PendingAudit,
+    REDRAWS_PER_SHARD_MAX, SHARD_PROOF_BYTES_MAX, SHARD_PROOFS_PER_TX_MAX, ShardProof,
+    ShardReceipt, StatelessError, StorageError, TxError, TxPayload,
 };
 use bitverse_pricing::{EVENT_WEIGHT, StorageParams, TaskKind, shard_period_charge};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_storage::{
-    BlobEncoder, CHUNK_GROUP_BYTES, Layout, MANIFEST_VERSION, Manifest, ShardOutboard, Shares,
-    chunk_group_count, chunk_group_range, encode_outboard, prove_range, verify_range,
+    BlobEncoder, CHUNK_GROUP_BYTES, ChallengeKeyer, Layout, MANIFEST_VERSION, Manifest,
+    ShardOutboard, Shares, challenge_nonce, challenge_secret, chunk_group_count, chunk_group_range,
+    claim_message, encode_outboard, prove_range, verify_range,
 };
 use common::signed_on_root as signed;
 
@@ -396,6 +399,7 @@ impl Store {
         supply += self.chain.blob_totals_at(height).unwrap().escrowed.0;
         // Storer stake burnt for missed audits.
         supply += self.chain.audit_totals_at(height).unwrap().slashed.0;
+        supply += self.chain.challenge_totals_at(height).unwrap().escrowed.0;
         let genesis: u128 = self
             .chain
             .params()
@@ -1628,4 +1632,244 @@ proptest::proptest! {
         let shard = s.blob(&id).shards[usize::from(audit.shard)];
         proptest::prop_assert_eq!(shard.last_audit_height, Some(s.height()));
     }
+}
+
+/// The key of alice's challenge `index` of shard `shard` of `d`, as her wallet derives it while
+/// it has the file, and its nonce.
+fn challenge_of(d: &Data, shard: u8, index: u32) -> (Hash, SecretKey) {
+    // The content hash serves as the schedule's salt here.
+    let nonce = challenge_nonce(&alice().to_bytes(), &d.manifest.content_hash, shard, index);
+    let mut keyer = ChallengeKeyer::new(&[nonce]);
+    keyer.update(&d.shards[usize::from(shard)]);
+    (nonce, keyer.finish().remove(0))
+}
+
+/// alice's PostChallenge of shard `shard` of blob `id`.
+fn post(id: &Hash, shard: u8, nonce: Hash, key: &SecretKey, amount: u128) -> TxPayload {
+    TxPayload::PostChallenge {
+        blob: *id,
+        shard,
+        nonce,
+        key: key.account(),
+        amount: Amount(amount),
+    }
+}
+
+/// A claim of the challenge with `nonce` on shard `shard` of `id`, signed by `key` for
+/// `claimer`.
+fn claim(id: &Hash, shard: u8, nonce: &Hash, key: &SecretKey, claimer: &AccountId) -> TxPayload {
+    TxPayload::ClaimChallenge {
+        blob: *id,
+        shard,
+        signature: key.sign(&claim_message(id, shard, nonce, claimer)),
+    }
+}
+
+#[test]
+fn an_honest_storer_claims_its_challenge_and_a_reader_holding_the_shard_cannot() {
+    let mut s = Store::new(audit_params(), &[STAKE; 6]);
+    let d = data(100_000, 2, 3, 4);
+    let id = s.store(KEY, &d);
+    let storer = s.blob(&id).shards[0].storer.unwrap();
+    let storer_key = s.key_of(&storer).clone();
+    let (nonce, key) = challenge_of(&d, 0, 0);
+    let alice_before = s.balance(&alice().account());
+    s.submit(&alice(), post(&id, 0, nonce, &key, 50_000));
+    s.seal_answering(&id, &d, None);
+    assert_eq!(s.balance(&alice().account()), alice_before - 50_000 - 3);
+    let open = s
+        .chain
+        .challenges_of_storer_at(&storer, s.height())
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].blob, open[0].shard, open[0].nonce), (id, 0, nonce));
+    let totals = s.chain.challenge_totals_at(s.height()).unwrap();
+    assert_eq!((totals.open, totals.escrowed), (1, Amount(50_000)));
+
+    // The storer can derive the key from the shard it holds, as its node does.
+    let derived = challenge_secret(&nonce, d.shards[0].as_slice()).unwrap();
+    assert_eq!(derived.account(), key.account());
+    // bob fetched the shard and derives the key too, but is not its storer.
+    let e = s.refusal(&bob(), claim(&id, 0, &nonce, &derived, &bob().account()));
+    assert_eq!(e.code(), codes::NOT_ASSIGNED, "{e}");
+    // Nor is another storer.
+    let other = s
+        .storers
+        .iter()
+        .find(|k| k.account() != storer)
+        .unwrap()
+        .clone();
+    let e = s.refusal(&other, claim(&id, 0, &nonce, &derived, &other.account()));
+    assert_eq!(e.code(), codes::NOT_ASSIGNED, "{e}");
+    // The storer cannot use a signature made for someone else, nor a key from other bytes.
+    let e = s.refusal(
+        &storer_key,
+        claim(&id, 0, &nonce, &derived, &bob().account()),
+    );
+    assert_eq!(e.code(), codes::BAD_CHALLENGE_CLAIM, "{e}");
+    let wrong = challenge_secret(&nonce, d.shards[1].as_slice()).unwrap();
+    let e = s.refusal(&storer_key, claim(&id, 0, &nonce, &wrong, &storer));
+    assert_eq!(e.code(), codes::BAD_CHALLENGE_CLAIM, "{e}");
+    let mut cut = d.shards[0].clone();
+    cut.pop();
+    let short = challenge_secret(&nonce, cut.as_slice()).unwrap();
+    let e = s.refusal(&storer_key, claim(&id, 0, &nonce, &short, &storer));
+    assert_eq!(e.code(), codes::BAD_CHALLENGE_CLAIM, "{e}");
+
+    // The honest claim: paid, a success on its record.
+    let balance_before = s.balance(&storer);
+    let successes_before = s
+        .chain
+        .reliability_record_at(&storer, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap()
+        .successes;
+    let paid_before = s.blob(&id).paid.0;
+    s.submit(&storer_key, claim(&id, 0, &nonce, &derived, &storer));
+    // No audit answered in this block, so the storer's only other income is its period's
+    // pay, if one fell due: a third of what the blob paid its three storers.
+    s.seal();
+    let period_pay = (s.blob(&id).paid.0 - paid_before) / 3;
+    assert_eq!(s.balance(&storer), balance_before + 50_000 - 3 + period_pay);
+    let record = s
+        .chain
+        .reliability_record_at(&storer, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert!(record.successes > successes_before);
+    let totals = s.chain.challenge_totals_at(s.height()).unwrap();
+    assert_eq!(
+        (
+            totals.open,
+            totals.escrowed,
+            totals.claimed,
+            totals.unclaimed
+        ),
+        (0, Amount::ZERO, 1, 0)
+    );
+    assert!(
+        s.chain
+            .challenges_of_storer_at(&storer, s.height())
+            .unwrap()
+            .is_empty()
+    );
+    // Claimed once only.
+    let e = s.refusal(&storer_key, claim(&id, 0, &nonce, &derived, &storer));
+    assert_eq!(e.code(), codes::NO_OPEN_CHALLENGE, "{e}");
+    // The shard can be challenged again, with the schedule's next nonce.
+    let (next, next_key) = challenge_of(&d, 0, 1);
+    assert_ne!(next, nonce);
+    s.submit(&alice(), post(&id, 0, next, &next_key, 50_000));
+    s.seal_answering(&id, &d, None);
+}
+
+#[test]
+fn an_unclaimed_challenge_is_refunded_records_a_failure_and_the_shard_is_repaired_elsewhere() {
+    let mut s = Store::new(audit_params(), &[STAKE; 6]);
+    let d = data(100_000, 2, 3, 5);
+    let id = s.store(KEY, &d);
+    let lost = s.blob(&id).shards[1].storer.unwrap();
+    let (nonce, key) = challenge_of(&d, 1, 0);
+    let alice_before = s.balance(&alice().account());
+    s.submit(&alice(), post(&id, 1, nonce, &key, 70_000));
+    s.seal_answering(&id, &d, None);
+    let deadline = s
+        .chain
+        .challenge_at(&id, 1, s.height())
+        .unwrap()
+        .unwrap()
+        .deadline_height;
+    let stake_before = s.storer_stake(&lost);
+    let failures_before = s
+        .chain
+        .reliability_record_at(&lost, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap()
+        .failures;
+    // Its storer does not claim (as one that deleted the shard could not); its audits are
+    // answered, so only the challenge fails.
+    while s.height() < deadline - 1 {
+        s.seal_answering(&id, &d, None);
+        assert_eq!(s.blob(&id).shards[1].storer, Some(lost));
+    }
+    s.seal_answering(&id, &d, None);
+    assert_eq!(s.height(), deadline);
+    // Refunded (alice paid only her fee), a failure, no slash, the shard let go for repair.
+    assert_eq!(s.balance(&alice().account()), alice_before - 3);
+    let record = s
+        .chain
+        .reliability_record_at(&lost, TaskKind::Store, s.height())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.failures, failures_before + EVENT_WEIGHT);
+    assert_eq!(
+        s.storer_stake(&lost),
+        stake_before,
+        "a challenge does not slash"
+    );
+    let shard = s.blob(&id).shards[1];
+    assert_eq!(shard.storer, None);
+    assert!(shard.repair);
+    assert_eq!(s.chain.challenge_at(&id, 1, s.height()).unwrap(), None);
+    let totals = s.chain.challenge_totals_at(s.height()).unwrap();
+    assert_eq!(
+        (
+            totals.open,
+            totals.escrowed,
+            totals.claimed,
+            totals.unclaimed
+        ),
+        (0, Amount::ZERO, 0, 1)
+    );
+    // The next block draws another storer.
+    s.seal_answering(&id, &d, None);
+    let repairer = s.blob(&id).shards[1].storer.expect("redrawn");
+    assert_ne!(repairer, lost);
+    // A claim after the deadline finds nothing.
+    let lost_key = s.key_of(&lost).clone();
+    let e = s.refusal(&lost_key, claim(&id, 1, &nonce, &key, &lost));
+    assert!(
+        [codes::NO_OPEN_CHALLENGE, codes::NOT_ASSIGNED].contains(&e.code()),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_refused_challenge_is_named_with_its_code() {
+    let mut s = Store::new(audit_params(), &[STAKE; 6]);
+    let d = data(100_000, 2, 3, 6);
+    let id = s.store(KEY, &d);
+    let (nonce, key) = challenge_of(&d, 2, 0);
+    let amount_min = CHALLENGE_AMOUNT_MIN.0;
+    let e = s.refusal(&alice(), post(&id, 2, nonce, &key, amount_min - 1));
+    assert_eq!(e.code(), codes::CHALLENGE_TOO_SMALL, "{e}");
+    let e = s.refusal(&bob(), post(&id, 2, nonce, &key, amount_min));
+    assert_eq!(e.code(), codes::NOT_PUBLISHER, "{e}");
+    let e = s.refusal(
+        &alice(),
+        post(&Hash::digest(b"none"), 2, nonce, &key, amount_min),
+    );
+    assert_eq!(e.code(), codes::UNKNOWN_BLOB, "{e}");
+    let e = s.refusal(&alice(), post(&id, 3, nonce, &key, amount_min));
+    assert_eq!(e.code(), codes::NO_SUCH_SHARD, "{e}");
+    // A blob whose shards are drawn but not confirmed.
+    let placing = s.register(
+        "files/other",
+        &manifest(100_000, 2, 3),
+        Amount(10_000_000_000),
+    );
+    s.seal_answering(&id, &d, None);
+    let e = s.refusal(&alice(), post(&placing, 0, nonce, &key, amount_min));
+    assert_eq!(e.code(), codes::SHARD_NOT_HELD, "{e}");
+    // One open challenge a shard.
+    s.submit(&alice(), post(&id, 2, nonce, &key, amount_min));
+    s.seal_answering(&id, &d, None);
+    let (again, again_key) = challenge_of(&d, 2, 1);
+    let e = s.refusal(&alice(), post(&id, 2, again, &again_key, amount_min));
+    assert_eq!(e.code(), codes::CHALLENGE_OPEN, "{e}");
+    // A claim of a shard nobody challenged.
+    let storer = s.blob(&id).shards[0].storer.unwrap();
+    let storer_key = s.key_of(&storer).clone();
+    let e = s.refusal(&storer_key, claim(&id, 0, &nonce, &key, &storer));
+    assert_eq!(e.code(), codes::NO_OPEN_CHALLENGE, "{e}");
 }

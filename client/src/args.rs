@@ -72,6 +72,17 @@ pub enum ClientCommand {
         /// network takes for its size and shares (its first period and placement).
         #[arg(long, value_name = "AMOUNT", requires = "file")]
         endowment: Option<AmountArg>,
+        /// Challenges to derive for each shard of a blob while the file is encoded, written
+        /// to a schedule for `blob challenge` and `node --challenges` (docs/STORAGE.md
+        /// "Challenges"); 0 for none. Each costs one more hash of every shard byte at `put`.
+        #[arg(long, value_name = "N", default_value_t = crate::challenge::CHALLENGES_PER_SHARD_DEFAULT,
+              value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::challenge::CHALLENGES_PER_SHARD_MAX)),
+              requires = "file")]
+        challenges: u32,
+        /// Where a blob's challenge schedule is written. Default:
+        /// $XDG_DATA_HOME/bitverse/challenges, else ~/.local/share/bitverse/challenges.
+        #[arg(long, value_name = "DIR", requires = "file")]
+        challenges_dir: Option<PathBuf>,
         /// How the transaction is signed, paid and waited for.
         #[command(flatten)]
         write: WriteArgs,
@@ -445,7 +456,7 @@ impl FromStr for AmountArg {
 }
 
 /// Flags of every command that signs and sends a transaction.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct WriteArgs {
     /// Signing key: a key file path (see `wallet new`) or `dev:NAME` for a development key.
     #[arg(long, value_name = "KEYSPEC")]
@@ -507,6 +518,38 @@ pub enum BlobCommand {
         /// How the answer is printed.
         #[command(flatten)]
         output: OutputArgs,
+        /// The node to ask.
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Challenge a storer of the blob at KEY by hand: lock AMOUNT that only a holder of the
+    /// whole shard can claim, and wait for the claim.
+    ///
+    /// `put` derives each shard's challenges while it has the file and writes them to a
+    /// schedule (docs/STORAGE.md "Challenges"); this posts the shard's next one from it.
+    /// Claimed: the storer is paid AMOUNT and the shard's next challenge comes after twice the
+    /// interval. Unclaimed by the deadline: AMOUNT comes back, the storer's record gets a
+    /// failure, and the shard is placed on another storer, which rebuilds it. Prints how it
+    /// ended; exits 0 either way (`--json`'s `claimed` says which). `bitverse node
+    /// --challenges` runs the schedules on their own.
+    Challenge {
+        /// The blob's key: `alice/photos/1`.
+        key: String,
+        /// The shard to challenge. Default: the confirmed shard without an open challenge
+        /// whose next challenge is due soonest.
+        #[arg(long, value_name = "INDEX")]
+        shard: Option<u8>,
+        /// What a claim pays (coins or `…base`), locked until the claim or the deadline.
+        #[arg(long, value_name = "AMOUNT", default_value = "0.0001")]
+        amount: AmountArg,
+        /// Where the schedules are: `put` writes them there. Default:
+        /// $XDG_DATA_HOME/bitverse/challenges, else ~/.local/share/bitverse/challenges.
+        #[arg(long, value_name = "DIR")]
+        challenges_dir: Option<PathBuf>,
+        /// How the challenge is signed (by the blob's publisher), paid and waited for; the
+        /// wait covers the storer's claim too.
+        #[command(flatten)]
+        write: WriteArgs,
         /// The node to ask.
         #[command(flatten)]
         rpc: RpcArgs,

@@ -44,6 +44,10 @@ pub(crate) struct BlobPut<'a> {
     pub content_type: Option<String>,
     /// The endowment; the least the network takes when not given.
     pub endowment: Option<Amount>,
+    /// Challenges derived a shard for the schedule (`crate::challenge`); 0 for none.
+    pub challenges: u32,
+    /// Where the schedule is written.
+    pub challenges_dir: PathBuf,
 }
 
 /// `put KEY --file FILE` for a file above the value limit.
@@ -68,25 +72,30 @@ pub(crate) async fn put_blob(
         Some(given) => given,
         None => sniff_content_type(&path),
     };
+    // The challenge schedule's keys are derived in the same pass, from each shard's bytes.
+    let signer = crate::keys::load_key(&write.key)?;
+    let salt = crate::challenge::new_salt(&signer, &path, size_bytes);
+    let keyers = crate::challenge::keyers(&signer, &salt, shares.total_shards, put.challenges);
     // One pass to make the manifest: every shard's root, without keeping a shard.
-    let manifest = {
+    let (manifest, keyers) = {
         let path = path.clone();
         let bar = progress_line(
             Some(size_bytes),
             "hashing {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         );
         let bar_in = bar.clone();
-        let manifest = tokio::task::spawn_blocking(move || {
+        let mut keyers = keyers;
+        let encoded = tokio::task::spawn_blocking(move || {
             let file = File::open(&path)?;
-            let mut sinks: Vec<io::Sink> = (0..shares.total_shards).map(|_| io::sink()).collect();
-            encode_blob(bar_in.wrap_read(file), shares, &mut sinks)
+            encode_blob(bar_in.wrap_read(file), shares, &mut keyers)
+                .map(|manifest| (manifest, keyers))
                 .map_err(|e| io::Error::other(e.to_string()))
         })
         .await
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(format!("cannot encode {shown}: {e}")))?;
         bar.finish_and_clear();
-        manifest
+        encoded
     };
     let (_, params) = network_params(client).await?;
     let least = endowment_min(&manifest, &params)
@@ -105,6 +114,27 @@ pub(crate) async fn put_blob(
             crate::submit::shown(endowment, write.raw)
         );
     }
+    let schedule = if put.challenges > 0 {
+        let schedule = crate::challenge::Schedule::new(
+            id,
+            key.clone(),
+            write.key.clone(),
+            signer.account(),
+            salt,
+            keyers,
+        );
+        let written = schedule.save(&put.challenges_dir)?;
+        if !write.json {
+            eprintln!(
+                "challenge schedule: {} a shard, in {}",
+                put.challenges,
+                written.display()
+            );
+        }
+        Some(written)
+    } else {
+        None
+    };
 
     let placed = wait_for_blob(client, &key, "the chain to draw the storers", |blob| {
         blob.shards.iter().all(|s| s.storer.is_some())
@@ -133,6 +163,7 @@ pub(crate) async fn put_blob(
                 "status": stored.status,
                 "storers": placed.shards.iter().map(|s| s.storer.map(|a| a.to_string())).collect::<Vec<_>>(),
                 "upload": upload,
+                "challenge_schedule": schedule.map(|p| p.display().to_string()),
             })
         );
     } else {
@@ -438,6 +469,53 @@ pub(crate) async fn show(
     Ok(())
 }
 
+/// `blob challenge KEY`: the shard's next challenge from the schedule, posted and waited for.
+pub(crate) async fn challenge(
+    client: &NodeClient,
+    key: &str,
+    shard: Option<u8>,
+    amount: Amount,
+    write: &WriteArgs,
+    dir: &Path,
+) -> Result<(), CliError> {
+    let json = write.json;
+    let said = |line: &str| {
+        if !json {
+            eprintln!("{line}");
+        }
+    };
+    let outcome =
+        crate::challenge::run_challenge(client, key, shard, amount, write, dir, &said).await?;
+    if json {
+        let value = serde_json::to_value(&outcome)
+            .map_err(|e| failed(format!("cannot print the outcome as JSON: {e}")))?;
+        println!("{value}");
+        return Ok(());
+    }
+    let storer = outcome
+        .storer
+        .map_or_else(|| "its storer".to_owned(), |s| s.to_string());
+    if outcome.end.claimed {
+        println!(
+            "shard {} of {}: claimed by {storer} at root height {}, paid {}; next challenge in {} blocks",
+            outcome.shard,
+            outcome.key,
+            outcome.end.height,
+            crate::submit::shown(outcome.amount, write.raw),
+            outcome.interval_blocks
+        );
+    } else {
+        println!(
+            "shard {} of {}: NOT claimed by {storer} by root height {}: {} refunded, a failure on the storer's record, the shard re-placed on another storer",
+            outcome.shard,
+            outcome.key,
+            outcome.end.height,
+            crate::submit::shown(outcome.amount, write.raw)
+        );
+    }
+    Ok(())
+}
+
 /// Years `quote --put` prices a blob's keeping for.
 const QUOTED_YEARS: [u64; 3] = [1, 10, 100];
 
@@ -562,7 +640,7 @@ pub(crate) async fn blob_manifest(
 }
 
 /// The node's network and its parameters, which price a blob.
-async fn network_params(client: &NodeClient) -> Result<(String, ChainParams), CliError> {
+pub(crate) async fn network_params(client: &NodeClient) -> Result<(String, ChainParams), CliError> {
     let network = client.status().await?.network;
     let params = ChainParams::named(&network)
         .ok_or_else(|| failed(format!("the node runs an unknown network {network:?}")))?;

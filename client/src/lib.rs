@@ -6,7 +6,8 @@
 //!
 //! Layout: `args` (the commands' flags and help), `node_client` (the typed JSON-RPC client and
 //! [`CliError`], whose kinds are the exit codes), `commands` (wallet, keyspaces, values,
-//! stakes, bounties, status), `light` and `verify` (the light client: header chains checked
+//! stakes, bounties, status), `blob` (files as blobs), `challenge` (the publisher's
+//! challenge schedules), `light` and `verify` (the light client: header chains checked
 //! from genesis, proofs checked against them), `request` (a market request, end to end),
 //! `wait` (until a transaction is in a block), `output` (where an answer is written),
 //! `keys` (key files and addresses) and `program` (a client command as a process: routing,
@@ -19,6 +20,7 @@
 
 pub mod args;
 mod blob;
+pub mod challenge;
 mod commands;
 pub mod keys;
 mod light;
@@ -158,6 +160,25 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
         ClientCommand::Blob(BlobCommand::Show { key, output, rpc }) => {
             blob::show(&NodeClient::new(&rpc.url)?, &key, &output).await
         }
+        ClientCommand::Blob(BlobCommand::Challenge {
+            key,
+            shard,
+            amount,
+            challenges_dir,
+            write,
+            rpc,
+        }) => {
+            let dir = challenges_dir.unwrap_or_else(challenge::default_dir);
+            blob::challenge(
+                &NodeClient::new(&rpc.url)?,
+                &key,
+                shard,
+                amount.0,
+                &write,
+                &dir,
+            )
+            .await
+        }
         ClientCommand::Put {
             target,
             value: None,
@@ -165,6 +186,8 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             shares,
             content_type,
             endowment,
+            challenges,
+            challenges_dir,
             write,
             rpc,
         } => {
@@ -173,6 +196,8 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
                 shares,
                 content_type,
                 endowment: endowment.map(|a| a.0),
+                challenges,
+                challenges_dir: challenges_dir.unwrap_or_else(challenge::default_dir),
             };
             commands::put_file(&NodeClient::new(&rpc.url)?, target, put, &write).await
         }

@@ -298,7 +298,9 @@ fn accounts_named(payload: &TxPayload) -> Vec<AccountId> {
         | TxPayload::DeclareCapacity { .. }
         | TxPayload::RegisterBlob { .. }
         | TxPayload::ConfirmShards { .. }
-        | TxPayload::ProveShards { .. } => Vec::new(),
+        | TxPayload::ProveShards { .. }
+        | TxPayload::PostChallenge { .. }
+        | TxPayload::ClaimChallenge { .. } => Vec::new(),
         TxPayload::ClaimMinerReward { proof } => vec![proof.miner],
         TxPayload::PostBounty { offerer, .. } => vec![*offerer],
         TxPayload::LineupProof { proof } => vec![proof.finder],
@@ -517,6 +519,9 @@ impl Run {
         let blobs = no_store_fault(root.blob_totals_at(height), "blob totals")
             .unwrap_or_else(|e| panic!("blob totals: {e}"));
         add(&mut supply, blobs.escrowed, &|| "blob escrow".into());
+        let challenges = no_store_fault(root.challenge_totals_at(height), "challenge totals")
+            .unwrap_or_else(|e| panic!("challenge totals: {e}"));
+        add(&mut supply, challenges.escrowed, &|| "challenge escrow".into());
         let genesis: u128 = params.genesis_allocations.iter().map(|(_, a)| a.0).sum();
         let minted = params.block_subsidy.0.saturating_mul(u128::from(height));
         assert_eq!(

@@ -562,7 +562,9 @@ impl BrowseIndex {
                     | TxPayload::Dispute { .. }
                     | TxPayload::DeclareCapacity { .. }
                     | TxPayload::ConfirmShards { .. }
-                    | TxPayload::ProveShards { .. } => {}
+                    | TxPayload::ProveShards { .. }
+                    | TxPayload::PostChallenge { .. }
+                    | TxPayload::ClaimChallenge { .. } => {}
                 }
             }
             for (home, _, _, _) in &writes {

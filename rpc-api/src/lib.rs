@@ -619,7 +619,8 @@ pub struct TxSummaryResult {
     pub fee: Amount,
     /// `transfer`, `buy_keyspace`, `set_script`, `put`, `delete`, `stake`, `unstake`,
     /// `claim_miner_reward`, `post_bounty`, `lineup_proof`, `settle`, `dispute`,
-    /// `declare_capacity`, `register_blob`, `confirm_shards` or `prove_shards`.
+    /// `declare_capacity`, `register_blob`, `confirm_shards`, `prove_shards`,
+    /// `post_challenge` or `claim_challenge`.
     pub kind: String,
     /// The key a put, delete or register_blob writes; null for other kinds.
     pub key: Option<String>,
@@ -628,7 +629,7 @@ pub struct TxSummaryResult {
     /// The recipient of a transfer; null for other kinds.
     pub to: Option<AccountId>,
     /// The amount a transfer moves, a purchase prepays, a stake or unstake moves, a bounty
-    /// escrows, or a blob's registration endows; null for other kinds.
+    /// escrows, a blob's registration endows, or a challenge locks; null for other kinds.
     pub amount: Option<Amount>,
     /// The size of a put's value, or of a registered blob's manifest; null for other kinds.
     pub value_bytes: Option<u64>,
@@ -818,6 +819,41 @@ pub struct ShardResult {
     /// that storer confirms it.
     #[serde(default)]
     pub repair: bool,
+    /// Its open challenge (`docs/STORAGE.md` "Challenges"); null when none is open.
+    #[serde(default)]
+    pub challenge: Option<ChallengeShown>,
+    /// How its last challenge ended; null if it was never challenged.
+    #[serde(default)]
+    pub last_challenge: Option<ChallengeEnd>,
+}
+
+/// An open challenge of a shard, as `bv_getBlob` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ChallengeShown {
+    /// The storer that must claim it.
+    pub storer: AccountId,
+    /// The nonce its key is derived with.
+    pub nonce: Hash,
+    /// The public key a claim must be signed with.
+    pub key: AccountId,
+    /// What a claim pays.
+    pub amount: Amount,
+    /// The root height of the block that took it.
+    pub posted_height: u64,
+    /// The root block at whose start it is refunded if unclaimed.
+    pub deadline_height: u64,
+}
+
+/// How a shard's last challenge ended, as `bv_getBlob` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ChallengeEnd {
+    /// The challenge's nonce.
+    pub nonce: Hash,
+    /// The root height of the block that claimed it or refunded it.
+    pub height: u64,
+    /// Claimed by the storer (true), or refunded unclaimed (false: a failure on the storer's
+    /// record, the shard re-placed).
+    pub claimed: bool,
 }
 
 /// One storer of `bv_getStorers`.

@@ -2,9 +2,9 @@
 //! at one height (the tip unless named), so any two nodes answer alike for the same height.
 //! The rules are `blocktree`'s (`blob`); this only reads and shapes them.
 
-use bitverse_blocktree::{Blob, BlobFailure, BlobStatus};
+use bitverse_blocktree::{Blob, BlobFailure, BlobStatus, Challenge};
 use bitverse_keyspace::check_key;
-use bitverse_rpc_api::{BlobResult, ShardResult, StorerResult};
+use bitverse_rpc_api::{BlobResult, ChallengeEnd, ChallengeShown, ShardResult, StorerResult};
 
 use crate::context::{RpcContext, RpcResult, chain_error, invalid_params};
 
@@ -17,8 +17,19 @@ pub(crate) fn get_blob(
     check_key(key).map_err(|e| invalid_params(format!("key {key:?}: {e}")))?;
     let chain = ctx.chain.lock();
     let height = height.unwrap_or_else(|| chain.tip().height);
-    let blob = chain.blob_of_key_at(key, height).map_err(chain_error)?;
-    Ok(blob.map(|b| blob_result(&b, height)))
+    let Some(blob) = chain.blob_of_key_at(key, height).map_err(chain_error)? else {
+        return Ok(None);
+    };
+    // One leaf a shard, at most 64.
+    let mut challenges = Vec::with_capacity(blob.shards.len());
+    for index in (0u8..).take(blob.shards.len()) {
+        challenges.push(
+            chain
+                .challenge_at(&blob.id, index, height)
+                .map_err(chain_error)?,
+        );
+    }
+    Ok(Some(blob_result(&blob, height, &challenges)))
 }
 
 /// `bv_getStorers([height])`.
@@ -46,8 +57,13 @@ pub(crate) fn get_storers(ctx: &RpcContext, height: Option<u64>) -> RpcResult<Ve
     Ok(storers)
 }
 
-/// A blob as `bv_getBlob` shows it: the manifest and status spread over flat fields.
-pub(crate) fn blob_result(blob: &Blob, height: u64) -> BlobResult {
+/// A blob as `bv_getBlob` shows it: the manifest and status spread over flat fields, with
+/// each shard's open challenge (`challenges`, in shard order).
+pub(crate) fn blob_result(
+    blob: &Blob,
+    height: u64,
+    challenges: &[Option<Challenge>],
+) -> BlobResult {
     let (status, ended_height, failure) = match blob.status {
         BlobStatus::Placing => ("placing", None, None),
         BlobStatus::Stored => ("stored", None, None),
@@ -98,6 +114,23 @@ pub(crate) fn blob_result(blob: &Blob, height: u64) -> BlobResult {
                 redraws: shard.redraws,
                 last_audit_height: shard.last_audit_height,
                 repair: shard.repair,
+                challenge: challenges
+                    .get(usize::from(index))
+                    .copied()
+                    .flatten()
+                    .map(|c| ChallengeShown {
+                        storer: c.storer,
+                        nonce: c.nonce,
+                        key: c.key,
+                        amount: c.amount,
+                        posted_height: c.posted_height,
+                        deadline_height: c.deadline_height,
+                    }),
+                last_challenge: shard.last_challenge.map(|c| ChallengeEnd {
+                    nonce: c.nonce,
+                    height: c.height,
+                    claimed: c.claimed,
+                }),
             })
             .collect(),
     }

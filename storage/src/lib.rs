@@ -6,6 +6,8 @@
 //!   decode and the validation the chain runs on it.
 //! - [`erasure`]: a file streamed into n shards (k data, n − k recovery) stripe by stripe, and
 //!   rebuilt from any k of them, in memory bounded by the stripe, never by the file.
+//! - [`challenge`]: keys only a holder of a whole shard can derive, for the publisher's
+//!   challenge bounties.
 //! - [`verified`]: each shard's BLAKE3 outboard tree (`bao-tree`, 16 KiB chunk groups), range
 //!   proofs against the shard root, and their verification chunk group by chunk group.
 //!
@@ -27,10 +29,12 @@
     )
 )]
 
+pub mod challenge;
 pub mod erasure;
 pub mod manifest;
 pub mod verified;
 
+pub use challenge::{ChallengeKeyer, challenge_nonce, challenge_secret, claim_message};
 pub use erasure::{BlobDecoder, BlobEncoder, DecodeError, EncodeError, decode_blob, encode_blob};
 pub use manifest::{
     BLOB_SIZE_BYTES_MAX, Layout, MANIFEST_BYTES_MAX, MANIFEST_VERSION, Manifest, ManifestError,

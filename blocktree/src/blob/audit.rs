@@ -454,7 +454,7 @@ pub(super) fn expire_audits(
 /// Lets the storer of shard `index` of `found` go and queues the shard's draw for the next
 /// block, marked for repair. Not counted as a redraw: a blob does not fail because its
 /// storers were audited out (`docs/STORAGE.md`, "Repairs").
-fn mark_for_repair(
+pub(super) fn mark_for_repair(
     view: &mut StateView<'_>,
     found: &mut Blob,
     index: u8,

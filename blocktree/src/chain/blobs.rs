@@ -5,9 +5,10 @@ use bitverse_primitives::{AccountId, Amount, Hash};
 
 use super::{Chain, apply_to_chain_error};
 use crate::blob::{
-    AuditTotals, Blob, BlobTotals, PendingAudit, ShardReceipt, StorerCandidate, StorerRecord,
-    audit_totals, blob, blob_of_key, pending_audits_of_storer, storer_candidates, storer_record,
-    totals,
+    AuditTotals, Blob, BlobTotals, Challenge, ChallengeTotals, PendingAudit, ShardReceipt,
+    StorerCandidate, StorerRecord, audit_totals, blob, blob_of_key, challenge_totals,
+    challenges_of_storer, open_challenge, pending_audits_of_storer, storer_candidates,
+    storer_record, totals,
 };
 use crate::error::ChainError;
 
@@ -73,6 +74,36 @@ impl Chain {
     pub fn audit_totals_at(&self, height: u64) -> Result<AuditTotals, ChainError> {
         let view = self.view_at(height)?;
         Ok(audit_totals(&view)?)
+    }
+
+    /// The open challenges on storer `account` at root height `height`, in the order they
+    /// were posted: what its node claims before each one's deadline. One read of the storer's
+    /// list and one per challenge (at most `CHALLENGES_PER_STORER_MAX`).
+    pub fn challenges_of_storer_at(
+        &self,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Vec<Challenge>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(challenges_of_storer(&view, account)?)
+    }
+
+    /// The open challenge of shard `shard` of blob `blob` at root height `height`, if any.
+    pub fn challenge_at(
+        &self,
+        blob: &Hash,
+        shard: u8,
+        height: u64,
+    ) -> Result<Option<Challenge>, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(open_challenge(&view, blob, shard)?)
+    }
+
+    /// The challenges in total at root height `height`, with the escrow the conservation of
+    /// money counts.
+    pub fn challenge_totals_at(&self, height: u64) -> Result<ChallengeTotals, ChainError> {
+        let view = self.view_at(height)?;
+        Ok(challenge_totals(&view)?)
     }
 
     /// The shards root block `placed_height` drew a storer for (first placements, redraws and

@@ -243,4 +243,18 @@ error_codes! {
         "no audit of the shard issued at that height is pending: never issued, answered already, or past its deadline";
     BAD_AUDIT_PROOF = 10022 (was 10022), Storage:
         "an audit proof does not verify as the audited segment against the shard's root";
+    CHALLENGE_TOO_SMALL = 10023 (was 10023), Storage:
+        "a PostChallenge locks less than the least a challenge may (1,000 base units)";
+    NOT_PUBLISHER = 10024 (was 10024), Storage:
+        "a PostChallenge by an account that did not publish the blob";
+    SHARD_NOT_HELD = 10025 (was 10025), Storage:
+        "a PostChallenge on a shard no storer has confirmed (not drawn, unconfirmed or being repaired)";
+    CHALLENGE_OPEN = 10026 (was 10026), Storage:
+        "a PostChallenge on a shard whose challenge is still open";
+    CHALLENGES_FULL = 10027 (was 10027), Storage:
+        "the block takes no more challenges (64) or the storer has the most open (64): try later";
+    NO_OPEN_CHALLENGE = 10028 (was 10028), Storage:
+        "a ClaimChallenge with no open challenge of the shard for the sender: never posted, claimed, past its deadline, or the shard is no longer the sender's";
+    BAD_CHALLENGE_CLAIM = 10029 (was 10029), Storage:
+        "a ClaimChallenge's signature does not verify under the challenge's key";
 }

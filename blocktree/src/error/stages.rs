@@ -764,6 +764,72 @@ pub enum StorageError {
         /// What failed.
         reason: String,
     },
+    /// A PostChallenge locking less than the least a challenge may.
+    #[error("a challenge of {amount} base units locks less than the least, {amount_min}")]
+    ChallengeTooSmall {
+        /// Offered.
+        amount: Amount,
+        /// `blob::CHALLENGE_AMOUNT_MIN`.
+        amount_min: Amount,
+    },
+    /// A PostChallenge on a blob the sender did not publish.
+    #[error("{account} did not publish blob {blob}: only its publisher challenges its storers")]
+    NotPublisher {
+        /// The blob.
+        blob: Hash,
+        /// The sender.
+        account: AccountId,
+    },
+    /// A PostChallenge on a shard no storer has confirmed (not drawn yet, waiting for its
+    /// receipt, or being repaired).
+    #[error("shard {shard} of blob {blob} is not held by a storer that confirmed it")]
+    ShardNotHeld {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+    },
+    /// A PostChallenge on a shard with an open challenge.
+    #[error("shard {shard} of blob {blob} has an open challenge already")]
+    ChallengeOpen {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+    },
+    /// A PostChallenge past the most challenges a block takes or a storer may have open.
+    #[error(
+        "challenges are full: {in_block} posted in this block (at most {in_block_max}), {on_storer} open on the storer (at most {on_storer_max}): try later"
+    )]
+    ChallengesFull {
+        /// Posted in this block.
+        in_block: usize,
+        /// `blob::CHALLENGES_PER_BLOCK_MAX`.
+        in_block_max: usize,
+        /// Open on the shard's storer.
+        on_storer: usize,
+        /// `blob::CHALLENGES_PER_STORER_MAX`.
+        on_storer_max: usize,
+    },
+    /// A ClaimChallenge with no open challenge of the shard posted for the sender before its
+    /// deadline.
+    #[error("no challenge of shard {shard} of blob {blob} is open for the sender")]
+    NoOpenChallenge {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+    },
+    /// A ClaimChallenge whose signature does not verify under the challenge's key.
+    #[error(
+        "the claim of the challenge of shard {shard} of blob {blob} is not signed by the key the shard and nonce give"
+    )]
+    BadChallengeClaim {
+        /// The blob.
+        blob: Hash,
+        /// The shard.
+        shard: u8,
+    },
     /// A storer's reliability record could not be read or updated (invalid ledger
     /// parameters).
     #[error("storer ledger: {0}")]
@@ -799,6 +865,13 @@ impl StorageError {
             StorageError::ProofTooLarge { .. } => codes::PROOF_TOO_LARGE,
             StorageError::NoPendingAudit { .. } => codes::NO_PENDING_AUDIT,
             StorageError::BadAuditProof { .. } => codes::BAD_AUDIT_PROOF,
+            StorageError::ChallengeTooSmall { .. } => codes::CHALLENGE_TOO_SMALL,
+            StorageError::NotPublisher { .. } => codes::NOT_PUBLISHER,
+            StorageError::ShardNotHeld { .. } => codes::SHARD_NOT_HELD,
+            StorageError::ChallengeOpen { .. } => codes::CHALLENGE_OPEN,
+            StorageError::ChallengesFull { .. } => codes::CHALLENGES_FULL,
+            StorageError::NoOpenChallenge { .. } => codes::NO_OPEN_CHALLENGE,
+            StorageError::BadChallengeClaim { .. } => codes::BAD_CHALLENGE_CLAIM,
         }
     }
 }

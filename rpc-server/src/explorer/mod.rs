@@ -375,6 +375,13 @@ fn block_result(block: &Block, on_best_chain: bool) -> BlockResult {
                     TxPayload::ProveShards { .. } => {
                         summary.kind = "prove_shards".into();
                     }
+                    TxPayload::PostChallenge { amount, .. } => {
+                        summary.kind = "post_challenge".into();
+                        summary.amount = Some(*amount);
+                    }
+                    TxPayload::ClaimChallenge { .. } => {
+                        summary.kind = "claim_challenge".into();
+                    }
                 }
                 summary
             })
