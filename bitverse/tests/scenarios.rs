@@ -269,6 +269,10 @@ fn every_read_command_ends_quietly_on_a_closed_pipe(node: &TestNode, address: &s
         let output = std::process::Command::new(common::binary())
             .args(&args)
             .env("BITVERSE_STATE_DIR", node.data_dir.join("light-client"))
+            .env(
+                "BITVERSE_CHALLENGES_DIR",
+                node.data_dir.join("light-client/challenges"),
+            )
             .env("BITVERSE_NETWORK", &node.network)
             .stdin(std::process::Stdio::null())
             .stdout(writer)

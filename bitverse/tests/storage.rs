@@ -497,3 +497,163 @@ fn a_storer_that_deletes_its_shard_is_slashed_and_the_shard_is_repaired_elsewher
         "the document came back different"
     );
 }
+
+/// Challenge bounties across real processes (issue 19 §3): `put` writes the publisher's
+/// schedule; `blob challenge` on an honest storer's shard is claimed by its node from its disk
+/// and the shard's next interval doubles; a storer that deleted its shard cannot claim, so at
+/// the deadline the amount comes back, the challenge is recorded unclaimed and the shard is
+/// re-placed on the spare storer, which rebuilds it.
+#[test]
+fn an_honest_storer_claims_its_challenge_and_one_that_deleted_its_shard_cannot() {
+    const SIZE: usize = 2_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::launch(
+        &dir.path().join("node"),
+        &["--dev", "--p2p-addr", "/ip4/127.0.0.1/tcp/0"],
+    );
+    let names: Vec<String> = (0..4).map(|i| format!("challenged-{i}")).collect();
+    let storers = staked_storers(&node, dir.path(), &names);
+    let addresses: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let address = run_cli(&["wallet", "address", "--key", &format!("dev:{name}")]);
+            address.assert_ok("address").stdout_text().trim().to_owned()
+        })
+        .collect();
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "vault",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ])
+    .assert_ok("buy keyspace");
+    let (path, _) = random_file(dir.path(), "ledger.bin", SIZE);
+    let put = node.cli(&[
+        "put",
+        "vault/ledger",
+        "--file",
+        path.to_str().unwrap(),
+        "--shares",
+        "2-of-3",
+        "--challenges",
+        "3",
+        "--endowment",
+        "1",
+        "--key",
+        "dev:alice",
+        "--json",
+    ]);
+    put.assert_ok("put with a challenge schedule");
+    let answer: serde_json::Value = serde_json::from_slice(&put.stdout).expect("put's JSON");
+    let schedule_path = answer["challenge_schedule"]
+        .as_str()
+        .expect("a schedule written");
+    let schedule: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(schedule_path).expect("read the schedule"))
+            .expect("the schedule's JSON");
+    assert_eq!(schedule["shards"].as_array().unwrap().len(), 3);
+    assert_eq!(schedule["shards"][1]["keys"].as_array().unwrap().len(), 3);
+    let blob = node
+        .rpc("bv_getBlob", json!(["vault/ledger"]))
+        .expect("bv_getBlob");
+    let id = blob["id"].as_str().unwrap().to_owned();
+    let holder_of = |blob: &serde_json::Value, shard: usize| {
+        let storer = blob["shards"][shard]["storer"].as_str().map(str::to_owned);
+        storer.and_then(|s| addresses.iter().position(|a| *a == s))
+    };
+    let cheat = holder_of(&blob, 0).expect("shard 0 placed");
+    let challenge = |shard: &str| {
+        node.cli(&[
+            "blob",
+            "challenge",
+            "vault/ledger",
+            "--shard",
+            shard,
+            "--amount",
+            "0.5",
+            "--key",
+            "dev:alice",
+            "--json",
+            "--wait-timeout-secs",
+            "120",
+        ])
+    };
+
+    // The honest storer of shard 1 claims from its disk: a write of its own makes the block.
+    let honest = challenge("1");
+    honest.assert_ok("challenge an honest storer");
+    let outcome: serde_json::Value = serde_json::from_slice(&honest.stdout).expect("JSON");
+    assert_eq!(outcome["end"]["claimed"], true, "{outcome}");
+    assert_eq!(outcome["index"], 0);
+    // dev's audit deadline is 100 blocks: the first interval is twice that, and each claim
+    // after doubles it (by hand, a challenge need not wait for its interval).
+    assert_eq!(outcome["interval_blocks"], 200, "{outcome}");
+    let again = challenge("1");
+    again.assert_ok("challenge the honest storer again");
+    let outcome: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(outcome["end"]["claimed"], true, "{outcome}");
+    assert_eq!(outcome["index"], 1);
+    assert_eq!(outcome["interval_blocks"], 400, "{outcome}");
+    let blob = node
+        .rpc("bv_getBlob", json!(["vault/ledger"]))
+        .expect("bv_getBlob");
+    assert_eq!(
+        blob["shards"][1]["last_challenge"]["claimed"], true,
+        "{blob}"
+    );
+    assert!(blob["shards"][1]["challenge"].is_null(), "{blob}");
+
+    // The cheat deletes its shard; its challenge runs while blocks go by (one a write).
+    let shard_file = storers[cheat]
+        .data_dir
+        .join("shards")
+        .join(format!("{id}-00.data"));
+    fs::remove_file(&shard_file).expect("delete the shard");
+    let cheated = std::thread::scope(|scope| {
+        let running = scope.spawn(|| challenge("0"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(3 * TIMEOUT_MS);
+        while !running.is_finished() && std::time::Instant::now() < deadline {
+            node.cli(&["send", "dev:bob", "1base", "--key", "dev:carol"])
+                .assert_ok("a write, for a block");
+        }
+        running.join().expect("the challenge's thread")
+    });
+    cheated.assert_ok("challenge the storer that deleted its shard");
+    let outcome: serde_json::Value = serde_json::from_slice(&cheated.stdout).expect("JSON");
+    assert_eq!(outcome["end"]["claimed"], false, "{outcome}");
+    assert!(
+        storers[cheat]
+            .log()
+            .contains("cannot read a challenged shard"),
+        "{}",
+        storers[cheat].log()
+    );
+    // Re-placed on another storer, which rebuilds and confirms it.
+    let repaired = wait_for(
+        TIMEOUT_MS,
+        "the challenged shard repaired elsewhere",
+        || {
+            node.cli(&["send", "dev:bob", "1base", "--key", "dev:carol"])
+                .assert_ok("a write, for a block");
+            let blob = node.rpc("bv_getBlob", json!(["vault/ledger"])).ok()?;
+            let holder = holder_of(&blob, 0)?;
+            (holder != cheat && blob["shards"][0]["confirmed"] == true).then_some(blob)
+        },
+        || {
+            format!(
+                "{}",
+                node.rpc("bv_getBlob", json!(["vault/ledger"])).unwrap()
+            )
+        },
+    );
+    assert_eq!(repaired["shards"][0]["last_challenge"]["claimed"], false);
+    // The schedule counts both challenges used.
+    let schedule: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(schedule_path).expect("read the schedule"))
+            .expect("the schedule's JSON");
+    assert_eq!(schedule["shards"][0]["next"], 1);
+    assert_eq!(schedule["shards"][1]["next"], 2);
+}

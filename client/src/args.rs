@@ -81,7 +81,12 @@ pub enum ClientCommand {
         challenges: u32,
         /// Where a blob's challenge schedule is written. Default:
         /// $XDG_DATA_HOME/bitverse/challenges, else ~/.local/share/bitverse/challenges.
-        #[arg(long, value_name = "DIR", requires = "file")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            requires = "file",
+            env = "BITVERSE_CHALLENGES_DIR"
+        )]
         challenges_dir: Option<PathBuf>,
         /// How the transaction is signed, paid and waited for.
         #[command(flatten)]
@@ -534,7 +539,8 @@ pub enum BlobCommand {
     /// --challenges` runs the schedules on their own.
     Challenge {
         /// The blob's key: `alice/photos/1`.
-        key: String,
+        #[arg(value_name = "KEY")]
+        target: String,
         /// The shard to challenge. Default: the confirmed shard without an open challenge
         /// whose next challenge is due soonest.
         #[arg(long, value_name = "INDEX")]
@@ -544,7 +550,7 @@ pub enum BlobCommand {
         amount: AmountArg,
         /// Where the schedules are: `put` writes them there. Default:
         /// $XDG_DATA_HOME/bitverse/challenges, else ~/.local/share/bitverse/challenges.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", env = "BITVERSE_CHALLENGES_DIR")]
         challenges_dir: Option<PathBuf>,
         /// How the challenge is signed (by the blob's publisher), paid and waited for; the
         /// wait covers the storer's claim too.

@@ -161,7 +161,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             blob::show(&NodeClient::new(&rpc.url)?, &key, &output).await
         }
         ClientCommand::Blob(BlobCommand::Challenge {
-            key,
+            target,
             shard,
             amount,
             challenges_dir,
@@ -171,7 +171,7 @@ pub async fn run(command: ClientCommand) -> Result<(), CliError> {
             let dir = challenges_dir.unwrap_or_else(challenge::default_dir);
             blob::challenge(
                 &NodeClient::new(&rpc.url)?,
-                &key,
+                &target,
                 shard,
                 amount.0,
                 &write,

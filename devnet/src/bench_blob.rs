@@ -66,6 +66,7 @@ fn measure(options: &BlobBenchOptions) -> anyhow::Result<()> {
     }
     let exe = crate::bitverse_exe()?;
     let (dir, _temp) = work_dir(options.dir.as_deref())?;
+    let challenges_dir = dir.join("challenges");
     let mut nodes = Nodes::default();
     let sealer = start_node(&exe, &dir.join("node-0"), &NodeLaunch::dev_sealer())?;
     let url = sealer.rpc_url.clone();
@@ -163,6 +164,10 @@ fn measure(options: &BlobBenchOptions) -> anyhow::Result<()> {
                 &shares,
                 "--key",
                 "dev:alice",
+                // The challenge schedule (8 keyed hashes of every shard byte, as a user's put
+                // derives by default) goes beside the bench's files, not into the home.
+                "--challenges-dir",
+                challenges_dir.to_str().unwrap_or_default(),
                 "--rpc",
                 &url,
             ],

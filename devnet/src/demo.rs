@@ -77,6 +77,7 @@ impl Demo {
             .args(args)
             .args(["--rpc", &node.rpc_url])
             .env("BITVERSE_STATE_DIR", &self.state_dir)
+            .env("BITVERSE_CHALLENGES_DIR", self.state_dir.join("challenges"))
             .output()
             .with_context(|| format!("cannot run {}", self.exe.display()))
     }

@@ -310,6 +310,8 @@ fn run_cli_timed(
     let mut child = Command::new(binary())
         .args(args)
         .env("BITVERSE_STATE_DIR", state_dir)
+        // Blob challenge schedules beside the light client's state, never in the real home.
+        .env("BITVERSE_CHALLENGES_DIR", state_dir.join("challenges"))
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
