@@ -657,3 +657,98 @@ fn an_honest_storer_claims_its_challenge_and_one_that_deleted_its_shard_cannot()
     assert_eq!(schedule["shards"][0]["next"], 1);
     assert_eq!(schedule["shards"][1]["next"], 2);
 }
+
+/// `bitverse node --challenges` runs the schedule `put` wrote on its own: every confirmed
+/// shard is challenged, each storer's node claims, and the schedule records each end and the
+/// next challenge's height.
+#[test]
+fn a_node_with_challenges_runs_the_publisher_s_schedule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node_dir = dir.path().join("node");
+    // Where the rig's CLI commands against this node keep their state, schedules included.
+    let schedules = node_dir.join("light-client/challenges");
+    let node = TestNode::launch(
+        &node_dir,
+        &[
+            "--dev",
+            "--p2p-addr",
+            "/ip4/127.0.0.1/tcp/0",
+            "--challenges",
+            "--challenges-dir",
+            schedules.to_str().unwrap(),
+        ],
+    );
+    let names: Vec<String> = (0..3).map(|i| format!("scheduled-{i}")).collect();
+    let _storers = staked_storers(&node, dir.path(), &names);
+    node.cli(&[
+        "keyspace",
+        "buy",
+        "vault",
+        "--key",
+        "dev:alice",
+        "--quota",
+        "100000",
+    ])
+    .assert_ok("buy keyspace");
+    let (path, _) = random_file(dir.path(), "minutes.bin", 1_000_000);
+    node.cli(&[
+        "put",
+        "vault/minutes",
+        "--file",
+        path.to_str().unwrap(),
+        "--shares",
+        "2-of-3",
+        "--challenges",
+        "2",
+        "--endowment",
+        "1",
+        "--key",
+        "dev:alice",
+    ])
+    .assert_ok("put with a challenge schedule");
+    let blob = wait_for(
+        TIMEOUT_MS,
+        "every shard's first challenge claimed",
+        || {
+            let blob = node.rpc("bv_getBlob", json!(["vault/minutes"])).ok()?;
+            blob["shards"]
+                .as_array()?
+                .iter()
+                .all(|s| s["last_challenge"]["claimed"] == true)
+                .then_some(blob)
+        },
+        || {
+            format!(
+                "{}\n{}",
+                node.rpc("bv_getBlob", json!(["vault/minutes"])).unwrap(),
+                node.log()
+            )
+        },
+    );
+    let id = blob["id"].as_str().unwrap();
+    let schedule = wait_for(
+        TIMEOUT_MS,
+        "the schedule to record every end",
+        || {
+            let text = fs::read_to_string(schedules.join(format!("{id}.json"))).ok()?;
+            let schedule: serde_json::Value = serde_json::from_str(&text).ok()?;
+            schedule["shards"]
+                .as_array()?
+                .iter()
+                .all(|s| s["open"].is_null() && s["interval_blocks"] == 200)
+                .then_some(schedule)
+        },
+        || node.log(),
+    );
+    for (shard, planned) in schedule["shards"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(planned["next"], 1, "{schedule}");
+        let ended = blob["shards"][shard]["last_challenge"]["height"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            planned["next_height"].as_u64().unwrap(),
+            ended + 200,
+            "{schedule}"
+        );
+    }
+}

@@ -91,6 +91,9 @@ pub struct ShardSchedule {
     pub interval_blocks: u64,
     /// The root height from which the next challenge is due; 0: at once.
     pub next_height: u64,
+    /// The index of the challenge posted and not yet seen ended, if any.
+    #[serde(default)]
+    pub open: Option<u32>,
 }
 
 /// The keyers `put` feeds each shard through while it encodes: `per_shard` challenges for each
@@ -150,9 +153,58 @@ impl Schedule {
                     next: 0,
                     interval_blocks: 0,
                     next_height: 0,
+                    open: None,
                 })
                 .collect(),
         }
+    }
+
+    /// Takes shard `shard`'s next challenge: its index, nonce and public key, counted used
+    /// and open from now (save the schedule before posting it). `None` when the shard has
+    /// used all its challenges or has no schedule.
+    pub fn begin(&mut self, shard: u8, signer: &SecretKey) -> Option<(u32, Hash, AccountId)> {
+        let salt = self.salt;
+        let planned = self.shards.get_mut(usize::from(shard))?;
+        let index = planned.next;
+        let key = *planned.keys.get(usize::try_from(index).ok()?)?;
+        planned.next = index.checked_add(1)?;
+        planned.open = Some(index);
+        Some((
+            index,
+            challenge_nonce(&signer.to_bytes(), &salt, shard, index),
+            key,
+        ))
+    }
+
+    /// Records how shard `shard`'s open challenge ended: a claim doubles the interval (from
+    /// `start_blocks` up to [`INTERVAL_CAP_FACTOR`] times it), a miss starts it again; the next
+    /// challenge is due that long after the end. Returns the new interval.
+    pub fn record_end(&mut self, shard: u8, end: &ChallengeEnd, start_blocks: u64) -> u64 {
+        let Some(planned) = self.shards.get_mut(usize::from(shard)) else {
+            return 0;
+        };
+        planned.interval_blocks = if end.claimed {
+            planned.interval_blocks.saturating_mul(2).clamp(
+                start_blocks,
+                start_blocks.saturating_mul(INTERVAL_CAP_FACTOR),
+            )
+        } else {
+            start_blocks
+        };
+        planned.next_height = end.height.saturating_add(planned.interval_blocks);
+        planned.open = None;
+        planned.interval_blocks
+    }
+
+    /// The nonce of shard `shard`'s open challenge, if one is open.
+    pub fn open_nonce(&self, shard: u8, signer: &SecretKey) -> Option<Hash> {
+        let index = self.shards.get(usize::from(shard))?.open?;
+        Some(challenge_nonce(
+            &signer.to_bytes(),
+            &self.salt,
+            shard,
+            index,
+        ))
     }
 
     /// Where the schedule of `blob` lives in `dir`.
@@ -238,6 +290,14 @@ pub struct Outcome {
     pub interval_blocks: u64,
 }
 
+/// The interval after a shard's first challenge on a network with `params`.
+pub fn interval_start_blocks(params: &bitverse_blocktree::ChainParams) -> u64 {
+    params
+        .storage
+        .audit_deadline_blocks
+        .saturating_mul(INTERVAL_START_DEADLINES)
+}
+
 /// The shard `blob challenge` picks when not told: the first confirmed one with no open
 /// challenge and challenges left in its schedule, due soonest.
 pub fn pick_shard(blob: &BlobResult, schedule: &Schedule) -> Option<u8> {
@@ -296,25 +356,13 @@ pub async fn run_challenge(
         )));
     };
     let storer = shown.storer;
-    let planned = schedule
-        .shards
-        .get_mut(usize::from(shard))
-        .ok_or_else(|| failed(format!("the schedule has no shard {shard}")))?;
-    let index = planned.next;
-    let Some(challenge_key) = usize::try_from(index)
-        .ok()
-        .and_then(|i| planned.keys.get(i))
-        .copied()
-    else {
+    let Some((index, nonce, challenge_key)) = schedule.begin(shard, &signer) else {
         return Err(failed(format!(
-            "shard {shard} of blob {} has used all {} challenges of its schedule",
-            blob.id,
-            planned.keys.len()
+            "shard {shard} of blob {} has used all the challenges of its schedule",
+            blob.id
         )));
     };
-    let nonce = challenge_nonce(&signer.to_bytes(), &schedule.salt, shard, index);
     // Counted used before it is posted: a nonce once seen is no challenge.
-    planned.next = index.saturating_add(1);
     schedule.save(dir)?;
     let payload = TxPayload::PostChallenge {
         blob: blob.id,
@@ -333,24 +381,7 @@ pub async fn run_challenge(
     ));
     let end = wait_for_end(client, key, shard, &nonce, write).await?;
     let params = crate::blob::network_params(client).await?.1;
-    let start = params
-        .storage
-        .audit_deadline_blocks
-        .saturating_mul(INTERVAL_START_DEADLINES);
-    let planned = schedule
-        .shards
-        .get_mut(usize::from(shard))
-        .ok_or_else(|| failed(format!("the schedule has no shard {shard}")))?;
-    planned.interval_blocks = if end.claimed {
-        planned
-            .interval_blocks
-            .saturating_mul(2)
-            .clamp(start, start.saturating_mul(INTERVAL_CAP_FACTOR))
-    } else {
-        start
-    };
-    planned.next_height = end.height.saturating_add(planned.interval_blocks);
-    let interval_blocks = planned.interval_blocks;
+    let interval_blocks = schedule.record_end(shard, &end, interval_start_blocks(&params));
     schedule.save(dir)?;
     Ok(Outcome {
         key: key.to_owned(),

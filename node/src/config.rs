@@ -212,6 +212,16 @@ pub(crate) struct NodeOptions {
     #[arg(long, value_name = "SIZE", value_parser = ByteSize::parse)]
     #[serde(deserialize_with = "one::<_, ByteSize>")]
     pub(crate) store_capacity: Option<u64>,
+    /// Run the challenge schedules `bitverse put` wrote (docs/STORAGE.md "Challenges"): for
+    /// each blob whose schedule is in --challenges-dir, post each shard's next challenge when
+    /// its interval is over (signed by the key the schedule names), and record how each ended.
+    #[arg(long)]
+    #[merge(strategy = merge::bool::overwrite_false)]
+    pub(crate) challenges: bool,
+    /// Where the schedules are, with --challenges. Default: $XDG_DATA_HOME/bitverse/challenges,
+    /// else ~/.local/share/bitverse/challenges (where `put` writes them).
+    #[arg(long, value_name = "DIR", env = "BITVERSE_CHALLENGES_DIR")]
+    pub(crate) challenges_dir: Option<PathBuf>,
     /// The key the market roles sign offers, envelopes and their transactions with: `dev:NAME`
     /// or a key file (`bitverse wallet new`). Its account is the one staked; it pays the fees
     /// of the Settle and Dispute transactions the node sends.
@@ -464,6 +474,17 @@ const OPTIONS: &[OptionDoc] = &[
         key: "store_capacity",
         help: "The most bytes of shards to keep with store = true. Default 10GiB.",
         value: "\"10GiB\"",
+    },
+    OptionDoc {
+        key: "challenges",
+        help: "Run the challenge schedules put wrote: post each shard's next challenge on its\n\
+               interval and record how each ended.",
+        value: "false",
+    },
+    OptionDoc {
+        key: "challenges_dir",
+        help: "Where the challenge schedules are. Default: ~/.local/share/bitverse/challenges.",
+        value: "\"challenges\"",
     },
     OptionDoc {
         key: "market_key",

@@ -9,11 +9,13 @@
 //!
 //! Layout: `cli` (the program's command line, the client's commands flattened into it),
 //! `config` (`bitverse.toml` merged with the flags), `node` (the node's life: open, start,
-//! produce blocks, stop), `tools` (what the devnet crate carries out for it).
+//! produce blocks, stop), `challenger` (`--challenges`: the publishers' challenge schedules
+//! run on their intervals), `tools` (what the devnet crate carries out for it).
 //!
 //! Invariant: the chain's rules live in `bitverse-blocktree`, the wire shapes in
 //! `bitverse-rpc-api`; this crate only configures and connects the parts.
 
+mod challenger;
 mod cli;
 mod config;
 pub mod node;

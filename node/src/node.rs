@@ -183,6 +183,20 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The publishers' challenge schedules, when asked for.
+    let challenger = config.options.challenges.then(|| {
+        let dir = crate::challenger::schedules_dir(config.options.challenges_dir.as_deref());
+        let (tree, p2p, notify, stop) = (
+            tree.clone(),
+            p2p_handle.clone(),
+            tx_admitted.clone(),
+            stop_rx.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            crate::challenger::run(tree, dir, p2p, || notify.notify_one(), || *stop.borrow());
+        })
+    });
+
     // The browse index, in its own database; the follower catches it up (or rebuilds it when
     // missing) in the background, and `bv_browse` catches up before answering.
     let browse_dir = data_dir.join(BROWSE_DB_DIR);
@@ -255,6 +269,9 @@ pub(crate) async fn run(config: NodeConfig) -> anyhow::Result<()> {
     }
     if let Some(keeper) = storer_keeper {
         keeper.await?;
+    }
+    if let Some(challenger) = challenger {
+        challenger.await?;
     }
     if let Some((_, task)) = network {
         task.await?;
