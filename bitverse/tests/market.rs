@@ -349,6 +349,69 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
         // The silent node never settles as the last relayer: when it is drawn last, the
         // offerer settles the complete chain itself a few root blocks later.
     }
+    // A budget the run outgrows (the filter needs about 3.4 million): each offerer that
+    // answers says what the run needs, the error names --fuel, and that budget settles.
+    let tight_out = work.path().join("bw-tight.png");
+    let tight = run_cli_with_env_timed(
+        &[
+            "request",
+            "filters/bw",
+            "photos/sample",
+            "--tier",
+            "0",
+            "--out",
+            tight_out.to_str().unwrap(),
+            "--key",
+            "dev:bob",
+            "--fuel",
+            "1000000",
+            "--offerer",
+            &node(0),
+            "--timeout-secs",
+            "60",
+        ],
+        &[("BITVERSE_RPC", market.url())],
+        REQUEST_TIMEOUT_MS,
+    );
+    assert_ne!(tight.code, 0, "a budget too small cannot be served");
+    assert!(
+        tight.stderr.contains("give a larger one with --fuel"),
+        "{}",
+        tight.stderr
+    );
+    let needed: u64 = tight
+        .stderr
+        .split("request it with --fuel ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no needed budget named: {}", tight.stderr));
+    assert!((1_000_000..10_000_000).contains(&needed), "{needed}");
+    let needed = needed.to_string();
+    let enough = run_cli_with_env_timed(
+        &[
+            "request",
+            "filters/bw",
+            "photos/sample",
+            "--tier",
+            "0",
+            "--out",
+            tight_out.to_str().unwrap(),
+            "--key",
+            "dev:bob",
+            "--fuel",
+            &needed,
+            "--offerer",
+            &node(0),
+            "--timeout-secs",
+            "60",
+        ],
+        &[("BITVERSE_RPC", market.url())],
+        REQUEST_TIMEOUT_MS,
+    );
+    enough.assert_ok("the request with the budget the offerer named");
+    let (_, _, _, luma) = decode_png(&std::fs::read(&tight_out).expect("the result"));
+    assert_eq!(luma, reference, "the same filtered photo");
     // An input two levels down the tree: the requester brings it to the root with its proof.
     market
         .cli(&[

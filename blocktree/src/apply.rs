@@ -62,10 +62,13 @@ impl StateView<'_> {
             }
             TxPayload::Stake { amount, role } => crate::stake::stake(self, sender, *role, *amount)?,
             TxPayload::Unstake { amount, role } => {
-                if *role == bitverse_pricing::TaskKind::Store {
-                    crate::blob::check_storer_may_unstake(self, sender)?;
+                // A storer holding shards leaves instead: its stake unbonds once they are
+                // re-placed (`crate::blob`).
+                let leaving = *role == bitverse_pricing::TaskKind::Store
+                    && crate::blob::begin_leave(self, sender, *amount)?;
+                if !leaving {
+                    crate::stake::unstake(self, ctx, sender, *role, *amount)?
                 }
-                crate::stake::unstake(self, ctx, sender, *role, *amount)?
             }
             TxPayload::PostBounty {
                 amount,

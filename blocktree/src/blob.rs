@@ -40,6 +40,10 @@
 //! storer, a payment only the holder of the whole shard can claim; unclaimed, it marks the
 //! shard for repair as a failed audit does, without the slash.
 //!
+//! Leaving (`leave`, `docs/STORAGE.md` "Leaving"): an Unstake of a storer's whole stake while
+//! it holds shards marks it leaving; its shards are marked for repair a few a block, then the
+//! stake unbonds.
+//!
 //! Blobs are root keys only in this slice: a key whose keyspace lives on a data chain is
 //! refused (`KeyOnOtherChain`); a deeper blob will keep its manifest on its key's chain.
 
@@ -61,6 +65,7 @@ use crate::state::{ApplyError, StateView};
 
 mod audit;
 mod challenge;
+mod leave;
 
 pub use audit::{
     AUDITS_PER_BLOCK_MAX, AuditTotals, PendingAudit, SHARD_PROOF_BYTES_MAX,
@@ -77,6 +82,8 @@ pub(crate) use challenge::{
     Posting, challenge_totals, challenges_of_storer, claim_challenge, open_challenge,
     post_challenge,
 };
+pub(crate) use leave::begin_leave;
+pub use leave::{LEAVES_PER_BLOCK_MAX, LEAVING_STORERS_MAX, storer_shard_slot_key};
 
 /// Root blocks between a blob's registration and the draw of its shards: the draw at the
 /// start of block `r + 2` is seeded by the hash of block `r + 1`, which did not exist when the
@@ -274,11 +281,17 @@ pub struct StorerRecord {
     pub assigned_bytes: u64,
     /// The shards placed on it: while any is, its storer stake stays locked.
     pub shards: u32,
+    /// Leaving (`leave`): the storer stake it asked to unstake while holding shards, which
+    /// unbonds once its last shard is re-placed; it takes no new shard meanwhile.
+    pub leaving: Option<Amount>,
 }
 
 impl StorerRecord {
-    /// Bytes it can still take.
+    /// Bytes it can still take: none while it is leaving.
     pub fn room_bytes(&self) -> u64 {
+        if self.leaving.is_some() {
+            return 0;
+        }
         self.capacity_bytes.saturating_sub(self.assigned_bytes)
     }
 }
@@ -486,23 +499,6 @@ pub(crate) fn check_key_free(view: &StateView<'_>, key: &str) -> Result<(), Appl
         .into()),
         _ => Ok(()),
     }
-}
-
-/// Refuses an Unstake of storer stake while the root has shards placed on the storer: the
-/// stake backs them (`docs/STORAGE.md`; `crate::apply` asks before `crate::stake::unstake`).
-pub(crate) fn check_storer_may_unstake(
-    view: &StateView<'_>,
-    account: &AccountId,
-) -> Result<(), ApplyError> {
-    let record = storer_record(view, account)?;
-    if record.shards > 0 {
-        return Err(StorageError::StorerHoldsShards {
-            account: *account,
-            shards: record.shards,
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// `DeclareCapacity`: sets the bytes a storer offers. The sender must hold storer stake; a
@@ -921,6 +917,7 @@ fn release_shard(
     audit::forget_shard(view, blob, index)?;
     if let Some(storer) = shard.storer.take() {
         let mut record = storer_record(view, &storer)?;
+        leave::forget_placement(view, &storer, record.shards, blob, index)?;
         record.assigned_bytes = record.assigned_bytes.saturating_sub(shard_bytes);
         record.shards = record.shards.saturating_sub(1);
         set_storer_record(view, &storer, &record);
@@ -986,6 +983,7 @@ pub(crate) fn start_root_block(
     expire_deadlines(view, params, height)?;
     audit::expire_audits(view, params, height)?;
     challenge::expire_challenges(view, params, height)?;
+    leave::process_leaves(view, params, height)?;
     draw_due(view, params, height, parent)?;
     pay_due(view, params, height)?;
     audit::issue_audits(view, params, height, parent)?;
@@ -1235,6 +1233,7 @@ fn assign(
     shard.confirmed_height = None;
     shard.last_audit_height = None;
     let mut record = storer_record(view, storer)?;
+    leave::index_placement(view, storer, record.shards, &found.id, index);
     record.assigned_bytes = record
         .assigned_bytes
         .checked_add(shard_bytes)

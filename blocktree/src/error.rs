@@ -836,6 +836,8 @@ mod tests {
                 },
                 10029,
             ),
+            sg(StorageError::StorerLeaving { account }, 10030),
+            sg(StorageError::LeavingFull { leaving_max: 1_024 }, 10031),
         ]
     }
 
@@ -950,7 +952,9 @@ mod tests {
                 | StorageError::ChallengeOpen { .. }
                 | StorageError::ChallengesFull { .. }
                 | StorageError::NoOpenChallenge { .. }
-                | StorageError::BadChallengeClaim { .. },
+                | StorageError::BadChallengeClaim { .. }
+                | StorageError::StorerLeaving { .. }
+                | StorageError::LeavingFull { .. },
             )
             | TxError::Overflow => {}
         }

@@ -318,6 +318,19 @@ pub(crate) fn unstake(
     role: TaskKind,
     amount: Amount,
 ) -> Result<(), ApplyError> {
+    unstake_at(view, ctx.params, ctx.height, account, role, amount)
+}
+
+/// [`unstake`] in root block `height` of a chain with `params`, outside a transaction: a
+/// leaving storer's stake, unbonded once its last shard is re-placed (`crate::blob`).
+pub(crate) fn unstake_at(
+    view: &mut StateView<'_>,
+    params: &crate::params::ChainParams,
+    height: u64,
+    account: &AccountId,
+    role: TaskKind,
+    amount: Amount,
+) -> Result<(), ApplyError> {
     check_stake(view, amount)?;
     let mut record = stake_record(view, account)?;
     let staked = record.stake(role);
@@ -333,9 +346,8 @@ pub(crate) fn unstake(
     // A delay of 0 would release at the start of the block holding the Unstake, which has
     // already begun: the earliest release is the next block. And never before the last
     // bounty the stake backs has expired: until then a dispute may slash the entry.
-    let release_height = ctx
-        .height
-        .checked_add(ctx.params.unbonding_delay_blocks.max(1))
+    let release_height = height
+        .checked_add(params.unbonding_delay_blocks.max(1))
         .ok_or(TxError::Overflow)?
         .max(duty_horizon(view, account, role)?.saturating_add(1));
     match record
@@ -396,8 +408,9 @@ pub(crate) fn slash(
 /// Takes `share_ppm` parts per million of `account`'s stake in `role` (rounded down) out of
 /// state (a missed audit's slashing), lowering its registry entry, or taking it out of the
 /// registry if nothing is left. Its unbonding entries are left alone: for the storer role they
-/// can only have begun while it held no shard (an Unstake of storer stake is refused while it
-/// holds any), so they never backed the shard it failed. Returns the amount taken, which the
+/// can only have begun while it held no shard (a storer holding shards cannot unstake part of
+/// its stake, and a leaving one unbonds only after its last shard is let go), so they never
+/// backed the shard it failed. Returns the amount taken, which the
 /// caller burns.
 pub(crate) fn slash_share(
     view: &mut StateView<'_>,

@@ -1873,3 +1873,138 @@ fn every_refused_challenge_is_named_with_its_code() {
     let e = s.refusal(&storer_key, claim(&id, 0, &nonce, &key, &storer));
     assert_eq!(e.code(), codes::NO_OPEN_CHALLENGE, "{e}");
 }
+
+impl Store {
+    /// What `account` has unbonding as a storer, if anything.
+    fn unbonding_of(&self, account: &AccountId) -> Option<u128> {
+        let stake = self.chain.stake_at(account, self.height()).unwrap();
+        let amount: u128 = stake
+            .unbonding
+            .iter()
+            .filter(|e| e.role == TaskKind::Store)
+            .map(|e| e.amount.0)
+            .sum();
+        (amount > 0).then_some(amount)
+    }
+
+    /// [`Store::seal_answering`] for several blobs at once.
+    fn seal_answering_all(&mut self, blobs: &[(Hash, &Data)]) {
+        let mut by_storer: Vec<(AccountId, Vec<ShardProof>)> = Vec::new();
+        for (storer, audit) in self.pending_audits() {
+            let Some((_, d)) = blobs.iter().find(|(id, _)| *id == audit.blob) else {
+                continue;
+            };
+            let proof = d.answer(&audit);
+            match by_storer.iter_mut().find(|(a, _)| *a == storer) {
+                Some((_, proofs)) => proofs.push(proof),
+                None => by_storer.push((storer, vec![proof])),
+            }
+        }
+        for (storer, proofs) in by_storer {
+            let key = self.key_of(&storer).clone();
+            for chunk in proofs.chunks(SHARD_PROOFS_PER_TX_MAX) {
+                self.prove(&key, chunk.to_vec());
+            }
+        }
+        self.seal();
+    }
+}
+
+#[test]
+fn a_leaving_storer_has_its_shards_re_placed_and_then_its_stake_unbonds() {
+    let mut s = Store::new(audit_params(), &[STAKE; 5]);
+    let a = data(100_000, 2, 3, 9);
+    let b = data(100_000, 2, 3, 10);
+    let id_a = s.store("files/a", &a);
+    let id_b = s.store("files/b", &b);
+    let blobs = [(id_a, &a), (id_b, &b)];
+    let leaver = s
+        .storers
+        .iter()
+        .map(SecretKey::account)
+        .max_by_key(|account| s.chain.storer_at(account, s.height()).unwrap().shards)
+        .unwrap();
+    let held = s.chain.storer_at(&leaver, s.height()).unwrap().shards;
+    assert!(held >= 1);
+    let leaver_key = s.key_of(&leaver).clone();
+    let unstake = |amount: u128| TxPayload::Unstake {
+        amount: Amount(amount),
+        role: TaskKind::Store,
+    };
+    // Part of the stake: refused, the stake backs every shard.
+    let e = s.refusal(&leaver_key, unstake(STAKE / 2));
+    assert_eq!(e.code(), codes::STORER_HOLDS_SHARDS, "{e}");
+    // All of it: it leaves; the stake stays until its shards are re-placed.
+    s.submit(&leaver_key, unstake(STAKE));
+    s.seal_answering_all(&blobs);
+    let record = s.chain.storer_at(&leaver, s.height()).unwrap();
+    assert_eq!(record.leaving, Some(Amount(STAKE)));
+    assert_eq!(
+        record.room_bytes(),
+        0,
+        "a leaving storer takes no new shard"
+    );
+    let e = s.refusal(&leaver_key, unstake(STAKE));
+    assert_eq!(e.code(), codes::STORER_LEAVING, "{e}");
+    // Its shards are let go a few a block (each waiting for its pending audit), drawn again
+    // onto others, and confirmed by them as repairs as soon as they are drawn.
+    let mut confirmed_repairs = 0;
+    let mut unbonded: Option<u128> = None;
+    for _ in 0..40 {
+        for id in [id_a, id_b] {
+            for (index, shard) in s.blob(&id).shards.iter().enumerate() {
+                if let (Some(storer), None) = (shard.storer, shard.confirmed_height) {
+                    assert_ne!(storer, leaver, "never drawn onto the leaving storer");
+                    let key = s.key_of(&storer).clone();
+                    s.submit(
+                        &key,
+                        TxPayload::ConfirmShards {
+                            receipts: vec![ShardReceipt {
+                                blob: id,
+                                shard: index as u8,
+                            }],
+                        },
+                    );
+                    confirmed_repairs += 1;
+                }
+            }
+        }
+        let done = s.chain.storer_at(&leaver, s.height()).unwrap().shards == 0;
+        if done && confirmed_repairs == held {
+            break;
+        }
+        if !done {
+            assert_eq!(
+                s.storer_stake(&leaver),
+                STAKE,
+                "locked while it holds shards"
+            );
+        }
+        s.seal_answering_all(&blobs);
+        unbonded = unbonded.or_else(|| s.unbonding_of(&leaver));
+    }
+    s.seal_answering_all(&blobs);
+    unbonded = unbonded.or_else(|| s.unbonding_of(&leaver));
+    assert_eq!(s.chain.storer_at(&leaver, s.height()).unwrap().shards, 0);
+    for id in [id_a, id_b] {
+        let blob = s.blob(&id);
+        assert_eq!(blob.status, BlobStatus::Stored);
+        assert!(
+            blob.shards
+                .iter()
+                .all(|shard| shard.confirmed_height.is_some() && shard.storer != Some(leaver))
+        );
+    }
+    // Its last shard gone, its whole storer stake unbonds as an Unstake's would: seen in the
+    // block after, before the unbonding delay returns it.
+    let record = s.chain.storer_at(&leaver, s.height()).unwrap();
+    assert_eq!(record.leaving, None);
+    assert_eq!(s.storer_stake(&leaver), 0);
+    assert_eq!(unbonded, Some(STAKE), "the whole stake unbonded at once");
+    let totals = s.chain.audit_totals_at(s.height()).unwrap();
+    assert_eq!(
+        totals.repaired,
+        u64::from(held),
+        "each shard it held was repaired"
+    );
+}

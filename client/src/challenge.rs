@@ -306,7 +306,7 @@ pub fn pick_shard(blob: &BlobResult, schedule: &Schedule) -> Option<u8> {
         .filter(|s| s.confirmed && s.challenge.is_none())
         .filter_map(|s| {
             let planned = schedule.shards.get(usize::from(s.index))?;
-            (usize::try_from(planned.next).ok()? < planned.keys.len())
+            (planned.open.is_none() && usize::try_from(planned.next).ok()? < planned.keys.len())
                 .then_some((planned.next_height, s.index))
         })
         .min()
@@ -314,8 +314,8 @@ pub fn pick_shard(blob: &BlobResult, schedule: &Schedule) -> Option<u8> {
 }
 
 /// Posts the next challenge of shard `shard` of the blob at `key` (signed by `write.key`,
-/// whose schedule is in `dir`), waits until it is claimed or refunded (`deadline_blocks` after
-/// it is posted), records the outcome in the schedule, and returns it. `said` is told what is
+/// whose schedule is in `dir`), waits until it is claimed or refunded (the network's
+/// `audit_deadline_blocks` after it is posted), records the outcome in the schedule, and returns it. `said` is told what is
 /// waited for.
 pub async fn run_challenge(
     client: &NodeClient,

@@ -118,12 +118,31 @@ pub(crate) async fn stake(
     write: &WriteArgs,
 ) -> Result<(), CliError> {
     let role_word = role_name(role.task_kind());
+    // A storer holding shards leaves rather than unbonding at once (docs/STORAGE.md).
+    let holding = if unstake && role.task_kind() == bitverse_pricing::TaskKind::Store {
+        let account = crate::keys::load_key(&write.key)?.account();
+        client
+            .storers()
+            .await?
+            .iter()
+            .find(|s| s.address == account)
+            .map_or(0, |s| s.shards)
+    } else {
+        0
+    };
     let (said, action, payload) = if unstake {
         (
-            format!(
-                "unstaked {} as {role_word}: unbonding, back in the balance after the unbonding delay",
-                shown(amount, write.raw)
-            ),
+            if holding > 0 {
+                format!(
+                    "unstaked {} as {role_word}: leaving; the {holding} shards placed on you are re-placed on other storers a few a block (keep your node running until then), then the stake unbonds",
+                    shown(amount, write.raw)
+                )
+            } else {
+                format!(
+                    "unstaked {} as {role_word}: unbonding, back in the balance after the unbonding delay",
+                    shown(amount, write.raw)
+                )
+            },
             "unstake",
             TxPayload::Unstake {
                 amount,

@@ -312,6 +312,12 @@ pub async fn run(
                     .map(|m| format!(" at or under {m} base units"))
                     .unwrap_or_default()
             )
+        } else if declines.iter().any(|d| d.contains("out of fuel")) {
+            format!(
+                "every offerer declined: {}; the budget was {} units: give a larger one with --fuel",
+                declines.join("; "),
+                options.fuel_budget
+            )
         } else {
             format!("every offerer declined: {}", declines.join("; "))
         }));

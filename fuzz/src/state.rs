@@ -521,7 +521,9 @@ impl Run {
         add(&mut supply, blobs.escrowed, &|| "blob escrow".into());
         let challenges = no_store_fault(root.challenge_totals_at(height), "challenge totals")
             .unwrap_or_else(|e| panic!("challenge totals: {e}"));
-        add(&mut supply, challenges.escrowed, &|| "challenge escrow".into());
+        add(&mut supply, challenges.escrowed, &|| {
+            "challenge escrow".into()
+        });
         let genesis: u128 = params.genesis_allocations.iter().map(|(_, a)| a.0).sum();
         let minted = params.block_subsidy.0.saturating_mul(u128::from(height));
         assert_eq!(

@@ -19,7 +19,8 @@ use bitverse_blocktree::{
     Blocktree, Bounty, BountyStatus, BountyTerms, ChainError, KeyspaceError, Transaction, TxError,
     TxPayload, UnsignedTx,
 };
-use bitverse_compute::{TransformRequest, TransformRunner};
+use bitverse_compute::transform::FUEL_PER_TRANSFORM_MAX;
+use bitverse_compute::{ScriptFault, TransformFault, TransformRequest, TransformRunner};
 use bitverse_pricing::{TaskKind, tier_price};
 use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 use bitverse_relay_lineup::{
@@ -41,6 +42,9 @@ const SCANNED_REMEMBERED: usize = 64;
 const JOBS_MAX: usize = 64;
 /// Results computed for offers, kept for the bounty that may follow (each up to 64 KiB).
 const COMPUTED_MAX: usize = 64;
+/// How far past a request's fuel budget a run that outgrew it is made again, to tell the
+/// requester what it needs.
+const FUEL_MEASURE_FACTOR: u64 = 16;
 /// The fee of each transaction the agent sends (Settle, Dispute).
 const MARKET_TX_FEE: Amount = Amount(1);
 /// Root blocks an offerer waits, after it first sees its bounty's chain complete, before it
@@ -285,9 +289,12 @@ impl Agent {
             args: args.to_vec(),
             fuel_max: fuel_budget,
         };
-        let computed = match self.runner.run(module, request) {
+        let computed = match self.runner.run(module, request.clone()) {
             Ok(outcome) => match outcome.result {
                 Ok(output) => Ok((output, outcome.fuel_used)),
+                Err(TransformFault::Sandbox(ScriptFault::OutOfFuel { .. })) => {
+                    Err(self.fuel_needed(module, request))
+                }
                 Err(fault) => Err(format!("the transformation gives no output: {fault}")),
             },
             Err(e) => Err(format!("the transformation cannot run: {e}")),
@@ -300,6 +307,36 @@ impl Agent {
         self.computed.insert(key.clone(), computed.clone());
         self.computed_order.push_back(key);
         computed
+    }
+
+    /// The decline of a request whose budget the run outgrew, saying what it needs: the run
+    /// is made again with up to [`FUEL_MEASURE_FACTOR`] times the budget (never above what a
+    /// bounty may carry), so the requester learns the `--fuel` that works, at a bounded cost
+    /// to this node for a request that pays nothing until it is taken.
+    fn fuel_needed(&mut self, module: &[u8], mut request: TransformRequest) -> String {
+        let budget = request.fuel_max;
+        let measure = budget
+            .saturating_mul(FUEL_MEASURE_FACTOR)
+            .min(FUEL_PER_TRANSFORM_MAX);
+        request.fuel_max = measure;
+        let needed = match self.runner.run(module, request) {
+            Ok(outcome) if outcome.result.is_ok() => Some(outcome.fuel_used),
+            _ => None,
+        };
+        match needed {
+            Some(used) => format!(
+                "out of fuel: the budget of {budget} units is too small; the run needs {used} (request it with --fuel {used})"
+            ),
+            None if measure >= FUEL_PER_TRANSFORM_MAX => format!(
+                "out of fuel: the run needs more than {measure} units, the most a request may carry"
+            ),
+            None => format!(
+                "out of fuel: the budget of {budget} units is too small; the run needs more than {measure} (try --fuel {})",
+                measure
+                    .saturating_mul(FUEL_MEASURE_FACTOR)
+                    .min(FUEL_PER_TRANSFORM_MAX)
+            ),
+        }
     }
 
     /// Reads the root blocks after the last one read, taking a job for each bounty that

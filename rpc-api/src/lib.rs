@@ -874,6 +874,10 @@ pub struct StorerResult {
     /// The libp2p peer id it declared, where uploaders and readers reach it; null if it
     /// declared none.
     pub peer: Option<String>,
+    /// Leaving (`docs/STORAGE.md` "Leaving"): the stake it unstakes once its shards are
+    /// re-placed, during which it takes no new shard; null when not leaving.
+    #[serde(default)]
+    pub leaving: Option<Amount>,
 }
 
 /// A key pinned by a bounty.

@@ -52,6 +52,7 @@ pub(crate) fn get_storers(ctx: &RpcContext, height: Option<u64>) -> RpcResult<Ve
             assigned_bytes: record.assigned_bytes,
             shards: record.shards,
             peer,
+            leaving: record.leaving,
         });
     }
     Ok(storers)

@@ -226,7 +226,7 @@ error_codes! {
         "a receipt or proof by an account the shard is not placed on (or no longer: its deadline passed)";
     SHARD_CONFIRMED = 10013 (was 10013), Storage: "a second receipt for a shard";
     STORER_HOLDS_SHARDS = 10014 (was 10014), Storage:
-        "an Unstake of storer stake while shards are placed on the storer";
+        "an Unstake of part of a storer's stake while shards are placed on it (unstake all of it to leave)";
     STORER_LEDGER = 10015 (was 10015), Storage:
         "a storer's reliability record could not be updated (invalid ledger parameters)";
     PLACEMENT_DRAW = 10016 (was 10016), Storage:
@@ -257,4 +257,8 @@ error_codes! {
         "a ClaimChallenge with no open challenge of the shard for the sender: never posted, claimed, past its deadline, or the shard is no longer the sender's";
     BAD_CHALLENGE_CLAIM = 10029 (was 10029), Storage:
         "a ClaimChallenge's signature does not verify under the challenge's key";
+    STORER_LEAVING = 10030 (was 10030), Storage:
+        "an Unstake of storer stake by a storer already leaving";
+    LEAVING_FULL = 10031 (was 10031), Storage:
+        "the root holds the most leaving storers it may (1,024): try later";
 }

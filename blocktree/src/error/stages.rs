@@ -705,8 +705,10 @@ pub enum StorageError {
         /// The shard.
         shard: u8,
     },
-    /// An Unstake of storer stake while shards are placed on the storer.
-    #[error("{account} holds {shards} placed shards: its storer stake stays locked until they end")]
+    /// An Unstake of part of a storer's stake while shards are placed on it.
+    #[error(
+        "{account} holds {shards} placed shards: unstake all of its storer stake to leave (its shards are re-placed, then the stake unbonds)"
+    )]
     StorerHoldsShards {
         /// The sender.
         account: AccountId,
@@ -763,6 +765,18 @@ pub enum StorageError {
         end: u64,
         /// What failed.
         reason: String,
+    },
+    /// An Unstake of storer stake by a storer already leaving.
+    #[error("{account} is leaving already: its stake unbonds once its shards are re-placed")]
+    StorerLeaving {
+        /// The sender.
+        account: AccountId,
+    },
+    /// The root holds the most leaving storers it may.
+    #[error("{leaving_max} storers are leaving already: try later")]
+    LeavingFull {
+        /// `blob::LEAVING_STORERS_MAX`.
+        leaving_max: u64,
     },
     /// A PostChallenge locking less than the least a challenge may.
     #[error("a challenge of {amount} base units locks less than the least, {amount_min}")]
@@ -872,6 +886,8 @@ impl StorageError {
             StorageError::ChallengesFull { .. } => codes::CHALLENGES_FULL,
             StorageError::NoOpenChallenge { .. } => codes::NO_OPEN_CHALLENGE,
             StorageError::BadChallengeClaim { .. } => codes::BAD_CHALLENGE_CLAIM,
+            StorageError::StorerLeaving { .. } => codes::STORER_LEAVING,
+            StorageError::LeavingFull { .. } => codes::LEAVING_FULL,
         }
     }
 }

@@ -47,6 +47,8 @@ fn kind(payload: &TxPayload) -> &'static str {
         TxPayload::RegisterBlob { .. } => "register-blob",
         TxPayload::ConfirmShards { .. } => "confirm-shards",
         TxPayload::ProveShards { .. } => "prove-shards",
+        TxPayload::PostChallenge { .. } => "post-challenge",
+        TxPayload::ClaimChallenge { .. } => "claim-challenge",
     }
 }
 
@@ -342,6 +344,24 @@ fn main() {
                     // KiB here); the tx target only decodes and checks it statelessly.
                     proof: (0u8..=255).cycle().take(64 + 1024).collect(),
                 }],
+            },
+        ),
+        (
+            "post-challenge",
+            TxPayload::PostChallenge {
+                blob: Hash::digest(b"a blob"),
+                shard: 2,
+                nonce: Hash::digest(b"a nonce"),
+                key: SecretKey::dev("challenge").account(),
+                amount: Amount(100_000),
+            },
+        ),
+        (
+            "claim-challenge",
+            TxPayload::ClaimChallenge {
+                blob: Hash::digest(b"a blob"),
+                shard: 2,
+                signature: SecretKey::dev("challenge").sign(&Hash::digest(b"a claim")),
             },
         ),
     ];
