@@ -352,27 +352,30 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
     // A budget the run outgrows (the filter needs about 3.4 million): each offerer that
     // answers says what the run needs, the error names --fuel, and that budget settles.
     let tight_out = work.path().join("bw-tight.png");
-    let tight = run_cli_with_env_timed(
-        &[
-            "request",
-            "filters/bw",
-            "photos/sample",
-            "--tier",
-            "0",
-            "--out",
-            tight_out.to_str().unwrap(),
-            "--key",
-            "dev:bob",
-            "--fuel",
-            "1000000",
-            "--offerer",
-            &node(0),
-            "--timeout-secs",
-            "60",
-        ],
-        &[("BITVERSE_RPC", market.url())],
-        REQUEST_TIMEOUT_MS,
-    );
+    let request_with_fuel = |fuel: &str| {
+        run_cli_with_env_timed(
+            &[
+                "request",
+                "filters/bw",
+                "photos/sample",
+                "--tier",
+                "0",
+                "--out",
+                tight_out.to_str().unwrap(),
+                "--key",
+                "dev:bob",
+                "--fuel",
+                fuel,
+                "--offerer",
+                &node(0),
+                "--timeout-secs",
+                "60",
+            ],
+            &[("BITVERSE_RPC", market.url())],
+            REQUEST_TIMEOUT_MS,
+        )
+    };
+    let tight = request_with_fuel("1000000");
     assert_ne!(tight.code, 0, "a budget too small cannot be served");
     assert!(
         tight.stderr.contains("give a larger one with --fuel"),
@@ -387,28 +390,7 @@ fn requests_at_every_tier_settle_liars_are_slashed_and_silence_expires() {
         .and_then(|digits| digits.parse().ok())
         .unwrap_or_else(|| panic!("no needed budget named: {}", tight.stderr));
     assert!((1_000_000..10_000_000).contains(&needed), "{needed}");
-    let needed = needed.to_string();
-    let enough = run_cli_with_env_timed(
-        &[
-            "request",
-            "filters/bw",
-            "photos/sample",
-            "--tier",
-            "0",
-            "--out",
-            tight_out.to_str().unwrap(),
-            "--key",
-            "dev:bob",
-            "--fuel",
-            &needed,
-            "--offerer",
-            &node(0),
-            "--timeout-secs",
-            "60",
-        ],
-        &[("BITVERSE_RPC", market.url())],
-        REQUEST_TIMEOUT_MS,
-    );
+    let enough = request_with_fuel(&needed.to_string());
     enough.assert_ok("the request with the budget the offerer named");
     let (_, _, _, luma) = decode_png(&std::fs::read(&tight_out).expect("the result"));
     assert_eq!(luma, reference, "the same filtered photo");

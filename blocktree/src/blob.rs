@@ -376,6 +376,11 @@ pub fn deadlines_key(height: u64) -> KeyHash {
     )
 }
 
+/// A leaf about shard `shard` of `blob`, under `tag`.
+fn shard_key(tag: &str, blob: &Hash, shard: u8) -> KeyHash {
+    KeyHash(Hash::tagged(tag, &[&blob.0, &[shard]]).0)
+}
+
 fn queue_bounds_key(queue: &str) -> KeyHash {
     KeyHash(Hash::tagged("bitverse state queue bounds v1", &[queue.as_bytes()]).0)
 }
@@ -784,6 +789,30 @@ pub(crate) fn register(
     )
 }
 
+/// Live blob `blob_id` and its shard `shard`, refused with the first rule broken (unknown
+/// blob, ended, no such shard).
+pub(crate) fn live_shard(
+    view: &StateView<'_>,
+    blob_id: &Hash,
+    shard: u8,
+) -> Result<(Blob, Shard), ApplyError> {
+    let Some(found) = blob(view, blob_id)? else {
+        return Err(StorageError::UnknownBlob(*blob_id).into());
+    };
+    if !found.status.is_live() {
+        return Err(StorageError::BlobEnded(*blob_id).into());
+    }
+    let Some(placed) = found.shards.get(usize::from(shard)).copied() else {
+        return Err(StorageError::NoSuchShard {
+            blob: *blob_id,
+            shard,
+            total_shards: found.manifest.shares.total_shards,
+        }
+        .into());
+    };
+    Ok((found, placed))
+}
+
 /// Live blob `blob_id` whose shard `shard` is placed on `sender`: what a receipt and an audit
 /// proof both claim, refused with the first rule broken (unknown blob, ended, no such shard,
 /// not placed on the sender).
@@ -793,20 +822,7 @@ pub(crate) fn blob_assigned_to(
     shard: u8,
     sender: &AccountId,
 ) -> Result<Blob, ApplyError> {
-    let Some(found) = blob(view, blob_id)? else {
-        return Err(StorageError::UnknownBlob(*blob_id).into());
-    };
-    if !found.status.is_live() {
-        return Err(StorageError::BlobEnded(*blob_id).into());
-    }
-    let Some(placed) = found.shards.get(usize::from(shard)) else {
-        return Err(StorageError::NoSuchShard {
-            blob: *blob_id,
-            shard,
-            total_shards: found.manifest.shares.total_shards,
-        }
-        .into());
-    };
+    let (found, placed) = live_shard(view, blob_id, shard)?;
     if placed.storer != Some(*sender) {
         return Err(StorageError::NotAssigned {
             blob: *blob_id,

@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use super::{
     Blob, PLACEMENT_QUEUE, PlacementTask, ShardReceipt, blob, blob_assigned_to, corrupt, overflow,
-    queue_push, record_event, release_shard, set_blob,
+    queue_push, record_event, release_shard, set_blob, shard_key,
 };
 use crate::error::{StorageError, StoreError, TxError};
 use crate::params::ChainParams;
@@ -140,10 +140,6 @@ pub struct AuditTotals {
     pub repaired: u64,
     /// The repair fees those storers were paid from the blobs' endowments.
     pub repair_fees: Amount,
-}
-
-fn shard_key(tag: &str, blob: &Hash, shard: u8) -> KeyHash {
-    KeyHash(Hash::tagged(tag, &[&blob.0, &[shard]]).0)
 }
 
 /// Where slot `slot` of the audited shards lives.

@@ -40,7 +40,10 @@ use bitverse_storage::claim_message;
 use jmt::KeyHash;
 use serde::Serialize;
 
-use super::{ShardReceipt, blob, blob_assigned_to, corrupt, overflow, record_event, set_blob};
+use super::{
+    ShardReceipt, blob, blob_assigned_to, corrupt, live_shard, overflow, record_event, set_blob,
+    shard_key,
+};
 use crate::error::{StorageError, StoreError, TxError};
 use crate::params::ChainParams;
 use crate::scripts::BlockContext;
@@ -102,10 +105,6 @@ pub struct ChallengeTotals {
     pub claimed: u64,
     /// Refunded at their deadline unclaimed.
     pub unclaimed: u64,
-}
-
-fn shard_key(tag: &str, blob: &Hash, shard: u8) -> KeyHash {
-    KeyHash(Hash::tagged(tag, &[&blob.0, &[shard]]).0)
 }
 
 /// Where the open challenge of shard `shard` of `blob` lives.
@@ -210,9 +209,7 @@ pub(crate) fn post_challenge(
         }
         .into());
     }
-    let Some(found) = blob(view, blob_id)? else {
-        return Err(StorageError::UnknownBlob(*blob_id).into());
-    };
+    let (found, placed) = live_shard(view, blob_id, shard)?;
     if found.publisher != poster {
         return Err(StorageError::NotPublisher {
             blob: *blob_id,
@@ -220,17 +217,6 @@ pub(crate) fn post_challenge(
         }
         .into());
     }
-    if !found.status.is_live() {
-        return Err(StorageError::BlobEnded(*blob_id).into());
-    }
-    let Some(placed) = found.shards.get(usize::from(shard)) else {
-        return Err(StorageError::NoSuchShard {
-            blob: *blob_id,
-            shard,
-            total_shards: found.manifest.shares.total_shards,
-        }
-        .into());
-    };
     let (Some(storer), Some(_)) = (placed.storer, placed.confirmed_height) else {
         return Err(StorageError::ShardNotHeld {
             blob: *blob_id,

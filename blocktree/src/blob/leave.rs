@@ -28,7 +28,7 @@ use jmt::KeyHash;
 
 use super::{
     ShardReceipt, blob, corrupt, queue_bounds, queue_peek, queue_pop, queue_push,
-    set_storer_record, storer_record,
+    set_storer_record, shard_key, storer_record,
 };
 use crate::error::{StorageError, TxError};
 use crate::params::ChainParams;
@@ -54,13 +54,7 @@ pub fn storer_shard_slot_key(account: &AccountId, slot: u32) -> KeyHash {
 }
 
 fn storer_shard_position_key(blob: &Hash, shard: u8) -> KeyHash {
-    KeyHash(
-        Hash::tagged(
-            "bitverse state storer shard position v1",
-            &[&blob.0, &[shard]],
-        )
-        .0,
-    )
+    shard_key("bitverse state storer shard position v1", blob, shard)
 }
 
 /// Adds shard `shard` of `blob` to `account`'s array, at `slot` (its count of placed shards
