@@ -41,6 +41,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-market-wire",
         ],
     ),
+    // The simulator: the real blocktree on virtual time and a virtual network; above the
+    // consensus crates and p2p (whose sync machine it may drive), below the node's command.
+    ("sim", &["bitverse-p2p"]),
     ("market-agent", &["bitverse-market-wire", "bitverse-p2p"]),
     ("blob-agent", &["bitverse-p2p", "bitverse-shard-store"]),
     ("index", &["bitverse-rpc-api", "bitverse-metrics"]),
@@ -70,6 +73,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-blob-agent",
             "bitverse-shard-store",
             "bitverse-store-rocks",
+            "bitverse-sim",
         ],
     ),
     (
