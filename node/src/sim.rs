@@ -131,12 +131,13 @@ fn print_report(report: &SimReport) {
         );
     }
     println!(
-        "messages {} sent, {} lost, {} duplicated; {} partitions, {} crashes; {} root blocks checked for conservation",
+        "messages {} sent, {} lost, {} duplicated; {} partitions, {} crashes; {} transfers; {} root blocks checked for conservation",
         report.messages_sent,
         report.messages_lost,
         report.messages_duplicated,
         report.partitions,
         report.crashes,
+        report.transfers_sent,
         report.root_blocks_checked
     );
     println!("trace {}", report.trace_hash);

@@ -98,6 +98,8 @@ pub struct SimReport {
     pub crashes: u64,
     /// Root blocks whose state was checked for the conservation of money.
     pub root_blocks_checked: u64,
+    /// Transfers the miners sent (admitted to their own mempools).
+    pub transfers_sent: u64,
     /// The first broken invariant, if any.
     pub broken: Option<Broken>,
     /// The trace's lines, when asked for (`--replay`).

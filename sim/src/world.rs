@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use bitverse_blocktree::store::{KvStore, MemoryStore};
 use bitverse_blocktree::{
-    Block, BlockError, Blocktree, ChainError, ChainParams, ImportOutcome, Tracking,
+    Block, BlockError, Blocktree, ChainError, ChainParams, ImportOutcome, Tracking, TxPayload,
+    UnsignedTx,
 };
-use bitverse_primitives::{AccountId, ChainId, Hash, SecretKey};
+use bitverse_primitives::{AccountId, Amount, ChainId, Hash, SecretKey};
 
 use crate::config::SimConfig;
 use crate::net::{Delivery, Network, NodeId};
@@ -38,6 +39,13 @@ pub const STATUS_INTERVAL_MS: u64 = 10_000;
 pub const NONCE_ATTEMPTS_MAX: u64 = 1 << 20;
 /// Virtual time starts this long after genesis, so the first blocks' times follow it.
 const START_AFTER_GENESIS_MS: u64 = 1_000;
+/// The fee of each transfer a miner sends (paid to the block's miner, so money moves but is
+/// neither made nor lost).
+const TRANSFER_FEE: u128 = 3;
+/// Most a transfer moves.
+const TRANSFER_AMOUNT_MAX: u64 = 1_000;
+/// Time between two of the final rounds.
+const FINAL_ROUND_GAP_MS: u64 = 1_000;
 /// Share of nodes a crash schedule crashes, in percent.
 const CRASHED_NODES_PERCENT: u64 = 30;
 
@@ -89,8 +97,9 @@ enum Event {
     Crash(NodeId),
     /// A crashed node starts again on its store.
     Restart(NodeId),
-    /// After mining stops: one node mines a last round on its tips, which every node then
-    /// follows, so ties left by the last blocks are broken.
+    /// After mining stops: one node mines a last round on its tips (one a level of the tree,
+    /// and one more), which every node then follows, so ties left by the last blocks are
+    /// broken and every chain's tip is anchored.
     FinalRound,
 }
 
@@ -108,11 +117,16 @@ struct SimNode {
     store: Arc<MemoryStore>,
     /// `None` while crashed.
     tree: Option<Blocktree>,
+    /// Its miner's key: it is paid for its blocks, and sends transfers from what it earned.
+    key: SecretKey,
     miner: AccountId,
     /// Its share of the hash rate, against the sum of all.
     weight: u64,
     /// Blocks waiting for a missing parent (keyed by that parent's hash).
     orphans: BTreeMap<Hash, Vec<Orphan>>,
+    /// The parent of each block in `orphans`, by the block's hash: a node walking back a
+    /// branch it lacks resumes at the deepest block it is missing, not at the branch's tip.
+    orphan_parents: BTreeMap<Hash, Hash>,
     /// Blocks whose relay parent the root here has not reached (or not deep enough).
     relay_waiting: Vec<Orphan>,
     /// Blocks asked for, and when.
@@ -189,6 +203,7 @@ pub(crate) struct Sim {
     partitions: u64,
     crashes: u64,
     blocks_refused_ignored: u64,
+    transfers_sent: u64,
 }
 
 impl Sim {
@@ -201,12 +216,15 @@ impl Sim {
         for index in 0..config.nodes {
             let store = Arc::new(MemoryStore::default());
             let tree = open_tree(&store, &params, &chains)?;
+            let key = SecretKey::from_seed(format!("sim miner {index}").as_bytes());
             nodes.push(SimNode {
                 store,
                 tree: Some(tree),
-                miner: SecretKey::from_seed(format!("sim miner {index}").as_bytes()).account(),
+                miner: key.account(),
+                key,
                 weight: rng.between(1, 4),
                 orphans: BTreeMap::new(),
+                orphan_parents: BTreeMap::new(),
                 relay_waiting: Vec::new(),
                 asked: BTreeMap::new(),
             });
@@ -247,6 +265,7 @@ impl Sim {
             partitions: 0,
             crashes: 0,
             blocks_refused_ignored: 0,
+            transfers_sent: 0,
         })
     }
 
@@ -341,8 +360,19 @@ impl Sim {
                 self.schedule(back.max(at + 1), Event::Restart(node));
             }
         }
+        // One round a level of the tree and one more: each round's root block anchors the
+        // depth-1 tips of the round before, and so on down, so the last rounds pin every
+        // chain's tip for every node.
+        let depth_max = self
+            .chains
+            .iter()
+            .map(|c| u64::from(c.depth()))
+            .max()
+            .unwrap_or(0);
         let final_at = self.config.mining_ms + self.config.settle_ms / 3;
-        self.schedule(final_at, Event::FinalRound);
+        for round in 0..depth_max + 2 {
+            self.schedule(final_at + round * FINAL_ROUND_GAP_MS, Event::FinalRound);
+        }
     }
 
     fn next_mining_delay(&mut self, node: NodeId, total_weight: u64) -> u64 {
@@ -357,6 +387,7 @@ impl Sim {
                 if self.now_ms >= self.config.mining_ms {
                     return;
                 }
+                self.send_transfer(node);
                 self.mine(node);
                 let total_weight: u64 = self.nodes.iter().map(|n| n.weight).sum();
                 let delay = self.next_mining_delay(node, total_weight);
@@ -396,6 +427,7 @@ impl Sim {
                 let entry = &mut self.nodes[node];
                 if entry.tree.take().is_some() {
                     entry.orphans.clear();
+                    entry.orphan_parents.clear();
                     entry.relay_waiting.clear();
                     entry.asked.clear();
                     self.crashes += 1;
@@ -422,6 +454,52 @@ impl Sim {
                     Err(e) => self.fail(format!("node {node} cannot restart on its store: {e}")),
                 }
             }
+        }
+    }
+
+    /// `node`'s miner sends what it can of a random amount to a random node's miner, through
+    /// the real admission (signature, nonce, balance dry run) into its own mempool: the money
+    /// the conservation check counts moves between accounts and into fees.
+    fn send_transfer(&mut self, node: NodeId) {
+        let to = self.nodes[self.rng.below(self.nodes.len() as u64) as usize].miner;
+        let amount = u128::from(self.rng.between(1, TRANSFER_AMOUNT_MAX));
+        let entry = &self.nodes[node];
+        let Some(tree) = &entry.tree else {
+            return;
+        };
+        let sender = entry.miner;
+        let (nonce, balance) = {
+            let root = tree.root().lock();
+            match (root.pending_nonce(&sender), root.account(&sender)) {
+                (Ok(nonce), Ok(account)) => (nonce, account.balance.0),
+                _ => return,
+            }
+        };
+        if balance < amount + TRANSFER_FEE {
+            return;
+        }
+        let tx = UnsignedTx {
+            chain: ChainId::ROOT,
+            sender,
+            nonce,
+            fee: Amount(TRANSFER_FEE),
+            payload: TxPayload::Transfer {
+                to,
+                amount: Amount(amount),
+            },
+        }
+        .sign(&entry.key);
+        match tree.submit(tx) {
+            Ok(hash) => {
+                self.transfers_sent += 1;
+                self.record(format!(
+                    "transfer {node} n{nonce} {amount} {}",
+                    short(&hash)
+                ));
+            }
+            // Refused at admission against this node's own tip and mempool (its earnings
+            // reorged away, say): no invariant, the trace says so.
+            Err(e) => self.record(format!("transfer {node} refused: {e}")),
         }
     }
 
@@ -609,11 +687,7 @@ impl Sim {
                     if gossiped {
                         self.gossip(node, Some(from), &block);
                     }
-                    if let Some(waiting) = self.nodes[node].orphans.remove(&hash) {
-                        for orphan in waiting {
-                            work.push((orphan.block, orphan.from, false));
-                        }
-                    }
+                    work.extend(self.release_orphans(node, &hash));
                     if chain.is_root() {
                         self.after_root_moved(node, previous_root);
                         let waiting = std::mem::take(&mut self.nodes[node].relay_waiting);
@@ -624,7 +698,19 @@ impl Sim {
                 }
                 Err(ChainError::Block(BlockError::UnknownParent(parent))) => {
                     self.hold(node, parent, Orphan { block, from });
-                    self.ask(node, from, chain, parent);
+                    let missing = self.deepest_missing(node, parent);
+                    let known = self.nodes[node]
+                        .tree
+                        .as_ref()
+                        .and_then(|tree| tree.chain(chain))
+                        .is_some_and(|lock| lock.lock().knows_block(&missing));
+                    if known {
+                        // Stored already (a block stored before it could be connected, then
+                        // connected by a later settle): what waits on it can go on.
+                        work.extend(self.release_orphans(node, &missing));
+                    } else {
+                        self.ask(node, from, chain, missing);
+                    }
                 }
                 Err(ChainError::RelayPending(_)) => {
                     let known = tree.root().lock().knows_block(&relay_parent);
@@ -633,9 +719,13 @@ impl Sim {
                         self.ask(node, from, ChainId::ROOT, relay_parent);
                     }
                 }
-                Err(ChainError::Block(
-                    BlockError::AlreadyKnown(_) | BlockError::TimeTooNew { .. },
-                ))
+                Err(ChainError::Block(BlockError::AlreadyKnown(_))) => {
+                    self.blocks_refused_ignored += 1;
+                    // Known, perhaps stored before it could be connected: what waits on it
+                    // is tried again.
+                    work.extend(self.release_orphans(node, &hash));
+                }
+                Err(ChainError::Block(BlockError::TimeTooNew { .. }))
                 | Err(ChainError::NotTracked(_)) => {
                     self.blocks_refused_ignored += 1;
                 }
@@ -658,7 +748,36 @@ impl Sim {
         let hash = orphan.block.hash();
         if !waiting.iter().any(|o| o.block.hash() == hash) {
             waiting.push(orphan);
+            entry.orphan_parents.insert(hash, parent);
         }
+    }
+
+    /// The blocks `node` held waiting for `parent`, to be tried again.
+    fn release_orphans(&mut self, node: NodeId, parent: &Hash) -> Vec<(Block, NodeId, bool)> {
+        let entry = &mut self.nodes[node];
+        let waiting = entry.orphans.remove(parent).unwrap_or_default();
+        waiting
+            .into_iter()
+            .map(|orphan| {
+                entry.orphan_parents.remove(&orphan.block.hash());
+                (orphan.block, orphan.from, false)
+            })
+            .collect()
+    }
+
+    /// The first block `node` lacks on the way back from `parent`: `parent` itself, or, if
+    /// it is held waiting for its own parent, that one's, and so on.
+    fn deepest_missing(&self, node: NodeId, parent: Hash) -> Hash {
+        let held = &self.nodes[node].orphan_parents;
+        let mut missing = parent;
+        // Bounded by the orphans held: each step moves to a held block's parent.
+        for _ in 0..=held.len() {
+            match held.get(&missing) {
+                Some(&further) => missing = further,
+                None => break,
+            }
+        }
+        missing
     }
 
     fn hold_for_relay(&mut self, node: NodeId, orphan: Orphan) {
@@ -801,6 +920,7 @@ impl Sim {
             partitions: self.partitions,
             crashes: self.crashes,
             root_blocks_checked: self.conserved.len() as u64,
+            transfers_sent: self.transfers_sent,
             broken: self.broken,
             trace: self.trace,
         }
