@@ -19,7 +19,7 @@ pub(crate) struct SimArgs {
     /// The seed: the same arguments and seed give the same run, event for event.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub(crate) seed: u64,
-    /// Virtual nodes, each with its own blocktree (1 to 2000).
+    /// Virtual nodes, each with its own blocktree (1 to 20000).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub(crate) nodes: usize,
     /// Chains each node opens, the root included (the root, then depth 1, 2, …; up to 31).
@@ -99,8 +99,17 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
                 report.seed, broken.at_ms, broken.event, broken.what
             );
             eprintln!(
-                "sim: run it again with its trace: bitverse sim --seed {} --nodes {} --chains {} --faults {} --replay",
-                report.seed, report.nodes, report.chains, args.faults
+                "sim: run it again with its trace: bitverse sim --seed {} --nodes {} --chains {} \
+                 --faults '{}' --mining-secs {} --settle-secs {} --block-interval-ms {} \
+                 --loss-ppm {} --replay",
+                args.seed,
+                args.nodes,
+                args.chains,
+                args.faults,
+                args.mining_secs,
+                args.settle_secs,
+                args.block_interval_ms,
+                args.loss_ppm
             );
             ExitCode::from(EXIT_INVARIANT_BROKEN)
         }

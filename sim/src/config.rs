@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Most virtual nodes one run may hold.
-pub const NODES_MAX: usize = 2_000;
+pub const NODES_MAX: usize = 20_000;
 /// Most chains (the root included) one run may open on every node.
 pub const CHAINS_MAX: usize = 31;
 

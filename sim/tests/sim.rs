@@ -75,3 +75,20 @@ fn a_configuration_out_of_bounds_is_refused() {
     assert!(run(&SimConfig::new(1, 3, 0)).is_err());
     assert!(run(&SimConfig::new(1, 3, 1000)).is_err());
 }
+
+#[test]
+fn a_run_ended_before_the_network_settles_reports_the_broken_convergence() {
+    let report = run(&SimConfig {
+        faults: Faults {
+            partition: true,
+            crash: false,
+        },
+        settle_ms: 0,
+        ..small(9)
+    })
+    .unwrap();
+    let broken = report
+        .broken
+        .expect("the tips cannot agree without time to settle");
+    assert!(broken.what.starts_with("convergence"), "{broken:?}");
+}
