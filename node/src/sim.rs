@@ -25,7 +25,7 @@ pub(crate) struct SimArgs {
     /// Chains each node opens, the root included (the root, then depth 1, 2, …; up to 31).
     #[arg(long, value_name = "C", default_value_t = 3)]
     pub(crate) chains: usize,
-    /// Faults to inject, comma-separated: partition, crash.
+    /// Faults to inject, comma-separated: partition, crash (store kept), wipe (store lost).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub(crate) faults: String,
     /// Virtual seconds of mining (faults happen in the first two thirds).

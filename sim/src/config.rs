@@ -15,21 +15,25 @@ pub struct Faults {
     pub partition: bool,
     /// Nodes crash (in-flight messages to them lost, memory lost, store kept) and restart.
     pub crash: bool,
+    /// Nodes crash and restart with their store lost too: they start again from genesis
+    /// and catch up from their peers.
+    pub wipe: bool,
 }
 
 impl FromStr for Faults {
     type Err = String;
 
-    /// `partition,crash`, in any order; empty for none.
+    /// `partition,crash,wipe`, in any order; empty for none.
     fn from_str(text: &str) -> Result<Faults, String> {
         let mut faults = Faults::default();
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "partition" => faults.partition = true,
                 "crash" => faults.crash = true,
+                "wipe" => faults.wipe = true,
                 other => {
                     return Err(format!(
-                        "unknown fault {other:?}: the simulator knows partition and crash \
+                        "unknown fault {other:?}: the simulator knows partition, crash and wipe \
                          (liars and flood are not built yet)"
                     ));
                 }
@@ -41,11 +45,15 @@ impl FromStr for Faults {
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = [("partition", self.partition), ("crash", self.crash)]
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| *name)
-            .collect();
+        let names: Vec<&str> = [
+            ("partition", self.partition),
+            ("crash", self.crash),
+            ("wipe", self.wipe),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
         if names.is_empty() {
             f.write_str("none")
         } else {

@@ -95,8 +95,8 @@ enum Event {
     Heal,
     /// A node stops: its memory (mempool, orphans, requests) is lost, its store kept.
     Crash(NodeId),
-    /// A crashed node starts again on its store.
-    Restart(NodeId),
+    /// A crashed node starts again on its store, or (`wiped`) on an empty one.
+    Restart { node: NodeId, wiped: bool },
     /// After mining stops: one node mines a last round on its tips (one a level of the tree,
     /// and one more), which every node then follows, so ties left by the last blocks are
     /// broken and every chain's tip is anchored.
@@ -349,7 +349,13 @@ impl Sim {
                 at = heal;
             }
         }
-        if self.config.faults.crash {
+        for (on, wiped) in [
+            (self.config.faults.crash, false),
+            (self.config.faults.wipe, true),
+        ] {
+            if !on {
+                continue;
+            }
             for node in 0..self.nodes.len() {
                 if self.rng.below(100) >= CRASHED_NODES_PERCENT {
                     continue;
@@ -357,7 +363,7 @@ impl Sim {
                 let at = self.rng.between(window.0, window.1);
                 let back = (at + self.rng.between(2_000, 30_000)).min(window.1);
                 self.schedule(at, Event::Crash(node));
-                self.schedule(back.max(at + 1), Event::Restart(node));
+                self.schedule(back.max(at + 1), Event::Restart { node, wiped });
             }
         }
         // One round a level of the tree and one more: each round's root block anchors the
@@ -434,9 +440,13 @@ impl Sim {
                     self.record(format!("crash {node}"));
                 }
             }
-            Event::Restart(node) => {
+            Event::Restart { node, wiped } => {
                 if self.nodes[node].tree.is_some() {
                     return;
+                }
+                if wiped {
+                    self.nodes[node].store = Arc::new(MemoryStore::default());
+                    self.record(format!("wipe {node}"));
                 }
                 let store = self.nodes[node].store.clone();
                 match open_tree(&store, &self.params, &self.chains) {

@@ -24,12 +24,13 @@ fn the_same_seed_gives_the_same_run_and_another_seed_another() {
 }
 
 #[test]
-fn nodes_converge_after_partitions_and_crashes_with_money_conserved() {
+fn nodes_converge_after_partitions_crashes_and_lost_stores_with_money_conserved() {
     for seed in [1, 2] {
         let config = SimConfig {
             faults: Faults {
                 partition: true,
                 crash: true,
+                wipe: true,
             },
             ..small(seed)
         };
@@ -81,7 +82,7 @@ fn a_run_ended_before_the_network_settles_reports_the_broken_convergence() {
     let report = run(&SimConfig {
         faults: Faults {
             partition: true,
-            crash: false,
+            ..Faults::default()
         },
         settle_ms: 0,
         ..small(9)
