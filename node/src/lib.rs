@@ -49,7 +49,11 @@ pub fn main(tools: &impl Tools) -> ExitCode {
             return program::run_command(command, cli.log_level.as_deref());
         }
         // The simulator runs on virtual time, on this thread: no runtime.
-        Command::Sim(args) => return sim::run(&args),
+        Command::Sim(args) => {
+            // `bitverse sim --replay | head` ends quietly, as the client commands do.
+            program::end_quietly_on_a_closed_pipe();
+            return sim::run(&args);
+        }
         Command::RpcDoc => {
             program::end_quietly_on_a_closed_pipe();
             print!("{}", bitverse_rpc_api::openrpc::document_text());

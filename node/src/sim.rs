@@ -12,6 +12,8 @@ use bitverse_sim::{Faults, SimConfig, SimReport};
 const EXIT_INVARIANT_BROKEN: u8 = 1;
 /// Exit status of a run that could not be made (bad arguments, a panic).
 const EXIT_FAILED: u8 = 2;
+/// Seeds one command runs at most.
+const SEEDS_MAX: u64 = 1_000_000;
 
 /// `bitverse sim`.
 #[derive(Debug, Args)]
@@ -46,10 +48,47 @@ pub(crate) struct SimArgs {
     /// Print the run's trace, event by event, then the results.
     #[arg(long)]
     pub(crate) replay: bool,
+    /// Run this many seeds, from --seed on, one line each (one JSON line with --json), and
+    /// exit 1 if any broke an invariant: the long fault runs.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) seeds: u64,
 }
 
-/// Runs the simulation `args` asks for.
+/// Runs the simulation `args` asks for: one seed, or `--seeds` of them.
 pub(crate) fn run(args: &SimArgs) -> ExitCode {
+    if args.seeds <= 1 {
+        return run_one(args, args.seed);
+    }
+    if args.replay || args.seeds > SEEDS_MAX {
+        eprintln!(
+            "error: --seeds takes 2 to {SEEDS_MAX} seeds, without --replay (replay one seed)"
+        );
+        return ExitCode::from(EXIT_FAILED);
+    }
+    let mut broken = 0u64;
+    for offset in 0..args.seeds {
+        let seed = args.seed.wrapping_add(offset);
+        let code = run_one(args, seed);
+        if code == ExitCode::from(EXIT_FAILED) {
+            return code;
+        }
+        if code != ExitCode::SUCCESS {
+            broken += 1;
+        }
+    }
+    eprintln!(
+        "sim: {} seeds from {}: {broken} broke an invariant",
+        args.seeds, args.seed
+    );
+    if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVARIANT_BROKEN)
+    }
+}
+
+/// Runs one seed: its report (or its trace) on stdout, a broken invariant on stderr.
+fn run_one(args: &SimArgs, seed: u64) -> ExitCode {
     let faults: Faults = match args.faults.parse() {
         Ok(faults) => faults,
         Err(e) => {
@@ -57,7 +96,7 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let mut config = SimConfig::new(args.seed, args.nodes, args.chains);
+    let mut config = SimConfig::new(seed, args.nodes, args.chains);
     config.faults = faults;
     config.mining_ms = args.mining_secs.saturating_mul(1_000);
     config.settle_ms = args.settle_secs.saturating_mul(1_000);
@@ -86,11 +125,22 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
                 return ExitCode::from(EXIT_FAILED);
             }
         }
+    } else if args.seeds > 1 {
+        let outcome = match &report.broken {
+            None => "invariants held".to_owned(),
+            Some(broken) => format!("BROKEN at {} ms: {}", broken.at_ms, broken.what),
+        };
+        println!(
+            "seed {}: root h{}, {} events, trace {}: {outcome}",
+            report.seed, report.root_height, report.events, report.trace_hash
+        );
     } else {
         print_report(&report);
     }
     // The wall time is no part of the results: it goes to stderr, so --json stays identical.
-    eprintln!("sim: {} events in {wall_ms} ms of wall time", report.events);
+    if args.seeds <= 1 {
+        eprintln!("sim: {} events in {wall_ms} ms of wall time", report.events);
+    }
     match &report.broken {
         None => ExitCode::SUCCESS,
         Some(broken) => {
@@ -102,7 +152,7 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
                 "sim: run it again with its trace: bitverse sim --seed {} --nodes {} --chains {} \
                  --faults '{}' --mining-secs {} --settle-secs {} --block-interval-ms {} \
                  --loss-ppm {} --replay",
-                args.seed,
+                seed,
                 args.nodes,
                 args.chains,
                 args.faults,
@@ -140,13 +190,14 @@ fn print_report(report: &SimReport) {
         );
     }
     println!(
-        "messages {} sent, {} lost, {} duplicated; {} partitions, {} crashes; {} transfers; {} root blocks checked for conservation",
+        "messages {} sent, {} lost, {} duplicated; {} partitions, {} crashes; {} transfers; deepest root reorg {} blocks; {} root blocks checked for conservation",
         report.messages_sent,
         report.messages_lost,
         report.messages_duplicated,
         report.partitions,
         report.crashes,
         report.transfers_sent,
+        report.root_reorg_blocks_max,
         report.root_blocks_checked
     );
     println!("trace {}", report.trace_hash);

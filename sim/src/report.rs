@@ -100,6 +100,8 @@ pub struct SimReport {
     pub root_blocks_checked: u64,
     /// Transfers the miners sent (admitted to their own mempools).
     pub transfers_sent: u64,
+    /// The deepest root reorg any node went through, in blocks rolled back.
+    pub root_reorg_blocks_max: u64,
     /// The first broken invariant, if any.
     pub broken: Option<Broken>,
     /// The trace's lines, when asked for (`--replay`).

@@ -204,6 +204,8 @@ pub(crate) struct Sim {
     crashes: u64,
     blocks_refused_ignored: u64,
     transfers_sent: u64,
+    /// The most root blocks one import rolled back at any node.
+    root_reorg_blocks_max: u64,
 }
 
 impl Sim {
@@ -266,6 +268,7 @@ impl Sim {
             crashes: 0,
             blocks_refused_ignored: 0,
             transfers_sent: 0,
+            root_reorg_blocks_max: 0,
         })
     }
 
@@ -678,6 +681,10 @@ impl Sim {
                     let height = block.header.height;
                     let kind = match outcome {
                         ImportOutcome::NewTip { reorged_blocks, .. } => {
+                            if chain.is_root() {
+                                self.root_reorg_blocks_max =
+                                    self.root_reorg_blocks_max.max(reorged_blocks);
+                            }
                             format!("tip (reorg {reorged_blocks})")
                         }
                         ImportOutcome::SideChain => "side".into(),
@@ -931,6 +938,7 @@ impl Sim {
             crashes: self.crashes,
             root_blocks_checked: self.conserved.len() as u64,
             transfers_sent: self.transfers_sent,
+            root_reorg_blocks_max: self.root_reorg_blocks_max,
             broken: self.broken,
             trace: self.trace,
         }
