@@ -684,6 +684,16 @@ impl Sim {
                             if chain.is_root() {
                                 self.root_reorg_blocks_max =
                                     self.root_reorg_blocks_max.max(reorged_blocks);
+                                // Without partitions no honest node's root may roll back a
+                                // block buried `final_depth_blocks` deep: what it confirmed
+                                // as final would be reverted.
+                                let final_depth = self.params.final_depth_blocks;
+                                if !self.config.faults.partition && reorged_blocks > final_depth {
+                                    self.fail(format!(
+                                        "finality: node {node} rolled back {reorged_blocks} \
+                                         root blocks (final at {final_depth} deep) for {hash}"
+                                    ));
+                                }
                             }
                             format!("tip (reorg {reorged_blocks})")
                         }
