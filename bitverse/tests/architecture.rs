@@ -41,6 +41,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-market-wire",
         ],
     ),
+    // The simulator: the real blocktree on virtual time and a virtual network; above the
+    // consensus crates and p2p (whose sync machine it may drive), below the node's command.
+    ("sim", &["bitverse-p2p"]),
     ("market-agent", &["bitverse-market-wire", "bitverse-p2p"]),
     ("blob-agent", &["bitverse-p2p", "bitverse-shard-store"]),
     ("index", &["bitverse-rpc-api", "bitverse-metrics"]),
@@ -70,6 +73,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "bitverse-blob-agent",
             "bitverse-shard-store",
             "bitverse-store-rocks",
+            "bitverse-sim",
         ],
     ),
     (
@@ -629,6 +633,42 @@ fn consensus_code_names_no_clock_network_float_or_randomness() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// What the simulator never names: a clock, a runtime or a thread, the OS's randomness, a float
+/// or a hash map would make a seed name more than one run (ARCHITECTURE.md, `sim/`).
+const SIM_FORBIDDEN: &[(&str, &str)] = &[
+    ("SystemTime", "the clock"),
+    ("Instant::now", "the clock"),
+    ("std::net", "the network"),
+    ("std::thread", "threads"),
+    ("tokio", "an async runtime"),
+    ("f32", "floats"),
+    ("f64", "floats"),
+    ("thread_rng", "OS randomness"),
+    ("OsRng", "OS randomness"),
+    ("from_entropy", "OS randomness"),
+    ("from_os_rng", "OS randomness"),
+    ("HashMap", "a hash map's order"),
+    ("HashSet", "a hash set's order"),
+];
+
+#[test]
+fn the_simulator_names_no_clock_runtime_os_randomness_float_or_hash_map() {
+    let mut found = Vec::new();
+    for file in sources("sim") {
+        let code = code_of(&file);
+        for (word, what) in SIM_FORBIDDEN {
+            if has_token(&code, word) {
+                found.push(format!("{} names `{word}` ({what})", file.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let deps = dependencies("sim");
+    for library in ["tokio", "rocksdb", "libp2p", "getrandom", "rand"] {
+        assert!(!deps.contains(library), "sim depends on {library}");
+    }
 }
 
 #[test]

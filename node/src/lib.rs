@@ -19,6 +19,7 @@ mod challenger;
 mod cli;
 mod config;
 pub mod node;
+mod sim;
 pub mod tools;
 
 pub use crate::tools::Tools;
@@ -48,6 +49,12 @@ pub fn main(tools: &impl Tools) -> ExitCode {
         }
         Command::Client(command) => {
             return program::run_command(command, cli.log_level.as_deref());
+        }
+        // The simulator runs on virtual time, on this thread: no runtime.
+        Command::Sim(args) => {
+            // `bitverse sim --replay | head` ends quietly, as the client commands do.
+            program::end_quietly_on_a_closed_pipe();
+            return sim::run(&args);
         }
         Command::RpcDoc => {
             program::end_quietly_on_a_closed_pipe();
@@ -183,11 +190,14 @@ async fn run(
     match command {
         // `main` runs these before any runtime exists: the node's logging depends on its
         // configuration, and `init` needs no runtime. Never reached.
-        Command::Node(_) | Command::Init(_) | Command::RpcDoc | Command::Client(_) => {
-            Err(CliError::Failed(
-                "node, init, rpc-doc and client commands run outside the tools' runtime".to_owned(),
-            ))
-        }
+        Command::Node(_)
+        | Command::Init(_)
+        | Command::RpcDoc
+        | Command::Client(_)
+        | Command::Sim(_) => Err(CliError::Failed(
+            "node, init, rpc-doc, sim and client commands run outside the tools' runtime"
+                .to_owned(),
+        )),
         Command::Devnet(args) => {
             let mut market_faults = Vec::new();
             for spec in &args.market_fault {
