@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bitverse_blocktree::{ChainParams, TxPayload, blob::endowment_min};
-use bitverse_primitives::{Amount, Hash};
-use bitverse_rpc_api::BlobResult;
+use bitverse_primitives::{AccountId, Amount, Hash};
+use bitverse_rpc_api::{BlobResult, ChallengeEnd};
 use bitverse_storage::{BLOB_SIZE_BYTES_MAX, Manifest, Shares, encode_blob};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::args::WriteArgs;
@@ -469,6 +470,161 @@ pub(crate) async fn show(
     Ok(())
 }
 
+/// What one challenge came to.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Outcome {
+    /// The blob's key.
+    pub key: String,
+    /// The blob.
+    pub blob: Hash,
+    /// The shard challenged.
+    pub shard: u8,
+    /// Its index in the shard's schedule.
+    pub index: u32,
+    /// The storer it was posted for.
+    pub storer: Option<AccountId>,
+    /// What it locked.
+    pub amount: Amount,
+    /// The root height it was posted at.
+    pub posted_height: Option<u64>,
+    /// How it ended.
+    pub end: ChallengeEnd,
+    /// The blocks to the shard's next challenge, as the schedule now says.
+    pub interval_blocks: u64,
+}
+
+/// Posts the next challenge of shard `shard` of the blob at `key` (signed by `write.key`,
+/// whose schedule is in `dir`), waits until it is claimed or refunded (the network's
+/// `audit_deadline_blocks` after it is posted), records the outcome in the schedule, and returns it. `said` is told what is
+/// waited for.
+pub(crate) async fn run_challenge(
+    client: &NodeClient,
+    key: &str,
+    shard: Option<u8>,
+    amount: Amount,
+    write: &WriteArgs,
+    dir: &Path,
+    said: &dyn Fn(&str),
+) -> Result<Outcome, CliError> {
+    let signer = crate::keys::load_key(&write.key)?;
+    let Some(blob) = client.blob(key).await? else {
+        return Err(CliError::Absent(format!("no blob at {key}")));
+    };
+    if blob.publisher != signer.account() {
+        return Err(failed(format!(
+            "blob {} at {key} was published by {}, not by {}: only its publisher challenges its storers",
+            blob.id,
+            blob.publisher,
+            signer.account()
+        )));
+    }
+    let mut schedule = crate::challenge::Schedule::load(dir, &blob.id)?;
+    let shard = match shard {
+        Some(shard) => shard,
+        None => crate::challenge::pick_shard(&blob, &schedule).ok_or_else(|| {
+            failed(format!(
+                "no shard of blob {} can be challenged now: each is unconfirmed, challenged already or out of challenges",
+                blob.id
+            ))
+        })?,
+    };
+    let Some(shown) = blob.shards.get(usize::from(shard)) else {
+        return Err(failed(format!(
+            "blob {} has {} shards: there is no shard {shard}",
+            blob.id,
+            blob.shards.len()
+        )));
+    };
+    let storer = shown.storer;
+    let Some((index, nonce, challenge_key)) = schedule.begin(shard, &signer) else {
+        return Err(failed(format!(
+            "shard {shard} of blob {} has used all the challenges of its schedule",
+            blob.id
+        )));
+    };
+    // Counted used before it is posted: a nonce once seen is no challenge.
+    schedule.save(dir)?;
+    let payload = TxPayload::PostChallenge {
+        blob: blob.id,
+        shard,
+        nonce,
+        key: challenge_key,
+        amount,
+    };
+    let mut posting = write.clone();
+    posting.no_wait = false;
+    let (_, _, posted_height) = crate::submit::submit_quiet(client, &posting, payload).await?;
+    said(&format!(
+        "challenged shard {shard} of blob {} (challenge {index}) at root height {}; waiting for its storer's claim",
+        blob.id,
+        posted_height.unwrap_or_default()
+    ));
+    let end = wait_for_end(client, key, shard, &nonce, write).await?;
+    let params = network_params(client).await?.1;
+    let interval_blocks = schedule.record_end(
+        shard,
+        &end,
+        crate::challenge::interval_start_blocks(&params),
+    );
+    schedule.save(dir)?;
+    Ok(Outcome {
+        key: key.to_owned(),
+        blob: blob.id,
+        shard,
+        index,
+        storer,
+        amount,
+        posted_height,
+        end,
+        interval_blocks,
+    })
+}
+
+/// Waits until the shard's last challenge is the one with `nonce`: claimed, or refunded at its
+/// deadline. Gives up after the write's wait timeout (the challenge stays on the chain and
+/// ends on its own; `blob show` tells how).
+async fn wait_for_end(
+    client: &NodeClient,
+    key: &str,
+    shard: u8,
+    nonce: &Hash,
+    write: &WriteArgs,
+) -> Result<ChallengeEnd, CliError> {
+    let started = Instant::now();
+    let timeout = Duration::from_secs(write.wait_timeout_secs);
+    loop {
+        let blob = client
+            .blob(key)
+            .await?
+            .ok_or_else(|| failed(format!("no blob at {key} on the chain")))?;
+        if let Some(end) = blob
+            .shards
+            .get(usize::from(shard))
+            .and_then(|s| s.last_challenge.clone())
+            .filter(|end| end.nonce == *nonce)
+        {
+            return Ok(end);
+        }
+        if started.elapsed() >= timeout {
+            let deadline = blob
+                .shards
+                .get(usize::from(shard))
+                .and_then(|s| s.challenge.as_ref())
+                .map(|c| c.deadline_height);
+            return Err(failed(format!(
+                "waited {} s for the challenge of shard {shard} to end (root height {}, its deadline {}); it ends on its own: `bitverse blob show {key}` tells how",
+                timeout.as_secs(),
+                blob.height,
+                deadline.map_or_else(|| "unknown".to_owned(), |h| h.to_string())
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(OUTCOME_POLL_MS)).await;
+    }
+}
+
+/// How often `blob challenge` asks how its challenge went.
+const OUTCOME_POLL_MS: u64 = 500;
+
 /// `blob challenge KEY`: the shard's next challenge from the schedule, posted and waited for.
 pub(crate) async fn challenge(
     client: &NodeClient,
@@ -484,8 +640,7 @@ pub(crate) async fn challenge(
             eprintln!("{line}");
         }
     };
-    let outcome =
-        crate::challenge::run_challenge(client, key, shard, amount, write, dir, &said).await?;
+    let outcome = run_challenge(client, key, shard, amount, write, dir, &said).await?;
     if json {
         let value = serde_json::to_value(&outcome)
             .map_err(|e| failed(format!("cannot print the outcome as JSON: {e}")))?;

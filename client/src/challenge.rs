@@ -15,16 +15,13 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use bitverse_blocktree::TxPayload;
-use bitverse_primitives::{AccountId, Amount, Hash, SecretKey};
+use bitverse_primitives::{AccountId, Hash, SecretKey};
 use bitverse_rpc_api::{BlobResult, ChallengeEnd};
 use bitverse_storage::{ChallengeKeyer, challenge_nonce};
 use serde::{Deserialize, Serialize};
 
-use crate::args::WriteArgs;
-use crate::node_client::{CliError, NodeClient};
+use crate::node_client::CliError;
 
 /// Challenges derived a shard at `put` unless told otherwise: with the interval doubling after
 /// each claim, eight cover 255 times the first interval.
@@ -36,8 +33,6 @@ pub const CHALLENGES_PER_SHARD_MAX: u32 = 64;
 const SCHEDULE_VERSION: u32 = 1;
 /// The largest schedule file read: 64 shards of 64 keys take about 600 KB of JSON.
 const SCHEDULE_FILE_BYTES_MAX: u64 = 4 << 20;
-/// How often `blob challenge` asks how its challenge went.
-const OUTCOME_POLL_MS: u64 = 500;
 /// The interval after the first challenge of a shard, and after one its storer missed, in
 /// multiples of the network's audit deadline (the time a storer has to answer).
 pub const INTERVAL_START_DEADLINES: u64 = 2;
@@ -267,29 +262,6 @@ impl Schedule {
     }
 }
 
-/// What one challenge came to.
-#[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
-    /// The blob's key.
-    pub key: String,
-    /// The blob.
-    pub blob: Hash,
-    /// The shard challenged.
-    pub shard: u8,
-    /// Its index in the shard's schedule.
-    pub index: u32,
-    /// The storer it was posted for.
-    pub storer: Option<AccountId>,
-    /// What it locked.
-    pub amount: Amount,
-    /// The root height it was posted at.
-    pub posted_height: Option<u64>,
-    /// How it ended.
-    pub end: ChallengeEnd,
-    /// The blocks to the shard's next challenge, as the schedule now says.
-    pub interval_blocks: u64,
-}
-
 /// The interval after a shard's first challenge on a network with `params`.
 pub fn interval_start_blocks(params: &bitverse_blocktree::ChainParams) -> u64 {
     params
@@ -311,131 +283,6 @@ pub fn pick_shard(blob: &BlobResult, schedule: &Schedule) -> Option<u8> {
         })
         .min()
         .map(|(_, index)| index)
-}
-
-/// Posts the next challenge of shard `shard` of the blob at `key` (signed by `write.key`,
-/// whose schedule is in `dir`), waits until it is claimed or refunded (the network's
-/// `audit_deadline_blocks` after it is posted), records the outcome in the schedule, and returns it. `said` is told what is
-/// waited for.
-pub async fn run_challenge(
-    client: &NodeClient,
-    key: &str,
-    shard: Option<u8>,
-    amount: Amount,
-    write: &WriteArgs,
-    dir: &Path,
-    said: &dyn Fn(&str),
-) -> Result<Outcome, CliError> {
-    let signer = crate::keys::load_key(&write.key)?;
-    let Some(blob) = client.blob(key).await? else {
-        return Err(CliError::Absent(format!("no blob at {key}")));
-    };
-    if blob.publisher != signer.account() {
-        return Err(failed(format!(
-            "blob {} at {key} was published by {}, not by {}: only its publisher challenges its storers",
-            blob.id,
-            blob.publisher,
-            signer.account()
-        )));
-    }
-    let mut schedule = Schedule::load(dir, &blob.id)?;
-    let shard = match shard {
-        Some(shard) => shard,
-        None => pick_shard(&blob, &schedule).ok_or_else(|| {
-            failed(format!(
-                "no shard of blob {} can be challenged now: each is unconfirmed, challenged already or out of challenges",
-                blob.id
-            ))
-        })?,
-    };
-    let Some(shown) = blob.shards.get(usize::from(shard)) else {
-        return Err(failed(format!(
-            "blob {} has {} shards: there is no shard {shard}",
-            blob.id,
-            blob.shards.len()
-        )));
-    };
-    let storer = shown.storer;
-    let Some((index, nonce, challenge_key)) = schedule.begin(shard, &signer) else {
-        return Err(failed(format!(
-            "shard {shard} of blob {} has used all the challenges of its schedule",
-            blob.id
-        )));
-    };
-    // Counted used before it is posted: a nonce once seen is no challenge.
-    schedule.save(dir)?;
-    let payload = TxPayload::PostChallenge {
-        blob: blob.id,
-        shard,
-        nonce,
-        key: challenge_key,
-        amount,
-    };
-    let mut posting = write.clone();
-    posting.no_wait = false;
-    let (_, _, posted_height) = crate::submit::submit_quiet(client, &posting, payload).await?;
-    said(&format!(
-        "challenged shard {shard} of blob {} (challenge {index}) at root height {}; waiting for its storer's claim",
-        blob.id,
-        posted_height.unwrap_or_default()
-    ));
-    let end = wait_for_end(client, key, shard, &nonce, write).await?;
-    let params = crate::blob::network_params(client).await?.1;
-    let interval_blocks = schedule.record_end(shard, &end, interval_start_blocks(&params));
-    schedule.save(dir)?;
-    Ok(Outcome {
-        key: key.to_owned(),
-        blob: blob.id,
-        shard,
-        index,
-        storer,
-        amount,
-        posted_height,
-        end,
-        interval_blocks,
-    })
-}
-
-/// Waits until the shard's last challenge is the one with `nonce`: claimed, or refunded at its
-/// deadline. Gives up after the write's wait timeout (the challenge stays on the chain and
-/// ends on its own; `blob show` tells how).
-async fn wait_for_end(
-    client: &NodeClient,
-    key: &str,
-    shard: u8,
-    nonce: &Hash,
-    write: &WriteArgs,
-) -> Result<ChallengeEnd, CliError> {
-    let started = Instant::now();
-    let timeout = Duration::from_secs(write.wait_timeout_secs);
-    loop {
-        let blob = client
-            .blob(key)
-            .await?
-            .ok_or_else(|| failed(format!("no blob at {key} on the chain")))?;
-        if let Some(end) = blob
-            .shards
-            .get(usize::from(shard))
-            .and_then(|s| s.last_challenge.clone())
-            .filter(|end| end.nonce == *nonce)
-        {
-            return Ok(end);
-        }
-        if started.elapsed() >= timeout {
-            let deadline = blob
-                .shards
-                .get(usize::from(shard))
-                .and_then(|s| s.challenge.as_ref())
-                .map(|c| c.deadline_height);
-            return Err(failed(format!(
-                "waited {} s for the challenge of shard {shard} to end (root height {}, its deadline {}); it ends on its own: `bitverse blob show {key}` tells how",
-                timeout.as_secs(),
-                blob.height,
-                deadline.map_or_else(|| "unknown".to_owned(), |h| h.to_string())
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(OUTCOME_POLL_MS)).await;
-    }
 }
 
 #[cfg(test)]
