@@ -462,6 +462,9 @@ impl<'a> StateView<'a> {
     }
 }
 
+/// A block's writes to state: each key's new value, `None` for a deletion.
+type StateChanges = BTreeMap<KeyHash, Option<Vec<u8>>>;
+
 /// What connecting a block writes to state, computed once whether the block was built here or
 /// received.
 pub(crate) struct StateUpdate {
@@ -478,14 +481,40 @@ pub(crate) fn compute_state_update(
     let changed: Vec<KeyHash> = changes.keys().copied().collect();
     let reader = StoreTreeReader { store };
     let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
-    let (root, update) = tree
-        .put_value_set(changes, version)
-        .map_err(|e| StoreError::Corrupt(format!("state tree: {e}")))?;
+    let (root, update) = match upserts_only(changes) {
+        // One pass over the tree: each new node is built and hashed once. Inserting key by
+        // key (`put_value_set`) rebuilds and rehashes every node on a key's path for each key,
+        // so a block of n puts hashed its upper nodes n times, under the chain's lock
+        // (`bench puts`, docs/BENCHMARKS.md, issue 17 §10). jmt builds the same tree
+        // either way (its own test compares roots and node batches; ours,
+        // `batched_and_key_by_key_updates_give_the_same_tree`).
+        Ok(upserts) => tree
+            .batch_put_value_sets(vec![upserts], None, version)
+            .map(|(roots, update)| (roots.first().copied(), update)),
+        // jmt's batch takes no deletions (nor an empty set): key by key, as before.
+        Err(changes) => tree
+            .put_value_set(changes, version)
+            .map(|(root, update)| (Some(root), update)),
+    }
+    .map_err(|e| StoreError::Corrupt(format!("state tree: {e}")))?;
+    let root = root.ok_or_else(|| StoreError::Corrupt("state tree: no root".into()))?;
     Ok(StateUpdate {
         root: Hash(root.0),
         tree: update,
         changed,
     })
+}
+
+/// `changes` as jmt's batch insertion takes them, when none is a deletion and there is at
+/// least one; otherwise `changes` back.
+fn upserts_only(changes: StateChanges) -> Result<Vec<(KeyHash, OwnedValue)>, StateChanges> {
+    if changes.is_empty() || changes.values().any(Option::is_none) {
+        return Err(changes);
+    }
+    Ok(changes
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        .collect())
 }
 
 pub(crate) fn write_state_update(
@@ -514,5 +543,76 @@ pub(crate) fn apply_to_chain_error(e: ApplyError) -> ChainError {
         ApplyError::Tx(e) => ChainError::Tx(e),
         ApplyError::Store(e) => ChainError::Store(e),
         ApplyError::Sandbox(e) => ChainError::Sandbox(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn key(n: u64) -> KeyHash {
+        KeyHash(Hash::digest(&n.to_le_bytes()).0)
+    }
+
+    /// Key by key, as every block was computed before the batch path.
+    fn key_by_key(
+        store: &dyn KvStore,
+        changes: BTreeMap<KeyHash, Option<Vec<u8>>>,
+        version: u64,
+    ) -> (Hash, TreeUpdateBatch) {
+        let reader = StoreTreeReader { store };
+        let tree = JellyfishMerkleTree::<_, Blake3Jmt>::new(&reader);
+        let (root, update) = tree.put_value_set(changes, version).unwrap();
+        (Hash(root.0), update)
+    }
+
+    #[test]
+    fn batched_and_key_by_key_updates_give_the_same_tree() {
+        let batched = MemoryStore::default();
+        let by_key = MemoryStore::default();
+        // Versions of new keys, rewrites of old ones (same and new values), a deletion (the
+        // key-by-key path), the deleted key back and a one-key set, over a tree that grows to a few thousand
+        // leaves, so that leaves split into internal nodes at several depths.
+        let mut next = 0u64;
+        for version in 0..12u64 {
+            let mut changes: BTreeMap<KeyHash, Option<Vec<u8>>> = BTreeMap::new();
+            let fresh = if version % 4 == 3 { 1 } else { 400 };
+            for _ in 0..fresh {
+                changes.insert(key(next), Some(next.to_le_bytes().to_vec()));
+                next += 1;
+            }
+            for old in (0..next).step_by(37) {
+                changes.insert(key(old), Some(vec![version as u8; (old % 5) as usize + 1]));
+            }
+            match version {
+                6 => {
+                    changes.insert(key(5), None);
+                }
+                // The deleted key back.
+                9 => {
+                    changes.insert(key(5), Some(vec![9]));
+                }
+                // One key alone.
+                11 => {
+                    changes = BTreeMap::from([(key(1), Some(vec![11]))]);
+                }
+                _ => {}
+            }
+            let (root, tree) = key_by_key(&by_key, changes.clone(), version);
+            let update = compute_state_update(&batched, changes, version).unwrap();
+            assert_eq!(update.root, root, "version {version}");
+            assert_eq!(update.tree, tree, "version {version}");
+            let expected = StateUpdate {
+                root,
+                tree,
+                changed: update.changed.clone(),
+            };
+            for (store, update) in [(&batched, &update), (&by_key, &expected)] {
+                let mut batch = WriteBatch::default();
+                write_state_update(&mut batch, update).unwrap();
+                store.write(batch).unwrap();
+            }
+        }
     }
 }

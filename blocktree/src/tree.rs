@@ -411,15 +411,13 @@ impl Blocktree {
             }
             let mut chain = chain.lock();
             if chain_id.is_root() {
-                for (index, verified) in share {
-                    results.push((index, chain.admit_verified(verified, None)));
-                }
+                results.extend(chain.admit_verified_all(share, None));
             } else {
                 let root = self.root.lock();
-                for (index, verified) in share {
-                    let admitted = chain.admit_verified(verified, Some(&root));
-                    results.push((index, young_keyspace(&root, admitted, &self.params)));
-                }
+                let admitted = chain.admit_verified_all(share, Some(&root));
+                results.extend(admitted.into_iter().map(|(index, admitted)| {
+                    (index, young_keyspace(&root, admitted, &self.params))
+                }));
             }
         }
     }

@@ -532,6 +532,7 @@ impl BrowseIndex {
         let mut modules: Vec<(usize, &[u8])> = Vec::new();
         let records = {
             let root = tree.root().lock();
+            let mut registered = BTreeMap::new();
             for tx in &block.transactions {
                 match &tx.body.payload {
                     TxPayload::BuyKeyspace { name, .. } => {
@@ -541,16 +542,31 @@ impl BrowseIndex {
                         touched_keyspaces.insert(keyspace.clone());
                     }
                     TxPayload::Put { key, value } => {
-                        writes.push((home_of(&root, key), key.clone(), Some(value.len()), None));
+                        writes.push((
+                            home_of(&root, key, &mut registered),
+                            key.clone(),
+                            Some(value.len()),
+                            None,
+                        ));
                         modules.push((writes.len() - 1, value.as_slice()));
                     }
                     TxPayload::Delete { key } => {
-                        writes.push((home_of(&root, key), key.clone(), None, None));
+                        writes.push((
+                            home_of(&root, key, &mut registered),
+                            key.clone(),
+                            None,
+                            None,
+                        ));
                     }
                     // The key's value becomes the manifest's canonical bytes.
                     TxPayload::RegisterBlob { key, manifest, .. } => {
                         let size = manifest.encode().len();
-                        writes.push((home_of(&root, key), key.clone(), Some(size), None));
+                        writes.push((
+                            home_of(&root, key, &mut registered),
+                            key.clone(),
+                            Some(size),
+                            None,
+                        ));
                     }
                     TxPayload::Transfer { .. }
                     | TxPayload::ClaimMinerReward { .. }
@@ -808,11 +824,35 @@ impl BrowseIndex {
 /// The keyspace a written key belongs to, as the root's tip registers it. A key whose home the
 /// tip does not know (its purchase undone by a root reorg the data chain has not followed yet)
 /// is filed under its first path segment rather than stopping the index.
-fn home_of(root: &bitverse_blocktree::Chain, key: &str) -> String {
-    match root.home_of(key) {
-        Ok((name, _)) => name,
-        Err(_) => key.split('/').next().unwrap_or(key).to_owned(),
+///
+/// The home is the key's longest prefix that is a registered keyspace (as `Chain::home_of`
+/// finds it). `registered` remembers, for one block, which prefixes are registered, so a
+/// block's many keys of one keyspace cost one lookup between them rather than one each, under
+/// the root's lock that the sealer waits on; it holds at most the prefixes of one block's keys.
+fn home_of(
+    root: &bitverse_blocktree::Chain,
+    key: &str,
+    registered: &mut BTreeMap<String, bool>,
+) -> String {
+    let first_segment = || key.split('/').next().unwrap_or(key).to_owned();
+    let mut rest = key;
+    while let Some((prefix, _)) = rest.rsplit_once('/') {
+        let is_registered = match registered.get(prefix) {
+            Some(known) => *known,
+            None => match root.keyspace(prefix) {
+                Ok(record) => {
+                    registered.insert(prefix.to_owned(), record.is_some());
+                    record.is_some()
+                }
+                Err(_) => return first_segment(),
+            },
+        };
+        if is_registered {
+            return prefix.to_owned();
+        }
+        rest = prefix;
     }
+    first_segment()
 }
 
 /// Whether `text` contains `search_lowercase`, ignoring ASCII case (names and keys are

@@ -10,7 +10,8 @@ use super::{
 use crate::error::{
     AccountError, AdmissionError, BountyError, ChainError, StatelessError, TxError,
 };
-use crate::state::ApplyError;
+use crate::scripts::BlockContext;
+use crate::state::{ApplyError, StateView};
 use crate::store::Column;
 use crate::tx::{Transaction, VerifiedTx};
 
@@ -99,17 +100,66 @@ impl Chain {
         verified: VerifiedTx,
         root: Option<&Chain>,
     ) -> Result<Hash, ChainError> {
-        if verified.chain() != self.chain_id {
-            return Err(StatelessError::WrongChain {
-                expected: self.chain_id,
-                got: verified.chain(),
-            }
-            .into());
-        }
+        self.admit_verified_all(vec![(0, verified)], root)
+            .pop()
+            .map_or_else(
+                || Err(ChainError::from(corrupt("an admission without an answer"))),
+                |(_, admitted)| admitted,
+            )
+    }
+
+    /// [`Chain::admit_verified`] for each of `items` in order, under one hold of the lock:
+    /// each answer (under its index) is the one admitting them one by one would give. The tip
+    /// does not move while the lock is held, so what every dry run starts from (the next
+    /// block's context, and the state after what that block does before its transactions) is
+    /// made once for all of them rather than once each.
+    pub fn admit_verified_all(
+        &mut self,
+        items: Vec<(usize, VerifiedTx)>,
+        root: Option<&Chain>,
+    ) -> Vec<(usize, Result<Hash, ChainError>)> {
+        let judged = self.judge_all(items, root);
+        judged
+            .into_iter()
+            .map(|(index, judged)| (index, self.admit_judged(judged)))
+            .collect()
+    }
+
+    /// The checks of [`Chain::admit_verified`] that read the tip only, for each of `items`;
+    /// what depends on the mempool (already waiting, a PostBounty waiting before it) is left
+    /// to [`Chain::admit_judged`], in order, as the mempool fills.
+    fn judge_all<'s>(
+        &'s self,
+        items: Vec<(usize, VerifiedTx)>,
+        root: Option<&'s Chain>,
+    ) -> Vec<(usize, Judged)> {
+        let mut on_tip: Option<OnTip<'s>> = None;
+        items
+            .into_iter()
+            .map(|(index, verified)| {
+                if verified.chain() != self.chain_id {
+                    let wrong = StatelessError::WrongChain {
+                        expected: self.chain_id,
+                        got: verified.chain(),
+                    };
+                    return (index, Judged::Refused(wrong.into()));
+                }
+                let hash = verified.hash();
+                let checked = self.judge(verified, root, &mut on_tip);
+                (index, Judged::Checked { hash, checked })
+            })
+            .collect()
+    }
+
+    /// Known in a block, nonce, and the dry run against the tip; `on_tip` is what the dry
+    /// runs start from, made at the first transaction that needs it.
+    fn judge<'s>(
+        &'s self,
+        verified: VerifiedTx,
+        root: Option<&'s Chain>,
+        on_tip: &mut Option<OnTip<'s>>,
+    ) -> Result<Box<DryRun>, ChainError> {
         let hash = verified.hash();
-        if self.mempool.contains(&hash) {
-            return Err(AdmissionError::AlreadyKnown(hash).into());
-        }
         if self.store.get(Column::TxIndex, &hash.0)?.is_some() {
             return Err(AdmissionError::AlreadyKnown(hash).into());
         }
@@ -122,6 +172,27 @@ impl Chain {
             }
             .into());
         }
+        if on_tip.is_none() {
+            *on_tip = Some(self.on_tip_for_admission(root)?);
+        }
+        let Some(tip) = on_tip.as_mut() else {
+            return Err(corrupt("admission without the tip's state").into());
+        };
+        // A dry run leaves the view as it found it (its writes are pending, then cleared).
+        let outcome = tip.view.dry_run(&tx, &tip.context);
+        Ok(Box::new(DryRun {
+            tx,
+            state_nonce,
+            outcome,
+        }))
+    }
+
+    /// What a dry run starts from: the next block's context and the tip's state after what
+    /// that block does before its transactions.
+    fn on_tip_for_admission<'s>(
+        &'s self,
+        root: Option<&'s Chain>,
+    ) -> Result<OnTip<'s>, ChainError> {
         // The dry run is exact for the sender's next transaction; for later ones it checks
         // everything but the nonce against the tip, and block building has the last word.
         // Scripts see the tip's time: admission must not read the clock, and the block that
@@ -136,7 +207,25 @@ impl Chain {
         // released amount is admitted once that block is the next one.
         crate::bounty::start_root_block(&mut view, &self.params, context.height, &self.tip_hash())
             .map_err(apply_to_chain_error)?;
-        match view.dry_run(&tx, &context) {
+        Ok(OnTip { context, view })
+    }
+
+    /// The rest of [`Chain::admit_verified`] for one judged transaction: already waiting, the
+    /// dry run's verdict, then the mempool.
+    fn admit_judged(&mut self, judged: Judged) -> Result<Hash, ChainError> {
+        let (hash, checked) = match judged {
+            Judged::Refused(error) => return Err(error),
+            Judged::Checked { hash, checked } => (hash, checked),
+        };
+        if self.mempool.contains(&hash) {
+            return Err(AdmissionError::AlreadyKnown(hash).into());
+        }
+        let DryRun {
+            tx,
+            state_nonce,
+            outcome,
+        } = *checked?;
+        match outcome {
             Ok(()) => {}
             // A lineup proof sent right behind its own PostBounty: the block that includes both
             // applies them in the sender's nonce order, so the proof is judged there (block
@@ -152,4 +241,30 @@ impl Chain {
         self.dropped.remove(&hash);
         Ok(hash)
     }
+}
+
+/// What every dry run of one admission batch starts from.
+struct OnTip<'s> {
+    context: BlockContext<'s>,
+    view: StateView<'s>,
+}
+
+/// A transaction of an admission batch after the checks that read the tip only.
+enum Judged {
+    /// Refused before anything else is looked at: another chain's.
+    Refused(ChainError),
+    /// `hash`, and why it is refused, or its dry run (boxed: a transaction is large beside
+    /// a refusal).
+    Checked {
+        hash: Hash,
+        checked: Result<Box<DryRun>, ChainError>,
+    },
+}
+
+/// A transaction past the tip's nonce, with its dry run's verdict.
+struct DryRun {
+    tx: Transaction,
+    /// Its sender's nonce at the tip.
+    state_nonce: u64,
+    outcome: Result<(), ApplyError>,
 }
