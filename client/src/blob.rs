@@ -116,10 +116,18 @@ pub(crate) async fn put_blob(
         );
     }
     let schedule = if put.challenges > 0 {
+        // A key file is named by its absolute path, so `node --challenges` finds it from
+        // any working directory.
+        let key_spec = if write.key.starts_with("dev:") {
+            write.key.clone()
+        } else {
+            fs::canonicalize(&write.key)
+                .map_or_else(|_| write.key.clone(), |p| p.display().to_string())
+        };
         let schedule = crate::challenge::Schedule::new(
             id,
             key.clone(),
-            write.key.clone(),
+            key_spec,
             signer.account(),
             salt,
             keyers,
