@@ -403,6 +403,33 @@ fn overflow<E>(_: E) -> ApplyError {
     TxError::Overflow.into()
 }
 
+/// Takes the list of shards at `key` (a deadline's: every entry is handled in the block that
+/// reads it), clearing the leaf; `None` when there is none.
+fn take_list(
+    view: &mut StateView<'_>,
+    key: KeyHash,
+) -> Result<Option<Vec<ShardReceipt>>, ApplyError> {
+    let due = view.get_decoded::<Vec<ShardReceipt>>(&key)?;
+    if due.is_some() {
+        view.set_pending(key, None);
+    }
+    Ok(due)
+}
+
+/// Removes `entry` from the list of shards at `key` (a storer's audits or challenges); the
+/// leaf goes when the list empties.
+fn list_remove(
+    view: &mut StateView<'_>,
+    key: KeyHash,
+    entry: &ShardReceipt,
+) -> Result<(), ApplyError> {
+    let mut listed: Vec<ShardReceipt> = view.get_decoded(&key)?.unwrap_or_default();
+    listed.retain(|e| e != entry);
+    let value = (!listed.is_empty()).then(|| codec::encode(&listed));
+    view.set_pending(key, value);
+    Ok(())
+}
+
 fn queue_bounds(view: &StateView<'_>, queue: &str) -> Result<QueueBounds, StoreError> {
     Ok(view
         .get_decoded(&queue_bounds_key(queue))?
@@ -1015,11 +1042,9 @@ fn expire_deadlines(
     params: &ChainParams,
     height: u64,
 ) -> Result<(), ApplyError> {
-    let key = deadlines_key(height);
-    let Some(due) = view.get_decoded::<Vec<ShardReceipt>>(&key)? else {
+    let Some(due) = take_list(view, deadlines_key(height))? else {
         return Ok(());
     };
-    view.set_pending(key, None);
     for entry in due.iter().take(PLACEMENTS_PER_BLOCK_MAX) {
         let Some(mut found) = blob(view, &entry.blob)? else {
             return Err(corrupt(format!(

@@ -237,7 +237,17 @@ impl Agent {
             Ok(values) => values,
             Err(reason) => return declined(reason),
         };
-        let computed = self.compute(&module, inputs, &request.args, request.fuel_budget);
+        // An out-of-fuel decline says what the run needs by running it again with up to
+        // FUEL_MEASURE_FACTOR times the budget: only for a requester that could pay that
+        // tier, by the same rule as above (the measuring run costs this node as much).
+        let measure = request
+            .fuel_budget
+            .saturating_mul(FUEL_MEASURE_FACTOR)
+            .min(FUEL_PER_TRANSFORM_MAX);
+        let measure = tier_price(&params.quote, measure, request.hops)
+            .is_ok_and(|price| requester_balance >= price)
+            .then_some(measure);
+        let computed = self.compute(&module, inputs, &request.args, request.fuel_budget, measure);
         if let Err(reason) = computed {
             return declined(reason);
         }
@@ -267,13 +277,16 @@ impl Agent {
         }))
     }
 
-    /// Runs the transformation, or takes the result of an equal run kept from before.
+    /// Runs the transformation, or takes the result of an equal run kept from before. Out of
+    /// fuel, with `measure_fuel_max`, the run is made again with that budget to say what it
+    /// needs ([`Agent::fuel_needed`]).
     fn compute(
         &mut self,
         module: &[u8],
         inputs: Vec<Vec<u8>>,
         args: &[u8],
         fuel_budget: u64,
+        measure_fuel_max: Option<u64>,
     ) -> Computed {
         let key = ComputeKey {
             module: Hash::digest(module),
@@ -293,7 +306,7 @@ impl Agent {
             Ok(outcome) => match outcome.result {
                 Ok(output) => Ok((output, outcome.fuel_used)),
                 Err(TransformFault::Sandbox(ScriptFault::OutOfFuel { .. })) => {
-                    Err(self.fuel_needed(module, request))
+                    Err(self.fuel_needed(module, request, measure_fuel_max))
                 }
                 Err(fault) => Err(format!("the transformation gives no output: {fault}")),
             },
@@ -310,14 +323,21 @@ impl Agent {
     }
 
     /// The decline of a request whose budget the run outgrew, saying what it needs: the run
-    /// is made again with up to [`FUEL_MEASURE_FACTOR`] times the budget (never above what a
-    /// bounty may carry), so the requester learns the `--fuel` that works, at a bounded cost
-    /// to this node for a request that pays nothing until it is taken.
-    fn fuel_needed(&mut self, module: &[u8], mut request: TransformRequest) -> String {
+    /// is made again with `measure` (up to [`FUEL_MEASURE_FACTOR`] times the budget, never
+    /// above what a bounty may carry), so the requester learns the `--fuel` that works; without
+    /// one (a requester that could not pay for it) the decline only says the budget is short.
+    fn fuel_needed(
+        &mut self,
+        module: &[u8],
+        mut request: TransformRequest,
+        measure: Option<u64>,
+    ) -> String {
         let budget = request.fuel_max;
-        let measure = budget
-            .saturating_mul(FUEL_MEASURE_FACTOR)
-            .min(FUEL_PER_TRANSFORM_MAX);
+        let Some(measure) = measure.filter(|m| *m > budget) else {
+            return format!(
+                "out of fuel: the budget of {budget} units is too small; give a larger --fuel"
+            );
+        };
         request.fuel_max = measure;
         let needed = match self.runner.run(module, request) {
             Ok(outcome) if outcome.result.is_ok() => Some(outcome.fuel_used),
@@ -472,7 +492,8 @@ impl Agent {
         }
         if let Some((module, inputs)) = values {
             let bounty = &job.bounty;
-            job.computed = Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget));
+            job.computed =
+                Some(self.compute(&module, inputs, &bounty.args, bounty.fuel_budget, None));
         }
         let (output, fuel_used) = match &job.computed {
             None => return Ok(false),

@@ -17,7 +17,7 @@ use bitverse_p2p::P2pHandle;
 use bitverse_primitives::{Amount, ChainId, Hash, SecretKey};
 use bitverse_rpc_api::ChallengeEnd;
 
-/// How often the schedules are read.
+/// How often the root's tip is looked at; the schedules are read when it has moved.
 const LOOK_MS: u64 = 2_000;
 /// The most schedules read a look (in file-name order); the rest wait for a later look.
 const SCHEDULES_PER_LOOK_MAX: usize = 1_024;
@@ -47,6 +47,7 @@ pub(crate) fn run(
         keys: BTreeMap::new(),
         warned: BTreeSet::new(),
         posted: BTreeMap::new(),
+        looked_at: None,
     };
     let mut last_look: Option<Instant> = None;
     while !stop() {
@@ -68,6 +69,9 @@ struct Challenger {
     warned: BTreeSet<String>,
     /// Challenges sent by this run and not yet seen on the chain: (blob, shard) and when.
     posted: BTreeMap<(Hash, u8), Instant>,
+    /// The root tip of the last look: every step depends on the tip's state only, so the
+    /// schedules are read again (up to 1,024 files) only when the tip has moved.
+    looked_at: Option<Hash>,
 }
 
 impl Challenger {
@@ -79,6 +83,11 @@ impl Challenger {
 
     /// Reads every schedule (at most [`SCHEDULES_PER_LOOK_MAX`]) and does what is due.
     fn look(&mut self, tx_admitted: &impl Fn()) {
+        let tip = self.tree.root().lock().tip().hash;
+        if self.looked_at == Some(tip) {
+            return;
+        }
+        self.looked_at = Some(tip);
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             // No schedule written yet.

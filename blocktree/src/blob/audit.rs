@@ -35,8 +35,8 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use super::{
-    Blob, PLACEMENT_QUEUE, PlacementTask, ShardReceipt, blob, blob_assigned_to, corrupt, overflow,
-    queue_push, record_event, release_shard, set_blob, shard_key,
+    Blob, PLACEMENT_QUEUE, PlacementTask, ShardReceipt, blob, blob_assigned_to, corrupt,
+    list_remove, overflow, queue_push, record_event, release_shard, set_blob, shard_key, take_list,
 };
 use crate::error::{StorageError, StoreError, TxError};
 use crate::params::ChainParams;
@@ -276,12 +276,7 @@ fn drop_audit(
     storer: &AccountId,
 ) -> Result<(), ApplyError> {
     view.set_pending(audit_key(&entry.blob, entry.shard), None);
-    let key = storer_audits_key(storer);
-    let mut listed: Vec<ShardReceipt> = view.get_decoded(&key)?.unwrap_or_default();
-    listed.retain(|e| e != entry);
-    let value = (!listed.is_empty()).then(|| codec::encode(&listed));
-    view.set_pending(key, value);
-    Ok(())
+    list_remove(view, storer_audits_key(storer), entry)
 }
 
 /// Counts a repaired shard confirmed, and the fee its new storer was paid.
@@ -415,11 +410,9 @@ pub(super) fn expire_audits(
     params: &ChainParams,
     height: u64,
 ) -> Result<(), ApplyError> {
-    let key = audit_deadlines_key(height);
-    let Some(due) = view.get_decoded::<Vec<ShardReceipt>>(&key)? else {
+    let Some(due) = take_list(view, audit_deadlines_key(height))? else {
         return Ok(());
     };
-    view.set_pending(key, None);
     for entry in due.iter().take(AUDITS_PER_BLOCK_MAX) {
         let Some(audit) = view.get_decoded::<Audit>(&audit_key(&entry.blob, entry.shard))? else {
             continue;

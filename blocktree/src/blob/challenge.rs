@@ -41,8 +41,8 @@ use jmt::KeyHash;
 use serde::Serialize;
 
 use super::{
-    ShardReceipt, blob, blob_assigned_to, corrupt, live_shard, overflow, record_event, set_blob,
-    shard_key,
+    ShardReceipt, blob, blob_assigned_to, corrupt, list_remove, live_shard, overflow, record_event,
+    set_blob, shard_key, take_list,
 };
 use crate::error::{StorageError, StoreError, TxError};
 use crate::params::ChainParams;
@@ -347,11 +347,7 @@ fn close(view: &mut StateView<'_>, challenge: &Challenge) -> Result<(), ApplyErr
         shard: challenge.shard,
     };
     view.set_pending(challenge_key(&entry.blob, entry.shard), None);
-    let key = storer_challenges_key(&challenge.storer);
-    let mut listed: Vec<ShardReceipt> = view.get_decoded(&key)?.unwrap_or_default();
-    listed.retain(|e| *e != entry);
-    let value = (!listed.is_empty()).then(|| codec::encode(&listed));
-    view.set_pending(key, value);
+    list_remove(view, storer_challenges_key(&challenge.storer), &entry)?;
     let mut sums = challenge_totals(view)?;
     sums.open = sums.open.saturating_sub(1);
     sums.escrowed = sums
@@ -370,11 +366,9 @@ pub(super) fn expire_challenges(
     params: &ChainParams,
     height: u64,
 ) -> Result<(), ApplyError> {
-    let key = challenge_deadlines_key(height);
-    let Some(due) = view.get_decoded::<Vec<ShardReceipt>>(&key)? else {
+    let Some(due) = take_list(view, challenge_deadlines_key(height))? else {
         return Ok(());
     };
-    view.set_pending(key, None);
     for entry in due.iter().take(CHALLENGES_PER_BLOCK_MAX) {
         let Some(challenge) = open_challenge(view, &entry.blob, entry.shard)? else {
             continue;
